@@ -1,0 +1,41 @@
+//! Time as the KMS API writes it (`YYYY-MM-DDThh:mm:ssZ`, UTC, seconds). Operations take
+//! the time as a parameter instead of reading the clock, so tests can move it.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// Seconds since the Unix epoch, now.
+pub fn now_unix() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+/// `2024-05-20T06:34:21Z` for a Unix time (clamped to 1970..=9999).
+pub fn format_unix(seconds: i64) -> String {
+    let duration = Duration::from_secs(u64::try_from(seconds).unwrap_or(0));
+    der::DateTime::from_unix_duration(duration)
+        .unwrap_or(der::DateTime::INFINITY)
+        .to_string()
+}
+
+/// Parses `2024-05-20T06:34:21Z` (or a bare `2024-05-20`, meaning its midnight UTC).
+pub fn parse_time(text: &str) -> Result<i64, String> {
+    let full = if text.len() == 10 { format!("{text}T00:00:00Z") } else { text.to_string() };
+    full.parse::<der::DateTime>()
+        .map(|t| t.unix_duration().as_secs() as i64)
+        .map_err(|_| format!("{text:?} is not a time; write it as 2026-01-31T12:00:00Z or 2026-01-31"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_and_parses_api_dates() {
+        assert_eq!(format_unix(1_716_186_861), "2024-05-20T06:34:21Z");
+        assert_eq!(parse_time("2024-05-20T06:34:21Z"), Ok(1_716_186_861));
+        assert_eq!(parse_time("2024-05-20"), Ok(1_716_163_200));
+        assert!(parse_time("yesterday").is_err());
+    }
+}

@@ -1,0 +1,639 @@
+//! LocalKms: the embedded implementation of `Kms`. Every operation runs in one store
+//! transaction that also appends its audit entry; a refused operation changes nothing and
+//! is audited in a transaction of its own. Private keys are unsealed only for the moment
+//! of a sign or decrypt, and the key-encryption key is derived once per process.
+
+use crate::clock::{format_unix, now_unix};
+use crate::kms::api::*;
+use crate::kms::audit::{self, AuditEntry};
+use crate::kms::error::{ErrorCode, KmsError};
+use crate::kms::ids::{KeyRef, alias_arn, check_alias_name, key_arn, new_uuid};
+use crate::kms::keys;
+use crate::kms::seal::{KdfParams, Kek, SecretSource, private_key_aad};
+use crate::kms::spec::{Algorithm, KeySpec, KeyState, KeyUsage};
+use crate::kms::store::{self, KeyRow, Store, VersionRow};
+use crate::kms::{Kms, KmsResult};
+use base64::Engine;
+use rusqlite::Transaction;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use zeroize::Zeroizing;
+
+const KDF_SALT: &str = "kdf_salt";
+const KDF_PARAMS: &str = "kdf_params";
+const KEK_CHECK: &str = "kek_check";
+/// The pending window ScheduleKeyDeletion accepts, in days.
+pub const PENDING_WINDOW_DAYS: std::ops::RangeInclusive<u32> = 7..=366;
+/// The principal recorded for deletions that take effect on their own.
+const SYSTEM_PRINCIPAL: &str = "keyseal";
+
+/// A clock: Unix seconds.
+pub type Clock = Arc<dyn Fn() -> i64 + Send + Sync>;
+
+/// The embedded KMS over a `Store`.
+#[derive(Clone)]
+pub struct LocalKms {
+    store: Arc<Store>,
+    secret: SecretSource,
+    kek: Arc<Mutex<Option<Arc<Kek>>>>,
+    principal: String,
+    clock: Clock,
+}
+
+/// What an operation sees: its transaction, the time, its audit entry and the KEK when
+/// it asked for one.
+struct Ctx<'a> {
+    tx: &'a Transaction<'a>,
+    now: i64,
+    entry: &'a mut AuditEntry,
+    kek: Option<Arc<Kek>>,
+}
+
+impl LocalKms {
+    /// Opens the store in `dir`; private keys are unlocked with `secret` when first needed.
+    pub fn open(dir: &Path, secret: SecretSource, principal: &str) -> KmsResult<LocalKms> {
+        Ok(LocalKms {
+            store: Arc::new(Store::open(dir)?),
+            secret,
+            kek: Arc::new(Mutex::new(None)),
+            principal: principal.to_string(),
+            clock: Arc::new(now_unix),
+        })
+    }
+
+    /// The same KMS acting for another principal (as recorded in the audit log).
+    pub fn with_principal(&self, principal: &str) -> LocalKms {
+        LocalKms { principal: principal.to_string(), ..self.clone() }
+    }
+
+    /// The same KMS reading time from `clock` (tests move time with it).
+    pub fn with_clock(&self, clock: Clock) -> LocalKms {
+        LocalKms { clock, ..self.clone() }
+    }
+
+    /// The underlying store, for the audit commands.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// Runs one operation: unlocks the KEK first when `unlock` (never while holding the
+    /// write lock, since it may prompt), then runs `op` and appends the audit entry in one
+    /// transaction; on refusal, audits the refusal and returns the error.
+    fn execute<T>(
+        &self,
+        action: &str,
+        key_param: Option<&str>,
+        unlock: bool,
+        op: impl FnOnce(&mut Ctx<'_>) -> KmsResult<T>,
+    ) -> KmsResult<T> {
+        let now = (self.clock)();
+        let request_id = new_uuid()?;
+        let mut entry = AuditEntry::new(now, &request_id, &self.principal, action);
+        entry.key_id = key_param.map(str::to_string);
+        let kek = if unlock { Some(self.kek()) } else { None }.transpose();
+        let result = kek.and_then(|kek| {
+            self.store.write(|tx| {
+                purge_due_keys(tx, now, &request_id)?;
+                let mut ctx = Ctx { tx, now, entry: &mut entry, kek };
+                let value = op(&mut ctx)?;
+                audit::append(tx, ctx.entry)?;
+                Ok(value)
+            })
+        });
+        if let Err(err) = &result {
+            let refused = entry.refused(err.code.as_str());
+            // The refusal is reported whether or not its audit entry could be written.
+            let _ = self.store.write(|tx| audit::append(tx, &refused));
+        }
+        result
+    }
+
+    /// The KEK, derived (and checked against the store) once per process.
+    fn kek(&self) -> KmsResult<Arc<Kek>> {
+        let mut cached = self.kek.lock().map_err(|_| KmsError::internal("the key lock is poisoned"))?;
+        if let Some(kek) = cached.as_ref() {
+            return Ok(kek.clone());
+        }
+        let kek = Arc::new(self.unlock_store()?);
+        *cached = Some(kek.clone());
+        Ok(kek)
+    }
+
+    /// Derives the KEK from the secret with the store's salt, or, for a store that has
+    /// none yet, sets salt, parameters and check value (first writer wins).
+    fn unlock_store(&self) -> KmsResult<Kek> {
+        let existing = self.store.read(|tx| kdf_settings(tx))?;
+        if let Some((salt, params, check)) = existing {
+            let secret = self.secret.read(false)?;
+            let kek = Kek::derive(&secret, &salt, params)?;
+            kek.verify_check(&check)?;
+            return Ok(kek);
+        }
+        let secret = self.secret.read(true)?;
+        let mut salt = [0u8; 16];
+        getrandom::fill(&mut salt).map_err(|e| KmsError::internal(format!("the OS random generator failed: {e}")))?;
+        let params = KdfParams::default();
+        let kek = Kek::derive(&secret, &salt, params)?;
+        let check = kek.make_check()?;
+        let stored = self.store.write(|tx| {
+            if let Some(settings) = kdf_settings(tx)? {
+                return Ok(settings);
+            }
+            store::meta_set(tx, KDF_SALT, &salt)?;
+            store::meta_set(tx, KDF_PARAMS, encode_params(params).as_bytes())?;
+            store::meta_set(tx, KEK_CHECK, &check)?;
+            Ok((salt.to_vec(), params, check.clone()))
+        })?;
+        if stored.0 == salt {
+            return Ok(kek);
+        }
+        // Another process locked the store first; use its salt.
+        let kek = Kek::derive(&secret, &stored.0, stored.1)?;
+        kek.verify_check(&stored.2)?;
+        Ok(kek)
+    }
+}
+
+fn encode_params(params: KdfParams) -> String {
+    format!("argon2id m={} t={} p={}", params.memory_kib, params.iterations, params.parallelism)
+}
+
+fn decode_params(text: &str) -> Option<KdfParams> {
+    let mut fields = text.strip_prefix("argon2id ")?.split(' ');
+    let mut next = |name: &str| fields.next()?.strip_prefix(name)?.parse().ok();
+    Some(KdfParams { memory_kib: next("m=")?, iterations: next("t=")?, parallelism: next("p=")? })
+}
+
+fn kdf_settings(tx: &Transaction<'_>) -> KmsResult<Option<(Vec<u8>, KdfParams, Vec<u8>)>> {
+    let (Some(salt), Some(params), Some(check)) =
+        (store::meta_get(tx, KDF_SALT)?, store::meta_get(tx, KDF_PARAMS)?, store::meta_get(tx, KEK_CHECK)?)
+    else {
+        return Ok(None);
+    };
+    let params = decode_params(&String::from_utf8_lossy(&params))
+        .ok_or_else(|| KmsError::internal("the store's key-derivation parameters are unreadable; the store was altered"))?;
+    Ok(Some((salt, params, check)))
+}
+
+/// Deletes keys whose pending window has passed, auditing each deletion.
+fn purge_due_keys(tx: &Transaction<'_>, now: i64, request_id: &str) -> KmsResult<()> {
+    for key_id in store::keys_due_for_deletion(tx, now)? {
+        store::delete_key(tx, &key_id)?;
+        let mut entry = AuditEntry::new(now, request_id, SYSTEM_PRINCIPAL, "PurgeKey");
+        entry.key_id = Some(key_id);
+        audit::append(tx, &entry)?;
+    }
+    Ok(())
+}
+
+impl Ctx<'_> {
+    /// The key a `KeyId` parameter names, in any state; records its real id in the audit entry.
+    fn key(&mut self, key_param: &str) -> KmsResult<KeyRow> {
+        let key_id = match KeyRef::parse(key_param)? {
+            KeyRef::Id(id) => id,
+            KeyRef::Alias(name) => {
+                store::get_alias(self.tx, &name)?
+                    .ok_or_else(|| {
+                        KmsError::new(ErrorCode::AliasNotFound, format!("there is no alias {name}; ListAliases shows the aliases"))
+                    })?
+                    .key_id
+            }
+        };
+        let key = store::get_key(self.tx, &key_id)?.ok_or_else(|| {
+            KmsError::new(ErrorCode::KeyNotFound, format!("there is no key {key_id}; ListKeys shows the keys (deleted keys are gone for good)"))
+        })?;
+        self.entry.key_id = Some(key.key_id.clone());
+        Ok(key)
+    }
+
+    /// The key, refused unless it is enabled.
+    fn enabled_key(&mut self, key_param: &str) -> KmsResult<KeyRow> {
+        let key = self.key(key_param)?;
+        refuse_unless_enabled(&key)?;
+        Ok(key)
+    }
+
+    /// The key's version `key_version_id`; records it in the audit entry.
+    fn version(&mut self, key: &KeyRow, key_version_id: &str) -> KmsResult<VersionRow> {
+        if key_version_id.trim().is_empty() {
+            return Err(KmsError::missing("KeyVersionId"));
+        }
+        self.entry.key_version_id = Some(key_version_id.to_string());
+        store::get_version(self.tx, &key.key_id, key_version_id)?.ok_or_else(|| {
+            KmsError::new(
+                ErrorCode::KeyVersionNotFound,
+                format!("key {} has no version {key_version_id}; ListKeyVersions shows its versions", key.key_id),
+            )
+        })
+    }
+
+    /// An enabled key, one of its versions, and an algorithm that fits them.
+    fn key_version_for(&mut self, key_id: &str, key_version_id: &str, algorithm: Option<Algorithm>) -> KmsResult<(KeyRow, VersionRow)> {
+        let key = self.enabled_key(key_id)?;
+        let version = self.version(&key, key_version_id)?;
+        if let Some(algorithm) = algorithm {
+            self.entry.algorithm = Some(algorithm.to_string());
+            check_algorithm(&key, algorithm)?;
+        }
+        Ok((key, version))
+    }
+
+    /// The version's private key, unsealed for one operation.
+    fn unseal(&self, version: &VersionRow) -> KmsResult<Zeroizing<Vec<u8>>> {
+        let kek = self.kek.as_ref().ok_or_else(|| KmsError::internal("a private-key operation ran without unlocking the store"))?;
+        kek.open(&version.sealed_private_key, &private_key_aad(&version.key_id, &version.key_version_id))
+            .ok_or_else(|| {
+                KmsError::internal(format!(
+                    "the sealed private key of version {} does not open although the passphrase is right: \
+                     the store was altered; restore it from a backup",
+                    version.key_version_id
+                ))
+            })
+    }
+
+    /// Generates a key pair and stores it, sealed, as a new version of `key`.
+    fn add_version(&mut self, key: &KeyRow) -> KmsResult<VersionRow> {
+        let pair = keys::generate(key.key_spec).map_err(|e| KmsError::internal(e.to_string()))?;
+        let key_version_id = new_uuid()?;
+        let kek = self.kek.as_ref().ok_or_else(|| KmsError::internal("key generation ran without unlocking the store"))?;
+        let sealed = kek.seal(&pair.private_pkcs8, &private_key_aad(&key.key_id, &key_version_id))?;
+        let version = VersionRow {
+            key_id: key.key_id.clone(),
+            key_version_id,
+            creation_date: self.now,
+            public_key: pair.public_spki,
+            sealed_private_key: sealed,
+        };
+        store::insert_version(self.tx, &version)?;
+        self.entry.key_version_id = Some(version.key_version_id.clone());
+        Ok(version)
+    }
+
+    fn metadata(&self, key: &KeyRow) -> KmsResult<KeyMetadata> {
+        let first = store::list_versions(self.tx, &key.key_id, 0, 1)?;
+        Ok(KeyMetadata {
+            key_id: key.key_id.clone(),
+            arn: key_arn(&key.key_id),
+            key_spec: key.key_spec,
+            key_usage: key.key_usage,
+            key_state: key.key_state,
+            creation_date: format_unix(key.creation_date),
+            creator: key.creator.clone(),
+            description: key.description.clone(),
+            delete_date: key.delete_date.map(format_unix),
+            origin: "Aliyun_KMS".to_string(),
+            protection_level: "SOFTWARE".to_string(),
+            primary_key_version: first.first().map(|v| v.key_version_id.clone()).unwrap_or_default(),
+            automatic_rotation: "Disabled".to_string(),
+        })
+    }
+
+    fn request_id(&self) -> String {
+        self.entry.request_id.clone()
+    }
+
+    fn empty(&self) -> EmptyResponse {
+        EmptyResponse { request_id: self.request_id() }
+    }
+}
+
+fn refuse_unless_enabled(key: &KeyRow) -> KmsResult<()> {
+    match key.key_state {
+        KeyState::Enabled => Ok(()),
+        KeyState::Disabled => Err(KmsError::new(
+            ErrorCode::Disabled,
+            format!("key {} is disabled; enable it with EnableKey, or use another key", key.key_id),
+        )),
+        KeyState::PendingDeletion => Err(KmsError::new(
+            ErrorCode::PendingDeletion,
+            format!(
+                "key {} is pending deletion (on {}); CancelKeyDeletion keeps it",
+                key.key_id,
+                key.delete_date.map(format_unix).unwrap_or_default()
+            ),
+        )),
+    }
+}
+
+fn check_algorithm(key: &KeyRow, algorithm: Algorithm) -> KmsResult<()> {
+    let allowed = key.key_spec.algorithms(key.key_usage);
+    if allowed.contains(&algorithm) {
+        return Ok(());
+    }
+    let names: Vec<&str> = allowed.iter().map(|a| a.as_str()).collect();
+    Err(KmsError::new(
+        ErrorCode::UnsupportedOperation,
+        format!(
+            "key {} is a {} key for {}; it does not do {algorithm}. It takes: {}",
+            key.key_id,
+            key.key_spec,
+            key.key_usage,
+            names.join(", ")
+        ),
+    ))
+}
+
+fn check_digest(digest: &[u8]) -> KmsResult<()> {
+    if digest.len() == 32 {
+        Ok(())
+    } else {
+        Err(KmsError::invalid("Digest", format!("is {} bytes; give the 32-byte SHA-256 digest of the message, base64-encoded", digest.len())))
+    }
+}
+
+fn check_page(page: &PageRequest) -> KmsResult<(u64, u64)> {
+    if page.page_number < 1 {
+        return Err(KmsError::invalid("PageNumber", "must be 1 or more"));
+    }
+    if !(1..=100).contains(&page.page_size) {
+        return Err(KmsError::invalid("PageSize", "must be between 1 and 100"));
+    }
+    let size = u64::from(page.page_size);
+    Ok(((u64::from(page.page_number) - 1) * size, size))
+}
+
+fn digest_b64(digest: &[u8]) -> String {
+    base64::engine::general_purpose::STANDARD.encode(digest)
+}
+
+fn key_error(err: keys::KeyError) -> KmsError {
+    match err {
+        keys::KeyError::AlgorithmMismatch { .. } => KmsError::new(ErrorCode::UnsupportedOperation, err.to_string()),
+        keys::KeyError::DigestLength(_) => KmsError::invalid("Digest", err),
+        keys::KeyError::PlaintextTooLong { .. } => KmsError::invalid("Plaintext", err),
+        keys::KeyError::DecryptionFailed => KmsError::invalid("CiphertextBlob", err),
+        keys::KeyError::MalformedKey(_) | keys::KeyError::Provider(_) => KmsError::internal(err.to_string()),
+    }
+}
+
+impl Kms for LocalKms {
+    fn create_key(&self, request: &CreateKeyRequest) -> KmsResult<KeyMetadataResponse> {
+        if !request.key_spec.allows_usage(request.key_usage) {
+            let refusal = KmsError::new(
+                ErrorCode::UnsupportedOperation,
+                format!("{} keys cannot be {}; use RSA_2048 for encryption", request.key_spec, request.key_usage),
+            );
+            return self.execute("CreateKey", None, false, |_| Err(refusal));
+        }
+        self.execute("CreateKey", None, true, |ctx| {
+            let key = KeyRow {
+                key_id: new_uuid()?,
+                key_spec: request.key_spec,
+                key_usage: request.key_usage,
+                key_state: KeyState::Enabled,
+                description: request.description.clone(),
+                creator: ctx.entry.principal.clone(),
+                creation_date: ctx.now,
+                delete_date: None,
+            };
+            store::insert_key(ctx.tx, &key)?;
+            ctx.entry.key_id = Some(key.key_id.clone());
+            ctx.add_version(&key)?;
+            Ok(KeyMetadataResponse { request_id: ctx.request_id(), key_metadata: ctx.metadata(&key)? })
+        })
+    }
+
+    fn create_key_version(&self, request: &KeyIdRequest) -> KmsResult<KeyVersionResponse> {
+        self.execute("CreateKeyVersion", Some(&request.key_id), true, |ctx| {
+            let key = ctx.enabled_key(&request.key_id)?;
+            let version = ctx.add_version(&key)?;
+            Ok(KeyVersionResponse { request_id: ctx.request_id(), key_version: key_version(&version) })
+        })
+    }
+
+    fn describe_key(&self, request: &KeyIdRequest) -> KmsResult<KeyMetadataResponse> {
+        self.execute("DescribeKey", Some(&request.key_id), false, |ctx| {
+            let key = ctx.key(&request.key_id)?;
+            Ok(KeyMetadataResponse { request_id: ctx.request_id(), key_metadata: ctx.metadata(&key)? })
+        })
+    }
+
+    fn describe_key_version(&self, request: &KeyVersionRequest) -> KmsResult<KeyVersionResponse> {
+        self.execute("DescribeKeyVersion", Some(&request.key_id), false, |ctx| {
+            let key = ctx.key(&request.key_id)?;
+            let version = ctx.version(&key, &request.key_version_id)?;
+            Ok(KeyVersionResponse { request_id: ctx.request_id(), key_version: key_version(&version) })
+        })
+    }
+
+    fn list_keys(&self, request: &PageRequest) -> KmsResult<ListKeysResponse> {
+        self.execute("ListKeys", None, false, |ctx| {
+            let (offset, limit) = check_page(request)?;
+            let keys = store::list_keys(ctx.tx, offset, limit)?
+                .into_iter()
+                .map(|k| KeyListEntry { key_arn: key_arn(&k.key_id), key_id: k.key_id })
+                .collect();
+            Ok(ListKeysResponse {
+                request_id: ctx.request_id(),
+                keys: Keys { key: keys },
+                page_number: request.page_number,
+                page_size: request.page_size,
+                total_count: store::count_keys(ctx.tx)?,
+            })
+        })
+    }
+
+    fn list_key_versions(&self, request: &ListKeyVersionsRequest) -> KmsResult<ListKeyVersionsResponse> {
+        self.execute("ListKeyVersions", Some(&request.key_id), false, |ctx| {
+            let key = ctx.key(&request.key_id)?;
+            let (offset, limit) = check_page(&request.page)?;
+            let versions = store::list_versions(ctx.tx, &key.key_id, offset, limit)?.iter().map(key_version).collect();
+            Ok(ListKeyVersionsResponse {
+                request_id: ctx.request_id(),
+                key_versions: KeyVersions { key_version: versions },
+                page_number: request.page.page_number,
+                page_size: request.page.page_size,
+                total_count: store::count_versions(ctx.tx, &key.key_id)?,
+            })
+        })
+    }
+
+    fn create_alias(&self, request: &AliasRequest) -> KmsResult<EmptyResponse> {
+        self.execute("CreateAlias", Some(&request.key_id), false, |ctx| {
+            check_alias_name(&request.alias_name)?;
+            let key = ctx.key(&request.key_id)?;
+            if key.key_state == KeyState::PendingDeletion {
+                refuse_unless_enabled(&key)?;
+            }
+            if let Some(existing) = store::get_alias(ctx.tx, &request.alias_name)? {
+                return Err(KmsError::new(
+                    ErrorCode::AliasAlreadyExists,
+                    format!("{} already points at key {}; use UpdateAlias to move it", existing.alias_name, existing.key_id),
+                ));
+            }
+            store::put_alias(ctx.tx, &request.alias_name, &key.key_id, ctx.now)?;
+            Ok(ctx.empty())
+        })
+    }
+
+    fn update_alias(&self, request: &AliasRequest) -> KmsResult<EmptyResponse> {
+        self.execute("UpdateAlias", Some(&request.key_id), false, |ctx| {
+            check_alias_name(&request.alias_name)?;
+            if store::get_alias(ctx.tx, &request.alias_name)?.is_none() {
+                return Err(KmsError::new(
+                    ErrorCode::AliasNotFound,
+                    format!("there is no alias {}; create it with CreateAlias", request.alias_name),
+                ));
+            }
+            let key = ctx.key(&request.key_id)?;
+            if key.key_state == KeyState::PendingDeletion {
+                refuse_unless_enabled(&key)?;
+            }
+            store::put_alias(ctx.tx, &request.alias_name, &key.key_id, ctx.now)?;
+            Ok(ctx.empty())
+        })
+    }
+
+    fn delete_alias(&self, request: &DeleteAliasRequest) -> KmsResult<EmptyResponse> {
+        self.execute("DeleteAlias", None, false, |ctx| {
+            let alias = store::get_alias(ctx.tx, &request.alias_name)?.ok_or_else(|| {
+                KmsError::new(ErrorCode::AliasNotFound, format!("there is no alias {}; ListAliases shows the aliases", request.alias_name))
+            })?;
+            ctx.entry.key_id = Some(alias.key_id);
+            store::delete_alias(ctx.tx, &request.alias_name)?;
+            Ok(ctx.empty())
+        })
+    }
+
+    fn list_aliases(&self, request: &PageRequest) -> KmsResult<ListAliasesResponse> {
+        self.execute("ListAliases", None, false, |ctx| {
+            let (offset, limit) = check_page(request)?;
+            let aliases = store::list_aliases(ctx.tx, offset, limit)?
+                .into_iter()
+                .map(|a| AliasEntry { alias_arn: alias_arn(&a.alias_name), alias_name: a.alias_name, key_id: a.key_id })
+                .collect();
+            Ok(ListAliasesResponse {
+                request_id: ctx.request_id(),
+                aliases: Aliases { alias: aliases },
+                page_number: request.page_number,
+                page_size: request.page_size,
+                total_count: store::count_aliases(ctx.tx)?,
+            })
+        })
+    }
+
+    fn enable_key(&self, request: &KeyIdRequest) -> KmsResult<EmptyResponse> {
+        self.execute("EnableKey", Some(&request.key_id), false, |ctx| {
+            let key = ctx.key(&request.key_id)?;
+            refuse_state_change(&key, "enabled", KeyState::PendingDeletion, "cancel the deletion with CancelKeyDeletion first")?;
+            store::set_key_state(ctx.tx, &key.key_id, KeyState::Enabled, None)?;
+            Ok(ctx.empty())
+        })
+    }
+
+    fn disable_key(&self, request: &KeyIdRequest) -> KmsResult<EmptyResponse> {
+        self.execute("DisableKey", Some(&request.key_id), false, |ctx| {
+            let key = ctx.key(&request.key_id)?;
+            refuse_state_change(&key, "disabled", KeyState::PendingDeletion, "it is already unusable; CancelKeyDeletion keeps it")?;
+            store::set_key_state(ctx.tx, &key.key_id, KeyState::Disabled, None)?;
+            Ok(ctx.empty())
+        })
+    }
+
+    fn schedule_key_deletion(&self, request: &ScheduleKeyDeletionRequest) -> KmsResult<EmptyResponse> {
+        self.execute("ScheduleKeyDeletion", Some(&request.key_id), false, |ctx| {
+            if !PENDING_WINDOW_DAYS.contains(&request.pending_window_in_days) {
+                return Err(KmsError::invalid(
+                    "PendingWindowInDays",
+                    format!("is {}; it must be between 7 and 366 days", request.pending_window_in_days),
+                ));
+            }
+            let key = ctx.key(&request.key_id)?;
+            refuse_state_change(&key, "scheduled for deletion", KeyState::PendingDeletion, "it already is; CancelKeyDeletion stops it")?;
+            let delete_date = ctx.now + i64::from(request.pending_window_in_days) * 86_400;
+            store::set_key_state(ctx.tx, &key.key_id, KeyState::PendingDeletion, Some(delete_date))?;
+            Ok(ctx.empty())
+        })
+    }
+
+    fn cancel_key_deletion(&self, request: &KeyIdRequest) -> KmsResult<EmptyResponse> {
+        self.execute("CancelKeyDeletion", Some(&request.key_id), false, |ctx| {
+            let key = ctx.key(&request.key_id)?;
+            if key.key_state != KeyState::PendingDeletion {
+                return Err(KmsError::new(
+                    ErrorCode::StateModifiedFailed,
+                    format!("key {} is {}, not pending deletion; there is nothing to cancel", key.key_id, key.key_state),
+                ));
+            }
+            store::set_key_state(ctx.tx, &key.key_id, KeyState::Enabled, None)?;
+            Ok(ctx.empty())
+        })
+    }
+
+    fn get_public_key(&self, request: &KeyVersionRequest) -> KmsResult<GetPublicKeyResponse> {
+        self.execute("GetPublicKey", Some(&request.key_id), false, |ctx| {
+            let (key, version) = ctx.key_version_for(&request.key_id, &request.key_version_id, None)?;
+            Ok(GetPublicKeyResponse {
+                request_id: ctx.request_id(),
+                key_id: key.key_id,
+                key_version_id: version.key_version_id,
+                public_key: keys::public_key_pem(&version.public_key),
+            })
+        })
+    }
+
+    fn asymmetric_sign(&self, request: &SignRequest) -> KmsResult<SignResponse> {
+        self.execute("AsymmetricSign", Some(&request.key_id), true, |ctx| {
+            ctx.entry.digest = Some(digest_b64(&request.digest));
+            let (key, version) = ctx.key_version_for(&request.key_id, &request.key_version_id, Some(request.algorithm))?;
+            check_digest(&request.digest)?;
+            let private = ctx.unseal(&version)?;
+            let value = keys::sign_digest(key.key_spec, request.algorithm, &private, &request.digest).map_err(key_error)?;
+            Ok(SignResponse { request_id: ctx.request_id(), key_id: key.key_id, key_version_id: version.key_version_id, value })
+        })
+    }
+
+    fn asymmetric_verify(&self, request: &VerifyRequest) -> KmsResult<VerifyResponse> {
+        self.execute("AsymmetricVerify", Some(&request.key_id), false, |ctx| {
+            ctx.entry.digest = Some(digest_b64(&request.digest));
+            let (key, version) = ctx.key_version_for(&request.key_id, &request.key_version_id, Some(request.algorithm))?;
+            check_digest(&request.digest)?;
+            let value = keys::verify_digest(key.key_spec, request.algorithm, &version.public_key, &request.digest, &request.value)
+                .map_err(key_error)?;
+            Ok(VerifyResponse { request_id: ctx.request_id(), key_id: key.key_id, key_version_id: version.key_version_id, value })
+        })
+    }
+
+    fn asymmetric_encrypt(&self, request: &EncryptRequest) -> KmsResult<EncryptResponse> {
+        self.execute("AsymmetricEncrypt", Some(&request.key_id), false, |ctx| {
+            let (key, version) = ctx.key_version_for(&request.key_id, &request.key_version_id, Some(request.algorithm))?;
+            let ciphertext_blob =
+                keys::encrypt(key.key_spec, request.algorithm, &version.public_key, &request.plaintext).map_err(key_error)?;
+            Ok(EncryptResponse { request_id: ctx.request_id(), key_id: key.key_id, key_version_id: version.key_version_id, ciphertext_blob })
+        })
+    }
+
+    fn asymmetric_decrypt(&self, request: &DecryptRequest) -> KmsResult<DecryptResponse> {
+        self.execute("AsymmetricDecrypt", Some(&request.key_id), true, |ctx| {
+            let (key, version) = ctx.key_version_for(&request.key_id, &request.key_version_id, Some(request.algorithm))?;
+            let private = ctx.unseal(&version)?;
+            let plaintext = keys::decrypt(key.key_spec, request.algorithm, &private, &request.ciphertext_blob, b"")
+                .map_err(key_error)?;
+            Ok(DecryptResponse { request_id: ctx.request_id(), key_id: key.key_id, key_version_id: version.key_version_id, plaintext })
+        })
+    }
+}
+
+/// Refuses a state change out of `from` with `StateModifiedFailed`.
+fn refuse_state_change(key: &KeyRow, to: &str, from: KeyState, hint: &str) -> KmsResult<()> {
+    if key.key_state == from {
+        return Err(KmsError::new(
+            ErrorCode::StateModifiedFailed,
+            format!("key {} is {} and cannot be {to}: {hint}", key.key_id, key.key_state),
+        ));
+    }
+    Ok(())
+}
+
+fn key_version(version: &VersionRow) -> KeyVersion {
+    KeyVersion {
+        key_id: version.key_id.clone(),
+        key_version_id: version.key_version_id.clone(),
+        creation_date: format_unix(version.creation_date),
+    }
+}
+
+/// Whether `usage` keys of `spec` can do `algorithm` — re-exported for the CLI's defaults.
+pub fn default_algorithm(spec: KeySpec, usage: KeyUsage) -> Option<Algorithm> {
+    spec.algorithms(usage).first().copied()
+}

@@ -1,0 +1,393 @@
+//! The embedded database: one SQLite file (`keyseal.db`) in WAL mode, its schema and
+//! migrations, and the row-level reads and writes the KMS needs. Every change runs in an
+//! IMMEDIATE transaction, so two `keyseal` processes on one store take turns (waiting up
+//! to the busy timeout) instead of failing half-way or corrupting the file.
+
+use crate::kms::error::KmsError;
+use crate::kms::spec::{KeySpec, KeyState, KeyUsage};
+use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::Duration;
+
+/// The database file inside a store directory.
+pub const DB_FILE: &str = "keyseal.db";
+/// How long a writer waits for another process's transaction before giving up.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Schema migrations, applied in order; `PRAGMA user_version` records how many ran.
+/// Never edit a released entry: add a new one.
+const MIGRATIONS: &[&str] = &[
+    // 1: keys, versions, aliases, the audit log and store metadata.
+    "CREATE TABLE meta (
+        name  TEXT PRIMARY KEY,
+        value BLOB NOT NULL
+     );
+     CREATE TABLE keys (
+        seq           INTEGER PRIMARY KEY AUTOINCREMENT,
+        key_id        TEXT NOT NULL UNIQUE,
+        key_spec      TEXT NOT NULL,
+        key_usage     TEXT NOT NULL,
+        key_state     TEXT NOT NULL,
+        description   TEXT NOT NULL,
+        creator       TEXT NOT NULL,
+        creation_date INTEGER NOT NULL,
+        delete_date   INTEGER
+     );
+     CREATE TABLE key_versions (
+        seq                INTEGER PRIMARY KEY AUTOINCREMENT,
+        key_id             TEXT NOT NULL REFERENCES keys(key_id) ON DELETE CASCADE,
+        key_version_id     TEXT NOT NULL UNIQUE,
+        creation_date      INTEGER NOT NULL,
+        public_key         BLOB NOT NULL,
+        sealed_private_key BLOB NOT NULL
+     );
+     CREATE INDEX key_versions_by_key ON key_versions(key_id, seq);
+     CREATE TABLE aliases (
+        alias_name    TEXT PRIMARY KEY,
+        key_id        TEXT NOT NULL REFERENCES keys(key_id) ON DELETE CASCADE,
+        creation_date INTEGER NOT NULL
+     );
+     CREATE TABLE audit (
+        seq            INTEGER PRIMARY KEY,
+        time           INTEGER NOT NULL,
+        request_id     TEXT NOT NULL,
+        principal      TEXT NOT NULL,
+        action         TEXT NOT NULL,
+        key_id         TEXT,
+        key_version_id TEXT,
+        algorithm      TEXT,
+        digest         TEXT,
+        result         TEXT NOT NULL,
+        error_code     TEXT,
+        prev_hash      BLOB NOT NULL,
+        hash           BLOB NOT NULL
+     );
+     CREATE INDEX audit_by_key ON audit(key_id, seq);",
+];
+
+/// An open store. The connection sits behind a mutex so one `Store` can serve threads.
+pub struct Store {
+    connection: Mutex<Connection>,
+    path: PathBuf,
+}
+
+impl Store {
+    /// Opens (creating if needed) the store in `dir` and brings its schema up to date.
+    pub fn open(dir: &Path) -> Result<Store, KmsError> {
+        create_private_dir(dir)?;
+        let path = dir.join(DB_FILE);
+        let mut connection = Connection::open(&path)
+            .map_err(|e| KmsError::store(&format!("cannot open the key store {}", path.display()), e))?;
+        connection.busy_timeout(BUSY_TIMEOUT)?;
+        connection.pragma_update(None, "journal_mode", "WAL")?;
+        connection.pragma_update(None, "synchronous", "NORMAL")?;
+        connection.pragma_update(None, "foreign_keys", "ON")?;
+        migrate(&mut connection)?;
+        Ok(Store { connection: Mutex::new(connection), path })
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Runs `work` in one IMMEDIATE transaction: committed when it returns `Ok`, rolled
+    /// back (nothing changed) when it returns `Err`.
+    pub fn write<T>(&self, work: impl FnOnce(&Transaction<'_>) -> Result<T, KmsError>) -> Result<T, KmsError> {
+        let mut connection = self.connection.lock().map_err(|_| KmsError::internal("the store lock is poisoned"))?;
+        let tx = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let value = work(&tx)?;
+        tx.commit()?;
+        Ok(value)
+    }
+
+    /// Runs `work` on a read snapshot.
+    pub fn read<T>(&self, work: impl FnOnce(&Transaction<'_>) -> Result<T, KmsError>) -> Result<T, KmsError> {
+        let mut connection = self.connection.lock().map_err(|_| KmsError::internal("the store lock is poisoned"))?;
+        let tx = connection.transaction_with_behavior(TransactionBehavior::Deferred)?;
+        work(&tx)
+    }
+}
+
+fn create_private_dir(dir: &Path) -> Result<(), KmsError> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder
+        .create(dir)
+        .map_err(|e| KmsError::store(&format!("cannot create the store directory {}", dir.display()), e))
+}
+
+fn migrate(connection: &mut Connection) -> Result<(), KmsError> {
+    let tx = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let applied: usize = tx.pragma_query_value(None, "user_version", |row| row.get(0))?;
+    if applied > MIGRATIONS.len() {
+        return Err(KmsError::store(
+            "cannot use this key store",
+            format!("its schema version {applied} is newer than this keyseal understands ({}); upgrade keyseal", MIGRATIONS.len()),
+        ));
+    }
+    for sql in &MIGRATIONS[applied..] {
+        tx.execute_batch(sql)?;
+    }
+    tx.pragma_update(None, "user_version", MIGRATIONS.len())?;
+    tx.commit()?;
+    Ok(())
+}
+
+/// A value from the `meta` table.
+pub fn meta_get(conn: &Connection, name: &str) -> Result<Option<Vec<u8>>, KmsError> {
+    Ok(conn.query_row("SELECT value FROM meta WHERE name = ?1", [name], |row| row.get(0)).optional()?)
+}
+
+/// Sets a value in the `meta` table.
+pub fn meta_set(conn: &Connection, name: &str, value: &[u8]) -> Result<(), KmsError> {
+    conn.execute(
+        "INSERT INTO meta (name, value) VALUES (?1, ?2) ON CONFLICT(name) DO UPDATE SET value = excluded.value",
+        params![name, value],
+    )?;
+    Ok(())
+}
+
+/// A key row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyRow {
+    /// The key's UUID.
+    pub key_id: String,
+    /// Key pair type.
+    pub key_spec: KeySpec,
+    /// Usage.
+    pub key_usage: KeyUsage,
+    /// State.
+    pub key_state: KeyState,
+    /// Free text.
+    pub description: String,
+    /// Who created it.
+    pub creator: String,
+    /// Unix seconds.
+    pub creation_date: i64,
+    /// Unix seconds when a pending deletion takes effect.
+    pub delete_date: Option<i64>,
+}
+
+fn parse_column<T: std::str::FromStr<Err = String>>(index: usize, text: String) -> rusqlite::Result<T> {
+    text.parse().map_err(|e: String| {
+        rusqlite::Error::FromSqlConversionFailure(index, rusqlite::types::Type::Text, e.into())
+    })
+}
+
+const KEY_COLUMNS: &str = "key_id, key_spec, key_usage, key_state, description, creator, creation_date, delete_date";
+
+fn key_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<KeyRow> {
+    Ok(KeyRow {
+        key_id: row.get(0)?,
+        key_spec: parse_column(1, row.get(1)?)?,
+        key_usage: parse_column(2, row.get(2)?)?,
+        key_state: parse_column(3, row.get(3)?)?,
+        description: row.get(4)?,
+        creator: row.get(5)?,
+        creation_date: row.get(6)?,
+        delete_date: row.get(7)?,
+    })
+}
+
+/// Inserts a new key.
+pub fn insert_key(conn: &Connection, key: &KeyRow) -> Result<(), KmsError> {
+    conn.execute(
+        &format!("INSERT INTO keys ({KEY_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"),
+        params![
+            key.key_id,
+            key.key_spec.as_str(),
+            key.key_usage.as_str(),
+            key.key_state.as_str(),
+            key.description,
+            key.creator,
+            key.creation_date,
+            key.delete_date
+        ],
+    )?;
+    Ok(())
+}
+
+/// The key with this id.
+pub fn get_key(conn: &Connection, key_id: &str) -> Result<Option<KeyRow>, KmsError> {
+    Ok(conn
+        .query_row(&format!("SELECT {KEY_COLUMNS} FROM keys WHERE key_id = ?1"), [key_id], key_from_row)
+        .optional()?)
+}
+
+/// Sets a key's state and deletion date.
+pub fn set_key_state(conn: &Connection, key_id: &str, state: KeyState, delete_date: Option<i64>) -> Result<(), KmsError> {
+    conn.execute(
+        "UPDATE keys SET key_state = ?2, delete_date = ?3 WHERE key_id = ?1",
+        params![key_id, state.as_str(), delete_date],
+    )?;
+    Ok(())
+}
+
+/// Number of keys.
+pub fn count_keys(conn: &Connection) -> Result<u64, KmsError> {
+    Ok(conn.query_row("SELECT COUNT(*) FROM keys", [], |row| row.get(0))?)
+}
+
+/// Keys in creation order, `limit` from `offset`.
+pub fn list_keys(conn: &Connection, offset: u64, limit: u64) -> Result<Vec<KeyRow>, KmsError> {
+    let mut statement = conn.prepare(&format!("SELECT {KEY_COLUMNS} FROM keys ORDER BY seq LIMIT ?1 OFFSET ?2"))?;
+    let rows = statement.query_map(params![limit, offset], key_from_row)?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Ids of keys pending deletion whose date has come.
+pub fn keys_due_for_deletion(conn: &Connection, now: i64) -> Result<Vec<String>, KmsError> {
+    let mut statement = conn.prepare("SELECT key_id FROM keys WHERE key_state = 'PendingDeletion' AND delete_date <= ?1")?;
+    let rows = statement.query_map([now], |row| row.get(0))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Deletes a key with its versions (sealed private keys included) and aliases.
+pub fn delete_key(conn: &Connection, key_id: &str) -> Result<(), KmsError> {
+    conn.execute("DELETE FROM keys WHERE key_id = ?1", [key_id])?;
+    Ok(())
+}
+
+/// A key version row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VersionRow {
+    /// The key it belongs to.
+    pub key_id: String,
+    /// The version's UUID.
+    pub key_version_id: String,
+    /// Unix seconds.
+    pub creation_date: i64,
+    /// SubjectPublicKeyInfo DER.
+    pub public_key: Vec<u8>,
+    /// The PKCS#8 private key sealed by `seal.rs`.
+    pub sealed_private_key: Vec<u8>,
+}
+
+const VERSION_COLUMNS: &str = "key_id, key_version_id, creation_date, public_key, sealed_private_key";
+
+fn version_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<VersionRow> {
+    Ok(VersionRow {
+        key_id: row.get(0)?,
+        key_version_id: row.get(1)?,
+        creation_date: row.get(2)?,
+        public_key: row.get(3)?,
+        sealed_private_key: row.get(4)?,
+    })
+}
+
+/// Inserts a new version.
+pub fn insert_version(conn: &Connection, version: &VersionRow) -> Result<(), KmsError> {
+    conn.execute(
+        &format!("INSERT INTO key_versions ({VERSION_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5)"),
+        params![
+            version.key_id,
+            version.key_version_id,
+            version.creation_date,
+            version.public_key,
+            version.sealed_private_key
+        ],
+    )?;
+    Ok(())
+}
+
+/// The version `key_version_id` of `key_id`.
+pub fn get_version(conn: &Connection, key_id: &str, key_version_id: &str) -> Result<Option<VersionRow>, KmsError> {
+    Ok(conn
+        .query_row(
+            &format!("SELECT {VERSION_COLUMNS} FROM key_versions WHERE key_id = ?1 AND key_version_id = ?2"),
+            [key_id, key_version_id],
+            version_from_row,
+        )
+        .optional()?)
+}
+
+/// Number of versions of a key.
+pub fn count_versions(conn: &Connection, key_id: &str) -> Result<u64, KmsError> {
+    Ok(conn.query_row("SELECT COUNT(*) FROM key_versions WHERE key_id = ?1", [key_id], |row| row.get(0))?)
+}
+
+/// A key's versions, oldest first, `limit` from `offset`.
+pub fn list_versions(conn: &Connection, key_id: &str, offset: u64, limit: u64) -> Result<Vec<VersionRow>, KmsError> {
+    let mut statement = conn.prepare(&format!(
+        "SELECT {VERSION_COLUMNS} FROM key_versions WHERE key_id = ?1 ORDER BY seq LIMIT ?2 OFFSET ?3"
+    ))?;
+    let rows = statement.query_map(params![key_id, limit, offset], version_from_row)?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// An alias row: name, key id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AliasRow {
+    /// `alias/...`.
+    pub alias_name: String,
+    /// The key it points at.
+    pub key_id: String,
+}
+
+/// The key an alias points at.
+pub fn get_alias(conn: &Connection, alias_name: &str) -> Result<Option<AliasRow>, KmsError> {
+    Ok(conn
+        .query_row("SELECT alias_name, key_id FROM aliases WHERE alias_name = ?1", [alias_name], |row| {
+            Ok(AliasRow { alias_name: row.get(0)?, key_id: row.get(1)? })
+        })
+        .optional()?)
+}
+
+/// Creates or repoints an alias.
+pub fn put_alias(conn: &Connection, alias_name: &str, key_id: &str, now: i64) -> Result<(), KmsError> {
+    conn.execute(
+        "INSERT INTO aliases (alias_name, key_id, creation_date) VALUES (?1, ?2, ?3)
+         ON CONFLICT(alias_name) DO UPDATE SET key_id = excluded.key_id",
+        params![alias_name, key_id, now],
+    )?;
+    Ok(())
+}
+
+/// Removes an alias.
+pub fn delete_alias(conn: &Connection, alias_name: &str) -> Result<(), KmsError> {
+    conn.execute("DELETE FROM aliases WHERE alias_name = ?1", [alias_name])?;
+    Ok(())
+}
+
+/// Number of aliases.
+pub fn count_aliases(conn: &Connection) -> Result<u64, KmsError> {
+    Ok(conn.query_row("SELECT COUNT(*) FROM aliases", [], |row| row.get(0))?)
+}
+
+/// Aliases by name, `limit` from `offset`.
+pub fn list_aliases(conn: &Connection, offset: u64, limit: u64) -> Result<Vec<AliasRow>, KmsError> {
+    let mut statement = conn.prepare("SELECT alias_name, key_id FROM aliases ORDER BY alias_name LIMIT ?1 OFFSET ?2")?;
+    let rows = statement.query_map(params![limit, offset], |row| {
+        Ok(AliasRow { alias_name: row.get(0)?, key_id: row.get(1)? })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn opens_twice_and_migrates_once() {
+        let dir = std::env::temp_dir().join(format!("keyseal-store-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let store = Store::open(&dir).unwrap();
+        store.write(|tx| meta_set(tx, "x", b"1")).unwrap();
+        drop(store);
+        let store = Store::open(&dir).unwrap();
+        assert_eq!(store.read(|tx| meta_get(tx, "x")).unwrap(), Some(b"1".to_vec()));
+        let version: usize = store.read(|tx| Ok(tx.pragma_query_value(None, "user_version", |r| r.get(0))?)).unwrap();
+        assert_eq!(version, MIGRATIONS.len());
+        let failed: Result<(), KmsError> = store.write(|tx| {
+            meta_set(tx, "x", b"2")?;
+            Err(KmsError::internal("stop"))
+        });
+        assert!(failed.is_err());
+        assert_eq!(store.read(|tx| meta_get(tx, "x")).unwrap(), Some(b"1".to_vec()), "a failed write changes nothing");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
