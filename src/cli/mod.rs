@@ -1,1 +1,132 @@
-//! placeholder
+//! The `keyseal` command line: clap types and one file per command group. No business
+//! logic lives here: commands turn flags into typed requests, call the library, and print.
+
+pub mod audit;
+pub mod demo;
+pub mod input;
+pub mod kms;
+
+use crate::kms::error::{ErrorBody, KmsError};
+use crate::kms::seal::SecretSource;
+use crate::kms::LocalKms;
+use clap::{Parser, Subcommand};
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use zeroize::Zeroizing;
+
+/// Exit status: 0 success, 1 a verification said no, 2 usage, input or service error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Everything asked for was done and every check passed.
+    Success,
+    /// A check ran and failed (a signature, the audit chain).
+    VerificationFailed,
+}
+
+/// keyseal: versioned asymmetric keys in a KMS, release signing, a mini-CA and an offline
+/// verifier.
+#[derive(Debug, Parser)]
+#[command(name = "keyseal", version, about, long_about = None, after_help = TOP_HELP)]
+pub struct Cli {
+    /// Store directory (holds keyseal.db). Defaults to the platform data directory,
+    /// e.g. ~/.local/share/keyseal.
+    #[arg(long, global = true, env = "KEYSEAL_STORE", value_name = "DIR")]
+    pub store: Option<PathBuf>,
+
+    /// Unlock private keys with the bytes of this file instead of a passphrase
+    /// (KEYSEAL_PASSPHRASE, or a prompt on a terminal).
+    #[arg(long, global = true, env = "KEYSEAL_KEY_FILE", value_name = "FILE")]
+    pub key_file: Option<PathBuf>,
+
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+const TOP_HELP: &str = "\
+Private keys in the store are sealed under a passphrase: set KEYSEAL_PASSPHRASE, pass
+--key-file, or run on a terminal to be asked. Only commands that use a private key
+(create-key, create-key-version, asymmetric-sign, asymmetric-decrypt) need it.
+
+Exit status: 0 success, 1 a verification failed, 2 a usage, input or KMS error.
+
+Example:
+  keyseal kms create-key --key-spec EC_P256 --key-usage SIGN/VERIFY
+  keyseal kms asymmetric-sign --key-id alias/release --key-version-id VERSION \\
+      --algorithm ECDSA_SHA_256 --file release.tar.gz --out release.tar.gz.sig";
+
+/// The command groups.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Key management: one subcommand per KMS OpenAPI action (create-key, asymmetric-sign, ...).
+    #[command(subcommand)]
+    Kms(kms::KmsAction),
+    /// Check and read the hash-chained audit log of the store.
+    #[command(subcommand)]
+    Audit(audit::AuditAction),
+    /// A guided tour on a store: keys, versions, signing, verification, encryption, audit.
+    Demo(demo::DemoArgs),
+}
+
+/// Runs the parsed command; errors come back for `main` to print.
+pub fn run(cli: Cli) -> Result<Outcome, KmsError> {
+    let store = store_dir(cli.store.as_deref())?;
+    let secret = secret_source(cli.key_file);
+    match cli.command {
+        Command::Kms(action) => kms::run(action, &open_local(&store, secret)?),
+        Command::Audit(action) => audit::run(action, &open_local(&store, secret)?),
+        Command::Demo(args) => demo::run(args, &store, secret),
+    }
+}
+
+/// Opens the embedded KMS acting as the local user.
+pub fn open_local(store: &std::path::Path, secret: SecretSource) -> Result<LocalKms, KmsError> {
+    LocalKms::open(store, secret, &local_principal())
+}
+
+/// `local:<login name>`, as recorded in the audit log for commands run on this host.
+pub fn local_principal() -> String {
+    let user = std::env::var("USER").or_else(|_| std::env::var("USERNAME")).unwrap_or_else(|_| "unknown".into());
+    format!("local:{user}")
+}
+
+fn store_dir(flag: Option<&std::path::Path>) -> Result<PathBuf, KmsError> {
+    if let Some(dir) = flag {
+        return Ok(dir.to_path_buf());
+    }
+    dirs::data_dir().map(|d| d.join("keyseal")).ok_or_else(|| {
+        KmsError::invalid("--store", "this platform has no data directory; pass --store DIR or set KEYSEAL_STORE")
+    })
+}
+
+/// Where the passphrase comes from: a key file, then KEYSEAL_PASSPHRASE, then a prompt
+/// when there is a terminal to ask on.
+fn secret_source(key_file: Option<PathBuf>) -> SecretSource {
+    if let Some(path) = key_file {
+        return SecretSource::KeyFile(path);
+    }
+    if let Ok(passphrase) = std::env::var("KEYSEAL_PASSPHRASE") {
+        return SecretSource::Passphrase(Zeroizing::new(passphrase));
+    }
+    if std::io::stdin().is_terminal() && std::io::stderr().is_terminal() {
+        SecretSource::Prompt
+    } else {
+        SecretSource::Unavailable
+    }
+}
+
+/// Prints a KMS error as the OpenAPI error body, on stderr.
+pub fn print_error(err: &KmsError) {
+    let body = ErrorBody::new(err, "", "keyseal");
+    match serde_json::to_string_pretty(&body) {
+        Ok(json) => eprintln!("{json}"),
+        Err(_) => eprintln!("{err}"),
+    }
+}
+
+/// Prints a response as pretty JSON on stdout.
+pub fn print_json<T: serde::Serialize>(value: &T) -> Result<(), KmsError> {
+    let json = serde_json::to_string_pretty(value).map_err(|e| KmsError::internal(format!("cannot encode the response: {e}")))?;
+    println!("{json}");
+    Ok(())
+}
