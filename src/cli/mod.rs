@@ -86,7 +86,7 @@ pub fn open_local(store: &std::path::Path, secret: SecretSource) -> Result<Local
 
 /// `local:<login name>`, as recorded in the audit log for commands run on this host.
 pub fn local_principal() -> String {
-    let user = std::env::var("USER").or_else(|_| std::env::var("USERNAME")).unwrap_or_else(|_| "unknown".into());
+    let user = std::env::var("USER").or_else(|_| std::env::var("LOGNAME")).or_else(|_| std::env::var("USERNAME")).unwrap_or_else(|_| "unknown".into());
     format!("local:{user}")
 }
 
@@ -117,7 +117,7 @@ fn secret_source(key_file: Option<PathBuf>) -> SecretSource {
 
 /// Prints a KMS error as the OpenAPI error body, on stderr.
 pub fn print_error(err: &KmsError) {
-    let body = ErrorBody::new(err, "", "keyseal");
+    let body = ErrorBody::new(err, "keyseal");
     match serde_json::to_string_pretty(&body) {
         Ok(json) => eprintln!("{json}"),
         Err(_) => eprintln!("{err}"),

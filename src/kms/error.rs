@@ -82,12 +82,15 @@ pub struct KmsError {
     pub code: ErrorCode,
     /// What happened and what to do next.
     pub message: String,
+    /// The RequestId of the refused operation, when it got far enough to have one; the
+    /// audit entry of the refusal carries the same id.
+    pub request_id: Option<String>,
 }
 
 impl KmsError {
     /// An error with `code` and `message`.
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
-        KmsError { code, message: message.into() }
+        KmsError { code, message: message.into(), request_id: None }
     }
 
     /// `InvalidParameter` naming the parameter.
@@ -138,10 +141,10 @@ pub struct ErrorBody {
 }
 
 impl ErrorBody {
-    /// The body for `err`, answered by `host_id` for `request_id`.
-    pub fn new(err: &KmsError, request_id: &str, host_id: &str) -> Self {
+    /// The body for `err`, answered by `host_id`.
+    pub fn new(err: &KmsError, host_id: &str) -> Self {
         ErrorBody {
-            request_id: request_id.to_string(),
+            request_id: err.request_id.clone().unwrap_or_default(),
             host_id: host_id.to_string(),
             code: err.code.as_str().to_string(),
             message: err.message.clone(),

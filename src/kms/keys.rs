@@ -145,7 +145,8 @@ pub fn sign_digest(
 /// wrong length or simply wrong is `Ok(false)`; only an unusable key or request is an error.
 ///
 /// ECDSA signatures must be strict DER. secp256k1 signatures with a high S are accepted,
-/// as OpenSSL accepts them: low-S is a Bitcoin consensus rule, not part of ECDSA.
+/// as OpenSSL accepts them: low-S is a Bitcoin consensus rule, not part of ECDSA (k256
+/// enforces it, so S is normalised before verifying; (r, n-s) is valid iff (r, s) is).
 pub fn verify_digest(
     spec: KeySpec,
     algorithm: Algorithm,
@@ -175,7 +176,7 @@ pub fn verify_digest(
             let key = k256::ecdsa::VerifyingKey::from_public_key_der(public_spki)
                 .map_err(|_| KeyError::MalformedKey("EC_P256K public"))?;
             k256::ecdsa::Signature::from_der(signature)
-                .is_ok_and(|sig| key.verify_prehash(digest, &sig).is_ok())
+                .is_ok_and(|sig| key.verify_prehash(digest, &sig.normalize_s()).is_ok())
         }
     };
     Ok(valid)
@@ -205,6 +206,11 @@ pub fn encrypt(
 
 /// Decrypts an RSA-OAEP `ciphertext` with the private key (blinded). `label` is the OAEP
 /// label; the KMS API always passes an empty one, the test vectors sometimes do not.
+///
+/// rsa 0.10 ignores the leading octet of the encoded message, which RFC 8017 §7.1.2
+/// step 3.g requires to be zero (Wycheproof "First byte is 1"). keyseal checks it with a
+/// second private-key operation, always run and folded into one error, so no failure is
+/// told apart from another (Manger's attack needs exactly that oracle).
 pub fn decrypt(
     spec: KeySpec,
     algorithm: Algorithm,
@@ -219,7 +225,25 @@ pub fn decrypt(
     } else {
         key.decrypt_blinded(&mut SysRng, oaep_padding::<sha1::Sha1>(label), ciphertext)
     };
-    plaintext.map(Zeroizing::new).map_err(|_| KeyError::DecryptionFailed)
+    let leading_zero = oaep_leading_octet_is_zero(&key, ciphertext);
+    match plaintext {
+        Ok(plaintext) if leading_zero => Ok(Zeroizing::new(plaintext)),
+        _ => Err(KeyError::DecryptionFailed),
+    }
+}
+
+/// Whether the RSA decryption of `ciphertext` fits in k-1 octets, i.e. its encoded
+/// message starts with the zero octet OAEP requires.
+fn oaep_leading_octet_is_zero(key: &rsa::PrivateKey, ciphertext: &[u8]) -> bool {
+    use rsa::traits::PublicKeyParts;
+    let precision = key.n().bits_precision();
+    let Ok(c) = rsa::BoxedUint::from_be_slice(ciphertext, precision) else {
+        return false;
+    };
+    match rsa::hazmat::rsa_decrypt_and_check(key, Some(&mut SysRng), &c) {
+        Ok(m) => m.bits() <= 8 * (key.size() as u32 - 1),
+        Err(_) => false,
+    }
 }
 
 fn oaep_padding<D>(label: &[u8]) -> rsa::Oaep<D>

@@ -100,12 +100,13 @@ impl LocalKms {
                 Ok(value)
             })
         });
-        if let Err(err) = &result {
+        result.map_err(|mut err| {
             let refused = entry.refused(err.code.as_str());
             // The refusal is reported whether or not its audit entry could be written.
             let _ = self.store.write(|tx| audit::append(tx, &refused));
-        }
-        result
+            err.request_id = Some(request_id);
+            err
+        })
     }
 
     /// The KEK, derived (and checked against the store) once per process.
