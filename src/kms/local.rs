@@ -92,8 +92,8 @@ impl LocalKms {
         entry.key_id = key_param.map(str::to_string);
         let kek = if unlock { Some(self.kek()) } else { None }.transpose();
         let result = kek.and_then(|kek| {
+            self.purge_due_keys(now, &request_id)?;
             self.store.write(|tx| {
-                purge_due_keys(tx, now, &request_id)?;
                 let mut ctx = Ctx { tx, now, entry: &mut entry, kek };
                 let value = op(&mut ctx)?;
                 audit::append(tx, ctx.entry)?;
@@ -106,6 +106,24 @@ impl LocalKms {
             let _ = self.store.write(|tx| audit::append(tx, &refused));
             err.request_id = Some(request_id);
             err
+        })
+    }
+
+    /// Deletes keys whose pending window has passed, auditing each deletion, in a
+    /// transaction of its own: a deletion that has come due happens even when the
+    /// operation that noticed it is refused.
+    fn purge_due_keys(&self, now: i64, request_id: &str) -> KmsResult<()> {
+        if self.store.read(|tx| store::keys_due_for_deletion(tx, now))?.is_empty() {
+            return Ok(());
+        }
+        self.store.write(|tx| {
+            for key_id in store::keys_due_for_deletion(tx, now)? {
+                store::delete_key(tx, &key_id)?;
+                let mut entry = AuditEntry::new(now, request_id, SYSTEM_PRINCIPAL, "PurgeKey");
+                entry.key_id = Some(key_id);
+                audit::append(tx, &entry)?;
+            }
+            Ok(())
         })
     }
 
@@ -176,16 +194,6 @@ fn kdf_settings(tx: &Transaction<'_>) -> KmsResult<Option<(Vec<u8>, KdfParams, V
     Ok(Some((salt, params, check)))
 }
 
-/// Deletes keys whose pending window has passed, auditing each deletion.
-fn purge_due_keys(tx: &Transaction<'_>, now: i64, request_id: &str) -> KmsResult<()> {
-    for key_id in store::keys_due_for_deletion(tx, now)? {
-        store::delete_key(tx, &key_id)?;
-        let mut entry = AuditEntry::new(now, request_id, SYSTEM_PRINCIPAL, "PurgeKey");
-        entry.key_id = Some(key_id);
-        audit::append(tx, &entry)?;
-    }
-    Ok(())
-}
 
 impl Ctx<'_> {
     /// The key a `KeyId` parameter names, in any state; records its real id in the audit entry.
@@ -637,4 +645,147 @@ fn key_version(version: &VersionRow) -> KeyVersion {
 /// Whether `usage` keys of `spec` can do `algorithm` — re-exported for the CLI's defaults.
 pub fn default_algorithm(spec: KeySpec, usage: KeyUsage) -> Option<Algorithm> {
     spec.algorithms(usage).first().copied()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicI64, Ordering};
+
+    fn passphrase(text: &str) -> SecretSource {
+        SecretSource::Passphrase(Zeroizing::new(text.to_string()))
+    }
+
+    fn open(dir: &Path) -> LocalKms {
+        LocalKms::open(dir, passphrase("correct horse battery"), "tester").unwrap()
+    }
+
+    fn create(kms: &LocalKms, spec: KeySpec) -> KeyMetadata {
+        kms.create_key(&CreateKeyRequest { key_spec: spec, key_usage: KeyUsage::SignVerify, description: String::new() })
+            .unwrap()
+            .key_metadata
+    }
+
+    fn sign(kms: &LocalKms, key: &KeyMetadata) -> KmsResult<SignResponse> {
+        kms.asymmetric_sign(&SignRequest {
+            key_id: key.key_id.clone(),
+            key_version_id: key.primary_key_version.clone(),
+            algorithm: Algorithm::EcdsaSha256,
+            digest: vec![1; 32],
+        })
+    }
+
+    #[test]
+    fn deletion_takes_effect_only_after_the_window() {
+        let dir = tempfile::tempdir().unwrap();
+        let now = Arc::new(AtomicI64::new(1_800_000_000));
+        let clock_now = now.clone();
+        let kms = open(dir.path()).with_clock(Arc::new(move || clock_now.load(Ordering::SeqCst)));
+        let key = create(&kms, KeySpec::EcP256);
+        let by_id = KeyIdRequest { key_id: key.key_id.clone() };
+        kms.schedule_key_deletion(&ScheduleKeyDeletionRequest { key_id: key.key_id.clone(), pending_window_in_days: 7 })
+            .unwrap();
+        now.fetch_add(7 * 86_400 - 1, Ordering::SeqCst);
+        let described = kms.describe_key(&by_id).unwrap().key_metadata;
+        assert_eq!(described.key_state, KeyState::PendingDeletion);
+        assert_eq!(described.delete_date.as_deref(), Some("2027-01-22T08:00:00Z"));
+        assert_eq!(sign(&kms, &key).unwrap_err().code, ErrorCode::PendingDeletion);
+        now.fetch_add(1, Ordering::SeqCst);
+        assert_eq!(kms.describe_key(&by_id).unwrap_err().code, ErrorCode::KeyNotFound);
+        let purges = kms.store().read(|tx| audit::list(tx, &audit::Filter { action: Some("PurgeKey".into()), ..Default::default() })).unwrap();
+        assert_eq!(purges.len(), 1);
+        assert_eq!(purges[0].key_id.as_deref(), Some(key.key_id.as_str()));
+        let versions: u64 = kms.store().read(|tx| Ok(tx.query_row("SELECT COUNT(*) FROM key_versions", [], |r| r.get(0))?)).unwrap();
+        assert_eq!(versions, 0, "the sealed private keys are gone with the key");
+    }
+
+    #[test]
+    fn a_sealed_key_moved_to_another_version_does_not_open() {
+        let dir = tempfile::tempdir().unwrap();
+        let kms = open(dir.path());
+        let key = create(&kms, KeySpec::EcP256);
+        let second = kms.create_key_version(&KeyIdRequest { key_id: key.key_id.clone() }).unwrap().key_version.key_version_id;
+        kms.store()
+            .write(|tx| {
+                tx.execute(
+                    "UPDATE key_versions SET sealed_private_key =
+                        (SELECT sealed_private_key FROM key_versions WHERE key_version_id = ?1)
+                     WHERE key_version_id = ?2",
+                    [&key.primary_key_version, &second],
+                )?;
+                Ok(())
+            })
+            .unwrap();
+        let moved = kms.asymmetric_sign(&SignRequest {
+            key_id: key.key_id.clone(),
+            key_version_id: second,
+            algorithm: Algorithm::EcdsaSha256,
+            digest: vec![1; 32],
+        });
+        assert_eq!(moved.unwrap_err().code, ErrorCode::InternalFailure);
+        assert!(sign(&kms, &key).is_ok(), "the original row still opens");
+    }
+
+    #[test]
+    fn the_database_holds_no_private_key_in_clear() {
+        let dir = tempfile::tempdir().unwrap();
+        let kms = open(dir.path());
+        let (mut ders, mut secrets) = (Vec::new(), Vec::new());
+        for spec in KeySpec::ALL {
+            let key = create(&kms, *spec);
+            let kek = kms.kek().unwrap();
+            let version = kms.store().read(|tx| Ok(store::get_version(tx, &key.key_id, &key.primary_key_version)?)).unwrap().unwrap();
+            let pkcs8 = kek.open(&version.sealed_private_key, &private_key_aad(&key.key_id, &version.key_version_id)).unwrap();
+            secrets.push(secret_component(*spec, &pkcs8));
+            ders.push(pkcs8);
+        }
+        drop(kms);
+        let mut bytes = Vec::new();
+        for entry in std::fs::read_dir(dir.path()).unwrap() {
+            bytes.extend(std::fs::read(entry.unwrap().path()).unwrap());
+        }
+        assert!(bytes.len() > 4096);
+        for der in &ders {
+            assert!(!bytes.windows(der.len()).any(|w| w == der.as_slice()), "a private key's DER is in the store files");
+        }
+        for secret in &secrets {
+            assert!(secret.len() >= 32);
+            for window in secret.windows(32).step_by(16) {
+                assert!(!bytes.windows(32).any(|w| w == window), "secret key bytes found in the store files");
+            }
+        }
+    }
+
+    /// The part of a PKCS#8 key that is secret (the EC scalar, the RSA private exponent);
+    /// the rest of the DER embeds public values that are rightly stored in clear.
+    fn secret_component(spec: KeySpec, pkcs8: &[u8]) -> Zeroizing<Vec<u8>> {
+        use rsa::pkcs8::DecodePrivateKey;
+        use rsa::traits::PrivateKeyParts;
+        Zeroizing::new(match spec {
+            KeySpec::Rsa2048 => rsa::PrivateKey::from_pkcs8_der(pkcs8).unwrap().d().to_be_bytes().to_vec(),
+            KeySpec::EcP256 => p256::ecdsa::SigningKey::from_pkcs8_der(pkcs8).unwrap().to_bytes().to_vec(),
+            KeySpec::EcP256k => k256::ecdsa::SigningKey::from_pkcs8_der(pkcs8).unwrap().to_bytes().to_vec(),
+        })
+    }
+
+    #[test]
+    fn a_wrong_passphrase_unlocks_nothing_and_changes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let kms = open(dir.path());
+        let key = create(&kms, KeySpec::EcP256k);
+        drop(kms);
+        let wrong = LocalKms::open(dir.path(), passphrase("wrong horse battery"), "tester").unwrap();
+        assert_eq!(sign(&wrong, &key).unwrap_err().code, ErrorCode::WrongPassphrase);
+        let created = wrong.create_key(&CreateKeyRequest { key_spec: KeySpec::EcP256, key_usage: KeyUsage::SignVerify, description: String::new() });
+        assert_eq!(created.unwrap_err().code, ErrorCode::WrongPassphrase);
+        assert_eq!(wrong.list_keys(&PageRequest::default()).unwrap().total_count, 1);
+        assert!(wrong.describe_key(&KeyIdRequest { key_id: key.key_id.clone() }).is_ok(), "metadata needs no passphrase");
+    }
+
+    #[test]
+    fn kdf_parameters_round_trip() {
+        let params = KdfParams::default();
+        assert_eq!(decode_params(&encode_params(params)), Some(params));
+        assert_eq!(decode_params("scrypt n=1"), None);
+    }
 }
