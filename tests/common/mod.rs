@@ -1,0 +1,129 @@
+//! Shared helpers for the end-to-end tests: a scratch store and the real `keyseal` binary.
+#![allow(dead_code)]
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// The passphrase every test store is locked with.
+pub const PASSPHRASE: &str = "test passphrase 123";
+
+/// A scratch store directory and a way to run `keyseal` on it.
+pub struct Keyseal {
+    pub dir: tempfile::TempDir,
+}
+
+/// What one run printed and how it ended.
+pub struct Run {
+    pub status: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    /// stdout parsed as JSON; panics with both streams when it is not.
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}\nstderr:\n{}", self.stdout, self.stderr))
+    }
+
+    /// The error body on stderr.
+    pub fn error(&self) -> Value {
+        serde_json::from_str(&self.stderr).unwrap_or_else(|e| panic!("stderr is not an error body ({e}):\n{}", self.stderr))
+    }
+
+    /// The error code of a failed run.
+    pub fn code(&self) -> String {
+        assert_ne!(self.status, 0, "expected a failure, got success:\n{}", self.stdout);
+        self.error()["Code"].as_str().unwrap().to_string()
+    }
+}
+
+impl From<Output> for Run {
+    fn from(output: Output) -> Run {
+        Run {
+            status: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+}
+
+impl Keyseal {
+    pub fn new() -> Keyseal {
+        Keyseal { dir: tempfile::tempdir().unwrap() }
+    }
+
+    pub fn store(&self) -> PathBuf {
+        self.dir.path().join("store")
+    }
+
+    /// A path for a scratch file beside the store.
+    pub fn file(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// A `keyseal` command on this store with the test passphrase.
+    pub fn command(&self) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_keyseal"));
+        command
+            .env("KEYSEAL_STORE", self.store())
+            .env("KEYSEAL_PASSPHRASE", PASSPHRASE)
+            .env_remove("KEYSEAL_KEY_FILE")
+            .stdin(std::process::Stdio::null());
+        command
+    }
+
+    pub fn run(&self, args: &[&str]) -> Run {
+        self.command().args(args).output().unwrap().into()
+    }
+
+    /// Runs and requires success; returns stdout as JSON.
+    pub fn ok(&self, args: &[&str]) -> Value {
+        let run = self.run(args);
+        assert_eq!(run.status, 0, "keyseal {args:?} failed:\n{}\n{}", run.stdout, run.stderr);
+        run.json()
+    }
+
+    /// Creates a key; returns (KeyId, first KeyVersionId).
+    pub fn create_key(&self, spec: &str, usage: &str) -> (String, String) {
+        let meta = self.ok(&["kms", "create-key", "--key-spec", spec, "--key-usage", usage])["KeyMetadata"].clone();
+        (meta["KeyId"].as_str().unwrap().to_string(), meta["PrimaryKeyVersion"].as_str().unwrap().to_string())
+    }
+
+    pub fn new_version(&self, key_id: &str) -> String {
+        self.ok(&["kms", "create-key-version", "--key-id", key_id])["KeyVersion"]["KeyVersionId"].as_str().unwrap().to_string()
+    }
+
+    /// Signs `file` and writes the raw signature to `out`.
+    pub fn sign_file(&self, key_id: &str, version: &str, algorithm: &str, file: &Path, out: &Path) -> Value {
+        self.ok(&[
+            "kms", "asymmetric-sign", "--key-id", key_id, "--key-version-id", version, "--algorithm", algorithm,
+            "--file", file.to_str().unwrap(), "--out", out.to_str().unwrap(),
+        ])
+    }
+
+    /// Writes the version's public key PEM to `out`.
+    pub fn public_key(&self, key_id: &str, version: &str, out: &Path) -> Value {
+        self.ok(&["kms", "get-public-key", "--key-id", key_id, "--key-version-id", version, "--out", out.to_str().unwrap()])
+    }
+}
+
+/// Runs a peer tool (openssl, sha256sum); returns (success, combined output).
+pub fn peer(program: &str, args: &[&str]) -> (bool, String) {
+    let output = Command::new(program)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("{program} must be installed for the interop tests (.ci/run installs it): {e}"));
+    let text = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    (output.status.success(), text)
+}
+
+/// The algorithms that sign with each spec.
+pub fn sign_algorithms(spec: &str) -> &'static [&'static str] {
+    match spec {
+        "RSA_2048" => &["RSA_PSS_SHA_256", "RSA_PKCS1_SHA_256"],
+        _ => &["ECDSA_SHA_256"],
+    }
+}
+
+pub const SPECS: &[&str] = &["RSA_2048", "EC_P256", "EC_P256K"];
