@@ -5,18 +5,13 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// Seconds since the Unix epoch, now.
 pub fn now_unix() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
 }
 
 /// `2024-05-20T06:34:21Z` for a Unix time (clamped to 1970..=9999).
 pub fn format_unix(seconds: i64) -> String {
     let duration = Duration::from_secs(u64::try_from(seconds).unwrap_or(0));
-    der::DateTime::from_unix_duration(duration)
-        .unwrap_or(der::DateTime::INFINITY)
-        .to_string()
+    der::DateTime::from_unix_duration(duration).unwrap_or(der::DateTime::INFINITY).to_string()
 }
 
 /// Parses `2024-05-20T06:34:21Z` (or a bare `2024-05-20`, meaning its midnight UTC).

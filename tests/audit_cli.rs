@@ -19,17 +19,75 @@ fn records_every_operation_allowed_or_refused_and_never_secrets() {
     let ks = Keyseal::new();
     let (key_id, version) = ks.create_key("RSA_2048", "SIGN/VERIFY");
     let digest = STANDARD.encode(Sha256::digest(b"release"));
-    ks.ok(&["kms", "asymmetric-sign", "--key-id", &key_id, "--key-version-id", &version, "--algorithm", "RSA_PSS_SHA_256", "--digest", &digest]);
-    ks.run(&["kms", "asymmetric-sign", "--key-id", &key_id, "--key-version-id", &version, "--algorithm", "ECDSA_SHA_256", "--digest", &digest]);
+    ks.ok(&[
+        "kms",
+        "asymmetric-sign",
+        "--key-id",
+        &key_id,
+        "--key-version-id",
+        &version,
+        "--algorithm",
+        "RSA_PSS_SHA_256",
+        "--digest",
+        &digest,
+    ]);
+    ks.run(&[
+        "kms",
+        "asymmetric-sign",
+        "--key-id",
+        &key_id,
+        "--key-version-id",
+        &version,
+        "--algorithm",
+        "ECDSA_SHA_256",
+        "--digest",
+        &digest,
+    ]);
     let (enc_id, enc_version) = ks.create_key("RSA_2048", "ENCRYPT/DECRYPT");
     let secret = STANDARD.encode(b"SUPER-SECRET-PLAINTEXT");
-    let blob = ks.ok(&["kms", "asymmetric-encrypt", "--key-id", &enc_id, "--key-version-id", &enc_version, "--algorithm", "RSAES_OAEP_SHA_256", "--plaintext", &secret])["CiphertextBlob"].as_str().unwrap().to_string();
-    ks.ok(&["kms", "asymmetric-decrypt", "--key-id", &enc_id, "--key-version-id", &enc_version, "--algorithm", "RSAES_OAEP_SHA_256", "--ciphertext-blob", &blob]);
+    let blob = ks.ok(&[
+        "kms",
+        "asymmetric-encrypt",
+        "--key-id",
+        &enc_id,
+        "--key-version-id",
+        &enc_version,
+        "--algorithm",
+        "RSAES_OAEP_SHA_256",
+        "--plaintext",
+        &secret,
+    ])["CiphertextBlob"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    ks.ok(&[
+        "kms",
+        "asymmetric-decrypt",
+        "--key-id",
+        &enc_id,
+        "--key-version-id",
+        &enc_version,
+        "--algorithm",
+        "RSAES_OAEP_SHA_256",
+        "--ciphertext-blob",
+        &blob,
+    ]);
     ks.run(&["kms", "describe-key", "--key-id", "missing"]);
 
     let all = entries(&ks, &[]);
     let actions: Vec<&str> = all.iter().map(|e| e["Action"].as_str().unwrap()).collect();
-    assert_eq!(actions, ["CreateKey", "AsymmetricSign", "AsymmetricSign", "CreateKey", "AsymmetricEncrypt", "AsymmetricDecrypt", "DescribeKey"]);
+    assert_eq!(
+        actions,
+        [
+            "CreateKey",
+            "AsymmetricSign",
+            "AsymmetricSign",
+            "CreateKey",
+            "AsymmetricEncrypt",
+            "AsymmetricDecrypt",
+            "DescribeKey"
+        ]
+    );
     let signed = &all[1];
     assert_eq!(signed["Result"], "Success");
     assert_eq!(signed["KeyId"], key_id.as_str());
@@ -86,13 +144,21 @@ fn verify_names_the_edited_and_the_deleted_entry() {
     let edited = ks.run(&["audit", "verify", "--json"]);
     assert_eq!(edited.status, 1);
     let problems = edited.json()["problems"].clone();
-    assert_eq!(problems, serde_json::json!([{"seq": 3, "kind": "edited", "message": "entry 3 was edited: its contents do not match its hash"}]));
+    assert_eq!(
+        problems,
+        serde_json::json!([{"seq": 3, "kind": "edited", "message": "entry 3 was edited: its contents do not match its hash"}])
+    );
     let text = ks.run(&["audit", "verify"]).stdout;
     assert!(text.contains("entry 3 was edited"), "{text}");
 
     tamper(&ks, "DELETE FROM audit WHERE seq = 5");
     let report = ks.run(&["audit", "verify", "--json"]).json();
-    let kinds: Vec<(u64, &str)> = report["problems"].as_array().unwrap().iter().map(|p| (p["seq"].as_u64().unwrap(), p["kind"].as_str().unwrap())).collect();
+    let kinds: Vec<(u64, &str)> = report["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| (p["seq"].as_u64().unwrap(), p["kind"].as_str().unwrap()))
+        .collect();
     assert_eq!(kinds, [(3, "edited"), (6, "deleted")], "entry 6 is the first after the gap");
     assert!(report["problems"][1]["message"].as_str().unwrap().contains("entry 5 is missing"));
 

@@ -21,7 +21,16 @@ fn digest_b64(message: &[u8]) -> String {
 fn create_describe_and_version_every_spec() {
     let ks = Keyseal::new();
     for spec in SPECS {
-        let created = ks.ok(&["kms", "create-key", "--key-spec", spec, "--key-usage", "SIGN/VERIFY", "--description", "a b+c/d=~é"]);
+        let created = ks.ok(&[
+            "kms",
+            "create-key",
+            "--key-spec",
+            spec,
+            "--key-usage",
+            "SIGN/VERIFY",
+            "--description",
+            "a b+c/d=~é",
+        ]);
         let meta = &created["KeyMetadata"];
         assert!(created["RequestId"].as_str().unwrap().len() == 36);
         assert_eq!(meta["KeySpec"], *spec);
@@ -49,9 +58,18 @@ fn create_describe_and_version_every_spec() {
         assert_eq!(version["KeyVersion"]["KeyVersionId"], second);
         let listed = ks.ok(&["kms", "list-key-versions", "--key-id", key_id]);
         assert_eq!(listed["TotalCount"], 2);
-        let ids: Vec<&str> = listed["KeyVersions"]["KeyVersion"].as_array().unwrap().iter().map(|v| v["KeyVersionId"].as_str().unwrap()).collect();
+        let ids: Vec<&str> = listed["KeyVersions"]["KeyVersion"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v["KeyVersionId"].as_str().unwrap())
+            .collect();
         assert_eq!(ids, vec![first, second.as_str()], "oldest first");
-        assert_eq!(ks.ok(&["kms", "describe-key", "--key-id", key_id])["KeyMetadata"]["PrimaryKeyVersion"], first, "the first version stays the reported one");
+        assert_eq!(
+            ks.ok(&["kms", "describe-key", "--key-id", key_id])["KeyMetadata"]["PrimaryKeyVersion"],
+            first,
+            "the first version stays the reported one"
+        );
     }
 }
 
@@ -64,13 +82,37 @@ fn sign_and_verify_with_two_versions_every_spec_and_algorithm() {
         let (key_id, v1) = ks.create_key(spec, "SIGN/VERIFY");
         for algorithm in sign_algorithms(spec) {
             let sign = |version: &str| {
-                let signed = ks.ok(&["kms", "asymmetric-sign", "--key-id", &key_id, "--key-version-id", version, "--algorithm", algorithm, "--digest", &digest]);
+                let signed = ks.ok(&[
+                    "kms",
+                    "asymmetric-sign",
+                    "--key-id",
+                    &key_id,
+                    "--key-version-id",
+                    version,
+                    "--algorithm",
+                    algorithm,
+                    "--digest",
+                    &digest,
+                ]);
                 assert_eq!(signed["KeyId"], key_id.as_str());
                 assert_eq!(signed["KeyVersionId"], version);
                 signed["Value"].as_str().unwrap().to_string()
             };
             let verify = |version: &str, value: &str, digest: &str| {
-                let run = ks.run(&["kms", "asymmetric-verify", "--key-id", &key_id, "--key-version-id", version, "--algorithm", algorithm, "--digest", digest, "--value", value]);
+                let run = ks.run(&[
+                    "kms",
+                    "asymmetric-verify",
+                    "--key-id",
+                    &key_id,
+                    "--key-version-id",
+                    version,
+                    "--algorithm",
+                    algorithm,
+                    "--digest",
+                    digest,
+                    "--value",
+                    value,
+                ]);
                 let valid = run.json()["Value"].as_bool().expect("Value is a JSON boolean");
                 assert_eq!(run.status, if valid { 0 } else { 1 }, "exit 1 exactly when the signature is not valid");
                 valid
@@ -97,7 +139,8 @@ fn digest_can_be_hex_or_hashed_from_a_file() {
     let sig = ks.file("artifact.sig");
     ks.sign_file(&key_id, &version, "ECDSA_SHA_256", &file, &sig);
     let hex_digest = hex::encode(Sha256::digest(b"artifact bytes"));
-    let common = ["kms", "asymmetric-verify", "--key-id", &key_id, "--key-version-id", &version, "--algorithm", "ECDSA_SHA_256"];
+    let common =
+        ["kms", "asymmetric-verify", "--key-id", &key_id, "--key-version-id", &version, "--algorithm", "ECDSA_SHA_256"];
     let with = |extra: &[&str]| {
         let mut args = common.to_vec();
         args.extend_from_slice(extra);
@@ -106,9 +149,55 @@ fn digest_can_be_hex_or_hashed_from_a_file() {
     assert!(with(&["--digest", &hex_digest, "--hex", "--value-file", sig.to_str().unwrap()]));
     assert!(with(&["--file", file.to_str().unwrap(), "--value-file", sig.to_str().unwrap()]));
     assert!(with(&["--digest", &digest_b64(b"artifact bytes"), "--value", &b64(&std::fs::read(&sig).unwrap())]));
-    assert_eq!(ks.run(&["kms", "asymmetric-sign", "--key-id", &key_id, "--key-version-id", &version, "--algorithm", "ECDSA_SHA_256", "--digest", "zz", "--hex"]).code(), "InvalidParameter");
-    assert_eq!(ks.run(&["kms", "asymmetric-sign", "--key-id", &key_id, "--key-version-id", &version, "--algorithm", "ECDSA_SHA_256", "--digest", "!!"]).code(), "InvalidParameter");
-    assert_eq!(ks.run(&["kms", "asymmetric-sign", "--key-id", &key_id, "--key-version-id", &version, "--algorithm", "ECDSA_SHA_256", "--file", "/nonexistent"]).code(), "InvalidParameter");
+    assert_eq!(
+        ks.run(&[
+            "kms",
+            "asymmetric-sign",
+            "--key-id",
+            &key_id,
+            "--key-version-id",
+            &version,
+            "--algorithm",
+            "ECDSA_SHA_256",
+            "--digest",
+            "zz",
+            "--hex"
+        ])
+        .code(),
+        "InvalidParameter"
+    );
+    assert_eq!(
+        ks.run(&[
+            "kms",
+            "asymmetric-sign",
+            "--key-id",
+            &key_id,
+            "--key-version-id",
+            &version,
+            "--algorithm",
+            "ECDSA_SHA_256",
+            "--digest",
+            "!!"
+        ])
+        .code(),
+        "InvalidParameter"
+    );
+    assert_eq!(
+        ks.run(&[
+            "kms",
+            "asymmetric-sign",
+            "--key-id",
+            &key_id,
+            "--key-version-id",
+            &version,
+            "--algorithm",
+            "ECDSA_SHA_256",
+            "--file",
+            "/nonexistent"
+        ])
+        .code(),
+        "InvalidParameter"
+    );
 }
 
 #[test]
@@ -117,20 +206,83 @@ fn encrypt_and_decrypt_both_algorithms() {
     let (key_id, version) = ks.create_key("RSA_2048", "ENCRYPT/DECRYPT");
     for (algorithm, max) in [("RSAES_OAEP_SHA_256", 190), ("RSAES_OAEP_SHA_1", 214)] {
         let plaintext = vec![0x5a; max];
-        let encrypted = ks.ok(&["kms", "asymmetric-encrypt", "--key-id", &key_id, "--key-version-id", &version, "--algorithm", algorithm, "--plaintext", &b64(&plaintext)]);
+        let encrypted = ks.ok(&[
+            "kms",
+            "asymmetric-encrypt",
+            "--key-id",
+            &key_id,
+            "--key-version-id",
+            &version,
+            "--algorithm",
+            algorithm,
+            "--plaintext",
+            &b64(&plaintext),
+        ]);
         let blob = encrypted["CiphertextBlob"].as_str().unwrap();
         assert_eq!(STANDARD.decode(blob).unwrap().len(), 256);
-        let decrypted = ks.ok(&["kms", "asymmetric-decrypt", "--key-id", &key_id, "--key-version-id", &version, "--algorithm", algorithm, "--ciphertext-blob", blob]);
+        let decrypted = ks.ok(&[
+            "kms",
+            "asymmetric-decrypt",
+            "--key-id",
+            &key_id,
+            "--key-version-id",
+            &version,
+            "--algorithm",
+            algorithm,
+            "--ciphertext-blob",
+            blob,
+        ]);
         assert_eq!(decrypted["Plaintext"], b64(&plaintext));
         let too_long = b64(&vec![0x5a; max + 1]);
-        assert_eq!(ks.run(&["kms", "asymmetric-encrypt", "--key-id", &key_id, "--key-version-id", &version, "--algorithm", algorithm, "--plaintext", &too_long]).code(), "InvalidParameter");
+        assert_eq!(
+            ks.run(&[
+                "kms",
+                "asymmetric-encrypt",
+                "--key-id",
+                &key_id,
+                "--key-version-id",
+                &version,
+                "--algorithm",
+                algorithm,
+                "--plaintext",
+                &too_long
+            ])
+            .code(),
+            "InvalidParameter"
+        );
     }
     // Files in, file out: the plaintext goes to the file only.
     let secret = ks.file("secret.txt");
     std::fs::write(&secret, b"db password").unwrap();
     let (blob, opened) = (ks.file("secret.enc"), ks.file("secret.out"));
-    ks.ok(&["kms", "asymmetric-encrypt", "--key-id", &key_id, "--key-version-id", &version, "--algorithm", "RSAES_OAEP_SHA_256", "--file", secret.to_str().unwrap(), "--out", blob.to_str().unwrap()]);
-    let printed = ks.ok(&["kms", "asymmetric-decrypt", "--key-id", &key_id, "--key-version-id", &version, "--algorithm", "RSAES_OAEP_SHA_256", "--file", blob.to_str().unwrap(), "--out", opened.to_str().unwrap()]);
+    ks.ok(&[
+        "kms",
+        "asymmetric-encrypt",
+        "--key-id",
+        &key_id,
+        "--key-version-id",
+        &version,
+        "--algorithm",
+        "RSAES_OAEP_SHA_256",
+        "--file",
+        secret.to_str().unwrap(),
+        "--out",
+        blob.to_str().unwrap(),
+    ]);
+    let printed = ks.ok(&[
+        "kms",
+        "asymmetric-decrypt",
+        "--key-id",
+        &key_id,
+        "--key-version-id",
+        &version,
+        "--algorithm",
+        "RSAES_OAEP_SHA_256",
+        "--file",
+        blob.to_str().unwrap(),
+        "--out",
+        opened.to_str().unwrap(),
+    ]);
     assert!(printed.get("Plaintext").is_none(), "with --out the plaintext is not printed");
     assert_eq!(std::fs::read(&opened).unwrap(), b"db password");
     #[cfg(unix)]
@@ -140,10 +292,40 @@ fn encrypt_and_decrypt_both_algorithms() {
     }
     // The wrong algorithm, or a damaged blob, does not decrypt.
     let blob_b64 = b64(&std::fs::read(&blob).unwrap());
-    assert_eq!(ks.run(&["kms", "asymmetric-decrypt", "--key-id", &key_id, "--key-version-id", &version, "--algorithm", "RSAES_OAEP_SHA_1", "--ciphertext-blob", &blob_b64]).code(), "InvalidParameter");
+    assert_eq!(
+        ks.run(&[
+            "kms",
+            "asymmetric-decrypt",
+            "--key-id",
+            &key_id,
+            "--key-version-id",
+            &version,
+            "--algorithm",
+            "RSAES_OAEP_SHA_1",
+            "--ciphertext-blob",
+            &blob_b64
+        ])
+        .code(),
+        "InvalidParameter"
+    );
     let mut damaged = std::fs::read(&blob).unwrap();
     damaged[100] ^= 1;
-    assert_eq!(ks.run(&["kms", "asymmetric-decrypt", "--key-id", &key_id, "--key-version-id", &version, "--algorithm", "RSAES_OAEP_SHA_256", "--ciphertext-blob", &b64(&damaged)]).code(), "InvalidParameter");
+    assert_eq!(
+        ks.run(&[
+            "kms",
+            "asymmetric-decrypt",
+            "--key-id",
+            &key_id,
+            "--key-version-id",
+            &version,
+            "--algorithm",
+            "RSAES_OAEP_SHA_256",
+            "--ciphertext-blob",
+            &b64(&damaged)
+        ])
+        .code(),
+        "InvalidParameter"
+    );
 }
 
 #[test]
@@ -152,21 +334,49 @@ fn aliases_name_keys_everywhere() {
     let (first, v1) = ks.create_key("EC_P256", "SIGN/VERIFY");
     let (second, v2) = ks.create_key("EC_P256K", "SIGN/VERIFY");
     ks.ok(&["kms", "create-alias", "--alias-name", "alias/release", "--key-id", &first]);
-    assert_eq!(ks.run(&["kms", "create-alias", "--alias-name", "alias/release", "--key-id", &second]).code(), "AliasAlreadyExists");
+    assert_eq!(
+        ks.run(&["kms", "create-alias", "--alias-name", "alias/release", "--key-id", &second]).code(),
+        "AliasAlreadyExists"
+    );
     for bad in ["release", "alias/", "alias/acs-x", "alias/a b"] {
-        assert_eq!(ks.run(&["kms", "create-alias", "--alias-name", bad, "--key-id", &first]).code(), "InvalidParameter", "{bad}");
+        assert_eq!(
+            ks.run(&["kms", "create-alias", "--alias-name", bad, "--key-id", &first]).code(),
+            "InvalidParameter",
+            "{bad}"
+        );
     }
-    let signed = ks.ok(&["kms", "asymmetric-sign", "--key-id", "alias/release", "--key-version-id", &v1, "--algorithm", "ECDSA_SHA_256", "--digest", &digest_b64(b"x")]);
+    let signed = ks.ok(&[
+        "kms",
+        "asymmetric-sign",
+        "--key-id",
+        "alias/release",
+        "--key-version-id",
+        &v1,
+        "--algorithm",
+        "ECDSA_SHA_256",
+        "--digest",
+        &digest_b64(b"x"),
+    ]);
     assert_eq!(signed["KeyId"], first.as_str(), "responses name the real KeyId");
     let public = ks.ok(&["kms", "get-public-key", "--key-id", "alias/release", "--key-version-id", &v1]);
     assert_eq!(public["KeyId"], first.as_str());
-    assert_eq!(ks.ok(&["kms", "describe-key", "--key-id", "acs:kms:cn-hangzhou:123:alias/release"])["KeyMetadata"]["KeyId"], first.as_str());
+    assert_eq!(
+        ks.ok(&["kms", "describe-key", "--key-id", "acs:kms:cn-hangzhou:123:alias/release"])["KeyMetadata"]["KeyId"],
+        first.as_str()
+    );
 
     ks.ok(&["kms", "update-alias", "--alias-name", "alias/release", "--key-id", &second]);
     assert_eq!(ks.ok(&["kms", "describe-key", "--key-id", "alias/release"])["KeyMetadata"]["KeyId"], second.as_str());
-    assert_eq!(ks.run(&["kms", "get-public-key", "--key-id", "alias/release", "--key-version-id", &v1]).code(), "Forbidden.KeyVersionNotFound", "v1 belongs to the first key");
+    assert_eq!(
+        ks.run(&["kms", "get-public-key", "--key-id", "alias/release", "--key-version-id", &v1]).code(),
+        "Forbidden.KeyVersionNotFound",
+        "v1 belongs to the first key"
+    );
     ks.ok(&["kms", "get-public-key", "--key-id", "alias/release", "--key-version-id", &v2]);
-    assert_eq!(ks.run(&["kms", "update-alias", "--alias-name", "alias/nope", "--key-id", &second]).code(), "Forbidden.AliasNotFound");
+    assert_eq!(
+        ks.run(&["kms", "update-alias", "--alias-name", "alias/nope", "--key-id", &second]).code(),
+        "Forbidden.AliasNotFound"
+    );
 
     ks.ok(&["kms", "create-alias", "--alias-name", "alias/a-first", "--key-id", &first]);
     let listed = ks.ok(&["kms", "list-aliases"]);
@@ -187,9 +397,24 @@ fn disabled_and_pending_deletion_keys_are_refused() {
     let ks = Keyseal::new();
     let (key_id, version) = ks.create_key("EC_P256", "SIGN/VERIFY");
     let digest = digest_b64(b"x");
-    let sign = || ks.run(&["kms", "asymmetric-sign", "--key-id", &key_id, "--key-version-id", &version, "--algorithm", "ECDSA_SHA_256", "--digest", &digest]);
+    let sign = || {
+        ks.run(&[
+            "kms",
+            "asymmetric-sign",
+            "--key-id",
+            &key_id,
+            "--key-version-id",
+            &version,
+            "--algorithm",
+            "ECDSA_SHA_256",
+            "--digest",
+            &digest,
+        ])
+    };
     let public = || ks.run(&["kms", "get-public-key", "--key-id", &key_id, "--key-version-id", &version]);
-    let state = || ks.ok(&["kms", "describe-key", "--key-id", &key_id])["KeyMetadata"]["KeyState"].as_str().unwrap().to_string();
+    let state = || {
+        ks.ok(&["kms", "describe-key", "--key-id", &key_id])["KeyMetadata"]["KeyState"].as_str().unwrap().to_string()
+    };
 
     ks.ok(&["kms", "disable-key", "--key-id", &key_id]);
     assert_eq!(state(), "Disabled");
@@ -205,7 +430,11 @@ fn disabled_and_pending_deletion_keys_are_refused() {
     assert_eq!(sign().status, 0);
 
     for days in ["6", "367", "0"] {
-        assert_eq!(ks.run(&["kms", "schedule-key-deletion", "--key-id", &key_id, "--pending-window-in-days", days]).code(), "InvalidParameter", "{days} days");
+        assert_eq!(
+            ks.run(&["kms", "schedule-key-deletion", "--key-id", &key_id, "--pending-window-in-days", days]).code(),
+            "InvalidParameter",
+            "{days} days"
+        );
     }
     assert_eq!(state(), "Enabled", "a refused schedule changes nothing");
     ks.ok(&["kms", "schedule-key-deletion", "--key-id", &key_id, "--pending-window-in-days", "7"]);
@@ -216,8 +445,14 @@ fn disabled_and_pending_deletion_keys_are_refused() {
     assert_eq!(public().code(), "Rejected.PendingDeletion");
     assert_eq!(ks.run(&["kms", "enable-key", "--key-id", &key_id]).code(), "Rejected.StateModifiedFailed");
     assert_eq!(ks.run(&["kms", "disable-key", "--key-id", &key_id]).code(), "Rejected.StateModifiedFailed");
-    assert_eq!(ks.run(&["kms", "schedule-key-deletion", "--key-id", &key_id, "--pending-window-in-days", "30"]).code(), "Rejected.StateModifiedFailed");
-    assert_eq!(ks.run(&["kms", "create-alias", "--alias-name", "alias/doomed", "--key-id", &key_id]).code(), "Rejected.PendingDeletion");
+    assert_eq!(
+        ks.run(&["kms", "schedule-key-deletion", "--key-id", &key_id, "--pending-window-in-days", "30"]).code(),
+        "Rejected.StateModifiedFailed"
+    );
+    assert_eq!(
+        ks.run(&["kms", "create-alias", "--alias-name", "alias/doomed", "--key-id", &key_id]).code(),
+        "Rejected.PendingDeletion"
+    );
     ks.ok(&["kms", "cancel-key-deletion", "--key-id", &key_id]);
     assert_eq!(state(), "Enabled");
     assert!(ks.ok(&["kms", "describe-key", "--key-id", &key_id])["KeyMetadata"].get("DeleteDate").is_none());
@@ -233,29 +468,87 @@ fn unknown_keys_versions_and_mismatched_algorithms_are_refused() {
     let (ec, ec_v) = ks.create_key("EC_P256K", "SIGN/VERIFY");
     let digest = digest_b64(b"x");
     let sign = |key: &str, version: &str, algorithm: &str, digest: &str| {
-        ks.run(&["kms", "asymmetric-sign", "--key-id", key, "--key-version-id", version, "--algorithm", algorithm, "--digest", digest])
+        ks.run(&[
+            "kms",
+            "asymmetric-sign",
+            "--key-id",
+            key,
+            "--key-version-id",
+            version,
+            "--algorithm",
+            algorithm,
+            "--digest",
+            digest,
+        ])
     };
-    assert_eq!(sign("00000000-0000-4000-8000-000000000000", &ec_v, "ECDSA_SHA_256", &digest).code(), "Forbidden.KeyNotFound");
-    assert_eq!(sign(&ec, "00000000-0000-4000-8000-000000000000", "ECDSA_SHA_256", &digest).code(), "Forbidden.KeyVersionNotFound");
-    assert_eq!(sign(&ec, &rsa_sign_v, "ECDSA_SHA_256", &digest).code(), "Forbidden.KeyVersionNotFound", "another key's version");
+    assert_eq!(
+        sign("00000000-0000-4000-8000-000000000000", &ec_v, "ECDSA_SHA_256", &digest).code(),
+        "Forbidden.KeyNotFound"
+    );
+    assert_eq!(
+        sign(&ec, "00000000-0000-4000-8000-000000000000", "ECDSA_SHA_256", &digest).code(),
+        "Forbidden.KeyVersionNotFound"
+    );
+    assert_eq!(
+        sign(&ec, &rsa_sign_v, "ECDSA_SHA_256", &digest).code(),
+        "Forbidden.KeyVersionNotFound",
+        "another key's version"
+    );
     assert_eq!(sign("alias/missing", &ec_v, "ECDSA_SHA_256", &digest).code(), "Forbidden.AliasNotFound");
     assert_eq!(sign(&ec, &ec_v, "RSA_PSS_SHA_256", &digest).code(), "Rejected.UnsupportedOperation");
     assert_eq!(sign(&rsa_sign, &rsa_sign_v, "ECDSA_SHA_256", &digest).code(), "Rejected.UnsupportedOperation");
-    assert_eq!(sign(&rsa_enc, &rsa_enc_v, "RSA_PKCS1_SHA_256", &digest).code(), "Rejected.UnsupportedOperation", "an encryption key does not sign");
+    assert_eq!(
+        sign(&rsa_enc, &rsa_enc_v, "RSA_PKCS1_SHA_256", &digest).code(),
+        "Rejected.UnsupportedOperation",
+        "an encryption key does not sign"
+    );
     assert_eq!(sign(&ec, &ec_v, "ECDSA_SHA_256", &b64(&[0u8; 31])).code(), "InvalidParameter");
     assert_eq!(sign(&ec, &ec_v, "ECDSA_SHA_256", &b64(&[0u8; 33])).code(), "InvalidParameter");
-    let message = ks.run(&["kms", "asymmetric-sign", "--key-id", &ec, "--key-version-id", &ec_v, "--algorithm", "RSA_PSS_SHA_256", "--digest", &digest]).error();
-    assert!(message["Message"].as_str().unwrap().contains("ECDSA_SHA_256"), "the refusal names the algorithm that fits");
-    let encrypt = ks.run(&["kms", "asymmetric-encrypt", "--key-id", &rsa_sign, "--key-version-id", &rsa_sign_v, "--algorithm", "RSAES_OAEP_SHA_256", "--plaintext", "aGk="]);
+    let message = ks
+        .run(&[
+            "kms",
+            "asymmetric-sign",
+            "--key-id",
+            &ec,
+            "--key-version-id",
+            &ec_v,
+            "--algorithm",
+            "RSA_PSS_SHA_256",
+            "--digest",
+            &digest,
+        ])
+        .error();
+    assert!(
+        message["Message"].as_str().unwrap().contains("ECDSA_SHA_256"),
+        "the refusal names the algorithm that fits"
+    );
+    let encrypt = ks.run(&[
+        "kms",
+        "asymmetric-encrypt",
+        "--key-id",
+        &rsa_sign,
+        "--key-version-id",
+        &rsa_sign_v,
+        "--algorithm",
+        "RSAES_OAEP_SHA_256",
+        "--plaintext",
+        "aGk=",
+    ]);
     assert_eq!(encrypt.code(), "Rejected.UnsupportedOperation", "a signing key does not encrypt");
     for (spec, usage) in [("EC_P256", "ENCRYPT/DECRYPT"), ("EC_P256K", "ENCRYPT/DECRYPT")] {
-        assert_eq!(ks.run(&["kms", "create-key", "--key-spec", spec, "--key-usage", usage]).code(), "Rejected.UnsupportedOperation");
+        assert_eq!(
+            ks.run(&["kms", "create-key", "--key-spec", spec, "--key-usage", usage]).code(),
+            "Rejected.UnsupportedOperation"
+        );
     }
     // clap refuses names outside the API's vocabulary before anything runs.
     let bad_spec = ks.run(&["kms", "create-key", "--key-spec", "RSA_4096", "--key-usage", "SIGN/VERIFY"]);
     assert_eq!(bad_spec.status, 2);
     assert!(bad_spec.stderr.contains("RSA_2048"), "{}", bad_spec.stderr);
-    assert_eq!(ks.run(&["kms", "describe-key-version", "--key-id", &ec, "--key-version-id", "nope"]).code(), "Forbidden.KeyVersionNotFound");
+    assert_eq!(
+        ks.run(&["kms", "describe-key-version", "--key-id", &ec, "--key-version-id", "nope"]).code(),
+        "Forbidden.KeyVersionNotFound"
+    );
     assert_eq!(ks.run(&["kms", "list-key-versions", "--key-id", "nope"]).code(), "Forbidden.KeyNotFound");
     // Nothing above created or changed a key.
     assert_eq!(ks.ok(&["kms", "list-keys"])["TotalCount"], 3);
@@ -267,14 +560,21 @@ fn listing_pages() {
     let ids: Vec<String> = (0..3).map(|_| ks.create_key("EC_P256K", "SIGN/VERIFY").0).collect();
     let page = |n: &str| ks.ok(&["kms", "list-keys", "--page-number", n, "--page-size", "2"]);
     let first = page("1");
-    assert_eq!((first["TotalCount"].as_u64(), first["PageNumber"].as_u64(), first["PageSize"].as_u64()), (Some(3), Some(1), Some(2)));
-    let keys: Vec<&str> = first["Keys"]["Key"].as_array().unwrap().iter().map(|k| k["KeyId"].as_str().unwrap()).collect();
+    assert_eq!(
+        (first["TotalCount"].as_u64(), first["PageNumber"].as_u64(), first["PageSize"].as_u64()),
+        (Some(3), Some(1), Some(2))
+    );
+    let keys: Vec<&str> =
+        first["Keys"]["Key"].as_array().unwrap().iter().map(|k| k["KeyId"].as_str().unwrap()).collect();
     assert_eq!(keys, vec![ids[0].as_str(), ids[1].as_str()]);
     assert_eq!(first["Keys"]["Key"][0]["KeyArn"], format!("acs:kms:local:0:key/{}", ids[0]));
     assert_eq!(page("2")["Keys"]["Key"].as_array().unwrap().len(), 1);
     assert_eq!(page("3")["Keys"]["Key"].as_array().unwrap().len(), 0);
     for (number, size) in [("0", "10"), ("1", "0"), ("1", "101")] {
-        assert_eq!(ks.run(&["kms", "list-keys", "--page-number", number, "--page-size", size]).code(), "InvalidParameter");
+        assert_eq!(
+            ks.run(&["kms", "list-keys", "--page-number", number, "--page-size", size]).code(),
+            "InvalidParameter"
+        );
     }
     let versions = ks.ok(&["kms", "list-key-versions", "--key-id", &ids[0], "--page-size", "1", "--page-number", "2"]);
     assert_eq!(versions["KeyVersions"]["KeyVersion"].as_array().unwrap().len(), 0);
@@ -287,7 +587,18 @@ fn passphrase_rules() {
     let (key_id, version) = ks.create_key("EC_P256", "SIGN/VERIFY");
     let sign = |command: &mut std::process::Command| -> common::Run {
         command
-            .args(["kms", "asymmetric-sign", "--key-id", &key_id, "--key-version-id", &version, "--algorithm", "ECDSA_SHA_256", "--digest", &digest_b64(b"x")])
+            .args([
+                "kms",
+                "asymmetric-sign",
+                "--key-id",
+                &key_id,
+                "--key-version-id",
+                &version,
+                "--algorithm",
+                "ECDSA_SHA_256",
+                "--digest",
+                &digest_b64(b"x"),
+            ])
             .output()
             .unwrap()
             .into()
@@ -297,11 +608,23 @@ fn passphrase_rules() {
     assert!(!wrong.stderr.contains("not the passphrase"), "the passphrase is never printed");
     assert_eq!(sign(ks.command().env_remove("KEYSEAL_PASSPHRASE")).code(), "Keyseal.PassphraseRequired");
     // Operations without a private key need no passphrase.
-    let public: common::Run = ks.command().env_remove("KEYSEAL_PASSPHRASE").args(["kms", "get-public-key", "--key-id", &key_id, "--key-version-id", &version]).output().unwrap().into();
+    let public: common::Run = ks
+        .command()
+        .env_remove("KEYSEAL_PASSPHRASE")
+        .args(["kms", "get-public-key", "--key-id", &key_id, "--key-version-id", &version])
+        .output()
+        .unwrap()
+        .into();
     assert_eq!(public.status, 0, "{}", public.stderr);
     // A new store refuses a short passphrase before locking itself with it.
     let fresh = Keyseal::new();
-    let short: common::Run = fresh.command().env("KEYSEAL_PASSPHRASE", "short").args(["kms", "create-key", "--key-spec", "EC_P256", "--key-usage", "SIGN/VERIFY"]).output().unwrap().into();
+    let short: common::Run = fresh
+        .command()
+        .env("KEYSEAL_PASSPHRASE", "short")
+        .args(["kms", "create-key", "--key-spec", "EC_P256", "--key-usage", "SIGN/VERIFY"])
+        .output()
+        .unwrap()
+        .into();
     assert_eq!(short.code(), "Keyseal.PassphraseRequired");
 }
 
@@ -311,27 +634,90 @@ fn a_key_file_locks_the_store_instead_of_a_passphrase() {
     let key_file = ks.file("kek");
     std::fs::write(&key_file, "c2VjcmV0IGtleSBtYXRlcmlhbCBmb3Iga2V5c2VhbCB0ZXN0cw==\n").unwrap();
     let with_file = |args: &[&str]| -> common::Run {
-        ks.command().env_remove("KEYSEAL_PASSPHRASE").arg("--key-file").arg(&key_file).args(args).output().unwrap().into()
+        ks.command()
+            .env_remove("KEYSEAL_PASSPHRASE")
+            .arg("--key-file")
+            .arg(&key_file)
+            .args(args)
+            .output()
+            .unwrap()
+            .into()
     };
     let created = with_file(&["kms", "create-key", "--key-spec", "EC_P256", "--key-usage", "SIGN/VERIFY"]);
     assert_eq!(created.status, 0, "{}", created.stderr);
     let meta = created.json()["KeyMetadata"].clone();
     let (key_id, version) = (meta["KeyId"].as_str().unwrap(), meta["PrimaryKeyVersion"].as_str().unwrap());
-    let signed = with_file(&["kms", "asymmetric-sign", "--key-id", key_id, "--key-version-id", version, "--algorithm", "ECDSA_SHA_256", "--digest", &digest_b64(b"x")]);
+    let signed = with_file(&[
+        "kms",
+        "asymmetric-sign",
+        "--key-id",
+        key_id,
+        "--key-version-id",
+        version,
+        "--algorithm",
+        "ECDSA_SHA_256",
+        "--digest",
+        &digest_b64(b"x"),
+    ]);
     assert_eq!(signed.status, 0, "{}", signed.stderr);
-    assert_eq!(ks.run(&["kms", "asymmetric-sign", "--key-id", key_id, "--key-version-id", version, "--algorithm", "ECDSA_SHA_256", "--digest", &digest_b64(b"x")]).code(), "Keyseal.WrongPassphrase");
+    assert_eq!(
+        ks.run(&[
+            "kms",
+            "asymmetric-sign",
+            "--key-id",
+            key_id,
+            "--key-version-id",
+            version,
+            "--algorithm",
+            "ECDSA_SHA_256",
+            "--digest",
+            &digest_b64(b"x")
+        ])
+        .code(),
+        "Keyseal.WrongPassphrase"
+    );
     std::fs::write(&key_file, "short").unwrap();
-    assert_eq!(with_file(&["kms", "asymmetric-sign", "--key-id", key_id, "--key-version-id", version, "--algorithm", "ECDSA_SHA_256", "--digest", &digest_b64(b"x")]).code(), "Keyseal.PassphraseRequired");
+    assert_eq!(
+        with_file(&[
+            "kms",
+            "asymmetric-sign",
+            "--key-id",
+            key_id,
+            "--key-version-id",
+            version,
+            "--algorithm",
+            "ECDSA_SHA_256",
+            "--digest",
+            &digest_b64(b"x")
+        ])
+        .code(),
+        "Keyseal.PassphraseRequired"
+    );
 }
 
 #[test]
 fn every_command_teaches_with_an_example() {
     let ks = Keyseal::new();
     let actions = [
-        "create-key", "create-key-version", "describe-key", "describe-key-version", "list-keys", "list-key-versions",
-        "create-alias", "update-alias", "delete-alias", "list-aliases", "enable-key", "disable-key",
-        "schedule-key-deletion", "cancel-key-deletion", "get-public-key", "asymmetric-sign", "asymmetric-verify",
-        "asymmetric-encrypt", "asymmetric-decrypt",
+        "create-key",
+        "create-key-version",
+        "describe-key",
+        "describe-key-version",
+        "list-keys",
+        "list-key-versions",
+        "create-alias",
+        "update-alias",
+        "delete-alias",
+        "list-aliases",
+        "enable-key",
+        "disable-key",
+        "schedule-key-deletion",
+        "cancel-key-deletion",
+        "get-public-key",
+        "asymmetric-sign",
+        "asymmetric-verify",
+        "asymmetric-encrypt",
+        "asymmetric-decrypt",
     ];
     for action in actions {
         let help = ks.run(&["kms", action, "--help"]);

@@ -70,13 +70,42 @@ fn openssl_encrypts_for_asymmetric_decrypt() {
     std::fs::write(&plaintext, b"the launch code is 0000").unwrap();
     for (algorithm, digest) in [("RSAES_OAEP_SHA_256", "sha256"), ("RSAES_OAEP_SHA_1", "sha1")] {
         let blob = ks.file(&format!("openssl-{digest}.bin"));
-        let (ok, text) = peer("openssl", &[
-            "pkeyutl", "-encrypt", "-pubin", "-inkey", path(&pem), "-in", path(&plaintext), "-out", path(&blob),
-            "-pkeyopt", "rsa_padding_mode:oaep", "-pkeyopt", &format!("rsa_oaep_md:{digest}"), "-pkeyopt", &format!("rsa_mgf1_md:{digest}"),
-        ]);
+        let (ok, text) = peer(
+            "openssl",
+            &[
+                "pkeyutl",
+                "-encrypt",
+                "-pubin",
+                "-inkey",
+                path(&pem),
+                "-in",
+                path(&plaintext),
+                "-out",
+                path(&blob),
+                "-pkeyopt",
+                "rsa_padding_mode:oaep",
+                "-pkeyopt",
+                &format!("rsa_oaep_md:{digest}"),
+                "-pkeyopt",
+                &format!("rsa_mgf1_md:{digest}"),
+            ],
+        );
         assert!(ok, "openssl pkeyutl -encrypt failed: {text}");
         let out = ks.file(&format!("opened-{digest}.txt"));
-        ks.ok(&["kms", "asymmetric-decrypt", "--key-id", &key_id, "--key-version-id", &version, "--algorithm", algorithm, "--file", path(&blob), "--out", path(&out)]);
+        ks.ok(&[
+            "kms",
+            "asymmetric-decrypt",
+            "--key-id",
+            &key_id,
+            "--key-version-id",
+            &version,
+            "--algorithm",
+            algorithm,
+            "--file",
+            path(&blob),
+            "--out",
+            path(&out),
+        ]);
         assert_eq!(std::fs::read(&out).unwrap(), b"the launch code is 0000", "{algorithm}");
     }
 }
@@ -89,17 +118,33 @@ fn openssl_decrypts_what_asymmetric_encrypt_produces() {
     let ks = Keyseal::new();
     let private = ks.file("openssl-rsa.pem");
     let public = ks.file("openssl-rsa.pub.pem");
-    assert!(peer("openssl", &["genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out", path(&private)]).0);
+    assert!(
+        peer("openssl", &["genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out", path(&private)])
+            .0
+    );
     assert!(peer("openssl", &["pkey", "-in", path(&private), "-pubout", "-outform", "DER", "-out", path(&public)]).0);
     let spki = std::fs::read(&public).unwrap();
     for (algorithm, digest) in [(Algorithm::RsaesOaepSha256, "sha256"), (Algorithm::RsaesOaepSha1, "sha1")] {
         let ciphertext = keys::encrypt(KeySpec::Rsa2048, algorithm, &spki, b"from keyseal").unwrap();
         let blob = ks.file(&format!("keyseal-{digest}.bin"));
         std::fs::write(&blob, &ciphertext).unwrap();
-        let (ok, text) = peer("openssl", &[
-            "pkeyutl", "-decrypt", "-inkey", path(&private), "-in", path(&blob),
-            "-pkeyopt", "rsa_padding_mode:oaep", "-pkeyopt", &format!("rsa_oaep_md:{digest}"), "-pkeyopt", &format!("rsa_mgf1_md:{digest}"),
-        ]);
+        let (ok, text) = peer(
+            "openssl",
+            &[
+                "pkeyutl",
+                "-decrypt",
+                "-inkey",
+                path(&private),
+                "-in",
+                path(&blob),
+                "-pkeyopt",
+                "rsa_padding_mode:oaep",
+                "-pkeyopt",
+                &format!("rsa_oaep_md:{digest}"),
+                "-pkeyopt",
+                &format!("rsa_mgf1_md:{digest}"),
+            ],
+        );
         assert!(ok, "openssl could not decrypt {algorithm}: {text}");
         assert_eq!(text, "from keyseal");
     }

@@ -74,8 +74,22 @@ fn two_processes_locking_a_new_store_agree_on_one_passphrase() {
     let keys = ks.ok(&["kms", "list-keys"]);
     for key in keys["Keys"]["Key"].as_array().unwrap() {
         let key_id = key["KeyId"].as_str().unwrap();
-        let version = ks.ok(&["kms", "describe-key", "--key-id", key_id])["KeyMetadata"]["PrimaryKeyVersion"].as_str().unwrap().to_string();
+        let version = ks.ok(&["kms", "describe-key", "--key-id", key_id])["KeyMetadata"]["PrimaryKeyVersion"]
+            .as_str()
+            .unwrap()
+            .to_string();
         let digest = base64::engine::general_purpose::STANDARD.encode([1u8; 32]);
-        ks.ok(&["kms", "asymmetric-sign", "--key-id", key_id, "--key-version-id", &version, "--algorithm", "ECDSA_SHA_256", "--digest", &digest]);
+        ks.ok(&[
+            "kms",
+            "asymmetric-sign",
+            "--key-id",
+            key_id,
+            "--key-version-id",
+            &version,
+            "--algorithm",
+            "ECDSA_SHA_256",
+            "--digest",
+            &digest,
+        ]);
     }
 }

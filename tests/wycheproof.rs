@@ -100,7 +100,8 @@ fn ecdsa_secp256k1_bitcoin_high_s_is_accepted() {
             let expected = plain_verdicts.get(&key).copied().unwrap_or(bitcoin_valid || malleated);
             let digest = Sha256::digest(hex_field(test, "msg"));
             let signature = hex_field(test, "sig");
-            let accepted = verify_digest(KeySpec::EcP256k, Algorithm::EcdsaSha256, &public_key, &digest, &signature).unwrap();
+            let accepted =
+                verify_digest(KeySpec::EcP256k, Algorithm::EcdsaSha256, &public_key, &digest, &signature).unwrap();
             let id = test["tcId"].as_u64().unwrap();
             assert_eq!(accepted, expected, "bitcoin tcId {id}: {} flags {}", test["comment"], test["flags"]);
             if accepted != bitcoin_valid {
@@ -117,14 +118,16 @@ fn ecdsa_secp256k1_bitcoin_high_s_is_accepted() {
 
 #[test]
 fn rsa_pkcs1_2048_sha256() {
-    let tally = run_signatures("rsa_signature_2048_sha256_test.json", KeySpec::Rsa2048, Algorithm::RsaPkcs1Sha256, |_| None);
+    let tally =
+        run_signatures("rsa_signature_2048_sha256_test.json", KeySpec::Rsa2048, Algorithm::RsaPkcs1Sha256, |_| None);
     assert_eq!(tally.cases, 259);
     eprintln!("RSA PKCS#1: {} acceptable cases, all refused", tally.acceptable_refused);
 }
 
 #[test]
 fn rsa_pss_2048_sha256_salt_32() {
-    let tally = run_signatures("rsa_pss_2048_sha256_mgf1_32_test.json", KeySpec::Rsa2048, Algorithm::RsaPssSha256, |_| None);
+    let tally =
+        run_signatures("rsa_pss_2048_sha256_mgf1_32_test.json", KeySpec::Rsa2048, Algorithm::RsaPssSha256, |_| None);
     assert_eq!(tally.cases, 108);
 }
 
@@ -135,7 +138,8 @@ fn run_oaep(file: &str, algorithm: Algorithm) -> usize {
         let private_key = hex_field(group, "privateKeyPkcs8");
         for test in group["tests"].as_array().unwrap() {
             let id = test["tcId"].as_u64().unwrap();
-            let outcome = decrypt(KeySpec::Rsa2048, algorithm, &private_key, &hex_field(test, "ct"), &hex_field(test, "label"));
+            let outcome =
+                decrypt(KeySpec::Rsa2048, algorithm, &private_key, &hex_field(test, "ct"), &hex_field(test, "label"));
             match test["result"].as_str().unwrap() {
                 "valid" => assert_eq!(
                     outcome.as_deref().map(|p| p.as_slice()),

@@ -23,7 +23,9 @@ outside the store catches that.")]
         json: bool,
     },
     /// Show audit entries, oldest first.
-    #[command(after_help = "Examples:\n  keyseal audit list --key-id KEY_ID --action AsymmetricSign --since 2026-01-01\n  keyseal audit list --limit 20 --json")]
+    #[command(
+        after_help = "Examples:\n  keyseal audit list --key-id KEY_ID --action AsymmetricSign --since 2026-01-01\n  keyseal audit list --limit 20 --json"
+    )]
     List {
         /// Only entries about this KeyId (the real id; aliases are resolved when logged).
         #[arg(long)]
@@ -54,7 +56,10 @@ pub fn run(action: AuditAction, kms: &LocalKms) -> Result<Outcome, KmsError> {
             if json {
                 print_json(&report)?;
             } else if report.problems.is_empty() {
-                println!("audit log intact: {} entries, head #{} sha256:{}", report.entries, report.head_seq, report.head_hash);
+                println!(
+                    "audit log intact: {} entries, head #{} sha256:{}",
+                    report.entries, report.head_seq, report.head_hash
+                );
             } else {
                 println!("audit log damaged: {} problem(s) in {} entries", report.problems.len(), report.entries);
                 for problem in &report.problems {

@@ -15,7 +15,9 @@ use zeroize::Zeroizing;
 
 /// `keyseal demo` flags.
 #[derive(Debug, Args)]
-#[command(after_help = "Examples:\n  keyseal demo                                  # on the default store\n  keyseal --store /tmp/keyseal-demo demo        # on a scratch store")]
+#[command(
+    after_help = "Examples:\n  keyseal demo                                  # on the default store\n  keyseal --store /tmp/keyseal-demo demo        # on a scratch store"
+)]
 pub struct DemoArgs {}
 
 const ALIAS: &str = "alias/keyseal-demo";
@@ -36,17 +38,26 @@ pub fn run(_args: DemoArgs, store: &Path, secret: SecretSource) -> Result<Outcom
     })?;
     let key_id = key.key_metadata.key_id;
     let v1 = key.key_metadata.primary_key_version;
-    step("keyseal kms create-key --key-spec EC_P256 --key-usage SIGN/VERIFY", &format!("KeyId {key_id}, first version {v1}"));
+    step(
+        "keyseal kms create-key --key-spec EC_P256 --key-usage SIGN/VERIFY",
+        &format!("KeyId {key_id}, first version {v1}"),
+    );
 
     let alias = AliasRequest { alias_name: ALIAS.into(), key_id: key_id.clone() };
     match kms.create_alias(&alias) {
         Err(err) if err.code == ErrorCode::AliasAlreadyExists => {
             kms.update_alias(&alias)?;
-            step(&format!("keyseal kms update-alias --alias-name {ALIAS} --key-id {key_id}"), "the alias moved to the new key");
+            step(
+                &format!("keyseal kms update-alias --alias-name {ALIAS} --key-id {key_id}"),
+                "the alias moved to the new key",
+            );
         }
         other => {
             other?;
-            step(&format!("keyseal kms create-alias --alias-name {ALIAS} --key-id {key_id}"), "the alias points at the key");
+            step(
+                &format!("keyseal kms create-alias --alias-name {ALIAS} --key-id {key_id}"),
+                "the alias points at the key",
+            );
         }
     }
 
@@ -72,12 +83,17 @@ pub fn run(_args: DemoArgs, store: &Path, secret: SecretSource) -> Result<Outcom
     };
     let signature_v1 = sign(&v1)?.value;
     step(
-        &format!("keyseal kms asymmetric-sign --key-id {ALIAS} --key-version-id {v1} --algorithm ECDSA_SHA_256 --file release.txt --out release.sig"),
+        &format!(
+            "keyseal kms asymmetric-sign --key-id {ALIAS} --key-version-id {v1} --algorithm ECDSA_SHA_256 --file release.txt --out release.sig"
+        ),
         &format!("{}-byte DER ECDSA signature", signature_v1.len()),
     );
 
     let v2 = kms.create_key_version(&KeyIdRequest { key_id: ALIAS.into() })?.key_version.key_version_id;
-    step(&format!("keyseal kms create-key-version --key-id {ALIAS}"), &format!("new version {v2}; version {v1} stays usable"));
+    step(
+        &format!("keyseal kms create-key-version --key-id {ALIAS}"),
+        &format!("new version {v2}; version {v1} stays usable"),
+    );
     let signature_v2 = sign(&v2)?.value;
     step(&format!("keyseal kms asymmetric-sign --key-id {ALIAS} --key-version-id {v2} ..."), "signed with version 2");
 
@@ -85,10 +101,17 @@ pub fn run(_args: DemoArgs, store: &Path, secret: SecretSource) -> Result<Outcom
         (format!("version 1 signature with version 1 ({v1})"), verify(&v1, &signature_v1, &digest)?, true),
         (format!("version 2 signature with version 2 ({v2})"), verify(&v2, &signature_v2, &digest)?, true),
         ("version 1 signature with version 2".to_string(), verify(&v2, &signature_v1, &digest)?, false),
-        ("version 1 signature over a tampered release".to_string(), verify(&v1, &signature_v1, &Sha256::digest(b"tampered"))?, false),
+        (
+            "version 1 signature over a tampered release".to_string(),
+            verify(&v1, &signature_v1, &Sha256::digest(b"tampered"))?,
+            false,
+        ),
     ];
     for (what, valid, expected) in &checks {
-        step(&format!("keyseal kms asymmetric-verify ...  # {what}"), if *valid { "Value: true" } else { "Value: false (caught)" });
+        step(
+            &format!("keyseal kms asymmetric-verify ...  # {what}"),
+            if *valid { "Value: true" } else { "Value: false (caught)" },
+        );
         if valid != expected {
             return Err(KmsError::internal(format!("demo check failed: {what}")));
         }
@@ -96,7 +119,10 @@ pub fn run(_args: DemoArgs, store: &Path, secret: SecretSource) -> Result<Outcom
     let public = kms.get_public_key(&KeyVersionRequest { key_id: ALIAS.into(), key_version_id: v1.clone() })?;
     step(
         &format!("keyseal kms get-public-key --key-id {ALIAS} --key-version-id {v1} --out pub.pem"),
-        &format!("{} then: openssl dgst -sha256 -verify pub.pem -signature release.sig release.txt", public.public_key.lines().next().unwrap_or("")),
+        &format!(
+            "{} then: openssl dgst -sha256 -verify pub.pem -signature release.sig release.txt",
+            public.public_key.lines().next().unwrap_or("")
+        ),
     );
 
     let secrets = kms.create_key(&CreateKeyRequest {

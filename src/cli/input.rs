@@ -11,14 +11,15 @@ use zeroize::Zeroizing;
 
 /// Decodes a standard base64 flag value.
 pub fn base64_flag(flag: &str, value: &str) -> Result<Vec<u8>, KmsError> {
-    STANDARD
-        .decode(value.trim())
-        .map_err(|e| KmsError::invalid(flag, format!("is not standard base64 ({e}); encode the bytes with `base64 -w0`")))
+    STANDARD.decode(value.trim()).map_err(|e| {
+        KmsError::invalid(flag, format!("is not standard base64 ({e}); encode the bytes with `base64 -w0`"))
+    })
 }
 
 /// Decodes a hex flag value.
 pub fn hex_flag(flag: &str, value: &str) -> Result<Vec<u8>, KmsError> {
-    hex::decode(value.trim()).map_err(|e| KmsError::invalid(flag, format!("is not hex ({e}); e.g. the first field of `sha256sum FILE`")))
+    hex::decode(value.trim())
+        .map_err(|e| KmsError::invalid(flag, format!("is not hex ({e}); e.g. the first field of `sha256sum FILE`")))
 }
 
 /// Reads a whole file given to `flag`.

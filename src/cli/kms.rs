@@ -4,10 +4,10 @@
 
 use crate::cli::input;
 use crate::cli::{Outcome, print_json};
+use crate::kms::Kms;
 use crate::kms::api::*;
 use crate::kms::error::KmsError;
 use crate::kms::spec::{Algorithm, KeySpec, KeyUsage};
-use crate::kms::Kms;
 use clap::builder::TypedValueParser;
 use clap::{Args, Subcommand};
 use std::path::PathBuf;
@@ -32,9 +32,11 @@ const ENCRYPT_ALGORITHMS: &[&str] = &["RSAES_OAEP_SHA_256", "RSAES_OAEP_SHA_1"];
 #[derive(Debug, Subcommand)]
 pub enum KmsAction {
     /// Create a key and its first version (CreateKey).
-    #[command(after_help = "Example:\n  keyseal kms create-key --key-spec EC_P256 --key-usage SIGN/VERIFY --description 'release signing'\n\n\
+    #[command(
+        after_help = "Example:\n  keyseal kms create-key --key-spec EC_P256 --key-usage SIGN/VERIFY --description 'release signing'\n\n\
 The response's KeyMetadata.PrimaryKeyVersion is the first version's id; every later
-operation names a version explicitly.")]
+operation names a version explicitly."
+    )]
     CreateKey {
         /// RSA_2048, EC_P256 (NIST P-256) or EC_P256K (secp256k1).
         #[arg(long, value_parser = wire::<KeySpec>(SPECS))]
@@ -54,7 +56,9 @@ Older versions stay usable: what they signed still verifies with their public ke
     #[command(after_help = "Example:\n  keyseal kms describe-key --key-id alias/release")]
     DescribeKey(KeyIdArg),
     /// Show one key version (DescribeKeyVersion).
-    #[command(after_help = "Example:\n  keyseal kms describe-key-version --key-id alias/release --key-version-id VERSION")]
+    #[command(
+        after_help = "Example:\n  keyseal kms describe-key-version --key-id alias/release --key-version-id VERSION"
+    )]
     DescribeKeyVersion(KeyVersionArgs),
     /// List keys, oldest first (ListKeys).
     #[command(after_help = "Example:\n  keyseal kms list-keys --page-size 50")]
@@ -91,9 +95,11 @@ Older versions stay usable: what they signed still verifies with their public ke
     DisableKey(KeyIdArg),
     /// Make a key unusable now and delete it, with all its versions, after 7-366 days
     /// (ScheduleKeyDeletion).
-    #[command(after_help = "Example:\n  keyseal kms schedule-key-deletion --key-id KEY_ID --pending-window-in-days 30\n\n\
+    #[command(
+        after_help = "Example:\n  keyseal kms schedule-key-deletion --key-id KEY_ID --pending-window-in-days 30\n\n\
 Until the date passes, cancel-key-deletion brings the key back. After it, the key and
-every signature-making ability it had are gone for good.")]
+every signature-making ability it had are gone for good."
+    )]
     ScheduleKeyDeletion {
         #[command(flatten)]
         key: KeyIdArg,
@@ -105,7 +111,9 @@ every signature-making ability it had are gone for good.")]
     #[command(after_help = "Example:\n  keyseal kms cancel-key-deletion --key-id KEY_ID")]
     CancelKeyDeletion(KeyIdArg),
     /// Print a key version's public key as SubjectPublicKeyInfo PEM (GetPublicKey).
-    #[command(after_help = "Example:\n  keyseal kms get-public-key --key-id alias/release --key-version-id VERSION --out pub.pem\n  openssl pkey -pubin -in pub.pem -noout -text")]
+    #[command(
+        after_help = "Example:\n  keyseal kms get-public-key --key-id alias/release --key-version-id VERSION --out pub.pem\n  openssl pkey -pubin -in pub.pem -noout -text"
+    )]
     GetPublicKey {
         #[command(flatten)]
         version: KeyVersionArgs,
@@ -114,10 +122,12 @@ every signature-making ability it had are gone for good.")]
         out: Option<PathBuf>,
     },
     /// Sign a SHA-256 digest with a key version's private key (AsymmetricSign).
-    #[command(after_help = "Examples:\n  keyseal kms asymmetric-sign --key-id alias/release --key-version-id VERSION \\\n      --algorithm ECDSA_SHA_256 --file app.tar.gz --out app.tar.gz.sig\n  keyseal kms asymmetric-sign ... --digest \"$(sha256sum app.tar.gz | cut -d' ' -f1)\" --hex\n\n\
+    #[command(
+        after_help = "Examples:\n  keyseal kms asymmetric-sign --key-id alias/release --key-version-id VERSION \\\n      --algorithm ECDSA_SHA_256 --file app.tar.gz --out app.tar.gz.sig\n  keyseal kms asymmetric-sign ... --digest \"$(sha256sum app.tar.gz | cut -d' ' -f1)\" --hex\n\n\
 The signature (DER for ECDSA) verifies with
   openssl dgst -sha256 -verify pub.pem -signature app.tar.gz.sig app.tar.gz
-(for RSA_PSS_SHA_256 add -sigopt rsa_padding_mode:pss -sigopt rsa_pss_saltlen:-1).")]
+(for RSA_PSS_SHA_256 add -sigopt rsa_padding_mode:pss -sigopt rsa_pss_saltlen:-1)."
+    )]
     AsymmetricSign {
         #[command(flatten)]
         version: KeyVersionArgs,
@@ -132,7 +142,9 @@ The signature (DER for ECDSA) verifies with
     },
     /// Check a signature over a SHA-256 digest with a key version (AsymmetricVerify).
     /// Exits 1 when the signature is not valid.
-    #[command(after_help = "Example:\n  keyseal kms asymmetric-verify --key-id alias/release --key-version-id VERSION \\\n      --algorithm ECDSA_SHA_256 --file app.tar.gz --value-file app.tar.gz.sig")]
+    #[command(
+        after_help = "Example:\n  keyseal kms asymmetric-verify --key-id alias/release --key-version-id VERSION \\\n      --algorithm ECDSA_SHA_256 --file app.tar.gz --value-file app.tar.gz.sig"
+    )]
     AsymmetricVerify {
         #[command(flatten)]
         version: KeyVersionArgs,
@@ -149,8 +161,10 @@ The signature (DER for ECDSA) verifies with
         value_file: Option<PathBuf>,
     },
     /// Encrypt with a key version's public key, RSA-OAEP (AsymmetricEncrypt).
-    #[command(after_help = "Example:\n  keyseal kms asymmetric-encrypt --key-id alias/secrets --key-version-id VERSION \\\n      --algorithm RSAES_OAEP_SHA_256 --file token.txt --out token.enc\n\n\
-At most 190 bytes (RSAES_OAEP_SHA_256) or 214 bytes (RSAES_OAEP_SHA_1) per call.")]
+    #[command(
+        after_help = "Example:\n  keyseal kms asymmetric-encrypt --key-id alias/secrets --key-version-id VERSION \\\n      --algorithm RSAES_OAEP_SHA_256 --file token.txt --out token.enc\n\n\
+At most 190 bytes (RSAES_OAEP_SHA_256) or 214 bytes (RSAES_OAEP_SHA_1) per call."
+    )]
     AsymmetricEncrypt {
         #[command(flatten)]
         version: KeyVersionArgs,
@@ -168,8 +182,10 @@ At most 190 bytes (RSAES_OAEP_SHA_256) or 214 bytes (RSAES_OAEP_SHA_1) per call.
         out: Option<PathBuf>,
     },
     /// Decrypt an RSA-OAEP ciphertext with a key version's private key (AsymmetricDecrypt).
-    #[command(after_help = "Example:\n  keyseal kms asymmetric-decrypt --key-id alias/secrets --key-version-id VERSION \\\n      --algorithm RSAES_OAEP_SHA_256 --file token.enc --out token.txt\n\n\
-With --out the plaintext goes only to the file (created mode 0600), not to the screen.")]
+    #[command(
+        after_help = "Example:\n  keyseal kms asymmetric-decrypt --key-id alias/secrets --key-version-id VERSION \\\n      --algorithm RSAES_OAEP_SHA_256 --file token.enc --out token.txt\n\n\
+With --out the plaintext goes only to the file (created mode 0600), not to the screen."
+    )]
     AsymmetricDecrypt {
         #[command(flatten)]
         version: KeyVersionArgs,
@@ -342,7 +358,8 @@ pub fn run(action: KmsAction, kms: &dyn Kms) -> Result<Outcome, KmsError> {
                 (Some(value), None) => Zeroizing::new(input::base64_flag("--plaintext", &value)?),
                 (None, None) => return Err(KmsError::missing("--plaintext or --file")),
             };
-            let request = EncryptRequest { key_id: version.key_id, key_version_id: version.key_version_id, algorithm, plaintext };
+            let request =
+                EncryptRequest { key_id: version.key_id, key_version_id: version.key_version_id, algorithm, plaintext };
             let response = kms.asymmetric_encrypt(&request)?;
             if let Some(path) = out {
                 input::write_out(&path, &response.ciphertext_blob, false)?;
@@ -355,7 +372,12 @@ pub fn run(action: KmsAction, kms: &dyn Kms) -> Result<Outcome, KmsError> {
                 (Some(value), None) => input::base64_flag("--ciphertext-blob", &value)?,
                 (None, None) => return Err(KmsError::missing("--ciphertext-blob or --file")),
             };
-            let request = DecryptRequest { key_id: version.key_id, key_version_id: version.key_version_id, algorithm, ciphertext_blob };
+            let request = DecryptRequest {
+                key_id: version.key_id,
+                key_version_id: version.key_version_id,
+                algorithm,
+                ciphertext_blob,
+            };
             let response = kms.asymmetric_decrypt(&request)?;
             match out {
                 Some(path) => {

@@ -6,9 +6,9 @@ pub mod demo;
 pub mod input;
 pub mod kms;
 
+use crate::kms::LocalKms;
 use crate::kms::error::{ErrorBody, KmsError};
 use crate::kms::seal::SecretSource;
-use crate::kms::LocalKms;
 use clap::{Parser, Subcommand};
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -86,7 +86,10 @@ pub fn open_local(store: &std::path::Path, secret: SecretSource) -> Result<Local
 
 /// `local:<login name>`, as recorded in the audit log for commands run on this host.
 pub fn local_principal() -> String {
-    let user = std::env::var("USER").or_else(|_| std::env::var("LOGNAME")).or_else(|_| std::env::var("USERNAME")).unwrap_or_else(|_| "unknown".into());
+    let user = std::env::var("USER")
+        .or_else(|_| std::env::var("LOGNAME"))
+        .or_else(|_| std::env::var("USERNAME"))
+        .unwrap_or_else(|_| "unknown".into());
     format!("local:{user}")
 }
 
@@ -126,7 +129,8 @@ pub fn print_error(err: &KmsError) {
 
 /// Prints a response as pretty JSON on stdout.
 pub fn print_json<T: serde::Serialize>(value: &T) -> Result<(), KmsError> {
-    let json = serde_json::to_string_pretty(value).map_err(|e| KmsError::internal(format!("cannot encode the response: {e}")))?;
+    let json = serde_json::to_string_pretty(value)
+        .map_err(|e| KmsError::internal(format!("cannot encode the response: {e}")))?;
     println!("{json}");
     Ok(())
 }

@@ -203,17 +203,32 @@ pub fn verify(conn: &Connection) -> Result<VerifyReport, KmsError> {
     for row in &rows {
         let seq = row.entry.seq;
         if seq > expected_seq {
-            let missing = if seq - expected_seq == 1 { format!("entry {expected_seq} is") } else { format!("entries {expected_seq} to {} are", seq - 1) };
-            problems.push(Problem { seq, kind: ProblemKind::Deleted, message: format!("{missing} missing: deleted from the log") });
+            let missing = if seq - expected_seq == 1 {
+                format!("entry {expected_seq} is")
+            } else {
+                format!("entries {expected_seq} to {} are", seq - 1)
+            };
+            problems.push(Problem {
+                seq,
+                kind: ProblemKind::Deleted,
+                message: format!("{missing} missing: deleted from the log"),
+            });
         } else if row.prev_hash != previous_hash {
             problems.push(Problem {
                 seq,
                 kind: ProblemKind::Inserted,
-                message: format!("entry {seq} does not chain to entry {}: that entry was replaced or inserted", seq.saturating_sub(1)),
+                message: format!(
+                    "entry {seq} does not chain to entry {}: that entry was replaced or inserted",
+                    seq.saturating_sub(1)
+                ),
             });
         }
         if row.entry.chain_hash(&row.prev_hash).as_slice() != row.hash.as_slice() {
-            problems.push(Problem { seq, kind: ProblemKind::Edited, message: format!("entry {seq} was edited: its contents do not match its hash") });
+            problems.push(Problem {
+                seq,
+                kind: ProblemKind::Edited,
+                message: format!("entry {seq} was edited: its contents do not match its hash"),
+            });
         }
         expected_seq = seq + 1;
         previous_hash = row.hash.clone();
@@ -223,7 +238,9 @@ pub fn verify(conn: &Connection) -> Result<VerifyReport, KmsError> {
         problems.push(Problem {
             seq: last_seq + 1,
             kind: ProblemKind::Truncated,
-            message: format!("the log ends at entry {last_seq} but the store recorded {head_seq} entries: the last ones were deleted"),
+            message: format!(
+                "the log ends at entry {last_seq} but the store recorded {head_seq} entries: the last ones were deleted"
+            ),
         });
     } else if last_seq > head_seq {
         problems.push(Problem {
@@ -232,7 +249,11 @@ pub fn verify(conn: &Connection) -> Result<VerifyReport, KmsError> {
             message: format!("entries {} to {last_seq} lie beyond the recorded head: they were inserted", head_seq + 1),
         });
     } else if last_seq > 0 && previous_hash != head_hash {
-        problems.push(Problem { seq: last_seq, kind: ProblemKind::Inserted, message: format!("entry {last_seq} is not the entry the store recorded as its head: it was replaced") });
+        problems.push(Problem {
+            seq: last_seq,
+            kind: ProblemKind::Inserted,
+            message: format!("entry {last_seq} is not the entry the store recorded as its head: it was replaced"),
+        });
     }
     Ok(VerifyReport { entries: rows.len() as u64, head_seq, head_hash: hex::encode(&head_hash), problems })
 }
@@ -317,7 +338,11 @@ mod tests {
     use crate::kms::store::Store;
 
     fn store_with_entries(n: u64) -> (Store, std::path::PathBuf) {
-        let dir = std::env::temp_dir().join(format!("keyseal-audit-{}-{n}-{:?}", std::process::id(), std::thread::current().id()));
+        let dir = std::env::temp_dir().join(format!(
+            "keyseal-audit-{}-{n}-{:?}",
+            std::process::id(),
+            std::thread::current().id()
+        ));
         let _ = std::fs::remove_dir_all(&dir);
         let store = Store::open(&dir).unwrap();
         store
@@ -351,7 +376,10 @@ mod tests {
         store.write(|tx| Ok(tx.execute("UPDATE audit SET principal = 'mallory' WHERE seq = 2", [])?)).unwrap();
         store.write(|tx| Ok(tx.execute("DELETE FROM audit WHERE seq = 4", [])?)).unwrap();
         store.write(|tx| Ok(tx.execute("DELETE FROM audit WHERE seq = 6", [])?)).unwrap();
-        assert_eq!(kinds(&store), vec![(2, ProblemKind::Edited), (5, ProblemKind::Deleted), (6, ProblemKind::Truncated)]);
+        assert_eq!(
+            kinds(&store),
+            vec![(2, ProblemKind::Edited), (5, ProblemKind::Deleted), (6, ProblemKind::Truncated)]
+        );
         std::fs::remove_dir_all(dir).unwrap();
     }
 
@@ -364,7 +392,10 @@ mod tests {
                 let mut forged = AuditEntry::new(1001, "req-1", "mallory", "DescribeKey");
                 forged.seq = 2;
                 let hash = forged.chain_hash(&prev);
-                tx.execute("UPDATE audit SET principal = 'mallory', key_id = NULL, hash = ?1 WHERE seq = 2", [hash.as_slice()])?;
+                tx.execute(
+                    "UPDATE audit SET principal = 'mallory', key_id = NULL, hash = ?1 WHERE seq = 2",
+                    [hash.as_slice()],
+                )?;
                 Ok(())
             })
             .unwrap();

@@ -47,7 +47,10 @@ impl KeyRef {
         }
         let resource = match key_id.strip_prefix("acs:kms:") {
             Some(rest) => rest.splitn(3, ':').nth(2).ok_or_else(|| {
-                KmsError::invalid("KeyId", format!("{key_id:?} is not an ARN of the form acs:kms:REGION:ACCOUNT:key/ID"))
+                KmsError::invalid(
+                    "KeyId",
+                    format!("{key_id:?} is not an ARN of the form acs:kms:REGION:ACCOUNT:key/ID"),
+                )
             })?,
             None => key_id,
         };

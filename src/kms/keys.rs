@@ -63,8 +63,7 @@ pub struct KeyPair {
 pub fn generate(spec: KeySpec) -> Result<KeyPair, KeyError> {
     let (private, public) = match spec {
         KeySpec::Rsa2048 => {
-            let key = rsa::PrivateKey::new(&mut SysRng, 2048)
-                .map_err(|_| KeyError::Provider("RSA key generation"))?;
+            let key = rsa::PrivateKey::new(&mut SysRng, 2048).map_err(|_| KeyError::Provider("RSA key generation"))?;
             let public = key.to_public_key().to_public_key_der();
             (key.to_pkcs8_der(), public)
         }
@@ -81,17 +80,13 @@ pub fn generate(spec: KeySpec) -> Result<KeyPair, KeyError> {
     };
     let private = private.map_err(|_| KeyError::Provider("PKCS#8 encoding"))?;
     let public = public.map_err(|_| KeyError::Provider("SPKI encoding"))?;
-    Ok(KeyPair {
-        private_pkcs8: Zeroizing::new(private.as_bytes().to_vec()),
-        public_spki: public.as_bytes().to_vec(),
-    })
+    Ok(KeyPair { private_pkcs8: Zeroizing::new(private.as_bytes().to_vec()), public_spki: public.as_bytes().to_vec() })
 }
 
 /// PEM of a SubjectPublicKeyInfo: `-----BEGIN PUBLIC KEY-----`, 64-character lines,
 /// trailing newline — what `openssl pkey -pubin` reads.
 pub fn public_key_pem(public_spki: &[u8]) -> String {
-    der::pem::encode_string("PUBLIC KEY", der::pem::LineEnding::LF, public_spki)
-        .unwrap_or_default()
+    der::pem::encode_string("PUBLIC KEY", der::pem::LineEnding::LF, public_spki).unwrap_or_default()
 }
 
 fn check_fits(spec: KeySpec, algorithm: Algorithm) -> Result<(), KeyError> {
@@ -158,8 +153,8 @@ pub fn verify_digest(
     check_digest(digest)?;
     let valid = match spec {
         KeySpec::Rsa2048 => {
-            let key = rsa::PublicKey::from_public_key_der(public_spki)
-                .map_err(|_| KeyError::MalformedKey("RSA public"))?;
+            let key =
+                rsa::PublicKey::from_public_key_der(public_spki).map_err(|_| KeyError::MalformedKey("RSA public"))?;
             if algorithm == Algorithm::RsaPssSha256 {
                 key.pss_verify_prehash::<Sha256>(digest, signature).is_ok()
             } else {
@@ -169,8 +164,7 @@ pub fn verify_digest(
         KeySpec::EcP256 => {
             let key = p256::ecdsa::VerifyingKey::from_public_key_der(public_spki)
                 .map_err(|_| KeyError::MalformedKey("EC_P256 public"))?;
-            p256::ecdsa::Signature::from_der(signature)
-                .is_ok_and(|sig| key.verify_prehash(digest, &sig).is_ok())
+            p256::ecdsa::Signature::from_der(signature).is_ok_and(|sig| key.verify_prehash(digest, &sig).is_ok())
         }
         KeySpec::EcP256k => {
             let key = k256::ecdsa::VerifyingKey::from_public_key_der(public_spki)
@@ -183,19 +177,13 @@ pub fn verify_digest(
 }
 
 /// Encrypts `plaintext` with RSA-OAEP (empty label) under the public key.
-pub fn encrypt(
-    spec: KeySpec,
-    algorithm: Algorithm,
-    public_spki: &[u8],
-    plaintext: &[u8],
-) -> Result<Vec<u8>, KeyError> {
+pub fn encrypt(spec: KeySpec, algorithm: Algorithm, public_spki: &[u8], plaintext: &[u8]) -> Result<Vec<u8>, KeyError> {
     check_fits(spec, algorithm)?;
     let max = algorithm.max_plaintext_len().unwrap_or(0);
     if plaintext.len() > max {
         return Err(KeyError::PlaintextTooLong { len: plaintext.len(), max, algorithm });
     }
-    let key = rsa::PublicKey::from_public_key_der(public_spki)
-        .map_err(|_| KeyError::MalformedKey("RSA public"))?;
+    let key = rsa::PublicKey::from_public_key_der(public_spki).map_err(|_| KeyError::MalformedKey("RSA public"))?;
     let ciphertext = if algorithm == Algorithm::RsaesOaepSha256 {
         key.oaep_encrypt::<Sha256>(plaintext)
     } else {
@@ -225,9 +213,11 @@ pub fn decrypt(
     } else {
         key.decrypt_blinded(&mut SysRng, oaep_padding::<sha1::Sha1>(label), ciphertext)
     };
+    // Zeroizing before the check, so a refused plaintext is wiped as well.
+    let plaintext = plaintext.map(Zeroizing::new);
     let leading_zero = oaep_leading_octet_is_zero(&key, ciphertext);
     match plaintext {
-        Ok(plaintext) if leading_zero => Ok(Zeroizing::new(plaintext)),
+        Ok(plaintext) if leading_zero => Ok(plaintext),
         _ => Err(KeyError::DecryptionFailed),
     }
 }
@@ -241,7 +231,7 @@ fn oaep_leading_octet_is_zero(key: &rsa::PrivateKey, ciphertext: &[u8]) -> bool 
         return false;
     };
     match rsa::hazmat::rsa_decrypt_and_check(key, Some(&mut SysRng), &c) {
-        Ok(m) => m.bits() <= 8 * (key.size() as u32 - 1),
+        Ok(m) => m.bit_width() <= 8 * (key.size() as u32 - 1),
         Err(_) => false,
     }
 }

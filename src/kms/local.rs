@@ -141,11 +141,10 @@ impl LocalKms {
     /// Derives the KEK from the secret with the store's salt, or, for a store that has
     /// none yet, sets salt, parameters and check value (first writer wins).
     fn unlock_store(&self) -> KmsResult<Kek> {
-        let existing = self.store.read(|tx| kdf_settings(tx))?;
-        if let Some((salt, params, check)) = existing {
+        if let Some(stored) = self.store.read(kdf_settings)? {
             let secret = self.secret.read(false)?;
-            let kek = Kek::derive(&secret, &salt, params)?;
-            kek.verify_check(&check)?;
+            let kek = Kek::derive(&secret, &stored.salt, stored.params)?;
+            kek.verify_check(&stored.check)?;
             return Ok(kek);
         }
         let secret = self.secret.read(true)?;
@@ -161,14 +160,14 @@ impl LocalKms {
             store::meta_set(tx, KDF_SALT, &salt)?;
             store::meta_set(tx, KDF_PARAMS, encode_params(params).as_bytes())?;
             store::meta_set(tx, KEK_CHECK, &check)?;
-            Ok((salt.to_vec(), params, check.clone()))
+            Ok(KdfSettings { salt: salt.to_vec(), params, check: check.clone() })
         })?;
-        if stored.0 == salt {
+        if stored.salt == salt {
             return Ok(kek);
         }
         // Another process locked the store first; use its salt.
-        let kek = Kek::derive(&secret, &stored.0, stored.1)?;
-        kek.verify_check(&stored.2)?;
+        let kek = Kek::derive(&secret, &stored.salt, stored.params)?;
+        kek.verify_check(&stored.check)?;
         Ok(kek)
     }
 }
@@ -183,17 +182,24 @@ fn decode_params(text: &str) -> Option<KdfParams> {
     Some(KdfParams { memory_kib: next("m=")?, iterations: next("t=")?, parallelism: next("p=")? })
 }
 
-fn kdf_settings(tx: &Transaction<'_>) -> KmsResult<Option<(Vec<u8>, KdfParams, Vec<u8>)>> {
+/// How the store's KEK is derived and checked, as kept in `meta`.
+struct KdfSettings {
+    salt: Vec<u8>,
+    params: KdfParams,
+    check: Vec<u8>,
+}
+
+fn kdf_settings(tx: &Transaction<'_>) -> KmsResult<Option<KdfSettings>> {
     let (Some(salt), Some(params), Some(check)) =
         (store::meta_get(tx, KDF_SALT)?, store::meta_get(tx, KDF_PARAMS)?, store::meta_get(tx, KEK_CHECK)?)
     else {
         return Ok(None);
     };
-    let params = decode_params(&String::from_utf8_lossy(&params))
-        .ok_or_else(|| KmsError::internal("the store's key-derivation parameters are unreadable; the store was altered"))?;
-    Ok(Some((salt, params, check)))
+    let params = decode_params(&String::from_utf8_lossy(&params)).ok_or_else(|| {
+        KmsError::internal("the store's key-derivation parameters are unreadable; the store was altered")
+    })?;
+    Ok(Some(KdfSettings { salt, params, check }))
 }
-
 
 impl Ctx<'_> {
     /// The key a `KeyId` parameter names, in any state; records its real id in the audit entry.
@@ -203,13 +209,19 @@ impl Ctx<'_> {
             KeyRef::Alias(name) => {
                 store::get_alias(self.tx, &name)?
                     .ok_or_else(|| {
-                        KmsError::new(ErrorCode::AliasNotFound, format!("there is no alias {name}; ListAliases shows the aliases"))
+                        KmsError::new(
+                            ErrorCode::AliasNotFound,
+                            format!("there is no alias {name}; ListAliases shows the aliases"),
+                        )
                     })?
                     .key_id
             }
         };
         let key = store::get_key(self.tx, &key_id)?.ok_or_else(|| {
-            KmsError::new(ErrorCode::KeyNotFound, format!("there is no key {key_id}; ListKeys shows the keys (deleted keys are gone for good)"))
+            KmsError::new(
+                ErrorCode::KeyNotFound,
+                format!("there is no key {key_id}; ListKeys shows the keys (deleted keys are gone for good)"),
+            )
         })?;
         self.entry.key_id = Some(key.key_id.clone());
         Ok(key)
@@ -237,7 +249,12 @@ impl Ctx<'_> {
     }
 
     /// An enabled key, one of its versions, and an algorithm that fits them.
-    fn key_version_for(&mut self, key_id: &str, key_version_id: &str, algorithm: Option<Algorithm>) -> KmsResult<(KeyRow, VersionRow)> {
+    fn key_version_for(
+        &mut self,
+        key_id: &str,
+        key_version_id: &str,
+        algorithm: Option<Algorithm>,
+    ) -> KmsResult<(KeyRow, VersionRow)> {
         let key = self.enabled_key(key_id)?;
         let version = self.version(&key, key_version_id)?;
         if let Some(algorithm) = algorithm {
@@ -249,22 +266,27 @@ impl Ctx<'_> {
 
     /// The version's private key, unsealed for one operation.
     fn unseal(&self, version: &VersionRow) -> KmsResult<Zeroizing<Vec<u8>>> {
-        let kek = self.kek.as_ref().ok_or_else(|| KmsError::internal("a private-key operation ran without unlocking the store"))?;
-        kek.open(&version.sealed_private_key, &private_key_aad(&version.key_id, &version.key_version_id))
-            .ok_or_else(|| {
+        let kek = self
+            .kek
+            .as_ref()
+            .ok_or_else(|| KmsError::internal("a private-key operation ran without unlocking the store"))?;
+        kek.open(&version.sealed_private_key, &private_key_aad(&version.key_id, &version.key_version_id)).ok_or_else(
+            || {
                 KmsError::internal(format!(
                     "the sealed private key of version {} does not open although the passphrase is right: \
                      the store was altered; restore it from a backup",
                     version.key_version_id
                 ))
-            })
+            },
+        )
     }
 
     /// Generates a key pair and stores it, sealed, as a new version of `key`.
     fn add_version(&mut self, key: &KeyRow) -> KmsResult<VersionRow> {
         let pair = keys::generate(key.key_spec).map_err(|e| KmsError::internal(e.to_string()))?;
         let key_version_id = new_uuid()?;
-        let kek = self.kek.as_ref().ok_or_else(|| KmsError::internal("key generation ran without unlocking the store"))?;
+        let kek =
+            self.kek.as_ref().ok_or_else(|| KmsError::internal("key generation ran without unlocking the store"))?;
         let sealed = kek.seal(&pair.private_pkcs8, &private_key_aad(&key.key_id, &key_version_id))?;
         let version = VersionRow {
             key_id: key.key_id.clone(),
@@ -346,7 +368,10 @@ fn check_digest(digest: &[u8]) -> KmsResult<()> {
     if digest.len() == 32 {
         Ok(())
     } else {
-        Err(KmsError::invalid("Digest", format!("is {} bytes; give the 32-byte SHA-256 digest of the message, base64-encoded", digest.len())))
+        Err(KmsError::invalid(
+            "Digest",
+            format!("is {} bytes; give the 32-byte SHA-256 digest of the message, base64-encoded", digest.len()),
+        ))
     }
 }
 
@@ -467,7 +492,10 @@ impl Kms for LocalKms {
             if let Some(existing) = store::get_alias(ctx.tx, &request.alias_name)? {
                 return Err(KmsError::new(
                     ErrorCode::AliasAlreadyExists,
-                    format!("{} already points at key {}; use UpdateAlias to move it", existing.alias_name, existing.key_id),
+                    format!(
+                        "{} already points at key {}; use UpdateAlias to move it",
+                        existing.alias_name, existing.key_id
+                    ),
                 ));
             }
             store::put_alias(ctx.tx, &request.alias_name, &key.key_id, ctx.now)?;
@@ -496,7 +524,10 @@ impl Kms for LocalKms {
     fn delete_alias(&self, request: &DeleteAliasRequest) -> KmsResult<EmptyResponse> {
         self.execute("DeleteAlias", None, false, |ctx| {
             let alias = store::get_alias(ctx.tx, &request.alias_name)?.ok_or_else(|| {
-                KmsError::new(ErrorCode::AliasNotFound, format!("there is no alias {}; ListAliases shows the aliases", request.alias_name))
+                KmsError::new(
+                    ErrorCode::AliasNotFound,
+                    format!("there is no alias {}; ListAliases shows the aliases", request.alias_name),
+                )
             })?;
             ctx.entry.key_id = Some(alias.key_id);
             store::delete_alias(ctx.tx, &request.alias_name)?;
@@ -524,7 +555,12 @@ impl Kms for LocalKms {
     fn enable_key(&self, request: &KeyIdRequest) -> KmsResult<EmptyResponse> {
         self.execute("EnableKey", Some(&request.key_id), false, |ctx| {
             let key = ctx.key(&request.key_id)?;
-            refuse_state_change(&key, "enabled", KeyState::PendingDeletion, "cancel the deletion with CancelKeyDeletion first")?;
+            refuse_state_change(
+                &key,
+                "enabled",
+                KeyState::PendingDeletion,
+                "cancel the deletion with CancelKeyDeletion first",
+            )?;
             store::set_key_state(ctx.tx, &key.key_id, KeyState::Enabled, None)?;
             Ok(ctx.empty())
         })
@@ -533,7 +569,12 @@ impl Kms for LocalKms {
     fn disable_key(&self, request: &KeyIdRequest) -> KmsResult<EmptyResponse> {
         self.execute("DisableKey", Some(&request.key_id), false, |ctx| {
             let key = ctx.key(&request.key_id)?;
-            refuse_state_change(&key, "disabled", KeyState::PendingDeletion, "it is already unusable; CancelKeyDeletion keeps it")?;
+            refuse_state_change(
+                &key,
+                "disabled",
+                KeyState::PendingDeletion,
+                "it is already unusable; CancelKeyDeletion keeps it",
+            )?;
             store::set_key_state(ctx.tx, &key.key_id, KeyState::Disabled, None)?;
             Ok(ctx.empty())
         })
@@ -548,7 +589,12 @@ impl Kms for LocalKms {
                 ));
             }
             let key = ctx.key(&request.key_id)?;
-            refuse_state_change(&key, "scheduled for deletion", KeyState::PendingDeletion, "it already is; CancelKeyDeletion stops it")?;
+            refuse_state_change(
+                &key,
+                "scheduled for deletion",
+                KeyState::PendingDeletion,
+                "it already is; CancelKeyDeletion stops it",
+            )?;
             let delete_date = ctx.now + i64::from(request.pending_window_in_days) * 86_400;
             store::set_key_state(ctx.tx, &key.key_id, KeyState::PendingDeletion, Some(delete_date))?;
             Ok(ctx.empty())
@@ -561,7 +607,10 @@ impl Kms for LocalKms {
             if key.key_state != KeyState::PendingDeletion {
                 return Err(KmsError::new(
                     ErrorCode::StateModifiedFailed,
-                    format!("key {} is {}, not pending deletion; there is nothing to cancel", key.key_id, key.key_state),
+                    format!(
+                        "key {} is {}, not pending deletion; there is nothing to cancel",
+                        key.key_id, key.key_state
+                    ),
                 ));
             }
             store::set_key_state(ctx.tx, &key.key_id, KeyState::Enabled, None)?;
@@ -584,41 +633,73 @@ impl Kms for LocalKms {
     fn asymmetric_sign(&self, request: &SignRequest) -> KmsResult<SignResponse> {
         self.execute("AsymmetricSign", Some(&request.key_id), true, |ctx| {
             ctx.entry.digest = Some(digest_b64(&request.digest));
-            let (key, version) = ctx.key_version_for(&request.key_id, &request.key_version_id, Some(request.algorithm))?;
+            let (key, version) =
+                ctx.key_version_for(&request.key_id, &request.key_version_id, Some(request.algorithm))?;
             check_digest(&request.digest)?;
             let private = ctx.unseal(&version)?;
-            let value = keys::sign_digest(key.key_spec, request.algorithm, &private, &request.digest).map_err(key_error)?;
-            Ok(SignResponse { request_id: ctx.request_id(), key_id: key.key_id, key_version_id: version.key_version_id, value })
+            let value =
+                keys::sign_digest(key.key_spec, request.algorithm, &private, &request.digest).map_err(key_error)?;
+            Ok(SignResponse {
+                request_id: ctx.request_id(),
+                key_id: key.key_id,
+                key_version_id: version.key_version_id,
+                value,
+            })
         })
     }
 
     fn asymmetric_verify(&self, request: &VerifyRequest) -> KmsResult<VerifyResponse> {
         self.execute("AsymmetricVerify", Some(&request.key_id), false, |ctx| {
             ctx.entry.digest = Some(digest_b64(&request.digest));
-            let (key, version) = ctx.key_version_for(&request.key_id, &request.key_version_id, Some(request.algorithm))?;
+            let (key, version) =
+                ctx.key_version_for(&request.key_id, &request.key_version_id, Some(request.algorithm))?;
             check_digest(&request.digest)?;
-            let value = keys::verify_digest(key.key_spec, request.algorithm, &version.public_key, &request.digest, &request.value)
-                .map_err(key_error)?;
-            Ok(VerifyResponse { request_id: ctx.request_id(), key_id: key.key_id, key_version_id: version.key_version_id, value })
+            let value = keys::verify_digest(
+                key.key_spec,
+                request.algorithm,
+                &version.public_key,
+                &request.digest,
+                &request.value,
+            )
+            .map_err(key_error)?;
+            Ok(VerifyResponse {
+                request_id: ctx.request_id(),
+                key_id: key.key_id,
+                key_version_id: version.key_version_id,
+                value,
+            })
         })
     }
 
     fn asymmetric_encrypt(&self, request: &EncryptRequest) -> KmsResult<EncryptResponse> {
         self.execute("AsymmetricEncrypt", Some(&request.key_id), false, |ctx| {
-            let (key, version) = ctx.key_version_for(&request.key_id, &request.key_version_id, Some(request.algorithm))?;
+            let (key, version) =
+                ctx.key_version_for(&request.key_id, &request.key_version_id, Some(request.algorithm))?;
             let ciphertext_blob =
-                keys::encrypt(key.key_spec, request.algorithm, &version.public_key, &request.plaintext).map_err(key_error)?;
-            Ok(EncryptResponse { request_id: ctx.request_id(), key_id: key.key_id, key_version_id: version.key_version_id, ciphertext_blob })
+                keys::encrypt(key.key_spec, request.algorithm, &version.public_key, &request.plaintext)
+                    .map_err(key_error)?;
+            Ok(EncryptResponse {
+                request_id: ctx.request_id(),
+                key_id: key.key_id,
+                key_version_id: version.key_version_id,
+                ciphertext_blob,
+            })
         })
     }
 
     fn asymmetric_decrypt(&self, request: &DecryptRequest) -> KmsResult<DecryptResponse> {
         self.execute("AsymmetricDecrypt", Some(&request.key_id), true, |ctx| {
-            let (key, version) = ctx.key_version_for(&request.key_id, &request.key_version_id, Some(request.algorithm))?;
+            let (key, version) =
+                ctx.key_version_for(&request.key_id, &request.key_version_id, Some(request.algorithm))?;
             let private = ctx.unseal(&version)?;
             let plaintext = keys::decrypt(key.key_spec, request.algorithm, &private, &request.ciphertext_blob, b"")
                 .map_err(key_error)?;
-            Ok(DecryptResponse { request_id: ctx.request_id(), key_id: key.key_id, key_version_id: version.key_version_id, plaintext })
+            Ok(DecryptResponse {
+                request_id: ctx.request_id(),
+                key_id: key.key_id,
+                key_version_id: version.key_version_id,
+                plaintext,
+            })
         })
     }
 }
@@ -661,9 +742,13 @@ mod tests {
     }
 
     fn create(kms: &LocalKms, spec: KeySpec) -> KeyMetadata {
-        kms.create_key(&CreateKeyRequest { key_spec: spec, key_usage: KeyUsage::SignVerify, description: String::new() })
-            .unwrap()
-            .key_metadata
+        kms.create_key(&CreateKeyRequest {
+            key_spec: spec,
+            key_usage: KeyUsage::SignVerify,
+            description: String::new(),
+        })
+        .unwrap()
+        .key_metadata
     }
 
     fn sign(kms: &LocalKms, key: &KeyMetadata) -> KmsResult<SignResponse> {
@@ -683,8 +768,11 @@ mod tests {
         let kms = open(dir.path()).with_clock(Arc::new(move || clock_now.load(Ordering::SeqCst)));
         let key = create(&kms, KeySpec::EcP256);
         let by_id = KeyIdRequest { key_id: key.key_id.clone() };
-        kms.schedule_key_deletion(&ScheduleKeyDeletionRequest { key_id: key.key_id.clone(), pending_window_in_days: 7 })
-            .unwrap();
+        kms.schedule_key_deletion(&ScheduleKeyDeletionRequest {
+            key_id: key.key_id.clone(),
+            pending_window_in_days: 7,
+        })
+        .unwrap();
         now.fetch_add(7 * 86_400 - 1, Ordering::SeqCst);
         let described = kms.describe_key(&by_id).unwrap().key_metadata;
         assert_eq!(described.key_state, KeyState::PendingDeletion);
@@ -692,10 +780,14 @@ mod tests {
         assert_eq!(sign(&kms, &key).unwrap_err().code, ErrorCode::PendingDeletion);
         now.fetch_add(1, Ordering::SeqCst);
         assert_eq!(kms.describe_key(&by_id).unwrap_err().code, ErrorCode::KeyNotFound);
-        let purges = kms.store().read(|tx| audit::list(tx, &audit::Filter { action: Some("PurgeKey".into()), ..Default::default() })).unwrap();
+        let purges = kms
+            .store()
+            .read(|tx| audit::list(tx, &audit::Filter { action: Some("PurgeKey".into()), ..Default::default() }))
+            .unwrap();
         assert_eq!(purges.len(), 1);
         assert_eq!(purges[0].key_id.as_deref(), Some(key.key_id.as_str()));
-        let versions: u64 = kms.store().read(|tx| Ok(tx.query_row("SELECT COUNT(*) FROM key_versions", [], |r| r.get(0))?)).unwrap();
+        let versions: u64 =
+            kms.store().read(|tx| Ok(tx.query_row("SELECT COUNT(*) FROM key_versions", [], |r| r.get(0))?)).unwrap();
         assert_eq!(versions, 0, "the sealed private keys are gone with the key");
     }
 
@@ -704,7 +796,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let kms = open(dir.path());
         let key = create(&kms, KeySpec::EcP256);
-        let second = kms.create_key_version(&KeyIdRequest { key_id: key.key_id.clone() }).unwrap().key_version.key_version_id;
+        let second =
+            kms.create_key_version(&KeyIdRequest { key_id: key.key_id.clone() }).unwrap().key_version.key_version_id;
         kms.store()
             .write(|tx| {
                 tx.execute(
@@ -734,8 +827,10 @@ mod tests {
         for spec in KeySpec::ALL {
             let key = create(&kms, *spec);
             let kek = kms.kek().unwrap();
-            let version = kms.store().read(|tx| Ok(store::get_version(tx, &key.key_id, &key.primary_key_version)?)).unwrap().unwrap();
-            let pkcs8 = kek.open(&version.sealed_private_key, &private_key_aad(&key.key_id, &version.key_version_id)).unwrap();
+            let version =
+                kms.store().read(|tx| store::get_version(tx, &key.key_id, &key.primary_key_version)).unwrap().unwrap();
+            let pkcs8 =
+                kek.open(&version.sealed_private_key, &private_key_aad(&key.key_id, &version.key_version_id)).unwrap();
             secrets.push(secret_component(*spec, &pkcs8));
             ders.push(pkcs8);
         }
@@ -746,7 +841,10 @@ mod tests {
         }
         assert!(bytes.len() > 4096);
         for der in &ders {
-            assert!(!bytes.windows(der.len()).any(|w| w == der.as_slice()), "a private key's DER is in the store files");
+            assert!(
+                !bytes.windows(der.len()).any(|w| w == der.as_slice()),
+                "a private key's DER is in the store files"
+            );
         }
         for secret in &secrets {
             assert!(secret.len() >= 32);
@@ -776,10 +874,17 @@ mod tests {
         drop(kms);
         let wrong = LocalKms::open(dir.path(), passphrase("wrong horse battery"), "tester").unwrap();
         assert_eq!(sign(&wrong, &key).unwrap_err().code, ErrorCode::WrongPassphrase);
-        let created = wrong.create_key(&CreateKeyRequest { key_spec: KeySpec::EcP256, key_usage: KeyUsage::SignVerify, description: String::new() });
+        let created = wrong.create_key(&CreateKeyRequest {
+            key_spec: KeySpec::EcP256,
+            key_usage: KeyUsage::SignVerify,
+            description: String::new(),
+        });
         assert_eq!(created.unwrap_err().code, ErrorCode::WrongPassphrase);
         assert_eq!(wrong.list_keys(&PageRequest::default()).unwrap().total_count, 1);
-        assert!(wrong.describe_key(&KeyIdRequest { key_id: key.key_id.clone() }).is_ok(), "metadata needs no passphrase");
+        assert!(
+            wrong.describe_key(&KeyIdRequest { key_id: key.key_id.clone() }).is_ok(),
+            "metadata needs no passphrase"
+        );
     }
 
     #[test]

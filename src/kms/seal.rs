@@ -81,12 +81,20 @@ impl SecretSource {
             }
         };
         if secret.is_empty() {
-            return Err(KmsError::new(ErrorCode::PassphraseRequired, "the passphrase is empty; set a non-empty KEYSEAL_PASSPHRASE"));
-        }
-        if new_store && matches!(self, SecretSource::Passphrase(_) | SecretSource::Prompt) && secret.len() < MIN_NEW_PASSPHRASE_LEN {
             return Err(KmsError::new(
                 ErrorCode::PassphraseRequired,
-                format!("the passphrase is shorter than {MIN_NEW_PASSPHRASE_LEN} characters; choose a longer one to lock a new store"),
+                "the passphrase is empty; set a non-empty KEYSEAL_PASSPHRASE",
+            ));
+        }
+        if new_store
+            && matches!(self, SecretSource::Passphrase(_) | SecretSource::Prompt)
+            && secret.len() < MIN_NEW_PASSPHRASE_LEN
+        {
+            return Err(KmsError::new(
+                ErrorCode::PassphraseRequired,
+                format!(
+                    "the passphrase is shorter than {MIN_NEW_PASSPHRASE_LEN} characters; choose a longer one to lock a new store"
+                ),
             ));
         }
         Ok(secret)
@@ -115,9 +123,9 @@ fn read_key_file(path: &PathBuf) -> Result<Zeroizing<Vec<u8>>, KmsError> {
 
 fn prompt(confirm: bool) -> Result<Zeroizing<Vec<u8>>, KmsError> {
     let ask = |label: &str| {
-        rpassword::prompt_password(label)
-            .map(|s| Zeroizing::new(s.into_bytes()))
-            .map_err(|e| KmsError::new(ErrorCode::PassphraseRequired, format!("cannot read the passphrase from the terminal: {e}")))
+        rpassword::prompt_password(label).map(|s| Zeroizing::new(s.into_bytes())).map_err(|e| {
+            KmsError::new(ErrorCode::PassphraseRequired, format!("cannot read the passphrase from the terminal: {e}"))
+        })
     };
     if !confirm {
         return ask("keyseal store passphrase: ");
@@ -125,7 +133,10 @@ fn prompt(confirm: bool) -> Result<Zeroizing<Vec<u8>>, KmsError> {
     let first = ask("new keyseal store passphrase: ")?;
     let second = ask("repeat the passphrase: ")?;
     if first != second {
-        return Err(KmsError::new(ErrorCode::PassphraseRequired, "the two passphrases differ; nothing was changed, try again"));
+        return Err(KmsError::new(
+            ErrorCode::PassphraseRequired,
+            "the two passphrases differ; nothing was changed, try again",
+        ));
     }
     Ok(first)
 }

@@ -115,9 +115,7 @@ fn create_private_dir(dir: &Path) -> Result<(), KmsError> {
     builder.recursive(true);
     #[cfg(unix)]
     std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-    builder
-        .create(dir)
-        .map_err(|e| KmsError::store(&format!("cannot create the store directory {}", dir.display()), e))
+    builder.create(dir).map_err(|e| KmsError::store(&format!("cannot create the store directory {}", dir.display()), e))
 }
 
 fn migrate(connection: &mut Connection) -> Result<(), KmsError> {
@@ -126,7 +124,10 @@ fn migrate(connection: &mut Connection) -> Result<(), KmsError> {
     if applied > MIGRATIONS.len() {
         return Err(KmsError::store(
             "cannot use this key store",
-            format!("its schema version {applied} is newer than this keyseal understands ({}); upgrade keyseal", MIGRATIONS.len()),
+            format!(
+                "its schema version {applied} is newer than this keyseal understands ({}); upgrade keyseal",
+                MIGRATIONS.len()
+            ),
         ));
     }
     for sql in &MIGRATIONS[applied..] {
@@ -173,9 +174,8 @@ pub struct KeyRow {
 }
 
 fn parse_column<T: std::str::FromStr<Err = String>>(index: usize, text: String) -> rusqlite::Result<T> {
-    text.parse().map_err(|e: String| {
-        rusqlite::Error::FromSqlConversionFailure(index, rusqlite::types::Type::Text, e.into())
-    })
+    text.parse()
+        .map_err(|e: String| rusqlite::Error::FromSqlConversionFailure(index, rusqlite::types::Type::Text, e.into()))
 }
 
 const KEY_COLUMNS: &str = "key_id, key_spec, key_usage, key_state, description, creator, creation_date, delete_date";
@@ -219,7 +219,12 @@ pub fn get_key(conn: &Connection, key_id: &str) -> Result<Option<KeyRow>, KmsErr
 }
 
 /// Sets a key's state and deletion date.
-pub fn set_key_state(conn: &Connection, key_id: &str, state: KeyState, delete_date: Option<i64>) -> Result<(), KmsError> {
+pub fn set_key_state(
+    conn: &Connection,
+    key_id: &str,
+    state: KeyState,
+    delete_date: Option<i64>,
+) -> Result<(), KmsError> {
     conn.execute(
         "UPDATE keys SET key_state = ?2, delete_date = ?3 WHERE key_id = ?1",
         params![key_id, state.as_str(), delete_date],
@@ -241,7 +246,8 @@ pub fn list_keys(conn: &Connection, offset: u64, limit: u64) -> Result<Vec<KeyRo
 
 /// Ids of keys pending deletion whose date has come.
 pub fn keys_due_for_deletion(conn: &Connection, now: i64) -> Result<Vec<String>, KmsError> {
-    let mut statement = conn.prepare("SELECT key_id FROM keys WHERE key_state = 'PendingDeletion' AND delete_date <= ?1")?;
+    let mut statement =
+        conn.prepare("SELECT key_id FROM keys WHERE key_state = 'PendingDeletion' AND delete_date <= ?1")?;
     let rows = statement.query_map([now], |row| row.get(0))?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
@@ -360,10 +366,10 @@ pub fn count_aliases(conn: &Connection) -> Result<u64, KmsError> {
 
 /// Aliases by name, `limit` from `offset`.
 pub fn list_aliases(conn: &Connection, offset: u64, limit: u64) -> Result<Vec<AliasRow>, KmsError> {
-    let mut statement = conn.prepare("SELECT alias_name, key_id FROM aliases ORDER BY alias_name LIMIT ?1 OFFSET ?2")?;
-    let rows = statement.query_map(params![limit, offset], |row| {
-        Ok(AliasRow { alias_name: row.get(0)?, key_id: row.get(1)? })
-    })?;
+    let mut statement =
+        conn.prepare("SELECT alias_name, key_id FROM aliases ORDER BY alias_name LIMIT ?1 OFFSET ?2")?;
+    let rows = statement
+        .query_map(params![limit, offset], |row| Ok(AliasRow { alias_name: row.get(0)?, key_id: row.get(1)? }))?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
 

@@ -23,12 +23,14 @@ pub struct Run {
 impl Run {
     /// stdout parsed as JSON; panics with both streams when it is not.
     pub fn json(&self) -> Value {
-        serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}\nstderr:\n{}", self.stdout, self.stderr))
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}\nstderr:\n{}", self.stdout, self.stderr))
     }
 
     /// The error body on stderr.
     pub fn error(&self) -> Value {
-        serde_json::from_str(&self.stderr).unwrap_or_else(|e| panic!("stderr is not an error body ({e}):\n{}", self.stderr))
+        serde_json::from_str(&self.stderr)
+            .unwrap_or_else(|e| panic!("stderr is not an error body ({e}):\n{}", self.stderr))
     }
 
     /// The error code of a failed run.
@@ -91,20 +93,42 @@ impl Keyseal {
     }
 
     pub fn new_version(&self, key_id: &str) -> String {
-        self.ok(&["kms", "create-key-version", "--key-id", key_id])["KeyVersion"]["KeyVersionId"].as_str().unwrap().to_string()
+        self.ok(&["kms", "create-key-version", "--key-id", key_id])["KeyVersion"]["KeyVersionId"]
+            .as_str()
+            .unwrap()
+            .to_string()
     }
 
     /// Signs `file` and writes the raw signature to `out`.
     pub fn sign_file(&self, key_id: &str, version: &str, algorithm: &str, file: &Path, out: &Path) -> Value {
         self.ok(&[
-            "kms", "asymmetric-sign", "--key-id", key_id, "--key-version-id", version, "--algorithm", algorithm,
-            "--file", file.to_str().unwrap(), "--out", out.to_str().unwrap(),
+            "kms",
+            "asymmetric-sign",
+            "--key-id",
+            key_id,
+            "--key-version-id",
+            version,
+            "--algorithm",
+            algorithm,
+            "--file",
+            file.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
         ])
     }
 
     /// Writes the version's public key PEM to `out`.
     pub fn public_key(&self, key_id: &str, version: &str, out: &Path) -> Value {
-        self.ok(&["kms", "get-public-key", "--key-id", key_id, "--key-version-id", version, "--out", out.to_str().unwrap()])
+        self.ok(&[
+            "kms",
+            "get-public-key",
+            "--key-id",
+            key_id,
+            "--key-version-id",
+            version,
+            "--out",
+            out.to_str().unwrap(),
+        ])
     }
 }
 
