@@ -8,3 +8,5 @@
 pub mod cli;
 pub mod clock;
 pub mod kms;
+pub mod release;
+pub mod x509;

@@ -8,11 +8,12 @@ use std::process::ExitCode;
 
 fn main() -> ExitCode {
     let args = Cli::parse();
+    let api_errors = args.speaks_api();
     match cli::run(args) {
         Ok(Outcome::Success) => ExitCode::SUCCESS,
         Ok(Outcome::VerificationFailed) => ExitCode::from(1),
         Err(err) => {
-            cli::print_error(&err);
+            cli::print_error(&err, api_errors);
             ExitCode::from(2)
         }
     }

@@ -5,10 +5,13 @@ pub mod audit;
 pub mod demo;
 pub mod input;
 pub mod kms;
+pub mod progress;
+pub mod release;
 
 use crate::kms::LocalKms;
 use crate::kms::error::{ErrorBody, KmsError};
 use crate::kms::seal::SecretSource;
+use crate::release::ReleaseError;
 use clap::{Parser, Subcommand};
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -55,6 +58,14 @@ Example:
   keyseal kms asymmetric-sign --key-id alias/release --key-version-id VERSION \\
       --algorithm ECDSA_SHA_256 --file release.tar.gz --out release.tar.gz.sig";
 
+impl Cli {
+    /// Whether this command's errors are printed as the KMS API's error body
+    /// (`keyseal kms ...` mirrors the API, so its errors do too).
+    pub fn speaks_api(&self) -> bool {
+        matches!(self.command, Command::Kms(_))
+    }
+}
+
 /// The command groups.
 #[derive(Debug, Subcommand)]
 pub enum Command {
@@ -64,18 +75,37 @@ pub enum Command {
     /// Check and read the hash-chained audit log of the store.
     #[command(subcommand)]
     Audit(audit::AuditAction),
+    /// Sign a release: hash every file into SHA256SUMS and sign it with a KMS key version.
+    Sign(release::SignArgs),
+    /// Verify a release offline against its bundle and the signer's pinned public key.
+    Verify(release::VerifyArgs),
     /// A guided tour on a store: keys, versions, signing, verification, encryption, audit.
     Demo(demo::DemoArgs),
 }
 
+/// What can stop a command: a KMS refusal (printed as the API's error body) or a
+/// pipeline error (printed as text with its code).
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    /// The KMS refused or failed.
+    #[error("{0}")]
+    Kms(#[from] KmsError),
+    /// The release pipeline could not go on.
+    #[error("{0}")]
+    Release(#[from] ReleaseError),
+}
+
 /// Runs the parsed command; errors come back for `main` to print.
-pub fn run(cli: Cli) -> Result<Outcome, KmsError> {
-    let store = store_dir(cli.store.as_deref())?;
-    let secret = secret_source(cli.key_file);
-    match cli.command {
-        Command::Kms(action) => kms::run(action, &open_local(&store, secret)?),
-        Command::Audit(action) => audit::run(action, &open_local(&store, secret)?),
-        Command::Demo(args) => demo::run(args, &store, secret),
+pub fn run(cli: Cli) -> Result<Outcome, CliError> {
+    let Cli { store, key_file, command } = cli;
+    // Only commands that use keys open the store; `verify` works with none.
+    let local = || open_local(&store_dir(store.as_deref())?, secret_source(key_file.clone()));
+    match command {
+        Command::Kms(action) => Ok(kms::run(action, &local()?)?),
+        Command::Audit(action) => Ok(audit::run(action, &local()?)?),
+        Command::Sign(args) => release::sign(args, &local()?),
+        Command::Verify(args) => release::verify(args),
+        Command::Demo(args) => Ok(demo::run(args, &store_dir(store.as_deref())?, secret_source(key_file))?),
     }
 }
 
@@ -118,12 +148,16 @@ fn secret_source(key_file: Option<PathBuf>) -> SecretSource {
     }
 }
 
-/// Prints a KMS error as the OpenAPI error body, on stderr.
-pub fn print_error(err: &KmsError) {
-    let body = ErrorBody::new(err, "keyseal");
-    match serde_json::to_string_pretty(&body) {
-        Ok(json) => eprintln!("{json}"),
-        Err(_) => eprintln!("{err}"),
+/// Prints an error on stderr: a KMS error from `keyseal kms` as the OpenAPI error body, so
+/// scripts read it like the API's; anything else as `keyseal: error [code]: message`.
+pub fn print_error(err: &CliError, as_api_body: bool) {
+    match err {
+        CliError::Kms(err) if as_api_body => match serde_json::to_string_pretty(&ErrorBody::new(err, "keyseal")) {
+            Ok(json) => eprintln!("{json}"),
+            Err(_) => eprintln!("{err}"),
+        },
+        CliError::Kms(err) => eprintln!("keyseal: error [{}]: {}", err.code, err.message),
+        CliError::Release(err) => eprintln!("keyseal: error [{}]: {err}", err.code()),
     }
 }
 

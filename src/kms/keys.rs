@@ -89,6 +89,36 @@ pub fn public_key_pem(public_spki: &[u8]) -> String {
     der::pem::encode_string("PUBLIC KEY", der::pem::LineEnding::LF, public_spki).unwrap_or_default()
 }
 
+const RSA_ENCRYPTION: spki::ObjectIdentifier = spki::ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.1");
+const EC_PUBLIC_KEY: spki::ObjectIdentifier = spki::ObjectIdentifier::new_unwrap("1.2.840.10045.2.1");
+const SECP256R1: spki::ObjectIdentifier = spki::ObjectIdentifier::new_unwrap("1.2.840.10045.3.1.7");
+const SECP256K1: spki::ObjectIdentifier = spki::ObjectIdentifier::new_unwrap("1.3.132.0.10");
+
+/// The KeySpec a SubjectPublicKeyInfo belongs to, from its algorithm and curve: how an
+/// offline verifier, holding only a public key, knows which verification to run. Any RSA
+/// key reads as `RSA_2048`, the only RSA spec; the RSA code takes other sizes as they come.
+pub fn spec_of_public_key(public_spki: &[u8]) -> Option<KeySpec> {
+    use der::Decode;
+    let info = spki::SubjectPublicKeyInfoRef::from_der(public_spki).ok()?;
+    if info.algorithm.oid == RSA_ENCRYPTION {
+        return Some(KeySpec::Rsa2048);
+    }
+    if info.algorithm.oid != EC_PUBLIC_KEY {
+        return None;
+    }
+    match info.algorithm.parameters_oid().ok()? {
+        SECP256R1 => Some(KeySpec::EcP256),
+        SECP256K1 => Some(KeySpec::EcP256k),
+        _ => None,
+    }
+}
+
+/// SubjectPublicKeyInfo DER from a `PUBLIC KEY` PEM, or `None` when it is not one.
+pub fn public_key_from_pem(pem: &str) -> Option<Vec<u8>> {
+    let (label, der) = der::pem::decode_vec(pem.trim().as_bytes()).ok()?;
+    (label == "PUBLIC KEY").then_some(der)
+}
+
 fn check_fits(spec: KeySpec, algorithm: Algorithm) -> Result<(), KeyError> {
     let fits = spec.algorithms(algorithm.usage()).contains(&algorithm);
     if fits { Ok(()) } else { Err(KeyError::AlgorithmMismatch { algorithm, spec }) }
@@ -294,6 +324,18 @@ mod tests {
                 Err(KeyError::PlaintextTooLong { .. })
             ));
         }
+    }
+
+    #[test]
+    fn spec_is_read_back_from_the_public_key() {
+        for spec in KeySpec::ALL {
+            let pair = generate(*spec).unwrap();
+            assert_eq!(spec_of_public_key(&pair.public_spki), Some(*spec));
+            let pem = public_key_pem(&pair.public_spki);
+            assert_eq!(public_key_from_pem(&pem), Some(pair.public_spki.clone()));
+        }
+        assert_eq!(spec_of_public_key(b"not der"), None);
+        assert_eq!(public_key_from_pem("-----BEGIN CERTIFICATE-----\nMAA=\n-----END CERTIFICATE-----\n"), None);
     }
 
     #[test]

@@ -1,0 +1,194 @@
+//! `keyseal sign` and `keyseal verify`: flags in, a plan for the release pipeline, a
+//! summary out (text, or `--json`).
+
+use crate::cli::progress::Progress;
+use crate::cli::{CliError, Outcome, print_json};
+use crate::kms::Kms;
+use crate::kms::spec::Algorithm;
+use crate::release::ReleaseError;
+use crate::release::bundle::BUNDLE_FILE;
+use crate::release::hash::default_threads;
+use crate::release::sign::{SignOptions, sign_release};
+use crate::release::verify::{FileStatus, SignatureStatus, VerifyOptions, verify_release};
+use crate::release::walk::{OWN_OUTPUT, Skipped};
+use clap::Args;
+use std::path::PathBuf;
+
+const SIGN_ALGORITHMS: &[&str] = &["RSA_PSS_SHA_256", "RSA_PKCS1_SHA_256", "ECDSA_SHA_256"];
+
+/// `keyseal sign` flags.
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Example:\n  keyseal sign dist/ --key alias/release --key-version VERSION --out dist/\n  cd dist && sha256sum -c SHA256SUMS\n  openssl dgst -sha256 -verify pub.pem -signature SHA256SUMS.sig SHA256SUMS\n\n\
+A directory contributes every file under it, named relative to it; a file contributes
+itself by its file name. Symbolic links are followed only to files inside the tree;
+whatever is left out is listed. The manifest is signed with one KMS call, whatever the
+number of files. If anything is wrong (disabled key, unknown version, a certificate that
+does not fit), nothing is written."
+)]
+pub struct SignArgs {
+    /// Files and directories of the release.
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// The signing key: KeyId, alias/NAME or ARN.
+    #[arg(long)]
+    pub key: String,
+    /// The key version that signs (there is no default version).
+    #[arg(long)]
+    pub key_version: String,
+    /// Signing algorithm; default RSA_PKCS1_SHA_256 for RSA keys, ECDSA_SHA_256 for EC keys.
+    #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(SIGN_ALGORITHMS))]
+    pub algorithm: Option<String>,
+    /// PEM certificate chain for the key version, leaf first; put into the bundle. The leaf
+    /// must certify this key version, be valid now, and allow code signing.
+    #[arg(long, value_name = "CHAIN.pem")]
+    pub cert: Option<PathBuf>,
+    /// Directory for SHA256SUMS, SHA256SUMS.sig and keyseal.bundle.json (created if needed).
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Also write a detached `<file>.sig` for every file (one KMS call each).
+    #[arg(long)]
+    pub detached: bool,
+    /// Print a JSON summary instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `keyseal verify` flags.
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  keyseal verify dist/ --bundle dist/keyseal.bundle.json --public-key release.pub.pem\n  keyseal verify app-linux-amd64.tar.gz --bundle keyseal.bundle.json --public-key release.pub.pem\n\n\
+Checks, offline, that SHA256SUMS is the manifest the bundle signed and that the signature
+verifies with the pinned public key; then each file: ok, modified, missing or not in the
+manifest. A directory is checked whole (a file missing from it is a failure); single
+files are checked alone. Exit 0 only when everything passes, 1 on any failed check,
+2 on unusable input."
+)]
+pub struct VerifyArgs {
+    /// Files or directories to check; default: the directory holding the manifest.
+    #[arg(value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// The release's keyseal.bundle.json.
+    #[arg(long, value_name = "FILE", default_value = BUNDLE_FILE)]
+    pub bundle: PathBuf,
+    /// The manifest; default: the SHA256SUMS beside the bundle.
+    #[arg(long, value_name = "FILE")]
+    pub manifest: Option<PathBuf>,
+    /// The signer's public key (PEM), pinned: obtained out of band, e.g. from
+    /// `keyseal kms get-public-key` or the project's website.
+    #[arg(long, value_name = "PUB.pem", required = true)]
+    pub public_key: PathBuf,
+    /// Print the whole report as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Runs `keyseal sign`.
+pub fn sign(args: SignArgs, kms: &dyn Kms) -> Result<Outcome, CliError> {
+    let certificate_chain = match &args.cert {
+        Some(path) => Some(
+            std::fs::read(path)
+                .map_err(|e| ReleaseError::Input(format!("cannot read --cert {}: {e}", path.display())))?,
+        ),
+        None => None,
+    };
+    let algorithm = args.algorithm.as_deref().map(str::parse::<Algorithm>).transpose().map_err(ReleaseError::Input)?;
+    let options = SignOptions {
+        paths: args.paths,
+        key_id: args.key,
+        key_version_id: args.key_version,
+        algorithm,
+        certificate_chain,
+        out_dir: args.out,
+        detached: args.detached,
+        threads: default_threads(),
+    };
+    let total: u64 = options.paths.iter().map(|p| tree_size(p)).sum();
+    let progress = Progress::new(total);
+    let summary = sign_release(kms, &options, &|n| progress.add(n))?;
+    drop(progress);
+    if args.json {
+        print_json(&summary)?;
+        return Ok(Outcome::Success);
+    }
+    print_skipped(&summary.skipped);
+    println!(
+        "signed {} files ({} bytes) with key {} version {} ({})",
+        summary.files, summary.bytes, summary.key_id, summary.key_version_id, summary.algorithm
+    );
+    println!("manifest sha256 {}", summary.manifest_sha256);
+    for output in &summary.outputs {
+        println!("wrote {}", output.display());
+    }
+    Ok(Outcome::Success)
+}
+
+/// Lists what was left out, on stderr; keyseal's own outputs (replaced on every run) are
+/// left to `--json`.
+fn print_skipped(skipped: &[Skipped]) {
+    for item in skipped.iter().filter(|s| !s.reason.starts_with(OWN_OUTPUT)) {
+        eprintln!("skipped {}: {}", item.path.display(), item.reason);
+    }
+}
+
+/// Bytes under a path, for the progress display only (an estimate; errors count as 0).
+fn tree_size(path: &std::path::Path) -> u64 {
+    walkdir::WalkDir::new(path)
+        .into_iter()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_type().is_file())
+        .filter_map(|e| e.metadata().ok())
+        .map(|m| m.len())
+        .sum()
+}
+
+/// Runs `keyseal verify`.
+pub fn verify(args: VerifyArgs) -> Result<Outcome, CliError> {
+    let public_key_pem = std::fs::read_to_string(&args.public_key)
+        .map_err(|e| ReleaseError::Input(format!("cannot read --public-key {}: {e}", args.public_key.display())))?;
+    let report = verify_release(&VerifyOptions {
+        paths: args.paths,
+        bundle: args.bundle,
+        manifest: args.manifest,
+        public_key_pem,
+    })?;
+    if args.json {
+        print_json(&report)?;
+    } else {
+        print_verify_text(&report);
+    }
+    Ok(if report.verified { Outcome::Success } else { Outcome::VerificationFailed })
+}
+
+fn print_verify_text(report: &crate::release::verify::VerifyReport) {
+    let signer = format!(
+        "key {} version {} ({}), signed at {} (signer's clock)",
+        report.key_id, report.key_version_id, report.algorithm, report.signed_at
+    );
+    if report.signature == SignatureStatus::Ok {
+        println!("signature ok: {signer}");
+    } else {
+        let code =
+            serde_json::to_value(report.signature).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default();
+        println!("SIGNATURE FAILED [{code}]: {}", report.signature_detail.as_deref().unwrap_or(""));
+        println!("  bundle claims {signer}");
+        println!("  files were not checked: the manifest cannot be trusted");
+    }
+    print_skipped(&report.skipped);
+    for file in &report.files {
+        match file.status {
+            FileStatus::Ok => println!("ok              {}", file.name),
+            status => {
+                let code =
+                    serde_json::to_value(status).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default();
+                println!("{:<15} {}: {}", code.to_uppercase(), file.name, file.detail.as_deref().unwrap_or(""));
+            }
+        }
+    }
+    let failed = report.files.iter().filter(|f| f.status != FileStatus::Ok).count();
+    if report.verified {
+        println!("verified: {} files", report.files.len());
+    } else if report.signature == SignatureStatus::Ok {
+        println!("NOT VERIFIED: {failed} of {} files failed", report.files.len());
+    }
+}

@@ -1,0 +1,86 @@
+//! `keyseal.bundle.json`: what a verifier needs besides the files — the manifest's digest,
+//! the signature and who made it (KeyId, KeyVersionId, algorithm, time, public key) and,
+//! when given, the certificate chain that binds that key to an identity, leaf first.
+//! The media type carries a version; a reader refuses versions it does not know.
+
+use crate::kms::spec::Algorithm;
+use serde::{Deserialize, Serialize};
+
+/// Media type of version 1 bundles.
+pub const MEDIA_TYPE: &str = "application/vnd.keyseal.bundle.v1+json";
+/// The file name keyseal writes bundles to.
+pub const BUNDLE_FILE: &str = "keyseal.bundle.json";
+/// The file name of the manifest's detached signature.
+pub const SIGNATURE_FILE: &str = "SHA256SUMS.sig";
+
+/// A release bundle.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Bundle {
+    /// `application/vnd.keyseal.bundle.v1+json`.
+    pub media_type: String,
+    /// The manifest the signature covers.
+    pub manifest: ManifestRef,
+    /// The signature over the manifest's SHA-256 digest.
+    pub signature: SignatureInfo,
+    /// Who signed.
+    pub signer: Signer,
+}
+
+/// The signed manifest: its file name (beside the bundle) and digest.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ManifestRef {
+    /// File name, `SHA256SUMS`.
+    pub name: String,
+    /// Lower-case hex SHA-256 of the manifest's bytes.
+    pub sha256: String,
+    /// Number of files it lists.
+    pub files: u64,
+}
+
+/// The signature and the key version that made it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SignatureInfo {
+    /// The KMS algorithm.
+    pub algorithm: Algorithm,
+    /// Base64 signature, the same bytes as `SHA256SUMS.sig`.
+    #[serde(with = "crate::kms::api::b64")]
+    pub value: Vec<u8>,
+    /// The KMS key.
+    pub key_id: String,
+    /// The key version.
+    pub key_version_id: String,
+    /// When it was signed, `YYYY-MM-DDThh:mm:ssZ` (the signer's claim; not a trusted timestamp).
+    pub signed_at: String,
+}
+
+/// The signer's public key and, optionally, its certificate chain.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Signer {
+    /// SubjectPublicKeyInfo PEM of the key version.
+    pub public_key: String,
+    /// PEM certificates, leaf first; empty when none was given.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub certificate_chain: Vec<String>,
+}
+
+impl Bundle {
+    /// Reads a bundle, refusing other media types with a message that says what to do.
+    pub fn parse(bytes: &[u8]) -> Result<Bundle, String> {
+        let value: serde_json::Value =
+            serde_json::from_slice(bytes).map_err(|e| format!("the bundle is not JSON: {e}"))?;
+        match value.get("mediaType").and_then(|m| m.as_str()) {
+            Some(MEDIA_TYPE) => {}
+            Some(other) => {
+                return Err(format!(
+                    "the bundle's media type {other:?} is not one this keyseal reads ({MEDIA_TYPE}); upgrade keyseal"
+                ));
+            }
+            None => return Err("the file has no mediaType: it is not a keyseal bundle".into()),
+        }
+        serde_json::from_value(value).map_err(|e| format!("the bundle is malformed: {e}"))
+    }
+}

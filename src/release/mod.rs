@@ -1,0 +1,56 @@
+//! The signing pipeline: walk a release, hash every file, write a `SHA256SUMS` manifest,
+//! sign its digest with one KMS call, and bundle what a verifier needs; then, offline,
+//! check a bundle's signature and any subset of the files against it.
+
+pub mod bundle;
+pub mod hash;
+pub mod manifest;
+pub mod sign;
+pub mod verify;
+pub mod walk;
+
+use crate::kms::KmsError;
+use crate::x509::CertError;
+
+/// Why signing, or reading a bundle, could not go on. Each has a stable code.
+#[derive(Debug, thiserror::Error)]
+pub enum ReleaseError {
+    /// The KMS refused or failed (disabled key, unknown version, ...).
+    #[error("{0}")]
+    Kms(#[from] KmsError),
+    /// The certificate given with --cert does not vouch for this key version.
+    #[error("the certificate cannot vouch for this signature: {0}")]
+    Certificate(#[from] CertError),
+    /// Files could not be found, read or named; every problem is listed.
+    #[error("cannot sign the release:\n  {}", .0.join("\n  "))]
+    Files(Vec<String>),
+    /// A given input (bundle, manifest, public key, flag) is unusable.
+    #[error("{0}")]
+    Input(String),
+    /// The KMS answered with a signature that does not verify under the key version's
+    /// public key; nothing was written.
+    #[error("the KMS returned a signature that does not verify with key version {0}'s public key; nothing was written")]
+    SignatureMismatch(String),
+    /// An output could not be written.
+    #[error("cannot write {path}: {error}")]
+    Output {
+        /// The file.
+        path: String,
+        /// The OS's words.
+        error: String,
+    },
+}
+
+impl ReleaseError {
+    /// The stable code printed with the error and in `--json` output.
+    pub fn code(&self) -> String {
+        match self {
+            ReleaseError::Kms(err) => err.code.as_str().to_string(),
+            ReleaseError::Certificate(err) => err.reason.code().to_string(),
+            ReleaseError::Files(_) => "unreadable-files".into(),
+            ReleaseError::Input(_) => "bad-input".into(),
+            ReleaseError::SignatureMismatch(_) => "signature-mismatch".into(),
+            ReleaseError::Output { .. } => "cannot-write".into(),
+        }
+    }
+}

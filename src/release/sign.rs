@@ -1,0 +1,274 @@
+//! `keyseal sign`: check everything first (key version, algorithm, certificate, files),
+//! hash the release on all cores, sign the manifest's digest with one KMS call, check the
+//! signature came back right, and only then write the outputs. A refusal at any step
+//! writes nothing.
+
+use crate::clock::{format_unix, now_unix};
+use crate::kms::api::{KeyIdRequest, KeyVersionRequest, SignRequest};
+use crate::kms::spec::{Algorithm, KeySpec, KeyUsage};
+use crate::kms::{Kms, KmsError, keys};
+use crate::release::ReleaseError;
+use crate::release::bundle::{BUNDLE_FILE, Bundle, MEDIA_TYPE, ManifestRef, SIGNATURE_FILE, SignatureInfo, Signer};
+use crate::release::hash::hash_files;
+use crate::release::manifest::{MANIFEST_FILE, Manifest};
+use crate::release::walk::{OWN_OUTPUT, Skipped, walk};
+use crate::x509;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use std::path::{Path, PathBuf};
+
+/// What to sign and how.
+#[derive(Debug, Clone)]
+pub struct SignOptions {
+    /// Files and directories of the release.
+    pub paths: Vec<PathBuf>,
+    /// KeyId, alias or ARN.
+    pub key_id: String,
+    /// The key version that signs.
+    pub key_version_id: String,
+    /// The algorithm; by default the key's spec decides (see `default_algorithm`).
+    pub algorithm: Option<Algorithm>,
+    /// PEM certificate chain for the key version, leaf first.
+    pub certificate_chain: Option<Vec<u8>>,
+    /// Where SHA256SUMS, SHA256SUMS.sig and keyseal.bundle.json go.
+    pub out_dir: PathBuf,
+    /// Also write `<file>.sig` for every file.
+    pub detached: bool,
+    /// Hashing threads.
+    pub threads: usize,
+}
+
+/// What signing did.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SignSummary {
+    /// Files signed.
+    pub files: u64,
+    /// Bytes hashed.
+    pub bytes: u64,
+    /// Hex SHA-256 of the manifest.
+    pub manifest_sha256: String,
+    /// The real KeyId.
+    pub key_id: String,
+    /// The key version.
+    pub key_version_id: String,
+    /// The algorithm used.
+    pub algorithm: Algorithm,
+    /// Files written.
+    pub outputs: Vec<PathBuf>,
+    /// What was left out of the release, and why.
+    pub skipped: Vec<Skipped>,
+}
+
+/// The algorithm a release is signed with when none is asked for: the one every verifier
+/// handles without options (PKCS#1 v1.5 for RSA, ECDSA for EC keys).
+pub fn default_algorithm(spec: KeySpec) -> Algorithm {
+    match spec {
+        KeySpec::Rsa2048 => Algorithm::RsaPkcs1Sha256,
+        KeySpec::EcP256 | KeySpec::EcP256k => Algorithm::EcdsaSha256,
+    }
+}
+
+/// The key version's public key, spec and the algorithm to use, with the certificate
+/// chain checked against them.
+struct ResolvedSigner {
+    key_id: String,
+    spec: KeySpec,
+    algorithm: Algorithm,
+    public_spki: Vec<u8>,
+    public_pem: String,
+    chain_pem: Vec<String>,
+}
+
+fn resolve_signer(kms: &dyn Kms, options: &SignOptions) -> Result<ResolvedSigner, ReleaseError> {
+    let meta = kms.describe_key(&KeyIdRequest { key_id: options.key_id.clone() })?.key_metadata;
+    if meta.key_usage != KeyUsage::SignVerify {
+        return Err(KmsError::new(
+            crate::kms::ErrorCode::UnsupportedOperation,
+            format!("key {} is an {} key; releases are signed with a SIGN/VERIFY key", meta.key_id, meta.key_usage),
+        )
+        .into());
+    }
+    let algorithm = options.algorithm.unwrap_or_else(|| default_algorithm(meta.key_spec));
+    let public = kms.get_public_key(&KeyVersionRequest {
+        key_id: options.key_id.clone(),
+        key_version_id: options.key_version_id.clone(),
+    })?;
+    let public_spki = keys::public_key_from_pem(&public.public_key).ok_or_else(|| {
+        ReleaseError::Input("the KMS returned a public key that is not SubjectPublicKeyInfo PEM".into())
+    })?;
+    let chain_pem = match &options.certificate_chain {
+        None => Vec::new(),
+        Some(pem) => {
+            let chain = x509::load_pem_chain(pem)?;
+            x509::check_code_signing_leaf(&chain[0], &public_spki, now_unix())?;
+            chain.iter().map(certificate_pem).collect::<Result<_, _>>()?
+        }
+    };
+    Ok(ResolvedSigner {
+        key_id: meta.key_id,
+        spec: meta.key_spec,
+        algorithm,
+        public_spki,
+        public_pem: public.public_key,
+        chain_pem,
+    })
+}
+
+fn certificate_pem(cert: &x509_cert::Certificate) -> Result<String, ReleaseError> {
+    use der::EncodePem;
+    cert.to_pem(der::pem::LineEnding::LF)
+        .map_err(|e| ReleaseError::Input(format!("cannot re-encode a certificate: {e}")))
+}
+
+/// Signs a release; see the module comment for the order of things.
+pub fn sign_release(
+    kms: &dyn Kms,
+    options: &SignOptions,
+    progress: &(dyn Fn(u64) + Sync),
+) -> Result<SignSummary, ReleaseError> {
+    let signer = resolve_signer(kms, options)?;
+    let out = &options.out_dir;
+    let fixed_outputs = [out.join(MANIFEST_FILE), out.join(SIGNATURE_FILE), out.join(BUNDLE_FILE)];
+    let mut walked = walk(&options.paths, &fixed_outputs);
+    if options.detached {
+        drop_own_detached_signatures(&mut walked, out);
+    }
+    if !walked.errors.is_empty() {
+        return Err(ReleaseError::Files(walked.errors));
+    }
+    if walked.entries.is_empty() {
+        return Err(ReleaseError::Input("there are no files to sign under the given paths".into()));
+    }
+
+    let entries: Vec<_> = walked.entries.values().collect();
+    let files: Vec<(&Path, u64)> = entries.iter().map(|e| (e.path.as_path(), e.size)).collect();
+    let digests = hash_files(&files, options.threads, progress);
+    let mut manifest = Manifest::default();
+    let mut unreadable = Vec::new();
+    for (entry, digest) in entries.iter().zip(digests) {
+        match digest {
+            Ok(digest) => {
+                manifest.entries.insert(entry.name.clone(), digest);
+            }
+            Err(e) => unreadable.push(format!("{}: {e}", entry.path.display())),
+        }
+    }
+    if !unreadable.is_empty() {
+        return Err(ReleaseError::Files(unreadable));
+    }
+
+    let manifest_bytes = manifest.to_bytes();
+    let manifest_digest = Sha256::digest(&manifest_bytes).to_vec();
+    let signature = sign_digest(kms, options, &signer, &manifest_digest)?;
+    let mut writes: Vec<(PathBuf, Vec<u8>)> = Vec::new();
+    if options.detached {
+        for (name, digest) in &manifest.entries {
+            writes.push((out.join(format!("{name}.sig")), sign_digest(kms, options, &signer, digest)?));
+        }
+    }
+    let bundle = Bundle {
+        media_type: MEDIA_TYPE.into(),
+        manifest: ManifestRef {
+            name: MANIFEST_FILE.into(),
+            sha256: hex::encode(&manifest_digest),
+            files: manifest.entries.len() as u64,
+        },
+        signature: SignatureInfo {
+            algorithm: signer.algorithm,
+            value: signature.clone(),
+            key_id: signer.key_id.clone(),
+            key_version_id: options.key_version_id.clone(),
+            signed_at: format_unix(now_unix()),
+        },
+        signer: Signer { public_key: signer.public_pem.clone(), certificate_chain: signer.chain_pem.clone() },
+    };
+    let mut bundle_json = serde_json::to_vec_pretty(&bundle)
+        .map_err(|e| ReleaseError::Input(format!("cannot encode the bundle: {e}")))?;
+    bundle_json.push(b'\n');
+    writes.push((out.join(MANIFEST_FILE), manifest_bytes));
+    writes.push((out.join(SIGNATURE_FILE), signature));
+    writes.push((out.join(BUNDLE_FILE), bundle_json));
+    write_all(&writes)?;
+
+    Ok(SignSummary {
+        files: manifest.entries.len() as u64,
+        bytes: entries.iter().map(|e| e.size).sum(),
+        manifest_sha256: bundle.manifest.sha256,
+        key_id: signer.key_id,
+        key_version_id: options.key_version_id.clone(),
+        algorithm: signer.algorithm,
+        outputs: writes.into_iter().map(|(path, _)| path).collect(),
+        skipped: walked.skipped,
+    })
+}
+
+/// One AsymmetricSign call, and a local check that the signature verifies with the key
+/// version's public key: a KMS (or a network in between) that answers wrongly is caught
+/// before anything is written.
+fn sign_digest(
+    kms: &dyn Kms,
+    options: &SignOptions,
+    signer: &ResolvedSigner,
+    digest: &[u8],
+) -> Result<Vec<u8>, ReleaseError> {
+    let response = kms.asymmetric_sign(&SignRequest {
+        key_id: options.key_id.clone(),
+        key_version_id: options.key_version_id.clone(),
+        algorithm: signer.algorithm,
+        digest: digest.to_vec(),
+    })?;
+    match keys::verify_digest(signer.spec, signer.algorithm, &signer.public_spki, digest, &response.value) {
+        Ok(true) => Ok(response.value),
+        _ => Err(ReleaseError::SignatureMismatch(options.key_version_id.clone())),
+    }
+}
+
+/// With --detached into the release tree, an earlier run's `<file>.sig` is an output, not
+/// an artifact.
+fn drop_own_detached_signatures(walked: &mut crate::release::walk::Walk, out: &Path) {
+    let Ok(out) = out.canonicalize() else { return };
+    let names: Vec<String> = walked.entries.keys().cloned().collect();
+    for name in names {
+        let Some(artifact) = name.strip_suffix(".sig") else { continue };
+        let entry = &walked.entries[&name];
+        let is_ours =
+            walked.entries.contains_key(artifact) && entry.path.canonicalize().is_ok_and(|p| p == out.join(&name));
+        if is_ours && let Some(entry) = walked.entries.remove(&name) {
+            walked.skipped.push(Skipped { path: entry.path, reason: format!("{OWN_OUTPUT} (detached signature)") });
+        }
+    }
+}
+
+/// Writes every output to a temporary name first, then renames them all into place, so a
+/// failed write leaves no half-written release behind.
+fn write_all(writes: &[(PathBuf, Vec<u8>)]) -> Result<(), ReleaseError> {
+    let failed = |path: &Path, error: std::io::Error| ReleaseError::Output {
+        path: path.display().to_string(),
+        error: error.to_string(),
+    };
+    let mut staged = Vec::new();
+    let result = (|| {
+        for (path, bytes) in writes {
+            if let Some(parent) = path.parent() {
+                std::fs::create_dir_all(parent).map_err(|e| failed(parent, e))?;
+            }
+            let temporary = path.with_file_name(format!(
+                ".{}.keyseal-tmp",
+                path.file_name().map(|n| n.to_string_lossy()).unwrap_or_default()
+            ));
+            std::fs::write(&temporary, bytes).map_err(|e| failed(&temporary, e))?;
+            staged.push((temporary, path));
+        }
+        for (temporary, path) in &staged {
+            std::fs::rename(temporary, path).map_err(|e| failed(path, e))?;
+        }
+        Ok(())
+    })();
+    if result.is_err() {
+        for (temporary, _) in &staged {
+            let _ = std::fs::remove_file(temporary);
+        }
+    }
+    result
+}

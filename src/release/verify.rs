@@ -1,0 +1,310 @@
+//! `keyseal verify`: offline, with no KMS. First the manifest: its digest must be the one
+//! the bundle names, and the bundle's signature over it must verify with the pinned
+//! signer key. Then each given file against the manifest: ok, modified, missing, or not
+//! in the manifest. A subset of the release (one downloaded binary) is checked as
+//! readily as the whole tree.
+
+use crate::kms::keys;
+use crate::release::ReleaseError;
+use crate::release::bundle::{BUNDLE_FILE, Bundle, SIGNATURE_FILE};
+use crate::release::hash::{default_threads, hash_files};
+use crate::release::manifest::Manifest;
+use crate::release::walk::{Skipped, manifest_name, walk};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// What to verify, and against whom.
+#[derive(Debug, Clone)]
+pub struct VerifyOptions {
+    /// Files and directories to check; a directory is checked whole (missing files count).
+    pub paths: Vec<PathBuf>,
+    /// The bundle file.
+    pub bundle: PathBuf,
+    /// The manifest; by default the bundle's `manifest.name` beside the bundle.
+    pub manifest: Option<PathBuf>,
+    /// The pinned signer public key (SubjectPublicKeyInfo PEM).
+    pub public_key_pem: String,
+}
+
+/// The outcome for the manifest signature; the kebab-case name is the stable code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SignatureStatus {
+    /// The manifest is the signed one and the signature verifies with the pinned key.
+    Ok,
+    /// The manifest's digest is not the one the bundle names.
+    ManifestModified,
+    /// The signature does not verify with the pinned key.
+    BadSignature,
+    /// The bundle names another signer key than the pinned one.
+    KeyMismatch,
+}
+
+/// The outcome for one file; the kebab-case name is the stable code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FileStatus {
+    /// The file's digest is the manifest's.
+    Ok,
+    /// The digest differs.
+    Modified,
+    /// Listed in the manifest, not found.
+    Missing,
+    /// Found, not listed in the manifest.
+    NotInManifest,
+    /// Could not be read.
+    Unreadable,
+}
+
+/// One file's result.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FileReport {
+    /// Its manifest name (or the path given, when it has none).
+    pub name: String,
+    /// The outcome.
+    pub status: FileStatus,
+    /// What exactly, for anything but ok.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+}
+
+/// The whole result.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VerifyReport {
+    /// Whether every check passed.
+    pub verified: bool,
+    /// The manifest signature check.
+    pub signature: SignatureStatus,
+    /// What is wrong with it, when it is not ok.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signature_detail: Option<String>,
+    /// The KeyId the bundle names.
+    pub key_id: String,
+    /// The key version the bundle names.
+    pub key_version_id: String,
+    /// The algorithm.
+    pub algorithm: String,
+    /// The signer's claimed signing time (not a trusted timestamp).
+    pub signed_at: String,
+    /// Per file, in name order; empty when the signature failed (files are not checked
+    /// against a manifest that cannot be trusted).
+    pub files: Vec<FileReport>,
+    /// What was found under a directory and left out, and why.
+    pub skipped: Vec<Skipped>,
+}
+
+/// Verifies; `Err` only for unusable input (exit 2), a failed check is a report with
+/// `verified: false` (exit 1).
+pub fn verify_release(options: &VerifyOptions) -> Result<VerifyReport, ReleaseError> {
+    let read = |path: &Path, what: &str| {
+        std::fs::read(path).map_err(|e| ReleaseError::Input(format!("cannot read the {what} {}: {e}", path.display())))
+    };
+    let bundle = Bundle::parse(&read(&options.bundle, "bundle")?)
+        .map_err(|e| ReleaseError::Input(format!("{}: {e}", options.bundle.display())))?;
+    let bundle_dir = options.bundle.parent().unwrap_or(Path::new(".")).to_path_buf();
+    let manifest_path = options.manifest.clone().unwrap_or_else(|| bundle_dir.join(&bundle.manifest.name));
+    let manifest_bytes = read(&manifest_path, "manifest")?;
+    let pinned = keys::public_key_from_pem(&options.public_key_pem).ok_or_else(|| {
+        ReleaseError::Input("the --public-key file is not a PUBLIC KEY PEM (SubjectPublicKeyInfo)".into())
+    })?;
+    let spec = keys::spec_of_public_key(&pinned)
+        .ok_or_else(|| ReleaseError::Input("the --public-key is neither RSA, P-256 nor secp256k1".into()))?;
+
+    // SHA256SUMS.sig is what openssl users check; it must be the signature the bundle holds.
+    let detached = std::fs::read(manifest_path.with_file_name(SIGNATURE_FILE)).ok();
+    let (signature, signature_detail) = check_signature(&bundle, &manifest_bytes, detached.as_deref(), &pinned, spec);
+    let mut report = VerifyReport {
+        verified: false,
+        signature,
+        signature_detail,
+        key_id: bundle.signature.key_id.clone(),
+        key_version_id: bundle.signature.key_version_id.clone(),
+        algorithm: bundle.signature.algorithm.to_string(),
+        signed_at: bundle.signature.signed_at.clone(),
+        files: Vec::new(),
+        skipped: Vec::new(),
+    };
+    if signature != SignatureStatus::Ok {
+        return Ok(report);
+    }
+    let manifest = Manifest::parse(&manifest_bytes)
+        .map_err(|e| ReleaseError::Input(format!("{}: {e}", manifest_path.display())))?;
+    let outputs = [
+        options.bundle.clone(),
+        manifest_path.clone(),
+        manifest_path.with_file_name(SIGNATURE_FILE),
+        bundle_dir.join(BUNDLE_FILE),
+    ];
+    let paths = if options.paths.is_empty() {
+        vec![manifest_path.parent().unwrap_or(Path::new(".")).to_path_buf()]
+    } else {
+        options.paths.clone()
+    };
+    let (files, skipped) = check_files(&manifest, &paths, &outputs)?;
+    report.verified = files.iter().all(|f| f.status == FileStatus::Ok) && !files.is_empty();
+    report.files = files;
+    report.skipped = skipped;
+    Ok(report)
+}
+
+fn check_signature(
+    bundle: &Bundle,
+    manifest_bytes: &[u8],
+    detached: Option<&[u8]>,
+    pinned: &[u8],
+    spec: crate::kms::KeySpec,
+) -> (SignatureStatus, Option<String>) {
+    let digest = Sha256::digest(manifest_bytes);
+    if hex::encode(digest) != bundle.manifest.sha256.to_ascii_lowercase() {
+        return (
+            SignatureStatus::ManifestModified,
+            Some("the manifest's SHA-256 is not the one the bundle names: it was edited or replaced".into()),
+        );
+    }
+    if keys::public_key_from_pem(&bundle.signer.public_key).as_deref() != Some(pinned) {
+        return (
+            SignatureStatus::KeyMismatch,
+            Some(format!(
+                "the bundle was signed by key version {} whose public key is not the pinned --public-key",
+                bundle.signature.key_version_id
+            )),
+        );
+    }
+    if detached.is_some_and(|bytes| bytes != bundle.signature.value.as_slice()) {
+        return (
+            SignatureStatus::BadSignature,
+            Some(format!("{SIGNATURE_FILE} beside the manifest is not the signature the bundle holds")),
+        );
+    }
+    match keys::verify_digest(spec, bundle.signature.algorithm, pinned, &digest, &bundle.signature.value) {
+        Ok(true) => (SignatureStatus::Ok, None),
+        Ok(false) => (
+            SignatureStatus::BadSignature,
+            Some("the signature over the manifest does not verify with the pinned public key".into()),
+        ),
+        Err(e) => (SignatureStatus::BadSignature, Some(format!("the signature cannot be checked: {e}"))),
+    }
+}
+
+/// Matches the given paths to manifest names, hashes what matched, and reports per file.
+fn check_files(
+    manifest: &Manifest,
+    paths: &[PathBuf],
+    outputs: &[PathBuf],
+) -> Result<(Vec<FileReport>, Vec<Skipped>), ReleaseError> {
+    let mut reports: BTreeMap<String, FileReport> = BTreeMap::new();
+    let mut to_hash: Vec<(String, PathBuf, u64)> = Vec::new();
+    let mut skipped = Vec::new();
+    let mut whole_tree = false;
+    for path in paths {
+        if path.is_dir() {
+            whole_tree = true;
+            let mut walked = walk(std::slice::from_ref(path), outputs);
+            if !walked.errors.is_empty() {
+                return Err(ReleaseError::Files(walked.errors));
+            }
+            skip_detached_signatures(manifest, &mut walked);
+            skipped.append(&mut walked.skipped);
+            for (name, entry) in walked.entries {
+                to_hash.push((name, entry.path, entry.size));
+            }
+        } else {
+            match name_in_manifest(manifest, path) {
+                Ok(name) => match std::fs::metadata(path) {
+                    Ok(meta) => to_hash.push((name, path.clone(), meta.len())),
+                    Err(e) => {
+                        reports.insert(
+                            name.clone(),
+                            report(&name, FileStatus::Missing, Some(format!("{}: {e}", path.display()))),
+                        );
+                    }
+                },
+                Err(why) => {
+                    let name = path.display().to_string();
+                    reports.insert(name.clone(), report(&name, FileStatus::NotInManifest, Some(why)));
+                }
+            }
+        }
+    }
+    let files: Vec<(&Path, u64)> = to_hash.iter().map(|(_, path, size)| (path.as_path(), *size)).collect();
+    let digests = hash_files(&files, default_threads(), &|_| {});
+    for ((name, path, _), digest) in to_hash.iter().zip(digests) {
+        let file_report = match (manifest.entries.get(name), digest) {
+            (None, _) => report(
+                name,
+                FileStatus::NotInManifest,
+                Some(format!("{} is not listed in the manifest", path.display())),
+            ),
+            (Some(_), Err(e)) => report(name, FileStatus::Unreadable, Some(format!("{}: {e}", path.display()))),
+            (Some(expected), Ok(actual)) if *expected == actual => report(name, FileStatus::Ok, None),
+            (Some(expected), Ok(actual)) => report(
+                name,
+                FileStatus::Modified,
+                Some(format!(
+                    "{}: SHA-256 {} where the manifest says {}",
+                    path.display(),
+                    hex::encode(actual),
+                    hex::encode(expected)
+                )),
+            ),
+        };
+        reports.insert(name.clone(), file_report);
+    }
+    if whole_tree {
+        for name in manifest.entries.keys().filter(|name| !reports.contains_key(*name)).cloned().collect::<Vec<_>>() {
+            reports.insert(
+                name.clone(),
+                report(&name, FileStatus::Missing, Some("listed in the manifest, not found".into())),
+            );
+        }
+    }
+    Ok((reports.into_values().collect(), skipped))
+}
+
+fn report(name: &str, status: FileStatus, detail: Option<String>) -> FileReport {
+    FileReport { name: name.to_string(), status, detail }
+}
+
+/// The manifest name of a single file given on the command line: the path as given when
+/// the manifest has it, else the one entry with the same file name.
+fn name_in_manifest(manifest: &Manifest, path: &Path) -> Result<String, String> {
+    if let Ok(name) = manifest_name(path)
+        && manifest.entries.contains_key(&name)
+    {
+        return Ok(name);
+    }
+    let file_name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .ok_or_else(|| format!("{} has no usable file name", path.display()))?;
+    let candidates: Vec<&String> =
+        manifest.entries.keys().filter(|name| name.rsplit('/').next() == Some(file_name)).collect();
+    match candidates.as_slice() {
+        [one] => Ok((*one).clone()),
+        [] => Err(format!("{} is not listed in the manifest", path.display())),
+        many => Err(format!(
+            "{} matches several manifest entries ({}); give its path relative to the release root",
+            path.display(),
+            many.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
+        )),
+    }
+}
+
+/// `<file>.sig` beside a listed `<file>` is a detached signature, not an artifact.
+fn skip_detached_signatures(manifest: &Manifest, walked: &mut crate::release::walk::Walk) {
+    let detached: Vec<String> = walked
+        .entries
+        .keys()
+        .filter(|name| !manifest.entries.contains_key(*name))
+        .filter(|name| name.strip_suffix(".sig").is_some_and(|artifact| manifest.entries.contains_key(artifact)))
+        .cloned()
+        .collect();
+    for name in detached {
+        if let Some(entry) = walked.entries.remove(&name) {
+            walked.skipped.push(Skipped { path: entry.path, reason: "detached signature".into() });
+        }
+    }
+}

@@ -1,0 +1,126 @@
+//! Reading certificates and checking the one that names a signer: its key is the signing
+//! key, it is valid at the given time, and it allows code signing.
+
+use der::{Decode, Encode};
+use serde::Serialize;
+use spki::ObjectIdentifier;
+use x509_cert::Certificate;
+use x509_cert::ext::pkix::{ExtendedKeyUsage, KeyUsage, KeyUsages};
+
+/// id-kp-codeSigning (RFC 5280 §4.2.1.12).
+pub const ID_KP_CODE_SIGNING: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.3.3");
+/// anyExtendedKeyUsage (RFC 5280 §4.2.1.12).
+pub const ANY_EXTENDED_KEY_USAGE: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.37.0");
+
+/// Why a certificate was refused; the kebab-case name is the stable code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Reason {
+    /// Not a certificate, or not one we can read.
+    MalformedCertificate,
+    /// Past its notAfter.
+    Expired,
+    /// Before its notBefore.
+    NotYetValid,
+    /// Its public key is not the signing key.
+    KeyMismatch,
+    /// Its extended key usage (or key usage) does not allow code signing.
+    MissingCodeSigningPurpose,
+}
+
+impl Reason {
+    /// The stable code, e.g. `missing-code-signing-purpose`.
+    pub fn code(self) -> &'static str {
+        match self {
+            Reason::MalformedCertificate => "malformed-certificate",
+            Reason::Expired => "expired",
+            Reason::NotYetValid => "not-yet-valid",
+            Reason::KeyMismatch => "key-mismatch",
+            Reason::MissingCodeSigningPurpose => "missing-code-signing-purpose",
+        }
+    }
+}
+
+/// A refused certificate: the reason code and a message naming the certificate.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}: {message}", reason.code())]
+pub struct CertError {
+    /// The stable reason.
+    pub reason: Reason,
+    /// What is wrong, naming the certificate by subject and serial.
+    pub message: String,
+}
+
+impl CertError {
+    fn new(reason: Reason, message: impl Into<String>) -> CertError {
+        CertError { reason, message: message.into() }
+    }
+}
+
+/// Every certificate in a PEM file, in file order.
+pub fn load_pem_chain(pem: &[u8]) -> Result<Vec<Certificate>, CertError> {
+    let chain = Certificate::load_pem_chain(pem)
+        .map_err(|e| CertError::new(Reason::MalformedCertificate, format!("not a PEM certificate chain: {e}")))?;
+    if chain.is_empty() {
+        return Err(CertError::new(Reason::MalformedCertificate, "the file holds no certificate"));
+    }
+    Ok(chain)
+}
+
+/// `subject "CN=...", serial 0A1B...`: how messages name a certificate.
+pub fn describe(cert: &Certificate) -> String {
+    let tbs = cert.tbs_certificate();
+    format!("subject \"{}\", serial {}", tbs.subject(), hex::encode_upper(tbs.serial_number().as_bytes()))
+}
+
+/// Refuses unless `cert` certifies `public_spki` (DER), is valid at `now` (Unix seconds),
+/// and allows code signing: an extendedKeyUsage naming codeSigning (required — a release
+/// signer's certificate must say what it is for) and, if keyUsage is present, digitalSignature.
+pub fn check_code_signing_leaf(cert: &Certificate, public_spki: &[u8], now: i64) -> Result<(), CertError> {
+    let tbs = cert.tbs_certificate();
+    let who = describe(cert);
+    let cert_key = tbs
+        .subject_public_key_info()
+        .to_der()
+        .map_err(|e| CertError::new(Reason::MalformedCertificate, format!("{who}: unreadable public key: {e}")))?;
+    if cert_key != public_spki {
+        return Err(CertError::new(
+            Reason::KeyMismatch,
+            format!("{who} certifies another public key than the signing key version's"),
+        ));
+    }
+    let validity = tbs.validity();
+    let not_before = validity.not_before.to_unix_duration().as_secs() as i64;
+    let not_after = validity.not_after.to_unix_duration().as_secs() as i64;
+    if now < not_before {
+        return Err(CertError::new(Reason::NotYetValid, format!("{who} is not valid before {}", validity.not_before)));
+    }
+    if now > not_after {
+        return Err(CertError::new(Reason::Expired, format!("{who} expired at {}", validity.not_after)));
+    }
+    let malformed =
+        |e: der::Error| CertError::new(Reason::MalformedCertificate, format!("{who}: unreadable extension: {e}"));
+    if let Some((_, usage)) = tbs.get_extension::<KeyUsage>().map_err(malformed)?
+        && !usage.0.contains(KeyUsages::DigitalSignature)
+    {
+        return Err(CertError::new(
+            Reason::MissingCodeSigningPurpose,
+            format!("{who} has a keyUsage without digitalSignature"),
+        ));
+    }
+    let purposes =
+        tbs.get_extension::<ExtendedKeyUsage>().map_err(malformed)?.map(|(_, eku)| eku.0).unwrap_or_default();
+    if !purposes.iter().any(|oid| *oid == ID_KP_CODE_SIGNING || *oid == ANY_EXTENDED_KEY_USAGE) {
+        return Err(CertError::new(
+            Reason::MissingCodeSigningPurpose,
+            format!("{who} does not name codeSigning in its extendedKeyUsage"),
+        ));
+    }
+    Ok(())
+}
+
+/// Parses one DER certificate.
+pub fn from_der(der: &[u8]) -> Result<Certificate, CertError> {
+    Certificate::from_der(der)
+        .map_err(|e| CertError::new(Reason::MalformedCertificate, format!("not a DER certificate: {e}")))
+}

@@ -1,0 +1,578 @@
+//! The signing pipeline end to end through the binary, on a generated release tree
+//! (nested directories, an empty file, a multi-megabyte file, non-ASCII and space-containing
+//! names, symbolic links in and out of the tree), checked by peers: `sha256sum -c` from
+//! coreutils, `openssl dgst -verify`, and `keyseal verify`.
+
+mod common;
+
+use common::{Keyseal, Run, SPECS, peer, sign_algorithms};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+
+fn path(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+/// A release tree under `root`; returns the names it must sign.
+fn make_release(root: &Path) -> Vec<&'static str> {
+    std::fs::create_dir_all(root.join("linux/amd64")).unwrap();
+    std::fs::create_dir_all(root.join("docs/ünïcödé dir")).unwrap();
+    std::fs::write(root.join("linux/amd64/app"), b"\x7fELF pretend binary").unwrap();
+    std::fs::write(root.join("empty"), b"").unwrap();
+    let large: Vec<u8> = (0..5 * 1024 * 1024 + 17).map(|i: u32| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+    std::fs::write(root.join("large.tar"), large).unwrap();
+    std::fs::write(root.join("docs/ünïcödé dir/read me.txt"), "hello, wörld\n").unwrap();
+    #[cfg(unix)]
+    {
+        std::os::unix::fs::symlink("linux/amd64/app", root.join("app-latest")).unwrap();
+        std::fs::write(root.parent().unwrap().join("outside.txt"), b"not part of it").unwrap();
+        std::os::unix::fs::symlink("../outside.txt", root.join("escape")).unwrap();
+    }
+    vec!["app-latest", "docs/ünïcödé dir/read me.txt", "empty", "large.tar", "linux/amd64/app"]
+}
+
+struct Release {
+    ks: Keyseal,
+    root: PathBuf,
+    key_id: String,
+    version: String,
+    public_key: PathBuf,
+}
+
+impl Release {
+    fn new(spec: &str) -> Release {
+        let ks = Keyseal::new();
+        let root = ks.file("release");
+        make_release(&root);
+        let (key_id, version) = ks.create_key(spec, "SIGN/VERIFY");
+        let public_key = ks.file("signer.pub.pem");
+        ks.public_key(&key_id, &version, &public_key);
+        Release { ks, root, key_id, version, public_key }
+    }
+
+    fn sign(&self, extra: &[&str]) -> Run {
+        let mut args = vec![
+            "sign",
+            path(&self.root),
+            "--key",
+            &self.key_id,
+            "--key-version",
+            &self.version,
+            "--out",
+            path(&self.root),
+        ];
+        args.extend_from_slice(extra);
+        self.ks.run(&args)
+    }
+
+    fn verify(&self, paths: &[&Path]) -> Run {
+        let bundle = self.root.join("keyseal.bundle.json");
+        let mut args = vec!["verify", "--bundle", path(&bundle), "--public-key", path(&self.public_key), "--json"];
+        args.extend(paths.iter().map(|p| path(p)));
+        self.ks.run(&args)
+    }
+
+    fn statuses(&self, run: &Run) -> Vec<(String, String)> {
+        run.json()["files"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| (f["name"].as_str().unwrap().to_string(), f["status"].as_str().unwrap().to_string()))
+            .collect()
+    }
+}
+
+fn ok(run: Run) -> Value {
+    assert_eq!(run.status, 0, "{}\n{}", run.stdout, run.stderr);
+    if run.stdout.trim_start().starts_with('{') { run.json() } else { Value::Null }
+}
+
+#[test]
+fn every_spec_and_algorithm_passes_sha256sum_openssl_and_keyseal() {
+    for spec in SPECS {
+        for algorithm in sign_algorithms(spec) {
+            let release = Release::new(spec);
+            let summary = ok(release.sign(&["--algorithm", algorithm, "--json"]));
+            assert_eq!(summary["files"], 5);
+            assert_eq!(summary["algorithm"], *algorithm);
+            let skipped: Vec<&str> =
+                summary["skipped"].as_array().unwrap().iter().map(|s| s["reason"].as_str().unwrap()).collect();
+            assert!(
+                skipped.iter().any(|r| r.contains("outside the tree")),
+                "the escaping link is reported: {skipped:?}"
+            );
+
+            let sums = std::fs::read_to_string(release.root.join("SHA256SUMS")).unwrap();
+            let names: Vec<&str> = sums.lines().map(|l| &l[66..]).collect();
+            assert_eq!(names, ["app-latest", "docs/ünïcödé dir/read me.txt", "empty", "large.tar", "linux/amd64/app"]);
+            let check = std::process::Command::new("sha256sum")
+                .args(["-c", "--strict", "SHA256SUMS"])
+                .current_dir(&release.root)
+                .output()
+                .unwrap();
+            assert!(check.status.success(), "sha256sum -c: {}", String::from_utf8_lossy(&check.stdout));
+
+            let mut openssl = vec!["dgst", "-sha256", "-verify", path(&release.public_key), "-signature"];
+            let sig = release.root.join("SHA256SUMS.sig");
+            let sums_path = release.root.join("SHA256SUMS");
+            openssl.push(path(&sig));
+            if *algorithm == "RSA_PSS_SHA_256" {
+                openssl.extend(["-sigopt", "rsa_padding_mode:pss", "-sigopt", "rsa_pss_saltlen:-1"]);
+            }
+            openssl.push(path(&sums_path));
+            let (verified, text) = peer("openssl", &openssl);
+            assert!(verified, "{spec} {algorithm}: openssl: {text}");
+
+            let report = ok(release.verify(&[&release.root]));
+            assert_eq!(report["verified"], true);
+            assert_eq!(report["signature"], "ok");
+            assert_eq!(report["files"].as_array().unwrap().len(), 5);
+        }
+    }
+}
+
+#[test]
+fn default_algorithm_follows_the_key_and_signing_is_reproducible() {
+    let release = Release::new("RSA_2048");
+    assert_eq!(
+        ok(release.sign(&["--json"]))["algorithm"],
+        "RSA_PKCS1_SHA_256",
+        "plain openssl dgst -verify works on it"
+    );
+    let first = std::fs::read(release.root.join("SHA256SUMS")).unwrap();
+    let pkcs1_sig = std::fs::read(release.root.join("SHA256SUMS.sig")).unwrap();
+    ok(release.sign(&[]));
+    assert_eq!(
+        std::fs::read(release.root.join("SHA256SUMS")).unwrap(),
+        first,
+        "the same release gives the same manifest bytes"
+    );
+    assert_eq!(std::fs::read(release.root.join("SHA256SUMS.sig")).unwrap(), pkcs1_sig, "PKCS#1 v1.5 is deterministic");
+    let ec = Release::new("EC_P256K");
+    assert_eq!(ok(ec.sign(&["--json"]))["algorithm"], "ECDSA_SHA_256");
+}
+
+#[test]
+fn tampering_is_caught_with_the_right_reason() {
+    let release = Release::new("EC_P256");
+    ok(release.sign(&[]));
+    let root = &release.root;
+    let app = root.join("linux/amd64/app");
+
+    let mut bytes = std::fs::read(&app).unwrap();
+    bytes[3] ^= 0x01;
+    std::fs::write(&app, &bytes).unwrap();
+    let run = release.verify(&[root]);
+    assert_eq!(run.status, 1);
+    let statuses = release.statuses(&run);
+    assert!(statuses.contains(&("linux/amd64/app".into(), "modified".into())), "{statuses:?}");
+    assert!(statuses.contains(&("app-latest".into(), "modified".into())), "the link shows the same change");
+    bytes[3] ^= 0x01;
+    std::fs::write(&app, &bytes).unwrap();
+    ok(release.verify(&[root]));
+
+    std::fs::rename(root.join("empty"), release.ks.file("empty.moved")).unwrap();
+    let run = release.verify(&[root]);
+    assert_eq!(run.status, 1);
+    assert!(release.statuses(&run).contains(&("empty".into(), "missing".into())));
+    std::fs::rename(release.ks.file("empty.moved"), root.join("empty")).unwrap();
+
+    std::fs::write(root.join("linux/amd64/extra"), b"smuggled").unwrap();
+    let run = release.verify(&[root]);
+    assert_eq!(run.status, 1);
+    assert!(release.statuses(&run).contains(&("linux/amd64/extra".into(), "not-in-manifest".into())));
+    std::fs::remove_file(root.join("linux/amd64/extra")).unwrap();
+    ok(release.verify(&[root]));
+
+    let text_run = {
+        std::fs::write(root.join("linux/amd64/extra"), b"smuggled").unwrap();
+        let bundle = root.join("keyseal.bundle.json");
+        let run = release.ks.run(&[
+            "verify",
+            path(root),
+            "--bundle",
+            path(&bundle),
+            "--public-key",
+            path(&release.public_key),
+        ]);
+        std::fs::remove_file(root.join("linux/amd64/extra")).unwrap();
+        run
+    };
+    assert_eq!(text_run.status, 1);
+    assert!(
+        text_run.stdout.contains("NOT-IN-MANIFEST linux/amd64/extra"),
+        "every failure names the file: {}",
+        text_run.stdout
+    );
+
+    let sums = root.join("SHA256SUMS");
+    let original = std::fs::read_to_string(&sums).unwrap();
+    std::fs::write(&sums, original.replace("  empty\n", "  empty2\n")).unwrap();
+    let run = release.verify(&[root]);
+    assert_eq!(run.status, 1);
+    assert_eq!(run.json()["signature"], "manifest-modified");
+    assert!(run.json()["files"].as_array().unwrap().is_empty(), "files are not checked against an untrusted manifest");
+    std::fs::write(&sums, &original).unwrap();
+
+    let sig = root.join("SHA256SUMS.sig");
+    let signature = std::fs::read(&sig).unwrap();
+    std::fs::write(&sig, &signature[..signature.len() - 5]).unwrap();
+    assert_eq!(release.verify(&[root]).json()["signature"], "bad-signature", "a truncated SHA256SUMS.sig");
+    std::fs::write(&sig, &signature).unwrap();
+
+    let bundle_path = root.join("keyseal.bundle.json");
+    let bundle_text = std::fs::read_to_string(&bundle_path).unwrap();
+    let mut bundle: Value = serde_json::from_str(&bundle_text).unwrap();
+    let value = bundle["signature"]["value"].as_str().unwrap().to_string();
+    bundle["signature"]["value"] = Value::String(value[..value.len() - 8].to_string() + "AAAAAAA=");
+    std::fs::write(&bundle_path, serde_json::to_string(&bundle).unwrap()).unwrap();
+    std::fs::remove_file(&sig).unwrap();
+    let run = release.verify(&[root]);
+    assert_eq!(
+        (run.status, run.json()["signature"].as_str().unwrap().to_string()),
+        (1, "bad-signature".to_string()),
+        "a damaged bundle signature"
+    );
+    std::fs::write(&bundle_path, &bundle_text).unwrap();
+    std::fs::write(&sig, &signature).unwrap();
+    ok(release.verify(&[root]));
+}
+
+#[test]
+fn another_versions_signature_is_refused_and_old_releases_still_verify() {
+    let release = Release::new("EC_P256K");
+    ok(release.sign(&[]));
+    let v2 = release.ks.new_version(&release.key_id);
+    // Version 1's release still verifies once version 2 exists.
+    ok(release.verify(&[&release.root]));
+
+    // A release signed with version 2, its signature swapped into version 1's bundle.
+    let other_out = release.ks.file("v2-out");
+    ok(release.ks.run(&[
+        "sign",
+        path(&release.root),
+        "--key",
+        &release.key_id,
+        "--key-version",
+        &v2,
+        "--out",
+        path(&other_out),
+    ]));
+    let v2_bundle: Value =
+        serde_json::from_slice(&std::fs::read(other_out.join("keyseal.bundle.json")).unwrap()).unwrap();
+    let bundle_path = release.root.join("keyseal.bundle.json");
+    let mut bundle: Value = serde_json::from_slice(&std::fs::read(&bundle_path).unwrap()).unwrap();
+    bundle["signature"]["value"] = v2_bundle["signature"]["value"].clone();
+    std::fs::write(&bundle_path, serde_json::to_string(&bundle).unwrap()).unwrap();
+    std::fs::copy(other_out.join("SHA256SUMS.sig"), release.root.join("SHA256SUMS.sig")).unwrap();
+    let run = release.verify(&[&release.root]);
+    assert_eq!(run.status, 1);
+    assert_eq!(run.json()["signature"], "bad-signature");
+
+    // Version 2's whole bundle, checked against version 1's pinned key.
+    let run = release.ks.run(&[
+        "verify",
+        path(&release.root),
+        "--bundle",
+        path(&other_out.join("keyseal.bundle.json")),
+        "--public-key",
+        path(&release.public_key),
+        "--json",
+    ]);
+    assert_eq!(run.status, 1);
+    assert_eq!(run.json()["signature"], "key-mismatch");
+}
+
+#[test]
+fn one_downloaded_file_verifies_alone() {
+    let release = Release::new("EC_P256");
+    ok(release.sign(&[]));
+    let downloads = release.ks.file("downloads");
+    std::fs::create_dir(&downloads).unwrap();
+    for file in ["SHA256SUMS", "SHA256SUMS.sig", "keyseal.bundle.json"] {
+        std::fs::copy(release.root.join(file), downloads.join(file)).unwrap();
+    }
+    std::fs::copy(release.root.join("linux/amd64/app"), downloads.join("app")).unwrap();
+    std::fs::copy(release.root.join("large.tar"), downloads.join("large.tar")).unwrap();
+    let bundle = downloads.join("keyseal.bundle.json");
+    let run = release.ks.run(&[
+        "verify",
+        path(&downloads.join("app")),
+        path(&downloads.join("large.tar")),
+        "--bundle",
+        path(&bundle),
+        "--public-key",
+        path(&release.public_key),
+        "--json",
+    ]);
+    assert_eq!(run.status, 0, "{}", run.stdout);
+    assert_eq!(release.statuses(&run), [("large.tar".into(), "ok".into()), ("linux/amd64/app".into(), "ok".into())]);
+    // The whole download directory is not the whole release: the rest is missing.
+    let whole = release.ks.run(&[
+        "verify",
+        path(&downloads),
+        "--bundle",
+        path(&bundle),
+        "--public-key",
+        path(&release.public_key),
+        "--json",
+    ]);
+    assert_eq!(whole.status, 1);
+    assert!(release.statuses(&whole).contains(&("empty".into(), "missing".into())));
+    let stranger = release.ks.file("stranger.bin");
+    std::fs::write(&stranger, b"?").unwrap();
+    let run = release.ks.run(&[
+        "verify",
+        path(&stranger),
+        "--bundle",
+        path(&bundle),
+        "--public-key",
+        path(&release.public_key),
+        "--json",
+    ]);
+    assert_eq!(run.status, 1);
+    assert_eq!(release.statuses(&run)[0].1, "not-in-manifest");
+}
+
+#[test]
+fn detached_signatures_verify_with_openssl() {
+    let release = Release::new("EC_P256");
+    let summary = ok(release.sign(&["--detached", "--json"]));
+    assert_eq!(summary["outputs"].as_array().unwrap().len(), 5 + 3);
+    for name in ["linux/amd64/app", "empty", "docs/ünïcödé dir/read me.txt"] {
+        let file = release.root.join(name);
+        let sig = release.root.join(format!("{name}.sig"));
+        let (verified, text) = peer(
+            "openssl",
+            &["dgst", "-sha256", "-verify", path(&release.public_key), "-signature", path(&sig), path(&file)],
+        );
+        assert!(verified, "{name}: {text}");
+    }
+    // Signing again into the same tree treats the .sig files as outputs, not artifacts.
+    assert_eq!(ok(release.sign(&["--detached", "--json"]))["files"], 5);
+    ok(release.verify(&[&release.root]));
+}
+
+#[test]
+fn refusals_write_nothing() {
+    let release = Release::new("EC_P256");
+    let out = release.ks.file("out");
+    let sign = |extra: &[&str]| {
+        let mut args = vec![
+            "sign",
+            path(&release.root),
+            "--key",
+            &release.key_id,
+            "--key-version",
+            &release.version,
+            "--out",
+            path(&out),
+        ];
+        args.extend_from_slice(extra);
+        release.ks.run(&args)
+    };
+    let unknown = release.ks.run(&[
+        "sign",
+        path(&release.root),
+        "--key",
+        &release.key_id,
+        "--key-version",
+        "no-such-version",
+        "--out",
+        path(&out),
+    ]);
+    assert_eq!(unknown.status, 2);
+    assert!(unknown.stderr.contains("Forbidden.KeyVersionNotFound"), "{}", unknown.stderr);
+    assert!(sign(&["--algorithm", "RSA_PSS_SHA_256"]).stderr.contains("Rejected.UnsupportedOperation"));
+
+    release.ks.ok(&["kms", "disable-key", "--key-id", &release.key_id]);
+    let disabled = sign(&[]);
+    assert_eq!(disabled.status, 2);
+    assert!(disabled.stderr.contains("Rejected.Disabled"), "{}", disabled.stderr);
+    release.ks.ok(&["kms", "enable-key", "--key-id", &release.key_id]);
+
+    let (enc_key, enc_version) = release.ks.create_key("RSA_2048", "ENCRYPT/DECRYPT");
+    let wrong_usage = release.ks.run(&[
+        "sign",
+        path(&release.root),
+        "--key",
+        &enc_key,
+        "--key-version",
+        &enc_version,
+        "--out",
+        path(&out),
+    ]);
+    assert!(wrong_usage.stderr.contains("Rejected.UnsupportedOperation"), "{}", wrong_usage.stderr);
+    assert!(!out.exists(), "no refusal wrote anything");
+
+    let nothing = release.ks.file("nothing-here");
+    std::fs::create_dir(&nothing).unwrap();
+    let empty = release.ks.run(&[
+        "sign",
+        path(&nothing),
+        "--key",
+        &release.key_id,
+        "--key-version",
+        &release.version,
+        "--out",
+        path(&out),
+    ]);
+    assert_eq!(empty.status, 2);
+    assert!(empty.stderr.contains("no files"), "{}", empty.stderr);
+    let missing = release.ks.run(&[
+        "sign",
+        "/no/such/dir",
+        "--key",
+        &release.key_id,
+        "--key-version",
+        &release.version,
+        "--out",
+        path(&out),
+    ]);
+    assert_eq!(missing.status, 2);
+    assert!(missing.stderr.contains("/no/such/dir"), "{}", missing.stderr);
+    assert!(!out.exists());
+}
+
+/// A certificate for the signing key, issued by a throwaway OpenSSL CA.
+fn issue_certificate(release: &Release, name: &str, extensions: &str, days: &str, public_key: &Path) -> PathBuf {
+    let ca_key = release.ks.file("ca.key");
+    let ca = release.ks.file("ca.pem");
+    if !ca.exists() {
+        let (made, text) = peer(
+            "openssl",
+            &[
+                "req",
+                "-x509",
+                "-newkey",
+                "ec",
+                "-pkeyopt",
+                "ec_paramgen_curve:P-256",
+                "-nodes",
+                "-keyout",
+                path(&ca_key),
+                "-out",
+                path(&ca),
+                "-subj",
+                "/CN=Test Release CA",
+                "-days",
+                "30",
+            ],
+        );
+        assert!(made, "{text}");
+    }
+    let ext = release.ks.file(&format!("{name}.ext"));
+    std::fs::write(&ext, extensions).unwrap();
+    let cert = release.ks.file(&format!("{name}.pem"));
+    let (made, text) = peer(
+        "openssl",
+        &[
+            "x509",
+            "-new",
+            "-subj",
+            &format!("/CN={name}"),
+            "-force_pubkey",
+            path(public_key),
+            "-CA",
+            path(&ca),
+            "-CAkey",
+            path(&ca_key),
+            "-days",
+            days,
+            "-extfile",
+            path(&ext),
+            "-out",
+            path(&cert),
+        ],
+    );
+    assert!(made, "{text}");
+    let mut chain = std::fs::read(&cert).unwrap();
+    chain.extend(std::fs::read(&ca).unwrap());
+    let chain_path = release.ks.file(&format!("{name}-chain.pem"));
+    std::fs::write(&chain_path, chain).unwrap();
+    chain_path
+}
+
+#[test]
+fn a_certificate_must_fit_the_key_be_current_and_allow_code_signing() {
+    let release = Release::new("EC_P256");
+    let out = release.ks.file("out");
+    let sign_with = |chain: &Path| {
+        release.ks.run(&[
+            "sign",
+            path(&release.root),
+            "--key",
+            &release.key_id,
+            "--key-version",
+            &release.version,
+            "--out",
+            path(&out),
+            "--cert",
+            path(chain),
+        ])
+    };
+    let code_signing = "keyUsage=critical,digitalSignature\nextendedKeyUsage=codeSigning\n";
+    let good = issue_certificate(&release, "release-signer", code_signing, "30", &release.public_key);
+    let signed = sign_with(&good);
+    assert_eq!(signed.status, 0, "{}", signed.stderr);
+    let bundle: Value = serde_json::from_slice(&std::fs::read(out.join("keyseal.bundle.json")).unwrap()).unwrap();
+    let chain = bundle["signer"]["certificateChain"].as_array().unwrap();
+    assert_eq!(chain.len(), 2, "leaf first, then the CA");
+    assert!(chain[0].as_str().unwrap().starts_with("-----BEGIN CERTIFICATE-----"));
+    std::fs::remove_dir_all(&out).unwrap();
+
+    let server_only =
+        issue_certificate(&release, "web-server", "extendedKeyUsage=serverAuth\n", "30", &release.public_key);
+    let refused = sign_with(&server_only);
+    assert_eq!(refused.status, 2);
+    assert!(
+        refused.stderr.contains("[missing-code-signing-purpose]") && refused.stderr.contains("CN=web-server"),
+        "{}",
+        refused.stderr
+    );
+
+    let other_version = release.ks.new_version(&release.key_id);
+    let other_public = release.ks.file("other.pub.pem");
+    release.ks.public_key(&release.key_id, &other_version, &other_public);
+    let wrong_key = issue_certificate(&release, "other-key", code_signing, "30", &other_public);
+    assert!(sign_with(&wrong_key).stderr.contains("[key-mismatch]"));
+
+    let expired = issue_certificate(&release, "expired-signer", code_signing, "0", &release.public_key);
+    // `-days 0` makes notAfter the issuing second; wait until that second has passed.
+    let (_, dates) = peer("openssl", &["x509", "-in", path(&expired), "-noout", "-enddate"]);
+    let not_after = std::time::SystemTime::now();
+    while std::time::SystemTime::now().duration_since(not_after).unwrap().as_millis() < 1100 {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let refused = sign_with(&expired);
+    assert!(refused.stderr.contains("[expired]"), "{dates}: {}", refused.stderr);
+
+    let garbage = release.ks.file("garbage.pem");
+    std::fs::write(&garbage, "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n").unwrap();
+    assert!(sign_with(&garbage).stderr.contains("[malformed-certificate]"));
+    assert!(!out.exists(), "no refused certificate wrote anything");
+}
+
+#[test]
+fn verify_refuses_unusable_input_with_exit_2() {
+    let release = Release::new("EC_P256");
+    ok(release.sign(&[]));
+    let bundle = release.root.join("keyseal.bundle.json");
+    let run = |bundle: &Path, public_key: &Path| {
+        release.ks.run(&["verify", path(&release.root), "--bundle", path(bundle), "--public-key", path(public_key)])
+    };
+    let not_json = release.ks.file("not.json");
+    std::fs::write(&not_json, "{").unwrap();
+    assert_eq!(run(&not_json, &release.public_key).status, 2);
+    let future = release.ks.file("future.json");
+    std::fs::write(&future, r#"{"mediaType":"application/vnd.keyseal.bundle.v9+json"}"#).unwrap();
+    let refused = run(&future, &release.public_key);
+    assert_eq!(refused.status, 2);
+    assert!(refused.stderr.contains("upgrade keyseal"), "{}", refused.stderr);
+    let not_a_key = release.ks.file("not-a-key.pem");
+    std::fs::write(&not_a_key, "hello").unwrap();
+    assert_eq!(run(&bundle, &not_a_key).status, 2);
+    assert_eq!(run(&bundle, &release.ks.file("absent.pem")).status, 2);
+    let no_pin = release.ks.run(&["verify", path(&release.root), "--bundle", path(&bundle)]);
+    assert_eq!(no_pin.status, 2, "a signer must be pinned");
+}
