@@ -6,6 +6,7 @@
 #![cfg_attr(not(test), warn(clippy::unwrap_used))]
 
 pub mod cli;
+pub mod ca;
 pub mod clock;
 pub mod kms;
 pub mod release;

@@ -77,7 +77,7 @@ pub fn run(action: AuditAction, kms: &LocalKms) -> Result<Outcome, KmsError> {
                 for e in &entries {
                     let dash = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".into());
                     println!(
-                        "{:>6}  {}  {:<22} {:<20} key={} version={} alg={} {}{}",
+                        "{:>6}  {}  {:<22} {:<20} key={} version={} alg={} {}{}{}",
                         e.seq,
                         format_unix(e.time),
                         e.principal,
@@ -86,7 +86,8 @@ pub fn run(action: AuditAction, kms: &LocalKms) -> Result<Outcome, KmsError> {
                         dash(&e.key_version_id),
                         dash(&e.algorithm),
                         e.result,
-                        e.error_code.as_ref().map(|c| format!(" ({c})")).unwrap_or_default()
+                        e.error_code.as_ref().map(|c| format!(" ({c})")).unwrap_or_default(),
+                        e.detail.as_ref().map(|d| format!("  {d}")).unwrap_or_default()
                     );
                 }
             }

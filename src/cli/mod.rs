@@ -2,6 +2,7 @@
 //! logic lives here: commands turn flags into typed requests, call the library, and print.
 
 pub mod audit;
+pub mod ca;
 pub mod demo;
 pub mod input;
 pub mod kms;
@@ -75,6 +76,9 @@ pub enum Command {
     /// Check and read the hash-chained audit log of the store.
     #[command(subcommand)]
     Audit(audit::AuditAction),
+    /// The mini-CA: root and intermediate CAs on KMS keys, certificates, revocation, CRLs.
+    #[command(subcommand)]
+    Ca(ca::CaAction),
     /// Sign a release: hash every file into SHA256SUMS and sign it with a KMS key version.
     Sign(release::SignArgs),
     /// Verify a release offline against its bundle and the signer's pinned public key.
@@ -93,6 +97,9 @@ pub enum CliError {
     /// The release pipeline could not go on.
     #[error("{0}")]
     Release(#[from] ReleaseError),
+    /// The CA refused or failed.
+    #[error("{0}")]
+    Ca(#[from] crate::ca::CaError),
 }
 
 /// Runs the parsed command; errors come back for `main` to print.
@@ -103,6 +110,7 @@ pub fn run(cli: Cli) -> Result<Outcome, CliError> {
     match command {
         Command::Kms(action) => Ok(kms::run(action, &local()?)?),
         Command::Audit(action) => Ok(audit::run(action, &local()?)?),
+        Command::Ca(action) => ca::run(action, &local()?),
         Command::Sign(args) => release::sign(args, &local()?),
         Command::Verify(args) => release::verify(args),
         Command::Demo(args) => Ok(demo::run(args, &store_dir(store.as_deref())?, secret_source(key_file))?),
@@ -158,6 +166,7 @@ pub fn print_error(err: &CliError, as_api_body: bool) {
         },
         CliError::Kms(err) => eprintln!("keyseal: error [{}]: {}", err.code, err.message),
         CliError::Release(err) => eprintln!("keyseal: error [{}]: {err}", err.code()),
+        CliError::Ca(err) => eprintln!("keyseal: error [{}]: {}", err.code, err.message),
     }
 }
 

@@ -42,6 +42,9 @@ pub struct AuditEntry {
     pub result: String,
     /// The error code of a refused operation.
     pub error_code: Option<String>,
+    /// What else identifies the event (a certificate's serial and subject, ...); never a secret.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
 }
 
 fn as_api_time<S: serde::Serializer>(time: &i64, serializer: S) -> Result<S::Ok, S::Error> {
@@ -63,6 +66,7 @@ impl AuditEntry {
             digest: None,
             result: "Success".to_string(),
             error_code: None,
+            detail: None,
         }
     }
 
@@ -101,6 +105,13 @@ impl AuditEntry {
                 None => hasher.update(u32::MAX.to_be_bytes()),
             }
         }
+        // Added in schema 2; hashed only when present, so entries written before keep
+        // their hashes.
+        if let Some(detail) = &self.detail {
+            hasher.update(b"detail");
+            hasher.update((detail.len() as u32).to_be_bytes());
+            hasher.update(detail.as_bytes());
+        }
         hasher.finalize().into()
     }
 }
@@ -114,8 +125,8 @@ pub fn append(conn: &Connection, entry: &AuditEntry) -> Result<u64, KmsError> {
     let hash = entry.chain_hash(&head_hash);
     conn.execute(
         "INSERT INTO audit (seq, time, request_id, principal, action, key_id, key_version_id, algorithm,
-                            digest, result, error_code, prev_hash, hash)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+                            digest, result, error_code, prev_hash, hash, detail)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
         params![
             entry.seq,
             entry.time,
@@ -129,7 +140,8 @@ pub fn append(conn: &Connection, entry: &AuditEntry) -> Result<u64, KmsError> {
             entry.result,
             entry.error_code,
             head_hash.as_slice(),
-            hash.as_slice()
+            hash.as_slice(),
+            entry.detail
         ],
     )?;
     meta_set(conn, HEAD_SEQ, entry.seq.to_string().as_bytes())?;
@@ -307,7 +319,7 @@ pub fn list(conn: &Connection, filter: &Filter) -> Result<Vec<AuditEntry>, KmsEr
 fn select(conn: &Connection, tail: &str, values: &[rusqlite::types::Value]) -> Result<Vec<StoredEntry>, KmsError> {
     let sql = format!(
         "SELECT seq, time, request_id, principal, action, key_id, key_version_id, algorithm, digest, result,
-                error_code, prev_hash, hash FROM audit {tail}"
+                error_code, prev_hash, hash, detail FROM audit {tail}"
     );
     let mut statement = conn.prepare(&sql)?;
     let rows = statement.query_map(rusqlite::params_from_iter(values), |row| {
@@ -324,6 +336,7 @@ fn select(conn: &Connection, tail: &str, values: &[rusqlite::types::Value]) -> R
                 digest: row.get(8)?,
                 result: row.get(9)?,
                 error_code: row.get(10)?,
+                detail: row.get(13)?,
             },
             prev_hash: row.get(11)?,
             hash: row.get(12)?,

@@ -119,6 +119,22 @@ pub fn public_key_from_pem(pem: &str) -> Option<Vec<u8>> {
     (label == "PUBLIC KEY").then_some(der)
 }
 
+/// The X.509 AlgorithmIdentifier of a KMS signing algorithm, as certificates and CRLs
+/// carry it: sha256WithRSAEncryption (NULL parameters), RSASSA-PSS with SHA-256, MGF1-SHA-256
+/// and a 32-byte salt, or ecdsa-with-SHA256 (no parameters, for both curves).
+pub fn signature_algorithm_identifier(algorithm: Algorithm) -> Result<spki::AlgorithmIdentifierOwned, KeyError> {
+    const SHA256_WITH_RSA: spki::ObjectIdentifier = spki::ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.11");
+    const ECDSA_WITH_SHA256: spki::ObjectIdentifier = spki::ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.2");
+    match algorithm {
+        Algorithm::RsaPkcs1Sha256 => Ok(spki::AlgorithmIdentifierOwned { oid: SHA256_WITH_RSA, parameters: Some(der::asn1::Null.into()) }),
+        Algorithm::RsaPssSha256 => {
+            rsa::pss::get_default_pss_signature_algo_id::<Sha256>().map_err(|_| KeyError::Provider("PSS parameter encoding"))
+        }
+        Algorithm::EcdsaSha256 => Ok(spki::AlgorithmIdentifierOwned { oid: ECDSA_WITH_SHA256, parameters: None }),
+        Algorithm::RsaesOaepSha256 | Algorithm::RsaesOaepSha1 => Err(KeyError::Provider("signature identifier of an encryption algorithm")),
+    }
+}
+
 fn check_fits(spec: KeySpec, algorithm: Algorithm) -> Result<(), KeyError> {
     let fits = spec.algorithms(algorithm.usage()).contains(&algorithm);
     if fits { Ok(()) } else { Err(KeyError::AlgorithmMismatch { algorithm, spec }) }

@@ -64,6 +64,36 @@ const MIGRATIONS: &[&str] = &[
         hash           BLOB NOT NULL
      );
      CREATE INDEX audit_by_key ON audit(key_id, seq);",
+    // 2: the mini-CA: its CAs and the index of every certificate issued; audit details.
+    "ALTER TABLE audit ADD COLUMN detail TEXT;
+     CREATE TABLE cas (
+        name           TEXT PRIMARY KEY,
+        key_id         TEXT NOT NULL,
+        key_version_id TEXT NOT NULL,
+        algorithm      TEXT NOT NULL,
+        serial         TEXT NOT NULL,
+        certificate    BLOB NOT NULL,
+        crl_number     INTEGER NOT NULL DEFAULT 0,
+        crl_url        TEXT,
+        created        INTEGER NOT NULL
+     );
+     CREATE TABLE certificates (
+        serial            TEXT PRIMARY KEY,
+        ca_name           TEXT NOT NULL,
+        subject           TEXT NOT NULL,
+        issuer            TEXT NOT NULL,
+        profile           TEXT NOT NULL,
+        not_before        INTEGER NOT NULL,
+        not_after         INTEGER NOT NULL,
+        key_id            TEXT,
+        key_version_id    TEXT,
+        status            TEXT NOT NULL,
+        revoked_at        INTEGER,
+        revocation_reason TEXT,
+        certificate       BLOB NOT NULL,
+        issued            INTEGER NOT NULL
+     );
+     CREATE INDEX certificates_by_ca ON certificates(ca_name, issued);",
 ];
 
 /// An open store. The connection sits behind a mutex so one `Store` can serve threads.

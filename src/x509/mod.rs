@@ -4,5 +4,6 @@
 //! code that tests and JSON output use.
 
 pub mod cert;
+pub mod signature;
 
 pub use cert::{CertError, Reason, check_code_signing_leaf, describe, load_pem_chain};

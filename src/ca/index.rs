@@ -1,0 +1,180 @@
+//! The certificate index in the embedded store: every CA (its KMS key and certificate)
+//! and every certificate issued (serial, subject, issuer, purpose, validity, KMS key
+//! reference, status, revocation).
+
+use crate::kms::KmsError;
+use crate::kms::spec::Algorithm;
+use rusqlite::{Connection, OptionalExtension, params};
+use serde::Serialize;
+
+/// A CA the store can sign with.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CaRecord {
+    /// The name `--ca` refers to it by.
+    pub name: String,
+    /// Its KMS key.
+    pub key_id: String,
+    /// Its KMS key version.
+    pub key_version_id: String,
+    /// The algorithm it signs with.
+    pub algorithm: Algorithm,
+    /// Its own certificate's serial (hex).
+    pub serial: String,
+    /// Its certificate, DER.
+    #[serde(skip)]
+    pub certificate: Vec<u8>,
+    /// The number of the last CRL it issued.
+    pub crl_number: u64,
+    /// Where its CRL is published, written into the certificates it issues.
+    pub crl_url: Option<String>,
+    /// Unix seconds.
+    pub created: i64,
+}
+
+/// One issued certificate.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CertRecord {
+    /// Serial number, upper-case hex.
+    pub serial: String,
+    /// The CA that issued it (a root lists itself).
+    pub ca_name: String,
+    /// Subject DN.
+    pub subject: String,
+    /// Issuer DN.
+    pub issuer: String,
+    /// The profile it was issued with.
+    pub profile: String,
+    /// Unix seconds.
+    pub not_before: i64,
+    /// Unix seconds.
+    pub not_after: i64,
+    /// The certified KMS key, when it came from the KMS (not a CSR).
+    pub key_id: Option<String>,
+    /// The certified KMS key version.
+    pub key_version_id: Option<String>,
+    /// `valid` or `revoked` (expiry is read from the dates).
+    pub status: String,
+    /// Unix seconds.
+    pub revoked_at: Option<i64>,
+    /// The revocation reason, e.g. `key-compromise`.
+    pub revocation_reason: Option<String>,
+    /// The certificate, DER.
+    #[serde(skip)]
+    pub certificate: Vec<u8>,
+    /// Unix seconds.
+    pub issued: i64,
+}
+
+const CA_COLUMNS: &str = "name, key_id, key_version_id, algorithm, serial, certificate, crl_number, crl_url, created";
+
+fn ca_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<CaRecord> {
+    let algorithm: String = row.get(3)?;
+    Ok(CaRecord {
+        name: row.get(0)?,
+        key_id: row.get(1)?,
+        key_version_id: row.get(2)?,
+        algorithm: algorithm.parse().map_err(|e: String| rusqlite::Error::FromSqlConversionFailure(3, rusqlite::types::Type::Text, e.into()))?,
+        serial: row.get(4)?,
+        certificate: row.get(5)?,
+        crl_number: row.get(6)?,
+        crl_url: row.get(7)?,
+        created: row.get(8)?,
+    })
+}
+
+/// The CA named `name`.
+pub fn get_ca(conn: &Connection, name: &str) -> Result<Option<CaRecord>, KmsError> {
+    Ok(conn.query_row(&format!("SELECT {CA_COLUMNS} FROM cas WHERE name = ?1"), [name], ca_from_row).optional()?)
+}
+
+/// Every CA, by name.
+pub fn list_cas(conn: &Connection) -> Result<Vec<CaRecord>, KmsError> {
+    let mut statement = conn.prepare(&format!("SELECT {CA_COLUMNS} FROM cas ORDER BY name"))?;
+    let rows = statement.query_map([], ca_from_row)?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Registers a CA.
+pub fn insert_ca(conn: &Connection, ca: &CaRecord) -> Result<(), KmsError> {
+    conn.execute(
+        &format!("INSERT INTO cas ({CA_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"),
+        params![ca.name, ca.key_id, ca.key_version_id, ca.algorithm.as_str(), ca.serial, ca.certificate, ca.crl_number, ca.crl_url, ca.created],
+    )?;
+    Ok(())
+}
+
+/// Records the number of the CRL just issued.
+pub fn set_crl_number(conn: &Connection, name: &str, number: u64) -> Result<(), KmsError> {
+    conn.execute("UPDATE cas SET crl_number = ?2 WHERE name = ?1", params![name, number])?;
+    Ok(())
+}
+
+const CERT_COLUMNS: &str = "serial, ca_name, subject, issuer, profile, not_before, not_after, key_id, key_version_id, status, revoked_at, revocation_reason, certificate, issued";
+
+fn cert_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<CertRecord> {
+    Ok(CertRecord {
+        serial: row.get(0)?,
+        ca_name: row.get(1)?,
+        subject: row.get(2)?,
+        issuer: row.get(3)?,
+        profile: row.get(4)?,
+        not_before: row.get(5)?,
+        not_after: row.get(6)?,
+        key_id: row.get(7)?,
+        key_version_id: row.get(8)?,
+        status: row.get(9)?,
+        revoked_at: row.get(10)?,
+        revocation_reason: row.get(11)?,
+        certificate: row.get(12)?,
+        issued: row.get(13)?,
+    })
+}
+
+/// Adds an issued certificate.
+pub fn insert_cert(conn: &Connection, cert: &CertRecord) -> Result<(), KmsError> {
+    conn.execute(
+        &format!("INSERT INTO certificates ({CERT_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"),
+        params![
+            cert.serial,
+            cert.ca_name,
+            cert.subject,
+            cert.issuer,
+            cert.profile,
+            cert.not_before,
+            cert.not_after,
+            cert.key_id,
+            cert.key_version_id,
+            cert.status,
+            cert.revoked_at,
+            cert.revocation_reason,
+            cert.certificate,
+            cert.issued
+        ],
+    )?;
+    Ok(())
+}
+
+/// The certificate with this serial (upper-case hex).
+pub fn get_cert(conn: &Connection, serial: &str) -> Result<Option<CertRecord>, KmsError> {
+    Ok(conn.query_row(&format!("SELECT {CERT_COLUMNS} FROM certificates WHERE serial = ?1"), [serial], cert_from_row).optional()?)
+}
+
+/// Certificates issued by `ca` (or by every CA), oldest first.
+pub fn list_certs(conn: &Connection, ca: Option<&str>) -> Result<Vec<CertRecord>, KmsError> {
+    let mut statement = conn.prepare(&format!(
+        "SELECT {CERT_COLUMNS} FROM certificates WHERE ?1 IS NULL OR ca_name = ?1 ORDER BY issued, serial"
+    ))?;
+    let rows = statement.query_map([ca], cert_from_row)?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Marks a certificate revoked.
+pub fn revoke(conn: &Connection, serial: &str, at: i64, reason: &str) -> Result<(), KmsError> {
+    conn.execute(
+        "UPDATE certificates SET status = 'revoked', revoked_at = ?2, revocation_reason = ?3 WHERE serial = ?1",
+        params![serial, at, reason],
+    )?;
+    Ok(())
+}

@@ -1,0 +1,141 @@
+//! Checking the signature on a certificate, CSR or CRL: the signed bytes, the
+//! AlgorithmIdentifier that says how they were signed, and the signer's public key.
+//! Supported: RSA PKCS#1 v1.5 and PSS with SHA-256/384/512, ECDSA on P-256 and secp256k1
+//! with SHA-256/384. Anything else is refused by name, never guessed at.
+
+use der::Decode;
+use der::asn1::ObjectIdentifier;
+use sha2::{Sha256, Sha384, Sha512};
+use signature::hazmat::PrehashVerifier;
+use spki::{AlgorithmIdentifierOwned, DecodePublicKey, SubjectPublicKeyInfoOwned};
+
+const SHA256_WITH_RSA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.11");
+const SHA384_WITH_RSA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.12");
+const SHA512_WITH_RSA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.13");
+const RSASSA_PSS: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.10");
+const ECDSA_WITH_SHA256: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.2");
+const ECDSA_WITH_SHA384: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.3");
+const ID_SHA256: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.16.840.1.101.3.4.2.1");
+const ID_SHA384: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.16.840.1.101.3.4.2.2");
+const ID_SHA512: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.16.840.1.101.3.4.2.3");
+const ID_MGF1: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.8");
+
+/// Why a signature did not check out.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SignatureError {
+    /// The signature is not valid for these bytes and this key.
+    #[error("the signature does not verify")]
+    Invalid,
+    /// The algorithm (or key type for it) is not one keyseal checks.
+    #[error("unsupported signature algorithm or key: {0}")]
+    Unsupported(String),
+    /// The public key or the algorithm parameters do not parse.
+    #[error("malformed key or algorithm parameters: {0}")]
+    Malformed(String),
+}
+
+/// The hash an algorithm uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Hash {
+    Sha256,
+    Sha384,
+    Sha512,
+}
+
+fn digest(hash: Hash, message: &[u8]) -> Vec<u8> {
+    use sha2::Digest;
+    match hash {
+        Hash::Sha256 => Sha256::digest(message).to_vec(),
+        Hash::Sha384 => Sha384::digest(message).to_vec(),
+        Hash::Sha512 => Sha512::digest(message).to_vec(),
+    }
+}
+
+fn hash_of(oid: ObjectIdentifier) -> Option<Hash> {
+    match oid {
+        ID_SHA256 => Some(Hash::Sha256),
+        ID_SHA384 => Some(Hash::Sha384),
+        ID_SHA512 => Some(Hash::Sha512),
+        _ => None,
+    }
+}
+
+/// Verifies `signature` over `message` made with `algorithm` by the holder of `public_key`.
+pub fn verify_signed(
+    public_key: &SubjectPublicKeyInfoOwned,
+    algorithm: &AlgorithmIdentifierOwned,
+    message: &[u8],
+    signature: &[u8],
+) -> Result<(), SignatureError> {
+    let key_der = der::Encode::to_der(public_key).map_err(|e| SignatureError::Malformed(e.to_string()))?;
+    let ok = match algorithm.oid {
+        SHA256_WITH_RSA => rsa_pkcs1(&key_der, Hash::Sha256, message, signature)?,
+        SHA384_WITH_RSA => rsa_pkcs1(&key_der, Hash::Sha384, message, signature)?,
+        SHA512_WITH_RSA => rsa_pkcs1(&key_der, Hash::Sha512, message, signature)?,
+        RSASSA_PSS => rsa_pss(&key_der, algorithm, message, signature)?,
+        ECDSA_WITH_SHA256 => ecdsa(&key_der, Hash::Sha256, message, signature)?,
+        ECDSA_WITH_SHA384 => ecdsa(&key_der, Hash::Sha384, message, signature)?,
+        other => return Err(SignatureError::Unsupported(format!("signature algorithm {other}"))),
+    };
+    if ok { Ok(()) } else { Err(SignatureError::Invalid) }
+}
+
+fn rsa_key(key_der: &[u8]) -> Result<rsa::PublicKey, SignatureError> {
+    rsa::PublicKey::from_public_key_der(key_der).map_err(|e| SignatureError::Malformed(format!("RSA public key: {e}")))
+}
+
+fn rsa_pkcs1(key_der: &[u8], hash: Hash, message: &[u8], signature: &[u8]) -> Result<bool, SignatureError> {
+    let key = rsa_key(key_der)?;
+    let hashed = digest(hash, message);
+    Ok(match hash {
+        Hash::Sha256 => key.pkcs1v15_verify_prehash::<Sha256>(&hashed, signature).is_ok(),
+        Hash::Sha384 => key.pkcs1v15_verify_prehash::<Sha384>(&hashed, signature).is_ok(),
+        Hash::Sha512 => key.pkcs1v15_verify_prehash::<Sha512>(&hashed, signature).is_ok(),
+    })
+}
+
+/// RSASSA-PSS: the parameters name the hash, MGF1 with the same hash, and the salt length.
+fn rsa_pss(key_der: &[u8], algorithm: &AlgorithmIdentifierOwned, message: &[u8], signature: &[u8]) -> Result<bool, SignatureError> {
+    let malformed = |what: &str| SignatureError::Malformed(format!("RSASSA-PSS parameters: {what}"));
+    let parameters = algorithm.parameters.as_ref().ok_or_else(|| malformed("absent"))?;
+    let encoded = der::Encode::to_der(parameters).map_err(|e| malformed(&e.to_string()))?;
+    let parameters =
+        rsa::pkcs1::RsaPssParams::<der::Any>::from_der(&encoded).map_err(|e| malformed(&e.to_string()))?;
+    let hash = hash_of(parameters.hash.oid).ok_or_else(|| SignatureError::Unsupported(format!("PSS hash {}", parameters.hash.oid)))?;
+    let mgf_hash = parameters
+        .mask_gen
+        .parameters
+        .as_ref()
+        .and_then(|p| hash_of(p.oid))
+        .filter(|_| parameters.mask_gen.oid == ID_MGF1)
+        .ok_or_else(|| SignatureError::Unsupported("PSS mask generation other than MGF1 with SHA-2".into()))?;
+    if mgf_hash != hash {
+        return Err(SignatureError::Unsupported("PSS with an MGF1 hash other than the message hash".into()));
+    }
+    let salt = usize::from(parameters.salt_len);
+    let key = rsa_key(key_der)?;
+    Ok(match hash {
+        Hash::Sha256 => rsa::pss::VerifyingKey::<Sha256>::new_with_salt_len(key, salt).verify_prehash(&digest(hash, message), &pss_signature(signature)?).is_ok(),
+        Hash::Sha384 => rsa::pss::VerifyingKey::<Sha384>::new_with_salt_len(key, salt).verify_prehash(&digest(hash, message), &pss_signature(signature)?).is_ok(),
+        Hash::Sha512 => rsa::pss::VerifyingKey::<Sha512>::new_with_salt_len(key, salt).verify_prehash(&digest(hash, message), &pss_signature(signature)?).is_ok(),
+    })
+}
+
+fn pss_signature(bytes: &[u8]) -> Result<rsa::pss::Signature, SignatureError> {
+    rsa::pss::Signature::try_from(bytes).map_err(|_| SignatureError::Invalid)
+}
+
+fn ecdsa(key_der: &[u8], hash: Hash, message: &[u8], signature: &[u8]) -> Result<bool, SignatureError> {
+    let hashed = digest(hash, message);
+    match crate::kms::keys::spec_of_public_key(key_der) {
+        Some(crate::kms::KeySpec::EcP256) => {
+            let key = p256::ecdsa::VerifyingKey::from_public_key_der(key_der).map_err(|e| SignatureError::Malformed(e.to_string()))?;
+            Ok(p256::ecdsa::Signature::from_der(signature).is_ok_and(|sig| key.verify_prehash(&hashed, &sig).is_ok()))
+        }
+        Some(crate::kms::KeySpec::EcP256k) => {
+            let key = k256::ecdsa::VerifyingKey::from_public_key_der(key_der).map_err(|e| SignatureError::Malformed(e.to_string()))?;
+            Ok(k256::ecdsa::Signature::from_der(signature).is_ok_and(|sig| key.verify_prehash(&hashed, &sig.normalize_s()).is_ok()))
+        }
+        _ => Err(SignatureError::Unsupported("ECDSA with a key that is neither P-256 nor secp256k1".into())),
+    }
+}
