@@ -5,8 +5,8 @@
 #![warn(missing_docs)]
 #![cfg_attr(not(test), warn(clippy::unwrap_used))]
 
-pub mod cli;
 pub mod ca;
+pub mod cli;
 pub mod clock;
 pub mod kms;
 pub mod release;

@@ -54,34 +54,48 @@ fn reason_name(reason: CrlReason) -> &'static str {
 /// Normalises a serial as given (hex, any case, optional colons or 0x) to the index's form.
 pub fn normalize_serial(serial: &str) -> Result<String, CaError> {
     let cleaned: String = serial.trim().trim_start_matches("0x").chars().filter(|c| *c != ':').collect();
-    let bytes = hex::decode(&cleaned).map_err(|_| CaError::new("bad-serial", format!("{serial:?} is not a hex serial number (as `keyseal ca list` prints it)")))?;
+    let bytes = hex::decode(&cleaned).map_err(|_| {
+        CaError::new("bad-serial", format!("{serial:?} is not a hex serial number (as `keyseal ca list` prints it)"))
+    })?;
     Ok(hex::encode_upper(bytes))
 }
 
 /// Revokes the certificate `serial` issued by `ca_name`.
-pub fn revoke(authority: &Authority<'_>, ca_name: &str, serial: &str, reason: CrlReason) -> Result<index::CertRecord, CaError> {
+pub fn revoke(
+    authority: &Authority<'_>,
+    ca_name: &str,
+    serial: &str,
+    reason: CrlReason,
+) -> Result<index::CertRecord, CaError> {
     let serial = normalize_serial(serial)?;
-    let ca = authority
-        .store
-        .read(|tx| index::get_ca(tx, ca_name))?
-        .ok_or_else(|| CaError::new("ca-not-found", format!("there is no CA named {ca_name}; `keyseal ca list` shows them")))?;
+    let ca = authority.store.read(|tx| index::get_ca(tx, ca_name))?.ok_or_else(|| {
+        CaError::new("ca-not-found", format!("there is no CA named {ca_name}; `keyseal ca list` shows them"))
+    })?;
     let cert = authority.store.read(|tx| index::get_cert(tx, &serial))?.filter(|c| c.ca_name == ca_name).ok_or_else(|| {
         CaError::new("certificate-not-found", format!("CA {ca_name} issued no certificate with serial {serial}; `keyseal ca list --ca {ca_name}` shows them"))
     })?;
     if cert.serial == ca.serial {
-        return Err(CaError::new("cannot-revoke-self", format!("{serial} is CA {ca_name}'s own certificate; its issuer revokes it")));
+        return Err(CaError::new(
+            "cannot-revoke-self",
+            format!("{serial} is CA {ca_name}'s own certificate; its issuer revokes it"),
+        ));
     }
     if cert.status == "revoked" {
         return Err(CaError::new(
             "already-revoked",
-            format!("{serial} was already revoked ({}) at {}", cert.revocation_reason.as_deref().unwrap_or("?"), crate::clock::format_unix(cert.revoked_at.unwrap_or(0))),
+            format!(
+                "{serial} was already revoked ({}) at {}",
+                cert.revocation_reason.as_deref().unwrap_or("?"),
+                crate::clock::format_unix(cert.revoked_at.unwrap_or(0))
+            ),
         ));
     }
     let request_id = crate::kms::ids::new_uuid()?;
     let mut entry = AuditEntry::new(authority.now, &request_id, authority.principal, "RevokeCertificate");
     entry.key_id = Some(ca.key_id.clone());
     entry.key_version_id = Some(ca.key_version_id.clone());
-    entry.detail = Some(format!("ca={ca_name} serial={serial} subject={} reason={}", cert.subject, reason_name(reason)));
+    entry.detail =
+        Some(format!("ca={ca_name} serial={serial} subject={} reason={}", cert.subject, reason_name(reason)));
     authority.store.write(|tx| {
         index::revoke(tx, &serial, authority.now, reason_name(reason))?;
         audit::append(tx, &entry)?;
@@ -116,30 +130,43 @@ pub fn crl(authority: &Authority<'_>, ca_name: &str, days: u32) -> Result<Crl, C
     if days == 0 {
         return Err(CaError::new("bad-validity", "--days must be at least 1"));
     }
-    let ca = authority
-        .store
-        .read(|tx| index::get_ca(tx, ca_name))?
-        .ok_or_else(|| CaError::new("ca-not-found", format!("there is no CA named {ca_name}; `keyseal ca list` shows them")))?;
+    let ca = authority.store.read(|tx| index::get_ca(tx, ca_name))?.ok_or_else(|| {
+        CaError::new("ca-not-found", format!("there is no CA named {ca_name}; `keyseal ca list` shows them"))
+    })?;
     let ca_certificate = Certificate::from_der(&ca.certificate)?;
-    let public = authority.kms.get_public_key(&KeyVersionRequest { key_id: ca.key_id.clone(), key_version_id: ca.key_version_id.clone() })?;
-    let public_spki = keys::public_key_from_pem(&public.public_key).ok_or_else(|| CaError::internal("the KMS returned an unreadable public key"))?;
-    let spec = keys::spec_of_public_key(&public_spki).ok_or_else(|| CaError::internal("the CA key is of an unknown type"))?;
+    let public = authority
+        .kms
+        .get_public_key(&KeyVersionRequest { key_id: ca.key_id.clone(), key_version_id: ca.key_version_id.clone() })?;
+    let public_spki = keys::public_key_from_pem(&public.public_key)
+        .ok_or_else(|| CaError::internal("the KMS returned an unreadable public key"))?;
+    let spec =
+        keys::spec_of_public_key(&public_spki).ok_or_else(|| CaError::internal("the CA key is of an unknown type"))?;
     let ca_key = SubjectPublicKeyInfoOwned::from_der(&public_spki)?;
 
-    let revoked: Vec<index::CertRecord> = authority.store.read(|tx| index::list_certs(tx, Some(ca_name)))?.into_iter().filter(|c| c.status == "revoked").collect();
+    let revoked: Vec<index::CertRecord> = authority
+        .store
+        .read(|tx| index::list_certs(tx, Some(ca_name)))?
+        .into_iter()
+        .filter(|c| c.status == "revoked")
+        .collect();
     let mut entries: Vec<RevokedCert> = Vec::new();
     for cert in &revoked {
         let reason = parse_reason(cert.revocation_reason.as_deref().unwrap_or("unspecified"))?;
         // RFC 5280 §5.3.1: leave the reason out rather than say "unspecified".
         let extensions = if reason == CrlReason::Unspecified { None } else { Some(vec![extension(&reason)?]) };
         entries.push(RevokedCert {
-            serial_number: SerialNumber::new(&hex::decode(&cert.serial).map_err(|e| CaError::internal(e.to_string()))?)?,
+            serial_number: SerialNumber::new(
+                &hex::decode(&cert.serial).map_err(|e| CaError::internal(e.to_string()))?,
+            )?,
             revocation_date: x509_time(cert.revoked_at.unwrap_or(authority.now))?,
             crl_entry_extensions: extensions,
         });
     }
     let number = ca.crl_number + 1;
-    let authority_key = AuthorityKeyIdentifier { key_identifier: Some(OctetString::new(key_identifier(&ca_key))?), ..Default::default() };
+    let authority_key = AuthorityKeyIdentifier {
+        key_identifier: Some(OctetString::new(key_identifier(&ca_key))?),
+        ..Default::default()
+    };
     let signer = KmsSigner::new(authority.kms, &ca.key_id, &ca.key_version_id, ca.algorithm, spec, public_spki.clone());
     let tbs = TbsCertList {
         version: Version::V2,
@@ -148,12 +175,22 @@ pub fn crl(authority: &Authority<'_>, ca_name: &str, days: u32) -> Result<Crl, C
         this_update: x509_time(authority.now)?,
         next_update: Some(x509_time(authority.now + i64::from(days) * 86_400)?),
         revoked_certificates: if entries.is_empty() { None } else { Some(entries) },
-        crl_extensions: Some(vec![extension(&CrlNumber::from(der::asn1::Uint::new(&number.to_be_bytes())?))?, extension(&authority_key)?]),
+        crl_extensions: Some(vec![
+            extension(&CrlNumber::from(der::asn1::Uint::new(&number.to_be_bytes())?))?,
+            extension(&authority_key)?,
+        ]),
     };
     let signed = tbs.to_der()?;
-    let signature = signer.try_sign(&signed).map_err(|e| signer.take_error().map(CaError::from).unwrap_or_else(|| CaError::internal(e.to_string())))?;
-    verify_signed(&ca_key, &tbs.signature, &signed, &signature.0).map_err(|e| CaError::internal(format!("the CRL's signature does not verify: {e}")))?;
-    let list = CertificateList { signature_algorithm: tbs.signature.clone(), tbs_cert_list: tbs, signature: BitString::from_bytes(&signature.0)? };
+    let signature = signer
+        .try_sign(&signed)
+        .map_err(|e| signer.take_error().map(CaError::from).unwrap_or_else(|| CaError::internal(e.to_string())))?;
+    verify_signed(&ca_key, &tbs.signature, &signed, &signature.0)
+        .map_err(|e| CaError::internal(format!("the CRL's signature does not verify: {e}")))?;
+    let list = CertificateList {
+        signature_algorithm: tbs.signature.clone(),
+        tbs_cert_list: tbs,
+        signature: BitString::from_bytes(&signature.0)?,
+    };
 
     let request_id = crate::kms::ids::new_uuid()?;
     let mut entry = AuditEntry::new(authority.now, &request_id, authority.principal, "GenerateCrl");

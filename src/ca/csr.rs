@@ -17,8 +17,10 @@ pub fn read_csr(bytes: &[u8]) -> Result<(Name, SubjectPublicKeyInfoOwned), CaErr
         CertReq::from_der(bytes).map_err(|e| bad(format!("is not a DER PKCS#10 request: {e}")))?
     };
     let signed = request.info.to_der().map_err(|e| bad(format!("cannot be re-encoded: {e}")))?;
-    let signature = request.signature.as_bytes().ok_or_else(|| bad("has a signature that is not whole bytes".into()))?;
-    verify_signed(&request.info.public_key, &request.algorithm, &signed, signature)
-        .map_err(|e| bad(format!("has a self-signature that does not check out ({e}): it was altered, or not made with its key")))?;
+    let signature =
+        request.signature.as_bytes().ok_or_else(|| bad("has a signature that is not whole bytes".into()))?;
+    verify_signed(&request.info.public_key, &request.algorithm, &signed, signature).map_err(|e| {
+        bad(format!("has a self-signature that does not check out ({e}): it was altered, or not made with its key"))
+    })?;
     Ok((request.info.subject, request.info.public_key))
 }

@@ -75,7 +75,9 @@ fn ca_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<CaRecord> {
         name: row.get(0)?,
         key_id: row.get(1)?,
         key_version_id: row.get(2)?,
-        algorithm: algorithm.parse().map_err(|e: String| rusqlite::Error::FromSqlConversionFailure(3, rusqlite::types::Type::Text, e.into()))?,
+        algorithm: algorithm
+            .parse()
+            .map_err(|e: String| rusqlite::Error::FromSqlConversionFailure(3, rusqlite::types::Type::Text, e.into()))?,
         serial: row.get(4)?,
         certificate: row.get(5)?,
         crl_number: row.get(6)?,
@@ -100,7 +102,17 @@ pub fn list_cas(conn: &Connection) -> Result<Vec<CaRecord>, KmsError> {
 pub fn insert_ca(conn: &Connection, ca: &CaRecord) -> Result<(), KmsError> {
     conn.execute(
         &format!("INSERT INTO cas ({CA_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"),
-        params![ca.name, ca.key_id, ca.key_version_id, ca.algorithm.as_str(), ca.serial, ca.certificate, ca.crl_number, ca.crl_url, ca.created],
+        params![
+            ca.name,
+            ca.key_id,
+            ca.key_version_id,
+            ca.algorithm.as_str(),
+            ca.serial,
+            ca.certificate,
+            ca.crl_number,
+            ca.crl_url,
+            ca.created
+        ],
     )?;
     Ok(())
 }
@@ -158,7 +170,9 @@ pub fn insert_cert(conn: &Connection, cert: &CertRecord) -> Result<(), KmsError>
 
 /// The certificate with this serial (upper-case hex).
 pub fn get_cert(conn: &Connection, serial: &str) -> Result<Option<CertRecord>, KmsError> {
-    Ok(conn.query_row(&format!("SELECT {CERT_COLUMNS} FROM certificates WHERE serial = ?1"), [serial], cert_from_row).optional()?)
+    Ok(conn
+        .query_row(&format!("SELECT {CERT_COLUMNS} FROM certificates WHERE serial = ?1"), [serial], cert_from_row)
+        .optional()?)
 }
 
 /// Certificates issued by `ca` (or by every CA), oldest first.

@@ -4,12 +4,12 @@
 //! the signed certificate is verified against the CA key before it is stored; the index
 //! entry and the audit entry are written in one transaction.
 
+use crate::ca::CaError;
 use crate::ca::csr::read_csr;
 use crate::ca::index::{self, CaRecord, CertRecord};
 use crate::ca::profile::{ExtensionInputs, FixedProfile, Profile, extensions};
 use crate::ca::signer::{KmsSignature, KmsSigner};
 use crate::ca::subject::San;
-use crate::ca::CaError;
 use crate::clock::format_unix;
 use crate::kms::api::{KeyIdRequest, KeyVersionRequest};
 use crate::kms::audit::{self, AuditEntry};
@@ -146,9 +146,19 @@ fn ca_key(kms: &dyn Kms, key_id: &str, key_version_id: &str, algorithm: Option<A
             format!("a {} key cannot sign with {algorithm}", meta.key_spec),
         ));
     }
-    let public = kms.get_public_key(&KeyVersionRequest { key_id: key_id.to_string(), key_version_id: key_version_id.to_string() })?;
-    let public_spki = keys::public_key_from_pem(&public.public_key).ok_or_else(|| CaError::internal("the KMS returned an unreadable public key"))?;
-    Ok(CaKey { key_id: meta.key_id, key_version_id: public.key_version_id, spec: meta.key_spec, algorithm, public_spki })
+    let public = kms.get_public_key(&KeyVersionRequest {
+        key_id: key_id.to_string(),
+        key_version_id: key_version_id.to_string(),
+    })?;
+    let public_spki = keys::public_key_from_pem(&public.public_key)
+        .ok_or_else(|| CaError::internal("the KMS returned an unreadable public key"))?;
+    Ok(CaKey {
+        key_id: meta.key_id,
+        key_version_id: public.key_version_id,
+        spec: meta.key_spec,
+        algorithm,
+        public_spki,
+    })
 }
 
 /// A random, positive, 20-byte serial number (the top bit clear so it stays positive, the
@@ -167,7 +177,9 @@ fn new_serial(store: &Store) -> Result<Vec<u8>, CaError> {
 
 /// An X.509 Time for a Unix time (UTCTime until 2049, GeneralizedTime after, as RFC 5280 asks).
 pub fn x509_time(unix: i64) -> Result<Time, CaError> {
-    let duration = std::time::Duration::from_secs(u64::try_from(unix).map_err(|_| CaError::new("bad-validity", "a date before 1970"))?);
+    let duration = std::time::Duration::from_secs(
+        u64::try_from(unix).map_err(|_| CaError::new("bad-validity", "a date before 1970"))?,
+    );
     let date = der::DateTime::from_unix_duration(duration)?;
     if date.year() < 2050 {
         Ok(Time::UtcTime(der::asn1::UtcTime::from_date_time(date)?))
@@ -183,7 +195,10 @@ fn not_after(lifetime: Lifetime, now: i64) -> Result<i64, CaError> {
         Lifetime::NotAfter(end) => end,
     };
     if end <= now {
-        return Err(CaError::new("bad-validity", format!("the certificate would end ({}) before it starts ({})", format_unix(end), format_unix(now))));
+        return Err(CaError::new(
+            "bad-validity",
+            format!("the certificate would end ({}) before it starts ({})", format_unix(end), format_unix(now)),
+        ));
     }
     Ok(end)
 }
@@ -199,18 +214,28 @@ fn build(
     let validity = Validity::new(x509_time(validity.0)?, x509_time(validity.1)?);
     let builder = CertificateBuilder::new(profile, SerialNumber::new(serial)?, validity, subject_key)
         .map_err(|e| CaError::internal(format!("cannot prepare the certificate: {e}")))?;
-    let certificate = builder
-        .build::<_, KmsSignature>(signer)
-        .map_err(|e| signer.take_error().map(CaError::from).unwrap_or_else(|| CaError::internal(format!("cannot sign the certificate: {e}"))))?;
+    let certificate = builder.build::<_, KmsSignature>(signer).map_err(|e| {
+        signer
+            .take_error()
+            .map(CaError::from)
+            .unwrap_or_else(|| CaError::internal(format!("cannot sign the certificate: {e}")))
+    })?;
     let issuer_key = SubjectPublicKeyInfoOwned::from_der(signer.public_key())?;
     let signed = certificate.tbs_certificate().to_der()?;
     let signature = certificate.signature().as_bytes().unwrap_or_default();
-    verify_signed(&issuer_key, certificate.signature_algorithm(), &signed, signature)
-        .map_err(|e| CaError::internal(format!("the new certificate's signature does not verify ({e}); nothing was stored")))?;
+    verify_signed(&issuer_key, certificate.signature_algorithm(), &signed, signature).map_err(|e| {
+        CaError::internal(format!("the new certificate's signature does not verify ({e}); nothing was stored"))
+    })?;
     Ok(certificate)
 }
 
-fn record(ca_name: &str, profile: Profile, certificate: &Certificate, key: Option<(&str, &str)>, now: i64) -> Result<CertRecord, CaError> {
+fn record(
+    ca_name: &str,
+    profile: Profile,
+    certificate: &Certificate,
+    key: Option<(&str, &str)>,
+    now: i64,
+) -> Result<CertRecord, CaError> {
     let tbs = certificate.tbs_certificate();
     Ok(CertRecord {
         serial: hex::encode_upper(tbs.serial_number().as_bytes()),
@@ -246,10 +271,16 @@ fn pem(certificate: &Certificate) -> Result<String, CaError> {
 
 fn refuse_taken_name(store: &Store, name: &str) -> Result<(), CaError> {
     if name.trim().is_empty() || name.chars().any(|c| c.is_control() || c == '/') {
-        return Err(CaError::new("bad-name", format!("{name:?} is not a usable CA name; use letters, digits, '-' and '_'")));
+        return Err(CaError::new(
+            "bad-name",
+            format!("{name:?} is not a usable CA name; use letters, digits, '-' and '_'"),
+        ));
     }
     if store.read(|tx| index::get_ca(tx, name))?.is_some() {
-        return Err(CaError::new("ca-exists", format!("there is already a CA named {name}; choose another name (`keyseal ca list` shows them)")));
+        return Err(CaError::new(
+            "ca-exists",
+            format!("there is already a CA named {name}; choose another name (`keyseal ca list` shows them)"),
+        ));
     }
     Ok(())
 }
@@ -262,13 +293,27 @@ pub fn init(authority: &Authority<'_>, request: &InitRequest) -> Result<Issued, 
     let own_key = SubjectPublicKeyInfoOwned::from_der(&key.public_spki)?;
     let extensions = extensions(
         Profile::RootCa,
-        &ExtensionInputs { subject_key: &own_key, issuer_key: &own_key, path_len: request.path_len, sans: &[], crl_url: None },
+        &ExtensionInputs {
+            subject_key: &own_key,
+            issuer_key: &own_key,
+            path_len: request.path_len,
+            sans: &[],
+            crl_url: None,
+        },
     )?;
     let profile = FixedProfile { issuer: request.subject.clone(), subject: request.subject.clone(), extensions };
-    let signer = KmsSigner::new(authority.kms, &key.key_id, &key.key_version_id, key.algorithm, key.spec, key.public_spki.clone());
+    let signer = KmsSigner::new(
+        authority.kms,
+        &key.key_id,
+        &key.key_version_id,
+        key.algorithm,
+        key.spec,
+        key.public_spki.clone(),
+    );
     let serial = new_serial(authority.store)?;
     let certificate = build(&signer, profile, &serial, (authority.now, end), own_key)?;
-    let record = record(&request.name, Profile::RootCa, &certificate, Some((&key.key_id, &key.key_version_id)), authority.now)?;
+    let record =
+        record(&request.name, Profile::RootCa, &certificate, Some((&key.key_id, &key.key_version_id)), authority.now)?;
     let ca = CaRecord {
         name: request.name.clone(),
         key_id: key.key_id.clone(),
@@ -280,7 +325,12 @@ pub fn init(authority: &Authority<'_>, request: &InitRequest) -> Result<Issued, 
         crl_url: request.crl_url.clone(),
         created: authority.now,
     };
-    let entry = audit_entry(authority, "InitCa", &key, format!("ca={} serial={} subject={}", ca.name, record.serial, record.subject));
+    let entry = audit_entry(
+        authority,
+        "InitCa",
+        &key,
+        format!("ca={} serial={} subject={}", ca.name, record.serial, record.subject),
+    );
     authority.store.write(|tx| {
         index::insert_ca(tx, &ca)?;
         index::insert_cert(tx, &record)?;
@@ -293,13 +343,19 @@ pub fn init(authority: &Authority<'_>, request: &InitRequest) -> Result<Issued, 
 /// The issuing CA: its record, certificate, and checks that it can still issue.
 fn issuer(authority: &Authority<'_>, name: &str) -> Result<(CaRecord, Certificate), CaError> {
     let ca = authority.store.read(|tx| index::get_ca(tx, name))?.ok_or_else(|| {
-        CaError::new("ca-not-found", format!("there is no CA named {name}; create one with `keyseal ca init` (`keyseal ca list` shows them)"))
+        CaError::new(
+            "ca-not-found",
+            format!("there is no CA named {name}; create one with `keyseal ca init` (`keyseal ca list` shows them)"),
+        )
     })?;
     let certificate = Certificate::from_der(&ca.certificate)?;
     check_is_ca(&certificate)?;
     let tbs = certificate.tbs_certificate();
     if tbs.validity().not_after.to_unix_duration().as_secs() as i64 <= authority.now {
-        return Err(CaError::new("expired-issuer", format!("CA {name}'s certificate expired at {}; it can no longer issue", tbs.validity().not_after)));
+        return Err(CaError::new(
+            "expired-issuer",
+            format!("CA {name}'s certificate expired at {}; it can no longer issue", tbs.validity().not_after),
+        ));
     }
     Ok((ca, certificate))
 }
@@ -311,12 +367,18 @@ pub fn check_is_ca(certificate: &Certificate) -> Result<(), CaError> {
     let who = crate::x509::describe(certificate);
     let constraints = tbs.get_extension::<BasicConstraints>()?.map(|(_, bc)| bc);
     if !constraints.is_some_and(|bc| bc.ca) {
-        return Err(CaError::new("not-a-ca", format!("{who} is not a CA certificate (no basicConstraints CA:TRUE); it cannot issue certificates")));
+        return Err(CaError::new(
+            "not-a-ca",
+            format!("{who} is not a CA certificate (no basicConstraints CA:TRUE); it cannot issue certificates"),
+        ));
     }
     if let Some((_, usage)) = tbs.get_extension::<KeyUsageExt>()?
         && !usage.0.contains(KeyUsages::KeyCertSign)
     {
-        return Err(CaError::new("not-a-ca", format!("{who} has a keyUsage without keyCertSign; it cannot issue certificates")));
+        return Err(CaError::new(
+            "not-a-ca",
+            format!("{who} has a keyUsage without keyCertSign; it cannot issue certificates"),
+        ));
     }
     Ok(())
 }
@@ -334,7 +396,10 @@ pub fn issue(authority: &Authority<'_>, request: &IssueRequest) -> Result<Issued
             } else {
                 subject_kms_key(authority.kms, key_id, key_version_id)?
             };
-            let subject = request.subject.clone().ok_or_else(|| CaError::new("bad-subject", "--subject is required with --key"))?;
+            let subject = request
+                .subject
+                .clone()
+                .ok_or_else(|| CaError::new("bad-subject", "--subject is required with --key"))?;
             (subject, SubjectPublicKeyInfoOwned::from_der(&key.public_spki)?, Some(key))
         }
         SubjectKey::Csr(bytes) => {
@@ -358,7 +423,8 @@ pub fn issue(authority: &Authority<'_>, request: &IssueRequest) -> Result<Issued
                 ),
             ));
         }
-        clamped = Some(format!("not-after clamped from {} to the issuer's {}", format_unix(end), format_unix(issuer_end)));
+        clamped =
+            Some(format!("not-after clamped from {} to the issuer's {}", format_unix(end), format_unix(issuer_end)));
         end = issuer_end;
     }
 
@@ -409,7 +475,10 @@ pub fn issue(authority: &Authority<'_>, request: &IssueRequest) -> Result<Issued
     authority.store.write(|tx| {
         if let Some(new_ca) = &new_ca {
             if index::get_ca(tx, &new_ca.name)?.is_some() {
-                return Err(crate::kms::KmsError::new(crate::kms::ErrorCode::InvalidParameter, format!("a CA named {} appeared meanwhile", new_ca.name)));
+                return Err(crate::kms::KmsError::new(
+                    crate::kms::ErrorCode::InvalidParameter,
+                    format!("a CA named {} appeared meanwhile", new_ca.name),
+                ));
             }
             index::insert_ca(tx, new_ca)?;
         }
@@ -423,8 +492,12 @@ pub fn issue(authority: &Authority<'_>, request: &IssueRequest) -> Result<Issued
 /// The public key of a KMS key version to certify for an end entity.
 fn subject_kms_key(kms: &dyn Kms, key_id: &str, key_version_id: &str) -> Result<CaKey, CaError> {
     let meta = kms.describe_key(&KeyIdRequest { key_id: key_id.to_string() })?.key_metadata;
-    let public = kms.get_public_key(&KeyVersionRequest { key_id: key_id.to_string(), key_version_id: key_version_id.to_string() })?;
-    let public_spki = keys::public_key_from_pem(&public.public_key).ok_or_else(|| CaError::internal("the KMS returned an unreadable public key"))?;
+    let public = kms.get_public_key(&KeyVersionRequest {
+        key_id: key_id.to_string(),
+        key_version_id: key_version_id.to_string(),
+    })?;
+    let public_spki = keys::public_key_from_pem(&public.public_key)
+        .ok_or_else(|| CaError::internal("the KMS returned an unreadable public key"))?;
     Ok(CaKey {
         key_id: meta.key_id,
         key_version_id: public.key_version_id,
@@ -436,43 +509,80 @@ fn subject_kms_key(kms: &dyn Kms, key_id: &str, key_version_id: &str) -> Result<
 
 /// Checks that do not need the KMS: intermediates are named and have a KMS key, the
 /// issuer's pathLen allows another CA, SANs fit the profile.
-fn check_request_shape(authority: &Authority<'_>, request: &IssueRequest, ca_certificate: &Certificate) -> Result<(), CaError> {
+fn check_request_shape(
+    authority: &Authority<'_>,
+    request: &IssueRequest,
+    ca_certificate: &Certificate,
+) -> Result<(), CaError> {
     if request.profile.is_ca() {
         if let SubjectKey::Csr(_) = request.key {
-            return Err(CaError::new("csr-for-ca", "an intermediate CA must have a KMS key (--key/--key-version) so it can sign; a CSR's key is not in the KMS"));
+            return Err(CaError::new(
+                "csr-for-ca",
+                "an intermediate CA must have a KMS key (--key/--key-version) so it can sign; a CSR's key is not in the KMS",
+            ));
         }
         if let Some((_, constraints)) = ca_certificate.tbs_certificate().get_extension::<BasicConstraints>()?
             && constraints.path_len_constraint == Some(0)
         {
             return Err(CaError::new(
                 "path-length-exceeded",
-                format!("CA {}'s pathLenConstraint is 0: it may issue end-entity certificates only, not another CA", request.ca),
+                format!(
+                    "CA {}'s pathLenConstraint is 0: it may issue end-entity certificates only, not another CA",
+                    request.ca
+                ),
             ));
         }
         match &request.new_ca_name {
             Some(name) => refuse_taken_name(authority.store, name)?,
-            None => return Err(CaError::new("missing-name", "an intermediate CA needs --name, the name it will issue under")),
+            None => {
+                return Err(CaError::new(
+                    "missing-name",
+                    "an intermediate CA needs --name, the name it will issue under",
+                ));
+            }
         }
     } else if request.new_ca_name.is_some() || request.path_len.is_some() {
-        return Err(CaError::new("not-a-ca-profile", format!("--name and --path-len are for --profile intermediate-ca, not {}", request.profile.as_str())));
+        return Err(CaError::new(
+            "not-a-ca-profile",
+            format!("--name and --path-len are for --profile intermediate-ca, not {}", request.profile.as_str()),
+        ));
     }
     if let Some(san) = request.sans.iter().find(|san| !request.profile.allows_san(san.kind)) {
-        return Err(CaError::new("bad-san", format!("a {} SAN does not fit the {} profile", san.kind.as_str(), request.profile.as_str())));
+        return Err(CaError::new(
+            "bad-san",
+            format!("a {} SAN does not fit the {} profile", san.kind.as_str(), request.profile.as_str()),
+        ));
     }
     Ok(())
 }
 
 /// Registers an existing CA certificate whose key is a KMS key version, so it can issue.
-pub fn import(authority: &Authority<'_>, name: &str, certificate_pem: &[u8], key_id: &str, key_version_id: &str, algorithm: Option<Algorithm>) -> Result<CaRecord, CaError> {
+pub fn import(
+    authority: &Authority<'_>,
+    name: &str,
+    certificate_pem: &[u8],
+    key_id: &str,
+    key_version_id: &str,
+    algorithm: Option<Algorithm>,
+) -> Result<CaRecord, CaError> {
     refuse_taken_name(authority.store, name)?;
     let chain = crate::x509::load_pem_chain(certificate_pem).map_err(|e| CaError::new(e.reason.code(), e.message))?;
     let certificate = &chain[0];
     check_is_ca(certificate)?;
     let key = ca_key(authority.kms, key_id, key_version_id, algorithm)?;
     if certificate.tbs_certificate().subject_public_key_info().to_der()? != key.public_spki {
-        return Err(CaError::new("key-mismatch", format!("{} certifies another key than KMS key {} version {}", crate::x509::describe(certificate), key.key_id, key.key_version_id)));
+        return Err(CaError::new(
+            "key-mismatch",
+            format!(
+                "{} certifies another key than KMS key {} version {}",
+                crate::x509::describe(certificate),
+                key.key_id,
+                key.key_version_id
+            ),
+        ));
     }
-    let record = record(name, Profile::IntermediateCa, certificate, Some((&key.key_id, &key.key_version_id)), authority.now)?;
+    let record =
+        record(name, Profile::IntermediateCa, certificate, Some((&key.key_id, &key.key_version_id)), authority.now)?;
     let ca = CaRecord {
         name: name.to_string(),
         key_id: key.key_id.clone(),
@@ -484,7 +594,12 @@ pub fn import(authority: &Authority<'_>, name: &str, certificate_pem: &[u8], key
         crl_url: None,
         created: authority.now,
     };
-    let entry = audit_entry(authority, "ImportCa", &key, format!("ca={name} serial={} subject={}", record.serial, record.subject));
+    let entry = audit_entry(
+        authority,
+        "ImportCa",
+        &key,
+        format!("ca={name} serial={} subject={}", record.serial, record.subject),
+    );
     authority.store.write(|tx| {
         index::insert_ca(tx, &ca)?;
         if index::get_cert(tx, &record.serial)?.is_none() {

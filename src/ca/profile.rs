@@ -147,7 +147,10 @@ pub fn extensions(profile: Profile, inputs: &ExtensionInputs<'_>) -> Result<Vec<
     let rsa_subject = crate::kms::keys::spec_of_public_key(&inputs.subject_key.to_der().unwrap_or_default())
         == Some(crate::kms::KeySpec::Rsa2048);
     let mut out = vec![
-        extension(&BasicConstraints { ca: profile.is_ca(), path_len_constraint: inputs.path_len.filter(|_| profile.is_ca()) }, true)?,
+        extension(
+            &BasicConstraints { ca: profile.is_ca(), path_len_constraint: inputs.path_len.filter(|_| profile.is_ca()) },
+            true,
+        )?,
         extension(&KeyUsage(profile.key_usages(rsa_subject)), true)?,
     ];
     if let Some((purposes, critical)) = profile.extended_key_usage() {
@@ -155,7 +158,8 @@ pub fn extensions(profile: Profile, inputs: &ExtensionInputs<'_>) -> Result<Vec<
     }
     let own_id = OctetString::new(key_identifier(inputs.subject_key)).map_err(|e| CaError::internal(e.to_string()))?;
     out.push(extension(&SubjectKeyIdentifier(own_id), false)?);
-    let issuer_id = OctetString::new(key_identifier(inputs.issuer_key)).map_err(|e| CaError::internal(e.to_string()))?;
+    let issuer_id =
+        OctetString::new(key_identifier(inputs.issuer_key)).map_err(|e| CaError::internal(e.to_string()))?;
     out.push(extension(&AuthorityKeyIdentifier { key_identifier: Some(issuer_id), ..Default::default() }, false)?);
     if !inputs.sans.is_empty() {
         let names = inputs.sans.iter().map(San::general_name).collect::<Result<Vec<_>, _>>()?;
@@ -165,7 +169,9 @@ pub fn extensions(profile: Profile, inputs: &ExtensionInputs<'_>) -> Result<Vec<
     if let Some(url) = inputs.crl_url {
         let uri = Ia5String::new(url).map_err(|e| CaError::new("bad-crl-url", format!("{url}: {e}")))?;
         let point = DistributionPoint {
-            distribution_point: Some(DistributionPointName::FullName(vec![GeneralName::UniformResourceIdentifier(uri)])),
+            distribution_point: Some(DistributionPointName::FullName(vec![GeneralName::UniformResourceIdentifier(
+                uri,
+            )])),
             reasons: None,
             crl_issuer: None,
         };

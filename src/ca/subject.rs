@@ -10,20 +10,18 @@ use x509_cert::name::Name;
 
 /// The attribute names a subject may use, as written, and how they are spelled in the
 /// certificate's string form.
-const ATTRIBUTES: &[(&str, &str)] = &[
-    ("CN", "CN"),
-    ("O", "O"),
-    ("OU", "OU"),
-    ("C", "C"),
-    ("ST", "ST"),
-    ("L", "L"),
-    ("EMAILADDRESS", "emailAddress"),
-];
+const ATTRIBUTES: &[(&str, &str)] =
+    &[("CN", "CN"), ("O", "O"), ("OU", "OU"), ("C", "C"), ("ST", "ST"), ("L", "L"), ("EMAILADDRESS", "emailAddress")];
 
 /// Parses a subject DN in RFC 4514 form with the attributes CN, O, OU, C, ST, L and
 /// emailAddress (names are case-insensitive). C must be a two-letter country code.
 pub fn parse_subject(text: &str) -> Result<Name, CaError> {
-    let bad = |why: String| CaError::new("bad-subject", format!("--subject {text:?}: {why}; write e.g. \"CN=Release Signing,O=Example,C=NL\""));
+    let bad = |why: String| {
+        CaError::new(
+            "bad-subject",
+            format!("--subject {text:?}: {why}; write e.g. \"CN=Release Signing,O=Example,C=NL\""),
+        )
+    };
     if text.trim().is_empty() {
         return Err(bad("it is empty".into()));
     }
@@ -50,21 +48,18 @@ pub fn parse_subject(text: &str) -> Result<Name, CaError> {
 
 /// Splits on commas that are not escaped with a backslash.
 fn split_unescaped(text: &str) -> Vec<String> {
-    let mut parts = vec![String::new()];
+    let mut parts = Vec::new();
+    let mut current = String::new();
     let mut escaped = false;
     for c in text.chars() {
-        match (escaped, c) {
-            (false, '\\') => {
-                escaped = true;
-                parts.last_mut().map(|p| p.push(c));
-            }
-            (false, ',') => parts.push(String::new()),
-            _ => {
-                escaped = false;
-                parts.last_mut().map(|p| p.push(c));
-            }
+        if c == ',' && !escaped {
+            parts.push(std::mem::take(&mut current));
+            continue;
         }
+        escaped = c == '\\' && !escaped;
+        current.push(c);
     }
+    parts.push(current);
     parts
 }
 
@@ -104,7 +99,14 @@ pub struct San {
 
 /// Parses `dns:NAME`, `ip:ADDRESS`, `email:ADDRESS` or `uri:URI`.
 pub fn parse_san(text: &str) -> Result<San, CaError> {
-    let bad = |why: &str| CaError::new("bad-san", format!("--san {text:?}: {why}; write dns:example.com, ip:10.0.0.1, email:a@example.com or uri:https://example.com"));
+    let bad = |why: &str| {
+        CaError::new(
+            "bad-san",
+            format!(
+                "--san {text:?}: {why}; write dns:example.com, ip:10.0.0.1, email:a@example.com or uri:https://example.com"
+            ),
+        )
+    };
     let (kind, value) = text.split_once(':').ok_or_else(|| bad("no kind"))?;
     let kind = match kind.to_ascii_lowercase().as_str() {
         "dns" => SanKind::Dns,
@@ -120,12 +122,21 @@ pub fn parse_san(text: &str) -> Result<San, CaError> {
                 && value.len() <= 253
                 && value.split('.').enumerate().all(|(i, label)| {
                     (i == 0 && label == "*")
-                        || (!label.is_empty() && label.len() <= 63 && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'))
+                        || (!label.is_empty()
+                            && label.len() <= 63
+                            && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'))
                 })
         }
         SanKind::Ip => value.parse::<std::net::IpAddr>().is_ok(),
-        SanKind::Email => value.split_once('@').is_some_and(|(local, domain)| !local.is_empty() && domain.contains('.')) && value.is_ascii(),
-        SanKind::Uri => value.split_once(':').is_some_and(|(scheme, rest)| !scheme.is_empty() && !rest.is_empty()) && value.is_ascii() && !value.contains(' '),
+        SanKind::Email => {
+            value.split_once('@').is_some_and(|(local, domain)| !local.is_empty() && domain.contains('.'))
+                && value.is_ascii()
+        }
+        SanKind::Uri => {
+            value.split_once(':').is_some_and(|(scheme, rest)| !scheme.is_empty() && !rest.is_empty())
+                && value.is_ascii()
+                && !value.contains(' ')
+        }
     };
     if !valid {
         return Err(bad(&format!("not a valid {} value", kind.as_str())));

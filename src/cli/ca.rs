@@ -1,12 +1,12 @@
 //! `keyseal ca ...`: the mini-CA's commands. Flags become requests for `ca::issue` and
 //! `ca::crl`; results print as text, or JSON with `--json`.
 
+use crate::ca::CaError;
 use crate::ca::crl::{crl, parse_reason, revoke};
 use crate::ca::index::{self, CertRecord};
 use crate::ca::issue::{Authority, InitRequest, IssueRequest, Issued, Lifetime, SubjectKey, import, init, issue};
 use crate::ca::profile::Profile;
 use crate::ca::subject::{parse_san, parse_subject};
-use crate::ca::CaError;
 use crate::cli::input::write_out;
 use crate::cli::{CliError, Outcome, local_principal, print_json};
 use crate::clock::{format_unix, now_unix, parse_time};
@@ -22,34 +22,46 @@ const PROFILES: &[&str] = &["code-signing", "server", "client", "email", "timest
 #[derive(Debug, Subcommand)]
 pub enum CaAction {
     /// Create a self-signed root CA whose key is a KMS key version.
-    #[command(after_help = "Example:\n  keyseal ca init --name root --key alias/root-ca --key-version VERSION \\\n      --subject \"CN=Example Root CA,O=Example,C=NL\" --days 3650 --out root.pem\n\n\
+    #[command(
+        after_help = "Example:\n  keyseal ca init --name root --key alias/root-ca --key-version VERSION \\\n      --subject \"CN=Example Root CA,O=Example,C=NL\" --days 3650 --out root.pem\n\n\
 The root gets basicConstraints CA:TRUE (critical, with --path-len if given), keyUsage
 keyCertSign+cRLSign (critical) and a subject key identifier. Its private key stays in
-the KMS; keyseal signs the certificate with AsymmetricSign.")]
+the KMS; keyseal signs the certificate with AsymmetricSign."
+    )]
     Init(InitArgs),
     /// Issue an intermediate CA or an end-entity certificate signed by a CA.
-    #[command(after_help = "Examples:\n  keyseal ca issue --ca root --profile intermediate-ca --name release-ca \\\n      --key alias/release-ca --key-version V --subject \"CN=Release CA,O=Example\" --days 1825 --out release-ca.pem\n  keyseal ca issue --ca release-ca --profile code-signing --key alias/release --key-version V \\\n      --subject \"CN=Release Signing,O=Example\" --days 365 --out signer.pem\n  keyseal ca issue --ca release-ca --profile server --csr web.csr --san dns:example.com --days 90 --out web.pem\n\n\
+    #[command(
+        after_help = "Examples:\n  keyseal ca issue --ca root --profile intermediate-ca --name release-ca \\\n      --key alias/release-ca --key-version V --subject \"CN=Release CA,O=Example\" --days 1825 --out release-ca.pem\n  keyseal ca issue --ca release-ca --profile code-signing --key alias/release --key-version V \\\n      --subject \"CN=Release Signing,O=Example\" --days 365 --out signer.pem\n  keyseal ca issue --ca release-ca --profile server --csr web.csr --san dns:example.com --days 90 --out web.pem\n\n\
 Profiles: code-signing, server, client, email, timestamping, intermediate-ca. A
 certificate never outlives its issuer: that is refused, or with --clamp shortened (and
-said so). Serial numbers are random, positive and 20 bytes long.")]
+said so). Serial numbers are random, positive and 20 bytes long."
+    )]
     Issue(IssueArgs),
     /// Register an existing CA certificate whose key is a KMS key version.
-    #[command(after_help = "Example:\n  keyseal ca import --name partner-ca --cert partner-ca.pem --key alias/partner --key-version V")]
+    #[command(
+        after_help = "Example:\n  keyseal ca import --name partner-ca --cert partner-ca.pem --key alias/partner --key-version V"
+    )]
     Import(ImportArgs),
     /// Revoke a certificate a CA issued.
-    #[command(after_help = "Example:\n  keyseal ca revoke --ca release-ca --serial 4A1F... --reason key-compromise\n\n\
+    #[command(
+        after_help = "Example:\n  keyseal ca revoke --ca release-ca --serial 4A1F... --reason key-compromise\n\n\
 Reasons: unspecified, key-compromise, ca-compromise, affiliation-changed, superseded,
 cessation-of-operation, certificate-hold, privilege-withdrawn, aa-compromise.
-Publish a new CRL afterwards: keyseal ca crl --ca release-ca --out release-ca.crl.pem")]
+Publish a new CRL afterwards: keyseal ca crl --ca release-ca --out release-ca.crl.pem"
+    )]
     Revoke(RevokeArgs),
     /// Produce a CA's next signed CRL (X.509 v2).
-    #[command(after_help = "Example:\n  keyseal ca crl --ca release-ca --out release-ca.crl.pem --der release-ca.crl --days 7\n  openssl crl -in release-ca.crl.pem -CAfile release-ca.pem -verify -noout -text")]
+    #[command(
+        after_help = "Example:\n  keyseal ca crl --ca release-ca --out release-ca.crl.pem --der release-ca.crl --days 7\n  openssl crl -in release-ca.crl.pem -CAfile release-ca.pem -verify -noout -text"
+    )]
     Crl(CrlArgs),
     /// List CAs and the certificates they issued.
     #[command(after_help = "Examples:\n  keyseal ca list\n  keyseal ca list --ca release-ca --json")]
     List(ListArgs),
     /// Show one certificate (by serial) or CA (by name), with its PEM.
-    #[command(after_help = "Examples:\n  keyseal ca show --serial 4A1F...\n  keyseal ca show --ca root --pem > root.pem")]
+    #[command(
+        after_help = "Examples:\n  keyseal ca show --serial 4A1F...\n  keyseal ca show --ca root --pem > root.pem"
+    )]
     Show(ShowArgs),
 }
 
@@ -267,7 +279,9 @@ pub fn run(action: CaAction, kms: &LocalKms) -> Result<Outcome, CliError> {
         }
         CaAction::Issue(args) => {
             let key = match (&args.key, &args.key_version, &args.csr) {
-                (Some(key_id), Some(key_version_id), _) => SubjectKey::Kms { key_id: key_id.clone(), key_version_id: key_version_id.clone() },
+                (Some(key_id), Some(key_version_id), _) => {
+                    SubjectKey::Kms { key_id: key_id.clone(), key_version_id: key_version_id.clone() }
+                }
                 (_, _, Some(csr)) => SubjectKey::Csr(read("--csr", csr)?),
                 _ => return Err(CaError::new("bad-input", "give --key and --key-version, or --csr").into()),
             };
@@ -288,13 +302,23 @@ pub fn run(action: CaAction, kms: &LocalKms) -> Result<Outcome, CliError> {
             finish(&issued, &args.out, args.json, &format!("issued {} certificate", request.profile.as_str()))
         }
         CaAction::Import(args) => {
-            let ca = import(&authority, &args.name, &read("--cert", &args.cert)?, &args.key, &args.key_version, algorithm(&args.algorithm)?)?;
+            let ca = import(
+                &authority,
+                &args.name,
+                &read("--cert", &args.cert)?,
+                &args.key,
+                &args.key_version,
+                algorithm(&args.algorithm)?,
+            )?;
             println!("imported CA {} (serial {}, key {} version {})", ca.name, ca.serial, ca.key_id, ca.key_version_id);
             Ok(Outcome::Success)
         }
         CaAction::Revoke(args) => {
             let record = revoke(&authority, &args.ca, &args.serial, parse_reason(&args.reason)?)?;
-            println!("revoked {} ({}) for {}; publish a new CRL with: keyseal ca crl --ca {} --out FILE", record.serial, record.subject, args.reason, args.ca);
+            println!(
+                "revoked {} ({}) for {}; publish a new CRL with: keyseal ca crl --ca {} --out FILE",
+                record.serial, record.subject, args.reason, args.ca
+            );
             Ok(Outcome::Success)
         }
         CaAction::Crl(args) => {
@@ -303,7 +327,13 @@ pub fn run(action: CaAction, kms: &LocalKms) -> Result<Outcome, CliError> {
             if let Some(path) = &args.der {
                 write_out(path, &list.der, false)?;
             }
-            println!("CRL number {} of CA {} lists {} revoked certificate(s); wrote {}", list.number, args.ca, list.revoked, args.out.display());
+            println!(
+                "CRL number {} of CA {} lists {} revoked certificate(s); wrote {}",
+                list.number,
+                args.ca,
+                list.revoked,
+                args.out.display()
+            );
             Ok(Outcome::Success)
         }
         CaAction::List(args) => list(kms, args),
@@ -311,7 +341,7 @@ pub fn run(action: CaAction, kms: &LocalKms) -> Result<Outcome, CliError> {
     }
 }
 
-fn finish(issued: &Issued, out: &PathBuf, json: bool, what: &str) -> Result<Outcome, CliError> {
+fn finish(issued: &Issued, out: &std::path::Path, json: bool, what: &str) -> Result<Outcome, CliError> {
     write_out(out, issued.pem.as_bytes(), false)?;
     if let Some(note) = &issued.clamped {
         eprintln!("note: {note}");
@@ -321,7 +351,13 @@ fn finish(issued: &Issued, out: &PathBuf, json: bool, what: &str) -> Result<Outc
     } else {
         let r = &issued.record;
         println!("{what}: serial {}", r.serial);
-        println!("  subject   {}\n  issuer    {}\n  valid     {} to {}", r.subject, r.issuer, format_unix(r.not_before), format_unix(r.not_after));
+        println!(
+            "  subject   {}\n  issuer    {}\n  valid     {} to {}",
+            r.subject,
+            r.issuer,
+            format_unix(r.not_before),
+            format_unix(r.not_after)
+        );
         println!("wrote {}", out.display());
     }
     Ok(Outcome::Success)
@@ -340,7 +376,10 @@ fn list(kms: &LocalKms, args: ListArgs) -> Result<Outcome, CliError> {
         return Ok(Outcome::Success);
     }
     for ca in cas.iter().filter(|c| args.ca.as_ref().is_none_or(|n| n == &c.name)) {
-        println!("CA {}  key {} version {}  {}  CRL #{}", ca.name, ca.key_id, ca.key_version_id, ca.algorithm, ca.crl_number);
+        println!(
+            "CA {}  key {} version {}  {}  CRL #{}",
+            ca.name, ca.key_id, ca.key_version_id, ca.algorithm, ca.crl_number
+        );
     }
     for cert in &certs {
         print_line(cert);
@@ -351,23 +390,31 @@ fn list(kms: &LocalKms, args: ListArgs) -> Result<Outcome, CliError> {
 fn print_line(cert: &CertRecord) {
     let expired = cert.not_after < now_unix() && cert.status == "valid";
     let status = if expired { "expired".to_string() } else { cert.status.clone() };
-    println!("{}  {:<8} {:<15} {}  until {}  (by {})", cert.serial, status, cert.profile, cert.subject, format_unix(cert.not_after), cert.ca_name);
+    println!(
+        "{}  {:<8} {:<15} {}  until {}  (by {})",
+        cert.serial,
+        status,
+        cert.profile,
+        cert.subject,
+        format_unix(cert.not_after),
+        cert.ca_name
+    );
 }
 
 fn show(kms: &LocalKms, args: ShowArgs) -> Result<Outcome, CliError> {
     let serial = match (&args.serial, &args.ca) {
         (Some(serial), _) => crate::ca::crl::normalize_serial(serial)?,
-        (None, Some(name)) => kms
-            .store()
-            .read(|tx| index::get_ca(tx, name))?
-            .ok_or_else(|| CaError::new("ca-not-found", format!("there is no CA named {name}")))?
-            .serial,
+        (None, Some(name)) => {
+            kms.store()
+                .read(|tx| index::get_ca(tx, name))?
+                .ok_or_else(|| CaError::new("ca-not-found", format!("there is no CA named {name}")))?
+                .serial
+        }
         (None, None) => return Err(CaError::new("bad-input", "give --serial or --ca").into()),
     };
-    let cert = kms
-        .store()
-        .read(|tx| index::get_cert(tx, &serial))?
-        .ok_or_else(|| CaError::new("certificate-not-found", format!("no certificate with serial {serial} in this store")))?;
+    let cert = kms.store().read(|tx| index::get_cert(tx, &serial))?.ok_or_else(|| {
+        CaError::new("certificate-not-found", format!("no certificate with serial {serial} in this store"))
+    })?;
     let pem = der::pem::encode_string("CERTIFICATE", der::pem::LineEnding::LF, &cert.certificate).unwrap_or_default();
     if args.pem {
         print!("{pem}");
@@ -385,4 +432,3 @@ fn show(kms: &LocalKms, args: ShowArgs) -> Result<Outcome, CliError> {
     }
     Ok(Outcome::Success)
 }
-

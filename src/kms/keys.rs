@@ -126,12 +126,15 @@ pub fn signature_algorithm_identifier(algorithm: Algorithm) -> Result<spki::Algo
     const SHA256_WITH_RSA: spki::ObjectIdentifier = spki::ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.11");
     const ECDSA_WITH_SHA256: spki::ObjectIdentifier = spki::ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.2");
     match algorithm {
-        Algorithm::RsaPkcs1Sha256 => Ok(spki::AlgorithmIdentifierOwned { oid: SHA256_WITH_RSA, parameters: Some(der::asn1::Null.into()) }),
-        Algorithm::RsaPssSha256 => {
-            rsa::pss::get_default_pss_signature_algo_id::<Sha256>().map_err(|_| KeyError::Provider("PSS parameter encoding"))
+        Algorithm::RsaPkcs1Sha256 => {
+            Ok(spki::AlgorithmIdentifierOwned { oid: SHA256_WITH_RSA, parameters: Some(der::asn1::Null.into()) })
         }
+        Algorithm::RsaPssSha256 => rsa::pss::get_default_pss_signature_algo_id::<Sha256>()
+            .map_err(|_| KeyError::Provider("PSS parameter encoding")),
         Algorithm::EcdsaSha256 => Ok(spki::AlgorithmIdentifierOwned { oid: ECDSA_WITH_SHA256, parameters: None }),
-        Algorithm::RsaesOaepSha256 | Algorithm::RsaesOaepSha1 => Err(KeyError::Provider("signature identifier of an encryption algorithm")),
+        Algorithm::RsaesOaepSha256 | Algorithm::RsaesOaepSha1 => {
+            Err(KeyError::Provider("signature identifier of an encryption algorithm"))
+        }
     }
 }
 

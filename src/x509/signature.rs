@@ -95,13 +95,18 @@ fn rsa_pkcs1(key_der: &[u8], hash: Hash, message: &[u8], signature: &[u8]) -> Re
 }
 
 /// RSASSA-PSS: the parameters name the hash, MGF1 with the same hash, and the salt length.
-fn rsa_pss(key_der: &[u8], algorithm: &AlgorithmIdentifierOwned, message: &[u8], signature: &[u8]) -> Result<bool, SignatureError> {
+fn rsa_pss(
+    key_der: &[u8],
+    algorithm: &AlgorithmIdentifierOwned,
+    message: &[u8],
+    signature: &[u8],
+) -> Result<bool, SignatureError> {
     let malformed = |what: &str| SignatureError::Malformed(format!("RSASSA-PSS parameters: {what}"));
     let parameters = algorithm.parameters.as_ref().ok_or_else(|| malformed("absent"))?;
     let encoded = der::Encode::to_der(parameters).map_err(|e| malformed(&e.to_string()))?;
-    let parameters =
-        rsa::pkcs1::RsaPssParams::<der::Any>::from_der(&encoded).map_err(|e| malformed(&e.to_string()))?;
-    let hash = hash_of(parameters.hash.oid).ok_or_else(|| SignatureError::Unsupported(format!("PSS hash {}", parameters.hash.oid)))?;
+    let parameters = rsa::pkcs1::RsaPssParams::<der::Any>::from_der(&encoded).map_err(|e| malformed(&e.to_string()))?;
+    let hash = hash_of(parameters.hash.oid)
+        .ok_or_else(|| SignatureError::Unsupported(format!("PSS hash {}", parameters.hash.oid)))?;
     let mgf_hash = parameters
         .mask_gen
         .parameters
@@ -115,9 +120,15 @@ fn rsa_pss(key_der: &[u8], algorithm: &AlgorithmIdentifierOwned, message: &[u8],
     let salt = usize::from(parameters.salt_len);
     let key = rsa_key(key_der)?;
     Ok(match hash {
-        Hash::Sha256 => rsa::pss::VerifyingKey::<Sha256>::new_with_salt_len(key, salt).verify_prehash(&digest(hash, message), &pss_signature(signature)?).is_ok(),
-        Hash::Sha384 => rsa::pss::VerifyingKey::<Sha384>::new_with_salt_len(key, salt).verify_prehash(&digest(hash, message), &pss_signature(signature)?).is_ok(),
-        Hash::Sha512 => rsa::pss::VerifyingKey::<Sha512>::new_with_salt_len(key, salt).verify_prehash(&digest(hash, message), &pss_signature(signature)?).is_ok(),
+        Hash::Sha256 => rsa::pss::VerifyingKey::<Sha256>::new_with_salt_len(key, salt)
+            .verify_prehash(&digest(hash, message), &pss_signature(signature)?)
+            .is_ok(),
+        Hash::Sha384 => rsa::pss::VerifyingKey::<Sha384>::new_with_salt_len(key, salt)
+            .verify_prehash(&digest(hash, message), &pss_signature(signature)?)
+            .is_ok(),
+        Hash::Sha512 => rsa::pss::VerifyingKey::<Sha512>::new_with_salt_len(key, salt)
+            .verify_prehash(&digest(hash, message), &pss_signature(signature)?)
+            .is_ok(),
     })
 }
 
@@ -129,12 +140,15 @@ fn ecdsa(key_der: &[u8], hash: Hash, message: &[u8], signature: &[u8]) -> Result
     let hashed = digest(hash, message);
     match crate::kms::keys::spec_of_public_key(key_der) {
         Some(crate::kms::KeySpec::EcP256) => {
-            let key = p256::ecdsa::VerifyingKey::from_public_key_der(key_der).map_err(|e| SignatureError::Malformed(e.to_string()))?;
+            let key = p256::ecdsa::VerifyingKey::from_public_key_der(key_der)
+                .map_err(|e| SignatureError::Malformed(e.to_string()))?;
             Ok(p256::ecdsa::Signature::from_der(signature).is_ok_and(|sig| key.verify_prehash(&hashed, &sig).is_ok()))
         }
         Some(crate::kms::KeySpec::EcP256k) => {
-            let key = k256::ecdsa::VerifyingKey::from_public_key_der(key_der).map_err(|e| SignatureError::Malformed(e.to_string()))?;
-            Ok(k256::ecdsa::Signature::from_der(signature).is_ok_and(|sig| key.verify_prehash(&hashed, &sig.normalize_s()).is_ok()))
+            let key = k256::ecdsa::VerifyingKey::from_public_key_der(key_der)
+                .map_err(|e| SignatureError::Malformed(e.to_string()))?;
+            Ok(k256::ecdsa::Signature::from_der(signature)
+                .is_ok_and(|sig| key.verify_prehash(&hashed, &sig.normalize_s()).is_ok()))
         }
         _ => Err(SignatureError::Unsupported("ECDSA with a key that is neither P-256 nor secp256k1".into())),
     }

@@ -1,0 +1,666 @@
+//! The mini-CA end to end through the binary, checked by OpenSSL: for each CA key spec and
+//! signature algorithm, a root, an intermediate and a code-signing leaf that
+//! `openssl verify` accepts, showing the subject, purpose and dates asked for; CRLs that
+//! `openssl crl -verify` accepts and that list the revoked serial; CSRs from
+//! `openssl req`; and every refusal by its code.
+
+mod common;
+
+use common::{Keyseal, Run, peer};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+
+fn path(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+fn ok(run: Run) -> Run {
+    assert_eq!(run.status, 0, "{}\n{}", run.stdout, run.stderr);
+    run
+}
+
+/// The `[code]` of a failed non-KMS command.
+fn code(run: &Run) -> String {
+    assert_eq!(run.status, 2, "expected a refusal: {}\n{}", run.stdout, run.stderr);
+    let start = run.stderr.find('[').expect("an error code") + 1;
+    let end = run.stderr[start..].find(']').unwrap() + start;
+    run.stderr[start..end].to_string()
+}
+
+struct Pki {
+    ks: Keyseal,
+    root: PathBuf,
+    intermediate: PathBuf,
+    leaf: PathBuf,
+    leaf_serial: String,
+}
+
+fn openssl_text(cert: &Path) -> String {
+    let (ok, text) = peer("openssl", &["x509", "-in", path(cert), "-noout", "-text", "-nameopt", "RFC2253"]);
+    assert!(ok, "{text}");
+    text
+}
+
+/// Builds root → intermediate → code-signing leaf, every CA key of `spec` signing with
+/// `algorithm`.
+fn build_pki(spec: &str, algorithm: &str) -> Pki {
+    let ks = Keyseal::new();
+    let (root_key, root_version) = ks.create_key(spec, "SIGN/VERIFY");
+    let (inter_key, inter_version) = ks.create_key(spec, "SIGN/VERIFY");
+    let (leaf_key, leaf_version) = ks.create_key("EC_P256", "SIGN/VERIFY");
+    let (root, intermediate, leaf) = (ks.file("root.pem"), ks.file("intermediate.pem"), ks.file("leaf.pem"));
+    ok(ks.run(&[
+        "ca",
+        "init",
+        "--name",
+        "root",
+        "--key",
+        &root_key,
+        "--key-version",
+        &root_version,
+        "--algorithm",
+        algorithm,
+        "--subject",
+        "CN=Example Root CA,O=Example Corp,OU=Security,C=NL,ST=Noord-Holland,L=Amsterdam,emailAddress=pki@example.com",
+        "--days",
+        "3650",
+        "--path-len",
+        "1",
+        "--out",
+        path(&root),
+    ]));
+    ok(ks.run(&[
+        "ca",
+        "issue",
+        "--ca",
+        "root",
+        "--profile",
+        "intermediate-ca",
+        "--name",
+        "release-ca",
+        "--key",
+        &inter_key,
+        "--key-version",
+        &inter_version,
+        "--algorithm",
+        algorithm,
+        "--subject",
+        "CN=Example Release CA,O=Example Corp",
+        "--days",
+        "1825",
+        "--path-len",
+        "0",
+        "--crl-url",
+        "http://pki.example.com/release-ca.crl",
+        "--out",
+        path(&intermediate),
+    ]));
+    let issued = ok(ks.run(&[
+        "ca",
+        "issue",
+        "--ca",
+        "release-ca",
+        "--profile",
+        "code-signing",
+        "--key",
+        &leaf_key,
+        "--key-version",
+        &leaf_version,
+        "--subject",
+        "CN=Release Signing,O=Example Corp",
+        "--not-after",
+        "2027-06-30T12:00:00Z",
+        "--san",
+        "email:release@example.com",
+        "--out",
+        path(&leaf),
+        "--json",
+    ]))
+    .json();
+    let leaf_serial = issued["certificate"]["serial"].as_str().unwrap().to_string();
+    Pki { ks, root, intermediate, leaf, leaf_serial }
+}
+
+fn check_chain(pki: &Pki, algorithm: &str) {
+    let (verified, text) = peer(
+        "openssl",
+        &["verify", "-x509_strict", "-CAfile", path(&pki.root), "-untrusted", path(&pki.intermediate), path(&pki.leaf)],
+    );
+    assert!(verified, "{algorithm}: openssl verify: {text}");
+    // `-purpose codesign` exists from OpenSSL 3.2; before that, check the EKU explicitly.
+    let (purpose_ok, purpose_text) = peer(
+        "openssl",
+        &[
+            "verify",
+            "-purpose",
+            "codesign",
+            "-CAfile",
+            path(&pki.root),
+            "-untrusted",
+            path(&pki.intermediate),
+            path(&pki.leaf),
+        ],
+    );
+    if !purpose_text.contains("Invalid purpose") {
+        assert!(purpose_ok, "{purpose_text}");
+    }
+    let leaf = openssl_text(&pki.leaf);
+    assert!(leaf.contains("Subject: CN=Release Signing,O=Example Corp"), "{leaf}");
+    assert!(leaf.contains("Issuer: CN=Example Release CA,O=Example Corp"), "{leaf}");
+    assert!(leaf.contains("Not After : Jun 30 12:00:00 2027 GMT"), "{leaf}");
+    assert!(leaf.contains("X509v3 Extended Key Usage: \n                Code Signing"), "{leaf}");
+    assert!(leaf.contains("X509v3 Key Usage: critical\n                Digital Signature"), "{leaf}");
+    assert!(leaf.contains("CA:FALSE"), "{leaf}");
+    assert!(leaf.contains("email:release@example.com"), "{leaf}");
+    assert!(leaf.contains("URI:http://pki.example.com/release-ca.crl"), "{leaf}");
+    assert!(leaf.contains("X509v3 Authority Key Identifier"), "{leaf}");
+    let root = openssl_text(&pki.root);
+    for part in [
+        "CN=Example Root CA",
+        "O=Example Corp",
+        "OU=Security",
+        "C=NL",
+        "ST=Noord-Holland",
+        "L=Amsterdam",
+        "pki@example.com",
+    ] {
+        assert!(root.contains(part), "root lacks {part}: {root}");
+    }
+    assert!(root.contains("X509v3 Basic Constraints: critical\n                CA:TRUE, pathlen:1"), "{root}");
+    assert!(root.contains("X509v3 Key Usage: critical\n                Certificate Sign, CRL Sign"), "{root}");
+    assert!(root.contains("X509v3 Subject Key Identifier"), "{root}");
+    let intermediate = openssl_text(&pki.intermediate);
+    assert!(intermediate.contains("CA:TRUE, pathlen:0"), "{intermediate}");
+    let expected = match algorithm {
+        "RSA_PSS_SHA_256" => "Signature Algorithm: rsassaPss",
+        "RSA_PKCS1_SHA_256" => "Signature Algorithm: sha256WithRSAEncryption",
+        _ => "Signature Algorithm: ecdsa-with-SHA256",
+    };
+    assert!(root.contains(expected) && intermediate.contains(expected), "{algorithm}: {root}");
+    if algorithm == "RSA_PSS_SHA_256" {
+        assert!(root.contains("Salt Length: 0x20") && root.contains("Mask Algorithm: mgf1 with sha256"), "{root}");
+    }
+}
+
+fn check_crl(pki: &Pki) {
+    ok(pki.ks.run(&["ca", "revoke", "--ca", "release-ca", "--serial", &pki.leaf_serial, "--reason", "key-compromise"]));
+    let (crl, crl_der) = (pki.ks.file("release-ca.crl.pem"), pki.ks.file("release-ca.crl"));
+    ok(pki.ks.run(&["ca", "crl", "--ca", "release-ca", "--out", path(&crl), "--der", path(&crl_der)]));
+    let (verified, text) =
+        peer("openssl", &["crl", "-in", path(&crl), "-CAfile", path(&pki.intermediate), "-verify", "-noout", "-text"]);
+    assert!(verified && text.contains("verify OK"), "{text}");
+    assert!(text.contains(&format!("Serial Number: {}", pki.leaf_serial)), "{text}");
+    assert!(text.contains("Key Compromise") && text.contains("X509v3 CRL Number: \n                1"), "{text}");
+    assert!(text.contains("Next Update"), "{text}");
+    let (der_ok, der_text) = peer("openssl", &["crl", "-inform", "DER", "-in", path(&crl_der), "-noout", "-crlnumber"]);
+    assert!(der_ok && (der_text.contains("crlNumber=01") || der_text.contains("crlNumber=0x01")), "{der_text}");
+    let chain = pki.ks.file("cas.pem");
+    std::fs::write(&chain, [std::fs::read(&pki.root).unwrap(), std::fs::read(&pki.intermediate).unwrap()].concat())
+        .unwrap();
+    let (accepted, text) =
+        peer("openssl", &["verify", "-crl_check", "-CAfile", path(&chain), "-CRLfile", path(&crl), path(&pki.leaf)]);
+    assert!(!accepted && text.contains("certificate revoked"), "{text}");
+    // The next CRL has the next number.
+    ok(pki.ks.run(&["ca", "crl", "--ca", "release-ca", "--out", path(&crl)]));
+    let (_, text) = peer("openssl", &["crl", "-in", path(&crl), "-noout", "-crlnumber"]);
+    assert!(text.contains("crlNumber=02") || text.contains("crlNumber=0x02"), "{text}");
+}
+
+#[test]
+fn rsa_pkcs1_chain_and_crl() {
+    let pki = build_pki("RSA_2048", "RSA_PKCS1_SHA_256");
+    check_chain(&pki, "RSA_PKCS1_SHA_256");
+    check_crl(&pki);
+}
+
+#[test]
+fn rsa_pss_chain_and_crl() {
+    let pki = build_pki("RSA_2048", "RSA_PSS_SHA_256");
+    check_chain(&pki, "RSA_PSS_SHA_256");
+    check_crl(&pki);
+}
+
+#[test]
+fn p256_chain_and_crl() {
+    let pki = build_pki("EC_P256", "ECDSA_SHA_256");
+    check_chain(&pki, "ECDSA_SHA_256");
+    check_crl(&pki);
+}
+
+#[test]
+fn secp256k1_chain_and_crl() {
+    let pki = build_pki("EC_P256K", "ECDSA_SHA_256");
+    check_chain(&pki, "ECDSA_SHA_256");
+    check_crl(&pki);
+}
+
+#[test]
+fn index_audit_and_serials() {
+    let pki = build_pki("EC_P256", "ECDSA_SHA_256");
+    let listed = pki.ks.ok(&["ca", "list", "--json"]);
+    let names: Vec<&str> = listed["cas"].as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["release-ca", "root"]);
+    let certs = listed["certificates"].as_array().unwrap();
+    assert_eq!(certs.len(), 3);
+    let leaf = certs.iter().find(|c| c["profile"] == "code-signing").unwrap();
+    assert_eq!(leaf["caName"], "release-ca");
+    assert_eq!(leaf["status"], "valid");
+    assert!(leaf["keyId"].is_string() && leaf["keyVersionId"].is_string());
+    for cert in certs {
+        let serial = hex::decode(cert["serial"].as_str().unwrap()).unwrap();
+        assert!(serial.len() >= 16 && serial[0] & 0x80 == 0 && serial[0] != 0, "positive, at least 16 bytes: {cert}");
+    }
+    let mut serials: Vec<&str> = certs.iter().map(|c| c["serial"].as_str().unwrap()).collect();
+    serials.dedup();
+    assert_eq!(serials.len(), 3);
+    let shown = pki.ks.run(&["ca", "show", "--serial", &pki.leaf_serial.to_lowercase(), "--pem"]);
+    assert_eq!(ok(shown).stdout, std::fs::read_to_string(&pki.leaf).unwrap());
+    assert_eq!(pki.ks.ok(&["ca", "show", "--ca", "root", "--json"])["certificate"]["profile"], "root-ca");
+    ok(pki.ks.run(&["ca", "revoke", "--ca", "release-ca", "--serial", &pki.leaf_serial, "--reason", "superseded"]));
+    let again =
+        pki.ks.run(&["ca", "revoke", "--ca", "release-ca", "--serial", &pki.leaf_serial, "--reason", "superseded"]);
+    assert_eq!(code(&again), "already-revoked");
+    assert_eq!(
+        code(&pki.ks.run(&["ca", "revoke", "--ca", "root", "--serial", &pki.leaf_serial])),
+        "certificate-not-found",
+        "root did not issue the leaf"
+    );
+    assert_eq!(code(&pki.ks.run(&["ca", "revoke", "--ca", "release-ca", "--serial", "zz"])), "bad-serial");
+    assert_eq!(
+        code(&pki.ks.run(&["ca", "revoke", "--ca", "release-ca", "--serial", "01", "--reason", "bored"])),
+        "bad-reason"
+    );
+    let audit: Value = pki.ks.ok(&["audit", "list", "--json"]);
+    let events: Vec<(&str, &str)> = audit
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["Detail"].is_string())
+        .map(|e| (e["Action"].as_str().unwrap(), e["Detail"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        events.iter().map(|e| e.0).collect::<Vec<_>>(),
+        ["InitCa", "IssueCertificate", "IssueCertificate", "RevokeCertificate"]
+    );
+    assert!(events[2].1.contains(&pki.leaf_serial) && events[2].1.contains("profile=code-signing"), "{events:?}");
+    assert!(events[3].1.contains("reason=superseded"));
+    assert_eq!(pki.ks.run(&["audit", "verify"]).status, 0);
+}
+
+#[test]
+fn csrs_from_openssl_are_issued_and_broken_ones_refused() {
+    let pki = build_pki("EC_P256", "ECDSA_SHA_256");
+    let (key, csr) = (pki.ks.file("web.key"), pki.ks.file("web.csr"));
+    for (curve_args, name) in
+        [(vec!["-newkey", "rsa:2048"], "rsa"), (vec!["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"], "ec")]
+    {
+        let mut args = vec![
+            "req",
+            "-new",
+            "-nodes",
+            "-keyout",
+            path(&key),
+            "-out",
+            path(&csr),
+            "-subj",
+            "/CN=web.example.com/O=Example Corp",
+        ];
+        args.extend(curve_args);
+        let (made, text) = peer("openssl", &args);
+        assert!(made, "{text}");
+        let cert = pki.ks.file(&format!("web-{name}.pem"));
+        ok(pki.ks.run(&[
+            "ca",
+            "issue",
+            "--ca",
+            "release-ca",
+            "--profile",
+            "server",
+            "--csr",
+            path(&csr),
+            "--san",
+            "dns:web.example.com",
+            "--san",
+            "ip:10.0.0.7",
+            "--days",
+            "90",
+            "--out",
+            path(&cert),
+        ]));
+        let text = openssl_text(&cert);
+        assert!(
+            text.contains("Subject: O=Example Corp,CN=web.example.com")
+                && text.contains("TLS Web Server Authentication"),
+            "the CSR's subject, as it was: {text}"
+        );
+        assert!(text.contains("DNS:web.example.com") && text.contains("IP Address:10.0.0.7"), "{text}");
+        if name == "rsa" {
+            assert!(text.contains("Digital Signature, Key Encipherment"), "{text}");
+        }
+        let (verified, out) = peer(
+            "openssl",
+            &[
+                "verify",
+                "-CAfile",
+                path(&pki.root),
+                "-untrusted",
+                path(&pki.intermediate),
+                "-purpose",
+                "sslserver",
+                path(&cert),
+            ],
+        );
+        assert!(verified, "{out}");
+    }
+    // Change one byte of the signed part: the self-signature no longer verifies.
+    let (_, der) = der::pem::decode_vec(&std::fs::read(&csr).unwrap()).unwrap();
+    let mut broken = der.clone();
+    let position = broken.windows(15).position(|w| w == b"web.example.com").unwrap();
+    broken[position] = b'x';
+    let broken_path = pki.ks.file("broken.csr");
+    std::fs::write(
+        &broken_path,
+        der::pem::encode_string("CERTIFICATE REQUEST", der::pem::LineEnding::LF, &broken).unwrap(),
+    )
+    .unwrap();
+    let refused = pki.ks.run(&[
+        "ca",
+        "issue",
+        "--ca",
+        "release-ca",
+        "--profile",
+        "server",
+        "--csr",
+        path(&broken_path),
+        "--out",
+        path(&pki.ks.file("x.pem")),
+    ]);
+    assert_eq!(code(&refused), "bad-csr");
+    assert!(refused.stderr.contains("self-signature"), "{}", refused.stderr);
+    std::fs::write(&broken_path, "not a csr").unwrap();
+    assert_eq!(
+        code(&pki.ks.run(&[
+            "ca",
+            "issue",
+            "--ca",
+            "release-ca",
+            "--profile",
+            "server",
+            "--csr",
+            path(&broken_path),
+            "--out",
+            path(&pki.ks.file("x.pem"))
+        ])),
+        "bad-csr"
+    );
+    // A CSR's subject may be replaced, and a SAN that does not fit the profile is refused.
+    let refused = pki.ks.run(&[
+        "ca",
+        "issue",
+        "--ca",
+        "release-ca",
+        "--profile",
+        "server",
+        "--csr",
+        path(&csr),
+        "--san",
+        "email:a@example.com",
+        "--out",
+        path(&pki.ks.file("x.pem")),
+    ]);
+    assert_eq!(code(&refused), "bad-san");
+    assert!(!pki.ks.file("x.pem").exists());
+}
+
+#[test]
+fn refusals_with_clear_errors() {
+    let ks = Keyseal::new();
+    let (root_key, root_version) = ks.create_key("EC_P256", "SIGN/VERIFY");
+    let out = ks.file("out.pem");
+    let init = |extra: &[&str]| {
+        let mut args = vec![
+            "ca",
+            "init",
+            "--name",
+            "root",
+            "--key",
+            &root_key,
+            "--key-version",
+            &root_version,
+            "--subject",
+            "CN=Root",
+            "--days",
+            "30",
+            "--out",
+            path(&out),
+        ];
+        args.extend_from_slice(extra);
+        ks.run(&args)
+    };
+    // A disabled CA key.
+    ks.ok(&["kms", "disable-key", "--key-id", &root_key]);
+    assert_eq!(code(&init(&[])), "Rejected.Disabled");
+    ks.ok(&["kms", "enable-key", "--key-id", &root_key]);
+    // An ENCRYPT/DECRYPT key.
+    let (enc_key, enc_version) = ks.create_key("RSA_2048", "ENCRYPT/DECRYPT");
+    let refused = ks.run(&[
+        "ca",
+        "init",
+        "--name",
+        "enc",
+        "--key",
+        &enc_key,
+        "--key-version",
+        &enc_version,
+        "--subject",
+        "CN=Root",
+        "--out",
+        path(&out),
+    ]);
+    assert_eq!(code(&refused), "wrong-key-usage");
+    assert_eq!(code(&init(&["--algorithm", "RSA_PSS_SHA_256"])), "Rejected.UnsupportedOperation");
+    assert_eq!(
+        code(&ks.run(&[
+            "ca",
+            "init",
+            "--name",
+            "root",
+            "--key",
+            &root_key,
+            "--key-version",
+            &root_version,
+            "--subject",
+            "Root",
+            "--out",
+            path(&out)
+        ])),
+        "bad-subject"
+    );
+    assert!(!out.exists(), "no refusal wrote a certificate");
+
+    ok(init(&[]));
+    assert_eq!(code(&init(&[])), "ca-exists");
+    let (leaf_key, leaf_version) = ks.create_key("EC_P256K", "SIGN/VERIFY");
+    let issue = |extra: &[&str]| {
+        let mut args = vec![
+            "ca",
+            "issue",
+            "--ca",
+            "root",
+            "--profile",
+            "code-signing",
+            "--key",
+            &leaf_key,
+            "--key-version",
+            &leaf_version,
+            "--subject",
+            "CN=Leaf",
+        ];
+        args.extend_from_slice(extra);
+        if !extra.contains(&"--out") {
+            args.extend(["--out", path(&out)]);
+        }
+        ks.run(&args)
+    };
+    // A leaf that would outlive its 30-day issuer: refused, or clamped when asked.
+    let refused = issue(&["--days", "31"]);
+    assert_eq!(code(&refused), "outlives-issuer");
+    assert!(refused.stderr.contains("--clamp"), "{}", refused.stderr);
+    let clamped = ok(issue(&["--days", "31", "--clamp", "--json"]));
+    assert!(clamped.stderr.contains("clamped"), "the clamp is said: {}", clamped.stderr);
+    let root_record = ks.ok(&["ca", "show", "--ca", "root", "--json"]);
+    assert_eq!(clamped.json()["certificate"]["notAfter"], root_record["certificate"]["notAfter"]);
+    // Unknown profile, unknown CA, intermediate without a name, pathLen 0.
+    let unknown = ks.run(&[
+        "ca",
+        "issue",
+        "--ca",
+        "root",
+        "--profile",
+        "wizard",
+        "--key",
+        &leaf_key,
+        "--key-version",
+        &leaf_version,
+        "--subject",
+        "CN=x",
+        "--out",
+        path(&out),
+    ]);
+    assert_eq!(unknown.status, 2);
+    assert!(
+        unknown.stderr.contains("code-signing") && unknown.stderr.contains("intermediate-ca"),
+        "lists the profiles: {}",
+        unknown.stderr
+    );
+    assert_eq!(
+        code(&ks.run(&[
+            "ca",
+            "issue",
+            "--ca",
+            "nobody",
+            "--profile",
+            "client",
+            "--key",
+            &leaf_key,
+            "--key-version",
+            &leaf_version,
+            "--subject",
+            "CN=x",
+            "--out",
+            path(&out)
+        ])),
+        "ca-not-found"
+    );
+    let nameless = ks.run(&[
+        "ca",
+        "issue",
+        "--ca",
+        "root",
+        "--profile",
+        "intermediate-ca",
+        "--key",
+        &leaf_key,
+        "--key-version",
+        &leaf_version,
+        "--subject",
+        "CN=x",
+        "--days",
+        "10",
+        "--out",
+        path(&out),
+    ]);
+    assert_eq!(code(&nameless), "missing-name");
+    let (sub_key, sub_version) = ks.create_key("EC_P256", "SIGN/VERIFY");
+    ok(ks.run(&[
+        "ca",
+        "issue",
+        "--ca",
+        "root",
+        "--profile",
+        "intermediate-ca",
+        "--name",
+        "sub",
+        "--path-len",
+        "0",
+        "--key",
+        &sub_key,
+        "--key-version",
+        &sub_version,
+        "--subject",
+        "CN=Sub",
+        "--days",
+        "10",
+        "--out",
+        path(&out),
+    ]));
+    let deeper = ks.run(&[
+        "ca",
+        "issue",
+        "--ca",
+        "sub",
+        "--profile",
+        "intermediate-ca",
+        "--name",
+        "deeper",
+        "--key",
+        &leaf_key,
+        "--key-version",
+        &leaf_version,
+        "--subject",
+        "CN=Deeper",
+        "--days",
+        "5",
+        "--out",
+        path(&out),
+    ]);
+    assert_eq!(code(&deeper), "path-length-exceeded");
+
+    // An issuer certificate that is not a CA: a leaf imported as one is refused.
+    let leaf_pem = ks.file("leaf.pem");
+    ok(issue(&["--days", "5", "--out", path(&leaf_pem)]));
+    let refused = ks.run(&[
+        "ca",
+        "import",
+        "--name",
+        "fake",
+        "--cert",
+        path(&leaf_pem),
+        "--key",
+        &leaf_key,
+        "--key-version",
+        &leaf_version,
+    ]);
+    assert_eq!(code(&refused), "not-a-ca");
+    assert!(refused.stderr.contains("CN=Leaf"), "names the certificate: {}", refused.stderr);
+    // Importing the real sub-CA under another name with the wrong key is refused too.
+    let sub_pem = ks.file("sub.pem");
+    std::fs::write(&sub_pem, ok(ks.run(&["ca", "show", "--ca", "sub", "--pem"])).stdout).unwrap();
+    assert_eq!(
+        code(&ks.run(&[
+            "ca",
+            "import",
+            "--name",
+            "sub2",
+            "--cert",
+            path(&sub_pem),
+            "--key",
+            &root_key,
+            "--key-version",
+            &root_version
+        ])),
+        "key-mismatch"
+    );
+    ok(ks.run(&[
+        "ca",
+        "import",
+        "--name",
+        "sub2",
+        "--cert",
+        path(&sub_pem),
+        "--key",
+        &sub_key,
+        "--key-version",
+        &sub_version,
+    ]));
+}
