@@ -14,8 +14,12 @@ pub fn format_unix(seconds: i64) -> String {
     der::DateTime::from_unix_duration(duration).unwrap_or(der::DateTime::INFINITY).to_string()
 }
 
-/// Parses `2024-05-20T06:34:21Z` (or a bare `2024-05-20`, meaning its midnight UTC).
+/// Parses `2024-05-20T06:34:21Z`, a bare `2024-05-20` (its midnight UTC), or Unix seconds.
 pub fn parse_time(text: &str) -> Result<i64, String> {
+    let text = text.trim();
+    if !text.is_empty() && text.chars().all(|c| c.is_ascii_digit()) {
+        return text.parse().map_err(|_| format!("{text:?} is too large to be a time"));
+    }
     let full = if text.len() == 10 { format!("{text}T00:00:00Z") } else { text.to_string() };
     full.parse::<der::DateTime>()
         .map(|t| t.unix_duration().as_secs() as i64)
@@ -32,5 +36,6 @@ mod tests {
         assert_eq!(parse_time("2024-05-20T06:34:21Z"), Ok(1_716_186_861));
         assert_eq!(parse_time("2024-05-20"), Ok(1_716_163_200));
         assert!(parse_time("yesterday").is_err());
+        assert_eq!(parse_time("1716186861"), Ok(1_716_186_861));
     }
 }

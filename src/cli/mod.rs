@@ -3,6 +3,7 @@
 
 pub mod audit;
 pub mod ca;
+pub mod cert;
 pub mod demo;
 pub mod input;
 pub mod kms;
@@ -79,6 +80,9 @@ pub enum Command {
     /// The mini-CA: root and intermediate CAs on KMS keys, certificates, revocation, CRLs.
     #[command(subcommand)]
     Ca(ca::CaAction),
+    /// Certificates on their own: validate a chain against trust anchors.
+    #[command(subcommand)]
+    Cert(cert::CertAction),
     /// Sign a release: hash every file into SHA256SUMS and sign it with a KMS key version.
     Sign(release::SignArgs),
     /// Verify a release offline against its bundle and the signer's pinned public key.
@@ -113,6 +117,7 @@ pub fn run(cli: Cli) -> Result<Outcome, CliError> {
         Command::Ca(action) => ca::run(action, &local()?),
         Command::Sign(args) => release::sign(args, &local()?),
         Command::Verify(args) => release::verify(args),
+        Command::Cert(action) => cert::run(action),
         Command::Demo(args) => Ok(demo::run(args, &store_dir(store.as_deref())?, secret_source(key_file))?),
     }
 }

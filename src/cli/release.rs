@@ -9,7 +9,7 @@ use crate::release::ReleaseError;
 use crate::release::bundle::BUNDLE_FILE;
 use crate::release::hash::default_threads;
 use crate::release::sign::{SignOptions, sign_release};
-use crate::release::verify::{FileStatus, SignatureStatus, VerifyOptions, verify_release};
+use crate::release::verify::{ChainTrust, FileStatus, SignatureStatus, VerifyOptions, verify_release};
 use crate::release::walk::{OWN_OUTPUT, Skipped};
 use clap::Args;
 use std::path::PathBuf;
@@ -57,11 +57,12 @@ pub struct SignArgs {
 /// `keyseal verify` flags.
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Examples:\n  keyseal verify dist/ --bundle dist/keyseal.bundle.json --public-key release.pub.pem\n  keyseal verify app-linux-amd64.tar.gz --bundle keyseal.bundle.json --public-key release.pub.pem\n\n\
+    after_help = "Examples:\n  keyseal verify dist/ --bundle dist/keyseal.bundle.json --public-key release.pub.pem\n  keyseal verify dist/ --bundle dist/keyseal.bundle.json --trust root.pem --crl release-ca.crl.pem\n  keyseal verify app-linux-amd64.tar.gz --bundle keyseal.bundle.json --public-key release.pub.pem\n\n\
 Checks, offline, that SHA256SUMS is the manifest the bundle signed and that the signature
-verifies with the pinned public key; then each file: ok, modified, missing or not in the
-manifest. A directory is checked whole (a file missing from it is a failure); single
-files are checked alone. Exit 0 only when everything passes, 1 on any failed check,
+verifies with the signer's key: pinned with --public-key, or trusted through the bundle's
+certificate chain to a --trust root (validated per RFC 5280 for --purpose, at --at, with
+--crl); then each file: ok, modified, missing or not in the manifest. A directory is
+checked whole (a file missing from it is a failure); single files are checked alone. Exit 0 only when everything passes, 1 on any failed check,
 2 on unusable input."
 )]
 pub struct VerifyArgs {
@@ -76,8 +77,21 @@ pub struct VerifyArgs {
     pub manifest: Option<PathBuf>,
     /// The signer's public key (PEM), pinned: obtained out of band, e.g. from
     /// `keyseal kms get-public-key` or the project's website.
-    #[arg(long, value_name = "PUB.pem", required = true)]
-    pub public_key: PathBuf,
+    #[arg(long, value_name = "PUB.pem", required_unless_present = "trust")]
+    pub public_key: Option<PathBuf>,
+    /// Or trust the signer through the bundle's certificate chain to these root
+    /// certificates (PEM); repeatable.
+    #[arg(long, value_name = "ROOTS.pem")]
+    pub trust: Vec<PathBuf>,
+    /// CRLs to check the chain's revocation with (PEM or DER); repeatable.
+    #[arg(long, value_name = "FILE", requires = "trust")]
+    pub crl: Vec<PathBuf>,
+    /// What the signer's certificate must be good for.
+    #[arg(long, default_value = "code-signing", value_parser = crate::x509::Purpose::parse)]
+    pub purpose: crate::x509::Purpose,
+    /// Check the chain as of this time instead of now (2027-01-31T00:00:00Z, 2027-01-31, Unix seconds).
+    #[arg(long, value_parser = crate::clock::parse_time)]
+    pub at: Option<i64>,
     /// Print the whole report as JSON.
     #[arg(long)]
     pub json: bool,
@@ -144,13 +158,33 @@ fn tree_size(path: &std::path::Path) -> u64 {
 
 /// Runs `keyseal verify`.
 pub fn verify(args: VerifyArgs) -> Result<Outcome, CliError> {
-    let public_key_pem = std::fs::read_to_string(&args.public_key)
-        .map_err(|e| ReleaseError::Input(format!("cannot read --public-key {}: {e}", args.public_key.display())))?;
+    let public_key_pem = match &args.public_key {
+        Some(path) => Some(
+            std::fs::read_to_string(path)
+                .map_err(|e| ReleaseError::Input(format!("cannot read --public-key {}: {e}", path.display())))?,
+        ),
+        None => None,
+    };
+    let trust = if args.trust.is_empty() {
+        None
+    } else {
+        let (anchors, bad) = crate::cli::cert::certificates(&args.trust, "--trust")?;
+        if anchors.is_empty() {
+            return Err(ReleaseError::Input(format!("no usable certificate in --trust: {}", bad.join("; "))).into());
+        }
+        Some(ChainTrust {
+            anchors,
+            crls: crate::cli::cert::crls(&args.crl)?,
+            purpose: args.purpose,
+            at: args.at.unwrap_or_else(crate::clock::now_unix),
+        })
+    };
     let report = verify_release(&VerifyOptions {
         paths: args.paths,
         bundle: args.bundle,
         manifest: args.manifest,
         public_key_pem,
+        trust,
     })?;
     if args.json {
         print_json(&report)?;
@@ -165,11 +199,21 @@ fn print_verify_text(report: &crate::release::verify::VerifyReport) {
         "key {} version {} ({}), signed at {} (signer's clock)",
         report.key_id, report.key_version_id, report.algorithm, report.signed_at
     );
+    if let Some(chain) = &report.chain
+        && chain.valid
+    {
+        let names: Vec<&str> = chain.path.iter().map(|p| p.subject.as_str()).collect();
+        println!("certificate chain ok for {} at {}: {}", chain.purpose.as_str(), chain.at, names.join(" <- "));
+    }
     if report.signature == SignatureStatus::Ok {
         println!("signature ok: {signer}");
     } else {
         let code =
             serde_json::to_value(report.signature).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default();
+        let code = match report.chain.as_ref().and_then(|c| c.reason) {
+            Some(reason) if report.signature == SignatureStatus::ChainInvalid => format!("{code}: {}", reason.code()),
+            _ => code,
+        };
         println!("SIGNATURE FAILED [{code}]: {}", report.signature_detail.as_deref().unwrap_or(""));
         println!("  bundle claims {signer}");
         println!("  files were not checked: the manifest cannot be trusted");

@@ -25,7 +25,22 @@ pub struct VerifyOptions {
     /// The manifest; by default the bundle's `manifest.name` beside the bundle.
     pub manifest: Option<PathBuf>,
     /// The pinned signer public key (SubjectPublicKeyInfo PEM).
-    pub public_key_pem: String,
+    pub public_key_pem: Option<String>,
+    /// Or trust by certificate: the bundle's chain must lead to one of these anchors.
+    pub trust: Option<ChainTrust>,
+}
+
+/// Trusting the signer through its certificate chain.
+#[derive(Debug, Clone)]
+pub struct ChainTrust {
+    /// Trust anchors (root certificates).
+    pub anchors: Vec<x509_cert::Certificate>,
+    /// CRLs to check revocation with.
+    pub crls: Vec<x509_cert::crl::CertificateList>,
+    /// What the signer's certificate must be good for (code signing, normally).
+    pub purpose: crate::x509::Purpose,
+    /// The verification time, Unix seconds.
+    pub at: i64,
 }
 
 /// The outcome for the manifest signature; the kebab-case name is the stable code.
@@ -38,8 +53,12 @@ pub enum SignatureStatus {
     ManifestModified,
     /// The signature does not verify with the pinned key.
     BadSignature,
-    /// The bundle names another signer key than the pinned one.
+    /// The bundle names another signer key than the pinned one (or than its certificate's).
     KeyMismatch,
+    /// The bundle's certificate chain does not validate to a trust anchor.
+    ChainInvalid,
+    /// Trust by certificate was asked for, and the bundle carries no certificate.
+    NoCertificate,
 }
 
 /// The outcome for one file; the kebab-case name is the stable code.
@@ -89,6 +108,9 @@ pub struct VerifyReport {
     pub algorithm: String,
     /// The signer's claimed signing time (not a trusted timestamp).
     pub signed_at: String,
+    /// The certificate chain validation, when trust was by certificate.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub chain: Option<crate::x509::ValidationReport>,
     /// Per file, in name order; empty when the signature failed (files are not checked
     /// against a manifest that cannot be trusted).
     pub files: Vec<FileReport>,
@@ -107,26 +129,47 @@ pub fn verify_release(options: &VerifyOptions) -> Result<VerifyReport, ReleaseEr
     let bundle_dir = options.bundle.parent().unwrap_or(Path::new(".")).to_path_buf();
     let manifest_path = options.manifest.clone().unwrap_or_else(|| bundle_dir.join(&bundle.manifest.name));
     let manifest_bytes = read(&manifest_path, "manifest")?;
-    let pinned = keys::public_key_from_pem(&options.public_key_pem).ok_or_else(|| {
-        ReleaseError::Input("the --public-key file is not a PUBLIC KEY PEM (SubjectPublicKeyInfo)".into())
-    })?;
-    let spec = keys::spec_of_public_key(&pinned)
-        .ok_or_else(|| ReleaseError::Input("the --public-key is neither RSA, P-256 nor secp256k1".into()))?;
-
-    // SHA256SUMS.sig is what openssl users check; it must be the signature the bundle holds.
-    let detached = std::fs::read(manifest_path.with_file_name(SIGNATURE_FILE)).ok();
-    let (signature, signature_detail) = check_signature(&bundle, &manifest_bytes, detached.as_deref(), &pinned, spec);
     let mut report = VerifyReport {
         verified: false,
-        signature,
-        signature_detail,
+        signature: SignatureStatus::Ok,
+        signature_detail: None,
         key_id: bundle.signature.key_id.clone(),
         key_version_id: bundle.signature.key_version_id.clone(),
         algorithm: bundle.signature.algorithm.to_string(),
         signed_at: bundle.signature.signed_at.clone(),
+        chain: None,
         files: Vec::new(),
         skipped: Vec::new(),
     };
+    let pinned = match &options.public_key_pem {
+        Some(pem) => Some(keys::public_key_from_pem(pem).ok_or_else(|| {
+            ReleaseError::Input("the --public-key file is not a PUBLIC KEY PEM (SubjectPublicKeyInfo)".into())
+        })?),
+        None => None,
+    };
+    let signer_key = match &options.trust {
+        Some(trust) => match signer_by_certificate(&bundle, trust, &mut report) {
+            Some(key) => key,
+            None => return Ok(report),
+        },
+        None => pinned.clone().ok_or_else(|| {
+            ReleaseError::Input("pin the signer with --public-key, or trust it by certificate with --trust".into())
+        })?,
+    };
+    if pinned.as_ref().is_some_and(|pinned| *pinned != signer_key) {
+        report.signature = SignatureStatus::KeyMismatch;
+        report.signature_detail = Some("the --public-key is not the key the signer's certificate certifies".into());
+        return Ok(report);
+    }
+    let spec = keys::spec_of_public_key(&signer_key)
+        .ok_or_else(|| ReleaseError::Input("the signer's key is neither RSA, P-256 nor secp256k1".into()))?;
+
+    // SHA256SUMS.sig is what openssl users check; it must be the signature the bundle holds.
+    let detached = std::fs::read(manifest_path.with_file_name(SIGNATURE_FILE)).ok();
+    let (signature, signature_detail) =
+        check_signature(&bundle, &manifest_bytes, detached.as_deref(), &signer_key, spec);
+    report.signature = signature;
+    report.signature_detail = signature_detail;
     if signature != SignatureStatus::Ok {
         return Ok(report);
     }
@@ -148,6 +191,60 @@ pub fn verify_release(options: &VerifyOptions) -> Result<VerifyReport, ReleaseEr
     report.files = files;
     report.skipped = skipped;
     Ok(report)
+}
+
+/// Validates the bundle's certificate chain and returns the leaf's key, or records why not.
+/// A chain that fails only because a certificate expired after the claimed signing time is
+/// reported as such: the bundle has no trusted timestamp, so the expiry still counts.
+fn signer_by_certificate(bundle: &Bundle, trust: &ChainTrust, report: &mut VerifyReport) -> Option<Vec<u8>> {
+    use crate::x509::{ValidationOptions, validate};
+    let mut chain = Vec::new();
+    for pem in &bundle.signer.certificate_chain {
+        match crate::x509::load_pem_chain(pem.as_bytes()) {
+            Ok(mut certs) => chain.append(&mut certs),
+            Err(e) => {
+                report.signature = SignatureStatus::ChainInvalid;
+                report.signature_detail = Some(format!("the bundle's certificate chain is unreadable: {e}"));
+                return None;
+            }
+        }
+    }
+    let Some(leaf) = chain.first() else {
+        report.signature = SignatureStatus::NoCertificate;
+        report.signature_detail =
+            Some("the bundle carries no certificate chain; verify it with --public-key instead".into());
+        return None;
+    };
+    let mut options = ValidationOptions::new(trust.at, trust.purpose);
+    options.crls = trust.crls.clone();
+    let validation = validate(leaf, &chain[1..], &trust.anchors, &options);
+    let leaf_key = der::Encode::to_der(leaf.tbs_certificate().subject_public_key_info()).unwrap_or_default();
+    if !validation.valid {
+        let mut detail = validation.message.clone().unwrap_or_default();
+        let signed_at = crate::clock::parse_time(&bundle.signature.signed_at).ok();
+        if validation.reason == Some(crate::x509::Reason::Expired)
+            && let Some(signed_at) = signed_at
+        {
+            options.at = signed_at;
+            if validate(leaf, &chain[1..], &trust.anchors, &options).valid {
+                detail.push_str(&format!(
+                    "; the chain was valid at the claimed signing time {}, but the signature has no trusted timestamp, so the expiry counts",
+                    bundle.signature.signed_at
+                ));
+            }
+        }
+        report.signature = SignatureStatus::ChainInvalid;
+        report.signature_detail = Some(detail);
+        report.chain = Some(validation);
+        return None;
+    }
+    report.chain = Some(validation);
+    if keys::public_key_from_pem(&bundle.signer.public_key).as_deref() != Some(leaf_key.as_slice()) {
+        report.signature = SignatureStatus::KeyMismatch;
+        report.signature_detail = Some("the bundle's public key is not the key its certificate certifies".into());
+        return None;
+    }
+    Some(leaf_key)
 }
 
 fn check_signature(

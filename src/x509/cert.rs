@@ -2,44 +2,16 @@
 //! key, it is valid at the given time, and it allows code signing.
 
 use der::{Decode, Encode};
-use serde::Serialize;
 use spki::ObjectIdentifier;
 use x509_cert::Certificate;
 use x509_cert::ext::pkix::{ExtendedKeyUsage, KeyUsage, KeyUsages};
+
+pub use crate::x509::reason::{Purpose, Reason};
 
 /// id-kp-codeSigning (RFC 5280 §4.2.1.12).
 pub const ID_KP_CODE_SIGNING: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.3.3");
 /// anyExtendedKeyUsage (RFC 5280 §4.2.1.12).
 pub const ANY_EXTENDED_KEY_USAGE: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.37.0");
-
-/// Why a certificate was refused; the kebab-case name is the stable code.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Reason {
-    /// Not a certificate, or not one we can read.
-    MalformedCertificate,
-    /// Past its notAfter.
-    Expired,
-    /// Before its notBefore.
-    NotYetValid,
-    /// Its public key is not the signing key.
-    KeyMismatch,
-    /// Its extended key usage (or key usage) does not allow code signing.
-    MissingCodeSigningPurpose,
-}
-
-impl Reason {
-    /// The stable code, e.g. `missing-code-signing-purpose`.
-    pub fn code(self) -> &'static str {
-        match self {
-            Reason::MalformedCertificate => "malformed-certificate",
-            Reason::Expired => "expired",
-            Reason::NotYetValid => "not-yet-valid",
-            Reason::KeyMismatch => "key-mismatch",
-            Reason::MissingCodeSigningPurpose => "missing-code-signing-purpose",
-        }
-    }
-}
 
 /// A refused certificate: the reason code and a message naming the certificate.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -104,7 +76,7 @@ pub fn check_code_signing_leaf(cert: &Certificate, public_spki: &[u8], now: i64)
         && !usage.0.contains(KeyUsages::DigitalSignature)
     {
         return Err(CertError::new(
-            Reason::MissingCodeSigningPurpose,
+            Reason::MissingPurpose(Purpose::CodeSigning),
             format!("{who} has a keyUsage without digitalSignature"),
         ));
     }
@@ -112,11 +84,37 @@ pub fn check_code_signing_leaf(cert: &Certificate, public_spki: &[u8], now: i64)
         tbs.get_extension::<ExtendedKeyUsage>().map_err(malformed)?.map(|(_, eku)| eku.0).unwrap_or_default();
     if !purposes.iter().any(|oid| *oid == ID_KP_CODE_SIGNING || *oid == ANY_EXTENDED_KEY_USAGE) {
         return Err(CertError::new(
-            Reason::MissingCodeSigningPurpose,
+            Reason::MissingPurpose(Purpose::CodeSigning),
             format!("{who} does not name codeSigning in its extendedKeyUsage"),
         ));
     }
     Ok(())
+}
+
+/// Every certificate in a file, PEM (any number of CERTIFICATE blocks) or one DER
+/// certificate, each parsed on its own: the results keep the file's order, and a block
+/// that does not parse is an error in its place rather than the end of the file.
+pub fn load_certificates(bytes: &[u8]) -> Vec<Result<Certificate, CertError>> {
+    if !bytes.starts_with(b"-----") && !bytes.iter().take(64).all(|b| b.is_ascii()) {
+        return vec![from_der(bytes)];
+    }
+    let text = String::from_utf8_lossy(bytes);
+    let mut found = Vec::new();
+    for block in text.split("-----BEGIN CERTIFICATE-----").skip(1) {
+        let Some(end) = block.find("-----END CERTIFICATE-----") else {
+            found.push(Err(CertError::new(Reason::MalformedCertificate, "a CERTIFICATE block has no END line")));
+            break;
+        };
+        let pem = format!("-----BEGIN CERTIFICATE-----{}-----END CERTIFICATE-----\n", &block[..end]);
+        found.push(match der::pem::decode_vec(pem.as_bytes()) {
+            Ok((_, der)) => from_der(&der),
+            Err(e) => Err(CertError::new(Reason::MalformedCertificate, format!("bad PEM: {e}"))),
+        });
+    }
+    if found.is_empty() {
+        found.push(Err(CertError::new(Reason::MalformedCertificate, "the file holds no CERTIFICATE")));
+    }
+    found
 }
 
 /// Parses one DER certificate.

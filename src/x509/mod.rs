@@ -1,9 +1,16 @@
-//! X.509 certificates, read and checked offline. Today: loading PEM chains and deciding
-//! whether a certificate may vouch for a release-signing key. Chain building and RFC 5280
-//! path validation join here with the verifier. Every failure carries a stable reason
+//! X.509 certificates, read and checked offline: loading PEM chains, deciding whether a
+//! certificate may vouch for a release-signing key, checking signatures, and RFC 5280
+//! path validation from a leaf through intermediates to a trust anchor, with CRLs. It
+//! needs nothing but certificates, keys and a time. Every failure carries a stable reason
 //! code that tests and JSON output use.
 
 pub mod cert;
+pub mod crl;
+pub mod name;
+pub mod path;
+pub mod reason;
 pub mod signature;
 
-pub use cert::{CertError, Reason, check_code_signing_leaf, describe, load_pem_chain};
+pub use cert::{CertError, check_code_signing_leaf, describe, load_pem_chain};
+pub use path::{ValidationOptions, ValidationReport, validate};
+pub use reason::{Purpose, Reason};

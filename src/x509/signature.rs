@@ -1,7 +1,7 @@
 //! Checking the signature on a certificate, CSR or CRL: the signed bytes, the
 //! AlgorithmIdentifier that says how they were signed, and the signer's public key.
-//! Supported: RSA PKCS#1 v1.5 and PSS with SHA-256/384/512, ECDSA on P-256 and secp256k1
-//! with SHA-256/384. Anything else is refused by name, never guessed at.
+//! Supported: RSA PKCS#1 v1.5 and PSS with SHA-256/384/512, ECDSA on P-256, P-384 and
+//! secp256k1 with SHA-256/384. Anything else is refused by name, never guessed at.
 
 use der::Decode;
 use der::asn1::ObjectIdentifier;
@@ -80,6 +80,14 @@ pub fn verify_signed(
     if ok { Ok(()) } else { Err(SignatureError::Invalid) }
 }
 
+/// Whether a SubjectPublicKeyInfo is an EC key on P-384 (secp384r1), which appears in
+/// chains made elsewhere though no KMS key uses it.
+fn is_p384(key_der: &[u8]) -> bool {
+    const SECP384R1: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.132.0.34");
+    spki::SubjectPublicKeyInfoRef::from_der(key_der)
+        .is_ok_and(|info| info.algorithm.parameters_oid().ok() == Some(SECP384R1))
+}
+
 fn rsa_key(key_der: &[u8]) -> Result<rsa::PublicKey, SignatureError> {
     rsa::PublicKey::from_public_key_der(key_der).map_err(|e| SignatureError::Malformed(format!("RSA public key: {e}")))
 }
@@ -150,6 +158,11 @@ fn ecdsa(key_der: &[u8], hash: Hash, message: &[u8], signature: &[u8]) -> Result
             Ok(k256::ecdsa::Signature::from_der(signature)
                 .is_ok_and(|sig| key.verify_prehash(&hashed, &sig.normalize_s()).is_ok()))
         }
-        _ => Err(SignatureError::Unsupported("ECDSA with a key that is neither P-256 nor secp256k1".into())),
+        _ if is_p384(key_der) => {
+            let key = p384::ecdsa::VerifyingKey::from_public_key_der(key_der)
+                .map_err(|e| SignatureError::Malformed(e.to_string()))?;
+            Ok(p384::ecdsa::Signature::from_der(signature).is_ok_and(|sig| key.verify_prehash(&hashed, &sig).is_ok()))
+        }
+        _ => Err(SignatureError::Unsupported("ECDSA with a key that is not P-256, P-384 or secp256k1".into())),
     }
 }

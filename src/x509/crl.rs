@@ -1,0 +1,139 @@
+//! Revocation by CRL (RFC 5280 §6.3, for complete, direct CRLs): a CRL speaks for a
+//! certificate when its issuer name is the certificate's issuer and its signature verifies
+//! with that issuer's key. It must be current at the verification time (thisUpdate ≤ time
+//! ≤ nextUpdate) and carry no critical extension keyseal does not process; then the
+//! certificate is revoked if its serial is listed.
+
+use crate::x509::Reason;
+use crate::x509::name::names_match;
+use crate::x509::signature::verify_signed;
+use der::{Decode, Encode};
+use spki::ObjectIdentifier;
+use x509_cert::Certificate;
+use x509_cert::crl::CertificateList;
+use x509_cert::ext::pkix::crl::CrlReason;
+use x509_cert::ext::pkix::{KeyUsage, KeyUsages};
+
+const CRL_NUMBER: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.20");
+const AUTHORITY_KEY_ID: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.35");
+const ISSUING_DISTRIBUTION_POINT: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.28");
+const FRESHEST_CRL: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.46");
+const REASON_CODE: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.21");
+const INVALIDITY_DATE: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.24");
+
+/// Every CRL in a file: PEM blocks (`X509 CRL`) or one DER CRL.
+pub fn load_crls(bytes: &[u8]) -> Result<Vec<CertificateList>, String> {
+    if !bytes.starts_with(b"-----BEGIN") {
+        return CertificateList::from_der(bytes).map(|crl| vec![crl]).map_err(|e| format!("not a DER CRL: {e}"));
+    }
+    let text = std::str::from_utf8(bytes).map_err(|_| "a PEM file must be text".to_string())?;
+    let mut crls = Vec::new();
+    for block in text.split("-----BEGIN X509 CRL-----").skip(1) {
+        let end = block.find("-----END X509 CRL-----").ok_or("a CRL block has no END line")?;
+        let pem = format!("-----BEGIN X509 CRL-----{}-----END X509 CRL-----\n", &block[..end]);
+        let (_, der) = der::pem::decode_vec(pem.as_bytes()).map_err(|e| format!("bad PEM: {e}"))?;
+        crls.push(CertificateList::from_der(&der).map_err(|e| format!("not a CRL: {e}"))?);
+    }
+    if crls.is_empty() {
+        return Err("the file holds no X509 CRL".into());
+    }
+    Ok(crls)
+}
+
+/// What the CRLs say about one certificate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Revocation {
+    /// No CRL given speaks for this certificate's issuer.
+    NotCovered,
+    /// A current CRL of its issuer does not list it (the CRL number, if any).
+    Good,
+}
+
+fn time(t: &x509_cert::time::Time) -> i64 {
+    t.to_unix_duration().as_secs() as i64
+}
+
+/// Checks `cert`, issued by `issuer`, against `crls` at `at`.
+pub fn check(
+    cert: &Certificate,
+    issuer: &Certificate,
+    crls: &[CertificateList],
+    at: i64,
+) -> Result<Revocation, (Reason, String)> {
+    let tbs = cert.tbs_certificate();
+    let who = crate::x509::describe(cert);
+    let mut bad_signature = None;
+    for crl in crls.iter().filter(|crl| names_match(&crl.tbs_cert_list.issuer, tbs.issuer())) {
+        let list = &crl.tbs_cert_list;
+        let signed = list.to_der().map_err(|e| (Reason::CrlInvalid, e.to_string()))?;
+        let signature = crl.signature.as_bytes().unwrap_or_default();
+        if crl.signature_algorithm != list.signature
+            || verify_signed(
+                issuer.tbs_certificate().subject_public_key_info(),
+                &crl.signature_algorithm,
+                &signed,
+                signature,
+            )
+            .is_err()
+        {
+            bad_signature =
+                Some(format!("a CRL naming issuer \"{}\" does not verify with the issuer's key", list.issuer));
+            continue;
+        }
+        if let Ok(Some((_, usage))) = issuer.tbs_certificate().get_extension::<KeyUsage>()
+            && !usage.0.contains(KeyUsages::CRLSign)
+        {
+            return Err((
+                Reason::CrlInvalid,
+                format!("{}: its keyUsage lacks cRLSign, so its CRLs do not count", crate::x509::describe(issuer)),
+            ));
+        }
+        for extension in list.crl_extensions.iter().flatten() {
+            let known =
+                [CRL_NUMBER, AUTHORITY_KEY_ID, ISSUING_DISTRIBUTION_POINT, FRESHEST_CRL].contains(&extension.extn_id);
+            if extension.critical && !known {
+                return Err((
+                    Reason::CrlInvalid,
+                    format!("the CRL of \"{}\" has an unknown critical extension {}", list.issuer, extension.extn_id),
+                ));
+            }
+        }
+        if time(&list.this_update) > at {
+            return Err((
+                Reason::CrlExpired,
+                format!("the CRL of \"{}\" was issued after the verification time ({})", list.issuer, list.this_update),
+            ));
+        }
+        if let Some(next) = &list.next_update
+            && time(next) < at
+        {
+            return Err((
+                Reason::CrlExpired,
+                format!("the CRL of \"{}\" was due to be replaced at {next}; get a current one", list.issuer),
+            ));
+        }
+        for entry in list.revoked_certificates.iter().flatten() {
+            if entry.serial_number.as_bytes() != tbs.serial_number().as_bytes() {
+                continue;
+            }
+            let mut reason = None;
+            for extension in entry.crl_entry_extensions.iter().flatten() {
+                if extension.extn_id == REASON_CODE {
+                    reason = CrlReason::from_der(extension.extn_value.as_bytes()).ok();
+                } else if extension.critical && extension.extn_id != INVALIDITY_DATE {
+                    return Err((
+                        Reason::CrlInvalid,
+                        format!("a CRL entry has an unknown critical extension {}", extension.extn_id),
+                    ));
+                }
+            }
+            let why = reason.map(|r| format!("{r:?}")).unwrap_or_else(|| "no reason given".into());
+            return Err((Reason::Revoked, format!("{who} was revoked at {} ({why})", entry.revocation_date)));
+        }
+        return Ok(Revocation::Good);
+    }
+    match bad_signature {
+        Some(message) => Err((Reason::CrlBadSignature, message)),
+        None => Ok(Revocation::NotCovered),
+    }
+}

@@ -1,0 +1,702 @@
+//! RFC 5280 certification path validation (§6.1) for keyseal's profile: build a path
+//! from a leaf through the given intermediates (any order, duplicates and strays allowed)
+//! to a trust anchor, trying every issuer candidate (name, and key identifier when both
+//! sides have one), then check each certificate on the path. The verification time is a
+//! parameter, never read from the clock here. Across alternative paths the most specific
+//! failure is reported. Policy processing (§6.1.3 (d)–(f)) is not done: keyseal asks for
+//! no particular policy, and a critical policy extension it does not process is refused.
+
+use crate::x509::crl::{self, Revocation};
+use crate::x509::name::{Constraints, names_match};
+use crate::x509::signature::{SignatureError, verify_signed};
+use crate::x509::{Purpose, Reason, describe};
+use der::Encode;
+use der::oid::AssociatedOid;
+use serde::Serialize;
+use spki::ObjectIdentifier;
+use x509_cert::Certificate;
+use x509_cert::certificate::Version;
+use x509_cert::crl::CertificateList;
+use x509_cert::ext::pkix::constraints::name::NameConstraints;
+use x509_cert::ext::pkix::name::GeneralName;
+use x509_cert::ext::pkix::{
+    AuthorityKeyIdentifier, BasicConstraints, ExtendedKeyUsage, KeyUsage, KeyUsages, SubjectAltName,
+    SubjectKeyIdentifier,
+};
+
+/// Signature checks one validation may spend searching for a path (as rustls-webpki
+/// does: enough for any sane chain, bounded for hostile piles of certificates).
+const SIGNATURE_BUDGET: u32 = 100;
+
+const ANY_EXTENDED_KEY_USAGE: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.37.0");
+const EMAIL_ADDRESS: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.1");
+/// Extensions this validator processes (or may ignore, being informational); any other
+/// critical extension fails the path (RFC 5280 §4.2).
+const KNOWN_EXTENSIONS: &[&str] = &[
+    "2.5.29.19",               // basicConstraints
+    "2.5.29.15",               // keyUsage
+    "2.5.29.37",               // extendedKeyUsage
+    "2.5.29.17",               // subjectAltName
+    "2.5.29.30",               // nameConstraints
+    "2.5.29.14",               // subjectKeyIdentifier
+    "2.5.29.35",               // authorityKeyIdentifier
+    "2.5.29.31",               // cRLDistributionPoints
+    "2.5.29.32",               // certificatePolicies (no policy is required)
+    "2.5.29.18",               // issuerAltName
+    "1.3.6.1.5.5.7.1.1",       // authorityInfoAccess
+    "1.3.6.1.5.5.7.1.11",      // subjectInfoAccess
+    "1.3.6.1.4.1.11129.2.4.2", // signed certificate timestamps
+];
+
+/// What to validate against.
+#[derive(Debug, Clone)]
+pub struct ValidationOptions {
+    /// The verification time, Unix seconds.
+    pub at: i64,
+    /// What the leaf must be good for.
+    pub purpose: Purpose,
+    /// Most certificates in a path, leaf and trust anchor included.
+    pub max_depth: usize,
+    /// CRLs to check revocation with.
+    pub crls: Vec<CertificateList>,
+}
+
+impl ValidationOptions {
+    /// Options at `at` for `purpose`, depth 8, no CRLs.
+    pub fn new(at: i64, purpose: Purpose) -> ValidationOptions {
+        ValidationOptions { at, purpose, max_depth: 8, crls: Vec::new() }
+    }
+}
+
+/// One certificate of the path.
+#[derive(Debug, Clone, Serialize)]
+pub struct PathEntry {
+    /// `leaf`, `intermediate` or `trust-anchor`.
+    pub role: &'static str,
+    /// Subject DN.
+    pub subject: String,
+    /// Serial, upper-case hex.
+    pub serial: String,
+}
+
+/// One check and its outcome.
+#[derive(Debug, Clone, Serialize)]
+pub struct Check {
+    /// The certificate checked (subject and serial).
+    pub certificate: String,
+    /// What was checked.
+    pub check: &'static str,
+    /// `ok`, `failed` or `not-checked`.
+    pub result: &'static str,
+    /// What was seen, when it matters.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+}
+
+/// The outcome of validation.
+#[derive(Debug, Clone, Serialize)]
+pub struct ValidationReport {
+    /// Whether a valid path to a trust anchor exists.
+    pub valid: bool,
+    /// The most specific reason it does not.
+    pub reason: Option<Reason>,
+    /// What is wrong, naming the certificate.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// The verification time.
+    pub at: String,
+    /// The purpose checked.
+    pub purpose: Purpose,
+    /// The path (the valid one, or the one that got furthest), leaf first.
+    pub path: Vec<PathEntry>,
+    /// Every check made on that path.
+    pub checks: Vec<Check>,
+}
+
+/// A failed path: why, and the checks up to the failure.
+#[derive(Debug, Clone)]
+struct Failure {
+    reason: Reason,
+    message: String,
+    path: Vec<PathEntry>,
+    checks: Vec<Check>,
+}
+
+/// Validates `leaf` against `anchors`, building the path from `intermediates`.
+pub fn validate(
+    leaf: &Certificate,
+    intermediates: &[Certificate],
+    anchors: &[Certificate],
+    options: &ValidationOptions,
+) -> ValidationReport {
+    let mut search = Search { intermediates, anchors, options, budget: SIGNATURE_BUDGET, best: None };
+    let mut chain = vec![leaf];
+    let outcome = search.extend(&mut chain);
+    let at = crate::clock::format_unix(options.at);
+    match outcome {
+        Some((path, checks)) => {
+            ValidationReport { valid: true, reason: None, message: None, at, purpose: options.purpose, path, checks }
+        }
+        None => {
+            let failure = search.best.unwrap_or_else(|| Failure {
+                reason: Reason::ChainIncomplete,
+                message: format!("no path from {} to a trust anchor", describe(leaf)),
+                path: Vec::new(),
+                checks: Vec::new(),
+            });
+            ValidationReport {
+                valid: false,
+                reason: Some(failure.reason),
+                message: Some(failure.message),
+                at,
+                purpose: options.purpose,
+                path: failure.path,
+                checks: failure.checks,
+            }
+        }
+    }
+}
+
+struct Search<'a> {
+    intermediates: &'a [Certificate],
+    anchors: &'a [Certificate],
+    options: &'a ValidationOptions,
+    budget: u32,
+    best: Option<Failure>,
+}
+
+type Success = (Vec<PathEntry>, Vec<Check>);
+
+impl<'a> Search<'a> {
+    /// Keeps the most specific failure; among equals, the one on the longer path.
+    fn record(&mut self, failure: Failure) {
+        let better = match &self.best {
+            None => true,
+            Some(best) => (failure.reason.rank(), failure.path.len()) > (best.reason.rank(), best.path.len()),
+        };
+        if better {
+            self.best = Some(failure);
+        }
+    }
+
+    fn fail(&mut self, chain: &[&Certificate], reason: Reason, message: String) {
+        let path = entries(chain, None);
+        self.record(Failure { reason, message, path, checks: Vec::new() });
+    }
+
+    /// Depth-first search for an issuer of the last certificate in `chain`.
+    fn extend(&mut self, chain: &mut Vec<&'a Certificate>) -> Option<Success> {
+        let current = *chain.last()?;
+        let anchors: Vec<&'a Certificate> = candidates(current, self.anchors);
+        for anchor in &anchors {
+            if !self.signed_by(chain, current, anchor) {
+                continue;
+            }
+            match check_path(chain, anchor, self.options) {
+                Ok(success) => return Some(success),
+                Err(failure) => self.record(failure),
+            }
+        }
+        let issuers: Vec<&'a Certificate> = candidates(current, self.intermediates)
+            .into_iter()
+            .filter(|c| !chain.iter().any(|in_path| same_certificate(in_path, c)))
+            .collect();
+        if anchors.is_empty() && issuers.is_empty() {
+            let self_issued = names_match(current.tbs_certificate().issuer(), current.tbs_certificate().subject());
+            let (reason, message) = if self_issued {
+                (
+                    Reason::UntrustedRoot,
+                    format!(
+                        "the path ends at {}, a self-issued certificate that is not a trust anchor",
+                        describe(current)
+                    ),
+                )
+            } else {
+                (
+                    Reason::ChainIncomplete,
+                    format!(
+                        "no issuer found for {} (issuer \"{}\"): add the intermediate with --chain, or the root with --trust",
+                        describe(current),
+                        current.tbs_certificate().issuer()
+                    ),
+                )
+            };
+            self.fail(chain, reason, message);
+            return None;
+        }
+        for issuer in issuers {
+            if chain.len() + 1 >= self.options.max_depth {
+                let message = format!(
+                    "the path through {} would be longer than {} certificates",
+                    describe(issuer),
+                    self.options.max_depth
+                );
+                self.fail(chain, Reason::PathTooLong, message);
+                continue;
+            }
+            if !self.signed_by(chain, current, issuer) {
+                continue;
+            }
+            chain.push(issuer);
+            let found = self.extend(chain);
+            chain.pop();
+            if found.is_some() {
+                return found;
+            }
+        }
+        None
+    }
+
+    /// Whether `issuer`'s key verifies `subject`'s signature, within the budget.
+    fn signed_by(&mut self, chain: &[&Certificate], subject: &Certificate, issuer: &Certificate) -> bool {
+        if self.budget == 0 {
+            self.fail(chain, Reason::PathTooLong, "the path search gave up after 100 signature checks".into());
+            return false;
+        }
+        self.budget -= 1;
+        match signature_check(subject, issuer) {
+            Ok(()) => true,
+            Err((reason, message)) => {
+                self.fail(chain, reason, message);
+                false
+            }
+        }
+    }
+}
+
+fn same_certificate(a: &Certificate, b: &Certificate) -> bool {
+    a.to_der().ok() == b.to_der().ok()
+}
+
+/// Certificates in `pool` that could have issued `cert`: the subject is `cert`'s issuer
+/// name and, when `cert` names its authority key and the candidate its own, they agree.
+/// A candidate whose key identifier matches under another name is tried too, so that a
+/// certificate signed by the right key under the wrong name fails as `name-mismatch`
+/// rather than as a missing issuer.
+fn candidates<'a>(cert: &Certificate, pool: &'a [Certificate]) -> Vec<&'a Certificate> {
+    let tbs = cert.tbs_certificate();
+    let authority_key =
+        tbs.get_extension::<AuthorityKeyIdentifier>().ok().flatten().and_then(|(_, aki)| aki.key_identifier);
+    let mut found: Vec<&'a Certificate> = Vec::new();
+    for candidate in pool {
+        let subject_key =
+            candidate.tbs_certificate().get_extension::<SubjectKeyIdentifier>().ok().flatten().map(|(_, ski)| ski.0);
+        let keys_agree = match (&authority_key, &subject_key) {
+            (Some(wanted), Some(has)) => Some(wanted == has),
+            _ => None,
+        };
+        let names_agree = names_match(candidate.tbs_certificate().subject(), tbs.issuer());
+        let plausible = match keys_agree {
+            Some(agree) => agree,
+            None => names_agree,
+        };
+        if !plausible {
+            continue;
+        }
+        if !found.iter().any(|f| same_certificate(f, candidate)) {
+            found.push(candidate);
+        }
+    }
+    found
+}
+
+fn signature_check(subject: &Certificate, issuer: &Certificate) -> Result<(), (Reason, String)> {
+    let signed = subject.tbs_certificate().to_der().map_err(|e| (Reason::MalformedCertificate, e.to_string()))?;
+    let signature = subject.signature().as_bytes().unwrap_or_default();
+    verify_signed(issuer.tbs_certificate().subject_public_key_info(), subject.signature_algorithm(), &signed, signature)
+        .map_err(|e| match e {
+            SignatureError::Invalid => (
+                Reason::BadSignature,
+                format!("the signature of {} does not verify with the key of {}", describe(subject), describe(issuer)),
+            ),
+            SignatureError::Unsupported(what) | SignatureError::Malformed(what) => (
+                Reason::UnsupportedAlgorithm,
+                format!("the signature of {} cannot be checked: {what}", describe(subject)),
+            ),
+        })
+}
+
+fn entries(chain: &[&Certificate], anchor: Option<&Certificate>) -> Vec<PathEntry> {
+    let entry = |cert: &Certificate, role| PathEntry {
+        role,
+        subject: cert.tbs_certificate().subject().to_string(),
+        serial: hex::encode_upper(cert.tbs_certificate().serial_number().as_bytes()),
+    };
+    let mut out: Vec<PathEntry> =
+        chain.iter().enumerate().map(|(i, c)| entry(c, if i == 0 { "leaf" } else { "intermediate" })).collect();
+    if let Some(anchor) = anchor {
+        out.push(entry(anchor, "trust-anchor"));
+    }
+    out
+}
+
+/// The checks of one path, recorded as they pass; the first failure ends it.
+struct Checker<'a> {
+    checks: Vec<Check>,
+    path: Vec<PathEntry>,
+    options: &'a ValidationOptions,
+}
+
+impl Checker<'_> {
+    fn pass(&mut self, cert: &Certificate, check: &'static str, detail: Option<String>) {
+        self.checks.push(Check { certificate: describe(cert), check, result: "ok", detail });
+    }
+
+    fn not_checked(&mut self, cert: &Certificate, check: &'static str, detail: String) {
+        self.checks.push(Check { certificate: describe(cert), check, result: "not-checked", detail: Some(detail) });
+    }
+
+    fn fail(mut self, cert: &Certificate, check: &'static str, reason: Reason, message: String) -> Failure {
+        self.checks.push(Check { certificate: describe(cert), check, result: "failed", detail: Some(message.clone()) });
+        Failure { reason, message, path: self.path, checks: self.checks }
+    }
+}
+
+/// Applies RFC 5280 §6.1 to a complete path: `chain` (leaf first) and its trust anchor.
+fn check_path(chain: &[&Certificate], anchor: &Certificate, options: &ValidationOptions) -> Result<Success, Failure> {
+    let mut checker = Checker { checks: Vec::new(), path: entries(chain, Some(anchor)), options };
+    let n = chain.len();
+    check_anchor(&mut checker, anchor)?;
+    let mut max_path_length = extension::<BasicConstraints>(anchor)
+        .ok()
+        .flatten()
+        .and_then(|bc| bc.path_len_constraint)
+        .map_or(usize::MAX, usize::from);
+    let mut constraints = Constraints::default();
+    add_constraints(&mut constraints, anchor);
+    let mut issuer = anchor;
+    for (position, cert) in chain.iter().rev().enumerate() {
+        let is_leaf = position + 1 == n;
+        checker.pass(cert, "signature", Some(format!("verified with the key of {}", describe(issuer))));
+        check_structure(&mut checker, cert)?;
+        check_validity(&mut checker, cert, "")?;
+        if !names_match(cert.tbs_certificate().issuer(), issuer.tbs_certificate().subject()) {
+            let message = format!(
+                "{} names issuer \"{}\" but was signed by \"{}\"",
+                describe(cert),
+                cert.tbs_certificate().issuer(),
+                issuer.tbs_certificate().subject()
+            );
+            return Err(checker.fail(cert, "name-chaining", Reason::NameMismatch, message));
+        }
+        checker.pass(cert, "name-chaining", None);
+        check_revocation(&mut checker, cert, issuer)?;
+        let self_issued = names_match(cert.tbs_certificate().issuer(), cert.tbs_certificate().subject());
+        if is_leaf || !self_issued {
+            check_names(&mut checker, cert, &constraints)?;
+        }
+        if is_leaf {
+            check_leaf(&mut checker, cert)?;
+        } else {
+            check_ca(&mut checker, cert, self_issued, &mut max_path_length)?;
+            add_constraints(&mut constraints, cert);
+            issuer = cert;
+        }
+    }
+    Ok((checker.path, checker.checks))
+}
+
+fn extension<'a, T: der::Decode<'a, Error = der::Error> + AssociatedOid>(
+    cert: &'a Certificate,
+) -> der::Result<Option<T>> {
+    Ok(cert.tbs_certificate().get_extension::<T>()?.map(|(_, value)| value))
+}
+
+/// The trust anchor is trusted for its name and key; keyseal also refuses one that is
+/// outside its validity, or that says it is not a CA (as OpenSSL does).
+fn check_anchor(checker: &mut Checker<'_>, anchor: &Certificate) -> Result<(), Failure> {
+    check_validity(checker, anchor, " (a trust anchor)")?;
+    let constraints = extension::<BasicConstraints>(anchor).map_err(|e| malformed(checker, anchor, e))?;
+    if constraints.is_some_and(|bc| !bc.ca) {
+        let message = format!("the trust anchor {} has basicConstraints CA:FALSE", describe(anchor));
+        return Err(fail_clone(checker, anchor, "basic-constraints", Reason::NotACa, message));
+    }
+    if let Some(usage) = extension::<KeyUsage>(anchor).map_err(|e| malformed(checker, anchor, e))?
+        && !usage.0.contains(KeyUsages::KeyCertSign)
+    {
+        let message = format!("the trust anchor {} has a keyUsage without keyCertSign", describe(anchor));
+        return Err(fail_clone(checker, anchor, "key-usage", Reason::BadKeyUsage, message));
+    }
+    checker.pass(anchor, "trust-anchor", None);
+    Ok(())
+}
+
+fn fail_clone(
+    checker: &Checker<'_>,
+    cert: &Certificate,
+    check: &'static str,
+    reason: Reason,
+    message: String,
+) -> Failure {
+    Checker { checks: checker.checks.clone(), path: checker.path.clone(), options: checker.options }
+        .fail(cert, check, reason, message)
+}
+
+fn malformed(checker: &Checker<'_>, cert: &Certificate, error: der::Error) -> Failure {
+    fail_clone(
+        checker,
+        cert,
+        "extensions",
+        Reason::MalformedCertificate,
+        format!("{} has an unreadable extension: {error}", describe(cert)),
+    )
+}
+
+/// Version, serial, signature algorithm fields, duplicate and unknown critical extensions.
+fn check_structure(checker: &mut Checker<'_>, cert: &Certificate) -> Result<(), Failure> {
+    let tbs = cert.tbs_certificate();
+    let who = describe(cert);
+    if tbs.extensions().is_some_and(|e| !e.is_empty()) && tbs.version() != Version::V3 {
+        return Err(fail_clone(
+            checker,
+            cert,
+            "version",
+            Reason::BadVersion,
+            format!("{who} has extensions but is not version 3"),
+        ));
+    }
+    let serial = tbs.serial_number().as_bytes();
+    if serial.len() > 20 || serial.first().is_some_and(|b| b & 0x80 != 0) || serial.iter().all(|b| *b == 0) {
+        return Err(fail_clone(
+            checker,
+            cert,
+            "serial",
+            Reason::BadSerial,
+            format!("{who}: the serial is not a positive integer of at most 20 octets"),
+        ));
+    }
+    if cert.signature_algorithm() != tbs.signature() {
+        return Err(fail_clone(
+            checker,
+            cert,
+            "signature-algorithm",
+            Reason::MalformedCertificate,
+            format!("{who}: the outer and inner signature algorithms differ"),
+        ));
+    }
+    let mut seen = Vec::new();
+    for ext in tbs.extensions().into_iter().flatten() {
+        if seen.contains(&ext.extn_id) {
+            return Err(fail_clone(
+                checker,
+                cert,
+                "extensions",
+                Reason::DuplicateExtension,
+                format!("{who} has extension {} twice", ext.extn_id),
+            ));
+        }
+        seen.push(ext.extn_id);
+        if ext.critical && !KNOWN_EXTENSIONS.contains(&ext.extn_id.to_string().as_str()) {
+            return Err(fail_clone(
+                checker,
+                cert,
+                "critical-extensions",
+                Reason::UnknownCriticalExtension,
+                format!("{who} has critical extension {} that keyseal does not process", ext.extn_id),
+            ));
+        }
+    }
+    checker.pass(cert, "structure", None);
+    Ok(())
+}
+
+fn check_validity(checker: &mut Checker<'_>, cert: &Certificate, role: &str) -> Result<(), Failure> {
+    let validity = cert.tbs_certificate().validity();
+    let (start, end) = (
+        validity.not_before.to_unix_duration().as_secs() as i64,
+        validity.not_after.to_unix_duration().as_secs() as i64,
+    );
+    let at = crate::clock::format_unix(checker.options.at);
+    if checker.options.at < start {
+        let message = format!(
+            "{}{role} is not valid before {}; the verification time is {at}",
+            describe(cert),
+            validity.not_before
+        );
+        return Err(fail_clone(checker, cert, "validity", Reason::NotYetValid, message));
+    }
+    if checker.options.at > end {
+        let message =
+            format!("{}{role} expired at {}; the verification time is {at}", describe(cert), validity.not_after);
+        return Err(fail_clone(checker, cert, "validity", Reason::Expired, message));
+    }
+    checker.pass(cert, "validity", Some(format!("{} to {}", validity.not_before, validity.not_after)));
+    Ok(())
+}
+
+fn check_revocation(checker: &mut Checker<'_>, cert: &Certificate, issuer: &Certificate) -> Result<(), Failure> {
+    if checker.options.crls.is_empty() {
+        checker.not_checked(cert, "revocation", "no CRL given".into());
+        return Ok(());
+    }
+    match crl::check(cert, issuer, &checker.options.crls, checker.options.at) {
+        Ok(Revocation::Good) => {
+            checker.pass(cert, "revocation", Some("not listed by its issuer's current CRL".into()));
+            Ok(())
+        }
+        Ok(Revocation::NotCovered) => {
+            checker.not_checked(cert, "revocation", "no CRL of its issuer was given".into());
+            Ok(())
+        }
+        Err((reason, message)) => Err(fail_clone(checker, cert, "revocation", reason, message)),
+    }
+}
+
+fn add_constraints(constraints: &mut Constraints, cert: &Certificate) {
+    if let Ok(Some(nc)) = extension::<NameConstraints>(cert) {
+        constraints.add(nc.permitted_subtrees, nc.excluded_subtrees);
+    }
+}
+
+/// The subject DN, its email attributes and every SAN against the name constraints above.
+fn check_names(checker: &mut Checker<'_>, cert: &Certificate, constraints: &Constraints) -> Result<(), Failure> {
+    if constraints.is_empty() {
+        return Ok(());
+    }
+    let tbs = cert.tbs_certificate();
+    let mut names = Vec::new();
+    if !tbs.subject().is_empty() {
+        names.push(GeneralName::DirectoryName(tbs.subject().clone()));
+    }
+    for atv in tbs.subject().iter().filter(|atv| atv.oid == EMAIL_ADDRESS) {
+        if let Ok(email) = der::asn1::Ia5String::new(&String::from_utf8_lossy(atv.value.value()).into_owned()) {
+            names.push(GeneralName::Rfc822Name(email));
+        }
+    }
+    if let Some(san) = extension::<SubjectAltName>(cert).map_err(|e| malformed(checker, cert, e))? {
+        names.extend(san.0);
+    }
+    for name in &names {
+        if let Err(why) = constraints.check(name) {
+            return Err(fail_clone(
+                checker,
+                cert,
+                "name-constraints",
+                Reason::NameConstraintViolation,
+                format!("{}: {why}", describe(cert)),
+            ));
+        }
+    }
+    checker.pass(cert, "name-constraints", None);
+    Ok(())
+}
+
+/// A CA on the path: basicConstraints CA:TRUE, path length, keyCertSign, and (as OpenSSL
+/// and rustls-webpki require) an extendedKeyUsage, if present, that allows the purpose.
+fn check_ca(
+    checker: &mut Checker<'_>,
+    cert: &Certificate,
+    self_issued: bool,
+    max_path_length: &mut usize,
+) -> Result<(), Failure> {
+    let who = describe(cert);
+    let constraints = extension::<BasicConstraints>(cert).map_err(|e| malformed(checker, cert, e))?;
+    let Some(constraints) = constraints.filter(|bc| bc.ca) else {
+        return Err(fail_clone(
+            checker,
+            cert,
+            "basic-constraints",
+            Reason::NotACa,
+            format!("{who} issued a certificate but is not a CA (no basicConstraints CA:TRUE)"),
+        ));
+    };
+    checker.pass(cert, "basic-constraints", None);
+    if !self_issued {
+        if *max_path_length == 0 {
+            return Err(fail_clone(
+                checker,
+                cert,
+                "path-length",
+                Reason::PathLengthExceeded,
+                format!("{who} is one CA too many below a pathLenConstraint"),
+            ));
+        }
+        *max_path_length -= 1;
+    }
+    if let Some(limit) = constraints.path_len_constraint {
+        *max_path_length = (*max_path_length).min(usize::from(limit));
+    }
+    checker.pass(cert, "path-length", None);
+    if let Some(usage) = extension::<KeyUsage>(cert).map_err(|e| malformed(checker, cert, e))?
+        && !usage.0.contains(KeyUsages::KeyCertSign)
+    {
+        return Err(fail_clone(
+            checker,
+            cert,
+            "key-usage",
+            Reason::BadKeyUsage,
+            format!("{who} has a keyUsage without keyCertSign"),
+        ));
+    }
+    checker.pass(cert, "key-usage", None);
+    check_purpose(checker, cert, false)
+}
+
+/// The leaf: keyUsage and extendedKeyUsage fit the purpose.
+fn check_leaf(checker: &mut Checker<'_>, cert: &Certificate) -> Result<(), Failure> {
+    let who = describe(cert);
+    if let Some(usage) = extension::<KeyUsage>(cert).map_err(|e| malformed(checker, cert, e))? {
+        let needed: &[KeyUsages] = match checker.options.purpose {
+            Purpose::CodeSigning | Purpose::Client => &[KeyUsages::DigitalSignature],
+            Purpose::Timestamping => &[KeyUsages::DigitalSignature, KeyUsages::NonRepudiation],
+            Purpose::Server => &[KeyUsages::DigitalSignature, KeyUsages::KeyEncipherment, KeyUsages::KeyAgreement],
+            Purpose::Email => &[
+                KeyUsages::DigitalSignature,
+                KeyUsages::NonRepudiation,
+                KeyUsages::KeyEncipherment,
+                KeyUsages::KeyAgreement,
+            ],
+            Purpose::Any => &[],
+        };
+        if !needed.is_empty() && !needed.iter().any(|u| usage.0.contains(*u)) {
+            let message = format!(
+                "{who} has a keyUsage that does not allow {} (it needs {:?})",
+                checker.options.purpose.as_str(),
+                needed
+            );
+            return Err(fail_clone(checker, cert, "key-usage", Reason::BadKeyUsage, message));
+        }
+    }
+    checker.pass(cert, "key-usage", None);
+    check_purpose(checker, cert, true)
+}
+
+fn purpose_oid(purpose: Purpose) -> Option<ObjectIdentifier> {
+    Some(ObjectIdentifier::new_unwrap(match purpose {
+        Purpose::Server => "1.3.6.1.5.5.7.3.1",
+        Purpose::Client => "1.3.6.1.5.5.7.3.2",
+        Purpose::CodeSigning => "1.3.6.1.5.5.7.3.3",
+        Purpose::Email => "1.3.6.1.5.5.7.3.4",
+        Purpose::Timestamping => "1.3.6.1.5.5.7.3.8",
+        Purpose::Any => return None,
+    }))
+}
+
+/// extendedKeyUsage: absent means any purpose (RFC 5280 §4.2.1.12); present, it must name
+/// the purpose or anyExtendedKeyUsage. A time-stamping leaf must carry exactly
+/// id-kp-timeStamping, critical (RFC 3161 §2.3).
+fn check_purpose(checker: &mut Checker<'_>, cert: &Certificate, is_leaf: bool) -> Result<(), Failure> {
+    let purpose = checker.options.purpose;
+    let Some(wanted) = purpose_oid(purpose) else {
+        checker.pass(cert, "extended-key-usage", Some("no purpose asked for".into()));
+        return Ok(());
+    };
+    let who = describe(cert);
+    let found = cert.tbs_certificate().get_extension::<ExtendedKeyUsage>().map_err(|e| malformed(checker, cert, e))?;
+    if is_leaf && purpose == Purpose::Timestamping {
+        let strict = found.as_ref().is_some_and(|(critical, eku)| *critical && eku.0 == [wanted]);
+        if !strict {
+            let message = format!(
+                "{who} is not a time-stamping certificate: RFC 3161 needs a critical extendedKeyUsage of only timeStamping"
+            );
+            return Err(fail_clone(checker, cert, "extended-key-usage", Reason::MissingPurpose(purpose), message));
+        }
+    } else if let Some((_, eku)) = &found
+        && !eku.0.iter().any(|oid| *oid == wanted || *oid == ANY_EXTENDED_KEY_USAGE)
+    {
+        let message = format!("{who} has an extendedKeyUsage that does not include {}", purpose.as_str());
+        return Err(fail_clone(checker, cert, "extended-key-usage", Reason::MissingPurpose(purpose), message));
+    }
+    checker.pass(cert, "extended-key-usage", None);
+    Ok(())
+}

@@ -1,0 +1,158 @@
+//! Stable reason codes for everything a certificate check can say no to. Tests and JSON
+//! output use the kebab-case codes; messages are for people.
+
+use serde::{Serialize, Serializer};
+
+/// What a certificate is checked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purpose {
+    /// id-kp-codeSigning.
+    CodeSigning,
+    /// id-kp-serverAuth.
+    Server,
+    /// id-kp-clientAuth.
+    Client,
+    /// id-kp-emailProtection.
+    Email,
+    /// id-kp-timeStamping (RFC 3161 rules).
+    Timestamping,
+    /// No purpose check.
+    Any,
+}
+
+impl Purpose {
+    /// Every purpose with its name, as `--purpose` takes it.
+    pub const ALL: &'static [(&'static str, Purpose)] = &[
+        ("code-signing", Purpose::CodeSigning),
+        ("server", Purpose::Server),
+        ("client", Purpose::Client),
+        ("email", Purpose::Email),
+        ("timestamping", Purpose::Timestamping),
+        ("any", Purpose::Any),
+    ];
+
+    /// The purpose named `name`.
+    pub fn parse(name: &str) -> Result<Purpose, String> {
+        Purpose::ALL.iter().find(|(n, _)| *n == name).map(|(_, p)| *p).ok_or_else(|| {
+            let names: Vec<&str> = Purpose::ALL.iter().map(|(n, _)| *n).collect();
+            format!("unknown purpose {name:?}; use one of: {}", names.join(", "))
+        })
+    }
+
+    /// Its name.
+    pub fn as_str(self) -> &'static str {
+        Purpose::ALL.iter().find(|(_, p)| *p == self).map(|(n, _)| *n).unwrap_or("any")
+    }
+}
+
+impl Serialize for Purpose {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+/// Why a certificate (or its path) was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reason {
+    /// Not a certificate we can read, or not well-formed.
+    MalformedCertificate,
+    /// Its version does not fit its contents (extensions need v3).
+    BadVersion,
+    /// Its serial number is not a positive integer of at most 20 octets.
+    BadSerial,
+    /// Past notAfter at the verification time.
+    Expired,
+    /// Before notBefore at the verification time.
+    NotYetValid,
+    /// Its signature does not verify with its issuer's key.
+    BadSignature,
+    /// Signed with an algorithm (or key type) keyseal does not check.
+    UnsupportedAlgorithm,
+    /// A certificate in the CA position is not a CA.
+    NotACa,
+    /// Too many CAs below a pathLenConstraint.
+    PathLengthExceeded,
+    /// keyUsage forbids what the certificate is used for.
+    BadKeyUsage,
+    /// extendedKeyUsage does not allow the purpose asked for.
+    MissingPurpose(Purpose),
+    /// Revoked by a CRL.
+    Revoked,
+    /// A critical extension keyseal does not process.
+    UnknownCriticalExtension,
+    /// An extension appears twice.
+    DuplicateExtension,
+    /// Issuer and subject names do not chain.
+    NameMismatch,
+    /// A name falls outside a CA's name constraints.
+    NameConstraintViolation,
+    /// No issuer found for a certificate in the path.
+    ChainIncomplete,
+    /// The path ends at a root that is not a trust anchor.
+    UntrustedRoot,
+    /// The path is longer than the maximum depth, or the search budget ran out.
+    PathTooLong,
+    /// A CRL's signature does not verify with its issuer's key.
+    CrlBadSignature,
+    /// A CRL is past its nextUpdate (or not yet issued) at the verification time.
+    CrlExpired,
+    /// A CRL that cannot be used (malformed, unknown critical extension, issuer may not sign CRLs).
+    CrlInvalid,
+    /// The certificate's key is not the key that made the signature.
+    KeyMismatch,
+}
+
+impl Reason {
+    /// The stable code.
+    pub fn code(self) -> &'static str {
+        match self {
+            Reason::MalformedCertificate => "malformed-certificate",
+            Reason::BadVersion => "bad-version",
+            Reason::BadSerial => "bad-serial",
+            Reason::Expired => "expired",
+            Reason::NotYetValid => "not-yet-valid",
+            Reason::BadSignature => "bad-signature",
+            Reason::UnsupportedAlgorithm => "unsupported-algorithm",
+            Reason::NotACa => "not-a-ca",
+            Reason::PathLengthExceeded => "path-length-exceeded",
+            Reason::BadKeyUsage => "bad-key-usage",
+            Reason::MissingPurpose(Purpose::CodeSigning) => "missing-code-signing-purpose",
+            Reason::MissingPurpose(Purpose::Server) => "missing-server-purpose",
+            Reason::MissingPurpose(Purpose::Client) => "missing-client-purpose",
+            Reason::MissingPurpose(Purpose::Email) => "missing-email-purpose",
+            Reason::MissingPurpose(Purpose::Timestamping) => "missing-timestamping-purpose",
+            Reason::MissingPurpose(Purpose::Any) => "missing-purpose",
+            Reason::Revoked => "revoked",
+            Reason::UnknownCriticalExtension => "unknown-critical-extension",
+            Reason::DuplicateExtension => "duplicate-extension",
+            Reason::NameMismatch => "name-mismatch",
+            Reason::NameConstraintViolation => "name-constraint-violation",
+            Reason::ChainIncomplete => "chain-incomplete",
+            Reason::UntrustedRoot => "untrusted-root",
+            Reason::PathTooLong => "path-too-long",
+            Reason::CrlBadSignature => "crl-bad-signature",
+            Reason::CrlExpired => "crl-expired",
+            Reason::CrlInvalid => "crl-invalid",
+            Reason::KeyMismatch => "key-mismatch",
+        }
+    }
+
+    /// How specific the reason is: across alternative paths, the most specific failure is
+    /// the one reported (a path that reached a trust anchor beats one that found no issuer).
+    pub fn rank(self) -> u8 {
+        match self {
+            Reason::UntrustedRoot => 0,
+            Reason::ChainIncomplete => 1,
+            Reason::PathTooLong => 2,
+            Reason::NameMismatch => 3,
+            Reason::BadSignature | Reason::UnsupportedAlgorithm => 5,
+            _ => 10,
+        }
+    }
+}
+
+impl Serialize for Reason {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.code())
+    }
+}
