@@ -136,7 +136,12 @@ fn verify_files(
     let leaf_cert = match load_certificates(&read(leaf, "LEAF")?).into_iter().next() {
         Some(Ok(cert)) => cert,
         Some(Err(e)) => {
-            return Ok(refusal(Reason::MalformedCertificate, format!("{}: {}", leaf.display(), e.message), at, purpose));
+            return Ok(refusal(
+                Reason::MalformedCertificate,
+                format!("{}: {}", leaf.display(), e.message),
+                at,
+                purpose,
+            ));
         }
         None => {
             return Ok(refusal(

@@ -1,0 +1,683 @@
+//! The chain validator through `keyseal cert verify` and `keyseal verify --trust`: the
+//! happy path for every key spec and signature algorithm the mini-CA produces and for a
+//! chain OpenSSL made; one failing case per reason code, asserted by code; and a
+//! differential check that `openssl verify` agrees on every case where it checks the same
+//! thing. Intentional differences are listed with their case.
+
+mod common;
+
+use common::{Keyseal, Run, peer};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+
+fn path(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+/// A scratch directory where OpenSSL makes keys and certificates with exact extensions.
+struct Openssl {
+    dir: PathBuf,
+}
+
+impl Openssl {
+    fn new(ks: &Keyseal) -> Openssl {
+        let dir = ks.file("openssl");
+        std::fs::create_dir_all(&dir).unwrap();
+        Openssl { dir }
+    }
+
+    fn file(&self, name: &str) -> PathBuf {
+        self.dir.join(name)
+    }
+
+    fn run(&self, args: &[&str]) {
+        let (ok, text) = peer("openssl", args);
+        assert!(ok, "openssl {args:?}: {text}");
+    }
+
+    fn key(&self, name: &str) -> PathBuf {
+        let key = self.file(&format!("{name}.key"));
+        if !key.exists() {
+            self.run(&["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", path(&key)]);
+        }
+        key
+    }
+
+    fn config(&self, name: &str, extensions: &str) -> PathBuf {
+        let config = self.file(&format!("{name}.cnf"));
+        std::fs::write(&config, format!("[req]\ndistinguished_name = dn\n[dn]\n[ext]\n{extensions}\n")).unwrap();
+        config
+    }
+
+    /// A self-signed certificate for key `key_name`.
+    fn root(&self, name: &str, key_name: &str, subject: &str, extensions: &str) -> PathBuf {
+        let cert = self.file(&format!("{name}.pem"));
+        let config = self.config(name, extensions);
+        self.run(&[
+            "req",
+            "-x509",
+            "-new",
+            "-key",
+            path(&self.key(key_name)),
+            "-subj",
+            subject,
+            "-days",
+            "365",
+            "-config",
+            path(&config),
+            "-extensions",
+            "ext",
+            "-out",
+            path(&cert),
+        ]);
+        cert
+    }
+
+    /// A certificate for key `key_name`, issued by `issuer` (whose key is `issuer_key`).
+    fn issue(
+        &self,
+        name: &str,
+        key_name: &str,
+        subject: &str,
+        issuer: &Path,
+        issuer_key: &str,
+        extensions: &str,
+    ) -> PathBuf {
+        let (csr, cert) = (self.file(&format!("{name}.csr")), self.file(&format!("{name}.pem")));
+        let config = self.config(name, extensions);
+        self.run(&[
+            "req",
+            "-new",
+            "-key",
+            path(&self.key(key_name)),
+            "-subj",
+            subject,
+            "-config",
+            path(&config),
+            "-out",
+            path(&csr),
+        ]);
+        self.run(&[
+            "x509",
+            "-req",
+            "-in",
+            path(&csr),
+            "-CA",
+            path(issuer),
+            "-CAkey",
+            path(&self.key(issuer_key)),
+            "-days",
+            "200",
+            "-extfile",
+            path(&config),
+            "-extensions",
+            "ext",
+            "-out",
+            path(&cert),
+        ]);
+        cert
+    }
+}
+
+const CA_EXT: &str = "basicConstraints = critical, CA:TRUE\nkeyUsage = critical, keyCertSign, cRLSign\nsubjectKeyIdentifier = hash\nauthorityKeyIdentifier = keyid";
+const LEAF_EXT: &str = "basicConstraints = CA:FALSE\nkeyUsage = critical, digitalSignature\nextendedKeyUsage = codeSigning\nsubjectKeyIdentifier = hash\nauthorityKeyIdentifier = keyid";
+
+/// One `keyseal cert verify` case and what OpenSSL is asked to compare on it.
+struct Case<'a> {
+    leaf: &'a Path,
+    chain: Vec<&'a Path>,
+    trust: Vec<&'a Path>,
+    crl: Vec<&'a Path>,
+    at: Option<&'a str>,
+    purpose: &'a str,
+    extra: Vec<&'a str>,
+    /// openssl verify options for the same question, or None where OpenSSL checks
+    /// something else (the reason is given at the case).
+    openssl: Option<Vec<&'a str>>,
+}
+
+impl<'a> Case<'a> {
+    fn new(leaf: &'a Path, chain: Vec<&'a Path>, trust: Vec<&'a Path>) -> Case<'a> {
+        Case { leaf, chain, trust, crl: vec![], at: None, purpose: "any", extra: vec![], openssl: Some(vec![]) }
+    }
+
+    /// Runs keyseal (and OpenSSL, to compare); returns keyseal's JSON report.
+    fn run(&self, ks: &Keyseal) -> Value {
+        let mut args = vec!["cert", "verify", path(self.leaf), "--json", "--purpose", self.purpose];
+        for c in &self.chain {
+            args.extend(["--chain", path(c)]);
+        }
+        for t in &self.trust {
+            args.extend(["--trust", path(t)]);
+        }
+        for c in &self.crl {
+            args.extend(["--crl", path(c)]);
+        }
+        if let Some(at) = self.at {
+            args.extend(["--at", at]);
+        }
+        args.extend(self.extra.iter());
+        let run: Run = ks.run(&args);
+        let report = run.json();
+        assert_eq!(
+            run.status,
+            if report["valid"] == true { 0 } else { 1 },
+            "exit status follows the verdict: {}",
+            run.stderr
+        );
+        if let Some(options) = &self.openssl {
+            self.compare_with_openssl(ks, options, report["valid"] == true);
+        }
+        report
+    }
+
+    fn compare_with_openssl(&self, ks: &Keyseal, options: &[&str], keyseal_valid: bool) {
+        let trust = ks.file("openssl-trust.pem");
+        std::fs::write(&trust, self.trust.iter().map(|t| std::fs::read(t).unwrap()).collect::<Vec<_>>().concat())
+            .unwrap();
+        let mut args = vec!["verify", "-x509_strict", "-CAfile", path(&trust)];
+        let untrusted = ks.file("openssl-untrusted.pem");
+        if !self.chain.is_empty() {
+            std::fs::write(
+                &untrusted,
+                self.chain.iter().map(|c| std::fs::read(c).unwrap()).collect::<Vec<_>>().concat(),
+            )
+            .unwrap();
+            args.extend(["-untrusted", path(&untrusted)]);
+        }
+        let crls = ks.file("openssl-crls.pem");
+        if !self.crl.is_empty() {
+            std::fs::write(&crls, self.crl.iter().map(|c| std::fs::read(c).unwrap()).collect::<Vec<_>>().concat())
+                .unwrap();
+            args.extend(["-crl_check", "-CRLfile", path(&crls)]);
+        }
+        let attime;
+        if let Some(at) = self.at {
+            attime = unix(at).to_string();
+            args.extend(["-attime", &attime]);
+        }
+        args.extend(options.iter());
+        args.push(path(self.leaf));
+        let (openssl_valid, text) = peer("openssl", &args);
+        assert_eq!(openssl_valid, keyseal_valid, "openssl verify disagrees ({args:?}): {text}");
+    }
+}
+
+fn unix(at: &str) -> i64 {
+    keyseal::clock::parse_time(at).unwrap()
+}
+
+fn reason(report: &Value) -> &str {
+    report["reason"].as_str().unwrap_or("valid")
+}
+
+/// root -> intermediate -> code-signing leaf from the mini-CA, for `spec` and `algorithm`.
+fn keyseal_pki(ks: &Keyseal, spec: &str, algorithm: &str) -> (PathBuf, PathBuf, PathBuf) {
+    let (root_key, root_version) = ks.create_key(spec, "SIGN/VERIFY");
+    let (inter_key, inter_version) = ks.create_key(spec, "SIGN/VERIFY");
+    let (leaf_key, leaf_version) = ks.create_key(spec, "SIGN/VERIFY");
+    let files = (
+        ks.file(&format!("{spec}-{algorithm}-root.pem")),
+        ks.file(&format!("{spec}-{algorithm}-inter.pem")),
+        ks.file(&format!("{spec}-{algorithm}-leaf.pem")),
+    );
+    let root_name = format!("root-{spec}-{algorithm}");
+    let inter_name = format!("inter-{spec}-{algorithm}");
+    ks.ok(&[
+        "ca",
+        "init",
+        "--name",
+        &root_name,
+        "--key",
+        &root_key,
+        "--key-version",
+        &root_version,
+        "--algorithm",
+        algorithm,
+        "--subject",
+        &format!("CN=Root {spec} {algorithm}"),
+        "--days",
+        "100",
+        "--out",
+        path(&files.0),
+        "--json",
+    ]);
+    ks.ok(&[
+        "ca",
+        "issue",
+        "--ca",
+        &root_name,
+        "--profile",
+        "intermediate-ca",
+        "--name",
+        &inter_name,
+        "--key",
+        &inter_key,
+        "--key-version",
+        &inter_version,
+        "--algorithm",
+        algorithm,
+        "--subject",
+        &format!("CN=Intermediate {spec} {algorithm}"),
+        "--days",
+        "50",
+        "--out",
+        path(&files.1),
+        "--json",
+    ]);
+    ks.ok(&[
+        "ca",
+        "issue",
+        "--ca",
+        &inter_name,
+        "--profile",
+        "code-signing",
+        "--key",
+        &leaf_key,
+        "--key-version",
+        &leaf_version,
+        "--subject",
+        "CN=Signer",
+        "--days",
+        "20",
+        "--out",
+        path(&files.2),
+        "--json",
+    ]);
+    files
+}
+
+#[test]
+fn every_mini_ca_spec_and_algorithm_validates() {
+    let ks = Keyseal::new();
+    for (spec, algorithm) in [
+        ("RSA_2048", "RSA_PKCS1_SHA_256"),
+        ("RSA_2048", "RSA_PSS_SHA_256"),
+        ("EC_P256", "ECDSA_SHA_256"),
+        ("EC_P256K", "ECDSA_SHA_256"),
+    ] {
+        let (root, inter, leaf) = keyseal_pki(&ks, spec, algorithm);
+        let mut case = Case::new(&leaf, vec![&inter], vec![&root]);
+        case.purpose = "code-signing";
+        let report = case.run(&ks);
+        assert_eq!(report["valid"], true, "{spec} {algorithm}: {report}");
+        let roles: Vec<&str> = report["path"].as_array().unwrap().iter().map(|p| p["role"].as_str().unwrap()).collect();
+        assert_eq!(roles, ["leaf", "intermediate", "trust-anchor"]);
+        let checks = report["checks"].as_array().unwrap();
+        for check in [
+            "signature",
+            "validity",
+            "name-chaining",
+            "basic-constraints",
+            "path-length",
+            "key-usage",
+            "extended-key-usage",
+            "revocation",
+        ] {
+            assert!(checks.iter().any(|c| c["check"] == check), "{check} is reported: {report}");
+        }
+        assert!(checks.iter().all(|c| c["result"] != "failed"));
+    }
+}
+
+#[test]
+fn an_openssl_made_chain_validates_in_any_order_with_strays() {
+    let ks = Keyseal::new();
+    let o = Openssl::new(&ks);
+    let root = o.root("root", "root", "/CN=OpenSSL Root/O=Elsewhere", CA_EXT);
+    let inter = o.issue("inter", "inter", "/CN=OpenSSL Intermediate/O=Elsewhere", &root, "root", CA_EXT);
+    let leaf = o.issue("leaf", "leaf", "/CN=Signer/O=Elsewhere", &inter, "inter", LEAF_EXT);
+    let stray_root = o.root("stray", "stray", "/CN=Stray", CA_EXT);
+    let bundle = ks.file("mixed.pem");
+    // Extra, duplicate and out-of-order certificates in the chain are fine.
+    std::fs::write(
+        &bundle,
+        [&stray_root, &inter, &root, &inter].iter().map(|p| std::fs::read(p).unwrap()).collect::<Vec<_>>().concat(),
+    )
+    .unwrap();
+    let mut case = Case::new(&leaf, vec![&bundle], vec![&stray_root, &root]);
+    case.purpose = "code-signing";
+    assert_eq!(reason(&case.run(&ks)), "valid");
+    // Two candidate issuers with one name: the wrong one (other key) is passed over.
+    let imposter = o.issue(
+        "imposter",
+        "imposter",
+        "/CN=OpenSSL Intermediate/O=Elsewhere",
+        &root,
+        "root",
+        "basicConstraints = critical, CA:TRUE\nkeyUsage = critical, keyCertSign\n",
+    );
+    let case = Case::new(&leaf, vec![&imposter, &inter], vec![&root]);
+    assert_eq!(reason(&case.run(&ks)), "valid");
+}
+
+#[test]
+fn one_failing_case_per_reason_code() {
+    let ks = Keyseal::new();
+    let o = Openssl::new(&ks);
+    let root = o.root("root", "root", "/CN=Root/O=Test", CA_EXT);
+    let inter = o.issue("inter", "inter", "/CN=Intermediate/O=Test", &root, "root", CA_EXT);
+    let leaf = o.issue("leaf", "leaf", "/CN=Leaf/O=Test", &inter, "inter", LEAF_EXT);
+    let other_root = o.root("other-root", "other-root", "/CN=Other Root", CA_EXT);
+
+    let mut expectations: Vec<(&str, Value)> = Vec::new();
+    expectations.push(("untrusted-root", Case::new(&leaf, vec![&inter, &root], vec![&other_root]).run(&ks)));
+    expectations.push(("chain-incomplete", Case::new(&leaf, vec![], vec![&root]).run(&ks)));
+    let mut expired = Case::new(&leaf, vec![&inter], vec![&root]);
+    expired.at = Some("2099-01-01T00:00:00Z");
+    expectations.push(("expired", expired.run(&ks)));
+    let mut early = Case::new(&leaf, vec![&inter], vec![&root]);
+    early.at = Some("2001-01-01");
+    expectations.push(("not-yet-valid", early.run(&ks)));
+
+    let tampered = ks.file("tampered.pem");
+    let (_, mut der) = der::pem::decode_vec(&std::fs::read(&leaf).unwrap()).unwrap();
+    let last = der.len() - 3;
+    der[last] ^= 0x5a;
+    std::fs::write(&tampered, der::pem::encode_string("CERTIFICATE", der::pem::LineEnding::LF, &der).unwrap()).unwrap();
+    expectations.push(("bad-signature", Case::new(&tampered, vec![&inter], vec![&root]).run(&ks)));
+
+    let not_ca = o.issue(
+        "not-ca",
+        "not-ca",
+        "/CN=Not A CA",
+        &root,
+        "root",
+        "basicConstraints = critical, CA:FALSE\nsubjectKeyIdentifier = hash\n",
+    );
+    let under_not_ca = o.issue("under-not-ca", "leaf", "/CN=Under", &not_ca, "not-ca", LEAF_EXT);
+    expectations.push(("not-a-ca", Case::new(&under_not_ca, vec![&not_ca], vec![&root]).run(&ks)));
+
+    let tight_root = o.root("tight-root", "tight-root", "/CN=Tight Root", "basicConstraints = critical, CA:TRUE, pathlen:0\nkeyUsage = critical, keyCertSign, cRLSign\nsubjectKeyIdentifier = hash");
+    let tight_inter =
+        o.issue("tight-inter", "tight-inter", "/CN=Tight Intermediate", &tight_root, "tight-root", CA_EXT);
+    let tight_leaf = o.issue("tight-leaf", "leaf", "/CN=Tight Leaf", &tight_inter, "tight-inter", LEAF_EXT);
+    expectations.push(("path-length-exceeded", Case::new(&tight_leaf, vec![&tight_inter], vec![&tight_root]).run(&ks)));
+
+    let server_leaf = o.issue(
+        "server-leaf",
+        "leaf",
+        "/CN=web.test",
+        &inter,
+        "inter",
+        "keyUsage = critical, digitalSignature\nextendedKeyUsage = serverAuth\nsubjectAltName = DNS:web.test",
+    );
+    let mut wrong_purpose = Case::new(&server_leaf, vec![&inter], vec![&root]);
+    wrong_purpose.purpose = "code-signing";
+    // OpenSSL 3.0 has no code-signing purpose: nothing to compare.
+    wrong_purpose.openssl = None;
+    expectations.push(("missing-code-signing-purpose", wrong_purpose.run(&ks)));
+
+    let critical = o.issue(
+        "critical",
+        "leaf",
+        "/CN=Critical",
+        &inter,
+        "inter",
+        "basicConstraints = CA:FALSE\n1.2.3.4 = critical, ASN1:UTF8String:must understand",
+    );
+    expectations.push(("unknown-critical-extension", Case::new(&critical, vec![&inter], vec![&root]).run(&ks)));
+
+    // Signed by the right key under another name: the issuer's name does not chain.
+    let renamed = o.root("renamed", "inter", "/CN=Renamed Intermediate/O=Test", CA_EXT);
+    expectations.push(("name-mismatch", Case::new(&leaf, vec![], vec![&renamed]).run(&ks)));
+
+    let no_cert_sign = o.issue(
+        "no-cert-sign",
+        "no-cert-sign",
+        "/CN=No CertSign",
+        &root,
+        "root",
+        "basicConstraints = critical, CA:TRUE\nkeyUsage = critical, digitalSignature\nsubjectKeyIdentifier = hash",
+    );
+    let under_no_cert_sign =
+        o.issue("under-no-cert-sign", "leaf", "/CN=Under2", &no_cert_sign, "no-cert-sign", LEAF_EXT);
+    expectations.push(("bad-key-usage", Case::new(&under_no_cert_sign, vec![&no_cert_sign], vec![&root]).run(&ks)));
+
+    let constrained = o.root(
+        "constrained",
+        "constrained",
+        "/CN=Constrained Root",
+        &format!("{CA_EXT}\nnameConstraints = critical, permitted;DNS:example.com"),
+    );
+    let outside = o.issue(
+        "outside",
+        "leaf",
+        "/CN=evil",
+        &constrained,
+        "constrained",
+        "keyUsage = critical, digitalSignature\nextendedKeyUsage = serverAuth\nsubjectAltName = DNS:www.evil.test",
+    );
+    let inside = o.issue(
+        "inside",
+        "leaf",
+        "/CN=good",
+        &constrained,
+        "constrained",
+        "keyUsage = critical, digitalSignature\nextendedKeyUsage = serverAuth\nsubjectAltName = DNS:www.example.com",
+    );
+    let mut outside_case = Case::new(&outside, vec![], vec![&constrained]);
+    outside_case.purpose = "server";
+    outside_case.openssl = Some(vec!["-purpose", "sslserver"]);
+    expectations.push(("name-constraint-violation", outside_case.run(&ks)));
+    let mut inside_case = Case::new(&inside, vec![], vec![&constrained]);
+    inside_case.purpose = "server";
+    inside_case.openssl = Some(vec!["-purpose", "sslserver"]);
+    assert_eq!(reason(&inside_case.run(&ks)), "valid");
+
+    let mut too_deep = Case::new(&leaf, vec![&inter], vec![&root]);
+    too_deep.extra = vec!["--max-depth", "2"];
+    too_deep.openssl = Some(vec!["-verify_depth", "0"]);
+    expectations.push(("path-too-long", too_deep.run(&ks)));
+
+    let stamp = o.issue(
+        "stamp",
+        "leaf",
+        "/CN=TSA",
+        &inter,
+        "inter",
+        "keyUsage = critical, digitalSignature\nextendedKeyUsage = timeStamping",
+    );
+    let mut lax_tsa = Case::new(&stamp, vec![&inter], vec![&root]);
+    lax_tsa.purpose = "timestamping";
+    // RFC 3161 wants the EKU critical; OpenSSL's timestampsign purpose asks the same.
+    lax_tsa.openssl = Some(vec!["-purpose", "timestampsign"]);
+    expectations.push(("missing-timestamping-purpose", lax_tsa.run(&ks)));
+
+    let garbage = ks.file("garbage.pem");
+    std::fs::write(&garbage, "-----BEGIN CERTIFICATE-----\nMIIBAAAA\n-----END CERTIFICATE-----\n").unwrap();
+    let malformed = ks.run(&["cert", "verify", path(&garbage), "--trust", path(&root), "--json"]);
+    assert_eq!(malformed.status, 1);
+    assert_eq!(reason(&malformed.json()), "malformed-certificate");
+    assert_eq!(
+        ks.run(&["cert", "verify", path(&leaf), "--trust", "/no/such/file"]).status,
+        2,
+        "an unreadable file is unusable input"
+    );
+
+    for (expected, report) in &expectations {
+        assert_eq!(reason(report), *expected, "{report}");
+        assert_eq!(report["valid"], false);
+        let message = report["message"].as_str().unwrap();
+        assert!(
+            message.contains("subject") || message.contains("path"),
+            "the message names the certificate: {message}"
+        );
+    }
+}
+
+#[test]
+fn revocation_by_crl() {
+    let ks = Keyseal::new();
+    let (root, inter, leaf) = keyseal_pki(&ks, "EC_P256", "ECDSA_SHA_256");
+    let listed = ks.ok(&["ca", "list", "--ca", "inter-EC_P256-ECDSA_SHA_256", "--json"]);
+    let serial =
+        listed["certificates"].as_array().unwrap().iter().find(|c| c["profile"] == "code-signing").unwrap()["serial"]
+            .as_str()
+            .unwrap()
+            .to_string();
+    let crl = ks.file("inter.crl.pem");
+    ks.run(&["ca", "crl", "--ca", "inter-EC_P256-ECDSA_SHA_256", "--out", path(&crl)]);
+    let mut clean = Case::new(&leaf, vec![&inter], vec![&root]);
+    clean.crl = vec![&crl];
+    let report = clean.run(&ks);
+    assert_eq!(reason(&report), "valid");
+    assert!(report["checks"].as_array().unwrap().iter().any(|c| c["check"] == "revocation" && c["result"] == "ok"));
+
+    assert_eq!(
+        ks.run(&[
+            "ca",
+            "revoke",
+            "--ca",
+            "inter-EC_P256-ECDSA_SHA_256",
+            "--serial",
+            &serial,
+            "--reason",
+            "key-compromise"
+        ])
+        .status,
+        0
+    );
+    ks.run(&["ca", "crl", "--ca", "inter-EC_P256-ECDSA_SHA_256", "--out", path(&crl)]);
+    let mut revoked = Case::new(&leaf, vec![&inter], vec![&root]);
+    revoked.crl = vec![&crl];
+    let report = revoked.run(&ks);
+    assert_eq!(reason(&report), "revoked");
+    assert!(report["message"].as_str().unwrap().contains("KeyCompromise"), "{report}");
+
+    // A CRL past its nextUpdate (7 days) while the certificates are still valid.
+    let mut stale = Case::new(&leaf, vec![&inter], vec![&root]);
+    stale.crl = vec![&crl];
+    let later = keyseal::clock::format_unix(keyseal::clock::now_unix() + 9 * 86_400);
+    stale.at = Some(&later);
+    assert_eq!(reason(&stale.run(&ks)), "crl-expired");
+
+    let (_, mut der) = der::pem::decode_vec(&std::fs::read(&crl).unwrap()).unwrap();
+    let last = der.len() - 4;
+    der[last] ^= 0x33;
+    let forged = ks.file("forged.crl");
+    std::fs::write(&forged, &der).unwrap();
+    let mut bad = Case::new(&leaf, vec![&inter], vec![&root]);
+    bad.crl = vec![&forged];
+    // OpenSSL reports "CRL signature failure" too.
+    assert_eq!(reason(&bad.run(&ks)), "crl-bad-signature");
+}
+
+#[test]
+fn keyseal_verify_trusts_a_release_through_its_certificate_chain() {
+    let ks = Keyseal::new();
+    let (root_key, root_version) = ks.create_key("EC_P256", "SIGN/VERIFY");
+    let (signer_key, signer_version) = ks.create_key("EC_P256", "SIGN/VERIFY");
+    let (root, signer) = (ks.file("root.pem"), ks.file("signer.pem"));
+    ks.ok(&[
+        "ca",
+        "init",
+        "--name",
+        "root",
+        "--key",
+        &root_key,
+        "--key-version",
+        &root_version,
+        "--subject",
+        "CN=Release Root",
+        "--days",
+        "60",
+        "--out",
+        path(&root),
+        "--json",
+    ]);
+    let issued = ks.ok(&[
+        "ca",
+        "issue",
+        "--ca",
+        "root",
+        "--profile",
+        "code-signing",
+        "--key",
+        &signer_key,
+        "--key-version",
+        &signer_version,
+        "--subject",
+        "CN=Release Signer",
+        "--days",
+        "10",
+        "--out",
+        path(&signer),
+        "--json",
+    ]);
+    let release = ks.file("release");
+    std::fs::create_dir(&release).unwrap();
+    std::fs::write(release.join("app"), b"binary").unwrap();
+    // The chain in the bundle: the signer's certificate and the root (as a download would
+    // carry it); trust comes only from --trust.
+    let chain = ks.file("chain.pem");
+    std::fs::write(&chain, [std::fs::read(&signer).unwrap(), std::fs::read(&root).unwrap()].concat()).unwrap();
+    let sign = ks.run(&[
+        "sign",
+        path(&release),
+        "--key",
+        &signer_key,
+        "--key-version",
+        &signer_version,
+        "--cert",
+        path(&chain),
+        "--out",
+        path(&release),
+    ]);
+    assert_eq!(sign.status, 0, "{}", sign.stderr);
+    let bundle = release.join("keyseal.bundle.json");
+    let verify = |extra: &[&str]| {
+        let mut args = vec!["verify", path(&release), "--bundle", path(&bundle), "--trust", path(&root), "--json"];
+        args.extend_from_slice(extra);
+        ks.run(&args)
+    };
+    let good = verify(&[]);
+    assert_eq!(good.status, 0, "{}", good.stdout);
+    assert_eq!(good.json()["chain"]["valid"], true);
+
+    let later = verify(&["--at", &keyseal::clock::format_unix(keyseal::clock::now_unix() + 20 * 86_400)]);
+    assert_eq!(later.status, 1);
+    let report = later.json();
+    assert_eq!(report["signature"], "chain-invalid");
+    assert_eq!(report["chain"]["reason"], "expired");
+    assert!(report["signatureDetail"].as_str().unwrap().contains("no trusted timestamp"), "{report}");
+
+    let other_root = ks.file("other-root.pem");
+    let (other_key, other_version) = ks.create_key("EC_P256", "SIGN/VERIFY");
+    ks.ok(&[
+        "ca",
+        "init",
+        "--name",
+        "other",
+        "--key",
+        &other_key,
+        "--key-version",
+        &other_version,
+        "--subject",
+        "CN=Other Root",
+        "--days",
+        "60",
+        "--out",
+        path(&other_root),
+        "--json",
+    ]);
+    let untrusted =
+        ks.run(&["verify", path(&release), "--bundle", path(&bundle), "--trust", path(&other_root), "--json"]);
+    assert_eq!(untrusted.json()["chain"]["reason"], "untrusted-root");
+
+    let crl = ks.file("root.crl.pem");
+    let serial = issued["certificate"]["serial"].as_str().unwrap();
+    ks.run(&["ca", "revoke", "--ca", "root", "--serial", serial, "--reason", "superseded"]);
+    ks.run(&["ca", "crl", "--ca", "root", "--out", path(&crl)]);
+    let revoked = verify(&["--crl", path(&crl)]);
+    assert_eq!(revoked.json()["chain"]["reason"], "revoked");
+
+    // The bundle's public key must be the one its certificate certifies.
+    let mut edited: Value = serde_json::from_slice(&std::fs::read(&bundle).unwrap()).unwrap();
+    let other_public =
+        ks.ok(&["kms", "get-public-key", "--key-id", &root_key, "--key-version-id", &root_version])["PublicKey"]
+            .clone();
+    edited["signer"]["publicKey"] = other_public;
+    std::fs::write(&bundle, serde_json::to_string(&edited).unwrap()).unwrap();
+    assert_eq!(verify(&[]).json()["signature"], "key-mismatch");
+}
