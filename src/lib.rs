@@ -10,4 +10,5 @@ pub mod cli;
 pub mod clock;
 pub mod kms;
 pub mod release;
+pub mod server;
 pub mod x509;

@@ -9,6 +9,7 @@ pub mod input;
 pub mod kms;
 pub mod progress;
 pub mod release;
+pub mod serve;
 
 use crate::kms::LocalKms;
 use crate::kms::error::{ErrorBody, KmsError};
@@ -87,6 +88,11 @@ pub enum Command {
     Sign(release::SignArgs),
     /// Verify a release offline against its bundle and the signer's pinned public key.
     Verify(release::VerifyArgs),
+    /// Serve the KMS over its OpenAPI (HTTP) to SDKs and other keyseal instances.
+    Serve(serve::ServeArgs),
+    /// Access keys and policies for `keyseal serve`'s callers.
+    #[command(subcommand)]
+    Access(serve::AccessAction),
     /// A guided tour on a store: keys, versions, signing, verification, encryption, audit.
     Demo(demo::DemoArgs),
 }
@@ -118,6 +124,8 @@ pub fn run(cli: Cli) -> Result<Outcome, CliError> {
         Command::Sign(args) => release::sign(args, &local()?),
         Command::Verify(args) => release::verify(args),
         Command::Cert(action) => cert::run(action),
+        Command::Serve(args) => serve::run_serve(args, local()?),
+        Command::Access(action) => serve::run_access(action, &local()?),
         Command::Demo(args) => Ok(demo::run(args, &store_dir(store.as_deref())?, secret_source(key_file))?),
     }
 }

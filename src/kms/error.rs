@@ -58,6 +58,20 @@ error_codes! {
     UnsupportedOperation => ("Rejected.UnsupportedOperation", 400),
     /// The caller's policy does not allow this action on this resource.
     NoPermission => ("Forbidden.NoPermission", 403),
+    /// The request's signature is absent or not well formed.
+    IncompleteSignature => ("IncompleteSignature", 400),
+    /// The request's signature (or its body hash) does not match.
+    SignatureDoesNotMatch => ("SignatureDoesNotMatch", 400),
+    /// No access key with this AccessKeyId.
+    AccessKeyNotFound => ("InvalidAccessKeyId.NotFound", 404),
+    /// The access key is disabled.
+    AccessKeyInactive => ("InvalidAccessKeyId.Inactive", 403),
+    /// The request's date is more than 15 minutes from the server's clock.
+    TimestampExpired => ("InvalidTimeStamp.Expired", 400),
+    /// The request's nonce was seen before: a replay.
+    NonceUsed => ("SignatureNonceUsed", 400),
+    /// No such API action.
+    ActionNotFound => ("InvalidAction.NotFound", 404),
     /// The store cannot be unlocked: the passphrase or key file is wrong.
     WrongPassphrase => ("Keyseal.WrongPassphrase", 500),
     /// A private-key operation needs the passphrase and none was available.

@@ -76,6 +76,27 @@ impl LocalKms {
         &self.store
     }
 
+    /// The principal recorded in the audit log.
+    pub fn principal(&self) -> &str {
+        &self.principal
+    }
+
+    /// Unlocks the store now (deriving the key-encryption key), so a long-running server
+    /// fails at start-up rather than at its first signature.
+    pub fn unlock(&self) -> KmsResult<()> {
+        self.kek().map(|_| ())
+    }
+
+    /// Records a request refused before it reached an operation (no permission, bad
+    /// signature), with its principal and error code.
+    pub fn audit_refusal(&self, action: &str, key_param: Option<&str>, error: &KmsError) -> KmsResult<()> {
+        let mut entry =
+            AuditEntry::new((self.clock)(), error.request_id.as_deref().unwrap_or(""), &self.principal, action);
+        entry.key_id = key_param.map(str::to_string);
+        let entry = entry.refused(error.code.as_str());
+        self.store.write(|tx| audit::append(tx, &entry).map(|_| ()))
+    }
+
     /// Runs one operation: unlocks the KEK first when `unlock` (never while holding the
     /// write lock, since it may prompt), then runs `op` and appends the audit entry in one
     /// transaction; on refusal, audits the refusal and returns the error.
@@ -128,7 +149,7 @@ impl LocalKms {
     }
 
     /// The KEK, derived (and checked against the store) once per process.
-    fn kek(&self) -> KmsResult<Arc<Kek>> {
+    pub(crate) fn kek(&self) -> KmsResult<Arc<Kek>> {
         let mut cached = self.kek.lock().map_err(|_| KmsError::internal("the key lock is poisoned"))?;
         if let Some(kek) = cached.as_ref() {
             return Ok(kek.clone());

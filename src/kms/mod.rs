@@ -3,12 +3,14 @@
 //! so the signing pipeline, the CA and the CLI work the same over the embedded store and
 //! over the wire.
 
+pub mod access;
 pub mod api;
 pub mod audit;
 pub mod error;
 pub mod ids;
 pub mod keys;
 pub mod local;
+pub mod policy;
 pub mod seal;
 pub mod spec;
 pub mod store;

@@ -94,6 +94,21 @@ const MIGRATIONS: &[&str] = &[
         issued            INTEGER NOT NULL
      );
      CREATE INDEX certificates_by_ca ON certificates(ca_name, issued);",
+    // 3: access keys for `keyseal serve` and the policies attached to them.
+    "CREATE TABLE access_keys (
+        access_key_id TEXT PRIMARY KEY,
+        name          TEXT NOT NULL UNIQUE,
+        sealed_secret BLOB NOT NULL,
+        status        TEXT NOT NULL,
+        created       INTEGER NOT NULL
+     );
+     CREATE TABLE access_policies (
+        name        TEXT NOT NULL REFERENCES access_keys(name) ON DELETE CASCADE,
+        policy_name TEXT NOT NULL,
+        document    TEXT NOT NULL,
+        attached    INTEGER NOT NULL,
+        PRIMARY KEY (name, policy_name)
+     );",
 ];
 
 /// An open store. The connection sits behind a mutex so one `Store` can serve threads.

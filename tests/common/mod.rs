@@ -86,6 +86,13 @@ impl Keyseal {
         run.json()
     }
 
+    /// Runs and requires success; returns stdout as text.
+    pub fn ok_text(&self, args: &[&str]) -> String {
+        let run = self.run(args);
+        assert_eq!(run.status, 0, "keyseal {args:?} failed:\n{}\n{}", run.stdout, run.stderr);
+        run.stdout
+    }
+
     /// Creates a key; returns (KeyId, first KeyVersionId).
     pub fn create_key(&self, spec: &str, usage: &str) -> (String, String) {
         let meta = self.ok(&["kms", "create-key", "--key-spec", spec, "--key-usage", usage])["KeyMetadata"].clone();

@@ -1,0 +1,145 @@
+//! `keyseal serve` and `keyseal access ...`: run the KMS over HTTP, and manage the access
+//! keys and policies its callers use.
+
+use crate::cli::{CliError, Outcome, print_json};
+use crate::kms::LocalKms;
+use crate::server::{ServeOptions, serve};
+use clap::{Args, Subcommand};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+/// `keyseal serve` flags.
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Example:\n  KEYSEAL_PASSPHRASE=... keyseal serve --listen 127.0.0.1:8080\n  curl http://127.0.0.1:8080/health\n\n\
+Speaks KMS OpenAPI 2016-01-20 at POST /, so the official Alibaba Cloud SDKs work against
+it: requests are signed with ACS3-HMAC-SHA256 (or HMAC-SHA1) using an access key from
+`keyseal access create`, and allowed only as its policies say. Stops gracefully on SIGTERM
+or Ctrl-C. Plain HTTP: put it behind a TLS terminator, or on loopback only."
+)]
+pub struct ServeArgs {
+    /// Address to listen on; port 0 picks a free port (the address is printed).
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// Largest request body accepted, in bytes.
+    #[arg(long, default_value_t = 64 * 1024)]
+    pub max_body: usize,
+}
+
+/// The access key commands.
+#[derive(Debug, Subcommand)]
+pub enum AccessAction {
+    /// Create an access key; its secret is printed once and stored only sealed.
+    #[command(after_help = "Example:\n  keyseal access create ci-release --json > ci-release.key.json")]
+    Create {
+        /// A name for the caller (letters, digits, '-', '_', '.').
+        name: String,
+        /// Print {\"AccessKeyId\": .., \"AccessKeySecret\": ..} as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Attach a RAM-style policy document to an access key (replacing one of the same name).
+    #[command(after_help = "Example:\n  keyseal access attach-policy ci-release sign-only.json\n\n\
+sign-only.json:\n  {\"Version\": \"1\", \"Statement\": [{\"Effect\": \"Allow\",\n    \"Action\": [\"kms:AsymmetricSign\", \"kms:GetPublicKey\", \"kms:DescribeKey\"],\n    \"Resource\": [\"acs:kms:*:*:alias/release\"]}]}\n\n\
+Deny by default; an explicit Deny wins; '*' and '?' are wildcards.")]
+    AttachPolicy {
+        /// The access key's name.
+        name: String,
+        /// The policy document (JSON).
+        policy: PathBuf,
+        /// The policy's name (default: the file name without extension).
+        #[arg(long)]
+        policy_name: Option<String>,
+    },
+    /// List access keys and their policies (never the secrets).
+    #[command(after_help = "Example:\n  keyseal access list --json")]
+    List {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Disable an access key: its requests are refused until enabled.
+    #[command(after_help = "Example:\n  keyseal access disable ci-release")]
+    Disable {
+        /// The access key's name.
+        name: String,
+    },
+    /// Enable a disabled access key.
+    #[command(after_help = "Example:\n  keyseal access enable ci-release")]
+    Enable {
+        /// The access key's name.
+        name: String,
+    },
+    /// Delete an access key and its policies.
+    #[command(after_help = "Example:\n  keyseal access delete ci-release")]
+    Delete {
+        /// The access key's name.
+        name: String,
+    },
+}
+
+/// Runs `keyseal serve`.
+pub fn run_serve(args: ServeArgs, kms: LocalKms) -> Result<Outcome, CliError> {
+    let mut options = ServeOptions::new(args.listen);
+    options.max_body = args.max_body;
+    serve(kms, options)?;
+    Ok(Outcome::Success)
+}
+
+/// Runs an access key command.
+pub fn run_access(action: AccessAction, kms: &LocalKms) -> Result<Outcome, CliError> {
+    match action {
+        AccessAction::Create { name, json } => {
+            let key = kms.create_access_key(&name)?;
+            if json {
+                print_json(&key)?;
+            } else {
+                println!("AccessKeyId:     {}", key.access_key_id);
+                println!("AccessKeySecret: {}", key.access_key_secret.as_str());
+                eprintln!(
+                    "The secret is shown this once; store it now (e.g. as a CI secret). Attach a policy: keyseal access attach-policy {name} POLICY.json"
+                );
+            }
+        }
+        AccessAction::AttachPolicy { name, policy, policy_name } => {
+            let document = std::fs::read_to_string(&policy).map_err(|e| {
+                crate::kms::KmsError::invalid("POLICY", format!("cannot read {}: {e}", policy.display()))
+            })?;
+            let policy_name = policy_name.unwrap_or_else(|| {
+                policy.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "policy".into())
+            });
+            kms.attach_policy(&name, &policy_name, &document)?;
+            println!("attached policy {policy_name} to {name}");
+        }
+        AccessAction::List { json } => {
+            let keys = kms.list_access_keys()?;
+            if json {
+                print_json(&keys)?;
+            } else {
+                for key in keys {
+                    println!(
+                        "{:<24} {}  {:<8} created {}  policies: {}",
+                        key.name,
+                        key.access_key_id,
+                        key.status,
+                        key.create_date,
+                        key.policies.join(", ")
+                    );
+                }
+            }
+        }
+        AccessAction::Disable { name } => {
+            kms.set_access_key_active(&name, false)?;
+            println!("disabled {name}");
+        }
+        AccessAction::Enable { name } => {
+            kms.set_access_key_active(&name, true)?;
+            println!("enabled {name}");
+        }
+        AccessAction::Delete { name } => {
+            kms.delete_access_key(&name)?;
+            println!("deleted {name}");
+        }
+    }
+    Ok(Outcome::Success)
+}

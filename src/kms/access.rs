@@ -1,0 +1,205 @@
+//! Access keys for `keyseal serve`, RAM-style: an AccessKeyId and a secret per name, the
+//! secret sealed at rest like a private key (AES-256-GCM under the store's KEK, bound to
+//! its AccessKeyId), shown once at creation; policies attached by name. Every change is
+//! audited.
+
+use crate::kms::audit::{self, AuditEntry};
+use crate::kms::error::{ErrorCode, KmsError};
+use crate::kms::ids::new_uuid;
+use crate::kms::policy::Policy;
+use crate::kms::{KmsResult, LocalKms};
+use rusqlite::{OptionalExtension, params};
+use serde::Serialize;
+use zeroize::Zeroizing;
+
+/// An access key as listed (never with its secret).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct AccessKey {
+    /// Its id, sent with every request.
+    pub access_key_id: String,
+    /// The name it was created under.
+    pub name: String,
+    /// `Active` or `Inactive`.
+    pub status: String,
+    /// Creation time, `YYYY-MM-DDThh:mm:ssZ`.
+    pub create_date: String,
+    /// Names of the attached policies.
+    pub policies: Vec<String>,
+}
+
+/// A new access key with its secret, to be shown once.
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct NewAccessKey {
+    /// The id.
+    pub access_key_id: String,
+    /// The secret; zeroized on drop, never stored in clear.
+    #[serde(serialize_with = "reveal")]
+    pub access_key_secret: Zeroizing<String>,
+}
+
+fn reveal<S: serde::Serializer>(secret: &Zeroizing<String>, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str(secret)
+}
+
+/// What the server needs to authenticate and authorize a request.
+pub struct Credential {
+    /// The access key's name, recorded as the principal.
+    pub name: String,
+    /// The secret, for the HMAC.
+    pub secret: Zeroizing<Vec<u8>>,
+    /// Whether the key may be used.
+    pub active: bool,
+    /// Its policies.
+    pub policies: Vec<Policy>,
+}
+
+const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+
+fn random_text(length: usize) -> KmsResult<Zeroizing<String>> {
+    let mut bytes = Zeroizing::new(vec![0u8; length]);
+    getrandom::fill(&mut bytes).map_err(|e| KmsError::internal(format!("the OS random generator failed: {e}")))?;
+    // 256 is a multiple of 62 * 4 + 8; the small bias of `% 62` leaves over 5.9 bits per character.
+    Ok(Zeroizing::new(bytes.iter().map(|b| ALPHABET[usize::from(*b) % ALPHABET.len()] as char).collect()))
+}
+
+fn secret_aad(access_key_id: &str) -> Vec<u8> {
+    format!("keyseal/access-key-secret/v1\0{access_key_id}").into_bytes()
+}
+
+fn check_name(name: &str) -> KmsResult<()> {
+    let ok = !name.is_empty()
+        && name.len() <= 64
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+    if ok {
+        Ok(())
+    } else {
+        Err(KmsError::invalid("Name", format!("{name:?} must be 1-64 letters, digits, '-', '_' or '.'")))
+    }
+}
+
+fn not_found(name: &str) -> KmsError {
+    KmsError::new(
+        ErrorCode::AccessKeyNotFound,
+        format!("there is no access key named {name}; `keyseal access list` shows them"),
+    )
+}
+
+impl LocalKms {
+    fn audit_access(&self, tx: &rusqlite::Transaction<'_>, action: &str, detail: String) -> KmsResult<()> {
+        let mut entry = AuditEntry::new(crate::clock::now_unix(), &new_uuid()?, self.principal(), action);
+        entry.detail = Some(detail);
+        audit::append(tx, &entry).map(|_| ())
+    }
+
+    /// Creates an access key for `name`; the secret is returned once and stored sealed.
+    pub fn create_access_key(&self, name: &str) -> KmsResult<NewAccessKey> {
+        check_name(name)?;
+        let kek = self.kek()?;
+        let access_key_id = format!("LTAI{}", random_text(20)?.as_str());
+        let secret = random_text(30)?;
+        let sealed = kek.seal(secret.as_bytes(), &secret_aad(&access_key_id))?;
+        self.store().write(|tx| {
+            let taken: Option<String> = tx.query_row("SELECT name FROM access_keys WHERE name = ?1", [name], |r| r.get(0)).optional()?;
+            if taken.is_some() {
+                return Err(KmsError::invalid("Name", format!("an access key named {name} exists; delete it first or choose another name")));
+            }
+            tx.execute(
+                "INSERT INTO access_keys (access_key_id, name, sealed_secret, status, created) VALUES (?1, ?2, ?3, 'Active', ?4)",
+                params![access_key_id, name, sealed, crate::clock::now_unix()],
+            )?;
+            self.audit_access(tx, "CreateAccessKey", format!("name={name} access_key_id={access_key_id}"))
+        })?;
+        Ok(NewAccessKey { access_key_id, access_key_secret: secret })
+    }
+
+    /// Attaches (or replaces) the policy `policy_name` of access key `name`.
+    pub fn attach_policy(&self, name: &str, policy_name: &str, document: &str) -> KmsResult<()> {
+        Policy::parse(document).map_err(|e| KmsError::invalid("PolicyDocument", e))?;
+        self.store().write(|tx| {
+            let exists: Option<String> = tx.query_row("SELECT name FROM access_keys WHERE name = ?1", [name], |r| r.get(0)).optional()?;
+            exists.ok_or_else(|| not_found(name))?;
+            tx.execute(
+                "INSERT INTO access_policies (name, policy_name, document, attached) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT(name, policy_name) DO UPDATE SET document = excluded.document, attached = excluded.attached",
+                params![name, policy_name, document, crate::clock::now_unix()],
+            )?;
+            self.audit_access(tx, "AttachPolicy", format!("name={name} policy={policy_name}"))
+        })
+    }
+
+    /// Every access key, by name.
+    pub fn list_access_keys(&self) -> KmsResult<Vec<AccessKey>> {
+        self.store().read(|tx| {
+            let mut statement =
+                tx.prepare("SELECT access_key_id, name, status, created FROM access_keys ORDER BY name")?;
+            let keys = statement
+                .query_map([], |row| {
+                    Ok(AccessKey {
+                        access_key_id: row.get(0)?,
+                        name: row.get(1)?,
+                        status: row.get(2)?,
+                        create_date: crate::clock::format_unix(row.get(3)?),
+                        policies: Vec::new(),
+                    })
+                })?
+                .collect::<Result<Vec<_>, _>>()?;
+            let mut with_policies = Vec::new();
+            for mut key in keys {
+                let mut statement =
+                    tx.prepare("SELECT policy_name FROM access_policies WHERE name = ?1 ORDER BY policy_name")?;
+                key.policies = statement.query_map([&key.name], |r| r.get(0))?.collect::<Result<_, _>>()?;
+                with_policies.push(key);
+            }
+            Ok(with_policies)
+        })
+    }
+
+    /// Enables or disables access key `name`.
+    pub fn set_access_key_active(&self, name: &str, active: bool) -> KmsResult<()> {
+        self.store().write(|tx| {
+            let status = if active { "Active" } else { "Inactive" };
+            if tx.execute("UPDATE access_keys SET status = ?2 WHERE name = ?1", params![name, status])? == 0 {
+                return Err(not_found(name));
+            }
+            self.audit_access(tx, if active { "EnableAccessKey" } else { "DisableAccessKey" }, format!("name={name}"))
+        })
+    }
+
+    /// Deletes access key `name` and its policies.
+    pub fn delete_access_key(&self, name: &str) -> KmsResult<()> {
+        self.store().write(|tx| {
+            if tx.execute("DELETE FROM access_keys WHERE name = ?1", [name])? == 0 {
+                return Err(not_found(name));
+            }
+            self.audit_access(tx, "DeleteAccessKey", format!("name={name}"))
+        })
+    }
+
+    /// The credential behind an AccessKeyId, secret unsealed.
+    pub fn credential(&self, access_key_id: &str) -> KmsResult<Credential> {
+        let row: Option<(String, Vec<u8>, String)> = self.store().read(|tx| {
+            Ok(tx
+                .query_row(
+                    "SELECT name, sealed_secret, status FROM access_keys WHERE access_key_id = ?1",
+                    [access_key_id],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                )
+                .optional()?)
+        })?;
+        let (name, sealed, status) = row.ok_or_else(|| {
+            KmsError::new(ErrorCode::AccessKeyNotFound, format!("the AccessKeyId {access_key_id} does not exist"))
+        })?;
+        let secret = self.kek()?.open(&sealed, &secret_aad(access_key_id)).ok_or_else(|| {
+            KmsError::internal(format!("the sealed secret of access key {name} does not open: the store was altered"))
+        })?;
+        let documents: Vec<String> = self.store().read(|tx| {
+            let mut statement = tx.prepare("SELECT document FROM access_policies WHERE name = ?1")?;
+            let rows = statement.query_map([&name], |r| r.get(0))?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        })?;
+        let policies = documents.iter().filter_map(|d| Policy::parse(d).ok()).collect();
+        Ok(Credential { name, secret, active: status == "Active", policies })
+    }
+}

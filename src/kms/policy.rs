@@ -1,0 +1,166 @@
+//! RAM-style policies: `{"Version": "1", "Statement": [{"Effect": "Allow"|"Deny",
+//! "Action": [...], "Resource": [...]}]}`. Deny by default; an explicit Deny wins over any
+//! Allow; `*` and `?` are wildcards in actions (case-insensitive) and resources.
+
+use serde::Deserialize;
+
+/// Allow or Deny.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+pub enum Effect {
+    /// Grants.
+    Allow,
+    /// Refuses, whatever else grants.
+    Deny,
+}
+
+/// One statement.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Statement {
+    /// Allow or Deny.
+    pub effect: Effect,
+    /// Action patterns, e.g. `kms:AsymmetricSign`, `kms:Get*`.
+    pub actions: Vec<String>,
+    /// Resource patterns, e.g. `acs:kms:*:*:alias/release`, `*`.
+    pub resources: Vec<String>,
+}
+
+/// A parsed policy document.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Policy {
+    /// Its statements.
+    pub statements: Vec<Statement>,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum OneOrMany {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl OneOrMany {
+    fn into_vec(self) -> Vec<String> {
+        match self {
+            OneOrMany::One(one) => vec![one],
+            OneOrMany::Many(many) => many,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+struct RawStatement {
+    effect: Effect,
+    action: OneOrMany,
+    resource: OneOrMany,
+    #[serde(default)]
+    condition: Option<serde_json::Value>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+struct RawPolicy {
+    version: String,
+    statement: Vec<RawStatement>,
+}
+
+impl Policy {
+    /// Parses a policy document; the error says what is wrong with it.
+    pub fn parse(text: &str) -> Result<Policy, String> {
+        let raw: RawPolicy = serde_json::from_str(text).map_err(|e| format!("not a policy document: {e}"))?;
+        if raw.version != "1" {
+            return Err(format!("Version {:?} is not supported; write \"Version\": \"1\"", raw.version));
+        }
+        let mut statements = Vec::new();
+        for (index, statement) in raw.statement.into_iter().enumerate() {
+            if statement.condition.is_some() {
+                return Err(format!("statement {}: Condition is not supported; remove it", index + 1));
+            }
+            let actions = statement.action.into_vec();
+            let resources = statement.resource.into_vec();
+            if actions.is_empty() || resources.is_empty() {
+                return Err(format!("statement {} needs at least one Action and one Resource", index + 1));
+            }
+            statements.push(Statement { effect: statement.effect, actions, resources });
+        }
+        Ok(Policy { statements })
+    }
+}
+
+/// Whether `text` matches `pattern`, where `*` is any run of characters and `?` one.
+pub fn wildcard_match(pattern: &str, text: &str) -> bool {
+    let (pattern, text): (Vec<char>, Vec<char>) = (pattern.chars().collect(), text.chars().collect());
+    let (mut p, mut t, mut star, mut mark) = (0, 0, None, 0);
+    while t < text.len() {
+        if p < pattern.len() && (pattern[p] == '?' || pattern[p] == text[t]) {
+            p += 1;
+            t += 1;
+        } else if p < pattern.len() && pattern[p] == '*' {
+            star = Some(p);
+            mark = t;
+            p += 1;
+        } else if let Some(s) = star {
+            p = s + 1;
+            mark += 1;
+            t = mark;
+        } else {
+            return false;
+        }
+    }
+    pattern[p..].iter().all(|c| *c == '*')
+}
+
+/// Whether `policies` allow `action` (e.g. `kms:AsymmetricSign`) on every one of
+/// `resources`: no statement denies any of them, and for each some statement allows it.
+pub fn allows(policies: &[Policy], action: &str, resources: &[String]) -> bool {
+    let action = action.to_ascii_lowercase();
+    let statements: Vec<&Statement> = policies
+        .iter()
+        .flat_map(|p| &p.statements)
+        .filter(|s| s.actions.iter().any(|a| wildcard_match(&a.to_ascii_lowercase(), &action)))
+        .collect();
+    let matches = |s: &Statement, resource: &str| s.resources.iter().any(|r| wildcard_match(r, resource));
+    resources.iter().all(|resource| {
+        !statements.iter().any(|s| s.effect == Effect::Deny && matches(s, resource))
+            && statements.iter().any(|s| s.effect == Effect::Allow && matches(s, resource))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wildcards() {
+        assert!(wildcard_match("kms:Get*", "kms:GetPublicKey"));
+        assert!(wildcard_match("*", "anything"));
+        assert!(wildcard_match("acs:kms:*:*:key/ab?", "acs:kms:local:0:key/abc"));
+        assert!(!wildcard_match("acs:kms:*:*:alias/release", "acs:kms:local:0:alias/release2"));
+        assert!(wildcard_match("a*b*c", "aXXbYYc"));
+        assert!(!wildcard_match("a*b*c", "aXXbYY"));
+    }
+
+    #[test]
+    fn deny_by_default_and_explicit_deny_wins() {
+        let sign_only = Policy::parse(r#"{"Version":"1","Statement":[{"Effect":"Allow","Action":["kms:AsymmetricSign"],"Resource":["acs:kms:*:*:alias/release"]}]}"#).unwrap();
+        let release = vec!["acs:kms:local:0:alias/release".to_string()];
+        assert!(allows(std::slice::from_ref(&sign_only), "kms:AsymmetricSign", &release));
+        assert!(allows(std::slice::from_ref(&sign_only), "KMS:asymmetricsign", &release));
+        assert!(!allows(std::slice::from_ref(&sign_only), "kms:AsymmetricDecrypt", &release));
+        assert!(!allows(
+            std::slice::from_ref(&sign_only),
+            "kms:AsymmetricSign",
+            &["acs:kms:local:0:key/x".to_string()]
+        ));
+        assert!(!allows(&[], "kms:AsymmetricSign", &release));
+        let deny = Policy::parse(r#"{"Version":"1","Statement":{"Effect":"Deny","Action":"kms:*","Resource":"*"}}"#);
+        assert!(deny.is_err(), "Statement must be a list");
+        let deny = Policy::parse(r#"{"Version":"1","Statement":[{"Effect":"Deny","Action":"kms:*","Resource":"*"}]}"#)
+            .unwrap();
+        assert!(!allows(&[sign_only, deny], "kms:AsymmetricSign", &release));
+        assert!(Policy::parse(r#"{"Version":"2","Statement":[]}"#).is_err());
+        assert!(
+            Policy::parse(r#"{"Version":"1","Statement":[{"Effect":"Maybe","Action":"*","Resource":"*"}]}"#).is_err()
+        );
+    }
+}

@@ -1,0 +1,180 @@
+//! From an authenticated action and its parameters to a `Kms` call and back: parameters
+//! are read as the OpenAPI names them (strings on the wire; base64 for bytes), the policy
+//! resources a request touches are named, and responses serialize to the API's JSON.
+
+use crate::kms::api::*;
+use crate::kms::error::{ErrorCode, KmsError};
+use crate::kms::ids::{LOCAL_ACCOUNT, LOCAL_REGION, alias_arn, key_arn};
+use crate::kms::{Kms, KmsResult};
+use base64::Engine;
+use serde::Serialize;
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::str::FromStr;
+use zeroize::Zeroizing;
+
+/// Request parameters.
+pub type Params = BTreeMap<String, String>;
+
+fn required<'a>(params: &'a Params, name: &str) -> KmsResult<&'a str> {
+    params.get(name).map(String::as_str).filter(|v| !v.is_empty()).ok_or_else(|| KmsError::missing(name))
+}
+
+fn parsed<T: FromStr<Err = String>>(params: &Params, name: &str) -> KmsResult<T> {
+    required(params, name)?.parse().map_err(|e: String| KmsError::invalid(name, e))
+}
+
+fn bytes(params: &Params, name: &str) -> KmsResult<Vec<u8>> {
+    base64::engine::general_purpose::STANDARD
+        .decode(required(params, name)?.trim())
+        .map_err(|_| KmsError::invalid(name, "is not standard base64"))
+}
+
+fn number(params: &Params, name: &str, default: u32) -> KmsResult<u32> {
+    match params.get(name).filter(|v| !v.is_empty()) {
+        None => Ok(default),
+        Some(text) => text.trim().parse().map_err(|_| KmsError::invalid(name, format!("{text:?} is not a number"))),
+    }
+}
+
+fn page(params: &Params) -> KmsResult<PageRequest> {
+    Ok(PageRequest { page_number: number(params, "PageNumber", 1)?, page_size: number(params, "PageSize", 10)? })
+}
+
+fn key_id(params: &Params) -> KmsResult<String> {
+    required(params, "KeyId").map(str::to_string)
+}
+
+fn version(params: &Params) -> KmsResult<KeyVersionRequest> {
+    Ok(KeyVersionRequest { key_id: key_id(params)?, key_version_id: required(params, "KeyVersionId")?.to_string() })
+}
+
+fn json<T: Serialize>(value: KmsResult<T>) -> KmsResult<Value> {
+    serde_json::to_value(value?).map_err(|e| KmsError::internal(format!("cannot encode the response: {e}")))
+}
+
+/// The actions `keyseal serve` answers.
+pub const ACTIONS: &[&str] = &[
+    "CreateKey",
+    "CreateKeyVersion",
+    "DescribeKey",
+    "DescribeKeyVersion",
+    "ListKeys",
+    "ListKeyVersions",
+    "CreateAlias",
+    "UpdateAlias",
+    "DeleteAlias",
+    "ListAliases",
+    "EnableKey",
+    "DisableKey",
+    "ScheduleKeyDeletion",
+    "CancelKeyDeletion",
+    "GetPublicKey",
+    "AsymmetricSign",
+    "AsymmetricVerify",
+    "AsymmetricEncrypt",
+    "AsymmetricDecrypt",
+];
+
+/// The resources a request touches, as policies name them: the key (by ARN, or the alias
+/// ARN when it names the key by alias), the alias it creates or changes, or the key
+/// collection for actions that name no key.
+pub fn resources(action: &str, params: &Params) -> Vec<String> {
+    let key_resource = |value: &str| {
+        if value.starts_with("acs:") {
+            value.to_string()
+        } else if value.starts_with("alias/") {
+            alias_arn(value)
+        } else {
+            key_arn(value)
+        }
+    };
+    let mut out = Vec::new();
+    if let Some(alias) = params.get("AliasName") {
+        out.push(alias_arn(alias));
+    }
+    if let Some(key) = params.get("KeyId") {
+        out.push(key_resource(key));
+    }
+    if out.is_empty() {
+        let collection = if action == "ListAliases" { "alias" } else { "key" };
+        out.push(format!("acs:kms:{LOCAL_REGION}:{LOCAL_ACCOUNT}:{collection}"));
+    }
+    out
+}
+
+/// Runs `action` on `kms`; the response body as JSON.
+pub fn dispatch(kms: &dyn Kms, action: &str, params: &Params) -> KmsResult<Value> {
+    match action {
+        "CreateKey" => json(kms.create_key(&CreateKeyRequest {
+            key_spec: parsed(params, "KeySpec")?,
+            key_usage: parsed(params, "KeyUsage")?,
+            description: params.get("Description").cloned().unwrap_or_default(),
+        })),
+        "CreateKeyVersion" => json(kms.create_key_version(&KeyIdRequest { key_id: key_id(params)? })),
+        "DescribeKey" => json(kms.describe_key(&KeyIdRequest { key_id: key_id(params)? })),
+        "DescribeKeyVersion" => json(kms.describe_key_version(&version(params)?)),
+        "ListKeys" => json(kms.list_keys(&page(params)?)),
+        "ListKeyVersions" => {
+            json(kms.list_key_versions(&ListKeyVersionsRequest { key_id: key_id(params)?, page: page(params)? }))
+        }
+        "CreateAlias" | "UpdateAlias" => {
+            let request =
+                AliasRequest { alias_name: required(params, "AliasName")?.to_string(), key_id: key_id(params)? };
+            if action == "CreateAlias" { json(kms.create_alias(&request)) } else { json(kms.update_alias(&request)) }
+        }
+        "DeleteAlias" => {
+            json(kms.delete_alias(&DeleteAliasRequest { alias_name: required(params, "AliasName")?.to_string() }))
+        }
+        "ListAliases" => json(kms.list_aliases(&page(params)?)),
+        "EnableKey" => json(kms.enable_key(&KeyIdRequest { key_id: key_id(params)? })),
+        "DisableKey" => json(kms.disable_key(&KeyIdRequest { key_id: key_id(params)? })),
+        "ScheduleKeyDeletion" => json(kms.schedule_key_deletion(&ScheduleKeyDeletionRequest {
+            key_id: key_id(params)?,
+            pending_window_in_days: number(params, "PendingWindowInDays", 0)?,
+        })),
+        "CancelKeyDeletion" => json(kms.cancel_key_deletion(&KeyIdRequest { key_id: key_id(params)? })),
+        "GetPublicKey" => json(kms.get_public_key(&version(params)?)),
+        "AsymmetricSign" => {
+            let v = version(params)?;
+            json(kms.asymmetric_sign(&SignRequest {
+                key_id: v.key_id,
+                key_version_id: v.key_version_id,
+                algorithm: parsed(params, "Algorithm")?,
+                digest: bytes(params, "Digest")?,
+            }))
+        }
+        "AsymmetricVerify" => {
+            let v = version(params)?;
+            json(kms.asymmetric_verify(&VerifyRequest {
+                key_id: v.key_id,
+                key_version_id: v.key_version_id,
+                algorithm: parsed(params, "Algorithm")?,
+                digest: bytes(params, "Digest")?,
+                value: bytes(params, "Value")?,
+            }))
+        }
+        "AsymmetricEncrypt" => {
+            let v = version(params)?;
+            json(kms.asymmetric_encrypt(&EncryptRequest {
+                key_id: v.key_id,
+                key_version_id: v.key_version_id,
+                algorithm: parsed(params, "Algorithm")?,
+                plaintext: Zeroizing::new(bytes(params, "Plaintext")?),
+            }))
+        }
+        "AsymmetricDecrypt" => {
+            let v = version(params)?;
+            json(kms.asymmetric_decrypt(&DecryptRequest {
+                key_id: v.key_id,
+                key_version_id: v.key_version_id,
+                algorithm: parsed(params, "Algorithm")?,
+                ciphertext_blob: bytes(params, "CiphertextBlob")?,
+            }))
+        }
+        other => Err(KmsError::new(
+            ErrorCode::ActionNotFound,
+            format!("there is no action {other:?}; this server answers: {}", ACTIONS.join(", ")),
+        )),
+    }
+}
