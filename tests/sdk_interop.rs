@@ -8,11 +8,10 @@
 
 mod common;
 
-use common::{Keyseal, peer};
+use common::{Keyseal, Server, access_key, peer};
 use sha2::{Digest, Sha256};
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 
 const SDK: &str = "alibabacloud-kms20160120==3.3.1";
 
@@ -30,49 +29,6 @@ fn sdk_python() -> PathBuf {
         assert!(installed.success(), "pip could not install {SDK}");
     }
     python
-}
-
-struct Server {
-    child: Child,
-    endpoint: String,
-}
-
-impl Server {
-    fn start(ks: &Keyseal) -> Server {
-        let mut child = ks
-            .command()
-            .args(["serve", "--listen", "127.0.0.1:0"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-        let endpoint = line.trim().rsplit("http://").next().unwrap().to_string();
-        assert!(endpoint.starts_with("127.0.0.1:"), "the server printed {line:?}");
-        Server { child, endpoint }
-    }
-
-    /// SIGTERM, then wait: a graceful stop exits 0.
-    fn stop(self) -> String {
-        let pid = self.child.id().to_string();
-        assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
-        let output = self.child.wait_with_output().unwrap();
-        let log = String::from_utf8_lossy(&output.stderr).into_owned();
-        assert!(output.status.success(), "the server did not stop cleanly: {log}");
-        log
-    }
-}
-
-fn access_key(ks: &Keyseal, name: &str, policy: &str) -> (String, String) {
-    let key = ks.ok(&["access", "create", name, "--json"]);
-    let file = ks.file(&format!("{name}.json"));
-    std::fs::write(&file, policy).unwrap();
-    if !policy.is_empty() {
-        let attached = ks.run(&["access", "attach-policy", name, file.to_str().unwrap()]);
-        assert_eq!(attached.status, 0, "{}", attached.stderr);
-    }
-    (key["AccessKeyId"].as_str().unwrap().to_string(), key["AccessKeySecret"].as_str().unwrap().to_string())
 }
 
 #[test]

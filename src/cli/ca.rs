@@ -10,8 +10,9 @@ use crate::ca::subject::{parse_san, parse_subject};
 use crate::cli::input::write_out;
 use crate::cli::{CliError, Outcome, local_principal, print_json};
 use crate::clock::{format_unix, now_unix, parse_time};
-use crate::kms::LocalKms;
+use crate::kms::Kms;
 use crate::kms::spec::Algorithm;
+use crate::kms::store::Store;
 use clap::{Args, Subcommand};
 use std::path::PathBuf;
 
@@ -258,10 +259,10 @@ fn read(flag: &str, path: &PathBuf) -> Result<Vec<u8>, CaError> {
     std::fs::read(path).map_err(|e| CaError::new("bad-input", format!("cannot read {flag} {}: {e}", path.display())))
 }
 
-/// Runs one CA command.
-pub fn run(action: CaAction, kms: &LocalKms) -> Result<Outcome, CliError> {
+/// Runs one CA command: signing through `kms` (embedded or remote), the index in `store`.
+pub fn run(action: CaAction, kms: &dyn Kms, store: &Store) -> Result<Outcome, CliError> {
     let principal = local_principal();
-    let authority = Authority { kms, store: kms.store(), principal: &principal, now: now_unix() };
+    let authority = Authority { kms, store, principal: &principal, now: now_unix() };
     match action {
         CaAction::Init(args) => {
             let request = InitRequest {
@@ -336,8 +337,8 @@ pub fn run(action: CaAction, kms: &LocalKms) -> Result<Outcome, CliError> {
             );
             Ok(Outcome::Success)
         }
-        CaAction::List(args) => list(kms, args),
-        CaAction::Show(args) => show(kms, args),
+        CaAction::List(args) => list(store, args),
+        CaAction::Show(args) => show(store, args),
     }
 }
 
@@ -363,9 +364,9 @@ fn finish(issued: &Issued, out: &std::path::Path, json: bool, what: &str) -> Res
     Ok(Outcome::Success)
 }
 
-fn list(kms: &LocalKms, args: ListArgs) -> Result<Outcome, CliError> {
-    let cas = kms.store().read(|tx| index::list_cas(tx))?;
-    let certs = kms.store().read(|tx| index::list_certs(tx, args.ca.as_deref()))?;
+fn list(store: &Store, args: ListArgs) -> Result<Outcome, CliError> {
+    let cas = store.read(|tx| index::list_cas(tx))?;
+    let certs = store.read(|tx| index::list_certs(tx, args.ca.as_deref()))?;
     if let Some(name) = &args.ca
         && !cas.iter().any(|c| &c.name == name)
     {
@@ -401,18 +402,18 @@ fn print_line(cert: &CertRecord) {
     );
 }
 
-fn show(kms: &LocalKms, args: ShowArgs) -> Result<Outcome, CliError> {
+fn show(store: &Store, args: ShowArgs) -> Result<Outcome, CliError> {
     let serial = match (&args.serial, &args.ca) {
         (Some(serial), _) => crate::ca::crl::normalize_serial(serial)?,
         (None, Some(name)) => {
-            kms.store()
+            store
                 .read(|tx| index::get_ca(tx, name))?
                 .ok_or_else(|| CaError::new("ca-not-found", format!("there is no CA named {name}")))?
                 .serial
         }
         (None, None) => return Err(CaError::new("bad-input", "give --serial or --ca").into()),
     };
-    let cert = kms.store().read(|tx| index::get_cert(tx, &serial))?.ok_or_else(|| {
+    let cert = store.read(|tx| index::get_cert(tx, &serial))?.ok_or_else(|| {
         CaError::new("certificate-not-found", format!("no certificate with serial {serial} in this store"))
     })?;
     let pem = der::pem::encode_string("CERTIFICATE", der::pem::LineEnding::LF, &cert.certificate).unwrap_or_default();

@@ -13,6 +13,7 @@ pub mod serve;
 
 use crate::kms::LocalKms;
 use crate::kms::error::{ErrorBody, KmsError};
+use crate::kms::remote::RemoteKms;
 use crate::kms::seal::SecretSource;
 use crate::release::ReleaseError;
 use clap::{Parser, Subcommand};
@@ -43,6 +44,13 @@ pub struct Cli {
     /// (KEYSEAL_PASSPHRASE, or a prompt on a terminal).
     #[arg(long, global = true, env = "KEYSEAL_KEY_FILE", value_name = "FILE")]
     pub key_file: Option<PathBuf>,
+
+    /// Use the KMS at this URL (a `keyseal serve`, or a cloud KMS speaking the same API)
+    /// instead of the embedded store, with KEYSEAL_ACCESS_KEY_ID and
+    /// KEYSEAL_ACCESS_KEY_SECRET. Applies to `kms`, `sign` and `ca` (whose certificate
+    /// index stays in the local store).
+    #[arg(long, global = true, env = "KEYSEAL_ENDPOINT", value_name = "URL")]
+    pub endpoint: Option<String>,
 
     /// What to do.
     #[command(subcommand)]
@@ -114,14 +122,32 @@ pub enum CliError {
 
 /// Runs the parsed command; errors come back for `main` to print.
 pub fn run(cli: Cli) -> Result<Outcome, CliError> {
-    let Cli { store, key_file, command } = cli;
+    let Cli { store, key_file, endpoint, command } = cli;
     // Only commands that use keys open the store; `verify` works with none.
     let local = || open_local(&store_dir(store.as_deref())?, secret_source(key_file.clone()));
+    let remote = || -> Result<Option<RemoteKms>, KmsError> {
+        let Some(endpoint) = &endpoint else { return Ok(None) };
+        let access_key_id = std::env::var("KEYSEAL_ACCESS_KEY_ID").unwrap_or_default();
+        let secret = Zeroizing::new(std::env::var("KEYSEAL_ACCESS_KEY_SECRET").unwrap_or_default());
+        RemoteKms::new(endpoint, &access_key_id, secret).map(Some)
+    };
     match command {
-        Command::Kms(action) => Ok(kms::run(action, &local()?)?),
+        Command::Kms(action) => Ok(match remote()? {
+            Some(remote) => kms::run(action, &remote)?,
+            None => kms::run(action, &local()?)?,
+        }),
         Command::Audit(action) => Ok(audit::run(action, &local()?)?),
-        Command::Ca(action) => ca::run(action, &local()?),
-        Command::Sign(args) => release::sign(args, &local()?),
+        Command::Ca(action) => match remote()? {
+            Some(remote) => ca::run(action, &remote, &crate::kms::store::Store::open(&store_dir(store.as_deref())?)?),
+            None => {
+                let local = local()?;
+                ca::run(action, &local, local.store())
+            }
+        },
+        Command::Sign(args) => match remote()? {
+            Some(remote) => release::sign(args, &remote),
+            None => release::sign(args, &local()?),
+        },
         Command::Verify(args) => release::verify(args),
         Command::Cert(action) => cert::run(action),
         Command::Serve(args) => serve::run_serve(args, local()?),

@@ -4,6 +4,7 @@
 //! over the wire.
 
 pub mod access;
+pub mod acs3;
 pub mod api;
 pub mod audit;
 pub mod error;
@@ -11,6 +12,7 @@ pub mod ids;
 pub mod keys;
 pub mod local;
 pub mod policy;
+pub mod remote;
 pub mod seal;
 pub mod spec;
 pub mod store;

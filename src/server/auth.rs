@@ -6,6 +6,7 @@
 
 use crate::kms::LocalKms;
 use crate::kms::access::Credential;
+use crate::kms::acs3;
 use crate::kms::error::{ErrorCode, KmsError};
 use base64::Engine;
 use hmac::{Hmac, KeyInit, Mac};
@@ -76,18 +77,7 @@ pub struct Authenticated {
     pub params: BTreeMap<String, String>,
 }
 
-/// RFC 3986 percent-encoding: unreserved characters as they are, the rest as %XX.
-pub fn percent_encode(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for byte in text.bytes() {
-        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~') {
-            out.push(byte as char);
-        } else {
-            out.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    out
-}
+pub use crate::kms::acs3::{canonical_query, percent_encode};
 
 fn percent_decode(text: &str) -> String {
     let bytes = text.as_bytes();
@@ -125,10 +115,6 @@ pub fn parse_form(text: &str) -> BTreeMap<String, String> {
             (percent_decode(key), percent_decode(value))
         })
         .collect()
-}
-
-fn canonical_query(params: &BTreeMap<String, String>) -> String {
-    params.iter().map(|(k, v)| format!("{}={}", percent_encode(k), percent_encode(v))).collect::<Vec<_>>().join("&")
 }
 
 fn incomplete(what: &str) -> KmsError {
@@ -229,25 +215,14 @@ fn acs3(
     }
     check_time(header("x-acs-date")?, now)?;
     let credential = credential(kms, access_key_id)?;
-    let mut canonical_headers = String::new();
-    let mut sorted = signed.clone();
-    sorted.sort_unstable();
-    for name in &sorted {
-        canonical_headers.push_str(&format!("{name}:{}\n", header(name)?));
+    let mut signed_values = BTreeMap::new();
+    for name in &signed {
+        signed_values.insert(name.to_string(), header(name)?.to_string());
     }
-    let canonical_request = format!(
-        "{}\n/\n{}\n{}\n{}\n{}",
-        request.method,
-        canonical_query(params),
-        canonical_headers,
-        sorted.join(";"),
-        header("x-acs-content-sha256")?
-    );
-    let string_to_sign = format!("ACS3-HMAC-SHA256\n{}", hex::encode(Sha256::digest(canonical_request.as_bytes())));
-    let expected = hex::decode(signature).map_err(|_| mismatch())?;
-    let mut mac = Hmac::<Sha256>::new_from_slice(&credential.secret).map_err(|_| KmsError::internal("HMAC key"))?;
-    mac.update(string_to_sign.as_bytes());
-    mac.verify_slice(&expected).map_err(|_| mismatch())?;
+    let string_to_sign = acs3::string_to_sign(request.method, params, &signed_values, header("x-acs-content-sha256")?);
+    if !acs3::verify(&credential.secret, &string_to_sign, signature) {
+        return Err(mismatch());
+    }
     nonces.remember(header("x-acs-signature-nonce")?, now)?;
     let action = header("x-acs-action").map_err(|_| incomplete("the x-acs-action header names no action"))?.to_string();
     Ok(Authenticated { access_key_id: access_key_id.to_string(), credential, action, params: params.clone() })

@@ -2,8 +2,9 @@
 #![allow(dead_code)]
 
 use serde_json::Value;
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Child, Command, Output, Stdio};
 
 /// The passphrase every test store is locked with.
 pub const PASSPHRASE: &str = "test passphrase 123";
@@ -158,3 +159,53 @@ pub fn sign_algorithms(spec: &str) -> &'static [&'static str] {
 }
 
 pub const SPECS: &[&str] = &["RSA_2048", "EC_P256", "EC_P256K"];
+
+/// A `keyseal serve` on a free loopback port, stopped with SIGTERM.
+pub struct Server {
+    child: Child,
+    log: PathBuf,
+    /// `127.0.0.1:PORT`.
+    pub endpoint: String,
+}
+
+impl Server {
+    /// Starts the server on `ks`'s store and waits until it listens.
+    pub fn start(ks: &Keyseal) -> Server {
+        // The log goes to a file: a pipe nobody reads would fill and stall the server.
+        let log = ks.file(&format!("serve-{}.log", std::process::id()));
+        let log_file = std::fs::File::create(&log).unwrap();
+        let mut child = ks
+            .command()
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .stdout(Stdio::piped())
+            .stderr(log_file)
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+        let endpoint = line.trim().rsplit("http://").next().unwrap().to_string();
+        assert!(endpoint.starts_with("127.0.0.1:"), "the server printed {line:?}");
+        Server { child, log, endpoint }
+    }
+
+    /// SIGTERM, then wait: a graceful stop exits 0. Returns the server's log.
+    pub fn stop(self) -> String {
+        let pid = self.child.id().to_string();
+        assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+        let mut child = self.child;
+        let status = child.wait().unwrap();
+        let log = std::fs::read_to_string(&self.log).unwrap_or_default();
+        assert!(status.success(), "the server did not stop cleanly: {log}");
+        log
+    }
+}
+
+/// Creates access key `name` with `policy` attached; returns (AccessKeyId, secret).
+pub fn access_key(ks: &Keyseal, name: &str, policy: &str) -> (String, String) {
+    let key = ks.ok(&["access", "create", name, "--json"]);
+    let file = ks.file(&format!("{name}.json"));
+    std::fs::write(&file, policy).unwrap();
+    let attached = ks.run(&["access", "attach-policy", name, file.to_str().unwrap()]);
+    assert_eq!(attached.status, 0, "{}", attached.stderr);
+    (key["AccessKeyId"].as_str().unwrap().to_string(), key["AccessKeySecret"].as_str().unwrap().to_string())
+}

@@ -1,0 +1,263 @@
+//! `keyseal` against a `keyseal serve` through RemoteKms: the kms commands, `sign` and
+//! `ca` work with `--endpoint` and an access key, and the results verify offline; a CI
+//! principal limited to signing with one alias can sign a release and nothing else; and a
+//! bounded load test loses no request and no audit entry.
+
+mod common;
+
+use common::{Keyseal, Run, Server, access_key, peer};
+use keyseal::kms::Kms;
+use keyseal::kms::api::SignRequest;
+use keyseal::kms::remote::RemoteKms;
+use keyseal::kms::spec::Algorithm;
+use std::path::Path;
+use zeroize::Zeroizing;
+
+const ADMIN: &str = r#"{"Version":"1","Statement":[{"Effect":"Allow","Action":"kms:*","Resource":"*"}]}"#;
+const CI_SIGNER: &str = r#"{"Version":"1","Statement":[{"Effect":"Allow","Action":["kms:AsymmetricSign","kms:GetPublicKey","kms:DescribeKey"],"Resource":"acs:kms:*:*:alias/release"}]}"#;
+
+fn path(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+/// Runs keyseal on `client`'s store against `server` with an access key.
+fn remote(client: &Keyseal, server: &Server, key: &(String, String), args: &[&str]) -> Run {
+    client
+        .command()
+        .env("KEYSEAL_ENDPOINT", format!("http://{}", server.endpoint))
+        .env("KEYSEAL_ACCESS_KEY_ID", &key.0)
+        .env("KEYSEAL_ACCESS_KEY_SECRET", &key.1)
+        .env_remove("KEYSEAL_PASSPHRASE")
+        .args(args)
+        .output()
+        .unwrap()
+        .into()
+}
+
+fn ok(run: Run) -> Run {
+    assert_eq!(run.status, 0, "{}\n{}", run.stdout, run.stderr);
+    run
+}
+
+#[test]
+fn kms_sign_and_ca_through_the_server() {
+    let host = Keyseal::new();
+    let admin = access_key(&host, "admin", ADMIN);
+    let ci = access_key(&host, "ci", CI_SIGNER);
+    let server = Server::start(&host);
+    let client = Keyseal::new();
+
+    // kms commands over the wire; errors keep their API codes.
+    let created = ok(remote(
+        &client,
+        &server,
+        &admin,
+        &["kms", "create-key", "--key-spec", "EC_P256", "--key-usage", "SIGN/VERIFY"],
+    ))
+    .json();
+    let key_id = created["KeyMetadata"]["KeyId"].as_str().unwrap().to_string();
+    let version = created["KeyMetadata"]["PrimaryKeyVersion"].as_str().unwrap().to_string();
+    ok(remote(
+        &client,
+        &server,
+        &admin,
+        &["kms", "create-alias", "--alias-name", "alias/release", "--key-id", &key_id],
+    ));
+    let missing = remote(&client, &server, &admin, &["kms", "describe-key", "--key-id", "nope"]);
+    assert_eq!(missing.code(), "Forbidden.KeyNotFound");
+    assert!(
+        !client.store().join("keyseal.db").exists() || client.run(&["kms", "list-keys"]).json()["TotalCount"] == 0,
+        "no key lives on the client"
+    );
+
+    // A release signed through the server by the sign-only CI principal verifies offline.
+    let release = client.file("release");
+    std::fs::create_dir(&release).unwrap();
+    std::fs::write(release.join("app.tar.gz"), vec![1u8; 4096]).unwrap();
+    ok(remote(
+        &client,
+        &server,
+        &ci,
+        &["sign", path(&release), "--key", "alias/release", "--key-version", &version, "--out", path(&release)],
+    ));
+    let public = client.file("release.pub.pem");
+    ok(remote(
+        &client,
+        &server,
+        &admin,
+        &["kms", "get-public-key", "--key-id", &key_id, "--key-version-id", &version, "--out", path(&public)],
+    ));
+    ok(client.run(&[
+        "verify",
+        path(&release),
+        "--bundle",
+        path(&release.join("keyseal.bundle.json")),
+        "--public-key",
+        path(&public),
+    ]));
+    let (verified, text) = peer(
+        "openssl",
+        &[
+            "dgst",
+            "-sha256",
+            "-verify",
+            path(&public),
+            "-signature",
+            path(&release.join("SHA256SUMS.sig")),
+            path(&release.join("SHA256SUMS")),
+        ],
+    );
+    assert!(verified, "{text}");
+    // ... and may do nothing else.
+    let denied =
+        remote(&client, &server, &ci, &["kms", "create-key", "--key-spec", "EC_P256", "--key-usage", "SIGN/VERIFY"]);
+    assert_eq!(denied.code(), "Forbidden.NoPermission");
+    let by_id = remote(
+        &client,
+        &server,
+        &ci,
+        &["sign", path(&release), "--key", &key_id, "--key-version", &version, "--out", path(&release)],
+    );
+    assert!(by_id.stderr.contains("Forbidden.NoPermission"), "{}", by_id.stderr);
+
+    // A CA whose keys live on the server, its index on the client.
+    let (root_key, inter_key) = (
+        ok(remote(
+            &client,
+            &server,
+            &admin,
+            &["kms", "create-key", "--key-spec", "RSA_2048", "--key-usage", "SIGN/VERIFY"],
+        ))
+        .json(),
+        ok(remote(
+            &client,
+            &server,
+            &admin,
+            &["kms", "create-key", "--key-spec", "EC_P256K", "--key-usage", "SIGN/VERIFY"],
+        ))
+        .json(),
+    );
+    let id = |v: &serde_json::Value, f: &str| v["KeyMetadata"][f].as_str().unwrap().to_string();
+    let (root, leaf) = (client.file("root.pem"), client.file("leaf.pem"));
+    ok(remote(
+        &client,
+        &server,
+        &admin,
+        &[
+            "ca",
+            "init",
+            "--name",
+            "root",
+            "--key",
+            &id(&root_key, "KeyId"),
+            "--key-version",
+            &id(&root_key, "PrimaryKeyVersion"),
+            "--algorithm",
+            "RSA_PSS_SHA_256",
+            "--subject",
+            "CN=Remote Root",
+            "--days",
+            "30",
+            "--out",
+            path(&root),
+        ],
+    ));
+    ok(remote(
+        &client,
+        &server,
+        &admin,
+        &[
+            "ca",
+            "issue",
+            "--ca",
+            "root",
+            "--profile",
+            "code-signing",
+            "--key",
+            &id(&inter_key, "KeyId"),
+            "--key-version",
+            &id(&inter_key, "PrimaryKeyVersion"),
+            "--subject",
+            "CN=Remote Signer",
+            "--days",
+            "10",
+            "--out",
+            path(&leaf),
+        ],
+    ));
+    let (verified, text) = peer("openssl", &["verify", "-CAfile", path(&root), path(&leaf)]);
+    assert!(verified, "{text}");
+    ok(client.run(&["cert", "verify", path(&leaf), "--trust", path(&root), "--purpose", "code-signing"]));
+
+    let log = server.stop();
+    assert!(!log.contains(&admin.1) && !log.contains(&ci.1), "no secret in the server log");
+    let audit = host.ok(&["audit", "list", "--json", "--action", "AsymmetricSign"]);
+    assert!(audit.as_array().unwrap().iter().any(|e| e["Principal"] == "access:ci" && e["Result"] == "Success"));
+    assert_eq!(host.run(&["audit", "verify"]).status, 0);
+}
+
+#[test]
+fn bounded_load_loses_nothing() {
+    let host = Keyseal::new();
+    let admin = access_key(&host, "load", ADMIN);
+    let (key_id, version) = host.create_key("EC_P256K", "SIGN/VERIFY");
+    let server = Server::start(&host);
+    const CLIENTS: usize = 6;
+    const REQUESTS: usize = 400;
+    let endpoint = format!("http://{}", server.endpoint);
+    let failures: usize = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..CLIENTS)
+            .map(|worker| {
+                let (endpoint, admin, key_id, version) = (&endpoint, &admin, &key_id, &version);
+                scope.spawn(move || {
+                    let kms = RemoteKms::new(endpoint, &admin.0, Zeroizing::new(admin.1.clone())).unwrap();
+                    (0..REQUESTS)
+                        .filter(|i| {
+                            let digest =
+                                <sha2::Sha256 as sha2::Digest>::digest(format!("{worker}-{i}").as_bytes()).to_vec();
+                            let request = SignRequest {
+                                key_id: key_id.clone(),
+                                key_version_id: version.clone(),
+                                algorithm: Algorithm::EcdsaSha256,
+                                digest,
+                            };
+                            kms.asymmetric_sign(&request).is_err()
+                        })
+                        .count()
+                })
+            })
+            .collect();
+        workers.into_iter().map(|w| w.join().unwrap()).sum()
+    });
+    server.stop();
+    assert_eq!(failures, 0, "every request succeeded");
+    let signs = host.ok(&["audit", "list", "--json", "--action", "AsymmetricSign", "--key-id", &key_id]);
+    assert_eq!(signs.as_array().unwrap().len(), CLIENTS * REQUESTS, "exactly one audit entry per request");
+    let report = host.ok(&["audit", "verify", "--json"]);
+    assert_eq!(report["problems"].as_array().unwrap().len(), 0);
+}
+
+#[test]
+fn an_unreachable_endpoint_is_a_clear_error() {
+    let client = Keyseal::new();
+    let run = client
+        .command()
+        .env("KEYSEAL_ENDPOINT", "http://127.0.0.1:9")
+        .env("KEYSEAL_ACCESS_KEY_ID", "LTAIx")
+        .env("KEYSEAL_ACCESS_KEY_SECRET", "y")
+        .args(["kms", "list-keys"])
+        .output()
+        .unwrap();
+    let run: Run = run.into();
+    assert_eq!(run.code(), "Keyseal.StoreUnavailable");
+    assert!(run.error()["Message"].as_str().unwrap().contains("cannot reach the KMS"), "{}", run.stderr);
+    let no_credentials: Run = client
+        .command()
+        .env("KEYSEAL_ENDPOINT", "http://127.0.0.1:9")
+        .env_remove("KEYSEAL_ACCESS_KEY_ID")
+        .args(["kms", "list-keys"])
+        .output()
+        .unwrap()
+        .into();
+    assert_eq!(no_credentials.code(), "InvalidParameter");
+}
