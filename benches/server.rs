@@ -1,0 +1,169 @@
+//! AsymmetricSign throughput for each KeySpec, side by side in one run: the raw
+//! private-key operation in process (`kms::keys`), the embedded KMS (unseal + audit entry
+//! in a SQLite transaction), the same through `keyseal serve` on loopback with 4
+//! concurrent RemoteKms clients, and `openssl speed` for the same algorithms:
+//! `cargo bench --bench server`. `KEYSEAL_BENCH_SECONDS` sets each measurement's length
+//! (default 3).
+
+use keyseal::kms::api::{CreateKeyRequest, SignRequest};
+use keyseal::kms::remote::RemoteKms;
+use keyseal::kms::seal::SecretSource;
+use keyseal::kms::spec::{Algorithm, KeySpec, KeyUsage};
+use keyseal::kms::{Kms, LocalKms, keys};
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+use zeroize::Zeroizing;
+
+const CLIENTS: usize = 4;
+
+fn main() {
+    let seconds: u64 = std::env::var("KEYSEAL_BENCH_SECONDS").ok().and_then(|v| v.parse().ok()).unwrap_or(3);
+    let window = Duration::from_secs(seconds);
+    let dir = tempfile::tempdir().expect("scratch store");
+    let store = dir.path().join("store");
+    let passphrase = "benchmark passphrase";
+    let kms =
+        LocalKms::open(&store, SecretSource::Passphrase(Zeroizing::new(passphrase.into())), "bench").expect("store");
+    let specs = [
+        (KeySpec::Rsa2048, Algorithm::RsaPkcs1Sha256),
+        (KeySpec::EcP256, Algorithm::EcdsaSha256),
+        (KeySpec::EcP256k, Algorithm::EcdsaSha256),
+    ];
+    let keys: Vec<(KeySpec, Algorithm, String, String)> = specs
+        .iter()
+        .map(|(spec, algorithm)| {
+            let meta = kms
+                .create_key(&CreateKeyRequest {
+                    key_spec: *spec,
+                    key_usage: KeyUsage::SignVerify,
+                    description: String::new(),
+                })
+                .expect("key")
+                .key_metadata;
+            (*spec, *algorithm, meta.key_id, meta.primary_key_version)
+        })
+        .collect();
+
+    let binary = env!("CARGO_BIN_EXE_keyseal");
+    let access = Command::new(binary)
+        .args(["access", "create", "bench", "--json"])
+        .env("KEYSEAL_STORE", &store)
+        .env("KEYSEAL_PASSPHRASE", passphrase)
+        .output()
+        .expect("keyseal access create");
+    let access: serde_json::Value = serde_json::from_slice(&access.stdout).expect("access key JSON");
+    let policy = dir.path().join("all.json");
+    std::fs::write(&policy, r#"{"Version":"1","Statement":[{"Effect":"Allow","Action":"kms:*","Resource":"*"}]}"#)
+        .expect("policy");
+    let attached = Command::new(binary)
+        .args(["access", "attach-policy", "bench"])
+        .arg(&policy)
+        .env("KEYSEAL_STORE", &store)
+        .env("KEYSEAL_PASSPHRASE", passphrase)
+        .stdout(Stdio::null())
+        .status();
+    assert!(attached.is_ok_and(|s| s.success()), "attach-policy");
+    drop(kms);
+    let mut server = Command::new(binary)
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .env("KEYSEAL_STORE", &store)
+        .env("KEYSEAL_PASSPHRASE", passphrase)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("keyseal serve");
+    let mut line = String::new();
+    BufReader::new(server.stdout.take().expect("stdout")).read_line(&mut line).expect("listening line");
+    let endpoint = line.trim().rsplit(' ').next().unwrap_or("").to_string();
+    let kms =
+        LocalKms::open(&store, SecretSource::Passphrase(Zeroizing::new(passphrase.into())), "bench").expect("store");
+
+    println!(
+        "{:<10} {:>14} {:>16} {:>20} {:>16}",
+        "KeySpec",
+        "raw signs/s",
+        "embedded KMS/s",
+        format!("serve ({CLIENTS} clients)/s"),
+        "openssl signs/s"
+    );
+    for (spec, algorithm, key_id, version) in &keys {
+        let digest = [7u8; 32];
+        // The KMS never hands out private keys: the raw figure signs with a fresh pair of
+        // the same spec, which is exactly as fast.
+        let private = keys::generate(*spec).expect("key pair").private_pkcs8;
+        let raw = rate(window, || {
+            keys::sign_digest(*spec, *algorithm, &private, &digest).expect("sign");
+        });
+        let request = SignRequest {
+            key_id: key_id.clone(),
+            key_version_id: version.clone(),
+            algorithm: *algorithm,
+            digest: digest.to_vec(),
+        };
+        let embedded = rate(window, || {
+            kms.asymmetric_sign(&request).expect("sign");
+        });
+        let served = served_rate(window, &endpoint, &access, &request);
+        println!(
+            "{:<10} {:>14.0} {:>16.0} {:>20.0} {:>16}",
+            spec.as_str(),
+            raw,
+            embedded,
+            served,
+            openssl_speed(*spec)
+        );
+    }
+    let _ = Command::new("kill").args(["-TERM", &server.id().to_string()]).status();
+    let _ = server.wait();
+}
+
+/// Operations per second of `work` over `window`, on one thread.
+fn rate(window: Duration, mut work: impl FnMut()) -> f64 {
+    let start = Instant::now();
+    let mut count = 0u64;
+    while start.elapsed() < window {
+        work();
+        count += 1;
+    }
+    count as f64 / start.elapsed().as_secs_f64()
+}
+
+fn served_rate(window: Duration, endpoint: &str, access: &serde_json::Value, request: &SignRequest) -> f64 {
+    let (id, secret) = (access["AccessKeyId"].as_str().unwrap_or(""), access["AccessKeySecret"].as_str().unwrap_or(""));
+    let start = Instant::now();
+    let total: u64 = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..CLIENTS)
+            .map(|_| {
+                scope.spawn(|| {
+                    let client = RemoteKms::new(endpoint, id, Zeroizing::new(secret.to_string())).expect("client");
+                    let mut count = 0u64;
+                    while start.elapsed() < window {
+                        client.asymmetric_sign(request).expect("remote sign");
+                        count += 1;
+                    }
+                    count
+                })
+            })
+            .collect();
+        workers.into_iter().map(|w| w.join().unwrap_or(0)).sum()
+    });
+    total as f64 / start.elapsed().as_secs_f64()
+}
+
+fn openssl_speed(spec: KeySpec) -> String {
+    let algorithm = match spec {
+        KeySpec::Rsa2048 => "rsa2048",
+        KeySpec::EcP256 => "ecdsap256",
+        KeySpec::EcP256k => return "n/a".into(),
+    };
+    let output = Command::new("openssl").args(["speed", "-seconds", "2", algorithm]).output();
+    let Ok(output) = output else { return "n/a".into() };
+    let text = String::from_utf8_lossy(&output.stdout);
+    // The summary line: "rsa 2048 bits 0.000515s 0.000015s 1941.7 66071.5" / "256 bits ecdsa (nistp256) ... sign/s verify/s".
+    text.lines()
+        .rev()
+        .find(|line| line.contains("2048 bits") || line.contains("nistp256"))
+        .and_then(|line| line.split_whitespace().rev().nth(1).map(str::to_string))
+        .unwrap_or_else(|| "n/a".into())
+}
