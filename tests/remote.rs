@@ -261,3 +261,89 @@ fn an_unreachable_endpoint_is_a_clear_error() {
         .into();
     assert_eq!(no_credentials.code(), "InvalidParameter");
 }
+
+#[test]
+fn https_with_a_private_ca() {
+    let host = Keyseal::new();
+    let admin = access_key(&host, "admin", ADMIN);
+    // A private CA and a server certificate for 127.0.0.1, made with OpenSSL.
+    let (ca, ca_key, cert, key, csr, ext) = (
+        host.file("ca.pem"),
+        host.file("ca.key"),
+        host.file("tls.pem"),
+        host.file("tls.key"),
+        host.file("tls.csr"),
+        host.file("tls.ext"),
+    );
+    let openssl = |args: &[&str]| {
+        let (made, text) = peer("openssl", args);
+        assert!(made, "{text}");
+    };
+    openssl(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-nodes",
+        "-keyout",
+        path(&ca_key),
+        "-out",
+        path(&ca),
+        "-subj",
+        "/CN=Test TLS CA",
+        "-days",
+        "2",
+    ]);
+    openssl(&[
+        "req",
+        "-new",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-nodes",
+        "-keyout",
+        path(&key),
+        "-out",
+        path(&csr),
+        "-subj",
+        "/CN=127.0.0.1",
+    ]);
+    std::fs::write(&ext, "basicConstraints = CA:FALSE\nextendedKeyUsage = serverAuth\nsubjectAltName = IP:127.0.0.1\n")
+        .unwrap();
+    openssl(&[
+        "x509",
+        "-req",
+        "-in",
+        path(&csr),
+        "-CA",
+        path(&ca),
+        "-CAkey",
+        path(&ca_key),
+        "-days",
+        "2",
+        "-extfile",
+        path(&ext),
+        "-out",
+        path(&cert),
+    ]);
+    let server = Server::start_with(&host, &["--tls-cert", path(&cert), "--tls-key", path(&key)]);
+    let client = Keyseal::new();
+    let run = |ca: Option<&Path>| -> Run {
+        let mut command = client.command();
+        command
+            .env("KEYSEAL_ENDPOINT", format!("https://{}", server.endpoint))
+            .env("KEYSEAL_ACCESS_KEY_ID", &admin.0)
+            .env("KEYSEAL_ACCESS_KEY_SECRET", &admin.1)
+            .args(["kms", "list-keys"]);
+        if let Some(ca) = ca {
+            command.env("KEYSEAL_ENDPOINT_CA", ca);
+        }
+        command.output().unwrap().into()
+    };
+    assert_eq!(ok(run(Some(&ca))).json()["TotalCount"], 0);
+    assert_eq!(run(None).code(), "Keyseal.StoreUnavailable", "an untrusted server certificate is refused");
+    server.stop();
+}

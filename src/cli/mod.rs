@@ -52,6 +52,11 @@ pub struct Cli {
     #[arg(long, global = true, env = "KEYSEAL_ENDPOINT", value_name = "URL")]
     pub endpoint: Option<String>,
 
+    /// Trust these CA certificates (PEM) for an https --endpoint instead of the public
+    /// web roots.
+    #[arg(long, global = true, env = "KEYSEAL_ENDPOINT_CA", value_name = "FILE")]
+    pub endpoint_ca: Option<PathBuf>,
+
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
@@ -122,14 +127,22 @@ pub enum CliError {
 
 /// Runs the parsed command; errors come back for `main` to print.
 pub fn run(cli: Cli) -> Result<Outcome, CliError> {
-    let Cli { store, key_file, endpoint, command } = cli;
+    let Cli { store, key_file, endpoint, endpoint_ca, command } = cli;
     // Only commands that use keys open the store; `verify` works with none.
     let local = || open_local(&store_dir(store.as_deref())?, secret_source(key_file.clone()));
     let remote = || -> Result<Option<RemoteKms>, KmsError> {
         let Some(endpoint) = &endpoint else { return Ok(None) };
         let access_key_id = std::env::var("KEYSEAL_ACCESS_KEY_ID").unwrap_or_default();
         let secret = Zeroizing::new(std::env::var("KEYSEAL_ACCESS_KEY_SECRET").unwrap_or_default());
-        RemoteKms::new(endpoint, &access_key_id, secret).map(Some)
+        let remote = RemoteKms::new(endpoint, &access_key_id, secret)?;
+        match &endpoint_ca {
+            Some(path) => {
+                let pem = std::fs::read(path)
+                    .map_err(|e| KmsError::invalid("--endpoint-ca", format!("cannot read {}: {e}", path.display())))?;
+                remote.trusting(&pem).map(Some)
+            }
+            None => Ok(Some(remote)),
+        }
     };
     match command {
         Command::Kms(action) => Ok(match remote()? {

@@ -11,11 +11,11 @@ use std::path::PathBuf;
 /// `keyseal serve` flags.
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Example:\n  KEYSEAL_PASSPHRASE=... keyseal serve --listen 127.0.0.1:8080\n  curl http://127.0.0.1:8080/health\n\n\
+    after_help = "Examples:\n  KEYSEAL_PASSPHRASE=... keyseal serve --listen 127.0.0.1:8080\n  keyseal serve --listen 0.0.0.0:8443 --tls-cert kms.pem --tls-key kms.key\n  curl http://127.0.0.1:8080/health\n\n\
 Speaks KMS OpenAPI 2016-01-20 at POST /, so the official Alibaba Cloud SDKs work against
 it: requests are signed with ACS3-HMAC-SHA256 (or HMAC-SHA1) using an access key from
 `keyseal access create`, and allowed only as its policies say. Stops gracefully on SIGTERM
-or Ctrl-C. Plain HTTP: put it behind a TLS terminator, or on loopback only."
+or Ctrl-C. Without --tls-cert/--tls-key it speaks plain HTTP: use that on loopback only."
 )]
 pub struct ServeArgs {
     /// Address to listen on; port 0 picks a free port (the address is printed).
@@ -24,6 +24,12 @@ pub struct ServeArgs {
     /// Largest request body accepted, in bytes.
     #[arg(long, default_value_t = 64 * 1024)]
     pub max_body: usize,
+    /// Serve HTTPS with this certificate chain (PEM, leaf first).
+    #[arg(long, value_name = "CERT.pem", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// The TLS certificate's private key (PEM: PKCS#8, PKCS#1 or SEC1).
+    #[arg(long, value_name = "KEY.pem", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
 }
 
 /// The access key commands.
@@ -82,6 +88,7 @@ Deny by default; an explicit Deny wins; '*' and '?' are wildcards.")]
 pub fn run_serve(args: ServeArgs, kms: LocalKms) -> Result<Outcome, CliError> {
     let mut options = ServeOptions::new(args.listen);
     options.max_body = args.max_body;
+    options.tls = args.tls_cert.zip(args.tls_key);
     serve(kms, options)?;
     Ok(Outcome::Success)
 }

@@ -32,19 +32,16 @@ impl RemoteKms {
     /// A client for `endpoint` (`https://kms.example.com`, `http://127.0.0.1:8080`, or a bare
     /// `host:port`, taken as http) with an access key.
     pub fn new(endpoint: &str, access_key_id: &str, secret: Zeroizing<String>) -> KmsResult<RemoteKms> {
-        let endpoint = endpoint.trim().trim_end_matches('/');
-        let base = if endpoint.starts_with("http://") || endpoint.starts_with("https://") {
-            endpoint.to_string()
-        } else {
-            format!("http://{endpoint}")
-        };
-        let host = base.split("://").nth(1).unwrap_or("").split('/').next().unwrap_or("").to_string();
-        if host.is_empty() {
+        let endpoint = endpoint.trim();
+        let (scheme, rest) = endpoint.split_once("://").unwrap_or(("http", endpoint));
+        let host = rest.split('/').next().unwrap_or("").to_string();
+        if !matches!(scheme, "http" | "https") || host.is_empty() {
             return Err(KmsError::invalid(
                 "--endpoint",
                 format!("{endpoint:?} is not a URL such as https://kms.example.com or http://127.0.0.1:8080"),
             ));
         }
+        let base = format!("{scheme}://{host}");
         if access_key_id.is_empty() || secret.is_empty() {
             return Err(KmsError::invalid(
                 "credentials",
@@ -57,6 +54,29 @@ impl RemoteKms {
             .build()
             .into();
         Ok(RemoteKms { base, host, access_key_id: access_key_id.to_string(), secret, agent })
+    }
+
+    /// Trusts the CA certificates in `ca_pem` (instead of the public web roots) for an
+    /// https endpoint, e.g. a `keyseal serve --tls-cert` with an internal certificate.
+    pub fn trusting(mut self, ca_pem: &[u8]) -> KmsResult<RemoteKms> {
+        let certificates: Vec<ureq::tls::Certificate<'static>> = ureq::tls::parse_pem(ca_pem)
+            .filter_map(|item| match item {
+                Ok(ureq::tls::PemItem::Certificate(cert)) => Some(cert),
+                _ => None,
+            })
+            .collect();
+        if certificates.is_empty() {
+            return Err(KmsError::invalid("--endpoint-ca", "the file holds no PEM CERTIFICATE"));
+        }
+        let tls =
+            ureq::tls::TlsConfig::builder().root_certs(ureq::tls::RootCerts::new_with_certs(&certificates)).build();
+        self.agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(Duration::from_secs(60)))
+            .tls_config(tls)
+            .build()
+            .into();
+        Ok(self)
     }
 
     /// Calls `action` with the request's fields as parameters.
@@ -112,7 +132,13 @@ impl RemoteKms {
         let mut response = match request.send_empty() {
             Ok(response) => response,
             Err(e) => {
-                return Err(Failure::Retryable(KmsError::store(&format!("cannot reach the KMS at {}", self.base), e)));
+                return Err(Failure::Retryable(KmsError::new(
+                    ErrorCode::StoreUnavailable,
+                    format!(
+                        "cannot reach the KMS at {}: {e}; check --endpoint, that the server runs, and --endpoint-ca for https",
+                        self.base
+                    ),
+                )));
             }
         };
         let status = response.status().as_u16();

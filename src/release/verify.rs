@@ -265,7 +265,7 @@ fn check_signature(
         return (
             SignatureStatus::KeyMismatch,
             Some(format!(
-                "the bundle was signed by key version {} whose public key is not the pinned --public-key",
+                "the bundle was signed by key version {} whose public key is not the trusted signer key",
                 bundle.signature.key_version_id
             )),
         );

@@ -33,10 +33,12 @@ pub struct ServeOptions {
     pub listen: SocketAddr,
     /// Largest request body accepted, in bytes.
     pub max_body: usize,
-    /// How long a client may take to send its headers.
+    /// How long a client may take to send its headers, and then its body.
     pub header_timeout: Duration,
     /// How long shutdown waits for requests in flight.
     pub drain_timeout: Duration,
+    /// Serve HTTPS with this certificate chain and private key (PEM files).
+    pub tls: Option<(std::path::PathBuf, std::path::PathBuf)>,
 }
 
 impl ServeOptions {
@@ -47,6 +49,7 @@ impl ServeOptions {
             max_body: 64 * 1024,
             header_timeout: Duration::from_secs(10),
             drain_timeout: Duration::from_secs(30),
+            tls: None,
         }
     }
 }
@@ -55,6 +58,7 @@ struct State {
     kms: LocalKms,
     nonces: NonceCache,
     max_body: usize,
+    body_timeout: Duration,
 }
 
 /// Serves until SIGTERM or Ctrl-C; prints `listening on http://ADDR` once bound.
@@ -67,15 +71,46 @@ pub fn serve(kms: LocalKms, options: ServeOptions) -> Result<(), KmsError> {
     runtime.block_on(run(kms, options))
 }
 
+/// A TLS acceptor for the certificate chain and key in PEM files.
+fn tls_acceptor(cert: &std::path::Path, key: &std::path::Path) -> Result<tokio_rustls::TlsAcceptor, KmsError> {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let bad = |flag: &str, path: &std::path::Path, e: &dyn std::fmt::Display| {
+        KmsError::invalid(flag, format!("{}: {e}", path.display()))
+    };
+    let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(cert)
+        .map_err(|e| bad("--tls-cert", cert, &e))?
+        .collect::<Result<_, _>>()
+        .map_err(|e| bad("--tls-cert", cert, &e))?;
+    let private = PrivateKeyDer::from_pem_file(key).map_err(|e| bad("--tls-key", key, &e))?;
+    let config =
+        rustls::ServerConfig::builder_with_provider(std::sync::Arc::new(rustls::crypto::ring::default_provider()))
+            .with_safe_default_protocol_versions()
+            .map_err(|e| KmsError::internal(e.to_string()))?
+            .with_no_client_auth()
+            .with_single_cert(chain, private)
+            .map_err(|e| bad("--tls-cert", cert, &e))?;
+    Ok(tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(config)))
+}
+
 async fn run(kms: LocalKms, options: ServeOptions) -> Result<(), KmsError> {
+    let tls = match &options.tls {
+        Some((cert, key)) => Some(tls_acceptor(cert, key)?),
+        None => None,
+    };
     let listener = tokio::net::TcpListener::bind(options.listen)
         .await
         .map_err(|e| KmsError::invalid("--listen", format!("cannot listen on {}: {e}", options.listen)))?;
     let bound = listener.local_addr().map_err(|e| KmsError::internal(e.to_string()))?;
-    println!("keyseal serve: listening on http://{bound}");
+    println!("keyseal serve: listening on {}://{bound}", if tls.is_some() { "https" } else { "http" });
     use std::io::Write;
     let _ = std::io::stdout().flush();
-    let state = Arc::new(State { kms, nonces: NonceCache::default(), max_body: options.max_body });
+    let state = Arc::new(State {
+        kms,
+        nonces: NonceCache::default(),
+        max_body: options.max_body,
+        body_timeout: options.header_timeout,
+    });
     let graceful = GracefulShutdown::new();
     let mut stop = std::pin::pin!(shutdown_signal());
     loop {
@@ -83,14 +118,25 @@ async fn run(kms: LocalKms, options: ServeOptions) -> Result<(), KmsError> {
             accepted = listener.accept() => {
                 let Ok((stream, remote)) = accepted else { continue };
                 let state = state.clone();
-                let connection = http1::Builder::new()
-                    .timer(TokioTimer::new())
-                    .header_read_timeout(options.header_timeout)
-                    .serve_connection(TokioIo::new(stream), service_fn(move |request| handle(state.clone(), remote, request)));
-                let watched = graceful.watch(connection);
-                tokio::spawn(async move {
-                    let _ = watched.await;
-                });
+                let http = http1::Builder::new().timer(TokioTimer::new()).header_read_timeout(options.header_timeout).clone();
+                let service = service_fn(move |request| handle(state.clone(), remote, request));
+                match &tls {
+                    None => {
+                        let watched = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
+                        tokio::spawn(async move {
+                            let _ = watched.await;
+                        });
+                    }
+                    Some(acceptor) => {
+                        let (acceptor, handshake_timeout, watcher) = (acceptor.clone(), options.header_timeout, graceful.watcher());
+                        tokio::spawn(async move {
+                            // The handshake runs in its own task so a slow client holds up no one.
+                            if let Ok(Ok(stream)) = tokio::time::timeout(handshake_timeout, acceptor.accept(stream)).await {
+                                let _ = watcher.watch(http.serve_connection(TokioIo::new(stream), service)).await;
+                            }
+                        });
+                    }
+                }
             }
             _ = &mut stop => break,
         }
@@ -151,9 +197,12 @@ async fn handle(
         .filter_map(|(k, v)| v.to_str().ok().map(|v| (k.as_str().to_string(), v.to_string())))
         .collect();
     let path_ok = request.uri().path() == "/";
-    let body = match Limited::new(request.into_body(), state.max_body).collect().await {
-        Ok(collected) => collected.to_bytes(),
-        Err(_) => {
+    // A body must arrive whole, within the limit and the time allowed (no slow drip).
+    let collected =
+        tokio::time::timeout(state.body_timeout, Limited::new(request.into_body(), state.max_body).collect()).await;
+    let body = match collected {
+        Ok(Ok(collected)) => collected.to_bytes(),
+        _ => {
             let err =
                 KmsError::invalid("body", format!("the request body is over {} bytes or was cut off", state.max_body));
             let (_, body) = error_response(&err);

@@ -171,19 +171,25 @@ pub struct Server {
 impl Server {
     /// Starts the server on `ks`'s store and waits until it listens.
     pub fn start(ks: &Keyseal) -> Server {
+        Server::start_with(ks, &[])
+    }
+
+    /// Starts the server with extra `serve` flags.
+    pub fn start_with(ks: &Keyseal, extra: &[&str]) -> Server {
         // The log goes to a file: a pipe nobody reads would fill and stall the server.
         let log = ks.file(&format!("serve-{}.log", std::process::id()));
         let log_file = std::fs::File::create(&log).unwrap();
         let mut child = ks
             .command()
             .args(["serve", "--listen", "127.0.0.1:0"])
+            .args(extra)
             .stdout(Stdio::piped())
             .stderr(log_file)
             .spawn()
             .unwrap();
         let mut line = String::new();
         BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-        let endpoint = line.trim().rsplit("http://").next().unwrap().to_string();
+        let endpoint = line.trim().rsplit("://").next().unwrap().to_string();
         assert!(endpoint.starts_with("127.0.0.1:"), "the server printed {line:?}");
         Server { child, log, endpoint }
     }
