@@ -1,0 +1,95 @@
+//! `ci-templates/verify.sh`, the script a project ships beside its release: with keyseal
+//! on the PATH and with only sha256sum + openssl, on a good release, a partial download,
+//! a tampered file, and without a pinned key.
+
+mod common;
+
+use common::{Keyseal, Run};
+use std::path::{Path, PathBuf};
+
+fn script() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("ci-templates/verify.sh")
+}
+
+/// A signed release in `release/` and the signer's public key; returns (release, key).
+fn release(ks: &Keyseal, spec: &str, algorithm: &str) -> (PathBuf, PathBuf) {
+    let (key_id, version) = ks.create_key(spec, "SIGN/VERIFY");
+    let root = ks.file("release");
+    std::fs::create_dir_all(root.join("linux")).unwrap();
+    std::fs::write(root.join("linux/app"), b"binary for linux").unwrap();
+    std::fs::write(root.join("read me.txt"), b"notes").unwrap();
+    let signed = ks.run(&["sign", root.to_str().unwrap(), "--key", &key_id, "--key-version", &version, "--algorithm", algorithm, "--out", root.to_str().unwrap()]);
+    assert_eq!(signed.status, 0, "{}", signed.stderr);
+    let public = ks.file("signer.pub.pem");
+    ks.public_key(&key_id, &version, &public);
+    (root, public)
+}
+
+/// Runs verify.sh with a PATH that has keyseal on it or not.
+fn verify(ks: &Keyseal, with_keyseal: bool, args: &[&str]) -> Run {
+    let bin = ks.file("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let link = bin.join("keyseal");
+    if !link.exists() {
+        std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_keyseal"), &link).unwrap();
+    }
+    let path = if with_keyseal { format!("{}:/usr/bin:/bin", bin.display()) } else { "/usr/bin:/bin".to_string() };
+    std::process::Command::new("sh").arg(script()).args(args).env("PATH", path).env_remove("KEYSEAL_STORE").output().unwrap().into()
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+#[test]
+fn a_good_release_verifies_both_ways() {
+    for (spec, algorithm) in [("EC_P256", "ECDSA_SHA_256"), ("RSA_2048", "RSA_PSS_SHA_256")] {
+        let ks = Keyseal::new();
+        let (root, public) = release(&ks, spec, algorithm);
+        let with = verify(&ks, true, &["--public-key", s(&public), s(&root)]);
+        assert_eq!(with.status, 0, "{}\n{}", with.stdout, with.stderr);
+        assert!(with.stdout.contains("checked by keyseal"), "{}", with.stdout);
+        let without = verify(&ks, false, &["--public-key", s(&public), s(&root)]);
+        assert_eq!(without.status, 0, "{spec}: {}\n{}", without.stdout, without.stderr);
+        assert!(without.stdout.contains("checked by sha256sum and openssl"), "{}", without.stdout);
+    }
+}
+
+#[test]
+fn a_partial_download_verifies_and_tampering_fails() {
+    let ks = Keyseal::new();
+    let (root, public) = release(&ks, "EC_P256K", "ECDSA_SHA_256");
+    std::fs::remove_file(root.join("read me.txt")).unwrap();
+    for with_keyseal in [true, false] {
+        let run = verify(&ks, with_keyseal, &["--public-key", s(&public), s(&root)]);
+        assert_eq!(run.status, 0, "only the downloaded file is checked: {}\n{}", run.stdout, run.stderr);
+    }
+    std::fs::write(root.join("linux/app"), b"binary for linux, patched").unwrap();
+    for with_keyseal in [true, false] {
+        let run = verify(&ks, with_keyseal, &["--public-key", s(&public), s(&root)]);
+        assert_ne!(run.status, 0, "tampering is caught (keyseal: {with_keyseal}): {}", run.stdout);
+        assert!(run.stderr.contains("FAILED"), "{}", run.stderr);
+    }
+}
+
+#[test]
+fn a_replaced_manifest_or_no_pinned_key_fails_plainly() {
+    let ks = Keyseal::new();
+    let (root, public) = release(&ks, "EC_P256", "ECDSA_SHA_256");
+    // Without a pinned key the signature cannot be checked: that is a failure, said so.
+    let run = verify(&ks, false, &[s(&root)]);
+    assert_eq!(run.status, 1);
+    assert!(run.stderr.contains("NOT checked"), "{}", run.stderr);
+    // An attacker rewrites SHA256SUMS to match a patched file: the signature catches it.
+    std::fs::write(root.join("linux/app"), b"evil").unwrap();
+    let sums = std::fs::read_to_string(root.join("SHA256SUMS")).unwrap();
+    let evil = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(b"evil"));
+    let rewritten: String = sums.lines().map(|l| if l.ends_with("  linux/app") { format!("{evil}  linux/app\n") } else { format!("{l}\n") }).collect();
+    std::fs::write(root.join("SHA256SUMS"), rewritten).unwrap();
+    for with_keyseal in [true, false] {
+        let run = verify(&ks, with_keyseal, &["--public-key", s(&public), s(&root)]);
+        assert_eq!(run.status, 1, "keyseal: {with_keyseal}: {}\n{}", run.stdout, run.stderr);
+    }
+    assert_eq!(verify(&ks, false, &["--bogus"]).status, 2);
+    assert!(verify(&ks, false, &["--help"]).stdout.contains("sh verify.sh"));
+}
