@@ -18,7 +18,18 @@ fn release(ks: &Keyseal, spec: &str, algorithm: &str) -> (PathBuf, PathBuf) {
     std::fs::create_dir_all(root.join("linux")).unwrap();
     std::fs::write(root.join("linux/app"), b"binary for linux").unwrap();
     std::fs::write(root.join("read me.txt"), b"notes").unwrap();
-    let signed = ks.run(&["sign", root.to_str().unwrap(), "--key", &key_id, "--key-version", &version, "--algorithm", algorithm, "--out", root.to_str().unwrap()]);
+    let signed = ks.run(&[
+        "sign",
+        root.to_str().unwrap(),
+        "--key",
+        &key_id,
+        "--key-version",
+        &version,
+        "--algorithm",
+        algorithm,
+        "--out",
+        root.to_str().unwrap(),
+    ]);
     assert_eq!(signed.status, 0, "{}", signed.stderr);
     let public = ks.file("signer.pub.pem");
     ks.public_key(&key_id, &version, &public);
@@ -34,7 +45,14 @@ fn verify(ks: &Keyseal, with_keyseal: bool, args: &[&str]) -> Run {
         std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_keyseal"), &link).unwrap();
     }
     let path = if with_keyseal { format!("{}:/usr/bin:/bin", bin.display()) } else { "/usr/bin:/bin".to_string() };
-    std::process::Command::new("sh").arg(script()).args(args).env("PATH", path).env_remove("KEYSEAL_STORE").output().unwrap().into()
+    std::process::Command::new("sh")
+        .arg(script())
+        .args(args)
+        .env("PATH", path)
+        .env_remove("KEYSEAL_STORE")
+        .output()
+        .unwrap()
+        .into()
 }
 
 fn s(p: &Path) -> &str {
@@ -84,7 +102,10 @@ fn a_replaced_manifest_or_no_pinned_key_fails_plainly() {
     std::fs::write(root.join("linux/app"), b"evil").unwrap();
     let sums = std::fs::read_to_string(root.join("SHA256SUMS")).unwrap();
     let evil = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(b"evil"));
-    let rewritten: String = sums.lines().map(|l| if l.ends_with("  linux/app") { format!("{evil}  linux/app\n") } else { format!("{l}\n") }).collect();
+    let rewritten: String = sums
+        .lines()
+        .map(|l| if l.ends_with("  linux/app") { format!("{evil}  linux/app\n") } else { format!("{l}\n") })
+        .collect();
     std::fs::write(root.join("SHA256SUMS"), rewritten).unwrap();
     for with_keyseal in [true, false] {
         let run = verify(&ks, with_keyseal, &["--public-key", s(&public), s(&root)]);
