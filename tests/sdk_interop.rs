@@ -10,25 +10,14 @@ mod common;
 
 use common::{Keyseal, Server, access_key, peer};
 use sha2::{Digest, Sha256};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 
 const SDK: &str = "alibabacloud-kms20160120==3.3.1";
 
-/// The virtual environment's python, created with the SDK when missing.
+/// The virtual environment's python, with the SDK.
 fn sdk_python() -> PathBuf {
-    let venv = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/sdk-venv");
-    let python = venv.join("bin/python");
-    let ready = |python: &Path| {
-        Command::new(python).args(["-c", "import alibabacloud_kms20160120"]).status().is_ok_and(|s| s.success())
-    };
-    if !ready(&python) {
-        let made = Command::new("python3").args(["-m", "venv"]).arg(&venv).status().expect("python3 must be installed");
-        assert!(made.success(), "cannot create {}", venv.display());
-        let installed = Command::new(venv.join("bin/pip")).args(["install", "-q", SDK]).status().unwrap();
-        assert!(installed.success(), "pip could not install {SDK}");
-    }
-    python
+    common::venv_python(&[SDK], "import alibabacloud_kms20160120")
 }
 
 #[test]

@@ -215,3 +215,21 @@ pub fn access_key(ks: &Keyseal, name: &str, policy: &str) -> (String, String) {
     assert_eq!(attached.status, 0, "{}", attached.stderr);
     (key["AccessKeyId"].as_str().unwrap().to_string(), key["AccessKeySecret"].as_str().unwrap().to_string())
 }
+
+/// The python of the test virtual environment (target/sdk-venv), with `packages` installed
+/// from PyPI on first use (`.ci/run` installs them up front).
+pub fn venv_python(packages: &[&str], probe: &str) -> PathBuf {
+    let venv = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/sdk-venv");
+    let python = venv.join("bin/python");
+    let ready = || Command::new(&python).args(["-c", probe]).status().is_ok_and(|s| s.success());
+    if !ready() {
+        if !python.exists() {
+            let made =
+                Command::new("python3").args(["-m", "venv"]).arg(&venv).status().expect("python3 must be installed");
+            assert!(made.success(), "cannot create {}", venv.display());
+        }
+        let installed = Command::new(venv.join("bin/pip")).args(["install", "-q"]).args(packages).status().unwrap();
+        assert!(installed.success(), "pip could not install {packages:?}");
+    }
+    python
+}
