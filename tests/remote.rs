@@ -347,3 +347,47 @@ fn https_with_a_private_ca() {
     assert_eq!(run(None).code(), "Keyseal.StoreUnavailable", "an untrusted server certificate is refused");
     server.stop();
 }
+
+/// Regression: a Deny on a key's ARN holds however the request spells the key (by alias,
+/// as `key/ID`, padded, or as an ARN of another region).
+#[test]
+fn a_deny_on_a_key_holds_under_every_name_for_it() {
+    let host = Keyseal::new();
+    let (key_id, version) = host.create_key("EC_P256", "SIGN/VERIFY");
+    host.ok(&["kms", "create-alias", "--alias-name", "alias/guarded", "--key-id", &key_id]);
+    let policy = format!(
+        r#"{{"Version":"1","Statement":[{{"Effect":"Allow","Action":"kms:*","Resource":"*"}},{{"Effect":"Deny","Action":"kms:AsymmetricSign","Resource":"acs:kms:*:*:key/{key_id}"}}]}}"#
+    );
+    let caller = access_key(&host, "caller", &policy);
+    let server = Server::start(&host);
+    let client = Keyseal::new();
+    let digest = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
+    for spelling in [
+        "alias/guarded".to_string(),
+        format!("key/{key_id}"),
+        format!(" {key_id}"),
+        format!("acs:kms:cn-hangzhou:123:key/{key_id}"),
+        key_id.clone(),
+    ] {
+        let run = remote(
+            &client,
+            &server,
+            &caller,
+            &[
+                "kms",
+                "asymmetric-sign",
+                "--key-id",
+                &spelling,
+                "--key-version-id",
+                &version,
+                "--algorithm",
+                "ECDSA_SHA_256",
+                "--digest",
+                digest,
+            ],
+        );
+        assert_eq!(run.code(), "Forbidden.NoPermission", "KeyId {spelling:?} got through");
+    }
+    ok(remote(&client, &server, &caller, &["kms", "describe-key", "--key-id", "alias/guarded"]));
+    server.stop();
+}

@@ -139,7 +139,7 @@ fn ca_key(kms: &dyn Kms, key_id: &str, key_version_id: &str, algorithm: Option<A
             format!("key {} is an {} key; a CA signs with a SIGN/VERIFY key", meta.key_id, meta.key_usage),
         ));
     }
-    let algorithm = algorithm.unwrap_or_else(|| crate::release::sign::default_algorithm(meta.key_spec));
+    let algorithm = algorithm.unwrap_or_else(|| meta.key_spec.default_signing_algorithm());
     if !meta.key_spec.algorithms(KeyUsage::SignVerify).contains(&algorithm) {
         return Err(CaError::new(
             "Rejected.UnsupportedOperation",
@@ -350,11 +350,23 @@ fn issuer(authority: &Authority<'_>, name: &str) -> Result<(CaRecord, Certificat
     })?;
     let certificate = Certificate::from_der(&ca.certificate)?;
     check_is_ca(&certificate)?;
-    let tbs = certificate.tbs_certificate();
-    if tbs.validity().not_after.to_unix_duration().as_secs() as i64 <= authority.now {
+    if authority.store.read(|tx| index::get_cert(tx, &ca.serial))?.is_some_and(|c| c.status == "revoked") {
+        return Err(CaError::new(
+            "revoked-issuer",
+            format!("CA {name}'s certificate is revoked; it can no longer issue"),
+        ));
+    }
+    let validity = certificate.tbs_certificate().validity();
+    if (validity.not_after.to_unix_duration().as_secs() as i64) < authority.now {
         return Err(CaError::new(
             "expired-issuer",
-            format!("CA {name}'s certificate expired at {}; it can no longer issue", tbs.validity().not_after),
+            format!("CA {name}'s certificate expired at {}; it can no longer issue", validity.not_after),
+        ));
+    }
+    if (validity.not_before.to_unix_duration().as_secs() as i64) > authority.now {
+        return Err(CaError::new(
+            "issuer-not-yet-valid",
+            format!("CA {name}'s certificate is not valid before {}", validity.not_before),
         ));
     }
     Ok((ca, certificate))
@@ -502,7 +514,7 @@ fn subject_kms_key(kms: &dyn Kms, key_id: &str, key_version_id: &str) -> Result<
         key_id: meta.key_id,
         key_version_id: public.key_version_id,
         spec: meta.key_spec,
-        algorithm: crate::release::sign::default_algorithm(meta.key_spec),
+        algorithm: meta.key_spec.default_signing_algorithm(),
         public_spki,
     })
 }

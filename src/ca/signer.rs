@@ -81,21 +81,14 @@ impl<'a> KmsSigner<'a> {
     }
 
     fn sign(&self, message: &[u8]) -> Result<KmsSignature, KmsError> {
-        let digest = Sha256::digest(message).to_vec();
-        let response = self.kms.asymmetric_sign(&SignRequest {
+        let request = SignRequest {
             key_id: self.key_id.clone(),
             key_version_id: self.key_version_id.clone(),
             algorithm: self.algorithm,
-            digest: digest.clone(),
-        })?;
+            digest: Sha256::digest(message).to_vec(),
+        };
         // Fail closed: a wrong answer from the KMS never becomes a certificate.
-        match keys::verify_digest(self.spec, self.algorithm, &self.public_key.0, &digest, &response.value) {
-            Ok(true) => Ok(KmsSignature(response.value)),
-            _ => Err(KmsError::internal(format!(
-                "the KMS returned a signature that does not verify with key version {}",
-                self.key_version_id
-            ))),
-        }
+        crate::kms::sign_checked(self.kms, &request, self.spec, &self.public_key.0).map(KmsSignature)
     }
 }
 

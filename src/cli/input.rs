@@ -63,8 +63,12 @@ pub fn write_out(path: &Path, bytes: &[u8], secret: bool) -> Result<(), KmsError
     if secret {
         std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
     }
-    let _ = secret;
     let mut file = options.open(path).map_err(cannot)?;
+    // An existing file keeps its mode when truncated: narrow it before the secret goes in.
+    #[cfg(unix)]
+    if secret {
+        file.set_permissions(std::os::unix::fs::PermissionsExt::from_mode(0o600)).map_err(cannot)?;
+    }
     file.write_all(bytes).map_err(cannot)
 }
 

@@ -199,7 +199,10 @@ impl LocalKms {
             let rows = statement.query_map([&name], |r| r.get(0))?;
             Ok(rows.collect::<Result<_, _>>()?)
         })?;
-        let policies = documents.iter().filter_map(|d| Policy::parse(d).ok()).collect();
+        // A policy that no longer parses must not silently vanish (it may be a Deny).
+        let policies = documents.iter().map(|d| Policy::parse(d)).collect::<Result<Vec<_>, _>>().map_err(|e| {
+            KmsError::internal(format!("a policy of access key {name} is unreadable ({e}); attach it again"))
+        })?;
         Ok(Credential { name, secret, active: status == "Active", policies })
     }
 }

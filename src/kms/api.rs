@@ -172,8 +172,8 @@ pub struct VerifyRequest {
     pub value: Vec<u8>,
 }
 
-/// AsymmetricEncrypt parameters.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// AsymmetricEncrypt parameters (`Debug` leaves the plaintext out).
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct EncryptRequest {
     /// KeyId, `alias/...` or ARN.
@@ -382,8 +382,8 @@ pub struct EncryptResponse {
     pub ciphertext_blob: Vec<u8>,
 }
 
-/// AsymmetricDecrypt response.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// AsymmetricDecrypt response (`Debug` leaves the plaintext out).
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct DecryptResponse {
     /// Identifies the request in the audit log.
@@ -395,6 +395,28 @@ pub struct DecryptResponse {
     /// The plaintext; zeroized on drop.
     #[serde(with = "b64_secret")]
     pub plaintext: Zeroizing<Vec<u8>>,
+}
+
+impl std::fmt::Debug for EncryptRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EncryptRequest")
+            .field("key_id", &self.key_id)
+            .field("key_version_id", &self.key_version_id)
+            .field("algorithm", &self.algorithm)
+            .field("plaintext", &format_args!("<{} bytes redacted>", self.plaintext.len()))
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for DecryptResponse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DecryptResponse")
+            .field("request_id", &self.request_id)
+            .field("key_id", &self.key_id)
+            .field("key_version_id", &self.key_version_id)
+            .field("plaintext", &format_args!("<{} bytes redacted>", self.plaintext.len()))
+            .finish()
+    }
 }
 
 /// Standard padded base64 for byte fields.

@@ -10,7 +10,7 @@ use crate::kms::error::{ErrorCode, KmsError};
 use crate::kms::ids::{KeyRef, alias_arn, check_alias_name, key_arn, new_uuid};
 use crate::kms::keys;
 use crate::kms::seal::{KdfParams, Kek, SecretSource, private_key_aad};
-use crate::kms::spec::{Algorithm, KeySpec, KeyState, KeyUsage};
+use crate::kms::spec::{Algorithm, KeyState};
 use crate::kms::store::{self, KeyRow, Store, VersionRow};
 use crate::kms::{Kms, KmsResult};
 use base64::Engine;
@@ -85,6 +85,11 @@ impl LocalKms {
     /// fails at start-up rather than at its first signature.
     pub fn unlock(&self) -> KmsResult<()> {
         self.kek().map(|_| ())
+    }
+
+    /// The KeyId an alias points at, if it exists (for naming policy resources).
+    pub fn alias_target(&self, alias_name: &str) -> KmsResult<Option<String>> {
+        Ok(self.store.read(|tx| store::get_alias(tx, alias_name))?.map(|a| a.key_id))
     }
 
     /// Records a request refused before it reached an operation (no permission, bad
@@ -744,14 +749,10 @@ fn key_version(version: &VersionRow) -> KeyVersion {
     }
 }
 
-/// Whether `usage` keys of `spec` can do `algorithm` — re-exported for the CLI's defaults.
-pub fn default_algorithm(spec: KeySpec, usage: KeyUsage) -> Option<Algorithm> {
-    spec.algorithms(usage).first().copied()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::kms::spec::{KeySpec, KeyUsage};
     use std::sync::atomic::{AtomicI64, Ordering};
 
     fn passphrase(text: &str) -> SecretSource {

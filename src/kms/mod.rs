@@ -68,3 +68,16 @@ pub trait Kms {
     /// Decrypts with the version's private key (RSA-OAEP).
     fn asymmetric_decrypt(&self, request: &DecryptRequest) -> KmsResult<DecryptResponse>;
 }
+
+/// AsymmetricSign, then a check of the answer against the key version's public key: a KMS
+/// (or a network in between) that answers wrongly is caught before its signature is used.
+pub fn sign_checked(kms: &dyn Kms, request: &SignRequest, spec: KeySpec, public_spki: &[u8]) -> KmsResult<Vec<u8>> {
+    let response = kms.asymmetric_sign(request)?;
+    match keys::verify_digest(spec, request.algorithm, public_spki, &request.digest, &response.value) {
+        Ok(true) => Ok(response.value),
+        _ => Err(KmsError::internal(format!(
+            "the KMS returned a signature that does not verify with key version {}'s public key; nothing was done with it",
+            request.key_version_id
+        ))),
+    }
+}

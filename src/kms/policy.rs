@@ -110,9 +110,11 @@ pub fn wildcard_match(pattern: &str, text: &str) -> bool {
     pattern[p..].iter().all(|c| *c == '*')
 }
 
-/// Whether `policies` allow `action` (e.g. `kms:AsymmetricSign`) on every one of
-/// `resources`: no statement denies any of them, and for each some statement allows it.
-pub fn allows(policies: &[Policy], action: &str, resources: &[String]) -> bool {
+/// Whether `policies` allow `action` (e.g. `kms:AsymmetricSign`) on every resource a
+/// request touches. Each resource comes with all the names it goes by (a key's ARN, and the
+/// alias ARN when the request named the key by alias): no statement may deny any of its
+/// names, and some statement must allow one of them.
+pub fn allows(policies: &[Policy], action: &str, resources: &[Vec<String>]) -> bool {
     let action = action.to_ascii_lowercase();
     let statements: Vec<&Statement> = policies
         .iter()
@@ -120,10 +122,10 @@ pub fn allows(policies: &[Policy], action: &str, resources: &[String]) -> bool {
         .filter(|s| s.actions.iter().any(|a| wildcard_match(&a.to_ascii_lowercase(), &action)))
         .collect();
     let matches = |s: &Statement, resource: &str| s.resources.iter().any(|r| wildcard_match(r, resource));
-    resources.iter().all(|resource| {
-        !statements.iter().any(|s| s.effect == Effect::Deny && matches(s, resource))
-            && statements.iter().any(|s| s.effect == Effect::Allow && matches(s, resource))
-    })
+    let effect_on = |effect: Effect, names: &[String]| {
+        statements.iter().any(|s| s.effect == effect && names.iter().any(|name| matches(s, name)))
+    };
+    resources.iter().all(|names| !effect_on(Effect::Deny, names) && effect_on(Effect::Allow, names))
 }
 
 #[cfg(test)]
@@ -143,15 +145,21 @@ mod tests {
     #[test]
     fn deny_by_default_and_explicit_deny_wins() {
         let sign_only = Policy::parse(r#"{"Version":"1","Statement":[{"Effect":"Allow","Action":["kms:AsymmetricSign"],"Resource":["acs:kms:*:*:alias/release"]}]}"#).unwrap();
-        let release = vec!["acs:kms:local:0:alias/release".to_string()];
+        let release = vec![vec!["acs:kms:local:0:alias/release".to_string()]];
         assert!(allows(std::slice::from_ref(&sign_only), "kms:AsymmetricSign", &release));
         assert!(allows(std::slice::from_ref(&sign_only), "KMS:asymmetricsign", &release));
         assert!(!allows(std::slice::from_ref(&sign_only), "kms:AsymmetricDecrypt", &release));
-        assert!(!allows(
-            std::slice::from_ref(&sign_only),
-            "kms:AsymmetricSign",
-            &["acs:kms:local:0:key/x".to_string()]
-        ));
+        let key = vec![vec!["acs:kms:local:0:key/x".to_string()]];
+        assert!(!allows(std::slice::from_ref(&sign_only), "kms:AsymmetricSign", &key));
+        // The key behind the alias, named by alias: allowed through the alias, and a Deny
+        // on the key's own ARN still wins.
+        let both = vec![vec!["acs:kms:local:0:key/x".to_string(), "acs:kms:local:0:alias/release".to_string()]];
+        assert!(allows(std::slice::from_ref(&sign_only), "kms:AsymmetricSign", &both));
+        let deny_key = Policy::parse(
+            r#"{"Version":"1","Statement":[{"Effect":"Deny","Action":"kms:*","Resource":"acs:kms:*:*:key/x"}]}"#,
+        )
+        .unwrap();
+        assert!(!allows(&[sign_only.clone(), deny_key], "kms:AsymmetricSign", &both));
         assert!(!allows(&[], "kms:AsymmetricSign", &release));
         let deny = Policy::parse(r#"{"Version":"1","Statement":{"Effect":"Deny","Action":"kms:*","Resource":"*"}}"#);
         assert!(deny.is_err(), "Statement must be a list");

@@ -1,7 +1,9 @@
 //! RemoteKms: the `Kms` trait over the KMS OpenAPI wire protocol, signing each request with
 //! ACS3-HMAC-SHA256 as the official SDKs do, so the same keyseal works against
 //! `keyseal serve` on another host or against a cloud KMS speaking the API. Connection
-//! failures and 5xx answers are retried with backoff; 4xx answers never are.
+//! failures and 5xx answers are retried with backoff for reads and signing, never for
+//! actions that create or change something (a retry could do them twice); 4xx answers
+//! never are.
 
 use crate::kms::acs3;
 use crate::kms::api::*;
@@ -86,7 +88,7 @@ impl RemoteKms {
         let mut attempt = 1;
         loop {
             match self.send(action, &params) {
-                Err(Failure::Retryable(_)) if attempt < ATTEMPTS => {
+                Err(Failure::Retryable(_)) if attempt < ATTEMPTS && repeatable(action) => {
                     std::thread::sleep(delay);
                     delay *= 2;
                     attempt += 1;
@@ -163,8 +165,19 @@ impl RemoteKms {
             }
             Err(_) => KmsError::internal(format!("the KMS answered HTTP {status} without an error body")),
         };
-        if status >= 500 { Err(Failure::Retryable(err)) } else { Err(Failure::Final(err)) }
+        // keyseal's own 5xx codes (wrong passphrase, store unavailable) do not pass with time.
+        let lasting = err.code.as_str().starts_with("Keyseal.");
+        if status >= 500 && !lasting { Err(Failure::Retryable(err)) } else { Err(Failure::Final(err)) }
     }
+}
+
+/// Whether an action may be sent again after a failure that may have happened after it
+/// ran: reads and the cryptographic operations, not the ones that create or change keys.
+fn repeatable(action: &str) -> bool {
+    action.starts_with("Describe")
+        || action.starts_with("List")
+        || action.starts_with("Asymmetric")
+        || action == "GetPublicKey"
 }
 
 enum Failure {

@@ -103,6 +103,15 @@ impl KeySpec {
         usage == KeyUsage::SignVerify || self == KeySpec::Rsa2048
     }
 
+    /// The algorithm a signature is made with when none is asked for: the one every
+    /// verifier handles without options (PKCS#1 v1.5 for RSA, ECDSA for EC keys).
+    pub fn default_signing_algorithm(self) -> Algorithm {
+        match self {
+            KeySpec::Rsa2048 => Algorithm::RsaPkcs1Sha256,
+            KeySpec::EcP256 | KeySpec::EcP256k => Algorithm::EcdsaSha256,
+        }
+    }
+
     /// The algorithms a key of this spec and usage accepts.
     pub fn algorithms(self, usage: KeyUsage) -> &'static [Algorithm] {
         use Algorithm::*;

@@ -27,10 +27,6 @@ pub enum ReleaseError {
     /// A given input (bundle, manifest, public key, flag) is unusable.
     #[error("{0}")]
     Input(String),
-    /// The KMS answered with a signature that does not verify under the key version's
-    /// public key; nothing was written.
-    #[error("the KMS returned a signature that does not verify with key version {0}'s public key; nothing was written")]
-    SignatureMismatch(String),
     /// An output could not be written.
     #[error("cannot write {path}: {error}")]
     Output {
@@ -49,7 +45,6 @@ impl ReleaseError {
             ReleaseError::Certificate(err) => err.reason.code().to_string(),
             ReleaseError::Files(_) => "unreadable-files".into(),
             ReleaseError::Input(_) => "bad-input".into(),
-            ReleaseError::SignatureMismatch(_) => "signature-mismatch".into(),
             ReleaseError::Output { .. } => "cannot-write".into(),
         }
     }

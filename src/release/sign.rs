@@ -26,7 +26,7 @@ pub struct SignOptions {
     pub key_id: String,
     /// The key version that signs.
     pub key_version_id: String,
-    /// The algorithm; by default the key's spec decides (see `default_algorithm`).
+    /// The algorithm; by default the key's spec decides (`KeySpec::default_signing_algorithm`).
     pub algorithm: Option<Algorithm>,
     /// PEM certificate chain for the key version, leaf first.
     pub certificate_chain: Option<Vec<u8>>,
@@ -60,15 +60,6 @@ pub struct SignSummary {
     pub skipped: Vec<Skipped>,
 }
 
-/// The algorithm a release is signed with when none is asked for: the one every verifier
-/// handles without options (PKCS#1 v1.5 for RSA, ECDSA for EC keys).
-pub fn default_algorithm(spec: KeySpec) -> Algorithm {
-    match spec {
-        KeySpec::Rsa2048 => Algorithm::RsaPkcs1Sha256,
-        KeySpec::EcP256 | KeySpec::EcP256k => Algorithm::EcdsaSha256,
-    }
-}
-
 /// The key version's public key, spec and the algorithm to use, with the certificate
 /// chain checked against them.
 struct ResolvedSigner {
@@ -89,7 +80,7 @@ fn resolve_signer(kms: &dyn Kms, options: &SignOptions) -> Result<ResolvedSigner
         )
         .into());
     }
-    let algorithm = options.algorithm.unwrap_or_else(|| default_algorithm(meta.key_spec));
+    let algorithm = options.algorithm.unwrap_or_else(|| meta.key_spec.default_signing_algorithm());
     let public = kms.get_public_key(&KeyVersionRequest {
         key_id: options.key_id.clone(),
         key_version_id: options.key_version_id.clone(),
@@ -212,16 +203,13 @@ fn sign_digest(
     signer: &ResolvedSigner,
     digest: &[u8],
 ) -> Result<Vec<u8>, ReleaseError> {
-    let response = kms.asymmetric_sign(&SignRequest {
+    let request = SignRequest {
         key_id: options.key_id.clone(),
         key_version_id: options.key_version_id.clone(),
         algorithm: signer.algorithm,
         digest: digest.to_vec(),
-    })?;
-    match keys::verify_digest(signer.spec, signer.algorithm, &signer.public_spki, digest, &response.value) {
-        Ok(true) => Ok(response.value),
-        _ => Err(ReleaseError::SignatureMismatch(options.key_version_id.clone())),
-    }
+    };
+    Ok(crate::kms::sign_checked(kms, &request, signer.spec, &signer.public_spki)?)
 }
 
 /// With --detached into the release tree, an earlier run's `<file>.sig` is an output, not

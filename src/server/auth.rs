@@ -10,9 +10,9 @@ use crate::kms::acs3;
 use crate::kms::error::{ErrorCode, KmsError};
 use base64::Engine;
 use hmac::{Hmac, KeyInit, Mac};
-use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
+use zeroize::Zeroizing;
 
 /// How far a request's date may be from the server's clock.
 pub const CLOCK_SKEW_SECONDS: i64 = 15 * 60;
@@ -129,7 +129,12 @@ fn mismatch() -> KmsError {
 }
 
 fn check_time(date: &str, now: i64) -> Result<(), KmsError> {
-    let at = crate::clock::parse_time(date).map_err(|_| incomplete("the request date is not YYYY-MM-DDThh:mm:ssZ"))?;
+    // Exactly YYYY-MM-DDThh:mm:ssZ: no bare dates, no Unix seconds.
+    let well_formed = date.len() == 20 && date.as_bytes()[10] == b'T' && date.ends_with('Z');
+    let at = crate::clock::parse_time(date)
+        .ok()
+        .filter(|_| well_formed)
+        .ok_or_else(|| incomplete("the request date is not YYYY-MM-DDThh:mm:ssZ"))?;
     if (at - now).abs() > CLOCK_SKEW_SECONDS {
         return Err(KmsError::new(
             ErrorCode::TimestampExpired,
@@ -194,7 +199,11 @@ fn acs3(
         return Err(incomplete("Authorization needs Credential, SignedHeaders and Signature"));
     };
     let signed: Vec<&str> = signed_headers.split(';').collect();
-    for required in ["host", "x-acs-date", "x-acs-signature-nonce", "x-acs-content-sha256"] {
+    // The action and version are signed too, so nobody in between can turn a DescribeKey
+    // into a DisableKey with the same parameters.
+    for required in
+        ["host", "x-acs-action", "x-acs-version", "x-acs-date", "x-acs-signature-nonce", "x-acs-content-sha256"]
+    {
         if !signed.contains(&required) {
             return Err(incomplete(&format!("the {required} header must be signed")));
         }
@@ -206,7 +215,7 @@ fn acs3(
             .map(|v| v.trim())
             .ok_or_else(|| incomplete(&format!("the signed header {name} is missing")))
     };
-    let body_hash = hex::encode(Sha256::digest(request.body));
+    let body_hash = acs3::hex_sha256(request.body);
     if !header("x-acs-content-sha256")?.eq_ignore_ascii_case(&body_hash) {
         return Err(KmsError::new(
             ErrorCode::SignatureDoesNotMatch,
@@ -246,9 +255,9 @@ fn v1(
     let access_key_id = get("AccessKeyId")?;
     let credential = credential(kms, &access_key_id)?;
     let string_to_sign = format!("{method}&%2F&{}", percent_encode(&canonical_query(&params)));
-    let mut key = credential.secret.to_vec();
+    let mut key = Zeroizing::new(credential.secret.to_vec());
     key.push(b'&');
-    let mut mac = Hmac::<sha1::Sha1>::new_from_slice(&key).map_err(|_| KmsError::internal("HMAC key"))?;
+    let mut mac = Hmac::<sha1::Sha1>::new_from_slice(&key[..]).map_err(|_| KmsError::internal("HMAC key"))?;
     mac.update(string_to_sign.as_bytes());
     let expected = base64::engine::general_purpose::STANDARD.decode(signature.trim()).map_err(|_| mismatch())?;
     mac.verify_slice(&expected).map_err(|_| mismatch())?;

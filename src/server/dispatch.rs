@@ -2,9 +2,10 @@
 //! are read as the OpenAPI names them (strings on the wire; base64 for bytes), the policy
 //! resources a request touches are named, and responses serialize to the API's JSON.
 
+use crate::kms::LocalKms;
 use crate::kms::api::*;
 use crate::kms::error::{ErrorCode, KmsError};
-use crate::kms::ids::{LOCAL_ACCOUNT, LOCAL_REGION, alias_arn, key_arn};
+use crate::kms::ids::{KeyRef, LOCAL_ACCOUNT, LOCAL_REGION, alias_arn, key_arn};
 use crate::kms::{Kms, KmsResult};
 use base64::Engine;
 use serde::Serialize;
@@ -35,6 +36,11 @@ fn number(params: &Params, name: &str, default: u32) -> KmsResult<u32> {
         None => Ok(default),
         Some(text) => text.trim().parse().map_err(|_| KmsError::invalid(name, format!("{text:?} is not a number"))),
     }
+}
+
+fn parsed_number(params: &Params, name: &str) -> KmsResult<u32> {
+    let text = required(params, name)?;
+    text.trim().parse().map_err(|_| KmsError::invalid(name, format!("{text:?} is not a number")))
 }
 
 fn page(params: &Params) -> KmsResult<PageRequest> {
@@ -76,29 +82,33 @@ pub const ACTIONS: &[&str] = &[
     "AsymmetricDecrypt",
 ];
 
-/// The resources a request touches, as policies name them: the key (by ARN, or the alias
-/// ARN when it names the key by alias), the alias it creates or changes, or the key
-/// collection for actions that name no key.
-pub fn resources(action: &str, params: &Params) -> Vec<String> {
-    let key_resource = |value: &str| {
-        if value.starts_with("acs:") {
-            value.to_string()
-        } else if value.starts_with("alias/") {
-            alias_arn(value)
-        } else {
-            key_arn(value)
-        }
-    };
+/// The resources a request touches, each with every name it goes by, as policies name
+/// them: the key by its ARN (resolved the way the KMS resolves the KeyId, so another
+/// spelling of the same key meets the same policy), plus the alias ARN when the request
+/// named the key by alias; the alias a request creates or changes; or the key collection
+/// for actions that name no key.
+pub fn resources(kms: &LocalKms, action: &str, params: &Params) -> Vec<Vec<String>> {
     let mut out = Vec::new();
     if let Some(alias) = params.get("AliasName") {
-        out.push(alias_arn(alias));
+        out.push(vec![alias_arn(alias.trim())]);
     }
     if let Some(key) = params.get("KeyId") {
-        out.push(key_resource(key));
+        let mut names = Vec::new();
+        match KeyRef::parse(key) {
+            Ok(KeyRef::Id(id)) => names.push(key_arn(&id)),
+            Ok(KeyRef::Alias(alias)) => {
+                if let Ok(Some(id)) = kms.alias_target(&alias) {
+                    names.push(key_arn(&id));
+                }
+                names.push(alias_arn(&alias));
+            }
+            Err(_) => names.push(key_arn(key.trim())),
+        }
+        out.push(names);
     }
     if out.is_empty() {
         let collection = if action == "ListAliases" { "alias" } else { "key" };
-        out.push(format!("acs:kms:{LOCAL_REGION}:{LOCAL_ACCOUNT}:{collection}"));
+        out.push(vec![format!("acs:kms:{LOCAL_REGION}:{LOCAL_ACCOUNT}:{collection}")]);
     }
     out
 }
@@ -131,7 +141,7 @@ pub fn dispatch(kms: &dyn Kms, action: &str, params: &Params) -> KmsResult<Value
         "DisableKey" => json(kms.disable_key(&KeyIdRequest { key_id: key_id(params)? })),
         "ScheduleKeyDeletion" => json(kms.schedule_key_deletion(&ScheduleKeyDeletionRequest {
             key_id: key_id(params)?,
-            pending_window_in_days: number(params, "PendingWindowInDays", 0)?,
+            pending_window_in_days: parsed_number(params, "PendingWindowInDays")?,
         })),
         "CancelKeyDeletion" => json(kms.cancel_key_deletion(&KeyIdRequest { key_id: key_id(params)? })),
         "GetPublicKey" => json(kms.get_public_key(&version(params)?)),

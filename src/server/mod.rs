@@ -234,31 +234,35 @@ fn process(
 ) -> (u16, String) {
     let incoming = SignedRequest { method, query, headers, body };
     let now = crate::clock::now_unix();
-    let refuse = |kms: &LocalKms, action: &str, key: Option<&str>, mut err: KmsError| {
-        err.request_id = Some(new_uuid().unwrap_or_default());
-        let _ = kms.audit_refusal(action, key, &err);
+    let respond = |principal: &str, action: &str, mut err: KmsError| {
+        err.request_id = Some(err.request_id.unwrap_or_else(|| new_uuid().unwrap_or_default()));
         let (status, body) = error_response(&err);
-        log_line(remote, method, action, kms.principal(), status, Some(err.code), started);
+        log_line(remote, method, action, principal, status, Some(err.code), started);
         (status, body)
     };
+    // A request that fails authentication is logged, not audited: strangers must not be
+    // able to grow the audit chain or hold its lock.
     let authenticated = match authenticate(&state.kms, &state.nonces, &incoming, now) {
         Ok(authenticated) => authenticated,
-        Err(err) => return refuse(&state.kms.with_principal("anonymous"), "Authenticate", None, err),
+        Err(err) => return respond("anonymous", "Authenticate", err),
     };
     let kms = state.kms.with_principal(&format!("access:{}", authenticated.credential.name));
     let action = authenticated.action.as_str();
     let key = authenticated.params.get("KeyId").map(String::as_str);
-    let resources = dispatch::resources(action, &authenticated.params);
+    let resources = dispatch::resources(&kms, action, &authenticated.params);
     if !policy::allows(&authenticated.credential.policies, &format!("kms:{action}"), &resources) {
-        let err = KmsError::new(
+        let named: Vec<String> = resources.iter().map(|names| names.join(" or ")).collect();
+        let mut err = KmsError::new(
             ErrorCode::NoPermission,
             format!(
                 "access key {} may not kms:{action} on {}; attach a policy that allows it",
                 authenticated.access_key_id,
-                resources.join(", ")
+                named.join(", ")
             ),
         );
-        return refuse(&kms, action, key, err);
+        err.request_id = new_uuid().ok();
+        let _ = kms.audit_refusal(action, key, &err);
+        return respond(kms.principal(), action, err);
     }
     match dispatch::dispatch(&kms, action, &authenticated.params) {
         Ok(value) => {

@@ -53,7 +53,9 @@ fn time(t: &x509_cert::time::Time) -> i64 {
     t.to_unix_duration().as_secs() as i64
 }
 
-/// Checks `cert`, issued by `issuer`, against `crls` at `at`.
+/// Checks `cert`, issued by `issuer`, against `crls` at `at`. Of the CRLs its issuer
+/// signed, the newest one current at `at` speaks; stale ones are passed over, and only
+/// when none is current does that fail.
 pub fn check(
     cert: &Certificate,
     issuer: &Certificate,
@@ -62,78 +64,84 @@ pub fn check(
 ) -> Result<Revocation, (Reason, String)> {
     let tbs = cert.tbs_certificate();
     let who = crate::x509::describe(cert);
-    let mut bad_signature = None;
-    for crl in crls.iter().filter(|crl| names_match(&crl.tbs_cert_list.issuer, tbs.issuer())) {
+    let issued_by_issuer: Vec<&CertificateList> =
+        crls.iter().filter(|crl| names_match(&crl.tbs_cert_list.issuer, tbs.issuer())).collect();
+    if issued_by_issuer.is_empty() {
+        return Ok(Revocation::NotCovered);
+    }
+    let mut signed = Vec::new();
+    for crl in &issued_by_issuer {
         let list = &crl.tbs_cert_list;
-        let signed = list.to_der().map_err(|e| (Reason::CrlInvalid, e.to_string()))?;
+        let bytes = list.to_der().map_err(|e| (Reason::CrlInvalid, e.to_string()))?;
         let signature = crl.signature.as_bytes().unwrap_or_default();
-        if crl.signature_algorithm != list.signature
-            || verify_signed(
+        let verifies = crl.signature_algorithm == list.signature
+            && verify_signed(
                 issuer.tbs_certificate().subject_public_key_info(),
                 &crl.signature_algorithm,
-                &signed,
+                &bytes,
                 signature,
             )
-            .is_err()
-        {
-            bad_signature =
-                Some(format!("a CRL naming issuer \"{}\" does not verify with the issuer's key", list.issuer));
-            continue;
+            .is_ok();
+        if verifies {
+            signed.push(*crl);
         }
-        if let Ok(Some((_, usage))) = issuer.tbs_certificate().get_extension::<KeyUsage>()
-            && !usage.0.contains(KeyUsages::CRLSign)
-        {
+    }
+    if signed.is_empty() {
+        return Err((
+            Reason::CrlBadSignature,
+            format!("no CRL naming issuer \"{}\" verifies with the issuer's key", tbs.issuer()),
+        ));
+    }
+    if let Ok(Some((_, usage))) = issuer.tbs_certificate().get_extension::<KeyUsage>()
+        && !usage.0.contains(KeyUsages::CRLSign)
+    {
+        return Err((
+            Reason::CrlInvalid,
+            format!("{}: its keyUsage lacks cRLSign, so its CRLs do not count", crate::x509::describe(issuer)),
+        ));
+    }
+    let current = |crl: &&&CertificateList| {
+        let list = &crl.tbs_cert_list;
+        time(&list.this_update) <= at && list.next_update.as_ref().is_none_or(|next| time(next) >= at)
+    };
+    let Some(crl) = signed.iter().filter(current).max_by_key(|crl| time(&crl.tbs_cert_list.this_update)) else {
+        let list = &signed[0].tbs_cert_list;
+        return Err((
+            Reason::CrlExpired,
+            format!(
+                "no CRL of \"{}\" is current at the verification time (one was issued {}); get a current one",
+                list.issuer, list.this_update
+            ),
+        ));
+    };
+    let list = &crl.tbs_cert_list;
+    for extension in list.crl_extensions.iter().flatten() {
+        let known =
+            [CRL_NUMBER, AUTHORITY_KEY_ID, ISSUING_DISTRIBUTION_POINT, FRESHEST_CRL].contains(&extension.extn_id);
+        if extension.critical && !known {
             return Err((
                 Reason::CrlInvalid,
-                format!("{}: its keyUsage lacks cRLSign, so its CRLs do not count", crate::x509::describe(issuer)),
+                format!("the CRL of \"{}\" has an unknown critical extension {}", list.issuer, extension.extn_id),
             ));
         }
-        for extension in list.crl_extensions.iter().flatten() {
-            let known =
-                [CRL_NUMBER, AUTHORITY_KEY_ID, ISSUING_DISTRIBUTION_POINT, FRESHEST_CRL].contains(&extension.extn_id);
-            if extension.critical && !known {
+    }
+    for entry in list.revoked_certificates.iter().flatten() {
+        if entry.serial_number.as_bytes() != tbs.serial_number().as_bytes() {
+            continue;
+        }
+        let mut reason = None;
+        for extension in entry.crl_entry_extensions.iter().flatten() {
+            if extension.extn_id == REASON_CODE {
+                reason = CrlReason::from_der(extension.extn_value.as_bytes()).ok();
+            } else if extension.critical && extension.extn_id != INVALIDITY_DATE {
                 return Err((
                     Reason::CrlInvalid,
-                    format!("the CRL of \"{}\" has an unknown critical extension {}", list.issuer, extension.extn_id),
+                    format!("a CRL entry has an unknown critical extension {}", extension.extn_id),
                 ));
             }
         }
-        if time(&list.this_update) > at {
-            return Err((
-                Reason::CrlExpired,
-                format!("the CRL of \"{}\" was issued after the verification time ({})", list.issuer, list.this_update),
-            ));
-        }
-        if let Some(next) = &list.next_update
-            && time(next) < at
-        {
-            return Err((
-                Reason::CrlExpired,
-                format!("the CRL of \"{}\" was due to be replaced at {next}; get a current one", list.issuer),
-            ));
-        }
-        for entry in list.revoked_certificates.iter().flatten() {
-            if entry.serial_number.as_bytes() != tbs.serial_number().as_bytes() {
-                continue;
-            }
-            let mut reason = None;
-            for extension in entry.crl_entry_extensions.iter().flatten() {
-                if extension.extn_id == REASON_CODE {
-                    reason = CrlReason::from_der(extension.extn_value.as_bytes()).ok();
-                } else if extension.critical && extension.extn_id != INVALIDITY_DATE {
-                    return Err((
-                        Reason::CrlInvalid,
-                        format!("a CRL entry has an unknown critical extension {}", extension.extn_id),
-                    ));
-                }
-            }
-            let why = reason.map(|r| format!("{r:?}")).unwrap_or_else(|| "no reason given".into());
-            return Err((Reason::Revoked, format!("{who} was revoked at {} ({why})", entry.revocation_date)));
-        }
-        return Ok(Revocation::Good);
+        let why = reason.map(|r| format!("{r:?}")).unwrap_or_else(|| "no reason given".into());
+        return Err((Reason::Revoked, format!("{who} was revoked at {} ({why})", entry.revocation_date)));
     }
-    match bad_signature {
-        Some(message) => Err((Reason::CrlBadSignature, message)),
-        None => Ok(Revocation::NotCovered),
-    }
+    Ok(Revocation::Good)
 }

@@ -66,6 +66,16 @@ fn dns_within(name: &str, constraint: &str) -> bool {
     name == constraint || name.ends_with(&format!(".{constraint}"))
 }
 
+/// A URI's host within a constraint: RFC 5280 §4.2.1.10 — a host name means exactly that
+/// host; a leading dot means any host below the domain.
+fn uri_host_within(host: &str, constraint: &str) -> bool {
+    if constraint.starts_with('.') {
+        dns_within(host, constraint)
+    } else {
+        host.trim_end_matches('.').eq_ignore_ascii_case(constraint.trim_end_matches('.'))
+    }
+}
+
 /// An email address within a constraint: a whole mailbox, every mailbox at a host, or
 /// (leading dot) at any subdomain of a domain.
 fn email_within(name: &str, constraint: &str) -> bool {
@@ -115,7 +125,7 @@ fn fit(name: &GeneralName, base: &GeneralName) -> Fit {
         (GeneralName::IpAddress(n), GeneralName::IpAddress(b)) => ip_within(n.as_bytes(), b.as_bytes()),
         (GeneralName::DirectoryName(n), GeneralName::DirectoryName(b)) => directory_within(n, b),
         (GeneralName::UniformResourceIdentifier(n), GeneralName::UniformResourceIdentifier(b)) => {
-            uri_host(n.as_str()).is_some_and(|host| dns_within(host, b.as_str()))
+            uri_host(n.as_str()).is_some_and(|host| uri_host_within(host, b.as_str()))
         }
         _ => return Fit::OtherForm,
     };
@@ -228,5 +238,8 @@ mod tests {
         assert!(!ip_within(&[10, 1, 2, 3], &[0; 32]));
         assert_eq!(uri_host("https://user@Host.example.com:8443/path"), Some("Host.example.com"));
         assert_eq!(uri_host("https://[2001:db8::1]/"), Some("2001:db8::1"));
+        assert!(uri_host_within("example.com", "example.com"));
+        assert!(!uri_host_within("evil.example.com", "example.com"));
+        assert!(uri_host_within("www.example.com", ".example.com"));
     }
 }

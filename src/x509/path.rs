@@ -363,7 +363,7 @@ fn check_path(chain: &[&Certificate], anchor: &Certificate, options: &Validation
         .and_then(|bc| bc.path_len_constraint)
         .map_or(usize::MAX, usize::from);
     let mut constraints = Constraints::default();
-    add_constraints(&mut constraints, anchor);
+    add_constraints(&checker, &mut constraints, anchor)?;
     let mut issuer = anchor;
     for (position, cert) in chain.iter().rev().enumerate() {
         let is_leaf = position + 1 == n;
@@ -389,7 +389,7 @@ fn check_path(chain: &[&Certificate], anchor: &Certificate, options: &Validation
             check_leaf(&mut checker, cert)?;
         } else {
             check_ca(&mut checker, cert, self_issued, &mut max_path_length)?;
-            add_constraints(&mut constraints, cert);
+            add_constraints(&checker, &mut constraints, cert)?;
             issuer = cert;
         }
     }
@@ -542,10 +542,13 @@ fn check_revocation(checker: &mut Checker<'_>, cert: &Certificate, issuer: &Cert
     }
 }
 
-fn add_constraints(constraints: &mut Constraints, cert: &Certificate) {
-    if let Ok(Some(nc)) = extension::<NameConstraints>(cert) {
+/// Adds a CA's name constraints; constraints that do not parse fail the path rather than
+/// constrain nothing.
+fn add_constraints(checker: &Checker<'_>, constraints: &mut Constraints, cert: &Certificate) -> Result<(), Failure> {
+    if let Some(nc) = extension::<NameConstraints>(cert).map_err(|e| malformed(checker, cert, e))? {
         constraints.add(nc.permitted_subtrees, nc.excluded_subtrees);
     }
+    Ok(())
 }
 
 /// The subject DN, its email attributes and every SAN against the name constraints above.
