@@ -255,6 +255,21 @@ fn record(
     })
 }
 
+/// The registry entry of a new CA: its name, its KMS key version and its own certificate.
+fn ca_record(name: &str, key: &CaKey, certificate: &CertRecord, crl_url: Option<String>, now: i64) -> CaRecord {
+    CaRecord {
+        name: name.to_string(),
+        key_id: key.key_id.clone(),
+        key_version_id: key.key_version_id.clone(),
+        algorithm: key.algorithm,
+        serial: certificate.serial.clone(),
+        certificate: certificate.certificate.clone(),
+        crl_number: 0,
+        crl_url,
+        created: now,
+    }
+}
+
 fn audit_entry(authority: &Authority<'_>, action: &str, key: &CaKey, detail: String) -> AuditEntry {
     let request_id = crate::kms::ids::new_uuid().unwrap_or_default();
     let mut entry = AuditEntry::new(authority.now, &request_id, authority.principal, action);
@@ -314,17 +329,7 @@ pub fn init(authority: &Authority<'_>, request: &InitRequest) -> Result<Issued, 
     let certificate = build(&signer, profile, &serial, (authority.now, end), own_key)?;
     let record =
         record(&request.name, Profile::RootCa, &certificate, Some((&key.key_id, &key.key_version_id)), authority.now)?;
-    let ca = CaRecord {
-        name: request.name.clone(),
-        key_id: key.key_id.clone(),
-        key_version_id: key.key_version_id.clone(),
-        algorithm: key.algorithm,
-        serial: record.serial.clone(),
-        certificate: record.certificate.clone(),
-        crl_number: 0,
-        crl_url: request.crl_url.clone(),
-        created: authority.now,
-    };
+    let ca = ca_record(&request.name, &key, &record, request.crl_url.clone(), authority.now);
     let entry = audit_entry(
         authority,
         "InitCa",
@@ -465,17 +470,7 @@ pub fn issue(authority: &Authority<'_>, request: &IssueRequest) -> Result<Issued
     let key_ref = kms_key.as_ref().map(|k| (k.key_id.as_str(), k.key_version_id.as_str()));
     let record = record(&request.ca, request.profile, &certificate, key_ref, authority.now)?;
     let new_ca = match (&request.new_ca_name, &kms_key) {
-        (Some(name), Some(key)) => Some(CaRecord {
-            name: name.clone(),
-            key_id: key.key_id.clone(),
-            key_version_id: key.key_version_id.clone(),
-            algorithm: key.algorithm,
-            serial: record.serial.clone(),
-            certificate: record.certificate.clone(),
-            crl_number: 0,
-            crl_url: request.crl_url.clone(),
-            created: authority.now,
-        }),
+        (Some(name), Some(key)) => Some(ca_record(name, key, &record, request.crl_url.clone(), authority.now)),
         _ => None,
     };
     let entry = audit_entry(
@@ -595,17 +590,7 @@ pub fn import(
     }
     let record =
         record(name, Profile::IntermediateCa, certificate, Some((&key.key_id, &key.key_version_id)), authority.now)?;
-    let ca = CaRecord {
-        name: name.to_string(),
-        key_id: key.key_id.clone(),
-        key_version_id: key.key_version_id.clone(),
-        algorithm: key.algorithm,
-        serial: record.serial.clone(),
-        certificate: record.certificate.clone(),
-        crl_number: 0,
-        crl_url: None,
-        created: authority.now,
-    };
+    let ca = ca_record(name, &key, &record, None, authority.now);
     let entry = audit_entry(
         authority,
         "ImportCa",

@@ -98,23 +98,31 @@ pub fn load_certificates(bytes: &[u8]) -> Vec<Result<Certificate, CertError>> {
     if !bytes.starts_with(b"-----") && !bytes.iter().take(64).all(|b| b.is_ascii()) {
         return vec![from_der(bytes)];
     }
-    let text = String::from_utf8_lossy(bytes);
-    let mut found = Vec::new();
-    for block in text.split("-----BEGIN CERTIFICATE-----").skip(1) {
-        let Some(end) = block.find("-----END CERTIFICATE-----") else {
-            found.push(Err(CertError::new(Reason::MalformedCertificate, "a CERTIFICATE block has no END line")));
-            break;
-        };
-        let pem = format!("-----BEGIN CERTIFICATE-----{}-----END CERTIFICATE-----\n", &block[..end]);
-        found.push(match der::pem::decode_vec(pem.as_bytes()) {
-            Ok((_, der)) => from_der(&der),
-            Err(e) => Err(CertError::new(Reason::MalformedCertificate, format!("bad PEM: {e}"))),
-        });
-    }
+    let mut found: Vec<Result<Certificate, CertError>> = pem_blocks(bytes, "CERTIFICATE")
+        .into_iter()
+        .map(|block| block.map_err(|e| CertError::new(Reason::MalformedCertificate, e)).and_then(|der| from_der(&der)))
+        .collect();
     if found.is_empty() {
         found.push(Err(CertError::new(Reason::MalformedCertificate, "the file holds no CERTIFICATE")));
     }
     found
+}
+
+/// The DER contents of every `label` PEM block in a file, in order; a block that does not
+/// decode is an error in its place (a block with no END line ends the list).
+pub fn pem_blocks(bytes: &[u8], label: &str) -> Vec<Result<Vec<u8>, String>> {
+    let text = String::from_utf8_lossy(bytes);
+    let (begin, end) = (format!("-----BEGIN {label}-----"), format!("-----END {label}-----"));
+    let mut blocks = Vec::new();
+    for block in text.split(begin.as_str()).skip(1) {
+        let Some(stop) = block.find(end.as_str()) else {
+            blocks.push(Err(format!("a {label} block has no END line")));
+            break;
+        };
+        let pem = format!("{begin}{}{end}\n", &block[..stop]);
+        blocks.push(der::pem::decode_vec(pem.as_bytes()).map(|(_, der)| der).map_err(|e| format!("bad PEM: {e}")));
+    }
+    blocks
 }
 
 /// Parses one DER certificate.

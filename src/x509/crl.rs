@@ -26,13 +26,9 @@ pub fn load_crls(bytes: &[u8]) -> Result<Vec<CertificateList>, String> {
     if !bytes.starts_with(b"-----BEGIN") {
         return CertificateList::from_der(bytes).map(|crl| vec![crl]).map_err(|e| format!("not a DER CRL: {e}"));
     }
-    let text = std::str::from_utf8(bytes).map_err(|_| "a PEM file must be text".to_string())?;
     let mut crls = Vec::new();
-    for block in text.split("-----BEGIN X509 CRL-----").skip(1) {
-        let end = block.find("-----END X509 CRL-----").ok_or("a CRL block has no END line")?;
-        let pem = format!("-----BEGIN X509 CRL-----{}-----END X509 CRL-----\n", &block[..end]);
-        let (_, der) = der::pem::decode_vec(pem.as_bytes()).map_err(|e| format!("bad PEM: {e}"))?;
-        crls.push(CertificateList::from_der(&der).map_err(|e| format!("not a CRL: {e}"))?);
+    for block in crate::x509::cert::pem_blocks(bytes, "X509 CRL") {
+        crls.push(CertificateList::from_der(&block?).map_err(|e| format!("not a CRL: {e}"))?);
     }
     if crls.is_empty() {
         return Err("the file holds no X509 CRL".into());
