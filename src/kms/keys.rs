@@ -31,7 +31,7 @@ pub enum KeyError {
     #[error("the {0} key material is malformed")]
     MalformedKey(&'static str),
     /// A digest of the wrong length; every signing algorithm here takes SHA-256.
-    #[error("the digest is {0} bytes; a SHA-256 digest is 32 bytes")]
+    #[error("the digest is {0} bytes; give the 32-byte SHA-256 digest of the message, base64-encoded")]
     DigestLength(usize),
     /// The plaintext does not fit one RSA-OAEP block.
     #[error("the plaintext is {len} bytes; {algorithm} with RSA_2048 takes at most {max}")]
@@ -143,7 +143,8 @@ fn check_fits(spec: KeySpec, algorithm: Algorithm) -> Result<(), KeyError> {
     if fits { Ok(()) } else { Err(KeyError::AlgorithmMismatch { algorithm, spec }) }
 }
 
-fn check_digest(digest: &[u8]) -> Result<(), KeyError> {
+/// Refuses a digest that is not a SHA-256 digest (32 bytes).
+pub fn check_digest(digest: &[u8]) -> Result<(), KeyError> {
     if digest.len() == 32 { Ok(()) } else { Err(KeyError::DigestLength(digest.len())) }
 }
 

@@ -390,17 +390,6 @@ fn check_algorithm(key: &KeyRow, algorithm: Algorithm) -> KmsResult<()> {
     ))
 }
 
-fn check_digest(digest: &[u8]) -> KmsResult<()> {
-    if digest.len() == 32 {
-        Ok(())
-    } else {
-        Err(KmsError::invalid(
-            "Digest",
-            format!("is {} bytes; give the 32-byte SHA-256 digest of the message, base64-encoded", digest.len()),
-        ))
-    }
-}
-
 fn check_page(page: &PageRequest) -> KmsResult<(u64, u64)> {
     if page.page_number < 1 {
         return Err(KmsError::invalid("PageNumber", "must be 1 or more"));
@@ -661,7 +650,7 @@ impl Kms for LocalKms {
             ctx.entry.digest = Some(digest_b64(&request.digest));
             let (key, version) =
                 ctx.key_version_for(&request.key_id, &request.key_version_id, Some(request.algorithm))?;
-            check_digest(&request.digest)?;
+            keys::check_digest(&request.digest).map_err(key_error)?;
             let private = ctx.unseal(&version)?;
             let value =
                 keys::sign_digest(key.key_spec, request.algorithm, &private, &request.digest).map_err(key_error)?;
@@ -679,7 +668,7 @@ impl Kms for LocalKms {
             ctx.entry.digest = Some(digest_b64(&request.digest));
             let (key, version) =
                 ctx.key_version_for(&request.key_id, &request.key_version_id, Some(request.algorithm))?;
-            check_digest(&request.digest)?;
+            keys::check_digest(&request.digest).map_err(key_error)?;
             let value = keys::verify_digest(
                 key.key_spec,
                 request.algorithm,
