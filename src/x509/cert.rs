@@ -2,16 +2,10 @@
 //! key, it is valid at the given time, and it allows code signing.
 
 use der::{Decode, Encode};
-use spki::ObjectIdentifier;
 use x509_cert::Certificate;
-use x509_cert::ext::pkix::{ExtendedKeyUsage, KeyUsage, KeyUsages};
+use x509_cert::ext::pkix::ExtendedKeyUsage;
 
 pub use crate::x509::reason::{Purpose, Reason};
-
-/// id-kp-codeSigning (RFC 5280 §4.2.1.12).
-pub const ID_KP_CODE_SIGNING: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.3.3");
-/// anyExtendedKeyUsage (RFC 5280 §4.2.1.12).
-pub const ANY_EXTENDED_KEY_USAGE: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.37.0");
 
 /// A refused certificate: the reason code and a message naming the certificate.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -45,9 +39,10 @@ pub fn describe(cert: &Certificate) -> String {
     format!("subject \"{}\", serial {}", tbs.subject(), hex::encode_upper(tbs.serial_number().as_bytes()))
 }
 
-/// Refuses unless `cert` certifies `public_spki` (DER), is valid at `now` (Unix seconds),
-/// and allows code signing: an extendedKeyUsage naming codeSigning (required — a release
-/// signer's certificate must say what it is for) and, if keyUsage is present, digitalSignature.
+/// Refuses unless `cert` certifies `public_spki` (DER) and passes path validation's
+/// end-entity checks for code signing at `now` (Unix seconds). One rule is stricter here:
+/// the extendedKeyUsage must be present, since a release signer's certificate must say
+/// what it is for (RFC 5280 lets its absence mean any purpose).
 pub fn check_code_signing_leaf(cert: &Certificate, public_spki: &[u8], now: i64) -> Result<(), CertError> {
     let tbs = cert.tbs_certificate();
     let who = describe(cert);
@@ -61,31 +56,16 @@ pub fn check_code_signing_leaf(cert: &Certificate, public_spki: &[u8], now: i64)
             format!("{who} certifies another public key than the signing key version's"),
         ));
     }
-    let validity = tbs.validity();
-    let not_before = validity.not_before.to_unix_duration().as_secs() as i64;
-    let not_after = validity.not_after.to_unix_duration().as_secs() as i64;
-    if now < not_before {
-        return Err(CertError::new(Reason::NotYetValid, format!("{who} is not valid before {}", validity.not_before)));
-    }
-    if now > not_after {
-        return Err(CertError::new(Reason::Expired, format!("{who} expired at {}", validity.not_after)));
-    }
-    let malformed =
-        |e: der::Error| CertError::new(Reason::MalformedCertificate, format!("{who}: unreadable extension: {e}"));
-    if let Some((_, usage)) = tbs.get_extension::<KeyUsage>().map_err(malformed)?
-        && !usage.0.contains(KeyUsages::DigitalSignature)
-    {
+    crate::x509::path::check_end_entity(cert, Purpose::CodeSigning, now)
+        .map_err(|(reason, message)| CertError::new(reason, message))?;
+    let has_eku = tbs
+        .get_extension::<ExtendedKeyUsage>()
+        .map_err(|e| CertError::new(Reason::MalformedCertificate, format!("{who}: unreadable extension: {e}")))?
+        .is_some();
+    if !has_eku {
         return Err(CertError::new(
             Reason::MissingPurpose(Purpose::CodeSigning),
-            format!("{who} has a keyUsage without digitalSignature"),
-        ));
-    }
-    let purposes =
-        tbs.get_extension::<ExtendedKeyUsage>().map_err(malformed)?.map(|(_, eku)| eku.0).unwrap_or_default();
-    if !purposes.iter().any(|oid| *oid == ID_KP_CODE_SIGNING || *oid == ANY_EXTENDED_KEY_USAGE) {
-        return Err(CertError::new(
-            Reason::MissingPurpose(Purpose::CodeSigning),
-            format!("{who} does not name codeSigning in its extendedKeyUsage"),
+            format!("{who} has no extendedKeyUsage: a release signer's certificate must name codeSigning"),
         ));
     }
     Ok(())

@@ -396,6 +396,17 @@ fn check_path(chain: &[&Certificate], anchor: &Certificate, options: &Validation
     Ok((checker.path, checker.checks))
 }
 
+/// The end-entity checks of path validation on one certificate alone — validity at `at`,
+/// keyUsage and extendedKeyUsage for `purpose` — for judging a certificate before any
+/// chain is known (`keyseal sign --cert`).
+pub fn check_end_entity(cert: &Certificate, purpose: Purpose, at: i64) -> Result<(), (Reason, String)> {
+    let options = ValidationOptions::new(at, purpose);
+    let mut checker = Checker { checks: Vec::new(), path: Vec::new(), options: &options };
+    check_validity(&mut checker, cert, "")
+        .and_then(|()| check_leaf(&mut checker, cert))
+        .map_err(|f| (f.reason, f.message))
+}
+
 fn extension<'a, T: der::Decode<'a, Error = der::Error> + AssociatedOid>(
     cert: &'a Certificate,
 ) -> der::Result<Option<T>> {
