@@ -391,3 +391,56 @@ fn a_deny_on_a_key_holds_under_every_name_for_it() {
     ok(remote(&client, &server, &caller, &["kms", "describe-key", "--key-id", "alias/guarded"]));
     server.stop();
 }
+
+/// SIGTERM while a request is in flight: the request still gets its answer, then the
+/// server exits cleanly.
+#[test]
+fn shutdown_lets_a_request_in_flight_finish() {
+    use keyseal::kms::acs3;
+    use std::collections::BTreeMap;
+    use std::io::{Read, Write};
+    let host = Keyseal::new();
+    let admin = access_key(&host, "admin", ADMIN);
+    let (key_id, _) = host.create_key("EC_P256", "SIGN/VERIFY");
+    let server = Server::start(&host);
+    let body = "0123456789";
+    let mut params = BTreeMap::new();
+    params.insert("KeyId".to_string(), key_id.clone());
+    let body_hash = acs3::hex_sha256(body.as_bytes());
+    let mut headers = BTreeMap::new();
+    headers.insert("host".to_string(), server.endpoint.clone());
+    headers.insert("x-acs-action".to_string(), "DescribeKey".to_string());
+    headers.insert("x-acs-content-sha256".to_string(), body_hash.clone());
+    headers.insert("x-acs-date".to_string(), keyseal::clock::format_unix(keyseal::clock::now_unix()));
+    headers.insert("x-acs-signature-nonce".to_string(), "drain-1".to_string());
+    headers.insert("x-acs-version".to_string(), "2016-01-20".to_string());
+    let signature = hex::encode(acs3::hmac_sha256(
+        admin.1.as_bytes(),
+        &acs3::string_to_sign("POST", &params, &headers, &body_hash),
+    ));
+    let mut request = format!("POST /?{} HTTP/1.1\r\n", acs3::canonical_query(&params));
+    for (name, value) in &headers {
+        request.push_str(&format!("{name}: {value}\r\n"));
+    }
+    let signed = headers.keys().cloned().collect::<Vec<_>>().join(";");
+    request.push_str(&format!(
+        "authorization: ACS3-HMAC-SHA256 Credential={},SignedHeaders={signed},Signature={signature}\r\n",
+        admin.0
+    ));
+    request.push_str(&format!("content-length: {}\r\n\r\n", body.len()));
+    let mut stream = std::net::TcpStream::connect(&server.endpoint).unwrap();
+    // Headers and half the body now; the rest after the server has been told to stop.
+    stream.write_all(request.as_bytes()).unwrap();
+    stream.write_all(&body.as_bytes()[..5]).unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let pid = server.pid();
+    assert!(std::process::Command::new("kill").args(["-TERM", &pid.to_string()]).status().unwrap().success());
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    stream.write_all(&body.as_bytes()[5..]).unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    assert!(response.starts_with("HTTP/1.1 200"), "the request in flight was answered: {response}");
+    assert!(response.contains(&key_id));
+    let log = server.wait();
+    assert!(log.contains("shutting down") && log.contains("stopped"), "{log}");
+}

@@ -194,10 +194,20 @@ impl Server {
         Server { child, log, endpoint }
     }
 
+    /// The server's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// SIGTERM, then wait: a graceful stop exits 0. Returns the server's log.
     pub fn stop(self) -> String {
         let pid = self.child.id().to_string();
         assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+        self.wait()
+    }
+
+    /// Waits for the server to exit (after a signal sent elsewhere); requires exit 0.
+    pub fn wait(self) -> String {
         let mut child = self.child;
         let status = child.wait().unwrap();
         let log = std::fs::read_to_string(&self.log).unwrap_or_default();
