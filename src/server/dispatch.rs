@@ -31,16 +31,18 @@ fn bytes(params: &Params, name: &str) -> KmsResult<Vec<u8>> {
         .map_err(|_| KmsError::invalid(name, "is not standard base64"))
 }
 
-fn number(params: &Params, name: &str, default: u32) -> KmsResult<u32> {
-    match params.get(name).filter(|v| !v.is_empty()) {
-        None => Ok(default),
-        Some(text) => text.trim().parse().map_err(|_| KmsError::invalid(name, format!("{text:?} is not a number"))),
-    }
+fn to_number(name: &str, text: &str) -> KmsResult<u32> {
+    text.trim().parse().map_err(|_| KmsError::invalid(name, format!("{text:?} is not a number")))
 }
 
+/// An optional number parameter, `default` when absent.
+fn number(params: &Params, name: &str, default: u32) -> KmsResult<u32> {
+    params.get(name).filter(|v| !v.is_empty()).map_or(Ok(default), |text| to_number(name, text))
+}
+
+/// A required number parameter.
 fn parsed_number(params: &Params, name: &str) -> KmsResult<u32> {
-    let text = required(params, name)?;
-    text.trim().parse().map_err(|_| KmsError::invalid(name, format!("{text:?} is not a number")))
+    to_number(name, required(params, name)?)
 }
 
 fn page(params: &Params) -> KmsResult<PageRequest> {
