@@ -5,10 +5,12 @@
 #![warn(missing_docs)]
 #![cfg_attr(not(test), warn(clippy::unwrap_used))]
 
+pub mod bounded;
 pub mod ca;
 pub mod cli;
 pub mod clock;
 pub mod kms;
+pub mod quote;
 pub mod release;
 pub mod server;
 pub mod x509;

@@ -6,6 +6,7 @@ use crate::clock::{format_unix, parse_time};
 use crate::kms::LocalKms;
 use crate::kms::audit::{self, Filter};
 use crate::kms::error::KmsError;
+use crate::quote::escape_text;
 use clap::Subcommand;
 
 /// The audit commands.
@@ -56,14 +57,14 @@ pub fn run(action: AuditAction, kms: &LocalKms) -> Result<Outcome, KmsError> {
             if json {
                 print_json(&report)?;
             } else if report.problems.is_empty() {
-                println!(
+                crate::outln!(
                     "audit log intact: {} entries, head #{} sha256:{}",
                     report.entries, report.head_seq, report.head_hash
                 );
             } else {
-                println!("audit log damaged: {} problem(s) in {} entries", report.problems.len(), report.entries);
+                crate::outln!("audit log damaged: {} problem(s) in {} entries", report.problems.len(), report.entries);
                 for problem in &report.problems {
-                    println!("  entry {}: {}", problem.seq, problem.message);
+                    crate::outln!("  entry {}: {}", problem.seq, escape_text(&problem.message));
                 }
             }
             Ok(if report.problems.is_empty() { Outcome::Success } else { Outcome::VerificationFailed })
@@ -75,23 +76,29 @@ pub fn run(action: AuditAction, kms: &LocalKms) -> Result<Outcome, KmsError> {
                 print_json(&entries)?;
             } else {
                 for e in &entries {
-                    let dash = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".into());
-                    println!(
-                        "{:>6}  {}  {:<22} {:<20} key={} version={} alg={} {}{}{}",
-                        e.seq,
-                        format_unix(e.time),
-                        e.principal,
-                        e.action,
-                        dash(&e.key_id),
-                        dash(&e.key_version_id),
-                        dash(&e.algorithm),
-                        e.result,
-                        e.error_code.as_ref().map(|c| format!(" ({c})")).unwrap_or_default(),
-                        e.detail.as_ref().map(|d| format!("  {d}")).unwrap_or_default()
-                    );
+                    print_entry(e);
                 }
             }
             Ok(Outcome::Success)
         }
     }
+}
+
+/// One entry as a line. Fields can hold what a caller sent (a refused request's KeyId), so
+/// every one is escaped: an entry cannot forge another line or rewrite the terminal.
+fn print_entry(e: &audit::AuditEntry) {
+    let field = |v: &Option<String>| escape_text(v.as_deref().unwrap_or("-")).into_owned();
+    crate::outln!(
+        "{:>6}  {}  {:<22} {:<20} key={} version={} alg={} {}{}{}",
+        e.seq,
+        format_unix(e.time),
+        escape_text(&e.principal),
+        escape_text(&e.action),
+        field(&e.key_id),
+        field(&e.key_version_id),
+        field(&e.algorithm),
+        escape_text(&e.result),
+        e.error_code.as_ref().map(|c| format!(" ({})", escape_text(c))).unwrap_or_default(),
+        e.detail.as_ref().map(|d| format!("  {}", escape_text(d))).unwrap_or_default()
+    );
 }

@@ -1,6 +1,8 @@
 //! `keyseal ca ...`: the mini-CA's commands. Flags become requests for `ca::issue` and
 //! `ca::crl`; results print as text, or JSON with `--json`.
 
+use crate::bounded::{self, InputKind};
+use crate::quote::escape_text;
 use crate::ca::CaError;
 use crate::ca::crl::{crl, parse_reason, revoke};
 use crate::ca::index::{self, CertRecord};
@@ -255,8 +257,8 @@ fn algorithm(flag: &Option<String>) -> Result<Option<Algorithm>, CaError> {
     flag.as_deref().map(|a| a.parse::<Algorithm>().map_err(|e| CaError::new("bad-algorithm", e))).transpose()
 }
 
-fn read(flag: &str, path: &PathBuf) -> Result<Vec<u8>, CaError> {
-    std::fs::read(path).map_err(|e| CaError::new("bad-input", format!("cannot read {flag} {}: {e}", path.display())))
+fn read(flag: &str, path: &PathBuf, kind: InputKind) -> Result<Vec<u8>, CaError> {
+    bounded::read(path, kind).map_err(|e| CaError::new("bad-input", format!("{flag}: {e}")))
 }
 
 /// Runs one CA command: signing through `kms` (embedded or remote), the index in `store`.
@@ -283,7 +285,7 @@ pub fn run(action: CaAction, kms: &dyn Kms, store: &Store) -> Result<Outcome, Cl
                 (Some(key_id), Some(key_version_id), _) => {
                     SubjectKey::Kms { key_id: key_id.clone(), key_version_id: key_version_id.clone() }
                 }
-                (_, _, Some(csr)) => SubjectKey::Csr(read("--csr", csr)?),
+                (_, _, Some(csr)) => SubjectKey::Csr(read("--csr", csr, InputKind::Csr)?),
                 _ => return Err(CaError::new("bad-input", "give --key and --key-version, or --csr").into()),
             };
             let request = IssueRequest {
@@ -306,19 +308,22 @@ pub fn run(action: CaAction, kms: &dyn Kms, store: &Store) -> Result<Outcome, Cl
             let ca = import(
                 &authority,
                 &args.name,
-                &read("--cert", &args.cert)?,
+                &read("--cert", &args.cert, InputKind::Certificates)?,
                 &args.key,
                 &args.key_version,
                 algorithm(&args.algorithm)?,
             )?;
-            println!("imported CA {} (serial {}, key {} version {})", ca.name, ca.serial, ca.key_id, ca.key_version_id);
+            crate::outln!("imported CA {} (serial {}, key {} version {})", ca.name, ca.serial, ca.key_id, ca.key_version_id);
             Ok(Outcome::Success)
         }
         CaAction::Revoke(args) => {
             let record = revoke(&authority, &args.ca, &args.serial, parse_reason(&args.reason)?)?;
-            println!(
+            crate::outln!(
                 "revoked {} ({}) for {}; publish a new CRL with: keyseal ca crl --ca {} --out FILE",
-                record.serial, record.subject, args.reason, args.ca
+                record.serial,
+                escape_text(&record.subject),
+                args.reason,
+                args.ca
             );
             Ok(Outcome::Success)
         }
@@ -328,7 +333,7 @@ pub fn run(action: CaAction, kms: &dyn Kms, store: &Store) -> Result<Outcome, Cl
             if let Some(path) = &args.der {
                 write_out(path, &list.der, false)?;
             }
-            println!(
+            crate::outln!(
                 "CRL number {} of CA {} lists {} revoked certificate(s); wrote {}",
                 list.number,
                 args.ca,
@@ -345,21 +350,21 @@ pub fn run(action: CaAction, kms: &dyn Kms, store: &Store) -> Result<Outcome, Cl
 fn finish(issued: &Issued, out: &std::path::Path, json: bool, what: &str) -> Result<Outcome, CliError> {
     write_out(out, issued.pem.as_bytes(), false)?;
     if let Some(note) = &issued.clamped {
-        eprintln!("note: {note}");
+        crate::errln!("note: {}", escape_text(note));
     }
     if json {
         print_json(&serde_json::json!({ "certificate": issued.record, "clamped": issued.clamped, "pem": issued.pem }))?;
     } else {
         let r = &issued.record;
-        println!("{what}: serial {}", r.serial);
-        println!(
+        crate::outln!("{what}: serial {}", r.serial);
+        crate::outln!(
             "  subject   {}\n  issuer    {}\n  valid     {} to {}",
-            r.subject,
-            r.issuer,
+            escape_text(&r.subject),
+            escape_text(&r.issuer),
             format_unix(r.not_before),
             format_unix(r.not_after)
         );
-        println!("wrote {}", out.display());
+        crate::outln!("wrote {}", out.display());
     }
     Ok(Outcome::Success)
 }
@@ -377,7 +382,7 @@ fn list(store: &Store, args: ListArgs) -> Result<Outcome, CliError> {
         return Ok(Outcome::Success);
     }
     for ca in cas.iter().filter(|c| args.ca.as_ref().is_none_or(|n| n == &c.name)) {
-        println!(
+        crate::outln!(
             "CA {}  key {} version {}  {}  CRL #{}",
             ca.name, ca.key_id, ca.key_version_id, ca.algorithm, ca.crl_number
         );
@@ -391,12 +396,12 @@ fn list(store: &Store, args: ListArgs) -> Result<Outcome, CliError> {
 fn print_line(cert: &CertRecord) {
     let expired = cert.not_after < now_unix() && cert.status == "valid";
     let status = if expired { "expired".to_string() } else { cert.status.clone() };
-    println!(
+    crate::outln!(
         "{}  {:<8} {:<15} {}  until {}  (by {})",
         cert.serial,
         status,
         cert.profile,
-        cert.subject,
+        escape_text(&cert.subject),
         format_unix(cert.not_after),
         cert.ca_name
     );
@@ -418,18 +423,18 @@ fn show(store: &Store, args: ShowArgs) -> Result<Outcome, CliError> {
     })?;
     let pem = der::pem::encode_string("CERTIFICATE", der::pem::LineEnding::LF, &cert.certificate).unwrap_or_default();
     if args.pem {
-        print!("{pem}");
+        crate::out!("{pem}");
     } else if args.json {
         print_json(&serde_json::json!({ "certificate": cert, "pem": pem }))?;
     } else {
         print_line(&cert);
         if let Some(reason) = &cert.revocation_reason {
-            println!("  revoked {} ({reason})", format_unix(cert.revoked_at.unwrap_or(0)));
+            crate::outln!("  revoked {} ({reason})", format_unix(cert.revoked_at.unwrap_or(0)));
         }
         if let (Some(key), Some(version)) = (&cert.key_id, &cert.key_version_id) {
-            println!("  KMS key {key} version {version}");
+            crate::outln!("  KMS key {key} version {version}");
         }
-        print!("{pem}");
+        crate::out!("{pem}");
     }
     Ok(Outcome::Success)
 }

@@ -2,12 +2,14 @@
 //! anchors, at a time, for a purpose, with CRLs; a report with every check, or JSON.
 
 use crate::cli::{CliError, Outcome, print_json};
+use crate::bounded::{self, InputKind};
 use crate::clock::{now_unix, parse_time};
+use crate::quote::{escape_text, quote_path};
 use crate::release::ReleaseError;
 use crate::x509::cert::load_certificates;
 use crate::x509::crl::load_crls;
 use crate::x509::path::ValidationReport;
-use crate::x509::{Purpose, Reason, ValidationOptions, validate};
+use crate::x509::{Purpose, ValidationOptions, validate};
 use clap::{Args, Subcommand};
 use std::path::{Path, PathBuf};
 use x509_cert::Certificate;
@@ -79,24 +81,24 @@ pub fn run(action: CertAction) -> Result<Outcome, CliError> {
     Ok(if report.valid { Outcome::Success } else { Outcome::VerificationFailed })
 }
 
-fn read(path: &Path, flag: &str) -> Result<Vec<u8>, ReleaseError> {
-    std::fs::read(path).map_err(|e| ReleaseError::Input(format!("cannot read {flag} {}: {e}", path.display())))
+fn read(path: &Path, flag: &str, kind: InputKind) -> Result<Vec<u8>, ReleaseError> {
+    bounded::read(path, kind).map_err(|e| ReleaseError::Input(format!("{flag}: {e}")))
 }
 
-/// Certificates from files; a certificate that does not parse is dropped (it cannot be
-/// part of a path) unless `strict`, when it is the answer.
-pub fn certificates(paths: &[PathBuf], flag: &str) -> Result<(Vec<Certificate>, Vec<String>), ReleaseError> {
-    let mut good = Vec::new();
-    let mut bad = Vec::new();
+/// Every certificate in the files given to `flag`. A certificate that does not parse makes
+/// the file unusable (exit 2, `malformed-certificate`): a damaged trust store or chain is
+/// reported, never quietly shortened.
+pub fn certificates(paths: &[PathBuf], flag: &str) -> Result<Vec<Certificate>, ReleaseError> {
+    let mut all = Vec::new();
     for path in paths {
-        for parsed in load_certificates(&read(path, flag)?) {
-            match parsed {
-                Ok(cert) => good.push(cert),
-                Err(e) => bad.push(format!("{}: {}", path.display(), e.message)),
-            }
+        for (index, parsed) in load_certificates(&read(path, flag, InputKind::Certificates)?).into_iter().enumerate() {
+            all.push(parsed.map_err(|mut e| {
+                e.message = format!("{flag} {}, certificate {}: {}", quote_path(path), index + 1, e.message);
+                ReleaseError::Certificate(e)
+            })?);
         }
     }
-    Ok((good, bad))
+    Ok(all)
 }
 
 /// CRLs from files.
@@ -104,24 +106,11 @@ pub fn crls(paths: &[PathBuf]) -> Result<Vec<CertificateList>, ReleaseError> {
     let mut all = Vec::new();
     for path in paths {
         all.extend(
-            load_crls(&read(path, "--crl")?)
-                .map_err(|e| ReleaseError::Input(format!("--crl {}: {e}", path.display())))?,
+            load_crls(&read(path, "--crl", InputKind::Crl)?)
+                .map_err(|e| ReleaseError::Input(format!("--crl {}: {e}", quote_path(path))))?,
         );
     }
     Ok(all)
-}
-
-/// A report saying the input itself was the problem (a malformed leaf, no usable anchor).
-pub fn refusal(reason: Reason, message: String, at: i64, purpose: Purpose) -> ValidationReport {
-    ValidationReport {
-        valid: false,
-        reason: Some(reason),
-        message: Some(message),
-        at: crate::clock::format_unix(at),
-        purpose,
-        path: Vec::new(),
-        checks: Vec::new(),
-    }
 }
 
 fn verify_files(
@@ -133,35 +122,12 @@ fn verify_files(
     purpose: Purpose,
     max_depth: usize,
 ) -> Result<ValidationReport, CliError> {
-    let leaf_cert = match load_certificates(&read(leaf, "LEAF")?).into_iter().next() {
-        Some(Ok(cert)) => cert,
-        Some(Err(e)) => {
-            return Ok(refusal(
-                Reason::MalformedCertificate,
-                format!("{}: {}", leaf.display(), e.message),
-                at,
-                purpose,
-            ));
-        }
-        None => {
-            return Ok(refusal(
-                Reason::MalformedCertificate,
-                format!("{} holds no certificate", leaf.display()),
-                at,
-                purpose,
-            ));
-        }
-    };
-    let (intermediates, _) = certificates(chain, "--chain")?;
-    let (anchors, bad_anchors) = certificates(trust, "--trust")?;
-    if anchors.is_empty() {
-        return Ok(refusal(
-            Reason::UntrustedRoot,
-            format!("no usable trust anchor: {}", bad_anchors.join("; ")),
-            at,
-            purpose,
-        ));
-    }
+    let leaf_cert = certificates(std::slice::from_ref(&leaf.to_path_buf()), "LEAF")?
+        .into_iter()
+        .next()
+        .ok_or_else(|| ReleaseError::Input(format!("LEAF {} holds no certificate", quote_path(leaf))))?;
+    let intermediates = certificates(chain, "--chain")?;
+    let anchors = certificates(trust, "--trust")?;
     let mut options = ValidationOptions::new(at, purpose);
     options.max_depth = max_depth.max(2);
     options.crls = crls(crl)?;
@@ -172,21 +138,23 @@ fn verify_files(
 /// has them all).
 pub fn print_report(report: &ValidationReport) {
     match (&report.reason, &report.message) {
-        (None, _) => println!("certificate chain valid for {} at {}", report.purpose.as_str(), report.at),
-        (Some(reason), message) => {
-            println!("CERTIFICATE CHAIN INVALID [{}]: {}", reason.code(), message.as_deref().unwrap_or(""))
-        }
+        (None, _) => crate::outln!("certificate chain valid for {} at {}", report.purpose.as_str(), report.at),
+        (Some(reason), message) => crate::outln!(
+            "CERTIFICATE CHAIN INVALID [{}]: {}",
+            reason.code(),
+            escape_text(message.as_deref().unwrap_or(""))
+        ),
     }
     for entry in &report.path {
-        println!("  {:<13} {}  serial {}", entry.role, entry.subject, entry.serial);
+        crate::outln!("  {:<13} {}  serial {}", entry.role, escape_text(&entry.subject), entry.serial);
     }
     for check in report.checks.iter().filter(|c| c.result != "ok") {
-        println!(
+        crate::outln!(
             "    {:<11} {:<20} {}{}",
             check.result,
             check.check,
-            check.certificate,
-            check.detail.as_ref().map(|d| format!(" — {d}")).unwrap_or_default()
+            escape_text(&check.certificate),
+            check.detail.as_ref().map(|d| format!(" — {}", escape_text(d))).unwrap_or_default()
         );
     }
 }

@@ -38,7 +38,7 @@ pub struct DemoArgs {
 const ALIAS: &str = "alias/keyseal-demo-release";
 
 fn step(command: &str, result: &str) {
-    println!("$ {command}\n  {result}");
+    crate::outln!("$ {command}\n  {result}");
 }
 
 fn io_error(what: &Path, e: std::io::Error) -> KmsError {
@@ -69,7 +69,7 @@ pub fn run(args: DemoArgs, store: &Path, secret: SecretSource) -> Result<Outcome
     let dir =
         args.dir.unwrap_or_else(|| std::env::temp_dir().join(format!("keyseal-demo-{run_id}-{}", std::process::id())));
     std::fs::create_dir_all(dir.join("release/linux")).map_err(|e| io_error(&dir, e))?;
-    println!("keyseal demo: store {}, files in {}\n", store.display(), dir.display());
+    crate::outln!("keyseal demo: store {}, files in {}\n", store.display(), dir.display());
 
     // 1. Keys in the KMS: the private halves never leave it.
     let (root_key, root_version) = new_key(&kms, "demo root CA")?;
@@ -199,7 +199,7 @@ pub fn run(args: DemoArgs, store: &Path, secret: SecretSource) -> Result<Outcome
     let check = || {
         verify_release(&VerifyOptions {
             paths: vec![release.clone()],
-            bundle: bundle.clone(),
+            bundle: Some(bundle.clone()),
             manifest: None,
             public_key_pem: None,
             trust: Some(trust.clone()),
@@ -252,6 +252,6 @@ pub fn run(args: DemoArgs, store: &Path, secret: SecretSource) -> Result<Outcome
     if !still.verified || !audit_report.problems.is_empty() {
         return Ok(Outcome::VerificationFailed);
     }
-    println!("\ndemo complete: every check passed. Try the commands yourself in {}", dir.display());
+    crate::outln!("\ndemo complete: every check passed. Try the commands yourself in {}", dir.display());
     Ok(Outcome::Success)
 }

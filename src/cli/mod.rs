@@ -7,6 +7,7 @@ pub mod cert;
 pub mod demo;
 pub mod input;
 pub mod kms;
+pub mod output;
 pub mod progress;
 pub mod release;
 pub mod serve;
@@ -209,16 +210,18 @@ fn secret_source(key_file: Option<PathBuf>) -> SecretSource {
 }
 
 /// Prints an error on stderr: a KMS error from `keyseal kms` as the OpenAPI error body, so
-/// scripts read it like the API's; anything else as `keyseal: error [code]: message`.
+/// scripts read it like the API's; anything else as `keyseal: error [code]: message`, with
+/// anything that came from input escaped (a message may name a hostile file or subject).
 pub fn print_error(err: &CliError, as_api_body: bool) {
+    use crate::quote::escape_lines;
     match err {
         CliError::Kms(err) if as_api_body => match serde_json::to_string_pretty(&ErrorBody::new(err, "keyseal")) {
-            Ok(json) => eprintln!("{json}"),
-            Err(_) => eprintln!("{err}"),
+            Ok(json) => crate::errln!("{json}"),
+            Err(_) => crate::errln!("{}", escape_lines(&err.to_string())),
         },
-        CliError::Kms(err) => eprintln!("keyseal: error [{}]: {}", err.code, err.message),
-        CliError::Release(err) => eprintln!("keyseal: error [{}]: {err}", err.code()),
-        CliError::Ca(err) => eprintln!("keyseal: error [{}]: {}", err.code, err.message),
+        CliError::Kms(err) => crate::errln!("keyseal: error [{}]: {}", err.code, escape_lines(&err.message)),
+        CliError::Release(err) => crate::errln!("keyseal: error [{}]: {}", err.code(), escape_lines(&err.to_string())),
+        CliError::Ca(err) => crate::errln!("keyseal: error [{}]: {}", err.code, escape_lines(&err.message)),
     }
 }
 
@@ -226,6 +229,6 @@ pub fn print_error(err: &CliError, as_api_body: bool) {
 pub fn print_json<T: serde::Serialize>(value: &T) -> Result<(), KmsError> {
     let json = serde_json::to_string_pretty(value)
         .map_err(|e| KmsError::internal(format!("cannot encode the response: {e}")))?;
-    println!("{json}");
+    crate::outln!("{json}");
     Ok(())
 }

@@ -45,7 +45,7 @@ impl Progress {
         *last = Instant::now();
         let seconds = self.started.elapsed().as_secs_f64().max(0.001);
         let percent = done as f64 * 100.0 / self.total.max(1) as f64;
-        eprint!(
+        crate::errput!(
             "\rhashing {:>5.1}%  {} / {} MiB  {:.0} MB/s ",
             percent,
             done >> 20,
@@ -59,7 +59,7 @@ impl Progress {
 impl Drop for Progress {
     fn drop(&mut self) {
         if self.shown {
-            eprint!("\r\x1b[2K");
+            crate::errput!("\r\x1b[2K");
         }
     }
 }

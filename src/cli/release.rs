@@ -6,10 +6,13 @@ use crate::cli::{CliError, Outcome, print_json};
 use crate::kms::Kms;
 use crate::kms::spec::Algorithm;
 use crate::release::ReleaseError;
-use crate::release::bundle::BUNDLE_FILE;
+use crate::bounded::{self, InputKind};
+use crate::quote::{escape_text, quote_name, quote_path};
 use crate::release::hash::default_threads;
 use crate::release::sign::{SignOptions, sign_release};
-use crate::release::verify::{ChainTrust, FileStatus, SignatureStatus, VerifyOptions, verify_release};
+use crate::release::verify::{
+    ChainTrust, FileStatus, RevocationStatus, SignatureStatus, VerifyOptions, verify_release,
+};
 use crate::release::walk::{OWN_OUTPUT, Skipped};
 use clap::Args;
 use std::path::PathBuf;
@@ -66,12 +69,13 @@ checked whole (a file missing from it is a failure); single files are checked al
 2 on unusable input."
 )]
 pub struct VerifyArgs {
-    /// Files or directories to check; default: the directory holding the manifest.
+    /// Files or directories to check; default: the directory holding the bundle.
     #[arg(value_name = "PATH")]
     pub paths: Vec<PathBuf>,
-    /// The release's keyseal.bundle.json.
-    #[arg(long, value_name = "FILE", default_value = BUNDLE_FILE)]
-    pub bundle: PathBuf,
+    /// The release's bundle; default: keyseal.bundle.json in the first PATH when it is a
+    /// directory, else in the current directory.
+    #[arg(long, value_name = "FILE")]
+    pub bundle: Option<PathBuf>,
     /// The manifest; default: the SHA256SUMS beside the bundle.
     #[arg(long, value_name = "FILE")]
     pub manifest: Option<PathBuf>,
@@ -101,8 +105,7 @@ pub struct VerifyArgs {
 pub fn sign(args: SignArgs, kms: &dyn Kms) -> Result<Outcome, CliError> {
     let certificate_chain = match &args.cert {
         Some(path) => Some(
-            std::fs::read(path)
-                .map_err(|e| ReleaseError::Input(format!("cannot read --cert {}: {e}", path.display())))?,
+            bounded::read(path, InputKind::Certificates).map_err(|e| ReleaseError::Input(format!("--cert: {e}")))?,
         ),
         None => None,
     };
@@ -126,13 +129,13 @@ pub fn sign(args: SignArgs, kms: &dyn Kms) -> Result<Outcome, CliError> {
         return Ok(Outcome::Success);
     }
     print_skipped(&summary.skipped);
-    println!(
+    crate::outln!(
         "signed {} files ({} bytes) with key {} version {} ({})",
         summary.files, summary.bytes, summary.key_id, summary.key_version_id, summary.algorithm
     );
-    println!("manifest sha256 {}", summary.manifest_sha256);
+    crate::outln!("manifest sha256 {}", summary.manifest_sha256);
     for output in &summary.outputs {
-        println!("wrote {}", output.display());
+        crate::outln!("wrote {}", quote_path(output));
     }
     Ok(Outcome::Success)
 }
@@ -141,7 +144,7 @@ pub fn sign(args: SignArgs, kms: &dyn Kms) -> Result<Outcome, CliError> {
 /// left to `--json`.
 fn print_skipped(skipped: &[Skipped]) {
     for item in skipped.iter().filter(|s| !s.reason.starts_with(OWN_OUTPUT)) {
-        eprintln!("skipped {}: {}", item.path.display(), item.reason);
+        crate::errln!("skipped {}: {}", quote_path(&item.path), item.reason);
     }
 }
 
@@ -160,18 +163,14 @@ fn tree_size(path: &std::path::Path) -> u64 {
 pub fn verify(args: VerifyArgs) -> Result<Outcome, CliError> {
     let public_key_pem = match &args.public_key {
         Some(path) => Some(
-            std::fs::read_to_string(path)
-                .map_err(|e| ReleaseError::Input(format!("cannot read --public-key {}: {e}", path.display())))?,
+            bounded::read_text(path, InputKind::PublicKey).map_err(|e| ReleaseError::Input(format!("--public-key: {e}")))?,
         ),
         None => None,
     };
     let trust = if args.trust.is_empty() {
         None
     } else {
-        let (anchors, bad) = crate::cli::cert::certificates(&args.trust, "--trust")?;
-        if anchors.is_empty() {
-            return Err(ReleaseError::Input(format!("no usable certificate in --trust: {}", bad.join("; "))).into());
-        }
+        let anchors = crate::cli::cert::certificates(&args.trust, "--trust")?;
         Some(ChainTrust {
             anchors,
             crls: crate::cli::cert::crls(&args.crl)?,
@@ -195,18 +194,22 @@ pub fn verify(args: VerifyArgs) -> Result<Outcome, CliError> {
 }
 
 fn print_verify_text(report: &crate::release::verify::VerifyReport) {
-    let signer = format!(
+    let signer = escape_text(&format!(
         "key {} version {} ({}), signed at {} (signer's clock)",
         report.key_id, report.key_version_id, report.algorithm, report.signed_at
-    );
+    ))
+    .into_owned();
     if let Some(chain) = &report.chain
         && chain.valid
     {
-        let names: Vec<&str> = chain.path.iter().map(|p| p.subject.as_str()).collect();
-        println!("certificate chain ok for {} at {}: {}", chain.purpose.as_str(), chain.at, names.join(" <- "));
+        let names: Vec<String> = chain.path.iter().map(|p| escape_text(&p.subject).into_owned()).collect();
+        crate::outln!("certificate chain ok for {} at {}: {}", chain.purpose.as_str(), chain.at, names.join(" <- "));
+    }
+    if report.revocation == Some(RevocationStatus::NotChecked) {
+        crate::outln!("revocation NOT checked for every certificate of the chain: pass the issuers' CRLs with --crl");
     }
     if report.signature == SignatureStatus::Ok {
-        println!("signature ok: {signer}");
+        crate::outln!("signature ok: {signer}");
     } else {
         let code =
             serde_json::to_value(report.signature).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default();
@@ -214,25 +217,30 @@ fn print_verify_text(report: &crate::release::verify::VerifyReport) {
             Some(reason) if report.signature == SignatureStatus::ChainInvalid => format!("{code}: {}", reason.code()),
             _ => code,
         };
-        println!("SIGNATURE FAILED [{code}]: {}", report.signature_detail.as_deref().unwrap_or(""));
-        println!("  bundle claims {signer}");
-        println!("  files were not checked: the manifest cannot be trusted");
+        crate::outln!(
+            "SIGNATURE FAILED [{code}]: {}",
+            escape_text(report.signature_detail.as_deref().unwrap_or(""))
+        );
+        crate::outln!("  bundle claims {signer}");
+        crate::outln!("  files were not checked: the manifest cannot be trusted");
     }
     print_skipped(&report.skipped);
     for file in &report.files {
+        let name = quote_name(&file.name);
         match file.status {
-            FileStatus::Ok => println!("ok              {}", file.name),
+            FileStatus::Ok => crate::outln!("ok              {name}"),
             status => {
                 let code =
                     serde_json::to_value(status).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default();
-                println!("{:<15} {}: {}", code.to_uppercase(), file.name, file.detail.as_deref().unwrap_or(""));
+                let detail = escape_text(file.detail.as_deref().unwrap_or(""));
+                crate::outln!("{:<15} {name}: {detail}", code.to_uppercase());
             }
         }
     }
     let failed = report.files.iter().filter(|f| f.status != FileStatus::Ok).count();
     if report.verified {
-        println!("verified: {} files", report.files.len());
+        crate::outln!("verified: {} files", report.files.len());
     } else if report.signature == SignatureStatus::Ok {
-        println!("NOT VERIFIED: {failed} of {} files failed", report.files.len());
+        crate::outln!("NOT VERIFIED: {failed} of {} files failed", report.files.len());
     }
 }

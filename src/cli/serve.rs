@@ -101,9 +101,9 @@ pub fn run_access(action: AccessAction, kms: &LocalKms) -> Result<Outcome, CliEr
             if json {
                 print_json(&key)?;
             } else {
-                println!("AccessKeyId:     {}", key.access_key_id);
-                println!("AccessKeySecret: {}", key.access_key_secret.as_str());
-                eprintln!(
+                crate::outln!("AccessKeyId:     {}", key.access_key_id);
+                crate::outln!("AccessKeySecret: {}", key.access_key_secret.as_str());
+                crate::errln!(
                     "The secret is shown this once; store it now (e.g. as a CI secret). Attach a policy: keyseal access attach-policy {name} POLICY.json"
                 );
             }
@@ -116,7 +116,7 @@ pub fn run_access(action: AccessAction, kms: &LocalKms) -> Result<Outcome, CliEr
                 policy.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "policy".into())
             });
             kms.attach_policy(&name, &policy_name, &document)?;
-            println!("attached policy {policy_name} to {name}");
+            crate::outln!("attached policy {policy_name} to {name}");
         }
         AccessAction::List { json } => {
             let keys = kms.list_access_keys()?;
@@ -124,7 +124,7 @@ pub fn run_access(action: AccessAction, kms: &LocalKms) -> Result<Outcome, CliEr
                 print_json(&keys)?;
             } else {
                 for key in keys {
-                    println!(
+                    crate::outln!(
                         "{:<24} {}  {:<8} created {}  policies: {}",
                         key.name,
                         key.access_key_id,
@@ -137,15 +137,15 @@ pub fn run_access(action: AccessAction, kms: &LocalKms) -> Result<Outcome, CliEr
         }
         AccessAction::Disable { name } => {
             kms.set_access_key_active(&name, false)?;
-            println!("disabled {name}");
+            crate::outln!("disabled {name}");
         }
         AccessAction::Enable { name } => {
             kms.set_access_key_active(&name, true)?;
-            println!("enabled {name}");
+            crate::outln!("enabled {name}");
         }
         AccessAction::Delete { name } => {
             kms.delete_access_key(&name)?;
-            println!("deleted {name}");
+            crate::outln!("deleted {name}");
         }
     }
     Ok(Outcome::Success)

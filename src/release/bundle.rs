@@ -81,6 +81,42 @@ impl Bundle {
             }
             None => return Err("the file has no mediaType: it is not a keyseal bundle".into()),
         }
-        serde_json::from_value(value).map_err(|e| format!("the bundle is malformed: {e}"))
+        let bundle: Bundle = serde_json::from_value(value).map_err(|e| format!("the bundle is malformed: {e}"))?;
+        check_manifest_name(&bundle.manifest.name)?;
+        Ok(bundle)
+    }
+}
+
+/// The manifest must be a plain file name beside the bundle. Anything else would let a
+/// bundle point the verifier at another release in a subfolder (which then verifies while
+/// the files beside the bundle are never read) or at any file of the verifying machine.
+fn check_manifest_name(name: &str) -> Result<(), String> {
+    let plain = !name.is_empty()
+        && name != "."
+        && name != ".."
+        && !name.contains(['/', '\\', '\0'])
+        && !name.chars().any(char::is_control);
+    if plain {
+        Ok(())
+    } else {
+        Err(format!(
+            "the bundle names its manifest \"{}\", which is not a plain file name beside the bundle; the bundle is malformed or hostile",
+            crate::quote::escape_text(name)
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_manifest_is_a_plain_file_name() {
+        assert!(check_manifest_name("SHA256SUMS").is_ok());
+        assert!(check_manifest_name("SHA256SUMS-v2.txt").is_ok());
+        for hostile in ["legit/SHA256SUMS", "../../etc/passwd", "/etc/passwd", "..", ".", "", "a\\b", "/dev/stdin", "x\n"]
+        {
+            assert!(check_manifest_name(hostile).is_err(), "{hostile:?}");
+        }
     }
 }

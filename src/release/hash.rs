@@ -13,7 +13,14 @@ const BUFFER: usize = 1 << 20;
 
 /// The SHA-256 of one file, streamed; `progress` hears of every chunk read.
 pub fn hash_file(path: &Path, buffer: &mut [u8], progress: &(dyn Fn(u64) + Sync)) -> std::io::Result<[u8; 32]> {
-    let mut file = std::fs::File::open(path)?;
+    // Opened without blocking, and refused unless it is a regular file: a path swapped for
+    // a FIFO or a device after the walk must not stall or flood the hashing.
+    let mut file = crate::bounded::open_nonblocking(path)?;
+    let meta = file.metadata()?;
+    if !meta.is_file() {
+        let what = crate::bounded::describe_type(&meta);
+        return Err(std::io::Error::new(std::io::ErrorKind::InvalidInput, format!("not a regular file ({what})")));
+    }
     let mut hasher = Sha256::new();
     loop {
         let read = match file.read(buffer) {

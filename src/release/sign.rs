@@ -223,7 +223,7 @@ fn drop_own_detached_signatures(walked: &mut crate::release::walk::Walk, out: &P
         let is_ours =
             walked.entries.contains_key(artifact) && entry.path.canonicalize().is_ok_and(|p| p == out.join(&name));
         if is_ours && let Some(entry) = walked.entries.remove(&name) {
-            walked.skipped.push(Skipped { path: entry.path, reason: format!("{OWN_OUTPUT} (detached signature)") });
+            walked.skipped.push(Skipped::new(entry.path, format!("{OWN_OUTPUT} (detached signature)")));
         }
     }
 }

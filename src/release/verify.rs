@@ -4,7 +4,9 @@
 //! in the manifest. A subset of the release (one downloaded binary) is checked as
 //! readily as the whole tree.
 
+use crate::bounded::{self, InputKind};
 use crate::kms::keys;
+use crate::quote::quote_path;
 use crate::release::ReleaseError;
 use crate::release::bundle::{BUNDLE_FILE, Bundle, SIGNATURE_FILE};
 use crate::release::hash::{default_threads, hash_files};
@@ -19,9 +21,11 @@ use std::path::{Path, PathBuf};
 #[derive(Debug, Clone)]
 pub struct VerifyOptions {
     /// Files and directories to check; a directory is checked whole (missing files count).
+    /// None: the directory that holds the bundle.
     pub paths: Vec<PathBuf>,
-    /// The bundle file.
-    pub bundle: PathBuf,
+    /// The bundle file; by default `DIR/keyseal.bundle.json` when the first path is a
+    /// directory DIR, else `keyseal.bundle.json` in the current directory.
+    pub bundle: Option<PathBuf>,
     /// The manifest; by default the bundle's `manifest.name` beside the bundle.
     pub manifest: Option<PathBuf>,
     /// The pinned signer public key (SubjectPublicKeyInfo PEM).
@@ -111,6 +115,9 @@ pub struct VerifyReport {
     /// The certificate chain validation, when trust was by certificate.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub chain: Option<crate::x509::ValidationReport>,
+    /// Whether the chain's revocation was checked, when trust was by certificate.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub revocation: Option<RevocationStatus>,
     /// Per file, in name order; empty when the signature failed (files are not checked
     /// against a manifest that cannot be trusted).
     pub files: Vec<FileReport>,
@@ -118,17 +125,41 @@ pub struct VerifyReport {
     pub skipped: Vec<Skipped>,
 }
 
+/// Whether revocation was checked for the signer's chain.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RevocationStatus {
+    /// Every certificate below the trust anchor was checked against a current CRL of its issuer.
+    Checked,
+    /// At least one was not: no --crl was given, or none of its issuer.
+    NotChecked,
+}
+
+/// The bundle a verification reads: `--bundle`, else the one in the first PATH when it
+/// is a directory, else the one in the current directory.
+pub fn default_bundle(paths: &[PathBuf]) -> PathBuf {
+    match paths.first() {
+        Some(dir) if dir.is_dir() => dir.join(BUNDLE_FILE),
+        _ => PathBuf::from(BUNDLE_FILE),
+    }
+}
+
+fn input_error(error: crate::bounded::ReadError) -> ReleaseError {
+    ReleaseError::Input(error.to_string())
+}
+
 /// Verifies; `Err` only for unusable input (exit 2), a failed check is a report with
 /// `verified: false` (exit 1).
 pub fn verify_release(options: &VerifyOptions) -> Result<VerifyReport, ReleaseError> {
-    let read = |path: &Path, what: &str| {
-        std::fs::read(path).map_err(|e| ReleaseError::Input(format!("cannot read the {what} {}: {e}", path.display())))
+    let bundle_path = options.bundle.clone().unwrap_or_else(|| default_bundle(&options.paths));
+    let bundle = Bundle::parse(&bounded::read(&bundle_path, InputKind::Bundle).map_err(input_error)?)
+        .map_err(|e| ReleaseError::Input(format!("{}: {e}", quote_path(&bundle_path))))?;
+    let bundle_dir = match bundle_path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
+        _ => PathBuf::from("."),
     };
-    let bundle = Bundle::parse(&read(&options.bundle, "bundle")?)
-        .map_err(|e| ReleaseError::Input(format!("{}: {e}", options.bundle.display())))?;
-    let bundle_dir = options.bundle.parent().unwrap_or(Path::new(".")).to_path_buf();
     let manifest_path = options.manifest.clone().unwrap_or_else(|| bundle_dir.join(&bundle.manifest.name));
-    let manifest_bytes = read(&manifest_path, "manifest")?;
+    let manifest_bytes = bounded::read(&manifest_path, InputKind::Manifest).map_err(input_error)?;
     let mut report = VerifyReport {
         verified: false,
         signature: SignatureStatus::Ok,
@@ -138,6 +169,7 @@ pub fn verify_release(options: &VerifyOptions) -> Result<VerifyReport, ReleaseEr
         algorithm: bundle.signature.algorithm.to_string(),
         signed_at: bundle.signature.signed_at.clone(),
         chain: None,
+        revocation: None,
         files: Vec::new(),
         skipped: Vec::new(),
     };
@@ -148,7 +180,7 @@ pub fn verify_release(options: &VerifyOptions) -> Result<VerifyReport, ReleaseEr
         None => None,
     };
     let signer_key = match &options.trust {
-        Some(trust) => match signer_by_certificate(&bundle, trust, &mut report) {
+        Some(trust) => match signer_by_certificate(&bundle, trust, &mut report)? {
             Some(key) => key,
             None => return Ok(report),
         },
@@ -165,7 +197,12 @@ pub fn verify_release(options: &VerifyOptions) -> Result<VerifyReport, ReleaseEr
         .ok_or_else(|| ReleaseError::Input("the signer's key is neither RSA, P-256 nor secp256k1".into()))?;
 
     // SHA256SUMS.sig is what openssl users check; it must be the signature the bundle holds.
-    let detached = std::fs::read(manifest_path.with_file_name(SIGNATURE_FILE)).ok();
+    // Only a file that does not exist counts as absent; one that cannot be read is an error.
+    let detached = match bounded::read(&manifest_path.with_file_name(SIGNATURE_FILE), InputKind::Signature) {
+        Ok(bytes) => Some(bytes),
+        Err(e) if e.is_not_found() => None,
+        Err(e) => return Err(input_error(e)),
+    };
     let (signature, signature_detail) =
         check_signature(&bundle, &manifest_bytes, detached.as_deref(), &signer_key, spec);
     report.signature = signature;
@@ -174,18 +211,14 @@ pub fn verify_release(options: &VerifyOptions) -> Result<VerifyReport, ReleaseEr
         return Ok(report);
     }
     let manifest = Manifest::parse(&manifest_bytes)
-        .map_err(|e| ReleaseError::Input(format!("{}: {e}", manifest_path.display())))?;
+        .map_err(|e| ReleaseError::Input(format!("{}: {e}", quote_path(&manifest_path))))?;
     let outputs = [
-        options.bundle.clone(),
+        bundle_path.clone(),
         manifest_path.clone(),
         manifest_path.with_file_name(SIGNATURE_FILE),
         bundle_dir.join(BUNDLE_FILE),
     ];
-    let paths = if options.paths.is_empty() {
-        vec![manifest_path.parent().unwrap_or(Path::new(".")).to_path_buf()]
-    } else {
-        options.paths.clone()
-    };
+    let paths = if options.paths.is_empty() { vec![bundle_dir.clone()] } else { options.paths.clone() };
     let (files, skipped) = check_files(&manifest, &paths, &outputs)?;
     report.verified = files.iter().all(|f| f.status == FileStatus::Ok) && !files.is_empty();
     report.files = files;
@@ -196,24 +229,26 @@ pub fn verify_release(options: &VerifyOptions) -> Result<VerifyReport, ReleaseEr
 /// Validates the bundle's certificate chain and returns the leaf's key, or records why not.
 /// A chain that fails only because a certificate expired after the claimed signing time is
 /// reported as such: the bundle has no trusted timestamp, so the expiry still counts.
-fn signer_by_certificate(bundle: &Bundle, trust: &ChainTrust, report: &mut VerifyReport) -> Option<Vec<u8>> {
+/// A chain that does not parse makes the bundle unusable input.
+fn signer_by_certificate(
+    bundle: &Bundle,
+    trust: &ChainTrust,
+    report: &mut VerifyReport,
+) -> Result<Option<Vec<u8>>, ReleaseError> {
     use crate::x509::{ValidationOptions, validate};
     let mut chain = Vec::new();
     for pem in &bundle.signer.certificate_chain {
-        match crate::x509::load_pem_chain(pem.as_bytes()) {
-            Ok(mut certs) => chain.append(&mut certs),
-            Err(e) => {
-                report.signature = SignatureStatus::ChainInvalid;
-                report.signature_detail = Some(format!("the bundle's certificate chain is unreadable: {e}"));
-                return None;
-            }
-        }
+        let mut certs = crate::x509::load_pem_chain(pem.as_bytes()).map_err(|mut e| {
+            e.message = format!("the bundle's certificate chain is unreadable: {}", e.message);
+            ReleaseError::Certificate(e)
+        })?;
+        chain.append(&mut certs);
     }
     let Some(leaf) = chain.first() else {
         report.signature = SignatureStatus::NoCertificate;
         report.signature_detail =
             Some("the bundle carries no certificate chain; verify it with --public-key instead".into());
-        return None;
+        return Ok(None);
     };
     let mut options = ValidationOptions::new(trust.at, trust.purpose);
     options.crls = trust.crls.clone();
@@ -236,15 +271,17 @@ fn signer_by_certificate(bundle: &Bundle, trust: &ChainTrust, report: &mut Verif
         report.signature = SignatureStatus::ChainInvalid;
         report.signature_detail = Some(detail);
         report.chain = Some(validation);
-        return None;
+        return Ok(None);
     }
+    let unchecked = validation.checks.iter().any(|c| c.check == "revocation" && c.result != "ok");
+    report.revocation = Some(if unchecked { RevocationStatus::NotChecked } else { RevocationStatus::Checked });
     report.chain = Some(validation);
     if keys::public_key_from_pem(&bundle.signer.public_key).as_deref() != Some(leaf_key.as_slice()) {
         report.signature = SignatureStatus::KeyMismatch;
         report.signature_detail = Some("the bundle's public key is not the key its certificate certifies".into());
-        return None;
+        return Ok(None);
     }
-    Some(leaf_key)
+    Ok(Some(leaf_key))
 }
 
 fn check_signature(
@@ -304,23 +341,36 @@ fn check_files(
                 return Err(ReleaseError::Files(walked.errors));
             }
             skip_detached_signatures(manifest, &mut walked);
-            skipped.append(&mut walked.skipped);
+            for item in walked.skipped.drain(..) {
+                match item.special_name.as_ref().filter(|name| manifest.entries.contains_key(*name)) {
+                    Some(name) => {
+                        let detail = format!("{}: {}; not read", quote_path(&item.path), item.reason);
+                        reports.insert(name.clone(), report(name, FileStatus::Unreadable, Some(detail)));
+                    }
+                    None => skipped.push(item),
+                }
+            }
             for (name, entry) in walked.entries {
                 to_hash.push((name, entry.path, entry.size));
             }
         } else {
             match name_in_manifest(manifest, path) {
                 Ok(name) => match std::fs::metadata(path) {
-                    Ok(meta) => to_hash.push((name, path.clone(), meta.len())),
+                    Ok(meta) if meta.is_file() => to_hash.push((name, path.clone(), meta.len())),
+                    Ok(meta) => {
+                        let what = crate::bounded::describe_type(&meta);
+                        let detail = format!("{}: not a regular file ({what}); not read", quote_path(path));
+                        reports.insert(name.clone(), report(&name, FileStatus::Unreadable, Some(detail)));
+                    }
                     Err(e) => {
                         reports.insert(
                             name.clone(),
-                            report(&name, FileStatus::Missing, Some(format!("{}: {e}", path.display()))),
+                            report(&name, FileStatus::Missing, Some(format!("{}: {e}", quote_path(path)))),
                         );
                     }
                 },
                 Err(why) => {
-                    let name = path.display().to_string();
+                    let name = path.to_string_lossy().into_owned();
                     reports.insert(name.clone(), report(&name, FileStatus::NotInManifest, Some(why)));
                 }
             }
@@ -333,16 +383,16 @@ fn check_files(
             (None, _) => report(
                 name,
                 FileStatus::NotInManifest,
-                Some(format!("{} is not listed in the manifest", path.display())),
+                Some(format!("{} is not listed in the manifest", quote_path(path))),
             ),
-            (Some(_), Err(e)) => report(name, FileStatus::Unreadable, Some(format!("{}: {e}", path.display()))),
+            (Some(_), Err(e)) => report(name, FileStatus::Unreadable, Some(format!("{}: {e}", quote_path(path)))),
             (Some(expected), Ok(actual)) if *expected == actual => report(name, FileStatus::Ok, None),
             (Some(expected), Ok(actual)) => report(
                 name,
                 FileStatus::Modified,
                 Some(format!(
                     "{}: SHA-256 {} where the manifest says {}",
-                    path.display(),
+                    quote_path(path),
                     hex::encode(actual),
                     hex::encode(expected)
                 )),
@@ -376,16 +426,16 @@ fn name_in_manifest(manifest: &Manifest, path: &Path) -> Result<String, String> 
     let file_name = path
         .file_name()
         .and_then(|n| n.to_str())
-        .ok_or_else(|| format!("{} has no usable file name", path.display()))?;
+        .ok_or_else(|| format!("{} has no usable file name", quote_path(path)))?;
     let candidates: Vec<&String> =
         manifest.entries.keys().filter(|name| name.rsplit('/').next() == Some(file_name)).collect();
     match candidates.as_slice() {
         [one] => Ok((*one).clone()),
-        [] => Err(format!("{} is not listed in the manifest", path.display())),
+        [] => Err(format!("{} is not listed in the manifest", quote_path(path))),
         many => Err(format!(
             "{} matches several manifest entries ({}); give its path relative to the release root",
-            path.display(),
-            many.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
+            quote_path(path),
+            many.iter().map(|s| crate::quote::quote_name(s)).collect::<Vec<_>>().join(", ")
         )),
     }
 }
@@ -401,7 +451,7 @@ fn skip_detached_signatures(manifest: &Manifest, walked: &mut crate::release::wa
         .collect();
     for name in detached {
         if let Some(entry) = walked.entries.remove(&name) {
-            walked.skipped.push(Skipped { path: entry.path, reason: "detached signature".into() });
+            walked.skipped.push(Skipped::new(entry.path, "detached signature"));
         }
     }
 }

@@ -3,6 +3,7 @@
 //! named by its file name. Symbolic links are followed only to regular files inside the
 //! same tree; everything not taken is reported with the reason, never dropped silently.
 
+use crate::quote::{escape_text, quote_path};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -27,6 +28,17 @@ pub struct Skipped {
     pub path: PathBuf,
     /// Why it was left out.
     pub reason: String,
+    /// Its manifest name, when it is a special file (FIFO, device, socket) inside a walked
+    /// tree: a verifier reports such a file `unreadable` rather than missing.
+    #[serde(skip)]
+    pub special_name: Option<String>,
+}
+
+impl Skipped {
+    /// Left out for `reason`.
+    pub fn new(path: PathBuf, reason: impl Into<String>) -> Skipped {
+        Skipped { path, reason: reason.into(), special_name: None }
+    }
 }
 
 /// The files found, by manifest name, and what was left out.
@@ -52,10 +64,8 @@ pub fn walk(paths: &[PathBuf], exclude: &[PathBuf]) -> Walk {
                 let name = root.file_name().map(|n| n.to_owned()).unwrap_or_default();
                 add(&mut found, Path::new(&name), root, meta.len(), &exclude);
             }
-            Ok(_) => {
-                found.skipped.push(Skipped { path: root.clone(), reason: "not a regular file or directory".into() })
-            }
-            Err(e) => found.errors.push(format!("{}: {e}", root.display())),
+            Ok(_) => found.skipped.push(Skipped::new(root.clone(), "not a regular file or directory")),
+            Err(e) => found.errors.push(format!("{}: {e}", quote_path(root))),
         }
     }
     found
@@ -64,13 +74,13 @@ pub fn walk(paths: &[PathBuf], exclude: &[PathBuf]) -> Walk {
 fn walk_directory(root: &Path, exclude: &[PathBuf], found: &mut Walk) {
     let canonical_root = match root.canonicalize() {
         Ok(path) => path,
-        Err(e) => return found.errors.push(format!("{}: {e}", root.display())),
+        Err(e) => return found.errors.push(format!("{}: {e}", quote_path(root))),
     };
     for item in walkdir::WalkDir::new(root).follow_links(false).sort_by_file_name() {
         let item = match item {
             Ok(item) => item,
             Err(e) => {
-                found.errors.push(format!("cannot read {}", e));
+                found.errors.push(format!("cannot read {}", escape_text(&e.to_string())));
                 continue;
             }
         };
@@ -86,19 +96,16 @@ fn walk_directory(root: &Path, exclude: &[PathBuf], found: &mut Walk) {
         } else if file_type.is_symlink() {
             follow_link(found, relative, path, &canonical_root, exclude);
         } else {
-            found.skipped.push(Skipped {
-                path: path.to_path_buf(),
-                reason: "not a regular file (device, socket or pipe)".into(),
-            });
+            let mut skipped = Skipped::new(path.to_path_buf(), "not a regular file (device, socket or pipe)");
+            skipped.special_name = manifest_name(relative).ok();
+            found.skipped.push(skipped);
         }
     }
 }
 
 /// A symbolic link is taken when it resolves to a regular file inside the tree.
 fn follow_link(found: &mut Walk, relative: &Path, path: &Path, canonical_root: &Path, exclude: &[PathBuf]) {
-    let skip = |found: &mut Walk, reason: &str| {
-        found.skipped.push(Skipped { path: path.to_path_buf(), reason: reason.into() })
-    };
+    let skip = |found: &mut Walk, reason: &str| found.skipped.push(Skipped::new(path.to_path_buf(), reason));
     let Ok(target) = path.canonicalize() else {
         return skip(found, "symbolic link to nothing (dangling)");
     };
@@ -110,24 +117,28 @@ fn follow_link(found: &mut Walk, relative: &Path, path: &Path, canonical_root: &
         Ok(meta) if meta.is_dir() => {
             skip(found, "symbolic link to a directory (not followed; its files are signed where they are)")
         }
-        _ => skip(found, "symbolic link to something that is not a regular file"),
+        _ => {
+            let mut skipped = Skipped::new(path.to_path_buf(), "symbolic link to something that is not a regular file");
+            skipped.special_name = manifest_name(relative).ok();
+            found.skipped.push(skipped);
+        }
     }
 }
 
 fn add(found: &mut Walk, relative: &Path, path: &Path, size: u64, exclude: &[PathBuf]) {
     if path.canonicalize().is_ok_and(|c| exclude.contains(&c)) {
-        found.skipped.push(Skipped { path: path.to_path_buf(), reason: OWN_OUTPUT.into() });
+        found.skipped.push(Skipped::new(path.to_path_buf(), OWN_OUTPUT));
         return;
     }
     let name = match manifest_name(relative) {
         Ok(name) => name,
-        Err(why) => return found.errors.push(format!("{}: {why}", path.display())),
+        Err(why) => return found.errors.push(format!("{}: {why}", quote_path(path))),
     };
     if let Some(existing) = found.entries.get(&name) {
         found.errors.push(format!(
             "{} and {} would both be named {name:?} in the manifest; sign them in separate runs or from a common directory",
-            existing.path.display(),
-            path.display()
+            quote_path(&existing.path),
+            quote_path(path)
         ));
         return;
     }

@@ -102,7 +102,7 @@ async fn run(kms: LocalKms, options: ServeOptions) -> Result<(), KmsError> {
         .await
         .map_err(|e| KmsError::invalid("--listen", format!("cannot listen on {}: {e}", options.listen)))?;
     let bound = listener.local_addr().map_err(|e| KmsError::internal(e.to_string()))?;
-    println!("keyseal serve: listening on {}://{bound}", if tls.is_some() { "https" } else { "http" });
+    crate::outln!("keyseal serve: listening on {}://{bound}", if tls.is_some() { "https" } else { "http" });
     use std::io::Write;
     let _ = std::io::stdout().flush();
     let state = Arc::new(State {
@@ -142,10 +142,10 @@ async fn run(kms: LocalKms, options: ServeOptions) -> Result<(), KmsError> {
         }
     }
     drop(listener);
-    eprintln!("keyseal serve: shutting down; waiting for requests in flight");
+    crate::errln!("keyseal serve: shutting down; waiting for requests in flight");
     tokio::select! {
-        _ = graceful.shutdown() => eprintln!("keyseal serve: stopped"),
-        _ = tokio::time::sleep(options.drain_timeout) => eprintln!("keyseal serve: stopped with requests still open after {:?}", options.drain_timeout),
+        _ = graceful.shutdown() => crate::errln!("keyseal serve: stopped"),
+        _ = tokio::time::sleep(options.drain_timeout) => crate::errln!("keyseal serve: stopped with requests still open after {:?}", options.drain_timeout),
     }
     Ok(())
 }
@@ -288,7 +288,7 @@ fn log_line(
     code: Option<ErrorCode>,
     started: Instant,
 ) {
-    eprintln!(
+    crate::errln!(
         "{} {remote} {method} {action} principal={principal} status={status}{} {}ms",
         crate::clock::format_unix(crate::clock::now_unix()),
         code.map(|c| format!(" code={c}")).unwrap_or_default(),
