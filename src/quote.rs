@@ -14,7 +14,8 @@ use std::path::Path;
 /// Whether `c` must not reach a terminal raw: C0 and C1 controls, DEL, and the Unicode
 /// format characters that reorder or hide text.
 fn unsafe_char(c: char) -> bool {
-    c.is_control() || matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{feff}')
+    c.is_control()
+        || matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{feff}')
 }
 
 fn escape_char(c: char, out: &mut String) {

@@ -59,7 +59,9 @@ pub fn run(action: AuditAction, kms: &LocalKms) -> Result<Outcome, KmsError> {
             } else if report.problems.is_empty() {
                 crate::outln!(
                     "audit log intact: {} entries, head #{} sha256:{}",
-                    report.entries, report.head_seq, report.head_hash
+                    report.entries,
+                    report.head_seq,
+                    report.head_hash
                 );
             } else {
                 crate::outln!("audit log damaged: {} problem(s) in {} entries", report.problems.len(), report.entries);

@@ -2,7 +2,6 @@
 //! `ca::crl`; results print as text, or JSON with `--json`.
 
 use crate::bounded::{self, InputKind};
-use crate::quote::escape_text;
 use crate::ca::CaError;
 use crate::ca::crl::{crl, parse_reason, revoke};
 use crate::ca::index::{self, CertRecord};
@@ -15,6 +14,7 @@ use crate::clock::{format_unix, now_unix, parse_time};
 use crate::kms::Kms;
 use crate::kms::spec::Algorithm;
 use crate::kms::store::Store;
+use crate::quote::escape_text;
 use clap::{Args, Subcommand};
 use std::path::PathBuf;
 
@@ -257,7 +257,7 @@ fn algorithm(flag: &Option<String>) -> Result<Option<Algorithm>, CaError> {
     flag.as_deref().map(|a| a.parse::<Algorithm>().map_err(|e| CaError::new("bad-algorithm", e))).transpose()
 }
 
-fn read(flag: &str, path: &PathBuf, kind: InputKind) -> Result<Vec<u8>, CaError> {
+fn read(flag: &str, path: &std::path::Path, kind: InputKind) -> Result<Vec<u8>, CaError> {
     bounded::read(path, kind).map_err(|e| CaError::new("bad-input", format!("{flag}: {e}")))
 }
 
@@ -313,7 +313,13 @@ pub fn run(action: CaAction, kms: &dyn Kms, store: &Store) -> Result<Outcome, Cl
                 &args.key_version,
                 algorithm(&args.algorithm)?,
             )?;
-            crate::outln!("imported CA {} (serial {}, key {} version {})", ca.name, ca.serial, ca.key_id, ca.key_version_id);
+            crate::outln!(
+                "imported CA {} (serial {}, key {} version {})",
+                ca.name,
+                ca.serial,
+                ca.key_id,
+                ca.key_version_id
+            );
             Ok(Outcome::Success)
         }
         CaAction::Revoke(args) => {
@@ -384,7 +390,11 @@ fn list(store: &Store, args: ListArgs) -> Result<Outcome, CliError> {
     for ca in cas.iter().filter(|c| args.ca.as_ref().is_none_or(|n| n == &c.name)) {
         crate::outln!(
             "CA {}  key {} version {}  {}  CRL #{}",
-            ca.name, ca.key_id, ca.key_version_id, ca.algorithm, ca.crl_number
+            ca.name,
+            ca.key_id,
+            ca.key_version_id,
+            ca.algorithm,
+            ca.crl_number
         );
     }
     for cert in &certs {

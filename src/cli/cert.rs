@@ -1,8 +1,8 @@
 //! `keyseal cert verify`: validate a certificate chain alone, offline, against trust
 //! anchors, at a time, for a purpose, with CRLs; a report with every check, or JSON.
 
-use crate::cli::{CliError, Outcome, print_json};
 use crate::bounded::{self, InputKind};
+use crate::cli::{CliError, Outcome, print_json};
 use crate::clock::{now_unix, parse_time};
 use crate::quote::{escape_text, quote_path};
 use crate::release::ReleaseError;

@@ -1,13 +1,13 @@
 //! `keyseal sign` and `keyseal verify`: flags in, a plan for the release pipeline, a
 //! summary out (text, or `--json`).
 
+use crate::bounded::{self, InputKind};
 use crate::cli::progress::Progress;
 use crate::cli::{CliError, Outcome, print_json};
 use crate::kms::Kms;
 use crate::kms::spec::Algorithm;
-use crate::release::ReleaseError;
-use crate::bounded::{self, InputKind};
 use crate::quote::{escape_text, quote_name, quote_path};
+use crate::release::ReleaseError;
 use crate::release::hash::default_threads;
 use crate::release::sign::{SignOptions, sign_release};
 use crate::release::verify::{
@@ -131,7 +131,11 @@ pub fn sign(args: SignArgs, kms: &dyn Kms) -> Result<Outcome, CliError> {
     print_skipped(&summary.skipped);
     crate::outln!(
         "signed {} files ({} bytes) with key {} version {} ({})",
-        summary.files, summary.bytes, summary.key_id, summary.key_version_id, summary.algorithm
+        summary.files,
+        summary.bytes,
+        summary.key_id,
+        summary.key_version_id,
+        summary.algorithm
     );
     crate::outln!("manifest sha256 {}", summary.manifest_sha256);
     for output in &summary.outputs {
@@ -163,7 +167,8 @@ fn tree_size(path: &std::path::Path) -> u64 {
 pub fn verify(args: VerifyArgs) -> Result<Outcome, CliError> {
     let public_key_pem = match &args.public_key {
         Some(path) => Some(
-            bounded::read_text(path, InputKind::PublicKey).map_err(|e| ReleaseError::Input(format!("--public-key: {e}")))?,
+            bounded::read_text(path, InputKind::PublicKey)
+                .map_err(|e| ReleaseError::Input(format!("--public-key: {e}")))?,
         ),
         None => None,
     };
@@ -217,10 +222,7 @@ fn print_verify_text(report: &crate::release::verify::VerifyReport) {
             Some(reason) if report.signature == SignatureStatus::ChainInvalid => format!("{code}: {}", reason.code()),
             _ => code,
         };
-        crate::outln!(
-            "SIGNATURE FAILED [{code}]: {}",
-            escape_text(report.signature_detail.as_deref().unwrap_or(""))
-        );
+        crate::outln!("SIGNATURE FAILED [{code}]: {}", escape_text(report.signature_detail.as_deref().unwrap_or("")));
         crate::outln!("  bundle claims {signer}");
         crate::outln!("  files were not checked: the manifest cannot be trusted");
     }

@@ -114,7 +114,8 @@ mod tests {
     fn the_manifest_is_a_plain_file_name() {
         assert!(check_manifest_name("SHA256SUMS").is_ok());
         assert!(check_manifest_name("SHA256SUMS-v2.txt").is_ok());
-        for hostile in ["legit/SHA256SUMS", "../../etc/passwd", "/etc/passwd", "..", ".", "", "a\\b", "/dev/stdin", "x\n"]
+        for hostile in
+            ["legit/SHA256SUMS", "../../etc/passwd", "/etc/passwd", "..", ".", "", "a\\b", "/dev/stdin", "x\n"]
         {
             assert!(check_manifest_name(hostile).is_err(), "{hostile:?}");
         }

@@ -278,7 +278,8 @@ fn process(
     }
 }
 
-/// One line per request on stderr: never a parameter value, a key or a secret.
+/// One line per request on stderr: never a parameter value, a key or a secret; what the
+/// caller sent (the action) escaped, so a request cannot forge log lines.
 fn log_line(
     remote: SocketAddr,
     method: &str,
@@ -288,9 +289,13 @@ fn log_line(
     code: Option<ErrorCode>,
     started: Instant,
 ) {
+    use crate::quote::escape_text;
     crate::errln!(
-        "{} {remote} {method} {action} principal={principal} status={status}{} {}ms",
+        "{} {remote} {} {} principal={} status={status}{} {}ms",
         crate::clock::format_unix(crate::clock::now_unix()),
+        escape_text(method),
+        escape_text(action),
+        escape_text(principal),
         code.map(|c| format!(" code={c}")).unwrap_or_default(),
         started.elapsed().as_millis()
     );

@@ -4,10 +4,12 @@
 //! needs nothing but certificates, keys and a time. Every failure carries a stable reason
 //! code that tests and JSON output use.
 
+pub mod budget;
 pub mod cert;
 pub mod crl;
 pub mod name;
 pub mod path;
+pub mod pool;
 pub mod reason;
 pub mod signature;
 

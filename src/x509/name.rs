@@ -3,6 +3,7 @@
 //! (RFC 5280 §4.2.1.10) for DNS names, email addresses, IP addresses, URIs and
 //! directory names.
 
+use crate::x509::budget::{Budget, Exhausted};
 use der::Tag;
 use der::Tagged;
 use x509_cert::attr::AttributeTypeAndValue;
@@ -31,7 +32,16 @@ fn normalized(atv: &AttributeTypeAndValue) -> (String, Vec<u8>) {
     (atv.oid.to_string(), bytes)
 }
 
-fn rdns(name: &Name) -> Vec<Vec<(String, Vec<u8>)>> {
+/// A name in comparable form: per RDN, its attributes normalized and sorted. Two names
+/// match (RFC 5280 §7.1) when their keys are equal.
+pub type NameKey = Vec<Vec<(String, Vec<u8>)>>;
+
+/// The comparable form of a name, computed once per certificate by path building.
+pub fn name_key(name: &Name) -> NameKey {
+    rdns(name)
+}
+
+fn rdns(name: &Name) -> NameKey {
     name.iter_rdn()
         .map(|rdn| {
             let mut atvs: Vec<_> = rdn.iter().map(normalized).collect();
@@ -154,29 +164,59 @@ impl Constraints {
 
     /// Checks one name; the error says which constraint it broke. A name of a form keyseal
     /// cannot match (otherName, ...) fails when any constraint is of that form, as RFC 5280
-    /// requires of a validator that cannot process it.
-    pub fn check(&self, name: &GeneralName) -> Result<(), String> {
+    /// requires of a validator that cannot process it. Every comparison of the name with a
+    /// subtree spends one from `budget`.
+    pub fn check(&self, name: &GeneralName, budget: &mut Budget) -> Result<(), Refusal> {
+        let mut compare = |base: &GeneralName| -> Result<Fit, Refusal> {
+            budget.name_comparison().map_err(Refusal::Exhausted)?;
+            Ok(fit(name, base))
+        };
         if !is_checkable(name) {
             let same_form = |base: &GeneralName| std::mem::discriminant(base) == std::mem::discriminant(name);
-            if self.permitted.iter().chain(&self.excluded).flatten().any(|s| same_form(&s.base)) {
-                return Err(format!("{} is of a form whose name constraints keyseal cannot check", show(name)));
+            for subtree in self.permitted.iter().chain(&self.excluded).flatten() {
+                budget.name_comparison().map_err(Refusal::Exhausted)?;
+                if same_form(&subtree.base) {
+                    let why = format!("{} is of a form whose name constraints keyseal cannot check", show(name));
+                    return Err(Refusal::Outside(why));
+                }
             }
             return Ok(());
         }
         for subtrees in &self.excluded {
-            if subtrees.iter().any(|s| fit(name, &s.base) == Fit::Inside) {
-                return Err(format!("{} is in an excluded subtree", show(name)));
+            for subtree in subtrees {
+                if compare(&subtree.base)? == Fit::Inside {
+                    return Err(Refusal::Outside(format!("{} is in an excluded subtree", show(name))));
+                }
             }
         }
         for subtrees in &self.permitted {
-            let fits: Vec<Fit> = subtrees.iter().map(|s| fit(name, &s.base)).collect();
-            let constrains_this_form = fits.iter().any(|f| *f != Fit::OtherForm);
-            if constrains_this_form && !fits.contains(&Fit::Inside) {
-                return Err(format!("{} is outside the permitted subtrees", show(name)));
+            let mut constrains_this_form = false;
+            let mut inside = false;
+            for subtree in subtrees {
+                match compare(&subtree.base)? {
+                    Fit::OtherForm => {}
+                    Fit::Inside => {
+                        inside = true;
+                        break;
+                    }
+                    Fit::Outside => constrains_this_form = true,
+                }
+            }
+            if constrains_this_form && !inside {
+                return Err(Refusal::Outside(format!("{} is outside the permitted subtrees", show(name))));
             }
         }
         Ok(())
     }
+}
+
+/// Why a name was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    /// It breaks a constraint (the message says which).
+    Outside(String),
+    /// The comparison budget ran out first.
+    Exhausted(Exhausted),
 }
 
 fn is_checkable(name: &GeneralName) -> bool {

@@ -6,8 +6,10 @@
 //! failure is reported. Policy processing (§6.1.3 (d)–(f)) is not done: keyseal asks for
 //! no particular policy, and a critical policy extension it does not process is refused.
 
-use crate::x509::crl::{self, Revocation};
-use crate::x509::name::{Constraints, names_match};
+use crate::x509::budget::Budget;
+use crate::x509::crl::{self, CrlIndex, Revocation};
+use crate::x509::name::{Constraints, Refusal, names_match};
+use crate::x509::pool::{Indexed, Pool};
 use crate::x509::signature::{SignatureError, verify_signed};
 use crate::x509::{Purpose, Reason, describe};
 use der::Encode;
@@ -19,14 +21,12 @@ use x509_cert::certificate::Version;
 use x509_cert::crl::CertificateList;
 use x509_cert::ext::pkix::constraints::name::NameConstraints;
 use x509_cert::ext::pkix::name::GeneralName;
-use x509_cert::ext::pkix::{
-    AuthorityKeyIdentifier, BasicConstraints, ExtendedKeyUsage, KeyUsage, KeyUsages, SubjectAltName,
-    SubjectKeyIdentifier,
-};
+use x509_cert::ext::pkix::{BasicConstraints, ExtendedKeyUsage, KeyUsage, KeyUsages, SubjectAltName};
 
-/// Signature checks one validation may spend searching for a path (as rustls-webpki
-/// does: enough for any sane chain, bounded for hostile piles of certificates).
-const SIGNATURE_BUDGET: u32 = 100;
+/// Most certificates taken from an untrusted source (`--chain`, a bundle) to build a path
+/// from; more is refused before any work (`too-many-certificates`). Real chains hold a
+/// handful; 256 leaves room for a cross-signed PKI's whole intermediate set.
+pub const MAX_UNTRUSTED_CERTIFICATES: usize = 256;
 
 const ANY_EXTENDED_KEY_USAGE: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.37.0");
 const EMAIL_ADDRESS: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.1");
@@ -129,18 +129,47 @@ pub fn validate(
     anchors: &[Certificate],
     options: &ValidationOptions,
 ) -> ValidationReport {
-    let mut search = Search { intermediates, anchors, options, budget: SIGNATURE_BUDGET, best: None };
-    let mut chain = vec![leaf];
-    let outcome = search.extend(&mut chain);
     let at = crate::clock::format_unix(options.at);
-    match outcome {
-        Some((path, checks)) => {
+    let refuse = |reason: Reason, message: String| ValidationReport {
+        valid: false,
+        reason: Some(reason),
+        message: Some(message),
+        at: at.clone(),
+        purpose: options.purpose,
+        path: Vec::new(),
+        checks: Vec::new(),
+    };
+    if intermediates.len() > MAX_UNTRUSTED_CERTIFICATES {
+        return refuse(
+            Reason::TooManyCertificates,
+            format!(
+                "{} certificates were given to build the path from; keyseal takes at most {MAX_UNTRUSTED_CERTIFICATES}, far more than any real chain",
+                intermediates.len()
+            ),
+        );
+    }
+    let leaf = Indexed::new(leaf);
+    let (intermediates, anchors) = (Pool::new(intermediates), Pool::new(anchors));
+    let mut search = Search {
+        intermediates: &intermediates,
+        anchors: &anchors,
+        options,
+        budget: Budget::default(),
+        crls: CrlIndex::new(&options.crls),
+        best: None,
+        exhausted: None,
+    };
+    let mut chain = vec![&leaf];
+    let outcome = search.extend(&mut chain);
+    match (outcome, search.exhausted) {
+        (Some((path, checks)), _) => {
             ValidationReport { valid: true, reason: None, message: None, at, purpose: options.purpose, path, checks }
         }
-        None => {
+        (None, Some(message)) => refuse(Reason::BudgetExceeded, message),
+        (None, None) => {
             let failure = search.best.unwrap_or_else(|| Failure {
                 reason: Reason::ChainIncomplete,
-                message: format!("no path from {} to a trust anchor", describe(leaf)),
+                message: format!("no path from {} to a trust anchor", describe(leaf.cert)),
                 path: Vec::new(),
                 checks: Vec::new(),
             });
@@ -157,19 +186,27 @@ pub fn validate(
     }
 }
 
-struct Search<'a> {
-    intermediates: &'a [Certificate],
-    anchors: &'a [Certificate],
-    options: &'a ValidationOptions,
-    budget: u32,
+struct Search<'p, 'a> {
+    intermediates: &'p Pool<'a>,
+    anchors: &'p Pool<'a>,
+    options: &'p ValidationOptions,
+    budget: Budget,
+    crls: CrlIndex<'p>,
     best: Option<Failure>,
+    /// Set when a budget ran out: the search stops, and says so.
+    exhausted: Option<String>,
 }
 
 type Success = (Vec<PathEntry>, Vec<Check>);
 
-impl<'a> Search<'a> {
-    /// Keeps the most specific failure; among equals, the one on the longer path.
+impl<'p, 'a> Search<'p, 'a> {
+    /// Keeps the most specific failure; among equals, the one on the longer path. A budget
+    /// that ran out stops the search.
     fn record(&mut self, failure: Failure) {
+        if failure.reason == Reason::BudgetExceeded {
+            self.exhausted = Some(failure.message);
+            return;
+        }
         let better = match &self.best {
             None => true,
             Some(best) => (failure.reason.rank(), failure.path.len()) > (best.reason.rank(), best.path.len()),
@@ -179,36 +216,55 @@ impl<'a> Search<'a> {
         }
     }
 
-    fn fail(&mut self, chain: &[&Certificate], reason: Reason, message: String) {
-        let path = entries(chain, None);
+    fn fail(&mut self, chain: &[&Indexed<'_>], reason: Reason, message: String) {
+        let path = entries(&certificates(chain), None);
         self.record(Failure { reason, message, path, checks: Vec::new() });
     }
 
+    /// One more issuer candidate considered; false (and the search stops) when the
+    /// budget has run out.
+    fn step(&mut self) -> bool {
+        if self.exhausted.is_some() {
+            return false;
+        }
+        match self.budget.build_step() {
+            Ok(()) => true,
+            Err(exhausted) => {
+                self.exhausted = Some(exhausted.describe());
+                false
+            }
+        }
+    }
+
     /// Depth-first search for an issuer of the last certificate in `chain`.
-    fn extend(&mut self, chain: &mut Vec<&'a Certificate>) -> Option<Success> {
+    fn extend(&mut self, chain: &mut Vec<&'p Indexed<'a>>) -> Option<Success> {
         let current = *chain.last()?;
-        let anchors: Vec<&'a Certificate> = candidates(current, self.anchors);
+        let anchors = self.anchors.issuers_of(current);
         for anchor in &anchors {
+            if !self.step() {
+                return None;
+            }
             if !self.signed_by(chain, current, anchor) {
                 continue;
             }
-            match check_path(chain, anchor, self.options) {
+            match check_path(&certificates(chain), anchor, self.options, &mut self.budget, &mut self.crls) {
                 Ok(success) => return Some(success),
                 Err(failure) => self.record(failure),
             }
         }
-        let issuers: Vec<&'a Certificate> = candidates(current, self.intermediates)
+        let issuers: Vec<&'p Indexed<'a>> = self
+            .intermediates
+            .issuers_of(current)
             .into_iter()
-            .filter(|c| !chain.iter().any(|in_path| same_certificate(in_path, c)))
+            .filter(|c| !chain.iter().any(|in_path| in_path.hash == c.hash))
             .collect();
         if anchors.is_empty() && issuers.is_empty() {
-            let self_issued = names_match(current.tbs_certificate().issuer(), current.tbs_certificate().subject());
-            let (reason, message) = if self_issued {
+            let (reason, message) = if current.self_issued() {
                 (
                     Reason::UntrustedRoot,
                     format!(
                         "the path ends at {}, a self-issued certificate that is not a trust anchor",
-                        describe(current)
+                        describe(current.cert)
                     ),
                 )
             } else {
@@ -216,8 +272,8 @@ impl<'a> Search<'a> {
                     Reason::ChainIncomplete,
                     format!(
                         "no issuer found for {} (issuer \"{}\"): add the intermediate with --chain, or the root with --trust",
-                        describe(current),
-                        current.tbs_certificate().issuer()
+                        describe(current.cert),
+                        current.cert.tbs_certificate().issuer()
                     ),
                 )
             };
@@ -225,14 +281,17 @@ impl<'a> Search<'a> {
             return None;
         }
         for issuer in issuers {
+            if !self.step() {
+                return None;
+            }
             if chain.len() + 1 >= self.options.max_depth {
                 let message = format!(
                     "the path through {} would be longer than {} certificates",
-                    describe(issuer),
+                    describe(issuer.cert),
                     self.options.max_depth
                 );
                 self.fail(chain, Reason::PathTooLong, message);
-                continue;
+                return None;
             }
             if !self.signed_by(chain, current, issuer) {
                 continue;
@@ -240,7 +299,7 @@ impl<'a> Search<'a> {
             chain.push(issuer);
             let found = self.extend(chain);
             chain.pop();
-            if found.is_some() {
+            if found.is_some() || self.exhausted.is_some() {
                 return found;
             }
         }
@@ -248,13 +307,12 @@ impl<'a> Search<'a> {
     }
 
     /// Whether `issuer`'s key verifies `subject`'s signature, within the budget.
-    fn signed_by(&mut self, chain: &[&Certificate], subject: &Certificate, issuer: &Certificate) -> bool {
-        if self.budget == 0 {
-            self.fail(chain, Reason::PathTooLong, "the path search gave up after 100 signature checks".into());
+    fn signed_by(&mut self, chain: &[&Indexed<'_>], subject: &Indexed<'_>, issuer: &Indexed<'_>) -> bool {
+        if let Err(exhausted) = self.budget.signature() {
+            self.exhausted = Some(exhausted.describe());
             return false;
         }
-        self.budget -= 1;
-        match signature_check(subject, issuer) {
+        match signature_check(subject.cert, issuer.cert) {
             Ok(()) => true,
             Err((reason, message)) => {
                 self.fail(chain, reason, message);
@@ -264,40 +322,8 @@ impl<'a> Search<'a> {
     }
 }
 
-fn same_certificate(a: &Certificate, b: &Certificate) -> bool {
-    a.to_der().ok() == b.to_der().ok()
-}
-
-/// Certificates in `pool` that could have issued `cert`: the subject is `cert`'s issuer
-/// name and, when `cert` names its authority key and the candidate its own, they agree.
-/// A candidate whose key identifier matches under another name is tried too, so that a
-/// certificate signed by the right key under the wrong name fails as `name-mismatch`
-/// rather than as a missing issuer.
-fn candidates<'a>(cert: &Certificate, pool: &'a [Certificate]) -> Vec<&'a Certificate> {
-    let tbs = cert.tbs_certificate();
-    let authority_key =
-        tbs.get_extension::<AuthorityKeyIdentifier>().ok().flatten().and_then(|(_, aki)| aki.key_identifier);
-    let mut found: Vec<&'a Certificate> = Vec::new();
-    for candidate in pool {
-        let subject_key =
-            candidate.tbs_certificate().get_extension::<SubjectKeyIdentifier>().ok().flatten().map(|(_, ski)| ski.0);
-        let keys_agree = match (&authority_key, &subject_key) {
-            (Some(wanted), Some(has)) => Some(wanted == has),
-            _ => None,
-        };
-        let names_agree = names_match(candidate.tbs_certificate().subject(), tbs.issuer());
-        let plausible = match keys_agree {
-            Some(agree) => agree,
-            None => names_agree,
-        };
-        if !plausible {
-            continue;
-        }
-        if !found.iter().any(|f| same_certificate(f, candidate)) {
-            found.push(candidate);
-        }
-    }
-    found
+fn certificates<'c>(chain: &[&'c Indexed<'_>]) -> Vec<&'c Certificate> {
+    chain.iter().map(|indexed| indexed.cert).collect()
 }
 
 fn signature_check(subject: &Certificate, issuer: &Certificate) -> Result<(), (Reason, String)> {
@@ -353,7 +379,15 @@ impl Checker<'_> {
 }
 
 /// Applies RFC 5280 §6.1 to a complete path: `chain` (leaf first) and its trust anchor.
-fn check_path(chain: &[&Certificate], anchor: &Certificate, options: &ValidationOptions) -> Result<Success, Failure> {
+fn check_path(
+    chain: &[&Certificate],
+    anchor: &Indexed<'_>,
+    options: &ValidationOptions,
+    budget: &mut Budget,
+    crls: &mut CrlIndex<'_>,
+) -> Result<Success, Failure> {
+    let anchor_indexed = anchor;
+    let anchor = anchor.cert;
     let mut checker = Checker { checks: Vec::new(), path: entries(chain, Some(anchor)), options };
     let n = chain.len();
     check_anchor(&mut checker, anchor)?;
@@ -365,6 +399,7 @@ fn check_path(chain: &[&Certificate], anchor: &Certificate, options: &Validation
     let mut constraints = Constraints::default();
     add_constraints(&checker, &mut constraints, anchor)?;
     let mut issuer = anchor;
+    let mut issuer_indexed = None;
     for (position, cert) in chain.iter().rev().enumerate() {
         let is_leaf = position + 1 == n;
         checker.pass(cert, "signature", Some(format!("verified with the key of {}", describe(issuer))));
@@ -380,10 +415,17 @@ fn check_path(chain: &[&Certificate], anchor: &Certificate, options: &Validation
             return Err(checker.fail(cert, "name-chaining", Reason::NameMismatch, message));
         }
         checker.pass(cert, "name-chaining", None);
-        check_revocation(&mut checker, cert, issuer)?;
+        let issuer_index = issuer_indexed.get_or_insert_with(|| Indexed::new(issuer));
+        check_revocation(
+            &mut checker,
+            cert,
+            if std::ptr::eq(issuer, anchor) { anchor_indexed } else { issuer_index },
+            budget,
+            crls,
+        )?;
         let self_issued = names_match(cert.tbs_certificate().issuer(), cert.tbs_certificate().subject());
         if is_leaf || !self_issued {
-            check_names(&mut checker, cert, &constraints)?;
+            check_names(&mut checker, cert, &constraints, budget)?;
         }
         if is_leaf {
             check_leaf(&mut checker, cert)?;
@@ -391,6 +433,7 @@ fn check_path(chain: &[&Certificate], anchor: &Certificate, options: &Validation
             check_ca(&mut checker, cert, self_issued, &mut max_path_length)?;
             add_constraints(&checker, &mut constraints, cert)?;
             issuer = cert;
+            issuer_indexed = None;
         }
     }
     Ok((checker.path, checker.checks))
@@ -535,12 +578,18 @@ fn check_validity(checker: &mut Checker<'_>, cert: &Certificate, role: &str) -> 
     Ok(())
 }
 
-fn check_revocation(checker: &mut Checker<'_>, cert: &Certificate, issuer: &Certificate) -> Result<(), Failure> {
-    if checker.options.crls.is_empty() {
+fn check_revocation(
+    checker: &mut Checker<'_>,
+    cert: &Certificate,
+    issuer: &Indexed<'_>,
+    budget: &mut Budget,
+    crls: &mut CrlIndex<'_>,
+) -> Result<(), Failure> {
+    if crls.is_empty() {
         checker.not_checked(cert, "revocation", "no CRL given".into());
         return Ok(());
     }
-    match crl::check(cert, issuer, &checker.options.crls, checker.options.at) {
+    match crl::check(cert, issuer, crls, checker.options.at, budget) {
         Ok(Revocation::Good) => {
             checker.pass(cert, "revocation", Some("not listed by its issuer's current CRL".into()));
             Ok(())
@@ -563,7 +612,12 @@ fn add_constraints(checker: &Checker<'_>, constraints: &mut Constraints, cert: &
 }
 
 /// The subject DN, its email attributes and every SAN against the name constraints above.
-fn check_names(checker: &mut Checker<'_>, cert: &Certificate, constraints: &Constraints) -> Result<(), Failure> {
+fn check_names(
+    checker: &mut Checker<'_>,
+    cert: &Certificate,
+    constraints: &Constraints,
+    budget: &mut Budget,
+) -> Result<(), Failure> {
     if constraints.is_empty() {
         return Ok(());
     }
@@ -581,14 +635,12 @@ fn check_names(checker: &mut Checker<'_>, cert: &Certificate, constraints: &Cons
         names.extend(san.0);
     }
     for name in &names {
-        if let Err(why) = constraints.check(name) {
-            return Err(fail_clone(
-                checker,
-                cert,
-                "name-constraints",
-                Reason::NameConstraintViolation,
-                format!("{}: {why}", describe(cert)),
-            ));
+        if let Err(refusal) = constraints.check(name, budget) {
+            let (reason, why) = match refusal {
+                Refusal::Outside(why) => (Reason::NameConstraintViolation, format!("{}: {why}", describe(cert))),
+                Refusal::Exhausted(exhausted) => (Reason::BudgetExceeded, exhausted.describe()),
+            };
+            return Err(fail_clone(checker, cert, "name-constraints", reason, why));
         }
     }
     checker.pass(cert, "name-constraints", None);

@@ -90,8 +90,13 @@ pub enum Reason {
     ChainIncomplete,
     /// The path ends at a root that is not a trust anchor.
     UntrustedRoot,
-    /// The path is longer than the maximum depth, or the search budget ran out.
+    /// The path is longer than the maximum depth.
     PathTooLong,
+    /// Path building ran out of one of its budgets (signature checks, candidates
+    /// considered, name-constraint comparisons) before finding a valid path.
+    BudgetExceeded,
+    /// More certificates were given to build the path from than keyseal takes.
+    TooManyCertificates,
     /// A CRL's signature does not verify with its issuer's key.
     CrlBadSignature,
     /// A CRL is past its nextUpdate (or not yet issued) at the verification time.
@@ -130,6 +135,8 @@ impl Reason {
             Reason::ChainIncomplete => "chain-incomplete",
             Reason::UntrustedRoot => "untrusted-root",
             Reason::PathTooLong => "path-too-long",
+            Reason::BudgetExceeded => "budget-exceeded",
+            Reason::TooManyCertificates => "too-many-certificates",
             Reason::CrlBadSignature => "crl-bad-signature",
             Reason::CrlExpired => "crl-expired",
             Reason::CrlInvalid => "crl-invalid",

@@ -1,0 +1,103 @@
+//! Certificates indexed once for path building: each is de-duplicated by the SHA-256 of
+//! its DER, and found by its subject name and its subject key identifier in a hash map,
+//! so looking for the issuers of a certificate costs what it finds, not the size of the
+//! pile. (Comparing every pair by re-encoding it made a hostile pile quadratic.)
+
+use crate::x509::name::{NameKey, name_key};
+use der::Encode;
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use x509_cert::Certificate;
+use x509_cert::ext::pkix::{AuthorityKeyIdentifier, SubjectKeyIdentifier};
+
+/// A certificate and what path building looks up about it.
+#[derive(Debug)]
+pub struct Indexed<'a> {
+    /// The certificate.
+    pub cert: &'a Certificate,
+    /// SHA-256 of its DER: its identity.
+    pub hash: [u8; 32],
+    /// Its subject, in comparable form.
+    pub subject: NameKey,
+    /// Its issuer, in comparable form.
+    pub issuer: NameKey,
+    /// Its subject key identifier.
+    pub subject_key: Option<Vec<u8>>,
+    /// The key identifier of its issuer.
+    pub authority_key: Option<Vec<u8>>,
+}
+
+impl<'a> Indexed<'a> {
+    /// Indexes one certificate.
+    pub fn new(cert: &'a Certificate) -> Indexed<'a> {
+        let tbs = cert.tbs_certificate();
+        let hash = cert.to_der().map(|der| Sha256::digest(der).into()).unwrap_or([0; 32]);
+        Indexed {
+            cert,
+            hash,
+            subject: name_key(tbs.subject()),
+            issuer: name_key(tbs.issuer()),
+            subject_key: tbs
+                .get_extension::<SubjectKeyIdentifier>()
+                .ok()
+                .flatten()
+                .map(|(_, ski)| ski.0.into_bytes().into_vec()),
+            authority_key: tbs
+                .get_extension::<AuthorityKeyIdentifier>()
+                .ok()
+                .flatten()
+                .and_then(|(_, aki)| aki.key_identifier.map(|id| id.into_bytes().into_vec())),
+        }
+    }
+
+    /// Whether its issuer and subject are the same name (RFC 5280 §6.1: self-issued).
+    pub fn self_issued(&self) -> bool {
+        self.subject == self.issuer
+    }
+}
+
+/// A set of certificates, each once, findable by subject and key identifier.
+#[derive(Debug, Default)]
+pub struct Pool<'a> {
+    certs: Vec<Indexed<'a>>,
+    by_subject: HashMap<NameKey, Vec<usize>>,
+    by_key: HashMap<Vec<u8>, Vec<usize>>,
+}
+
+impl<'a> Pool<'a> {
+    /// Indexes `certs`, dropping duplicates.
+    pub fn new(certs: &'a [Certificate]) -> Pool<'a> {
+        let mut pool = Pool::default();
+        let mut seen = std::collections::HashSet::new();
+        for cert in certs {
+            let indexed = Indexed::new(cert);
+            if !seen.insert(indexed.hash) {
+                continue;
+            }
+            let at = pool.certs.len();
+            pool.by_subject.entry(indexed.subject.clone()).or_default().push(at);
+            if let Some(key) = &indexed.subject_key {
+                pool.by_key.entry(key.clone()).or_default().push(at);
+            }
+            pool.certs.push(indexed);
+        }
+        pool
+    }
+
+    /// The certificates that could have issued `cert`, in the order given: the subject is
+    /// `cert`'s issuer name and, when both name a key identifier, they agree. A candidate
+    /// whose key identifier matches under another name is included too, so that a
+    /// certificate signed by the right key under the wrong name fails as `name-mismatch`
+    /// rather than as a missing issuer.
+    pub fn issuers_of(&self, cert: &Indexed<'_>) -> Vec<&Indexed<'a>> {
+        let mut found: Vec<usize> = Vec::new();
+        if let Some(key) = &cert.authority_key {
+            found.extend(self.by_key.get(key).into_iter().flatten());
+        }
+        let by_name = self.by_subject.get(&cert.issuer).into_iter().flatten();
+        found.extend(by_name.filter(|&&i| cert.authority_key.is_none() || self.certs[i].subject_key.is_none()));
+        found.sort_unstable();
+        found.dedup();
+        found.into_iter().map(|i| &self.certs[i]).collect()
+    }
+}
