@@ -487,8 +487,13 @@ fn one_failing_case_per_reason_code() {
     let garbage = ks.file("garbage.pem");
     std::fs::write(&garbage, "-----BEGIN CERTIFICATE-----\nMIIBAAAA\n-----END CERTIFICATE-----\n").unwrap();
     let malformed = ks.run(&["cert", "verify", path(&garbage), "--trust", path(&root), "--json"]);
-    assert_eq!(malformed.status, 1);
-    assert_eq!(reason(&malformed.json()), "malformed-certificate");
+    // One exit-code rule: an input the user passed that cannot be read is exit 2, with the
+    // reason code; the same for a damaged --trust file here and in `keyseal verify`.
+    assert_eq!(malformed.status, 2, "{}", malformed.stderr);
+    assert!(malformed.stderr.contains("[malformed-certificate]"), "{}", malformed.stderr);
+    let damaged_trust = ks.run(&["cert", "verify", path(&leaf), "--trust", path(&garbage)]);
+    assert_eq!(damaged_trust.status, 2, "{}", damaged_trust.stderr);
+    assert!(damaged_trust.stderr.contains("[malformed-certificate]"), "{}", damaged_trust.stderr);
     assert_eq!(
         ks.run(&["cert", "verify", path(&leaf), "--trust", "/no/such/file"]).status,
         2,
