@@ -192,3 +192,9 @@ pub fn revoke(conn: &Connection, serial: &str, at: i64, reason: &str) -> Result<
     )?;
     Ok(())
 }
+
+/// What this store's CA index says of a certificate: its record when the index holds this
+/// very certificate (same serial, same DER), else `None` (issued elsewhere, or unknown).
+pub fn lookup(conn: &Connection, certificate_der: &[u8], serial: &[u8]) -> Result<Option<CertRecord>, KmsError> {
+    Ok(get_cert(conn, &hex::encode_upper(serial))?.filter(|record| record.certificate == certificate_der))
+}

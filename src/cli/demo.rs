@@ -181,6 +181,7 @@ pub fn run(args: DemoArgs, store: &Path, secret: SecretSource) -> Result<Outcome
                 detached: false,
                 threads: default_threads(),
             },
+            Some(kms.store()),
             &|_| {},
         )
     };

@@ -159,8 +159,19 @@ pub fn run(cli: Cli) -> Result<Outcome, CliError> {
             }
         },
         Command::Sign(args) => match remote()? {
-            Some(remote) => release::sign(args, &remote),
-            None => release::sign(args, &local()?),
+            // Signing remotely, the CA index is still consulted when this host has a store.
+            Some(remote) => {
+                let index = store_dir(store.as_deref())
+                    .ok()
+                    .filter(|dir| dir.join(crate::kms::store::DB_FILE).is_file())
+                    .map(|dir| crate::kms::store::Store::open(&dir))
+                    .transpose()?;
+                release::sign(args, &remote, index.as_ref())
+            }
+            None => {
+                let local = local()?;
+                release::sign(args, &local, Some(local.store()))
+            }
         },
         Command::Verify(args) => release::verify(args),
         Command::Cert(action) => cert::run(action),

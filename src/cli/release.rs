@@ -6,6 +6,7 @@ use crate::cli::progress::Progress;
 use crate::cli::{CliError, Outcome, print_json};
 use crate::kms::Kms;
 use crate::kms::spec::Algorithm;
+use crate::kms::store::Store;
 use crate::quote::{escape_text, quote_name, quote_path};
 use crate::release::ReleaseError;
 use crate::release::hash::default_threads;
@@ -101,8 +102,9 @@ pub struct VerifyArgs {
     pub json: bool,
 }
 
-/// Runs `keyseal sign`.
-pub fn sign(args: SignArgs, kms: &dyn Kms) -> Result<Outcome, CliError> {
+/// Runs `keyseal sign`; `ca_index` is the local store, when there is one, whose CA index
+/// must not list the `--cert` chain as revoked.
+pub fn sign(args: SignArgs, kms: &dyn Kms, ca_index: Option<&Store>) -> Result<Outcome, CliError> {
     let certificate_chain = match &args.cert {
         Some(path) => Some(
             bounded::read(path, InputKind::Certificates).map_err(|e| ReleaseError::Input(format!("--cert: {e}")))?,
@@ -122,7 +124,7 @@ pub fn sign(args: SignArgs, kms: &dyn Kms) -> Result<Outcome, CliError> {
     };
     let total: u64 = options.paths.iter().map(|p| tree_size(p)).sum();
     let progress = Progress::new(total);
-    let summary = sign_release(kms, &options, &|n| progress.add(n))?;
+    let summary = sign_release(kms, &options, ca_index, &|n| progress.add(n))?;
     drop(progress);
     if args.json {
         print_json(&summary)?;

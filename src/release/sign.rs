@@ -3,9 +3,11 @@
 //! signature came back right, and only then write the outputs. A refusal at any step
 //! writes nothing.
 
+use crate::ca::index;
 use crate::clock::{format_unix, now_unix};
 use crate::kms::api::{KeyIdRequest, KeyVersionRequest, SignRequest};
 use crate::kms::spec::{Algorithm, KeySpec, KeyUsage};
+use crate::kms::store::Store;
 use crate::kms::{Kms, KmsError, keys};
 use crate::release::ReleaseError;
 use crate::release::bundle::{BUNDLE_FILE, Bundle, MEDIA_TYPE, ManifestRef, SIGNATURE_FILE, SignatureInfo, Signer};
@@ -71,7 +73,11 @@ struct ResolvedSigner {
     chain_pem: Vec<String>,
 }
 
-fn resolve_signer(kms: &dyn Kms, options: &SignOptions) -> Result<ResolvedSigner, ReleaseError> {
+fn resolve_signer(
+    kms: &dyn Kms,
+    options: &SignOptions,
+    ca_index: Option<&Store>,
+) -> Result<ResolvedSigner, ReleaseError> {
     let meta = kms.describe_key(&KeyIdRequest { key_id: options.key_id.clone() })?.key_metadata;
     if meta.key_usage != KeyUsage::SignVerify {
         return Err(KmsError::new(
@@ -93,6 +99,9 @@ fn resolve_signer(kms: &dyn Kms, options: &SignOptions) -> Result<ResolvedSigner
         Some(pem) => {
             let chain = x509::load_pem_chain(pem)?;
             x509::check_code_signing_leaf(&chain[0], &public_spki, now_unix())?;
+            if let Some(store) = ca_index {
+                refuse_revoked(store, &chain)?;
+            }
             chain.iter().map(certificate_pem).collect::<Result<_, _>>()?
         }
     };
@@ -106,19 +115,46 @@ fn resolve_signer(kms: &dyn Kms, options: &SignOptions) -> Result<ResolvedSigner
     })
 }
 
+/// Refuses a chain that holds a certificate this store's own CA has revoked: the CA knows
+/// at once, long before a verifier sees its next CRL.
+fn refuse_revoked(store: &Store, chain: &[x509_cert::Certificate]) -> Result<(), ReleaseError> {
+    use der::Encode;
+    for cert in chain {
+        let der = cert.to_der().map_err(|e| ReleaseError::Input(format!("cannot re-encode a certificate: {e}")))?;
+        let serial = cert.tbs_certificate().serial_number().as_bytes();
+        let Some(record) = store.read(|tx| index::lookup(tx, &der, serial))? else { continue };
+        if let Some(revoked_at) = record.revoked_at {
+            return Err(x509::CertError {
+                reason: x509::Reason::Revoked,
+                message: format!(
+                    "{} was revoked by CA {} at {} ({}), per this store's CA index; issue a new certificate with `keyseal ca issue`",
+                    x509::describe(cert),
+                    record.ca_name,
+                    format_unix(revoked_at),
+                    record.revocation_reason.as_deref().unwrap_or("no reason given")
+                ),
+            }
+            .into());
+        }
+    }
+    Ok(())
+}
+
 fn certificate_pem(cert: &x509_cert::Certificate) -> Result<String, ReleaseError> {
     use der::EncodePem;
     cert.to_pem(der::pem::LineEnding::LF)
         .map_err(|e| ReleaseError::Input(format!("cannot re-encode a certificate: {e}")))
 }
 
-/// Signs a release; see the module comment for the order of things.
+/// Signs a release; see the module comment for the order of things. `ca_index` is the
+/// store whose CA index is consulted for the `--cert` chain, when there is one.
 pub fn sign_release(
     kms: &dyn Kms,
     options: &SignOptions,
+    ca_index: Option<&Store>,
     progress: &(dyn Fn(u64) + Sync),
 ) -> Result<SignSummary, ReleaseError> {
-    let signer = resolve_signer(kms, options)?;
+    let signer = resolve_signer(kms, options, ca_index)?;
     let out = &options.out_dir;
     let fixed_outputs = [out.join(MANIFEST_FILE), out.join(SIGNATURE_FILE), out.join(BUNDLE_FILE)];
     let mut walked = walk(&options.paths, &fixed_outputs);
@@ -180,7 +216,7 @@ pub fn sign_release(
     writes.push((out.join(MANIFEST_FILE), manifest_bytes));
     writes.push((out.join(SIGNATURE_FILE), signature));
     writes.push((out.join(BUNDLE_FILE), bundle_json));
-    write_all(&writes)?;
+    write_all(out, &writes)?;
 
     Ok(SignSummary {
         files: manifest.entries.len() as u64,
@@ -229,23 +265,25 @@ fn drop_own_detached_signatures(walked: &mut crate::release::walk::Walk, out: &P
 }
 
 /// Writes every output to a temporary name first, then renames them all into place, so a
-/// failed write leaves no half-written release behind.
-fn write_all(writes: &[(PathBuf, Vec<u8>)]) -> Result<(), ReleaseError> {
+/// failed write leaves no half-written release behind. The output directory may hold
+/// anything an earlier CI step planted: temporary files are created new (never opened if
+/// something, a symbolic link included, already has the name) under a random name, a
+/// rename replaces a link rather than writing through it, and no directory below the
+/// output directory is entered through a symbolic link.
+fn write_all(out: &Path, writes: &[(PathBuf, Vec<u8>)]) -> Result<(), ReleaseError> {
     let failed = |path: &Path, error: std::io::Error| ReleaseError::Output {
-        path: path.display().to_string(),
+        path: crate::quote::quote_path(path),
         error: error.to_string(),
     };
+    std::fs::create_dir_all(out).map_err(|e| failed(out, e))?;
     let mut staged = Vec::new();
     let result = (|| {
         for (path, bytes) in writes {
             if let Some(parent) = path.parent() {
-                std::fs::create_dir_all(parent).map_err(|e| failed(parent, e))?;
+                make_real_directories(out, parent).map_err(|e| failed(parent, e))?;
             }
-            let temporary = path.with_file_name(format!(
-                ".{}.keyseal-tmp",
-                path.file_name().map(|n| n.to_string_lossy()).unwrap_or_default()
-            ));
-            std::fs::write(&temporary, bytes).map_err(|e| failed(&temporary, e))?;
+            let temporary = temporary_name(path).map_err(|e| failed(path, e))?;
+            create_new(&temporary, bytes).map_err(|e| failed(&temporary, e))?;
             staged.push((temporary, path));
         }
         for (temporary, path) in &staged {
@@ -259,4 +297,44 @@ fn write_all(writes: &[(PathBuf, Vec<u8>)]) -> Result<(), ReleaseError> {
         }
     }
     result
+}
+
+/// Creates the directories from `out` down to `dir`, refusing any that is a symbolic link.
+fn make_real_directories(out: &Path, dir: &Path) -> std::io::Result<()> {
+    let relative = dir.strip_prefix(out).unwrap_or(Path::new(""));
+    let mut current = out.to_path_buf();
+    for component in relative.components() {
+        current.push(component);
+        match std::fs::symlink_metadata(&current) {
+            Ok(meta) if meta.is_dir() => {}
+            Ok(_) => {
+                return Err(std::io::Error::other(
+                    "it exists and is not a directory (a symbolic link is not followed)",
+                ));
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => std::fs::create_dir(&current)?,
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+/// `.<name>.<random>.keyseal-tmp` beside `path`.
+fn temporary_name(path: &Path) -> std::io::Result<PathBuf> {
+    let mut random = [0u8; 8];
+    getrandom::fill(&mut random).map_err(|e| std::io::Error::other(e.to_string()))?;
+    let name = path.file_name().map(|n| n.to_string_lossy()).unwrap_or_default();
+    Ok(path.with_file_name(format!(".{name}.{}.keyseal-tmp", hex::encode(random))))
+}
+
+/// Writes a file that must not exist yet, not following a symbolic link in its place.
+fn create_new(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::custom_flags(&mut options, libc::O_NOFOLLOW);
+    let mut file = options.open(path)?;
+    file.write_all(bytes)?;
+    file.sync_all()
 }
