@@ -22,7 +22,7 @@ pub enum ReleaseError {
     #[error("the certificate cannot vouch for this signature: {0}")]
     Certificate(#[from] CertError),
     /// Files could not be found, read or named; every problem is listed.
-    #[error("cannot sign the release:\n  {}", .0.join("\n  "))]
+    #[error("cannot use the release's files:\n  {}", .0.join("\n  "))]
     Files(Vec<String>),
     /// A given input (bundle, manifest, public key, flag) is unusable.
     #[error("{0}")]

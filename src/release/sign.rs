@@ -161,6 +161,8 @@ pub fn sign_release(
     if options.detached {
         drop_own_detached_signatures(&mut walked, out);
     }
+    let unnamable = walked.unnamable.iter().map(|s| format!("{}: {}", crate::quote::quote_path(&s.path), s.reason));
+    walked.errors.extend(unnamable);
     if !walked.errors.is_empty() {
         return Err(ReleaseError::Files(walked.errors));
     }

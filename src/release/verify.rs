@@ -340,6 +340,11 @@ fn check_files(
             if !walked.errors.is_empty() {
                 return Err(ReleaseError::Files(walked.errors));
             }
+            for item in walked.unnamable.drain(..) {
+                let name = item.special_name.clone().unwrap_or_else(|| item.path.to_string_lossy().into_owned());
+                let detail = format!("{}: {}; it cannot be in a manifest", quote_path(&item.path), item.reason);
+                reports.insert(name.clone(), report(&name, FileStatus::NotInManifest, Some(detail)));
+            }
             skip_detached_signatures(manifest, &mut walked);
             for item in walked.skipped.drain(..) {
                 match item.special_name.as_ref().filter(|name| manifest.entries.contains_key(*name)) {

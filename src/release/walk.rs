@@ -29,7 +29,8 @@ pub struct Skipped {
     /// Why it was left out.
     pub reason: String,
     /// Its manifest name, when it is a special file (FIFO, device, socket) inside a walked
-    /// tree: a verifier reports such a file `unreadable` rather than missing.
+    /// tree: a verifier reports such a file `unreadable` rather than missing. For a file
+    /// whose name a manifest cannot hold, its relative name as near as text can show it.
     #[serde(skip)]
     pub special_name: Option<String>,
 }
@@ -48,9 +49,12 @@ pub struct Walk {
     pub entries: BTreeMap<String, Entry>,
     /// What was not taken.
     pub skipped: Vec<Skipped>,
-    /// Problems that make the walk unusable (unreadable directory, two files with one name,
-    /// a name the manifest format cannot hold). All are collected before giving up.
+    /// Problems that make the walk unusable (unreadable directory, two files with one
+    /// name). All are collected before giving up.
     pub errors: Vec<String>,
+    /// Files whose name a manifest cannot hold (not UTF-8, a line break): signing refuses
+    /// them; a verifier reports them as not in the manifest, which they cannot be.
+    pub unnamable: Vec<Skipped>,
 }
 
 /// Walks `paths`; `exclude` lists files (keyseal's own outputs) that are never entries.
@@ -132,7 +136,11 @@ fn add(found: &mut Walk, relative: &Path, path: &Path, size: u64, exclude: &[Pat
     }
     let name = match manifest_name(relative) {
         Ok(name) => name,
-        Err(why) => return found.errors.push(format!("{}: {why}", quote_path(path))),
+        Err(why) => {
+            let mut unnamable = Skipped::new(path.to_path_buf(), why);
+            unnamable.special_name = Some(relative.to_string_lossy().into_owned());
+            return found.unnamable.push(unnamable);
+        }
     };
     if let Some(existing) = found.entries.get(&name) {
         found.errors.push(format!(
@@ -204,7 +212,7 @@ mod tests {
         assert!(reasons.iter().any(|r| r.contains("dangling")));
         assert!(reasons.iter().any(|r| r.contains("directory")));
         assert!(reasons.iter().any(|r| r.contains("own output")));
-        assert!(walked.errors.is_empty());
+        assert!(walked.errors.is_empty() && walked.unnamable.is_empty());
     }
 
     #[test]

@@ -1,0 +1,548 @@
+//! What `keyseal verify` and `keyseal cert verify` do with input an attacker made: each test
+//! replays one attack (a bundle pointing elsewhere, devices and FIFOs where files belong,
+//! piles of certificates built to make path building explode, names that forge output
+//! lines, a closed stdout, planted symbolic links, a revoked signer) and asserts the fixed
+//! behaviour: the exit code, the reason code, nothing read outside the release, and time
+//! and memory bounded with a generous margin. Every run here is under a time limit and a
+//! 1 GiB address-space limit; a run that exceeds either fails the test.
+
+mod common;
+
+use common::{Keyseal, Run};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn path(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+/// Runs `keyseal args` in `dir` under `ulimit -v 1 GiB`, failing the test if it takes
+/// longer than `limit` (then it is killed).
+fn bounded(ks: &Keyseal, dir: &Path, args: &[&str], limit: Duration) -> (Run, Duration) {
+    let mut command = Command::new("bash");
+    command
+        .arg("-c")
+        .arg("ulimit -v 1048576; exec \"$0\" \"$@\"")
+        .arg(env!("CARGO_BIN_EXE_keyseal"))
+        .args(args)
+        .current_dir(dir)
+        .env("KEYSEAL_STORE", ks.store())
+        .env("KEYSEAL_PASSPHRASE", common::PASSPHRASE)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let started = Instant::now();
+    let mut child = command.spawn().unwrap();
+    while child.try_wait().unwrap().is_none() {
+        if started.elapsed() > limit {
+            let _ = child.kill();
+            panic!("keyseal {args:?} ran for more than {limit:?}: it must stay bounded");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let elapsed = started.elapsed();
+    let run: Run = child.wait_with_output().unwrap().into();
+    assert!(!run.stderr.contains("panicked"), "keyseal {args:?} panicked:\n{}", run.stderr);
+    assert!(!run.stderr.contains("memory allocation"), "keyseal {args:?} ran out of memory:\n{}", run.stderr);
+    (run, elapsed)
+}
+
+const QUICK: Duration = Duration::from_secs(10);
+
+/// A signed release `dir/name` with files a.bin and b.bin, and the signer's public key.
+struct Signed {
+    ks: Keyseal,
+    key_id: String,
+    version: String,
+    public_key: PathBuf,
+}
+
+impl Signed {
+    fn new() -> Signed {
+        let ks = Keyseal::new();
+        let (key_id, version) = ks.create_key("EC_P256", "SIGN/VERIFY");
+        let public_key = ks.file("pub.pem");
+        ks.public_key(&key_id, &version, &public_key);
+        Signed { ks, key_id, version, public_key }
+    }
+
+    fn release(&self, name: &str, files: &[(&str, &str)]) -> PathBuf {
+        let dir = self.ks.file(name);
+        std::fs::create_dir_all(&dir).unwrap();
+        for (file, body) in files {
+            std::fs::write(dir.join(file), body).unwrap();
+        }
+        let signed = self.ks.run(&[
+            "sign",
+            path(&dir),
+            "--key",
+            &self.key_id,
+            "--key-version",
+            &self.version,
+            "--out",
+            path(&dir),
+        ]);
+        assert_eq!(signed.status, 0, "{}", signed.stderr);
+        dir
+    }
+
+    fn verify_in(&self, dir: &Path, extra: &[&str]) -> Run {
+        let mut args = vec!["verify", "--public-key", path(&self.public_key)];
+        args.extend_from_slice(extra);
+        bounded(&self.ks, dir, &args, QUICK).0
+    }
+}
+
+fn set_manifest_name(bundle: &Path, name: &str) {
+    let mut value: Value = serde_json::from_slice(&std::fs::read(bundle).unwrap()).unwrap();
+    value["manifest"]["name"] = Value::String(name.into());
+    std::fs::write(bundle, serde_json::to_vec_pretty(&value).unwrap()).unwrap();
+}
+
+#[test]
+fn a_bundle_cannot_point_the_verifier_at_another_manifest() {
+    let s = Signed::new();
+    let download = s.release("download", &[("a.bin", "new a"), ("b.bin", "new b")]);
+    // An older, genuinely signed release copied into a subfolder, and a bundle aimed at it.
+    let legit = s.release("download/legit", &[("old.bin", "old")]);
+    std::fs::copy(legit.join("keyseal.bundle.json"), download.join("keyseal.bundle.json")).unwrap();
+    for hostile in ["legit/SHA256SUMS", "../../../../../../etc/passwd", "/etc/passwd", "/dev/zero", "/dev/stdin", ".."]
+    {
+        set_manifest_name(&download.join("keyseal.bundle.json"), hostile);
+        let run = s.verify_in(&download, &[]);
+        assert_eq!(run.status, 2, "{hostile}: {}{}", run.stdout, run.stderr);
+        assert!(run.stderr.contains("[bad-input]") && run.stderr.contains("not a plain file name"), "{}", run.stderr);
+        assert!(!run.stdout.contains("verified"), "{}", run.stdout);
+    }
+}
+
+#[test]
+fn verify_finds_the_bundle_in_the_directory_it_checks() {
+    let s = Signed::new();
+    let release = s.release("rel", &[("a.bin", "a"), ("b.bin", "b")]);
+    let elsewhere = s.ks.file("elsewhere");
+    std::fs::create_dir_all(&elsewhere).unwrap();
+    // `keyseal verify rel/` from another directory reads rel/keyseal.bundle.json.
+    let run = s.verify_in(&elsewhere, &[path(&release), "--json"]);
+    assert_eq!(run.status, 0, "{}{}", run.stdout, run.stderr);
+    assert_eq!(run.json()["files"].as_array().unwrap().len(), 2);
+    // With only --bundle, the directory holding the bundle is what is checked.
+    let bundle = release.join("keyseal.bundle.json");
+    let run = s.verify_in(&elsewhere, &["--bundle", path(&bundle), "--json"]);
+    assert_eq!(run.status, 0, "{}{}", run.stdout, run.stderr);
+    assert_eq!(run.json()["files"].as_array().unwrap().len(), 2);
+}
+
+#[cfg(unix)]
+#[test]
+fn metadata_inputs_are_regular_files_of_bounded_size() {
+    let s = Signed::new();
+    let release = s.release("rel", &[("a.bin", "a")]);
+    let sig = release.join("SHA256SUMS.sig");
+    let original_sig = std::fs::read(&sig).unwrap();
+
+    // A signature that is a device, or a FIFO nobody writes to: an error, never "absent".
+    std::fs::remove_file(&sig).unwrap();
+    std::os::unix::fs::symlink("/dev/zero", &sig).unwrap();
+    let run = s.verify_in(&release, &[]);
+    assert_eq!(run.status, 2, "{}{}", run.stdout, run.stderr);
+    assert!(run.stderr.contains("not a regular file"), "{}", run.stderr);
+    std::fs::remove_file(&sig).unwrap();
+    assert!(Command::new("mkfifo").arg(&sig).status().unwrap().success());
+    let run = s.verify_in(&release, &[]);
+    assert_eq!(run.status, 2, "{}{}", run.stdout, run.stderr);
+    assert!(run.stderr.contains("a FIFO"), "{}", run.stderr);
+    std::fs::remove_file(&sig).unwrap();
+    std::fs::write(&sig, &original_sig).unwrap();
+
+    // An oversized signature, bundle or manifest is refused without being read whole.
+    for (name, size) in [("SHA256SUMS.sig", 64 << 10), ("keyseal.bundle.json", 4 << 20), ("SHA256SUMS", 64 << 20)] {
+        let file = release.join(name);
+        let original = std::fs::read(&file).unwrap();
+        let grown = std::fs::OpenOptions::new().write(true).open(&file).unwrap();
+        grown.set_len(size + 1).unwrap();
+        let run = s.verify_in(&release, &[]);
+        assert_eq!(run.status, 2, "{name}: {}{}", run.stdout, run.stderr);
+        assert!(run.stderr.contains("larger than"), "{}", run.stderr);
+        std::fs::write(&file, original).unwrap();
+    }
+
+    // The bundle and the public key through symlinks to devices.
+    let dev_bundle = s.ks.file("dev-bundle.json");
+    std::os::unix::fs::symlink("/dev/urandom", &dev_bundle).unwrap();
+    let run = s.verify_in(&release, &["--bundle", path(&dev_bundle)]);
+    assert_eq!(run.status, 2, "{}", run.stderr);
+    let run = bounded(&s.ks, &release, &["verify", "--public-key", "/dev/stdin"], QUICK).0;
+    assert_eq!(run.status, 2, "{}", run.stderr);
+    assert_eq!(s.verify_in(&release, &[]).status, 0, "the release itself is fine");
+}
+
+#[cfg(unix)]
+#[test]
+fn release_files_that_are_fifos_are_unreadable_without_blocking() {
+    let s = Signed::new();
+    let release = s.release("rel", &[("a.bin", "a"), ("b.bin", "b")]);
+    std::fs::remove_file(release.join("a.bin")).unwrap();
+    assert!(Command::new("mkfifo").arg(release.join("a.bin")).status().unwrap().success());
+    let whole = s.verify_in(&release, &["--json"]);
+    assert_eq!(whole.status, 1, "{}{}", whole.stdout, whole.stderr);
+    let files = whole.json()["files"].clone();
+    assert_eq!(files[0]["name"], "a.bin");
+    assert_eq!(files[0]["status"], "unreadable", "{files}");
+    assert_eq!(files[1]["status"], "ok");
+    let alone = s.verify_in(&release, &[path(&release.join("a.bin")), "--json"]);
+    assert_eq!(alone.status, 1, "{}{}", alone.stdout, alone.stderr);
+    assert_eq!(alone.json()["files"][0]["status"], "unreadable");
+}
+
+/// Certificates made in the test, quickly: P-256 keys from fixed scalars, signed with the
+/// mini-CA's own extension profile.
+mod pki {
+    use der::{DecodePem, EncodePem};
+    use keyseal::ca::profile::{ExtensionInputs, FixedProfile, Profile, extensions};
+    use p256::ecdsa::{DerSignature, SigningKey};
+    use spki::{EncodePublicKey, SubjectPublicKeyInfoOwned};
+    use std::str::FromStr;
+    use x509_cert::builder::{Builder, CertificateBuilder};
+    use x509_cert::name::Name;
+    use x509_cert::serial_number::SerialNumber;
+    use x509_cert::time::Validity;
+
+    pub fn key(seed: u8) -> SigningKey {
+        let mut scalar = [0x11u8; 32];
+        scalar[31] = seed;
+        scalar[0] = 0x01;
+        SigningKey::from_slice(&scalar).unwrap()
+    }
+
+    fn spki(key: &SigningKey) -> SubjectPublicKeyInfoOwned {
+        let der = key.verifying_key().to_public_key_der().unwrap();
+        <SubjectPublicKeyInfoOwned as der::Decode>::from_der(der.as_bytes()).unwrap()
+    }
+
+    /// PEM of a certificate for `subject_key` named `subject`, issued by `issuer` with
+    /// `issuer_key`; `serial` makes otherwise equal certificates distinct.
+    pub fn issue(
+        subject: &str,
+        subject_key: &SigningKey,
+        issuer: &str,
+        issuer_key: &SigningKey,
+        profile: Profile,
+        serial: u32,
+    ) -> String {
+        let (subject_spki, issuer_spki) = (spki(subject_key), spki(issuer_key));
+        let inputs = ExtensionInputs {
+            subject_key: &subject_spki,
+            issuer_key: &issuer_spki,
+            path_len: None,
+            sans: &[],
+            crl_url: None,
+        };
+        let profile = FixedProfile {
+            issuer: Name::from_str(issuer).unwrap(),
+            subject: Name::from_str(subject).unwrap(),
+            extensions: extensions(profile, &inputs).unwrap(),
+        };
+        let mut serial_bytes = vec![0x01];
+        serial_bytes.extend_from_slice(&serial.to_be_bytes());
+        let validity = Validity::from_now(std::time::Duration::from_secs(86_400 * 30)).unwrap();
+        let builder =
+            CertificateBuilder::new(profile, SerialNumber::new(&serial_bytes).unwrap(), validity, subject_spki)
+                .unwrap();
+        let cert = builder.build::<_, DerSignature>(issuer_key).unwrap();
+        cert.to_pem(der::pem::LineEnding::LF).unwrap()
+    }
+
+    pub fn check(pem: &str) {
+        x509_cert::Certificate::from_pem(pem).unwrap();
+    }
+}
+
+/// Two CA names whose certificates all cross-sign each other (every "A" is signed by the
+/// key of every "B" and back), `per_name` of each, and a leaf under "A": every path of up
+/// to the maximum depth verifies signature by signature, none reaches the trust anchor.
+fn cross_signed_pile(per_name: u32) -> (String, Vec<String>) {
+    use keyseal::ca::profile::Profile;
+    let (a, b, leaf) = (pki::key(1), pki::key(2), pki::key(3));
+    let mut pile = Vec::new();
+    for serial in 0..per_name {
+        pile.push(pki::issue("CN=Pile A", &a, "CN=Pile B", &b, Profile::IntermediateCa, serial));
+        pile.push(pki::issue("CN=Pile B", &b, "CN=Pile A", &a, Profile::IntermediateCa, serial));
+    }
+    let leaf = pki::issue("CN=Pile Leaf", &leaf, "CN=Pile A", &a, Profile::CodeSigning, 0);
+    pki::check(&leaf);
+    (leaf, pile)
+}
+
+fn unrelated_root(ks: &Keyseal) -> PathBuf {
+    use keyseal::ca::profile::Profile;
+    let key = pki::key(9);
+    let root = ks.file("unrelated-root.pem");
+    std::fs::write(&root, pki::issue("CN=Unrelated Root", &key, "CN=Unrelated Root", &key, Profile::RootCa, 1))
+        .unwrap();
+    root
+}
+
+#[test]
+fn path_building_stays_bounded_on_cross_signed_piles() {
+    let ks = Keyseal::new();
+    let root = unrelated_root(&ks);
+    let (leaf, pile) = cross_signed_pile(128);
+    let (leaf_file, chain_file) = (ks.file("leaf.pem"), ks.file("pile.pem"));
+    std::fs::write(&leaf_file, &leaf).unwrap();
+    std::fs::write(&chain_file, pile.concat()).unwrap();
+    let args = ["cert", "verify", path(&leaf_file), "--chain", path(&chain_file), "--trust", path(&root), "--json"];
+    let (run, took) = bounded(&ks, ks.dir.path(), &args, Duration::from_secs(20));
+    assert_eq!(run.status, 1, "{}{}", run.stdout, run.stderr);
+    assert_eq!(run.json()["reason"], "budget-exceeded", "{}", run.stdout);
+    assert!(took < Duration::from_secs(5), "took {took:?}");
+
+    // Above the cap of untrusted certificates, nothing is even tried.
+    let (_, big_pile) = cross_signed_pile(129);
+    std::fs::write(&chain_file, big_pile.concat()).unwrap();
+    let (run, _) = bounded(&ks, ks.dir.path(), &args, Duration::from_secs(20));
+    assert_eq!(run.status, 1, "{}{}", run.stdout, run.stderr);
+    assert_eq!(run.json()["reason"], "too-many-certificates", "{}", run.stdout);
+}
+
+#[test]
+fn ten_thousand_same_name_intermediates_are_refused_quickly() {
+    use keyseal::ca::profile::Profile;
+    let ks = Keyseal::new();
+    let root = unrelated_root(&ks);
+    let ca_key = pki::key(4);
+    let one = pki::issue("CN=Same Name", &ca_key, "CN=Unrelated Root", &pki::key(5), Profile::IntermediateCa, 0);
+    // Ten thousand copies that differ only in a serial byte would need ten thousand
+    // signatures to make; copies of one are de-duplicated anyway, so vary the serial.
+    let pile: Vec<String> = (0..10_000)
+        .map(|serial| {
+            if serial < 300 {
+                pki::issue("CN=Same Name", &ca_key, "CN=Unrelated Root", &pki::key(5), Profile::IntermediateCa, serial)
+            } else {
+                one.clone()
+            }
+        })
+        .collect();
+    let leaf = pki::issue("CN=Leaf", &pki::key(6), "CN=Same Name", &ca_key, Profile::CodeSigning, 7);
+    let (leaf_file, chain_file) = (ks.file("leaf.pem"), ks.file("pile.pem"));
+    std::fs::write(&leaf_file, leaf).unwrap();
+    std::fs::write(&chain_file, pile.concat()).unwrap();
+    assert!(std::fs::metadata(&chain_file).unwrap().len() > 5 << 20, "a pile of several megabytes");
+    let args = ["cert", "verify", path(&leaf_file), "--chain", path(&chain_file), "--trust", path(&root), "--json"];
+    let (run, took) = bounded(&ks, ks.dir.path(), &args, Duration::from_secs(30));
+    assert_eq!(run.status, 1, "{}{}", run.stdout, run.stderr);
+    assert_eq!(run.json()["reason"], "too-many-certificates", "{}", run.stdout);
+    assert!(took < Duration::from_secs(5), "took {took:?}");
+}
+
+#[test]
+fn a_bundle_full_of_cross_signed_certificates_is_bounded_too() {
+    let s = Signed::new();
+    let release = s.release("rel", &[("a.bin", "a")]);
+    let root = unrelated_root(&s.ks);
+    let (leaf, pile) = cross_signed_pile(128);
+    let bundle = release.join("keyseal.bundle.json");
+    let mut value: Value = serde_json::from_slice(&std::fs::read(&bundle).unwrap()).unwrap();
+    let mut chain = vec![leaf];
+    chain.extend(pile);
+    value["signer"]["certificateChain"] = serde_json::json!(chain);
+    std::fs::write(&bundle, serde_json::to_vec(&value).unwrap()).unwrap();
+    let (run, took) = bounded(&s.ks, &release, &["verify", "--trust", path(&root), "--json"], Duration::from_secs(20));
+    assert_eq!(run.status, 1, "{}{}", run.stdout, run.stderr);
+    let report = run.json();
+    assert_eq!(report["signature"], "chain-invalid");
+    assert_eq!(report["chain"]["reason"], "budget-exceeded", "{report}");
+    assert!(took < Duration::from_secs(5), "took {took:?}");
+}
+
+#[cfg(unix)]
+#[test]
+fn names_from_input_cannot_forge_output_lines() {
+    let s = Signed::new();
+    let release = s.release("rel", &[("a.bin", "a")]);
+    // A file planted beside the release whose name rewrites the terminal.
+    std::fs::write(release.join("x\x1b[2K\rverified: 1 files"), "planted").unwrap();
+    let run = s.verify_in(&release, &[]);
+    assert_eq!(run.status, 1, "{}{}", run.stdout, run.stderr);
+    assert!(!run.stdout.contains('\x1b') && !run.stdout.contains('\r'), "{:?}", run.stdout);
+    assert!(run.stdout.contains("$'\\x1b'"), "{}", run.stdout);
+    assert!(run.stdout.lines().all(|line| !line.starts_with("verified")), "{}", run.stdout);
+    // --json stays exact.
+    let json = s.verify_in(&release, &["--json"]).json();
+    assert!(json["files"].as_array().unwrap().iter().any(|f| f["name"] == "x\x1b[2K\rverified: 1 files"));
+
+    // A name with a line break cannot be in a manifest: reported, quoted.
+    std::fs::remove_file(release.join("x\x1b[2K\rverified: 1 files")).unwrap();
+    std::fs::write(release.join("y\nverified: 2 files"), "planted").unwrap();
+    let run = s.verify_in(&release, &[]);
+    assert_eq!(run.status, 1, "{}{}", run.stdout, run.stderr);
+    assert!(run.stdout.contains("NOT-IN-MANIFEST") && run.stdout.contains("$'\\n'"), "{}", run.stdout);
+    assert!(run.stdout.lines().all(|line| !line.starts_with("verified")), "{}", run.stdout);
+
+    // An audit field holding what a refused caller sent.
+    let refused = s.ks.run(&["kms", "describe-key", "--key-id", "nope\n    99  2099-01-01T00:00:00Z  forged\x1b[31m"]);
+    assert_ne!(refused.status, 0);
+    let listed = s.ks.run(&["audit", "list"]);
+    assert_eq!(listed.status, 0, "{}", listed.stderr);
+    let entries = s.ks.ok(&["audit", "list", "--json"]);
+    assert_eq!(listed.stdout.lines().count(), entries.as_array().unwrap().len(), "{}", listed.stdout);
+    assert!(!listed.stdout.contains('\x1b'), "{:?}", listed.stdout);
+}
+
+#[test]
+fn a_closed_or_full_stdout_ends_quietly_with_a_failure_status() {
+    let s = Signed::new();
+    let release = s.release("rel", &[("a.bin", "a")]);
+    for args in [
+        vec!["kms", "list-keys"],
+        vec!["audit", "list"],
+        vec!["verify", path(&release), "--public-key", path(&s.public_key), "--json"],
+    ] {
+        // A reader that went away before anything was written (`| head -0`).
+        let mut child = s.ks.command().args(&args).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+        drop(child.stdout.take());
+        let output = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_ne!(output.status.code(), Some(0), "{args:?}");
+        assert!(output.status.code().is_some(), "{args:?} ended by a signal");
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+        // A full disk.
+        let full = std::fs::OpenOptions::new().write(true).open("/dev/full").unwrap();
+        let output = s.ks.command().args(&args).stdout(full).output().unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains("[cannot-write]") && !stderr.contains("panicked"), "{args:?}: {stderr}");
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn sign_never_writes_through_a_planted_symlink() {
+    let s = Signed::new();
+    let release = s.ks.file("build");
+    std::fs::create_dir_all(release.join("sub")).unwrap();
+    std::fs::write(release.join("sub/app"), "binary").unwrap();
+    let out = s.ks.file("out");
+    std::fs::create_dir_all(&out).unwrap();
+    let victim = s.ks.file("victim");
+    std::fs::write(&victim, "precious").unwrap();
+    // Every name an earlier CI step could guess: old staging names and the outputs.
+    for name in [".keyseal.bundle.json.keyseal-tmp", ".SHA256SUMS.keyseal-tmp", "SHA256SUMS", "keyseal.bundle.json"] {
+        std::os::unix::fs::symlink(&victim, out.join(name)).unwrap();
+    }
+    let sign = |extra: &[&str]| {
+        let mut args =
+            vec!["sign", path(&release), "--key", &s.key_id, "--key-version", &s.version, "--out", path(&out)];
+        args.extend_from_slice(extra);
+        s.ks.run(&args)
+    };
+    let signed = sign(&[]);
+    assert_eq!(signed.status, 0, "{}", signed.stderr);
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious");
+    for name in ["SHA256SUMS", "keyseal.bundle.json", "SHA256SUMS.sig"] {
+        assert!(std::fs::symlink_metadata(out.join(name)).unwrap().is_file(), "{name} is a regular file now");
+    }
+    // A directory of detached signatures planted as a link elsewhere is not entered.
+    let elsewhere = s.ks.file("elsewhere");
+    std::fs::create_dir_all(&elsewhere).unwrap();
+    std::os::unix::fs::symlink(&elsewhere, out.join("sub")).unwrap();
+    let refused = sign(&["--detached"]);
+    assert_eq!(refused.status, 2, "{}", refused.stderr);
+    assert!(refused.stderr.contains("[cannot-write]"), "{}", refused.stderr);
+    assert_eq!(std::fs::read_dir(&elsewhere).unwrap().count(), 0);
+}
+
+/// A root and a code-signing certificate for `s`'s key from the store's own mini-CA.
+fn store_ca(s: &Signed) -> (PathBuf, PathBuf, String) {
+    let (root_key, root_version) = s.ks.create_key("EC_P256", "SIGN/VERIFY");
+    let (root, signer) = (s.ks.file("root.pem"), s.ks.file("signer.pem"));
+    s.ks.ok(&[
+        "ca",
+        "init",
+        "--name",
+        "root",
+        "--key",
+        &root_key,
+        "--key-version",
+        &root_version,
+        "--subject",
+        "CN=Hostile Test Root",
+        "--out",
+        path(&root),
+        "--json",
+    ]);
+    let issued = s.ks.ok(&[
+        "ca",
+        "issue",
+        "--ca",
+        "root",
+        "--profile",
+        "code-signing",
+        "--key",
+        &s.key_id,
+        "--key-version",
+        &s.version,
+        "--subject",
+        "CN=Hostile Test Signer",
+        "--days",
+        "30",
+        "--out",
+        path(&signer),
+        "--json",
+    ]);
+    let serial = issued["certificate"]["serial"].as_str().unwrap().to_string();
+    (root, signer, serial)
+}
+
+#[test]
+fn sign_refuses_a_certificate_its_own_ca_revoked_and_verify_says_when_revocation_was_not_checked() {
+    let s = Signed::new();
+    let (root, signer, serial) = store_ca(&s);
+    let release = s.ks.file("rel");
+    std::fs::create_dir_all(&release).unwrap();
+    std::fs::write(release.join("a.bin"), "a").unwrap();
+    let sign = || {
+        s.ks.run(&[
+            "sign",
+            path(&release),
+            "--key",
+            &s.key_id,
+            "--key-version",
+            &s.version,
+            "--cert",
+            path(&signer),
+            "--out",
+            path(&release),
+        ])
+    };
+    assert_eq!(sign().status, 0);
+    let report = bounded(&s.ks, &release, &["verify", "--trust", path(&root), "--json"], QUICK).0;
+    assert_eq!(report.status, 0, "{}{}", report.stdout, report.stderr);
+    assert_eq!(report.json()["revocation"], "not-checked");
+    let text = bounded(&s.ks, &release, &["verify", "--trust", path(&root)], QUICK).0;
+    assert!(text.stdout.contains("revocation NOT checked"), "{}", text.stdout);
+
+    let revoked = s.ks.run(&["ca", "revoke", "--ca", "root", "--serial", &serial, "--reason", "key-compromise"]);
+    assert_eq!(revoked.status, 0, "{}", revoked.stderr);
+    let refused = sign();
+    assert_eq!(refused.status, 2, "{}", refused.stderr);
+    assert!(refused.stderr.contains("[revoked]") && refused.stderr.contains("key-compromise"), "{}", refused.stderr);
+}
+
+#[test]
+fn a_damaged_trust_file_is_unusable_input_everywhere() {
+    let s = Signed::new();
+    let (_, signer, _) = store_ca(&s);
+    let release = s.release("rel", &[("a.bin", "a")]);
+    let damaged = s.ks.file("damaged.pem");
+    std::fs::write(&damaged, "-----BEGIN CERTIFICATE-----\nMIIBAAAA\n-----END CERTIFICATE-----\n").unwrap();
+    for args in
+        [vec!["cert", "verify", path(&signer), "--trust", path(&damaged)], vec!["verify", "--trust", path(&damaged)]]
+    {
+        let run = bounded(&s.ks, &release, &args, QUICK).0;
+        assert_eq!(run.status, 2, "{args:?}: {}{}", run.stdout, run.stderr);
+        assert!(run.stderr.contains("[malformed-certificate]"), "{args:?}: {}", run.stderr);
+    }
+}
