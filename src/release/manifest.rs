@@ -1,7 +1,9 @@
 //! The release manifest in coreutils format (`SHA256SUMS`): one `<hex>  <name>` line per
 //! file, sorted by name, so the same release always gives the same bytes and
-//! `sha256sum -c SHA256SUMS` checks it unchanged. Names holding a backslash are escaped
-//! the way coreutils does it (the line starts with `\`, the backslash is doubled).
+//! `sha256sum -c SHA256SUMS` checks it unchanged. Names holding a backslash, a line feed
+//! or a carriage return are escaped the way coreutils does it (the line starts with `\`;
+//! `\\`, `\n`, `\r`). A raw carriage return in a name is refused when reading: it would
+//! not survive a round trip, and keyseal never writes one.
 
 use std::collections::BTreeMap;
 
@@ -20,12 +22,12 @@ impl Manifest {
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut out = String::new();
         for (name, digest) in &self.entries {
-            if name.contains('\\') {
+            if name.contains(['\\', '\n', '\r']) {
                 out.push('\\');
             }
             out.push_str(&hex::encode(digest));
             out.push_str("  ");
-            out.push_str(&name.replace('\\', "\\\\"));
+            out.push_str(&name.replace('\\', "\\\\").replace('\n', "\\n").replace('\r', "\\r"));
             out.push('\n');
         }
         out.into_bytes()
@@ -45,6 +47,9 @@ impl Manifest {
             let (digest_hex, rest) = line.split_at_checked(64).ok_or_else(bad)?;
             let name = rest.strip_prefix("  ").or_else(|| rest.strip_prefix(" *")).ok_or_else(bad)?;
             let digest: [u8; 32] = hex::decode(digest_hex).ok().and_then(|d| d.try_into().ok()).ok_or_else(bad)?;
+            if name.contains('\r') {
+                return Err(format!("line {number} holds a carriage return in its file name"));
+            }
             let name = if escaped { unescape(name).ok_or_else(bad)? } else { name.to_string() };
             if name.is_empty() {
                 return Err(bad());
@@ -96,6 +101,27 @@ mod tests {
         assert_eq!(lines[1], format!("{}  b/x y.bin", hex::encode([1u8; 32])));
         assert_eq!(lines[2], format!("\\{}  back\\\\slash", hex::encode([3u8; 32])));
         assert_eq!(Manifest::parse(&bytes).unwrap(), sample());
+    }
+
+    /// Inputs the `manifest` fuzz target found (fuzz/regressions/manifest/): each must either
+    /// be refused or read back the same after writing.
+    #[test]
+    fn fuzzer_findings_round_trip_or_are_refused() {
+        let zeros = "0".repeat(64);
+        let cases = [
+            format!("{zeros}  a\r"),
+            format!("{zeros}  a\r\r\n"),
+            format!("\\{zeros}  a\\r\n"),
+            format!("\\{zeros}  a\\nb\n"),
+        ];
+        for case in &cases {
+            if let Ok(manifest) = Manifest::parse(case.as_bytes()) {
+                assert_eq!(Manifest::parse(&manifest.to_bytes()), Ok(manifest), "{case:?}");
+            }
+        }
+        assert!(Manifest::parse(cases[0].as_bytes()).is_err(), "a raw carriage return is refused");
+        let escaped = Manifest::parse(cases[3].as_bytes()).unwrap();
+        assert!(escaped.entries.contains_key("a\nb"));
     }
 
     #[test]
