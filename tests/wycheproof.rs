@@ -1,4 +1,4 @@
-//! Project Wycheproof vectors (../shared/testvectors/wycheproof, see its README) through
+//! Project Wycheproof vectors (fixtures/wycheproof, see fixtures/README.md) through
 //! the exact verify and decrypt functions AsymmetricVerify and AsymmetricDecrypt call
 //! (`kms::keys`), every case asserted.
 //!
@@ -17,7 +17,7 @@ use sha2::{Digest, Sha256};
 use std::path::PathBuf;
 
 fn load(name: &str) -> Value {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/testvectors/wycheproof").join(name);
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/wycheproof").join(name);
     let text = std::fs::read_to_string(&path)
         .unwrap_or_else(|e| panic!("the Wycheproof vectors must be at {}: {e}", path.display()));
     serde_json::from_str(&text).unwrap()
