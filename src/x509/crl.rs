@@ -12,7 +12,6 @@ use crate::x509::signature::verify_signed;
 use der::{Decode, Encode};
 use spki::ObjectIdentifier;
 use std::collections::HashMap;
-use x509_cert::Certificate;
 use x509_cert::crl::{CertificateList, RevokedCert};
 use x509_cert::ext::pkix::crl::CrlReason;
 use x509_cert::ext::pkix::{KeyUsage, KeyUsages};
@@ -117,15 +116,15 @@ impl<'a> CrlIndex<'a> {
 /// signed, the newest one current at `at` speaks; stale ones are passed over, and only
 /// when none is current does that fail.
 pub fn check(
-    cert: &Certificate,
+    cert: &Indexed<'_>,
     issuer: &Indexed<'_>,
     crls: &mut CrlIndex<'_>,
     at: i64,
     budget: &mut Budget,
 ) -> Result<Revocation, (Reason, String)> {
-    let tbs = cert.tbs_certificate();
-    let who = crate::x509::describe(cert);
-    let Some(issued_by_issuer) = crls.by_issuer.get(&name_key(tbs.issuer())).cloned() else {
+    let tbs = cert.cert.tbs_certificate();
+    let who = crate::x509::describe(cert.cert);
+    let Some(issued_by_issuer) = crls.by_issuer.get(&cert.issuer).cloned() else {
         return Ok(Revocation::NotCovered);
     };
     let mut signed = Vec::new();

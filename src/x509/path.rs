@@ -8,7 +8,7 @@
 
 use crate::x509::budget::Budget;
 use crate::x509::crl::{self, CrlIndex, Revocation};
-use crate::x509::name::{Constraints, Refusal, names_match};
+use crate::x509::name::{Constraints, Refusal};
 use crate::x509::pool::{Indexed, Pool};
 use crate::x509::signature::{SignatureError, verify_signed};
 use crate::x509::{Purpose, Reason, describe};
@@ -247,7 +247,7 @@ impl<'p, 'a> Search<'p, 'a> {
             if !self.signed_by(chain, current, anchor) {
                 continue;
             }
-            match check_path(&certificates(chain), anchor, self.options, &mut self.budget, &mut self.crls) {
+            match check_path(chain, anchor, self.options, &mut self.budget, &mut self.crls) {
                 Ok(success) => return Some(success),
                 Err(failure) => self.record(failure),
             }
@@ -380,61 +380,49 @@ impl Checker<'_> {
 
 /// Applies RFC 5280 §6.1 to a complete path: `chain` (leaf first) and its trust anchor.
 fn check_path(
-    chain: &[&Certificate],
+    chain: &[&Indexed<'_>],
     anchor: &Indexed<'_>,
     options: &ValidationOptions,
     budget: &mut Budget,
     crls: &mut CrlIndex<'_>,
 ) -> Result<Success, Failure> {
-    let anchor_indexed = anchor;
-    let anchor = anchor.cert;
-    let mut checker = Checker { checks: Vec::new(), path: entries(chain, Some(anchor)), options };
+    let mut checker = Checker { checks: Vec::new(), path: entries(&certificates(chain), Some(anchor.cert)), options };
     let n = chain.len();
-    check_anchor(&mut checker, anchor)?;
-    let mut max_path_length = extension::<BasicConstraints>(anchor)
+    check_anchor(&mut checker, anchor.cert)?;
+    let mut max_path_length = extension::<BasicConstraints>(anchor.cert)
         .ok()
         .flatten()
         .and_then(|bc| bc.path_len_constraint)
         .map_or(usize::MAX, usize::from);
     let mut constraints = Constraints::default();
-    add_constraints(&checker, &mut constraints, anchor)?;
+    add_constraints(&checker, &mut constraints, anchor.cert)?;
     let mut issuer = anchor;
-    let mut issuer_indexed = None;
-    for (position, cert) in chain.iter().rev().enumerate() {
-        let is_leaf = position + 1 == n;
-        checker.pass(cert, "signature", Some(format!("verified with the key of {}", describe(issuer))));
+    for (position, indexed) in chain.iter().rev().enumerate() {
+        let (is_leaf, cert) = (position + 1 == n, indexed.cert);
+        checker.pass(cert, "signature", Some(format!("verified with the key of {}", describe(issuer.cert))));
         check_structure(&mut checker, cert)?;
         check_validity(&mut checker, cert, "")?;
-        if !names_match(cert.tbs_certificate().issuer(), issuer.tbs_certificate().subject()) {
+        // RFC 5280 §7.1 comparison: the indexed names are already in comparable form.
+        if indexed.issuer != issuer.subject {
             let message = format!(
                 "{} names issuer \"{}\" but was signed by \"{}\"",
                 describe(cert),
                 cert.tbs_certificate().issuer(),
-                issuer.tbs_certificate().subject()
+                issuer.cert.tbs_certificate().subject()
             );
             return Err(checker.fail(cert, "name-chaining", Reason::NameMismatch, message));
         }
         checker.pass(cert, "name-chaining", None);
-        if !crls.is_empty() {
-            let issuer_index = match std::ptr::eq(issuer, anchor) {
-                true => anchor_indexed,
-                false => &*issuer_indexed.get_or_insert_with(|| Indexed::new(issuer)),
-            };
-            check_revocation(&mut checker, cert, issuer_index, budget, crls)?;
-        } else {
-            checker.not_checked(cert, "revocation", "no CRL given".into());
-        }
-        let self_issued = names_match(cert.tbs_certificate().issuer(), cert.tbs_certificate().subject());
-        if is_leaf || !self_issued {
+        check_revocation(&mut checker, indexed, issuer, budget, crls)?;
+        if is_leaf || !indexed.self_issued() {
             check_names(&mut checker, cert, &constraints, budget)?;
         }
         if is_leaf {
             check_leaf(&mut checker, cert)?;
         } else {
-            check_ca(&mut checker, cert, self_issued, &mut max_path_length)?;
+            check_ca(&mut checker, cert, indexed.self_issued(), &mut max_path_length)?;
             add_constraints(&checker, &mut constraints, cert)?;
-            issuer = cert;
-            issuer_indexed = None;
+            issuer = indexed;
         }
     }
     Ok((checker.path, checker.checks))
@@ -581,21 +569,25 @@ fn check_validity(checker: &mut Checker<'_>, cert: &Certificate, role: &str) -> 
 
 fn check_revocation(
     checker: &mut Checker<'_>,
-    cert: &Certificate,
+    cert: &Indexed<'_>,
     issuer: &Indexed<'_>,
     budget: &mut Budget,
     crls: &mut CrlIndex<'_>,
 ) -> Result<(), Failure> {
+    if crls.is_empty() {
+        checker.not_checked(cert.cert, "revocation", "no CRL given".into());
+        return Ok(());
+    }
     match crl::check(cert, issuer, crls, checker.options.at, budget) {
         Ok(Revocation::Good) => {
-            checker.pass(cert, "revocation", Some("not listed by its issuer's current CRL".into()));
+            checker.pass(cert.cert, "revocation", Some("not listed by its issuer's current CRL".into()));
             Ok(())
         }
         Ok(Revocation::NotCovered) => {
-            checker.not_checked(cert, "revocation", "no CRL of its issuer was given".into());
+            checker.not_checked(cert.cert, "revocation", "no CRL of its issuer was given".into());
             Ok(())
         }
-        Err((reason, message)) => Err(fail_clone(checker, cert, "revocation", reason, message)),
+        Err((reason, message)) => Err(fail_clone(checker, cert.cert, "revocation", reason, message)),
     }
 }
 
