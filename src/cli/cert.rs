@@ -9,11 +9,10 @@ use crate::release::ReleaseError;
 use crate::x509::cert::load_certificates;
 use crate::x509::crl::load_crls;
 use crate::x509::path::ValidationReport;
+use crate::x509::{Cert, Crl};
 use crate::x509::{Purpose, ValidationOptions, validate};
 use clap::{Args, Subcommand};
 use std::path::{Path, PathBuf};
-use x509_cert::Certificate;
-use x509_cert::crl::CertificateList;
 
 /// The certificate commands.
 #[derive(Debug, Subcommand)]
@@ -88,7 +87,7 @@ fn read(path: &Path, flag: &str, kind: InputKind) -> Result<Vec<u8>, ReleaseErro
 /// Every certificate in the files given to `flag`. A certificate that does not parse makes
 /// the file unusable (exit 2, `malformed-certificate`): a damaged trust store or chain is
 /// reported, never quietly shortened.
-pub fn certificates(paths: &[PathBuf], flag: &str) -> Result<Vec<Certificate>, ReleaseError> {
+pub fn certificates(paths: &[PathBuf], flag: &str) -> Result<Vec<Cert>, ReleaseError> {
     let mut all = Vec::new();
     for path in paths {
         for (index, parsed) in load_certificates(&read(path, flag, InputKind::Certificates)?).into_iter().enumerate() {
@@ -102,7 +101,7 @@ pub fn certificates(paths: &[PathBuf], flag: &str) -> Result<Vec<Certificate>, R
 }
 
 /// CRLs from files.
-pub fn crls(paths: &[PathBuf]) -> Result<Vec<CertificateList>, ReleaseError> {
+pub fn crls(paths: &[PathBuf]) -> Result<Vec<Crl>, ReleaseError> {
     let mut all = Vec::new();
     for path in paths {
         all.extend(

@@ -117,12 +117,11 @@ fn resolve_signer(
 
 /// Refuses a chain that holds a certificate this store's own CA has revoked: the CA knows
 /// at once, long before a verifier sees its next CRL.
-fn refuse_revoked(store: &Store, chain: &[x509_cert::Certificate]) -> Result<(), ReleaseError> {
-    use der::Encode;
+fn refuse_revoked(store: &Store, chain: &[x509::Cert]) -> Result<(), ReleaseError> {
     for cert in chain {
-        let der = cert.to_der().map_err(|e| ReleaseError::Input(format!("cannot re-encode a certificate: {e}")))?;
+        let der = cert.der();
         let serial = cert.tbs_certificate().serial_number().as_bytes();
-        let Some(record) = store.read(|tx| index::lookup(tx, &der, serial))? else { continue };
+        let Some(record) = store.read(|tx| index::lookup(tx, der, serial))? else { continue };
         if let Some(revoked_at) = record.revoked_at {
             return Err(x509::CertError {
                 reason: x509::Reason::Revoked,
@@ -140,10 +139,11 @@ fn refuse_revoked(store: &Store, chain: &[x509_cert::Certificate]) -> Result<(),
     Ok(())
 }
 
-fn certificate_pem(cert: &x509_cert::Certificate) -> Result<String, ReleaseError> {
-    use der::EncodePem;
-    cert.to_pem(der::pem::LineEnding::LF)
-        .map_err(|e| ReleaseError::Input(format!("cannot re-encode a certificate: {e}")))
+/// The certificate as PEM, its DER exactly as given (a re-encoding could change the bytes
+/// its issuer signed).
+fn certificate_pem(cert: &x509::Cert) -> Result<String, ReleaseError> {
+    der::pem::encode_string("CERTIFICATE", der::pem::LineEnding::LF, cert.der())
+        .map_err(|e| ReleaseError::Input(format!("cannot encode a certificate as PEM: {e}")))
 }
 
 /// Signs a release; see the module comment for the order of things. `ca_index` is the

@@ -38,9 +38,9 @@ pub struct VerifyOptions {
 #[derive(Debug, Clone)]
 pub struct ChainTrust {
     /// Trust anchors (root certificates).
-    pub anchors: Vec<x509_cert::Certificate>,
+    pub anchors: Vec<crate::x509::Cert>,
     /// CRLs to check revocation with.
-    pub crls: Vec<x509_cert::crl::CertificateList>,
+    pub crls: Vec<crate::x509::Crl>,
     /// What the signer's certificate must be good for (code signing, normally).
     pub purpose: crate::x509::Purpose,
     /// The verification time, Unix seconds.

@@ -1,7 +1,8 @@
 //! Reading certificates and checking the one that names a signer: its key is the signing
 //! key, it is valid at the given time, and it allows code signing.
 
-use der::{Decode, Encode};
+use crate::x509::received::Cert;
+use der::Encode;
 use x509_cert::Certificate;
 use x509_cert::ext::pkix::ExtendedKeyUsage;
 
@@ -24,9 +25,13 @@ impl CertError {
 }
 
 /// Every certificate in a PEM file, in file order.
-pub fn load_pem_chain(pem: &[u8]) -> Result<Vec<Certificate>, CertError> {
-    let chain = Certificate::load_pem_chain(pem)
-        .map_err(|e| CertError::new(Reason::MalformedCertificate, format!("not a PEM certificate chain: {e}")))?;
+pub fn load_pem_chain(pem: &[u8]) -> Result<Vec<Cert>, CertError> {
+    let mut chain = Vec::new();
+    for block in pem_blocks(pem, "CERTIFICATE") {
+        let der = block
+            .map_err(|e| CertError::new(Reason::MalformedCertificate, format!("not a PEM certificate chain: {e}")))?;
+        chain.push(from_der(&der)?);
+    }
     if chain.is_empty() {
         return Err(CertError::new(Reason::MalformedCertificate, "the file holds no certificate"));
     }
@@ -43,7 +48,7 @@ pub fn describe(cert: &Certificate) -> String {
 /// end-entity checks for code signing at `now` (Unix seconds). One rule is stricter here:
 /// the extendedKeyUsage must be present, since a release signer's certificate must say
 /// what it is for (RFC 5280 lets its absence mean any purpose).
-pub fn check_code_signing_leaf(cert: &Certificate, public_spki: &[u8], now: i64) -> Result<(), CertError> {
+pub fn check_code_signing_leaf(cert: &Cert, public_spki: &[u8], now: i64) -> Result<(), CertError> {
     let tbs = cert.tbs_certificate();
     let who = describe(cert);
     let cert_key = tbs
@@ -74,11 +79,11 @@ pub fn check_code_signing_leaf(cert: &Certificate, public_spki: &[u8], now: i64)
 /// Every certificate in a file, PEM (any number of CERTIFICATE blocks) or one DER
 /// certificate, each parsed on its own: the results keep the file's order, and a block
 /// that does not parse is an error in its place rather than the end of the file.
-pub fn load_certificates(bytes: &[u8]) -> Vec<Result<Certificate, CertError>> {
+pub fn load_certificates(bytes: &[u8]) -> Vec<Result<Cert, CertError>> {
     if !bytes.starts_with(b"-----") && !bytes.iter().take(64).all(|b| b.is_ascii()) {
         return vec![from_der(bytes)];
     }
-    let mut found: Vec<Result<Certificate, CertError>> = pem_blocks(bytes, "CERTIFICATE")
+    let mut found: Vec<Result<Cert, CertError>> = pem_blocks(bytes, "CERTIFICATE")
         .into_iter()
         .map(|block| block.map_err(|e| CertError::new(Reason::MalformedCertificate, e)).and_then(|der| from_der(&der)))
         .collect();
@@ -106,7 +111,6 @@ pub fn pem_blocks(bytes: &[u8], label: &str) -> Vec<Result<Vec<u8>, String>> {
 }
 
 /// Parses one DER certificate.
-pub fn from_der(der: &[u8]) -> Result<Certificate, CertError> {
-    Certificate::from_der(der)
-        .map_err(|e| CertError::new(Reason::MalformedCertificate, format!("not a DER certificate: {e}")))
+pub fn from_der(der: &[u8]) -> Result<Cert, CertError> {
+    Cert::from_der(der).map_err(|e| CertError::new(Reason::MalformedCertificate, format!("not a DER certificate: {e}")))
 }

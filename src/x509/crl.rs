@@ -8,11 +8,12 @@ use crate::x509::Reason;
 use crate::x509::budget::Budget;
 use crate::x509::name::{NameKey, name_key};
 use crate::x509::pool::Indexed;
+use crate::x509::received::Crl;
 use crate::x509::signature::verify_signed;
-use der::{Decode, Encode};
+use der::Decode;
 use spki::ObjectIdentifier;
 use std::collections::HashMap;
-use x509_cert::crl::{CertificateList, RevokedCert};
+use x509_cert::crl::RevokedCert;
 use x509_cert::ext::pkix::crl::CrlReason;
 use x509_cert::ext::pkix::{KeyUsage, KeyUsages};
 
@@ -24,13 +25,13 @@ const REASON_CODE: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.21");
 const INVALIDITY_DATE: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.24");
 
 /// Every CRL in a file: PEM blocks (`X509 CRL`) or one DER CRL.
-pub fn load_crls(bytes: &[u8]) -> Result<Vec<CertificateList>, String> {
+pub fn load_crls(bytes: &[u8]) -> Result<Vec<Crl>, String> {
     if !bytes.starts_with(b"-----BEGIN") {
-        return CertificateList::from_der(bytes).map(|crl| vec![crl]).map_err(|e| format!("not a DER CRL: {e}"));
+        return Crl::from_der(bytes).map(|crl| vec![crl]).map_err(|e| format!("not a DER CRL: {e}"));
     }
     let mut crls = Vec::new();
     for block in crate::x509::cert::pem_blocks(bytes, "X509 CRL") {
-        crls.push(CertificateList::from_der(&block?).map_err(|e| format!("not a CRL: {e}"))?);
+        crls.push(Crl::from_der(&block?).map_err(|e| format!("not a CRL: {e}"))?);
     }
     if crls.is_empty() {
         return Err("the file holds no X509 CRL".into());
@@ -56,7 +57,7 @@ fn time(t: &x509_cert::time::Time) -> i64 {
 /// A validation may check many paths; none of that repeats work proportional to the size
 /// of the CRLs (a hostile `--crl` can hold a million entries).
 pub struct CrlIndex<'a> {
-    crls: &'a [CertificateList],
+    crls: &'a [Crl],
     by_issuer: HashMap<NameKey, Vec<usize>>,
     verified: HashMap<(usize, [u8; 32]), bool>,
     serials: HashMap<usize, HashMap<Vec<u8>, usize>>,
@@ -64,7 +65,7 @@ pub struct CrlIndex<'a> {
 
 impl<'a> CrlIndex<'a> {
     /// Indexes `crls` by issuer.
-    pub fn new(crls: &'a [CertificateList]) -> CrlIndex<'a> {
+    pub fn new(crls: &'a [Crl]) -> CrlIndex<'a> {
         let mut by_issuer: HashMap<NameKey, Vec<usize>> = HashMap::new();
         for (at, crl) in crls.iter().enumerate() {
             by_issuer.entry(name_key(&crl.tbs_cert_list.issuer)).or_default().push(at);
@@ -86,13 +87,12 @@ impl<'a> CrlIndex<'a> {
         budget.signature().map_err(|e| (Reason::BudgetExceeded, e.describe()))?;
         let crl = &self.crls[at];
         let list = &crl.tbs_cert_list;
-        let bytes = list.to_der().map_err(|e| (Reason::CrlInvalid, e.to_string()))?;
         let signature = crl.signature.as_bytes().unwrap_or_default();
         let verifies = crl.signature_algorithm == list.signature
             && verify_signed(
                 issuer.cert.tbs_certificate().subject_public_key_info(),
                 &crl.signature_algorithm,
-                &bytes,
+                crl.signed_bytes(),
                 signature,
             )
             .is_ok();

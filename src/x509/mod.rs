@@ -11,8 +11,10 @@ pub mod name;
 pub mod path;
 pub mod pool;
 pub mod reason;
+pub mod received;
 pub mod signature;
 
 pub use cert::{CertError, check_code_signing_leaf, describe, load_pem_chain};
 pub use path::{ValidationOptions, ValidationReport, validate};
 pub use reason::{Purpose, Reason};
+pub use received::{Cert, Crl};

@@ -10,15 +10,14 @@ use crate::x509::budget::Budget;
 use crate::x509::crl::{self, CrlIndex, Revocation};
 use crate::x509::name::{Constraints, Refusal};
 use crate::x509::pool::{Indexed, Pool};
+use crate::x509::received::{Cert, Crl};
 use crate::x509::signature::{SignatureError, verify_signed};
 use crate::x509::{Purpose, Reason, describe};
-use der::Encode;
 use der::oid::AssociatedOid;
 use serde::Serialize;
 use spki::ObjectIdentifier;
 use x509_cert::Certificate;
 use x509_cert::certificate::Version;
-use x509_cert::crl::CertificateList;
 use x509_cert::ext::pkix::constraints::name::NameConstraints;
 use x509_cert::ext::pkix::name::GeneralName;
 use x509_cert::ext::pkix::{BasicConstraints, ExtendedKeyUsage, KeyUsage, KeyUsages, SubjectAltName};
@@ -58,7 +57,7 @@ pub struct ValidationOptions {
     /// Most certificates in a path, leaf and trust anchor included.
     pub max_depth: usize,
     /// CRLs to check revocation with.
-    pub crls: Vec<CertificateList>,
+    pub crls: Vec<Crl>,
 }
 
 impl ValidationOptions {
@@ -124,9 +123,9 @@ struct Failure {
 
 /// Validates `leaf` against `anchors`, building the path from `intermediates`.
 pub fn validate(
-    leaf: &Certificate,
-    intermediates: &[Certificate],
-    anchors: &[Certificate],
+    leaf: &Cert,
+    intermediates: &[Cert],
+    anchors: &[Cert],
     options: &ValidationOptions,
 ) -> ValidationReport {
     let at = crate::clock::format_unix(options.at);
@@ -323,23 +322,26 @@ impl<'p, 'a> Search<'p, 'a> {
 }
 
 fn certificates<'c>(chain: &[&'c Indexed<'_>]) -> Vec<&'c Certificate> {
-    chain.iter().map(|indexed| indexed.cert).collect()
+    chain.iter().map(|indexed| &**indexed.cert).collect()
 }
 
-fn signature_check(subject: &Certificate, issuer: &Certificate) -> Result<(), (Reason, String)> {
-    let signed = subject.tbs_certificate().to_der().map_err(|e| (Reason::MalformedCertificate, e.to_string()))?;
+fn signature_check(subject: &Cert, issuer: &Cert) -> Result<(), (Reason, String)> {
     let signature = subject.signature().as_bytes().unwrap_or_default();
-    verify_signed(issuer.tbs_certificate().subject_public_key_info(), subject.signature_algorithm(), &signed, signature)
-        .map_err(|e| match e {
-            SignatureError::Invalid => (
-                Reason::BadSignature,
-                format!("the signature of {} does not verify with the key of {}", describe(subject), describe(issuer)),
-            ),
-            SignatureError::Unsupported(what) | SignatureError::Malformed(what) => (
-                Reason::UnsupportedAlgorithm,
-                format!("the signature of {} cannot be checked: {what}", describe(subject)),
-            ),
-        })
+    verify_signed(
+        issuer.tbs_certificate().subject_public_key_info(),
+        subject.signature_algorithm(),
+        subject.signed_bytes(),
+        signature,
+    )
+    .map_err(|e| match e {
+        SignatureError::Invalid => (
+            Reason::BadSignature,
+            format!("the signature of {} does not verify with the key of {}", describe(subject), describe(issuer)),
+        ),
+        SignatureError::Unsupported(what) | SignatureError::Malformed(what) => {
+            (Reason::UnsupportedAlgorithm, format!("the signature of {} cannot be checked: {what}", describe(subject)))
+        }
+    })
 }
 
 fn entries(chain: &[&Certificate], anchor: Option<&Certificate>) -> Vec<PathEntry> {
@@ -431,7 +433,7 @@ fn check_path(
 /// The end-entity checks of path validation on one certificate alone — validity at `at`,
 /// keyUsage and extendedKeyUsage for `purpose` — for judging a certificate before any
 /// chain is known (`keyseal sign --cert`).
-pub fn check_end_entity(cert: &Certificate, purpose: Purpose, at: i64) -> Result<(), (Reason, String)> {
+pub fn check_end_entity(cert: &Cert, purpose: Purpose, at: i64) -> Result<(), (Reason, String)> {
     let options = ValidationOptions::new(at, purpose);
     let mut checker = Checker { checks: Vec::new(), path: Vec::new(), options: &options };
     check_validity(&mut checker, cert, "")
@@ -447,7 +449,7 @@ fn extension<'a, T: der::Decode<'a, Error = der::Error> + AssociatedOid>(
 
 /// The trust anchor is trusted for its name and key; keyseal also refuses one that is
 /// outside its validity, or that says it is not a CA (as OpenSSL does).
-fn check_anchor(checker: &mut Checker<'_>, anchor: &Certificate) -> Result<(), Failure> {
+fn check_anchor(checker: &mut Checker<'_>, anchor: &Cert) -> Result<(), Failure> {
     check_validity(checker, anchor, " (a trust anchor)")?;
     let constraints = extension::<BasicConstraints>(anchor).map_err(|e| malformed(checker, anchor, e))?;
     if constraints.is_some_and(|bc| !bc.ca) {
@@ -543,27 +545,24 @@ fn check_structure(checker: &mut Checker<'_>, cert: &Certificate) -> Result<(), 
     Ok(())
 }
 
-fn check_validity(checker: &mut Checker<'_>, cert: &Certificate, role: &str) -> Result<(), Failure> {
-    let validity = cert.tbs_certificate().validity();
-    let (start, end) = (
-        validity.not_before.to_unix_duration().as_secs() as i64,
-        validity.not_after.to_unix_duration().as_secs() as i64,
-    );
-    let at = crate::clock::format_unix(checker.options.at);
+fn check_validity(checker: &mut Checker<'_>, cert: &Cert, role: &str) -> Result<(), Failure> {
+    use crate::clock::format_unix;
+    let (start, end) = (cert.not_before, cert.not_after);
+    let at = format_unix(checker.options.at);
     if checker.options.at < start {
         let message = format!(
             "{}{role} is not valid before {}; the verification time is {at}",
             describe(cert),
-            validity.not_before
+            format_unix(start)
         );
         return Err(fail_clone(checker, cert, "validity", Reason::NotYetValid, message));
     }
     if checker.options.at > end {
         let message =
-            format!("{}{role} expired at {}; the verification time is {at}", describe(cert), validity.not_after);
+            format!("{}{role} expired at {}; the verification time is {at}", describe(cert), format_unix(end));
         return Err(fail_clone(checker, cert, "validity", Reason::Expired, message));
     }
-    checker.pass(cert, "validity", Some(format!("{} to {}", validity.not_before, validity.not_after)));
+    checker.pass(cert, "validity", Some(format!("{} to {}", format_unix(start), format_unix(end))));
     Ok(())
 }
 

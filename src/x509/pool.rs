@@ -4,17 +4,16 @@
 //! pile. (Comparing every pair by re-encoding it made a hostile pile quadratic.)
 
 use crate::x509::name::{NameKey, name_key};
-use der::Encode;
+use crate::x509::received::Cert;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
-use x509_cert::Certificate;
 use x509_cert::ext::pkix::{AuthorityKeyIdentifier, SubjectKeyIdentifier};
 
 /// A certificate and what path building looks up about it.
 #[derive(Debug)]
 pub struct Indexed<'a> {
     /// The certificate.
-    pub cert: &'a Certificate,
+    pub cert: &'a Cert,
     /// SHA-256 of its DER: its identity.
     pub hash: [u8; 32],
     /// Its subject, in comparable form.
@@ -29,9 +28,9 @@ pub struct Indexed<'a> {
 
 impl<'a> Indexed<'a> {
     /// Indexes one certificate.
-    pub fn new(cert: &'a Certificate) -> Indexed<'a> {
+    pub fn new(cert: &'a Cert) -> Indexed<'a> {
         let tbs = cert.tbs_certificate();
-        let hash = cert.to_der().map(|der| Sha256::digest(der).into()).unwrap_or([0; 32]);
+        let hash = Sha256::digest(cert.der()).into();
         Indexed {
             cert,
             hash,
@@ -66,7 +65,7 @@ pub struct Pool<'a> {
 
 impl<'a> Pool<'a> {
     /// Indexes `certs`, dropping duplicates.
-    pub fn new(certs: &'a [Certificate]) -> Pool<'a> {
+    pub fn new(certs: &'a [Cert]) -> Pool<'a> {
         let mut pool = Pool::default();
         let mut seen = std::collections::HashSet::new();
         for cert in certs {

@@ -1,0 +1,229 @@
+//! Certificates and CRLs as received, byte for byte. A signature covers the exact bytes
+//! its signer produced, so verification slices tbsCertificate (tbsCertList) out of the
+//! original DER instead of re-encoding the decoded structure: x509-cert re-encodes
+//! validity times its own way (a GeneralizedTime before 2050 comes back as UTCTime), so a
+//! legal but unusual certificate would otherwise fail `bad-signature`.
+//!
+//! Validity is read here too, per RFC 5280 §4.1.2.5: UTCTime `YY` of 50 or more means
+//! 19YY, so validity reaches back to 1950, while the `der` crate's time types stop at 1970
+//! and refuse to decode such a certificate at all. The decoded copy is therefore made
+//! from bytes in which a pre-1970 time is replaced by 1970-01-01 of the same length; that
+//! copy's validity is never read — [`Cert::not_before`] and [`Cert::not_after`] are.
+
+use std::ops::{Deref, Range};
+use x509_cert::Certificate;
+use x509_cert::crl::CertificateList;
+
+const SEQUENCE: u8 = 0x30;
+const UTC_TIME: u8 = 0x17;
+const GENERALIZED_TIME: u8 = 0x18;
+const VERSION_TAG: u8 = 0xA0;
+
+/// One DER element: its tag, where its contents lie, and where it ends.
+struct Tlv {
+    tag: u8,
+    contents: Range<usize>,
+    end: usize,
+}
+
+/// Reads the element starting at `at` (single-octet tags, definite minimal lengths).
+fn tlv(bytes: &[u8], at: usize) -> Result<Tlv, String> {
+    let short = || "truncated DER".to_string();
+    let tag = *bytes.get(at).ok_or_else(short)?;
+    if tag & 0x1F == 0x1F {
+        return Err("a high-number tag where none belongs".into());
+    }
+    let first = *bytes.get(at + 1).ok_or_else(short)?;
+    let (length, header) = if first < 0x80 {
+        (usize::from(first), 2)
+    } else {
+        let count = usize::from(first & 0x7F);
+        if count == 0 || count > 4 {
+            return Err("an indefinite or oversized length".into());
+        }
+        let octets = bytes.get(at + 2..at + 2 + count).ok_or_else(short)?;
+        if octets[0] == 0 || (count == 1 && octets[0] < 0x80) {
+            return Err("a length not in minimal form".into());
+        }
+        (octets.iter().fold(0usize, |n, b| (n << 8) | usize::from(*b)), 2 + count)
+    };
+    let start = at + header;
+    let end = start.checked_add(length).filter(|end| *end <= bytes.len()).ok_or_else(short)?;
+    Ok(Tlv { tag, contents: start..end, end })
+}
+
+/// The first element inside the SEQUENCE that makes up all of `der`: the to-be-signed
+/// part of a certificate, CRL or CSR, as a range of `der`.
+pub fn signed_range(der: &[u8]) -> Result<Range<usize>, String> {
+    let outer = tlv(der, 0)?;
+    if outer.tag != SEQUENCE || outer.end != der.len() {
+        return Err("not one DER SEQUENCE".into());
+    }
+    let inner = tlv(der, outer.contents.start)?;
+    if inner.tag != SEQUENCE {
+        return Err("the signed part is not a SEQUENCE".into());
+    }
+    Ok(outer.contents.start..inner.end)
+}
+
+/// A time of a certificate's validity (RFC 5280 §4.1.2.5), as Unix seconds. Only the
+/// forms the RFC allows: `YYMMDDHHMMSSZ` and `YYYYMMDDHHMMSSZ`.
+fn parse_time(tag: u8, text: &[u8]) -> Result<i64, String> {
+    let digits = |range: Range<usize>| -> Result<i64, String> {
+        let part = text.get(range).ok_or("a time too short")?;
+        if !part.iter().all(u8::is_ascii_digit) {
+            return Err("a time with a non-digit".into());
+        }
+        Ok(part.iter().fold(0, |n, d| n * 10 + i64::from(d - b'0')))
+    };
+    let (year, rest) = match (tag, text.len()) {
+        (UTC_TIME, 13) => {
+            let yy = digits(0..2)?;
+            (if yy >= 50 { 1900 + yy } else { 2000 + yy }, 2)
+        }
+        (GENERALIZED_TIME, 15) => (digits(0..4)?, 4),
+        _ => return Err("a validity time that is not YYMMDDHHMMSSZ (UTCTime) or YYYYMMDDHHMMSSZ".into()),
+    };
+    if text.last() != Some(&b'Z') {
+        return Err("a validity time not in UTC (Z)".into());
+    }
+    let (month, day) = (digits(rest..rest + 2)?, digits(rest + 2..rest + 4)?);
+    let (hour, minute, second) =
+        (digits(rest + 4..rest + 6)?, digits(rest + 6..rest + 8)?, digits(rest + 8..rest + 10)?);
+    if !(1..=12).contains(&month) || day < 1 || day > crate::clock::days_in_month(year, month) {
+        return Err("a validity date that does not exist".into());
+    }
+    if hour > 23 || minute > 59 || second > 59 {
+        return Err("a validity time of day that does not exist".into());
+    }
+    Ok(crate::clock::days_from_civil(year, month, day) * 86_400 + hour * 3600 + minute * 60 + second)
+}
+
+/// The validity times of a certificate, and where their values lie in `der`.
+fn validity(der: &[u8], tbs: &Range<usize>) -> Result<[(i64, Range<usize>, u8); 2], String> {
+    let tbs = tlv(der, tbs.start)?;
+    let mut at = tbs.contents.start;
+    if tlv(der, at)?.tag == VERSION_TAG {
+        at = tlv(der, at)?.end;
+    }
+    for _ in 0..3 {
+        at = tlv(der, at)?.end; // serialNumber, signature, issuer
+    }
+    let validity = tlv(der, at)?;
+    if validity.tag != SEQUENCE {
+        return Err("validity is not a SEQUENCE".into());
+    }
+    let not_before = tlv(der, validity.contents.start)?;
+    let not_after = tlv(der, not_before.end)?;
+    if not_after.end != validity.contents.end {
+        return Err("validity does not hold exactly two times".into());
+    }
+    let read = |t: Tlv| -> Result<(i64, Range<usize>, u8), String> {
+        Ok((parse_time(t.tag, &der[t.contents.clone()])?, t.contents, t.tag))
+    };
+    Ok([read(not_before)?, read(not_after)?])
+}
+
+/// A certificate: the DER as received, its decoded form (through `Deref`), and its
+/// validity read per RFC 5280.
+#[derive(Debug, Clone)]
+pub struct Cert {
+    der: Vec<u8>,
+    tbs: Range<usize>,
+    decoded: Certificate,
+    /// notBefore, Unix seconds.
+    pub not_before: i64,
+    /// notAfter, Unix seconds.
+    pub not_after: i64,
+}
+
+impl Cert {
+    /// Parses one DER certificate.
+    pub fn from_der(der: &[u8]) -> Result<Cert, String> {
+        use der::Decode;
+        let tbs = signed_range(der)?;
+        let times = validity(der, &tbs)?;
+        let mut decodable = der.to_vec();
+        for (seconds, range, tag) in &times {
+            if *seconds < 0 {
+                let epoch: &[u8] = if *tag == UTC_TIME { b"700101000000Z" } else { b"19700101000000Z" };
+                decodable[range.clone()].copy_from_slice(epoch);
+            }
+        }
+        let decoded = Certificate::from_der(&decodable).map_err(|e| e.to_string())?;
+        Ok(Cert { der: der.to_vec(), tbs, decoded, not_before: times[0].0, not_after: times[1].0 })
+    }
+
+    /// The DER as received.
+    pub fn der(&self) -> &[u8] {
+        &self.der
+    }
+
+    /// tbsCertificate as received: what the issuer signed.
+    pub fn signed_bytes(&self) -> &[u8] {
+        &self.der[self.tbs.clone()]
+    }
+}
+
+impl Deref for Cert {
+    type Target = Certificate;
+
+    fn deref(&self) -> &Certificate {
+        &self.decoded
+    }
+}
+
+/// A CRL: the DER as received and its decoded form (through `Deref`).
+#[derive(Debug, Clone)]
+pub struct Crl {
+    der: Vec<u8>,
+    tbs: Range<usize>,
+    decoded: CertificateList,
+}
+
+impl Crl {
+    /// Parses one DER CRL.
+    pub fn from_der(der: &[u8]) -> Result<Crl, String> {
+        use der::Decode;
+        let tbs = signed_range(der)?;
+        let decoded = CertificateList::from_der(der).map_err(|e| e.to_string())?;
+        Ok(Crl { der: der.to_vec(), tbs, decoded })
+    }
+
+    /// tbsCertList as received: what the CRL issuer signed.
+    pub fn signed_bytes(&self) -> &[u8] {
+        &self.der[self.tbs.clone()]
+    }
+}
+
+impl Deref for Crl {
+    type Target = CertificateList;
+
+    fn deref(&self) -> &CertificateList {
+        &self.decoded
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_rfc5280_times() {
+        assert_eq!(parse_time(UTC_TIME, b"500101000000Z"), Ok(-631_152_000));
+        assert_eq!(parse_time(UTC_TIME, b"491231235959Z"), Ok(2_524_607_999));
+        assert_eq!(parse_time(GENERALIZED_TIME, b"20020101000000Z"), Ok(1_009_843_200));
+        assert_eq!(parse_time(GENERALIZED_TIME, b"20240229120000Z"), Ok(1_709_208_000));
+        for bad in [&b"5001010000Z"[..], b"500101000000", b"500230000000Z", b"500101240000Z", b"5001010000+0Z"] {
+            assert!(parse_time(UTC_TIME, bad).is_err(), "{bad:?}");
+        }
+        assert!(parse_time(GENERALIZED_TIME, b"20020101000000.5Z").is_err());
+    }
+
+    #[test]
+    fn refuses_trailing_bytes_and_non_minimal_lengths() {
+        assert!(signed_range(&[0x30, 0x03, 0x30, 0x01, 0x00, 0x00]).is_err());
+        assert!(signed_range(&[0x30, 0x81, 0x02, 0x30, 0x00]).is_err());
+        assert_eq!(signed_range(&[0x30, 0x04, 0x30, 0x00, 0x05, 0x00]), Ok(2..4));
+    }
+}
