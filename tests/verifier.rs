@@ -189,7 +189,9 @@ impl<'a> Case<'a> {
         if !self.crl.is_empty() {
             std::fs::write(&crls, self.crl.iter().map(|c| std::fs::read(c).unwrap()).collect::<Vec<_>>().concat())
                 .unwrap();
-            args.extend(["-crl_check", "-CRLfile", path(&crls)]);
+            // keyseal needs a status for every certificate once CRLs are given, so the same
+            // question to OpenSSL is -crl_check_all (-crl_check looks at the leaf only).
+            args.extend(["-crl_check_all", "-CRLfile", path(&crls)]);
         }
         let attime;
         if let Some(at) = self.at {
@@ -523,8 +525,17 @@ fn revocation_by_crl() {
             .to_string();
     let crl = ks.file("inter.crl.pem");
     ks.run(&["ca", "crl", "--ca", "inter-EC_P256-ECDSA_SHA_256", "--out", path(&crl)]);
+    // Once CRLs are given every certificate needs a status: the intermediate's comes
+    // from the root's CRL.
+    let root_crl = ks.file("root.crl.pem");
+    ks.run(&["ca", "crl", "--ca", "root-EC_P256-ECDSA_SHA_256", "--out", path(&root_crl)]);
+    let mut unknown = Case::new(&leaf, vec![&inter], vec![&root]);
+    unknown.crl = vec![&crl];
+    let report = unknown.run(&ks);
+    assert_eq!(reason(&report), "revocation-unknown");
+    assert!(report["message"].as_str().unwrap().contains("--crl"), "{report}");
     let mut clean = Case::new(&leaf, vec![&inter], vec![&root]);
-    clean.crl = vec![&crl];
+    clean.crl = vec![&crl, &root_crl];
     let report = clean.run(&ks);
     assert_eq!(reason(&report), "valid");
     assert!(report["checks"].as_array().unwrap().iter().any(|c| c["check"] == "revocation" && c["result"] == "ok"));
@@ -545,14 +556,14 @@ fn revocation_by_crl() {
     );
     ks.run(&["ca", "crl", "--ca", "inter-EC_P256-ECDSA_SHA_256", "--out", path(&crl)]);
     let mut revoked = Case::new(&leaf, vec![&inter], vec![&root]);
-    revoked.crl = vec![&crl];
+    revoked.crl = vec![&crl, &root_crl];
     let report = revoked.run(&ks);
     assert_eq!(reason(&report), "revoked");
     assert!(report["message"].as_str().unwrap().contains("KeyCompromise"), "{report}");
 
     // A CRL past its nextUpdate (7 days) while the certificates are still valid.
     let mut stale = Case::new(&leaf, vec![&inter], vec![&root]);
-    stale.crl = vec![&crl];
+    stale.crl = vec![&crl, &root_crl];
     let later = keyseal::clock::format_unix(keyseal::clock::now_unix() + 9 * 86_400);
     stale.at = Some(&later);
     assert_eq!(reason(&stale.run(&ks)), "crl-expired");
@@ -563,7 +574,7 @@ fn revocation_by_crl() {
     let forged = ks.file("forged.crl");
     std::fs::write(&forged, &der).unwrap();
     let mut bad = Case::new(&leaf, vec![&inter], vec![&root]);
-    bad.crl = vec![&forged];
+    bad.crl = vec![&forged, &root_crl];
     // OpenSSL reports "CRL signature failure" too.
     assert_eq!(reason(&bad.run(&ks)), "crl-bad-signature");
 }

@@ -7,7 +7,7 @@
 //! no particular policy, and a critical policy extension it does not process is refused.
 
 use crate::x509::budget::Budget;
-use crate::x509::crl::{self, CrlIndex, Revocation};
+use crate::x509::crl::{self, CrlIndex, SignerSource};
 use crate::x509::name::{Constraints, Refusal};
 use crate::x509::pool::{Indexed, Pool};
 use crate::x509::received::{Cert, Crl};
@@ -246,7 +246,7 @@ impl<'p, 'a> Search<'p, 'a> {
             if !self.signed_by(chain, current, anchor) {
                 continue;
             }
-            match check_path(chain, anchor, self.options, &mut self.budget, &mut self.crls) {
+            match check_path(chain, anchor, self.options, &mut self.budget, &mut self.crls, Some(self.intermediates)) {
                 Ok(success) => return Some(success),
                 Err(failure) => self.record(failure),
             }
@@ -387,6 +387,7 @@ fn check_path(
     options: &ValidationOptions,
     budget: &mut Budget,
     crls: &mut CrlIndex<'_>,
+    crl_signers: Option<&Pool<'_>>,
 ) -> Result<Success, Failure> {
     let mut checker = Checker { checks: Vec::new(), path: entries(&certificates(chain), Some(anchor.cert)), options };
     let n = chain.len();
@@ -415,7 +416,7 @@ fn check_path(
             return Err(checker.fail(cert, "name-chaining", Reason::NameMismatch, message));
         }
         checker.pass(cert, "name-chaining", None);
-        check_revocation(&mut checker, indexed, issuer, budget, crls)?;
+        check_revocation(&mut checker, &chain[n - 1 - position..], anchor, budget, crls, crl_signers)?;
         if is_leaf || !indexed.self_issued() {
             check_names(&mut checker, cert, &constraints, budget)?;
         }
@@ -566,28 +567,207 @@ fn check_validity(checker: &mut Checker<'_>, cert: &Cert, role: &str) -> Result<
     Ok(())
 }
 
+/// RFC 5280 §6.1.3 (a)(3) and §6.3: the revocation status of `above[0]` (the rest of
+/// `above`, then `anchor`, are the CAs above it on the path, already checked). Once any
+/// CRL is given, every certificate needs a status from CRLs covering all reasons; without
+/// one it is `revocation-unknown`. `crl_signers` is where to look for a CRL signer off
+/// the path; `None` inside a CRL signer's own path, so that signer searches do not nest.
 fn check_revocation(
     checker: &mut Checker<'_>,
-    cert: &Indexed<'_>,
-    issuer: &Indexed<'_>,
+    above: &[&Indexed<'_>],
+    anchor: &Indexed<'_>,
     budget: &mut Budget,
     crls: &mut CrlIndex<'_>,
+    crl_signers: Option<&Pool<'_>>,
 ) -> Result<(), Failure> {
+    let cert = above[0];
     if crls.is_empty() {
         checker.not_checked(cert.cert, "revocation", "no CRL given".into());
         return Ok(());
     }
-    match crl::check(cert, issuer, crls, checker.options.at, budget) {
-        Ok(Revocation::Good) => {
-            checker.pass(cert.cert, "revocation", Some("not listed by its issuer's current CRL".into()));
-            Ok(())
-        }
-        Ok(Revocation::NotCovered) => {
-            checker.not_checked(cert.cert, "revocation", "no CRL of its issuer was given".into());
+    let mut signers = CrlSigners { above, anchor, pool: crl_signers, options: checker.options };
+    match crl::check(cert, crls, checker.options.at, budget, &mut signers) {
+        Ok(detail) => {
+            checker.pass(cert.cert, "revocation", Some(detail));
             Ok(())
         }
         Err((reason, message)) => Err(fail_clone(checker, cert.cert, "revocation", reason, message)),
     }
+}
+
+/// Where the signer of a CRL for `above[0]` may come from (RFC 5280 §6.3.3 (f)): a
+/// certificate named as the CRL's issuer whose key verifies the CRL, whose keyUsage
+/// allows cRLSign, and that has a valid path to the same trust anchor — either one on the
+/// path being checked (its issuer, a CA above it, the anchor, or the certificate itself,
+/// as a CRL issuer's certificate may be listed on its own CRL), or one from the pool with
+/// a path of its own found by [`check_crl_signer_path`].
+struct CrlSigners<'s> {
+    above: &'s [&'s Indexed<'s>],
+    anchor: &'s Indexed<'s>,
+    pool: Option<&'s Pool<'s>>,
+    options: &'s ValidationOptions,
+}
+
+impl<'s> CrlSigners<'s> {
+    /// RFC 5280 §6.3.3 (f), (g) for one candidate: `Ok(Ok(()))` when it signed CRL `crl`
+    /// and may sign CRLs, `Ok(Err(_))` saying why not, `Err` when the budget ran out.
+    fn check_candidate(
+        candidate: &Indexed<'_>,
+        crl: usize,
+        crls: &mut CrlIndex<'_>,
+        budget: &mut Budget,
+    ) -> Result<Result<(), crl::Refusal>, crl::Refusal> {
+        if !crls.signed_by(crl, candidate, budget)? {
+            let message = format!("its signature does not verify with the key of {}", describe(candidate.cert));
+            return Ok(Err((Reason::CrlBadSignature, message)));
+        }
+        Ok(crl::check_crl_sign(candidate).map_err(|why| (Reason::CrlInvalid, why)))
+    }
+}
+
+impl<'s> SignerSource<'s> for CrlSigners<'s> {
+    fn signer(
+        &mut self,
+        crl: usize,
+        crls: &mut CrlIndex<'_>,
+        budget: &mut Budget,
+    ) -> Result<&'s Indexed<'s>, crl::Refusal> {
+        let issuer = crls.issuer(crl).clone();
+        let mut problem: Option<crl::Refusal> = None;
+        let on_path = self.above[1..].iter().copied().chain([self.anchor]).chain(self.above.first().copied());
+        for candidate in on_path.filter(|c| c.subject == issuer) {
+            match Self::check_candidate(candidate, crl, crls, budget)? {
+                Ok(()) => return Ok(candidate),
+                Err(why) => {
+                    problem.get_or_insert(why);
+                }
+            }
+        }
+        let pool = self.pool.map(|pool| pool.with_subject(&issuer)).unwrap_or_default();
+        let authority_key = crls.authority_key(crl).map(<[u8]>::to_vec);
+        for candidate in pool {
+            let on_path = candidate.hash == self.anchor.hash || self.above.iter().any(|c| c.hash == candidate.hash);
+            let other_key = matches!((&authority_key, &candidate.subject_key), (Some(a), Some(s)) if a != s);
+            if on_path || other_key {
+                continue;
+            }
+            let outcome = match Self::check_candidate(candidate, crl, crls, budget)? {
+                Ok(()) => check_crl_signer_path(candidate, self.pool, self.anchor, self.options, budget, crls),
+                Err(why) => Err(why),
+            };
+            match outcome {
+                Ok(()) => return Ok(candidate),
+                Err((Reason::BudgetExceeded, message)) => return Err((Reason::BudgetExceeded, message)),
+                Err(why) => {
+                    if problem.as_ref().is_none_or(|(reason, _)| *reason == Reason::CrlBadSignature) {
+                        problem = Some(why);
+                    }
+                }
+            }
+        }
+        Err(problem.unwrap_or_else(|| {
+            (
+                Reason::CrlBadSignature,
+                "no certificate named as its issuer was given to verify it: pass the CRL signer's certificate with --chain"
+                    .into(),
+            )
+        }))
+    }
+}
+
+/// RFC 5280 §6.3.3 (f): a certification path for `signer`, a CRL signer found off the
+/// path, to THE SAME trust anchor as the path being validated, validated in full (with
+/// revocation: its own CRLs may only be signed by certificates on its path, so the search
+/// does not nest). The outcome is remembered per (signer, anchor); building spends the
+/// shared budget.
+fn check_crl_signer_path(
+    signer: &Indexed<'_>,
+    pool: Option<&Pool<'_>>,
+    anchor: &Indexed<'_>,
+    options: &ValidationOptions,
+    budget: &mut Budget,
+    crls: &mut CrlIndex<'_>,
+) -> Result<(), crl::Refusal> {
+    if let Some(known) = crls.signer_path(signer, anchor) {
+        return known;
+    }
+    let Some(pool) = pool else {
+        return Err((Reason::RevocationUnknown, "its signer is not on the path".into()));
+    };
+    let signer_options =
+        ValidationOptions { max_depth: options.max_depth, ..ValidationOptions::new(options.at, Purpose::Any) };
+    let mut best: Option<crl::Refusal> = None;
+    let mut chain = vec![signer];
+    let found = extend_crl_signer_path(&mut chain, pool, anchor, &signer_options, budget, crls, &mut best)?;
+    let outcome = if found {
+        Ok(())
+    } else {
+        let why = best.map_or_else(
+            || format!("no path from it to the trust anchor {}", describe(anchor.cert)),
+            |(_, message)| message,
+        );
+        Err((Reason::RevocationUnknown, format!("its signer {} has no valid path: {why}", describe(signer.cert))))
+    };
+    crls.remember_signer_path(signer, anchor, outcome.clone());
+    outcome
+}
+
+/// Depth-first search for a path from the last certificate of `chain` (a CRL signer and
+/// its issuers so far) to `anchor`; every candidate spends a build step and a signature
+/// check. `best` keeps the most specific failure of a complete path.
+fn extend_crl_signer_path<'c>(
+    chain: &mut Vec<&'c Indexed<'c>>,
+    pool: &'c Pool<'c>,
+    anchor: &Indexed<'_>,
+    options: &ValidationOptions,
+    budget: &mut Budget,
+    crls: &mut CrlIndex<'_>,
+    best: &mut Option<crl::Refusal>,
+) -> Result<bool, crl::Refusal> {
+    let Some(&current) = chain.last() else { return Ok(false) };
+    let spend = |budget: &mut Budget| -> Result<(), crl::Refusal> {
+        budget.build_step().map_err(|e| (Reason::BudgetExceeded, e.describe()))?;
+        budget.signature().map_err(|e| (Reason::BudgetExceeded, e.describe()))
+    };
+    let keys_agree = match (&current.authority_key, &anchor.subject_key) {
+        (Some(authority), Some(subject)) => authority == subject,
+        _ => true,
+    };
+    if current.issuer == anchor.subject && keys_agree {
+        spend(budget)?;
+        if signature_check(current.cert, anchor.cert).is_ok() {
+            match check_path(chain, anchor, options, budget, crls, None) {
+                Ok(_) => return Ok(true),
+                Err(failure) if failure.reason == Reason::BudgetExceeded => {
+                    return Err((failure.reason, failure.message));
+                }
+                Err(failure) => {
+                    if best.as_ref().is_none_or(|(reason, _)| failure.reason.rank() > reason.rank()) {
+                        *best = Some((failure.reason, failure.message));
+                    }
+                }
+            }
+        }
+    }
+    if chain.len() + 1 >= options.max_depth {
+        return Ok(false);
+    }
+    for issuer in pool.issuers_of(current) {
+        if chain.iter().any(|in_path| in_path.hash == issuer.hash) {
+            continue;
+        }
+        spend(budget)?;
+        if signature_check(current.cert, issuer.cert).is_err() {
+            continue;
+        }
+        chain.push(issuer);
+        let found = extend_crl_signer_path(chain, pool, anchor, options, budget, crls, best);
+        chain.pop();
+        if !matches!(found, Ok(false)) {
+            return found;
+        }
+    }
+    Ok(false)
 }
 
 /// Adds a CA's name constraints; constraints that do not parse fail the path rather than

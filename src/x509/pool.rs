@@ -83,6 +83,12 @@ impl<'a> Pool<'a> {
         pool
     }
 
+    /// The certificates whose subject is `name`, in the order given: the candidates for
+    /// the signer of a CRL issued under that name.
+    pub fn with_subject(&self, name: &NameKey) -> Vec<&Indexed<'a>> {
+        self.by_subject.get(name).into_iter().flatten().map(|&i| &self.certs[i]).collect()
+    }
+
     /// The certificates that could have issued `cert`, in the order given: the subject is
     /// `cert`'s issuer name and, when both name a key identifier, they agree. A candidate
     /// whose key identifier matches under another name is included too, so that a

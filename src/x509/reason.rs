@@ -103,6 +103,10 @@ pub enum Reason {
     CrlExpired,
     /// A CRL that cannot be used (malformed, unknown critical extension, issuer may not sign CRLs).
     CrlInvalid,
+    /// CRLs were given, but none gives this certificate a status for every revocation
+    /// reason (RFC 5280 §6.3.3: UNDETERMINED): no CRL of its issuer or distribution point,
+    /// or only CRLs for some reasons.
+    RevocationUnknown,
     /// The certificate's key is not the key that made the signature.
     KeyMismatch,
 }
@@ -140,6 +144,7 @@ impl Reason {
             Reason::CrlBadSignature => "crl-bad-signature",
             Reason::CrlExpired => "crl-expired",
             Reason::CrlInvalid => "crl-invalid",
+            Reason::RevocationUnknown => "revocation-unknown",
             Reason::KeyMismatch => "key-mismatch",
         }
     }

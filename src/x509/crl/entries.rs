@@ -1,0 +1,174 @@
+//! The entries of one CRL (RFC 5280 §5.3), indexed once by certificate issuer and serial
+//! number, so that looking a certificate up costs the same for ten entries as for a
+//! million. An indirect CRL lists certificates of other issuers too: an entry's
+//! certificateIssuer extension (§5.3.3) names their issuer, and that name carries over
+//! to the entries that follow until another one says otherwise; the first entries belong
+//! to the CRL issuer. An entry extension that is critical and not understood makes the
+//! whole CRL unusable (§5.3), so every entry is read once here before any is trusted.
+
+use crate::x509::name::{NameKey, name_key};
+use der::Decode;
+use spki::ObjectIdentifier;
+use std::collections::HashMap;
+use x509_cert::crl::{RevokedCert, TbsCertList};
+use x509_cert::ext::pkix::crl::CrlReason;
+use x509_cert::ext::pkix::name::{GeneralName, GeneralNames};
+
+const REASON_CODE: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.21");
+const HOLD_INSTRUCTION_CODE: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.23");
+const INVALIDITY_DATE: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.24");
+const CERTIFICATE_ISSUER: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.29");
+
+/// Most directory names one certificateIssuer extension may hold. Each name is indexed
+/// for every entry it carries over to, so an unbounded list would make a small CRL cost
+/// quadratic work; real indirect CRLs name one issuer per extension. A CRL with more is
+/// refused as unusable rather than half read.
+pub const MAX_CERTIFICATE_ISSUER_NAMES: usize = 8;
+
+/// One CRL's entries, by (certificate issuer, serial).
+#[derive(Debug, Default)]
+pub struct Entries {
+    issuers: HashMap<NameKey, u32>,
+    by_serial: HashMap<(u32, Vec<u8>), usize>,
+}
+
+impl Entries {
+    /// Indexes the entries of `list`, issued by `issuer`; `indirect` says whether the CRL
+    /// is an indirect CRL, the only kind that may name other issuers. Fails, naming the
+    /// problem, when an entry makes the CRL unusable.
+    pub fn new(list: &TbsCertList, issuer: &NameKey, indirect: bool) -> Result<Entries, String> {
+        let mut entries = Entries::default();
+        let mut current = vec![entries.intern(issuer.clone())];
+        for (at, entry) in list.revoked_certificates.iter().flatten().enumerate() {
+            for extension in entry.crl_entry_extensions.iter().flatten() {
+                match extension.extn_id {
+                    REASON_CODE | HOLD_INSTRUCTION_CODE | INVALIDITY_DATE => {}
+                    CERTIFICATE_ISSUER => {
+                        if !indirect {
+                            return Err("an entry names a certificateIssuer, but the CRL is not an indirect CRL".into());
+                        }
+                        current = entries.certificate_issuer(extension.extn_value.as_bytes())?;
+                    }
+                    other if extension.critical => {
+                        return Err(format!("an entry has critical extension {other}, which keyseal does not process"));
+                    }
+                    _ => {}
+                }
+            }
+            let serial = entry.serial_number.as_bytes();
+            for issuer in &current {
+                entries.by_serial.entry((*issuer, serial.to_vec())).or_insert(at);
+            }
+        }
+        Ok(entries)
+    }
+
+    fn intern(&mut self, name: NameKey) -> u32 {
+        let next = u32::try_from(self.issuers.len()).unwrap_or(u32::MAX);
+        *self.issuers.entry(name).or_insert(next)
+    }
+
+    /// The issuers a certificateIssuer extension names (its directory names: a
+    /// certificate's issuer is always one).
+    fn certificate_issuer(&mut self, value: &[u8]) -> Result<Vec<u32>, String> {
+        let names = GeneralNames::from_der(value).map_err(|e| format!("an unreadable certificateIssuer: {e}"))?;
+        if names.len() > MAX_CERTIFICATE_ISSUER_NAMES {
+            return Err(format!(
+                "a certificateIssuer with {} names (keyseal reads at most {MAX_CERTIFICATE_ISSUER_NAMES})",
+                names.len()
+            ));
+        }
+        Ok(names
+            .iter()
+            .filter_map(|name| match name {
+                GeneralName::DirectoryName(directory) => Some(name_key(directory)),
+                _ => None,
+            })
+            .map(|key| self.intern(key))
+            .collect())
+    }
+
+    /// The position of the entry for the certificate with `serial` issued by `issuer`.
+    pub fn find(&self, issuer: &NameKey, serial: &[u8]) -> Option<usize> {
+        let issuer = self.issuers.get(issuer)?;
+        self.by_serial.get(&(*issuer, serial.to_vec())).copied()
+    }
+}
+
+/// An entry's reasonCode (RFC 5280 §5.3.1); absent or unreadable, the reason is
+/// unspecified, and the certificate is revoked all the same.
+pub fn reason(entry: &RevokedCert) -> Option<CrlReason> {
+    entry
+        .crl_entry_extensions
+        .iter()
+        .flatten()
+        .find(|extension| extension.extn_id == REASON_CODE)
+        .and_then(|extension| CrlReason::from_der(extension.extn_value.as_bytes()).ok())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use der::Encode;
+    use der::asn1::OctetString;
+    use x509_cert::ext::Extension;
+    use x509_cert::name::Name;
+    use x509_cert::serial_number::SerialNumber;
+
+    fn name(text: &str) -> Name {
+        text.parse().unwrap()
+    }
+
+    fn entry(serial: u8, extensions: Vec<Extension>) -> RevokedCert {
+        let template = fixture().revoked_certificates.and_then(|entries| entries.into_iter().next()).unwrap();
+        RevokedCert {
+            serial_number: SerialNumber::new(&[serial]).unwrap(),
+            revocation_date: template.revocation_date,
+            crl_entry_extensions: if extensions.is_empty() { None } else { Some(extensions) },
+        }
+    }
+
+    fn fixture() -> TbsCertList {
+        let der = include_bytes!("../../../fixtures/pkits/crls/GoodCACRL.crl");
+        x509_cert::crl::CertificateList::from_der(der).unwrap().tbs_cert_list
+    }
+
+    fn certificate_issuer(issuer: &str) -> Extension {
+        let names: GeneralNames = vec![GeneralName::DirectoryName(name(issuer))];
+        Extension {
+            extn_id: CERTIFICATE_ISSUER,
+            critical: true,
+            extn_value: OctetString::new(names.to_der().unwrap()).unwrap(),
+        }
+    }
+
+    fn list(entries: Vec<RevokedCert>) -> TbsCertList {
+        TbsCertList { revoked_certificates: Some(entries), ..fixture() }
+    }
+
+    #[test]
+    fn certificate_issuer_carries_over_to_the_entries_that_follow() {
+        let (crl, other) = (name_key(&name("CN=Indirect CRL Issuer")), name_key(&name("CN=Other CA")));
+        let list = list(vec![entry(1, vec![]), entry(2, vec![certificate_issuer("CN=Other CA")]), entry(3, vec![])]);
+        let entries = Entries::new(&list, &crl, true).unwrap();
+        assert_eq!(entries.find(&crl, &[1]), Some(0));
+        assert_eq!(entries.find(&crl, &[2]), None);
+        assert_eq!(entries.find(&other, &[2]), Some(1));
+        assert_eq!(entries.find(&other, &[3]), Some(2));
+        assert_eq!(entries.find(&crl, &[3]), None);
+        assert!(Entries::new(&list, &crl, false).is_err(), "certificateIssuer only in an indirect CRL");
+    }
+
+    #[test]
+    fn an_unknown_critical_entry_extension_makes_the_crl_unusable() {
+        let unknown = Extension {
+            extn_id: ObjectIdentifier::new_unwrap("1.2.3.4"),
+            critical: true,
+            extn_value: OctetString::new(vec![0x05, 0x00]).unwrap(),
+        };
+        let crl = name_key(&name("CN=CA"));
+        assert!(Entries::new(&list(vec![entry(9, vec![]), entry(7, vec![unknown.clone()])]), &crl, false).is_err());
+        let harmless = Extension { critical: false, ..unknown };
+        assert!(Entries::new(&list(vec![entry(7, vec![harmless])]), &crl, false).is_ok());
+    }
+}

@@ -1,0 +1,524 @@
+//! Revocation by CRL, RFC 5280 §6.3: what the CRLs given with `--crl` say about one
+//! certificate of a path. Per distribution point of the certificate, each CRL that may
+//! speak for it is checked step by step — scope (`scope.rs`, §6.3.3 (b)), the reasons it
+//! covers ((c), (d)), currency ((a)), its signer ((f), (g): found and validated by path
+//! validation through [`SignerSource`], since the signer needs a certification path of
+//! its own), a delta CRL on top of it (`delta.rs`, (h), (i)) and its entries
+//! (`entries.rs`, (j), (k)) — until CRLs covering every reason were consulted ((l)) or
+//! one lists the certificate. A certificate whose status no such set of CRLs gives is
+//! `revocation-unknown`: once CRLs are given, every certificate needs a status, and the
+//! path fails closed.
+//!
+//! Everything here may be hostile (a `--crl` can hold a million entries, or a thousand
+//! CRLs naming one issuer): each CRL's extensions are read once, its signature checked
+//! at most once per key and spent from the budget, its entries indexed in a hash map on
+//! first use, and every (distribution point, CRL) pair considered spends a build step.
+
+pub mod delta;
+pub mod entries;
+pub mod scope;
+
+use crate::x509::Reason;
+use crate::x509::budget::{Budget, Exhausted};
+use crate::x509::name::{NameKey, name_key};
+use crate::x509::pool::Indexed;
+use crate::x509::received::Crl;
+use crate::x509::signature::verify_signed;
+use der::Decode;
+use entries::Entries;
+use scope::{CrlScope, EVERY_REASON, Point};
+use spki::ObjectIdentifier;
+use std::collections::HashMap;
+use x509_cert::ext::pkix::crl::{BaseCrlNumber, CrlNumber, CrlReason, IssuingDistributionPoint};
+use x509_cert::ext::pkix::{AuthorityKeyIdentifier, KeyUsage, KeyUsages};
+
+const AUTHORITY_KEY_ID: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.35");
+const ISSUER_ALT_NAME: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.18");
+const CRL_NUMBER: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.20");
+const DELTA_CRL_INDICATOR: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.27");
+const ISSUING_DISTRIBUTION_POINT: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.28");
+const FRESHEST_CRL: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.46");
+const AUTHORITY_INFO_ACCESS: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.1.1");
+
+/// A refusal: the reason code and what happened.
+pub type Refusal = (Reason, String);
+
+/// Every CRL in a file: PEM blocks (`X509 CRL`) or one DER CRL.
+pub fn load_crls(bytes: &[u8]) -> Result<Vec<Crl>, String> {
+    if !bytes.starts_with(b"-----BEGIN") {
+        return Crl::from_der(bytes).map(|crl| vec![crl]).map_err(|e| format!("not a DER CRL: {e}"));
+    }
+    let mut crls = Vec::new();
+    for block in crate::x509::cert::pem_blocks(bytes, "X509 CRL") {
+        crls.push(Crl::from_der(&block?).map_err(|e| format!("not a CRL: {e}"))?);
+    }
+    if crls.is_empty() {
+        return Err("the file holds no X509 CRL".into());
+    }
+    Ok(crls)
+}
+
+fn time(t: &x509_cert::time::Time) -> i64 {
+    t.to_unix_duration().as_secs() as i64
+}
+
+/// What is read once from each CRL's own fields and extensions.
+#[derive(Debug, Default)]
+struct Prepared {
+    issuer: NameKey,
+    this_update: i64,
+    next_update: Option<i64>,
+    idp: Option<IssuingDistributionPoint>,
+    idp_der: Option<Vec<u8>>,
+    number: Option<Vec<u8>>,
+    delta_base: Option<Vec<u8>>,
+    authority_key: Option<Vec<u8>>,
+    /// Why the CRL cannot be used at all, if it cannot: an unknown critical extension,
+    /// an unreadable or repeated one.
+    unusable: Option<String>,
+}
+
+impl Prepared {
+    fn new(crl: &Crl) -> Prepared {
+        let list = &crl.tbs_cert_list;
+        let mut prepared = Prepared {
+            issuer: name_key(&list.issuer),
+            this_update: time(&list.this_update),
+            next_update: list.next_update.as_ref().map(time),
+            ..Prepared::default()
+        };
+        let mut seen = Vec::new();
+        for extension in list.crl_extensions.iter().flatten() {
+            if seen.contains(&extension.extn_id) {
+                prepared.unusable = Some(format!("it has extension {} twice", extension.extn_id));
+                break;
+            }
+            seen.push(extension.extn_id);
+            if let Err(why) = prepared.read(extension) {
+                prepared.unusable = Some(why);
+                break;
+            }
+        }
+        prepared
+    }
+
+    /// Reads one CRL extension (RFC 5280 §5.2).
+    fn read(&mut self, extension: &x509_cert::ext::Extension) -> Result<(), String> {
+        let value = extension.extn_value.as_bytes();
+        let unreadable = |what: &str, e: der::Error| format!("its {what} extension is unreadable: {e}");
+        match extension.extn_id {
+            CRL_NUMBER => {
+                let number = CrlNumber::from_der(value).map_err(|e| unreadable("cRLNumber", e))?;
+                self.number = Some(delta::minimal(number.0.as_bytes()));
+            }
+            DELTA_CRL_INDICATOR => {
+                let base = BaseCrlNumber::from_der(value).map_err(|e| unreadable("deltaCRLIndicator", e))?;
+                self.delta_base = Some(delta::minimal(base.0.as_bytes()));
+            }
+            ISSUING_DISTRIBUTION_POINT => {
+                let idp =
+                    IssuingDistributionPoint::from_der(value).map_err(|e| unreadable("issuingDistributionPoint", e))?;
+                let only =
+                    [idp.only_contains_user_certs, idp.only_contains_ca_certs, idp.only_contains_attribute_certs];
+                if only.iter().filter(|set| **set).count() > 1 {
+                    return Err("its issuingDistributionPoint sets more than one onlyContains field".into());
+                }
+                self.idp_der = Some(value.to_vec());
+                self.idp = Some(idp);
+            }
+            AUTHORITY_KEY_ID => {
+                let aki =
+                    AuthorityKeyIdentifier::from_der(value).map_err(|e| unreadable("authorityKeyIdentifier", e))?;
+                self.authority_key = aki.key_identifier.map(|id| id.into_bytes().into_vec());
+            }
+            ISSUER_ALT_NAME | FRESHEST_CRL | AUTHORITY_INFO_ACCESS => {}
+            other if extension.critical => {
+                return Err(format!("it has critical extension {other}, which keyseal does not process"));
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// RFC 5280 §6.3.3 (a): current at `at` — issued, and not past its nextUpdate.
+    fn current(&self, at: i64) -> bool {
+        self.this_update <= at && self.next_update.is_none_or(|next| next >= at)
+    }
+
+    fn numbers(&self) -> delta::Numbers<'_> {
+        delta::Numbers {
+            number: self.number.as_deref(),
+            base: self.delta_base.as_deref(),
+            scope: self.idp_der.as_deref(),
+        }
+    }
+}
+
+/// The CRLs of one validation, indexed once: by issuer name (newest first), with each
+/// CRL's extensions read up front, its signature verified at most once per key, its
+/// entries indexed on first use, and the outcome of each CRL signer's own path validation
+/// remembered. A validation may check many paths; none of that repeats work proportional
+/// to the size of the CRLs.
+pub struct CrlIndex<'a> {
+    crls: &'a [Crl],
+    prepared: Vec<Prepared>,
+    by_issuer: HashMap<NameKey, Vec<usize>>,
+    verified: HashMap<(usize, [u8; 32]), bool>,
+    entries: HashMap<usize, Result<Entries, String>>,
+    signer_paths: HashMap<([u8; 32], [u8; 32]), Result<(), Refusal>>,
+}
+
+impl<'a> CrlIndex<'a> {
+    /// Indexes `crls` by issuer.
+    pub fn new(crls: &'a [Crl]) -> CrlIndex<'a> {
+        let prepared: Vec<Prepared> = crls.iter().map(Prepared::new).collect();
+        let mut by_issuer: HashMap<NameKey, Vec<usize>> = HashMap::new();
+        for (at, crl) in prepared.iter().enumerate() {
+            by_issuer.entry(crl.issuer.clone()).or_default().push(at);
+        }
+        for list in by_issuer.values_mut() {
+            list.sort_by_key(|at| std::cmp::Reverse(prepared[*at].this_update));
+        }
+        CrlIndex {
+            crls,
+            prepared,
+            by_issuer,
+            verified: HashMap::new(),
+            entries: HashMap::new(),
+            signer_paths: HashMap::new(),
+        }
+    }
+
+    /// Whether any CRL was given at all.
+    pub fn is_empty(&self) -> bool {
+        self.crls.is_empty()
+    }
+
+    /// The issuer of CRL `at`, in comparable form.
+    pub fn issuer(&self, at: usize) -> &NameKey {
+        &self.prepared[at].issuer
+    }
+
+    /// The key identifier in CRL `at`'s authorityKeyIdentifier, if any.
+    pub fn authority_key(&self, at: usize) -> Option<&[u8]> {
+        self.prepared[at].authority_key.as_deref()
+    }
+
+    /// `the CRL of "CN=..." issued 2024-...`: how messages name a CRL.
+    pub fn describe(&self, at: usize) -> String {
+        let list = &self.crls[at].tbs_cert_list;
+        let kind = if self.prepared[at].delta_base.is_some() { "delta CRL" } else { "CRL" };
+        format!("the {kind} of \"{}\" issued {}", list.issuer, list.this_update)
+    }
+
+    /// Whether CRL `at` verifies with `signer`'s key (RFC 5280 §6.3.3 (g)); the first
+    /// check of each pair spends one signature from the budget.
+    pub fn signed_by(&mut self, at: usize, signer: &Indexed<'_>, budget: &mut Budget) -> Result<bool, Refusal> {
+        if let Some(known) = self.verified.get(&(at, signer.hash)) {
+            return Ok(*known);
+        }
+        budget.signature().map_err(exhausted)?;
+        let crl = &self.crls[at];
+        let signature = crl.signature.as_bytes().unwrap_or_default();
+        let verifies = crl.signature_algorithm == crl.tbs_cert_list.signature
+            && verify_signed(
+                signer.cert.tbs_certificate().subject_public_key_info(),
+                &crl.signature_algorithm,
+                crl.signed_bytes(),
+                signature,
+            )
+            .is_ok();
+        self.verified.insert((at, signer.hash), verifies);
+        Ok(verifies)
+    }
+
+    /// The outcome of validating `signer`'s own certification path to `anchor`, if it
+    /// was validated before in this validation.
+    pub fn signer_path(&self, signer: &Indexed<'_>, anchor: &Indexed<'_>) -> Option<Result<(), Refusal>> {
+        self.signer_paths.get(&(signer.hash, anchor.hash)).cloned()
+    }
+
+    /// Remembers the outcome of validating `signer`'s path to `anchor`.
+    pub fn remember_signer_path(&mut self, signer: &Indexed<'_>, anchor: &Indexed<'_>, outcome: Result<(), Refusal>) {
+        self.signer_paths.insert((signer.hash, anchor.hash), outcome);
+    }
+
+    /// The entries of CRL `at`, indexed on first use; an error says why the CRL cannot be
+    /// used.
+    fn entries(&mut self, at: usize) -> Result<&Entries, String> {
+        let (crls, prepared) = (self.crls, &self.prepared);
+        let built = self.entries.entry(at).or_insert_with(|| {
+            let indirect = prepared[at].idp.as_ref().is_some_and(|idp| idp.indirect_crl);
+            Entries::new(&crls[at].tbs_cert_list, &prepared[at].issuer, indirect)
+        });
+        built.as_ref().map_err(Clone::clone)
+    }
+
+    /// The entry of CRL `at` for `cert`, if it lists it.
+    fn listing(&mut self, at: usize, cert: &Indexed<'_>) -> Option<&x509_cert::crl::RevokedCert> {
+        let crls = self.crls;
+        let index =
+            self.entries(at).ok()?.find(&cert.issuer, cert.cert.tbs_certificate().serial_number().as_bytes())?;
+        crls[at].tbs_cert_list.revoked_certificates.as_ref()?.get(index)
+    }
+}
+
+fn exhausted(e: Exhausted) -> Refusal {
+    (Reason::BudgetExceeded, e.describe())
+}
+
+/// Finds the certificate whose key signed a CRL and that may sign CRLs for the
+/// certificate being checked (RFC 5280 §6.3.3 (f), (g)): path validation supplies it,
+/// since that signer needs a valid certification path to the same trust anchor.
+pub trait SignerSource<'s> {
+    /// The validated signer of CRL `crl`, or why there is none. A budget that ran out is
+    /// `budget-exceeded`.
+    fn signer(&mut self, crl: usize, crls: &mut CrlIndex<'_>, budget: &mut Budget) -> Result<&'s Indexed<'s>, Refusal>;
+}
+
+/// RFC 5280 §6.3.3 (f): the signer of a CRL may sign CRLs — a keyUsage, if present,
+/// has cRLSign.
+pub fn check_crl_sign(signer: &Indexed<'_>) -> Result<(), String> {
+    match signer.cert.tbs_certificate().get_extension::<KeyUsage>() {
+        Ok(Some((_, usage))) if !usage.0.contains(KeyUsages::CRLSign) => Err(format!(
+            "{} signed it, but its keyUsage lacks cRLSign, so it may not sign CRLs",
+            crate::x509::describe(signer.cert)
+        )),
+        Ok(_) => Ok(()),
+        Err(e) => Err(format!("{} has an unreadable keyUsage: {e}", crate::x509::describe(signer.cert))),
+    }
+}
+
+/// How far a CRL got before it could not be used: of the CRLs that could not give a
+/// status, the one that got furthest says why.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Stage {
+    Scope,
+    Extensions,
+    Current,
+    Signer,
+    Entries,
+}
+
+/// RFC 5280 §6.3.3's state for one certificate: the reasons covered so far, and why the
+/// CRLs that could not be used could not.
+struct Progress {
+    reasons_mask: u16,
+    problem: Option<(Stage, Refusal)>,
+    consulted: Vec<String>,
+}
+
+impl Progress {
+    fn note(&mut self, stage: Stage, reason: Reason, message: String) {
+        if self.problem.as_ref().is_none_or(|(seen, _)| stage > *seen) {
+            self.problem = Some((stage, (reason, message)));
+        }
+    }
+
+    fn complete(&self) -> bool {
+        self.reasons_mask & EVERY_REASON == EVERY_REASON
+    }
+}
+
+/// The status of `cert` from the CRLs at `at` (RFC 5280 §6.3.3). `Ok` describes the CRLs
+/// that show it is not revoked for any reason; `Err` is `revoked` (with the reasonCode),
+/// or why no status could be found (`revocation-unknown`, or the more specific
+/// `crl-expired`, `crl-bad-signature`, `crl-invalid` when that is what stopped the CRL
+/// that got furthest), or `budget-exceeded`.
+pub fn check<'s>(
+    cert: &Indexed<'_>,
+    crls: &mut CrlIndex<'_>,
+    at: i64,
+    budget: &mut Budget,
+    signers: &mut dyn SignerSource<'s>,
+) -> Result<String, Refusal> {
+    let who = crate::x509::describe(cert.cert);
+    let points =
+        scope::distribution_points(cert).map_err(|why| (Reason::MalformedCertificate, format!("{who}: {why}")))?;
+    let is_ca = scope::is_ca(cert);
+    let mut progress = Progress { reasons_mask: 0, problem: None, consulted: Vec::new() };
+    for point in &points {
+        for issuer in point.crl_issuers(cert) {
+            let candidates = crls.by_issuer.get(&issuer).cloned().unwrap_or_default();
+            for crl in candidates {
+                if progress.complete() {
+                    break;
+                }
+                budget.build_step().map_err(exhausted)?;
+                consult(cert, is_ca, point, crl, crls, at, budget, signers, &mut progress)?;
+            }
+        }
+    }
+    if progress.complete() {
+        return Ok(format!("not revoked: {} cover all reasons", progress.consulted.join("; ")));
+    }
+    Err(undetermined(&who, cert, &progress))
+}
+
+/// Why the status of `cert` is UNDETERMINED (RFC 5280 §6.3.3, after (l)).
+fn undetermined(who: &str, cert: &Indexed<'_>, progress: &Progress) -> Refusal {
+    if let Some((stage, problem)) = &progress.problem
+        && *stage > Stage::Scope
+    {
+        return problem.clone();
+    }
+    if progress.reasons_mask != 0 {
+        let missing = EVERY_REASON & !progress.reasons_mask;
+        return (
+            Reason::RevocationUnknown,
+            format!(
+                "the CRLs given for {who} cover only some revocation reasons; none covers {}: pass the CRLs for those reasons with --crl",
+                scope::reason_names(missing)
+            ),
+        );
+    }
+    let issuer = cert.cert.tbs_certificate().issuer();
+    let why = match &progress.problem {
+        Some((_, (_, message))) => format!(" ({message})"),
+        None => String::new(),
+    };
+    (
+        Reason::RevocationUnknown,
+        format!(
+            "no CRL covering {who} for all reasons was given{why}: pass the current CRL of its issuer \"{issuer}\" (or of the cRLIssuer its distribution point names) with --crl"
+        ),
+    )
+}
+
+/// RFC 5280 §6.3.3 (a)–(l) for one CRL at one distribution point: adds the reasons it
+/// covers to `progress`, or notes why it cannot be used. `Err` only for `revoked` and an
+/// exhausted budget.
+#[allow(clippy::too_many_arguments)]
+fn consult<'s>(
+    cert: &Indexed<'_>,
+    is_ca: bool,
+    point: &Point,
+    crl: usize,
+    crls: &mut CrlIndex<'_>,
+    at: i64,
+    budget: &mut Budget,
+    signers: &mut dyn SignerSource<'s>,
+    progress: &mut Progress,
+) -> Result<(), Refusal> {
+    let prepared = &crls.prepared[crl];
+    if prepared.delta_base.is_some() {
+        return Ok(()); // (a)(2): a delta is only read on top of its complete CRL
+    }
+    let what = crls.describe(crl);
+    if let Some(why) = &prepared.unusable {
+        progress.note(Stage::Extensions, Reason::CrlInvalid, format!("{what} cannot be used: {why}"));
+        return Ok(());
+    }
+    let scope = CrlScope {
+        issuer: &prepared.issuer,
+        issuer_name: &crls.crls[crl].tbs_cert_list.issuer,
+        idp: prepared.idp.as_ref(),
+    };
+    if let Err(why) = scope::check_scope(point, cert, is_ca, &scope, budget).map_err(exhausted)? {
+        progress.note(Stage::Scope, Reason::RevocationUnknown, format!("{what} does not cover it: {why}"));
+        return Ok(());
+    }
+    let interim = scope::interim_reasons(prepared.idp.as_ref(), point);
+    if !scope::check_new_reasons(interim, progress.reasons_mask) {
+        return Ok(());
+    }
+    if !prepared.current(at) {
+        progress.note(
+            Stage::Current,
+            Reason::CrlExpired,
+            format!(
+                "{what} is not current at the verification time (next update {}): get a current one",
+                next_update(crls, crl)
+            ),
+        );
+        return Ok(());
+    }
+    let signer = match signers.signer(crl, crls, budget) {
+        Ok(signer) => signer,
+        Err((Reason::BudgetExceeded, message)) => return Err((Reason::BudgetExceeded, message)),
+        Err((reason, message)) => {
+            progress.note(Stage::Signer, reason, format!("{what} cannot be used: {message}"));
+            return Ok(());
+        }
+    };
+    if let Err(why) = crls.entries(crl) {
+        progress.note(Stage::Entries, Reason::CrlInvalid, format!("{what} cannot be used: {why}"));
+        return Ok(());
+    }
+    let delta = find_delta(crl, signer, crls, at, budget)?;
+    check_listing(cert, crl, delta, crls)?;
+    progress.reasons_mask |= interim;
+    progress.consulted.push(match delta {
+        Some(delta) => format!("{what} with {}", crls.describe(delta)),
+        None => what,
+    });
+    Ok(())
+}
+
+fn next_update(crls: &CrlIndex<'_>, crl: usize) -> String {
+    crls.crls[crl].tbs_cert_list.next_update.map_or_else(|| "none".into(), |next| next.to_string())
+}
+
+/// RFC 5280 §6.3.3 (a)(2), (h): the newest delta CRL that updates complete CRL
+/// `complete` — same issuer and scope, a fitting base, current, readable, and signed by
+/// the complete CRL's signer. Deltas that do not fit are passed over.
+fn find_delta(
+    complete: usize,
+    signer: &Indexed<'_>,
+    crls: &mut CrlIndex<'_>,
+    at: i64,
+    budget: &mut Budget,
+) -> Result<Option<usize>, Refusal> {
+    let issuer = &crls.prepared[complete].issuer;
+    let mut deltas: Vec<usize> = crls
+        .by_issuer
+        .get(issuer)
+        .into_iter()
+        .flatten()
+        .copied()
+        .filter(|d| {
+            let candidate = &crls.prepared[*d];
+            candidate.unusable.is_none()
+                && candidate.current(at)
+                && delta::check_delta_base(&crls.prepared[complete].numbers(), &candidate.numbers()).is_ok()
+        })
+        .collect();
+    deltas.sort_by(|a, b| {
+        let number = |at: &usize| crls.prepared[*at].number.clone().unwrap_or_default();
+        delta::compare(&number(b), &number(a))
+    });
+    for candidate in deltas {
+        budget.build_step().map_err(exhausted)?;
+        if crls.signed_by(candidate, signer, budget)? && crls.entries(candidate).is_ok() {
+            return Ok(Some(candidate));
+        }
+    }
+    Ok(None)
+}
+
+/// RFC 5280 §6.3.3 (i)–(k): what the delta (first) and the complete CRL say. A delta's
+/// removeFromCRL entry takes the certificate off the complete CRL; otherwise an entry on
+/// either revokes it.
+fn check_listing(
+    cert: &Indexed<'_>,
+    complete: usize,
+    delta: Option<usize>,
+    crls: &mut CrlIndex<'_>,
+) -> Result<(), Refusal> {
+    for crl in delta.into_iter().chain([complete]) {
+        let what = crls.describe(crl);
+        let Some(entry) = crls.listing(crl, cert) else { continue };
+        let reason = entries::reason(entry);
+        if reason == Some(CrlReason::RemoveFromCRL) {
+            return Ok(());
+        }
+        let why = reason.map_or_else(|| "no reason given".into(), |r| format!("{r:?}"));
+        let message = format!(
+            "{} was revoked at {} ({why}), says {what}",
+            crate::x509::describe(cert.cert),
+            entry.revocation_date
+        );
+        return Err((Reason::Revoked, message));
+    }
+    Ok(())
+}
