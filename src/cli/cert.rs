@@ -20,13 +20,15 @@ pub enum CertAction {
     /// Validate a certificate chain against trust anchors (RFC 5280). Exits 0 when
     /// valid, 1 when not, 2 on unusable input.
     #[command(
-        after_help = "Examples:\n  keyseal cert verify signer.pem --chain intermediates.pem --trust root.pem --purpose code-signing\n  keyseal cert verify web.pem --chain ca.pem --trust roots.pem --crl ca.crl.pem --at 2027-01-01 --purpose server --json\n\n\
+        after_help = "Examples:\n  keyseal cert verify signer.pem --chain intermediates.pem --trust root.pem --purpose code-signing\n  keyseal cert verify web.pem --chain ca.pem --trust roots.pem --crl ca.crl.pem --crl root.crl.pem --at 2027-01-01 --purpose server --json\n\n\
 The path is built from LEAF through the --chain certificates (any order; extras and
 duplicates are fine) to one of the --trust certificates, trying alternatives. Each
 certificate is checked for its signature, validity at --at (default now), name chaining,
 basicConstraints and pathLen, keyUsage, extendedKeyUsage for --purpose, name constraints,
-unknown critical extensions, and revocation by the --crl lists. Every failure has a
-stable reason code (expired, untrusted-root, chain-incomplete, revoked, ...)."
+unknown critical extensions, and revocation by the --crl lists (RFC 5280 §6.3: distribution
+points, indirect and delta CRLs; once any CRL is given, every certificate but the trust
+anchor needs a status from them, else revocation-unknown). Every failure has a stable
+reason code (expired, untrusted-root, chain-incomplete, revoked, ...)."
     )]
     Verify(CertVerifyArgs),
 }

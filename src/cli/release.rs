@@ -61,7 +61,7 @@ pub struct SignArgs {
 /// `keyseal verify` flags.
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Examples:\n  keyseal verify dist/ --bundle dist/keyseal.bundle.json --public-key release.pub.pem\n  keyseal verify dist/ --bundle dist/keyseal.bundle.json --trust root.pem --crl release-ca.crl.pem\n  keyseal verify app-linux-amd64.tar.gz --bundle keyseal.bundle.json --public-key release.pub.pem\n\n\
+    after_help = "Examples:\n  keyseal verify dist/ --bundle dist/keyseal.bundle.json --public-key release.pub.pem\n  keyseal verify dist/ --bundle dist/keyseal.bundle.json --trust root.pem --crl root.crl.pem --crl release-ca.crl.pem\n  keyseal verify app-linux-amd64.tar.gz --bundle keyseal.bundle.json --public-key release.pub.pem\n\n\
 Checks, offline, that SHA256SUMS is the manifest the bundle signed and that the signature
 verifies with the signer's key: pinned with --public-key, or trusted through the bundle's
 certificate chain to a --trust root (validated per RFC 5280 for --purpose, at --at, with

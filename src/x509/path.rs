@@ -598,9 +598,11 @@ fn check_revocation(
 /// Where the signer of a CRL for `above[0]` may come from (RFC 5280 §6.3.3 (f)): a
 /// certificate named as the CRL's issuer whose key verifies the CRL, whose keyUsage
 /// allows cRLSign, and that has a valid path to the same trust anchor — either one on the
-/// path being checked (its issuer, a CA above it, the anchor, or the certificate itself,
-/// as a CRL issuer's certificate may be listed on its own CRL), or one from the pool with
-/// a path of its own found by [`check_crl_signer_path`].
+/// path being checked (its issuer, a CA above it, the anchor), or one from the pool with
+/// a path of its own found by [`check_crl_signer_path`]. Inside a CRL signer's own path
+/// (`pool` is `None`) the certificate itself may have signed the CRL that covers it: a
+/// CRL issuer's certificate may be listed on its own indirect CRL (PKITS 4.14.30). On the
+/// path being validated it may not, so that no certificate vouches for itself there.
 struct CrlSigners<'s> {
     above: &'s [&'s Indexed<'s>],
     anchor: &'s Indexed<'s>,
@@ -634,7 +636,8 @@ impl<'s> SignerSource<'s> for CrlSigners<'s> {
     ) -> Result<&'s Indexed<'s>, crl::Refusal> {
         let issuer = crls.issuer(crl).clone();
         let mut problem: Option<crl::Refusal> = None;
-        let on_path = self.above[1..].iter().copied().chain([self.anchor]).chain(self.above.first().copied());
+        let itself = self.above.first().copied().filter(|_| self.pool.is_none());
+        let on_path = self.above[1..].iter().copied().chain([self.anchor]).chain(itself);
         for candidate in on_path.filter(|c| c.subject == issuer) {
             match Self::check_candidate(candidate, crl, crls, budget)? {
                 Ok(()) => return Ok(candidate),
@@ -667,7 +670,7 @@ impl<'s> SignerSource<'s> for CrlSigners<'s> {
         }
         Err(problem.unwrap_or_else(|| {
             (
-                Reason::CrlBadSignature,
+                Reason::RevocationUnknown,
                 "no certificate named as its issuer was given to verify it: pass the CRL signer's certificate with --chain"
                     .into(),
             )

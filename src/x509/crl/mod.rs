@@ -26,9 +26,9 @@ use crate::x509::received::Crl;
 use crate::x509::signature::verify_signed;
 use der::Decode;
 use entries::Entries;
-use scope::{CrlScope, EVERY_REASON, Point};
+use scope::{CrlScope, EVERY_REASON, Point, PointName};
 use spki::ObjectIdentifier;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use x509_cert::ext::pkix::crl::{BaseCrlNumber, CrlNumber, CrlReason, IssuingDistributionPoint};
 use x509_cert::ext::pkix::{AuthorityKeyIdentifier, KeyUsage, KeyUsages};
 
@@ -70,6 +70,8 @@ struct Prepared {
     next_update: Option<i64>,
     idp: Option<IssuingDistributionPoint>,
     idp_der: Option<Vec<u8>>,
+    /// The distribution point names its issuingDistributionPoint names, resolved once.
+    idp_names: Option<Vec<PointName>>,
     number: Option<Vec<u8>>,
     delta_base: Option<Vec<u8>>,
     authority_key: Option<Vec<u8>>,
@@ -87,18 +89,18 @@ impl Prepared {
             next_update: list.next_update.as_ref().map(time),
             ..Prepared::default()
         };
-        let mut seen = Vec::new();
+        let mut seen = HashSet::new();
         for extension in list.crl_extensions.iter().flatten() {
-            if seen.contains(&extension.extn_id) {
+            if !seen.insert(extension.extn_id) {
                 prepared.unusable = Some(format!("it has extension {} twice", extension.extn_id));
                 break;
             }
-            seen.push(extension.extn_id);
             if let Err(why) = prepared.read(extension) {
                 prepared.unusable = Some(why);
                 break;
             }
         }
+        prepared.idp_names = prepared.idp.as_ref().and_then(|idp| scope::idp_point_names(idp, &list.issuer));
         prepared
     }
 
@@ -339,12 +341,13 @@ pub fn check<'s>(
     let mut progress = Progress { reasons_mask: 0, problem: None, consulted: Vec::new() };
     for point in &points {
         for issuer in point.crl_issuers(cert) {
-            let candidates = crls.by_issuer.get(&issuer).cloned().unwrap_or_default();
-            for crl in candidates {
+            let count = crls.by_issuer.get(&issuer).map_or(0, Vec::len);
+            for nth in 0..count {
                 if progress.complete() {
                     break;
                 }
                 budget.build_step().map_err(exhausted)?;
+                let Some(crl) = crls.by_issuer.get(&issuer).and_then(|list| list.get(nth)).copied() else { break };
                 consult(cert, is_ca, point, crl, crls, at, budget, signers, &mut progress)?;
             }
         }
@@ -409,11 +412,8 @@ fn consult<'s>(
         progress.note(Stage::Extensions, Reason::CrlInvalid, format!("{what} cannot be used: {why}"));
         return Ok(());
     }
-    let scope = CrlScope {
-        issuer: &prepared.issuer,
-        issuer_name: &crls.crls[crl].tbs_cert_list.issuer,
-        idp: prepared.idp.as_ref(),
-    };
+    let scope =
+        CrlScope { issuer: &prepared.issuer, idp: prepared.idp.as_ref(), point_names: prepared.idp_names.as_deref() };
     if let Err(why) = scope::check_scope(point, cert, is_ca, &scope, budget).map_err(exhausted)? {
         progress.note(Stage::Scope, Reason::RevocationUnknown, format!("{what} does not cover it: {why}"));
         return Ok(());
@@ -521,4 +521,102 @@ fn check_listing(
         return Err((Reason::Revoked, message));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::x509::received::Cert;
+
+    fn cert(name: &str) -> Cert {
+        let path = format!("{}/fixtures/pkits/certs/{name}", env!("CARGO_MANIFEST_DIR"));
+        Cert::from_der(&std::fs::read(path).unwrap()).unwrap()
+    }
+
+    fn crl(name: &str) -> Crl {
+        let path = format!("{}/fixtures/pkits/crls/{name}", env!("CARGO_MANIFEST_DIR"));
+        Crl::from_der(&std::fs::read(path).unwrap()).unwrap()
+    }
+
+    /// The certificate's issuer as the only signer there is, as on a one-CA path.
+    struct Issuer<'s>(&'s Indexed<'s>);
+
+    impl<'s> SignerSource<'s> for Issuer<'s> {
+        fn signer(
+            &mut self,
+            crl: usize,
+            crls: &mut CrlIndex<'_>,
+            budget: &mut Budget,
+        ) -> Result<&'s Indexed<'s>, Refusal> {
+            if crls.signed_by(crl, self.0, budget)? {
+                Ok(self.0)
+            } else {
+                Err((Reason::CrlBadSignature, "does not verify".into()))
+            }
+        }
+    }
+
+    /// 2024-01-01, inside every PKITS CRL's validity but the stale ones.
+    const AT: i64 = 1_704_067_200;
+
+    fn status(leaf: &str, issuer: &str, given: &[Crl]) -> Result<String, Refusal> {
+        let (leaf, issuer) = (cert(leaf), cert(issuer));
+        let (leaf, issuer) = (Indexed::new(&leaf), Indexed::new(&issuer));
+        let mut crls = CrlIndex::new(given);
+        check(&leaf, &mut crls, AT, &mut Budget::default(), &mut Issuer(&issuer))
+    }
+
+    #[test]
+    fn a_delta_crl_counts_only_on_top_of_its_base() {
+        let (base, delta) = (crl("deltaCRLCA1CRL.crl"), crl("deltaCRLCA1deltaCRL.crl"));
+        // Serial 03 is revoked by the delta alone; serial 04 is on hold in the base and
+        // taken off (removeFromCRL) by the delta.
+        let revoked = status("InvaliddeltaCRLTest4EE.crt", "deltaCRLCA1Cert.crt", &[base.clone(), delta.clone()]);
+        assert_eq!(revoked.map_err(|(reason, _)| reason), Err(Reason::Revoked));
+        assert!(status("InvaliddeltaCRLTest4EE.crt", "deltaCRLCA1Cert.crt", std::slice::from_ref(&base)).is_ok());
+        assert!(status("ValiddeltaCRLTest5EE.crt", "deltaCRLCA1Cert.crt", &[base.clone(), delta.clone()]).is_ok());
+        let held = status("ValiddeltaCRLTest5EE.crt", "deltaCRLCA1Cert.crt", std::slice::from_ref(&base));
+        assert_eq!(held.map_err(|(reason, _)| reason), Err(Reason::Revoked));
+        let alone = status("ValiddeltaCRLTest5EE.crt", "deltaCRLCA1Cert.crt", &[delta]);
+        assert_eq!(alone.map_err(|(reason, _)| reason), Err(Reason::RevocationUnknown));
+    }
+
+    #[test]
+    fn crls_for_some_reasons_leave_the_status_unknown() {
+        let given = [crl("onlySomeReasonsCA2CRL1.crl"), crl("onlySomeReasonsCA2CRL2.crl")];
+        let (reason, message) = status("InvalidonlySomeReasonsTest17EE.crt", "onlySomeReasonsCA2Cert.crt", &given)
+            .expect_err("not all reasons are covered");
+        assert_eq!(reason, Reason::RevocationUnknown);
+        assert!(message.contains("keyCompromise"), "{message}");
+    }
+
+    #[test]
+    fn many_unverifiable_crls_run_out_the_signature_budget() {
+        // Copies of a CRL whose signature does not verify: each is a CRL of its own, so
+        // each costs a signature check, and the budget ends the work.
+        let bad = crl("BadCRLSignatureCACRL.crl");
+        let given = vec![bad; 2 * crate::x509::budget::SIGNATURE_CHECKS as usize];
+        let refused = status("InvalidBadCRLSignatureTest4EE.crt", "BadCRLSignatureCACert.crt", &given);
+        assert_eq!(refused.map_err(|(reason, _)| reason), Err(Reason::BudgetExceeded));
+        // A single one is what it is: a CRL whose signature does not verify.
+        let (reason, _) = status(
+            "InvalidBadCRLSignatureTest4EE.crt",
+            "BadCRLSignatureCACert.crt",
+            &[crl("BadCRLSignatureCACRL.crl")],
+        )
+        .expect_err("bad signature");
+        assert_eq!(reason, Reason::CrlBadSignature);
+    }
+
+    #[test]
+    fn a_stale_crl_says_so() {
+        let (reason, message) = status(
+            "InvalidOldCRLnextUpdateTest11EE.crt",
+            "OldCRLnextUpdateCACert.crt",
+            &[crl("OldCRLnextUpdateCACRL.crl")],
+        )
+        .expect_err("stale");
+        assert_eq!(reason, Reason::CrlExpired);
+        assert!(message.contains("current"), "{message}");
+    }
 }

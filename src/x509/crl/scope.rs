@@ -156,10 +156,17 @@ pub fn is_ca(cert: &Indexed<'_>) -> bool {
 pub struct CrlScope<'c> {
     /// The CRL's issuer, in comparable form.
     pub issuer: &'c NameKey,
-    /// The CRL's issuer as written (nameRelativeToCRLIssuer is relative to it).
-    pub issuer_name: &'c Name,
     /// Its issuingDistributionPoint, if any.
     pub idp: Option<&'c IssuingDistributionPoint>,
+    /// The distribution point names of its issuingDistributionPoint, if it names any,
+    /// resolved once by [`idp_point_names`].
+    pub point_names: Option<&'c [PointName]>,
+}
+
+/// The full names of the distribution point an issuingDistributionPoint names, if it
+/// names one (nameRelativeToCRLIssuer appended to `crl_issuer`, the CRL's issuer).
+pub fn idp_point_names(idp: &IssuingDistributionPoint, crl_issuer: &Name) -> Option<Vec<PointName>> {
+    idp.distribution_point.as_ref().map(|named| resolve(named, &[crl_issuer]))
 }
 
 /// RFC 5280 §6.3.3 (b)(1): a CRL for a distribution point with a cRLIssuer must be
@@ -190,15 +197,14 @@ pub fn check_point_names(
     crl: &CrlScope<'_>,
     budget: &mut Budget,
 ) -> Result<Result<(), String>, Exhausted> {
-    let Some(named) = crl.idp.and_then(|idp| idp.distribution_point.as_ref()) else {
+    let Some(theirs) = crl.point_names else {
         return Ok(Ok(()));
     };
-    let theirs = resolve(named, &[crl.issuer_name]);
     let Some(ours) = point.names.as_ref().or(point.crl_issuer.as_ref()) else {
         return Ok(Err("the certificate's distribution point names neither a point nor a CRL issuer".into()));
     };
     for name in ours {
-        for other in &theirs {
+        for other in theirs {
             budget.name_comparison()?;
             if name == other {
                 return Ok(Ok(()));
@@ -299,11 +305,10 @@ mod tests {
     #[test]
     fn certificate_kind_follows_only_contains() {
         let issuer = name_key(&"CN=CA".parse::<Name>().unwrap());
-        let name: Name = "CN=CA".parse().unwrap();
         let user = idp(&[0x30, 0x03, 0x81, 0x01, 0xFF]);
         let ca = idp(&[0x30, 0x03, 0x82, 0x01, 0xFF]);
         let attribute = idp(&[0x30, 0x03, 0x85, 0x01, 0xFF]);
-        let scope = |idp| CrlScope { issuer: &issuer, issuer_name: &name, idp };
+        let scope = |idp| CrlScope { issuer: &issuer, idp, point_names: None };
         assert!(check_certificate_kind(&scope(Some(&user)), false).is_ok());
         assert!(check_certificate_kind(&scope(Some(&user)), true).is_err());
         assert!(check_certificate_kind(&scope(Some(&ca)), true).is_ok());
@@ -326,7 +331,8 @@ mod tests {
             indirect_crl: false,
             only_contains_attribute_certs: false,
         };
-        let scope = CrlScope { issuer: &issuer, issuer_name: &issuer_name, idp: Some(&named) };
+        let names = idp_point_names(&named, &issuer_name).unwrap();
+        let scope = CrlScope { issuer: &issuer, idp: Some(&named), point_names: Some(&names) };
         let mut budget = Budget::default();
         let full =
             Point { names: Some(vec![directory("CN=CRL1,OU=CA2,O=Test,C=US")]), reasons: None, crl_issuer: None };
