@@ -10,6 +10,7 @@ pub mod crl;
 pub mod name;
 pub mod path;
 pub mod pool;
+pub mod profile;
 pub mod reason;
 pub mod received;
 pub mod signature;

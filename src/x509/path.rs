@@ -10,6 +10,7 @@ use crate::x509::budget::Budget;
 use crate::x509::crl::{self, CrlIndex, Revocation};
 use crate::x509::name::{Constraints, Refusal};
 use crate::x509::pool::{Indexed, Pool};
+use crate::x509::profile::{self, Position};
 use crate::x509::received::{Cert, Crl};
 use crate::x509::signature::{SignatureError, verify_signed};
 use crate::x509::{Purpose, Reason, describe};
@@ -28,6 +29,7 @@ use x509_cert::ext::pkix::{BasicConstraints, ExtendedKeyUsage, KeyUsage, KeyUsag
 pub const MAX_UNTRUSTED_CERTIFICATES: usize = 256;
 
 const ANY_EXTENDED_KEY_USAGE: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.37.0");
+const AUTHORITY_KEY_ID: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.35");
 const EMAIL_ADDRESS: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.1");
 /// Extensions this validator processes (or may ignore, being informational); any other
 /// critical extension fails the path (RFC 5280 §4.2).
@@ -390,7 +392,7 @@ fn check_path(
 ) -> Result<Success, Failure> {
     let mut checker = Checker { checks: Vec::new(), path: entries(&certificates(chain), Some(anchor.cert)), options };
     let n = chain.len();
-    check_anchor(&mut checker, anchor.cert)?;
+    check_anchor(&mut checker, anchor.cert, budget)?;
     let mut max_path_length = extension::<BasicConstraints>(anchor.cert)
         .ok()
         .flatten()
@@ -403,6 +405,7 @@ fn check_path(
         let (is_leaf, cert) = (position + 1 == n, indexed.cert);
         checker.pass(cert, "signature", Some(format!("verified with the key of {}", describe(issuer.cert))));
         check_structure(&mut checker, cert)?;
+        check_profile(&mut checker, indexed, issuer, is_leaf)?;
         check_validity(&mut checker, cert, "")?;
         // RFC 5280 §7.1 comparison: the indexed names are already in comparable form.
         if indexed.issuer != issuer.subject {
@@ -447,20 +450,26 @@ fn extension<'a, T: der::Decode<'a, Error = der::Error> + AssociatedOid>(
     Ok(cert.tbs_certificate().get_extension::<T>()?.map(|(_, value)| value))
 }
 
-/// The trust anchor is trusted for its name and key; keyseal also refuses one that is
-/// outside its validity, or that says it is not a CA (as OpenSSL does).
-fn check_anchor(checker: &mut Checker<'_>, anchor: &Cert) -> Result<(), Failure> {
+/// The trust anchor is trusted for its name and key, but keyseal takes it as the CA
+/// certificate it is (as OpenSSL does with a certificate in its trust store): within its
+/// validity, no unknown critical extension, and the RFC 5280 profile of a CA (see
+/// profile.rs). One that omits the authorityKeyIdentifier must be self-signed: its
+/// signature verifies with its own key (one signature from the budget).
+fn check_anchor(checker: &mut Checker<'_>, anchor: &Cert, budget: &mut Budget) -> Result<(), Failure> {
     check_validity(checker, anchor, " (a trust anchor)")?;
-    let constraints = extension::<BasicConstraints>(anchor).map_err(|e| malformed(checker, anchor, e))?;
-    if constraints.is_some_and(|bc| !bc.ca) {
-        let message = format!("the trust anchor {} has basicConstraints CA:FALSE", describe(anchor));
-        return Err(fail_clone(checker, anchor, "basic-constraints", Reason::NotACa, message));
-    }
-    if let Some(usage) = extension::<KeyUsage>(anchor).map_err(|e| malformed(checker, anchor, e))?
-        && !usage.0.contains(KeyUsages::KeyCertSign)
-    {
-        let message = format!("the trust anchor {} has a keyUsage without keyCertSign", describe(anchor));
-        return Err(fail_clone(checker, anchor, "key-usage", Reason::BadKeyUsage, message));
+    check_extensions(checker, anchor)?;
+    profile::check_trust_anchor(anchor)
+        .map_err(|(reason, message)| fail_clone(checker, anchor, "profile", reason, message))?;
+    let has_aki = anchor.tbs_certificate().extensions().into_iter().flatten().any(|e| e.extn_id == AUTHORITY_KEY_ID);
+    if !has_aki {
+        budget.signature().map_err(|e| fail_clone(checker, anchor, "profile", Reason::BudgetExceeded, e.describe()))?;
+        if signature_check(anchor, anchor).is_err() {
+            let message = format!(
+                "the trust anchor {} is not self-signed, yet has no authorityKeyIdentifier (RFC 5280 §4.2.1.1)",
+                describe(anchor)
+            );
+            return Err(fail_clone(checker, anchor, "profile", Reason::MissingExtension, message));
+        }
     }
     checker.pass(anchor, "trust-anchor", None);
     Ok(())
@@ -519,9 +528,18 @@ fn check_structure(checker: &mut Checker<'_>, cert: &Certificate) -> Result<(), 
             format!("{who}: the outer and inner signature algorithms differ"),
         ));
     }
-    let mut seen = Vec::new();
-    for ext in tbs.extensions().into_iter().flatten() {
-        if seen.contains(&ext.extn_id) {
+    check_extensions(checker, cert)?;
+    checker.pass(cert, "structure", None);
+    Ok(())
+}
+
+/// RFC 5280 §4.2: each extension at most once, and no critical extension this validator
+/// does not process.
+fn check_extensions(checker: &mut Checker<'_>, cert: &Certificate) -> Result<(), Failure> {
+    let who = describe(cert);
+    let mut seen = std::collections::HashSet::new();
+    for ext in cert.tbs_certificate().extensions().into_iter().flatten() {
+        if !seen.insert(ext.extn_id) {
             return Err(fail_clone(
                 checker,
                 cert,
@@ -530,7 +548,6 @@ fn check_structure(checker: &mut Checker<'_>, cert: &Certificate) -> Result<(), 
                 format!("{who} has extension {} twice", ext.extn_id),
             ));
         }
-        seen.push(ext.extn_id);
         if ext.critical && !KNOWN_EXTENSIONS.contains(&ext.extn_id.to_string().as_str()) {
             return Err(fail_clone(
                 checker,
@@ -541,7 +558,23 @@ fn check_structure(checker: &mut Checker<'_>, cert: &Certificate) -> Result<(), 
             ));
         }
     }
-    checker.pass(cert, "structure", None);
+    Ok(())
+}
+
+/// The RFC 5280 §4 profile rules on the certificate's own contents (see profile.rs). Only
+/// a certificate signed with its own key may omit the authorityKeyIdentifier.
+fn check_profile(
+    checker: &mut Checker<'_>,
+    cert: &Indexed<'_>,
+    issuer: &Indexed<'_>,
+    is_leaf: bool,
+) -> Result<(), Failure> {
+    let position = if is_leaf { Position::EndEntity } else { Position::Intermediate };
+    let own_key = cert.self_issued()
+        && cert.cert.tbs_certificate().subject_public_key_info() == issuer.cert.tbs_certificate().subject_public_key_info();
+    profile::check_certificate(cert.cert, position, own_key)
+        .map_err(|(reason, message)| fail_clone(checker, cert.cert, "profile", reason, message))?;
+    checker.pass(cert.cert, "profile", None);
     Ok(())
 }
 

@@ -105,6 +105,19 @@ pub enum Reason {
     CrlInvalid,
     /// The certificate's key is not the key that made the signature.
     KeyMismatch,
+    /// An extension does not parse, or breaks its RFC 5280 §4.2 syntax (an empty
+    /// extendedKeyUsage, a DNS name not in preferred name syntax, a malformed constraint).
+    MalformedExtension,
+    /// An extension RFC 5280 requires is absent (authorityKeyIdentifier outside
+    /// self-signed certificates, subjectKeyIdentifier in a CA).
+    MissingExtension,
+    /// An extension is critical where RFC 5280 forbids it, or not critical where it
+    /// requires it.
+    BadCriticality,
+    /// A CA with an empty subject, or an end entity with neither subject nor subjectAltName.
+    EmptySubject,
+    /// An extension where RFC 5280 does not allow it (nameConstraints in an end entity).
+    MisplacedExtension,
 }
 
 impl Reason {
@@ -141,6 +154,11 @@ impl Reason {
             Reason::CrlExpired => "crl-expired",
             Reason::CrlInvalid => "crl-invalid",
             Reason::KeyMismatch => "key-mismatch",
+            Reason::MalformedExtension => "malformed-extension",
+            Reason::MissingExtension => "missing-extension",
+            Reason::BadCriticality => "bad-criticality",
+            Reason::EmptySubject => "empty-subject",
+            Reason::MisplacedExtension => "misplaced-extension",
         }
     }
 
