@@ -9,6 +9,7 @@ pub mod cert;
 pub mod crl;
 pub mod name;
 pub mod path;
+pub mod policy;
 pub mod pool;
 pub mod profile;
 pub mod reason;
