@@ -9,6 +9,7 @@
 use crate::x509::budget::Budget;
 use crate::x509::crl::{self, CrlIndex, Revocation};
 use crate::x509::name::{Constraints, Refusal};
+use crate::x509::policy::{CertPolicies, PolicyError, PolicyInputs, PolicyState};
 use crate::x509::pool::{Indexed, Pool};
 use crate::x509::profile::{self, Position};
 use crate::x509::received::{Cert, Crl};
@@ -42,7 +43,11 @@ const KNOWN_EXTENSIONS: &[&str] = &[
     "2.5.29.14",               // subjectKeyIdentifier
     "2.5.29.35",               // authorityKeyIdentifier
     "2.5.29.31",               // cRLDistributionPoints
-    "2.5.29.32",               // certificatePolicies (no policy is required)
+    "2.5.29.32",               // certificatePolicies
+    "2.5.29.33",               // policyMappings
+    "2.5.29.36",               // policyConstraints
+    "2.5.29.54",               // inhibitAnyPolicy
+    "2.5.29.46",               // freshestCRL
     "2.5.29.18",               // issuerAltName
     "1.3.6.1.5.5.7.1.1",       // authorityInfoAccess
     "1.3.6.1.5.5.7.1.11",      // subjectInfoAccess
@@ -60,12 +65,14 @@ pub struct ValidationOptions {
     pub max_depth: usize,
     /// CRLs to check revocation with.
     pub crls: Vec<Crl>,
+    /// The certificate-policy inputs of RFC 5280 §6.1.1 (c), (e), (f), (g).
+    pub policy: PolicyInputs,
 }
 
 impl ValidationOptions {
     /// Options at `at` for `purpose`, depth 8, no CRLs.
     pub fn new(at: i64, purpose: Purpose) -> ValidationOptions {
-        ValidationOptions { at, purpose, max_depth: 8, crls: Vec::new() }
+        ValidationOptions { at, purpose, max_depth: 8, crls: Vec::new(), policy: PolicyInputs::default() }
     }
 }
 
@@ -112,6 +119,10 @@ pub struct ValidationReport {
     pub path: Vec<PathEntry>,
     /// Every check made on that path.
     pub checks: Vec<Check>,
+    /// The policies the valid path is good for (RFC 5280 §6.1.5 (g), the user-constrained
+    /// policy set, dotted OIDs; `2.5.29.32.0` is anyPolicy); empty when none is.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub policies: Option<Vec<String>>,
 }
 
 /// A failed path: why, and the checks up to the failure.
@@ -139,6 +150,7 @@ pub fn validate(
         purpose: options.purpose,
         path: Vec::new(),
         checks: Vec::new(),
+        policies: None,
     };
     if intermediates.len() > MAX_UNTRUSTED_CERTIFICATES {
         return refuse(
@@ -163,9 +175,16 @@ pub fn validate(
     let mut chain = vec![&leaf];
     let outcome = search.extend(&mut chain);
     match (outcome, search.exhausted) {
-        (Some((path, checks)), _) => {
-            ValidationReport { valid: true, reason: None, message: None, at, purpose: options.purpose, path, checks }
-        }
+        (Some(success), _) => ValidationReport {
+            valid: true,
+            reason: None,
+            message: None,
+            at,
+            purpose: options.purpose,
+            path: success.path,
+            checks: success.checks,
+            policies: Some(success.policies),
+        },
         (None, Some(message)) => refuse(Reason::BudgetExceeded, message),
         (None, None) => {
             let failure = search.best.unwrap_or_else(|| Failure {
@@ -182,6 +201,7 @@ pub fn validate(
                 purpose: options.purpose,
                 path: failure.path,
                 checks: failure.checks,
+                policies: None,
             }
         }
     }
@@ -198,7 +218,12 @@ struct Search<'p, 'a> {
     exhausted: Option<String>,
 }
 
-type Success = (Vec<PathEntry>, Vec<Check>);
+/// A valid path: its certificates, the checks made, and the policies it is valid for.
+struct Success {
+    path: Vec<PathEntry>,
+    checks: Vec<Check>,
+    policies: Vec<String>,
+}
 
 impl<'p, 'a> Search<'p, 'a> {
     /// Keeps the most specific failure; among equals, the one on the longer path. A budget
@@ -400,6 +425,8 @@ fn check_path(
         .map_or(usize::MAX, usize::from);
     let mut constraints = Constraints::default();
     add_constraints(&checker, &mut constraints, anchor.cert)?;
+    let mut policy = PolicyState::new(&options.policy, n);
+    let mut final_policies = CertPolicies::default();
     let mut issuer = anchor;
     for (position, indexed) in chain.iter().rev().enumerate() {
         let (is_leaf, cert) = (position + 1 == n, indexed.cert);
@@ -422,6 +449,7 @@ fn check_path(
         if is_leaf || !indexed.self_issued() {
             check_names(&mut checker, cert, &constraints, budget)?;
         }
+        final_policies = check_policies(&mut checker, &mut policy, indexed, is_leaf)?;
         if is_leaf {
             check_leaf(&mut checker, cert)?;
         } else {
@@ -430,7 +458,38 @@ fn check_path(
             issuer = indexed;
         }
     }
-    Ok((checker.path, checker.checks))
+    let policies = match policy.finish(&final_policies, &options.policy) {
+        Ok(outcome) => outcome.user_constrained_policy_set,
+        Err(error) => return Err(policy_failure(&checker, chain[0].cert, error)),
+    };
+    checker.pass(chain[0].cert, "policies", Some(format!("valid for {}", policies.join(", "))));
+    Ok(Success { path: checker.path, checks: checker.checks, policies })
+}
+
+/// RFC 5280 §6.1.3 (d)–(f) and §6.1.4 (a), (b), (h)–(j): the certificate's policy
+/// extensions folded into the policy graph (see policy.rs). Returns them for the wrap-up
+/// of §6.1.5 when this is the final certificate.
+fn check_policies(
+    checker: &mut Checker<'_>,
+    policy: &mut PolicyState,
+    cert: &Indexed<'_>,
+    is_leaf: bool,
+) -> Result<CertPolicies, Failure> {
+    let found = CertPolicies::from_certificate(cert.cert)
+        .and_then(|found| policy.process(&found, cert.self_issued(), is_leaf).map(|()| found))
+        .map_err(|error| policy_failure(checker, cert.cert, error))?;
+    checker.pass(cert.cert, "policies", None);
+    Ok(found)
+}
+
+fn policy_failure(checker: &Checker<'_>, cert: &Certificate, error: PolicyError) -> Failure {
+    let reason = match error {
+        PolicyError::NotAccepted { .. } => Reason::PolicyNotAccepted,
+        PolicyError::MapsAnyPolicy { .. } => Reason::BadPolicyMapping,
+        PolicyError::Malformed(_) => Reason::MalformedExtension,
+        PolicyError::TooLarge => Reason::BudgetExceeded,
+    };
+    fail_clone(checker, cert, "policies", reason, format!("{}: {error}", describe(cert)))
 }
 
 /// The end-entity checks of path validation on one certificate alone — validity at `at`,
@@ -571,7 +630,8 @@ fn check_profile(
 ) -> Result<(), Failure> {
     let position = if is_leaf { Position::EndEntity } else { Position::Intermediate };
     let own_key = cert.self_issued()
-        && cert.cert.tbs_certificate().subject_public_key_info() == issuer.cert.tbs_certificate().subject_public_key_info();
+        && cert.cert.tbs_certificate().subject_public_key_info()
+            == issuer.cert.tbs_certificate().subject_public_key_info();
     profile::check_certificate(cert.cert, position, own_key)
         .map_err(|(reason, message)| fail_clone(checker, cert.cert, "profile", reason, message))?;
     checker.pass(cert.cert, "profile", None);

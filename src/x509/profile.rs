@@ -139,7 +139,11 @@ fn check_subject(cert: &Cert, is_ca: bool) -> Result<(), Violation> {
         return Ok(());
     }
     if is_ca {
-        return Err(violation(Reason::EmptySubject, cert, "this CA certificate has an empty subject (RFC 5280 §4.1.2.6)"));
+        return Err(violation(
+            Reason::EmptySubject,
+            cert,
+            "this CA certificate has an empty subject (RFC 5280 §4.1.2.6)",
+        ));
     }
     match find(cert, SUBJECT_ALT_NAME) {
         Some(ext) if ext.critical => Ok(()),
@@ -189,7 +193,9 @@ fn malformed_name(name: &GeneralName) -> Option<String> {
         GeneralName::DnsName(dns) if !is_dns_name(dns.as_str(), true) => {
             Some(format!("{}, not a DNS name in preferred name syntax", shown()))
         }
-        GeneralName::Rfc822Name(mail) if !is_mailbox(mail.as_str()) => Some(format!("{}, not an email address", shown())),
+        GeneralName::Rfc822Name(mail) if !is_mailbox(mail.as_str()) => {
+            Some(format!("{}, not an email address", shown()))
+        }
         GeneralName::IpAddress(ip) if ![4, 16].contains(&ip.as_bytes().len()) => {
             Some("an iPAddress that is neither 4 nor 16 octets".into())
         }
@@ -251,12 +257,20 @@ fn check_ca_basic_constraints(cert: &Cert) -> Result<(), Violation> {
         return Err(violation(Reason::NotACa, cert, "its basicConstraints says CA:FALSE"));
     }
     if !ext.critical {
-        return Err(violation(Reason::BadCriticality, cert, "its basicConstraints is not critical (RFC 5280 §4.2.1.9: MUST be in a CA)"));
+        return Err(violation(
+            Reason::BadCriticality,
+            cert,
+            "its basicConstraints is not critical (RFC 5280 §4.2.1.9: MUST be in a CA)",
+        ));
     }
     if let Ok(Some((_, usage))) = cert.tbs_certificate().get_extension::<KeyUsage>()
         && !usage.0.contains(KeyUsages::KeyCertSign)
     {
-        return Err(violation(Reason::BadKeyUsage, cert, "its keyUsage does not assert keyCertSign (RFC 5280 §4.2.1.3)"));
+        return Err(violation(
+            Reason::BadKeyUsage,
+            cert,
+            "its keyUsage does not assert keyCertSign (RFC 5280 §4.2.1.3)",
+        ));
     }
     Ok(())
 }
@@ -264,7 +278,11 @@ fn check_ca_basic_constraints(cert: &Cert) -> Result<(), Violation> {
 /// §4.2.1.1: an authorityKeyIdentifier, where present, MUST NOT be critical.
 fn check_authority_key_identifier_criticality(cert: &Cert) -> Result<(), Violation> {
     if find(cert, AUTHORITY_KEY_ID).is_some_and(|ext| ext.critical) {
-        return Err(violation(Reason::BadCriticality, cert, "its authorityKeyIdentifier is critical (RFC 5280 §4.2.1.1: MUST NOT be)"));
+        return Err(violation(
+            Reason::BadCriticality,
+            cert,
+            "its authorityKeyIdentifier is critical (RFC 5280 §4.2.1.1: MUST NOT be)",
+        ));
     }
     Ok(())
 }
@@ -294,10 +312,9 @@ fn check_basic_constraints(cert: &Cert) -> Result<(), Violation> {
 /// §4.2.1.3: keyUsage asserts at least one bit, and keyCertSign only with basicConstraints
 /// cA.
 fn check_key_usage(cert: &Cert) -> Result<(), Violation> {
-    let Some((_, usage)) =
-        cert.tbs_certificate().get_extension::<KeyUsage>().map_err(|e| {
-            violation(Reason::MalformedExtension, cert, format!("its keyUsage extension does not parse ({e})"))
-        })?
+    let Some((_, usage)) = cert.tbs_certificate().get_extension::<KeyUsage>().map_err(|e| {
+        violation(Reason::MalformedExtension, cert, format!("its keyUsage extension does not parse ({e})"))
+    })?
     else {
         return Ok(());
     };
@@ -338,7 +355,11 @@ fn check_name_constraints(cert: &Cert, is_ca: bool) -> Result<(), Violation> {
         ));
     }
     if !ext.critical {
-        return Err(violation(Reason::BadCriticality, cert, "its nameConstraints is not critical (RFC 5280 §4.2.1.10: MUST be)"));
+        return Err(violation(
+            Reason::BadCriticality,
+            cert,
+            "its nameConstraints is not critical (RFC 5280 §4.2.1.10: MUST be)",
+        ));
     }
     let constraints: NameConstraints = decode(cert, ext, "nameConstraints")?;
     if constraints.permitted_subtrees.is_none() && constraints.excluded_subtrees.is_none() {
@@ -418,7 +439,17 @@ mod tests {
         for good in ["example.com", "a-b.example.com", "1password.com", "xn--bcher-kva.example", "*.example.com"] {
             assert!(is_dns_name(good, true), "{good}");
         }
-        for bad in ["", "exa_mple.com", "-a.example.com", "a-.example.com", "a..b", "192.168.0.1", "a b.com", "*.*.x.com", "x.*.com"] {
+        for bad in [
+            "",
+            "exa_mple.com",
+            "-a.example.com",
+            "a-.example.com",
+            "a..b",
+            "192.168.0.1",
+            "a b.com",
+            "*.*.x.com",
+            "x.*.com",
+        ] {
             assert!(!is_dns_name(bad, true), "{bad}");
         }
         assert!(!is_dns_name("*.example.com", false));

@@ -118,6 +118,11 @@ pub enum Reason {
     EmptySubject,
     /// An extension where RFC 5280 does not allow it (nameConstraints in an end entity).
     MisplacedExtension,
+    /// An explicit policy is required, and the path is valid for no acceptable policy
+    /// (RFC 5280 §6.1.3 (f), §6.1.5 (g)).
+    PolicyNotAccepted,
+    /// A policyMappings entry maps to or from anyPolicy (RFC 5280 §6.1.4 (a)).
+    BadPolicyMapping,
 }
 
 impl Reason {
@@ -159,6 +164,8 @@ impl Reason {
             Reason::BadCriticality => "bad-criticality",
             Reason::EmptySubject => "empty-subject",
             Reason::MisplacedExtension => "misplaced-extension",
+            Reason::PolicyNotAccepted => "policy-not-accepted",
+            Reason::BadPolicyMapping => "bad-policy-mapping",
         }
     }
 
