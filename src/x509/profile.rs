@@ -45,7 +45,7 @@ fn violation(reason: Reason, cert: &Cert, what: impl std::fmt::Display) -> Viola
     (reason, format!("{}: {what}", crate::x509::describe(cert)))
 }
 
-fn find<'a>(cert: &'a Cert, oid: ObjectIdentifier) -> Option<&'a Extension> {
+fn find(cert: &Cert, oid: ObjectIdentifier) -> Option<&Extension> {
     cert.tbs_certificate().extensions()?.iter().find(|ext| ext.extn_id == oid)
 }
 
