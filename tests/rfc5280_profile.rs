@@ -8,7 +8,7 @@ mod common;
 use common::Keyseal;
 use common::openssl::{Openssl, path};
 use serde_json::Value;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 const ROOT: &str =
     "basicConstraints = critical, CA:TRUE\nkeyUsage = critical, keyCertSign, cRLSign\nsubjectKeyIdentifier = hash";
@@ -46,7 +46,7 @@ fn verify(ks: &Keyseal, name: &str, chain: &Chain) -> Value {
     run(ks, &leaf, &[ca], &root)
 }
 
-fn run(ks: &Keyseal, leaf: &PathBuf, chain: &[PathBuf], root: &PathBuf) -> Value {
+fn run(ks: &Keyseal, leaf: &Path, chain: &[PathBuf], root: &Path) -> Value {
     let mut args = vec!["cert", "verify", path(leaf), "--trust", path(root), "--json"];
     for cert in chain {
         args.extend(["--chain", path(cert)]);
