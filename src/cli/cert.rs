@@ -9,6 +9,7 @@ use crate::release::ReleaseError;
 use crate::x509::cert::load_certificates;
 use crate::x509::crl::load_crls;
 use crate::x509::path::ValidationReport;
+use crate::x509::policy::PolicyInputs;
 use crate::x509::{Cert, Crl};
 use crate::x509::{Purpose, ValidationOptions, validate};
 use clap::{Args, Subcommand};
@@ -25,10 +26,16 @@ The path is built from LEAF through the --chain certificates (any order; extras 
 duplicates are fine) to one of the --trust certificates, trying alternatives. Each
 certificate is checked for its signature, validity at --at (default now), name chaining,
 basicConstraints and pathLen, keyUsage, extendedKeyUsage for --purpose, name constraints,
+certificate policies, the RFC 5280 profile (AKI/SKI, criticality, well-formed names),
 unknown critical extensions, and revocation by the --crl lists (RFC 5280 §6.3: distribution
 points, indirect and delta CRLs; once any CRL is given, every certificate but the trust
 anchor needs a status from them, else revocation-unknown). Every failure has a stable
-reason code (expired, untrusted-root, chain-incomplete, revoked, ...)."
+reason code (expired, untrusted-root, chain-incomplete, revoked, ...).
+
+Policies (RFC 5280 §6.1): the path is valid for the policies its certificates assert,
+narrowed by mappings and constraints; the result names them. With
+--require-explicit-policy (or a requireExplicitPolicy in the chain) it must be valid for
+one of the --policy OIDs (default: any), else policy-not-accepted."
     )]
     Verify(CertVerifyArgs),
 }
@@ -57,23 +64,53 @@ pub struct CertVerifyArgs {
     /// Most certificates in a path, leaf and trust anchor included.
     #[arg(long, default_value_t = 8)]
     pub max_depth: usize,
+    /// Certificate-policy inputs.
+    #[command(flatten)]
+    pub policy: PolicyArgs,
     /// Print the whole report, every check, as JSON.
     #[arg(long)]
     pub json: bool,
 }
 
+/// The certificate-policy inputs of RFC 5280 §6.1.1, shared by `cert verify` and
+/// `verify --trust`.
+#[derive(Debug, Clone, Args)]
+pub struct PolicyArgs {
+    /// A policy OID the path must be valid for (the user-initial-policy-set; repeatable;
+    /// default: any policy). Matters when an explicit policy is required.
+    #[arg(long = "policy", value_name = "OID", value_parser = parse_oid)]
+    pub policies: Vec<spki::ObjectIdentifier>,
+    /// Require the path to be valid for at least one acceptable policy (initial-explicit-policy).
+    #[arg(long)]
+    pub require_explicit_policy: bool,
+    /// Refuse policy mappings from the start (initial-policy-mapping-inhibit).
+    #[arg(long)]
+    pub inhibit_policy_mapping: bool,
+    /// Do not let anyPolicy in a certificate stand for every policy (initial-any-policy-inhibit).
+    #[arg(long)]
+    pub inhibit_any_policy: bool,
+}
+
+impl PolicyArgs {
+    /// As the validator takes them.
+    pub fn inputs(&self) -> PolicyInputs {
+        PolicyInputs {
+            user_initial_policy_set: self.policies.clone(),
+            initial_explicit_policy: self.require_explicit_policy,
+            initial_policy_mapping_inhibit: self.inhibit_policy_mapping,
+            initial_any_policy_inhibit: self.inhibit_any_policy,
+        }
+    }
+}
+
+fn parse_oid(text: &str) -> Result<spki::ObjectIdentifier, String> {
+    text.parse().map_err(|_| format!("{text:?} is not an OID; write it dotted, e.g. 2.23.140.1.2.1"))
+}
+
 /// Runs a certificate command.
 pub fn run(action: CertAction) -> Result<Outcome, CliError> {
     let CertAction::Verify(args) = action;
-    let report = verify_files(
-        &args.leaf,
-        &args.chain,
-        &args.trust,
-        &args.crl,
-        args.at.unwrap_or_else(now_unix),
-        args.purpose,
-        args.max_depth,
-    )?;
+    let report = verify_files(&args)?;
     if args.json {
         print_json(&report)?;
     } else {
@@ -114,32 +151,41 @@ pub fn crls(paths: &[PathBuf]) -> Result<Vec<Crl>, ReleaseError> {
     Ok(all)
 }
 
-fn verify_files(
-    leaf: &Path,
-    chain: &[PathBuf],
-    trust: &[PathBuf],
-    crl: &[PathBuf],
-    at: i64,
-    purpose: Purpose,
-    max_depth: usize,
-) -> Result<ValidationReport, CliError> {
-    let leaf_cert = certificates(std::slice::from_ref(&leaf.to_path_buf()), "LEAF")?
+fn verify_files(args: &CertVerifyArgs) -> Result<ValidationReport, CliError> {
+    let leaf = &args.leaf;
+    let leaf_cert = certificates(std::slice::from_ref(leaf), "LEAF")?
         .into_iter()
         .next()
         .ok_or_else(|| ReleaseError::Input(format!("LEAF {} holds no certificate", quote_path(leaf))))?;
-    let intermediates = certificates(chain, "--chain")?;
-    let anchors = certificates(trust, "--trust")?;
-    let mut options = ValidationOptions::new(at, purpose);
-    options.max_depth = max_depth.max(2);
-    options.crls = crls(crl)?;
+    let intermediates = certificates(&args.chain, "--chain")?;
+    let anchors = certificates(&args.trust, "--trust")?;
+    let mut options = ValidationOptions::new(args.at.unwrap_or_else(now_unix), args.purpose);
+    options.max_depth = args.max_depth.max(2);
+    options.crls = crls(&args.crl)?;
+    options.policy = args.policy.inputs();
     Ok(validate(&leaf_cert, &intermediates, &anchors, &options))
+}
+
+/// The policy set as people read it: anyPolicy by name, `none` when empty.
+pub fn policy_names(policies: &[String]) -> String {
+    if policies.is_empty() {
+        return "none".into();
+    }
+    let named: Vec<&str> =
+        policies.iter().map(|oid| if oid == "2.5.29.32.0" { "anyPolicy" } else { oid.as_str() }).collect();
+    named.join(", ")
 }
 
 /// The report as text: verdict, path, and the checks that did not simply pass (`--json`
 /// has them all).
 pub fn print_report(report: &ValidationReport) {
     match (&report.reason, &report.message) {
-        (None, _) => crate::outln!("certificate chain valid for {} at {}", report.purpose.as_str(), report.at),
+        (None, _) => crate::outln!(
+            "certificate chain valid for {} at {}, for policies {}",
+            report.purpose.as_str(),
+            report.at,
+            policy_names(report.policies.as_deref().unwrap_or_default())
+        ),
         (Some(reason), message) => crate::outln!(
             "CERTIFICATE CHAIN INVALID [{}]: {}",
             reason.code(),

@@ -196,6 +196,7 @@ pub fn run(args: DemoArgs, store: &Path, secret: SecretSource) -> Result<Outcome
         crls: Vec::new(),
         purpose: Purpose::CodeSigning,
         at: now_unix(),
+        policy: Default::default(),
     };
     let check = || {
         verify_release(&VerifyOptions {

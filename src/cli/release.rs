@@ -97,6 +97,9 @@ pub struct VerifyArgs {
     /// Check the chain as of this time instead of now (2027-01-31T00:00:00Z, 2027-01-31, Unix seconds).
     #[arg(long, value_parser = crate::clock::parse_time)]
     pub at: Option<i64>,
+    /// Certificate-policy inputs for the chain (with --trust).
+    #[command(flatten)]
+    pub policy: crate::cli::cert::PolicyArgs,
     /// Print the whole report as JSON.
     #[arg(long)]
     pub json: bool,
@@ -183,6 +186,7 @@ pub fn verify(args: VerifyArgs) -> Result<Outcome, CliError> {
             crls: crate::cli::cert::crls(&args.crl)?,
             purpose: args.purpose,
             at: args.at.unwrap_or_else(crate::clock::now_unix),
+            policy: args.policy.inputs(),
         })
     };
     let report = verify_release(&VerifyOptions {
@@ -210,7 +214,13 @@ fn print_verify_text(report: &crate::release::verify::VerifyReport) {
         && chain.valid
     {
         let names: Vec<String> = chain.path.iter().map(|p| escape_text(&p.subject).into_owned()).collect();
-        crate::outln!("certificate chain ok for {} at {}: {}", chain.purpose.as_str(), chain.at, names.join(" <- "));
+        crate::outln!(
+            "certificate chain ok for {} at {}, for policies {}: {}",
+            chain.purpose.as_str(),
+            chain.at,
+            crate::cli::cert::policy_names(chain.policies.as_deref().unwrap_or_default()),
+            names.join(" <- ")
+        );
     }
     if report.revocation == Some(RevocationStatus::NotChecked) {
         crate::outln!("revocation NOT checked for every certificate of the chain: pass the issuers' CRLs with --crl");

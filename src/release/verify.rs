@@ -45,6 +45,8 @@ pub struct ChainTrust {
     pub purpose: crate::x509::Purpose,
     /// The verification time, Unix seconds.
     pub at: i64,
+    /// The certificate-policy inputs of RFC 5280 §6.1.1.
+    pub policy: crate::x509::policy::PolicyInputs,
 }
 
 /// The outcome for the manifest signature; the kebab-case name is the stable code.
@@ -252,6 +254,7 @@ fn signer_by_certificate(
     };
     let mut options = ValidationOptions::new(trust.at, trust.purpose);
     options.crls = trust.crls.clone();
+    options.policy = trust.policy.clone();
     let validation = validate(leaf, &chain[1..], &trust.anchors, &options);
     let leaf_key = der::Encode::to_der(leaf.tbs_certificate().subject_public_key_info()).unwrap_or_default();
     if !validation.valid {

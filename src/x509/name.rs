@@ -109,6 +109,18 @@ fn uri_host(uri: &str) -> Option<&str> {
     (!host.is_empty()).then_some(host)
 }
 
+/// Whether a wildcard DNS name (`*.example.com`) stands for a name inside an excluded
+/// subtree one label below its base (`bar.example.com`): the literal comparison misses it,
+/// yet a verifier matching the wildcard would accept the excluded host (CVE-2025-61727).
+/// (Within a permitted subtree the wildcard is compared literally, which is the strict
+/// reading: `*.example.com` is not within `foo.example.com`.)
+fn wildcard_reaches(name: &GeneralName, base: &GeneralName) -> bool {
+    let (GeneralName::DnsName(name), GeneralName::DnsName(base)) = (name, base) else { return false };
+    let Some(parent) = name.as_str().strip_prefix("*.") else { return false };
+    let base = base.as_str().trim_end_matches('.').to_ascii_lowercase();
+    base.split_once('.').is_some_and(|(label, rest)| !label.is_empty() && rest == parent.to_ascii_lowercase())
+}
+
 /// The outcome of matching one name against one subtree base.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Fit {
@@ -176,7 +188,7 @@ impl Constraints {
         }
         for subtrees in &self.excluded {
             for subtree in subtrees {
-                if compare(&subtree.base)? == Fit::Inside {
+                if compare(&subtree.base)? == Fit::Inside || wildcard_reaches(name, &subtree.base) {
                     return Err(Refusal::Outside(format!("{} is in an excluded subtree", show(name))));
                 }
             }
@@ -273,5 +285,9 @@ mod tests {
         assert!(uri_host_within("example.com", "example.com"));
         assert!(!uri_host_within("evil.example.com", "example.com"));
         assert!(uri_host_within("www.example.com", ".example.com"));
+        let dns = |s: &str| GeneralName::DnsName(der::asn1::Ia5String::new(s).unwrap());
+        assert!(wildcard_reaches(&dns("*.example.com"), &dns("bar.example.com")));
+        assert!(!wildcard_reaches(&dns("*.example.com"), &dns("a.bar.example.com")));
+        assert!(!wildcard_reaches(&dns("www.example.com"), &dns("bar.example.com")));
     }
 }

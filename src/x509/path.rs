@@ -9,7 +9,9 @@
 use crate::x509::budget::Budget;
 use crate::x509::crl::{self, CrlIndex, SignerSource};
 use crate::x509::name::{Constraints, Refusal};
+use crate::x509::policy::{CertPolicies, PolicyError, PolicyInputs, PolicyState};
 use crate::x509::pool::{Indexed, Pool};
+use crate::x509::profile::{self, Position};
 use crate::x509::received::{Cert, Crl};
 use crate::x509::signature::{SignatureError, verify_signed};
 use crate::x509::{Purpose, Reason, describe};
@@ -28,6 +30,7 @@ use x509_cert::ext::pkix::{BasicConstraints, ExtendedKeyUsage, KeyUsage, KeyUsag
 pub const MAX_UNTRUSTED_CERTIFICATES: usize = 256;
 
 const ANY_EXTENDED_KEY_USAGE: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.37.0");
+const AUTHORITY_KEY_ID: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.35");
 const EMAIL_ADDRESS: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.1");
 /// Extensions this validator processes (or may ignore, being informational); any other
 /// critical extension fails the path (RFC 5280 §4.2).
@@ -40,7 +43,11 @@ const KNOWN_EXTENSIONS: &[&str] = &[
     "2.5.29.14",               // subjectKeyIdentifier
     "2.5.29.35",               // authorityKeyIdentifier
     "2.5.29.31",               // cRLDistributionPoints
-    "2.5.29.32",               // certificatePolicies (no policy is required)
+    "2.5.29.32",               // certificatePolicies
+    "2.5.29.33",               // policyMappings
+    "2.5.29.36",               // policyConstraints
+    "2.5.29.54",               // inhibitAnyPolicy
+    "2.5.29.46",               // freshestCRL
     "2.5.29.18",               // issuerAltName
     "1.3.6.1.5.5.7.1.1",       // authorityInfoAccess
     "1.3.6.1.5.5.7.1.11",      // subjectInfoAccess
@@ -58,12 +65,14 @@ pub struct ValidationOptions {
     pub max_depth: usize,
     /// CRLs to check revocation with.
     pub crls: Vec<Crl>,
+    /// The certificate-policy inputs of RFC 5280 §6.1.1 (c), (e), (f), (g).
+    pub policy: PolicyInputs,
 }
 
 impl ValidationOptions {
     /// Options at `at` for `purpose`, depth 8, no CRLs.
     pub fn new(at: i64, purpose: Purpose) -> ValidationOptions {
-        ValidationOptions { at, purpose, max_depth: 8, crls: Vec::new() }
+        ValidationOptions { at, purpose, max_depth: 8, crls: Vec::new(), policy: PolicyInputs::default() }
     }
 }
 
@@ -110,6 +119,10 @@ pub struct ValidationReport {
     pub path: Vec<PathEntry>,
     /// Every check made on that path.
     pub checks: Vec<Check>,
+    /// The policies the valid path is good for (RFC 5280 §6.1.5 (g), the user-constrained
+    /// policy set, dotted OIDs; `2.5.29.32.0` is anyPolicy); empty when none is.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub policies: Option<Vec<String>>,
 }
 
 /// A failed path: why, and the checks up to the failure.
@@ -137,6 +150,7 @@ pub fn validate(
         purpose: options.purpose,
         path: Vec::new(),
         checks: Vec::new(),
+        policies: None,
     };
     if intermediates.len() > MAX_UNTRUSTED_CERTIFICATES {
         return refuse(
@@ -161,9 +175,16 @@ pub fn validate(
     let mut chain = vec![&leaf];
     let outcome = search.extend(&mut chain);
     match (outcome, search.exhausted) {
-        (Some((path, checks)), _) => {
-            ValidationReport { valid: true, reason: None, message: None, at, purpose: options.purpose, path, checks }
-        }
+        (Some(success), _) => ValidationReport {
+            valid: true,
+            reason: None,
+            message: None,
+            at,
+            purpose: options.purpose,
+            path: success.path,
+            checks: success.checks,
+            policies: Some(success.policies),
+        },
         (None, Some(message)) => refuse(Reason::BudgetExceeded, message),
         (None, None) => {
             let failure = search.best.unwrap_or_else(|| Failure {
@@ -180,6 +201,7 @@ pub fn validate(
                 purpose: options.purpose,
                 path: failure.path,
                 checks: failure.checks,
+                policies: None,
             }
         }
     }
@@ -196,7 +218,12 @@ struct Search<'p, 'a> {
     exhausted: Option<String>,
 }
 
-type Success = (Vec<PathEntry>, Vec<Check>);
+/// A valid path: its certificates, the checks made, and the policies it is valid for.
+struct Success {
+    path: Vec<PathEntry>,
+    checks: Vec<Check>,
+    policies: Vec<String>,
+}
 
 impl<'p, 'a> Search<'p, 'a> {
     /// Keeps the most specific failure; among equals, the one on the longer path. A budget
@@ -391,7 +418,7 @@ fn check_path(
 ) -> Result<Success, Failure> {
     let mut checker = Checker { checks: Vec::new(), path: entries(&certificates(chain), Some(anchor.cert)), options };
     let n = chain.len();
-    check_anchor(&mut checker, anchor.cert)?;
+    check_anchor(&mut checker, anchor.cert, budget)?;
     let mut max_path_length = extension::<BasicConstraints>(anchor.cert)
         .ok()
         .flatten()
@@ -399,11 +426,14 @@ fn check_path(
         .map_or(usize::MAX, usize::from);
     let mut constraints = Constraints::default();
     add_constraints(&checker, &mut constraints, anchor.cert)?;
+    let mut policy = PolicyState::new(&options.policy, n);
+    let mut final_policies = CertPolicies::default();
     let mut issuer = anchor;
     for (position, indexed) in chain.iter().rev().enumerate() {
         let (is_leaf, cert) = (position + 1 == n, indexed.cert);
         checker.pass(cert, "signature", Some(format!("verified with the key of {}", describe(issuer.cert))));
         check_structure(&mut checker, cert)?;
+        check_profile(&mut checker, indexed, issuer, is_leaf)?;
         check_validity(&mut checker, cert, "")?;
         // RFC 5280 §7.1 comparison: the indexed names are already in comparable form.
         if indexed.issuer != issuer.subject {
@@ -420,6 +450,7 @@ fn check_path(
         if is_leaf || !indexed.self_issued() {
             check_names(&mut checker, cert, &constraints, budget)?;
         }
+        final_policies = check_policies(&mut checker, &mut policy, indexed, is_leaf)?;
         if is_leaf {
             check_leaf(&mut checker, cert)?;
         } else {
@@ -428,7 +459,38 @@ fn check_path(
             issuer = indexed;
         }
     }
-    Ok((checker.path, checker.checks))
+    let policies = match policy.finish(&final_policies, &options.policy) {
+        Ok(outcome) => outcome.user_constrained_policy_set,
+        Err(error) => return Err(policy_failure(&checker, chain[0].cert, error)),
+    };
+    checker.pass(chain[0].cert, "policies", Some(format!("valid for {}", policies.join(", "))));
+    Ok(Success { path: checker.path, checks: checker.checks, policies })
+}
+
+/// RFC 5280 §6.1.3 (d)–(f) and §6.1.4 (a), (b), (h)–(j): the certificate's policy
+/// extensions folded into the policy graph (see policy.rs). Returns them for the wrap-up
+/// of §6.1.5 when this is the final certificate.
+fn check_policies(
+    checker: &mut Checker<'_>,
+    policy: &mut PolicyState,
+    cert: &Indexed<'_>,
+    is_leaf: bool,
+) -> Result<CertPolicies, Failure> {
+    let found = CertPolicies::from_certificate(cert.cert)
+        .and_then(|found| policy.process(&found, cert.self_issued(), is_leaf).map(|()| found))
+        .map_err(|error| policy_failure(checker, cert.cert, error))?;
+    checker.pass(cert.cert, "policies", None);
+    Ok(found)
+}
+
+fn policy_failure(checker: &Checker<'_>, cert: &Certificate, error: PolicyError) -> Failure {
+    let reason = match error {
+        PolicyError::NotAccepted { .. } => Reason::PolicyNotAccepted,
+        PolicyError::MapsAnyPolicy { .. } => Reason::BadPolicyMapping,
+        PolicyError::Malformed(_) => Reason::MalformedExtension,
+        PolicyError::TooLarge => Reason::BudgetExceeded,
+    };
+    fail_clone(checker, cert, "policies", reason, format!("{}: {error}", describe(cert)))
 }
 
 /// The end-entity checks of path validation on one certificate alone — validity at `at`,
@@ -448,20 +510,26 @@ fn extension<'a, T: der::Decode<'a, Error = der::Error> + AssociatedOid>(
     Ok(cert.tbs_certificate().get_extension::<T>()?.map(|(_, value)| value))
 }
 
-/// The trust anchor is trusted for its name and key; keyseal also refuses one that is
-/// outside its validity, or that says it is not a CA (as OpenSSL does).
-fn check_anchor(checker: &mut Checker<'_>, anchor: &Cert) -> Result<(), Failure> {
+/// The trust anchor is trusted for its name and key, but keyseal takes it as the CA
+/// certificate it is (as OpenSSL does with a certificate in its trust store): within its
+/// validity, no unknown critical extension, and the RFC 5280 profile of a CA (see
+/// profile.rs). One that omits the authorityKeyIdentifier must be self-signed: its
+/// signature verifies with its own key (one signature from the budget).
+fn check_anchor(checker: &mut Checker<'_>, anchor: &Cert, budget: &mut Budget) -> Result<(), Failure> {
     check_validity(checker, anchor, " (a trust anchor)")?;
-    let constraints = extension::<BasicConstraints>(anchor).map_err(|e| malformed(checker, anchor, e))?;
-    if constraints.is_some_and(|bc| !bc.ca) {
-        let message = format!("the trust anchor {} has basicConstraints CA:FALSE", describe(anchor));
-        return Err(fail_clone(checker, anchor, "basic-constraints", Reason::NotACa, message));
-    }
-    if let Some(usage) = extension::<KeyUsage>(anchor).map_err(|e| malformed(checker, anchor, e))?
-        && !usage.0.contains(KeyUsages::KeyCertSign)
-    {
-        let message = format!("the trust anchor {} has a keyUsage without keyCertSign", describe(anchor));
-        return Err(fail_clone(checker, anchor, "key-usage", Reason::BadKeyUsage, message));
+    check_extensions(checker, anchor)?;
+    profile::check_trust_anchor(anchor)
+        .map_err(|(reason, message)| fail_clone(checker, anchor, "profile", reason, message))?;
+    let has_aki = anchor.tbs_certificate().extensions().into_iter().flatten().any(|e| e.extn_id == AUTHORITY_KEY_ID);
+    if !has_aki {
+        budget.signature().map_err(|e| fail_clone(checker, anchor, "profile", Reason::BudgetExceeded, e.describe()))?;
+        if signature_check(anchor, anchor).is_err() {
+            let message = format!(
+                "the trust anchor {} is not self-signed, yet has no authorityKeyIdentifier (RFC 5280 §4.2.1.1)",
+                describe(anchor)
+            );
+            return Err(fail_clone(checker, anchor, "profile", Reason::MissingExtension, message));
+        }
     }
     checker.pass(anchor, "trust-anchor", None);
     Ok(())
@@ -520,9 +588,18 @@ fn check_structure(checker: &mut Checker<'_>, cert: &Certificate) -> Result<(), 
             format!("{who}: the outer and inner signature algorithms differ"),
         ));
     }
-    let mut seen = Vec::new();
-    for ext in tbs.extensions().into_iter().flatten() {
-        if seen.contains(&ext.extn_id) {
+    check_extensions(checker, cert)?;
+    checker.pass(cert, "structure", None);
+    Ok(())
+}
+
+/// RFC 5280 §4.2: each extension at most once, and no critical extension this validator
+/// does not process.
+fn check_extensions(checker: &mut Checker<'_>, cert: &Certificate) -> Result<(), Failure> {
+    let who = describe(cert);
+    let mut seen = std::collections::HashSet::new();
+    for ext in cert.tbs_certificate().extensions().into_iter().flatten() {
+        if !seen.insert(ext.extn_id) {
             return Err(fail_clone(
                 checker,
                 cert,
@@ -531,7 +608,6 @@ fn check_structure(checker: &mut Checker<'_>, cert: &Certificate) -> Result<(), 
                 format!("{who} has extension {} twice", ext.extn_id),
             ));
         }
-        seen.push(ext.extn_id);
         if ext.critical && !KNOWN_EXTENSIONS.contains(&ext.extn_id.to_string().as_str()) {
             return Err(fail_clone(
                 checker,
@@ -542,7 +618,24 @@ fn check_structure(checker: &mut Checker<'_>, cert: &Certificate) -> Result<(), 
             ));
         }
     }
-    checker.pass(cert, "structure", None);
+    Ok(())
+}
+
+/// The RFC 5280 §4 profile rules on the certificate's own contents (see profile.rs). Only
+/// a certificate signed with its own key may omit the authorityKeyIdentifier.
+fn check_profile(
+    checker: &mut Checker<'_>,
+    cert: &Indexed<'_>,
+    issuer: &Indexed<'_>,
+    is_leaf: bool,
+) -> Result<(), Failure> {
+    let position = if is_leaf { Position::EndEntity } else { Position::Intermediate };
+    let own_key = cert.self_issued()
+        && cert.cert.tbs_certificate().subject_public_key_info()
+            == issuer.cert.tbs_certificate().subject_public_key_info();
+    profile::check_certificate(cert.cert, position, own_key)
+        .map_err(|(reason, message)| fail_clone(checker, cert.cert, "profile", reason, message))?;
+    checker.pass(cert.cert, "profile", None);
     Ok(())
 }
 

@@ -109,6 +109,24 @@ pub enum Reason {
     RevocationUnknown,
     /// The certificate's key is not the key that made the signature.
     KeyMismatch,
+    /// An extension does not parse, or breaks its RFC 5280 §4.2 syntax (an empty
+    /// extendedKeyUsage, a DNS name not in preferred name syntax, a malformed constraint).
+    MalformedExtension,
+    /// An extension RFC 5280 requires is absent (authorityKeyIdentifier outside
+    /// self-signed certificates, subjectKeyIdentifier in a CA).
+    MissingExtension,
+    /// An extension is critical where RFC 5280 forbids it, or not critical where it
+    /// requires it.
+    BadCriticality,
+    /// A CA with an empty subject, or an end entity with neither subject nor subjectAltName.
+    EmptySubject,
+    /// An extension where RFC 5280 does not allow it (nameConstraints in an end entity).
+    MisplacedExtension,
+    /// An explicit policy is required, and the path is valid for no acceptable policy
+    /// (RFC 5280 §6.1.3 (f), §6.1.5 (g)).
+    PolicyNotAccepted,
+    /// A policyMappings entry maps to or from anyPolicy (RFC 5280 §6.1.4 (a)).
+    BadPolicyMapping,
 }
 
 impl Reason {
@@ -146,6 +164,13 @@ impl Reason {
             Reason::CrlInvalid => "crl-invalid",
             Reason::RevocationUnknown => "revocation-unknown",
             Reason::KeyMismatch => "key-mismatch",
+            Reason::MalformedExtension => "malformed-extension",
+            Reason::MissingExtension => "missing-extension",
+            Reason::BadCriticality => "bad-criticality",
+            Reason::EmptySubject => "empty-subject",
+            Reason::MisplacedExtension => "misplaced-extension",
+            Reason::PolicyNotAccepted => "policy-not-accepted",
+            Reason::BadPolicyMapping => "bad-policy-mapping",
         }
     }
 

@@ -1,6 +1,8 @@
 //! Shared helpers for the end-to-end tests: a scratch store and the real `keyseal` binary.
 #![allow(dead_code)]
 
+pub mod openssl;
+
 use serde_json::Value;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};

@@ -1,0 +1,208 @@
+//! The RFC 5280 §4 MUSTs `keyseal cert verify` enforces, one negative case each: a chain
+//! made by OpenSSL with exactly one defect, refused with its reason code; and the same
+//! chain without the defect accepted, so each case shows the rule and nothing else is what
+//! refuses it.
+
+mod common;
+
+use common::Keyseal;
+use common::openssl::{Openssl, path};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+
+const ROOT: &str =
+    "basicConstraints = critical, CA:TRUE\nkeyUsage = critical, keyCertSign, cRLSign\nsubjectKeyIdentifier = hash";
+const CA: &str = "basicConstraints = critical, CA:TRUE\nkeyUsage = critical, keyCertSign, cRLSign\nsubjectKeyIdentifier = hash\nauthorityKeyIdentifier = keyid";
+const LEAF: &str = "basicConstraints = CA:FALSE\nkeyUsage = critical, digitalSignature\nsubjectAltName = DNS:www.example.com\nsubjectKeyIdentifier = hash\nauthorityKeyIdentifier = keyid";
+
+/// One chain: root -> intermediate -> leaf, each with the extensions and subject given.
+struct Chain<'a> {
+    root: String,
+    ca: String,
+    ca_subject: &'a str,
+    leaf: String,
+    leaf_subject: &'a str,
+}
+
+impl Default for Chain<'_> {
+    fn default() -> Self {
+        Chain {
+            root: ROOT.into(),
+            ca: CA.into(),
+            ca_subject: "/CN=Profile CA",
+            leaf: LEAF.into(),
+            leaf_subject: "/CN=www.example.com",
+        }
+    }
+}
+
+/// Makes the chain in its own directory and runs `keyseal cert verify --json` on it.
+fn verify(ks: &Keyseal, name: &str, chain: &Chain) -> Value {
+    let openssl = Openssl { dir: ks.file(name) };
+    std::fs::create_dir_all(&openssl.dir).unwrap();
+    let root = openssl.root("root", "root", "/CN=Profile Root", &chain.root);
+    let ca = openssl.issue("ca", "ca", chain.ca_subject, &root, "root", &chain.ca);
+    let leaf = openssl.issue("leaf", "leaf", chain.leaf_subject, &ca, "ca", &chain.leaf);
+    run(ks, &leaf, &[ca], &root)
+}
+
+fn run(ks: &Keyseal, leaf: &Path, chain: &[PathBuf], root: &Path) -> Value {
+    let mut args = vec!["cert", "verify", path(leaf), "--trust", path(root), "--json"];
+    for cert in chain {
+        args.extend(["--chain", path(cert)]);
+    }
+    let run = ks.run(&args);
+    let report: Value = serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("{e}: {}", run.stderr));
+    assert_eq!(run.status, if report["valid"] == true { 0 } else { 1 }, "{report}");
+    report
+}
+
+fn reason(report: &Value) -> &str {
+    report["reason"].as_str().unwrap_or("valid")
+}
+
+/// Each case: a name, the chain with one defect, the reason code it must get.
+fn cases() -> Vec<(&'static str, Chain<'static>, &'static str)> {
+    let leaf_with = |extra: &str| format!("{LEAF}\n{extra}");
+    vec![
+        // §4.2.1.1
+        // (OpenSSL adds an AKI unless told `none`.)
+        (
+            "leaf-missing-aki",
+            Chain {
+                leaf: LEAF.replace("authorityKeyIdentifier = keyid", "authorityKeyIdentifier = none"),
+                ..Default::default()
+            },
+            "missing-extension",
+        ),
+        (
+            "leaf-critical-aki",
+            Chain {
+                leaf: LEAF.replace("authorityKeyIdentifier = keyid", "authorityKeyIdentifier = critical, keyid"),
+                ..Default::default()
+            },
+            "bad-criticality",
+        ),
+        (
+            "intermediate-missing-aki",
+            Chain {
+                ca: CA.replace("authorityKeyIdentifier = keyid", "authorityKeyIdentifier = none"),
+                ..Default::default()
+            },
+            "missing-extension",
+        ),
+        // §4.2.1.2
+        // (OpenSSL cannot take a keyid from an issuer without one: the child names its issuer.)
+        (
+            "intermediate-missing-ski",
+            Chain {
+                ca: CA.replace("subjectKeyIdentifier = hash", "subjectKeyIdentifier = none"),
+                leaf: LEAF.replace("authorityKeyIdentifier = keyid", "authorityKeyIdentifier = issuer"),
+                ..Default::default()
+            },
+            "missing-extension",
+        ),
+        (
+            "root-missing-ski",
+            Chain {
+                root: ROOT.replace("subjectKeyIdentifier = hash", "subjectKeyIdentifier = none"),
+                ca: CA.replace("authorityKeyIdentifier = keyid", "authorityKeyIdentifier = issuer"),
+                ..Default::default()
+            },
+            "missing-extension",
+        ),
+        // §4.2.1.12: SIZE (1..MAX)
+        (
+            "empty-eku",
+            Chain { leaf: leaf_with("extendedKeyUsage = DER:3000"), ..Default::default() },
+            "malformed-extension",
+        ),
+        // §4.2.1.6: preferred name syntax, mailboxes
+        (
+            "san-dns-underscore",
+            Chain { leaf: LEAF.replace("DNS:www.example.com", "DNS:www_1.example.com"), ..Default::default() },
+            "malformed-extension",
+        ),
+        (
+            "san-dns-ip-literal",
+            Chain { leaf: LEAF.replace("DNS:www.example.com", "DNS:192.168.0.1"), ..Default::default() },
+            "malformed-extension",
+        ),
+        (
+            "san-bad-email",
+            Chain { leaf: LEAF.replace("DNS:www.example.com", "email:not-an-address"), ..Default::default() },
+            "malformed-extension",
+        ),
+        ("empty-subject-noncritical-san", Chain { leaf_subject: "/", ..Default::default() }, "bad-criticality"),
+        // §4.1.2.6
+        ("ca-empty-subject", Chain { ca_subject: "/", ..Default::default() }, "empty-subject"),
+        // §4.2.1.10
+        (
+            "name-constraints-in-leaf",
+            Chain { leaf: leaf_with("nameConstraints = critical, permitted;DNS:example.com"), ..Default::default() },
+            "misplaced-extension",
+        ),
+        (
+            "name-constraints-not-critical",
+            Chain { ca: format!("{CA}\nnameConstraints = permitted;DNS:example.com"), ..Default::default() },
+            "bad-criticality",
+        ),
+        (
+            "name-constraint-malformed",
+            Chain {
+                ca: format!("{CA}\nnameConstraints = critical, permitted;DNS:*.example.com"),
+                ..Default::default()
+            },
+            "malformed-extension",
+        ),
+        // §4.2.1.9: critical basicConstraints in a CA (the trust anchor here)
+        (
+            "root-basic-constraints-not-critical",
+            Chain { root: ROOT.replace("critical, CA:TRUE", "CA:TRUE"), ..Default::default() },
+            "bad-criticality",
+        ),
+        // §4.2.1.3
+        (
+            "leaf-keycertsign-without-ca",
+            Chain { leaf: LEAF.replace("digitalSignature", "digitalSignature, keyCertSign"), ..Default::default() },
+            "bad-key-usage",
+        ),
+        // §4.2: unknown critical extensions, the trust anchor included
+        (
+            "root-unknown-critical-extension",
+            Chain { root: format!("{ROOT}\n1.3.6.1.4.1.55738.666.1 = critical,DER:0500"), ..Default::default() },
+            "unknown-critical-extension",
+        ),
+        // §4.2.2.1
+        (
+            "leaf-critical-aia",
+            Chain {
+                leaf: leaf_with("authorityInfoAccess = critical, caIssuers;URI:http://example.com/ca.crt"),
+                ..Default::default()
+            },
+            "bad-criticality",
+        ),
+    ]
+}
+
+#[test]
+fn each_rfc5280_must_is_enforced() {
+    let ks = Keyseal::new();
+    assert_eq!(reason(&verify(&ks, "conforming", &Chain::default())), "valid", "the conforming chain is valid");
+    let critical_san = Chain {
+        leaf_subject: "/",
+        leaf: LEAF.replace("subjectAltName =", "subjectAltName = critical,"),
+        ..Default::default()
+    };
+    assert_eq!(reason(&verify(&ks, "empty-subject-critical-san", &critical_san)), "valid", "§4.2.1.6 allows it");
+    let mut wrong = Vec::new();
+    for (name, chain, expected) in cases() {
+        let report = verify(&ks, name, &chain);
+        let on_topic =
+            !name.ends_with("-ski") || report["message"].as_str().unwrap_or("").contains("subjectKeyIdentifier");
+        if reason(&report) != expected || !on_topic {
+            wrong.push(format!("{name}: expected {expected}, got {} ({})", reason(&report), report["message"]));
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
