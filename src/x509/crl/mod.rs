@@ -311,9 +311,11 @@ struct Progress {
 }
 
 impl Progress {
-    fn note(&mut self, stage: Stage, reason: Reason, message: String) {
+    /// Notes why a CRL could not be used, if it got further than any before; the message
+    /// is only made then (a hostile input can make many CRLs fail alike).
+    fn note(&mut self, stage: Stage, reason: Reason, message: impl FnOnce() -> String) {
         if self.problem.as_ref().is_none_or(|(seen, _)| stage > *seen) {
-            self.problem = Some((stage, (reason, message)));
+            self.problem = Some((stage, (reason, message())));
         }
     }
 
@@ -337,7 +339,7 @@ pub fn check<'s>(
     let who = crate::x509::describe(cert.cert);
     let points =
         scope::distribution_points(cert).map_err(|why| (Reason::MalformedCertificate, format!("{who}: {why}")))?;
-    let is_ca = scope::is_ca(cert);
+    let subject = Subject { cert, is_ca: scope::is_ca(cert), at };
     let mut progress = Progress { reasons_mask: 0, problem: None, consulted: Vec::new() };
     for point in &points {
         for issuer in point.crl_issuers(cert) {
@@ -348,7 +350,7 @@ pub fn check<'s>(
                 }
                 budget.build_step().map_err(exhausted)?;
                 let Some(crl) = crls.by_issuer.get(&issuer).and_then(|list| list.get(nth)).copied() else { break };
-                consult(cert, is_ca, point, crl, crls, at, budget, signers, &mut progress)?;
+                consult(&subject, point, crl, crls, budget, signers, &mut progress)?;
             }
         }
     }
@@ -388,34 +390,41 @@ fn undetermined(who: &str, cert: &Indexed<'_>, progress: &Progress) -> Refusal {
     )
 }
 
+/// The certificate whose status is sought, and what every CRL is checked against.
+struct Subject<'c, 'x> {
+    cert: &'c Indexed<'x>,
+    /// Whether it is a CA certificate (for onlyContainsUserCerts / onlyContainsCACerts).
+    is_ca: bool,
+    /// The verification time.
+    at: i64,
+}
+
 /// RFC 5280 §6.3.3 (a)–(l) for one CRL at one distribution point: adds the reasons it
 /// covers to `progress`, or notes why it cannot be used. `Err` only for `revoked` and an
 /// exhausted budget.
-#[allow(clippy::too_many_arguments)]
 fn consult<'s>(
-    cert: &Indexed<'_>,
-    is_ca: bool,
+    subject: &Subject<'_, '_>,
     point: &Point,
     crl: usize,
     crls: &mut CrlIndex<'_>,
-    at: i64,
     budget: &mut Budget,
     signers: &mut dyn SignerSource<'s>,
     progress: &mut Progress,
 ) -> Result<(), Refusal> {
+    let (cert, at) = (subject.cert, subject.at);
     let prepared = &crls.prepared[crl];
     if prepared.delta_base.is_some() {
         return Ok(()); // (a)(2): a delta is only read on top of its complete CRL
     }
-    let what = crls.describe(crl);
+    let what = || crls.describe(crl);
     if let Some(why) = &prepared.unusable {
-        progress.note(Stage::Extensions, Reason::CrlInvalid, format!("{what} cannot be used: {why}"));
+        progress.note(Stage::Extensions, Reason::CrlInvalid, || format!("{} cannot be used: {why}", what()));
         return Ok(());
     }
     let scope =
         CrlScope { issuer: &prepared.issuer, idp: prepared.idp.as_ref(), point_names: prepared.idp_names.as_deref() };
-    if let Err(why) = scope::check_scope(point, cert, is_ca, &scope, budget).map_err(exhausted)? {
-        progress.note(Stage::Scope, Reason::RevocationUnknown, format!("{what} does not cover it: {why}"));
+    if let Err(why) = scope::check_scope(point, cert, subject.is_ca, &scope, budget).map_err(exhausted)? {
+        progress.note(Stage::Scope, Reason::RevocationUnknown, || format!("{} does not cover it: {why}", what()));
         return Ok(());
     }
     let interim = scope::interim_reasons(prepared.idp.as_ref(), point);
@@ -423,34 +432,34 @@ fn consult<'s>(
         return Ok(());
     }
     if !prepared.current(at) {
-        progress.note(
-            Stage::Current,
-            Reason::CrlExpired,
+        progress.note(Stage::Current, Reason::CrlExpired, || {
             format!(
-                "{what} is not current at the verification time (next update {}): get a current one",
+                "{} is not current at the verification time (next update {}): get a current one",
+                what(),
                 next_update(crls, crl)
-            ),
-        );
+            )
+        });
         return Ok(());
     }
     let signer = match signers.signer(crl, crls, budget) {
         Ok(signer) => signer,
         Err((Reason::BudgetExceeded, message)) => return Err((Reason::BudgetExceeded, message)),
         Err((reason, message)) => {
-            progress.note(Stage::Signer, reason, format!("{what} cannot be used: {message}"));
+            progress.note(Stage::Signer, reason, || format!("{} cannot be used: {message}", crls.describe(crl)));
             return Ok(());
         }
     };
     if let Err(why) = crls.entries(crl) {
-        progress.note(Stage::Entries, Reason::CrlInvalid, format!("{what} cannot be used: {why}"));
+        let why = why.to_string();
+        progress.note(Stage::Entries, Reason::CrlInvalid, || format!("{} cannot be used: {why}", crls.describe(crl)));
         return Ok(());
     }
     let delta = find_delta(crl, signer, crls, at, budget)?;
     check_listing(cert, crl, delta, crls)?;
     progress.reasons_mask |= interim;
     progress.consulted.push(match delta {
-        Some(delta) => format!("{what} with {}", crls.describe(delta)),
-        None => what,
+        Some(delta) => format!("{} with {}", crls.describe(crl), crls.describe(delta)),
+        None => crls.describe(crl),
     });
     Ok(())
 }
