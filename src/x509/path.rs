@@ -512,12 +512,13 @@ fn extension<'a, T: der::Decode<'a, Error = der::Error> + AssociatedOid>(
 
 /// The trust anchor is trusted for its name and key, but keyseal takes it as the CA
 /// certificate it is (as OpenSSL does with a certificate in its trust store): within its
-/// validity, no unknown critical extension, and the RFC 5280 profile of a CA (see
+/// validity, well-formed (version, serial, matching signature algorithms, no duplicate or
+/// unknown critical extension), and the RFC 5280 profile of a CA (see
 /// profile.rs). One that omits the authorityKeyIdentifier must be self-signed: its
 /// signature verifies with its own key (one signature from the budget).
 fn check_anchor(checker: &mut Checker<'_>, anchor: &Cert, budget: &mut Budget) -> Result<(), Failure> {
     check_validity(checker, anchor, " (a trust anchor)")?;
-    check_extensions(checker, anchor)?;
+    check_structure(checker, anchor)?;
     profile::check_trust_anchor(anchor)
         .map_err(|(reason, message)| fail_clone(checker, anchor, "profile", reason, message))?;
     let has_aki = anchor.tbs_certificate().extensions().into_iter().flatten().any(|e| e.extn_id == AUTHORITY_KEY_ID);
