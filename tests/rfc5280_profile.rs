@@ -206,3 +206,79 @@ fn each_rfc5280_must_is_enforced() {
     }
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }
+
+/// `openssl ca -gencrl` for the CA whose files are `name` in `openssl`'s directory, with
+/// `crl_extensions` (none when empty) and a cRLNumber only when `numbered`.
+fn crl(openssl: &Openssl, name: &str, numbered: bool, crl_extensions: &str) -> PathBuf {
+    let dir = openssl.file(&format!("{name}-ca"));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("index.txt"), "").unwrap();
+    std::fs::write(dir.join("crlnumber"), "01\n").unwrap();
+    let mut config = format!(
+        "[ca]\ndefault_ca = this\n[this]\ndatabase = {}\ndefault_md = sha256\ndefault_crl_days = 30\n",
+        path(&dir.join("index.txt"))
+    );
+    if numbered {
+        config.push_str(&format!("crlnumber = {}\n", path(&dir.join("crlnumber"))));
+    }
+    if !crl_extensions.is_empty() {
+        config.push_str(&format!("crl_extensions = crl_ext\n[crl_ext]\n{crl_extensions}\n"));
+    }
+    let cnf = dir.join("ca.cnf");
+    std::fs::write(&cnf, config).unwrap();
+    let out = openssl.file(&format!("{name}.crl.pem"));
+    openssl.run(&[
+        "ca",
+        "-gencrl",
+        "-config",
+        path(&cnf),
+        "-keyfile",
+        path(&openssl.key(name)),
+        "-cert",
+        path(&openssl.file(&format!("{name}.pem"))),
+        "-out",
+        path(&out),
+    ]);
+    out
+}
+
+/// RFC 5280 §5.2.3: a CRL without cRLNumber, or with it critical, is no CRL a conforming
+/// issuer makes: it gives no status, and with `--crl` a certificate needs one.
+#[test]
+fn crls_need_a_non_critical_crl_number() {
+    let ks = Keyseal::new();
+    let openssl = Openssl::new(&ks);
+    let chain = Chain::default();
+    let root = openssl.root("root", "root", "/CN=Profile Root", &chain.root);
+    let ca = openssl.issue("ca", "ca", chain.ca_subject, &root, "root", &chain.ca);
+    let leaf = openssl.issue("leaf", "leaf", chain.leaf_subject, &ca, "ca", &chain.leaf);
+    let root_crl = crl(&openssl, "root", true, "");
+    let verify_with = |ca_crl: &Path| {
+        let run = ks.run(&[
+            "cert",
+            "verify",
+            path(&leaf),
+            "--chain",
+            path(&ca),
+            "--trust",
+            path(&root),
+            "--crl",
+            path(&root_crl),
+            "--crl",
+            path(ca_crl),
+            "--json",
+        ]);
+        serde_json::from_str::<Value>(&run.stdout).unwrap_or_else(|e| panic!("{e}: {}", run.stderr))
+    };
+    assert_eq!(reason(&verify_with(&crl(&openssl, "ca", true, ""))), "valid");
+    // (An extension keeps the CRL at version 2: x509-cert cannot read a v1 CRL, which
+    // `--crl` then refuses as unusable input.)
+    let unnumbered = "authorityKeyIdentifier = keyid";
+    for (case, numbered, extensions) in
+        [("unnumbered", false, unnumbered), ("critical", false, "2.5.29.20 = critical,DER:020102")]
+    {
+        let report = verify_with(&crl(&openssl, "ca", numbered, extensions));
+        assert_eq!(reason(&report), "crl-invalid", "{case}: {report}");
+        assert!(report["message"].as_str().unwrap().contains("cRLNumber"), "{case}: {report}");
+    }
+}

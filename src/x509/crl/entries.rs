@@ -4,7 +4,8 @@
 //! certificateIssuer extension (§5.3.3) names their issuer, and that name carries over
 //! to the entries that follow until another one says otherwise; the first entries belong
 //! to the CRL issuer. An entry extension that is critical and not understood makes the
-//! whole CRL unusable (§5.3), so every entry is read once here before any is trusted.
+//! whole CRL unusable (§5.3), so every entry is read once here before any is trusted; so
+//! does a certificate listed twice.
 
 use crate::x509::name::{NameKey, name_key};
 use der::Decode;
@@ -57,7 +58,11 @@ impl Entries {
             }
             let serial = entry.serial_number.as_bytes();
             for issuer in &current {
-                entries.by_serial.entry((*issuer, serial.to_vec())).or_insert(at);
+                if entries.by_serial.insert((*issuer, serial.to_vec()), at).is_some() {
+                    // A CRL that lists a certificate twice says two things about it (which
+                    // date, which reason?); a conforming issuer never does.
+                    return Err(format!("it lists serial {} twice", hex::encode_upper(serial)));
+                }
             }
         }
         Ok(entries)
@@ -170,5 +175,16 @@ mod tests {
         assert!(Entries::new(&list(vec![entry(9, vec![]), entry(7, vec![unknown.clone()])]), &crl, false).is_err());
         let harmless = Extension { critical: false, ..unknown };
         assert!(Entries::new(&list(vec![entry(7, vec![harmless])]), &crl, false).is_ok());
+    }
+
+    #[test]
+    fn a_serial_listed_twice_makes_the_crl_unusable() {
+        let (crl, other) = (name_key(&name("CN=Indirect CRL Issuer")), name_key(&name("CN=Other CA")));
+        let twice = Entries::new(&list(vec![entry(5, vec![]), entry(6, vec![]), entry(5, vec![])]), &crl, false);
+        assert!(twice.unwrap_err().contains("serial 05 twice"));
+        // The same serial from two issuers of an indirect CRL is two certificates.
+        let two_issuers = list(vec![entry(5, vec![]), entry(5, vec![certificate_issuer("CN=Other CA")])]);
+        let entries = Entries::new(&two_issuers, &crl, true).unwrap();
+        assert_eq!((entries.find(&crl, &[5]), entries.find(&other, &[5])), (Some(0), Some(1)));
     }
 }

@@ -100,6 +100,9 @@ impl Prepared {
                 break;
             }
         }
+        if prepared.unusable.is_none() && prepared.number.is_none() {
+            prepared.unusable = Some("it has no cRLNumber, which RFC 5280 §5.2.3 requires in every CRL".into());
+        }
         prepared.idp_names = prepared.idp.as_ref().and_then(|idp| scope::idp_point_names(idp, &list.issuer));
         prepared
     }
@@ -109,6 +112,9 @@ impl Prepared {
         let value = extension.extn_value.as_bytes();
         let unreadable = |what: &str, e: der::Error| format!("its {what} extension is unreadable: {e}");
         match extension.extn_id {
+            CRL_NUMBER if extension.critical => {
+                return Err("its cRLNumber is critical (RFC 5280 §5.2.3: non-critical)".into());
+            }
             CRL_NUMBER => {
                 let number = CrlNumber::from_der(value).map_err(|e| unreadable("cRLNumber", e))?;
                 self.number = Some(delta::minimal(number.0.as_bytes()));
@@ -355,7 +361,7 @@ pub fn check<'s>(
         }
     }
     if progress.complete() {
-        return Ok(format!("not revoked: {} cover all reasons", progress.consulted.join("; ")));
+        return Ok(format!("not revoked; all reasons covered by {}", progress.consulted.join("; ")));
     }
     Err(undetermined(&who, cert, &progress))
 }
