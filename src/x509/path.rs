@@ -3,8 +3,24 @@
 //! to a trust anchor, trying every issuer candidate (name, and key identifier when both
 //! sides have one), then check each certificate on the path. The verification time is a
 //! parameter, never read from the clock here. Across alternative paths the most specific
-//! failure is reported. Policy processing (§6.1.3 (d)–(f)) is not done: keyseal asks for
-//! no particular policy, and a critical policy extension it does not process is refused.
+//! failure is reported.
+//!
+//! [`check_path`] walks one candidate path from the trust anchor down, as §6.1 does:
+//!
+//! | §6.1 step | where |
+//! |---|---|
+//! | 6.1.2 initialisation (anchor, pathLen, name constraints, policy state) | `check_path`, `check_anchor` |
+//! | 6.1.3 (a)(1) signature | `Search::signed_by` (while building), reported by `check_path` |
+//! | 6.1.3 (a)(2) validity | `check_validity` |
+//! | 6.1.3 (a)(3) revocation (§6.3) | `check_revocation`, crl/ |
+//! | 6.1.3 (a)(4) name chaining | `check_path` (indexed name keys) |
+//! | 6.1.3 (b), (c) name constraints | `check_names` |
+//! | 6.1.3 (d)–(f), 6.1.4 (a), (b), (h)–(j), 6.1.5 (a), (b), (g) policies | `check_policies`, policy.rs |
+//! | 6.1.4 (g) name constraints of a CA | `add_constraints` |
+//! | 6.1.4 (k)–(n) basicConstraints, pathLen, keyUsage | `check_ca` |
+//! | 6.1.4 (o), 6.1.5 (f) critical extensions | `check_structure`, `check_extensions` |
+//! | 6.1.5 end entity: keyUsage, extendedKeyUsage for the purpose | `check_leaf`, `check_purpose` |
+//! | §4 profile of each certificate | `check_profile`, profile.rs |
 
 use crate::x509::budget::Budget;
 use crate::x509::crl::{self, CrlIndex, SignerSource};
