@@ -1,0 +1,464 @@
+//! The checks of one complete candidate path, walked from the trust anchor down as
+//! RFC 5280 §6.1.2–§6.1.5 do (see the table in the module header): one `check_*`
+//! function per rule, each recording what it checked.
+
+use super::*;
+
+pub(super) const ANY_EXTENDED_KEY_USAGE: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.37.0");
+pub(super) const AUTHORITY_KEY_ID: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.35");
+pub(super) const EMAIL_ADDRESS: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.1");
+/// Extensions this validator processes (or may ignore, being informational); any other
+/// critical extension fails the path (RFC 5280 §4.2).
+pub(super) const KNOWN_EXTENSIONS: &[&str] = &[
+    "2.5.29.19",               // basicConstraints
+    "2.5.29.15",               // keyUsage
+    "2.5.29.37",               // extendedKeyUsage
+    "2.5.29.17",               // subjectAltName
+    "2.5.29.30",               // nameConstraints
+    "2.5.29.14",               // subjectKeyIdentifier
+    "2.5.29.35",               // authorityKeyIdentifier
+    "2.5.29.31",               // cRLDistributionPoints
+    "2.5.29.32",               // certificatePolicies
+    "2.5.29.33",               // policyMappings
+    "2.5.29.36",               // policyConstraints
+    "2.5.29.54",               // inhibitAnyPolicy
+    "2.5.29.46",               // freshestCRL
+    "2.5.29.18",               // issuerAltName
+    "1.3.6.1.5.5.7.1.1",       // authorityInfoAccess
+    "1.3.6.1.5.5.7.1.11",      // subjectInfoAccess
+    "1.3.6.1.4.1.11129.2.4.2", // signed certificate timestamps
+];
+
+/// The checks of one path, recorded as they pass; the first failure ends it.
+pub(super) struct Checker<'a> {
+    pub(super) checks: Vec<Check>,
+    pub(super) path: Vec<PathEntry>,
+    pub(super) options: &'a ValidationOptions,
+}
+
+impl Checker<'_> {
+    pub(super) fn pass(&mut self, cert: &Certificate, check: &'static str, detail: Option<String>) {
+        self.checks.push(Check { certificate: describe(cert), check, result: "ok", detail });
+    }
+
+    pub(super) fn not_checked(&mut self, cert: &Certificate, check: &'static str, detail: String) {
+        self.checks.push(Check { certificate: describe(cert), check, result: "not-checked", detail: Some(detail) });
+    }
+
+    pub(super) fn fail(mut self, cert: &Certificate, check: &'static str, reason: Reason, message: String) -> Failure {
+        self.checks.push(Check { certificate: describe(cert), check, result: "failed", detail: Some(message.clone()) });
+        Failure { reason, message, path: self.path, checks: self.checks }
+    }
+}
+
+/// Applies RFC 5280 §6.1 to a complete path: `chain` (leaf first) and its trust anchor.
+pub(super) fn check_path(
+    chain: &[&Indexed<'_>],
+    anchor: &Indexed<'_>,
+    options: &ValidationOptions,
+    budget: &mut Budget,
+    crls: &mut CrlIndex<'_>,
+    crl_signers: Option<&Pool<'_>>,
+) -> Result<Success, Failure> {
+    let mut checker = Checker { checks: Vec::new(), path: entries(&certificates(chain), Some(anchor.cert)), options };
+    let n = chain.len();
+    check_anchor(&mut checker, anchor.cert, budget)?;
+    let mut max_path_length = extension::<BasicConstraints>(anchor.cert)
+        .ok()
+        .flatten()
+        .and_then(|bc| bc.path_len_constraint)
+        .map_or(usize::MAX, usize::from);
+    let mut constraints = Constraints::default();
+    add_constraints(&checker, &mut constraints, anchor.cert)?;
+    let mut policy = PolicyState::new(&options.policy, n);
+    let mut final_policies = CertPolicies::default();
+    let mut issuer = anchor;
+    for (position, indexed) in chain.iter().rev().enumerate() {
+        let (is_leaf, cert) = (position + 1 == n, indexed.cert);
+        checker.pass(cert, "signature", Some(format!("verified with the key of {}", describe(issuer.cert))));
+        check_structure(&mut checker, cert)?;
+        check_profile(&mut checker, indexed, issuer, is_leaf)?;
+        check_validity(&mut checker, cert, "")?;
+        // RFC 5280 §7.1 comparison: the indexed names are already in comparable form.
+        if indexed.issuer != issuer.subject {
+            let message = format!(
+                "{} names issuer \"{}\" but was signed by \"{}\"",
+                describe(cert),
+                cert.tbs_certificate().issuer(),
+                issuer.cert.tbs_certificate().subject()
+            );
+            return Err(checker.fail(cert, "name-chaining", Reason::NameMismatch, message));
+        }
+        checker.pass(cert, "name-chaining", None);
+        check_revocation(&mut checker, &chain[n - 1 - position..], anchor, budget, crls, crl_signers)?;
+        if is_leaf || !indexed.self_issued() {
+            check_names(&mut checker, cert, &constraints, budget)?;
+        }
+        final_policies = check_policies(&mut checker, &mut policy, indexed, is_leaf)?;
+        if is_leaf {
+            check_leaf(&mut checker, cert)?;
+        } else {
+            check_ca(&mut checker, cert, indexed.self_issued(), &mut max_path_length)?;
+            add_constraints(&checker, &mut constraints, cert)?;
+            issuer = indexed;
+        }
+    }
+    let policies = match policy.finish(&final_policies, &options.policy) {
+        Ok(outcome) => outcome.user_constrained_policy_set,
+        Err(error) => return Err(policy_failure(&checker, chain[0].cert, error)),
+    };
+    checker.pass(chain[0].cert, "policies", Some(format!("valid for {}", policies.join(", "))));
+    Ok(Success { path: checker.path, checks: checker.checks, policies })
+}
+
+/// RFC 5280 §6.1.3 (d)–(f) and §6.1.4 (a), (b), (h)–(j): the certificate's policy
+/// extensions folded into the policy graph (see policy.rs). Returns them for the wrap-up
+/// of §6.1.5 when this is the final certificate.
+pub(super) fn check_policies(
+    checker: &mut Checker<'_>,
+    policy: &mut PolicyState,
+    cert: &Indexed<'_>,
+    is_leaf: bool,
+) -> Result<CertPolicies, Failure> {
+    let found = CertPolicies::from_certificate(cert.cert)
+        .and_then(|found| policy.process(&found, cert.self_issued(), is_leaf).map(|()| found))
+        .map_err(|error| policy_failure(checker, cert.cert, error))?;
+    checker.pass(cert.cert, "policies", None);
+    Ok(found)
+}
+
+pub(super) fn policy_failure(checker: &Checker<'_>, cert: &Certificate, error: PolicyError) -> Failure {
+    let reason = match error {
+        PolicyError::NotAccepted { .. } => Reason::PolicyNotAccepted,
+        PolicyError::MapsAnyPolicy { .. } => Reason::BadPolicyMapping,
+        PolicyError::Malformed(_) => Reason::MalformedExtension,
+        PolicyError::TooLarge => Reason::BudgetExceeded,
+    };
+    fail_clone(checker, cert, "policies", reason, format!("{}: {error}", describe(cert)))
+}
+
+pub(super) fn extension<'a, T: der::Decode<'a, Error = der::Error> + AssociatedOid>(
+    cert: &'a Certificate,
+) -> der::Result<Option<T>> {
+    Ok(cert.tbs_certificate().get_extension::<T>()?.map(|(_, value)| value))
+}
+
+/// The trust anchor is trusted for its name and key, but keyseal takes it as the CA
+/// certificate it is (as OpenSSL does with a certificate in its trust store): within its
+/// validity, well-formed (version, serial, matching signature algorithms, no duplicate or
+/// unknown critical extension), and the RFC 5280 profile of a CA (see
+/// profile.rs). One that omits the authorityKeyIdentifier must be self-signed: its
+/// signature verifies with its own key (one signature from the budget).
+pub(super) fn check_anchor(checker: &mut Checker<'_>, anchor: &Cert, budget: &mut Budget) -> Result<(), Failure> {
+    check_validity(checker, anchor, " (a trust anchor)")?;
+    check_structure(checker, anchor)?;
+    profile::check_trust_anchor(anchor)
+        .map_err(|(reason, message)| fail_clone(checker, anchor, "profile", reason, message))?;
+    let has_aki = anchor.tbs_certificate().extensions().into_iter().flatten().any(|e| e.extn_id == AUTHORITY_KEY_ID);
+    if !has_aki {
+        budget.signature().map_err(|e| fail_clone(checker, anchor, "profile", Reason::BudgetExceeded, e.describe()))?;
+        if signature_check(anchor, anchor).is_err() {
+            let message = format!(
+                "the trust anchor {} is not self-signed, yet has no authorityKeyIdentifier (RFC 5280 §4.2.1.1)",
+                describe(anchor)
+            );
+            return Err(fail_clone(checker, anchor, "profile", Reason::MissingExtension, message));
+        }
+    }
+    checker.pass(anchor, "trust-anchor", None);
+    Ok(())
+}
+
+pub(super) fn fail_clone(
+    checker: &Checker<'_>,
+    cert: &Certificate,
+    check: &'static str,
+    reason: Reason,
+    message: String,
+) -> Failure {
+    Checker { checks: checker.checks.clone(), path: checker.path.clone(), options: checker.options }
+        .fail(cert, check, reason, message)
+}
+
+pub(super) fn malformed(checker: &Checker<'_>, cert: &Certificate, error: der::Error) -> Failure {
+    fail_clone(
+        checker,
+        cert,
+        "extensions",
+        Reason::MalformedCertificate,
+        format!("{} has an unreadable extension: {error}", describe(cert)),
+    )
+}
+
+/// Version, serial, signature algorithm fields, duplicate and unknown critical extensions.
+pub(super) fn check_structure(checker: &mut Checker<'_>, cert: &Certificate) -> Result<(), Failure> {
+    let tbs = cert.tbs_certificate();
+    let who = describe(cert);
+    if tbs.extensions().is_some_and(|e| !e.is_empty()) && tbs.version() != Version::V3 {
+        return Err(fail_clone(
+            checker,
+            cert,
+            "version",
+            Reason::BadVersion,
+            format!("{who} has extensions but is not version 3"),
+        ));
+    }
+    let serial = tbs.serial_number().as_bytes();
+    if serial.len() > 20 || serial.first().is_some_and(|b| b & 0x80 != 0) || serial.iter().all(|b| *b == 0) {
+        return Err(fail_clone(
+            checker,
+            cert,
+            "serial",
+            Reason::BadSerial,
+            format!("{who}: the serial is not a positive integer of at most 20 octets"),
+        ));
+    }
+    if cert.signature_algorithm() != tbs.signature() {
+        return Err(fail_clone(
+            checker,
+            cert,
+            "signature-algorithm",
+            Reason::MalformedCertificate,
+            format!("{who}: the outer and inner signature algorithms differ"),
+        ));
+    }
+    check_extensions(checker, cert)?;
+    checker.pass(cert, "structure", None);
+    Ok(())
+}
+
+/// RFC 5280 §4.2: each extension at most once, and no critical extension this validator
+/// does not process.
+pub(super) fn check_extensions(checker: &mut Checker<'_>, cert: &Certificate) -> Result<(), Failure> {
+    let who = describe(cert);
+    let mut seen = std::collections::HashSet::new();
+    for ext in cert.tbs_certificate().extensions().into_iter().flatten() {
+        if !seen.insert(ext.extn_id) {
+            return Err(fail_clone(
+                checker,
+                cert,
+                "extensions",
+                Reason::DuplicateExtension,
+                format!("{who} has extension {} twice", ext.extn_id),
+            ));
+        }
+        if ext.critical && !KNOWN_EXTENSIONS.contains(&ext.extn_id.to_string().as_str()) {
+            return Err(fail_clone(
+                checker,
+                cert,
+                "critical-extensions",
+                Reason::UnknownCriticalExtension,
+                format!("{who} has critical extension {} that keyseal does not process", ext.extn_id),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The RFC 5280 §4 profile rules on the certificate's own contents (see profile.rs). Only
+/// a certificate signed with its own key may omit the authorityKeyIdentifier.
+pub(super) fn check_profile(
+    checker: &mut Checker<'_>,
+    cert: &Indexed<'_>,
+    issuer: &Indexed<'_>,
+    is_leaf: bool,
+) -> Result<(), Failure> {
+    let position = if is_leaf { Position::EndEntity } else { Position::Intermediate };
+    let own_key = cert.self_issued()
+        && cert.cert.tbs_certificate().subject_public_key_info()
+            == issuer.cert.tbs_certificate().subject_public_key_info();
+    profile::check_certificate(cert.cert, position, own_key)
+        .map_err(|(reason, message)| fail_clone(checker, cert.cert, "profile", reason, message))?;
+    checker.pass(cert.cert, "profile", None);
+    Ok(())
+}
+
+pub(super) fn check_validity(checker: &mut Checker<'_>, cert: &Cert, role: &str) -> Result<(), Failure> {
+    use crate::clock::format_unix;
+    let (start, end) = (cert.not_before, cert.not_after);
+    let at = format_unix(checker.options.at);
+    if checker.options.at < start {
+        let message = format!(
+            "{}{role} is not valid before {}; the verification time is {at}",
+            describe(cert),
+            format_unix(start)
+        );
+        return Err(fail_clone(checker, cert, "validity", Reason::NotYetValid, message));
+    }
+    if checker.options.at > end {
+        let message =
+            format!("{}{role} expired at {}; the verification time is {at}", describe(cert), format_unix(end));
+        return Err(fail_clone(checker, cert, "validity", Reason::Expired, message));
+    }
+    checker.pass(cert, "validity", Some(format!("{} to {}", format_unix(start), format_unix(end))));
+    Ok(())
+}
+
+/// Adds a CA's name constraints; constraints that do not parse fail the path rather than
+/// constrain nothing.
+pub(super) fn add_constraints(
+    checker: &Checker<'_>,
+    constraints: &mut Constraints,
+    cert: &Certificate,
+) -> Result<(), Failure> {
+    if let Some(nc) = extension::<NameConstraints>(cert).map_err(|e| malformed(checker, cert, e))? {
+        constraints.add(nc.permitted_subtrees, nc.excluded_subtrees);
+    }
+    Ok(())
+}
+
+/// The subject DN, its email attributes and every SAN against the name constraints above.
+pub(super) fn check_names(
+    checker: &mut Checker<'_>,
+    cert: &Certificate,
+    constraints: &Constraints,
+    budget: &mut Budget,
+) -> Result<(), Failure> {
+    if constraints.is_empty() {
+        return Ok(());
+    }
+    let tbs = cert.tbs_certificate();
+    let mut names = Vec::new();
+    if !tbs.subject().is_empty() {
+        names.push(GeneralName::DirectoryName(tbs.subject().clone()));
+    }
+    for atv in tbs.subject().iter().filter(|atv| atv.oid == EMAIL_ADDRESS) {
+        if let Ok(email) = der::asn1::Ia5String::new(&String::from_utf8_lossy(atv.value.value()).into_owned()) {
+            names.push(GeneralName::Rfc822Name(email));
+        }
+    }
+    if let Some(san) = extension::<SubjectAltName>(cert).map_err(|e| malformed(checker, cert, e))? {
+        names.extend(san.0);
+    }
+    for name in &names {
+        if let Err(refusal) = constraints.check(name, budget) {
+            let (reason, why) = match refusal {
+                Refusal::Outside(why) => (Reason::NameConstraintViolation, format!("{}: {why}", describe(cert))),
+                Refusal::Exhausted(exhausted) => (Reason::BudgetExceeded, exhausted.describe()),
+            };
+            return Err(fail_clone(checker, cert, "name-constraints", reason, why));
+        }
+    }
+    checker.pass(cert, "name-constraints", None);
+    Ok(())
+}
+
+/// A CA on the path: basicConstraints CA:TRUE, path length, keyCertSign, and (as OpenSSL
+/// and rustls-webpki require) an extendedKeyUsage, if present, that allows the purpose.
+pub(super) fn check_ca(
+    checker: &mut Checker<'_>,
+    cert: &Certificate,
+    self_issued: bool,
+    max_path_length: &mut usize,
+) -> Result<(), Failure> {
+    let who = describe(cert);
+    let constraints = extension::<BasicConstraints>(cert).map_err(|e| malformed(checker, cert, e))?;
+    let Some(constraints) = constraints.filter(|bc| bc.ca) else {
+        return Err(fail_clone(
+            checker,
+            cert,
+            "basic-constraints",
+            Reason::NotACa,
+            format!("{who} issued a certificate but is not a CA (no basicConstraints CA:TRUE)"),
+        ));
+    };
+    checker.pass(cert, "basic-constraints", None);
+    if !self_issued {
+        if *max_path_length == 0 {
+            return Err(fail_clone(
+                checker,
+                cert,
+                "path-length",
+                Reason::PathLengthExceeded,
+                format!("{who} is one CA too many below a pathLenConstraint"),
+            ));
+        }
+        *max_path_length -= 1;
+    }
+    if let Some(limit) = constraints.path_len_constraint {
+        *max_path_length = (*max_path_length).min(usize::from(limit));
+    }
+    checker.pass(cert, "path-length", None);
+    if let Some(usage) = extension::<KeyUsage>(cert).map_err(|e| malformed(checker, cert, e))?
+        && !usage.0.contains(KeyUsages::KeyCertSign)
+    {
+        return Err(fail_clone(
+            checker,
+            cert,
+            "key-usage",
+            Reason::BadKeyUsage,
+            format!("{who} has a keyUsage without keyCertSign"),
+        ));
+    }
+    checker.pass(cert, "key-usage", None);
+    check_purpose(checker, cert, false)
+}
+
+/// The leaf: keyUsage and extendedKeyUsage fit the purpose.
+pub(super) fn check_leaf(checker: &mut Checker<'_>, cert: &Certificate) -> Result<(), Failure> {
+    let who = describe(cert);
+    if let Some(usage) = extension::<KeyUsage>(cert).map_err(|e| malformed(checker, cert, e))? {
+        let needed: &[KeyUsages] = match checker.options.purpose {
+            Purpose::CodeSigning | Purpose::Client => &[KeyUsages::DigitalSignature],
+            Purpose::Timestamping => &[KeyUsages::DigitalSignature, KeyUsages::NonRepudiation],
+            Purpose::Server => &[KeyUsages::DigitalSignature, KeyUsages::KeyEncipherment, KeyUsages::KeyAgreement],
+            Purpose::Email => &[
+                KeyUsages::DigitalSignature,
+                KeyUsages::NonRepudiation,
+                KeyUsages::KeyEncipherment,
+                KeyUsages::KeyAgreement,
+            ],
+            Purpose::Any => &[],
+        };
+        if !needed.is_empty() && !needed.iter().any(|u| usage.0.contains(*u)) {
+            let message = format!(
+                "{who} has a keyUsage that does not allow {} (it needs {:?})",
+                checker.options.purpose.as_str(),
+                needed
+            );
+            return Err(fail_clone(checker, cert, "key-usage", Reason::BadKeyUsage, message));
+        }
+    }
+    checker.pass(cert, "key-usage", None);
+    check_purpose(checker, cert, true)
+}
+
+pub(super) fn purpose_oid(purpose: Purpose) -> Option<ObjectIdentifier> {
+    Some(ObjectIdentifier::new_unwrap(match purpose {
+        Purpose::Server => "1.3.6.1.5.5.7.3.1",
+        Purpose::Client => "1.3.6.1.5.5.7.3.2",
+        Purpose::CodeSigning => "1.3.6.1.5.5.7.3.3",
+        Purpose::Email => "1.3.6.1.5.5.7.3.4",
+        Purpose::Timestamping => "1.3.6.1.5.5.7.3.8",
+        Purpose::Any => return None,
+    }))
+}
+
+/// extendedKeyUsage: absent means any purpose (RFC 5280 §4.2.1.12); present, it must name
+/// the purpose or anyExtendedKeyUsage. A time-stamping leaf must carry exactly
+/// id-kp-timeStamping, critical (RFC 3161 §2.3).
+pub(super) fn check_purpose(checker: &mut Checker<'_>, cert: &Certificate, is_leaf: bool) -> Result<(), Failure> {
+    let purpose = checker.options.purpose;
+    let Some(wanted) = purpose_oid(purpose) else {
+        checker.pass(cert, "extended-key-usage", Some("no purpose asked for".into()));
+        return Ok(());
+    };
+    let who = describe(cert);
+    let found = cert.tbs_certificate().get_extension::<ExtendedKeyUsage>().map_err(|e| malformed(checker, cert, e))?;
+    if is_leaf && purpose == Purpose::Timestamping {
+        let strict = found.as_ref().is_some_and(|(critical, eku)| *critical && eku.0 == [wanted]);
+        if !strict {
+            let message = format!(
+                "{who} is not a time-stamping certificate: RFC 3161 needs a critical extendedKeyUsage of only timeStamping"
+            );
+            return Err(fail_clone(checker, cert, "extended-key-usage", Reason::MissingPurpose(purpose), message));
+        }
+    } else if let Some((_, eku)) = &found
+        && !eku.0.iter().any(|oid| *oid == wanted || *oid == ANY_EXTENDED_KEY_USAGE)
+    {
+        let message = format!("{who} has an extendedKeyUsage that does not include {}", purpose.as_str());
+        return Err(fail_clone(checker, cert, "extended-key-usage", Reason::MissingPurpose(purpose), message));
+    }
+    checker.pass(cert, "extended-key-usage", None);
+    Ok(())
+}
