@@ -542,6 +542,13 @@ fn keyseal_verify_trusts_a_release_through_its_certificate_chain() {
     let good = verify(&[]);
     assert_eq!(good.status, 0, "{}", good.stdout);
     assert_eq!(good.json()["chain"]["valid"], true);
+    assert_eq!(good.json()["chain"]["policies"], serde_json::json!([]), "the mini-CA asserts no policy");
+
+    // The RFC 5280 policy inputs reach the chain check: the mini-CA's certificates assert
+    // no policy, so requiring an explicit one refuses them.
+    let explicit = verify(&["--require-explicit-policy", "--policy", "2.23.140.1.4.1"]);
+    assert_eq!(explicit.status, 1, "{}", explicit.stdout);
+    assert_eq!(explicit.json()["chain"]["reason"], "policy-not-accepted");
 
     let later = verify(&["--at", &keyseal::clock::format_unix(keyseal::clock::now_unix() + 20 * 86_400)]);
     assert_eq!(later.status, 1);
