@@ -9,7 +9,7 @@
 //! This module owns decoding the four policy extensions ([`CertPolicies`]), the state
 //! carried along the path ([`PolicyState`]) and the outcome ([`PolicyOutcome`]). It is
 //! pure: no I/O, no clock. Path building, signatures and the self-issued test belong to the
-//! caller (`path.rs`), which feeds it the certificates from the one issued by the trust
+//! caller (`path/checks.rs`), which feeds it the certificates from the one issued by the trust
 //! anchor down to the end entity. Policy qualifiers are ignored, as RFC 5280 §4.2.1.4 and
 //! RFC 9618 §4.2 allow; only policy OIDs are tracked and returned.
 

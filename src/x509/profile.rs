@@ -2,7 +2,7 @@
 //! path it is on. §6.1 path validation assumes certificates that conform; a validator
 //! that skips these accepts chains no conforming CA could have issued (a CA certificate
 //! without a subject, name constraints in an end entity, an empty extendedKeyUsage).
-//! One `check_*` function per rule, each naming its section; path.rs calls
+//! One `check_*` function per rule, each naming its section; path/checks.rs calls
 //! [`check_certificate`] for every certificate on a path and [`check_trust_anchor`] for
 //! the anchor.
 
@@ -57,7 +57,10 @@ fn decode<'a, T: Decode<'a>>(cert: &Cert, ext: &'a Extension, name: &str) -> Res
 /// Every §4 rule for a certificate on the path. `signed_by_own_key`: its issuer's key is
 /// its own (a self-signed certificate), which alone may omit the AKI.
 pub fn check_certificate(cert: &Cert, position: Position, signed_by_own_key: bool) -> Result<(), Violation> {
-    let is_ca = position == Position::Intermediate;
+    // A CA is what basicConstraints says, wherever it sits: a CA certificate validated as
+    // the end of a path (a CRL signer, a CA checked on its own) keeps a CA's rules.
+    let is_ca = position == Position::Intermediate
+        || cert.tbs_certificate().get_extension::<BasicConstraints>().ok().flatten().is_some_and(|(_, bc)| bc.ca);
     check_issuer(cert)?;
     check_authority_key_identifier(cert, signed_by_own_key)?;
     check_subject_key_identifier(cert, is_ca)?;

@@ -41,7 +41,12 @@ impl Entries {
         let mut entries = Entries::default();
         let mut current = vec![entries.intern(issuer.clone())];
         for (at, entry) in list.revoked_certificates.iter().flatten().enumerate() {
+            let mut seen = std::collections::HashSet::new();
             for extension in entry.crl_entry_extensions.iter().flatten() {
+                if !seen.insert(extension.extn_id) {
+                    // Two reasonCodes (or certificateIssuers) leave the entry's meaning open.
+                    return Err(format!("an entry has extension {} twice", extension.extn_id));
+                }
                 match extension.extn_id {
                     REASON_CODE | HOLD_INSTRUCTION_CODE | INVALIDITY_DATE => {}
                     CERTIFICATE_ISSUER => {
@@ -83,14 +88,19 @@ impl Entries {
                 names.len()
             ));
         }
-        Ok(names
+        let issuers: Vec<u32> = names
             .iter()
             .filter_map(|name| match name {
                 GeneralName::DirectoryName(directory) => Some(name_key(directory)),
                 _ => None,
             })
             .map(|key| self.intern(key))
-            .collect())
+            .collect();
+        if issuers.is_empty() {
+            // The entries that follow would belong to no issuer and revoke nothing.
+            return Err("a certificateIssuer names no directory name".into());
+        }
+        Ok(issuers)
     }
 
     /// The position of the entry for the certificate with `serial` issued by `issuer`.
@@ -186,5 +196,25 @@ mod tests {
         let two_issuers = list(vec![entry(5, vec![]), entry(5, vec![certificate_issuer("CN=Other CA")])]);
         let entries = Entries::new(&two_issuers, &crl, true).unwrap();
         assert_eq!((entries.find(&crl, &[5]), entries.find(&other, &[5])), (Some(0), Some(1)));
+    }
+
+    /// Regression (review finding): a certificateIssuer naming no directory name left the
+    /// entries after it under no issuer, revoking nothing; and an entry with an extension
+    /// twice (two reasonCodes) read as whichever came first.
+    #[test]
+    fn an_issuerless_certificate_issuer_or_a_repeated_entry_extension_makes_the_crl_unusable() {
+        let crl = name_key(&name("CN=Indirect CRL Issuer"));
+        let uri: GeneralNames =
+            vec![GeneralName::UniformResourceIdentifier(der::asn1::Ia5String::new("http://x").unwrap())];
+        let uri_only = Extension {
+            extn_id: CERTIFICATE_ISSUER,
+            critical: true,
+            extn_value: OctetString::new(uri.to_der().unwrap()).unwrap(),
+        };
+        let error = Entries::new(&list(vec![entry(4, vec![uri_only])]), &crl, true).unwrap_err();
+        assert!(error.contains("no directory name"), "{error}");
+        let twice = vec![certificate_issuer("CN=Other CA"), certificate_issuer("CN=Third CA")];
+        let error = Entries::new(&list(vec![entry(4, twice)]), &crl, true).unwrap_err();
+        assert!(error.contains("twice"), "{error}");
     }
 }

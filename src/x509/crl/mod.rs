@@ -103,6 +103,11 @@ impl Prepared {
         if prepared.unusable.is_none() && prepared.number.is_none() {
             prepared.unusable = Some("it has no cRLNumber, which RFC 5280 §5.2.3 requires in every CRL".into());
         }
+        // Without nextUpdate a CRL would never go stale, and a years-old one could be
+        // replayed to hide a later revocation; conforming issuers always set it (§5.1.2.5).
+        if prepared.unusable.is_none() && prepared.next_update.is_none() {
+            prepared.unusable = Some("it has no nextUpdate, which RFC 5280 §5.1.2.5 requires in every CRL".into());
+        }
         prepared.idp_names = prepared.idp.as_ref().and_then(|idp| scope::idp_point_names(idp, &list.issuer));
         prepared
     }
@@ -150,7 +155,7 @@ impl Prepared {
 
     /// RFC 5280 §6.3.3 (a): current at `at` — issued, and not past its nextUpdate.
     fn current(&self, at: i64) -> bool {
-        self.this_update <= at && self.next_update.is_none_or(|next| next >= at)
+        self.this_update <= at && self.next_update.is_some_and(|next| next >= at)
     }
 
     fn numbers(&self) -> delta::Numbers<'_> {
@@ -633,5 +638,21 @@ mod tests {
         .expect_err("stale");
         assert_eq!(reason, Reason::CrlExpired);
         assert!(message.contains("current"), "{message}");
+    }
+
+    /// Regression (review finding): a CRL without nextUpdate never went stale, so a
+    /// years-old one could be replayed; RFC 5280 §5.1.2.5 requires nextUpdate.
+    #[test]
+    fn a_crl_without_next_update_does_not_count() {
+        use der::{Decode, Encode};
+        let good = crl("GoodCACRL.crl");
+        assert!(Prepared::new(&good).unusable.is_none());
+        let mut list: x509_cert::crl::CertificateList =
+            x509_cert::crl::CertificateList::from_der(&good.to_der().unwrap()).unwrap();
+        list.tbs_cert_list.next_update = None;
+        let open_ended = Crl::from_der(&list.to_der().unwrap()).unwrap();
+        let prepared = Prepared::new(&open_ended);
+        assert!(prepared.unusable.as_deref().unwrap_or("").contains("nextUpdate"), "{:?}", prepared.unusable);
+        assert!(!prepared.current(AT));
     }
 }

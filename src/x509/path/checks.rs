@@ -322,9 +322,20 @@ pub(super) fn check_names(
     if !tbs.subject().is_empty() {
         names.push(GeneralName::DirectoryName(tbs.subject().clone()));
     }
+    // RFC 5280 §4.2.1.10: rfc822Name constraints bind the subject's emailAddress too. One
+    // that is not an IA5String cannot be compared, so it fails rather than slip through.
     for atv in tbs.subject().iter().filter(|atv| atv.oid == EMAIL_ADDRESS) {
-        if let Ok(email) = der::asn1::Ia5String::new(&String::from_utf8_lossy(atv.value.value()).into_owned()) {
-            names.push(GeneralName::Rfc822Name(email));
+        match atv.value.decode_as::<der::asn1::Ia5String>() {
+            Ok(email) if der::Tagged::tag(&atv.value) == der::Tag::Ia5String => {
+                names.push(GeneralName::Rfc822Name(email))
+            }
+            _ => {
+                let why = format!(
+                    "{}: its subject emailAddress is not an IA5String, so the name constraints above cannot be checked on it",
+                    describe(cert)
+                );
+                return Err(fail_clone(checker, cert, "name-constraints", Reason::NameConstraintViolation, why));
+            }
         }
     }
     if let Some(san) = extension::<SubjectAltName>(cert).map_err(|e| malformed(checker, cert, e))? {
@@ -461,4 +472,57 @@ pub(super) fn check_purpose(checker: &mut Checker<'_>, cert: &Certificate, is_le
     }
     checker.pass(cert, "extended-key-usage", None);
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use der::{Any, Decode, Encode, Tag};
+    use x509_cert::attr::AttributeTypeAndValue;
+    use x509_cert::ext::pkix::constraints::name::GeneralSubtree;
+    use x509_cert::name::{RdnSequence, RelativeDistinguishedName};
+
+    /// A PKITS certificate with its subject replaced by one emailAddress of `tag`.
+    fn with_email_subject(tag: Tag, value: Vec<u8>) -> Certificate {
+        let der = include_bytes!("../../../fixtures/pkits/certs/GoodCACert.crt");
+        let atv = AttributeTypeAndValue { oid: EMAIL_ADDRESS, value: Any::new(tag, value).unwrap() };
+        let subject =
+            RdnSequence::from(vec![RelativeDistinguishedName::from(der::asn1::SetOfVec::try_from(vec![atv]).unwrap())]);
+        let outer: Vec<Any> = Vec::from_der(der).unwrap();
+        let mut tbs: Vec<Any> = Vec::from_der(&outer[0].to_der().unwrap()).unwrap();
+        tbs[5] = Any::from_der(&subject.to_der().unwrap()).unwrap();
+        let tbs = Any::from_der(&tbs.to_der().unwrap()).unwrap();
+        Certificate::from_der(&vec![tbs, outer[1].clone(), outer[2].clone()].to_der().unwrap()).unwrap()
+    }
+
+    fn email_constraint(domain: &str) -> Vec<GeneralSubtree> {
+        let base = GeneralName::Rfc822Name(der::asn1::Ia5String::new(domain).unwrap());
+        vec![GeneralSubtree { base, minimum: 0, maximum: None }]
+    }
+
+    /// Regression (review finding): a subject emailAddress that is not an IA5String was
+    /// dropped (non-ASCII UTF8String) or mangled (BMPString) and so escaped rfc822 name
+    /// constraints; now it fails them.
+    #[test]
+    fn a_non_ia5_email_address_does_not_escape_name_constraints() {
+        let options = ValidationOptions::new(0, Purpose::Any);
+        let bmp: Vec<u8> = "a@evil.com".encode_utf16().flat_map(u16::to_be_bytes).collect();
+        for (tag, value) in [(Tag::Utf8String, "\u{e9}@evil.com".as_bytes().to_vec()), (Tag::BmpString, bmp)] {
+            let cert = with_email_subject(tag, value);
+            let mut permitted = Constraints::default();
+            permitted.add(Some(email_constraint("good.com")), None);
+            let mut excluded = Constraints::default();
+            excluded.add(None, Some(email_constraint("evil.com")));
+            for constraints in [permitted, excluded] {
+                let mut checker = Checker { checks: Vec::new(), path: Vec::new(), options: &options };
+                let failure = check_names(&mut checker, &cert, &constraints, &mut Budget::default()).unwrap_err();
+                assert_eq!(failure.reason, Reason::NameConstraintViolation, "{tag:?}");
+            }
+        }
+        let ascii = with_email_subject(Tag::Ia5String, b"ops@good.com".to_vec());
+        let mut permitted = Constraints::default();
+        permitted.add(Some(email_constraint("good.com")), None);
+        let mut checker = Checker { checks: Vec::new(), path: Vec::new(), options: &options };
+        assert!(check_names(&mut checker, &ascii, &permitted, &mut Budget::default()).is_ok());
+    }
 }
