@@ -576,3 +576,26 @@ fn verify_refuses_unusable_input_with_exit_2() {
     let no_pin = release.ks.run(&["verify", path(&release.root), "--bundle", path(&bundle)]);
     assert_eq!(no_pin.status, 2, "a signer must be pinned");
 }
+
+/// An error names its code once, in brackets (`error [Keyseal.WrongPassphrase]: ...`), not
+/// again at the start of its message.
+#[test]
+fn an_error_says_its_code_once() {
+    let ks = Keyseal::new();
+    let (key_id, version) = ks.create_key("EC_P256", "SIGN/VERIFY");
+    let release = ks.file("release");
+    std::fs::create_dir(&release).unwrap();
+    std::fs::write(release.join("app"), b"binary").unwrap();
+    let out = ks.file("out");
+    let run: Run = ks
+        .command()
+        .env("KEYSEAL_PASSPHRASE", "not the passphrase")
+        .args(["sign", release.to_str().unwrap(), "--key", &key_id, "--key-version", &version, "--out"])
+        .arg(&out)
+        .output()
+        .unwrap()
+        .into();
+    assert_eq!(run.status, 2, "{}", run.stderr);
+    assert!(run.stderr.starts_with("keyseal: error [Keyseal.WrongPassphrase]: "), "{}", run.stderr);
+    assert_eq!(run.stderr.matches("WrongPassphrase").count(), 1, "{}", run.stderr);
+}

@@ -15,11 +15,12 @@ use crate::x509::CertError;
 /// Why signing, or reading a bundle, could not go on. Each has a stable code.
 #[derive(Debug, thiserror::Error)]
 pub enum ReleaseError {
-    /// The KMS refused or failed (disabled key, unknown version, ...).
-    #[error("{0}")]
+    /// The KMS refused or failed (disabled key, unknown version, ...). The message alone:
+    /// the code is printed beside it (`error [code]: message`), not twice.
+    #[error("{}", .0.message)]
     Kms(#[from] KmsError),
-    /// The certificate given with --cert does not vouch for this key version.
-    #[error("the certificate cannot vouch for this signature: {0}")]
+    /// A certificate that is unusable, or that does not vouch for this key version.
+    #[error("{}", .0.message)]
     Certificate(#[from] CertError),
     /// Files could not be found, read or named; every problem is listed.
     #[error("cannot use the release's files:\n  {}", .0.join("\n  "))]
