@@ -441,7 +441,8 @@ fn revocation_by_crl() {
             "--serial",
             &serial,
             "--reason",
-            "key-compromise"
+            // The RFC 5280 / OpenSSL spelling, as people type it.
+            "keyCompromise"
         ])
         .status,
         0

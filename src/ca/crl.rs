@@ -25,30 +25,41 @@ use x509_cert::ext::pkix::crl::CrlReason;
 use x509_cert::ext::pkix::{AuthorityKeyIdentifier, CrlNumber};
 use x509_cert::serial_number::SerialNumber;
 
-/// Reason names as `--reason` takes them (RFC 5280 §5.3.1, removeFromCRL aside: that is
-/// for delta CRLs, which keyseal does not make).
-pub const REASONS: &[(&str, CrlReason)] = &[
-    ("unspecified", CrlReason::Unspecified),
-    ("key-compromise", CrlReason::KeyCompromise),
-    ("ca-compromise", CrlReason::CaCompromise),
-    ("affiliation-changed", CrlReason::AffiliationChanged),
-    ("superseded", CrlReason::Superseded),
-    ("cessation-of-operation", CrlReason::CessationOfOperation),
-    ("certificate-hold", CrlReason::CertificateHold),
-    ("privilege-withdrawn", CrlReason::PrivilegeWithdrawn),
-    ("aa-compromise", CrlReason::AaCompromise),
+/// Revocation reasons (RFC 5280 §5.3.1, removeFromCRL aside: that is for delta CRLs,
+/// which keyseal does not make): the name keyseal prints, and the CRLReason code.
+pub const REASONS: &[(&str, u8, CrlReason)] = &[
+    ("unspecified", 0, CrlReason::Unspecified),
+    ("key-compromise", 1, CrlReason::KeyCompromise),
+    ("ca-compromise", 2, CrlReason::CaCompromise),
+    ("affiliation-changed", 3, CrlReason::AffiliationChanged),
+    ("superseded", 4, CrlReason::Superseded),
+    ("cessation-of-operation", 5, CrlReason::CessationOfOperation),
+    ("certificate-hold", 6, CrlReason::CertificateHold),
+    ("privilege-withdrawn", 9, CrlReason::PrivilegeWithdrawn),
+    ("aa-compromise", 10, CrlReason::AaCompromise),
 ];
 
-/// The reason named `name`.
+/// The reason `name` stands for: keyseal's kebab-case name, the RFC 5280 / OpenSSL name
+/// (`keyCompromise`, `cACompromise`; any case, with or without `-` or `_`), or the
+/// numeric code (`1`).
 pub fn parse_reason(name: &str) -> Result<CrlReason, CaError> {
-    REASONS.iter().find(|(n, _)| *n == name).map(|(_, r)| *r).ok_or_else(|| {
-        let names: Vec<&str> = REASONS.iter().map(|(n, _)| *n).collect();
-        CaError::new("bad-reason", format!("{name:?} is not a revocation reason; use one of: {}", names.join(", ")))
+    let folded: String = name.trim().chars().filter(|c| *c != '-' && *c != '_').collect::<String>().to_lowercase();
+    let matches =
+        |(kebab, code, _): &&(&str, u8, CrlReason)| kebab.replace('-', "") == folded || code.to_string() == folded;
+    REASONS.iter().find(matches).map(|(_, _, reason)| *reason).ok_or_else(|| {
+        let names: Vec<&str> = REASONS.iter().map(|(n, _, _)| *n).collect();
+        CaError::new(
+            "bad-reason",
+            format!(
+                "{name:?} is not a revocation reason; use one of: {} (or the RFC 5280 name, e.g. keyCompromise, or its code, e.g. 1)",
+                names.join(", ")
+            ),
+        )
     })
 }
 
 fn reason_name(reason: CrlReason) -> &'static str {
-    REASONS.iter().find(|(_, r)| *r == reason).map(|(n, _)| *n).unwrap_or("unspecified")
+    REASONS.iter().find(|(_, _, r)| *r == reason).map(|(n, _, _)| *n).unwrap_or("unspecified")
 }
 
 /// Normalises a serial as given (hex, any case, optional colons or 0x) to the index's form.
@@ -204,4 +215,28 @@ pub fn crl(authority: &Authority<'_>, ca_name: &str, days: u32) -> Result<Crl, C
         Ok(())
     })?;
     Ok(Crl { der: list.to_der()?, number, revoked: revoked.len() })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reasons_by_keyseal_rfc_5280_and_numeric_names() {
+        for (name, expected) in [
+            ("key-compromise", CrlReason::KeyCompromise),
+            ("keyCompromise", CrlReason::KeyCompromise),
+            ("1", CrlReason::KeyCompromise),
+            ("cACompromise", CrlReason::CaCompromise),
+            ("aACompromise", CrlReason::AaCompromise),
+            ("certificateHold", CrlReason::CertificateHold),
+            ("CESSATION_OF_OPERATION", CrlReason::CessationOfOperation),
+            ("10", CrlReason::AaCompromise),
+        ] {
+            assert_eq!(parse_reason(name).map_err(|e| e.message), Ok(expected), "{name}");
+        }
+        for bad in ["removeFromCRL", "8", "7", "compromised", ""] {
+            assert_eq!(parse_reason(bad).map_err(|e| e.code), Err("bad-reason".into()), "{bad}");
+        }
+    }
 }

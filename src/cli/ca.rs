@@ -49,7 +49,9 @@ said so). Serial numbers are random, positive and 20 bytes long."
     #[command(
         after_help = "Example:\n  keyseal ca revoke --ca release-ca --serial 4A1F... --reason key-compromise\n\n\
 Reasons: unspecified, key-compromise, ca-compromise, affiliation-changed, superseded,
-cessation-of-operation, certificate-hold, privilege-withdrawn, aa-compromise.
+cessation-of-operation, certificate-hold, privilege-withdrawn, aa-compromise; the RFC 5280
+and OpenSSL names (keyCompromise, cACompromise, ...) and the numeric codes (0-6, 9, 10)
+work too.
 Publish a new CRL afterwards: keyseal ca crl --ca release-ca --out release-ca.crl.pem"
     )]
     Revoke(RevokeArgs),
