@@ -14,7 +14,7 @@ use crate::clock::{format_unix, now_unix, parse_time};
 use crate::kms::Kms;
 use crate::kms::spec::Algorithm;
 use crate::kms::store::Store;
-use crate::quote::escape_text;
+use crate::quote::{escape_text, quote_path};
 use clap::{Args, Subcommand};
 use std::path::PathBuf;
 
@@ -341,12 +341,15 @@ pub fn run(action: CaAction, kms: &dyn Kms, store: &Store) -> Result<Outcome, Cl
             if let Some(path) = &args.der {
                 write_out(path, &list.der, false)?;
             }
+            let mut written = quote_path(&args.out);
+            if let Some(path) = &args.der {
+                written.push_str(&format!(" (PEM) and {} (DER)", quote_path(path)));
+            }
             crate::outln!(
-                "CRL number {} of CA {} lists {} revoked certificate(s); wrote {}",
+                "CRL number {} of CA {} lists {} revoked certificate(s); wrote {written}",
                 list.number,
-                args.ca,
-                list.revoked,
-                args.out.display()
+                escape_text(&args.ca),
+                list.revoked
             );
             Ok(Outcome::Success)
         }
