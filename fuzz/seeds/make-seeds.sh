@@ -3,10 +3,11 @@
 # store with root → intermediate → leaf chains for RSA (PKCS#1 v1.5 and PSS), P-256 and
 # secp256k1, a server certificate issued from an OpenSSL CSR, revocations and CRLs,
 # signed release bundles and manifests; plus OpenSSL-made chains keyseal cannot issue
-# itself (P-384, RSA-3072/SHA-512, Ed25519, name constraints and policies), CSRs and a CRL.
+# itself (P-384, RSA-3072/SHA-512, Ed25519, name constraints and policies), CSRs and a CRL;
+# and, through make-pkits-seeds.sh, path_validation seeds from NIST PKITS (fixtures/pkits/).
 #
 # Usage: fuzz/seeds/make-seeds.sh [path/to/keyseal]   (default: target/release/keyseal,
-# built with `cargo build --release` if missing). Needs openssl and sha256sum. The
+# built with `cargo build --release` if missing). Needs openssl, sha256sum and jq. The
 # committed seeds came from one run; rerunning replaces them with new keys and times.
 set -euo pipefail
 
@@ -278,6 +279,9 @@ done
 # Expired: the time is ten years on.
 { header "$(purpose code-signing)" $((now + 3650 * 86400)); der "$work/p256/leaf.pem"; der "$work/p256/intermediate.pem"; der "$work/p256/root.pem"; } \
     >"$pv/p256-expired"
+
+# NIST PKITS cases (policy inputs, CRL processing, name constraints); the same bytes on every run.
+"$seeds/make-pkits-seeds.sh" >/dev/null
 
 echo "seeds written under $seeds:"
 for target in bundle manifest certificates crl csr path_validation; do
