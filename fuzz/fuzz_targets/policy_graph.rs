@@ -1,5 +1,4 @@
-//! EXPERIMENT (branch fuzz-policy-graph, not in the README table or seeds yet): RFC 5280 / RFC 9618 policy
-//! processing (`x509::policy::PolicyState`) driven directly with hand-built
+//! RFC 5280 / RFC 9618 certificate-policy processing (`x509::policy::PolicyState`) driven directly with hand-built
 //! `CertPolicies`, since path_validation cannot change the policy extensions of a signed
 //! certificate. Layout: [flags: bit0 explicit, bit1 mapping-inhibit, bit2 any-inhibit]
 //! [user set mask, 16 bits over the alphabet], then per certificate (up to 12):
