@@ -143,14 +143,19 @@ impl Cert {
         use der::Decode;
         let tbs = signed_range(der)?;
         let times = validity(der, &tbs)?;
-        let mut decodable = der.to_vec();
-        for (seconds, range, tag) in &times {
-            if *seconds < 0 {
-                let epoch: &[u8] = if *tag == UTC_TIME { b"700101000000Z" } else { b"19700101000000Z" };
-                decodable[range.clone()].copy_from_slice(epoch);
+        let decoded = if times.iter().all(|(seconds, _, _)| *seconds >= 0) {
+            Certificate::from_der(der)
+        } else {
+            let mut decodable = der.to_vec();
+            for (seconds, range, tag) in &times {
+                if *seconds < 0 {
+                    let epoch: &[u8] = if *tag == UTC_TIME { b"700101000000Z" } else { b"19700101000000Z" };
+                    decodable[range.clone()].copy_from_slice(epoch);
+                }
             }
+            Certificate::from_der(&decodable)
         }
-        let decoded = Certificate::from_der(&decodable).map_err(|e| e.to_string())?;
+        .map_err(|e| e.to_string())?;
         Ok(Cert { der: der.to_vec(), tbs, decoded, not_before: times[0].0, not_after: times[1].0 })
     }
 
