@@ -599,3 +599,12 @@ fn an_error_says_its_code_once() {
     assert!(run.stderr.starts_with("keyseal: error [Keyseal.WrongPassphrase]: "), "{}", run.stderr);
     assert_eq!(run.stderr.matches("WrongPassphrase").count(), 1, "{}", run.stderr);
 }
+
+/// `verify` without a way to trust the signer names both ways (issue 13 item 6).
+#[test]
+fn verify_without_a_key_names_both_ways_to_trust_the_signer() {
+    let ks = Keyseal::new();
+    let run = ks.run(&["verify", ks.dir.path().to_str().unwrap()]);
+    assert_eq!(run.status, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("--public-key") && run.stderr.contains("--trust"), "{}", run.stderr);
+}

@@ -67,7 +67,8 @@ verifies with the signer's key: pinned with --public-key, or trusted through the
 certificate chain to a --trust root (validated per RFC 5280 for --purpose, at --at, with
 --crl); then each file: ok, modified, missing or not in the manifest. A directory is
 checked whole (a file missing from it is a failure); single files are checked alone. Exit 0 only when everything passes, 1 on any failed check,
-2 on unusable input."
+2 on unusable input.",
+    group = clap::ArgGroup::new("signer").args(["public_key", "trust"]).required(true).multiple(true)
 )]
 pub struct VerifyArgs {
     /// Files or directories to check; default: the directory holding the bundle.
@@ -82,7 +83,7 @@ pub struct VerifyArgs {
     pub manifest: Option<PathBuf>,
     /// The signer's public key (PEM), pinned: obtained out of band, e.g. from
     /// `keyseal kms get-public-key` or the project's website.
-    #[arg(long, value_name = "PUB.pem", required_unless_present = "trust")]
+    #[arg(long, value_name = "PUB.pem")]
     pub public_key: Option<PathBuf>,
     /// Or trust the signer through the bundle's certificate chain to these root
     /// certificates (PEM); repeatable.
