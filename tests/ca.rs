@@ -185,7 +185,10 @@ fn check_chain(pki: &Pki, algorithm: &str) {
 fn check_crl(pki: &Pki) {
     ok(pki.ks.run(&["ca", "revoke", "--ca", "release-ca", "--serial", &pki.leaf_serial, "--reason", "key-compromise"]));
     let (crl, crl_der) = (pki.ks.file("release-ca.crl.pem"), pki.ks.file("release-ca.crl"));
-    ok(pki.ks.run(&["ca", "crl", "--ca", "release-ca", "--out", path(&crl), "--der", path(&crl_der)]));
+    let written = ok(pki.ks.run(&["ca", "crl", "--ca", "release-ca", "--out", path(&crl), "--der", path(&crl_der)]));
+    // Both files it wrote are named (issue 13 item 10).
+    let both = format!("{} (PEM) and {} (DER)", crl.display(), crl_der.display());
+    assert!(written.stdout.contains(&both), "{}", written.stdout);
     let (verified, text) =
         peer("openssl", &["crl", "-in", path(&crl), "-CAfile", path(&pki.intermediate), "-verify", "-noout", "-text"]);
     assert!(verified && text.contains("verify OK"), "{text}");
