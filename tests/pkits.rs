@@ -24,16 +24,18 @@ fn strings(value: &Value) -> Vec<String> {
     value.as_array().into_iter().flatten().filter_map(|v| v.as_str().map(str::to_string)).collect()
 }
 
-/// The options a case asks for: its CRLs (with the trust anchor's) unless it runs without
-/// revocation checking, and its initial policy inputs.
+/// The CRL files a case checks revocation with, the trust anchor's first; none when it
+/// runs without revocation checking.
+fn crl_names(case: &Value) -> Option<Vec<String>> {
+    (case["revocation"].as_bool() != Some(false))
+        .then(|| ["TrustAnchorRootCRL.crl".to_string()].into_iter().chain(strings(&case["crls"])).collect())
+}
+
+/// The options a case asks for: its CRLs and its initial policy inputs.
 fn options(case: &Value) -> ValidationOptions {
     let mut options = ValidationOptions::new(AT, Purpose::Any);
-    if case["revocation"].as_bool() != Some(false) {
-        options.crls = ["TrustAnchorRootCRL.crl".to_string()]
-            .into_iter()
-            .chain(strings(&case["crls"]))
-            .map(|name| Crl::from_der(&fixture("crls", &name)).unwrap_or_else(|e| panic!("{name}: {e}")))
-            .collect();
+    for name in crl_names(case).unwrap_or_default() {
+        options.crls.push(Crl::from_der(&fixture("crls", &name)).unwrap_or_else(|e| panic!("{name}: {e}")));
     }
     let params = &case["params"];
     options.policy.user_initial_policy_set =
@@ -146,9 +148,7 @@ fn case_files(dir: &Path, case: &Value) -> CaseFiles {
     let others: Vec<Vec<u8>> = strings(&case["other_certs"]).iter().map(|n| fixture("certs", n)).collect();
     let chain = (!others.is_empty()).then(|| pem_file(dir, "chain.pem", "CERTIFICATE", &others));
     let trust = pem_file(dir, "trust.pem", "CERTIFICATE", &[fixture("certs", "TrustAnchorRootCertificate.crt")]);
-    let crls = (case["revocation"].as_bool() != Some(false)).then(|| {
-        let names: Vec<String> =
-            ["TrustAnchorRootCRL.crl".to_string()].into_iter().chain(strings(&case["crls"])).collect();
+    let crls = crl_names(case).map(|names| {
         let ders: Vec<Vec<u8>> = names.iter().map(|n| fixture("crls", n)).collect();
         pem_file(dir, "crls.pem", "X509 CRL", &ders)
     });

@@ -36,13 +36,22 @@ impl Default for Chain<'_> {
     }
 }
 
+impl Chain<'_> {
+    /// Makes the chain with `openssl`: the root, intermediate and leaf certificate files
+    /// (keys `root`, `ca` and `leaf`).
+    fn make(&self, openssl: &Openssl) -> (PathBuf, PathBuf, PathBuf) {
+        let root = openssl.root("root", "root", "/CN=Profile Root", &self.root);
+        let ca = openssl.issue("ca", "ca", self.ca_subject, &root, "root", &self.ca);
+        let leaf = openssl.issue("leaf", "leaf", self.leaf_subject, &ca, "ca", &self.leaf);
+        (root, ca, leaf)
+    }
+}
+
 /// Makes the chain in its own directory and runs `keyseal cert verify --json` on it.
 fn verify(ks: &Keyseal, name: &str, chain: &Chain) -> Value {
     let openssl = Openssl { dir: ks.file(name) };
     std::fs::create_dir_all(&openssl.dir).unwrap();
-    let root = openssl.root("root", "root", "/CN=Profile Root", &chain.root);
-    let ca = openssl.issue("ca", "ca", chain.ca_subject, &root, "root", &chain.ca);
-    let leaf = openssl.issue("leaf", "leaf", chain.leaf_subject, &ca, "ca", &chain.leaf);
+    let (root, ca, leaf) = chain.make(&openssl);
     run(ks, &leaf, &[ca], &root)
 }
 
@@ -248,10 +257,7 @@ fn crl(openssl: &Openssl, name: &str, numbered: bool, crl_extensions: &str) -> P
 fn crls_need_a_non_critical_crl_number() {
     let ks = Keyseal::new();
     let openssl = Openssl::new(&ks);
-    let chain = Chain::default();
-    let root = openssl.root("root", "root", "/CN=Profile Root", &chain.root);
-    let ca = openssl.issue("ca", "ca", chain.ca_subject, &root, "root", &chain.ca);
-    let leaf = openssl.issue("leaf", "leaf", chain.leaf_subject, &ca, "ca", &chain.leaf);
+    let (root, ca, leaf) = Chain::default().make(&openssl);
     let root_crl = crl(&openssl, "root", true, "");
     let verify_with = |ca_crl: &Path| {
         let run = ks.run(&[

@@ -19,7 +19,7 @@ use x509_cert::ext::pkix::{
     SubjectKeyIdentifier,
 };
 
-const AUTHORITY_KEY_ID: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.35");
+pub(crate) const AUTHORITY_KEY_ID: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.35");
 const SUBJECT_KEY_ID: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.14");
 const SUBJECT_ALT_NAME: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.17");
 const ISSUER_ALT_NAME: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.18");
@@ -45,7 +45,8 @@ fn violation(reason: Reason, cert: &Cert, what: impl std::fmt::Display) -> Viola
     (reason, format!("{}: {what}", crate::x509::describe(cert)))
 }
 
-fn find(cert: &Cert, oid: ObjectIdentifier) -> Option<&Extension> {
+/// The extension `oid` of `cert`, if it has one.
+pub(crate) fn find(cert: &Cert, oid: ObjectIdentifier) -> Option<&Extension> {
     cert.tbs_certificate().extensions()?.iter().find(|ext| ext.extn_id == oid)
 }
 

@@ -103,8 +103,9 @@ fn parse_time(tag: u8, text: &[u8]) -> Result<i64, String> {
 fn validity(der: &[u8], tbs: &Range<usize>) -> Result<[(i64, Range<usize>, u8); 2], String> {
     let tbs = tlv(der, tbs.start)?;
     let mut at = tbs.contents.start;
-    if tlv(der, at)?.tag == VERSION_TAG {
-        at = tlv(der, at)?.end;
+    let first = tlv(der, at)?;
+    if first.tag == VERSION_TAG {
+        at = first.end;
     }
     for _ in 0..3 {
         at = tlv(der, at)?.end; // serialNumber, signature, issuer

@@ -5,7 +5,6 @@
 use super::*;
 
 pub(super) const ANY_EXTENDED_KEY_USAGE: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.37.0");
-pub(super) const AUTHORITY_KEY_ID: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.35");
 pub(super) const EMAIL_ADDRESS: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.1");
 /// Extensions this validator processes (or may ignore, being informational); any other
 /// critical extension fails the path (RFC 5280 §4.2).
@@ -154,8 +153,7 @@ pub(super) fn check_anchor(checker: &mut Checker<'_>, anchor: &Cert, budget: &mu
     check_structure(checker, anchor)?;
     profile::check_trust_anchor(anchor)
         .map_err(|(reason, message)| fail_clone(checker, anchor, "profile", reason, message))?;
-    let has_aki = anchor.tbs_certificate().extensions().into_iter().flatten().any(|e| e.extn_id == AUTHORITY_KEY_ID);
-    if !has_aki {
+    if profile::find(anchor, profile::AUTHORITY_KEY_ID).is_none() {
         budget.signature().map_err(|e| fail_clone(checker, anchor, "profile", Reason::BudgetExceeded, e.describe()))?;
         if signature_check(anchor, anchor).is_err() {
             let message = format!(
