@@ -392,6 +392,56 @@ fn a_deny_on_a_key_holds_under_every_name_for_it() {
     server.stop();
 }
 
+/// Regression (issue 12): alias actions need permission on the key the alias points at,
+/// as AWS KMS requires. A caller denied on key S can neither delete nor move away the alias
+/// others sign S through, nor point an alias at S; one allowed on the alias alone may not
+/// change it either. Every refusal leaves the alias where it was.
+#[test]
+fn alias_actions_need_permission_on_their_keys() {
+    let host = Keyseal::new();
+    let (guarded, _) = host.create_key("EC_P256", "SIGN/VERIFY");
+    let (other, _) = host.create_key("EC_P256", "SIGN/VERIFY");
+    host.ok(&["kms", "create-alias", "--alias-name", "alias/release", "--key-id", &guarded]);
+    let denied_on_s = format!(
+        r#"{{"Version":"1","Statement":[{{"Effect":"Allow","Action":"kms:*","Resource":"*"}},{{"Effect":"Deny","Action":"kms:*","Resource":"acs:kms:*:*:key/{guarded}"}}]}}"#
+    );
+    let caller = access_key(&host, "caller", &denied_on_s);
+    let alias_only = access_key(
+        &host,
+        "alias-admin",
+        r#"{"Version":"1","Statement":[{"Effect":"Allow","Action":["kms:UpdateAlias","kms:DeleteAlias"],"Resource":"acs:kms:*:*:alias/release"}]}"#,
+    );
+    let server = Server::start(&host);
+    let client = Keyseal::new();
+    let target_of = |alias: &str| -> Option<String> {
+        let listed = host.run(&["kms", "list-aliases", "--page-size", "100"]).json();
+        listed["Aliases"]["Alias"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["AliasName"] == alias)
+            .map(|a| a["KeyId"].as_str().unwrap().to_string())
+    };
+    let refused = |key: &(String, String), args: &[&str]| {
+        let run = remote(&client, &server, key, args);
+        assert_eq!(run.code(), "Forbidden.NoPermission", "{args:?} got through: {}", run.stdout);
+    };
+    for key in [&caller, &alias_only] {
+        refused(key, &["kms", "delete-alias", "--alias-name", "alias/release"]);
+        refused(key, &["kms", "update-alias", "--alias-name", "alias/release", "--key-id", &other]);
+        assert_eq!(target_of("alias/release").as_deref(), Some(guarded.as_str()));
+    }
+    refused(&caller, &["kms", "create-alias", "--alias-name", "alias/decoy", "--key-id", &guarded]);
+    assert_eq!(target_of("alias/decoy"), None);
+    // Its own aliases, on keys it may use, it manages as before; moving one onto S is refused.
+    ok(remote(&client, &server, &caller, &["kms", "create-alias", "--alias-name", "alias/mine", "--key-id", &other]));
+    refused(&caller, &["kms", "update-alias", "--alias-name", "alias/mine", "--key-id", &guarded]);
+    assert_eq!(target_of("alias/mine").as_deref(), Some(other.as_str()));
+    ok(remote(&client, &server, &caller, &["kms", "delete-alias", "--alias-name", "alias/mine"]));
+    assert_eq!(target_of("alias/mine"), None);
+    server.stop();
+}
+
 /// SIGTERM while a request is in flight: the request still gets its answer, then the
 /// server exits cleanly.
 #[test]

@@ -30,6 +30,13 @@ const SYSTEM_PRINCIPAL: &str = "keyseal";
 /// A clock: Unix seconds.
 pub type Clock = Arc<dyn Fn() -> i64 + Send + Sync>;
 
+/// The key an alias points at, as the operation's transaction sees it.
+pub type AliasLookup<'a> = &'a dyn Fn(&str) -> KmsResult<Option<String>>;
+
+/// A check run inside every operation's transaction, before the operation: a caller's
+/// policy decision made on the snapshot the operation acts on (see `server::authorize`).
+pub type Guard = Arc<dyn Fn(AliasLookup<'_>) -> KmsResult<()> + Send + Sync>;
+
 /// The embedded KMS over a `Store`.
 #[derive(Clone)]
 pub struct LocalKms {
@@ -38,6 +45,7 @@ pub struct LocalKms {
     kek: Arc<Mutex<Option<Arc<Kek>>>>,
     principal: String,
     clock: Clock,
+    guard: Option<Guard>,
 }
 
 /// What an operation sees: its transaction, the time, its audit entry and the KEK when
@@ -58,12 +66,18 @@ impl LocalKms {
             kek: Arc::new(Mutex::new(None)),
             principal: principal.to_string(),
             clock: Arc::new(now_unix),
+            guard: None,
         })
     }
 
     /// The same KMS acting for another principal (as recorded in the audit log).
     pub fn with_principal(&self, principal: &str) -> LocalKms {
         LocalKms { principal: principal.to_string(), ..self.clone() }
+    }
+
+    /// The same KMS refusing, inside each operation's transaction, what `guard` refuses.
+    pub fn with_guard(&self, guard: Guard) -> LocalKms {
+        LocalKms { guard: Some(guard), ..self.clone() }
     }
 
     /// The same KMS reading time from `clock` (tests move time with it).
@@ -120,6 +134,9 @@ impl LocalKms {
         let result = kek.and_then(|kek| {
             self.purge_due_keys(now, &request_id)?;
             self.store.write(|tx| {
+                if let Some(guard) = &self.guard {
+                    guard(&|alias: &str| Ok(store::get_alias(tx, alias)?.map(|a| a.key_id)))?;
+                }
                 let mut ctx = Ctx { tx, now, entry: &mut entry, kek };
                 let value = op(&mut ctx)?;
                 audit::append(tx, ctx.entry)?;
@@ -769,6 +786,35 @@ mod tests {
             algorithm: Algorithm::EcdsaSha256,
             digest: vec![1; 32],
         })
+    }
+
+    /// The guard decides on what the operation's transaction sees: once the alias points
+    /// at a key the guard refuses, the request through the alias is refused and audited,
+    /// and nothing is signed.
+    #[test]
+    fn the_guard_sees_the_alias_as_the_operation_does() {
+        let dir = tempfile::tempdir().unwrap();
+        let kms = open(dir.path());
+        let (allowed, forbidden) = (create(&kms, KeySpec::EcP256), create(&kms, KeySpec::EcP256));
+        let alias = |key: &KeyMetadata| AliasRequest { alias_name: "alias/x".into(), key_id: key.key_id.clone() };
+        kms.create_alias(&alias(&allowed)).unwrap();
+        let refused_id = forbidden.key_id.clone();
+        let guarded = kms.with_guard(Arc::new(move |target_of: AliasLookup<'_>| match target_of("alias/x")? {
+            Some(id) if id == refused_id => Err(KmsError::new(ErrorCode::NoPermission, "not that key")),
+            _ => Ok(()),
+        }));
+        let through_alias = |key: &KeyMetadata| SignRequest {
+            key_id: "alias/x".into(),
+            key_version_id: key.primary_key_version.clone(),
+            algorithm: Algorithm::EcdsaSha256,
+            digest: vec![1; 32],
+        };
+        guarded.asymmetric_sign(&through_alias(&allowed)).unwrap();
+        kms.update_alias(&alias(&forbidden)).unwrap();
+        let err = guarded.asymmetric_sign(&through_alias(&forbidden)).unwrap_err();
+        assert_eq!(err.code, ErrorCode::NoPermission);
+        let last = kms.store.read(|tx| audit::list(tx, &audit::Filter::default())).unwrap().pop().unwrap();
+        assert_eq!((last.action.as_str(), last.error_code.as_deref()), ("AsymmetricSign", Some(err.code.as_str())));
     }
 
     #[test]

@@ -1,11 +1,9 @@
 //! From an authenticated action and its parameters to a `Kms` call and back: parameters
-//! are read as the OpenAPI names them (strings on the wire; base64 for bytes), the policy
-//! resources a request touches are named, and responses serialize to the API's JSON.
+//! are read as the OpenAPI names them (strings on the wire; base64 for bytes), and
+//! responses serialize to the API's JSON.
 
-use crate::kms::LocalKms;
 use crate::kms::api::*;
 use crate::kms::error::{ErrorCode, KmsError};
-use crate::kms::ids::{KeyRef, LOCAL_ACCOUNT, LOCAL_REGION, alias_arn, key_arn};
 use crate::kms::{Kms, KmsResult};
 use base64::Engine;
 use serde::Serialize;
@@ -83,37 +81,6 @@ pub const ACTIONS: &[&str] = &[
     "AsymmetricEncrypt",
     "AsymmetricDecrypt",
 ];
-
-/// The resources a request touches, each with every name it goes by, as policies name
-/// them: the key by its ARN (resolved the way the KMS resolves the KeyId, so another
-/// spelling of the same key meets the same policy), plus the alias ARN when the request
-/// named the key by alias; the alias a request creates or changes; or the key collection
-/// for actions that name no key.
-pub fn resources(kms: &LocalKms, action: &str, params: &Params) -> Vec<Vec<String>> {
-    let mut out = Vec::new();
-    if let Some(alias) = params.get("AliasName") {
-        out.push(vec![alias_arn(alias.trim())]);
-    }
-    if let Some(key) = params.get("KeyId") {
-        let mut names = Vec::new();
-        match KeyRef::parse(key) {
-            Ok(KeyRef::Id(id)) => names.push(key_arn(&id)),
-            Ok(KeyRef::Alias(alias)) => {
-                if let Ok(Some(id)) = kms.alias_target(&alias) {
-                    names.push(key_arn(&id));
-                }
-                names.push(alias_arn(&alias));
-            }
-            Err(_) => names.push(key_arn(key.trim())),
-        }
-        out.push(names);
-    }
-    if out.is_empty() {
-        let collection = if action == "ListAliases" { "alias" } else { "key" };
-        out.push(vec![format!("acs:kms:{LOCAL_REGION}:{LOCAL_ACCOUNT}:{collection}")]);
-    }
-    out
-}
 
 /// Runs `action` on `kms`; the response body as JSON.
 pub fn dispatch(kms: &dyn Kms, action: &str, params: &Params) -> KmsResult<Value> {

@@ -6,13 +6,14 @@
 //! SIGTERM or Ctrl-C that lets requests in flight finish.
 
 pub mod auth;
+pub mod authorize;
 pub mod dispatch;
 
 use crate::kms::LocalKms;
 use crate::kms::error::{ErrorBody, ErrorCode, KmsError};
 use crate::kms::ids::new_uuid;
-use crate::kms::policy;
 use auth::{Incoming as SignedRequest, NonceCache, authenticate};
+use authorize::Check;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::{Bytes, Incoming};
 use hyper::server::conn::http1;
@@ -248,22 +249,20 @@ fn process(
     };
     let kms = state.kms.with_principal(&format!("access:{}", authenticated.credential.name));
     let action = authenticated.action.as_str();
-    let key = authenticated.params.get("KeyId").map(String::as_str);
-    let resources = dispatch::resources(&kms, action, &authenticated.params);
-    if !policy::allows(&authenticated.credential.policies, &format!("kms:{action}"), &resources) {
-        let named: Vec<String> = resources.iter().map(|names| names.join(" or ")).collect();
-        let mut err = KmsError::new(
-            ErrorCode::NoPermission,
-            format!(
-                "access key {} may not kms:{action} on {}; attach a policy that allows it",
-                authenticated.access_key_id,
-                named.join(", ")
-            ),
-        );
+    let check = Check {
+        access_key_id: authenticated.access_key_id.clone(),
+        policies: authenticated.credential.policies.clone(),
+        action: action.to_string(),
+        params: authenticated.params.clone(),
+    };
+    if let Err(mut err) = check.run(&|alias: &str| state.kms.alias_target(alias)) {
         err.request_id = new_uuid().ok();
+        let key = authenticated.params.get("KeyId").map(String::as_str);
         let _ = kms.audit_refusal(action, key, &err);
         return respond(kms.principal(), action, err);
     }
+    // Decided again inside the operation's transaction, on the snapshot it acts on.
+    let kms = kms.with_guard(check.into_guard());
     match dispatch::dispatch(&kms, action, &authenticated.params) {
         Ok(value) => {
             log_line(remote, method, action, kms.principal(), 200, None, started);

@@ -1,0 +1,125 @@
+//! The policy decision for one request: which resources it touches, by every name they go
+//! by, and whether the caller's policies allow the action on all of them. Alias actions
+//! follow AWS KMS: changing or deleting an alias needs permission on the alias and on the
+//! key it points at now (and UpdateAlias also on the key it will point at), so a caller
+//! denied on a key cannot redirect, or take away, the alias others sign through.
+//!
+//! The server decides twice with the same rules: once before the operation (a refusal then
+//! costs no write lock), and once inside the operation's transaction (`Guard`), on the
+//! snapshot the operation acts on, so an alias moved between the two cannot redirect an
+//! allowed request to a key the caller may not use.
+
+use crate::kms::KmsResult;
+use crate::kms::error::{ErrorCode, KmsError};
+use crate::kms::ids::{KeyRef, LOCAL_ACCOUNT, LOCAL_REGION, alias_arn, key_arn};
+use crate::kms::local::{AliasLookup, Guard};
+use crate::kms::policy::{self, Policy};
+use crate::server::dispatch::Params;
+use std::sync::Arc;
+
+/// One request's policy question.
+#[derive(Clone)]
+pub struct Check {
+    /// The caller's AccessKeyId, for the refusal message.
+    pub access_key_id: String,
+    /// The caller's policies.
+    pub policies: Vec<Policy>,
+    /// The API action.
+    pub action: String,
+    /// The request parameters.
+    pub params: Params,
+}
+
+impl Check {
+    /// Allowed, or a NoPermission error naming the action and the resources.
+    pub fn run(&self, target_of: AliasLookup<'_>) -> KmsResult<()> {
+        let resources = resources(target_of, &self.action, &self.params)?;
+        if policy::allows(&self.policies, &format!("kms:{}", self.action), &resources) {
+            return Ok(());
+        }
+        let named: Vec<String> = resources.iter().map(|names| names.join(" or ")).collect();
+        Err(KmsError::new(
+            ErrorCode::NoPermission,
+            format!(
+                "access key {} may not kms:{} on {}; attach a policy that allows it",
+                self.access_key_id,
+                self.action,
+                named.join(", ")
+            ),
+        ))
+    }
+
+    /// The same check, to run inside the operation's transaction.
+    pub fn into_guard(self) -> Guard {
+        Arc::new(move |target_of: AliasLookup<'_>| self.run(target_of))
+    }
+}
+
+/// The resources a request touches, each with every name it goes by, as policies name
+/// them: the key by its ARN (resolved the way the KMS resolves the KeyId, so another
+/// spelling of the same key meets the same policy), plus the alias ARN when the request
+/// named the key by alias; the alias a request creates or changes, and for UpdateAlias and
+/// DeleteAlias the key it points at now (by its ARN alone: permission on the alias is not
+/// permission on its key); or the key collection for actions that name no key.
+pub fn resources(target_of: AliasLookup<'_>, action: &str, params: &Params) -> KmsResult<Vec<Vec<String>>> {
+    let mut out = Vec::new();
+    if let Some(alias) = params.get("AliasName") {
+        out.push(vec![alias_arn(alias.trim())]);
+        if matches!(action, "UpdateAlias" | "DeleteAlias")
+            && let Some(current) = target_of(alias)?
+        {
+            out.push(vec![key_arn(&current)]);
+        }
+    }
+    if let Some(key) = params.get("KeyId") {
+        let mut names = Vec::new();
+        match KeyRef::parse(key) {
+            Ok(KeyRef::Id(id)) => names.push(key_arn(&id)),
+            Ok(KeyRef::Alias(alias)) => {
+                if let Some(id) = target_of(&alias)? {
+                    names.push(key_arn(&id));
+                }
+                names.push(alias_arn(&alias));
+            }
+            Err(_) => names.push(key_arn(key.trim())),
+        }
+        out.push(names);
+    }
+    if out.is_empty() {
+        let collection = if action == "ListAliases" { "alias" } else { "key" };
+        out.push(vec![format!("acs:kms:{LOCAL_REGION}:{LOCAL_ACCOUNT}:{collection}")]);
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn params(pairs: &[(&str, &str)]) -> Params {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    fn lookup(alias: &str) -> KmsResult<Option<String>> {
+        Ok((alias == "alias/release").then(|| "key-s".to_string()))
+    }
+
+    #[test]
+    fn alias_changes_name_the_current_target() {
+        let update = resources(&lookup, "UpdateAlias", &params(&[("AliasName", "alias/release"), ("KeyId", "key-t")]));
+        let names: Vec<String> = update.unwrap().into_iter().flatten().collect();
+        assert!(names.contains(&key_arn("key-s")), "{names:?}");
+        assert!(names.contains(&key_arn("key-t")), "{names:?}");
+        let delete = resources(&lookup, "DeleteAlias", &params(&[("AliasName", "alias/release")])).unwrap();
+        assert_eq!(delete, vec![vec![alias_arn("alias/release")], vec![key_arn("key-s")]]);
+        // A new alias has no current target; CreateAlias names the alias and its new key.
+        let create = resources(&lookup, "CreateAlias", &params(&[("AliasName", "alias/new"), ("KeyId", "key-t")]));
+        assert_eq!(create.unwrap(), vec![vec![alias_arn("alias/new")], vec![key_arn("key-t")]]);
+    }
+
+    #[test]
+    fn a_lookup_failure_is_a_refusal_not_a_guess() {
+        let failing = |_: &str| -> KmsResult<Option<String>> { Err(KmsError::internal("store down")) };
+        assert!(resources(&failing, "AsymmetricSign", &params(&[("KeyId", "alias/release")])).is_err());
+    }
+}
