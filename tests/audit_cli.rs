@@ -177,3 +177,22 @@ fn verify_catches_a_deleted_tail() {
     assert_eq!(report.status, 1);
     assert_eq!(report.json()["problems"][0]["kind"], "truncated");
 }
+
+/// Regression (issue 12): a refused request's KeyId is kept as named but bounded, so a
+/// caller cannot grow the log with a huge parameter; and `audit list` shows the control
+/// characters it carried escaped, never raw.
+#[test]
+fn a_refused_keyid_is_stored_bounded_and_shown_escaped() {
+    let ks = Keyseal::new();
+    let hostile = format!("evil\n\x1b[2J{}", "é".repeat(5000));
+    let refused = ks.run(&["kms", "describe-key", "--key-id", &hostile]);
+    assert_eq!(refused.code(), "Forbidden.KeyNotFound");
+    let entry = entries(&ks, &["--action", "DescribeKey"]).pop().unwrap();
+    let stored = entry["KeyId"].as_str().unwrap();
+    assert!(stored.starts_with("evil\n\x1b[2J"), "what the request named is kept: {stored:?}");
+    assert!(stored.len() <= keyseal::kms::audit::MAX_NAMED_LEN + 32, "{} bytes kept", stored.len());
+    assert!(stored.ends_with("more bytes]"), "the cut is marked: {stored:?}");
+    let shown = ks.ok_text(&["audit", "list", "--action", "DescribeKey"]);
+    assert!(!shown.contains('\x1b') && shown.contains("evil\\n\\x1b[2J"), "{shown:?}");
+    assert_eq!(ks.run(&["audit", "verify"]).status, 0, "the bounded entry is part of an intact chain");
+}

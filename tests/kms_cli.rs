@@ -731,3 +731,45 @@ fn every_command_teaches_with_an_example() {
         assert!(ks.run(&args).stdout.contains("Example"), "{command:?} --help has no example");
     }
 }
+
+/// Regression (issue 12): the store is created 0700 with its files 0600 even under
+/// `umask 000`, and a store open to group or others is refused, naming the `chmod` to
+/// run, before anything is read or written.
+#[test]
+fn the_store_is_private_whatever_the_umask_and_an_open_one_is_refused() {
+    use std::os::unix::fs::PermissionsExt;
+    use std::os::unix::process::CommandExt;
+    let ks = Keyseal::new();
+    let mut command = ks.command();
+    command.args(["kms", "create-key", "--key-spec", "EC_P256", "--key-usage", "SIGN/VERIFY"]);
+    // SAFETY: umask is async-signal-safe and touches only the child's own state.
+    unsafe {
+        command.pre_exec(|| {
+            libc::umask(0);
+            Ok(())
+        });
+    }
+    let created = command.output().unwrap();
+    assert!(created.status.success(), "{}", String::from_utf8_lossy(&created.stderr));
+    let mode = |path: &std::path::Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&ks.store()), 0o700);
+    let files: Vec<_> = std::fs::read_dir(ks.store()).unwrap().map(|e| e.unwrap().path()).collect();
+    assert!(files.iter().any(|f| f.ends_with("keyseal.db")), "{files:?}");
+    for file in &files {
+        assert_eq!(mode(file), 0o600, "{}", file.display());
+    }
+    let before = std::fs::read(ks.store().join("keyseal.db")).unwrap();
+
+    for (path, open, wanted) in [(ks.store(), 0o755, "chmod 700"), (ks.store().join("keyseal.db"), 0o644, "chmod 600")]
+    {
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(open)).unwrap();
+        let refused = ks.run(&["kms", "list-keys"]);
+        assert_eq!(refused.code(), "Keyseal.StoreUnprotected");
+        let message = refused.error()["Message"].as_str().unwrap().to_string();
+        assert!(message.contains(&format!("{wanted} {}", path.display())), "{message}");
+        assert_eq!(std::fs::read(ks.store().join("keyseal.db")).unwrap(), before, "a refusal changes nothing");
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(if open == 0o755 { 0o700 } else { 0o600 }))
+            .unwrap();
+    }
+    assert_eq!(ks.ok(&["kms", "list-keys"])["TotalCount"], 1);
+}

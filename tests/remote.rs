@@ -442,32 +442,23 @@ fn alias_actions_need_permission_on_their_keys() {
     server.stop();
 }
 
-/// SIGTERM while a request is in flight: the request still gets its answer, then the
-/// server exits cleanly.
-#[test]
-fn shutdown_lets_a_request_in_flight_finish() {
+/// The head of a DescribeKey request signed with ACS3-HMAC-SHA256 by `key`, for a body of
+/// `body` (sent by the caller), as raw HTTP/1.1.
+fn signed_describe_key(endpoint: &str, key: &(String, String), key_id: &str, nonce: &str, body: &str) -> String {
     use keyseal::kms::acs3;
     use std::collections::BTreeMap;
-    use std::io::{Read, Write};
-    let host = Keyseal::new();
-    let admin = access_key(&host, "admin", ADMIN);
-    let (key_id, _) = host.create_key("EC_P256", "SIGN/VERIFY");
-    let server = Server::start(&host);
-    let body = "0123456789";
     let mut params = BTreeMap::new();
-    params.insert("KeyId".to_string(), key_id.clone());
+    params.insert("KeyId".to_string(), key_id.to_string());
     let body_hash = acs3::hex_sha256(body.as_bytes());
     let mut headers = BTreeMap::new();
-    headers.insert("host".to_string(), server.endpoint.clone());
+    headers.insert("host".to_string(), endpoint.to_string());
     headers.insert("x-acs-action".to_string(), "DescribeKey".to_string());
     headers.insert("x-acs-content-sha256".to_string(), body_hash.clone());
     headers.insert("x-acs-date".to_string(), keyseal::clock::format_unix(keyseal::clock::now_unix()));
-    headers.insert("x-acs-signature-nonce".to_string(), "drain-1".to_string());
+    headers.insert("x-acs-signature-nonce".to_string(), nonce.to_string());
     headers.insert("x-acs-version".to_string(), "2016-01-20".to_string());
-    let signature = hex::encode(acs3::hmac_sha256(
-        admin.1.as_bytes(),
-        &acs3::string_to_sign("POST", &params, &headers, &body_hash),
-    ));
+    let signature =
+        hex::encode(acs3::hmac_sha256(key.1.as_bytes(), &acs3::string_to_sign("POST", &params, &headers, &body_hash)));
     let mut request = format!("POST /?{} HTTP/1.1\r\n", acs3::canonical_query(&params));
     for (name, value) in &headers {
         request.push_str(&format!("{name}: {value}\r\n"));
@@ -475,9 +466,55 @@ fn shutdown_lets_a_request_in_flight_finish() {
     let signed = headers.keys().cloned().collect::<Vec<_>>().join(";");
     request.push_str(&format!(
         "authorization: ACS3-HMAC-SHA256 Credential={},SignedHeaders={signed},Signature={signature}\r\n",
-        admin.0
+        key.0
     ));
-    request.push_str(&format!("content-length: {}\r\n\r\n", body.len()));
+    request.push_str(&format!("connection: close\r\ncontent-length: {}\r\n\r\n", body.len()));
+    request
+}
+
+/// Sends a whole request and reads the whole answer (the request asks to close).
+fn exchange(endpoint: &str, request: &str) -> String {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(endpoint).unwrap();
+    stream.write_all(request.as_bytes()).unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    response
+}
+
+/// Regression (issue 12): nonces live in the store, so a request replayed to a second
+/// server process on the same store, or to the same server after a restart, is refused.
+#[test]
+fn a_replayed_request_is_refused_by_every_server_on_the_store() {
+    let host = Keyseal::new();
+    let admin = access_key(&host, "admin", ADMIN);
+    let (key_id, _) = host.create_key("EC_P256", "SIGN/VERIFY");
+    let (first, second) = (Server::start(&host), Server::start(&host));
+    let request = signed_describe_key(&first.endpoint, &admin, &key_id, "replayed-once", "");
+    assert!(exchange(&first.endpoint, &request).starts_with("HTTP/1.1 200"));
+    for server in [&first, &second] {
+        let replayed = exchange(&server.endpoint, &request);
+        assert!(replayed.starts_with("HTTP/1.1 400") && replayed.contains("SignatureNonceUsed"), "{replayed}");
+    }
+    first.stop();
+    let restarted = Server::start(&host);
+    let replayed = exchange(&restarted.endpoint, &request);
+    assert!(replayed.contains("SignatureNonceUsed"), "{replayed}");
+    second.stop();
+    restarted.stop();
+}
+
+/// SIGTERM while a request is in flight: the request still gets its answer, then the
+/// server exits cleanly.
+#[test]
+fn shutdown_lets_a_request_in_flight_finish() {
+    use std::io::{Read, Write};
+    let host = Keyseal::new();
+    let admin = access_key(&host, "admin", ADMIN);
+    let (key_id, _) = host.create_key("EC_P256", "SIGN/VERIFY");
+    let server = Server::start(&host);
+    let body = "0123456789";
+    let request = signed_describe_key(&server.endpoint, &admin, &key_id, "drain-1", body);
     let mut stream = std::net::TcpStream::connect(&server.endpoint).unwrap();
     // Headers and half the body now; the rest after the server has been told to stop.
     stream.write_all(request.as_bytes()).unwrap();

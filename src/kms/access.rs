@@ -7,10 +7,14 @@ use crate::kms::audit::{self, AuditEntry};
 use crate::kms::error::{ErrorCode, KmsError};
 use crate::kms::ids::new_uuid;
 use crate::kms::policy::Policy;
+use crate::kms::store;
 use crate::kms::{KmsResult, LocalKms};
 use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
 use zeroize::Zeroizing;
+
+/// The longest SignatureNonce accepted (the SDKs send 32 to 36 characters).
+pub const MAX_NONCE_LEN: usize = 128;
 
 /// An access key as listed (never with its secret).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -175,6 +179,27 @@ impl LocalKms {
             }
             self.audit_access(tx, "DeleteAccessKey", format!("name={name}"))
         })
+    }
+
+    /// Records a request's nonce for its access key in the store, so every server process
+    /// sharing the store (and the next one, after a restart) refuses it again within
+    /// `window` seconds; nonces older than twice that are forgotten. Bounded in length: a
+    /// nonce is a random token, not a payload.
+    pub fn remember_nonce(&self, access_key_id: &str, nonce: &str, now: i64, window: i64) -> KmsResult<()> {
+        if nonce.is_empty() || nonce.len() > MAX_NONCE_LEN {
+            return Err(KmsError::new(
+                ErrorCode::IncompleteSignature,
+                format!("the request's SignatureNonce must be 1 to {MAX_NONCE_LEN} characters"),
+            ));
+        }
+        let fresh = self.store().write(|tx| store::remember_nonce(tx, access_key_id, nonce, now, now - 2 * window))?;
+        if !fresh {
+            return Err(KmsError::new(
+                ErrorCode::NonceUsed,
+                "this SignatureNonce was already used: every request needs a fresh nonce",
+            ));
+        }
+        Ok(())
     }
 
     /// The credential behind an AccessKeyId, secret unsealed.

@@ -116,11 +116,48 @@ impl AuditEntry {
     }
 }
 
+/// The longest a field naming what a request sent (principal, action, KeyId, version,
+/// algorithm) is kept, in bytes; longer ones are cut and say how much was cut.
+pub const MAX_NAMED_LEN: usize = 256;
+/// The longest a detail (a certificate's subject, ...) is kept, in bytes.
+pub const MAX_DETAIL_LEN: usize = 1024;
+
+/// Cuts `text` to at most `max` bytes at a character boundary, noting what was cut. The
+/// text is kept as named, escapes and all: escaping is for whoever shows it.
+fn bound(text: &mut String, max: usize) {
+    if text.len() <= max {
+        return;
+    }
+    let mut cut = max;
+    while !text.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    let dropped = text.len() - cut;
+    text.truncate(cut);
+    text.push_str(&format!("...[{dropped} more bytes]"));
+}
+
+impl AuditEntry {
+    /// Every field a request can fill, bounded: a caller cannot grow the log by sending a
+    /// megabyte-long KeyId, however far its request got.
+    fn bounded(mut self) -> AuditEntry {
+        bound(&mut self.principal, MAX_NAMED_LEN);
+        bound(&mut self.action, MAX_NAMED_LEN);
+        for field in [&mut self.key_id, &mut self.key_version_id, &mut self.algorithm].into_iter().flatten() {
+            bound(field, MAX_NAMED_LEN);
+        }
+        if let Some(detail) = &mut self.detail {
+            bound(detail, MAX_DETAIL_LEN);
+        }
+        self
+    }
+}
+
 /// Appends `entry` after the current head; returns its sequence number. Call inside the
 /// operation's write transaction.
 pub fn append(conn: &Connection, entry: &AuditEntry) -> Result<u64, KmsError> {
     let (head_seq, head_hash) = head(conn)?;
-    let mut entry = entry.clone();
+    let mut entry = entry.clone().bounded();
     entry.seq = head_seq + 1;
     let hash = entry.chain_hash(&head_hash);
     conn.execute(

@@ -78,6 +78,8 @@ error_codes! {
     PassphraseRequired => ("Keyseal.PassphraseRequired", 500),
     /// The store could not be opened, read or written.
     StoreUnavailable => ("Keyseal.StoreUnavailable", 503),
+    /// The store's directory or files are open to group or others.
+    StoreUnprotected => ("Keyseal.StoreUnprotected", 503),
     /// Anything else: a bug or a provider failure.
     InternalFailure => ("InternalFailure", 500),
 }

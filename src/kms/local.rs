@@ -222,7 +222,8 @@ fn encode_params(params: KdfParams) -> String {
 fn decode_params(text: &str) -> Option<KdfParams> {
     let mut fields = text.strip_prefix("argon2id ")?.split(' ');
     let mut next = |name: &str| fields.next()?.strip_prefix(name)?.parse().ok();
-    Some(KdfParams { memory_kib: next("m=")?, iterations: next("t=")?, parallelism: next("p=")? })
+    let params = KdfParams { memory_kib: next("m=")?, iterations: next("t=")?, parallelism: next("p=")? };
+    fields.next().is_none().then_some(params)
 }
 
 /// How the store's KEK is derived and checked, as kept in `meta`.
@@ -238,9 +239,15 @@ fn kdf_settings(tx: &Transaction<'_>) -> KmsResult<Option<KdfSettings>> {
     else {
         return Ok(None);
     };
-    let params = decode_params(&String::from_utf8_lossy(&params)).ok_or_else(|| {
-        KmsError::internal("the store's key-derivation parameters are unreadable; the store was altered")
-    })?;
+    let altered = |why: String| {
+        KmsError::new(
+            ErrorCode::StoreUnavailable,
+            format!("the store's key-derivation parameters {why}: the store was altered; restore it from a backup"),
+        )
+    };
+    let text = String::from_utf8_lossy(&params);
+    let params = decode_params(&text).ok_or_else(|| altered("are unreadable".into()))?;
+    params.check_bounds().map_err(|why| altered(format!("are out of bounds ({why})")))?;
     Ok(Some(KdfSettings { salt, params, check }))
 }
 
@@ -765,6 +772,12 @@ mod tests {
         SecretSource::Passphrase(Zeroizing::new(text.to_string()))
     }
 
+    /// A scratch store directory only its owner can reach, as the store requires.
+    fn private_dir() -> tempfile::TempDir {
+        use std::os::unix::fs::PermissionsExt;
+        tempfile::Builder::new().permissions(std::fs::Permissions::from_mode(0o700)).tempdir().unwrap()
+    }
+
     fn open(dir: &Path) -> LocalKms {
         LocalKms::open(dir, passphrase("correct horse battery"), "tester").unwrap()
     }
@@ -793,7 +806,7 @@ mod tests {
     /// and nothing is signed.
     #[test]
     fn the_guard_sees_the_alias_as_the_operation_does() {
-        let dir = tempfile::tempdir().unwrap();
+        let dir = private_dir();
         let kms = open(dir.path());
         let (allowed, forbidden) = (create(&kms, KeySpec::EcP256), create(&kms, KeySpec::EcP256));
         let alias = |key: &KeyMetadata| AliasRequest { alias_name: "alias/x".into(), key_id: key.key_id.clone() };
@@ -819,7 +832,7 @@ mod tests {
 
     #[test]
     fn deletion_takes_effect_only_after_the_window() {
-        let dir = tempfile::tempdir().unwrap();
+        let dir = private_dir();
         let now = Arc::new(AtomicI64::new(1_800_000_000));
         let clock_now = now.clone();
         let kms = open(dir.path()).with_clock(Arc::new(move || clock_now.load(Ordering::SeqCst)));
@@ -850,7 +863,7 @@ mod tests {
 
     #[test]
     fn a_sealed_key_moved_to_another_version_does_not_open() {
-        let dir = tempfile::tempdir().unwrap();
+        let dir = private_dir();
         let kms = open(dir.path());
         let key = create(&kms, KeySpec::EcP256);
         let second =
@@ -878,7 +891,7 @@ mod tests {
 
     #[test]
     fn the_database_holds_no_private_key_in_clear() {
-        let dir = tempfile::tempdir().unwrap();
+        let dir = private_dir();
         let kms = open(dir.path());
         let (mut ders, mut secrets) = (Vec::new(), Vec::new());
         for spec in KeySpec::ALL {
@@ -925,7 +938,7 @@ mod tests {
 
     #[test]
     fn a_wrong_passphrase_unlocks_nothing_and_changes_nothing() {
-        let dir = tempfile::tempdir().unwrap();
+        let dir = private_dir();
         let kms = open(dir.path());
         let key = create(&kms, KeySpec::EcP256k);
         drop(kms);
@@ -949,5 +962,25 @@ mod tests {
         let params = KdfParams::default();
         assert_eq!(decode_params(&encode_params(params)), Some(params));
         assert_eq!(decode_params("scrypt n=1"), None);
+        assert_eq!(decode_params("argon2id m=65536 t=3 p=1 x=1"), None);
+        assert_eq!(params.check_bounds(), Ok(()));
+    }
+
+    /// Regression (issue 12): a store edited to absurd Argon2id costs is refused at once,
+    /// instead of hanging the unlock (t=4294967295) or exhausting memory.
+    #[test]
+    fn kdf_parameters_out_of_bounds_are_refused_without_deriving() {
+        let dir = private_dir();
+        let kms = open(dir.path());
+        create(&kms, KeySpec::EcP256);
+        for edited in ["argon2id m=65536 t=4294967295 p=1", "argon2id m=4294967295 t=3 p=1", "argon2id m=65536 t=3 p=0"]
+        {
+            kms.store.write(|tx| store::meta_set(tx, KDF_PARAMS, edited.as_bytes())).unwrap();
+            let started = std::time::Instant::now();
+            let err = open(dir.path()).unlock().unwrap_err();
+            assert_eq!(err.code, ErrorCode::StoreUnavailable, "{edited}: {}", err.message);
+            assert!(err.message.contains("out of bounds"), "{}", err.message);
+            assert!(started.elapsed() < std::time::Duration::from_secs(2), "{edited} was derived");
+        }
     }
 }

@@ -40,6 +40,32 @@ impl Default for KdfParams {
     }
 }
 
+impl KdfParams {
+    /// Memory keyseal accepts from a store, in KiB: from 8 MiB (below that Argon2id stops
+    /// being memory-hard in any useful sense) to 2 GiB.
+    pub const MEMORY_KIB: std::ops::RangeInclusive<u32> = 8 * 1024..=2 * 1024 * 1024;
+    /// Passes keyseal accepts: 1 to 16 (the default is 3).
+    pub const ITERATIONS: std::ops::RangeInclusive<u32> = 1..=16;
+    /// Lanes keyseal accepts: 1 to 8.
+    pub const PARALLELISM: std::ops::RangeInclusive<u32> = 1..=8;
+
+    /// Whether these parameters are within the bounds above. They are read from the store,
+    /// which anyone with write access to it can edit: unbounded, `t=4294967295` would hang
+    /// every unlock and `m=4294967295` would exhaust memory.
+    pub fn check_bounds(&self) -> Result<(), String> {
+        let within = |name: &str, value: u32, range: &std::ops::RangeInclusive<u32>| {
+            if range.contains(&value) {
+                Ok(())
+            } else {
+                Err(format!("{name}={value} is outside {}..={}", range.start(), range.end()))
+            }
+        };
+        within("m", self.memory_kib, &Self::MEMORY_KIB)?;
+        within("t", self.iterations, &Self::ITERATIONS)?;
+        within("p", self.parallelism, &Self::PARALLELISM)
+    }
+}
+
 /// Where the secret that unlocks the store comes from.
 #[derive(Clone)]
 pub enum SecretSource {

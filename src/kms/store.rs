@@ -3,7 +3,7 @@
 //! IMMEDIATE transaction, so two `keyseal` processes on one store take turns (waiting up
 //! to the busy timeout) instead of failing half-way or corrupting the file.
 
-use crate::kms::error::KmsError;
+use crate::kms::error::{ErrorCode, KmsError};
 use crate::kms::spec::{KeySpec, KeyState, KeyUsage};
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 use std::path::{Path, PathBuf};
@@ -109,6 +109,15 @@ const MIGRATIONS: &[&str] = &[
         attached    INTEGER NOT NULL,
         PRIMARY KEY (name, policy_name)
      );",
+    // 4: request nonces `keyseal serve` has seen, so replay protection holds across
+    // server processes sharing the store (and across restarts).
+    "CREATE TABLE nonces (
+        access_key_id TEXT NOT NULL,
+        nonce         TEXT NOT NULL,
+        seen          INTEGER NOT NULL,
+        PRIMARY KEY (access_key_id, nonce)
+     );
+     CREATE INDEX nonces_by_time ON nonces(seen);",
 ];
 
 /// An open store. The connection sits behind a mutex so one `Store` can serve threads.
@@ -121,7 +130,9 @@ impl Store {
     /// Opens (creating if needed) the store in `dir` and brings its schema up to date.
     pub fn open(dir: &Path) -> Result<Store, KmsError> {
         create_private_dir(dir)?;
+        refuse_unprotected(dir)?;
         let path = dir.join(DB_FILE);
+        create_private_file(&path)?;
         let mut connection = Connection::open(&path)
             .map_err(|e| KmsError::store(&format!("cannot open the key store {}", path.display()), e))?;
         connection.busy_timeout(BUSY_TIMEOUT)?;
@@ -163,6 +174,55 @@ fn create_private_dir(dir: &Path) -> Result<(), KmsError> {
     builder.create(dir).map_err(|e| KmsError::store(&format!("cannot create the store directory {}", dir.display()), e))
 }
 
+/// Creates the database file 0600 before SQLite does (SQLite would take the umask's
+/// mode, and gives its `-wal` and `-shm` files the database file's mode).
+fn create_private_file(path: &Path) -> Result<(), KmsError> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(false);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options
+        .open(path)
+        .map(drop)
+        .map_err(|e| KmsError::store(&format!("cannot create the key store {}", path.display()), e))
+}
+
+/// Refuses a store that group or others can reach: its database holds the sealed keys,
+/// the passphrase check value (enough to guess the passphrase offline), the audit log and
+/// the access keys' metadata. Like ssh with a private key, keyseal names the `chmod` to
+/// run rather than changing modes behind the owner's back.
+#[cfg(unix)]
+fn refuse_unprotected(dir: &Path) -> Result<(), KmsError> {
+    use std::os::unix::fs::PermissionsExt;
+    let mut paths = vec![(dir.to_path_buf(), 0o700)];
+    for suffix in ["", "-wal", "-shm", "-journal"] {
+        paths.push((dir.join(format!("{DB_FILE}{suffix}")), 0o600));
+    }
+    for (path, wanted) in paths {
+        let mode = match std::fs::metadata(&path) {
+            Ok(metadata) => metadata.permissions().mode() & 0o777,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(KmsError::store(&format!("cannot check {}", path.display()), e)),
+        };
+        if mode & 0o077 != 0 {
+            return Err(KmsError::new(
+                ErrorCode::StoreUnprotected,
+                format!(
+                    "the key store is open to group or others: {} has mode {mode:03o}, and the store holds sealed keys and the passphrase check value; run `chmod {wanted:o} {}`",
+                    crate::quote::quote_path(&path),
+                    crate::quote::quote_path(&path)
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn refuse_unprotected(_dir: &Path) -> Result<(), KmsError> {
+    Ok(())
+}
+
 fn migrate(connection: &mut Connection) -> Result<(), KmsError> {
     let tx = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let applied: usize = tx.pragma_query_value(None, "user_version", |row| row.get(0))?;
@@ -195,6 +255,23 @@ pub fn meta_set(conn: &Connection, name: &str, value: &[u8]) -> Result<(), KmsEr
         params![name, value],
     )?;
     Ok(())
+}
+
+/// Records that `access_key_id` used `nonce` at `now`, forgetting nonces seen before
+/// `forget_before`; false when the pair was seen already (a replay).
+pub fn remember_nonce(
+    conn: &Connection,
+    access_key_id: &str,
+    nonce: &str,
+    now: i64,
+    forget_before: i64,
+) -> Result<bool, KmsError> {
+    conn.execute("DELETE FROM nonces WHERE seen < ?1", [forget_before])?;
+    let added = conn.execute(
+        "INSERT OR IGNORE INTO nonces (access_key_id, nonce, seen) VALUES (?1, ?2, ?3)",
+        params![access_key_id, nonce, now],
+    )?;
+    Ok(added == 1)
 }
 
 /// A key row.

@@ -1,8 +1,8 @@
 //! Request authentication as the KMS OpenAPI does it: ACS3-HMAC-SHA256 (the SDK's
 //! default) and the older HMAC-SHA1 query signature. A bad or incomplete signature, a body
 //! whose hash is not the signed one, a date outside ±15 minutes and a reused nonce are each
-//! refused with their OpenAPI code. The nonce is remembered only after the signature
-//! checks out, so strangers cannot fill the cache.
+//! refused with their OpenAPI code. The nonce is remembered in the store, per access key,
+//! only after the signature checks out, so strangers cannot fill the table.
 
 use crate::kms::LocalKms;
 use crate::kms::access::Credential;
@@ -11,7 +11,6 @@ use crate::kms::error::{ErrorCode, KmsError};
 use base64::Engine;
 use hmac::{Hmac, KeyInit, Mac};
 use std::collections::{BTreeMap, HashMap};
-use std::sync::Mutex;
 use zeroize::Zeroizing;
 
 /// How far a request's date may be from the server's clock.
@@ -29,29 +28,6 @@ const V1_PROTOCOL: &[&str] = &[
     "Signature",
     "RegionId",
 ];
-
-/// Nonces seen within the clock window.
-#[derive(Default)]
-pub struct NonceCache {
-    seen: Mutex<HashMap<String, i64>>,
-}
-
-impl NonceCache {
-    /// Records `nonce` at `now`; refuses one seen before within the window.
-    fn remember(&self, nonce: &str, now: i64) -> Result<(), KmsError> {
-        let mut seen = self.seen.lock().map_err(|_| KmsError::internal("the nonce cache lock is poisoned"))?;
-        if seen.len() > 100_000 {
-            seen.retain(|_, at| now - *at <= 2 * CLOCK_SKEW_SECONDS);
-        }
-        if seen.insert(nonce.to_string(), now).is_some() {
-            return Err(KmsError::new(
-                ErrorCode::NonceUsed,
-                "this SignatureNonce was already used: every request needs a fresh nonce",
-            ));
-        }
-        Ok(())
-    }
-}
 
 /// A request as received.
 pub struct Incoming<'a> {
@@ -156,25 +132,20 @@ fn credential(kms: &LocalKms, access_key_id: &str) -> Result<Credential, KmsErro
 }
 
 /// Authenticates a request by whichever signature form it carries.
-pub fn authenticate(
-    kms: &LocalKms,
-    nonces: &NonceCache,
-    request: &Incoming<'_>,
-    now: i64,
-) -> Result<Authenticated, KmsError> {
+pub fn authenticate(kms: &LocalKms, request: &Incoming<'_>, now: i64) -> Result<Authenticated, KmsError> {
     let mut params = parse_form(request.query);
     let is_form =
         request.headers.get("content-type").is_some_and(|t| t.starts_with("application/x-www-form-urlencoded"));
     match request.headers.get("authorization") {
         Some(authorization) if authorization.starts_with("ACS3-HMAC-SHA256") => {
-            let authenticated = acs3(kms, nonces, request, &params, authorization, now)?;
+            let authenticated = acs3(kms, request, &params, authorization, now)?;
             if is_form {
                 params.extend(parse_form(&String::from_utf8_lossy(request.body)));
             }
             Ok(Authenticated { params, ..authenticated })
         }
         Some(_) => Err(incomplete("the Authorization header is not ACS3-HMAC-SHA256")),
-        None if params.contains_key("Signature") => v1(kms, nonces, request.method, params, now),
+        None if params.contains_key("Signature") => v1(kms, request.method, params, now),
         None => Err(incomplete("the request is not signed (no Authorization header, no Signature parameter)")),
     }
 }
@@ -182,7 +153,6 @@ pub fn authenticate(
 /// ACS3-HMAC-SHA256, as `shared/kms-api.md` describes it.
 fn acs3(
     kms: &LocalKms,
-    nonces: &NonceCache,
     request: &Incoming<'_>,
     params: &BTreeMap<String, String>,
     authorization: &str,
@@ -232,19 +202,13 @@ fn acs3(
     if !acs3::verify(&credential.secret, &string_to_sign, signature) {
         return Err(mismatch());
     }
-    nonces.remember(header("x-acs-signature-nonce")?, now)?;
+    kms.remember_nonce(access_key_id, header("x-acs-signature-nonce")?, now, CLOCK_SKEW_SECONDS)?;
     let action = header("x-acs-action").map_err(|_| incomplete("the x-acs-action header names no action"))?.to_string();
     Ok(Authenticated { access_key_id: access_key_id.to_string(), credential, action, params: params.clone() })
 }
 
 /// The older HMAC-SHA1 signature over the sorted query.
-fn v1(
-    kms: &LocalKms,
-    nonces: &NonceCache,
-    method: &str,
-    mut params: BTreeMap<String, String>,
-    now: i64,
-) -> Result<Authenticated, KmsError> {
+fn v1(kms: &LocalKms, method: &str, mut params: BTreeMap<String, String>, now: i64) -> Result<Authenticated, KmsError> {
     let signature = params.remove("Signature").unwrap_or_default();
     let get =
         |name: &str| params.get(name).cloned().ok_or_else(|| incomplete(&format!("the {name} parameter is missing")));
@@ -261,7 +225,7 @@ fn v1(
     mac.update(string_to_sign.as_bytes());
     let expected = base64::engine::general_purpose::STANDARD.decode(signature.trim()).map_err(|_| mismatch())?;
     mac.verify_slice(&expected).map_err(|_| mismatch())?;
-    nonces.remember(&get("SignatureNonce")?, now)?;
+    kms.remember_nonce(&access_key_id, &get("SignatureNonce")?, now, CLOCK_SKEW_SECONDS)?;
     let action = get("Action")?;
     params.retain(|name, _| !V1_PROTOCOL.contains(&name.as_str()));
     Ok(Authenticated { access_key_id, credential, action, params })
@@ -286,9 +250,23 @@ mod tests {
     }
 
     #[test]
-    fn nonces_are_single_use() {
-        let cache = NonceCache::default();
-        assert!(cache.remember("n1", 0).is_ok());
-        assert_eq!(cache.remember("n1", 5).unwrap_err().code, ErrorCode::NonceUsed);
+    fn nonces_are_single_use_per_access_key_and_forgotten_later() {
+        let dir = tempfile::Builder::new()
+            .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o700))
+            .tempdir()
+            .unwrap();
+        let kms = LocalKms::open(dir.path(), crate::kms::seal::SecretSource::Unavailable, "t").unwrap();
+        let again = LocalKms::open(dir.path(), crate::kms::seal::SecretSource::Unavailable, "t").unwrap();
+        assert!(kms.remember_nonce("A", "n1", 0, CLOCK_SKEW_SECONDS).is_ok());
+        // Another process on the same store sees it.
+        assert_eq!(again.remember_nonce("A", "n1", 5, CLOCK_SKEW_SECONDS).unwrap_err().code, ErrorCode::NonceUsed);
+        assert!(again.remember_nonce("B", "n1", 5, CLOCK_SKEW_SECONDS).is_ok(), "nonces are per access key");
+        // Past twice the window the nonce is forgotten (its request's date is refused by then).
+        assert!(kms.remember_nonce("A", "n1", 2 * CLOCK_SKEW_SECONDS + 1, CLOCK_SKEW_SECONDS).is_ok());
+        let long = "x".repeat(crate::kms::access::MAX_NONCE_LEN + 1);
+        assert_eq!(
+            kms.remember_nonce("A", &long, 0, CLOCK_SKEW_SECONDS).unwrap_err().code,
+            ErrorCode::IncompleteSignature
+        );
     }
 }

@@ -12,7 +12,7 @@ pub mod dispatch;
 use crate::kms::LocalKms;
 use crate::kms::error::{ErrorBody, ErrorCode, KmsError};
 use crate::kms::ids::new_uuid;
-use auth::{Incoming as SignedRequest, NonceCache, authenticate};
+use auth::{Incoming as SignedRequest, authenticate};
 use authorize::Check;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::{Bytes, Incoming};
@@ -57,7 +57,6 @@ impl ServeOptions {
 
 struct State {
     kms: LocalKms,
-    nonces: NonceCache,
     max_body: usize,
     body_timeout: Duration,
 }
@@ -106,12 +105,7 @@ async fn run(kms: LocalKms, options: ServeOptions) -> Result<(), KmsError> {
     crate::outln!("keyseal serve: listening on {}://{bound}", if tls.is_some() { "https" } else { "http" });
     use std::io::Write;
     let _ = std::io::stdout().flush();
-    let state = Arc::new(State {
-        kms,
-        nonces: NonceCache::default(),
-        max_body: options.max_body,
-        body_timeout: options.header_timeout,
-    });
+    let state = Arc::new(State { kms, max_body: options.max_body, body_timeout: options.header_timeout });
     let graceful = GracefulShutdown::new();
     let mut stop = std::pin::pin!(shutdown_signal());
     loop {
@@ -243,7 +237,7 @@ fn process(
     };
     // A request that fails authentication is logged, not audited: strangers must not be
     // able to grow the audit chain or hold its lock.
-    let authenticated = match authenticate(&state.kms, &state.nonces, &incoming, now) {
+    let authenticated = match authenticate(&state.kms, &incoming, now) {
         Ok(authenticated) => authenticated,
         Err(err) => return respond("anonymous", "Authenticate", err),
     };
