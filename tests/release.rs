@@ -353,6 +353,44 @@ fn detached_signatures_verify_with_openssl() {
     ok(release.verify(&[&release.root]));
 }
 
+/// Regression (issue 13 item 12): signing a tree that holds an earlier signing's outputs
+/// (SHA256SUMS, its signature, the bundle, detached `.sig` files) into another `--out`
+/// leaves them out of the new manifest, and `verify` of that tree against the new bundle
+/// does not count them as files outside the manifest.
+#[test]
+fn an_earlier_signings_outputs_are_not_signed_again_elsewhere() {
+    let release = Release::new("EC_P256");
+    ok(release.sign(&["--detached"]));
+    let signed = release.ks.file("signed");
+    let summary = ok(release.ks.run(&[
+        "sign",
+        path(&release.root),
+        "--key",
+        &release.key_id,
+        "--key-version",
+        &release.version,
+        "--out",
+        path(&signed),
+        "--json",
+    ]));
+    assert_eq!(summary["files"], 5, "{summary}");
+    let sums = std::fs::read_to_string(signed.join("SHA256SUMS")).unwrap();
+    let names: Vec<&str> = sums.lines().map(|l| &l[66..]).collect();
+    assert_eq!(names, ["app-latest", "docs/ünïcödé dir/read me.txt", "empty", "large.tar", "linux/amd64/app"]);
+    let checked = release.ks.run(&[
+        "verify",
+        path(&release.root),
+        "--bundle",
+        path(&signed.join("keyseal.bundle.json")),
+        "--public-key",
+        path(&release.public_key),
+        "--json",
+    ]);
+    let report = ok(checked);
+    assert_eq!(report["verified"], true);
+    assert_eq!(report["files"].as_array().unwrap().len(), 5, "{report}");
+}
+
 #[test]
 fn refusals_write_nothing() {
     let release = Release::new("EC_P256");

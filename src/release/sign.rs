@@ -156,10 +156,12 @@ pub fn sign_release(
 ) -> Result<SignSummary, ReleaseError> {
     let signer = resolve_signer(kms, options, ca_index)?;
     let out = &options.out_dir;
-    let fixed_outputs = [out.join(MANIFEST_FILE), out.join(SIGNATURE_FILE), out.join(BUNDLE_FILE)];
-    let mut walked = walk(&options.paths, &fixed_outputs);
+    let mut walked = walk(&options.paths, &own_outputs(options));
     if options.detached {
         drop_own_detached_signatures(&mut walked, out);
+    }
+    for signed_before in options.paths.iter().filter(|dir| dir.join(BUNDLE_FILE).is_file()) {
+        drop_own_detached_signatures(&mut walked, signed_before);
     }
     let unnamable = walked.unnamable.iter().map(|s| format!("{}: {}", crate::quote::quote_path(&s.path), s.reason));
     walked.errors.extend(unnamable);
@@ -250,8 +252,17 @@ fn sign_digest(
     Ok(crate::kms::sign_checked(kms, &request, signer.spec, &signer.public_spki)?)
 }
 
-/// With --detached into the release tree, an earlier run's `<file>.sig` is an output, not
-/// an artifact.
+/// keyseal's outputs, never entries: this run's in `--out`, and an earlier run's at the
+/// root of every directory signed (signing `dist/` into `signed/` must not put the
+/// `SHA256SUMS`, signature and bundle `dist/` got last time into the new manifest).
+fn own_outputs(options: &SignOptions) -> Vec<PathBuf> {
+    let mut dirs = vec![options.out_dir.clone()];
+    dirs.extend(options.paths.iter().filter(|path| path.is_dir()).cloned());
+    dirs.iter().flat_map(|dir| [MANIFEST_FILE, SIGNATURE_FILE, BUNDLE_FILE].map(|name| dir.join(name))).collect()
+}
+
+/// An earlier run's `<file>.sig` is an output, not an artifact: in the output directory
+/// with --detached, and in a directory that holds an earlier run's bundle.
 fn drop_own_detached_signatures(walked: &mut crate::release::walk::Walk, out: &Path) {
     let Ok(out) = out.canonicalize() else { return };
     let names: Vec<String> = walked.entries.keys().cloned().collect();

@@ -10,7 +10,7 @@ use crate::quote::quote_path;
 use crate::release::ReleaseError;
 use crate::release::bundle::{BUNDLE_FILE, Bundle, SIGNATURE_FILE};
 use crate::release::hash::{default_threads, hash_files};
-use crate::release::manifest::Manifest;
+use crate::release::manifest::{MANIFEST_FILE, Manifest};
 use crate::release::walk::{Skipped, manifest_name, walk};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -214,13 +214,12 @@ pub fn verify_release(options: &VerifyOptions) -> Result<VerifyReport, ReleaseEr
     }
     let manifest = Manifest::parse(&manifest_bytes)
         .map_err(|e| ReleaseError::Input(format!("{}: {e}", quote_path(&manifest_path))))?;
-    let outputs = [
-        bundle_path.clone(),
-        manifest_path.clone(),
-        manifest_path.with_file_name(SIGNATURE_FILE),
-        bundle_dir.join(BUNDLE_FILE),
-    ];
     let paths = if options.paths.is_empty() { vec![bundle_dir.clone()] } else { options.paths.clone() };
+    // keyseal's own files are never entries (`sign` leaves them out, wherever they are).
+    let mut outputs = vec![bundle_path.clone(), manifest_path.clone(), manifest_path.with_file_name(SIGNATURE_FILE)];
+    for dir in std::iter::once(&bundle_dir).chain(paths.iter().filter(|path| path.is_dir())) {
+        outputs.extend([MANIFEST_FILE, SIGNATURE_FILE, BUNDLE_FILE].map(|name| dir.join(name)));
+    }
     let (files, skipped) = check_files(&manifest, &paths, &outputs)?;
     report.verified = files.iter().all(|f| f.status == FileStatus::Ok) && !files.is_empty();
     report.files = files;
