@@ -391,6 +391,42 @@ fn an_earlier_signings_outputs_are_not_signed_again_elsewhere() {
     assert_eq!(report["files"].as_array().unwrap().len(), 5, "{report}");
 }
 
+/// Regression (issue 13 item 13): a tree checked against another release's bundle says
+/// so in one line and lists a few failures, not dozens; a tree with one file tampered with
+/// is not "another release".
+#[test]
+fn another_releases_bundle_is_named_as_such() {
+    let release = Release::new("EC_P256");
+    ok(release.sign(&[]));
+    let other = release.ks.file("v2");
+    std::fs::create_dir(&other).unwrap();
+    for i in 0..30 {
+        std::fs::write(other.join(format!("app-2.0-{i}.bin")), format!("v2 {i}")).unwrap();
+    }
+    std::fs::write(other.join("empty"), b"").unwrap();
+    let bundle = release.root.join("keyseal.bundle.json");
+    let run = |tree: &Path, json: bool| {
+        let mut args = vec!["verify", path(tree), "--bundle", path(&bundle), "--public-key", path(&release.public_key)];
+        if json {
+            args.push("--json");
+        }
+        release.ks.run(&args)
+    };
+    let text = run(&other, false);
+    assert_eq!(text.status, 1, "{}", text.stdout);
+    assert!(text.stdout.contains("NOT VERIFIED [other-release]"), "{}", text.stdout);
+    assert!(text.stdout.lines().count() < 20, "a few lines, not one per file:\n{}", text.stdout);
+    assert!(text.stdout.contains("more (--json lists every file)"), "{}", text.stdout);
+    let json = run(&other, true).json();
+    assert_eq!(json["otherRelease"]["listed"], 5);
+    assert_eq!(json["otherRelease"]["matching"], 1);
+    assert_eq!(json["files"].as_array().unwrap().len(), 30 + 5);
+    std::fs::write(release.root.join("large.tar"), b"tampered").unwrap();
+    let tampered = run(&release.root, true);
+    assert_eq!(tampered.status, 1);
+    assert!(tampered.json().get("otherRelease").is_none(), "{}", tampered.stdout);
+}
+
 #[test]
 fn refusals_write_nothing() {
     let release = Release::new("EC_P256");

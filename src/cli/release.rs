@@ -240,11 +240,25 @@ fn print_verify_text(report: &crate::release::verify::VerifyReport) {
         crate::outln!("  files were not checked: the manifest cannot be trusted");
     }
     print_skipped(&report.skipped);
+    if let Some(other) = &report.other_release {
+        crate::outln!(
+            "NOT VERIFIED [other-release]: these files look like another release than the bundle's: {} of its {} entries are missing here, {} here are not in it or differ, {} match; pass the bundle that came with these files (--bundle)",
+            other.missing,
+            other.listed,
+            files(other.different),
+            other.matching
+        );
+    }
+    // Against another release's bundle every file fails: a few show the pattern.
+    let shown = if report.other_release.is_some() { OTHER_RELEASE_LINES } else { usize::MAX };
+    let mut failures_shown = 0;
     for file in &report.files {
         let name = quote_name(&file.name);
         match file.status {
             FileStatus::Ok => crate::outln!("ok              {name}"),
+            _ if failures_shown >= shown => {}
             status => {
+                failures_shown += 1;
                 let code =
                     serde_json::to_value(status).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default();
                 let detail = escape_text(file.detail.as_deref().unwrap_or(""));
@@ -253,9 +267,20 @@ fn print_verify_text(report: &crate::release::verify::VerifyReport) {
         }
     }
     let failed = report.files.iter().filter(|f| f.status != FileStatus::Ok).count();
-    if report.verified {
-        crate::outln!("verified: {} files", report.files.len());
-    } else if report.signature == SignatureStatus::Ok {
-        crate::outln!("NOT VERIFIED: {failed} of {} files failed", report.files.len());
+    if failed > failures_shown {
+        crate::outln!("... and {} more (--json lists every file)", failed - failures_shown);
     }
+    if report.verified {
+        crate::outln!("verified: {}", files(report.files.len()));
+    } else if report.signature == SignatureStatus::Ok {
+        crate::outln!("NOT VERIFIED: {failed} of {} failed", files(report.files.len()));
+    }
+}
+
+/// How many failing files the text output lists when the bundle is another release's.
+const OTHER_RELEASE_LINES: usize = 10;
+
+/// "1 file", "2 files".
+fn files(count: usize) -> String {
+    if count == 1 { "1 file".into() } else { format!("{count} files") }
 }

@@ -125,6 +125,43 @@ pub struct VerifyReport {
     pub files: Vec<FileReport>,
     /// What was found under a directory and left out, and why.
     pub skipped: Vec<Skipped>,
+    /// Set when a directory checked looks like another release than the bundle's.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub other_release: Option<OtherRelease>,
+}
+
+/// The counts that make a directory look like another release than the bundle's: most of
+/// the manifest is not here as listed, and most of what is here is not in the manifest as
+/// found. A partial download (all it has is listed) or a tampered file or two does not
+/// qualify; checking v1.3's files against v1.2's bundle does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OtherRelease {
+    /// Entries in the manifest.
+    pub listed: usize,
+    /// Files here whose content is the listed one.
+    pub matching: usize,
+    /// Entries not found here.
+    pub missing: usize,
+    /// Files here not in the manifest, or with other content.
+    pub different: usize,
+}
+
+impl OtherRelease {
+    /// The counts, when they say "another release".
+    fn judge(listed: usize, files: &[FileReport]) -> Option<OtherRelease> {
+        let count = |statuses: &[FileStatus]| files.iter().filter(|f| statuses.contains(&f.status)).count();
+        let matching = count(&[FileStatus::Ok]);
+        let missing = count(&[FileStatus::Missing]);
+        let different = count(&[FileStatus::NotInManifest, FileStatus::Modified]);
+        let here = files.len() - missing;
+        (listed > 0 && matching * 2 < listed && different * 2 > here).then_some(OtherRelease {
+            listed,
+            matching,
+            missing,
+            different,
+        })
+    }
 }
 
 /// Whether revocation was checked for the signer's chain.
@@ -174,6 +211,7 @@ pub fn verify_release(options: &VerifyOptions) -> Result<VerifyReport, ReleaseEr
         revocation: None,
         files: Vec::new(),
         skipped: Vec::new(),
+        other_release: None,
     };
     let pinned = match &options.public_key_pem {
         Some(pem) => Some(keys::public_key_from_pem(pem).ok_or_else(|| {
@@ -222,6 +260,9 @@ pub fn verify_release(options: &VerifyOptions) -> Result<VerifyReport, ReleaseEr
     }
     let (files, skipped) = check_files(&manifest, &paths, &outputs)?;
     report.verified = files.iter().all(|f| f.status == FileStatus::Ok) && !files.is_empty();
+    if paths.iter().any(|path| path.is_dir()) {
+        report.other_release = OtherRelease::judge(manifest.entries.len(), &files);
+    }
     report.files = files;
     report.skipped = skipped;
     Ok(report)
