@@ -177,7 +177,9 @@ impl KeyRefusal {
             KeyRefusal::RsaExponent { exponent } => {
                 format!("is RSA with public exponent {exponent}, not {RSA_EXPONENT}")
             }
-            KeyRefusal::UnsupportedCurve { curve } => format!("is an EC key on curve {curve}, which keyseal does not certify"),
+            KeyRefusal::UnsupportedCurve { curve } => {
+                format!("is an EC key on curve {curve}, which keyseal does not certify")
+            }
             KeyRefusal::UnnamedCurve => {
                 "is an EC key with explicit curve parameters instead of a named curve (RFC 5480 §2.1.1)".to_string()
             }
@@ -310,10 +312,8 @@ mod tests {
 
     /// An RSA SPKI with modulus `n` and exponent `e` (big-endian, no sign byte).
     fn rsa_spki(n: &[u8], e: &[u8]) -> SubjectPublicKeyInfoOwned {
-        let public = rsa::pkcs1::RsaPublicKey {
-            modulus: UintRef::new(n).unwrap(),
-            public_exponent: UintRef::new(e).unwrap(),
-        };
+        let public =
+            rsa::pkcs1::RsaPublicKey { modulus: UintRef::new(n).unwrap(), public_exponent: UintRef::new(e).unwrap() };
         SubjectPublicKeyInfoOwned {
             algorithm: spki::AlgorithmIdentifierOwned { oid: RSA_ENCRYPTION, parameters: Some(der::asn1::Null.into()) },
             subject_public_key: BitString::from_bytes(&public.to_der().unwrap()).unwrap(),
@@ -388,12 +388,18 @@ mod tests {
     #[test]
     fn other_algorithms_are_named() {
         let ed25519 = SubjectPublicKeyInfoOwned {
-            algorithm: spki::AlgorithmIdentifierOwned { oid: ObjectIdentifier::new_unwrap("1.3.101.112"), parameters: None },
+            algorithm: spki::AlgorithmIdentifierOwned {
+                oid: ObjectIdentifier::new_unwrap("1.3.101.112"),
+                parameters: None,
+            },
             subject_public_key: BitString::from_bytes(&[7; 32]).unwrap(),
         };
         let refusal = classify(&ed25519).unwrap_err();
         assert_eq!(refusal.code(), "unsupported-key-algorithm");
         let error = refusal.into_error(KeySource::Csr);
-        assert!(error.message.contains("Ed25519 (1.3.101.112)") && error.message.contains("openssl genpkey"), "{error}");
+        assert!(
+            error.message.contains("Ed25519 (1.3.101.112)") && error.message.contains("openssl genpkey"),
+            "{error}"
+        );
     }
 }
