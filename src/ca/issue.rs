@@ -7,8 +7,8 @@
 use crate::ca::CaError;
 use crate::ca::csr::{Csr, read_csr};
 use crate::ca::index::{self, CaRecord, CertRecord};
-use crate::ca::profile::{ExtensionInputs, FixedProfile, Profile, extensions};
 use crate::ca::key_policy::{KeySource, check_subject_key};
+use crate::ca::profile::{ExtensionInputs, FixedProfile, Profile, extensions};
 use crate::ca::signer::{KmsSignature, KmsSigner};
 use crate::ca::subject::{San, check_csr_subject, check_name, check_not_issuer};
 use crate::clock::format_unix;
