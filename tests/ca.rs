@@ -709,49 +709,65 @@ fn ca_state(ks: &Keyseal) -> (Value, Value) {
 const RSA: &[&str] = &["-algorithm", "RSA"];
 const P256: &[&str] = &["-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256"];
 
+/// A CSR key the intake policy refuses: how OpenSSL makes it, and the refusal expected.
+struct KeyCase {
+    name: &'static str,
+    keygen: &'static [&'static str],
+    convert: &'static [&'static str],
+    expected: &'static str,
+    detail: &'static str,
+}
+
 #[test]
 fn csr_keys_outside_the_intake_policy_are_refused_and_change_nothing() {
     let pki = build_pki("EC_P256", "ECDSA_SHA_256");
     let before = ca_state(&pki.ks);
     let out = pki.ks.file("refused.pem");
-    let cases: &[(&str, &[&str], &[&str], &str, &str)] = &[
-        ("rsa-1024", &["-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:1024"], &[], "rsa-key-too-small", "1024-bit"),
-        (
+    let key = |name, keygen, convert, expected, detail| KeyCase { name, keygen, convert, expected, detail };
+    let cases = [
+        key(
+            "rsa-1024",
+            &["-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:1024"],
+            &[],
+            "rsa-key-too-small",
+            "1024-bit",
+        ),
+        key(
             "rsa-e3",
             &["-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-pkeyopt", "rsa_keygen_pubexp:3"],
             &[],
             "bad-rsa-exponent",
             "exponent 3,",
         ),
-        (
+        key(
             "p521",
             &["-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:secp521r1"],
             &[],
             "unsupported-curve",
             "secp521r1",
         ),
-        (
+        key(
             "brainpool",
             &["-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:brainpoolP256r1"],
             &[],
             "unsupported-curve",
             "brainpoolP256r1",
         ),
-        (
+        key(
             "explicit",
             &["-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-pkeyopt", "ec_param_enc:explicit"],
             &[],
             "unsupported-curve",
             "explicit curve parameters",
         ),
-        ("compressed", P256, &["-conv_form", "compressed"], "malformed-key", "compressed"),
-        ("ed25519", &["-algorithm", "ED25519"], &[], "unsupported-key-algorithm", "Ed25519 (1.3.101.112)"),
-        ("rsa-pss", &["-algorithm", "RSA-PSS"], &[], "unsupported-key-algorithm", "RSASSA-PSS"),
+        key("compressed", P256, &["-conv_form", "compressed"], "malformed-key", "compressed"),
+        key("ed25519", &["-algorithm", "ED25519"], &[], "unsupported-key-algorithm", "Ed25519 (1.3.101.112)"),
+        key("rsa-pss", &["-algorithm", "RSA-PSS"], &[], "unsupported-key-algorithm", "RSASSA-PSS"),
     ];
-    for (name, keygen, convert, expected, detail) in cases {
+    for KeyCase { name, keygen, convert, expected, detail } in cases {
         let csr = openssl_csr(&pki.ks, name, keygen, convert, "/CN=web.example.com/O=Example Corp", &[]);
         let refused = issue_csr(&pki, &csr, "server", &out, &["--san", "dns:web.example.com"]);
-        assert_eq!(code(&refused), *expected, "{name}: {}", refused.stderr);
+        assert_eq!(code(&refused), expected, "{name}: {}", refused.stderr);
         assert!(refused.stderr.contains(detail), "{name} names what it saw: {}", refused.stderr);
         assert!(refused.stderr.contains("openssl genpkey"), "{name} says what to do: {}", refused.stderr);
         assert!(!out.exists(), "{name}: a refusal writes no certificate");
