@@ -409,19 +409,19 @@ pub fn check_is_ca(certificate: &Certificate) -> Result<(), CaError> {
 pub fn issue(authority: &Authority<'_>, request: &IssueRequest) -> Result<Issued, CaError> {
     let (ca, ca_certificate) = issuer(authority, &request.ca)?;
     check_request_shape(authority, request, &ca_certificate)?;
-    // The intake policy runs before the KMS is asked anything about the issuer, so a refused
-    // request leaves no trace: no audit entry, no serial, no index entry.
-    let csr = match &request.key {
-        SubjectKey::Csr(bytes) => Some(read_csr(bytes)?),
-        SubjectKey::Kms { .. } => None,
-    };
-    let subject = certified_subject(request, csr.as_ref(), &ca_certificate)?;
-    let ignored_extension_requests = csr.as_ref().map(|c| c.requested_extensions.clone()).unwrap_or_default();
-    let (subject_key, kms_key) = match csr {
-        Some(csr) => (csr.public_key, None),
-        None => {
-            let key = subject_kms_key_version(authority.kms, request)?;
-            (SubjectPublicKeyInfoOwned::from_der(&key.public_spki)?, Some(key))
+    // The intake policy runs before the KMS is asked anything about the issuer, and the
+    // subject is checked before a --key version's public key is fetched, so a refused
+    // request leaves no trace: no audit entry of a signing, no serial, no index entry.
+    let (subject, subject_key, kms_key, ignored_extension_requests) = match &request.key {
+        SubjectKey::Csr(bytes) => {
+            let csr = read_csr(bytes)?;
+            let subject = certified_subject(request, Some(&csr), &ca_certificate)?;
+            (subject, csr.public_key, None, csr.requested_extensions)
+        }
+        SubjectKey::Kms { key_id, key_version_id } => {
+            let subject = certified_subject(request, None, &ca_certificate)?;
+            let key = subject_kms_key_version(authority.kms, request, key_id, key_version_id)?;
+            (subject, SubjectPublicKeyInfoOwned::from_der(&key.public_spki)?, Some(key), Vec::new())
         }
     };
     let issuer_key_version = ca_key(authority.kms, &ca.key_id, &ca.key_version_id, Some(ca.algorithm))?;
@@ -497,12 +497,15 @@ pub fn issue(authority: &Authority<'_>, request: &IssueRequest) -> Result<Issued
     Ok(Issued { pem: pem(&certificate)?, record, clamped, ignored_extension_requests })
 }
 
-/// The KMS key version `request` certifies, its public key held to the intake policy: a
-/// CA key for an intermediate (it will sign), any key for an end entity.
-fn subject_kms_key_version(kms: &dyn Kms, request: &IssueRequest) -> Result<CaKey, CaError> {
-    let SubjectKey::Kms { key_id, key_version_id } = &request.key else {
-        return Err(CaError::internal("a CSR request has no KMS key version"));
-    };
+/// The KMS key version `key_id`/`key_version_id` that `request` certifies, its public key
+/// held to the intake policy: a CA key for an intermediate (it will sign), any key for an
+/// end entity.
+fn subject_kms_key_version(
+    kms: &dyn Kms,
+    request: &IssueRequest,
+    key_id: &str,
+    key_version_id: &str,
+) -> Result<CaKey, CaError> {
     let key = if request.profile.is_ca() {
         ca_key(kms, key_id, key_version_id, request.algorithm)?
     } else {

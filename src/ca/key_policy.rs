@@ -396,6 +396,8 @@ mod tests {
         };
         let refusal = classify(&ed25519).unwrap_err();
         assert_eq!(refusal.code(), "unsupported-key-algorithm");
+        let from_kms = refusal.clone().into_error(KeySource::Kms { key_id: "k1", key_version_id: "v1" });
+        assert!(from_kms.message.starts_with("KMS key k1 version v1 ") && from_kms.message.contains("EC_P256"));
         let error = refusal.into_error(KeySource::Csr);
         assert!(
             error.message.contains("Ed25519 (1.3.101.112)") && error.message.contains("openssl genpkey"),
