@@ -667,3 +667,269 @@ fn refusals_with_clear_errors() {
         &sub_version,
     ]));
 }
+
+/// A CSR for `subject` from `openssl req`, its key made by `openssl genpkey` with
+/// `keygen` and then passed through `convert` (`openssl ec ...`) when given, with `extra`
+/// arguments for `req` (such as `-addext`).
+fn openssl_csr(ks: &Keyseal, name: &str, keygen: &[&str], convert: &[&str], subject: &str, extra: &[&str]) -> PathBuf {
+    let (key, csr) = (ks.file(&format!("{name}.key")), ks.file(&format!("{name}.csr")));
+    let mut args = vec!["genpkey", "-out", path(&key)];
+    args.extend_from_slice(keygen);
+    let (made, text) = peer("openssl", &args);
+    assert!(made, "openssl {args:?}: {text}");
+    if !convert.is_empty() {
+        let mut args = vec!["ec", "-in", path(&key), "-out", path(&key)];
+        args.extend_from_slice(convert);
+        let (converted, text) = peer("openssl", &args);
+        assert!(converted, "openssl {args:?}: {text}");
+    }
+    let mut args = vec!["req", "-new", "-key", path(&key), "-subj", subject, "-out", path(&csr)];
+    args.extend_from_slice(extra);
+    let (made, text) = peer("openssl", &args);
+    assert!(made, "openssl {args:?}: {text}");
+    csr
+}
+
+/// `ca issue --csr` by release-ca for `profile`, with `extra` flags; the certificate goes
+/// to `out`.
+fn issue_csr(pki: &Pki, csr: &Path, profile: &str, out: &Path, extra: &[&str]) -> Run {
+    let mut args =
+        vec!["ca", "issue", "--ca", "release-ca", "--profile", profile, "--csr", path(csr), "--days", "30", "--out"];
+    args.push(path(out));
+    args.extend_from_slice(extra);
+    pki.ks.run(&args)
+}
+
+/// Everything a refusal must leave as it was: the CA index (CAs, certificates, serials,
+/// CRL numbers) and the audit log.
+fn ca_state(ks: &Keyseal) -> (Value, Value) {
+    (ks.ok(&["ca", "list", "--json"]), ks.ok(&["audit", "list", "--json"]))
+}
+
+const RSA: &[&str] = &["-algorithm", "RSA"];
+const P256: &[&str] = &["-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256"];
+
+/// A CSR key the intake policy refuses: how OpenSSL makes it, and the refusal expected.
+struct KeyCase {
+    name: &'static str,
+    keygen: &'static [&'static str],
+    convert: &'static [&'static str],
+    expected: &'static str,
+    detail: &'static str,
+}
+
+#[test]
+fn csr_keys_outside_the_intake_policy_are_refused_and_change_nothing() {
+    let pki = build_pki("EC_P256", "ECDSA_SHA_256");
+    let before = ca_state(&pki.ks);
+    let out = pki.ks.file("refused.pem");
+    let key = |name, keygen, convert, expected, detail| KeyCase { name, keygen, convert, expected, detail };
+    let cases = [
+        key(
+            "rsa-1024",
+            &["-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:1024"],
+            &[],
+            "rsa-key-too-small",
+            "1024-bit",
+        ),
+        key(
+            "rsa-e3",
+            &["-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-pkeyopt", "rsa_keygen_pubexp:3"],
+            &[],
+            "bad-rsa-exponent",
+            "exponent 3,",
+        ),
+        key(
+            "p521",
+            &["-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:secp521r1"],
+            &[],
+            "unsupported-curve",
+            "secp521r1",
+        ),
+        key(
+            "brainpool",
+            &["-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:brainpoolP256r1"],
+            &[],
+            "unsupported-curve",
+            "brainpoolP256r1",
+        ),
+        key(
+            "explicit",
+            &["-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-pkeyopt", "ec_param_enc:explicit"],
+            &[],
+            "unsupported-curve",
+            "explicit curve parameters",
+        ),
+        key("compressed", P256, &["-conv_form", "compressed"], "malformed-key", "compressed"),
+        key("ed25519", &["-algorithm", "ED25519"], &[], "unsupported-key-algorithm", "Ed25519 (1.3.101.112)"),
+        key("rsa-pss", &["-algorithm", "RSA-PSS"], &[], "unsupported-key-algorithm", "RSASSA-PSS"),
+    ];
+    for KeyCase { name, keygen, convert, expected, detail } in cases {
+        let csr = openssl_csr(&pki.ks, name, keygen, convert, "/CN=web.example.com/O=Example Corp", &[]);
+        let refused = issue_csr(&pki, &csr, "server", &out, &["--san", "dns:web.example.com"]);
+        assert_eq!(code(&refused), expected, "{name}: {}", refused.stderr);
+        assert!(refused.stderr.contains(detail), "{name} names what it saw: {}", refused.stderr);
+        assert!(refused.stderr.contains("openssl genpkey"), "{name} says what to do: {}", refused.stderr);
+        assert!(!out.exists(), "{name}: a refusal writes no certificate");
+    }
+    let refused = issue_csr(&pki, &pki.ks.file("rsa-1024.csr"), "server", &out, &[]);
+    assert!(refused.stderr.contains("RSA keys of 2048 to 8192 bits with exponent 65537"), "{}", refused.stderr);
+    assert_eq!(ca_state(&pki.ks), before, "no serial, index entry or audit entry for a refusal");
+}
+
+#[test]
+fn csr_keys_the_policy_accepts_are_issued() {
+    let pki = build_pki("EC_P256", "ECDSA_SHA_256");
+    let cases: &[(&str, &[&str])] = &[
+        ("rsa-3072", &["-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:3072"]),
+        ("p384", &["-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-384"]),
+        ("secp256k1", &["-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:secp256k1"]),
+    ];
+    for (name, keygen) in cases {
+        let csr = openssl_csr(&pki.ks, name, keygen, &[], &format!("/CN={name} client/O=Example Corp"), &[]);
+        let cert = pki.ks.file(&format!("{name}.pem"));
+        ok(issue_csr(&pki, &csr, "client", &cert, &[]));
+        let (verified, text) = peer(
+            "openssl",
+            &[
+                "verify",
+                "-CAfile",
+                path(&pki.root),
+                "-untrusted",
+                path(&pki.intermediate),
+                "-purpose",
+                "sslclient",
+                path(&cert),
+            ],
+        );
+        assert!(verified, "{name}: {text}");
+        assert!(openssl_text(&cert).contains(&format!("Subject: O=Example Corp,CN={name} client")), "{name}");
+    }
+}
+
+#[test]
+fn csr_subjects_follow_the_subject_rules_unless_replaced() {
+    let pki = build_pki("EC_P256", "ECDSA_SHA_256");
+    let before = ca_state(&pki.ks);
+    let out = pki.ks.file("web.pem");
+    // An attribute --subject would refuse (domainComponent).
+    let dc = openssl_csr(&pki.ks, "dc", P256, &[], "/DC=com/DC=example/CN=web.example.com", &[]);
+    let refused = issue_csr(&pki, &dc, "server", &out, &[]);
+    assert_eq!(code(&refused), "bad-csr-subject");
+    assert!(
+        refused.stderr.contains("0.9.2342.19200300.100.1.25") && refused.stderr.contains("pass --subject"),
+        "names the attribute and the way out: {}",
+        refused.stderr
+    );
+    // The issuing CA's own name, in another case and spacing (RFC 5280 §7.1 matching).
+    let same = openssl_csr(&pki.ks, "same", P256, &[], "/O=example corp/CN=EXAMPLE  release CA", &[]);
+    let refused = issue_csr(&pki, &same, "server", &out, &[]);
+    assert_eq!(code(&refused), "subject-is-issuer");
+    assert!(refused.stderr.contains("release-ca"), "{}", refused.stderr);
+    // No subject at all.
+    let empty = openssl_csr(&pki.ks, "empty", P256, &[], "/", &[]);
+    assert_eq!(code(&issue_csr(&pki, &empty, "server", &out, &["--san", "dns:web.example.com"])), "empty-subject");
+    // A bad --subject is refused even though it would replace the CSR's.
+    let refused = issue_csr(&pki, &dc, "server", &out, &["--subject", "CN=web.example.com,DC=example"]);
+    assert_eq!(code(&refused), "bad-subject");
+    // So is the CA's own name given with --key.
+    let (leaf_key, leaf_version) = pki.ks.create_key("EC_P256", "SIGN/VERIFY");
+    let before_key = ca_state(&pki.ks);
+    let refused = pki.ks.run(&[
+        "ca",
+        "issue",
+        "--ca",
+        "release-ca",
+        "--profile",
+        "code-signing",
+        "--key",
+        &leaf_key,
+        "--key-version",
+        &leaf_version,
+        "--subject",
+        "CN=Example Release CA,O=Example Corp",
+        "--out",
+        path(&out),
+    ]);
+    assert_eq!(code(&refused), "subject-is-issuer");
+    assert!(!out.exists());
+    assert_eq!(ca_state(&pki.ks).0, before.0, "the index is unchanged");
+    assert_eq!(ca_state(&pki.ks), before_key, "nothing was asked of the KMS either");
+
+    // --subject replaces the CSR's subject, which then need not pass the rules.
+    for (csr, name) in [(&dc, "dc"), (&same, "same"), (&empty, "empty")] {
+        let issued =
+            ok(issue_csr(&pki, csr, "server", &out, &["--subject", "CN=web.example.com,O=Example Corp", "--json"]));
+        assert_eq!(issued.json()["certificate"]["subject"], "CN=web.example.com,O=Example Corp", "{name}");
+        let text = openssl_text(&out);
+        assert!(text.contains("Subject: CN=web.example.com,O=Example Corp"), "{name}: {text}");
+    }
+}
+
+#[test]
+fn csr_extension_requests_never_reach_the_certificate() {
+    let pki = build_pki("EC_P256", "ECDSA_SHA_256");
+    let wants_ca = openssl_csr(
+        &pki.ks,
+        "wants-ca",
+        RSA,
+        &[],
+        "/CN=web.example.com/O=Example Corp",
+        &[
+            "-addext",
+            "basicConstraints=critical,CA:TRUE,pathlen:3",
+            "-addext",
+            "keyUsage=critical,keyCertSign,cRLSign,digitalSignature",
+            "-addext",
+            "subjectAltName=DNS:evil.example.com",
+            "-addext",
+            "extendedKeyUsage=codeSigning",
+        ],
+    );
+    let cert = pki.ks.file("web.pem");
+    let issued = ok(issue_csr(&pki, &wants_ca, "server", &cert, &["--san", "dns:web.example.com", "--json"]));
+    assert_eq!(
+        issued.json()["ignoredExtensionRequests"],
+        serde_json::json!(["basicConstraints", "keyUsage", "subjectAltName", "extendedKeyUsage"])
+    );
+    assert!(
+        issued.stderr.contains("note: the CSR asks for basicConstraints") && issued.stderr.contains("none was copied"),
+        "{}",
+        issued.stderr
+    );
+    let text = openssl_text(&cert);
+    assert!(text.contains("X509v3 Basic Constraints: critical\n                CA:FALSE"), "{text}");
+    assert!(text.contains("Digital Signature, Key Encipherment") && !text.contains("Certificate Sign"), "{text}");
+    assert!(text.contains("TLS Web Server Authentication") && !text.contains("Code Signing"), "{text}");
+    assert!(text.contains("DNS:web.example.com") && !text.contains("evil"), "{text}");
+    // It cannot act as a CA: OpenSSL refuses a certificate its key signs.
+    let leaf_csr = openssl_csr(&pki.ks, "below", P256, &[], "/CN=below", &[]);
+    let below = pki.ks.file("below.pem");
+    let (signed, text) = peer(
+        "openssl",
+        &[
+            "x509",
+            "-req",
+            "-in",
+            path(&leaf_csr),
+            "-CA",
+            path(&cert),
+            "-CAkey",
+            path(&pki.ks.file("wants-ca.key")),
+            "-days",
+            "1",
+            "-out",
+            path(&below),
+        ],
+    );
+    assert!(signed, "{text}");
+    let untrusted = pki.ks.file("untrusted.pem");
+    std::fs::write(&untrusted, [std::fs::read(&pki.intermediate).unwrap(), std::fs::read(&cert).unwrap()].concat())
+        .unwrap();
+    let (accepted, text) =
+        peer("openssl", &["verify", "-CAfile", path(&pki.root), "-untrusted", path(&untrusted), path(&below)]);
+    assert!(!accepted && text.contains("invalid CA certificate"), "{text}");
+    // And an intermediate CA is never made from a CSR.
+    let refused = issue_csr(&pki, &wants_ca, "intermediate-ca", &pki.ks.file("x.pem"), &["--name", "from-csr"]);
+    assert_eq!(code(&refused), "csr-for-ca");
+}

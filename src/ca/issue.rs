@@ -5,11 +5,12 @@
 //! entry and the audit entry are written in one transaction.
 
 use crate::ca::CaError;
-use crate::ca::csr::read_csr;
+use crate::ca::csr::{Csr, read_csr};
 use crate::ca::index::{self, CaRecord, CertRecord};
+use crate::ca::key_policy::{KeySource, check_subject_key};
 use crate::ca::profile::{ExtensionInputs, FixedProfile, Profile, extensions};
 use crate::ca::signer::{KmsSignature, KmsSigner};
-use crate::ca::subject::San;
+use crate::ca::subject::{San, check_csr_subject, check_name, check_not_issuer};
 use crate::clock::format_unix;
 use crate::kms::api::{KeyIdRequest, KeyVersionRequest};
 use crate::kms::audit::{self, AuditEntry};
@@ -119,6 +120,9 @@ pub struct Issued {
     pub pem: String,
     /// Set when the validity was shortened to the issuer's, saying so.
     pub clamped: Option<String>,
+    /// The extensions the CSR asked for, by name: none is copied (the profile and the
+    /// SANs given decide), and the caller may want to say so.
+    pub ignored_extension_requests: Vec<String>,
 }
 
 /// A KMS key version that will sign certificates: checked to be a SIGN/VERIFY key, its
@@ -306,6 +310,7 @@ pub fn init(authority: &Authority<'_>, request: &InitRequest) -> Result<Issued, 
     let key = ca_key(authority.kms, &request.key_id, &request.key_version_id, request.algorithm)?;
     let end = not_after(request.lifetime, authority.now)?;
     let own_key = SubjectPublicKeyInfoOwned::from_der(&key.public_spki)?;
+    check_subject_key(&own_key, KeySource::Kms { key_id: &key.key_id, key_version_id: &key.key_version_id })?;
     let extensions = extensions(
         Profile::RootCa,
         &ExtensionInputs {
@@ -342,7 +347,7 @@ pub fn init(authority: &Authority<'_>, request: &InitRequest) -> Result<Issued, 
         audit::append(tx, &entry)?;
         Ok(())
     })?;
-    Ok(Issued { pem: pem(&certificate)?, record, clamped: None })
+    Ok(Issued { pem: pem(&certificate)?, record, clamped: None, ignored_extension_requests: Vec::new() })
 }
 
 /// The issuing CA: its record, certificate, and checks that it can still issue.
@@ -404,26 +409,22 @@ pub fn check_is_ca(certificate: &Certificate) -> Result<(), CaError> {
 pub fn issue(authority: &Authority<'_>, request: &IssueRequest) -> Result<Issued, CaError> {
     let (ca, ca_certificate) = issuer(authority, &request.ca)?;
     check_request_shape(authority, request, &ca_certificate)?;
-    let issuer_key_version = ca_key(authority.kms, &ca.key_id, &ca.key_version_id, Some(ca.algorithm))?;
-
-    let (subject, subject_key, kms_key) = match &request.key {
-        SubjectKey::Kms { key_id, key_version_id } => {
-            let key = if request.profile.is_ca() {
-                ca_key(authority.kms, key_id, key_version_id, request.algorithm)?
-            } else {
-                subject_kms_key(authority.kms, key_id, key_version_id)?
-            };
-            let subject = request
-                .subject
-                .clone()
-                .ok_or_else(|| CaError::new("bad-subject", "--subject is required with --key"))?;
-            (subject, SubjectPublicKeyInfoOwned::from_der(&key.public_spki)?, Some(key))
-        }
+    // The intake policy runs before the KMS is asked anything about the issuer, and the
+    // subject is checked before a --key version's public key is fetched, so a refused
+    // request leaves no trace: no audit entry of a signing, no serial, no index entry.
+    let (subject, subject_key, kms_key, ignored_extension_requests) = match &request.key {
         SubjectKey::Csr(bytes) => {
-            let (csr_subject, key) = read_csr(bytes)?;
-            (request.subject.clone().unwrap_or(csr_subject), key, None)
+            let csr = read_csr(bytes)?;
+            let subject = certified_subject(request, Some(&csr), &ca_certificate)?;
+            (subject, csr.public_key, None, csr.requested_extensions)
+        }
+        SubjectKey::Kms { key_id, key_version_id } => {
+            let subject = certified_subject(request, None, &ca_certificate)?;
+            let key = subject_kms_key_version(authority.kms, request, key_id, key_version_id)?;
+            (subject, SubjectPublicKeyInfoOwned::from_der(&key.public_spki)?, Some(key), Vec::new())
         }
     };
+    let issuer_key_version = ca_key(authority.kms, &ca.key_id, &ca.key_version_id, Some(ca.algorithm))?;
 
     let issuer_end = ca_certificate.tbs_certificate().validity().not_after.to_unix_duration().as_secs() as i64;
     let mut end = not_after(request.lifetime, authority.now)?;
@@ -493,7 +494,46 @@ pub fn issue(authority: &Authority<'_>, request: &IssueRequest) -> Result<Issued
         audit::append(tx, &entry)?;
         Ok(())
     })?;
-    Ok(Issued { pem: pem(&certificate)?, record, clamped })
+    Ok(Issued { pem: pem(&certificate)?, record, clamped, ignored_extension_requests })
+}
+
+/// The KMS key version `key_id`/`key_version_id` that `request` certifies, its public key
+/// held to the intake policy: a CA key for an intermediate (it will sign), any key for an
+/// end entity.
+fn subject_kms_key_version(
+    kms: &dyn Kms,
+    request: &IssueRequest,
+    key_id: &str,
+    key_version_id: &str,
+) -> Result<CaKey, CaError> {
+    let key = if request.profile.is_ca() {
+        ca_key(kms, key_id, key_version_id, request.algorithm)?
+    } else {
+        subject_kms_key(kms, key_id, key_version_id)?
+    };
+    let source = KeySource::Kms { key_id: &key.key_id, key_version_id: &key.key_version_id };
+    check_subject_key(&SubjectPublicKeyInfoOwned::from_der(&key.public_spki)?, source)?;
+    Ok(key)
+}
+
+/// The certificate's subject: `--subject` when given (it replaces a CSR's, which then need
+/// not pass the subject rules), else the CSR's, held to the rules `--subject` obeys; never
+/// the issuing CA's own name.
+fn certified_subject(request: &IssueRequest, csr: Option<&Csr>, ca_certificate: &Certificate) -> Result<Name, CaError> {
+    let subject = match (&request.subject, csr) {
+        (Some(given), _) => {
+            // `parse_subject` checked it already; a library caller may have built it.
+            check_name(given).map_err(|why| CaError::new("bad-subject", format!("the subject {given}: {why}")))?;
+            given.clone()
+        }
+        (None, Some(csr)) => {
+            check_csr_subject(&csr.subject)?;
+            csr.subject.clone()
+        }
+        (None, None) => return Err(CaError::new("bad-subject", "--subject is required with --key")),
+    };
+    check_not_issuer(&subject, ca_certificate.tbs_certificate().subject(), &request.ca)?;
+    Ok(subject)
 }
 
 /// The public key of a KMS key version to certify for an end entity.

@@ -7,6 +7,7 @@ pub mod crl;
 pub mod csr;
 pub mod index;
 pub mod issue;
+pub mod key_policy;
 pub mod profile;
 pub mod signer;
 pub mod subject;

@@ -37,7 +37,15 @@ the KMS; keyseal signs the certificate with AsymmetricSign."
         after_help = "Examples:\n  keyseal ca issue --ca root --profile intermediate-ca --name release-ca \\\n      --key alias/release-ca --key-version V --subject \"CN=Release CA,O=Example\" --days 1825 --out release-ca.pem\n  keyseal ca issue --ca release-ca --profile code-signing --key alias/release --key-version V \\\n      --subject \"CN=Release Signing,O=Example\" --days 365 --out signer.pem\n  keyseal ca issue --ca release-ca --profile server --csr web.csr --san dns:example.com --days 90 --out web.pem\n\n\
 Profiles: code-signing, server, client, email, timestamping, intermediate-ca. A
 certificate never outlives its issuer: that is refused, or with --clamp shortened (and
-said so). Serial numbers are random, positive and 20 bytes long."
+said so). Serial numbers are random, positive and 20 bytes long.
+
+What keyseal certifies (from --csr or --key alike): RSA keys of 2048 to 8192 bits with
+exponent 65537, and ECDSA keys on P-256, P-384 or secp256k1 (named curve, uncompressed
+point); anything else is refused with its own code. The subject takes CN, O, OU, C, ST,
+L and emailAddress, within RFC 5280's lengths, and is never the issuing CA's own name.
+With --csr, the request's subject is used if it follows those rules; --subject replaces
+it (then only --subject must follow them). A CSR's requested extensions are never
+copied: the profile decides basicConstraints and the key usages, --san the names."
     )]
     Issue(IssueArgs),
     /// Register an existing CA certificate whose key is a KMS key version.
@@ -144,7 +152,7 @@ pub struct IssueArgs {
     /// Or: a PKCS#10 request (PEM or DER) whose key is certified; its self-signature is checked.
     #[arg(long, value_name = "FILE", required_unless_present = "key")]
     pub csr: Option<PathBuf>,
-    /// Subject DN (required with --key; with --csr, the request's subject by default).
+    /// Subject DN: required with --key; with --csr it replaces the request's own subject.
     #[arg(long)]
     pub subject: Option<String>,
     #[command(flatten)]
@@ -363,8 +371,19 @@ fn finish(issued: &Issued, out: &std::path::Path, json: bool, what: &str) -> Res
     if let Some(note) = &issued.clamped {
         crate::errln!("note: {}", escape_text(note));
     }
+    if !issued.ignored_extension_requests.is_empty() {
+        crate::errln!(
+            "note: the CSR asks for {}; none was copied: the profile sets basicConstraints, keyUsage and extendedKeyUsage, and --san the alternative names",
+            escape_text(&issued.ignored_extension_requests.join(", "))
+        );
+    }
     if json {
-        print_json(&serde_json::json!({ "certificate": issued.record, "clamped": issued.clamped, "pem": issued.pem }))?;
+        print_json(&serde_json::json!({
+            "certificate": issued.record,
+            "clamped": issued.clamped,
+            "ignoredExtensionRequests": issued.ignored_extension_requests,
+            "pem": issued.pem,
+        }))?;
     } else {
         let r = &issued.record;
         crate::outln!("{what}: serial {}", r.serial);
