@@ -933,3 +933,75 @@ fn csr_extension_requests_never_reach_the_certificate() {
     let refused = issue_csr(&pki, &wants_ca, "intermediate-ca", &pki.ks.file("x.pem"), &["--name", "from-csr"]);
     assert_eq!(code(&refused), "csr-for-ca");
 }
+
+/// `ca csr` (issue 13): a request for a KMS key version, signed through the KMS with every
+/// KeySpec and signing algorithm, that `openssl req -verify` accepts, carrying the subject
+/// and SANs asked for and the key version's own public key; and a CA (here keyseal's own)
+/// certifies it. A subject `--subject` would refuse is refused here too, writing nothing.
+#[test]
+fn csrs_for_kms_keys_verify_with_openssl_for_every_spec_and_algorithm() {
+    let pki = build_pki("EC_P256", "ECDSA_SHA_256");
+    let ks = &pki.ks;
+    for (spec, algorithm) in [
+        ("RSA_2048", "RSA_PKCS1_SHA_256"),
+        ("RSA_2048", "RSA_PSS_SHA_256"),
+        ("EC_P256", "ECDSA_SHA_256"),
+        ("EC_P256K", "ECDSA_SHA_256"),
+    ] {
+        let (key, version) = ks.create_key(spec, "SIGN/VERIFY");
+        let csr = ks.file(&format!("{spec}-{algorithm}.csr"));
+        ok(ks.run(&[
+            "ca",
+            "csr",
+            "--key",
+            &key,
+            "--key-version",
+            &version,
+            "--algorithm",
+            algorithm,
+            "--subject",
+            "CN=www.example.com,O=Example",
+            "--san",
+            "dns:www.example.com",
+            "--san",
+            "ip:192.0.2.7",
+            "--out",
+            path(&csr),
+        ]));
+        let (verified, text) =
+            peer("openssl", &["req", "-in", path(&csr), "-verify", "-noout", "-text", "-nameopt", "RFC2253"]);
+        assert!(verified, "{spec} {algorithm}: {text}");
+        assert!(text.contains("CN=www.example.com") && text.contains("O=Example"), "{text}");
+        assert!(text.contains("DNS:www.example.com") && text.contains("IP Address:192.0.2.7"), "{text}");
+        let expected_algorithm = match algorithm {
+            "RSA_PSS_SHA_256" => "rsassaPss",
+            "RSA_PKCS1_SHA_256" => "sha256WithRSAEncryption",
+            _ => "ecdsa-with-SHA256",
+        };
+        assert!(text.contains(expected_algorithm), "{algorithm}: {text}");
+        // The request carries the key version's own public key.
+        let public = ks.file(&format!("{spec}-{algorithm}.pub.pem"));
+        ks.public_key(&key, &version, &public);
+        let (_, from_csr) = peer("openssl", &["req", "-in", path(&csr), "-noout", "-pubkey"]);
+        assert_eq!(from_csr.trim(), std::fs::read_to_string(&public).unwrap().trim(), "{spec}");
+        // And a CA certifies it.
+        let cert = ks.file(&format!("{spec}-{algorithm}.pem"));
+        ok(issue_csr(&pki, &csr, "server", &cert, &["--san", "dns:www.example.com"]));
+    }
+    let (key, version) = ks.create_key("EC_P256", "SIGN/VERIFY");
+    let refused = ks.file("refused.csr");
+    let run = ks.run(&[
+        "ca",
+        "csr",
+        "--key",
+        &key,
+        "--key-version",
+        &version,
+        "--subject",
+        "CN=x,DC=example",
+        "--out",
+        path(&refused),
+    ]);
+    assert_eq!(code(&run), "bad-subject");
+    assert!(!refused.exists(), "a refusal writes nothing");
+}

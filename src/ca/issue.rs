@@ -127,15 +127,20 @@ pub struct Issued {
 
 /// A KMS key version that will sign certificates: checked to be a SIGN/VERIFY key, its
 /// public key fetched (which also refuses a disabled or pending-deletion key).
-struct CaKey {
-    key_id: String,
-    key_version_id: String,
-    spec: KeySpec,
-    algorithm: Algorithm,
-    public_spki: Vec<u8>,
+pub(crate) struct CaKey {
+    pub(crate) key_id: String,
+    pub(crate) key_version_id: String,
+    pub(crate) spec: KeySpec,
+    pub(crate) algorithm: Algorithm,
+    pub(crate) public_spki: Vec<u8>,
 }
 
-fn ca_key(kms: &dyn Kms, key_id: &str, key_version_id: &str, algorithm: Option<Algorithm>) -> Result<CaKey, CaError> {
+pub(crate) fn ca_key(
+    kms: &dyn Kms,
+    key_id: &str,
+    key_version_id: &str,
+    algorithm: Option<Algorithm>,
+) -> Result<CaKey, CaError> {
     let meta = kms.describe_key(&KeyIdRequest { key_id: key_id.to_string() })?.key_metadata;
     if meta.key_usage != KeyUsage::SignVerify {
         return Err(CaError::new(

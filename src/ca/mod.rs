@@ -9,6 +9,7 @@ pub mod index;
 pub mod issue;
 pub mod key_policy;
 pub mod profile;
+pub mod request;
 pub mod signer;
 pub mod subject;
 

@@ -7,6 +7,7 @@ use crate::ca::crl::{crl, parse_reason, revoke};
 use crate::ca::index::{self, CertRecord};
 use crate::ca::issue::{Authority, InitRequest, IssueRequest, Issued, Lifetime, SubjectKey, import, init, issue};
 use crate::ca::profile::Profile;
+use crate::ca::request::{CsrRequest, make_csr};
 use crate::ca::subject::{parse_san, parse_subject};
 use crate::cli::input::write_out;
 use crate::cli::{CliError, Outcome, local_principal, print_json};
@@ -68,6 +69,17 @@ Publish a new CRL afterwards: keyseal ca crl --ca release-ca --out release-ca.cr
         after_help = "Example:\n  keyseal ca crl --ca release-ca --out release-ca.crl.pem --der release-ca.crl --days 7\n  openssl crl -in release-ca.crl.pem -CAfile release-ca.pem -verify -noout -text"
     )]
     Crl(CrlArgs),
+    /// Make a certificate signing request (PKCS#10) for a KMS key version, signed through
+    /// the KMS, for another CA to certify.
+    #[command(
+        after_help = "Examples:\n  keyseal ca csr --key alias/release --key-version V \\\n      --subject \"CN=Release Signing,O=Example\" --out release.csr\n  keyseal ca csr --key alias/web --key-version V --subject \"CN=www.example.com\" \\\n      --san dns:www.example.com --san dns:example.com --out web.csr\n  openssl req -in release.csr -verify -noout -text\n\n\
+The private key stays in the KMS: the request is signed with AsymmetricSign, and its
+self-signature is checked before it is written. Send the request to a public or corporate
+CA; the certificate it returns goes with `keyseal sign --cert`. The subject follows the
+same rules as `ca issue --subject`; --san names go into an extensionRequest attribute
+(the CA decides what it certifies)."
+    )]
+    Csr(CsrArgs),
     /// List CAs and the certificates they issued.
     #[command(after_help = "Examples:\n  keyseal ca list\n  keyseal ca list --ca release-ca --json")]
     List(ListArgs),
@@ -263,6 +275,29 @@ pub struct ShowArgs {
     pub json: bool,
 }
 
+/// `keyseal ca csr` flags.
+#[derive(Debug, Args)]
+pub struct CsrArgs {
+    /// The key: KeyId, alias/NAME or ARN (a SIGN/VERIFY key).
+    #[arg(long)]
+    pub key: String,
+    /// The key version.
+    #[arg(long)]
+    pub key_version: String,
+    /// Subject DN, e.g. "CN=Release Signing,O=Example,C=NL".
+    #[arg(long)]
+    pub subject: String,
+    /// Subject alternative name to request: dns:NAME, ip:ADDRESS, email:ADDRESS or uri:URI (repeatable).
+    #[arg(long = "san", value_name = "KIND:VALUE")]
+    pub sans: Vec<String>,
+    /// Signature algorithm; default RSA_PKCS1_SHA_256 for RSA keys, ECDSA_SHA_256 for EC keys.
+    #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(SIGN_ALGORITHMS))]
+    pub algorithm: Option<String>,
+    /// Write the request (PEM) here.
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+}
+
 fn algorithm(flag: &Option<String>) -> Result<Option<Algorithm>, CaError> {
     flag.as_deref().map(|a| a.parse::<Algorithm>().map_err(|e| CaError::new("bad-algorithm", e))).transpose()
 }
@@ -358,6 +393,24 @@ pub fn run(action: CaAction, kms: &dyn Kms, store: &Store) -> Result<Outcome, Cl
                 list.number,
                 escape_text(&args.ca),
                 list.revoked
+            );
+            Ok(Outcome::Success)
+        }
+        CaAction::Csr(args) => {
+            let request = CsrRequest {
+                key_id: args.key,
+                key_version_id: args.key_version,
+                algorithm: algorithm(&args.algorithm)?,
+                subject: args.subject,
+                sans: args.sans,
+            };
+            let pem = make_csr(kms, &request)?;
+            write_out(&args.out, pem.as_bytes(), false)?;
+            crate::outln!(
+                "wrote a certificate signing request for key {} version {} to {}",
+                escape_text(&request.key_id),
+                escape_text(&request.key_version_id),
+                quote_path(&args.out)
             );
             Ok(Outcome::Success)
         }
