@@ -66,8 +66,12 @@ impl Release {
     }
 
     fn verify(&self, paths: &[&Path]) -> Run {
-        let bundle = self.root.join("keyseal.bundle.json");
-        let mut args = vec!["verify", "--bundle", path(&bundle), "--public-key", path(&self.public_key), "--json"];
+        self.verify_with(&self.root.join("keyseal.bundle.json"), paths)
+    }
+
+    /// `verify --json` of `paths` against `bundle`, with the pinned key.
+    fn verify_with(&self, bundle: &Path, paths: &[&Path]) -> Run {
+        let mut args = vec!["verify", "--bundle", path(bundle), "--public-key", path(&self.public_key), "--json"];
         args.extend(paths.iter().map(|p| path(p)));
         self.ks.run(&args)
     }
@@ -270,15 +274,7 @@ fn another_versions_signature_is_refused_and_old_releases_still_verify() {
     assert_eq!(run.json()["signature"], "bad-signature");
 
     // Version 2's whole bundle, checked against version 1's pinned key.
-    let run = release.ks.run(&[
-        "verify",
-        path(&release.root),
-        "--bundle",
-        path(&other_out.join("keyseal.bundle.json")),
-        "--public-key",
-        path(&release.public_key),
-        "--json",
-    ]);
+    let run = release.verify_with(&other_out.join("keyseal.bundle.json"), &[&release.root]);
     assert_eq!(run.status, 1);
     assert_eq!(run.json()["signature"], "key-mismatch");
 }
@@ -377,16 +373,7 @@ fn an_earlier_signings_outputs_are_not_signed_again_elsewhere() {
     let sums = std::fs::read_to_string(signed.join("SHA256SUMS")).unwrap();
     let names: Vec<&str> = sums.lines().map(|l| &l[66..]).collect();
     assert_eq!(names, ["app-latest", "docs/ünïcödé dir/read me.txt", "empty", "large.tar", "linux/amd64/app"]);
-    let checked = release.ks.run(&[
-        "verify",
-        path(&release.root),
-        "--bundle",
-        path(&signed.join("keyseal.bundle.json")),
-        "--public-key",
-        path(&release.public_key),
-        "--json",
-    ]);
-    let report = ok(checked);
+    let report = ok(release.verify_with(&signed.join("keyseal.bundle.json"), &[&release.root]));
     assert_eq!(report["verified"], true);
     assert_eq!(report["files"].as_array().unwrap().len(), 5, "{report}");
 }
