@@ -9,7 +9,6 @@ use crate::kms::ids::{KeyRef, LOCAL_ACCOUNT, LOCAL_REGION, alias_arn, key_arn};
 use crate::kms::{Kms, KmsResult};
 use base64::Engine;
 use serde::Serialize;
-use serde_json::Value;
 use std::collections::BTreeMap;
 use std::str::FromStr;
 use zeroize::Zeroizing;
@@ -57,8 +56,15 @@ fn version(params: &Params) -> KmsResult<KeyVersionRequest> {
     Ok(KeyVersionRequest { key_id: key_id(params)?, key_version_id: required(params, "KeyVersionId")?.to_string() })
 }
 
-fn json<T: Serialize>(value: KmsResult<T>) -> KmsResult<Value> {
-    serde_json::to_value(value?).map_err(|e| KmsError::internal(format!("cannot encode the response: {e}")))
+/// A response body: JSON bytes, wiped when dropped.
+pub type Body = Zeroizing<Vec<u8>>;
+
+fn cannot_encode(e: serde_json::Error) -> KmsError {
+    KmsError::internal(format!("cannot encode the response: {e}"))
+}
+
+fn json<T: Serialize>(value: KmsResult<T>) -> KmsResult<Body> {
+    serde_json::to_vec(&value?).map(Zeroizing::new).map_err(cannot_encode)
 }
 
 /// The actions `keyseal serve` answers.
@@ -116,7 +122,7 @@ pub fn resources(kms: &LocalKms, action: &str, params: &Params) -> Vec<Vec<Strin
 }
 
 /// Runs `action` on `kms`; the response body as JSON.
-pub fn dispatch(kms: &dyn Kms, action: &str, params: &Params) -> KmsResult<Value> {
+pub fn dispatch(kms: &dyn Kms, action: &str, params: &Params) -> KmsResult<Body> {
     match action {
         "CreateKey" => json(kms.create_key(&CreateKeyRequest {
             key_spec: parsed(params, "KeySpec")?,
