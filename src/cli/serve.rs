@@ -15,7 +15,11 @@ use std::path::PathBuf;
 Speaks KMS OpenAPI 2016-01-20 at POST /, so the official Alibaba Cloud SDKs work against
 it: requests are signed with ACS3-HMAC-SHA256 (or HMAC-SHA1) using an access key from
 `keyseal access create`, and allowed only as its policies say. Stops gracefully on SIGTERM
-or Ctrl-C. Without --tls-cert/--tls-key it speaks plain HTTP: use that on loopback only."
+or Ctrl-C. Without --tls-cert/--tls-key it speaks plain HTTP: use that on loopback only.
+
+Under a flood of connections it stays answerable: idle connections make way for new ones
+at --max-connections, a failing accept() (e.g. out of file descriptors) backs off from
+5 ms to 1 s instead of spinning, and stderr says the open-file limit and the cap at start."
 )]
 pub struct ServeArgs {
     /// Address to listen on; port 0 picks a free port (the address is printed).
@@ -30,6 +34,18 @@ pub struct ServeArgs {
     /// The TLS certificate's private key (PEM: PKCS#8, PKCS#1 or SEC1).
     #[arg(long, value_name = "KEY.pem", requires = "tls_cert")]
     pub tls_key: Option<PathBuf>,
+    /// The most connections held at once [default: the open-file limit (raised to its
+    /// hard limit at start) less 64 kept for the store and runtime (less half, for a limit
+    /// under 128), at most 4096]. At the cap, the idle connection unused the longest is
+    /// closed to make room for a new one; when every connection has a request in progress,
+    /// a new one is answered 503 with Retry-After.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub max_connections: Option<u32>,
+    /// Requests one keep-alive connection may make; the last is answered with
+    /// `Connection: close`.
+    #[arg(long, value_name = "N", default_value_t = crate::server::DEFAULT_MAX_REQUESTS_PER_CONNECTION,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_requests_per_connection: u64,
 }
 
 /// The access key commands.
@@ -89,6 +105,8 @@ pub fn run_serve(args: ServeArgs, kms: LocalKms) -> Result<Outcome, CliError> {
     let mut options = ServeOptions::new(args.listen);
     options.max_body = args.max_body;
     options.tls = args.tls_cert.zip(args.tls_key);
+    options.max_connections = args.max_connections.map(|n| n as usize);
+    options.max_requests_per_connection = args.max_requests_per_connection;
     serve(kms, options)?;
     Ok(Outcome::Success)
 }

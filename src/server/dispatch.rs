@@ -1,13 +1,13 @@
 //! From an authenticated action and its parameters to a `Kms` call and back: parameters
 //! are read as the OpenAPI names them (strings on the wire; base64 for bytes), and
-//! responses serialize to the API's JSON.
+//! responses serialize to the API's JSON,
+//! straight into a zeroizing buffer (for AsymmetricDecrypt it holds the plaintext).
 
 use crate::kms::api::*;
 use crate::kms::error::{ErrorCode, KmsError};
 use crate::kms::{Kms, KmsResult};
 use base64::Engine;
 use serde::Serialize;
-use serde_json::Value;
 use std::collections::BTreeMap;
 use std::str::FromStr;
 use zeroize::Zeroizing;
@@ -55,8 +55,48 @@ fn version(params: &Params) -> KmsResult<KeyVersionRequest> {
     Ok(KeyVersionRequest { key_id: key_id(params)?, key_version_id: required(params, "KeyVersionId")?.to_string() })
 }
 
-fn json<T: Serialize>(value: KmsResult<T>) -> KmsResult<Value> {
-    serde_json::to_value(value?).map_err(|e| KmsError::internal(format!("cannot encode the response: {e}")))
+/// A response body: JSON bytes, wiped when dropped.
+pub type Body = Zeroizing<Vec<u8>>;
+
+fn cannot_encode(e: serde_json::Error) -> KmsError {
+    KmsError::internal(format!("cannot encode the response: {e}"))
+}
+
+fn json<T: Serialize>(value: KmsResult<T>) -> KmsResult<Body> {
+    serde_json::to_vec(&value?).map(Zeroizing::new).map_err(cannot_encode)
+}
+
+/// The AsymmetricDecrypt response body, byte for byte what serde writes for
+/// [`DecryptResponse`], but with the plaintext's base64 encoded straight into one
+/// zeroizing buffer sized up front: serde's path would leave copies in a base64 `String`
+/// and in the buffer's earlier allocations as it grew, none of them wiped.
+pub fn decrypt_body(response: &DecryptResponse) -> KmsResult<Body> {
+    #[derive(Serialize)]
+    #[serde(rename_all = "PascalCase")]
+    struct Ids<'a> {
+        request_id: &'a str,
+        key_id: &'a str,
+        key_version_id: &'a str,
+    }
+    let ids =
+        Ids { request_id: &response.request_id, key_id: &response.key_id, key_version_id: &response.key_version_id };
+    let ids = serde_json::to_vec(&ids).map_err(cannot_encode)?;
+    let head = &ids[..ids.len() - 1]; // without its closing brace
+    let (field, tail) = (&b",\"Plaintext\":\""[..], &b"\"}"[..]);
+    let encoded = base64::encoded_len(response.plaintext.len(), true)
+        .ok_or_else(|| KmsError::internal("the plaintext is too large to encode"))?;
+    let mut body = Zeroizing::new(Vec::with_capacity(head.len() + field.len() + encoded + tail.len()));
+    let capacity = body.capacity();
+    body.extend_from_slice(head);
+    body.extend_from_slice(field);
+    let start = body.len();
+    body.resize(start + encoded, 0);
+    base64::engine::general_purpose::STANDARD
+        .encode_slice(&*response.plaintext, &mut body[start..])
+        .map_err(|e| KmsError::internal(format!("cannot encode the plaintext: {e}")))?;
+    body.extend_from_slice(tail);
+    debug_assert_eq!(body.capacity(), capacity, "the body never grew, so it left no copy behind");
+    Ok(body)
 }
 
 /// The actions `keyseal serve` answers.
@@ -83,7 +123,7 @@ pub const ACTIONS: &[&str] = &[
 ];
 
 /// Runs `action` on `kms`; the response body as JSON.
-pub fn dispatch(kms: &dyn Kms, action: &str, params: &Params) -> KmsResult<Value> {
+pub fn dispatch(kms: &dyn Kms, action: &str, params: &Params) -> KmsResult<Body> {
     match action {
         "CreateKey" => json(kms.create_key(&CreateKeyRequest {
             key_spec: parsed(params, "KeySpec")?,
@@ -144,16 +184,51 @@ pub fn dispatch(kms: &dyn Kms, action: &str, params: &Params) -> KmsResult<Value
         }
         "AsymmetricDecrypt" => {
             let v = version(params)?;
-            json(kms.asymmetric_decrypt(&DecryptRequest {
+            decrypt_body(&kms.asymmetric_decrypt(&DecryptRequest {
                 key_id: v.key_id,
                 key_version_id: v.key_version_id,
                 algorithm: parsed(params, "Algorithm")?,
                 ciphertext_blob: bytes(params, "CiphertextBlob")?,
-            }))
+            })?)
         }
         other => Err(KmsError::new(
             ErrorCode::ActionNotFound,
             format!("there is no action {other:?}; this server answers: {}", ACTIONS.join(", ")),
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn decrypted(plaintext: &[u8]) -> DecryptResponse {
+        DecryptResponse {
+            request_id: "5f0b6a2e-1c1d-4c4e-9f6a-2b8c1e0d7a61".into(),
+            key_id: "key \"quoted\" \\ id".into(),
+            key_version_id: "v1".into(),
+            plaintext: Zeroizing::new(plaintext.to_vec()),
+        }
+    }
+
+    #[test]
+    fn the_decrypt_body_is_what_serde_would_write() {
+        for length in [0, 1, 2, 3, 4, 190, 191, 256] {
+            let response = decrypted(&vec![0xA5; length]);
+            let body = decrypt_body(&response).unwrap();
+            assert_eq!(*body, serde_json::to_vec(&response).unwrap(), "plaintext of {length} bytes");
+            let back: DecryptResponse = serde_json::from_slice(&body).unwrap();
+            assert_eq!(back, response);
+        }
+    }
+
+    /// A buffer that grew would have left its earlier allocations, plaintext included,
+    /// behind unwiped.
+    #[test]
+    fn the_decrypt_body_is_sized_up_front() {
+        for length in [0, 1, 5, 214] {
+            let body = decrypt_body(&decrypted(&vec![7; length])).unwrap();
+            assert_eq!(body.len(), body.capacity(), "plaintext of {length} bytes");
+        }
     }
 }

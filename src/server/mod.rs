@@ -4,28 +4,56 @@
 //! principal, so the audit log says who did what. Bounded request size, a header timeout,
 //! one log line per request without secrets, `GET /health`, and a graceful shutdown on
 //! SIGTERM or Ctrl-C that lets requests in flight finish.
+//!
+//! Against a flood of connections: the open-file limit is raised as far as allowed, the
+//! connections held are capped below it (`connections`: at the cap the idle connection
+//! unused the longest makes way, a request in progress never does, and when all are busy
+//! a newcomer gets 503 at once), a failing `accept()` backs off instead of spinning
+//! (`accept`), and a keep-alive connection closes after a number of requests.
 
+mod accept;
 pub mod auth;
 pub mod authorize;
+mod body;
+mod connections;
 pub mod dispatch;
+pub mod limits;
+mod refuse;
 
 use crate::kms::LocalKms;
 use crate::kms::error::{ErrorBody, ErrorCode, KmsError};
 use crate::kms::ids::new_uuid;
+use accept::{AcceptFailure, Backoff, MAX_BACKOFF};
 use auth::{Incoming as SignedRequest, authenticate};
 use authorize::Check;
+use connections::{Admission, Connections, Held, Slot};
+use dispatch::Body;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::{Bytes, Incoming};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
-use hyper_util::server::graceful::GracefulShutdown;
 use std::collections::BTreeMap;
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use tokio::net::TcpStream;
+use zeroize::Zeroizing;
+
+/// Requests one keep-alive connection may make before the server closes it, so that one
+/// client cannot hold a connection (and its share of the cap) forever.
+pub const DEFAULT_MAX_REQUESTS_PER_CONNECTION: u64 = 1000;
+
+/// Completed connections the kernel holds for the server while it is busy (it caps this
+/// at net.core.somaxconn). The usual 128 is overrun by one burst, and a client whose
+/// handshake is dropped waits a second or more for its SYN to be retransmitted.
+const LISTEN_BACKLOG: u32 = 1024;
+
+/// How long a newcomer at the cap waits for the idle connection told to make way to close
+/// (microseconds, normally; longer only if a request arrived on it just then).
+const EVICTION_WAIT: Duration = Duration::from_millis(250);
 
 /// How the server runs.
 #[derive(Debug, Clone)]
@@ -40,10 +68,16 @@ pub struct ServeOptions {
     pub drain_timeout: Duration,
     /// Serve HTTPS with this certificate chain and private key (PEM files).
     pub tls: Option<(std::path::PathBuf, std::path::PathBuf)>,
+    /// The most connections held at once; `None`: from the open-file limit
+    /// ([`limits::default_max_connections`]).
+    pub max_connections: Option<usize>,
+    /// Requests one keep-alive connection may make before it is closed.
+    pub max_requests_per_connection: u64,
 }
 
 impl ServeOptions {
-    /// Defaults for `listen`: 64 KiB bodies, 10 s for headers, 30 s to drain.
+    /// Defaults for `listen`: 64 KiB bodies, 10 s for headers, 30 s to drain, connections
+    /// capped by the open-file limit, 1000 requests per connection.
     pub fn new(listen: SocketAddr) -> ServeOptions {
         ServeOptions {
             listen,
@@ -51,6 +85,8 @@ impl ServeOptions {
             header_timeout: Duration::from_secs(10),
             drain_timeout: Duration::from_secs(30),
             tls: None,
+            max_connections: None,
+            max_requests_per_connection: DEFAULT_MAX_REQUESTS_PER_CONNECTION,
         }
     }
 }
@@ -59,16 +95,43 @@ struct State {
     kms: LocalKms,
     max_body: usize,
     body_timeout: Duration,
+    max_requests_per_connection: u64,
 }
 
 /// Serves until SIGTERM or Ctrl-C; prints `listening on http://ADDR` once bound.
 pub fn serve(kms: LocalKms, options: ServeOptions) -> Result<(), KmsError> {
     kms.unlock()?;
+    let max_connections = connection_cap(&options);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .map_err(|e| KmsError::internal(format!("cannot start the async runtime: {e}")))?;
-    runtime.block_on(run(kms, options))
+    runtime.block_on(run(kms, options, max_connections))
+}
+
+/// Raises the open-file limit, settles the connection cap, and says both on stderr.
+fn connection_cap(options: &ServeOptions) -> usize {
+    let open_files = limits::raise_open_files();
+    let cap = options.max_connections.unwrap_or_else(|| limits::default_max_connections(open_files.now));
+    crate::errln!("keyseal serve: {open_files}; {cap} connections at most");
+    if let (false, Some(limit)) = (limits::fits(cap, open_files.now), open_files.now) {
+        crate::errln!(
+            "keyseal serve: warning: --max-connections {cap} leaves fewer than {} of the {limit} open files \
+             allowed for the store and the runtime; when they run out, accept() fails and new connections wait",
+            limits::reserve(limit)
+        );
+    }
+    cap
+}
+
+/// Binds `address` with a listen backlog of [`LISTEN_BACKLOG`].
+fn listen(address: SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
+    let socket = if address.is_ipv4() { tokio::net::TcpSocket::new_v4()? } else { tokio::net::TcpSocket::new_v6()? };
+    // As std's bind does on unix, so a restarted server can bind again at once.
+    #[cfg(unix)]
+    socket.set_reuseaddr(true)?;
+    socket.bind(address)?;
+    socket.listen(LISTEN_BACKLOG)
 }
 
 /// A TLS acceptor for the certificate chain and key in PEM files.
@@ -93,56 +156,144 @@ fn tls_acceptor(cert: &std::path::Path, key: &std::path::Path) -> Result<tokio_r
     Ok(tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(config)))
 }
 
-async fn run(kms: LocalKms, options: ServeOptions) -> Result<(), KmsError> {
+async fn run(kms: LocalKms, options: ServeOptions, max_connections: usize) -> Result<(), KmsError> {
     let tls = match &options.tls {
         Some((cert, key)) => Some(tls_acceptor(cert, key)?),
         None => None,
     };
-    let listener = tokio::net::TcpListener::bind(options.listen)
-        .await
+    let listener = listen(options.listen)
         .map_err(|e| KmsError::invalid("--listen", format!("cannot listen on {}: {e}", options.listen)))?;
     let bound = listener.local_addr().map_err(|e| KmsError::internal(e.to_string()))?;
     crate::outln!("keyseal serve: listening on {}://{bound}", if tls.is_some() { "https" } else { "http" });
     use std::io::Write;
     let _ = std::io::stdout().flush();
-    let state = Arc::new(State { kms, max_body: options.max_body, body_timeout: options.header_timeout });
-    let graceful = GracefulShutdown::new();
+    let state = Arc::new(State {
+        kms,
+        max_body: options.max_body,
+        body_timeout: options.header_timeout,
+        max_requests_per_connection: options.max_requests_per_connection,
+    });
+    let connections = Connections::new(max_connections);
+    let refusals = refuse::Refusals::default();
+    let mut backoff = Backoff::default();
+    // Whether the last connection needed an idle one closed: logged once per spell.
+    let mut at_cap = false;
     let mut stop = std::pin::pin!(shutdown_signal());
     loop {
-        tokio::select! {
-            accepted = listener.accept() => {
-                let Ok((stream, remote)) = accepted else { continue };
-                let state = state.clone();
-                let http = http1::Builder::new().timer(TokioTimer::new()).header_read_timeout(options.header_timeout).clone();
-                let service = service_fn(move |request| handle(state.clone(), remote, request));
-                match &tls {
-                    None => {
-                        let watched = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
-                        tokio::spawn(async move {
-                            let _ = watched.await;
-                        });
+        let accepted = tokio::select! {
+            accepted = listener.accept() => accepted,
+            _ = &mut stop => break,
+        };
+        let (stream, remote) = match accepted {
+            Ok(accepted) => {
+                if let Some(failures) = backoff.succeeded() {
+                    crate::errln!("keyseal serve: accepting connections again after {failures} failed attempts");
+                }
+                accepted
+            }
+            Err(err) => {
+                if accept::classify(&err) == AcceptFailure::Resources {
+                    let pause = backoff.failed();
+                    if backoff.first_of_burst() {
+                        crate::errln!(
+                            "keyseal serve: cannot accept a connection: {err}; retrying with pauses of up to \
+                             {MAX_BACKOFF:?} ({} connections held; raise the open-file limit or lower --max-connections)",
+                            connections.held()
+                        );
                     }
-                    Some(acceptor) => {
-                        let (acceptor, handshake_timeout, watcher) = (acceptor.clone(), options.header_timeout, graceful.watcher());
-                        tokio::spawn(async move {
-                            // The handshake runs in its own task so a slow client holds up no one.
-                            if let Ok(Ok(stream)) = tokio::time::timeout(handshake_timeout, acceptor.accept(stream)).await {
-                                let _ = watcher.watch(http.serve_connection(TokioIo::new(stream), service)).await;
-                            }
-                        });
+                    tokio::select! {
+                        _ = tokio::time::sleep(pause) => {}
+                        _ = &mut stop => break,
                     }
                 }
+                continue;
             }
-            _ = &mut stop => break,
-        }
+        };
+        let held = match connections.admit(EVICTION_WAIT).await {
+            Admission::Room(held) => {
+                at_cap = false;
+                held
+            }
+            Admission::MadeRoom(held) => {
+                if !std::mem::replace(&mut at_cap, true) {
+                    crate::errln!(
+                        "keyseal serve: holding the most connections ({}); closing idle ones to make room",
+                        connections.capacity()
+                    );
+                }
+                held
+            }
+            Admission::Full => {
+                log_line(remote, "-", "-", "anonymous", 503, Some(refuse::SERVER_BUSY), Instant::now());
+                refuse::refuse(stream, tls.is_some(), connections.capacity(), &refusals);
+                continue;
+            }
+        };
+        spawn_connection(stream, remote, held, &state, &connections, tls.as_ref(), options.header_timeout);
     }
     drop(listener);
     crate::errln!("keyseal serve: shutting down; waiting for requests in flight");
+    connections.drain();
     tokio::select! {
-        _ = graceful.shutdown() => crate::errln!("keyseal serve: stopped"),
+        _ = connections.all_closed() => crate::errln!("keyseal serve: stopped"),
         _ = tokio::time::sleep(options.drain_timeout) => crate::errln!("keyseal serve: stopped with requests still open after {:?}", options.drain_timeout),
     }
     Ok(())
+}
+
+/// Serves one connection in a task of its own, holding its slot until it ends.
+fn spawn_connection(
+    stream: TcpStream,
+    remote: SocketAddr,
+    held: Held,
+    state: &Arc<State>,
+    connections: &Arc<Connections>,
+    tls: Option<&tokio_rustls::TlsAcceptor>,
+    header_timeout: Duration,
+) {
+    let http = http1::Builder::new().timer(TokioTimer::new()).header_read_timeout(header_timeout).clone();
+    let (state, connections, tls) = (state.clone(), connections.clone(), tls.cloned());
+    tokio::spawn(async move {
+        let slot = held.slot().clone();
+        let service = service_fn(move |request| handle(state.clone(), slot.clone(), remote, request));
+        match tls {
+            None => drive(http.serve_connection(TokioIo::new(stream), service), &held, &connections).await,
+            Some(acceptor) => {
+                // The handshake runs in the connection's task so a slow client holds up no
+                // one; until it is done the connection is idle, and may be told to make way.
+                let handshake = tokio::time::timeout(header_timeout, acceptor.accept(stream));
+                let stream = tokio::select! {
+                    done = handshake => match done {
+                        Ok(Ok(stream)) => stream,
+                        _ => return,
+                    },
+                    _ = held.slot().told_to_close() => return,
+                };
+                drive(http.serve_connection(TokioIo::new(stream), service), &held, &connections).await
+            }
+        }
+    });
+}
+
+/// Runs `connection` until it ends or the server tells it to close. Told to make room
+/// while idle, it is dropped at once (a client still sending headers gets no more time);
+/// with a request in progress, or when the server is shutting down, hyper finishes the
+/// request in hand and then closes.
+async fn drive<I, S>(connection: http1::Connection<I, S>, held: &Held, connections: &Connections)
+where
+    I: hyper::rt::Read + hyper::rt::Write + Unpin + 'static,
+    S: hyper::service::HttpService<Incoming, ResBody = Full<Bytes>>,
+    S::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let mut connection = std::pin::pin!(connection);
+    tokio::select! {
+        _ = connection.as_mut() => return,
+        _ = held.slot().told_to_close() => {}
+    }
+    if connections.draining() || held.slot().in_progress() {
+        connection.as_mut().graceful_shutdown();
+        let _ = connection.await;
+    }
 }
 
 async fn shutdown_signal() {
@@ -161,29 +312,39 @@ async fn shutdown_signal() {
     let _ = tokio::signal::ctrl_c().await;
 }
 
-fn json_response(status: u16, body: String) -> Response<Full<Bytes>> {
-    let mut response = Response::new(Full::new(Bytes::from(body)));
-    *response.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    if let Ok(value) = "application/json;charset=utf-8".parse() {
-        response.headers_mut().insert(hyper::header::CONTENT_TYPE, value);
-    }
-    response
-}
-
-fn error_response(err: &KmsError) -> (u16, String) {
-    let body = ErrorBody::new(err, "keyseal");
-    (err.code.http_status(), serde_json::to_string(&body).unwrap_or_default())
-}
-
+/// Answers one request on a connection; the connection counts as busy until the answer
+/// has left, and is closed after it once it has made its most requests.
 async fn handle(
     state: Arc<State>,
+    slot: Arc<Slot>,
     remote: SocketAddr,
     request: Request<Incoming>,
 ) -> Result<Response<Full<Bytes>>, Infallible> {
+    let in_progress = slot.begin();
+    let last = slot.requests() >= state.max_requests_per_connection;
+    let (status, bytes) = answer(state, remote, request).await;
+    let mut response = Response::new(body::answer(bytes, Some(in_progress)));
+    *response.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let headers = response.headers_mut();
+    headers
+        .insert(hyper::header::CONTENT_TYPE, hyper::header::HeaderValue::from_static("application/json;charset=utf-8"));
+    if last {
+        headers.insert(hyper::header::CONNECTION, hyper::header::HeaderValue::from_static("close"));
+    }
+    Ok(response)
+}
+
+fn error_response(err: &KmsError) -> (u16, Body) {
+    let body = ErrorBody::new(err, "keyseal");
+    (err.code.http_status(), Zeroizing::new(serde_json::to_vec(&body).unwrap_or_default()))
+}
+
+/// The status and JSON body for one request.
+async fn answer(state: Arc<State>, remote: SocketAddr, request: Request<Incoming>) -> (u16, Body) {
     let started = Instant::now();
     let method = request.method().as_str().to_string();
     if request.uri().path() == "/health" {
-        return Ok(json_response(200, r#"{"Status":"ok"}"#.into()));
+        return (200, Zeroizing::new(br#"{"Status":"ok"}"#.to_vec()));
     }
     let query = request.uri().query().unwrap_or("").to_string();
     let headers: BTreeMap<String, String> = request
@@ -201,20 +362,17 @@ async fn handle(
             let err =
                 KmsError::invalid("body", format!("the request body is over {} bytes or was cut off", state.max_body));
             let (_, body) = error_response(&err);
-            log_line(remote, &method, "-", "-", 413, Some(err.code), started);
-            return Ok(json_response(413, body));
+            log_line(remote, &method, "-", "-", 413, Some(err.code.as_str()), started);
+            return (413, body);
         }
     };
     if !path_ok {
         let err = KmsError::new(ErrorCode::ActionNotFound, "the KMS API is served at POST /");
-        let (status, body) = error_response(&err);
-        return Ok(json_response(status, body));
+        return error_response(&err);
     }
     let worker =
         tokio::task::spawn_blocking(move || process(&state, &method, &query, &headers, &body, remote, started));
-    let (status, body) =
-        worker.await.unwrap_or_else(|_| error_response(&KmsError::internal("the request handler failed")));
-    Ok(json_response(status, body))
+    worker.await.unwrap_or_else(|_| error_response(&KmsError::internal("the request handler failed")))
 }
 
 /// Authenticates, authorizes and runs one API request; returns status and JSON body.
@@ -226,13 +384,13 @@ fn process(
     body: &[u8],
     remote: SocketAddr,
     started: Instant,
-) -> (u16, String) {
+) -> (u16, Body) {
     let incoming = SignedRequest { method, query, headers, body };
     let now = crate::clock::now_unix();
     let respond = |principal: &str, action: &str, mut err: KmsError| {
         err.request_id = Some(err.request_id.unwrap_or_else(|| new_uuid().unwrap_or_default()));
         let (status, body) = error_response(&err);
-        log_line(remote, method, action, principal, status, Some(err.code), started);
+        log_line(remote, method, action, principal, status, Some(err.code.as_str()), started);
         (status, body)
     };
     // A request that fails authentication is logged, not audited: strangers must not be
@@ -258,14 +416,14 @@ fn process(
     // Decided again inside the operation's transaction, on the snapshot it acts on.
     let kms = kms.with_guard(check.into_guard());
     match dispatch::dispatch(&kms, action, &authenticated.params) {
-        Ok(value) => {
+        Ok(body) => {
             log_line(remote, method, action, kms.principal(), 200, None, started);
-            (200, value.to_string())
+            (200, body)
         }
         Err(mut err) => {
             err.request_id = err.request_id.or_else(|| new_uuid().ok());
             let (status, body) = error_response(&err);
-            log_line(remote, method, action, kms.principal(), status, Some(err.code), started);
+            log_line(remote, method, action, kms.principal(), status, Some(err.code.as_str()), started);
             (status, body)
         }
     }
@@ -279,7 +437,7 @@ fn log_line(
     action: &str,
     principal: &str,
     status: u16,
-    code: Option<ErrorCode>,
+    code: Option<&str>,
     started: Instant,
 ) {
     use crate::quote::escape_text;
@@ -289,7 +447,7 @@ fn log_line(
         escape_text(method),
         escape_text(action),
         escape_text(principal),
-        code.map(|c| format!(" code={c}")).unwrap_or_default(),
+        code.map(|c| format!(" code={}", escape_text(c))).unwrap_or_default(),
         started.elapsed().as_millis()
     );
 }

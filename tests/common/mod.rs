@@ -69,7 +69,12 @@ impl Keyseal {
 
     /// A `keyseal` command on this store with the test passphrase.
     pub fn command(&self) -> Command {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_keyseal"));
+        self.command_via(env!("CARGO_BIN_EXE_keyseal"))
+    }
+
+    /// `program` (a wrapper that runs keyseal, such as `sh`) with this store's environment.
+    pub fn command_via(&self, program: &str) -> Command {
+        let mut command = Command::new(program);
         command
             .env("KEYSEAL_STORE", self.store())
             .env("KEYSEAL_PASSPHRASE", PASSPHRASE)
@@ -178,22 +183,38 @@ impl Server {
 
     /// Starts the server with extra `serve` flags.
     pub fn start_with(ks: &Keyseal, extra: &[&str]) -> Server {
+        let mut command = ks.command();
+        command.args(["serve", "--listen", "127.0.0.1:0"]).args(extra);
+        Server::spawn(ks, command)
+    }
+
+    /// Starts the server with its open-file limit, soft and hard, set to `open_files`
+    /// (by `ulimit -n` in a shell that then execs keyseal, so the pid is the server's).
+    pub fn start_with_open_files(ks: &Keyseal, open_files: u32, extra: &[&str]) -> Server {
+        let mut command = ks.command_via("sh");
+        command
+            .args(["-c", &format!("ulimit -n {open_files} && exec \"$0\" \"$@\"")])
+            .args([env!("CARGO_BIN_EXE_keyseal"), "serve", "--listen", "127.0.0.1:0"])
+            .args(extra);
+        Server::spawn(ks, command)
+    }
+
+    /// Spawns `command` (a `keyseal serve`) and waits until it listens.
+    fn spawn(ks: &Keyseal, mut command: Command) -> Server {
         // The log goes to a file: a pipe nobody reads would fill and stall the server.
         let log = ks.file(&format!("serve-{}.log", std::process::id()));
         let log_file = std::fs::File::create(&log).unwrap();
-        let mut child = ks
-            .command()
-            .args(["serve", "--listen", "127.0.0.1:0"])
-            .args(extra)
-            .stdout(Stdio::piped())
-            .stderr(log_file)
-            .spawn()
-            .unwrap();
+        let mut child = command.stdout(Stdio::piped()).stderr(log_file).spawn().unwrap();
         let mut line = String::new();
         BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
         let endpoint = line.trim().rsplit("://").next().unwrap().to_string();
         assert!(endpoint.starts_with("127.0.0.1:"), "the server printed {line:?}");
         Server { child, log, endpoint }
+    }
+
+    /// What the server has logged so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
     /// The server's process id.
