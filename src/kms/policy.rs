@@ -215,7 +215,7 @@ mod tests {
         let admin =
             Policy::parse(r#"{"Version":"1","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#).unwrap();
         assert!(!allows(&[], "kms:CreateKey", &[]));
-        assert!(!allows(&[admin.clone()], "kms:CreateKey", &[]));
+        assert!(!allows(std::slice::from_ref(&admin), "kms:CreateKey", &[]));
         assert!(allows(&[admin], "kms:CreateKey", &[vec!["acs:kms:local:0:key".to_string()]]));
     }
 }
