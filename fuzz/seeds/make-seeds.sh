@@ -4,7 +4,8 @@
 # secp256k1, a server certificate issued from an OpenSSL CSR, revocations and CRLs,
 # signed release bundles and manifests; plus OpenSSL-made chains keyseal cannot issue
 # itself (P-384, RSA-3072/SHA-512, Ed25519, name constraints and policies), CSRs and a CRL;
-# and, through make-pkits-seeds.sh, path_validation seeds from NIST PKITS (fixtures/pkits/).
+# and, through make-pkits-seeds.sh, path_validation seeds from NIST PKITS (fixtures/pkits/);
+# make-policy-seeds.sh and make-request-auth-seeds.py make policy_document and request_auth.
 #
 # Usage: fuzz/seeds/make-seeds.sh [path/to/keyseal]   (default: target/release/keyseal,
 # built with `cargo build --release` if missing). Needs openssl, sha256sum and jq. The
@@ -283,8 +284,18 @@ done
 # NIST PKITS cases (policy inputs, CRL processing, name constraints); the same bytes on every run.
 "$seeds/make-pkits-seeds.sh" >/dev/null
 
+# Policy documents with the requests they govern; the same bytes on every run.
+"$seeds/make-policy-seeds.sh"
+# Requests as the official KMS SDK sends them, from its virtual environment (.ci/run and
+# `cargo test` create it); skipped, keeping the committed ones, where it is missing.
+if [ -x "$repo/target/sdk-venv/bin/python" ]; then
+    "$repo/target/sdk-venv/bin/python" "$seeds/make-request-auth-seeds.py" >/dev/null
+else
+    echo "no target/sdk-venv: fuzz/seeds/request_auth/ left as it is" >&2
+fi
+
 echo "seeds written under $seeds:"
-for target in bundle manifest certificates crl csr path_validation; do
+for target in bundle manifest certificates crl csr path_validation policy_document request_auth; do
     printf '  %-16s %3d files %7d bytes\n' "$target" "$(find "$seeds/$target" -type f | wc -l)" \
         "$(cat "$seeds/$target"/* | wc -c)"
 done

@@ -87,18 +87,21 @@ impl Policy {
     }
 }
 
-/// Whether `text` matches `pattern`, where `*` is any run of characters and `?` one.
+/// Whether `text` matches `pattern`, where `*` is any run of characters and `?` one. A `*`
+/// or `?` in `text` is an ordinary character. Greedy with one backtracking point (the last
+/// `*`), so at most pattern × text steps, whatever the wildcards.
 pub fn wildcard_match(pattern: &str, text: &str) -> bool {
     let (pattern, text): (Vec<char>, Vec<char>) = (pattern.chars().collect(), text.chars().collect());
     let (mut p, mut t, mut star, mut mark) = (0, 0, None, 0);
     while t < text.len() {
-        if p < pattern.len() && (pattern[p] == '?' || pattern[p] == text[t]) {
-            p += 1;
-            t += 1;
-        } else if p < pattern.len() && pattern[p] == '*' {
+        // A `*` in the pattern is a wildcard even where the text has a `*` too.
+        if p < pattern.len() && pattern[p] == '*' {
             star = Some(p);
             mark = t;
             p += 1;
+        } else if p < pattern.len() && (pattern[p] == '?' || pattern[p] == text[t]) {
+            p += 1;
+            t += 1;
         } else if let Some(s) = star {
             p = s + 1;
             mark += 1;
@@ -113,8 +116,13 @@ pub fn wildcard_match(pattern: &str, text: &str) -> bool {
 /// Whether `policies` allow `action` (e.g. `kms:AsymmetricSign`) on every resource a
 /// request touches. Each resource comes with all the names it goes by (a key's ARN, and the
 /// alias ARN when the request named the key by alias): no statement may deny any of its
-/// names, and some statement must allow one of them.
+/// names, and some statement must allow one of them. A request that names no resource at
+/// all is refused (deny by default): the server always names at least the key or alias
+/// collection.
 pub fn allows(policies: &[Policy], action: &str, resources: &[Vec<String>]) -> bool {
+    if resources.is_empty() {
+        return false;
+    }
     let action = action.to_ascii_lowercase();
     let statements: Vec<&Statement> = policies
         .iter()
@@ -170,5 +178,44 @@ mod tests {
         assert!(
             Policy::parse(r#"{"Version":"1","Statement":[{"Effect":"Maybe","Action":"*","Resource":"*"}]}"#).is_err()
         );
+    }
+
+    /// Found by the `policy_document` fuzz target (fuzz/regressions/policy_document/): a `*`
+    /// in the name was taken as the pattern's `*` matched literally, so `*` did not match
+    /// `*R`, and a Deny on `acs:kms:*:*:key/*` missed a resource named `key/*x`.
+    #[test]
+    fn a_star_in_the_name_does_not_stop_a_wildcard() {
+        assert!(wildcard_match("*", "*R"));
+        assert!(wildcard_match("kms:*", "kms:*\",\"Resour:ListAliases"));
+        assert!(wildcard_match("acs:kms:*:*:key/*", "acs:kms:local:0:key/*x"));
+        assert!(wildcard_match("a?c", "a*c"));
+        assert!(!wildcard_match("a*c", "a*b"));
+        let text = include_str!("../../fuzz/regressions/policy_document/deny-missed-for-star-in-resource-name");
+        let mut lines = text.splitn(3, '\n');
+        let (action, resource) = (lines.next().unwrap(), lines.next().unwrap());
+        let policy = Policy::parse(lines.next().unwrap()).unwrap();
+        assert!(!allows(&[policy], action, &[vec![resource.to_string()]]), "the Deny on key/* must win");
+    }
+
+    /// Wildcards that make a backtracking matcher exponential: the answers, in a single
+    /// pass each (the matcher is pattern × text at most).
+    #[test]
+    fn pathological_wildcards() {
+        let stars = "*?".repeat(40);
+        let long = "a".repeat(300);
+        assert!(!wildcard_match(&format!("{stars}b"), &long));
+        assert!(wildcard_match(&format!("{stars}a"), &long));
+        assert!(!wildcard_match(&"*a".repeat(50).replace("*a*a", "*a*b"), &long));
+    }
+
+    /// Found by the `policy_document` fuzz target (fuzz/regressions/policy_document/): with
+    /// no resource to check, `allows` said yes, even with no policy at all.
+    #[test]
+    fn a_request_without_resources_is_refused() {
+        let admin =
+            Policy::parse(r#"{"Version":"1","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#).unwrap();
+        assert!(!allows(&[], "kms:CreateKey", &[]));
+        assert!(!allows(std::slice::from_ref(&admin), "kms:CreateKey", &[]));
+        assert!(allows(&[admin], "kms:CreateKey", &[vec!["acs:kms:local:0:key".to_string()]]));
     }
 }

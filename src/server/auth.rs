@@ -55,14 +55,16 @@ pub struct Authenticated {
 
 pub use crate::kms::acs3::{canonical_query, percent_encode};
 
-fn percent_decode(text: &str) -> String {
+/// Decodes `%XX` escapes and `+` (a space), as a form or query is read; a `%` not followed
+/// by two hex digits stays as it is, and bytes that are not UTF-8 become U+FFFD.
+pub fn percent_decode(text: &str) -> String {
     let bytes = text.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
         match bytes[i] {
             b'+' => out.push(b' '),
-            b'%' if i + 2 < bytes.len() => {
+            b'%' if i + 2 < bytes.len() && bytes[i + 1].is_ascii_hexdigit() && bytes[i + 2].is_ascii_hexdigit() => {
                 match std::str::from_utf8(&bytes[i + 1..i + 3])
                     .ok()
                     .and_then(|hex| u8::from_str_radix(hex, 16).ok())
@@ -247,6 +249,19 @@ mod tests {
         );
         assert_eq!(percent_decode("100%"), "100%");
         assert_eq!(percent_decode("%zz"), "%zz");
+    }
+
+    /// Found by the `request_auth` fuzz target (fuzz/regressions/request_auth/): `%+41`
+    /// decoded as `A`, since `u8::from_str_radix` takes a leading `+`; only two hex digits
+    /// make an escape (and the `+` is a space, as everywhere in a form).
+    #[test]
+    fn an_escape_is_two_hex_digits() {
+        assert_eq!(percent_decode("%+41"), "% 41");
+        assert_eq!(percent_decode("%+f%-1%4"), "% f%-1%4");
+        assert_eq!(percent_decode("%41%2b%2B"), "A++");
+        let params = parse_form("KeyId=%+41&Description=100%-1");
+        assert_eq!(params["KeyId"], "% 41");
+        assert_eq!(params["Description"], "100%-1");
     }
 
     #[test]
