@@ -196,3 +196,21 @@ fn a_refused_keyid_is_stored_bounded_and_shown_escaped() {
     assert!(!shown.contains('\x1b') && shown.contains("evil\\n\\x1b[2J"), "{shown:?}");
     assert_eq!(ks.run(&["audit", "verify"]).status, 0, "the bounded entry is part of an intact chain");
 }
+
+/// Regression (issue 15 item 8): a refusal whose audit entry cannot be written is reported
+/// as a store failure naming the refusal, not as the refusal alone.
+#[test]
+fn a_refusal_that_cannot_be_audited_says_so() {
+    let ks = Keyseal::new();
+    ks.create_key("EC_P256", "SIGN/VERIFY");
+    let db = rusqlite::Connection::open(ks.store().join("keyseal.db")).unwrap();
+    db.execute_batch(
+        "CREATE TRIGGER no_refusals BEFORE INSERT ON audit WHEN NEW.result = 'Failure'
+         BEGIN SELECT RAISE(ABORT, 'disk full'); END;",
+    )
+    .unwrap();
+    let refused = ks.run(&["kms", "describe-key", "--key-id", "no-such-key"]);
+    assert_eq!(refused.code(), "Keyseal.StoreUnavailable");
+    let message = refused.error()["Message"].as_str().unwrap().to_string();
+    assert!(message.contains("Forbidden.KeyNotFound") && message.contains("disk full"), "{message}");
+}

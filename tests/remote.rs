@@ -504,6 +504,33 @@ fn a_replayed_request_is_refused_by_every_server_on_the_store() {
     restarted.stop();
 }
 
+/// Regression (issue 15 item 8): when the audit entry of a refusal cannot be written, the
+/// server does not answer as if all were well: the request stays refused, the answer is a
+/// server error (`Keyseal.StoreUnavailable`, 503), and the server log says so loudly.
+#[test]
+fn a_refusal_whose_audit_entry_cannot_be_written_is_a_server_error() {
+    let host = Keyseal::new();
+    let ci = access_key(&host, "ci", CI_SIGNER);
+    let server = Server::start(&host);
+    let client = Keyseal::new();
+    let create = ["kms", "create-key", "--key-spec", "EC_P256", "--key-usage", "SIGN/VERIFY"];
+    assert_eq!(remote(&client, &server, &ci, &create).code(), "Forbidden.NoPermission");
+    // A full disk, as far as refusals go: the store takes no more Failure entries.
+    let db = rusqlite::Connection::open(host.store().join("keyseal.db")).unwrap();
+    db.execute_batch(
+        "CREATE TRIGGER no_refusals BEFORE INSERT ON audit WHEN NEW.result = 'Failure'
+         BEGIN SELECT RAISE(ABORT, 'disk full'); END;",
+    )
+    .unwrap();
+    let run = remote(&client, &server, &ci, &create);
+    assert_eq!(run.code(), "Keyseal.StoreUnavailable", "{}", run.stderr);
+    assert!(run.stderr.contains("Forbidden.NoPermission"), "the answer still names the refusal: {}", run.stderr);
+    db.execute_batch("DROP TRIGGER no_refusals").unwrap();
+    assert_eq!(host.run(&["kms", "list-keys"]).json()["TotalCount"], 0, "nothing was created");
+    let log = server.stop();
+    assert!(log.contains("AUDIT WRITE FAILED"), "{log}");
+}
+
 /// SIGTERM while a request is in flight: the request still gets its answer, then the
 /// server exits cleanly.
 #[test]

@@ -145,11 +145,25 @@ impl LocalKms {
         });
         result.map_err(|mut err| {
             let refused = entry.refused(err.code.as_str());
-            // The refusal is reported whether or not its audit entry could be written.
-            let _ = self.store.write(|tx| audit::append(tx, &refused));
+            if let Err(audit_error) = self.store.write(|tx| audit::append(tx, &refused)) {
+                err = unaudited(&err, &audit_error);
+            }
             err.request_id = Some(request_id);
             err
         })
+    }
+
+    /// Records a refusal decided outside an operation (the server's policy check); like
+    /// `audit_refusal`, but a failed audit write becomes the error to answer with.
+    pub fn refuse_audited(&self, action: &str, key_param: Option<&str>, error: KmsError) -> KmsError {
+        match self.audit_refusal(action, key_param, &error) {
+            Ok(()) => error,
+            Err(audit_error) => {
+                let mut unaudited = unaudited(&error, &audit_error);
+                unaudited.request_id = error.request_id;
+                unaudited
+            }
+        }
     }
 
     /// Deletes keys whose pending window has passed, auditing each deletion, in a
@@ -213,6 +227,18 @@ impl LocalKms {
         kek.verify_check(&stored.check)?;
         Ok(kek)
     }
+}
+
+/// A refusal whose audit entry could not be written: still a refusal, but the KMS must
+/// not answer as if all were well, since its log now misses an event.
+fn unaudited(refusal: &KmsError, audit_error: &KmsError) -> KmsError {
+    KmsError::new(
+        ErrorCode::StoreUnavailable,
+        format!(
+            "the request was refused ({}: {}), and its audit entry could not be written ({}); nothing was done; the KMS's operator must check the store",
+            refusal.code, refusal.message, audit_error.message
+        ),
+    )
 }
 
 fn encode_params(params: KdfParams) -> String {

@@ -410,7 +410,15 @@ fn process(
     if let Err(mut err) = check.run(&|alias: &str| state.kms.alias_target(alias)) {
         err.request_id = new_uuid().ok();
         let key = authenticated.params.get("KeyId").map(String::as_str);
-        let _ = kms.audit_refusal(action, key, &err);
+        let err = kms.refuse_audited(action, key, err);
+        if err.code == ErrorCode::StoreUnavailable {
+            crate::errln!(
+                "keyseal serve: AUDIT WRITE FAILED: a refused {} request by {} has no audit entry: {}",
+                crate::quote::escape_text(action),
+                crate::quote::escape_text(kms.principal()),
+                crate::quote::escape_text(&err.message)
+            );
+        }
         return respond(kms.principal(), action, err);
     }
     // Decided again inside the operation's transaction, on the snapshot it acts on.
