@@ -264,7 +264,7 @@ fn encrypt_and_decrypt_both_algorithms() {
         &version,
         "--algorithm",
         "RSAES_OAEP_SHA_256",
-        "--file",
+        "--plaintext-file",
         secret.to_str().unwrap(),
         "--out",
         blob.to_str().unwrap(),
@@ -278,7 +278,7 @@ fn encrypt_and_decrypt_both_algorithms() {
         &version,
         "--algorithm",
         "RSAES_OAEP_SHA_256",
-        "--file",
+        "--ciphertext-file",
         blob.to_str().unwrap(),
         "--out",
         opened.to_str().unwrap(),
@@ -326,6 +326,35 @@ fn encrypt_and_decrypt_both_algorithms() {
         .code(),
         "InvalidParameter"
     );
+}
+
+/// Regression (issue 13 item 7): encrypt and decrypt read raw files with
+/// `--plaintext-file` and `--ciphertext-file`, since on sign and verify `--file` means
+/// "hash this file"; the old `--file` spelling still works but is no longer shown.
+#[test]
+fn encrypt_and_decrypt_name_their_raw_file_flags_and_still_take_the_old_file() {
+    let ks = Keyseal::new();
+    let (key_id, version) = ks.create_key("RSA_2048", "ENCRYPT/DECRYPT");
+    let (secret, blob, opened) = (ks.file("secret.txt"), ks.file("secret.enc"), ks.file("secret.out"));
+    std::fs::write(&secret, b"db password").unwrap();
+    let key = ["--key-id", &key_id, "--key-version-id", &version, "--algorithm", "RSAES_OAEP_SHA_256"];
+    let run = |action: &str, rest: &[&str]| {
+        let mut args = vec!["kms", action];
+        args.extend(key);
+        args.extend(rest);
+        ks.ok(&args)
+    };
+    run("asymmetric-encrypt", &["--file", secret.to_str().unwrap(), "--out", blob.to_str().unwrap()]);
+    run("asymmetric-decrypt", &["--file", blob.to_str().unwrap(), "--out", opened.to_str().unwrap()]);
+    assert_eq!(std::fs::read(&opened).unwrap(), b"db password");
+    for (action, flag) in [("asymmetric-encrypt", "--plaintext-file"), ("asymmetric-decrypt", "--ciphertext-file")] {
+        let help = ks.run(&["kms", action, "--help"]).stdout;
+        assert!(help.contains(&format!("{flag} <FILE>")), "kms {action} --help lacks {flag}:\n{help}");
+        assert!(!help.contains("--file"), "kms {action} --help still shows --file:\n{help}");
+    }
+    let missing = ks.run(&["kms", "asymmetric-decrypt", "--key-id", &key_id, "--key-version-id", &version]);
+    assert_eq!(missing.status, 2);
+    assert!(missing.stderr.contains("--ciphertext-file"), "{}", missing.stderr);
 }
 
 #[test]
