@@ -5,6 +5,7 @@ pub mod audit;
 pub mod ca;
 pub mod cert;
 pub mod demo;
+pub mod env;
 pub mod input;
 pub mod kms;
 pub mod output;
@@ -36,32 +37,36 @@ pub enum Outcome {
 #[derive(Debug, Parser)]
 #[command(name = "keyseal", version, about, long_about = None, after_help = TOP_HELP)]
 pub struct Cli {
-    /// Store directory (holds keyseal.db). Defaults to the platform data directory,
-    /// e.g. ~/.local/share/keyseal.
-    #[arg(long, global = true, env = "KEYSEAL_STORE", value_name = "DIR")]
+    /// Store directory (holds keyseal.db); KEYSEAL_STORE when not given, else the
+    /// platform data directory, e.g. ~/.local/share/keyseal.
+    #[arg(long, global = true, value_name = "DIR", help_heading = GLOBAL)]
     pub store: Option<PathBuf>,
 
     /// Unlock private keys with the bytes of this file instead of a passphrase
-    /// (KEYSEAL_PASSPHRASE, or a prompt on a terminal).
-    #[arg(long, global = true, env = "KEYSEAL_KEY_FILE", value_name = "FILE")]
+    /// (KEYSEAL_PASSPHRASE, or a prompt on a terminal); KEYSEAL_KEY_FILE when not given.
+    #[arg(long, global = true, value_name = "FILE", help_heading = GLOBAL)]
     pub key_file: Option<PathBuf>,
 
     /// Use the KMS at this URL (a `keyseal serve`, or a cloud KMS speaking the same API)
     /// instead of the embedded store, with KEYSEAL_ACCESS_KEY_ID and
-    /// KEYSEAL_ACCESS_KEY_SECRET. Applies to `kms`, `sign` and `ca` (whose certificate
-    /// index stays in the local store).
-    #[arg(long, global = true, env = "KEYSEAL_ENDPOINT", value_name = "URL")]
+    /// KEYSEAL_ACCESS_KEY_SECRET; KEYSEAL_ENDPOINT when not given. Applies to `kms`,
+    /// `sign` and `ca` (whose certificate index stays in the local store).
+    #[arg(long, global = true, value_name = "URL", help_heading = GLOBAL)]
     pub endpoint: Option<String>,
 
     /// Trust these CA certificates (PEM) for an https --endpoint instead of the public
-    /// web roots.
-    #[arg(long, global = true, env = "KEYSEAL_ENDPOINT_CA", value_name = "FILE")]
+    /// web roots; KEYSEAL_ENDPOINT_CA when not given.
+    #[arg(long, global = true, value_name = "FILE", help_heading = GLOBAL)]
     pub endpoint_ca: Option<PathBuf>,
 
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
 }
+
+/// The help heading of the flags every command takes, so that a command's own flags are
+/// not interleaved with them.
+const GLOBAL: &str = "Global options";
 
 const TOP_HELP: &str = "\
 Private keys in the store are sealed under a passphrase: set KEYSEAL_PASSPHRASE, pass
@@ -129,6 +134,11 @@ pub enum CliError {
 /// Runs the parsed command; errors come back for `main` to print.
 pub fn run(cli: Cli) -> Result<Outcome, CliError> {
     let Cli { store, key_file, endpoint, endpoint_ca, command } = cli;
+    // The variables are defaults applied after parsing (see `env` for why not clap's).
+    let store = env::path_or(store, env::STORE);
+    let key_file = env::path_or(key_file, env::KEY_FILE);
+    let endpoint = env::text_or(endpoint, env::ENDPOINT)?;
+    let endpoint_ca = env::path_or(endpoint_ca, env::ENDPOINT_CA);
     // Only commands that use keys open the store; `verify` works with none.
     let local = || open_local(&store_dir(store.as_deref())?, secret_source(key_file.clone()));
     let remote = || -> Result<Option<RemoteKms>, KmsError> {
@@ -242,4 +252,17 @@ pub fn print_json<T: serde::Serialize>(value: &T) -> Result<(), KmsError> {
         .map_err(|e| KmsError::internal(format!("cannot encode the response: {e}")))?;
     crate::outln!("{json}");
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Cli;
+    use clap::CommandFactory;
+
+    /// clap checks a command's definition only when it is parsed, one subcommand at a
+    /// time: this checks them all (group names, conflicts, aliases) at once.
+    #[test]
+    fn the_command_line_is_well_formed() {
+        Cli::command().debug_assert();
+    }
 }
