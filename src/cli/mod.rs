@@ -4,6 +4,7 @@
 pub mod audit;
 pub mod ca;
 pub mod cert;
+pub mod count;
 pub mod demo;
 pub mod env;
 pub mod input;

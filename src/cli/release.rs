@@ -2,6 +2,7 @@
 //! summary out (text, or `--json`).
 
 use crate::bounded::{self, InputKind};
+use crate::cli::count::count;
 use crate::cli::progress::Progress;
 use crate::cli::{CliError, Outcome, print_json};
 use crate::kms::Kms;
@@ -136,9 +137,9 @@ pub fn sign(args: SignArgs, kms: &dyn Kms, ca_index: Option<&Store>) -> Result<O
     }
     print_skipped(&summary.skipped);
     crate::outln!(
-        "signed {} files ({} bytes) with key {} version {} ({})",
-        summary.files,
-        summary.bytes,
+        "signed {} ({}) with key {} version {} ({})",
+        count(summary.files, "file", "files"),
+        count(summary.bytes, "byte", "bytes"),
         summary.key_id,
         summary.key_version_id,
         summary.algorithm
@@ -254,8 +255,8 @@ fn print_verify_text(report: &crate::release::verify::VerifyReport) {
     }
     let failed = report.files.iter().filter(|f| f.status != FileStatus::Ok).count();
     if report.verified {
-        crate::outln!("verified: {} files", report.files.len());
+        crate::outln!("verified: {}", count(report.files.len() as u64, "file", "files"));
     } else if report.signature == SignatureStatus::Ok {
-        crate::outln!("NOT VERIFIED: {failed} of {} files failed", report.files.len());
+        crate::outln!("NOT VERIFIED: {failed} of {} failed", count(report.files.len() as u64, "file", "files"));
     }
 }
