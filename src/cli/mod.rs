@@ -70,9 +70,11 @@ pub struct Cli {
 const GLOBAL: &str = "Global options";
 
 const TOP_HELP: &str = "\
-Private keys in the store are sealed under a passphrase: set KEYSEAL_PASSPHRASE, pass
---key-file, or run on a terminal to be asked. Only commands that use a private key
-(create-key, create-key-version, asymmetric-sign, asymmetric-decrypt) need it.
+Private keys and access-key secrets in the store are sealed under a passphrase: set
+KEYSEAL_PASSPHRASE, pass --key-file, or run on a terminal to be asked. Only the commands
+that make or use one need it: kms create-key, kms create-key-version, kms asymmetric-sign,
+kms asymmetric-decrypt, sign, ca init, ca issue, ca crl, access create, serve and demo.
+With --endpoint, kms, sign and ca use the remote KMS's keys and need no passphrase here.
 
 Exit status: 0 success, 1 a verification failed, 2 a usage, input or KMS error.
 
