@@ -6,6 +6,7 @@ pub mod ca;
 pub mod cert;
 pub mod count;
 pub mod demo;
+pub mod docs;
 pub mod env;
 pub mod input;
 pub mod kms;
@@ -78,6 +79,10 @@ With --endpoint, kms, sign and ca use the remote KMS's keys and need no passphra
 
 Exit status: 0 success, 1 a verification failed, 2 a usage, input or KMS error.
 
+Shell completions and man pages, generated from these definitions:
+  keyseal completions bash|zsh|fish|powershell|elvish    (see keyseal completions --help)
+  keyseal man | man -l -        keyseal man --out-dir DIR   (one page per command)
+
 Example:
   keyseal kms create-key --key-spec EC_P256 --key-usage SIGN/VERIFY
   keyseal kms asymmetric-sign --key-id alias/release --key-version-id VERSION \\
@@ -117,6 +122,10 @@ pub enum Command {
     Access(serve::AccessAction),
     /// A guided tour on a store: keys, versions, signing, verification, encryption, audit.
     Demo(demo::DemoArgs),
+    /// Print a completion script for bash, zsh, fish, powershell or elvish.
+    Completions(docs::CompletionsArgs),
+    /// Print keyseal's man page (roff), or write one page per command with --out-dir.
+    Man(docs::ManArgs),
 }
 
 /// What can stop a command: a KMS refusal (printed as the API's error body) or a
@@ -190,6 +199,8 @@ pub fn run(cli: Cli) -> Result<Outcome, CliError> {
         Command::Cert(action) => cert::run(action),
         Command::Serve(args) => serve::run_serve(args, local()?),
         Command::Access(action) => serve::run_access(action, &local()?),
+        Command::Completions(args) => Ok(docs::completions(args)?),
+        Command::Man(args) => Ok(docs::man(args)?),
         Command::Demo(args) => Ok(demo::run(args, &store_dir(store.as_deref())?, secret_source(key_file))?),
     }
 }
