@@ -146,7 +146,7 @@ impl Tour<'_> {
         std::fs::write(&path, contents).map_err(|e| io_error(&path, e))
     }
 
-    /// 1. Keys in the KMS: the private halves never leave it.
+    /// Chapter 1: keys in the KMS — their private halves never leave it.
     fn keys(&self) -> Result<SigningKeys, KmsError> {
         let root = self.new_key(KeySpec::EcP256, KeyUsage::SignVerify, "demo root CA")?;
         let release_ca = self.new_key(KeySpec::EcP256, KeyUsage::SignVerify, "demo release CA")?;
@@ -178,8 +178,8 @@ impl Tour<'_> {
         Ok((meta.key_id, meta.primary_key_version))
     }
 
-    /// 2. A root CA, an intermediate and a code-signing certificate, their keys in the
-    /// KMS; returns the root.
+    /// Chapter 2: a root CA, an intermediate and a code-signing certificate, their keys
+    /// in the KMS; returns the root.
     fn certificates(&self, keys: &SigningKeys) -> Result<Issued, CliError> {
         let principal = local_principal();
         let authority = Authority { kms: self.kms, store: self.kms.store(), principal: &principal, now: now_unix() };
@@ -235,7 +235,7 @@ impl Tour<'_> {
         Ok(root)
     }
 
-    /// 3. Sign a release and verify it as a user would, offline.
+    /// Chapter 3: sign a release and verify it as a user would, offline.
     fn sign_and_verify(&self, v1: &str, trust: &ChainTrust) -> Result<bool, CliError> {
         self.write("release/linux/app", "demo binary\n")?;
         self.write("release/README.txt", "keyseal demo release\n")?;
@@ -261,7 +261,8 @@ impl Tour<'_> {
         Ok(verified)
     }
 
-    /// 4. A changed file is caught: in a copy, so the signed release stays as it was.
+    /// Chapter 4: a changed file is caught — in a copy, so that the signed release stays
+    /// as it was.
     fn tamper(&self, trust: &ChainTrust) -> Result<bool, CliError> {
         copy_tree(&self.path("release"), &self.path("tampered"))?;
         let app = self.path("tampered/linux/app");
@@ -282,7 +283,8 @@ impl Tour<'_> {
         Ok(caught)
     }
 
-    /// 5. Rotation: a new key version signs from now on; the old release still verifies.
+    /// Chapter 5: rotation — a new key version signs from now on; the old release still
+    /// verifies.
     fn rotate(&self, trust: &ChainTrust) -> Result<bool, CliError> {
         let v2 = self.kms.create_key_version(&KeyIdRequest { key_id: ALIAS.into() })?.key_version.key_version_id;
         step(&format!("keyseal kms create-key-version --key-id {ALIAS}"), &format!("version {v2}; the first is kept"));
@@ -301,7 +303,8 @@ impl Tour<'_> {
         Ok(verified)
     }
 
-    /// 6. Encryption: anyone may encrypt with the public key; only the KMS decrypts.
+    /// Chapter 6: encryption — anyone may encrypt with the public key; only the KMS
+    /// decrypts.
     fn encrypt(&self) -> Result<bool, KmsError> {
         let (key_id, version) = self.new_key(KeySpec::Rsa2048, KeyUsage::EncryptDecrypt, "demo secrets")?;
         self.write("secret.txt", SECRET)?;
@@ -334,7 +337,7 @@ impl Tour<'_> {
         Ok(same)
     }
 
-    /// 7. Every step above is in the audit log, hash-chained.
+    /// Chapter 7: every step above is in the audit log, hash-chained.
     fn audit(&self) -> Result<bool, KmsError> {
         let report = self.kms.store().read(|tx| audit::verify(tx))?;
         step(
