@@ -67,6 +67,20 @@ pub fn quote_path(path: &Path) -> String {
     quote_name(&path.to_string_lossy()).into_owned()
 }
 
+/// A word of a shell command that keyseal prints for the user to run (`keyseal demo`'s
+/// steps): unchanged when a shell reads it as it is, else single-quoted, with control
+/// characters written as `$'..'` so that the command stays one safe line.
+pub fn shell_word(word: &str) -> Cow<'_, str> {
+    let plain = |c: char| c.is_ascii_alphanumeric() || "_./:=,@%+-".contains(c);
+    if !word.is_empty() && word.chars().all(plain) {
+        return Cow::Borrowed(word);
+    }
+    if word.chars().any(unsafe_char) {
+        return quote_name(word);
+    }
+    Cow::Owned(format!("'{}'", word.replace('\'', "'\\''")))
+}
+
 /// Free text for text output: every unsafe character replaced by a visible escape.
 pub fn escape_text(text: &str) -> Cow<'_, str> {
     if !text.chars().any(unsafe_char) {
@@ -97,6 +111,15 @@ mod tests {
     fn safe_names_are_unchanged() {
         assert_eq!(quote_name("dist/app v1.tar.gz"), "dist/app v1.tar.gz");
         assert_eq!(escape_text("CN=Root, O=Example"), "CN=Root, O=Example");
+    }
+
+    #[test]
+    fn shell_words_are_quoted_only_when_a_shell_needs_it() {
+        assert_eq!(shell_word("/tmp/keyseal-demo"), "/tmp/keyseal-demo");
+        assert_eq!(shell_word("/tmp/my demo"), "'/tmp/my demo'");
+        assert_eq!(shell_word("it's"), "'it'\\''s'");
+        assert_eq!(shell_word(""), "''");
+        assert_eq!(shell_word("a\nb"), "'a'$'\\n''b'");
     }
 
     #[test]

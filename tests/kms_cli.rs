@@ -264,7 +264,7 @@ fn encrypt_and_decrypt_both_algorithms() {
         &version,
         "--algorithm",
         "RSAES_OAEP_SHA_256",
-        "--file",
+        "--plaintext-file",
         secret.to_str().unwrap(),
         "--out",
         blob.to_str().unwrap(),
@@ -278,7 +278,7 @@ fn encrypt_and_decrypt_both_algorithms() {
         &version,
         "--algorithm",
         "RSAES_OAEP_SHA_256",
-        "--file",
+        "--ciphertext-file",
         blob.to_str().unwrap(),
         "--out",
         opened.to_str().unwrap(),
@@ -326,6 +326,35 @@ fn encrypt_and_decrypt_both_algorithms() {
         .code(),
         "InvalidParameter"
     );
+}
+
+/// Regression (issue 13 item 7): encrypt and decrypt read raw files with
+/// `--plaintext-file` and `--ciphertext-file`, since on sign and verify `--file` means
+/// "hash this file"; the old `--file` spelling still works but is no longer shown.
+#[test]
+fn encrypt_and_decrypt_name_their_raw_file_flags_and_still_take_the_old_file() {
+    let ks = Keyseal::new();
+    let (key_id, version) = ks.create_key("RSA_2048", "ENCRYPT/DECRYPT");
+    let (secret, blob, opened) = (ks.file("secret.txt"), ks.file("secret.enc"), ks.file("secret.out"));
+    std::fs::write(&secret, b"db password").unwrap();
+    let key = ["--key-id", &key_id, "--key-version-id", &version, "--algorithm", "RSAES_OAEP_SHA_256"];
+    let run = |action: &str, rest: &[&str]| {
+        let mut args = vec!["kms", action];
+        args.extend(key);
+        args.extend(rest);
+        ks.ok(&args)
+    };
+    run("asymmetric-encrypt", &["--file", secret.to_str().unwrap(), "--out", blob.to_str().unwrap()]);
+    run("asymmetric-decrypt", &["--file", blob.to_str().unwrap(), "--out", opened.to_str().unwrap()]);
+    assert_eq!(std::fs::read(&opened).unwrap(), b"db password");
+    for (action, flag) in [("asymmetric-encrypt", "--plaintext-file"), ("asymmetric-decrypt", "--ciphertext-file")] {
+        let help = ks.run(&["kms", action, "--help"]).stdout;
+        assert!(help.contains(&format!("{flag} <FILE>")), "kms {action} --help lacks {flag}:\n{help}");
+        assert!(!help.contains("--file"), "kms {action} --help still shows --file:\n{help}");
+    }
+    let missing = ks.run(&["kms", "asymmetric-decrypt", "--key-id", &key_id, "--key-version-id", &version]);
+    assert_eq!(missing.status, 2);
+    assert!(missing.stderr.contains("--ciphertext-file"), "{}", missing.stderr);
 }
 
 #[test]
@@ -693,6 +722,57 @@ fn a_key_file_locks_the_store_instead_of_a_passphrase() {
         .code(),
         "Keyseal.PassphraseRequired"
     );
+}
+
+/// Regression (issue 13 item 8): a global flag set through its variable is a default, not
+/// something typed, so a usage error does not print it in the usage line as if it were
+/// required (`Usage: keyseal kms create-key ... --store <DIR>`); and the variables still
+/// take effect, with a flag on the command line winning over them.
+#[test]
+fn usage_errors_do_not_show_global_flags_set_by_their_variables_as_required() {
+    let ks = Keyseal::new();
+    let key_file = ks.file("kek");
+    std::fs::write(&key_file, "c2VjcmV0IGtleSBtYXRlcmlhbCBmb3Iga2V5c2VhbCB0ZXN0cw==\n").unwrap();
+    let run = |command: &mut std::process::Command, args: &[&str]| -> common::Run {
+        command.args(args).output().unwrap().into()
+    };
+    let with_variables = || {
+        let mut command = ks.command();
+        command
+            .env("KEYSEAL_KEY_FILE", &key_file)
+            .env("KEYSEAL_ENDPOINT", "http://127.0.0.1:9")
+            .env("KEYSEAL_ENDPOINT_CA", ks.file("ca.pem"));
+        command
+    };
+    let usage_error = run(&mut with_variables(), &["kms", "create-key"]);
+    assert_eq!(usage_error.status, 2, "{}", usage_error.stderr);
+    let usage = usage_error.stderr.lines().find(|l| l.starts_with("Usage:")).expect("a usage line");
+    assert_eq!(usage, "Usage: keyseal kms create-key --key-spec <KEY_SPEC> --key-usage <KEY_USAGE>");
+    // The help shows the global flags apart from the command's own, and names each variable.
+    let help = run(&mut with_variables(), &["kms", "create-key", "--help"]).stdout;
+    let global = help.split("Global options:").nth(1).expect("a Global options heading");
+    for (flag, variable) in [
+        ("--store", "KEYSEAL_STORE"),
+        ("--key-file", "KEYSEAL_KEY_FILE"),
+        ("--endpoint <URL>", "KEYSEAL_ENDPOINT"),
+        ("--endpoint-ca", "KEYSEAL_ENDPOINT_CA"),
+    ] {
+        assert!(
+            global.contains(flag) && global.contains(variable),
+            "{flag} / {variable} not under Global options:\n{help}"
+        );
+    }
+    // KEYSEAL_KEY_FILE and KEYSEAL_STORE still apply: the store is created locked by the key file.
+    let created = run(
+        ks.command().env_remove("KEYSEAL_PASSPHRASE").env("KEYSEAL_KEY_FILE", &key_file),
+        &["kms", "create-key", "--key-spec", "EC_P256", "--key-usage", "SIGN/VERIFY"],
+    );
+    assert_eq!(created.status, 0, "{}", created.stderr);
+    assert!(ks.store().join("keyseal.db").is_file());
+    // --store on the command line wins over KEYSEAL_STORE.
+    let elsewhere = ks.file("other-store");
+    let listed = run(&mut ks.command(), &["--store", elsewhere.to_str().unwrap(), "kms", "list-keys"]);
+    assert_eq!(listed.json()["TotalCount"], 0, "{}", listed.stderr);
 }
 
 #[test]

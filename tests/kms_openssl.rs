@@ -101,7 +101,7 @@ fn openssl_encrypts_for_asymmetric_decrypt() {
             &version,
             "--algorithm",
             algorithm,
-            "--file",
+            "--ciphertext-file",
             path(&blob),
             "--out",
             path(&out),

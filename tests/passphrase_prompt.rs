@@ -1,6 +1,7 @@
-//! The passphrase prompt on a real terminal: `script` (util-linux) gives keyseal a pty and
-//! types the answers. A new store asks twice and refuses two different answers; a locked
-//! store asks once.
+//! The passphrase: its prompt on a real terminal — `script` (util-linux) gives keyseal a
+//! pty and types the answers; a new store asks twice and refuses two different answers, a
+//! locked store asks once — and the commands that need it, exactly those `keyseal --help`
+//! names.
 
 mod common;
 
@@ -51,4 +52,195 @@ fn a_new_store_asks_twice_and_a_locked_one_once() {
     assert!(listed.status.success());
     let keys: serde_json::Value = serde_json::from_slice(&listed.stdout).unwrap();
     assert_eq!(keys["TotalCount"], 2);
+}
+
+/// Runs `keyseal ARGS` with no passphrase and nothing to prompt on, stopping it (and
+/// failing) if it is still running after a minute: `serve` would run on when it unlocked.
+fn without_passphrase(ks: &Keyseal, args: &[&str]) -> common::Run {
+    let mut child = ks
+        .command()
+        .env_remove("KEYSEAL_PASSPHRASE")
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    for _ in 0..600 {
+        if child.try_wait().unwrap().is_some() {
+            return child.wait_with_output().unwrap().into();
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    child.kill().unwrap();
+    panic!("keyseal {args:?} still ran after a minute without a passphrase");
+}
+
+/// The commands `keyseal --help` says need the passphrase: the list after "need it:".
+fn commands_the_help_names(ks: &Keyseal) -> Vec<String> {
+    let help = ks.ok_text(&["--help"]).split_whitespace().collect::<Vec<_>>().join(" ");
+    let list = help.split("need it: ").nth(1).and_then(|rest| rest.split('.').next()).expect("a list of commands");
+    list.split(", ").flat_map(|item| item.split(" and ")).map(str::to_string).collect()
+}
+
+/// Regression (issue 13 item 14): the top-level help listed only four kms actions as
+/// needing the passphrase. Every command it names is refused without one, and commands
+/// it does not name work without one.
+#[test]
+fn the_top_help_names_exactly_the_commands_that_need_the_passphrase() {
+    let ks = Keyseal::new();
+    let (signing, v) = ks.create_key("EC_P256", "SIGN/VERIFY");
+    let (secrets, sv) = ks.create_key("RSA_2048", "ENCRYPT/DECRYPT");
+    let (signing, v, secrets, sv) = (signing.as_str(), v.as_str(), secrets.as_str(), sv.as_str());
+    let file = |name: &str| ks.file(name).to_str().unwrap().to_string();
+    let csr = file("signer.csr");
+    let (root, root2, leaf, crl, release, signed, demo) = (
+        file("root.pem"),
+        file("root2.pem"),
+        file("leaf.pem"),
+        file("crl.pem"),
+        file("release"),
+        file("out"),
+        file("demo"),
+    );
+    let digest = "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=";
+    let sign = [
+        "kms",
+        "asymmetric-sign",
+        "--key-id",
+        signing,
+        "--key-version-id",
+        v,
+        "--algorithm",
+        "ECDSA_SHA_256",
+        "--digest",
+        digest,
+    ];
+    let encrypt = [
+        "kms",
+        "asymmetric-encrypt",
+        "--key-id",
+        secrets,
+        "--key-version-id",
+        sv,
+        "--algorithm",
+        "RSAES_OAEP_SHA_256",
+        "--plaintext",
+        "aGk=",
+    ];
+    ks.ok_text(&[
+        "ca",
+        "init",
+        "--name",
+        "root",
+        "--key",
+        signing,
+        "--key-version",
+        v,
+        "--subject",
+        "CN=Root",
+        "--out",
+        &root,
+    ]);
+    let signature = ks.ok(&sign)["Value"].as_str().unwrap().to_string();
+    let blob = ks.ok(&encrypt)["CiphertextBlob"].as_str().unwrap().to_string();
+    std::fs::create_dir(&release).unwrap();
+    std::fs::write(ks.file("release/app"), "app").unwrap();
+
+    let needs: Vec<(&str, Vec<&str>)> = vec![
+        ("kms create-key", vec!["kms", "create-key", "--key-spec", "EC_P256", "--key-usage", "SIGN/VERIFY"]),
+        ("kms create-key-version", vec!["kms", "create-key-version", "--key-id", signing]),
+        ("kms asymmetric-sign", sign.to_vec()),
+        (
+            "kms asymmetric-decrypt",
+            vec![
+                "kms",
+                "asymmetric-decrypt",
+                "--key-id",
+                secrets,
+                "--key-version-id",
+                sv,
+                "--algorithm",
+                "RSAES_OAEP_SHA_256",
+                "--ciphertext-blob",
+                &blob,
+            ],
+        ),
+        ("sign", vec!["sign", &release, "--key", signing, "--key-version", v, "--out", &signed]),
+        (
+            "ca init",
+            vec![
+                "ca",
+                "init",
+                "--name",
+                "root2",
+                "--key",
+                signing,
+                "--key-version",
+                v,
+                "--subject",
+                "CN=Root 2",
+                "--out",
+                &root2,
+            ],
+        ),
+        (
+            "ca issue",
+            vec![
+                "ca",
+                "issue",
+                "--ca",
+                "root",
+                "--profile",
+                "code-signing",
+                "--key",
+                signing,
+                "--key-version",
+                v,
+                "--subject",
+                "CN=Signer",
+                "--days",
+                "1",
+                "--out",
+                &leaf,
+            ],
+        ),
+        ("ca csr", vec!["ca", "csr", "--key", signing, "--key-version", v, "--subject", "CN=Signer", "--out", &csr]),
+        ("ca crl", vec!["ca", "crl", "--ca", "root", "--out", &crl]),
+        ("access create", vec!["access", "create", "ci"]),
+        ("serve", vec!["serve", "--listen", "127.0.0.1:0"]),
+        ("demo", vec!["demo", "--dir", &demo]),
+    ];
+    let named: Vec<&str> = needs.iter().map(|(name, _)| *name).collect();
+    assert_eq!(commands_the_help_names(&ks), named);
+    for (name, args) in &needs {
+        let run = without_passphrase(&ks, args);
+        assert!(run.status == 2 && run.stderr.contains("PassphraseRequired"), "{name}: {}\n{}", run.status, run.stderr);
+    }
+    let free: Vec<Vec<&str>> = vec![
+        vec!["kms", "describe-key", "--key-id", signing],
+        vec!["kms", "get-public-key", "--key-id", signing, "--key-version-id", v],
+        vec![
+            "kms",
+            "asymmetric-verify",
+            "--key-id",
+            signing,
+            "--key-version-id",
+            v,
+            "--algorithm",
+            "ECDSA_SHA_256",
+            "--digest",
+            digest,
+            "--value",
+            &signature,
+        ],
+        encrypt.to_vec(),
+        vec!["kms", "create-alias", "--alias-name", "alias/release", "--key-id", signing],
+        vec!["ca", "list"],
+        vec!["access", "list"],
+        vec!["audit", "verify"],
+    ];
+    for args in &free {
+        let run = without_passphrase(&ks, args);
+        assert_eq!(run.status, 0, "{args:?} needed a passphrase:\n{}", run.stderr);
+    }
 }

@@ -1,6 +1,7 @@
 //! `keyseal audit verify` and `keyseal audit list`: check the hash chain of the store's
 //! audit log, and read it filtered by key, action and time.
 
+use crate::cli::count::count;
 use crate::cli::{Outcome, print_json};
 use crate::clock::{format_unix, parse_time};
 use crate::kms::LocalKms;
@@ -58,13 +59,17 @@ pub fn run(action: AuditAction, kms: &LocalKms) -> Result<Outcome, KmsError> {
                 print_json(&report)?;
             } else if report.problems.is_empty() {
                 crate::outln!(
-                    "audit log intact: {} entries, head #{} sha256:{}",
-                    report.entries,
+                    "audit log intact: {}, head #{} sha256:{}",
+                    count(report.entries, "entry", "entries"),
                     report.head_seq,
                     report.head_hash
                 );
             } else {
-                crate::outln!("audit log damaged: {} problem(s) in {} entries", report.problems.len(), report.entries);
+                crate::outln!(
+                    "audit log damaged: {} in {}",
+                    count(report.problems.len() as u64, "problem", "problems"),
+                    count(report.entries, "entry", "entries")
+                );
                 for problem in &report.problems {
                     crate::outln!("  entry {}: {}", problem.seq, escape_text(&problem.message));
                 }

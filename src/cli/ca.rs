@@ -9,6 +9,7 @@ use crate::ca::issue::{Authority, InitRequest, IssueRequest, Issued, Lifetime, S
 use crate::ca::profile::Profile;
 use crate::ca::request::{CsrRequest, make_csr};
 use crate::ca::subject::{parse_san, parse_subject};
+use crate::cli::count::count;
 use crate::cli::input::write_out;
 use crate::cli::{CliError, Outcome, local_principal, print_json};
 use crate::clock::{format_unix, now_unix, parse_time};
@@ -389,10 +390,10 @@ pub fn run(action: CaAction, kms: &dyn Kms, store: &Store) -> Result<Outcome, Cl
                 written.push_str(&format!(" (PEM) and {} (DER)", quote_path(path)));
             }
             crate::outln!(
-                "CRL number {} of CA {} lists {} revoked certificate(s); wrote {written}",
+                "CRL number {} of CA {} lists {}; wrote {written}",
                 list.number,
                 escape_text(&args.ca),
-                list.revoked
+                count(list.revoked as u64, "revoked certificate", "revoked certificates")
             );
             Ok(Outcome::Success)
         }

@@ -21,6 +21,12 @@ where
     clap::builder::PossibleValuesParser::new(names).try_map(|s| s.parse::<T>())
 }
 
+/// Exactly one of `args`: a usage error names both spellings, `<--a A|--b FILE>`, where
+/// `required_unless_present` would name only the first.
+fn one_of(id: &'static str, args: [&'static str; 2]) -> clap::ArgGroup {
+    clap::ArgGroup::new(id).args(args).required(true)
+}
+
 const SPECS: &[&str] = &["RSA_2048", "EC_P256", "EC_P256K"];
 const USAGES: &[&str] = &["SIGN/VERIFY", "ENCRYPT/DECRYPT"];
 const SIGN_ALGORITHMS: &[&str] = &["RSA_PSS_SHA_256", "RSA_PKCS1_SHA_256", "ECDSA_SHA_256"];
@@ -162,8 +168,9 @@ The signature (DER for ECDSA) verifies with
     },
     /// Encrypt with a key version's public key, RSA-OAEP (AsymmetricEncrypt).
     #[command(
-        after_help = "Example:\n  keyseal kms asymmetric-encrypt --key-id alias/secrets --key-version-id VERSION \\\n      --algorithm RSAES_OAEP_SHA_256 --file token.txt --out token.enc\n\n\
-At most 190 bytes (RSAES_OAEP_SHA_256) or 214 bytes (RSAES_OAEP_SHA_1) per call."
+        after_help = "Example:\n  keyseal kms asymmetric-encrypt --key-id alias/secrets --key-version-id VERSION \\\n      --algorithm RSAES_OAEP_SHA_256 --plaintext-file token.txt --out token.enc\n\n\
+At most 190 bytes (RSAES_OAEP_SHA_256) or 214 bytes (RSAES_OAEP_SHA_1) per call.",
+        group(one_of("plaintext_input", ["plaintext", "plaintext_file"]))
     )]
     AsymmetricEncrypt {
         #[command(flatten)]
@@ -172,19 +179,22 @@ At most 190 bytes (RSAES_OAEP_SHA_256) or 214 bytes (RSAES_OAEP_SHA_1) per call.
         #[arg(long, value_parser = wire::<Algorithm>(ENCRYPT_ALGORITHMS))]
         algorithm: Algorithm,
         /// The plaintext, base64.
-        #[arg(long, required_unless_present = "file", conflicts_with = "file")]
+        #[arg(long)]
         plaintext: Option<String>,
         /// Read the plaintext raw from this file.
-        #[arg(long, value_name = "FILE")]
-        file: Option<PathBuf>,
+        // `--file` was this flag's first name: kept as a hidden alias so scripts still work,
+        // but not shown, since on sign and verify `--file` means "hash this file".
+        #[arg(long, alias = "file", value_name = "FILE")]
+        plaintext_file: Option<PathBuf>,
         /// Also write the raw ciphertext to this file.
         #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
     },
     /// Decrypt an RSA-OAEP ciphertext with a key version's private key (AsymmetricDecrypt).
     #[command(
-        after_help = "Example:\n  keyseal kms asymmetric-decrypt --key-id alias/secrets --key-version-id VERSION \\\n      --algorithm RSAES_OAEP_SHA_256 --file token.enc --out token.txt\n\n\
-With --out the plaintext goes only to the file (created mode 0600), not to the screen."
+        after_help = "Example:\n  keyseal kms asymmetric-decrypt --key-id alias/secrets --key-version-id VERSION \\\n      --algorithm RSAES_OAEP_SHA_256 --ciphertext-file token.enc --out token.txt\n\n\
+With --out the plaintext goes only to the file (created mode 0600), not to the screen.",
+        group(one_of("ciphertext_input", ["ciphertext_blob", "ciphertext_file"]))
     )]
     AsymmetricDecrypt {
         #[command(flatten)]
@@ -193,11 +203,12 @@ With --out the plaintext goes only to the file (created mode 0600), not to the s
         #[arg(long, value_parser = wire::<Algorithm>(ENCRYPT_ALGORITHMS))]
         algorithm: Algorithm,
         /// The ciphertext, base64.
-        #[arg(long, required_unless_present = "file", conflicts_with = "file")]
+        #[arg(long)]
         ciphertext_blob: Option<String>,
-        /// Read the ciphertext raw from this file.
-        #[arg(long, value_name = "FILE")]
-        file: Option<PathBuf>,
+        /// Read the ciphertext raw from this file (what asymmetric-encrypt --out wrote).
+        // `--file` was this flag's first name: a hidden alias, as on asymmetric-encrypt.
+        #[arg(long, alias = "file", value_name = "FILE")]
+        ciphertext_file: Option<PathBuf>,
         /// Write the plaintext to this file instead of printing it.
         #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
@@ -352,11 +363,11 @@ pub fn run(action: KmsAction, kms: &dyn Kms) -> Result<Outcome, KmsError> {
                 return Ok(Outcome::VerificationFailed);
             }
         }
-        AsymmetricEncrypt { version, algorithm, plaintext, file, out } => {
-            let plaintext = match (plaintext, file) {
-                (_, Some(path)) => input::read_secret_file("--file", &path)?,
+        AsymmetricEncrypt { version, algorithm, plaintext, plaintext_file, out } => {
+            let plaintext = match (plaintext, plaintext_file) {
+                (_, Some(path)) => input::read_secret_file("--plaintext-file", &path)?,
                 (Some(value), None) => Zeroizing::new(input::base64_flag("--plaintext", &value)?),
-                (None, None) => return Err(KmsError::missing("--plaintext or --file")),
+                (None, None) => return Err(KmsError::missing("--plaintext or --plaintext-file")),
             };
             let request =
                 EncryptRequest { key_id: version.key_id, key_version_id: version.key_version_id, algorithm, plaintext };
@@ -366,11 +377,11 @@ pub fn run(action: KmsAction, kms: &dyn Kms) -> Result<Outcome, KmsError> {
             }
             print_json(&response)?
         }
-        AsymmetricDecrypt { version, algorithm, ciphertext_blob, file, out } => {
-            let ciphertext_blob = match (ciphertext_blob, file) {
-                (_, Some(path)) => input::read_file("--file", &path)?,
+        AsymmetricDecrypt { version, algorithm, ciphertext_blob, ciphertext_file, out } => {
+            let ciphertext_blob = match (ciphertext_blob, ciphertext_file) {
+                (_, Some(path)) => input::read_file("--ciphertext-file", &path)?,
                 (Some(value), None) => input::base64_flag("--ciphertext-blob", &value)?,
-                (None, None) => return Err(KmsError::missing("--ciphertext-blob or --file")),
+                (None, None) => return Err(KmsError::missing("--ciphertext-blob or --ciphertext-file")),
             };
             let request = DecryptRequest {
                 key_id: version.key_id,

@@ -4,7 +4,10 @@
 pub mod audit;
 pub mod ca;
 pub mod cert;
+pub mod count;
 pub mod demo;
+pub mod docs;
+pub mod env;
 pub mod input;
 pub mod kms;
 pub mod output;
@@ -36,26 +39,26 @@ pub enum Outcome {
 #[derive(Debug, Parser)]
 #[command(name = "keyseal", version, about, long_about = None, after_help = TOP_HELP)]
 pub struct Cli {
-    /// Store directory (holds keyseal.db). Defaults to the platform data directory,
-    /// e.g. ~/.local/share/keyseal.
-    #[arg(long, global = true, env = "KEYSEAL_STORE", value_name = "DIR")]
+    /// Store directory (holds keyseal.db); KEYSEAL_STORE when not given, else the
+    /// platform data directory, e.g. ~/.local/share/keyseal.
+    #[arg(long, global = true, value_name = "DIR", help_heading = GLOBAL)]
     pub store: Option<PathBuf>,
 
     /// Unlock private keys with the bytes of this file instead of a passphrase
-    /// (KEYSEAL_PASSPHRASE, or a prompt on a terminal).
-    #[arg(long, global = true, env = "KEYSEAL_KEY_FILE", value_name = "FILE")]
+    /// (KEYSEAL_PASSPHRASE, or a prompt on a terminal); KEYSEAL_KEY_FILE when not given.
+    #[arg(long, global = true, value_name = "FILE", help_heading = GLOBAL)]
     pub key_file: Option<PathBuf>,
 
     /// Use the KMS at this URL (a `keyseal serve`, or a cloud KMS speaking the same API)
     /// instead of the embedded store, with KEYSEAL_ACCESS_KEY_ID and
-    /// KEYSEAL_ACCESS_KEY_SECRET. Applies to `kms`, `sign` and `ca` (whose certificate
-    /// index stays in the local store).
-    #[arg(long, global = true, env = "KEYSEAL_ENDPOINT", value_name = "URL")]
+    /// KEYSEAL_ACCESS_KEY_SECRET; KEYSEAL_ENDPOINT when not given. Applies to `kms`,
+    /// `sign` and `ca` (whose certificate index stays in the local store).
+    #[arg(long, global = true, value_name = "URL", help_heading = GLOBAL)]
     pub endpoint: Option<String>,
 
     /// Trust these CA certificates (PEM) for an https --endpoint instead of the public
-    /// web roots.
-    #[arg(long, global = true, env = "KEYSEAL_ENDPOINT_CA", value_name = "FILE")]
+    /// web roots; KEYSEAL_ENDPOINT_CA when not given.
+    #[arg(long, global = true, value_name = "FILE", help_heading = GLOBAL)]
     pub endpoint_ca: Option<PathBuf>,
 
     /// What to do.
@@ -63,12 +66,23 @@ pub struct Cli {
     pub command: Command,
 }
 
+/// The help heading of the flags every command takes, so that a command's own flags are
+/// not interleaved with them.
+const GLOBAL: &str = "Global options";
+
 const TOP_HELP: &str = "\
-Private keys in the store are sealed under a passphrase: set KEYSEAL_PASSPHRASE, pass
---key-file, or run on a terminal to be asked. Only commands that use a private key
-(create-key, create-key-version, asymmetric-sign, asymmetric-decrypt) need it.
+Private keys and access-key secrets in the store are sealed under a passphrase: set
+KEYSEAL_PASSPHRASE, pass --key-file, or run on a terminal to be asked. Only the commands
+that make or use one need it: kms create-key, kms create-key-version, kms asymmetric-sign,
+kms asymmetric-decrypt, sign, ca init, ca issue, ca csr, ca crl, access create, serve and
+demo.
+With --endpoint, kms, sign and ca use the remote KMS's keys and need no passphrase here.
 
 Exit status: 0 success, 1 a verification failed, 2 a usage, input or KMS error.
+
+Shell completions and man pages, generated from these definitions:
+  keyseal completions bash|zsh|fish|powershell|elvish    (see keyseal completions --help)
+  keyseal man | man -l -        keyseal man --out-dir DIR   (one page per command)
 
 Example:
   keyseal kms create-key --key-spec EC_P256 --key-usage SIGN/VERIFY
@@ -109,6 +123,10 @@ pub enum Command {
     Access(serve::AccessAction),
     /// A guided tour on a store: keys, versions, signing, verification, encryption, audit.
     Demo(demo::DemoArgs),
+    /// Print a completion script for bash, zsh, fish, powershell or elvish.
+    Completions(docs::CompletionsArgs),
+    /// Print keyseal's man page (roff), or write one page per command with --out-dir.
+    Man(docs::ManArgs),
 }
 
 /// What can stop a command: a KMS refusal (printed as the API's error body) or a
@@ -129,6 +147,11 @@ pub enum CliError {
 /// Runs the parsed command; errors come back for `main` to print.
 pub fn run(cli: Cli) -> Result<Outcome, CliError> {
     let Cli { store, key_file, endpoint, endpoint_ca, command } = cli;
+    // The variables are defaults applied after parsing (see `env` for why not clap's).
+    let store = env::path_or(store, env::STORE);
+    let key_file = env::path_or(key_file, env::KEY_FILE);
+    let endpoint = env::text_or(endpoint, env::ENDPOINT)?;
+    let endpoint_ca = env::path_or(endpoint_ca, env::ENDPOINT_CA);
     // Only commands that use keys open the store; `verify` works with none.
     let local = || open_local(&store_dir(store.as_deref())?, secret_source(key_file.clone()));
     let remote = || -> Result<Option<RemoteKms>, KmsError> {
@@ -177,6 +200,8 @@ pub fn run(cli: Cli) -> Result<Outcome, CliError> {
         Command::Cert(action) => cert::run(action),
         Command::Serve(args) => serve::run_serve(args, local()?),
         Command::Access(action) => serve::run_access(action, &local()?),
+        Command::Completions(args) => Ok(docs::completions(args)?),
+        Command::Man(args) => Ok(docs::man(args)?),
         Command::Demo(args) => Ok(demo::run(args, &store_dir(store.as_deref())?, secret_source(key_file))?),
     }
 }
@@ -242,4 +267,17 @@ pub fn print_json<T: serde::Serialize>(value: &T) -> Result<(), KmsError> {
         .map_err(|e| KmsError::internal(format!("cannot encode the response: {e}")))?;
     crate::outln!("{json}");
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Cli;
+    use clap::CommandFactory;
+
+    /// clap checks a command's definition only when it is parsed, one subcommand at a
+    /// time: this checks them all (group names, conflicts, aliases) at once.
+    #[test]
+    fn the_command_line_is_well_formed() {
+        Cli::command().debug_assert();
+    }
 }

@@ -2,6 +2,7 @@
 //! summary out (text, or `--json`).
 
 use crate::bounded::{self, InputKind};
+use crate::cli::count::count;
 use crate::cli::progress::Progress;
 use crate::cli::{CliError, Outcome, print_json};
 use crate::kms::Kms;
@@ -136,9 +137,9 @@ pub fn sign(args: SignArgs, kms: &dyn Kms, ca_index: Option<&Store>) -> Result<O
     }
     print_skipped(&summary.skipped);
     crate::outln!(
-        "signed {} files ({} bytes) with key {} version {} ({})",
-        summary.files,
-        summary.bytes,
+        "signed {} ({}) with key {} version {} ({})",
+        count(summary.files, "file", "files"),
+        count(summary.bytes, "byte", "bytes"),
         summary.key_id,
         summary.key_version_id,
         summary.algorithm
@@ -245,7 +246,7 @@ fn print_verify_text(report: &crate::release::verify::VerifyReport) {
             "NOT VERIFIED [other-release]: these files look like another release than the bundle's: {} of its {} entries are missing here, {} here are not in it or differ, {} match; pass the bundle that came with these files (--bundle)",
             other.missing,
             other.listed,
-            files(other.different),
+            count(other.different as u64, "file", "files"),
             other.matching
         );
     }
@@ -271,16 +272,11 @@ fn print_verify_text(report: &crate::release::verify::VerifyReport) {
         crate::outln!("... and {} more (--json lists every file)", failed - failures_shown);
     }
     if report.verified {
-        crate::outln!("verified: {}", files(report.files.len()));
+        crate::outln!("verified: {}", count(report.files.len() as u64, "file", "files"));
     } else if report.signature == SignatureStatus::Ok {
-        crate::outln!("NOT VERIFIED: {failed} of {} failed", files(report.files.len()));
+        crate::outln!("NOT VERIFIED: {failed} of {} failed", count(report.files.len() as u64, "file", "files"));
     }
 }
 
 /// How many failing files the text output lists when the bundle is another release's.
 const OTHER_RELEASE_LINES: usize = 10;
-
-/// "1 file", "2 files".
-fn files(count: usize) -> String {
-    if count == 1 { "1 file".into() } else { format!("{count} files") }
-}

@@ -1,0 +1,89 @@
+//! The demo's output directory: one predictable place, cleared and reused on every run,
+//! so that running the demo again does not leave another directory behind — and never
+//! a directory holding anything the demo did not write.
+//!
+//! A directory the demo made carries a marker file; only such a directory (or an empty
+//! or new one) is used. A `--dir` pointing at the user's own files is refused, not
+//! cleared.
+
+use crate::kms::error::KmsError;
+use crate::quote::quote_path;
+use std::path::{Path, PathBuf};
+
+/// The file that says a directory is the demo's to clear.
+pub const MARKER: &str = ".keyseal-demo";
+
+/// `keyseal-demo` under the system's temporary directory (`$TMPDIR`, else /tmp).
+pub fn default_dir() -> PathBuf {
+    std::env::temp_dir().join("keyseal-demo")
+}
+
+/// Makes `dir` an empty demo directory: created (owner-only, since it will hold a
+/// plaintext), or emptied when an earlier run made it; anything else is refused.
+pub fn prepare(dir: &Path) -> Result<(), KmsError> {
+    match std::fs::read_dir(dir).map(|mut entries| entries.next().is_none()) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => create(dir)?,
+        Err(e) => return Err(cannot("read", dir, e)),
+        Ok(empty) if empty || dir.join(MARKER).is_file() => clear(dir)?,
+        Ok(_) => {
+            return Err(KmsError::invalid(
+                "--dir",
+                format!(
+                    "{} is not empty and was not made by keyseal demo, so it is not cleared; give a new or empty directory",
+                    quote_path(dir)
+                ),
+            ));
+        }
+    }
+    let marker = dir.join(MARKER);
+    std::fs::write(&marker, "Made by `keyseal demo`: its next run with this --dir clears this directory.\n")
+        .map_err(|e| cannot("write", &marker, e))
+}
+
+fn create(dir: &Path) -> Result<(), KmsError> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir).map_err(|e| cannot("create", dir, e))
+}
+
+/// Removes everything in `dir`; a symbolic link is removed itself, never followed.
+fn clear(dir: &Path) -> Result<(), KmsError> {
+    for entry in std::fs::read_dir(dir).map_err(|e| cannot("read", dir, e))? {
+        let entry = entry.map_err(|e| cannot("read", dir, e))?;
+        let path = entry.path();
+        let is_dir = entry.file_type().map_err(|e| cannot("read", &path, e))?.is_dir();
+        let removed = if is_dir { std::fs::remove_dir_all(&path) } else { std::fs::remove_file(&path) };
+        removed.map_err(|e| cannot("remove", &path, e))?;
+    }
+    Ok(())
+}
+
+fn cannot(what: &str, path: &Path, e: std::io::Error) -> KmsError {
+    KmsError::invalid("--dir", format!("cannot {what} {}: {e}", quote_path(path)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_demo_directory_is_cleared_and_a_foreign_one_refused() {
+        let scratch = tempfile::tempdir().unwrap();
+        let dir = scratch.path().join("demo");
+        prepare(&dir).unwrap();
+        std::fs::create_dir(dir.join("release")).unwrap();
+        std::fs::write(dir.join("release/app"), "x").unwrap();
+        prepare(&dir).unwrap();
+        let left: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name()).collect();
+        assert_eq!(left, vec![std::ffi::OsString::from(MARKER)]);
+
+        let mine = scratch.path().join("mine");
+        std::fs::create_dir(&mine).unwrap();
+        std::fs::write(mine.join("notes.txt"), "keep me").unwrap();
+        let refused = prepare(&mine).unwrap_err();
+        assert!(refused.message.contains("not made by keyseal demo"), "{}", refused.message);
+        assert_eq!(std::fs::read_to_string(mine.join("notes.txt")).unwrap(), "keep me");
+    }
+}
