@@ -11,6 +11,7 @@ pub mod output;
 pub mod progress;
 pub mod release;
 pub mod serve;
+pub mod timestamp;
 
 use crate::kms::LocalKms;
 use crate::kms::error::{ErrorBody, KmsError};
@@ -109,6 +110,9 @@ pub enum Command {
     Access(serve::AccessAction),
     /// A guided tour on a store: keys, versions, signing, verification, encryption, audit.
     Demo(demo::DemoArgs),
+    /// RFC 3161 time stamps: make a request, answer one as a TSA on a KMS key version, verify a reply.
+    #[command(subcommand)]
+    Timestamp(timestamp::TimestampAction),
 }
 
 /// What can stop a command: a KMS refusal (printed as the API's error body) or a
@@ -178,6 +182,12 @@ pub fn run(cli: Cli) -> Result<Outcome, CliError> {
         Command::Serve(args) => serve::run_serve(args, local()?),
         Command::Access(action) => serve::run_access(action, &local()?),
         Command::Demo(args) => Ok(demo::run(args, &store_dir(store.as_deref())?, secret_source(key_file))?),
+        Command::Timestamp(action) => timestamp::run(action, || match remote()? {
+            Some(remote) => {
+                Ok(timestamp::Signer::Remote(remote, crate::kms::store::Store::open(&store_dir(store.as_deref())?)?))
+            }
+            None => Ok(timestamp::Signer::Local(local()?)),
+        }),
     }
 }
 

@@ -113,7 +113,7 @@ impl ImprintHash {
     }
 
     /// How many bytes its digest has.
-    pub fn len(self) -> usize {
+    pub fn digest_len(self) -> usize {
         match self {
             ImprintHash::Sha256 => 32,
             ImprintHash::Sha384 => 48,
@@ -190,7 +190,7 @@ mod tests {
         for (name, hash) in ImprintHash::ALL {
             assert_eq!(ImprintHash::parse(name), Ok(*hash));
             assert_eq!(ImprintHash::from_oid(&hash.oid()), Some(*hash));
-            assert_eq!(hash.digest(b"abc").len(), hash.len());
+            assert_eq!(hash.digest(b"abc").len(), hash.digest_len());
         }
         assert!(ImprintHash::parse("md5").is_err());
         assert_eq!(ImprintHash::from_oid(&ObjectIdentifier::new_unwrap("1.3.14.3.2.26")), None);

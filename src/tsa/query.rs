@@ -22,14 +22,14 @@ pub struct QueryRequest {
 
 /// The request as DER.
 pub fn make_query(request: &QueryRequest) -> Result<Vec<u8>, TsaError> {
-    if request.digest.len() != request.hash.len() {
+    if request.digest.len() != request.hash.digest_len() {
         return Err(TsaError::new(
             "bad-digest",
             format!(
                 "the digest is {} bytes; a {} digest is {} (give it as hex, e.g. the first field of `{}sum FILE`)",
                 request.digest.len(),
                 request.hash.name(),
-                request.hash.len(),
+                request.hash.digest_len(),
                 request.hash.name()
             ),
         ));

@@ -275,7 +275,7 @@ impl<'a> Tsa<'a> {
 }
 
 /// The key version: a SIGN/VERIFY key, the algorithm (given or the spec's default) fits
-/// it, and its public key (GetPublicKey also refuses a disabled or pending-deletion key).
+/// it and is not RSA-PSS (which OpenSSL's time-stamp verifier cannot check), and its public key (GetPublicKey also refuses a disabled or pending-deletion key).
 fn tsa_key(kms: &dyn Kms, config: &TsaConfig) -> Result<(KeySpec, Algorithm, Vec<u8>), TsaError> {
     let meta = kms.describe_key(&KeyIdRequest { key_id: config.key_id.clone() })?.key_metadata;
     if meta.key_usage != KeyUsage::SignVerify {
@@ -285,6 +285,12 @@ fn tsa_key(kms: &dyn Kms, config: &TsaConfig) -> Result<(KeySpec, Algorithm, Vec
         ));
     }
     let algorithm = config.algorithm.unwrap_or_else(|| meta.key_spec.default_signing_algorithm());
+    if algorithm == Algorithm::RsaPssSha256 {
+        return Err(TsaError::new(
+            "bad-algorithm",
+            "a TSA does not sign with RSA_PSS_SHA_256: `openssl ts -verify` checks a token's RSA signature as PKCS#1 v1.5 and fails every PSS one; use RSA_PKCS1_SHA_256 (the default for RSA keys)",
+        ));
+    }
     if !meta.key_spec.algorithms(KeyUsage::SignVerify).contains(&algorithm) {
         return Err(TsaError::new(
             "Rejected.UnsupportedOperation",
@@ -369,10 +375,10 @@ fn check_request(request: &[u8], policy: &ObjectIdentifier) -> Result<Accepted, 
         return Err(Rejection(FailureInfo::BadAlg, "the message imprint's hash algorithm has parameters".into()));
     }
     let length = query.message_imprint.hashed_message.as_bytes().len();
-    if length != hash.len() {
+    if length != hash.digest_len() {
         return Err(Rejection(
             FailureInfo::BadDataFormat,
-            format!("the message imprint is {length} bytes; a {} digest is {}", hash.name(), hash.len()),
+            format!("the message imprint is {length} bytes; a {} digest is {}", hash.name(), hash.digest_len()),
         ));
     }
     if let Some(asked) = query.req_policy.filter(|asked| asked != policy) {
@@ -423,7 +429,7 @@ mod tests {
     #[test]
     fn requests_are_checked_with_openssls_fail_info_bits() {
         for (_, hash) in ImprintHash::ALL {
-            assert!(check_request(&query(*hash, vec![1; hash.len()]), &DEFAULT_POLICY).is_ok());
+            assert!(check_request(&query(*hash, vec![1; hash.digest_len()]), &DEFAULT_POLICY).is_ok());
         }
         assert_eq!(rejected(b"not DER"), FailureInfo::BadDataFormat);
         let request = TimeStampReq::from_der(&query(ImprintHash::Sha256, vec![1; 32])).unwrap();

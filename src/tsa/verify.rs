@@ -461,13 +461,13 @@ fn check_imprint(token: &Token, expected: &[u8]) -> Result<(), Failure> {
             ),
         )
     })?;
-    if expected.len() != hash.len() {
+    if expected.len() != hash.digest_len() {
         return Err((
             TokenReason::BadImprint,
             format!(
                 "the token is over a {} digest ({} bytes); the digest given is {} bytes",
                 hash.name(),
-                hash.len(),
+                hash.digest_len(),
                 expected.len()
             ),
         ));
