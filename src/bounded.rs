@@ -1,5 +1,5 @@
 //! Reading files that may come from an attacker: a bundle, a manifest, a signature, keys,
-//! certificates, CRLs, CSRs. Each is read only when it is a regular file (a symbolic link
+//! certificates, CRLs, CSRs, time-stamp requests and replies. Each is read only when it is a regular file (a symbolic link
 //! to one is fine), never more than a cap per kind, and opened so that a FIFO or a device
 //! swapped in at the last moment cannot block or feed us forever. Every failure is an
 //! error the caller must report: an unreadable input is never taken for an absent one.
@@ -27,6 +27,9 @@ pub enum InputKind {
     Crl,
     /// A PKCS#10 certificate request: 64 KiB.
     Csr,
+    /// An RFC 3161 time-stamp request, reply or token: 1 MiB. A reply carries the TSA's
+    /// chain at most, a few KiB; a request is about a hundred bytes.
+    Token,
 }
 
 impl InputKind {
@@ -38,6 +41,7 @@ impl InputKind {
             InputKind::Signature | InputKind::PublicKey | InputKind::Csr => 64 << 10,
             InputKind::Certificates => 8 << 20,
             InputKind::Crl => 32 << 20,
+            InputKind::Token => 1 << 20,
         }
     }
 
@@ -51,6 +55,7 @@ impl InputKind {
             InputKind::Certificates => "certificate file",
             InputKind::Crl => "CRL file",
             InputKind::Csr => "certificate request",
+            InputKind::Token => "time-stamp file",
         }
     }
 }

@@ -13,4 +13,5 @@ pub mod kms;
 pub mod quote;
 pub mod release;
 pub mod server;
+pub mod tsa;
 pub mod x509;

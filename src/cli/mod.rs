@@ -14,6 +14,7 @@ pub mod output;
 pub mod progress;
 pub mod release;
 pub mod serve;
+pub mod timestamp;
 
 use crate::kms::LocalKms;
 use crate::kms::error::{ErrorBody, KmsError};
@@ -123,6 +124,9 @@ pub enum Command {
     Access(serve::AccessAction),
     /// A guided tour on a store: keys, versions, signing, verification, encryption, audit.
     Demo(demo::DemoArgs),
+    /// RFC 3161 time stamps: make a request, answer one as a TSA on a KMS key version, verify a reply.
+    #[command(subcommand)]
+    Timestamp(timestamp::TimestampAction),
     /// Print a completion script for bash, zsh, fish, powershell or elvish.
     Completions(docs::CompletionsArgs),
     /// Print keyseal's man page (roff), or write one page per command with --out-dir.
@@ -203,6 +207,12 @@ pub fn run(cli: Cli) -> Result<Outcome, CliError> {
         Command::Completions(args) => Ok(docs::completions(args)?),
         Command::Man(args) => Ok(docs::man(args)?),
         Command::Demo(args) => Ok(demo::run(args, &store_dir(store.as_deref())?, secret_source(key_file))?),
+        Command::Timestamp(action) => timestamp::run(action, || match remote()? {
+            Some(remote) => {
+                Ok(timestamp::Signer::Remote(remote, crate::kms::store::Store::open(&store_dir(store.as_deref())?)?))
+            }
+            None => Ok(timestamp::Signer::Local(local()?)),
+        }),
     }
 }
 

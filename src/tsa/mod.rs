@@ -1,0 +1,207 @@
+//! RFC 3161 time stamps. keyseal is a Time-Stamping Authority whose key is a KMS key
+//! version ([`reply`]), makes requests ([`query`]) and checks tokens from any TSA offline
+//! ([`verify`]). A token is a CMS SignedData (RFC 5652, from the `cms` crate) over a
+//! TSTInfo ([`asn1`]), with the ESS signing-certificate attribute (RFC 5816) binding it
+//! to the TSA's certificate; [`token`] takes one apart without re-encoding anything.
+
+pub mod asn1;
+pub mod query;
+pub mod reply;
+pub mod token;
+pub mod verify;
+
+use der::asn1::{Int, ObjectIdentifier};
+use sha2::Digest;
+use std::io::Read;
+use std::path::Path;
+
+/// The policy keyseal's TSA works under when `--policy` is not given:
+/// id-TEST-certPolicyOne, 1.3.6.1.5.5.7.13.1, from the arc RFC 7229 sets aside for test
+/// policies. keyseal has no arc of its own to promise a policy under, and a test OID
+/// says so plainly; a TSA in production passes its organisation's policy OID.
+pub const DEFAULT_POLICY: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.13.1");
+
+/// id-signedData (RFC 5652 §5.1).
+pub const ID_SIGNED_DATA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.7.2");
+/// id-ct-TSTInfo (RFC 3161 §2.4.2).
+pub const ID_CT_TST_INFO: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.16.1.4");
+/// id-contentType (RFC 5652 §11.1).
+pub const ID_CONTENT_TYPE: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.3");
+/// id-messageDigest (RFC 5652 §11.2).
+pub const ID_MESSAGE_DIGEST: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.4");
+/// id-aa-signingCertificate (RFC 2634 §5.4).
+pub const ID_SIGNING_CERTIFICATE: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.16.2.12");
+/// id-aa-signingCertificateV2 (RFC 5035 §3).
+pub const ID_SIGNING_CERTIFICATE_V2: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.16.2.47");
+
+/// A refused or failed TSA operation: a stable code (KMS codes pass through) and a
+/// message that says what to do.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct TsaError {
+    /// Stable code, e.g. `missing-timestamping-purpose`, `key-mismatch`, `bad-input`.
+    pub code: String,
+    /// What happened and what to do next.
+    pub message: String,
+}
+
+impl TsaError {
+    /// An error with `code`.
+    pub fn new(code: &str, message: impl Into<String>) -> TsaError {
+        TsaError { code: code.to_string(), message: message.into() }
+    }
+
+    /// A failure that is not the user's doing.
+    pub fn internal(message: impl Into<String>) -> TsaError {
+        TsaError::new("internal", message)
+    }
+}
+
+impl From<crate::kms::KmsError> for TsaError {
+    fn from(err: crate::kms::KmsError) -> TsaError {
+        TsaError { code: err.code.as_str().to_string(), message: err.message }
+    }
+}
+
+impl From<der::Error> for TsaError {
+    fn from(err: der::Error) -> TsaError {
+        TsaError::internal(format!("DER encoding failed: {err}"))
+    }
+}
+
+/// The hash algorithms of a message imprint keyseal makes and checks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ImprintHash {
+    /// SHA-256.
+    Sha256,
+    /// SHA-384.
+    Sha384,
+    /// SHA-512.
+    Sha512,
+}
+
+impl ImprintHash {
+    /// Every one, with its `--hash` name.
+    pub const ALL: &'static [(&'static str, ImprintHash)] =
+        &[("sha256", ImprintHash::Sha256), ("sha384", ImprintHash::Sha384), ("sha512", ImprintHash::Sha512)];
+
+    /// The one named `name` (`sha256`, ...).
+    pub fn parse(name: &str) -> Result<ImprintHash, String> {
+        ImprintHash::ALL.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, h)| *h).ok_or_else(|| {
+            let names: Vec<&str> = ImprintHash::ALL.iter().map(|(n, _)| *n).collect();
+            format!("unknown hash {name:?}; use one of: {}", names.join(", "))
+        })
+    }
+
+    /// Its name.
+    pub fn name(self) -> &'static str {
+        ImprintHash::ALL.iter().find(|(_, h)| *h == self).map(|(n, _)| *n).unwrap_or("sha256")
+    }
+
+    /// Its OID (NIST, RFC 5754).
+    pub fn oid(self) -> ObjectIdentifier {
+        ObjectIdentifier::new_unwrap(match self {
+            ImprintHash::Sha256 => "2.16.840.1.101.3.4.2.1",
+            ImprintHash::Sha384 => "2.16.840.1.101.3.4.2.2",
+            ImprintHash::Sha512 => "2.16.840.1.101.3.4.2.3",
+        })
+    }
+
+    /// The one with `oid`, if keyseal takes it.
+    pub fn from_oid(oid: &ObjectIdentifier) -> Option<ImprintHash> {
+        ImprintHash::ALL.iter().map(|(_, h)| *h).find(|h| h.oid() == *oid)
+    }
+
+    /// How many bytes its digest has.
+    pub fn digest_len(self) -> usize {
+        match self {
+            ImprintHash::Sha256 => 32,
+            ImprintHash::Sha384 => 48,
+            ImprintHash::Sha512 => 64,
+        }
+    }
+
+    /// Its AlgorithmIdentifier, parameters absent (RFC 5754 §2: SHOULD be absent).
+    pub fn algorithm_identifier(self) -> spki::AlgorithmIdentifierOwned {
+        spki::AlgorithmIdentifierOwned { oid: self.oid(), parameters: None }
+    }
+
+    /// The digest of `bytes`.
+    pub fn digest(self, bytes: &[u8]) -> Vec<u8> {
+        match self {
+            ImprintHash::Sha256 => sha2::Sha256::digest(bytes).to_vec(),
+            ImprintHash::Sha384 => sha2::Sha384::digest(bytes).to_vec(),
+            ImprintHash::Sha512 => sha2::Sha512::digest(bytes).to_vec(),
+        }
+    }
+
+    /// The digest of a regular file, streamed (so any size goes); a FIFO or device is
+    /// refused rather than read forever.
+    pub fn digest_file(self, path: &Path) -> std::io::Result<Vec<u8>> {
+        match self {
+            ImprintHash::Sha256 => stream::<sha2::Sha256>(path),
+            ImprintHash::Sha384 => stream::<sha2::Sha384>(path),
+            ImprintHash::Sha512 => stream::<sha2::Sha512>(path),
+        }
+    }
+}
+
+fn stream<D: Digest>(path: &Path) -> std::io::Result<Vec<u8>> {
+    let mut file = crate::bounded::open_nonblocking(path)?;
+    let meta = file.metadata()?;
+    if !meta.is_file() {
+        let what = crate::bounded::describe_type(&meta);
+        return Err(std::io::Error::new(std::io::ErrorKind::InvalidInput, format!("not a regular file ({what})")));
+    }
+    let mut hasher = D::new();
+    let mut buffer = vec![0u8; 1 << 16];
+    loop {
+        match file.read(&mut buffer) {
+            Ok(0) => break,
+            Ok(read) => hasher.update(&buffer[..read]),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(hasher.finalize().to_vec())
+}
+
+/// A random positive INTEGER of `len` bytes that keeps all of them (top bit clear, the
+/// next one set): a nonce or a token serial number.
+pub fn random_integer(len: usize) -> Result<Int, TsaError> {
+    let mut bytes = vec![0u8; len.max(1)];
+    getrandom::fill(&mut bytes).map_err(|e| TsaError::internal(format!("the OS random generator failed: {e}")))?;
+    bytes[0] = (bytes[0] & 0x7f) | 0x40;
+    Ok(Int::new(&bytes)?)
+}
+
+/// An INTEGER as upper-case hex of its two's-complement bytes, as `openssl ts -text`
+/// shows serials and nonces (`0x...`) without the prefix.
+pub fn integer_hex(value: &Int) -> String {
+    hex::encode_upper(value.as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hashes_by_name_and_oid() {
+        for (name, hash) in ImprintHash::ALL {
+            assert_eq!(ImprintHash::parse(name), Ok(*hash));
+            assert_eq!(ImprintHash::from_oid(&hash.oid()), Some(*hash));
+            assert_eq!(hash.digest(b"abc").len(), hash.digest_len());
+        }
+        assert!(ImprintHash::parse("md5").is_err());
+        assert_eq!(ImprintHash::from_oid(&ObjectIdentifier::new_unwrap("1.3.14.3.2.26")), None);
+    }
+
+    #[test]
+    fn random_integers_keep_their_length_and_sign() {
+        for _ in 0..32 {
+            let value = random_integer(20).unwrap();
+            assert_eq!(value.as_bytes().len(), 20);
+            assert!(value.as_bytes()[0] & 0x80 == 0 && value.as_bytes()[0] & 0x40 != 0);
+        }
+    }
+}

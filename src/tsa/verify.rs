@@ -1,0 +1,487 @@
+//! Checking a time-stamp reply offline, from any TSA, as `openssl ts -verify` does and with
+//! a reason code for each failure. In order, the first failure ending the checks:
+//!
+//! | check | RFC | reason code |
+//! |---|---|---|
+//! | the status is granted (or grantedWithMods) | 3161 §2.4.2 | `not-granted` |
+//! | the signer's certificate is in the token or `--chain` | 5652 §5.3 | `tsa-certificate-not-found` |
+//! | the signature over the signed attributes verifies | 5652 §5.4, §5.6 | `bad-tsa-signature` |
+//! | contentType is id-ct-TSTInfo, messageDigest is the TSTInfo's hash | 5652 §11.1, §11.2 | `malformed-token`, `bad-tsa-signature` |
+//! | signingCertificate(V2) names the signer's certificate | 3161 §2.4.1, 5816 | `bad-signing-certificate` |
+//! | the TSA's chain validates at genTime for timestamping | 5280 §6.1, 3161 §2.3 | `tsa-chain-invalid` |
+//! | the message imprint is the data's hash | 3161 §2.4.2 | `bad-imprint` |
+//!
+//! A hash or signature algorithm keyseal does not check is `unsupported-algorithm`; input
+//! that is not a well-formed reply is `malformed-token`, an error (exit 2) rather than a
+//! failed check. Nothing is taken from the clock: the chain is judged at the token's own
+//! genTime, which only a valid signature vouches for.
+
+use crate::tsa::asn1::{EssCertId, EssCertIdV2, IssuerSerial, SigningCertificate, SigningCertificateV2, status};
+use crate::tsa::token::{self, Token};
+use crate::tsa::{
+    ID_CONTENT_TYPE, ID_CT_TST_INFO, ID_MESSAGE_DIGEST, ID_SIGNING_CERTIFICATE, ID_SIGNING_CERTIFICATE_V2, ImprintHash,
+    TsaError, integer_hex,
+};
+use crate::x509::path::ValidationReport;
+use crate::x509::signature::{SignatureError, verify_signed};
+use crate::x509::{Cert, Purpose, ValidationOptions, describe, validate};
+use cms::signed_data::{SignerIdentifier, SignerInfo};
+use der::asn1::{ObjectIdentifier, OctetString};
+use der::{Any, Encode};
+use serde::{Serialize, Serializer};
+use sha1::Digest;
+use spki::AlgorithmIdentifierOwned;
+use std::path::PathBuf;
+use x509_cert::ext::pkix::SubjectKeyIdentifier;
+use x509_cert::ext::pkix::name::GeneralName;
+
+const RSA_ENCRYPTION: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.1");
+
+/// Why a token was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenReason {
+    /// Not a well-formed TimeStampResp or token (exit 2).
+    MalformedToken,
+    /// The TSA refused or holds back the time stamp.
+    NotGranted,
+    /// The token names a signer whose certificate is neither in it nor in `--chain`.
+    TsaCertificateNotFound,
+    /// The signature does not verify, or the signed attributes are not over this TSTInfo.
+    BadTsaSignature,
+    /// The signingCertificate attribute is missing or names another certificate.
+    BadSigningCertificate,
+    /// The TSA's certificate does not validate at genTime for time stamping.
+    TsaChainInvalid,
+    /// A hash or signature algorithm keyseal does not check.
+    UnsupportedAlgorithm,
+    /// The token is over other data.
+    BadImprint,
+}
+
+impl TokenReason {
+    /// The stable code.
+    pub fn code(self) -> &'static str {
+        match self {
+            TokenReason::MalformedToken => "malformed-token",
+            TokenReason::NotGranted => "not-granted",
+            TokenReason::TsaCertificateNotFound => "tsa-certificate-not-found",
+            TokenReason::BadTsaSignature => "bad-tsa-signature",
+            TokenReason::BadSigningCertificate => "bad-signing-certificate",
+            TokenReason::TsaChainInvalid => "tsa-chain-invalid",
+            TokenReason::UnsupportedAlgorithm => "unsupported-algorithm",
+            TokenReason::BadImprint => "bad-imprint",
+        }
+    }
+}
+
+impl Serialize for TokenReason {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.code())
+    }
+}
+
+/// What the token must be over.
+#[derive(Debug, Clone)]
+pub enum Expected {
+    /// A digest, of the token's hash algorithm.
+    Digest(Vec<u8>),
+    /// A file, hashed with the token's hash algorithm.
+    Data(PathBuf),
+}
+
+/// One check and its outcome.
+#[derive(Debug, Clone, Serialize)]
+pub struct TokenCheck {
+    /// What was checked.
+    pub check: &'static str,
+    /// `ok`, `failed` or `not-checked`.
+    pub result: &'static str,
+    /// What was seen.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+}
+
+/// The outcome of verifying a reply.
+#[derive(Debug, Clone, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TokenReport {
+    /// Whether every check passed.
+    pub valid: bool,
+    /// The first failure.
+    pub reason: Option<TokenReason>,
+    /// What is wrong.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// The PKIStatus, by name.
+    pub status: String,
+    /// genTime, `2026-01-31T12:00:00Z`.
+    pub gen_time: Option<String>,
+    /// The token's serial, upper-case hex.
+    pub serial: Option<String>,
+    /// The TSA policy OID.
+    pub policy: Option<String>,
+    /// The imprint's hash algorithm.
+    pub hash_algorithm: Option<String>,
+    /// The imprint, hex.
+    pub imprint: Option<String>,
+    /// The nonce, upper-case hex.
+    pub nonce: Option<String>,
+    /// The stated accuracy.
+    pub accuracy: Option<String>,
+    /// The TSA certificate's subject.
+    pub tsa: Option<String>,
+    /// Every check, in order.
+    pub checks: Vec<TokenCheck>,
+    /// The TSA chain's validation, when it was made.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub chain: Option<ValidationReport>,
+}
+
+/// The checks, by name, in the order they run.
+const CHECKS: &[&str] =
+    &["status", "signer-certificate", "signature", "message-digest", "signing-certificate", "tsa-chain", "imprint"];
+
+type Failure = (TokenReason, String);
+
+/// Verifies `reply` (a TimeStampResp or a bare token) over `expected`, with the TSA
+/// chain built from the token's certificates and `intermediates` to `anchors`. `Err` is
+/// unusable input: a malformed reply (`malformed-token`) or data that cannot be read.
+pub fn verify_reply(
+    reply: &[u8],
+    expected: &Expected,
+    intermediates: &[Cert],
+    anchors: &[Cert],
+) -> Result<TokenReport, TsaError> {
+    let response = token::parse(reply).map_err(|e| TsaError::new("malformed-token", e.0))?;
+    let mut report = TokenReport { status: status::name(response.status.status).to_string(), ..Default::default() };
+    let outcome = match (&response.status, &response.token) {
+        (s, _) if s.status != status::GRANTED && s.status != status::GRANTED_WITH_MODS => {
+            Err((TokenReason::NotGranted, not_granted(s)))
+        }
+        (_, None) => return Err(TsaError::new("malformed-token", "the reply says granted but holds no token")),
+        (_, Some(token)) => {
+            describe_token(&mut report, token);
+            let digest = expected_digest(token, expected)?;
+            check_token(&mut report, token, &digest, intermediates, anchors)
+        }
+    };
+    match outcome {
+        Ok(()) => report.valid = true,
+        Err((TokenReason::MalformedToken, message)) => return Err(TsaError::new("malformed-token", message)),
+        Err((reason, message)) => {
+            let check = CHECKS[report.checks.len().min(CHECKS.len() - 1)];
+            report.checks.push(TokenCheck { check, result: "failed", detail: Some(message.clone()) });
+            report.reason = Some(reason);
+            report.message = Some(message);
+        }
+    }
+    for check in &CHECKS[report.checks.len().min(CHECKS.len())..] {
+        report.checks.push(TokenCheck { check, result: "not-checked", detail: None });
+    }
+    Ok(report)
+}
+
+fn not_granted(info: &crate::tsa::asn1::PkiStatusInfo) -> String {
+    let fail: Vec<&str> = info
+        .fail_info
+        .as_ref()
+        .map(|bits| crate::tsa::asn1::FailureInfo::from_bit_string(bits).iter().map(|f| f.rfc_name()).collect())
+        .unwrap_or_default();
+    let text = info.status_string.as_ref().map(|s| s.join("; ")).unwrap_or_default();
+    format!(
+        "the TSA did not grant a time stamp: status {}{}{}",
+        status::name(info.status),
+        if fail.is_empty() { String::new() } else { format!(" ({})", fail.join(", ")) },
+        if text.is_empty() { String::new() } else { format!(": {}", crate::quote::escape_text(&text)) }
+    )
+}
+
+fn describe_token(report: &mut TokenReport, token: &Token) {
+    let info = &token.tst_info;
+    report.gen_time = Some(info.gen_time.display());
+    report.serial = Some(integer_hex(&info.serial_number));
+    report.policy = Some(info.policy.to_string());
+    let algorithm = info.message_imprint.hash_algorithm.oid;
+    report.hash_algorithm =
+        Some(ImprintHash::from_oid(&algorithm).map(|h| h.name().to_string()).unwrap_or(algorithm.to_string()));
+    report.imprint = Some(hex::encode(info.message_imprint.hashed_message.as_bytes()));
+    report.nonce = info.nonce.as_ref().map(integer_hex);
+    report.accuracy = info
+        .accuracy
+        .as_ref()
+        .map(|a| format!("{}s {}ms {}us", a.seconds.unwrap_or(0), a.millis.unwrap_or(0), a.micros.unwrap_or(0)));
+}
+
+/// The digest the imprint must equal: `--digest` as given, or the data hashed with the
+/// imprint's algorithm (left empty when keyseal does not have that algorithm: the imprint
+/// check then says so).
+fn expected_digest(token: &Token, expected: &Expected) -> Result<Vec<u8>, TsaError> {
+    match expected {
+        Expected::Digest(digest) => Ok(digest.clone()),
+        Expected::Data(path) => match ImprintHash::from_oid(&token.tst_info.message_imprint.hash_algorithm.oid) {
+            Some(hash) => hash.digest_file(path).map_err(|e| {
+                TsaError::new("bad-input", format!("cannot read --data {}: {e}", crate::quote::quote_path(path)))
+            }),
+            None => Ok(Vec::new()),
+        },
+    }
+}
+
+fn pass(report: &mut TokenReport, check: &'static str, detail: Option<String>) {
+    report.checks.push(TokenCheck { check, result: "ok", detail });
+}
+
+/// Every check after the status, each recorded as it passes.
+fn check_token(
+    report: &mut TokenReport,
+    token: &Token,
+    expected: &[u8],
+    intermediates: &[Cert],
+    anchors: &[Cert],
+) -> Result<(), Failure> {
+    pass(report, "status", None);
+    let carried = carried_certificates(token)?;
+    let signer = find_signer(&token.signer, &carried, intermediates)?;
+    report.tsa = Some(signer.tbs_certificate().subject().to_string());
+    pass(report, "signer-certificate", Some(describe(signer)));
+    let digest = check_signature(token, signer)?;
+    pass(report, "signature", None);
+    check_message_digest(token, digest)?;
+    pass(report, "message-digest", None);
+    check_signing_certificate(&token.signer, signer)?;
+    pass(report, "signing-certificate", None);
+    let pool: Vec<Cert> = carried.iter().chain(intermediates).cloned().collect();
+    let chain =
+        validate(signer, &pool, anchors, &ValidationOptions::new(token.tst_info.gen_time.unix, Purpose::Timestamping));
+    let chain_failure = chain.reason.map(|reason| {
+        format!(
+            "the TSA's certificate chain is not valid at genTime {} [{}]: {}",
+            token.tst_info.gen_time.display(),
+            reason.code(),
+            chain.message.as_deref().unwrap_or("")
+        )
+    });
+    report.chain = Some(chain);
+    if let Some(message) = chain_failure {
+        return Err((TokenReason::TsaChainInvalid, message));
+    }
+    pass(report, "tsa-chain", None);
+    check_imprint(token, expected)?;
+    pass(report, "imprint", None);
+    Ok(())
+}
+
+fn carried_certificates(token: &Token) -> Result<Vec<Cert>, Failure> {
+    token
+        .certificates
+        .iter()
+        .enumerate()
+        .map(|(index, der)| {
+            Cert::from_der(der).map_err(|e| {
+                (TokenReason::MalformedToken, format!("certificate {} in the token does not parse: {e}", index + 1))
+            })
+        })
+        .collect()
+}
+
+/// The certificate the SignerInfo's sid names (RFC 5652 §5.3), from the token or `--chain`.
+fn find_signer<'c>(signer: &SignerInfo, carried: &'c [Cert], given: &'c [Cert]) -> Result<&'c Cert, Failure> {
+    let matches = |cert: &&Cert| match &signer.sid {
+        SignerIdentifier::IssuerAndSerialNumber(id) => {
+            cert.tbs_certificate().issuer() == &id.issuer && cert.tbs_certificate().serial_number() == &id.serial_number
+        }
+        SignerIdentifier::SubjectKeyIdentifier(ski) => {
+            matches!(cert.tbs_certificate().get_extension::<SubjectKeyIdentifier>(), Ok(Some((_, own))) if own == *ski)
+        }
+    };
+    carried.iter().chain(given).find(matches).ok_or_else(|| {
+        let named = match &signer.sid {
+            SignerIdentifier::IssuerAndSerialNumber(id) => format!(
+                "issuer \"{}\", serial {}",
+                id.issuer,
+                hex::encode_upper(id.serial_number.as_bytes())
+            ),
+            SignerIdentifier::SubjectKeyIdentifier(ski) => {
+                format!("subject key identifier {}", hex::encode_upper(ski.0.as_bytes()))
+            }
+        };
+        (
+            TokenReason::TsaCertificateNotFound,
+            format!(
+                "the token's signer ({}) has no certificate in the token or in --chain; pass the TSA certificate with --chain (or ask for it with `timestamp query --cert-req`)",
+                crate::quote::escape_text(&named)
+            ),
+        )
+    })
+}
+
+/// The signature over the signed attributes, with the signer's key. Returns the
+/// digestAlgorithm, which messageDigest is checked with.
+fn check_signature(token: &Token, signer: &Cert) -> Result<ImprintHash, Failure> {
+    let info = &token.signer;
+    let digest = ImprintHash::from_oid(&info.digest_alg.oid).ok_or_else(|| {
+        (
+            TokenReason::UnsupportedAlgorithm,
+            format!("the token's digest algorithm {} is not SHA-256, SHA-384 or SHA-512", info.digest_alg.oid),
+        )
+    })?;
+    let algorithm = signature_algorithm(&info.signature_algorithm, digest);
+    let key = signer.tbs_certificate().subject_public_key_info();
+    verify_signed(key, &algorithm, &token.signed_attributes, info.signature.as_bytes()).map_err(|e| match e {
+        SignatureError::Unsupported(what) => {
+            (TokenReason::UnsupportedAlgorithm, format!("the token is signed with {what}"))
+        }
+        SignatureError::Invalid => (
+            TokenReason::BadTsaSignature,
+            format!("the TSA's signature does not verify with the key of {}", describe(signer)),
+        ),
+        SignatureError::Malformed(what) => {
+            (TokenReason::BadTsaSignature, format!("the TSA's signature cannot be checked: {what}"))
+        }
+    })?;
+    Ok(digest)
+}
+
+/// CMS names an RSA PKCS#1 v1.5 signature by the key's algorithm (rsaEncryption) with the
+/// hash in digestAlgorithm, as OpenSSL writes it; the signature checker wants the
+/// combined sha*WithRSAEncryption. Everything else names its hash itself.
+fn signature_algorithm(named: &AlgorithmIdentifierOwned, digest: ImprintHash) -> AlgorithmIdentifierOwned {
+    if named.oid != RSA_ENCRYPTION {
+        return named.clone();
+    }
+    let oid = match digest {
+        ImprintHash::Sha256 => "1.2.840.113549.1.1.11",
+        ImprintHash::Sha384 => "1.2.840.113549.1.1.12",
+        ImprintHash::Sha512 => "1.2.840.113549.1.1.13",
+    };
+    AlgorithmIdentifierOwned { oid: ObjectIdentifier::new_unwrap(oid), parameters: named.parameters.clone() }
+}
+
+/// The one value of the signed attribute `oid`, if present; an attribute present twice or
+/// with several values is malformed (RFC 5652 §5.3, §11).
+fn attribute<'t>(signer: &'t SignerInfo, oid: ObjectIdentifier, name: &str) -> Result<Option<&'t Any>, Failure> {
+    let mut found = signer.signed_attrs.iter().flat_map(|attrs| attrs.iter()).filter(|a| a.oid == oid);
+    let Some(first) = found.next() else { return Ok(None) };
+    if found.next().is_some() || first.values.len() != 1 {
+        return Err((TokenReason::MalformedToken, format!("the signed attribute {name} is not exactly one value")));
+    }
+    Ok(first.values.iter().next())
+}
+
+fn decode_attribute<T: der::DecodeOwned>(value: &Any, name: &str) -> Result<T, Failure> {
+    let bad = || (TokenReason::MalformedToken, format!("the signed attribute {name} does not parse"));
+    let der = value.to_der().map_err(|_| bad())?;
+    T::from_der(&der).map_err(|_| bad())
+}
+
+/// contentType says TSTInfo, and messageDigest is the hash of the TSTInfo received.
+fn check_message_digest(token: &Token, digest: ImprintHash) -> Result<(), Failure> {
+    let missing = |name: &str| (TokenReason::MalformedToken, format!("the token has no {name} signed attribute"));
+    let content_type =
+        attribute(&token.signer, ID_CONTENT_TYPE, "contentType")?.ok_or_else(|| missing("contentType"))?;
+    if decode_attribute::<ObjectIdentifier>(content_type, "contentType")? != ID_CT_TST_INFO {
+        return Err((TokenReason::MalformedToken, "the signed contentType is not id-ct-TSTInfo".into()));
+    }
+    let value =
+        attribute(&token.signer, ID_MESSAGE_DIGEST, "messageDigest")?.ok_or_else(|| missing("messageDigest"))?;
+    let signed: OctetString = decode_attribute(value, "messageDigest")?;
+    if signed.as_bytes() != digest.digest(&token.tst_info_der).as_slice() {
+        return Err((
+            TokenReason::BadTsaSignature,
+            "the TSTInfo is not what the TSA signed: its hash differs from the signed messageDigest".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// signingCertificateV2 (or the older signingCertificate) names the signer's certificate
+/// first: its hash, and its issuer and serial when given (RFC 5035 §5.4, RFC 3161 §2.4.1).
+fn check_signing_certificate(info: &SignerInfo, signer: &Cert) -> Result<(), Failure> {
+    let bad = |what: String| (TokenReason::BadSigningCertificate, what);
+    if let Some(value) = attribute(info, ID_SIGNING_CERTIFICATE_V2, "signingCertificateV2")? {
+        let ess: SigningCertificateV2 = decode_attribute(value, "signingCertificateV2")?;
+        let first: &EssCertIdV2 =
+            ess.certs.first().ok_or_else(|| bad("signingCertificateV2 lists no certificate".into()))?;
+        let oid = first.hash_algorithm.as_ref().map(|a| a.oid).unwrap_or(ImprintHash::Sha256.oid());
+        let hash = ImprintHash::from_oid(&oid)
+            .ok_or_else(|| (TokenReason::UnsupportedAlgorithm, format!("signingCertificateV2 hashes with {oid}")))?;
+        return check_cert_id(
+            signer,
+            &hash.digest(signer.der()),
+            first.cert_hash.as_bytes(),
+            first.issuer_serial.as_ref(),
+        );
+    }
+    if let Some(value) = attribute(info, ID_SIGNING_CERTIFICATE, "signingCertificate")? {
+        let ess: SigningCertificate = decode_attribute(value, "signingCertificate")?;
+        let first: &EssCertId =
+            ess.certs.first().ok_or_else(|| bad("signingCertificate lists no certificate".into()))?;
+        let sha1 = sha1::Sha1::digest(signer.der()).to_vec();
+        return check_cert_id(signer, &sha1, first.cert_hash.as_bytes(), first.issuer_serial.as_ref());
+    }
+    Err(bad(
+        "the token has no signingCertificate or signingCertificateV2 attribute; RFC 3161 §2.4.1 requires one".into()
+    ))
+}
+
+fn check_cert_id(
+    signer: &Cert,
+    hash: &[u8],
+    named: &[u8],
+    issuer_serial: Option<&IssuerSerial>,
+) -> Result<(), Failure> {
+    let bad = |what: &str| {
+        (
+            TokenReason::BadSigningCertificate,
+            format!("the signed signingCertificate names {what} than {}", describe(signer)),
+        )
+    };
+    if hash != named {
+        return Err(bad("another certificate (its hash differs)"));
+    }
+    if let Some(id) = issuer_serial {
+        let issuer = signer.tbs_certificate().issuer();
+        let same_issuer = id.issuer.iter().any(|name| matches!(name, GeneralName::DirectoryName(n) if n == issuer));
+        if !same_issuer || &id.serial_number != signer.tbs_certificate().serial_number() {
+            return Err(bad("another issuer or serial"));
+        }
+    }
+    Ok(())
+}
+
+/// The imprint is the expected digest.
+fn check_imprint(token: &Token, expected: &[u8]) -> Result<(), Failure> {
+    let imprint = &token.tst_info.message_imprint;
+    let hash = ImprintHash::from_oid(&imprint.hash_algorithm.oid).ok_or_else(|| {
+        (
+            TokenReason::UnsupportedAlgorithm,
+            format!(
+                "the message imprint is hashed with {}, not SHA-256, SHA-384 or SHA-512",
+                imprint.hash_algorithm.oid
+            ),
+        )
+    })?;
+    if expected.len() != hash.digest_len() {
+        return Err((
+            TokenReason::BadImprint,
+            format!(
+                "the token is over a {} digest ({} bytes); the digest given is {} bytes",
+                hash.name(),
+                hash.digest_len(),
+                expected.len()
+            ),
+        ));
+    }
+    if expected != imprint.hashed_message.as_bytes() {
+        return Err((
+            TokenReason::BadImprint,
+            format!(
+                "the token is over other data: its {} imprint is {}, the data's is {}",
+                hash.name(),
+                hex::encode(imprint.hashed_message.as_bytes()),
+                hex::encode(expected)
+            ),
+        ));
+    }
+    Ok(())
+}
