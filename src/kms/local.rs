@@ -106,16 +106,6 @@ impl LocalKms {
         Ok(self.store.read(|tx| store::get_alias(tx, alias_name))?.map(|a| a.key_id))
     }
 
-    /// Records a request refused before it reached an operation (no permission, bad
-    /// signature), with its principal and error code.
-    pub fn audit_refusal(&self, action: &str, key_param: Option<&str>, error: &KmsError) -> KmsResult<()> {
-        let mut entry =
-            AuditEntry::new((self.clock)(), error.request_id.as_deref().unwrap_or(""), &self.principal, action);
-        entry.key_id = key_param.map(str::to_string);
-        let entry = entry.refused(error.code.as_str());
-        self.store.write(|tx| audit::append(tx, &entry).map(|_| ()))
-    }
-
     /// Runs one operation: unlocks the KEK first when `unlock` (never while holding the
     /// write lock, since it may prompt), then runs `op` and appends the audit entry in one
     /// transaction; on refusal, audits the refusal and returns the error.
@@ -153,16 +143,17 @@ impl LocalKms {
         })
     }
 
-    /// Records a refusal decided outside an operation (the server's policy check); like
-    /// `audit_refusal`, but a failed audit write becomes the error to answer with.
+    /// Records a request refused before it reached an operation (the server's policy
+    /// check) with its principal and error code, and returns the error to answer with: the
+    /// refusal, or, when its audit entry could not be written, a store error naming it.
     pub fn refuse_audited(&self, action: &str, key_param: Option<&str>, error: KmsError) -> KmsError {
-        match self.audit_refusal(action, key_param, &error) {
-            Ok(()) => error,
-            Err(audit_error) => {
-                let mut unaudited = unaudited(&error, &audit_error);
-                unaudited.request_id = error.request_id;
-                unaudited
-            }
+        let mut entry =
+            AuditEntry::new((self.clock)(), error.request_id.as_deref().unwrap_or(""), &self.principal, action);
+        entry.key_id = key_param.map(str::to_string);
+        let entry = entry.refused(error.code.as_str());
+        match self.store.write(|tx| audit::append(tx, &entry)) {
+            Ok(_) => error,
+            Err(audit_error) => KmsError { request_id: error.request_id.clone(), ..unaudited(&error, &audit_error) },
         }
     }
 

@@ -205,12 +205,11 @@ fn refuse_unprotected(dir: &Path) -> Result<(), KmsError> {
             Err(e) => return Err(KmsError::store(&format!("cannot check {}", path.display()), e)),
         };
         if mode & 0o077 != 0 {
+            let shown = crate::quote::quote_path(&path);
             return Err(KmsError::new(
                 ErrorCode::StoreUnprotected,
                 format!(
-                    "the key store is open to group or others: {} has mode {mode:03o}, and the store holds sealed keys and the passphrase check value; run `chmod {wanted:o} {}`",
-                    crate::quote::quote_path(&path),
-                    crate::quote::quote_path(&path)
+                    "the key store is open to group or others: {shown} has mode {mode:03o}, and the store holds sealed keys and the passphrase check value; run `chmod {wanted:o} {shown}`"
                 ),
             ));
         }

@@ -13,6 +13,12 @@ pub const BUNDLE_FILE: &str = "keyseal.bundle.json";
 /// The file name of the manifest's detached signature.
 pub const SIGNATURE_FILE: &str = "SHA256SUMS.sig";
 
+/// The files `keyseal sign` writes into a directory: manifest, signature, bundle. They
+/// are never entries of a release, wherever they are found.
+pub fn own_files(dir: &std::path::Path) -> [std::path::PathBuf; 3] {
+    [crate::release::manifest::MANIFEST_FILE, SIGNATURE_FILE, BUNDLE_FILE].map(|name| dir.join(name))
+}
+
 /// A release bundle.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

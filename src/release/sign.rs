@@ -10,7 +10,9 @@ use crate::kms::spec::{Algorithm, KeySpec, KeyUsage};
 use crate::kms::store::Store;
 use crate::kms::{Kms, KmsError, keys};
 use crate::release::ReleaseError;
-use crate::release::bundle::{BUNDLE_FILE, Bundle, MEDIA_TYPE, ManifestRef, SIGNATURE_FILE, SignatureInfo, Signer};
+use crate::release::bundle::{
+    BUNDLE_FILE, Bundle, MEDIA_TYPE, ManifestRef, SIGNATURE_FILE, SignatureInfo, Signer, own_files,
+};
 use crate::release::hash::hash_files;
 use crate::release::manifest::{MANIFEST_FILE, Manifest};
 use crate::release::walk::{OWN_OUTPUT, Skipped, walk};
@@ -258,7 +260,7 @@ fn sign_digest(
 fn own_outputs(options: &SignOptions) -> Vec<PathBuf> {
     let mut dirs = vec![options.out_dir.clone()];
     dirs.extend(options.paths.iter().filter(|path| path.is_dir()).cloned());
-    dirs.iter().flat_map(|dir| [MANIFEST_FILE, SIGNATURE_FILE, BUNDLE_FILE].map(|name| dir.join(name))).collect()
+    dirs.iter().flat_map(|dir| own_files(dir)).collect()
 }
 
 /// An earlier run's `<file>.sig` is an output, not an artifact: in the output directory

@@ -8,9 +8,9 @@ use crate::bounded::{self, InputKind};
 use crate::kms::keys;
 use crate::quote::quote_path;
 use crate::release::ReleaseError;
-use crate::release::bundle::{BUNDLE_FILE, Bundle, SIGNATURE_FILE};
+use crate::release::bundle::{BUNDLE_FILE, Bundle, SIGNATURE_FILE, own_files};
 use crate::release::hash::{default_threads, hash_files};
-use crate::release::manifest::{MANIFEST_FILE, Manifest};
+use crate::release::manifest::Manifest;
 use crate::release::walk::{Skipped, manifest_name, walk};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -256,7 +256,7 @@ pub fn verify_release(options: &VerifyOptions) -> Result<VerifyReport, ReleaseEr
     // keyseal's own files are never entries (`sign` leaves them out, wherever they are).
     let mut outputs = vec![bundle_path.clone(), manifest_path.clone(), manifest_path.with_file_name(SIGNATURE_FILE)];
     for dir in std::iter::once(&bundle_dir).chain(paths.iter().filter(|path| path.is_dir())) {
-        outputs.extend([MANIFEST_FILE, SIGNATURE_FILE, BUNDLE_FILE].map(|name| dir.join(name)));
+        outputs.extend(own_files(dir));
     }
     let (files, skipped) = check_files(&manifest, &paths, &outputs)?;
     report.verified = files.iter().all(|f| f.status == FileStatus::Ok) && !files.is_empty();
