@@ -13,7 +13,7 @@ use crate::release::ReleaseError;
 use crate::release::hash::default_threads;
 use crate::release::sign::{SignOptions, sign_release};
 use crate::release::verify::{
-    ChainTrust, FileStatus, RevocationStatus, SignatureStatus, VerifyOptions, verify_release,
+    ChainTrust, FileStatus, RevocationStatus, SignatureStatus, TimestampStatus, VerifyOptions, verify_release,
 };
 use crate::release::walk::{OWN_OUTPUT, Skipped};
 use clap::Args;
@@ -29,7 +29,15 @@ A directory contributes every file under it, named relative to it; a file contri
 itself by its file name. Symbolic links are followed only to files inside the tree;
 whatever is left out is listed. The manifest is signed with one KMS call, whatever the
 number of files. If anything is wrong (disabled key, unknown version, a certificate that
-does not fit), nothing is written."
+does not fit), nothing is written.
+
+With --tsa URL the signature is time-stamped (RFC 3161) by that TSA — any public one, or
+`keyseal serve --tsa-key ...` at http://HOST:PORT/tsa: the request is the SHA-256 of the
+signature bytes, and the token goes into the bundle (then media type
+application/vnd.keyseal.bundle.v2+json). `keyseal verify --tsa-trust TSA-ROOT.pem` then
+checks the certificate chain at the time stamp's time, so the release still verifies
+after the signing certificate expires. A TSA that refuses or answers wrongly stops the
+signing, and nothing is written."
 )]
 pub struct SignArgs {
     /// Files and directories of the release.
@@ -54,6 +62,12 @@ pub struct SignArgs {
     /// Also write a detached `<file>.sig` for every file (one KMS call each).
     #[arg(long)]
     pub detached: bool,
+    /// Time-stamp the signature at this RFC 3161 TSA (http:// or https:// URL).
+    #[arg(long, value_name = "URL")]
+    pub tsa: Option<String>,
+    /// CA certificates (PEM) to check an https TSA with, instead of the public web roots.
+    #[arg(long, value_name = "CA.pem", requires = "tsa")]
+    pub tsa_ca: Option<PathBuf>,
     /// Print a JSON summary instead of text.
     #[arg(long)]
     pub json: bool,
@@ -68,7 +82,20 @@ verifies with the signer's key: pinned with --public-key, or trusted through the
 certificate chain to a --trust root (validated per RFC 5280 for --purpose, at --at, with
 --crl); then each file: ok, modified, missing or not in the manifest. A directory is
 checked whole (a file missing from it is a failure); single files are checked alone. Exit 0 only when everything passes, 1 on any failed check,
-2 on unusable input.",
+2 on unusable input.
+
+Time stamps: with --tsa-trust TSA-ROOT.pem, a bundle's RFC 3161 time stamp (from
+`keyseal sign --tsa URL`) is checked — the TSA's signature, its chain to a --tsa-trust root
+with a critical timeStamping extendedKeyUsage, and that it is over this signature — and
+the signer's chain is then validated at the time stamp's genTime instead of --at, so a
+release verifies after its signing certificate expired. CRLs must still be current at
+--at (now), and tell what happened since: a certificate revoked after genTime for
+affiliationChanged, superseded, cessationOfOperation, certificateHold or
+privilegeWithdrawn still verifies; keyCompromise, cACompromise, aACompromise, unspecified
+or no reason invalidates it whenever it happened (a compromise may predate its discovery),
+and any revocation at or before genTime does. A time stamp that does not verify fails the
+signature (timestamp-invalid); without --tsa-trust a time stamp is not used, and the
+output says so.",
     group = clap::ArgGroup::new("signer").args(["public_key", "trust"]).required(true).multiple(true)
 )]
 pub struct VerifyArgs {
@@ -102,6 +129,10 @@ pub struct VerifyArgs {
     /// Certificate-policy inputs for the chain (with --trust).
     #[command(flatten)]
     pub policy: crate::cli::cert::PolicyArgs,
+    /// Trust time stamps from TSAs certified by these roots (PEM); repeatable. The signer's
+    /// chain is then checked at the bundle's time-stamp time.
+    #[arg(long, value_name = "TSA-ROOT.pem")]
+    pub tsa_trust: Vec<PathBuf>,
     /// Print the whole report as JSON.
     #[arg(long)]
     pub json: bool,
@@ -126,6 +157,10 @@ pub fn sign(args: SignArgs, kms: &dyn Kms, ca_index: Option<&Store>) -> Result<O
         out_dir: args.out,
         detached: args.detached,
         threads: default_threads(),
+        tsa: match args.tsa {
+            Some(url) => Some((url, args.tsa_ca.as_deref().map(read_tsa_ca).transpose()?)),
+            None => None,
+        },
     };
     let total: u64 = options.paths.iter().map(|p| tree_size(p)).sum();
     let progress = Progress::new(total);
@@ -145,10 +180,17 @@ pub fn sign(args: SignArgs, kms: &dyn Kms, ca_index: Option<&Store>) -> Result<O
         summary.algorithm
     );
     crate::outln!("manifest sha256 {}", summary.manifest_sha256);
+    if let Some(timestamp) = &summary.timestamp {
+        crate::outln!("time-stamped by {} at {}", escape_text(&timestamp.tsa), timestamp.gen_time);
+    }
     for output in &summary.outputs {
         crate::outln!("wrote {}", quote_path(output));
     }
     Ok(Outcome::Success)
+}
+
+fn read_tsa_ca(path: &std::path::Path) -> Result<Vec<u8>, ReleaseError> {
+    bounded::read(path, InputKind::Certificates).map_err(|e| ReleaseError::Input(format!("--tsa-ca: {e}")))
 }
 
 /// Lists what was left out, on stderr; keyseal's own outputs (replaced on every run) are
@@ -197,6 +239,7 @@ pub fn verify(args: VerifyArgs) -> Result<Outcome, CliError> {
         manifest: args.manifest,
         public_key_pem,
         trust,
+        tsa_trust: crate::cli::cert::certificates(&args.tsa_trust, "--tsa-trust")?,
     })?;
     if args.json {
         print_json(&report)?;
@@ -224,6 +267,15 @@ fn print_verify_text(report: &crate::release::verify::VerifyReport) {
             names.join(" <- ")
         );
     }
+    if let Some(timestamp) = &report.timestamp {
+        let label = match timestamp.status {
+            TimestampStatus::Ok => "time stamp ok",
+            TimestampStatus::Invalid => "TIME STAMP INVALID",
+            TimestampStatus::Ignored => "time stamp NOT USED",
+            TimestampStatus::Absent => "no time stamp",
+        };
+        crate::outln!("{label}: {}", escape_text(&timestamp.detail));
+    }
     if report.revocation == Some(RevocationStatus::NotChecked) {
         crate::outln!("revocation NOT checked for every certificate of the chain: pass the issuers' CRLs with --crl");
     }
@@ -232,8 +284,14 @@ fn print_verify_text(report: &crate::release::verify::VerifyReport) {
     } else {
         let code =
             serde_json::to_value(report.signature).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default();
-        let code = match report.chain.as_ref().and_then(|c| c.reason) {
-            Some(reason) if report.signature == SignatureStatus::ChainInvalid => format!("{code}: {}", reason.code()),
+        let token_reason = report.timestamp.as_ref().and_then(|t| t.token.as_ref()).and_then(|t| t.reason);
+        let code = match (report.chain.as_ref().and_then(|c| c.reason), token_reason) {
+            (Some(reason), _) if report.signature == SignatureStatus::ChainInvalid => {
+                format!("{code}: {}", reason.code())
+            }
+            (_, Some(reason)) if report.signature == SignatureStatus::TimestampInvalid => {
+                format!("{code}: {}", reason.code())
+            }
             _ => code,
         };
         crate::outln!("SIGNATURE FAILED [{code}]: {}", escape_text(report.signature_detail.as_deref().unwrap_or("")));

@@ -4,6 +4,7 @@
 use crate::cli::{CliError, Outcome, print_json};
 use crate::kms::LocalKms;
 use crate::server::{ServeOptions, serve};
+use crate::tsa::reply::TsaConfig;
 use clap::{Args, Subcommand};
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -19,7 +20,18 @@ or Ctrl-C. Without --tls-cert/--tls-key it speaks plain HTTP: use that on loopba
 
 Under a flood of connections it stays answerable: idle connections make way for new ones
 at --max-connections, a failing accept() (e.g. out of file descriptors) backs off from
-5 ms to 1 s instead of spinning, and stderr says the open-file limit and the cap at start."
+5 ms to 1 s instead of spinning, and stderr says the open-file limit and the cap at start.
+
+With --tsa-key, --tsa-key-version and --tsa-cert it is also an RFC 3161 Time-Stamping
+Authority at POST /tsa (Content-Type application/timestamp-query, answered with
+application/timestamp-reply), as `keyseal timestamp reply` is on the command line:
+  keyseal serve --tsa-key alias/tsa --tsa-key-version V --tsa-cert tsa-chain.pem
+  openssl ts -query -data FILE -cert -sha256 -out q.tsq
+  curl -s --data-binary @q.tsq -H 'Content-Type: application/timestamp-query' \\
+      http://127.0.0.1:8080/tsa -o r.tsr
+A TSA is a public service: /tsa takes no access key. Requests are at most 4096 bytes;
+every answer is audited (action TimeStamp, principal anonymous@ADDRESS). The certificate
+is checked at start and on every request: none is answered past its notAfter."
 )]
 pub struct ServeArgs {
     /// Address to listen on; port 0 picks a free port (the address is printed).
@@ -46,6 +58,19 @@ pub struct ServeArgs {
     #[arg(long, value_name = "N", default_value_t = crate::server::DEFAULT_MAX_REQUESTS_PER_CONNECTION,
           value_parser = clap::value_parser!(u64).range(1..))]
     pub max_requests_per_connection: u64,
+    /// Also be a TSA at POST /tsa, signing with this key (KeyId, alias/NAME or ARN).
+    #[arg(long, value_name = "KEY", requires_all = ["tsa_key_version", "tsa_cert"])]
+    pub tsa_key: Option<String>,
+    /// The TSA key's version.
+    #[arg(long, value_name = "VERSION", requires = "tsa_key")]
+    pub tsa_key_version: Option<String>,
+    /// The TSA's certificate chain (PEM or DER), leaf first, from
+    /// `keyseal ca issue --profile timestamping`.
+    #[arg(long, value_name = "TSA-CHAIN.pem", requires = "tsa_key")]
+    pub tsa_cert: Option<PathBuf>,
+    /// The TSA policy OID every token names [default: 1.3.6.1.5.5.7.13.1, a test policy].
+    #[arg(long, value_name = "OID", requires = "tsa_key", value_parser = crate::cli::timestamp::parse_oid)]
+    pub tsa_policy: Option<der::asn1::ObjectIdentifier>,
 }
 
 /// The access key commands.
@@ -107,6 +132,15 @@ pub fn run_serve(args: ServeArgs, kms: LocalKms) -> Result<Outcome, CliError> {
     options.tls = args.tls_cert.zip(args.tls_key);
     options.max_connections = args.max_connections.map(|n| n as usize);
     options.max_requests_per_connection = args.max_requests_per_connection;
+    if let (Some(key_id), Some(key_version_id), Some(cert)) = (args.tsa_key, args.tsa_key_version, args.tsa_cert) {
+        options.tsa = Some(TsaConfig {
+            key_id,
+            key_version_id,
+            algorithm: None,
+            chain: crate::cli::cert::certificates(std::slice::from_ref(&cert), "--tsa-cert")?,
+            policy: args.tsa_policy.unwrap_or(crate::tsa::DEFAULT_POLICY),
+        });
+    }
     serve(kms, options)?;
     Ok(Outcome::Success)
 }

@@ -14,7 +14,7 @@ use crate::kms::store::Store;
 use crate::kms::{Kms, LocalKms};
 use crate::quote::{escape_text, quote_path};
 use crate::tsa::query::{QueryRequest, make_query};
-use crate::tsa::reply::{Outcome as ReplyOutcome, Tsa, TsaConfig};
+use crate::tsa::reply::{Desk, Outcome as ReplyOutcome, Tsa, TsaConfig};
 use crate::tsa::verify::{Expected, TokenReport, verify_reply};
 use crate::tsa::{DEFAULT_POLICY, ImprintHash, TsaError};
 use clap::{ArgGroup, Args, Subcommand};
@@ -152,7 +152,8 @@ pub struct VerifyArgs {
     pub json: bool,
 }
 
-fn parse_oid(text: &str) -> Result<der::asn1::ObjectIdentifier, String> {
+/// An OID flag's value, dotted.
+pub fn parse_oid(text: &str) -> Result<der::asn1::ObjectIdentifier, String> {
     text.parse().map_err(|_| format!("{text:?} is not an OID; write it dotted, e.g. 1.3.6.1.4.1.99999.1"))
 }
 
@@ -238,9 +239,9 @@ fn reply(args: ReplyArgs, signer: &Signer) -> Result<Outcome, CliError> {
         chain: certificates(std::slice::from_ref(&args.cert), "--cert")?,
         policy: args.policy.unwrap_or(DEFAULT_POLICY),
     };
-    let tsa = Tsa::open(kms, store, &principal, config, now_unix())?;
+    let tsa = Tsa::open(kms, config, now_unix())?;
     let request = read("--in", &args.input)?;
-    let answer = tsa.respond(&request, now_unix())?;
+    let answer = tsa.respond(Desk { kms, store, principal: &principal }, &request, now_unix())?;
     write_out(&args.out, &answer.der, false)?;
     match &answer.outcome {
         ReplyOutcome::Granted { serial, gen_time } => {

@@ -2,12 +2,20 @@
 //! the signature and who made it (KeyId, KeyVersionId, algorithm, time, public key) and,
 //! when given, the certificate chain that binds that key to an identity, leaf first.
 //! The media type carries a version; a reader refuses versions it does not know.
+//!
+//! Version 2 adds `timestamp`: an RFC 3161 token over the signature (its message imprint
+//! is the SHA-256 of the signature bytes, as Authenticode and cosign stamp a signature).
+//! A bundle is written as v2 only when it has one, so a bundle without a timestamp still
+//! reads in a keyseal that knows only v1; v1 bundles keep reading, and may not carry a
+//! timestamp.
 
 use crate::kms::spec::Algorithm;
 use serde::{Deserialize, Serialize};
 
-/// Media type of version 1 bundles.
+/// Media type of version 1 bundles: no timestamp.
 pub const MEDIA_TYPE: &str = "application/vnd.keyseal.bundle.v1+json";
+/// Media type of version 2 bundles: version 1 and a `timestamp`.
+pub const MEDIA_TYPE_V2: &str = "application/vnd.keyseal.bundle.v2+json";
 /// The file name keyseal writes bundles to.
 pub const BUNDLE_FILE: &str = "keyseal.bundle.json";
 /// The file name of the manifest's detached signature.
@@ -31,8 +39,23 @@ pub struct Bundle {
     pub signature: SignatureInfo,
     /// Who signed.
     pub signer: Signer,
+    /// A time-stamp token over the signature (v2 only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timestamp: Option<Timestamp>,
 }
 
+/// An RFC 3161 time-stamp token over the signature.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Timestamp {
+    /// The token (a CMS ContentInfo, DER), base64: what `openssl ts -verify -in -token_in` reads.
+    #[serde(with = "crate::kms::api::b64")]
+    pub token: Vec<u8>,
+    /// Where it came from (informational: the token is what is checked).
+    pub tsa: String,
+    /// The token's genTime, as the TSA stated it (informational until verified).
+    pub gen_time: String,
+}
 /// The signed manifest: its file name (beside the bundle) and digest.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -74,20 +97,36 @@ pub struct Signer {
 }
 
 impl Bundle {
+    /// The media type for this bundle: v2 when it has a timestamp, else v1.
+    pub fn media_type_for(timestamp: Option<&Timestamp>) -> &'static str {
+        if timestamp.is_some() { MEDIA_TYPE_V2 } else { MEDIA_TYPE }
+    }
+
     /// Reads a bundle, refusing other media types with a message that says what to do.
     pub fn parse(bytes: &[u8]) -> Result<Bundle, String> {
         let value: serde_json::Value =
             serde_json::from_slice(bytes).map_err(|e| format!("the bundle is not JSON: {e}"))?;
-        match value.get("mediaType").and_then(|m| m.as_str()) {
-            Some(MEDIA_TYPE) => {}
+        let version = match value.get("mediaType").and_then(|m| m.as_str()) {
+            Some(MEDIA_TYPE) => 1,
+            Some(MEDIA_TYPE_V2) => 2,
             Some(other) => {
                 return Err(format!(
-                    "the bundle's media type {other:?} is not one this keyseal reads ({MEDIA_TYPE}); upgrade keyseal"
+                    "the bundle's media type {:?} is not one this keyseal reads ({MEDIA_TYPE}, {MEDIA_TYPE_V2}); upgrade keyseal",
+                    crate::quote::escape_text(other)
                 ));
             }
             None => return Err("the file has no mediaType: it is not a keyseal bundle".into()),
-        }
+        };
         let bundle: Bundle = serde_json::from_value(value).map_err(|e| format!("the bundle is malformed: {e}"))?;
+        match (version, &bundle.timestamp) {
+            (1, Some(_)) => {
+                return Err(format!("the bundle is malformed: a v1 bundle has no timestamp ({MEDIA_TYPE_V2} has)"));
+            }
+            (2, None) => {
+                return Err("the bundle is malformed: a v2 bundle carries a timestamp, and this one has none".into());
+            }
+            _ => {}
+        }
         check_manifest_name(&bundle.manifest.name)?;
         Ok(bundle)
     }

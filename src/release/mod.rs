@@ -28,6 +28,9 @@ pub enum ReleaseError {
     /// A given input (bundle, manifest, public key, flag) is unusable.
     #[error("{0}")]
     Input(String),
+    /// The time-stamp authority refused, could not be reached, or answered wrongly.
+    #[error("{}", .0.message)]
+    Timestamp(#[from] crate::tsa::TsaError),
     /// An output could not be written.
     #[error("cannot write {path}: {error}")]
     Output {
@@ -46,6 +49,7 @@ impl ReleaseError {
             ReleaseError::Certificate(err) => err.reason.code().to_string(),
             ReleaseError::Files(_) => "unreadable-files".into(),
             ReleaseError::Input(_) => "bad-input".into(),
+            ReleaseError::Timestamp(err) => err.code.clone(),
             ReleaseError::Output { .. } => "cannot-write".into(),
         }
     }

@@ -11,11 +11,12 @@ use crate::kms::store::Store;
 use crate::kms::{Kms, KmsError, keys};
 use crate::release::ReleaseError;
 use crate::release::bundle::{
-    BUNDLE_FILE, Bundle, MEDIA_TYPE, ManifestRef, SIGNATURE_FILE, SignatureInfo, Signer, own_files,
+    BUNDLE_FILE, Bundle, ManifestRef, SIGNATURE_FILE, SignatureInfo, Signer, Timestamp, own_files,
 };
 use crate::release::hash::hash_files;
 use crate::release::manifest::{MANIFEST_FILE, Manifest};
 use crate::release::walk::{OWN_OUTPUT, Skipped, walk};
+use crate::tsa::client::TsaClient;
 use crate::x509;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -40,6 +41,9 @@ pub struct SignOptions {
     pub detached: bool,
     /// Hashing threads.
     pub threads: usize,
+    /// Time-stamp the signature at this TSA (`--tsa URL`), with these CA certificates
+    /// (PEM) for an https TSA instead of the web roots.
+    pub tsa: Option<(String, Option<Vec<u8>>)>,
 }
 
 /// What signing did.
@@ -62,6 +66,19 @@ pub struct SignSummary {
     pub outputs: Vec<PathBuf>,
     /// What was left out of the release, and why.
     pub skipped: Vec<Skipped>,
+    /// The signature's time stamp, when `--tsa` was given: the TSA and its genTime.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timestamp: Option<TimestampSummary>,
+}
+
+/// Where the time stamp came from and what time it states.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TimestampSummary {
+    /// The TSA's URL.
+    pub tsa: String,
+    /// The token's genTime.
+    pub gen_time: String,
 }
 
 /// The key version's public key, spec and the algorithm to use, with the certificate
@@ -194,6 +211,10 @@ pub fn sign_release(
     let manifest_bytes = manifest.to_bytes();
     let manifest_digest = Sha256::digest(&manifest_bytes).to_vec();
     let signature = sign_digest(kms, options, &signer, &manifest_digest)?;
+    let timestamp = match &options.tsa {
+        Some((url, ca)) => Some(stamp(url, ca.as_deref(), &signature)?),
+        None => None,
+    };
     let mut writes: Vec<(PathBuf, Vec<u8>)> = Vec::new();
     if options.detached {
         for (name, digest) in &manifest.entries {
@@ -201,7 +222,7 @@ pub fn sign_release(
         }
     }
     let bundle = Bundle {
-        media_type: MEDIA_TYPE.into(),
+        media_type: Bundle::media_type_for(timestamp.as_ref()).into(),
         manifest: ManifestRef {
             name: MANIFEST_FILE.into(),
             sha256: hex::encode(&manifest_digest),
@@ -215,6 +236,7 @@ pub fn sign_release(
             signed_at: format_unix(now_unix()),
         },
         signer: Signer { public_key: signer.public_pem.clone(), certificate_chain: signer.chain_pem.clone() },
+        timestamp,
     };
     let mut bundle_json = serde_json::to_vec_pretty(&bundle)
         .map_err(|e| ReleaseError::Input(format!("cannot encode the bundle: {e}")))?;
@@ -233,7 +255,15 @@ pub fn sign_release(
         algorithm: signer.algorithm,
         outputs: writes.into_iter().map(|(path, _)| path).collect(),
         skipped: walked.skipped,
+        timestamp: bundle.timestamp.map(|t| TimestampSummary { tsa: t.tsa, gen_time: t.gen_time }),
     })
+}
+
+/// A time-stamp token over the signature from the TSA at `url`: its imprint is the
+/// SHA-256 of the signature bytes.
+fn stamp(url: &str, ca_pem: Option<&[u8]>, signature: &[u8]) -> Result<Timestamp, ReleaseError> {
+    let token = TsaClient::new(url, ca_pem)?.stamp(&Sha256::digest(signature))?;
+    Ok(Timestamp { token: token.der, tsa: url.to_string(), gen_time: token.tst_info.gen_time.display() })
 }
 
 /// One AsymmetricSign call, and a local check that the signature verifies with the key

@@ -32,6 +32,9 @@ pub struct VerifyOptions {
     pub public_key_pem: Option<String>,
     /// Or trust by certificate: the bundle's chain must lead to one of these anchors.
     pub trust: Option<ChainTrust>,
+    /// Trust anchors for time-stamp authorities (`--tsa-trust`); empty: a bundle's time
+    /// stamp is not used (and the report says so).
+    pub tsa_trust: Vec<crate::x509::Cert>,
 }
 
 /// Trusting the signer through its certificate chain.
@@ -65,6 +68,36 @@ pub enum SignatureStatus {
     ChainInvalid,
     /// Trust by certificate was asked for, and the bundle carries no certificate.
     NoCertificate,
+    /// `--tsa-trust` was given and the bundle's time stamp does not verify: the reason is
+    /// the token's (`bad-tsa-signature`, `bad-imprint`, `tsa-chain-invalid`, ...).
+    TimestampInvalid,
+}
+
+/// What became of the bundle's time stamp; the kebab-case name is the stable code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TimestampStatus {
+    /// It verifies under `--tsa-trust`: the chain was checked at its genTime.
+    Ok,
+    /// It does not verify (see `signature: timestamp-invalid`).
+    Invalid,
+    /// The bundle has one, and no `--tsa-trust` was given: not used.
+    Ignored,
+    /// `--tsa-trust` was given, and the bundle has none.
+    Absent,
+}
+
+/// The bundle's time stamp, as checked.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TimestampReport {
+    /// The outcome.
+    pub status: TimestampStatus,
+    /// What it means, in words.
+    pub detail: String,
+    /// The token's checks, when it was verified.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token: Option<crate::tsa::verify::TokenReport>,
 }
 
 /// The outcome for one file; the kebab-case name is the stable code.
@@ -117,6 +150,9 @@ pub struct VerifyReport {
     /// The certificate chain validation, when trust was by certificate.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub chain: Option<crate::x509::ValidationReport>,
+    /// The bundle's time stamp, when it has one or `--tsa-trust` was given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timestamp: Option<TimestampReport>,
     /// Whether the chain's revocation was checked, when trust was by certificate.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub revocation: Option<RevocationStatus>,
@@ -208,6 +244,7 @@ pub fn verify_release(options: &VerifyOptions) -> Result<VerifyReport, ReleaseEr
         algorithm: bundle.signature.algorithm.to_string(),
         signed_at: bundle.signature.signed_at.clone(),
         chain: None,
+        timestamp: None,
         revocation: None,
         files: Vec::new(),
         skipped: Vec::new(),
@@ -219,8 +256,9 @@ pub fn verify_release(options: &VerifyOptions) -> Result<VerifyReport, ReleaseEr
         })?),
         None => None,
     };
+    let Ok(stamped) = check_timestamp(&bundle, &options.tsa_trust, &mut report) else { return Ok(report) };
     let signer_key = match &options.trust {
-        Some(trust) => match signer_by_certificate(&bundle, trust, &mut report)? {
+        Some(trust) => match signer_by_certificate(&bundle, trust, stamped, &mut report)? {
             Some(key) => key,
             None => return Ok(report),
         },
@@ -268,13 +306,82 @@ pub fn verify_release(options: &VerifyOptions) -> Result<VerifyReport, ReleaseEr
     Ok(report)
 }
 
-/// Validates the bundle's certificate chain and returns the leaf's key, or records why not.
-/// A chain that fails only because a certificate expired after the claimed signing time is
-/// reported as such: the bundle has no trusted timestamp, so the expiry still counts.
-/// A chain that does not parse makes the bundle unusable input.
+/// The bundle's time stamp under `tsa_trust`: `Ok(Some(genTime))` when it verifies (over
+/// the SHA-256 of the signature, its TSA's chain valid at genTime for time stamping),
+/// `Ok(None)` when there is none or no `--tsa-trust` (recorded as absent or ignored), and
+/// `Err` when it does not verify — recorded as `timestamp-invalid`, failing closed: a
+/// token offered and refused never falls back to checking the chain now.
+fn check_timestamp(
+    bundle: &Bundle,
+    tsa_trust: &[crate::x509::Cert],
+    report: &mut VerifyReport,
+) -> Result<Option<Stamped>, ()> {
+    let record = |report: &mut VerifyReport, status, detail: String, token| {
+        report.timestamp = Some(TimestampReport { status, detail, token });
+    };
+    let stamp = match (&bundle.timestamp, tsa_trust.is_empty()) {
+        (None, true) => return Ok(None),
+        (None, false) => {
+            let detail =
+                "the bundle has no time stamp: the certificate chain is checked at the verification time".into();
+            record(report, TimestampStatus::Absent, detail, None);
+            return Ok(None);
+        }
+        (Some(stamp), true) => {
+            let detail = format!(
+                "the bundle has a time stamp from {}, not used: pass --tsa-trust TSA-ROOT.pem to check the chain at its time",
+                crate::quote::escape_text(&stamp.tsa)
+            );
+            record(report, TimestampStatus::Ignored, detail, None);
+            return Ok(None);
+        }
+        (Some(stamp), false) => stamp,
+    };
+    let imprint = crate::tsa::verify::Expected::Digest(Sha256::digest(&bundle.signature.value).to_vec());
+    let (reason, message, token) = match crate::tsa::verify::verify_reply(&stamp.token, &imprint, &[], tsa_trust) {
+        Ok(token) if token.valid => {
+            let gen_time = token.gen_time.as_deref().and_then(|t| crate::clock::parse_time(t).ok());
+            if let (Some(gen_time), Some(latest)) = (gen_time, token.latest) {
+                let detail = format!(
+                    "time-stamped at {} by {}; the certificate chain is checked at that time",
+                    token.gen_time.as_deref().unwrap_or(""),
+                    crate::quote::escape_text(token.tsa.as_deref().unwrap_or("?"))
+                );
+                record(report, TimestampStatus::Ok, detail, Some(token));
+                return Ok(Some(Stamped { gen_time, latest }));
+            }
+            ("malformed-token".to_string(), "the token's genTime cannot be read".to_string(), Some(token))
+        }
+        Ok(token) => (
+            token.reason.map(|r| r.code().to_string()).unwrap_or_default(),
+            token.message.clone().unwrap_or_default(),
+            Some(token),
+        ),
+        Err(err) => (err.code, err.message, None),
+    };
+    report.signature = SignatureStatus::TimestampInvalid;
+    report.signature_detail = Some(format!("[{reason}] the bundle's time stamp does not verify: {message}"));
+    record(report, TimestampStatus::Invalid, format!("[{reason}] {message}"), token);
+    Err(())
+}
+
+/// What a verified time stamp says: genTime, and genTime plus its accuracy.
+#[derive(Debug, Clone, Copy)]
+struct Stamped {
+    gen_time: i64,
+    latest: i64,
+}
+
+/// Validates the bundle's certificate chain and returns the leaf's key, or records why not:
+/// at a verified time stamp's genTime, when there is one (revocation then by
+/// CRLs current at the verification time, see `x509::crl::Clock`), else at the
+/// verification time. A chain that fails only because a certificate expired after the
+/// claimed signing time is reported as such: without a trusted time stamp the expiry still
+/// counts. A chain that does not parse makes the bundle unusable input.
 fn signer_by_certificate(
     bundle: &Bundle,
     trust: &ChainTrust,
+    stamped: Option<Stamped>,
     report: &mut VerifyReport,
 ) -> Result<Option<Vec<u8>>, ReleaseError> {
     use crate::x509::{ValidationOptions, validate};
@@ -292,21 +399,28 @@ fn signer_by_certificate(
             Some("the bundle carries no certificate chain; verify it with --public-key instead".into());
         return Ok(None);
     };
-    let mut options = ValidationOptions::new(trust.at, trust.purpose);
+    let mut options = ValidationOptions::new(stamped.map_or(trust.at, |s| s.gen_time), trust.purpose);
     options.crls = trust.crls.clone();
     options.policy = trust.policy.clone();
+    options.time_stamped = stamped.map(|s| crate::x509::path::TimeStamped { now: trust.at, latest: s.latest });
     let validation = validate(leaf, &chain[1..], &trust.anchors, &options);
     let leaf_key = der::Encode::to_der(leaf.tbs_certificate().subject_public_key_info()).unwrap_or_default();
     if !validation.valid {
         let mut detail = validation.message.clone().unwrap_or_default();
         let signed_at = crate::clock::parse_time(&bundle.signature.signed_at).ok();
         if validation.reason == Some(crate::x509::Reason::Expired)
+            && stamped.is_none()
             && let Some(signed_at) = signed_at
         {
             options.at = signed_at;
             if validate(leaf, &chain[1..], &trust.anchors, &options).valid {
+                let remedy = if bundle.timestamp.is_some() {
+                    "the bundle's time stamp is not used without --tsa-trust TSA-ROOT.pem"
+                } else {
+                    "the signature has no trusted timestamp (sign with --tsa URL)"
+                };
                 detail.push_str(&format!(
-                    "; the chain was valid at the claimed signing time {}, but the signature has no trusted timestamp, so the expiry counts",
+                    "; the chain was valid at the claimed signing time {}, but {remedy}, so the expiry counts",
                     bundle.signature.signed_at
                 ));
             }

@@ -19,6 +19,7 @@ mod connections;
 pub mod dispatch;
 pub mod limits;
 mod refuse;
+mod tsa;
 
 use crate::kms::LocalKms;
 use crate::kms::error::{ErrorBody, ErrorCode, KmsError};
@@ -73,6 +74,8 @@ pub struct ServeOptions {
     pub max_connections: Option<usize>,
     /// Requests one keep-alive connection may make before it is closed.
     pub max_requests_per_connection: u64,
+    /// Also answer RFC 3161 time-stamp requests at `POST /tsa`, as this TSA.
+    pub tsa: Option<crate::tsa::reply::TsaConfig>,
 }
 
 impl ServeOptions {
@@ -87,26 +90,52 @@ impl ServeOptions {
             tls: None,
             max_connections: None,
             max_requests_per_connection: DEFAULT_MAX_REQUESTS_PER_CONNECTION,
+            tsa: None,
         }
     }
 }
 
 struct State {
     kms: LocalKms,
+    tsa: Option<crate::tsa::reply::Tsa>,
     max_body: usize,
     body_timeout: Duration,
     max_requests_per_connection: u64,
 }
 
+/// One HTTP answer: status, media type and body.
+struct Answer {
+    status: u16,
+    content_type: &'static str,
+    body: Body,
+}
+
+impl Answer {
+    /// A KMS API answer (JSON).
+    fn json((status, body): (u16, Body)) -> Answer {
+        Answer { status, content_type: "application/json;charset=utf-8", body }
+    }
+}
+
 /// Serves until SIGTERM or Ctrl-C; prints `listening on http://ADDR` once bound.
-pub fn serve(kms: LocalKms, options: ServeOptions) -> Result<(), KmsError> {
+pub fn serve(kms: LocalKms, mut options: ServeOptions) -> Result<(), KmsError> {
     kms.unlock()?;
+    // The TSA's key and certificate are checked before anything listens.
+    let tsa = match options.tsa.take() {
+        Some(config) => Some(crate::tsa::reply::Tsa::open(&kms, config, crate::clock::now_unix()).map_err(tsa_error)?),
+        None => None,
+    };
     let max_connections = connection_cap(&options);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .map_err(|e| KmsError::internal(format!("cannot start the async runtime: {e}")))?;
-    runtime.block_on(run(kms, options, max_connections))
+    runtime.block_on(run(kms, tsa, options, max_connections))
+}
+
+/// A TSA that cannot start, as the KMS error `serve` returns (its code kept in the message).
+fn tsa_error(err: crate::tsa::TsaError) -> KmsError {
+    KmsError::invalid("--tsa-cert", format!("the TSA cannot start [{}]: {}", err.code, err.message))
 }
 
 /// Raises the open-file limit, settles the connection cap, and says both on stderr.
@@ -156,7 +185,12 @@ fn tls_acceptor(cert: &std::path::Path, key: &std::path::Path) -> Result<tokio_r
     Ok(tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(config)))
 }
 
-async fn run(kms: LocalKms, options: ServeOptions, max_connections: usize) -> Result<(), KmsError> {
+async fn run(
+    kms: LocalKms,
+    tsa: Option<crate::tsa::reply::Tsa>,
+    options: ServeOptions,
+    max_connections: usize,
+) -> Result<(), KmsError> {
     let tls = match &options.tls {
         Some((cert, key)) => Some(tls_acceptor(cert, key)?),
         None => None,
@@ -167,8 +201,16 @@ async fn run(kms: LocalKms, options: ServeOptions, max_connections: usize) -> Re
     crate::outln!("keyseal serve: listening on {}://{bound}", if tls.is_some() { "https" } else { "http" });
     use std::io::Write;
     let _ = std::io::stdout().flush();
+    if tsa.is_some() {
+        crate::outln!(
+            "keyseal serve: time-stamp authority at {}://{bound}{}",
+            if tls.is_some() { "https" } else { "http" },
+            tsa::PATH
+        );
+    }
     let state = Arc::new(State {
         kms,
+        tsa,
         max_body: options.max_body,
         body_timeout: options.header_timeout,
         max_requests_per_connection: options.max_requests_per_connection,
@@ -322,12 +364,18 @@ async fn handle(
 ) -> Result<Response<Full<Bytes>>, Infallible> {
     let in_progress = slot.begin();
     let last = slot.requests() >= state.max_requests_per_connection;
-    let (status, bytes) = answer(state, remote, request).await;
-    let mut response = Response::new(body::answer(bytes, Some(in_progress)));
-    *response.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let answer = if request.uri().path() == tsa::PATH {
+        tsa::answer(state, remote, request).await
+    } else {
+        Answer::json(answer(state, remote, request).await)
+    };
+    let mut response = Response::new(body::answer(answer.body, Some(in_progress)));
+    *response.status_mut() = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let headers = response.headers_mut();
-    headers
-        .insert(hyper::header::CONTENT_TYPE, hyper::header::HeaderValue::from_static("application/json;charset=utf-8"));
+    headers.insert(hyper::header::CONTENT_TYPE, hyper::header::HeaderValue::from_static(answer.content_type));
+    if answer.status == 405 {
+        headers.insert(hyper::header::ALLOW, hyper::header::HeaderValue::from_static("POST"));
+    }
     if last {
         headers.insert(hyper::header::CONNECTION, hyper::header::HeaderValue::from_static("close"));
     }

@@ -5,6 +5,7 @@
 //! to the TSA's certificate; [`token`] takes one apart without re-encoding anything.
 
 pub mod asn1;
+pub mod client;
 pub mod query;
 pub mod reply;
 pub mod token;
@@ -20,6 +21,11 @@ use std::path::Path;
 /// policies. keyseal has no arc of its own to promise a policy under, and a test OID
 /// says so plainly; a TSA in production passes its organisation's policy OID.
 pub const DEFAULT_POLICY: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.13.1");
+
+/// The media type of a TimeStampReq over HTTP (RFC 3161 §3.4).
+pub const QUERY_TYPE: &str = "application/timestamp-query";
+/// The media type of a TimeStampResp over HTTP (RFC 3161 §3.4).
+pub const REPLY_TYPE: &str = "application/timestamp-reply";
 
 /// id-signedData (RFC 5652 §5.1).
 pub const ID_SIGNED_DATA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.7.2");

@@ -22,6 +22,11 @@ pub struct QueryRequest {
 
 /// The request as DER.
 pub fn make_query(request: &QueryRequest) -> Result<Vec<u8>, TsaError> {
+    Ok(make_query_with_nonce(request)?.0)
+}
+
+/// The request as DER, and the nonce in it (which the reply must echo).
+pub fn make_query_with_nonce(request: &QueryRequest) -> Result<(Vec<u8>, Option<der::asn1::Int>), TsaError> {
     if request.digest.len() != request.hash.digest_len() {
         return Err(TsaError::new(
             "bad-digest",
@@ -46,7 +51,7 @@ pub fn make_query(request: &QueryRequest) -> Result<Vec<u8>, TsaError> {
         cert_req: request.cert_req,
         extensions: None,
     };
-    Ok(query.to_der()?)
+    Ok((query.to_der()?, query.nonce))
 }
 
 #[cfg(test)]

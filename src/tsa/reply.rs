@@ -56,17 +56,28 @@ pub struct TsaConfig {
     pub policy: ObjectIdentifier,
 }
 
-/// A TSA ready to answer: its key checked against its certificate.
-pub struct Tsa<'a> {
-    kms: &'a dyn Kms,
-    store: &'a Store,
-    principal: &'a str,
+/// A TSA ready to answer: its key checked against its certificate. It holds no KMS: each
+/// answer is signed through the [`Desk`] it is given, so one TSA can serve many requests
+/// (`keyseal serve`), each audited under its own principal.
+pub struct Tsa {
     config: TsaConfig,
     spec: KeySpec,
     algorithm: Algorithm,
     public_spki: Vec<u8>,
     /// The chain as CMS carries it, each certificate re-encoding to the bytes received.
     chain: Vec<Certificate>,
+}
+
+/// Where one answer is signed and recorded: the KMS holding the TSA key, the store whose
+/// audit log records the answer, and who asked.
+#[derive(Clone, Copy)]
+pub struct Desk<'a> {
+    /// The KMS that signs (AsymmetricSign, audited there as always).
+    pub kms: &'a dyn Kms,
+    /// The store whose audit log gets the TimeStamp entry.
+    pub store: &'a Store,
+    /// Who asked, as the audit entry names them.
+    pub principal: &'a str,
 }
 
 /// How a request was answered.
@@ -108,41 +119,43 @@ struct Accepted {
 /// A refused request: the failInfo bit and the statusString.
 struct Rejection(FailureInfo, String);
 
-impl<'a> Tsa<'a> {
+impl Tsa {
     /// Checks the key version and the certificate at `now` (Unix seconds): a SIGN/VERIFY
     /// key whose algorithm fits, a leaf certifying exactly that key version, valid now,
     /// with keyUsage and a critical, sole timeStamping extendedKeyUsage (RFC 3161 §2.3).
-    pub fn open(
-        kms: &'a dyn Kms,
-        store: &'a Store,
-        principal: &'a str,
-        config: TsaConfig,
-        now: i64,
-    ) -> Result<Tsa<'a>, TsaError> {
+    pub fn open(kms: &dyn Kms, config: TsaConfig, now: i64) -> Result<Tsa, TsaError> {
         let (spec, algorithm, public_spki) = tsa_key(kms, &config)?;
         let leaf = config.chain.first().ok_or_else(|| TsaError::new("bad-input", "--cert holds no certificate"))?;
         check_tsa_certificate(leaf, &public_spki, &config, now)?;
         let chain = config.chain.iter().map(carried_as_received).collect::<Result<_, _>>()?;
-        Ok(Tsa { kms, store, principal, config, spec, algorithm, public_spki, chain })
+        Ok(Tsa { config, spec, algorithm, public_spki, chain })
     }
 
     /// Answers one request (the DER a client sent) at `now`: a granted reply with a
     /// token, or a rejection naming what is wrong. Both are audited. An `Err` is a failure
-    /// of the TSA itself (the KMS refused, the audit log could not be written): nothing
-    /// may be sent then but, over HTTP, a systemFailure.
-    pub fn respond(&self, request: &[u8], now: i64) -> Result<Reply, TsaError> {
+    /// of the TSA itself (its certificate no longer valid, the KMS refused, the audit log
+    /// could not be written): nothing may be sent then but, over HTTP, a systemFailure.
+    pub fn respond(&self, desk: Desk<'_>, request: &[u8], now: i64) -> Result<Reply, TsaError> {
+        // A long-running server outlives its certificate: no token past its notAfter.
+        check_tsa_certificate(&self.config.chain[0], &self.public_spki, &self.config, now)?;
         match check_request(request, &self.config.policy) {
-            Ok(accepted) => self.grant(&accepted, now),
+            Ok(accepted) => self.grant(desk, &accepted, now),
             Err(Rejection(fail_info, text)) => {
-                let mut entry = self.audit_entry(now, format!("rejected={} reason={text}", fail_info.rfc_name()));
-                entry = entry.refused(fail_info.code());
-                self.store.write(|tx| audit::append(tx, &entry))?;
+                let detail = format!("rejected={} reason={text}", fail_info.rfc_name());
+                let entry = self.audit_entry(desk, now, detail).refused(fail_info.code());
+                desk.store.write(|tx| audit::append(tx, &entry))?;
                 Ok(Reply { der: rejection(fail_info, &text)?, outcome: Outcome::Rejected { fail_info, text } })
             }
         }
     }
 
-    fn grant(&self, accepted: &Accepted, now: i64) -> Result<Reply, TsaError> {
+    /// The reply for a TSA that cannot answer (see [`Tsa::respond`]'s `Err`): status
+    /// rejection, failInfo systemFailure, and no detail a stranger could use.
+    pub fn system_failure() -> Result<Vec<u8>, TsaError> {
+        rejection(FailureInfo::SystemFailure, "the TSA cannot answer now; try again later")
+    }
+
+    fn grant(&self, desk: Desk<'_>, accepted: &Accepted, now: i64) -> Result<Reply, TsaError> {
         let serial = random_integer(20)?;
         let info = TstInfo {
             version: 1,
@@ -157,7 +170,7 @@ impl<'a> Tsa<'a> {
             extensions: None,
         };
         let tst_info_der = info.to_der()?;
-        let token = self.sign(&tst_info_der, accepted.cert_req)?;
+        let token = self.sign(desk, &tst_info_der, accepted.cert_req)?;
         let response = TimeStampResp {
             status: PkiStatusInfo { status: status::GRANTED, status_string: None, fail_info: None },
             time_stamp_token: Some(Any::from_der(&token)?),
@@ -171,6 +184,7 @@ impl<'a> Tsa<'a> {
         }
         let (serial_hex, gen_time) = (integer_hex(&serial), info.gen_time.display());
         let entry = self.audit_entry(
+            desk,
             now,
             format!(
                 "serial={serial_hex} gen_time={gen_time} policy={} imprint={}:{} nonce={} cert_req={}",
@@ -181,16 +195,16 @@ impl<'a> Tsa<'a> {
                 accepted.cert_req
             ),
         );
-        self.store.write(|tx| audit::append(tx, &entry))?;
+        desk.store.write(|tx| audit::append(tx, &entry))?;
         Ok(Reply { der, outcome: Outcome::Granted { serial: serial_hex, gen_time } })
     }
 
     /// The token: ContentInfo { SignedData } over `tst_info_der`, signed through the KMS.
-    fn sign(&self, tst_info_der: &[u8], cert_req: bool) -> Result<Vec<u8>, TsaError> {
+    fn sign(&self, desk: Desk<'_>, tst_info_der: &[u8], cert_req: bool) -> Result<Vec<u8>, TsaError> {
         let leaf = &self.chain[0];
         let attributes = self.signed_attributes(tst_info_der, leaf)?;
         let signer = KmsSigner::new(
-            self.kms,
+            desk.kms,
             &self.config.key_id,
             &self.config.key_version_id,
             self.algorithm,
@@ -263,9 +277,9 @@ impl<'a> Tsa<'a> {
         ])?)
     }
 
-    fn audit_entry(&self, now: i64, detail: String) -> AuditEntry {
+    fn audit_entry(&self, desk: Desk<'_>, now: i64, detail: String) -> AuditEntry {
         let request_id = crate::kms::ids::new_uuid().unwrap_or_default();
-        let mut entry = AuditEntry::new(now, &request_id, self.principal, "TimeStamp");
+        let mut entry = AuditEntry::new(now, &request_id, desk.principal, "TimeStamp");
         entry.key_id = Some(self.config.key_id.clone());
         entry.key_version_id = Some(self.config.key_version_id.clone());
         entry.algorithm = Some(self.algorithm.to_string());

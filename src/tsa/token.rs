@@ -40,6 +40,8 @@ pub struct Response {
 /// the signed bytes kept as received.
 #[derive(Debug, Clone)]
 pub struct Token {
+    /// The whole token (the ContentInfo), as received: what a bundle stores.
+    pub der: Vec<u8>,
     /// The certificates in SignedData's `certificates`, each exactly as received.
     pub certificates: Vec<Vec<u8>>,
     /// The one SignerInfo.
@@ -101,7 +103,9 @@ pub fn parse_token(bytes: &[u8]) -> Result<Token, Malformed> {
     if explicit != context_tag(0) {
         return Err(malformed("the token's content is not tagged [0]"));
     }
-    signed_data_parts(signed_data)
+    let mut token = signed_data_parts(signed_data)?;
+    token.der = bytes.to_vec();
+    Ok(token)
 }
 
 fn context_tag(number: u8) -> Tag {
@@ -127,7 +131,7 @@ fn signed_data_parts(signed_data: &[u8]) -> Result<Token, Malformed> {
         }
     }
     let (signer, signed_attributes) = only_signer(fields[fields.len() - 1])?;
-    Ok(Token { certificates, signer, signed_attributes, tst_info_der, tst_info })
+    Ok(Token { der: Vec::new(), certificates, signer, signed_attributes, tst_info_der, tst_info })
 }
 
 fn tst_info(encap: &EncapsulatedContentInfo) -> Result<(Vec<u8>, TstInfo), Malformed> {

@@ -128,6 +128,10 @@ pub struct TokenReport {
     pub nonce: Option<String>,
     /// The stated accuracy.
     pub accuracy: Option<String>,
+    /// The latest time the token may have been made, Unix seconds: genTime plus the
+    /// accuracy, rounded up (genTime alone when the TSA states none).
+    #[serde(skip)]
+    pub latest: Option<i64>,
     /// The TSA certificate's subject.
     pub tsa: Option<String>,
     /// Every check, in order.
@@ -206,6 +210,11 @@ fn describe_token(report: &mut TokenReport, token: &Token) {
         Some(ImprintHash::from_oid(&algorithm).map(|h| h.name().to_string()).unwrap_or(algorithm.to_string()));
     report.imprint = Some(hex::encode(info.message_imprint.hashed_message.as_bytes()));
     report.nonce = info.nonce.as_ref().map(integer_hex);
+    let slack = info.accuracy.as_ref().map_or(0, |a| {
+        let micros = u64::from(a.millis.unwrap_or(0)) * 1000 + u64::from(a.micros.unwrap_or(0));
+        a.seconds.unwrap_or(0).saturating_add(micros.div_ceil(1_000_000))
+    });
+    report.latest = Some(info.gen_time.unix.saturating_add(i64::try_from(slack).unwrap_or(i64::MAX)));
     report.accuracy = info
         .accuracy
         .as_ref()
@@ -240,19 +249,10 @@ fn check_token(
     anchors: &[Cert],
 ) -> Result<(), Failure> {
     pass(report, "status", None);
-    let carried = carried_certificates(token)?;
-    let signer = find_signer(&token.signer, &carried, intermediates)?;
-    report.tsa = Some(signer.tbs_certificate().subject().to_string());
-    pass(report, "signer-certificate", Some(describe(signer)));
-    let digest = check_signature(token, signer)?;
-    pass(report, "signature", None);
-    check_message_digest(token, digest)?;
-    pass(report, "message-digest", None);
-    check_signing_certificate(&token.signer, signer)?;
-    pass(report, "signing-certificate", None);
+    let (signer, carried) = check_signed(report, token, intermediates)?;
     let pool: Vec<Cert> = carried.iter().chain(intermediates).cloned().collect();
     let chain =
-        validate(signer, &pool, anchors, &ValidationOptions::new(token.tst_info.gen_time.unix, Purpose::Timestamping));
+        validate(&signer, &pool, anchors, &ValidationOptions::new(token.tst_info.gen_time.unix, Purpose::Timestamping));
     let chain_failure = chain.reason.map(|reason| {
         format!(
             "the TSA's certificate chain is not valid at genTime {} [{}]: {}",
@@ -269,6 +269,45 @@ fn check_token(
     check_imprint(token, expected)?;
     pass(report, "imprint", None);
     Ok(())
+}
+
+/// The checks that need no trust anchor: the signer's certificate found, its signature
+/// over the signed attributes, those attributes over this TSTInfo, and the
+/// signingCertificate attribute naming it. Returns the signer and the token's certificates.
+fn check_signed(report: &mut TokenReport, token: &Token, intermediates: &[Cert]) -> Result<(Cert, Vec<Cert>), Failure> {
+    let carried = carried_certificates(token)?;
+    let signer = find_signer(&token.signer, &carried, intermediates)?.clone();
+    report.tsa = Some(signer.tbs_certificate().subject().to_string());
+    pass(report, "signer-certificate", Some(describe(&signer)));
+    let digest = check_signature(token, &signer)?;
+    pass(report, "signature", None);
+    check_message_digest(token, digest)?;
+    pass(report, "message-digest", None);
+    check_signing_certificate(&token.signer, &signer)?;
+    pass(report, "signing-certificate", None);
+    Ok((signer, carried))
+}
+
+/// What a signer checks of the reply to its own request before keeping the token
+/// (`keyseal sign --tsa`): granted, signed by the certificate it names (carried in the
+/// token), over `digest`, with the request's `nonce`. Not the TSA's chain: whom to trust
+/// as a TSA is the verifier's choice (`keyseal verify --tsa-trust`). Returns the token.
+pub fn check_fresh_reply(reply: &[u8], digest: &[u8], nonce: Option<&der::asn1::Int>) -> Result<Token, TsaError> {
+    let response = token::parse(reply).map_err(|e| TsaError::new("malformed-token", e.0))?;
+    if response.status.status != status::GRANTED && response.status.status != status::GRANTED_WITH_MODS {
+        return Err(TsaError::new("not-granted", not_granted(&response.status)));
+    }
+    let token = response.token.ok_or_else(|| TsaError::new("malformed-token", "the reply holds no token"))?;
+    let refused = |(reason, message): Failure| TsaError::new(reason.code(), message);
+    check_signed(&mut TokenReport::default(), &token, &[]).map_err(refused)?;
+    check_imprint(&token, digest).map_err(refused)?;
+    if token.tst_info.nonce.as_ref() != nonce {
+        return Err(TsaError::new(
+            "bad-nonce",
+            "the TSA's token does not carry the nonce sent: it answers another request (or replays an old one)",
+        ));
+    }
+    Ok(token)
 }
 
 fn carried_certificates(token: &Token) -> Result<Vec<Cert>, Failure> {

@@ -361,6 +361,7 @@ impl Tour<'_> {
             out_dir: self.path(out),
             detached: false,
             threads: default_threads(),
+            tsa: None,
         };
         Ok(sign_release(self.kms, &options, Some(self.kms.store()), &|_| {})?)
     }
@@ -372,6 +373,7 @@ impl Tour<'_> {
             manifest: None,
             public_key_pem: None,
             trust: Some(trust.clone()),
+            tsa_trust: Vec::new(),
         })?)
     }
 }

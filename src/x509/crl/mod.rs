@@ -62,6 +62,47 @@ fn time(t: &x509_cert::time::Time) -> i64 {
     t.to_unix_duration().as_secs() as i64
 }
 
+/// The times revocation is judged by. Normally one: the verification time, at which the
+/// CRLs must be current and any entry revokes. For a signature a trusted time stamp dates
+/// by `signed_at` (its genTime plus its accuracy), the CRLs must be current at `crls_at` (the verification
+/// time), and an entry dated after `signed_at` revokes only for a reason that casts doubt
+/// on signatures made before it: keyCompromise, cACompromise, aACompromise, unspecified,
+/// or no reason at all (a compromise may have begun before it was found out). For
+/// affiliationChanged, superseded, cessationOfOperation, certificateHold or
+/// privilegeWithdrawn after genTime, the signature stands, as Authenticode and Java's
+/// jarsigner judge time-stamped code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Clock {
+    /// When the CRLs must be current.
+    pub crls_at: i64,
+    /// The trusted time of the signature, when a time stamp vouches for one.
+    pub signed_at: Option<i64>,
+}
+
+impl Clock {
+    /// The ordinary clock: everything at `at`.
+    pub fn at(at: i64) -> Clock {
+        Clock { crls_at: at, signed_at: None }
+    }
+}
+
+/// Whether an entry with `reason` dated `revoked_at` still revokes a signature made at
+/// `signed_at` (see [`Clock`]).
+fn revokes(reason: Option<CrlReason>, revoked_at: i64, signed_at: Option<i64>) -> bool {
+    let Some(signed_at) = signed_at else { return true };
+    let forgivable = matches!(
+        reason,
+        Some(
+            CrlReason::AffiliationChanged
+                | CrlReason::Superseded
+                | CrlReason::CessationOfOperation
+                | CrlReason::CertificateHold
+                | CrlReason::PrivilegeWithdrawn
+        )
+    );
+    revoked_at <= signed_at || !forgivable
+}
+
 /// What is read once from each CRL's own fields and extensions.
 #[derive(Debug, Default)]
 struct Prepared {
@@ -343,14 +384,14 @@ impl Progress {
 pub fn check<'s>(
     cert: &Indexed<'_>,
     crls: &mut CrlIndex<'_>,
-    at: i64,
+    clock: Clock,
     budget: &mut Budget,
     signers: &mut dyn SignerSource<'s>,
 ) -> Result<String, Refusal> {
     let who = crate::x509::describe(cert.cert);
     let points =
         scope::distribution_points(cert).map_err(|why| (Reason::MalformedCertificate, format!("{who}: {why}")))?;
-    let subject = Subject { cert, is_ca: scope::is_ca(cert), at };
+    let subject = Subject { cert, is_ca: scope::is_ca(cert), at: clock.crls_at, signed_at: clock.signed_at };
     let mut progress = Progress { reasons_mask: 0, problem: None, consulted: Vec::new() };
     for point in &points {
         for issuer in point.crl_issuers(cert) {
@@ -406,8 +447,10 @@ struct Subject<'c, 'x> {
     cert: &'c Indexed<'x>,
     /// Whether it is a CA certificate (for onlyContainsUserCerts / onlyContainsCACerts).
     is_ca: bool,
-    /// The verification time.
+    /// When the CRLs must be current.
     at: i64,
+    /// The time-stamped time of the signature, if any (see [`Clock`]).
+    signed_at: Option<i64>,
 }
 
 /// RFC 5280 §6.3.3 (a)–(l) for one CRL at one distribution point: adds the reasons it
@@ -466,11 +509,15 @@ fn consult<'s>(
         return Ok(());
     }
     let delta = find_delta(crl, signer, crls, at, budget)?;
-    check_listing(cert, crl, delta, crls)?;
+    let forgiven = check_listing(cert, crl, delta, crls, subject.signed_at)?;
     progress.reasons_mask |= interim;
-    progress.consulted.push(match delta {
+    let consulted = match delta {
         Some(delta) => format!("{} with {}", crls.describe(crl), crls.describe(delta)),
         None => crls.describe(crl),
+    };
+    progress.consulted.push(match forgiven {
+        Some(note) => format!("{consulted} ({note})"),
+        None => consulted,
     });
     Ok(())
 }
@@ -518,29 +565,32 @@ fn find_delta(
 
 /// RFC 5280 §6.3.3 (i)–(k): what the delta (first) and the complete CRL say. A delta's
 /// removeFromCRL entry takes the certificate off the complete CRL; otherwise an entry on
-/// either revokes it.
+/// either revokes it — unless a time stamp dates the signature before a revocation that
+/// does not reach back ([`Clock`]): then `Ok` says so.
 fn check_listing(
     cert: &Indexed<'_>,
     complete: usize,
     delta: Option<usize>,
     crls: &mut CrlIndex<'_>,
-) -> Result<(), Refusal> {
+    signed_at: Option<i64>,
+) -> Result<Option<String>, Refusal> {
     for crl in delta.into_iter().chain([complete]) {
         let what = crls.describe(crl);
         let Some(entry) = crls.listing(crl, cert) else { continue };
         let reason = entries::reason(entry);
         if reason == Some(CrlReason::RemoveFromCRL) {
-            return Ok(());
+            return Ok(None);
         }
         let why = reason.map_or_else(|| "no reason given".into(), |r| format!("{r:?}"));
-        let message = format!(
-            "{} was revoked at {} ({why}), says {what}",
-            crate::x509::describe(cert.cert),
-            entry.revocation_date
-        );
-        return Err((Reason::Revoked, message));
+        let revoked = format!("{} was revoked at {} ({why})", crate::x509::describe(cert.cert), entry.revocation_date);
+        if !revokes(reason, time(&entry.revocation_date), signed_at) {
+            return Ok(Some(format!(
+                "{revoked}, after the time-stamped signing time, for a reason that does not reach back: the signature stands"
+            )));
+        }
+        return Err((Reason::Revoked, format!("{revoked}, says {what}")));
     }
-    Ok(())
+    Ok(None)
 }
 
 #[cfg(test)]
@@ -583,7 +633,7 @@ mod tests {
         let (leaf, issuer) = (cert(leaf), cert(issuer));
         let (leaf, issuer) = (Indexed::new(&leaf), Indexed::new(&issuer));
         let mut crls = CrlIndex::new(given);
-        check(&leaf, &mut crls, AT, &mut Budget::default(), &mut Issuer(&issuer))
+        check(&leaf, &mut crls, Clock::at(AT), &mut Budget::default(), &mut Issuer(&issuer))
     }
 
     #[test]

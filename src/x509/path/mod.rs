@@ -66,12 +66,43 @@ pub struct ValidationOptions {
     pub crls: Vec<Crl>,
     /// The certificate-policy inputs of RFC 5280 §6.1.1 (c), (e), (f), (g).
     pub policy: PolicyInputs,
+    /// Set when `at` is not the present but the genTime of a trusted time stamp over the
+    /// signature being checked (`keyseal verify --tsa-trust`).
+    pub time_stamped: Option<TimeStamped>,
+}
+
+/// Validation for a signature a trusted time stamp dates (see [`crl::Clock`] for the
+/// revocation rule): validity periods are judged at the genTime (`ValidationOptions::at`),
+/// revocation by CRLs current `now`, which tell what happened since.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TimeStamped {
+    /// The time of verification, Unix seconds: the CRLs (and the paths of CRL signers off
+    /// the path) must be current then.
+    pub now: i64,
+    /// The latest the signature may have been made: genTime plus the time stamp's
+    /// accuracy. Only a revocation after this may be forgiven.
+    pub latest: i64,
 }
 
 impl ValidationOptions {
     /// Options at `at` for `purpose`, depth 8, no CRLs.
     pub fn new(at: i64, purpose: Purpose) -> ValidationOptions {
-        ValidationOptions { at, purpose, max_depth: 8, crls: Vec::new(), policy: PolicyInputs::default() }
+        ValidationOptions {
+            at,
+            purpose,
+            max_depth: 8,
+            crls: Vec::new(),
+            policy: PolicyInputs::default(),
+            time_stamped: None,
+        }
+    }
+
+    /// The clock revocation is checked by.
+    pub fn crl_clock(&self) -> crl::Clock {
+        match self.time_stamped {
+            None => crl::Clock { crls_at: self.at, signed_at: None },
+            Some(stamped) => crl::Clock { crls_at: stamped.now, signed_at: Some(stamped.latest.max(self.at)) },
+        }
     }
 }
 

@@ -22,7 +22,7 @@ pub(super) fn check_revocation(
         return Ok(());
     }
     let mut signers = CrlSigners { above, anchor, pool: crl_signers, options: checker.options };
-    match crl::check(cert, crls, checker.options.at, budget, &mut signers) {
+    match crl::check(cert, crls, checker.options.crl_clock(), budget, &mut signers) {
         Ok(detail) => {
             checker.pass(cert.cert, "revocation", Some(detail));
             Ok(())
@@ -133,8 +133,10 @@ pub(super) fn check_crl_signer_path(
     let Some(pool) = pool else {
         return Err((Reason::RevocationUnknown, "its signer is not on the path".into()));
     };
+    // The signer of a CRL must be valid when its CRL is: at the verification time.
+    let crls_at = options.crl_clock().crls_at;
     let signer_options =
-        ValidationOptions { max_depth: options.max_depth, ..ValidationOptions::new(options.at, Purpose::Any) };
+        ValidationOptions { max_depth: options.max_depth, ..ValidationOptions::new(crls_at, Purpose::Any) };
     let mut best: Option<crl::Refusal> = None;
     let mut chain = vec![signer];
     let found = extend_crl_signer_path(&mut chain, pool, anchor, &signer_options, budget, crls, &mut best)?;

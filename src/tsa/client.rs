@@ -1,0 +1,90 @@
+//! Asking a TSA over HTTP (RFC 3161 §3.4), as `keyseal sign --tsa URL` does: a
+//! TimeStampReq for a SHA-256 digest, with a fresh nonce and certReq (so the token carries
+//! the TSA's chain and verifies offline), POSTed as `application/timestamp-query`. The
+//! answer is read bounded, and its token kept only if the TSA granted it, signed it with
+//! the certificate it names, over that digest, with that nonce.
+//!
+//! A TSA may be public (any RFC 3161 service) or `keyseal serve --tsa-key`; https URLs are
+//! checked against the public web roots, or the CA certificates of `--tsa-ca`.
+
+use crate::tsa::query::{QueryRequest, make_query_with_nonce};
+use crate::tsa::token::Token;
+use crate::tsa::verify::check_fresh_reply;
+use crate::tsa::{ImprintHash, TsaError};
+use std::time::Duration;
+
+/// Largest reply read, in bytes: a token with a chain of a few certificates is a few KiB.
+pub const MAX_REPLY: u64 = 256 * 1024;
+/// How long one request may take, connection included.
+const TIMEOUT: Duration = Duration::from_secs(30);
+
+/// A TSA at a URL.
+pub struct TsaClient {
+    url: String,
+    agent: ureq::Agent,
+}
+
+impl TsaClient {
+    /// A client for `url` (`http://` or `https://`); `ca_pem` replaces the web roots for https.
+    pub fn new(url: &str, ca_pem: Option<&[u8]>) -> Result<TsaClient, TsaError> {
+        let url = url.trim();
+        let plain = url.strip_prefix("http://").or_else(|| url.strip_prefix("https://"));
+        if plain.is_none_or(|rest| rest.is_empty() || rest.starts_with('/')) || url.chars().any(char::is_control) {
+            return Err(TsaError::new(
+                "bad-input",
+                format!(
+                    "--tsa {:?} is not a URL such as https://tsa.example.com/tsr or http://127.0.0.1:8080/tsa",
+                    url
+                ),
+            ));
+        }
+        let mut config = ureq::Agent::config_builder().http_status_as_error(false).timeout_global(Some(TIMEOUT));
+        if let Some(pem) = ca_pem {
+            let roots: Vec<ureq::tls::Certificate<'static>> = ureq::tls::parse_pem(pem)
+                .filter_map(|item| match item {
+                    Ok(ureq::tls::PemItem::Certificate(cert)) => Some(cert),
+                    _ => None,
+                })
+                .collect();
+            if roots.is_empty() {
+                return Err(TsaError::new("bad-input", "--tsa-ca holds no PEM CERTIFICATE"));
+            }
+            config = config.tls_config(
+                ureq::tls::TlsConfig::builder().root_certs(ureq::tls::RootCerts::new_with_certs(&roots)).build(),
+            );
+        }
+        Ok(TsaClient { url: url.to_string(), agent: config.build().into() })
+    }
+
+    /// A token over the SHA-256 `digest`, checked as [`check_fresh_reply`] does.
+    pub fn stamp(&self, digest: &[u8]) -> Result<Token, TsaError> {
+        let request = QueryRequest { hash: ImprintHash::Sha256, digest: digest.to_vec(), nonce: true, cert_req: true };
+        let (query, nonce) = make_query_with_nonce(&request)?;
+        let unreachable = |e: &dyn std::fmt::Display| {
+            TsaError::new("tsa-unavailable", format!("cannot get a time stamp from {}: {e}", self.url))
+        };
+        let mut response = self
+            .agent
+            .post(&self.url)
+            .header("content-type", crate::tsa::QUERY_TYPE)
+            .header("accept", crate::tsa::REPLY_TYPE)
+            .send(&query[..])
+            .map_err(|e| unreachable(&e))?;
+        let status = response.status().as_u16();
+        let body = response.body_mut().with_config().limit(MAX_REPLY).read_to_vec().map_err(|e| unreachable(&e))?;
+        let media_type = response.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("");
+        let is_reply = media_type.split(';').next().unwrap_or("").trim().eq_ignore_ascii_case(crate::tsa::REPLY_TYPE);
+        if !is_reply {
+            return Err(unreachable(&format!(
+                "it answered HTTP {status} with {}, not a time-stamp reply; check the URL",
+                if media_type.is_empty() {
+                    "no content type".to_string()
+                } else {
+                    crate::quote::escape_text(media_type).into_owned()
+                }
+            )));
+        }
+        // A rejection (any status) is a TimeStampResp saying why: check_fresh_reply reports it.
+        check_fresh_reply(&body, digest, nonce.as_ref())
+    }
+}
