@@ -40,6 +40,59 @@ fn load(relative: &str, schema: &str) -> Value {
     serde_json::from_slice(&json.stdout).unwrap()
 }
 
+/// `serve` flags that make the host's server a TSA: a root CA and a time-stamping
+/// certificate for a TSA key of its own.
+fn tsa_flags(host: &Keyseal) -> Vec<String> {
+    let (root_key, root_version) = host.create_key("EC_P256", "SIGN/VERIFY");
+    let (tsa_key, tsa_version) = host.create_key("EC_P256", "SIGN/VERIFY");
+    let (root, cert) = (host.file("root.pem"), host.file("tsa.pem"));
+    let (root, cert) = (root.to_str().unwrap(), cert.to_str().unwrap());
+    host.ok_text(&[
+        "ca",
+        "init",
+        "--name",
+        "root",
+        "--key",
+        &root_key,
+        "--key-version",
+        &root_version,
+        "--subject",
+        "CN=CI Root",
+        "--days",
+        "30",
+        "--out",
+        root,
+    ]);
+    host.ok_text(&[
+        "ca",
+        "issue",
+        "--ca",
+        "root",
+        "--profile",
+        "timestamping",
+        "--key",
+        &tsa_key,
+        "--key-version",
+        &tsa_version,
+        "--subject",
+        "CN=CI TSA",
+        "--days",
+        "30",
+        "--out",
+        cert,
+    ]);
+    ["--tsa-key", &tsa_key, "--tsa-key-version", &tsa_version, "--tsa-cert", cert].map(String::from).to_vec()
+}
+
+/// The bundle's media type, and whether it holds a time stamp.
+fn stamped(bundle: &std::path::Path) -> (String, bool) {
+    let bundle: Value = serde_json::from_slice(&std::fs::read(bundle).unwrap()).unwrap();
+    (bundle["mediaType"].as_str().unwrap().to_string(), bundle["timestamp"]["token"].is_string())
+}
+
+const V1: &str = "application/vnd.keyseal.bundle.v1+json";
+const V2: &str = "application/vnd.keyseal.bundle.v2+json";
+
 /// A host with a KMS server and a CI access key, and a runner workspace with a release.
 struct Setup {
     host: Keyseal,
@@ -49,6 +102,8 @@ struct Setup {
     workspace: PathBuf,
     bin: PathBuf,
     assets: PathBuf,
+    /// The server is also a TSA, here.
+    tsa_url: String,
 }
 
 impl Setup {
@@ -57,7 +112,9 @@ impl Setup {
         let (key_id, version) = host.create_key("EC_P256", "SIGN/VERIFY");
         host.ok(&["kms", "create-alias", "--alias-name", "alias/release", "--key-id", &key_id]);
         let ci = access_key(&host, "ci", CI_POLICY);
-        let server = Server::start(&host);
+        let flags = tsa_flags(&host);
+        let server = Server::start_with(&host, &flags.iter().map(String::as_str).collect::<Vec<_>>());
+        let tsa_url = format!("http://{}/tsa", server.endpoint);
 
         let workspace = host.file("workspace");
         std::fs::create_dir_all(workspace.join("dist/linux")).unwrap();
@@ -82,7 +139,7 @@ impl Setup {
         )
         .unwrap();
         std::fs::set_permissions(&gh, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
-        Setup { host, server, ci, version, workspace, bin, assets }
+        Setup { host, server, ci, version, workspace, bin, assets, tsa_url }
     }
 
     /// The environment every step gets: PATH with keyseal and the gh stand-in, no store.
@@ -186,6 +243,7 @@ fn github_workflow_signs_and_its_verify_job_catches_tampering() {
     for asset in ["SHA256SUMS", "SHA256SUMS.sig", "keyseal.bundle.json", "app.tar.gz"] {
         assert!(setup.assets.join(asset).exists(), "{asset} is a release asset:\n{log}");
     }
+    assert_eq!(stamped(&setup.assets.join("keyseal.bundle.json")), (V1.to_string(), false), "no tsa input");
     let (verified, log) = run_github_job(&setup, &workflow, "verify", &values);
     assert!(verified, "the verify job failed:\n{log}");
     assert!(log.contains("verify.sh: OK"), "{log}");
@@ -194,6 +252,12 @@ fn github_workflow_signs_and_its_verify_job_catches_tampering() {
     std::fs::remove_dir_all(setup.host.file("runner-temp")).unwrap();
     let (verified, log) = run_github_job(&setup, &workflow, "verify", &values);
     assert!(!verified, "a tampered asset must fail the verify job:\n{log}");
+
+    // With the tsa input, the bundle carries a time stamp from the TSA.
+    values.insert("inputs.tsa", setup.tsa_url.clone());
+    let (signed, log) = run_github_job(&setup, &workflow, "sign", &values);
+    assert!(signed && log.contains("\"timestamp\""), "the sign job with a TSA failed:\n{log}");
+    assert_eq!(stamped(&setup.assets.join("keyseal.bundle.json")), (V2.to_string(), true), "{log}");
     setup.server.stop();
 }
 
@@ -216,7 +280,7 @@ fn gitlab_template_signs_and_its_verify_job_catches_tampering() {
     env.insert("CI_COMMIT_TAG".into(), "v1.0.0".into());
     env.insert("CI_PROJECT_DIR".into(), setup.workspace.display().to_string());
 
-    let run_job = |job: &str| {
+    let run_job = |job: &str, env: &BTreeMap<String, String>| {
         let spec = &template[job];
         assert!(spec["rules"][0]["if"].as_str().unwrap().contains("CI_COMMIT_TAG"), "runs for tags");
         let lines: Vec<&str> = ["before_script", "script"]
@@ -225,17 +289,28 @@ fn gitlab_template_signs_and_its_verify_job_catches_tampering() {
             .map(|line| line.as_str().unwrap())
             .collect();
         // GitLab runs a job's lines in one shell, stopping at the first failure.
-        setup.run(&["sh", "-e", "-c"], &lines.join("\n"), &env)
+        setup.run(&["sh", "-e", "-c"], &lines.join("\n"), env)
     };
-    let (signed, log) = run_job("keyseal-sign");
+    let (signed, log) = run_job("keyseal-sign", &env);
     assert!(signed, "the sign job failed:\n{log}");
+    assert_eq!(
+        stamped(&setup.workspace.join("dist/keyseal.bundle.json")),
+        (V1.to_string(), false),
+        "KEYSEAL_TSA empty"
+    );
     let artifacts = template["keyseal-sign"]["artifacts"]["paths"][0].as_str().unwrap();
     assert_eq!(artifacts.replace("$KEYSEAL_DIST", "dist"), "dist/", "the signed release is the job's artifact");
-    let (verified, log) = run_job("keyseal-verify");
+    let (verified, log) = run_job("keyseal-verify", &env);
     assert!(verified, "the verify job failed:\n{log}");
     assert!(log.contains("verify.sh: OK"), "{log}");
     std::fs::write(setup.workspace.join("dist/linux/app"), b"tampered").unwrap();
-    let (verified, log) = run_job("keyseal-verify");
+    let (verified, log) = run_job("keyseal-verify", &env);
     assert!(!verified, "a tampered artifact must fail the verify job:\n{log}");
+
+    // With KEYSEAL_TSA set, the bundle carries a time stamp from the TSA.
+    env.insert("KEYSEAL_TSA".into(), setup.tsa_url.clone());
+    let (signed, log) = run_job("keyseal-sign", &env);
+    assert!(signed, "the sign job with a TSA failed:\n{log}");
+    assert_eq!(stamped(&setup.workspace.join("dist/keyseal.bundle.json")), (V2.to_string(), true), "{log}");
     setup.server.stop();
 }
