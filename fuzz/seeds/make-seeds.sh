@@ -43,7 +43,7 @@ header() {
     printf "$(sed 's/../\\x&/g' <<<"$hex")"
 }
 
-for target in bundle manifest certificates crl csr path_validation; do
+for target in bundle manifest certificates crl csr path_validation timestamp; do
     rm -rf "${seeds:?}/$target"
     mkdir -p "$seeds/$target"
 done
@@ -281,6 +281,26 @@ done
 { header "$(purpose code-signing)" $((now + 3650 * 86400)); der "$work/p256/leaf.pem"; der "$work/p256/intermediate.pem"; der "$work/p256/root.pem"; } \
     >"$pv/p256-expired"
 
+# --- time stamps: keyseal TSA replies (with and without certificates and nonce, SHA-256
+# and SHA-512 imprints), a rejection, and a bare token ------------------------------------
+read -r tsa_key tsa_version < <(create_key EC_P256)
+ks ca issue --ca p256-root --profile timestamping --key "$tsa_key" --key-version "$tsa_version" \
+    --subject "CN=Seed TSA,O=Example" --days 3650 --out "$work/tsa.pem" >/dev/null
+ts="$seeds/timestamp"
+printf 'time-stamped data\n' >"$work/ts-data"
+ks timestamp query --data "$work/ts-data" --cert-req --out "$work/q1.tsq" >/dev/null
+ks timestamp query --data "$work/ts-data" --hash sha512 --no-nonce --out "$work/q2.tsq" >/dev/null
+printf 'not a request' >"$work/q3.tsq"
+for n in 1 2 3; do
+    ks timestamp reply --key "$tsa_key" --key-version "$tsa_version" --cert "$work/tsa.pem" \
+        --in "$work/q$n.tsq" --out "$work/r$n.tsr" >/dev/null || true
+done
+cp "$work/r1.tsr" "$ts/keyseal-ecdsa-certreq.tsr"
+cp "$work/r2.tsr" "$ts/keyseal-sha512-nonce-less.tsr"
+cp "$work/r3.tsr" "$ts/rejection-bad-data-format.tsr"
+# The bare token (a ContentInfo), as a bundle's timestamp.token holds it.
+openssl ts -reply -in "$work/r1.tsr" -token_out -out "$ts/keyseal-bare-token.der" 2>/dev/null
+
 # NIST PKITS cases (policy inputs, CRL processing, name constraints); the same bytes on every run.
 "$seeds/make-pkits-seeds.sh" >/dev/null
 
@@ -295,7 +315,7 @@ else
 fi
 
 echo "seeds written under $seeds:"
-for target in bundle manifest certificates crl csr path_validation policy_document request_auth; do
+for target in bundle manifest certificates crl csr path_validation policy_document request_auth timestamp; do
     printf '  %-16s %3d files %7d bytes\n' "$target" "$(find "$seeds/$target" -type f | wc -l)" \
         "$(cat "$seeds/$target"/* | wc -c)"
 done
