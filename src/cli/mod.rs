@@ -208,9 +208,10 @@ pub fn run(cli: Cli) -> Result<Outcome, CliError> {
         Command::Man(args) => Ok(docs::man(args)?),
         Command::Demo(args) => Ok(demo::run(args, &store_dir(store.as_deref())?, secret_source(key_file))?),
         Command::Timestamp(action) => timestamp::run(action, || match remote()? {
-            Some(remote) => {
-                Ok(timestamp::Signer::Remote(remote, crate::kms::store::Store::open(&store_dir(store.as_deref())?)?))
-            }
+            Some(remote) => Ok(timestamp::Signer::Remote(
+                Box::new(remote),
+                crate::kms::store::Store::open(&store_dir(store.as_deref())?)?,
+            )),
             None => Ok(timestamp::Signer::Local(local()?)),
         }),
     }

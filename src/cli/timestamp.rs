@@ -162,15 +162,16 @@ pub fn parse_oid(text: &str) -> Result<der::asn1::ObjectIdentifier, String> {
 pub enum Signer {
     /// The embedded store.
     Local(LocalKms),
-    /// A KMS over the wire, and the local store.
-    Remote(RemoteKms, Store),
+    /// A KMS over the wire (boxed: a client is several times the size of the other
+    /// variant), and the local store.
+    Remote(Box<RemoteKms>, Store),
 }
 
 impl Signer {
     fn parts(&self) -> (&dyn Kms, &Store) {
         match self {
             Signer::Local(local) => (local, local.store()),
-            Signer::Remote(remote, store) => (remote, store),
+            Signer::Remote(remote, store) => (remote.as_ref(), store),
         }
     }
 }

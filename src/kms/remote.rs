@@ -1,6 +1,8 @@
 //! RemoteKms: the `Kms` trait over the KMS OpenAPI wire protocol, signing each request with
-//! ACS3-HMAC-SHA256 as the official SDKs do, so the same keyseal works against
-//! `keyseal serve` on another host or against a cloud KMS speaking the API. Connection
+//! ACS3-HMAC-SHA256 as the official SDKs do (`acs3::sign`, checked against the SDK's own
+//! signer by `tests/acs3_sdk.rs`), so the same keyseal works against `keyseal serve` on
+//! another host or against Alibaba Cloud KMS itself, with a long-term access key or with
+//! STS credentials from a RAM role (the security token is sent as the SDK sends it). Connection
 //! failures and 5xx answers are retried with backoff for reads and signing, never for
 //! actions that create or change something (a retry could do them twice); 4xx answers
 //! never are.
@@ -27,6 +29,8 @@ pub struct RemoteKms {
     host: String,
     access_key_id: String,
     secret: Zeroizing<String>,
+    /// An STS security token to send with every request; a credential, never printed.
+    security_token: Option<Zeroizing<String>>,
     agent: ureq::Agent,
 }
 
@@ -55,7 +59,15 @@ impl RemoteKms {
             .timeout_global(Some(Duration::from_secs(60)))
             .build()
             .into();
-        Ok(RemoteKms { base, host, access_key_id: access_key_id.to_string(), secret, agent })
+        Ok(RemoteKms { base, host, access_key_id: access_key_id.to_string(), secret, security_token: None, agent })
+    }
+
+    /// Sends `token` (an STS security token, e.g. from AssumeRoleWithOIDC in CI) with every
+    /// request, signed, so that STS credentials work against the cloud KMS. An empty token
+    /// counts as none, as an unset variable does.
+    pub fn with_security_token(mut self, token: Zeroizing<String>) -> RemoteKms {
+        self.security_token = Some(token).filter(|token| !token.is_empty());
+        self
     }
 
     /// Trusts the CA certificates in `ca_pem` (instead of the public web roots) for an
@@ -104,33 +116,25 @@ impl RemoteKms {
     }
 
     fn send(&self, action: &str, params: &BTreeMap<String, String>) -> Result<String, Failure> {
-        let body_hash = acs3::hex_sha256(b"");
         let nonce = new_uuid().map_err(Failure::Final)?;
-        let mut headers = BTreeMap::new();
-        headers.insert("host".to_string(), self.host.clone());
-        headers.insert("x-acs-action".to_string(), action.to_string());
-        headers.insert("x-acs-content-sha256".to_string(), body_hash.clone());
-        headers.insert("x-acs-date".to_string(), crate::clock::format_unix(crate::clock::now_unix()));
-        headers.insert("x-acs-signature-nonce".to_string(), nonce);
-        headers.insert("x-acs-version".to_string(), "2016-01-20".to_string());
-        let to_sign = acs3::string_to_sign("POST", params, &headers, &body_hash);
-        let signature = hex::encode(acs3::hmac_sha256(self.secret.as_bytes(), &to_sign));
-        let signed_headers = headers.keys().cloned().collect::<Vec<_>>().join(";");
+        let date = crate::clock::format_unix(crate::clock::now_unix());
+        let signed = acs3::sign(&acs3::Request {
+            method: "POST",
+            action,
+            params,
+            host: &self.host,
+            date: &date,
+            nonce: &nonce,
+            access_key_id: &self.access_key_id,
+            secret: self.secret.as_bytes(),
+            security_token: self.security_token.as_ref().map(|token| token.as_str()),
+        });
         let url = format!("{}/?{}", self.base, acs3::canonical_query(params));
         let mut request = self.agent.post(&url);
-        for (name, value) in &headers {
-            if name != "host" {
-                request = request.header(name.as_str(), value.as_str());
-            }
+        // `host` is the URL's, which ureq sends itself.
+        for (name, value) in signed.headers.iter().filter(|(name, _)| name.as_str() != "host") {
+            request = request.header(name.as_str(), value.as_str());
         }
-        request = request.header("accept", "application/json").header(
-            "authorization",
-            format!(
-                "{} Credential={},SignedHeaders={signed_headers},Signature={signature}",
-                acs3::SCHEME,
-                self.access_key_id
-            ),
-        );
         let mut response = match request.send_empty() {
             Ok(response) => response,
             Err(e) => {
