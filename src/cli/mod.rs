@@ -50,10 +50,12 @@ pub struct Cli {
     #[arg(long, global = true, value_name = "FILE", help_heading = GLOBAL)]
     pub key_file: Option<PathBuf>,
 
-    /// Use the KMS at this URL (a `keyseal serve`, or a cloud KMS speaking the same API)
-    /// instead of the embedded store, with KEYSEAL_ACCESS_KEY_ID and
-    /// KEYSEAL_ACCESS_KEY_SECRET; KEYSEAL_ENDPOINT when not given. Applies to `kms`,
-    /// `sign` and `ca` (whose certificate index stays in the local store).
+    /// Use the KMS at this URL (a `keyseal serve`, or Alibaba Cloud KMS at
+    /// https://kms.REGION.aliyuncs.com) instead of the embedded store, with
+    /// KEYSEAL_ACCESS_KEY_ID and KEYSEAL_ACCESS_KEY_SECRET, plus KEYSEAL_SECURITY_TOKEN for
+    /// STS credentials from a RAM role (cloud KMS only: keyseal serve takes long-term access
+    /// keys); KEYSEAL_ENDPOINT when not given. Applies to `kms`, `sign` and `ca` (whose
+    /// certificate index stays in the local store).
     #[arg(long, global = true, value_name = "URL", help_heading = GLOBAL)]
     pub endpoint: Option<String>,
 
@@ -162,7 +164,9 @@ pub fn run(cli: Cli) -> Result<Outcome, CliError> {
         let Some(endpoint) = &endpoint else { return Ok(None) };
         let access_key_id = std::env::var("KEYSEAL_ACCESS_KEY_ID").unwrap_or_default();
         let secret = Zeroizing::new(std::env::var("KEYSEAL_ACCESS_KEY_SECRET").unwrap_or_default());
-        let remote = RemoteKms::new(endpoint, &access_key_id, secret)?;
+        // STS credentials (a RAM role's, e.g. from CI's OIDC) carry a token beside the pair.
+        let token = Zeroizing::new(std::env::var("KEYSEAL_SECURITY_TOKEN").unwrap_or_default());
+        let remote = RemoteKms::new(endpoint, &access_key_id, secret)?.with_security_token(token);
         match &endpoint_ca {
             Some(path) => {
                 let pem = std::fs::read(path)

@@ -3,6 +3,10 @@
 //! whose hash is not the signed one, a date outside ±15 minutes and a reused nonce are each
 //! refused with their OpenAPI code. The nonce is remembered in the store, per access key,
 //! only after the signature checks out, so strangers cannot fill the table.
+//!
+//! STS credentials are refused outright: `keyseal serve` issues no security tokens and so
+//! can check none, and a request that carries one (`x-acs-security-token`, or the
+//! `SecurityToken` parameter of the HMAC-SHA1 form) was meant for the cloud KMS.
 
 use crate::kms::LocalKms;
 use crate::kms::access::Credential;
@@ -133,9 +137,34 @@ fn credential(kms: &LocalKms, access_key_id: &str) -> Result<Credential, KmsErro
     Ok(credential)
 }
 
+/// The header that carries an STS security token with ACS3-HMAC-SHA256.
+pub const SECURITY_TOKEN_HEADER: &str = "x-acs-security-token";
+/// The query parameter that carries it with HMAC-SHA1.
+pub const SECURITY_TOKEN_PARAM: &str = "SecurityToken";
+
+/// Refuses STS credentials before anything else is looked at: their AccessKeyId is not one
+/// of ours, and "access key not found" would send the caller looking in the wrong place.
+/// The token itself is neither echoed nor logged.
+fn refuse_security_token(request: &Incoming<'_>, params: &BTreeMap<String, String>) -> Result<(), KmsError> {
+    let carried = if request.headers.contains_key(SECURITY_TOKEN_HEADER) {
+        SECURITY_TOKEN_HEADER
+    } else if params.contains_key(SECURITY_TOKEN_PARAM) {
+        SECURITY_TOKEN_PARAM
+    } else {
+        return Ok(());
+    };
+    Err(KmsError::invalid(
+        carried,
+        "keyseal serve takes long-term access keys only (keyseal access create) and issues no STS \
+         tokens; STS credentials from a RAM role are for Alibaba Cloud KMS (--endpoint \
+         https://kms.REGION.aliyuncs.com). Unset KEYSEAL_SECURITY_TOKEN and use an access key of this server",
+    ))
+}
+
 /// Authenticates a request by whichever signature form it carries.
 pub fn authenticate(kms: &LocalKms, request: &Incoming<'_>, now: i64) -> Result<Authenticated, KmsError> {
     let mut params = parse_form(request.query);
+    refuse_security_token(request, &params)?;
     let is_form =
         request.headers.get("content-type").is_some_and(|t| t.starts_with("application/x-www-form-urlencoded"));
     match request.headers.get("authorization") {
@@ -262,6 +291,21 @@ mod tests {
         let params = parse_form("KeyId=%+41&Description=100%-1");
         assert_eq!(params["KeyId"], "% 41");
         assert_eq!(params["Description"], "100%-1");
+    }
+
+    #[test]
+    fn security_tokens_are_refused_in_either_form() {
+        let plain = BTreeMap::new();
+        let with_header = BTreeMap::from([(SECURITY_TOKEN_HEADER.to_string(), "CAIS-secret".to_string())]);
+        let incoming = |headers| Incoming { method: "POST", query: "", headers, body: b"" };
+        assert!(refuse_security_token(&incoming(&plain), &BTreeMap::new()).is_ok());
+        let err = refuse_security_token(&incoming(&with_header), &BTreeMap::new()).unwrap_err();
+        assert_eq!(err.code, ErrorCode::InvalidParameter);
+        assert!(err.message.starts_with("x-acs-security-token: keyseal serve takes long-term access keys only"));
+        assert!(!err.message.contains("CAIS-secret"), "the token is not echoed");
+        let params = parse_form("Action=DescribeKey&SecurityToken=CAIS-secret");
+        let err = refuse_security_token(&incoming(&plain), &params).unwrap_err();
+        assert!(err.message.starts_with("SecurityToken: ") && err.message.contains("Alibaba Cloud KMS"));
     }
 
     #[test]
