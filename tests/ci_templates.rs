@@ -77,7 +77,7 @@ fn tsa_flags(host: &Keyseal) -> Vec<String> {
         "--subject",
         "CN=CI TSA",
         "--days",
-        "30",
+        "20",
         "--out",
         cert,
     ]);
