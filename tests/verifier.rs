@@ -597,3 +597,34 @@ fn keyseal_verify_trusts_a_release_through_its_certificate_chain() {
     std::fs::write(&bundle, serde_json::to_string(&edited).unwrap()).unwrap();
     assert_eq!(verify(&[]).json()["signature"], "key-mismatch");
 }
+
+/// Regression (issue 15 item 6): a CA whose key OpenSSL made RSA-PSS-restricted (its SPKI
+/// is id-RSASSA-PSS with parameters, RFC 4055) signs with PSS as its parameters say; keyseal
+/// validates its certificates, as OpenSSL does, where it once refused the key as malformed.
+#[test]
+fn a_ca_with_an_rsa_pss_restricted_key_validates() {
+    let ks = Keyseal::new();
+    let o = Openssl::new(&ks);
+    o.run(&[
+        "genpkey",
+        "-algorithm",
+        "RSA-PSS",
+        "-pkeyopt",
+        "rsa_keygen_bits:2048",
+        "-pkeyopt",
+        "rsa_pss_keygen_md:sha256",
+        "-pkeyopt",
+        "rsa_pss_keygen_mgf1_md:sha256",
+        "-pkeyopt",
+        "rsa_pss_keygen_saltlen:32",
+        "-out",
+        path(&o.file("pss-root.key")),
+    ]);
+    let root = o.root("pss-root", "pss-root", "/CN=PSS Root", CA_EXT);
+    let (_, text) = peer("openssl", &["x509", "-in", path(&root), "-noout", "-text"]);
+    assert!(text.contains("Public Key Algorithm: rsassaPss"), "the key is PSS-restricted: {text}");
+    let leaf = o.issue("pss-leaf", "leaf", "/CN=Signer", &root, "pss-root", LEAF_EXT);
+    let mut case = Case::new(&leaf, vec![], vec![&root]);
+    case.purpose = "code-signing";
+    assert_eq!(reason(&case.run(&ks)), "valid");
+}
