@@ -119,7 +119,8 @@ fn ecdsa_secp256k1_bitcoin_high_s_is_accepted() {
             let digest = Sha256::digest(hex_field(test, "msg"));
             let signature = hex_field(test, "sig");
             let id = test["tcId"].as_u64().unwrap();
-            let accepted = verify("bitcoin", id, KeySpec::EcP256k, Algorithm::EcdsaSha256, &public_key, &digest, &signature);
+            let accepted =
+                verify("bitcoin", id, KeySpec::EcP256k, Algorithm::EcdsaSha256, &public_key, &digest, &signature);
             assert_eq!(accepted, expected, "bitcoin tcId {id}: {} flags {}", test["comment"], test["flags"]);
             if accepted != bitcoin_valid {
                 let parsed = k256::ecdsa::Signature::from_der(&signature).unwrap();
