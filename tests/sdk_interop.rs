@@ -20,9 +20,21 @@ fn sdk_python() -> PathBuf {
     common::venv_python(&[SDK], "import alibabacloud_kms20160120")
 }
 
+/// The version of `package` the venv's python has installed.
+fn installed_version(python: &std::path::Path, package: &str) -> String {
+    let shown = Command::new(python)
+        .args(["-c", "import importlib.metadata as m, sys; print(m.version(sys.argv[1]))", package])
+        .output()
+        .unwrap();
+    assert!(shown.status.success(), "{package} is not installed: {}", String::from_utf8_lossy(&shown.stderr));
+    String::from_utf8_lossy(&shown.stdout).trim().to_string()
+}
+
 #[test]
 fn the_official_sdk_drives_keyseal_serve() {
     let python = sdk_python();
+    let (package, pinned) = SDK.split_once("==").unwrap();
+    assert_eq!(installed_version(&python, package), pinned, "the interop test runs the pinned SDK");
     let ks = Keyseal::new();
     let admin = access_key(
         &ks,
