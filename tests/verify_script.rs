@@ -94,6 +94,7 @@ fn a_partial_download_verifies_and_tampering_fails() {
     assert_eq!(run.status, 1, "{}\n{}", run.stdout, run.stderr);
     assert!(run.stdout.contains("linux/app: FAILED"), "sha256sum names the file: {}", run.stdout);
     assert!(run.stderr.contains("verify.sh: a file does not match SHA256SUMS"), "{}", run.stderr);
+    assert!(run.stderr.contains("verify.sh: FAILED"), "{}", run.stderr);
     assert!(!run.stderr.contains("does not verify"), "the signature still verifies: {}", run.stderr);
 }
 
@@ -131,6 +132,7 @@ fn a_replaced_manifest_or_no_pinned_key_fails_plainly() {
     assert!(run.stdout.contains("linux/app: OK"), "the rewritten manifest fits the file: {}", run.stdout);
     let refusal = format!("verify.sh: the signature over SHA256SUMS does not verify with {}", s(&public));
     assert!(run.stderr.contains(&refusal), "{}", run.stderr);
+    assert!(run.stderr.contains("verify.sh: FAILED"), "{}", run.stderr);
     let bogus = verify(&ks, false, &["--bogus"]);
     assert_eq!(bogus.status, 2);
     assert!(bogus.stderr.contains("verify.sh: unknown option --bogus"), "{}", bogus.stderr);
