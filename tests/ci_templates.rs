@@ -77,7 +77,7 @@ fn tsa_flags(host: &Keyseal) -> Vec<String> {
         "--subject",
         "CN=CI TSA",
         "--days",
-        "30",
+        "20",
         "--out",
         cert,
     ]);
@@ -151,8 +151,9 @@ impl Setup {
         env
     }
 
-    /// Runs `script` in the workspace with `shell` and exactly `env`.
-    fn run(&self, shell: &[&str], script: &str, env: &BTreeMap<String, String>) -> (bool, String) {
+    /// Runs `script` in the workspace with `shell` and exactly `env`; returns its exit
+    /// status (-1 for a signal) and its output.
+    fn run(&self, shell: &[&str], script: &str, env: &BTreeMap<String, String>) -> (i32, String) {
         let output = Command::new(shell[0])
             .args(&shell[1..])
             .arg(script)
@@ -162,7 +163,7 @@ impl Setup {
             .output()
             .unwrap();
         (
-            output.status.success(),
+            output.status.code().unwrap_or(-1),
             format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr)),
         )
     }
@@ -186,8 +187,9 @@ fn github_expressions(text: &str, values: &BTreeMap<&str, String>) -> String {
 }
 
 /// Runs one GitHub job's `run:` steps; `uses:` steps are what the runner already did
-/// (checkout: the workspace; download-artifact: dist/ is there).
-fn run_github_job(setup: &Setup, workflow: &Value, job: &str, values: &BTreeMap<&str, String>) -> (bool, String) {
+/// (checkout: the workspace; download-artifact: dist/ is there). Returns the exit status
+/// of the step that failed (0 when none did) and the log.
+fn run_github_job(setup: &Setup, workflow: &Value, job: &str, values: &BTreeMap<&str, String>) -> (i32, String) {
     let steps = workflow["jobs"][job]["steps"].as_array().unwrap();
     let mut log = String::new();
     for step in steps {
@@ -202,17 +204,31 @@ fn run_github_job(setup: &Setup, workflow: &Value, job: &str, values: &BTreeMap<
         for (name, value) in step["env"].as_object().into_iter().flatten() {
             env.insert(name.clone(), github_expressions(value.as_str().unwrap(), values));
         }
-        let (ok, output) = setup.run(
+        let (status, output) = setup.run(
             &["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c"],
             &github_expressions(script, values),
             &env,
         );
         log.push_str(&format!("--- {}\n{output}", step["name"].as_str().unwrap_or("step")));
-        if !ok {
-            return (false, log);
+        if status != 0 {
+            return (status, log);
         }
     }
-    (true, log)
+    (0, log)
+}
+
+/// A verify job that caught `file` tampered with: verify.sh's exit 1 for a failed check
+/// (it ends the job's shell), keyseal's `modified` for that file and nothing else failing,
+/// and the script's verdict.
+fn assert_caught_tampering(status: i32, log: &str, file: &str) {
+    assert_eq!(status, 1, "a tampered file fails the verify job with verify.sh's exit 1:\n{log}");
+    assert!(log.contains("signature ok"), "the signature still verifies, only the file fails:\n{log}");
+    assert!(
+        log.lines().any(|l| l.starts_with("MODIFIED") && l.contains(file)),
+        "keyseal names {file} modified:\n{log}"
+    );
+    assert!(log.contains("NOT VERIFIED: 1 of"), "exactly one file failed:\n{log}");
+    assert!(log.contains("verify.sh: FAILED (keyseal verify said no; see above)"), "{log}");
 }
 
 #[test]
@@ -239,24 +255,25 @@ fn github_workflow_signs_and_its_verify_job_catches_tampering() {
     values.insert("github.ref_name", "v1.0.0".into());
 
     let (signed, log) = run_github_job(&setup, &workflow, "sign", &values);
-    assert!(signed, "the sign job failed:\n{log}");
+    assert_eq!(signed, 0, "the sign job failed:\n{log}");
     for asset in ["SHA256SUMS", "SHA256SUMS.sig", "keyseal.bundle.json", "app.tar.gz"] {
         assert!(setup.assets.join(asset).exists(), "{asset} is a release asset:\n{log}");
     }
     assert_eq!(stamped(&setup.assets.join("keyseal.bundle.json")), (V1.to_string(), false), "no tsa input");
     let (verified, log) = run_github_job(&setup, &workflow, "verify", &values);
-    assert!(verified, "the verify job failed:\n{log}");
+    assert_eq!(verified, 0, "the verify job failed:\n{log}");
     assert!(log.contains("verify.sh: OK"), "{log}");
 
     std::fs::write(setup.assets.join("app.tar.gz"), b"tampered").unwrap();
     std::fs::remove_dir_all(setup.host.file("runner-temp")).unwrap();
     let (verified, log) = run_github_job(&setup, &workflow, "verify", &values);
-    assert!(!verified, "a tampered asset must fail the verify job:\n{log}");
+    assert_caught_tampering(verified, &log, "app.tar.gz");
 
     // With the tsa input, the bundle carries a time stamp from the TSA.
     values.insert("inputs.tsa", setup.tsa_url.clone());
     let (signed, log) = run_github_job(&setup, &workflow, "sign", &values);
-    assert!(signed && log.contains("\"timestamp\""), "the sign job with a TSA failed:\n{log}");
+    assert_eq!(signed, 0, "the sign job with a TSA failed:\n{log}");
+    assert!(log.contains("\"timestamp\""), "{log}");
     assert_eq!(stamped(&setup.assets.join("keyseal.bundle.json")), (V2.to_string(), true), "{log}");
     setup.server.stop();
 }
@@ -292,7 +309,7 @@ fn gitlab_template_signs_and_its_verify_job_catches_tampering() {
         setup.run(&["sh", "-e", "-c"], &lines.join("\n"), env)
     };
     let (signed, log) = run_job("keyseal-sign", &env);
-    assert!(signed, "the sign job failed:\n{log}");
+    assert_eq!(signed, 0, "the sign job failed:\n{log}");
     assert_eq!(
         stamped(&setup.workspace.join("dist/keyseal.bundle.json")),
         (V1.to_string(), false),
@@ -301,16 +318,16 @@ fn gitlab_template_signs_and_its_verify_job_catches_tampering() {
     let artifacts = template["keyseal-sign"]["artifacts"]["paths"][0].as_str().unwrap();
     assert_eq!(artifacts.replace("$KEYSEAL_DIST", "dist"), "dist/", "the signed release is the job's artifact");
     let (verified, log) = run_job("keyseal-verify", &env);
-    assert!(verified, "the verify job failed:\n{log}");
+    assert_eq!(verified, 0, "the verify job failed:\n{log}");
     assert!(log.contains("verify.sh: OK"), "{log}");
     std::fs::write(setup.workspace.join("dist/linux/app"), b"tampered").unwrap();
     let (verified, log) = run_job("keyseal-verify", &env);
-    assert!(!verified, "a tampered artifact must fail the verify job:\n{log}");
+    assert_caught_tampering(verified, &log, "linux/app");
 
     // With KEYSEAL_TSA set, the bundle carries a time stamp from the TSA.
     env.insert("KEYSEAL_TSA".into(), setup.tsa_url.clone());
     let (signed, log) = run_job("keyseal-sign", &env);
-    assert!(signed, "the sign job with a TSA failed:\n{log}");
+    assert_eq!(signed, 0, "the sign job with a TSA failed:\n{log}");
     assert_eq!(stamped(&setup.workspace.join("dist/keyseal.bundle.json")), (V2.to_string(), true), "{log}");
     setup.server.stop();
 }

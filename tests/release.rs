@@ -91,6 +91,22 @@ fn ok(run: Run) -> Value {
     if run.stdout.trim_start().starts_with('{') { run.json() } else { Value::Null }
 }
 
+/// A `verify --json` that failed a check: exit 1, `verified: false`, and the manifest
+/// signature's stable code is `signature`. Returns the report.
+fn failed(run: &Run, signature: &str) -> Value {
+    assert_eq!(run.status, 1, "a failed check is exit 1: {}\n{}", run.stdout, run.stderr);
+    let report = run.json();
+    assert_eq!(report["verified"], false, "{report}");
+    assert_eq!(report["signature"], signature, "{report}");
+    report
+}
+
+/// A refusal of unusable input: exit 2 and the reason code in brackets on stderr.
+fn refused(run: &Run, code: &str) {
+    assert_eq!(run.status, 2, "unusable input is exit 2: {}\n{}", run.stdout, run.stderr);
+    assert!(run.stderr.contains(&format!("[{code}]")), "expected [{code}]: {}", run.stderr);
+}
+
 #[test]
 fn every_spec_and_algorithm_passes_sha256sum_openssl_and_keyseal() {
     for spec in SPECS {
@@ -167,7 +183,7 @@ fn tampering_is_caught_with_the_right_reason() {
     bytes[3] ^= 0x01;
     std::fs::write(&app, &bytes).unwrap();
     let run = release.verify(&[root]);
-    assert_eq!(run.status, 1);
+    failed(&run, "ok");
     let statuses = release.statuses(&run);
     assert!(statuses.contains(&("linux/amd64/app".into(), "modified".into())), "{statuses:?}");
     assert!(statuses.contains(&("app-latest".into(), "modified".into())), "the link shows the same change");
@@ -177,13 +193,13 @@ fn tampering_is_caught_with_the_right_reason() {
 
     std::fs::rename(root.join("empty"), release.ks.file("empty.moved")).unwrap();
     let run = release.verify(&[root]);
-    assert_eq!(run.status, 1);
+    failed(&run, "ok");
     assert!(release.statuses(&run).contains(&("empty".into(), "missing".into())));
     std::fs::rename(release.ks.file("empty.moved"), root.join("empty")).unwrap();
 
     std::fs::write(root.join("linux/amd64/extra"), b"smuggled").unwrap();
     let run = release.verify(&[root]);
-    assert_eq!(run.status, 1);
+    failed(&run, "ok");
     assert!(release.statuses(&run).contains(&("linux/amd64/extra".into(), "not-in-manifest".into())));
     std::fs::remove_file(root.join("linux/amd64/extra")).unwrap();
     ok(release.verify(&[root]));
@@ -208,20 +224,25 @@ fn tampering_is_caught_with_the_right_reason() {
         "every failure names the file: {}",
         text_run.stdout
     );
+    assert!(text_run.stdout.contains("NOT VERIFIED: 1 of 6 files failed"), "{}", text_run.stdout);
 
     let sums = root.join("SHA256SUMS");
     let original = std::fs::read_to_string(&sums).unwrap();
     std::fs::write(&sums, original.replace("  empty\n", "  empty2\n")).unwrap();
     let run = release.verify(&[root]);
-    assert_eq!(run.status, 1);
-    assert_eq!(run.json()["signature"], "manifest-modified");
+    failed(&run, "manifest-modified");
     assert!(run.json()["files"].as_array().unwrap().is_empty(), "files are not checked against an untrusted manifest");
     std::fs::write(&sums, &original).unwrap();
 
     let sig = root.join("SHA256SUMS.sig");
     let signature = std::fs::read(&sig).unwrap();
     std::fs::write(&sig, &signature[..signature.len() - 5]).unwrap();
-    assert_eq!(release.verify(&[root]).json()["signature"], "bad-signature", "a truncated SHA256SUMS.sig");
+    let truncated = release.verify(&[root]);
+    assert!(
+        failed(&truncated, "bad-signature")["signatureDetail"].as_str().is_some_and(|d| !d.is_empty()),
+        "a truncated SHA256SUMS.sig says what is wrong: {}",
+        truncated.stdout
+    );
     std::fs::write(&sig, &signature).unwrap();
 
     let bundle_path = root.join("keyseal.bundle.json");
@@ -270,13 +291,11 @@ fn another_versions_signature_is_refused_and_old_releases_still_verify() {
     std::fs::write(&bundle_path, serde_json::to_string(&bundle).unwrap()).unwrap();
     std::fs::copy(other_out.join("SHA256SUMS.sig"), release.root.join("SHA256SUMS.sig")).unwrap();
     let run = release.verify(&[&release.root]);
-    assert_eq!(run.status, 1);
-    assert_eq!(run.json()["signature"], "bad-signature");
+    failed(&run, "bad-signature");
 
     // Version 2's whole bundle, checked against version 1's pinned key.
     let run = release.verify_with(&other_out.join("keyseal.bundle.json"), &[&release.root]);
-    assert_eq!(run.status, 1);
-    assert_eq!(run.json()["signature"], "key-mismatch");
+    failed(&run, "key-mismatch");
 }
 
 #[test]
@@ -313,7 +332,7 @@ fn one_downloaded_file_verifies_alone() {
         path(&release.public_key),
         "--json",
     ]);
-    assert_eq!(whole.status, 1);
+    failed(&whole, "ok");
     assert!(release.statuses(&whole).contains(&("empty".into(), "missing".into())));
     let stranger = release.ks.file("stranger.bin");
     std::fs::write(&stranger, b"?").unwrap();
@@ -326,8 +345,9 @@ fn one_downloaded_file_verifies_alone() {
         path(&release.public_key),
         "--json",
     ]);
-    assert_eq!(run.status, 1);
-    assert_eq!(release.statuses(&run)[0].1, "not-in-manifest");
+    failed(&run, "ok");
+    let statuses = release.statuses(&run);
+    assert_eq!((statuses.len(), statuses[0].1.as_str()), (1, "not-in-manifest"), "{statuses:?}");
 }
 
 #[test]
@@ -410,8 +430,9 @@ fn another_releases_bundle_is_named_as_such() {
     assert_eq!(json["files"].as_array().unwrap().len(), 30 + 5);
     std::fs::write(release.root.join("large.tar"), b"tampered").unwrap();
     let tampered = run(&release.root, true);
-    assert_eq!(tampered.status, 1);
-    assert!(tampered.json().get("otherRelease").is_none(), "{}", tampered.stdout);
+    let report = failed(&tampered, "ok");
+    assert!(report.get("otherRelease").is_none(), "{}", tampered.stdout);
+    assert!(release.statuses(&tampered).contains(&("large.tar".into(), "modified".into())), "{}", tampered.stdout);
 }
 
 #[test]
@@ -442,14 +463,11 @@ fn refusals_write_nothing() {
         "--out",
         path(&out),
     ]);
-    assert_eq!(unknown.status, 2);
-    assert!(unknown.stderr.contains("Forbidden.KeyVersionNotFound"), "{}", unknown.stderr);
-    assert!(sign(&["--algorithm", "RSA_PSS_SHA_256"]).stderr.contains("Rejected.UnsupportedOperation"));
+    refused(&unknown, "Forbidden.KeyVersionNotFound");
+    refused(&sign(&["--algorithm", "RSA_PSS_SHA_256"]), "Rejected.UnsupportedOperation");
 
     release.ks.ok(&["kms", "disable-key", "--key-id", &release.key_id]);
-    let disabled = sign(&[]);
-    assert_eq!(disabled.status, 2);
-    assert!(disabled.stderr.contains("Rejected.Disabled"), "{}", disabled.stderr);
+    refused(&sign(&[]), "Rejected.Disabled");
     release.ks.ok(&["kms", "enable-key", "--key-id", &release.key_id]);
 
     let (enc_key, enc_version) = release.ks.create_key("RSA_2048", "ENCRYPT/DECRYPT");
@@ -463,7 +481,7 @@ fn refusals_write_nothing() {
         "--out",
         path(&out),
     ]);
-    assert!(wrong_usage.stderr.contains("Rejected.UnsupportedOperation"), "{}", wrong_usage.stderr);
+    refused(&wrong_usage, "Rejected.UnsupportedOperation");
     assert!(!out.exists(), "no refusal wrote anything");
 
     let nothing = release.ks.file("nothing-here");
@@ -478,7 +496,7 @@ fn refusals_write_nothing() {
         "--out",
         path(&out),
     ]);
-    assert_eq!(empty.status, 2);
+    refused(&empty, "bad-input");
     assert!(empty.stderr.contains("no files"), "{}", empty.stderr);
     let missing = release.ks.run(&[
         "sign",
@@ -490,7 +508,7 @@ fn refusals_write_nothing() {
         "--out",
         path(&out),
     ]);
-    assert_eq!(missing.status, 2);
+    refused(&missing, "unreadable-files");
     assert!(missing.stderr.contains("/no/such/dir"), "{}", missing.stderr);
     assert!(!out.exists());
 }
@@ -584,19 +602,15 @@ fn a_certificate_must_fit_the_key_be_current_and_allow_code_signing() {
 
     let server_only =
         issue_certificate(&release, "web-server", "extendedKeyUsage=serverAuth\n", "30", &release.public_key);
-    let refused = sign_with(&server_only);
-    assert_eq!(refused.status, 2);
-    assert!(
-        refused.stderr.contains("[missing-code-signing-purpose]") && refused.stderr.contains("CN=web-server"),
-        "{}",
-        refused.stderr
-    );
+    let wrong_purpose = sign_with(&server_only);
+    refused(&wrong_purpose, "missing-code-signing-purpose");
+    assert!(wrong_purpose.stderr.contains("CN=web-server"), "{}", wrong_purpose.stderr);
 
     let other_version = release.ks.new_version(&release.key_id);
     let other_public = release.ks.file("other.pub.pem");
     release.ks.public_key(&release.key_id, &other_version, &other_public);
     let wrong_key = issue_certificate(&release, "other-key", code_signing, "30", &other_public);
-    assert!(sign_with(&wrong_key).stderr.contains("[key-mismatch]"));
+    refused(&sign_with(&wrong_key), "key-mismatch");
 
     let expired = issue_certificate(&release, "expired-signer", code_signing, "0", &release.public_key);
     // `-days 0` makes notAfter the issuing second; wait until that second has passed.
@@ -605,12 +619,13 @@ fn a_certificate_must_fit_the_key_be_current_and_allow_code_signing() {
     while std::time::SystemTime::now().duration_since(not_after).unwrap().as_millis() < 1100 {
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
-    let refused = sign_with(&expired);
-    assert!(refused.stderr.contains("[expired]"), "{dates}: {}", refused.stderr);
+    let too_late = sign_with(&expired);
+    assert!(too_late.stderr.contains("[expired]"), "{dates}: {}", too_late.stderr);
+    refused(&too_late, "expired");
 
     let garbage = release.ks.file("garbage.pem");
     std::fs::write(&garbage, "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n").unwrap();
-    assert!(sign_with(&garbage).stderr.contains("[malformed-certificate]"));
+    refused(&sign_with(&garbage), "malformed-certificate");
     assert!(!out.exists(), "no refused certificate wrote anything");
 }
 
@@ -624,18 +639,23 @@ fn verify_refuses_unusable_input_with_exit_2() {
     };
     let not_json = release.ks.file("not.json");
     std::fs::write(&not_json, "{").unwrap();
-    assert_eq!(run(&not_json, &release.public_key).status, 2);
+    refused(&run(&not_json, &release.public_key), "bad-input");
     let future = release.ks.file("future.json");
     std::fs::write(&future, r#"{"mediaType":"application/vnd.keyseal.bundle.v9+json"}"#).unwrap();
-    let refused = run(&future, &release.public_key);
-    assert_eq!(refused.status, 2);
-    assert!(refused.stderr.contains("upgrade keyseal"), "{}", refused.stderr);
+    let too_new = run(&future, &release.public_key);
+    refused(&too_new, "bad-input");
+    assert!(too_new.stderr.contains("upgrade keyseal"), "{}", too_new.stderr);
     let not_a_key = release.ks.file("not-a-key.pem");
     std::fs::write(&not_a_key, "hello").unwrap();
-    assert_eq!(run(&bundle, &not_a_key).status, 2);
-    assert_eq!(run(&bundle, &release.ks.file("absent.pem")).status, 2);
+    let not_a_key = run(&bundle, &not_a_key);
+    refused(&not_a_key, "bad-input");
+    assert!(not_a_key.stderr.contains("not a PUBLIC KEY PEM"), "{}", not_a_key.stderr);
+    let absent = run(&bundle, &release.ks.file("absent.pem"));
+    refused(&absent, "bad-input");
+    assert!(absent.stderr.contains("cannot read the public key file"), "{}", absent.stderr);
     let no_pin = release.ks.run(&["verify", path(&release.root), "--bundle", path(&bundle)]);
     assert_eq!(no_pin.status, 2, "a signer must be pinned");
+    assert!(no_pin.stderr.contains("required arguments were not provided"), "{}", no_pin.stderr);
 }
 
 /// An error names its code once, in brackets (`error [Keyseal.WrongPassphrase]: ...`), not

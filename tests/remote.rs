@@ -1,7 +1,8 @@
 //! `keyseal` against a `keyseal serve` through RemoteKms: the kms commands, `sign` and
 //! `ca` work with `--endpoint` and an access key, and the results verify offline; a CI
 //! principal limited to signing with one alias can sign a release and nothing else; and a
-//! bounded load test loses no request and no audit entry.
+//! bounded load test, sent without retries, loses no request and no audit entry and gets
+//! only signatures that verify.
 
 mod common;
 
@@ -196,43 +197,103 @@ fn kms_sign_and_ca_through_the_server() {
     assert_eq!(host.run(&["audit", "verify"]).status, 0);
 }
 
+/// What one load client saw: requests that failed, and signatures that came back but do
+/// not verify with the key version's public key.
+#[derive(Default)]
+struct LoadOutcome {
+    failed: Vec<String>,
+    wrong_signatures: Vec<String>,
+}
+
+/// The digest load client `worker` signs in its request `i`: distinct for every request,
+/// so the audit log shows which ones arrived.
+fn load_digest(worker: usize, i: usize) -> Vec<u8> {
+    <sha2::Sha256 as sha2::Digest>::digest(format!("{worker}-{i}").as_bytes()).to_vec()
+}
+
+/// A bounded load: every request is sent once (retries off, so a request dropped on the
+/// way is a failure here rather than a silent second attempt), every signature that comes
+/// back is verified against the public key with k256 itself, and the server's audit log
+/// holds exactly one successful AsymmetricSign entry per request sent, for exactly the
+/// digests sent, and nothing else from this principal.
 #[test]
 fn bounded_load_loses_nothing() {
+    use base64::Engine;
+    use k256::ecdsa::signature::hazmat::PrehashVerifier;
+    use k256::pkcs8::DecodePublicKey;
     let host = Keyseal::new();
     let admin = access_key(&host, "load", ADMIN);
     let (key_id, version) = host.create_key("EC_P256K", "SIGN/VERIFY");
+    let public_pem = host.ok(&["kms", "get-public-key", "--key-id", &key_id, "--key-version-id", &version]);
+    let public_key = k256::ecdsa::VerifyingKey::from_public_key_pem(public_pem["PublicKey"].as_str().unwrap()).unwrap();
     let server = Server::start(&host);
     const CLIENTS: usize = 6;
     const REQUESTS: usize = 400;
     let endpoint = format!("http://{}", server.endpoint);
-    let failures: usize = std::thread::scope(|scope| {
+    let outcomes: Vec<LoadOutcome> = std::thread::scope(|scope| {
         let workers: Vec<_> = (0..CLIENTS)
             .map(|worker| {
-                let (endpoint, admin, key_id, version) = (&endpoint, &admin, &key_id, &version);
+                let (endpoint, admin, key_id, version, public_key) =
+                    (&endpoint, &admin, &key_id, &version, &public_key);
                 scope.spawn(move || {
-                    let kms = RemoteKms::new(endpoint, &admin.0, Zeroizing::new(admin.1.clone())).unwrap();
-                    (0..REQUESTS)
-                        .filter(|i| {
-                            let digest =
-                                <sha2::Sha256 as sha2::Digest>::digest(format!("{worker}-{i}").as_bytes()).to_vec();
-                            let request = SignRequest {
-                                key_id: key_id.clone(),
-                                key_version_id: version.clone(),
-                                algorithm: Algorithm::EcdsaSha256,
-                                digest,
-                            };
-                            kms.asymmetric_sign(&request).is_err()
-                        })
-                        .count()
+                    let kms =
+                        RemoteKms::new(endpoint, &admin.0, Zeroizing::new(admin.1.clone())).unwrap().without_retries();
+                    let mut outcome = LoadOutcome::default();
+                    for i in 0..REQUESTS {
+                        let request = SignRequest {
+                            key_id: key_id.clone(),
+                            key_version_id: version.clone(),
+                            algorithm: Algorithm::EcdsaSha256,
+                            digest: load_digest(worker, i),
+                        };
+                        match kms.asymmetric_sign(&request) {
+                            Err(e) => outcome.failed.push(format!("{worker}-{i}: {} {}", e.code.as_str(), e.message)),
+                            Ok(signed) => {
+                                let verifies = k256::ecdsa::Signature::from_der(&signed.value)
+                                    .is_ok_and(|sig| public_key.verify_prehash(&request.digest, &sig).is_ok());
+                                if !verifies || signed.key_version_id != *version {
+                                    outcome.wrong_signatures.push(format!("{worker}-{i}"));
+                                }
+                            }
+                        }
+                    }
+                    outcome
                 })
             })
             .collect();
-        workers.into_iter().map(|w| w.join().unwrap()).sum()
+        workers.into_iter().map(|w| w.join().unwrap()).collect()
     });
     server.stop();
-    assert_eq!(failures, 0, "every request succeeded");
-    let signs = host.ok(&["audit", "list", "--json", "--action", "AsymmetricSign", "--key-id", &key_id]);
-    assert_eq!(signs.as_array().unwrap().len(), CLIENTS * REQUESTS, "exactly one audit entry per request");
+    let failed: Vec<&String> = outcomes.iter().flat_map(|o| &o.failed).collect();
+    let wrong: Vec<&String> = outcomes.iter().flat_map(|o| &o.wrong_signatures).collect();
+    assert!(
+        failed.is_empty(),
+        "{} of {} requests failed, first {:?}",
+        failed.len(),
+        CLIENTS * REQUESTS,
+        failed.first()
+    );
+    assert!(wrong.is_empty(), "{} signatures do not verify, first {:?}", wrong.len(), wrong.first());
+
+    // Server side: the audit log of the host's store, one entry per request sent.
+    let entries = host.ok(&["audit", "list", "--json"]);
+    let by_load: Vec<&serde_json::Value> =
+        entries.as_array().unwrap().iter().filter(|e| e["Principal"] == "access:load").collect();
+    assert_eq!(by_load.len(), CLIENTS * REQUESTS, "exactly one audit entry per request sent, nothing else");
+    assert!(
+        by_load
+            .iter()
+            .all(|e| e["Action"] == "AsymmetricSign" && e["Result"] == "Success" && e["KeyId"] == key_id.as_str()),
+        "every entry a successful AsymmetricSign on the key"
+    );
+    let audited: std::collections::HashSet<&str> = by_load.iter().map(|e| e["Digest"].as_str().unwrap()).collect();
+    let sent: std::collections::HashSet<String> = (0..CLIENTS)
+        .flat_map(|worker| {
+            (0..REQUESTS).map(move |i| base64::engine::general_purpose::STANDARD.encode(load_digest(worker, i)))
+        })
+        .collect();
+    assert_eq!(audited.len(), CLIENTS * REQUESTS, "each digest audited once");
+    assert!(sent.iter().all(|digest| audited.contains(digest.as_str())), "the audited digests are the ones sent");
     let report = host.ok(&["audit", "verify", "--json"]);
     assert_eq!(report["problems"].as_array().unwrap().len(), 0);
 }

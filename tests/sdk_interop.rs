@@ -2,8 +2,8 @@
 //! drives a `keyseal serve` started on a free loopback port: every operation, state
 //! changes, paging, both signature forms, errors by the SDK's exception codes, and
 //! policies. Signatures made through the SDK are then checked with `openssl dgst -verify`
-//! on the public keys it fetched; wire-level refusals (stale date, reused nonce, altered
-//! body) are sent by hand. The SDK lives in a virtual environment under target/, created
+//! on the public keys it fetched; wire-level refusals (a date 16 minutes behind or ahead,
+//! a reused nonce, an altered body) are sent by hand. The SDK lives in a virtual environment under target/, created
 //! on first use from PyPI (`.ci/run` does it up front).
 
 mod common;
@@ -20,9 +20,21 @@ fn sdk_python() -> PathBuf {
     common::venv_python(&[SDK], "import alibabacloud_kms20160120")
 }
 
+/// The version of `package` the venv's python has installed.
+fn installed_version(python: &std::path::Path, package: &str) -> String {
+    let shown = Command::new(python)
+        .args(["-c", "import importlib.metadata as m, sys; print(m.version(sys.argv[1]))", package])
+        .output()
+        .unwrap();
+    assert!(shown.status.success(), "{package} is not installed: {}", String::from_utf8_lossy(&shown.stderr));
+    String::from_utf8_lossy(&shown.stdout).trim().to_string()
+}
+
 #[test]
 fn the_official_sdk_drives_keyseal_serve() {
     let python = sdk_python();
+    let (package, pinned) = SDK.split_once("==").unwrap();
+    assert_eq!(installed_version(&python, package), pinned, "the interop test runs the pinned SDK");
     let ks = Keyseal::new();
     let admin = access_key(
         &ks,
@@ -96,7 +108,7 @@ fn the_official_sdk_drives_keyseal_serve() {
         assert!(ok, "{name}: {text}");
         checked += 1;
     }
-    assert_eq!(checked, 8, "two versions of each key, every algorithm");
+    assert_eq!(checked, 9, "two versions of each key, every algorithm, and one signed over HMAC-SHA1");
 
     // The log holds no secret, and the audit log names the refused principals.
     assert!(!log.contains(&admin.1) && !log.contains("wrong secret"));
@@ -112,7 +124,8 @@ fn the_official_sdk_drives_keyseal_serve() {
     assert_eq!(ks.run(&["audit", "verify"]).status, 0);
 }
 
-/// Hand-made ACS3 requests: a stale date, a reused nonce and an altered body are refused.
+/// Hand-made ACS3 requests: a date more than 15 minutes off either way, a reused nonce
+/// and an altered body are refused.
 fn wire_refusals(endpoint: &str, admin: &(String, String)) {
     let send = |date: &str, nonce: &str, body: &str, signed_body: &str| -> (u16, String) {
         let query = "KeyId=nothing";
@@ -159,6 +172,14 @@ fn wire_refusals(endpoint: &str, admin: &(String, String)) {
     let stale = keyseal::clock::format_unix(keyseal::clock::now_unix() - 16 * 60);
     let (status, response) = send(&stale, "nonce-2", "", "");
     assert!(status == 400 && response.contains("InvalidTimeStamp.Expired"), "{response}");
+    // The 15 minutes of skew hold both ways: a client clock 16 minutes ahead is refused
+    // too, one 14 minutes ahead is not.
+    let ahead = keyseal::clock::format_unix(keyseal::clock::now_unix() + 16 * 60);
+    let (status, response) = send(&ahead, "nonce-4", "", "");
+    assert!(status == 400 && response.contains("InvalidTimeStamp.Expired"), "16 minutes ahead: {response}");
+    let within = keyseal::clock::format_unix(keyseal::clock::now_unix() + 14 * 60);
+    let (status, response) = send(&within, "nonce-5", "", "");
+    assert!(status == 404 && response.contains("Forbidden.KeyNotFound"), "14 minutes ahead: {response}");
     let (status, response) = send(&now, "nonce-3", "tampered", "original");
     assert!(status == 400 && response.contains("SignatureDoesNotMatch"), "{response}");
     let health = {

@@ -41,12 +41,24 @@ fn parallel_processes_share_a_store_cleanly() {
         let output = child.wait_with_output().unwrap();
         assert!(output.status.success(), "a worker failed: {}", String::from_utf8_lossy(&output.stderr));
     }
-    assert_eq!(ks.ok(&["kms", "list-keys"])["TotalCount"], 1 + WORKERS * ROUNDS);
+    // Every key created is listed, not only counted: page through them all.
+    let mut listed = std::collections::HashSet::new();
+    for page in 1.. {
+        let keys = ks.ok(&["kms", "list-keys", "--page-size", "100", "--page-number", &page.to_string()]);
+        assert_eq!(keys["TotalCount"], 1 + WORKERS * ROUNDS);
+        let on_page = keys["Keys"]["Key"].as_array().unwrap();
+        if on_page.is_empty() {
+            break;
+        }
+        listed.extend(on_page.iter().map(|k| k["KeyId"].as_str().unwrap().to_string()));
+    }
+    assert_eq!(listed.len(), 1 + WORKERS * ROUNDS, "every key created is listed once");
     assert_eq!(ks.ok(&["kms", "list-aliases"])["TotalCount"], WORKERS * ROUNDS);
     let report = ks.ok(&["audit", "verify", "--json"]);
     assert_eq!(report["problems"].as_array().unwrap().len(), 0, "{report}");
-    // CreateKey, the workers' three operations each round, and the two listings above.
-    assert_eq!(report["entries"], 1 + 3 * WORKERS * ROUNDS + 2);
+    // CreateKey, the workers' three operations each round, and the listings above: two
+    // pages of list-keys (the second empty, which ends them) and list-aliases.
+    assert_eq!(report["entries"], 1 + 3 * WORKERS * ROUNDS + 2 + 1);
     let integrity: String = rusqlite::Connection::open(ks.store().join("keyseal.db"))
         .unwrap()
         .query_row("PRAGMA integrity_check", [], |row| row.get(0))
@@ -71,7 +83,11 @@ fn two_processes_locking_a_new_store_agree_on_one_passphrase() {
         let output = child.wait_with_output().unwrap();
         assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     }
+    // Both keys are there (an empty listing would make the loop below check nothing),
+    // and each signs: both were sealed under the one passphrase.
     let keys = ks.ok(&["kms", "list-keys"]);
+    assert_eq!(keys["TotalCount"], 2, "{keys}");
+    assert_eq!(keys["Keys"]["Key"].as_array().unwrap().len(), 2, "{keys}");
     for key in keys["Keys"]["Key"].as_array().unwrap() {
         let key_id = key["KeyId"].as_str().unwrap();
         let version = ks.ok(&["kms", "describe-key", "--key-id", key_id])["KeyMetadata"]["PrimaryKeyVersion"]

@@ -158,32 +158,71 @@ pub fn sign_digest(
 ) -> Result<Vec<u8>, KeyError> {
     check_fits(spec, algorithm)?;
     check_digest(digest)?;
-    let signature = match spec {
-        KeySpec::Rsa2048 => {
-            let key = rsa_private(private_pkcs8)?;
-            let signed = if algorithm == Algorithm::RsaPssSha256 {
-                key.pss_sign_prehash::<Sha256>(digest)
-            } else {
-                key.pkcs1v15_sign_prehash::<Sha256>(digest)
-            };
-            signed.map_err(|_| KeyError::Provider("RSA signing"))?
+    SigningKey::parse(spec, private_pkcs8)?.sign(algorithm, digest)
+}
+
+/// A private key parsed for signing, as the KMS keeps it between calls (`key_cache`):
+/// parsing PKCS#8 costs more than a P-256 signature. The key types zeroize their secrets
+/// when dropped.
+pub enum SigningKey {
+    /// An RSA_2048 key.
+    Rsa(Box<rsa::PrivateKey>),
+    /// An EC_P256 key.
+    P256(p256::ecdsa::SigningKey),
+    /// An EC_P256K key.
+    K256(k256::ecdsa::SigningKey),
+}
+
+impl SigningKey {
+    /// Parses a PKCS#8 private key of `spec`.
+    pub fn parse(spec: KeySpec, private_pkcs8: &[u8]) -> Result<SigningKey, KeyError> {
+        Ok(match spec {
+            KeySpec::Rsa2048 => SigningKey::Rsa(Box::new(rsa_private(private_pkcs8)?)),
+            KeySpec::EcP256 => SigningKey::P256(
+                p256::ecdsa::SigningKey::from_pkcs8_der(private_pkcs8)
+                    .map_err(|_| KeyError::MalformedKey("EC_P256 private"))?,
+            ),
+            KeySpec::EcP256k => SigningKey::K256(
+                k256::ecdsa::SigningKey::from_pkcs8_der(private_pkcs8)
+                    .map_err(|_| KeyError::MalformedKey("EC_P256K private"))?,
+            ),
+        })
+    }
+
+    /// The spec of the key.
+    pub fn spec(&self) -> KeySpec {
+        match self {
+            SigningKey::Rsa(_) => KeySpec::Rsa2048,
+            SigningKey::P256(_) => KeySpec::EcP256,
+            SigningKey::K256(_) => KeySpec::EcP256k,
         }
-        KeySpec::EcP256 => {
-            let key = p256::ecdsa::SigningKey::from_pkcs8_der(private_pkcs8)
-                .map_err(|_| KeyError::MalformedKey("EC_P256 private"))?;
-            let sig: p256::ecdsa::Signature =
-                key.sign_prehash(digest).map_err(|_| KeyError::Provider("ECDSA signing"))?;
-            sig.to_der().as_bytes().to_vec()
-        }
-        KeySpec::EcP256k => {
-            let key = k256::ecdsa::SigningKey::from_pkcs8_der(private_pkcs8)
-                .map_err(|_| KeyError::MalformedKey("EC_P256K private"))?;
-            let sig: k256::ecdsa::Signature =
-                key.sign_prehash(digest).map_err(|_| KeyError::Provider("ECDSA signing"))?;
-            sig.to_der().as_bytes().to_vec()
-        }
-    };
-    Ok(signature)
+    }
+
+    /// Signs a SHA-256 `digest` (see [`sign_digest`]).
+    pub fn sign(&self, algorithm: Algorithm, digest: &[u8]) -> Result<Vec<u8>, KeyError> {
+        check_fits(self.spec(), algorithm)?;
+        check_digest(digest)?;
+        Ok(match self {
+            SigningKey::Rsa(key) => {
+                let signed = if algorithm == Algorithm::RsaPssSha256 {
+                    key.pss_sign_prehash::<Sha256>(digest)
+                } else {
+                    key.pkcs1v15_sign_prehash::<Sha256>(digest)
+                };
+                signed.map_err(|_| KeyError::Provider("RSA signing"))?
+            }
+            SigningKey::P256(key) => {
+                let sig: p256::ecdsa::Signature =
+                    key.sign_prehash(digest).map_err(|_| KeyError::Provider("ECDSA signing"))?;
+                sig.to_der().as_bytes().to_vec()
+            }
+            SigningKey::K256(key) => {
+                let sig: k256::ecdsa::Signature =
+                    key.sign_prehash(digest).map_err(|_| KeyError::Provider("ECDSA signing"))?;
+                sig.to_der().as_bytes().to_vec()
+            }
+        })
+    }
 }
 
 /// Verifies `signature` over a SHA-256 `digest`. A signature that is malformed, of the

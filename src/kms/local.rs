@@ -1,13 +1,17 @@
 //! LocalKms: the embedded implementation of `Kms`. Every operation runs in one store
 //! transaction that also appends its audit entry; a refused operation changes nothing and
 //! is audited in a transaction of its own. Private keys are unsealed only for the moment
-//! of a sign or decrypt, and the key-encryption key is derived once per process.
+//! of a decrypt; a signing key, once unsealed and parsed, is kept parsed in memory
+//! (`key_cache`: bounded, zeroized when dropped, forgotten when its key is disabled or
+//! deleted, and used only after the key's state is checked in the operation's
+//! transaction). The key-encryption key is derived once per process.
 
 use crate::clock::{format_unix, now_unix};
 use crate::kms::api::*;
 use crate::kms::audit::{self, AuditEntry};
 use crate::kms::error::{ErrorCode, KmsError};
 use crate::kms::ids::{KeyRef, alias_arn, check_alias_name, key_arn, new_uuid};
+use crate::kms::key_cache::KeyCache;
 use crate::kms::keys;
 use crate::kms::seal::{KdfParams, Kek, SecretSource, private_key_aad};
 use crate::kms::spec::{Algorithm, KeyState};
@@ -43,6 +47,8 @@ pub struct LocalKms {
     store: Arc<Store>,
     secret: SecretSource,
     kek: Arc<Mutex<Option<Arc<Kek>>>>,
+    /// Parsed signing keys, shared by every clone.
+    signing_keys: Arc<KeyCache>,
     principal: String,
     clock: Clock,
     guard: Option<Guard>,
@@ -55,6 +61,7 @@ struct Ctx<'a> {
     now: i64,
     entry: &'a mut AuditEntry,
     kek: Option<Arc<Kek>>,
+    signing_keys: &'a KeyCache,
 }
 
 impl LocalKms {
@@ -64,6 +71,7 @@ impl LocalKms {
             store: Arc::new(Store::open(dir)?),
             secret,
             kek: Arc::new(Mutex::new(None)),
+            signing_keys: Arc::new(KeyCache::default()),
             principal: principal.to_string(),
             clock: Arc::new(now_unix),
             guard: None,
@@ -127,7 +135,7 @@ impl LocalKms {
                 if let Some(guard) = &self.guard {
                     guard(&|alias: &str| Ok(store::get_alias(tx, alias)?.map(|a| a.key_id)))?;
                 }
-                let mut ctx = Ctx { tx, now, entry: &mut entry, kek };
+                let mut ctx = Ctx { tx, now, entry: &mut entry, kek, signing_keys: &self.signing_keys };
                 let value = op(&mut ctx)?;
                 audit::append(tx, ctx.entry)?;
                 Ok(value)
@@ -167,6 +175,7 @@ impl LocalKms {
         self.store.write(|tx| {
             for key_id in store::keys_due_for_deletion(tx, now)? {
                 store::delete_key(tx, &key_id)?;
+                self.signing_keys.forget_key(&key_id);
                 let mut entry = AuditEntry::new(now, request_id, SYSTEM_PRINCIPAL, "PurgeKey");
                 entry.key_id = Some(key_id);
                 audit::append(tx, &entry)?;
@@ -346,6 +355,16 @@ impl Ctx<'_> {
                 ))
             },
         )
+    }
+
+    /// The version's private key parsed for signing: kept from an earlier call with the
+    /// same sealed bytes, or unsealed and parsed now (and kept).
+    fn signing_key(&self, key: &KeyRow, version: &VersionRow) -> KmsResult<Arc<keys::SigningKey>> {
+        let (key_id, key_version_id) = (&version.key_id, &version.key_version_id);
+        self.signing_keys.get_or_parse(key_id, key_version_id, &version.sealed_private_key, || {
+            let private = self.unseal(version)?;
+            keys::SigningKey::parse(key.key_spec, &private).map_err(key_error)
+        })
     }
 
     /// Generates a key pair and stores it, sealed, as a new version of `key`.
@@ -632,6 +651,7 @@ impl Kms for LocalKms {
                 "it is already unusable; CancelKeyDeletion keeps it",
             )?;
             store::set_key_state(ctx.tx, &key.key_id, KeyState::Disabled, None)?;
+            self.signing_keys.forget_key(&key.key_id);
             Ok(ctx.empty())
         })
     }
@@ -653,6 +673,7 @@ impl Kms for LocalKms {
             )?;
             let delete_date = ctx.now + i64::from(request.pending_window_in_days) * 86_400;
             store::set_key_state(ctx.tx, &key.key_id, KeyState::PendingDeletion, Some(delete_date))?;
+            self.signing_keys.forget_key(&key.key_id);
             Ok(ctx.empty())
         })
     }
@@ -692,9 +713,7 @@ impl Kms for LocalKms {
             let (key, version) =
                 ctx.key_version_for(&request.key_id, &request.key_version_id, Some(request.algorithm))?;
             keys::check_digest(&request.digest).map_err(key_error)?;
-            let private = ctx.unseal(&version)?;
-            let value =
-                keys::sign_digest(key.key_spec, request.algorithm, &private, &request.digest).map_err(key_error)?;
+            let value = ctx.signing_key(&key, &version)?.sign(request.algorithm, &request.digest).map_err(key_error)?;
             Ok(SignResponse {
                 request_id: ctx.request_id(),
                 key_id: key.key_id,
@@ -845,6 +864,49 @@ mod tests {
         assert_eq!(err.code, ErrorCode::NoPermission);
         let last = kms.store.read(|tx| audit::list(tx, &audit::Filter::default())).unwrap().pop().unwrap();
         assert_eq!((last.action.as_str(), last.error_code.as_deref()), ("AsymmetricSign", Some(err.code.as_str())));
+    }
+
+    /// A parsed key is kept between signatures, and the key's state still decides every
+    /// call: disabled by another process (which this one's cache knows nothing of), the
+    /// key is refused; disabled here, it is also forgotten.
+    #[test]
+    fn a_cached_key_is_refused_once_its_key_is_disabled_anywhere() {
+        let dir = private_dir();
+        let kms = open(dir.path());
+        let key = create(&kms, KeySpec::EcP256);
+        let by_id = KeyIdRequest { key_id: key.key_id.clone() };
+        let first = sign(&kms, &key).unwrap().value;
+        let second = sign(&kms, &key).unwrap().value;
+        assert_eq!(first, second, "RFC 6979: the key parsed anew and the cached one sign alike");
+        assert_eq!(kms.signing_keys.len(), 1);
+        let other = open(dir.path());
+        other.disable_key(&by_id).unwrap();
+        assert_eq!(sign(&kms, &key).unwrap_err().code, ErrorCode::Disabled);
+        other.enable_key(&by_id).unwrap();
+        assert!(sign(&kms, &key).is_ok());
+        kms.disable_key(&by_id).unwrap();
+        assert!(kms.signing_keys.is_empty(), "forgotten when disabled here");
+        assert_eq!(sign(&kms, &key).unwrap_err().code, ErrorCode::Disabled);
+        // Every signature was checked against the public key by the callers; here, directly.
+        let public = kms.get_public_key(&KeyVersionRequest {
+            key_id: key.key_id.clone(),
+            key_version_id: key.primary_key_version.clone(),
+        });
+        assert_eq!(public.unwrap_err().code, ErrorCode::Disabled);
+        other.enable_key(&by_id).unwrap();
+        let public = kms
+            .get_public_key(&KeyVersionRequest {
+                key_id: key.key_id.clone(),
+                key_version_id: key.primary_key_version.clone(),
+            })
+            .unwrap();
+        let spki = keys::public_key_from_pem(&public.public_key).unwrap();
+        for signature in [first, second] {
+            assert_eq!(
+                keys::verify_digest(KeySpec::EcP256, Algorithm::EcdsaSha256, &spki, &[1; 32], &signature),
+                Ok(true)
+            );
+        }
     }
 
     #[test]

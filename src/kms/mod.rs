@@ -9,6 +9,7 @@ pub mod api;
 pub mod audit;
 pub mod error;
 pub mod ids;
+pub mod key_cache;
 pub mod keys;
 pub mod local;
 pub mod policy;

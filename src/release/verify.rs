@@ -306,7 +306,7 @@ pub fn verify_release(options: &VerifyOptions) -> Result<VerifyReport, ReleaseEr
     Ok(report)
 }
 
-/// The bundle's time stamp under `tsa_trust`: `Ok(Some(genTime))` when it verifies (over
+/// The bundle's time stamp under `tsa_trust`: `Ok(Some(_))` with its genTime when it verifies (over
 /// the SHA-256 of the signature, its TSA's chain valid at genTime for time stamping),
 /// `Ok(None)` when there is none or no `--tsa-trust` (recorded as absent or ignored), and
 /// `Err` when it does not verify — recorded as `timestamp-invalid`, failing closed: a
@@ -340,8 +340,7 @@ fn check_timestamp(
     let imprint = crate::tsa::verify::Expected::Digest(Sha256::digest(&bundle.signature.value).to_vec());
     let (reason, message, token) = match crate::tsa::verify::verify_reply(&stamp.token, &imprint, &[], tsa_trust) {
         Ok(token) if token.valid => {
-            let gen_time = token.gen_time.as_deref().and_then(|t| crate::clock::parse_time(t).ok());
-            if let (Some(gen_time), Some(latest)) = (gen_time, token.latest) {
+            if let (Some(gen_time), Some(latest)) = (token.gen_time_unix, token.latest) {
                 let detail = format!(
                     "time-stamped at {} by {}; the certificate chain is checked at that time",
                     token.gen_time.as_deref().unwrap_or(""),

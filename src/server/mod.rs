@@ -201,8 +201,10 @@ async fn run(
     crate::outln!("keyseal serve: listening on {}://{bound}", if tls.is_some() { "https" } else { "http" });
     use std::io::Write;
     let _ = std::io::stdout().flush();
+    // On stderr: stdout's one line is the listening address scripts read, and a reader
+    // that stops after it must not make a second line fail.
     if tsa.is_some() {
-        crate::outln!(
+        crate::errln!(
             "keyseal serve: time-stamp authority at {}://{bound}{}",
             if tls.is_some() { "https" } else { "http" },
             tsa::PATH

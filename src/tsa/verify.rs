@@ -128,6 +128,9 @@ pub struct TokenReport {
     pub nonce: Option<String>,
     /// The stated accuracy.
     pub accuracy: Option<String>,
+    /// genTime, Unix seconds (whole, the fraction dropped).
+    #[serde(skip)]
+    pub gen_time_unix: Option<i64>,
     /// The latest time the token may have been made, Unix seconds: genTime plus the
     /// accuracy, rounded up (genTime alone when the TSA states none).
     #[serde(skip)]
@@ -203,6 +206,7 @@ fn not_granted(info: &crate::tsa::asn1::PkiStatusInfo) -> String {
 fn describe_token(report: &mut TokenReport, token: &Token) {
     let info = &token.tst_info;
     report.gen_time = Some(info.gen_time.display());
+    report.gen_time_unix = Some(info.gen_time.unix);
     report.serial = Some(integer_hex(&info.serial_number));
     report.policy = Some(info.policy.to_string());
     let algorithm = info.message_imprint.hash_algorithm.oid;

@@ -2,6 +2,8 @@
 //! AlgorithmIdentifier that says how they were signed, and the signer's public key.
 //! Supported: RSA PKCS#1 v1.5 and PSS with SHA-256/384/512, ECDSA on P-256, P-384 and
 //! secp256k1 with SHA-256/384. Anything else is refused by name, never guessed at.
+//! An id-RSASSA-PSS key (RFC 4055) checks PSS signatures only, and only those its own
+//! parameters, when it has them, allow.
 
 use der::Decode;
 use der::asn1::ObjectIdentifier;
@@ -69,10 +71,10 @@ pub fn verify_signed(
 ) -> Result<(), SignatureError> {
     let key_der = der::Encode::to_der(public_key).map_err(|e| SignatureError::Malformed(e.to_string()))?;
     let ok = match algorithm.oid {
-        SHA256_WITH_RSA => rsa_pkcs1(&key_der, Hash::Sha256, message, signature)?,
-        SHA384_WITH_RSA => rsa_pkcs1(&key_der, Hash::Sha384, message, signature)?,
-        SHA512_WITH_RSA => rsa_pkcs1(&key_der, Hash::Sha512, message, signature)?,
-        RSASSA_PSS => rsa_pss(&key_der, algorithm, message, signature)?,
+        SHA256_WITH_RSA => rsa_pkcs1(public_key, &key_der, Hash::Sha256, message, signature)?,
+        SHA384_WITH_RSA => rsa_pkcs1(public_key, &key_der, Hash::Sha384, message, signature)?,
+        SHA512_WITH_RSA => rsa_pkcs1(public_key, &key_der, Hash::Sha512, message, signature)?,
+        RSASSA_PSS => rsa_pss(public_key, &key_der, algorithm, message, signature)?,
         ECDSA_WITH_SHA256 => ecdsa(&key_der, Hash::Sha256, message, signature)?,
         ECDSA_WITH_SHA384 => ecdsa(&key_der, Hash::Sha384, message, signature)?,
         other => return Err(SignatureError::Unsupported(format!("signature algorithm {other}"))),
@@ -88,12 +90,83 @@ fn is_p384(key_der: &[u8]) -> bool {
         .is_ok_and(|info| info.algorithm.parameters_oid().ok() == Some(SECP384R1))
 }
 
-fn rsa_key(key_der: &[u8]) -> Result<rsa::PublicKey, SignatureError> {
-    rsa::PublicKey::from_public_key_der(key_der).map_err(|e| SignatureError::Malformed(format!("RSA public key: {e}")))
+/// What an RSA key may have signed, by its SubjectPublicKeyInfo (RFC 4055 §1.2): an
+/// rsaEncryption key anything RSA; an id-RSASSA-PSS key only PSS signatures and, when it
+/// carries RSASSA-PSS parameters, only PSS signatures those parameters allow (§3.3).
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum RsaKeyUse {
+    Any,
+    PssOnly(Option<PssParameters>),
 }
 
-fn rsa_pkcs1(key_der: &[u8], hash: Hash, message: &[u8], signature: &[u8]) -> Result<bool, SignatureError> {
-    let key = rsa_key(key_der)?;
+/// RSASSA-PSS parameters as given (RFC 4055 §3.1; absent fields are their defaults,
+/// SHA-1 and MGF1-SHA-1 with a 20-byte salt). OIDs are kept as they are, so a key's
+/// parameters can be compared with a signature's whatever hash they name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct PssParameters {
+    hash: ObjectIdentifier,
+    mask_gen: ObjectIdentifier,
+    mask_gen_hash: Option<ObjectIdentifier>,
+    salt_len: u8,
+}
+
+/// Parses RSASSA-PSS-params, from a signature's AlgorithmIdentifier or a key's.
+fn pss_parameters(parameters: Option<&der::Any>, of: &str) -> Result<PssParameters, SignatureError> {
+    let malformed = |what: &str| SignatureError::Malformed(format!("RSASSA-PSS parameters of the {of}: {what}"));
+    let parameters = parameters.ok_or_else(|| malformed("absent"))?;
+    let encoded = der::Encode::to_der(parameters).map_err(|e| malformed(&e.to_string()))?;
+    let parsed = rsa::pkcs1::RsaPssParams::<der::Any>::from_der(&encoded).map_err(|e| malformed(&e.to_string()))?;
+    Ok(PssParameters {
+        hash: parsed.hash.oid,
+        mask_gen: parsed.mask_gen.oid,
+        mask_gen_hash: parsed.mask_gen.parameters.as_ref().map(|p| p.oid),
+        salt_len: parsed.salt_len,
+    })
+}
+
+/// The RSA key of `public_key` and what it may have signed. The rsa crate reads an
+/// id-RSASSA-PSS key only without parameters (it could not honour them), so one with
+/// parameters has its RSAPublicKey read directly and the parameters applied here.
+fn rsa_key(
+    public_key: &SubjectPublicKeyInfoOwned,
+    key_der: &[u8],
+) -> Result<(rsa::PublicKey, RsaKeyUse), SignatureError> {
+    let malformed = |e: String| SignatureError::Malformed(format!("RSA public key: {e}"));
+    match (public_key.algorithm.oid, &public_key.algorithm.parameters) {
+        (RSASSA_PSS, Some(parameters)) => {
+            let restriction = pss_parameters(Some(parameters), "public key")?;
+            let bits = public_key.subject_public_key.as_bytes().ok_or_else(|| malformed("unused bits".into()))?;
+            let key = rsa::pkcs1::DecodeRsaPublicKey::from_pkcs1_der(bits).map_err(|e| malformed(e.to_string()))?;
+            Ok((key, RsaKeyUse::PssOnly(Some(restriction))))
+        }
+        (oid, _) => {
+            let key = rsa::PublicKey::from_public_key_der(key_der).map_err(|e| malformed(e.to_string()))?;
+            Ok((key, if oid == RSASSA_PSS { RsaKeyUse::PssOnly(None) } else { RsaKeyUse::Any }))
+        }
+    }
+}
+
+/// Whether a PSS signature made with `signed` fits the key's parameters (RFC 4055 §3.3):
+/// the same hash and mask generation, and a salt at least as long as the key asks.
+fn pss_fits_key(signed: &PssParameters, key: &PssParameters) -> bool {
+    signed.hash == key.hash
+        && signed.mask_gen == key.mask_gen
+        && signed.mask_gen_hash == key.mask_gen_hash
+        && signed.salt_len >= key.salt_len
+}
+
+fn rsa_pkcs1(
+    public_key: &SubjectPublicKeyInfoOwned,
+    key_der: &[u8],
+    hash: Hash,
+    message: &[u8],
+    signature: &[u8],
+) -> Result<bool, SignatureError> {
+    let (key, key_use) = rsa_key(public_key, key_der)?;
+    if key_use != RsaKeyUse::Any {
+        // An id-RSASSA-PSS key signs with PSS only; a PKCS#1 v1.5 signature is not its.
+        return Ok(false);
+    }
     let hashed = digest(hash, message);
     Ok(match hash {
         Hash::Sha256 => key.pkcs1v15_verify_prehash::<Sha256>(&hashed, signature).is_ok(),
@@ -103,30 +176,32 @@ fn rsa_pkcs1(key_der: &[u8], hash: Hash, message: &[u8], signature: &[u8]) -> Re
 }
 
 /// RSASSA-PSS: the parameters name the hash, MGF1 with the same hash, and the salt length.
+/// A key whose own parameters rule the signature's out did not make it (RFC 4055 §3.3).
 fn rsa_pss(
+    public_key: &SubjectPublicKeyInfoOwned,
     key_der: &[u8],
     algorithm: &AlgorithmIdentifierOwned,
     message: &[u8],
     signature: &[u8],
 ) -> Result<bool, SignatureError> {
-    let malformed = |what: &str| SignatureError::Malformed(format!("RSASSA-PSS parameters: {what}"));
-    let parameters = algorithm.parameters.as_ref().ok_or_else(|| malformed("absent"))?;
-    let encoded = der::Encode::to_der(parameters).map_err(|e| malformed(&e.to_string()))?;
-    let parameters = rsa::pkcs1::RsaPssParams::<der::Any>::from_der(&encoded).map_err(|e| malformed(&e.to_string()))?;
-    let hash = hash_of(parameters.hash.oid)
-        .ok_or_else(|| SignatureError::Unsupported(format!("PSS hash {}", parameters.hash.oid)))?;
+    let parameters = pss_parameters(algorithm.parameters.as_ref(), "signature")?;
+    let hash =
+        hash_of(parameters.hash).ok_or_else(|| SignatureError::Unsupported(format!("PSS hash {}", parameters.hash)))?;
     let mgf_hash = parameters
-        .mask_gen
-        .parameters
-        .as_ref()
-        .and_then(|p| hash_of(p.oid))
-        .filter(|_| parameters.mask_gen.oid == ID_MGF1)
+        .mask_gen_hash
+        .and_then(hash_of)
+        .filter(|_| parameters.mask_gen == ID_MGF1)
         .ok_or_else(|| SignatureError::Unsupported("PSS mask generation other than MGF1 with SHA-2".into()))?;
     if mgf_hash != hash {
         return Err(SignatureError::Unsupported("PSS with an MGF1 hash other than the message hash".into()));
     }
     let salt = usize::from(parameters.salt_len);
-    let key = rsa_key(key_der)?;
+    let (key, key_use) = rsa_key(public_key, key_der)?;
+    if let RsaKeyUse::PssOnly(Some(restriction)) = &key_use
+        && !pss_fits_key(&parameters, restriction)
+    {
+        return Ok(false);
+    }
     Ok(match hash {
         Hash::Sha256 => rsa::pss::VerifyingKey::<Sha256>::new_with_salt_len(key, salt)
             .verify_prehash(&digest(hash, message), &pss_signature(signature)?)

@@ -249,20 +249,44 @@ pub fn access_key(ks: &Keyseal, name: &str, policy: &str) -> (String, String) {
     (key["AccessKeyId"].as_str().unwrap().to_string(), key["AccessKeySecret"].as_str().unwrap().to_string())
 }
 
-/// The python of the test virtual environment (target/sdk-venv), with `packages` installed
-/// from PyPI on first use (`.ci/run` installs them up front).
+/// The python of the test virtual environment (target/sdk-venv), with `packages` (pins,
+/// `name==version`) installed from PyPI on first use (`.ci/run` installs them up front).
+/// A venv left with other versions (by an older checkout, or by hand) is brought to the
+/// pins, not reused as it is: the interop tests claim to run the pinned SDK.
 pub fn venv_python(packages: &[&str], probe: &str) -> PathBuf {
     let venv = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/sdk-venv");
     let python = venv.join("bin/python");
-    let ready = || Command::new(&python).args(["-c", probe]).status().is_ok_and(|s| s.success());
+    let ready = || {
+        Command::new(&python).args(["-c", probe]).status().is_ok_and(|s| s.success())
+            && pinned_versions_installed(&python, packages)
+    };
     if !ready() {
         if !python.exists() {
             let made =
                 Command::new("python3").args(["-m", "venv"]).arg(&venv).status().expect("python3 must be installed");
             assert!(made.success(), "cannot create {}", venv.display());
         }
-        let installed = Command::new(venv.join("bin/pip")).args(["install", "-q"]).args(packages).status().unwrap();
+        let installed = Command::new(&python).args(["-m", "pip", "install", "-q"]).args(packages).status().unwrap();
         assert!(installed.success(), "pip could not install {packages:?}");
+        assert!(ready(), "{} still does not hold {packages:?} after pip install", venv.display());
     }
     python
+}
+
+/// Whether `python` has exactly the pinned version of every `name==version` in `packages`
+/// (by importlib.metadata, which reads what pip installed).
+fn pinned_versions_installed(python: &Path, packages: &[&str]) -> bool {
+    const CHECK: &str = r#"
+import sys, importlib.metadata as m
+for pin in sys.argv[1:]:
+    name, version = pin.split("==")
+    try:
+        found = m.version(name)
+    except m.PackageNotFoundError:
+        sys.exit(1)
+    if found != version:
+        print(f"{name} {found} is installed, {version} is pinned", file=sys.stderr)
+        sys.exit(1)
+"#;
+    Command::new(python).args(["-c", CHECK]).args(packages).status().is_ok_and(|s| s.success())
 }

@@ -58,6 +58,10 @@ for spec, algorithms in signing.items():
     second = admin.create_key_version(m.CreateKeyVersionRequest(key_id=meta.key_id)).body.key_version.key_version_id
     versions = admin.list_key_versions(m.ListKeyVersionsRequest(key_id=meta.key_id)).body
     assert versions.total_count == 2, versions
+    for version in (first, second):
+        described = admin.describe_key_version(m.DescribeKeyVersionRequest(key_id=meta.key_id, key_version_id=version)).body.key_version
+        assert described.key_id == meta.key_id and described.key_version_id == version, described
+        assert len(described.creation_date) == 20 and described.creation_date.endswith("Z"), described
     keys[spec] = meta.key_id
     for version in (first, second):
         pem = admin.get_public_key(m.GetPublicKeyRequest(key_id=meta.key_id, key_version_id=version)).body.public_key
@@ -110,13 +114,23 @@ assert admin.describe_key(m.DescribeKeyRequest(key_id=keys["EC_P256K"])).body.ke
 admin.cancel_key_deletion(m.CancelKeyDeletionRequest(key_id=keys["EC_P256K"]))
 refused("Forbidden.KeyNotFound", lambda: admin.describe_key(m.DescribeKeyRequest(key_id="00000000-0000-4000-8000-000000000000")))
 refused("Forbidden.KeyVersionNotFound", lambda: admin.get_public_key(m.GetPublicKeyRequest(key_id=ec, key_version_id="nope")))
+refused("Forbidden.KeyVersionNotFound", lambda: admin.describe_key_version(m.DescribeKeyVersionRequest(key_id=ec, key_version_id="nope")))
 refused("Rejected.UnsupportedOperation", lambda: admin.asymmetric_sign(m.AsymmetricSignRequest(key_id=ec, key_version_id=ec_version, algorithm="RSA_PSS_SHA_256", digest=base64.b64encode(digest).decode())))
 refused("InvalidParameter", lambda: admin.asymmetric_sign(m.AsymmetricSignRequest(key_id=ec, key_version_id=ec_version, algorithm="ECDSA_SHA_256", digest=base64.b64encode(b"short").decode())))
 refused("InvalidParameter", lambda: admin.schedule_key_deletion(m.ScheduleKeyDeletionRequest(key_id=ec, pending_window_in_days=3)))
 
-# The older HMAC-SHA1 signature works too.
+# The older HMAC-SHA1 (RPC-style) signature works too, for a read and for a private-key
+# operation; the signature it gets is checked by OpenSSL afterwards with the others.
 legacy = client("ADMIN", signature_algorithm="v2")
 assert legacy.describe_key(m.DescribeKeyRequest(key_id="alias/release")).body.key_metadata.key_id == ec
+legacy_signed = legacy.asymmetric_sign(m.AsymmetricSignRequest(key_id="alias/release", key_version_id=ec_version, algorithm="ECDSA_SHA_256", digest=base64.b64encode(digest).decode())).body
+assert legacy_signed.key_id == ec and legacy_signed.key_version_id == ec_version, legacy_signed
+stem = os.path.join(OUT, f"hmac-sha1-EC_P256-{ec_version}-ECDSA_SHA_256")
+with open(stem + ".pem", "w") as f:
+    f.write(admin.get_public_key(m.GetPublicKeyRequest(key_id=ec, key_version_id=ec_version)).body.public_key)
+with open(stem + ".sig", "wb") as f:
+    f.write(base64.b64decode(legacy_signed.value))
+refused("Forbidden.KeyVersionNotFound", lambda: legacy.asymmetric_sign(m.AsymmetricSignRequest(key_id=ec, key_version_id="nope", algorithm="ECDSA_SHA_256", digest=base64.b64encode(digest).decode())))
 
 # Policies: sign-only on alias/release; an explicit Deny; a disabled access key.
 signer = client("SIGNER")
