@@ -12,11 +12,12 @@ use std::path::PathBuf;
 /// `keyseal serve` flags.
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Examples:\n  KEYSEAL_PASSPHRASE=... keyseal serve --listen 127.0.0.1:8080\n  keyseal serve --listen 0.0.0.0:8443 --tls-cert kms.pem --tls-key kms.key\n  curl http://127.0.0.1:8080/health\n\n\
+    after_help = "Examples:\n  KEYSEAL_PASSPHRASE=... keyseal serve --listen 127.0.0.1:8080\n  keyseal serve --listen 0.0.0.0:8443 --tls-cert kms.pem --tls-key kms.key\n  curl http://127.0.0.1:8080/health\n  curl http://127.0.0.1:8080/metrics\n\n\
 Speaks KMS OpenAPI 2016-01-20 at POST /, so the official Alibaba Cloud SDKs work against
 it: requests are signed with ACS3-HMAC-SHA256 (or HMAC-SHA1) using an access key from
 `keyseal access create`, and allowed only as its policies say. Stops gracefully on SIGTERM
 or Ctrl-C. Without --tls-cert/--tls-key it speaks plain HTTP: use that on loopback only.
+GET /metrics: request counts and latency per action and result, for Prometheus.
 
 Under a flood of connections it stays answerable: idle connections make way for new ones
 at --max-connections, a failing accept() (e.g. out of file descriptors) backs off from

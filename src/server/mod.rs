@@ -18,6 +18,7 @@ mod body;
 mod connections;
 pub mod dispatch;
 pub mod limits;
+mod metrics;
 mod refuse;
 mod tsa;
 
@@ -368,6 +369,12 @@ async fn handle(
     let last = slot.requests() >= state.max_requests_per_connection;
     let answer = if request.uri().path() == tsa::PATH {
         tsa::answer(state, remote, request).await
+    } else if request.uri().path() == metrics::PATH {
+        Answer {
+            status: 200,
+            content_type: metrics::CONTENT_TYPE,
+            body: Zeroizing::new(metrics::encode().into_bytes()),
+        }
     } else {
         Answer::json(answer(state, remote, request).await)
     };
@@ -499,6 +506,7 @@ fn log_line(
     started: Instant,
 ) {
     use crate::quote::escape_text;
+    metrics::record(action, code, started.elapsed());
     crate::errln!(
         "{} {remote} {} {} principal={} status={status}{} {}ms",
         crate::clock::format_unix(crate::clock::now_unix()),
