@@ -58,6 +58,12 @@ fn issue(ks: &Keyseal, profile: &str, key: &str, version: &str, subject: &str, d
 }
 
 fn setup() -> Pki {
+    setup_with(false)
+}
+
+/// The PKI, its server speaking https when `tls` (a server certificate for 127.0.0.1 from
+/// the root, issued from an OpenSSL CSR).
+fn setup_with(tls: bool) -> Pki {
     let ks = Keyseal::new();
     let (root_key, root_version) = ks.create_key("EC_P256", "SIGN/VERIFY");
     let root = ks.file("root.pem");
@@ -84,16 +90,41 @@ fn setup() -> Pki {
     let signer_cert = ks.file("signer.pem");
     let issued = issue(&ks, "code-signing", &key, &version, "CN=Release Signing,O=Example", "1", &signer_cert);
     let signer_serial = issued["certificate"]["serial"].as_str().unwrap().to_string();
-    let server = Server::start_with(
-        &ks,
-        &["--tsa-key", &tsa_key, "--tsa-key-version", &tsa_version, "--tsa-cert", path(&tsa_cert)],
-    );
+    let mut flags = vec!["--tsa-key", &tsa_key, "--tsa-key-version", &tsa_version, "--tsa-cert", path(&tsa_cert)];
+    let (tls_key, tls_cert, tls_csr) = (ks.file("tls.key"), ks.file("tls.pem"), ks.file("tls.csr"));
+    if tls {
+        openssl(&["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", path(&tls_key)]);
+        openssl(&["req", "-new", "-key", path(&tls_key), "-subj", "/CN=127.0.0.1", "-out", path(&tls_csr)]);
+        ks.ok(&[
+            "ca",
+            "issue",
+            "--ca",
+            "root",
+            "--profile",
+            "server",
+            "--csr",
+            path(&tls_csr),
+            "--san",
+            "ip:127.0.0.1",
+            "--days",
+            "30",
+            "--out",
+            path(&tls_cert),
+            "--json",
+        ]);
+        flags.extend(["--tls-cert", path(&tls_cert), "--tls-key", path(&tls_key)]);
+    }
+    let server = Server::start_with(&ks, &flags);
     Pki { ks, root, signer_cert, signer_serial, key, version, server }
 }
 
 impl Pki {
     fn tsa_url(&self) -> String {
         format!("http://{}/tsa", self.server.endpoint)
+    }
+
+    fn sign_args<'a>(&'a self, dir: &'a Path) -> Vec<&'a str> {
+        vec!["sign", path(dir), "--key", &self.key, "--key-version", &self.version, "--out", path(dir), "--json"]
     }
 
     /// A release directory `name` with a file, signed with the signer's certificate and,
@@ -433,6 +464,26 @@ fn the_tsa_endpoint_refuses_what_is_not_a_time_stamp_request() {
     assert_eq!(run.status, 2, "{}", run.stderr);
     assert!(run.stderr.starts_with("keyseal: error [tsa-unavailable]: "), "{}", run.stderr);
     assert!(!dir.join("keyseal.bundle.json").exists(), "nothing written");
+}
+
+#[test]
+fn an_https_tsa_is_checked_against_the_web_roots_or_tsa_ca() {
+    let pki = setup_with(true);
+    let url = format!("https://{}/tsa", pki.server.endpoint);
+    let dir = pki.ks.file("dist");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("app"), "x").unwrap();
+    let mut args = pki.sign_args(&dir);
+    args.extend(["--tsa", &url]);
+    // The server's certificate is from a private root: not trusted by the web roots.
+    let run = pki.ks.run(&args);
+    assert_eq!(run.status, 2, "{}", run.stderr);
+    assert!(run.stderr.starts_with("keyseal: error [tsa-unavailable]: "), "{}", run.stderr);
+    assert!(!dir.join("keyseal.bundle.json").exists(), "nothing written");
+    args.extend(["--tsa-ca", path(&pki.root)]);
+    let summary = pki.ks.ok(&args);
+    assert_eq!(summary["timestamp"]["tsa"], url.as_str(), "{summary}");
+    assert_eq!(bundle(&dir)["mediaType"], "application/vnd.keyseal.bundle.v2+json");
 }
 
 fn openssl(args: &[&str]) {

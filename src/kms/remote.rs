@@ -91,17 +91,8 @@ impl RemoteKms {
     /// Trusts the CA certificates in `ca_pem` (instead of the public web roots) for an
     /// https endpoint, e.g. a `keyseal serve --tls-cert` with an internal certificate.
     pub fn trusting(mut self, ca_pem: &[u8]) -> KmsResult<RemoteKms> {
-        let certificates: Vec<ureq::tls::Certificate<'static>> = ureq::tls::parse_pem(ca_pem)
-            .filter_map(|item| match item {
-                Ok(ureq::tls::PemItem::Certificate(cert)) => Some(cert),
-                _ => None,
-            })
-            .collect();
-        if certificates.is_empty() {
-            return Err(KmsError::invalid("--endpoint-ca", "the file holds no PEM CERTIFICATE"));
-        }
-        let tls =
-            ureq::tls::TlsConfig::builder().root_certs(ureq::tls::RootCerts::new_with_certs(&certificates)).build();
+        let tls = trusted_roots(ca_pem)
+            .ok_or_else(|| KmsError::invalid("--endpoint-ca", "the file holds no PEM CERTIFICATE"))?;
         self.agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .timeout_global(Some(Duration::from_secs(60)))
@@ -191,6 +182,21 @@ impl RemoteKms {
         let lasting = err.code.as_str().starts_with("Keyseal.");
         if status >= 500 && !lasting { Err(Failure::Retryable(err)) } else { Err(Failure::Final(err)) }
     }
+}
+
+/// A TLS configuration trusting the CA certificates in `ca_pem` instead of the public web
+/// roots; `None` when it holds no PEM CERTIFICATE. For RemoteKms and the TSA client alike.
+pub fn trusted_roots(ca_pem: &[u8]) -> Option<ureq::tls::TlsConfig> {
+    let certificates: Vec<ureq::tls::Certificate<'static>> = ureq::tls::parse_pem(ca_pem)
+        .filter_map(|item| match item {
+            Ok(ureq::tls::PemItem::Certificate(cert)) => Some(cert),
+            _ => None,
+        })
+        .collect();
+    if certificates.is_empty() {
+        return None;
+    }
+    Some(ureq::tls::TlsConfig::builder().root_certs(ureq::tls::RootCerts::new_with_certs(&certificates)).build())
 }
 
 /// Whether an action may be sent again after a failure that may have happened after it

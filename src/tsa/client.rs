@@ -40,18 +40,9 @@ impl TsaClient {
         }
         let mut config = ureq::Agent::config_builder().http_status_as_error(false).timeout_global(Some(TIMEOUT));
         if let Some(pem) = ca_pem {
-            let roots: Vec<ureq::tls::Certificate<'static>> = ureq::tls::parse_pem(pem)
-                .filter_map(|item| match item {
-                    Ok(ureq::tls::PemItem::Certificate(cert)) => Some(cert),
-                    _ => None,
-                })
-                .collect();
-            if roots.is_empty() {
-                return Err(TsaError::new("bad-input", "--tsa-ca holds no PEM CERTIFICATE"));
-            }
-            config = config.tls_config(
-                ureq::tls::TlsConfig::builder().root_certs(ureq::tls::RootCerts::new_with_certs(&roots)).build(),
-            );
+            let tls = crate::kms::remote::trusted_roots(pem)
+                .ok_or_else(|| TsaError::new("bad-input", "--tsa-ca holds no PEM CERTIFICATE"))?;
+            config = config.tls_config(tls);
         }
         Ok(TsaClient { url: url.to_string(), agent: config.build().into() })
     }
