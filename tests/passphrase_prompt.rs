@@ -141,6 +141,27 @@ fn the_top_help_names_exactly_the_commands_that_need_the_passphrase() {
         "--out",
         &root,
     ]);
+    let (tsa, tsq, tsr) = (file("tsa.pem"), file("q.tsq"), file("r.tsr"));
+    ks.ok_text(&[
+        "ca",
+        "issue",
+        "--ca",
+        "root",
+        "--profile",
+        "timestamping",
+        "--key",
+        signing,
+        "--key-version",
+        v,
+        "--subject",
+        "CN=TSA",
+        "--days",
+        "1",
+        "--out",
+        &tsa,
+    ]);
+    let zeros = "00".repeat(32);
+    ks.ok_text(&["timestamp", "query", "--digest", &zeros, "--out", &tsq]);
     let signature = ks.ok(&sign)["Value"].as_str().unwrap().to_string();
     let blob = ks.ok(&encrypt)["CiphertextBlob"].as_str().unwrap().to_string();
     std::fs::create_dir(&release).unwrap();
@@ -206,6 +227,23 @@ fn the_top_help_names_exactly_the_commands_that_need_the_passphrase() {
         ),
         ("ca csr", vec!["ca", "csr", "--key", signing, "--key-version", v, "--subject", "CN=Signer", "--out", &csr]),
         ("ca crl", vec!["ca", "crl", "--ca", "root", "--out", &crl]),
+        (
+            "timestamp reply",
+            vec![
+                "timestamp",
+                "reply",
+                "--key",
+                signing,
+                "--key-version",
+                v,
+                "--cert",
+                &tsa,
+                "--in",
+                &tsq,
+                "--out",
+                &tsr,
+            ],
+        ),
         ("access create", vec!["access", "create", "ci"]),
         ("serve", vec!["serve", "--listen", "127.0.0.1:0"]),
         ("demo", vec!["demo", "--dir", &demo]),
@@ -238,6 +276,7 @@ fn the_top_help_names_exactly_the_commands_that_need_the_passphrase() {
         vec!["ca", "list"],
         vec!["access", "list"],
         vec!["audit", "verify"],
+        vec!["timestamp", "query", "--digest", &zeros, "--out", &tsr],
     ];
     for args in &free {
         let run = without_passphrase(&ks, args);
