@@ -192,7 +192,9 @@ impl LocalKms {
                 format!("the request's SignatureNonce must be 1 to {MAX_NONCE_LEN} characters"),
             ));
         }
-        let fresh = self.store().write(|tx| store::remember_nonce(tx, access_key_id, nonce, now, now - 2 * window))?;
+        let (id, nonce) = (access_key_id.to_string(), nonce.to_string());
+        let fresh =
+            self.store().write_batched(move |tx| store::remember_nonce(tx, &id, &nonce, now, now - 2 * window))?;
         if !fresh {
             return Err(KmsError::new(
                 ErrorCode::NonceUsed,

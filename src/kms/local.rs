@@ -1,6 +1,8 @@
-//! LocalKms: the embedded implementation of `Kms`. Every operation runs in one store
-//! transaction that also appends its audit entry; a refused operation changes nothing and
-//! is audited in a transaction of its own. Private keys are unsealed only for the moment
+//! LocalKms: the embedded implementation of `Kms`. An operation that changes keys or
+//! aliases runs in one write transaction that also appends its audit entry; one that only
+//! reads (signing among them) runs on a read snapshot, side by side with others, and its
+//! audit entry is committed through the group commit after its preconditions are checked
+//! again there. A refused operation changes nothing and is audited on its own. Private keys are unsealed only for the moment
 //! of a decrypt; a signing key, once unsealed and parsed, is kept parsed in memory
 //! (`key_cache`: bounded, zeroized when dropped, forgotten when its key is disabled or
 //! deleted, and used only after the key's state is checked in the operation's
@@ -62,6 +64,56 @@ struct Ctx<'a> {
     entry: &'a mut AuditEntry,
     kek: Option<Arc<Kek>>,
     signing_keys: &'a KeyCache,
+    /// The key the operation resolved its `KeyId` parameter to, and whether it required
+    /// the key enabled: what a read-only operation's audit commit checks again.
+    used_key: Option<(String, bool)>,
+}
+
+/// Why an operation failed, and whether its refusal is in the audit log already.
+enum Failure {
+    /// Not yet audited: the refusal entry is still to be written.
+    Unaudited(KmsError),
+    /// Audited (a read-only operation refused at its audit commit).
+    Audited(KmsError),
+}
+
+impl From<KmsError> for Failure {
+    fn from(err: KmsError) -> Failure {
+        Failure::Unaudited(err)
+    }
+}
+
+/// What a read-only operation's audit commit checks again inside the writer's
+/// transaction, against every change committed since its snapshot.
+struct Recheck {
+    guard: Option<Guard>,
+    key_param: Option<String>,
+    used_key: Option<(String, bool)>,
+    signing_keys: Arc<KeyCache>,
+    now: i64,
+}
+
+impl Recheck {
+    /// The guard still allows the request, and the `KeyId` parameter still names the key
+    /// the operation used, still enabled when it had to be.
+    fn run(&self, tx: &Transaction<'_>) -> KmsResult<()> {
+        if let Some(guard) = &self.guard {
+            guard(&|alias: &str| Ok(store::get_alias(tx, alias)?.map(|a| a.key_id)))?;
+        }
+        let (Some(key_param), Some((used_id, needs_enabled))) = (&self.key_param, &self.used_key) else {
+            return Ok(());
+        };
+        let mut scratch = AuditEntry::new(self.now, "", "", "");
+        let mut ctx = Ctx::new(tx, self.now, &mut scratch, None, &self.signing_keys);
+        let key = if *needs_enabled { ctx.enabled_key(key_param)? } else { ctx.key(key_param)? };
+        if key.key_id != *used_id {
+            return Err(KmsError::new(
+                ErrorCode::StateModifiedFailed,
+                format!("{key_param} was pointed at another key while the request ran; send the request again"),
+            ));
+        }
+        Ok(())
+    }
 }
 
 impl LocalKms {
@@ -114,9 +166,10 @@ impl LocalKms {
         Ok(self.store.read(|tx| store::get_alias(tx, alias_name))?.map(|a| a.key_id))
     }
 
-    /// Runs one operation: unlocks the KEK first when `unlock` (never while holding the
-    /// write lock, since it may prompt), then runs `op` and appends the audit entry in one
-    /// transaction; on refusal, audits the refusal and returns the error.
+    /// Runs one operation that changes keys or aliases: unlocks the KEK first when
+    /// `unlock` (never while holding the write lock, since it may prompt), then runs the
+    /// guard, `op` and the audit append in one write transaction; on refusal, audits the
+    /// refusal and returns the error.
     fn execute<T>(
         &self,
         action: &str,
@@ -124,31 +177,101 @@ impl LocalKms {
         unlock: bool,
         op: impl FnOnce(&mut Ctx<'_>) -> KmsResult<T>,
     ) -> KmsResult<T> {
+        self.run(action, key_param, unlock, |now, entry, kek| {
+            Ok(self.store.write(|tx| {
+                self.check_guard(tx)?;
+                let mut ctx = Ctx::new(tx, now, entry, kek, &self.signing_keys);
+                let value = op(&mut ctx)?;
+                audit::append(tx, ctx.entry)?;
+                Ok(value)
+            })?)
+        })
+    }
+
+    /// Runs one operation that only reads (a signature, a description): the guard and
+    /// `op` on a read snapshot, so requests run side by side, then the audit entry through
+    /// the group commit, where the guard and the key's state are checked again against
+    /// what has been committed since. A key disabled, deleted or re-aliased while `op`
+    /// ran turns the entry into a refusal and the result is dropped: no answer leaves
+    /// that the audit log, read in order, does not explain, and none before its entry is
+    /// durable.
+    fn execute_read<T>(
+        &self,
+        action: &str,
+        key_param: Option<&str>,
+        unlock: bool,
+        op: impl FnOnce(&mut Ctx<'_>) -> KmsResult<T>,
+    ) -> KmsResult<T> {
+        self.run(action, key_param, unlock, |now, entry, kek| {
+            let (value, used_key) = self.store.read(|tx| {
+                self.check_guard(tx)?;
+                let mut ctx = Ctx::new(tx, now, entry, kek, &self.signing_keys);
+                let value = op(&mut ctx)?;
+                Ok((value, ctx.used_key))
+            })?;
+            let recheck = Recheck {
+                guard: self.guard.clone(),
+                key_param: key_param.map(str::to_string),
+                used_key,
+                signing_keys: self.signing_keys.clone(),
+                now,
+            };
+            let entry = entry.clone();
+            let refusal = self.store.write_batched(move |tx| match recheck.run(tx) {
+                Ok(()) => audit::append(tx, &entry).map(|_| None),
+                Err(err) => audit::append(tx, &entry.refused(err.code.as_str())).map(|_| Some(err)),
+            })?;
+            match refusal {
+                None => Ok(value),
+                Some(err) => Err(Failure::Audited(err)),
+            }
+        })
+    }
+
+    /// What every operation shares: its time, request id and audit entry, the KEK when
+    /// `unlock`, purging keys whose deletion is due, and auditing a refusal.
+    fn run<T>(
+        &self,
+        action: &str,
+        key_param: Option<&str>,
+        unlock: bool,
+        body: impl FnOnce(i64, &mut AuditEntry, Option<Arc<Kek>>) -> Result<T, Failure>,
+    ) -> KmsResult<T> {
         let now = (self.clock)();
         let request_id = new_uuid()?;
         let mut entry = AuditEntry::new(now, &request_id, &self.principal, action);
         entry.key_id = key_param.map(str::to_string);
-        let kek = if unlock { Some(self.kek()) } else { None }.transpose();
-        let result = kek.and_then(|kek| {
+        let result = (|| {
+            let kek = if unlock { Some(self.kek()?) } else { None };
             self.purge_due_keys(now, &request_id)?;
-            self.store.write(|tx| {
-                if let Some(guard) = &self.guard {
-                    guard(&|alias: &str| Ok(store::get_alias(tx, alias)?.map(|a| a.key_id)))?;
-                }
-                let mut ctx = Ctx { tx, now, entry: &mut entry, kek, signing_keys: &self.signing_keys };
-                let value = op(&mut ctx)?;
-                audit::append(tx, ctx.entry)?;
-                Ok(value)
-            })
-        });
-        result.map_err(|mut err| {
-            let refused = entry.refused(err.code.as_str());
-            if let Err(audit_error) = self.store.write(|tx| audit::append(tx, &refused)) {
-                err = unaudited(&err, &audit_error);
-            }
+            body(now, &mut entry, kek)
+        })();
+        result.map_err(|failure| {
+            let mut err = match failure {
+                Failure::Audited(err) => err,
+                Failure::Unaudited(err) => self.audit_refusal(entry.refused(err.code.as_str()), err),
+            };
             err.request_id = Some(request_id);
             err
         })
+    }
+
+    /// Runs the caller's guard, if any, against the aliases `tx` sees.
+    fn check_guard(&self, tx: &Transaction<'_>) -> KmsResult<()> {
+        match &self.guard {
+            Some(guard) => guard(&|alias: &str| Ok(store::get_alias(tx, alias)?.map(|a| a.key_id))),
+            None => Ok(()),
+        }
+    }
+
+    /// Appends `refused` (the audit entry of `error`) through the group commit; the
+    /// error to answer with is `error`, or, when the entry could not be written, a store
+    /// error naming both.
+    fn audit_refusal(&self, refused: AuditEntry, error: KmsError) -> KmsError {
+        match self.store.write_batched(move |tx| audit::append(tx, &refused)) {
+            Ok(_) => error,
+            Err(audit_error) => KmsError { request_id: error.request_id.clone(), ..unaudited(&error, &audit_error) },
+        }
     }
 
     /// Records a request refused before it reached an operation (the server's policy
@@ -158,11 +281,7 @@ impl LocalKms {
         let mut entry =
             AuditEntry::new((self.clock)(), error.request_id.as_deref().unwrap_or(""), &self.principal, action);
         entry.key_id = key_param.map(str::to_string);
-        let entry = entry.refused(error.code.as_str());
-        match self.store.write(|tx| audit::append(tx, &entry)) {
-            Ok(_) => error,
-            Err(audit_error) => KmsError { request_id: error.request_id.clone(), ..unaudited(&error, &audit_error) },
-        }
+        self.audit_refusal(entry.refused(error.code.as_str()), error)
     }
 
     /// Deletes keys whose pending window has passed, auditing each deletion, in a
@@ -277,7 +396,17 @@ fn kdf_settings(tx: &Transaction<'_>) -> KmsResult<Option<KdfSettings>> {
     Ok(Some(KdfSettings { salt, params, check }))
 }
 
-impl Ctx<'_> {
+impl<'a> Ctx<'a> {
+    fn new(
+        tx: &'a Transaction<'a>,
+        now: i64,
+        entry: &'a mut AuditEntry,
+        kek: Option<Arc<Kek>>,
+        signing_keys: &'a KeyCache,
+    ) -> Ctx<'a> {
+        Ctx { tx, now, entry, kek, signing_keys, used_key: None }
+    }
+
     /// The key a `KeyId` parameter names, in any state; records its real id in the audit entry.
     fn key(&mut self, key_param: &str) -> KmsResult<KeyRow> {
         let key_id = match KeyRef::parse(key_param)? {
@@ -300,6 +429,7 @@ impl Ctx<'_> {
             )
         })?;
         self.entry.key_id = Some(key.key_id.clone());
+        self.used_key = Some((key.key_id.clone(), false));
         Ok(key)
     }
 
@@ -307,6 +437,7 @@ impl Ctx<'_> {
     fn enabled_key(&mut self, key_param: &str) -> KmsResult<KeyRow> {
         let key = self.key(key_param)?;
         refuse_unless_enabled(&key)?;
+        self.used_key = Some((key.key_id.clone(), true));
         Ok(key)
     }
 
@@ -511,14 +642,14 @@ impl Kms for LocalKms {
     }
 
     fn describe_key(&self, request: &KeyIdRequest) -> KmsResult<KeyMetadataResponse> {
-        self.execute("DescribeKey", Some(&request.key_id), false, |ctx| {
+        self.execute_read("DescribeKey", Some(&request.key_id), false, |ctx| {
             let key = ctx.key(&request.key_id)?;
             Ok(KeyMetadataResponse { request_id: ctx.request_id(), key_metadata: ctx.metadata(&key)? })
         })
     }
 
     fn describe_key_version(&self, request: &KeyVersionRequest) -> KmsResult<KeyVersionResponse> {
-        self.execute("DescribeKeyVersion", Some(&request.key_id), false, |ctx| {
+        self.execute_read("DescribeKeyVersion", Some(&request.key_id), false, |ctx| {
             let key = ctx.key(&request.key_id)?;
             let version = ctx.version(&key, &request.key_version_id)?;
             Ok(KeyVersionResponse { request_id: ctx.request_id(), key_version: key_version(&version) })
@@ -526,7 +657,7 @@ impl Kms for LocalKms {
     }
 
     fn list_keys(&self, request: &PageRequest) -> KmsResult<ListKeysResponse> {
-        self.execute("ListKeys", None, false, |ctx| {
+        self.execute_read("ListKeys", None, false, |ctx| {
             let (offset, limit) = check_page(request)?;
             let keys = store::list_keys(ctx.tx, offset, limit)?
                 .into_iter()
@@ -543,7 +674,7 @@ impl Kms for LocalKms {
     }
 
     fn list_key_versions(&self, request: &ListKeyVersionsRequest) -> KmsResult<ListKeyVersionsResponse> {
-        self.execute("ListKeyVersions", Some(&request.key_id), false, |ctx| {
+        self.execute_read("ListKeyVersions", Some(&request.key_id), false, |ctx| {
             let key = ctx.key(&request.key_id)?;
             let (offset, limit) = check_page(&request.page)?;
             let versions = store::list_versions(ctx.tx, &key.key_id, offset, limit)?.iter().map(key_version).collect();
@@ -611,7 +742,7 @@ impl Kms for LocalKms {
     }
 
     fn list_aliases(&self, request: &PageRequest) -> KmsResult<ListAliasesResponse> {
-        self.execute("ListAliases", None, false, |ctx| {
+        self.execute_read("ListAliases", None, false, |ctx| {
             let (offset, limit) = check_page(request)?;
             let aliases = store::list_aliases(ctx.tx, offset, limit)?
                 .into_iter()
@@ -696,7 +827,7 @@ impl Kms for LocalKms {
     }
 
     fn get_public_key(&self, request: &KeyVersionRequest) -> KmsResult<GetPublicKeyResponse> {
-        self.execute("GetPublicKey", Some(&request.key_id), false, |ctx| {
+        self.execute_read("GetPublicKey", Some(&request.key_id), false, |ctx| {
             let (key, version) = ctx.key_version_for(&request.key_id, &request.key_version_id, None)?;
             Ok(GetPublicKeyResponse {
                 request_id: ctx.request_id(),
@@ -708,7 +839,7 @@ impl Kms for LocalKms {
     }
 
     fn asymmetric_sign(&self, request: &SignRequest) -> KmsResult<SignResponse> {
-        self.execute("AsymmetricSign", Some(&request.key_id), true, |ctx| {
+        self.execute_read("AsymmetricSign", Some(&request.key_id), true, |ctx| {
             ctx.entry.digest = Some(digest_b64(&request.digest));
             let (key, version) =
                 ctx.key_version_for(&request.key_id, &request.key_version_id, Some(request.algorithm))?;
@@ -724,7 +855,7 @@ impl Kms for LocalKms {
     }
 
     fn asymmetric_verify(&self, request: &VerifyRequest) -> KmsResult<VerifyResponse> {
-        self.execute("AsymmetricVerify", Some(&request.key_id), false, |ctx| {
+        self.execute_read("AsymmetricVerify", Some(&request.key_id), false, |ctx| {
             ctx.entry.digest = Some(digest_b64(&request.digest));
             let (key, version) =
                 ctx.key_version_for(&request.key_id, &request.key_version_id, Some(request.algorithm))?;
@@ -747,7 +878,7 @@ impl Kms for LocalKms {
     }
 
     fn asymmetric_encrypt(&self, request: &EncryptRequest) -> KmsResult<EncryptResponse> {
-        self.execute("AsymmetricEncrypt", Some(&request.key_id), false, |ctx| {
+        self.execute_read("AsymmetricEncrypt", Some(&request.key_id), false, |ctx| {
             let (key, version) =
                 ctx.key_version_for(&request.key_id, &request.key_version_id, Some(request.algorithm))?;
             let ciphertext_blob =
@@ -763,7 +894,7 @@ impl Kms for LocalKms {
     }
 
     fn asymmetric_decrypt(&self, request: &DecryptRequest) -> KmsResult<DecryptResponse> {
-        self.execute("AsymmetricDecrypt", Some(&request.key_id), true, |ctx| {
+        self.execute_read("AsymmetricDecrypt", Some(&request.key_id), true, |ctx| {
             let (key, version) =
                 ctx.key_version_for(&request.key_id, &request.key_version_id, Some(request.algorithm))?;
             let private = ctx.unseal(&version)?;
@@ -864,6 +995,76 @@ mod tests {
         assert_eq!(err.code, ErrorCode::NoPermission);
         let last = kms.store.read(|tx| audit::list(tx, &audit::Filter::default())).unwrap().pop().unwrap();
         assert_eq!((last.action.as_str(), last.error_code.as_deref()), ("AsymmetricSign", Some(err.code.as_str())));
+    }
+
+    /// A guard that, the first time it runs, reads (so the operation's read snapshot is
+    /// taken) and then lets `meanwhile` change the store, as a concurrent request
+    /// committing at that moment would.
+    fn racing(kms: &LocalKms, meanwhile: impl Fn() + Send + Sync + 'static) -> LocalKms {
+        let first = Arc::new(std::sync::atomic::AtomicBool::new(true));
+        kms.with_guard(Arc::new(move |target_of: AliasLookup<'_>| {
+            target_of("alias/x")?;
+            if first.swap(false, std::sync::atomic::Ordering::SeqCst) {
+                meanwhile();
+            }
+            Ok(())
+        }))
+    }
+
+    fn last_entries(kms: &LocalKms, n: usize) -> Vec<(String, Option<String>)> {
+        let entries = kms.store.read(|tx| audit::list(tx, &audit::Filter::default())).unwrap();
+        entries[entries.len() - n..].iter().map(|e| (e.action.clone(), e.error_code.clone())).collect()
+    }
+
+    /// A key disabled while a signature is computed on the snapshot before: the signature
+    /// is dropped and its entry, after the DisableKey in the chain, is a refusal.
+    #[test]
+    fn a_key_disabled_while_it_signs_answers_with_a_refusal() {
+        let dir = private_dir();
+        let kms = open(dir.path());
+        let key = create(&kms, KeySpec::EcP256);
+        let (other, key_id) = (kms.clone(), key.key_id.clone());
+        let guarded =
+            racing(&kms, move || other.disable_key(&KeyIdRequest { key_id: key_id.clone() }).map(drop).unwrap());
+        let err = sign(&guarded, &key).unwrap_err();
+        assert_eq!(err.code, ErrorCode::Disabled);
+        assert!(err.request_id.is_some());
+        assert_eq!(
+            last_entries(&kms, 2),
+            [("DisableKey".to_string(), None), ("AsymmetricSign".to_string(), Some(err.code.as_str().to_string()))]
+        );
+        let report = kms.store.read(|tx| audit::verify(tx)).unwrap();
+        assert!(report.problems.is_empty());
+    }
+
+    /// An alias repointed while a signature through it is computed: refused, since the key
+    /// used is no longer the one the alias names when the entry is committed.
+    #[test]
+    fn an_alias_repointed_while_it_signs_answers_with_a_refusal() {
+        let dir = private_dir();
+        let kms = open(dir.path());
+        let (first, second) = (create(&kms, KeySpec::EcP256), create(&kms, KeySpec::EcP256));
+        let alias = |key: &KeyMetadata| AliasRequest { alias_name: "alias/x".into(), key_id: key.key_id.clone() };
+        kms.create_alias(&alias(&first)).unwrap();
+        let (other, repoint) = (kms.clone(), alias(&second));
+        let guarded = racing(&kms, move || other.update_alias(&repoint).map(drop).unwrap());
+        let request = SignRequest {
+            key_id: "alias/x".into(),
+            key_version_id: first.primary_key_version.clone(),
+            algorithm: Algorithm::EcdsaSha256,
+            digest: vec![1; 32],
+        };
+        let err = guarded.asymmetric_sign(&request).unwrap_err();
+        assert_eq!(err.code, ErrorCode::StateModifiedFailed);
+        assert!(err.message.contains("send the request again"), "{}", err.message);
+        assert_eq!(
+            last_entries(&kms, 2),
+            [("UpdateAlias".to_string(), None), ("AsymmetricSign".to_string(), Some(err.code.as_str().to_string()))]
+        );
+        assert!(guarded.asymmetric_sign(&request).is_err(), "the version belongs to the old key");
+        let signed =
+            kms.asymmetric_sign(&SignRequest { key_version_id: second.primary_key_version.clone(), ..request });
+        assert!(signed.is_ok(), "through the alias to its new key");
     }
 
     /// A parsed key is kept between signatures, and the key's state still decides every

@@ -1,9 +1,15 @@
 //! The embedded database: one SQLite file (`keyseal.db`) in WAL mode, its schema and
 //! migrations, and the row-level reads and writes the KMS needs. Every change runs in an
-//! IMMEDIATE transaction, so two `keyseal` processes on one store take turns (waiting up
-//! to the busy timeout) instead of failing half-way or corrupting the file.
+//! IMMEDIATE transaction on the one writer connection, so two `keyseal` processes on one
+//! store take turns (waiting up to the busy timeout) instead of failing half-way or
+//! corrupting the file; reads run on a pool of read-only connections (`read_pool`), and
+//! the small writes every request makes (its audit entry, its nonce) are committed in
+//! groups (`group_commit`). The writer syncs every commit (`synchronous = FULL`): a
+//! commit that returned survives a crash of the process or of the machine.
 
 use crate::kms::error::{ErrorCode, KmsError};
+use crate::kms::group_commit::GroupCommit;
+use crate::kms::read_pool::ReadPool;
 use crate::kms::spec::{KeySpec, KeyState, KeyUsage};
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 use std::path::{Path, PathBuf};
@@ -120,9 +126,12 @@ const MIGRATIONS: &[&str] = &[
      CREATE INDEX nonces_by_time ON nonces(seen);",
 ];
 
-/// An open store. The connection sits behind a mutex so one `Store` can serve threads.
+/// An open store, shared by threads: one writer connection behind a mutex, a pool of
+/// readers, and the queue of writes waiting for the next group commit.
 pub struct Store {
-    connection: Mutex<Connection>,
+    writer: Mutex<Connection>,
+    readers: ReadPool,
+    batch: GroupCommit,
     path: PathBuf,
 }
 
@@ -137,10 +146,11 @@ impl Store {
             .map_err(|e| KmsError::store(&format!("cannot open the key store {}", path.display()), e))?;
         connection.busy_timeout(BUSY_TIMEOUT)?;
         connection.pragma_update(None, "journal_mode", "WAL")?;
-        connection.pragma_update(None, "synchronous", "NORMAL")?;
+        connection.pragma_update(None, "synchronous", "FULL")?;
         connection.pragma_update(None, "foreign_keys", "ON")?;
         migrate(&mut connection)?;
-        Ok(Store { connection: Mutex::new(connection), path })
+        let readers = ReadPool::new(&path, BUSY_TIMEOUT);
+        Ok(Store { writer: Mutex::new(connection), readers, batch: GroupCommit::default(), path })
     }
 
     /// The database file.
@@ -150,17 +160,32 @@ impl Store {
 
     /// Runs `work` in one IMMEDIATE transaction: committed when it returns `Ok`, rolled
     /// back (nothing changed) when it returns `Err`.
+    /// `work` must not call back into the store's writes (it holds the writer).
     pub fn write<T>(&self, work: impl FnOnce(&Transaction<'_>) -> Result<T, KmsError>) -> Result<T, KmsError> {
-        let mut connection = self.connection.lock().map_err(|_| KmsError::internal("the store lock is poisoned"))?;
+        let mut connection = self.writer.lock().map_err(|_| KmsError::internal("the store lock is poisoned"))?;
         let tx = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let value = work(&tx)?;
         tx.commit()?;
         Ok(value)
     }
 
-    /// Runs `work` on a read snapshot.
+    /// Runs `work` in the next group commit, inside a savepoint of its own: its changes
+    /// are committed with the other writes waiting at that moment, or rolled back alone
+    /// when it returns `Err`. Returns once the commit holding them is durable. For small,
+    /// frequent writes (audit entries, nonces); `work` must not call back into the store's
+    /// writes.
+    pub fn write_batched<T, F>(&self, work: F) -> Result<T, KmsError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Transaction<'_>) -> Result<T, KmsError> + Send + 'static,
+    {
+        self.batch.submit(&self.writer, work)
+    }
+
+    /// Runs `work` on a read snapshot of its own (a pooled read-only connection): it sees
+    /// every commit that returned before it began and none made while it runs.
     pub fn read<T>(&self, work: impl FnOnce(&Transaction<'_>) -> Result<T, KmsError>) -> Result<T, KmsError> {
-        let mut connection = self.connection.lock().map_err(|_| KmsError::internal("the store lock is poisoned"))?;
+        let mut connection = self.readers.get()?;
         let tx = connection.transaction_with_behavior(TransactionBehavior::Deferred)?;
         work(&tx)
     }
@@ -516,5 +541,106 @@ mod tests {
         assert!(failed.is_err());
         assert_eq!(store.read(|tx| meta_get(tx, "x")).unwrap(), Some(b"1".to_vec()), "a failed write changes nothing");
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    fn temp_store() -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("store")).unwrap();
+        (dir, store)
+    }
+
+    #[test]
+    fn batched_writes_from_many_threads_all_land_in_one_unbroken_chain() {
+        use crate::kms::audit::{self, AuditEntry};
+        let (_dir, store) = temp_store();
+        let store = std::sync::Arc::new(store);
+        let (threads, each) = (8, 50);
+        let workers: Vec<_> = (0..threads)
+            .map(|t| {
+                let store = store.clone();
+                std::thread::spawn(move || {
+                    (0..each)
+                        .map(|i| {
+                            let entry = AuditEntry::new(0, &format!("{t}-{i}"), "test", "AsymmetricSign");
+                            store.write_batched(move |tx| audit::append(tx, &entry)).unwrap()
+                        })
+                        .collect::<Vec<u64>>()
+                })
+            })
+            .collect();
+        let mut seqs: Vec<u64> = workers.into_iter().flat_map(|w| w.join().unwrap()).collect();
+        seqs.sort_unstable();
+        assert_eq!(seqs, (1..=threads * each).collect::<Vec<u64>>(), "every write got its own place in the chain");
+        let report = store.read(|tx| audit::verify(tx)).unwrap();
+        assert_eq!(report.entries, threads * each);
+        assert!(report.problems.is_empty(), "{:?}", report.problems);
+    }
+
+    #[test]
+    fn a_failing_batched_write_rolls_back_alone() {
+        let (_dir, store) = temp_store();
+        let store = std::sync::Arc::new(store);
+        let workers: Vec<_> = (0..16)
+            .map(|i| {
+                let store = store.clone();
+                std::thread::spawn(move || {
+                    store.write_batched(move |tx| {
+                        meta_set(tx, &format!("k{i}"), b"v")?;
+                        if i % 2 == 1 { Err(KmsError::internal(format!("job {i} fails"))) } else { Ok(i) }
+                    })
+                })
+            })
+            .collect();
+        for (i, worker) in workers.into_iter().enumerate() {
+            let result = worker.join().unwrap();
+            let stored = store.read(|tx| meta_get(tx, &format!("k{i}"))).unwrap();
+            if i % 2 == 1 {
+                assert_eq!(result.unwrap_err().message, format!("job {i} fails"), "each job gets its own error");
+                assert_eq!(stored, None, "a failed job's writes are rolled back");
+            } else {
+                assert_eq!(result.unwrap(), i);
+                assert_eq!(stored, Some(b"v".to_vec()), "the jobs beside a failed one are committed");
+            }
+        }
+    }
+
+    #[test]
+    fn reads_see_what_was_committed_and_not_what_is_in_flight() {
+        let (_dir, store) = temp_store();
+        store.write_batched(|tx| meta_set(tx, "x", b"1")).unwrap();
+        assert_eq!(store.read(|tx| meta_get(tx, "x")).unwrap(), Some(b"1".to_vec()));
+        store
+            .write(|tx| {
+                meta_set(tx, "x", b"2")?;
+                assert_eq!(store.read(|r| meta_get(r, "x")).unwrap(), Some(b"1".to_vec()), "uncommitted is unseen");
+                Ok(())
+            })
+            .unwrap();
+        assert_eq!(store.read(|tx| meta_get(tx, "x")).unwrap(), Some(b"2".to_vec()));
+        let written = store.read(|tx| meta_set(tx, "y", b"1"));
+        assert!(written.is_err(), "read connections cannot write");
+    }
+
+    #[test]
+    fn more_concurrent_readers_than_the_pool_holds_take_turns() {
+        let (_dir, store) = temp_store();
+        store.write(|tx| meta_set(tx, "x", b"1")).unwrap();
+        let store = std::sync::Arc::new(store);
+        let barrier = std::sync::Arc::new(std::sync::Barrier::new(20));
+        let readers: Vec<_> = (0..20)
+            .map(|_| {
+                let (store, barrier) = (store.clone(), barrier.clone());
+                std::thread::spawn(move || {
+                    barrier.wait();
+                    store.read(|tx| {
+                        std::thread::sleep(Duration::from_millis(5));
+                        meta_get(tx, "x")
+                    })
+                })
+            })
+            .collect();
+        for reader in readers {
+            assert_eq!(reader.join().unwrap().unwrap(), Some(b"1".to_vec()));
+        }
     }
 }
