@@ -229,6 +229,16 @@ impl Server {
         self.wait()
     }
 
+    /// SIGKILL, as a crash or the OOM killer would: no shutdown code runs. Returns the
+    /// server's log.
+    pub fn kill(self) -> String {
+        let mut child = self.child;
+        assert!(Command::new("kill").args(["-KILL", &child.id().to_string()]).status().unwrap().success());
+        let status = child.wait().unwrap();
+        assert!(!status.success(), "a killed server cannot exit cleanly");
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
     /// Waits for the server to exit (after a signal sent elsewhere); requires exit 0.
     pub fn wait(self) -> String {
         let mut child = self.child;
