@@ -271,6 +271,14 @@ pub fn venv_python(packages: &[&str], probe: &str) -> PathBuf {
             && pinned_versions_installed(&python, packages)
     };
     if !ready() {
+        // Tests in one binary run side by side: one creates the venv, the others wait for
+        // it (an exclusive lock on a file beside it) and then find it ready.
+        std::fs::create_dir_all(venv.parent().unwrap()).unwrap();
+        let lock = std::fs::File::create(venv.with_extension("lock")).unwrap();
+        lock.lock().unwrap();
+        if ready() {
+            return python;
+        }
         if !python.exists() {
             let made =
                 Command::new("python3").args(["-m", "venv"]).arg(&venv).status().expect("python3 must be installed");
