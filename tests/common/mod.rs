@@ -231,21 +231,30 @@ impl Server {
 
     /// SIGKILL, as a crash or the OOM killer would: no shutdown code runs. Returns the
     /// server's log.
-    pub fn kill(self) -> String {
-        let mut child = self.child;
-        assert!(Command::new("kill").args(["-KILL", &child.id().to_string()]).status().unwrap().success());
-        let status = child.wait().unwrap();
+    pub fn kill(mut self) -> String {
+        assert!(Command::new("kill").args(["-KILL", &self.child.id().to_string()]).status().unwrap().success());
+        let status = self.child.wait().unwrap();
         assert!(!status.success(), "a killed server cannot exit cleanly");
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
     /// Waits for the server to exit (after a signal sent elsewhere); requires exit 0.
-    pub fn wait(self) -> String {
-        let mut child = self.child;
-        let status = child.wait().unwrap();
+    pub fn wait(mut self) -> String {
+        let status = self.child.wait().unwrap();
         let log = std::fs::read_to_string(&self.log).unwrap_or_default();
         assert!(status.success(), "the server did not stop cleanly: {log}");
         log
+    }
+}
+
+/// A server a test did not stop (it failed, or it ends with the server running) is
+/// killed, not left listening after the test process is gone.
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
     }
 }
 
