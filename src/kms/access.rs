@@ -184,7 +184,8 @@ impl LocalKms {
     /// Records a request's nonce for its access key in the store, so every server process
     /// sharing the store (and the next one, after a restart) refuses it again within
     /// `window` seconds; nonces older than twice that are forgotten. Bounded in length: a
-    /// nonce is a random token, not a payload.
+    /// nonce is a random token, not a payload. Not synced on its own: the request's answer
+    /// waits for its audit entry's synced commit, which makes the nonce durable too.
     pub fn remember_nonce(&self, access_key_id: &str, nonce: &str, now: i64, window: i64) -> KmsResult<()> {
         if nonce.is_empty() || nonce.len() > MAX_NONCE_LEN {
             return Err(KmsError::new(
@@ -193,8 +194,9 @@ impl LocalKms {
             ));
         }
         let (id, nonce) = (access_key_id.to_string(), nonce.to_string());
-        let fresh =
-            self.store().write_batched(move |tx| store::remember_nonce(tx, &id, &nonce, now, now - 2 * window))?;
+        let fresh = self
+            .store()
+            .write_batched_unsynced(move |tx| store::remember_nonce(tx, &id, &nonce, now, now - 2 * window))?;
         if !fresh {
             return Err(KmsError::new(
                 ErrorCode::NonceUsed,

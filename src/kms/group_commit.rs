@@ -21,6 +21,8 @@ const MAX_BATCH: usize = 256;
 
 /// A job waiting in the queue, its result type erased.
 trait Queued: Send {
+    /// Whether the commit holding it must be synced to disk before it returns.
+    fn synced(&self) -> bool;
     /// Runs the work inside the batch's transaction; false when it failed (and must be
     /// rolled back).
     fn run(&mut self, tx: &Transaction<'_>) -> bool;
@@ -32,6 +34,7 @@ trait Queued: Send {
 type Slot<T> = Arc<Mutex<Option<Result<T, KmsError>>>>;
 
 struct Pending<T, F> {
+    synced: bool,
     work: Option<F>,
     outcome: Option<Result<T, KmsError>>,
     slot: Slot<T>,
@@ -42,6 +45,10 @@ where
     T: Send,
     F: FnOnce(&Transaction<'_>) -> Result<T, KmsError> + Send,
 {
+    fn synced(&self) -> bool {
+        self.synced
+    }
+
     fn run(&mut self, tx: &Transaction<'_>) -> bool {
         let outcome = match self.work.take() {
             Some(work) => work(tx),
@@ -71,14 +78,16 @@ pub struct GroupCommit {
 
 impl GroupCommit {
     /// Runs `work` in the next batch on `writer` and returns its result once the batch is
-    /// committed (or the error that stopped it).
-    pub fn submit<T, F>(&self, writer: &Mutex<Connection>, work: F) -> Result<T, KmsError>
+    /// committed (or the error that stopped it). Unless `synced`, a batch of such jobs
+    /// alone is committed without syncing: durable as soon as any later synced commit on
+    /// the same connection returns, since that sync covers the whole write-ahead log.
+    pub fn submit<T, F>(&self, writer: &Mutex<Connection>, synced: bool, work: F) -> Result<T, KmsError>
     where
         T: Send + 'static,
         F: FnOnce(&Transaction<'_>) -> Result<T, KmsError> + Send + 'static,
     {
         let slot: Slot<T> = Arc::new(Mutex::new(None));
-        let job = Pending { work: Some(work), outcome: None, slot: slot.clone() };
+        let job = Pending { synced, work: Some(work), outcome: None, slot: slot.clone() };
         lock(&self.queue).push_back(Box::new(job));
         loop {
             let mut connection = writer.lock().map_err(|_| KmsError::internal("the store lock is poisoned"))?;
@@ -111,8 +120,24 @@ impl GroupCommit {
     }
 }
 
-/// Runs every job in one IMMEDIATE transaction, each in its own savepoint, and commits.
-fn run_batch(
+/// Runs every job in one IMMEDIATE transaction, each in its own savepoint, and commits,
+/// syncing unless no job asked for it. The writer's setting is `synchronous = FULL`; a
+/// batch that need not sync lowers it for its commit only.
+fn run_batch(connection: &mut Connection, batch: Vec<Box<dyn Queued>>) -> (Vec<Box<dyn Queued>>, Result<(), KmsError>) {
+    if batch.iter().any(|job| job.synced()) {
+        return run_transaction(connection, batch);
+    }
+    if let Err(e) = connection.pragma_update(None, "synchronous", "NORMAL") {
+        return (batch, Err(e.into()));
+    }
+    let (batch, commit) = run_transaction(connection, batch);
+    match connection.pragma_update(None, "synchronous", "FULL") {
+        Ok(()) => (batch, commit),
+        Err(e) => (batch, commit.and(Err(e.into()))),
+    }
+}
+
+fn run_transaction(
     connection: &mut Connection,
     mut batch: Vec<Box<dyn Queued>>,
 ) -> (Vec<Box<dyn Queued>>, Result<(), KmsError>) {

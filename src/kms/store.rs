@@ -179,7 +179,18 @@ impl Store {
         T: Send + 'static,
         F: FnOnce(&Transaction<'_>) -> Result<T, KmsError> + Send + 'static,
     {
-        self.batch.submit(&self.writer, work)
+        self.batch.submit(&self.writer, true, work)
+    }
+
+    /// `write_batched` without a sync of its own: committed with the next batch, durable
+    /// once any later synced commit returns. For writes whose answer waits for a synced
+    /// write anyway (a request's nonce: its response waits for its audit entry).
+    pub fn write_batched_unsynced<T, F>(&self, work: F) -> Result<T, KmsError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Transaction<'_>) -> Result<T, KmsError> + Send + 'static,
+    {
+        self.batch.submit(&self.writer, false, work)
     }
 
     /// Runs `work` on a read snapshot of its own (a pooled read-only connection): it sees
@@ -642,5 +653,17 @@ mod tests {
         for reader in readers {
             assert_eq!(reader.join().unwrap().unwrap(), Some(b"1".to_vec()));
         }
+    }
+
+    #[test]
+    fn an_unsynced_batch_leaves_the_writer_syncing_every_other_commit() {
+        let (_dir, store) = temp_store();
+        let synchronous = |store: &Store| -> i64 {
+            store.write(|tx| Ok(tx.pragma_query_value(None, "synchronous", |r| r.get(0))?)).unwrap()
+        };
+        assert_eq!(synchronous(&store), 2, "FULL");
+        store.write_batched_unsynced(|tx| meta_set(tx, "n", b"1")).unwrap();
+        assert_eq!(store.read(|tx| meta_get(tx, "n")).unwrap(), Some(b"1".to_vec()), "committed");
+        assert_eq!(synchronous(&store), 2, "back to FULL for the next commit");
     }
 }
