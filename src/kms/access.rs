@@ -206,27 +206,25 @@ impl LocalKms {
         Ok(())
     }
 
-    /// The credential behind an AccessKeyId, secret unsealed.
+    /// The credential behind an AccessKeyId, secret unsealed; the key and its policies as
+    /// one snapshot shows them.
     pub fn credential(&self, access_key_id: &str) -> KmsResult<Credential> {
-        let row: Option<(String, Vec<u8>, String)> = self.store().read(|tx| {
-            Ok(tx
-                .query_row(
-                    "SELECT name, sealed_secret, status FROM access_keys WHERE access_key_id = ?1",
-                    [access_key_id],
-                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-                )
-                .optional()?)
+        type Row = (String, Vec<u8>, String);
+        let found: Option<(Row, Vec<String>)> = self.store().read(|tx| {
+            let row: Option<Row> = tx
+                .prepare_cached("SELECT name, sealed_secret, status FROM access_keys WHERE access_key_id = ?1")?
+                .query_row([access_key_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                .optional()?;
+            let Some(row) = row else { return Ok(None) };
+            let mut statement = tx.prepare_cached("SELECT document FROM access_policies WHERE name = ?1")?;
+            let documents = statement.query_map([&row.0], |r| r.get(0))?.collect::<Result<_, _>>()?;
+            Ok(Some((row, documents)))
         })?;
-        let (name, sealed, status) = row.ok_or_else(|| {
+        let ((name, sealed, status), documents) = found.ok_or_else(|| {
             KmsError::new(ErrorCode::AccessKeyNotFound, format!("the AccessKeyId {access_key_id} does not exist"))
         })?;
         let secret = self.kek()?.open(&sealed, &secret_aad(access_key_id)).ok_or_else(|| {
             KmsError::internal(format!("the sealed secret of access key {name} does not open: the store was altered"))
-        })?;
-        let documents: Vec<String> = self.store().read(|tx| {
-            let mut statement = tx.prepare("SELECT document FROM access_policies WHERE name = ?1")?;
-            let rows = statement.query_map([&name], |r| r.get(0))?;
-            Ok(rows.collect::<Result<_, _>>()?)
         })?;
         // A policy that no longer parses must not silently vanish (it may be a Deny).
         let policies = documents.iter().map(|d| Policy::parse(d)).collect::<Result<Vec<_>, _>>().map_err(|e| {

@@ -160,27 +160,27 @@ pub fn append(conn: &Connection, entry: &AuditEntry) -> Result<u64, KmsError> {
     let mut entry = entry.clone().bounded();
     entry.seq = head_seq + 1;
     let hash = entry.chain_hash(&head_hash);
-    conn.execute(
+    conn.prepare_cached(
         "INSERT INTO audit (seq, time, request_id, principal, action, key_id, key_version_id, algorithm,
                             digest, result, error_code, prev_hash, hash, detail)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
-        params![
-            entry.seq,
-            entry.time,
-            entry.request_id,
-            entry.principal,
-            entry.action,
-            entry.key_id,
-            entry.key_version_id,
-            entry.algorithm,
-            entry.digest,
-            entry.result,
-            entry.error_code,
-            head_hash.as_slice(),
-            hash.as_slice(),
-            entry.detail
-        ],
-    )?;
+    )?
+    .execute(params![
+        entry.seq,
+        entry.time,
+        entry.request_id,
+        entry.principal,
+        entry.action,
+        entry.key_id,
+        entry.key_version_id,
+        entry.algorithm,
+        entry.digest,
+        entry.result,
+        entry.error_code,
+        head_hash.as_slice(),
+        hash.as_slice(),
+        entry.detail
+    ])?;
     meta_set(conn, HEAD_SEQ, entry.seq.to_string().as_bytes())?;
     meta_set(conn, HEAD_HASH, &hash)?;
     Ok(entry.seq)

@@ -73,6 +73,7 @@ impl ReadPool {
         let connection = Connection::open_with_flags(&self.path, flags)
             .map_err(|e| KmsError::store(&format!("cannot open the key store {}", self.path.display()), e))?;
         connection.busy_timeout(self.busy_timeout)?;
+        connection.set_prepared_statement_cache_capacity(crate::kms::store::STATEMENT_CACHE);
         Ok(connection)
     }
 

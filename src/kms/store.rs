@@ -18,6 +18,9 @@ use std::time::Duration;
 
 /// The database file inside a store directory.
 pub const DB_FILE: &str = "keyseal.db";
+/// Prepared statements each connection keeps: every statement a request runs (about a
+/// dozen), so none is parsed again.
+pub const STATEMENT_CACHE: usize = 32;
 /// How long a writer waits for another process's transaction before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -145,6 +148,7 @@ impl Store {
         let mut connection = Connection::open(&path)
             .map_err(|e| KmsError::store(&format!("cannot open the key store {}", path.display()), e))?;
         connection.busy_timeout(BUSY_TIMEOUT)?;
+        connection.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
         connection.pragma_update(None, "journal_mode", "WAL")?;
         connection.pragma_update(None, "synchronous", "FULL")?;
         connection.pragma_update(None, "foreign_keys", "ON")?;
@@ -280,15 +284,15 @@ fn migrate(connection: &mut Connection) -> Result<(), KmsError> {
 
 /// A value from the `meta` table.
 pub fn meta_get(conn: &Connection, name: &str) -> Result<Option<Vec<u8>>, KmsError> {
-    Ok(conn.query_row("SELECT value FROM meta WHERE name = ?1", [name], |row| row.get(0)).optional()?)
+    Ok(conn.prepare_cached("SELECT value FROM meta WHERE name = ?1")?.query_row([name], |row| row.get(0)).optional()?)
 }
 
 /// Sets a value in the `meta` table.
 pub fn meta_set(conn: &Connection, name: &str, value: &[u8]) -> Result<(), KmsError> {
-    conn.execute(
+    conn.prepare_cached(
         "INSERT INTO meta (name, value) VALUES (?1, ?2) ON CONFLICT(name) DO UPDATE SET value = excluded.value",
-        params![name, value],
-    )?;
+    )?
+    .execute(params![name, value])?;
     Ok(())
 }
 
@@ -301,11 +305,10 @@ pub fn remember_nonce(
     now: i64,
     forget_before: i64,
 ) -> Result<bool, KmsError> {
-    conn.execute("DELETE FROM nonces WHERE seen < ?1", [forget_before])?;
-    let added = conn.execute(
-        "INSERT OR IGNORE INTO nonces (access_key_id, nonce, seen) VALUES (?1, ?2, ?3)",
-        params![access_key_id, nonce, now],
-    )?;
+    conn.prepare_cached("DELETE FROM nonces WHERE seen < ?1")?.execute([forget_before])?;
+    let added = conn
+        .prepare_cached("INSERT OR IGNORE INTO nonces (access_key_id, nonce, seen) VALUES (?1, ?2, ?3)")?
+        .execute(params![access_key_id, nonce, now])?;
     Ok(added == 1)
 }
 
@@ -371,7 +374,8 @@ pub fn insert_key(conn: &Connection, key: &KeyRow) -> Result<(), KmsError> {
 /// The key with this id.
 pub fn get_key(conn: &Connection, key_id: &str) -> Result<Option<KeyRow>, KmsError> {
     Ok(conn
-        .query_row(&format!("SELECT {KEY_COLUMNS} FROM keys WHERE key_id = ?1"), [key_id], key_from_row)
+        .prepare_cached(&format!("SELECT {KEY_COLUMNS} FROM keys WHERE key_id = ?1"))?
+        .query_row([key_id], key_from_row)
         .optional()?)
 }
 
@@ -404,7 +408,7 @@ pub fn list_keys(conn: &Connection, offset: u64, limit: u64) -> Result<Vec<KeyRo
 /// Ids of keys pending deletion whose date has come.
 pub fn keys_due_for_deletion(conn: &Connection, now: i64) -> Result<Vec<String>, KmsError> {
     let mut statement =
-        conn.prepare("SELECT key_id FROM keys WHERE key_state = 'PendingDeletion' AND delete_date <= ?1")?;
+        conn.prepare_cached("SELECT key_id FROM keys WHERE key_state = 'PendingDeletion' AND delete_date <= ?1")?;
     let rows = statement.query_map([now], |row| row.get(0))?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
@@ -460,11 +464,10 @@ pub fn insert_version(conn: &Connection, version: &VersionRow) -> Result<(), Kms
 /// The version `key_version_id` of `key_id`.
 pub fn get_version(conn: &Connection, key_id: &str, key_version_id: &str) -> Result<Option<VersionRow>, KmsError> {
     Ok(conn
-        .query_row(
-            &format!("SELECT {VERSION_COLUMNS} FROM key_versions WHERE key_id = ?1 AND key_version_id = ?2"),
-            [key_id, key_version_id],
-            version_from_row,
-        )
+        .prepare_cached(&format!(
+            "SELECT {VERSION_COLUMNS} FROM key_versions WHERE key_id = ?1 AND key_version_id = ?2"
+        ))?
+        .query_row([key_id, key_version_id], version_from_row)
         .optional()?)
 }
 
@@ -494,9 +497,8 @@ pub struct AliasRow {
 /// The key an alias points at.
 pub fn get_alias(conn: &Connection, alias_name: &str) -> Result<Option<AliasRow>, KmsError> {
     Ok(conn
-        .query_row("SELECT alias_name, key_id FROM aliases WHERE alias_name = ?1", [alias_name], |row| {
-            Ok(AliasRow { alias_name: row.get(0)?, key_id: row.get(1)? })
-        })
+        .prepare_cached("SELECT alias_name, key_id FROM aliases WHERE alias_name = ?1")?
+        .query_row([alias_name], |row| Ok(AliasRow { alias_name: row.get(0)?, key_id: row.get(1)? }))
         .optional()?)
 }
 
