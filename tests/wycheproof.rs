@@ -41,17 +41,15 @@ struct Tally {
 /// regression would otherwise pass unseen).
 fn verify(
     provider: Provider,
-    file: &str,
-    id: u64,
+    case: &str,
     spec: KeySpec,
     algorithm: Algorithm,
     public_key: &[u8],
     digest: &[u8],
     signature: &[u8],
 ) -> bool {
-    verify_digest_with(provider, spec, algorithm, public_key, digest, signature).unwrap_or_else(|e| {
-        panic!("{file} tcId {id} ({provider:?}): the key or request was refused ({e}), not the signature")
-    })
+    verify_digest_with(provider, spec, algorithm, public_key, digest, signature)
+        .unwrap_or_else(|e| panic!("{case} ({provider:?}): the key or request was refused ({e}), not the signature"))
 }
 
 /// Runs every signature case of `file` through every provider; `expect` may override
@@ -79,7 +77,8 @@ fn run_signatures_with(
             let digest = Sha256::digest(hex_field(test, "msg"));
             let signature = hex_field(test, "sig");
             let id = test["tcId"].as_u64().unwrap();
-            let accepted = verify(provider, file, id, spec, algorithm, &public_key, &digest, &signature);
+            let accepted =
+                verify(provider, &format!("{file} tcId {id}"), spec, algorithm, &public_key, &digest, &signature);
             let result = test["result"].as_str().unwrap();
             let wanted = match (expect(test), result) {
                 (Some(outcome), _) => outcome,
@@ -146,7 +145,8 @@ fn ecdsa_secp256k1_bitcoin_high_s_is_accepted() {
             let signature = hex_field(test, "sig");
             let id = test["tcId"].as_u64().unwrap();
             let (spec, algorithm) = (KeySpec::EcP256k, Algorithm::EcdsaSha256);
-            let accepted = verify(provider, "bitcoin", id, spec, algorithm, &public_key, &digest, &signature);
+            let accepted =
+                verify(provider, &format!("bitcoin tcId {id}"), spec, algorithm, &public_key, &digest, &signature);
             assert_eq!(accepted, expected, "bitcoin tcId {id}: {} flags {}", test["comment"], test["flags"]);
             if accepted != bitcoin_valid {
                 let parsed = k256::ecdsa::Signature::from_der(&signature).unwrap();
