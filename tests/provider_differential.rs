@@ -186,3 +186,28 @@ fn pkcs8_encodings_are_the_same_bytes() {
         assert_eq!(reencoded.as_bytes(), ec_pair.private_pkcs8.as_slice(), "P-256 from {generator:?}");
     }
 }
+
+/// An RSA key below aws-lc-rs's 2048 bits that the rsa crate still accepts (1024 bits) gets
+/// the same verdicts and ciphertexts through either provider: such keys stay with the rsa
+/// crate, so the provider never decides whether a key is usable.
+#[test]
+fn a_small_rsa_key_is_treated_alike_by_both() {
+    use rsa::signature::{SignatureEncoding, hazmat::RandomizedPrehashSigner};
+    use spki::EncodePublicKey;
+    let key = rsa::PrivateKey::new(&mut getrandom::SysRng, 1024).unwrap();
+    let spki = key.to_public_key().to_public_key_der().unwrap().as_bytes().to_vec();
+    let digest = Sha256::digest(b"small");
+    let pss = rsa::pss::SigningKey::<Sha256>::new(key.clone());
+    let signatures = [
+        (Algorithm::RsaPkcs1Sha256, key.pkcs1v15_sign_prehash::<Sha256>(&digest).unwrap()),
+        (Algorithm::RsaPssSha256, pss.sign_prehash_with_rng(&mut getrandom::SysRng, &digest).unwrap().to_vec()),
+    ];
+    for provider in BOTH {
+        for (algorithm, signature) in &signatures {
+            let verdict = verify_digest_with(provider, KeySpec::Rsa2048, *algorithm, &spki, &digest, signature);
+            assert_eq!(verdict, Ok(true), "{algorithm}, {provider:?}");
+        }
+        let ciphertext = encrypt_with(provider, KeySpec::Rsa2048, Algorithm::RsaesOaepSha1, &spki, b"k").unwrap();
+        assert_eq!(ciphertext.len(), 128, "{provider:?}");
+    }
+}
