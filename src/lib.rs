@@ -13,5 +13,6 @@ pub mod kms;
 pub mod quote;
 pub mod release;
 pub mod server;
+pub mod tls;
 pub mod tsa;
 pub mod x509;

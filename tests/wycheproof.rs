@@ -1,6 +1,8 @@
 //! Project Wycheproof vectors (fixtures/wycheproof, see fixtures/README.md) through
 //! the exact verify and decrypt functions AsymmetricVerify and AsymmetricDecrypt call
-//! (`kms::keys`), every case asserted.
+//! (`kms::keys`), every case asserted, once through each crypto provider compiled in
+//! (`keys::Provider::ALL`: RustCrypto, and aws-lc-rs in the default build), so the two
+//! must agree on every vector.
 //!
 //! Decisions, asserted below rather than skipped:
 //! - secp256k1 signatures with a high S are accepted (as OpenSSL accepts them); the
@@ -10,7 +12,7 @@
 //! - `acceptable` RSA PKCS#1 cases are recorded with the outcome keyseal gives; they must be
 //!   refused (keyseal is strict about the encoding), and the test says how many there were.
 
-use keyseal::kms::keys::{KeyError, decrypt, verify_digest};
+use keyseal::kms::keys::{KeyError, Provider, decrypt_with, verify_digest_with};
 use keyseal::kms::spec::{Algorithm, KeySpec};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -38,21 +40,35 @@ struct Tally {
 /// the test, never counted as a refusal (in a group with no valid case a key-parsing
 /// regression would otherwise pass unseen).
 fn verify(
-    file: &str,
-    id: u64,
+    provider: Provider,
+    case: &str,
     spec: KeySpec,
     algorithm: Algorithm,
     public_key: &[u8],
     digest: &[u8],
     signature: &[u8],
 ) -> bool {
-    verify_digest(spec, algorithm, public_key, digest, signature)
-        .unwrap_or_else(|e| panic!("{file} tcId {id}: the key or request was refused ({e}), not the signature"))
+    verify_digest_with(provider, spec, algorithm, public_key, digest, signature)
+        .unwrap_or_else(|e| panic!("{case} ({provider:?}): the key or request was refused ({e}), not the signature"))
 }
 
-/// Runs every signature case of `file`; `expect` may override Wycheproof's verdict for a
-/// case (returning Some(outcome)) where keyseal deliberately differs.
+/// Runs every signature case of `file` through every provider; `expect` may override
+/// Wycheproof's verdict for a case (returning Some(outcome)) where keyseal deliberately
+/// differs. The tally is one provider's (each sees the same cases).
 fn run_signatures(file: &str, spec: KeySpec, algorithm: Algorithm, expect: impl Fn(&Value) -> Option<bool>) -> Tally {
+    let tallies: Vec<Tally> =
+        Provider::ALL.iter().map(|provider| run_signatures_with(*provider, file, spec, algorithm, &expect)).collect();
+    assert!(tallies.windows(2).all(|t| t[0].cases == t[1].cases && t[0].acceptable_refused == t[1].acceptable_refused));
+    tallies.into_iter().next().unwrap()
+}
+
+fn run_signatures_with(
+    provider: Provider,
+    file: &str,
+    spec: KeySpec,
+    algorithm: Algorithm,
+    expect: impl Fn(&Value) -> Option<bool>,
+) -> Tally {
     let doc = load(file);
     let mut tally = Tally { cases: 0, acceptable_refused: 0 };
     for group in doc["testGroups"].as_array().unwrap() {
@@ -61,19 +77,25 @@ fn run_signatures(file: &str, spec: KeySpec, algorithm: Algorithm, expect: impl 
             let digest = Sha256::digest(hex_field(test, "msg"));
             let signature = hex_field(test, "sig");
             let id = test["tcId"].as_u64().unwrap();
-            let accepted = verify(file, id, spec, algorithm, &public_key, &digest, &signature);
+            let accepted =
+                verify(provider, &format!("{file} tcId {id}"), spec, algorithm, &public_key, &digest, &signature);
             let result = test["result"].as_str().unwrap();
             let wanted = match (expect(test), result) {
                 (Some(outcome), _) => outcome,
                 (None, "valid") => true,
                 (None, "invalid") => false,
                 (None, _) => {
-                    assert!(!accepted, "{file} tcId {id}: acceptable case accepted ({})", test["comment"]);
+                    assert!(
+                        !accepted,
+                        "{file} tcId {id} ({provider:?}): acceptable case accepted ({})",
+                        test["comment"]
+                    );
                     tally.acceptable_refused += 1;
                     false
                 }
             };
-            assert_eq!(accepted, wanted, "{file} tcId {id} ({result}): {} flags {}", test["comment"], test["flags"]);
+            let (comment, flags) = (&test["comment"], &test["flags"]);
+            assert_eq!(accepted, wanted, "{file} tcId {id} ({result}, {provider:?}): {comment} flags {flags}");
             tally.cases += 1;
         }
     }
@@ -109,7 +131,10 @@ fn ecdsa_secp256k1_bitcoin_high_s_is_accepted() {
     }
     let doc = load("ecdsa_secp256k1_sha256_bitcoin_test.json");
     let (mut cases, mut differing) = (0, 0);
-    for group in doc["testGroups"].as_array().unwrap() {
+    for (provider, group) in Provider::ALL
+        .iter()
+        .flat_map(|provider| doc["testGroups"].as_array().unwrap().iter().map(move |g| (*provider, g)))
+    {
         let public_key = hex_field(group, "publicKeyDer");
         for test in group["tests"].as_array().unwrap() {
             let key = (group["publicKeyDer"].clone(), test["msg"].clone(), test["sig"].clone());
@@ -119,8 +144,9 @@ fn ecdsa_secp256k1_bitcoin_high_s_is_accepted() {
             let digest = Sha256::digest(hex_field(test, "msg"));
             let signature = hex_field(test, "sig");
             let id = test["tcId"].as_u64().unwrap();
+            let (spec, algorithm) = (KeySpec::EcP256k, Algorithm::EcdsaSha256);
             let accepted =
-                verify("bitcoin", id, KeySpec::EcP256k, Algorithm::EcdsaSha256, &public_key, &digest, &signature);
+                verify(provider, &format!("bitcoin tcId {id}"), spec, algorithm, &public_key, &digest, &signature);
             assert_eq!(accepted, expected, "bitcoin tcId {id}: {} flags {}", test["comment"], test["flags"]);
             if accepted != bitcoin_valid {
                 let parsed = k256::ecdsa::Signature::from_der(&signature).unwrap();
@@ -130,7 +156,7 @@ fn ecdsa_secp256k1_bitcoin_high_s_is_accepted() {
             cases += 1;
         }
     }
-    assert_eq!(cases, 463);
+    assert_eq!(cases, 463 * Provider::ALL.len());
     assert!(differing > 0, "the Bitcoin file must exercise high-S signatures");
 }
 
@@ -149,27 +175,34 @@ fn rsa_pss_2048_sha256_salt_32() {
     assert_eq!(tally.cases, 108);
 }
 
+/// Runs every OAEP case of `file` through every provider; the count is one provider's.
 fn run_oaep(file: &str, algorithm: Algorithm) -> usize {
+    let counts: Vec<usize> = Provider::ALL.iter().map(|provider| run_oaep_with(*provider, file, algorithm)).collect();
+    assert!(counts.windows(2).all(|c| c[0] == c[1]));
+    counts[0]
+}
+
+fn run_oaep_with(provider: Provider, file: &str, algorithm: Algorithm) -> usize {
     let doc = load(file);
     let mut cases = 0;
     for group in doc["testGroups"].as_array().unwrap() {
         let private_key = hex_field(group, "privateKeyPkcs8");
         for test in group["tests"].as_array().unwrap() {
             let id = test["tcId"].as_u64().unwrap();
-            let outcome =
-                decrypt(KeySpec::Rsa2048, algorithm, &private_key, &hex_field(test, "ct"), &hex_field(test, "label"));
+            let (ciphertext, label) = (hex_field(test, "ct"), hex_field(test, "label"));
+            let outcome = decrypt_with(provider, KeySpec::Rsa2048, algorithm, &private_key, &ciphertext, &label);
             match test["result"].as_str().unwrap() {
                 "valid" => assert_eq!(
                     outcome.as_deref().map(|p| p.as_slice()),
                     Ok(hex_field(test, "msg").as_slice()),
-                    "{file} tcId {id}: {}",
+                    "{file} tcId {id} ({provider:?}): {}",
                     test["comment"]
                 ),
                 // Refused as a ciphertext that does not decrypt, not for an unusable key.
                 _ => assert_eq!(
                     outcome.as_deref().map(|p| p.as_slice()),
                     Err(&KeyError::DecryptionFailed),
-                    "{file} tcId {id} must be refused as undecryptable: {}",
+                    "{file} tcId {id} ({provider:?}) must be refused as undecryptable: {}",
                     test["comment"]
                 ),
             }

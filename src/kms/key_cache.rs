@@ -9,7 +9,8 @@
 //! altering the store gets its own key parsed). The cache is bounded ([`CAPACITY`], the
 //! least recently used entry goes first); an entry is dropped when its key is disabled,
 //! scheduled for deletion or deleted; and every key type zeroizes its secret when the last
-//! reference to it is dropped (`rsa::PrivateKey`, `ecdsa::SigningKey`: `ZeroizeOnDrop`).
+//! reference to it is dropped (`rsa::PrivateKey`, `ecdsa::SigningKey`: `ZeroizeOnDrop`;
+//! aws-lc-rs keys: freed with `OPENSSL_cleanse`).
 
 use crate::kms::keys::SigningKey;
 use std::collections::HashMap;

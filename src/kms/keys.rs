@@ -1,19 +1,25 @@
 //! Key material per KeySpec: generate, export the public key, sign a digest, verify,
-//! encrypt, decrypt. This is the one module that names rsa / p256 / k256, so a faster
-//! provider can replace it behind a cargo feature without touching anything else.
+//! encrypt, decrypt. This is the one module that does private-key work, so the crypto
+//! provider behind it can change without touching anything else; its public face is the
+//! same in every build.
+//!
+//! Providers (one module each): aws-lc-rs (`awslc`, feature `aws-lc`, the default) for
+//! RSA_2048 and EC_P256, and RustCrypto (`rustcrypto`: rsa, p256, k256), compiled in every
+//! build, for everything in a build without `aws-lc` and for EC_P256K always (k256 is
+//! faster there). Both read and write the same formats, so a store moves between builds.
+//! [`Provider`] names them for the differential tests, which run the same calls through each.
 //!
 //! Private keys come in and go out as PKCS#8 DER in zeroizing buffers; public keys as
 //! SubjectPublicKeyInfo DER. Callers check that the algorithm fits the key (see
 //! `spec.rs`); the checks here are a second line that turns a mismatch into an error
 //! instead of a wrong answer.
 
+#[cfg(feature = "aws-lc")]
+mod awslc;
+mod rustcrypto;
+
 use crate::kms::spec::{Algorithm, KeySpec};
-use getrandom::SysRng;
-use p256::elliptic_curve::Generate;
-use rsa::pkcs8::{DecodePrivateKey, EncodePrivateKey};
 use sha2::Sha256;
-use signature::hazmat::{PrehashSigner, PrehashVerifier};
-use spki::{DecodePublicKey, EncodePublicKey};
 use zeroize::Zeroizing;
 
 /// Why a key operation failed.
@@ -59,29 +65,87 @@ pub struct KeyPair {
     pub public_spki: Vec<u8>,
 }
 
+/// Which implementation does the work. Only the differential tests choose: every other
+/// caller gets [`Provider::DEFAULT`] through the functions without `_with`.
+#[doc(hidden)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Provider {
+    /// rsa, p256, k256.
+    RustCrypto,
+    /// aws-lc-rs (RSA_2048 and EC_P256; EC_P256K still goes to k256).
+    #[cfg(feature = "aws-lc")]
+    AwsLc,
+}
+
+impl Provider {
+    /// The provider of this build.
+    #[cfg(feature = "aws-lc")]
+    pub const DEFAULT: Provider = Provider::AwsLc;
+    /// The provider of this build.
+    #[cfg(not(feature = "aws-lc"))]
+    pub const DEFAULT: Provider = Provider::RustCrypto;
+    /// Every provider compiled in.
+    pub const ALL: &'static [Provider] = &[
+        Provider::RustCrypto,
+        #[cfg(feature = "aws-lc")]
+        Provider::AwsLc,
+    ];
+}
+
 /// Generates a new key pair of `spec` from the operating system's RNG.
 pub fn generate(spec: KeySpec) -> Result<KeyPair, KeyError> {
-    let (private, public) = match spec {
-        KeySpec::Rsa2048 => {
-            let key = rsa::PrivateKey::new(&mut SysRng, 2048).map_err(|_| KeyError::Provider("RSA key generation"))?;
-            let public = key.to_public_key().to_public_key_der();
-            (key.to_pkcs8_der(), public)
-        }
-        KeySpec::EcP256 => {
-            let key = p256::ecdsa::SigningKey::try_generate_from_rng(&mut SysRng)
-                .map_err(|_| KeyError::Provider("EC key generation"))?;
-            (key.to_pkcs8_der(), key.verifying_key().to_public_key_der())
-        }
-        KeySpec::EcP256k => {
-            let key = k256::ecdsa::SigningKey::try_generate_from_rng(&mut SysRng)
-                .map_err(|_| KeyError::Provider("EC key generation"))?;
-            (key.to_pkcs8_der(), key.verifying_key().to_public_key_der())
-        }
-    };
-    let private = private.map_err(|_| KeyError::Provider("PKCS#8 encoding"))?;
-    let public = public.map_err(|_| KeyError::Provider("SPKI encoding"))?;
-    Ok(KeyPair { private_pkcs8: Zeroizing::new(private.as_bytes().to_vec()), public_spki: public.as_bytes().to_vec() })
+    generate_with(Provider::DEFAULT, spec)
 }
+
+/// [`generate`] by `provider`.
+#[doc(hidden)]
+pub fn generate_with(provider: Provider, spec: KeySpec) -> Result<KeyPair, KeyError> {
+    match route(provider, spec) {
+        Route::RustCrypto => rustcrypto::generate(spec),
+        #[cfg(feature = "aws-lc")]
+        Route::AwsLcRsa => awslc::generate_rsa(),
+        #[cfg(feature = "aws-lc")]
+        Route::AwsLcP256 => awslc::generate_p256(),
+    }
+}
+
+/// Which provider module does the work for a key of some spec.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Route {
+    RustCrypto,
+    #[cfg(feature = "aws-lc")]
+    AwsLcRsa,
+    #[cfg(feature = "aws-lc")]
+    AwsLcP256,
+}
+
+/// Where `provider` does `spec`'s work: EC_P256K always goes to k256.
+#[cfg(feature = "aws-lc")]
+fn route(provider: Provider, spec: KeySpec) -> Route {
+    match (provider, spec) {
+        (Provider::AwsLc, KeySpec::Rsa2048) => Route::AwsLcRsa,
+        (Provider::AwsLc, KeySpec::EcP256) => Route::AwsLcP256,
+        (Provider::RustCrypto, _) | (_, KeySpec::EcP256k) => Route::RustCrypto,
+    }
+}
+
+/// Where `provider` does `spec`'s work: without aws-lc, RustCrypto does everything.
+#[cfg(not(feature = "aws-lc"))]
+fn route(_: Provider, _: KeySpec) -> Route {
+    Route::RustCrypto
+}
+
+/// Where a public-key operation goes. The rsa crate's rules decide which RSA keys are
+/// usable at all (`rustcrypto::rsa_public_bits`: 1024..=8192 bits, 2 <= e < 2^33), in every
+/// build, so no key is accepted by one provider and refused by the other; aws-lc-rs takes
+/// those of its range, and the few smaller ones the rsa crate accepts stay with it.
+fn public_route(provider: Provider, spec: KeySpec, public_spki: &[u8]) -> Result<Route, KeyError> {
+    let small_rsa = spec == KeySpec::Rsa2048 && rustcrypto::rsa_public_bits(public_spki)? < AWS_LC_RSA_MIN_BITS;
+    Ok(if small_rsa { Route::RustCrypto } else { route(provider, spec) })
+}
+
+/// The smallest RSA modulus, in bits, that aws-lc-rs verifies or encrypts with.
+const AWS_LC_RSA_MIN_BITS: usize = 2048;
 
 /// PEM of a SubjectPublicKeyInfo: `-----BEGIN PUBLIC KEY-----`, 64-character lines,
 /// trailing newline — what `openssl pkey -pubin` reads.
@@ -162,39 +226,47 @@ pub fn sign_digest(
 }
 
 /// A private key parsed for signing, as the KMS keeps it between calls (`key_cache`):
-/// parsing PKCS#8 costs more than a P-256 signature. The key types zeroize their secrets
-/// when dropped.
-pub enum SigningKey {
-    /// An RSA_2048 key.
-    Rsa(Box<rsa::PrivateKey>),
-    /// An EC_P256 key.
-    P256(p256::ecdsa::SigningKey),
-    /// An EC_P256K key.
-    K256(k256::ecdsa::SigningKey),
+/// parsing PKCS#8 costs more than a P-256 signature. Every provider's key type wipes its
+/// secret when dropped.
+pub struct SigningKey(Parsed);
+
+/// A [`SigningKey`] as its provider holds it.
+enum Parsed {
+    RustCrypto(rustcrypto::SigningKey),
+    #[cfg(feature = "aws-lc")]
+    AwsLc(awslc::SigningKey),
 }
 
 impl SigningKey {
     /// Parses a PKCS#8 private key of `spec`.
     pub fn parse(spec: KeySpec, private_pkcs8: &[u8]) -> Result<SigningKey, KeyError> {
-        Ok(match spec {
-            KeySpec::Rsa2048 => SigningKey::Rsa(Box::new(rsa_private(private_pkcs8)?)),
-            KeySpec::EcP256 => SigningKey::P256(
-                p256::ecdsa::SigningKey::from_pkcs8_der(private_pkcs8)
-                    .map_err(|_| KeyError::MalformedKey("EC_P256 private"))?,
-            ),
-            KeySpec::EcP256k => SigningKey::K256(
-                k256::ecdsa::SigningKey::from_pkcs8_der(private_pkcs8)
-                    .map_err(|_| KeyError::MalformedKey("EC_P256K private"))?,
-            ),
-        })
+        SigningKey::parse_with(Provider::DEFAULT, spec, private_pkcs8)
+    }
+
+    /// [`SigningKey::parse`] by `provider`.
+    #[doc(hidden)]
+    pub fn parse_with(provider: Provider, spec: KeySpec, private_pkcs8: &[u8]) -> Result<SigningKey, KeyError> {
+        Ok(SigningKey(match route(provider, spec) {
+            Route::RustCrypto => Parsed::RustCrypto(rustcrypto::SigningKey::parse(spec, private_pkcs8)?),
+            #[cfg(feature = "aws-lc")]
+            Route::AwsLcRsa => Parsed::AwsLc(awslc::SigningKey::parse_rsa(private_pkcs8)?),
+            #[cfg(feature = "aws-lc")]
+            Route::AwsLcP256 => Parsed::AwsLc(awslc::SigningKey::parse_p256(private_pkcs8)?),
+        }))
     }
 
     /// The spec of the key.
     pub fn spec(&self) -> KeySpec {
-        match self {
-            SigningKey::Rsa(_) => KeySpec::Rsa2048,
-            SigningKey::P256(_) => KeySpec::EcP256,
-            SigningKey::K256(_) => KeySpec::EcP256k,
+        match &self.0 {
+            Parsed::RustCrypto(key) => key.spec(),
+            #[cfg(feature = "aws-lc")]
+            Parsed::AwsLc(key) => {
+                if key.is_rsa() {
+                    KeySpec::Rsa2048
+                } else {
+                    KeySpec::EcP256
+                }
+            }
         }
     }
 
@@ -202,26 +274,11 @@ impl SigningKey {
     pub fn sign(&self, algorithm: Algorithm, digest: &[u8]) -> Result<Vec<u8>, KeyError> {
         check_fits(self.spec(), algorithm)?;
         check_digest(digest)?;
-        Ok(match self {
-            SigningKey::Rsa(key) => {
-                let signed = if algorithm == Algorithm::RsaPssSha256 {
-                    key.pss_sign_prehash::<Sha256>(digest)
-                } else {
-                    key.pkcs1v15_sign_prehash::<Sha256>(digest)
-                };
-                signed.map_err(|_| KeyError::Provider("RSA signing"))?
-            }
-            SigningKey::P256(key) => {
-                let sig: p256::ecdsa::Signature =
-                    key.sign_prehash(digest).map_err(|_| KeyError::Provider("ECDSA signing"))?;
-                sig.to_der().as_bytes().to_vec()
-            }
-            SigningKey::K256(key) => {
-                let sig: k256::ecdsa::Signature =
-                    key.sign_prehash(digest).map_err(|_| KeyError::Provider("ECDSA signing"))?;
-                sig.to_der().as_bytes().to_vec()
-            }
-        })
+        match &self.0 {
+            Parsed::RustCrypto(key) => key.sign(algorithm, digest),
+            #[cfg(feature = "aws-lc")]
+            Parsed::AwsLc(key) => key.sign(algorithm, digest),
+        }
     }
 }
 
@@ -231,7 +288,21 @@ impl SigningKey {
 /// ECDSA signatures must be strict DER. secp256k1 signatures with a high S are accepted,
 /// as OpenSSL accepts them: low-S is a Bitcoin consensus rule, not part of ECDSA (k256
 /// enforces it, so S is normalised before verifying; (r, n-s) is valid iff (r, s) is).
+/// RSA keys are usable as the rsa crate rules, in every build (see `public_route`).
 pub fn verify_digest(
+    spec: KeySpec,
+    algorithm: Algorithm,
+    public_spki: &[u8],
+    digest: &[u8],
+    signature: &[u8],
+) -> Result<bool, KeyError> {
+    verify_digest_with(Provider::DEFAULT, spec, algorithm, public_spki, digest, signature)
+}
+
+/// [`verify_digest`] by `provider`.
+#[doc(hidden)]
+pub fn verify_digest_with(
+    provider: Provider,
     spec: KeySpec,
     algorithm: Algorithm,
     public_spki: &[u8],
@@ -240,54 +311,48 @@ pub fn verify_digest(
 ) -> Result<bool, KeyError> {
     check_fits(spec, algorithm)?;
     check_digest(digest)?;
-    let valid = match spec {
-        KeySpec::Rsa2048 => {
-            let key =
-                rsa::PublicKey::from_public_key_der(public_spki).map_err(|_| KeyError::MalformedKey("RSA public"))?;
-            if algorithm == Algorithm::RsaPssSha256 {
-                key.pss_verify_prehash::<Sha256>(digest, signature).is_ok()
-            } else {
-                key.pkcs1v15_verify_prehash::<Sha256>(digest, signature).is_ok()
-            }
-        }
-        KeySpec::EcP256 => {
-            let key = p256::ecdsa::VerifyingKey::from_public_key_der(public_spki)
-                .map_err(|_| KeyError::MalformedKey("EC_P256 public"))?;
-            p256::ecdsa::Signature::from_der(signature).is_ok_and(|sig| key.verify_prehash(digest, &sig).is_ok())
-        }
-        KeySpec::EcP256k => {
-            let key = k256::ecdsa::VerifyingKey::from_public_key_der(public_spki)
-                .map_err(|_| KeyError::MalformedKey("EC_P256K public"))?;
-            k256::ecdsa::Signature::from_der(signature)
-                .is_ok_and(|sig| key.verify_prehash(digest, &sig.normalize_s()).is_ok())
-        }
-    };
-    Ok(valid)
+    match public_route(provider, spec, public_spki)? {
+        Route::RustCrypto => rustcrypto::verify_digest(spec, algorithm, public_spki, digest, signature),
+        #[cfg(feature = "aws-lc")]
+        Route::AwsLcRsa => awslc::verify_rsa(algorithm, public_spki, digest, signature),
+        #[cfg(feature = "aws-lc")]
+        Route::AwsLcP256 => awslc::verify_p256(public_spki, digest, signature),
+    }
 }
 
 /// Encrypts `plaintext` with RSA-OAEP (empty label) under the public key.
 pub fn encrypt(spec: KeySpec, algorithm: Algorithm, public_spki: &[u8], plaintext: &[u8]) -> Result<Vec<u8>, KeyError> {
+    encrypt_with(Provider::DEFAULT, spec, algorithm, public_spki, plaintext)
+}
+
+/// [`encrypt`] by `provider`.
+#[doc(hidden)]
+pub fn encrypt_with(
+    provider: Provider,
+    spec: KeySpec,
+    algorithm: Algorithm,
+    public_spki: &[u8],
+    plaintext: &[u8],
+) -> Result<Vec<u8>, KeyError> {
     check_fits(spec, algorithm)?;
     let max = algorithm.max_plaintext_len().unwrap_or(0);
     if plaintext.len() > max {
         return Err(KeyError::PlaintextTooLong { len: plaintext.len(), max, algorithm });
     }
-    let key = rsa::PublicKey::from_public_key_der(public_spki).map_err(|_| KeyError::MalformedKey("RSA public"))?;
-    let ciphertext = if algorithm == Algorithm::RsaesOaepSha256 {
-        key.oaep_encrypt::<Sha256>(plaintext)
-    } else {
-        key.oaep_encrypt::<sha1::Sha1>(plaintext)
-    };
-    ciphertext.map_err(|_| KeyError::Provider("RSA-OAEP encryption"))
+    match public_route(provider, spec, public_spki)? {
+        Route::RustCrypto => rustcrypto::encrypt(algorithm, public_spki, plaintext),
+        #[cfg(feature = "aws-lc")]
+        Route::AwsLcRsa => awslc::encrypt(algorithm, public_spki, plaintext),
+        // P-256 keys do not encrypt: check_fits has refused this already.
+        #[cfg(feature = "aws-lc")]
+        Route::AwsLcP256 => Err(KeyError::AlgorithmMismatch { algorithm, spec }),
+    }
 }
 
-/// Decrypts an RSA-OAEP `ciphertext` with the private key (blinded). `label` is the OAEP
-/// label; the KMS API always passes an empty one, the test vectors sometimes do not.
-///
-/// rsa 0.10 ignores the leading octet of the encoded message, which RFC 8017 §7.1.2
-/// step 3.g requires to be zero (Wycheproof "First byte is 1"). keyseal checks it with a
-/// second private-key operation, always run and folded into one error, so no failure is
-/// told apart from another (Manger's attack needs exactly that oracle).
+/// Decrypts an RSA-OAEP `ciphertext` with the private key (blinded, in constant time).
+/// `label` is the OAEP label; the KMS API always passes an empty one, the test vectors
+/// sometimes do not. Every failure is the one [`KeyError::DecryptionFailed`], never told
+/// apart (Manger's attack needs exactly that oracle).
 pub fn decrypt(
     spec: KeySpec,
     algorithm: Algorithm,
@@ -295,45 +360,28 @@ pub fn decrypt(
     ciphertext: &[u8],
     label: &[u8],
 ) -> Result<Zeroizing<Vec<u8>>, KeyError> {
+    decrypt_with(Provider::DEFAULT, spec, algorithm, private_pkcs8, ciphertext, label)
+}
+
+/// [`decrypt`] by `provider`.
+#[doc(hidden)]
+pub fn decrypt_with(
+    provider: Provider,
+    spec: KeySpec,
+    algorithm: Algorithm,
+    private_pkcs8: &[u8],
+    ciphertext: &[u8],
+    label: &[u8],
+) -> Result<Zeroizing<Vec<u8>>, KeyError> {
     check_fits(spec, algorithm)?;
-    let key = rsa_private(private_pkcs8)?;
-    let plaintext = if algorithm == Algorithm::RsaesOaepSha256 {
-        key.decrypt_blinded(&mut SysRng, oaep_padding::<Sha256>(label), ciphertext)
-    } else {
-        key.decrypt_blinded(&mut SysRng, oaep_padding::<sha1::Sha1>(label), ciphertext)
-    };
-    // Zeroizing before the check, so a refused plaintext is wiped as well.
-    let plaintext = plaintext.map(Zeroizing::new);
-    let leading_zero = oaep_leading_octet_is_zero(&key, ciphertext);
-    match plaintext {
-        Ok(plaintext) if leading_zero => Ok(plaintext),
-        _ => Err(KeyError::DecryptionFailed),
+    match route(provider, spec) {
+        Route::RustCrypto => rustcrypto::decrypt(algorithm, private_pkcs8, ciphertext, label),
+        #[cfg(feature = "aws-lc")]
+        Route::AwsLcRsa => awslc::decrypt(algorithm, private_pkcs8, ciphertext, label),
+        // P-256 keys do not decrypt: check_fits has refused this already.
+        #[cfg(feature = "aws-lc")]
+        Route::AwsLcP256 => Err(KeyError::AlgorithmMismatch { algorithm, spec }),
     }
-}
-
-/// Whether the RSA decryption of `ciphertext` fits in k-1 octets, i.e. its encoded
-/// message starts with the zero octet OAEP requires.
-fn oaep_leading_octet_is_zero(key: &rsa::PrivateKey, ciphertext: &[u8]) -> bool {
-    use rsa::traits::PublicKeyParts;
-    let precision = key.n().bits_precision();
-    let Ok(c) = rsa::BoxedUint::from_be_slice(ciphertext, precision) else {
-        return false;
-    };
-    match rsa::hazmat::rsa_decrypt_and_check(key, Some(&mut SysRng), &c) {
-        Ok(m) => m.bit_width() <= 8 * (key.size() as u32 - 1),
-        Err(_) => false,
-    }
-}
-
-fn oaep_padding<D>(label: &[u8]) -> rsa::Oaep<D>
-where
-    D: sha2::Digest + sha2::digest::FixedOutputReset,
-{
-    if label.is_empty() { rsa::Oaep::new() } else { rsa::Oaep::new_with_label(label.to_vec()) }
-}
-
-fn rsa_private(private_pkcs8: &[u8]) -> Result<rsa::PrivateKey, KeyError> {
-    rsa::PrivateKey::from_pkcs8_der(private_pkcs8).map_err(|_| KeyError::MalformedKey("RSA private"))
 }
 
 #[cfg(test)]

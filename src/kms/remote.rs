@@ -49,6 +49,7 @@ impl RemoteKms {
                 format!("{endpoint:?} is not a URL such as https://kms.example.com or http://127.0.0.1:8080"),
             ));
         }
+        crate::tls::check_scheme(scheme).map_err(|e| KmsError::invalid("--endpoint", e))?;
         let base = format!("{scheme}://{host}");
         if access_key_id.is_empty() || secret.is_empty() {
             return Err(KmsError::invalid(
@@ -56,7 +57,7 @@ impl RemoteKms {
                 "set KEYSEAL_ACCESS_KEY_ID and KEYSEAL_ACCESS_KEY_SECRET to use --endpoint",
             ));
         }
-        let agent = ureq::Agent::config_builder()
+        let agent = crate::tls::agent_config(ureq::tls::RootCerts::WebPki)
             .http_status_as_error(false)
             .timeout_global(Some(Duration::from_secs(60)))
             .build()
@@ -91,12 +92,11 @@ impl RemoteKms {
     /// Trusts the CA certificates in `ca_pem` (instead of the public web roots) for an
     /// https endpoint, e.g. a `keyseal serve --tls-cert` with an internal certificate.
     pub fn trusting(mut self, ca_pem: &[u8]) -> KmsResult<RemoteKms> {
-        let tls = trusted_roots(ca_pem)
+        let roots = trusted_roots(ca_pem)
             .ok_or_else(|| KmsError::invalid("--endpoint-ca", "the file holds no PEM CERTIFICATE"))?;
-        self.agent = ureq::Agent::config_builder()
+        self.agent = crate::tls::agent_config(roots)
             .http_status_as_error(false)
             .timeout_global(Some(Duration::from_secs(60)))
-            .tls_config(tls)
             .build()
             .into();
         Ok(self)
@@ -184,9 +184,9 @@ impl RemoteKms {
     }
 }
 
-/// A TLS configuration trusting the CA certificates in `ca_pem` instead of the public web
+/// Roots of trust of the CA certificates in `ca_pem`, to use instead of the public web
 /// roots; `None` when it holds no PEM CERTIFICATE. For RemoteKms and the TSA client alike.
-pub fn trusted_roots(ca_pem: &[u8]) -> Option<ureq::tls::TlsConfig> {
+pub fn trusted_roots(ca_pem: &[u8]) -> Option<ureq::tls::RootCerts> {
     let certificates: Vec<ureq::tls::Certificate<'static>> = ureq::tls::parse_pem(ca_pem)
         .filter_map(|item| match item {
             Ok(ureq::tls::PemItem::Certificate(cert)) => Some(cert),
@@ -196,7 +196,7 @@ pub fn trusted_roots(ca_pem: &[u8]) -> Option<ureq::tls::TlsConfig> {
     if certificates.is_empty() {
         return None;
     }
-    Some(ureq::tls::TlsConfig::builder().root_certs(ureq::tls::RootCerts::new_with_certs(&certificates)).build())
+    Some(ureq::tls::RootCerts::new_with_certs(&certificates))
 }
 
 /// Whether an action may be sent again after a failure that may have happened after it
@@ -347,7 +347,12 @@ mod tests {
     fn endpoints_and_credentials_are_checked() {
         let secret = || Zeroizing::new("s".to_string());
         assert!(RemoteKms::new("127.0.0.1:8080", "ak", secret()).is_ok());
-        assert_eq!(RemoteKms::new("https://kms.example.com/", "ak", secret()).unwrap().host, "kms.example.com");
+        let https = RemoteKms::new("https://kms.example.com/", "ak", secret());
+        #[cfg(any(feature = "aws-lc", feature = "ring"))]
+        assert_eq!(https.unwrap().host, "kms.example.com");
+        // A build without a TLS provider refuses https up front (`crate::tls`).
+        #[cfg(not(any(feature = "aws-lc", feature = "ring")))]
+        assert!(https.is_err());
         assert!(RemoteKms::new("http://", "ak", secret()).is_err());
         assert!(RemoteKms::new("127.0.0.1:8080", "", secret()).is_err());
     }

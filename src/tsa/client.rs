@@ -38,12 +38,15 @@ impl TsaClient {
                 ),
             ));
         }
-        let mut config = ureq::Agent::config_builder().http_status_as_error(false).timeout_global(Some(TIMEOUT));
-        if let Some(pem) = ca_pem {
-            let tls = crate::kms::remote::trusted_roots(pem)
-                .ok_or_else(|| TsaError::new("bad-input", "--tsa-ca holds no PEM CERTIFICATE"))?;
-            config = config.tls_config(tls);
+        if url.starts_with("https://") {
+            crate::tls::check_scheme("https").map_err(|e| TsaError::new("bad-input", format!("--tsa {url:?}: {e}")))?;
         }
+        let roots = match ca_pem {
+            Some(pem) => crate::kms::remote::trusted_roots(pem)
+                .ok_or_else(|| TsaError::new("bad-input", "--tsa-ca holds no PEM CERTIFICATE"))?,
+            None => ureq::tls::RootCerts::WebPki,
+        };
+        let config = crate::tls::agent_config(roots).http_status_as_error(false).timeout_global(Some(TIMEOUT));
         Ok(TsaClient { url: url.to_string(), agent: config.build().into() })
     }
 
