@@ -391,7 +391,7 @@ fn issuer(authority: &Authority<'_>, name: &str) -> Result<(CaRecord, Certificat
 /// present, keyCertSign are required (RFC 5280 §4.2.1.9, §4.2.1.3).
 pub fn check_is_ca(certificate: &Certificate) -> Result<(), CaError> {
     let tbs = certificate.tbs_certificate();
-    let who = crate::x509::describe(certificate);
+    let who = crate::x509::display::describe_certificate(certificate);
     let constraints = tbs.get_extension::<BasicConstraints>()?.map(|(_, bc)| bc);
     if !constraints.is_some_and(|bc| bc.ca) {
         return Err(CaError::new(

@@ -281,7 +281,7 @@ fn check_token(
 fn check_signed(report: &mut TokenReport, token: &Token, intermediates: &[Cert]) -> Result<(Cert, Vec<Cert>), Failure> {
     let carried = carried_certificates(token)?;
     let signer = find_signer(&token.signer, &carried, intermediates)?.clone();
-    report.tsa = Some(signer.tbs_certificate().subject().to_string());
+    report.tsa = Some(crate::x509::display::show_name(signer.tbs_certificate().subject()));
     pass(report, "signer-certificate", Some(describe(&signer)));
     let digest = check_signature(token, &signer)?;
     pass(report, "signature", None);
@@ -341,7 +341,7 @@ fn find_signer<'c>(signer: &SignerInfo, carried: &'c [Cert], given: &'c [Cert]) 
         let named = match &signer.sid {
             SignerIdentifier::IssuerAndSerialNumber(id) => format!(
                 "issuer \"{}\", serial {}",
-                id.issuer,
+                crate::x509::display::show_name(&id.issuer),
                 hex::encode_upper(id.serial_number.as_bytes())
             ),
             SignerIdentifier::SubjectKeyIdentifier(ski) => {

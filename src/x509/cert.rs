@@ -3,7 +3,6 @@
 
 use crate::x509::received::Cert;
 use der::Encode;
-use x509_cert::Certificate;
 use x509_cert::ext::pkix::ExtendedKeyUsage;
 
 pub use crate::x509::reason::{Purpose, Reason};
@@ -38,10 +37,10 @@ pub fn load_pem_chain(pem: &[u8]) -> Result<Vec<Cert>, CertError> {
     Ok(chain)
 }
 
-/// `subject "CN=...", serial 0A1B...`: how messages name a certificate.
-pub fn describe(cert: &Certificate) -> String {
-    let tbs = cert.tbs_certificate();
-    format!("subject \"{}\", serial {}", tbs.subject(), hex::encode_upper(tbs.serial_number().as_bytes()))
+/// `subject "CN=...", serial 0A1B...`: how messages name a certificate (formatted when it
+/// was read, the subject cut at [`crate::x509::display::MAX_SHOWN`] characters).
+pub fn describe(cert: &Cert) -> String {
+    cert.description().to_string()
 }
 
 /// Refuses unless `cert` certifies `public_spki` (DER) and passes path validation's

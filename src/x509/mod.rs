@@ -7,6 +7,7 @@
 pub mod budget;
 pub mod cert;
 pub mod crl;
+pub mod display;
 pub mod name;
 pub mod path;
 pub mod policy;

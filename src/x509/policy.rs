@@ -485,11 +485,16 @@ impl PolicyState {
         let Some(mut graph) = self.graph.take() else {
             return Ok(());
         };
+        // Every mapping read is paid for before any work on it, and duplicates are found
+        // in a set: de-duplicating 200,000 mappings of one issuerDomainPolicy by scanning a
+        // list cost 37 s before the budget was ever charged (issue 27). The expected-policy
+        // entries the mappings become are covered by this charge.
+        self.spend(cert.mappings.len())?;
         let mut equivalents: BTreeMap<ObjectIdentifier, Vec<ObjectIdentifier>> = BTreeMap::new();
+        let mut seen = BTreeSet::new();
         for (from, to) in &cert.mappings {
-            let subjects = equivalents.entry(*from).or_default();
-            if !subjects.contains(to) {
-                subjects.push(*to);
+            if seen.insert((from, to)) {
+                equivalents.entry(*from).or_default().push(*to);
             }
         }
         if self.policy_mapping == 0 {
@@ -504,7 +509,6 @@ impl PolicyState {
         let any_parent =
             graph.bottom().find(&ANY_POLICY).and_then(|any| graph.bottom().nodes[any].parents.first().copied());
         for (issuer_policy, subject_policies) in equivalents {
-            self.spend(subject_policies.len())?;
             let level = &mut graph.levels[depth];
             match (level.find(&issuer_policy), any_parent) {
                 (Some(node), _) => level.nodes[node].expected = subject_policies,
@@ -987,7 +991,22 @@ mod tests {
         assert_eq!(outcome, Err(PolicyError::TooLarge));
         assert_eq!(PolicyError::TooLarge.code(), "budget-exceeded");
         assert!(PolicyError::TooLarge.to_string().contains("10000"));
-        assert!(state.spent <= MAX_POLICY_GRAPH_SIZE + 200);
+        // A certificate's mappings are charged as they are read, all at once.
+        assert!(state.spent <= MAX_POLICY_GRAPH_SIZE + 200 + 100 * 100);
+    }
+
+    /// Regression (issue 27): 200,000 mappings of one issuerDomainPolicy were de-duplicated
+    /// by scanning a list before the budget was charged (37 s); now they are charged as read,
+    /// with mapping inhibited too, and refused before any graph work.
+    #[test]
+    fn a_huge_mapping_list_is_charged_before_any_work() {
+        let mappings: Vec<_> = (0..200_000).map(|i| (oid(1), oid(i + 2))).collect();
+        let hostile = CertPolicies { mappings, ..asserting(&[oid(1)]) };
+        for inhibit in [false, true] {
+            let inputs = PolicyInputs { initial_policy_mapping_inhibit: inhibit, ..Default::default() };
+            let mut state = PolicyState::new(&inputs, 2);
+            assert_eq!(state.process(&hostile, false, false), Err(PolicyError::TooLarge), "inhibit {inhibit}");
+        }
     }
 
     #[test]

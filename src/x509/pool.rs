@@ -3,9 +3,11 @@
 //! so looking for the issuers of a certificate costs what it finds, not the size of the
 //! pile. (Comparing every pair by re-encoding it made a hostile pile quadratic.)
 
-use crate::x509::name::{NameKey, name_key};
+use crate::x509::name::{NameKey, SubjectName, Subtrees, UncheckableNames, name_key};
+use crate::x509::policy::{CertPolicies, PolicyError};
 use crate::x509::received::Cert;
 use sha2::{Digest, Sha256};
+use std::cell::OnceCell;
 use std::collections::HashMap;
 use x509_cert::ext::pkix::{AuthorityKeyIdentifier, SubjectKeyIdentifier};
 
@@ -24,6 +26,23 @@ pub struct Indexed<'a> {
     pub subject_key: Option<Vec<u8>>,
     /// The key identifier of its issuer.
     pub authority_key: Option<Vec<u8>>,
+    /// What every path through it needs of it, worked out by the first (path/checks.rs):
+    /// with these, a candidate path costs its checks, not a re-read of its certificates.
+    pub derived: Derived,
+}
+
+/// What path validation derives from one certificate, each at most once per validation:
+/// a hostile certificate's extensions can be megabytes, and up to a hundred candidate
+/// paths may pass through it.
+#[derive(Debug, Default)]
+pub struct Derived {
+    /// Its nameConstraints, normalised (`Err`: the extension does not decode).
+    pub name_constraints: OnceCell<Result<Option<Subtrees>, der::Error>>,
+    /// The names name constraints apply to (subject, subject emailAddress, SANs),
+    /// normalised.
+    pub constrained_names: OnceCell<Result<Vec<SubjectName>, UncheckableNames>>,
+    /// Its four policy extensions, decoded and checked.
+    pub policies: OnceCell<Result<CertPolicies, PolicyError>>,
 }
 
 impl<'a> Indexed<'a> {
@@ -46,6 +65,7 @@ impl<'a> Indexed<'a> {
                 .ok()
                 .flatten()
                 .and_then(|(_, aki)| aki.key_identifier.map(|id| id.into_bytes().into_vec())),
+            derived: Derived::default(),
         }
     }
 

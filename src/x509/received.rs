@@ -136,6 +136,8 @@ pub struct Cert {
     pub not_before: i64,
     /// notAfter, Unix seconds.
     pub not_after: i64,
+    /// How messages name it (`describe`), formatted once and bounded (see display.rs).
+    description: String,
 }
 
 impl Cert {
@@ -157,7 +159,14 @@ impl Cert {
             Certificate::from_der(&decodable)
         }
         .map_err(|e| e.to_string())?;
-        Ok(Cert { der: der.to_vec(), tbs, decoded, not_before: times[0].0, not_after: times[1].0 })
+        let description = crate::x509::display::describe_certificate(&decoded);
+        Ok(Cert { der: der.to_vec(), tbs, decoded, not_before: times[0].0, not_after: times[1].0, description })
+    }
+
+    /// `subject "CN=...", serial 0A1B...`: how messages name this certificate, with the
+    /// subject cut at [`crate::x509::display::MAX_SHOWN`] characters.
+    pub fn description(&self) -> &str {
+        &self.description
     }
 
     /// The DER as received.

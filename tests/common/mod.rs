@@ -1,6 +1,7 @@
 //! Shared helpers for the end-to-end tests: a scratch store and the real `keyseal` binary.
 #![allow(dead_code)]
 
+pub mod bounded;
 pub mod openssl;
 
 use serde_json::Value;

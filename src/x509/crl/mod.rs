@@ -262,7 +262,7 @@ impl<'a> CrlIndex<'a> {
     pub fn describe(&self, at: usize) -> String {
         let list = &self.crls[at].tbs_cert_list;
         let kind = if self.prepared[at].delta_base.is_some() { "delta CRL" } else { "CRL" };
-        format!("the {kind} of \"{}\" issued {}", list.issuer, list.this_update)
+        format!("the {kind} of \"{}\" issued {}", crate::x509::display::show_name(&list.issuer), list.this_update)
     }
 
     /// Whether CRL `at` verifies with `signer`'s key (RFC 5280 §6.3.3 (g)); the first

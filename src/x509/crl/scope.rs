@@ -205,7 +205,7 @@ pub fn check_point_names(
     };
     for name in ours {
         for other in theirs {
-            budget.name_comparison()?;
+            budget.name_comparison(1)?;
             if name == other {
                 return Ok(Ok(()));
             }

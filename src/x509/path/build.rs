@@ -90,7 +90,7 @@ impl<'p, 'a> Search<'p, 'a> {
                     format!(
                         "no issuer found for {} (issuer \"{}\"): add the intermediate with --chain, or the root with --trust",
                         describe(current.cert),
-                        current.cert.tbs_certificate().issuer()
+                        show_name(current.cert.tbs_certificate().issuer())
                     ),
                 )
             };
@@ -139,8 +139,8 @@ impl<'p, 'a> Search<'p, 'a> {
     }
 }
 
-pub(super) fn certificates<'c>(chain: &[&'c Indexed<'_>]) -> Vec<&'c Certificate> {
-    chain.iter().map(|indexed| &**indexed.cert).collect()
+pub(super) fn certificates<'c>(chain: &[&'c Indexed<'_>]) -> Vec<&'c Cert> {
+    chain.iter().map(|indexed| indexed.cert).collect()
 }
 
 pub(super) fn signature_check(subject: &Cert, issuer: &Cert) -> Result<(), (Reason, String)> {
@@ -162,10 +162,10 @@ pub(super) fn signature_check(subject: &Cert, issuer: &Cert) -> Result<(), (Reas
     })
 }
 
-pub(super) fn entries(chain: &[&Certificate], anchor: Option<&Certificate>) -> Vec<PathEntry> {
-    let entry = |cert: &Certificate, role| PathEntry {
+pub(super) fn entries(chain: &[&Cert], anchor: Option<&Cert>) -> Vec<PathEntry> {
+    let entry = |cert: &Cert, role| PathEntry {
         role,
-        subject: cert.tbs_certificate().subject().to_string(),
+        subject: show_name(cert.tbs_certificate().subject()),
         serial: hex::encode_upper(cert.tbs_certificate().serial_number().as_bytes()),
     };
     let mut out: Vec<PathEntry> =

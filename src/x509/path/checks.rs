@@ -36,15 +36,15 @@ pub(super) struct Checker<'a> {
 }
 
 impl Checker<'_> {
-    pub(super) fn pass(&mut self, cert: &Certificate, check: &'static str, detail: Option<String>) {
+    pub(super) fn pass(&mut self, cert: &Cert, check: &'static str, detail: Option<String>) {
         self.checks.push(Check { certificate: describe(cert), check, result: "ok", detail });
     }
 
-    pub(super) fn not_checked(&mut self, cert: &Certificate, check: &'static str, detail: String) {
+    pub(super) fn not_checked(&mut self, cert: &Cert, check: &'static str, detail: String) {
         self.checks.push(Check { certificate: describe(cert), check, result: "not-checked", detail: Some(detail) });
     }
 
-    pub(super) fn fail(mut self, cert: &Certificate, check: &'static str, reason: Reason, message: String) -> Failure {
+    pub(super) fn fail(mut self, cert: &Cert, check: &'static str, reason: Reason, message: String) -> Failure {
         self.checks.push(Check { certificate: describe(cert), check, result: "failed", detail: Some(message.clone()) });
         Failure { reason, message, path: self.path, checks: self.checks }
     }
@@ -68,9 +68,10 @@ pub(super) fn check_path(
         .and_then(|bc| bc.path_len_constraint)
         .map_or(usize::MAX, usize::from);
     let mut constraints = Constraints::default();
-    add_constraints(&checker, &mut constraints, anchor.cert)?;
+    add_constraints(&checker, &mut constraints, anchor)?;
     let mut policy = PolicyState::new(&options.policy, n);
-    let mut final_policies = CertPolicies::default();
+    let no_policies = CertPolicies::default();
+    let mut final_policies = &no_policies;
     let mut issuer = anchor;
     for (position, indexed) in chain.iter().rev().enumerate() {
         let (is_leaf, cert) = (position + 1 == n, indexed.cert);
@@ -83,26 +84,26 @@ pub(super) fn check_path(
             let message = format!(
                 "{} names issuer \"{}\" but was signed by \"{}\"",
                 describe(cert),
-                cert.tbs_certificate().issuer(),
-                issuer.cert.tbs_certificate().subject()
+                show_name(cert.tbs_certificate().issuer()),
+                show_name(issuer.cert.tbs_certificate().subject())
             );
             return Err(checker.fail(cert, "name-chaining", Reason::NameMismatch, message));
         }
         checker.pass(cert, "name-chaining", None);
         check_revocation(&mut checker, &chain[n - 1 - position..], anchor, budget, crls, crl_signers)?;
         if is_leaf || !indexed.self_issued() {
-            check_names(&mut checker, cert, &constraints, budget)?;
+            check_names(&mut checker, indexed, &constraints, budget)?;
         }
         final_policies = check_policies(&mut checker, &mut policy, indexed, is_leaf)?;
         if is_leaf {
             check_leaf(&mut checker, cert)?;
         } else {
             check_ca(&mut checker, cert, indexed.self_issued(), &mut max_path_length)?;
-            add_constraints(&checker, &mut constraints, cert)?;
+            add_constraints(&checker, &mut constraints, indexed)?;
             issuer = indexed;
         }
     }
-    let policies = match policy.finish(&final_policies, &options.policy) {
+    let policies = match policy.finish(final_policies, &options.policy) {
         Ok(outcome) => outcome.user_constrained_policy_set,
         Err(error) => return Err(policy_failure(&checker, chain[0].cert, error)),
     };
@@ -113,20 +114,20 @@ pub(super) fn check_path(
 /// RFC 5280 §6.1.3 (d)–(f) and §6.1.4 (a), (b), (h)–(j): the certificate's policy
 /// extensions folded into the policy graph (see policy.rs). Returns them for the wrap-up
 /// of §6.1.5 when this is the final certificate.
-pub(super) fn check_policies(
+pub(super) fn check_policies<'c>(
     checker: &mut Checker<'_>,
     policy: &mut PolicyState,
-    cert: &Indexed<'_>,
+    cert: &'c Indexed<'_>,
     is_leaf: bool,
-) -> Result<CertPolicies, Failure> {
-    let found = CertPolicies::from_certificate(cert.cert)
-        .and_then(|found| policy.process(&found, cert.self_issued(), is_leaf).map(|()| found))
-        .map_err(|error| policy_failure(checker, cert.cert, error))?;
+) -> Result<&'c CertPolicies, Failure> {
+    let decoded = cert.derived.policies.get_or_init(|| CertPolicies::from_certificate(cert.cert));
+    let found = decoded.as_ref().map_err(|error| policy_failure(checker, cert.cert, error.clone()))?;
+    policy.process(found, cert.self_issued(), is_leaf).map_err(|error| policy_failure(checker, cert.cert, error))?;
     checker.pass(cert.cert, "policies", None);
     Ok(found)
 }
 
-pub(super) fn policy_failure(checker: &Checker<'_>, cert: &Certificate, error: PolicyError) -> Failure {
+pub(super) fn policy_failure(checker: &Checker<'_>, cert: &Cert, error: PolicyError) -> Failure {
     let reason = match error {
         PolicyError::NotAccepted { .. } => Reason::PolicyNotAccepted,
         PolicyError::MapsAnyPolicy { .. } => Reason::BadPolicyMapping,
@@ -169,7 +170,7 @@ pub(super) fn check_anchor(checker: &mut Checker<'_>, anchor: &Cert, budget: &mu
 
 pub(super) fn fail_clone(
     checker: &Checker<'_>,
-    cert: &Certificate,
+    cert: &Cert,
     check: &'static str,
     reason: Reason,
     message: String,
@@ -178,7 +179,7 @@ pub(super) fn fail_clone(
         .fail(cert, check, reason, message)
 }
 
-pub(super) fn malformed(checker: &Checker<'_>, cert: &Certificate, error: der::Error) -> Failure {
+pub(super) fn malformed(checker: &Checker<'_>, cert: &Cert, error: der::Error) -> Failure {
     fail_clone(
         checker,
         cert,
@@ -189,7 +190,7 @@ pub(super) fn malformed(checker: &Checker<'_>, cert: &Certificate, error: der::E
 }
 
 /// Version, serial, signature algorithm fields, duplicate and unknown critical extensions.
-pub(super) fn check_structure(checker: &mut Checker<'_>, cert: &Certificate) -> Result<(), Failure> {
+pub(super) fn check_structure(checker: &mut Checker<'_>, cert: &Cert) -> Result<(), Failure> {
     let tbs = cert.tbs_certificate();
     let who = describe(cert);
     if tbs.extensions().is_some_and(|e| !e.is_empty()) && tbs.version() != Version::V3 {
@@ -227,7 +228,7 @@ pub(super) fn check_structure(checker: &mut Checker<'_>, cert: &Certificate) -> 
 
 /// RFC 5280 §4.2: each extension at most once, and no critical extension this validator
 /// does not process.
-pub(super) fn check_extensions(checker: &mut Checker<'_>, cert: &Certificate) -> Result<(), Failure> {
+pub(super) fn check_extensions(checker: &mut Checker<'_>, cert: &Cert) -> Result<(), Failure> {
     let who = describe(cert);
     let mut seen = std::collections::HashSet::new();
     for ext in cert.tbs_certificate().extensions().into_iter().flatten() {
@@ -292,54 +293,71 @@ pub(super) fn check_validity(checker: &mut Checker<'_>, cert: &Cert, role: &str)
     Ok(())
 }
 
-/// Adds a CA's name constraints; constraints that do not parse fail the path rather than
-/// constrain nothing.
-pub(super) fn add_constraints(
+/// Adds a CA's name constraints (normalised once per certificate); constraints that do
+/// not parse fail the path rather than constrain nothing.
+pub(super) fn add_constraints<'c>(
     checker: &Checker<'_>,
-    constraints: &mut Constraints,
-    cert: &Certificate,
+    constraints: &mut Constraints<'c>,
+    cert: &'c Indexed<'_>,
 ) -> Result<(), Failure> {
-    if let Some(nc) = extension::<NameConstraints>(cert).map_err(|e| malformed(checker, cert, e))? {
-        constraints.add(nc.permitted_subtrees, nc.excluded_subtrees);
+    let subtrees = cert.derived.name_constraints.get_or_init(|| {
+        extension::<NameConstraints>(cert.cert)
+            .map(|found| found.map(|nc| Subtrees::new(nc.permitted_subtrees.as_ref(), nc.excluded_subtrees.as_ref())))
+    });
+    match subtrees {
+        Ok(Some(subtrees)) => constraints.add(subtrees),
+        Ok(None) => {}
+        Err(e) => return Err(malformed(checker, cert.cert, *e)),
     }
     Ok(())
+}
+
+/// The names a certificate's name constraints apply to, normalised: its subject DN (from
+/// the key path building already computed), its subject emailAddress attributes (RFC 5280
+/// §4.2.1.10: rfc822Name constraints bind them too) and every SAN.
+fn constrained_names(cert: &Indexed<'_>) -> Result<Vec<SubjectName>, UncheckableNames> {
+    let tbs = cert.cert.tbs_certificate();
+    let mut names = Vec::new();
+    if !tbs.subject().is_empty() {
+        names.push(SubjectName::directory(tbs.subject(), cert.subject.clone()));
+    }
+    for atv in tbs.subject().iter().filter(|atv| atv.oid == EMAIL_ADDRESS) {
+        match atv.value.decode_as::<der::asn1::Ia5String>() {
+            Ok(email) if der::Tagged::tag(&atv.value) == der::Tag::Ia5String => {
+                names.push(SubjectName::new(&GeneralName::Rfc822Name(email)))
+            }
+            _ => return Err(UncheckableNames::NonIa5Email),
+        }
+    }
+    if let Some(san) = extension::<SubjectAltName>(cert.cert).map_err(UncheckableNames::Malformed)? {
+        names.extend(san.0.iter().map(SubjectName::new));
+    }
+    Ok(names)
 }
 
 /// The subject DN, its email attributes and every SAN against the name constraints above.
 pub(super) fn check_names(
     checker: &mut Checker<'_>,
-    cert: &Certificate,
-    constraints: &Constraints,
+    indexed: &Indexed<'_>,
+    constraints: &Constraints<'_>,
     budget: &mut Budget,
 ) -> Result<(), Failure> {
     if constraints.is_empty() {
         return Ok(());
     }
-    let tbs = cert.tbs_certificate();
-    let mut names = Vec::new();
-    if !tbs.subject().is_empty() {
-        names.push(GeneralName::DirectoryName(tbs.subject().clone()));
-    }
-    // RFC 5280 §4.2.1.10: rfc822Name constraints bind the subject's emailAddress too. One
-    // that is not an IA5String cannot be compared, so it fails rather than slip through.
-    for atv in tbs.subject().iter().filter(|atv| atv.oid == EMAIL_ADDRESS) {
-        match atv.value.decode_as::<der::asn1::Ia5String>() {
-            Ok(email) if der::Tagged::tag(&atv.value) == der::Tag::Ia5String => {
-                names.push(GeneralName::Rfc822Name(email))
-            }
-            _ => {
-                let why = format!(
-                    "{}: its subject emailAddress is not an IA5String, so the name constraints above cannot be checked on it",
-                    describe(cert)
-                );
-                return Err(fail_clone(checker, cert, "name-constraints", Reason::NameConstraintViolation, why));
-            }
+    let cert = indexed.cert;
+    let names = match indexed.derived.constrained_names.get_or_init(|| constrained_names(indexed)) {
+        Ok(names) => names,
+        Err(UncheckableNames::Malformed(e)) => return Err(malformed(checker, cert, *e)),
+        Err(UncheckableNames::NonIa5Email) => {
+            let why = format!(
+                "{}: its subject emailAddress is not an IA5String, so the name constraints above cannot be checked on it",
+                describe(cert)
+            );
+            return Err(fail_clone(checker, cert, "name-constraints", Reason::NameConstraintViolation, why));
         }
-    }
-    if let Some(san) = extension::<SubjectAltName>(cert).map_err(|e| malformed(checker, cert, e))? {
-        names.extend(san.0);
-    }
-    for name in &names {
+    };
+    for name in names {
         if let Err(refusal) = constraints.check(name, budget) {
             let (reason, why) = match refusal {
                 Refusal::Outside(why) => (Reason::NameConstraintViolation, format!("{}: {why}", describe(cert))),
@@ -356,7 +374,7 @@ pub(super) fn check_names(
 /// and rustls-webpki require) an extendedKeyUsage, if present, that allows the purpose.
 pub(super) fn check_ca(
     checker: &mut Checker<'_>,
-    cert: &Certificate,
+    cert: &Cert,
     self_issued: bool,
     max_path_length: &mut usize,
 ) -> Result<(), Failure> {
@@ -404,7 +422,7 @@ pub(super) fn check_ca(
 }
 
 /// The leaf: keyUsage and extendedKeyUsage fit the purpose.
-pub(super) fn check_leaf(checker: &mut Checker<'_>, cert: &Certificate) -> Result<(), Failure> {
+pub(super) fn check_leaf(checker: &mut Checker<'_>, cert: &Cert) -> Result<(), Failure> {
     let who = describe(cert);
     if let Some(usage) = extension::<KeyUsage>(cert).map_err(|e| malformed(checker, cert, e))? {
         let needed: &[KeyUsages] = match checker.options.purpose {
@@ -446,7 +464,7 @@ pub(super) fn purpose_oid(purpose: Purpose) -> Option<ObjectIdentifier> {
 /// extendedKeyUsage: absent means any purpose (RFC 5280 §4.2.1.12); present, it must name
 /// the purpose or anyExtendedKeyUsage. A time-stamping leaf must carry exactly
 /// id-kp-timeStamping, critical (RFC 3161 §2.3).
-pub(super) fn check_purpose(checker: &mut Checker<'_>, cert: &Certificate, is_leaf: bool) -> Result<(), Failure> {
+pub(super) fn check_purpose(checker: &mut Checker<'_>, cert: &Cert, is_leaf: bool) -> Result<(), Failure> {
     let purpose = checker.options.purpose;
     let Some(wanted) = purpose_oid(purpose) else {
         checker.pass(cert, "extended-key-usage", Some("no purpose asked for".into()));
@@ -481,7 +499,7 @@ mod tests {
     use x509_cert::name::{RdnSequence, RelativeDistinguishedName};
 
     /// A PKITS certificate with its subject replaced by one emailAddress of `tag`.
-    fn with_email_subject(tag: Tag, value: Vec<u8>) -> Certificate {
+    fn with_email_subject(tag: Tag, value: Vec<u8>) -> Cert {
         let der = include_bytes!("../../../fixtures/pkits/certs/GoodCACert.crt");
         let atv = AttributeTypeAndValue { oid: EMAIL_ADDRESS, value: Any::new(tag, value).unwrap() };
         let subject =
@@ -490,7 +508,7 @@ mod tests {
         let mut tbs: Vec<Any> = Vec::from_der(&outer[0].to_der().unwrap()).unwrap();
         tbs[5] = Any::from_der(&subject.to_der().unwrap()).unwrap();
         let tbs = Any::from_der(&tbs.to_der().unwrap()).unwrap();
-        Certificate::from_der(&vec![tbs, outer[1].clone(), outer[2].clone()].to_der().unwrap()).unwrap()
+        Cert::from_der(&vec![tbs, outer[1].clone(), outer[2].clone()].to_der().unwrap()).unwrap()
     }
 
     fn email_constraint(domain: &str) -> Vec<GeneralSubtree> {
@@ -498,29 +516,31 @@ mod tests {
         vec![GeneralSubtree { base, minimum: 0, maximum: None }]
     }
 
+    /// `check_names` on `cert` under one CA's constraints.
+    fn names_under(cert: &Cert, subtrees: &Subtrees) -> Result<(), Failure> {
+        let options = ValidationOptions::new(0, Purpose::Any);
+        let mut constraints = Constraints::default();
+        constraints.add(subtrees);
+        let mut checker = Checker { checks: Vec::new(), path: Vec::new(), options: &options };
+        check_names(&mut checker, &Indexed::new(cert), &constraints, &mut Budget::default())
+    }
+
     /// Regression (review finding): a subject emailAddress that is not an IA5String was
     /// dropped (non-ASCII UTF8String) or mangled (BMPString) and so escaped rfc822 name
     /// constraints; now it fails them.
     #[test]
     fn a_non_ia5_email_address_does_not_escape_name_constraints() {
-        let options = ValidationOptions::new(0, Purpose::Any);
         let bmp: Vec<u8> = "a@evil.com".encode_utf16().flat_map(u16::to_be_bytes).collect();
+        let permitted = Subtrees::new(Some(&email_constraint("good.com")), None);
+        let excluded = Subtrees::new(None, Some(&email_constraint("evil.com")));
         for (tag, value) in [(Tag::Utf8String, "\u{e9}@evil.com".as_bytes().to_vec()), (Tag::BmpString, bmp)] {
             let cert = with_email_subject(tag, value);
-            let mut permitted = Constraints::default();
-            permitted.add(Some(email_constraint("good.com")), None);
-            let mut excluded = Constraints::default();
-            excluded.add(None, Some(email_constraint("evil.com")));
-            for constraints in [permitted, excluded] {
-                let mut checker = Checker { checks: Vec::new(), path: Vec::new(), options: &options };
-                let failure = check_names(&mut checker, &cert, &constraints, &mut Budget::default()).unwrap_err();
+            for subtrees in [&permitted, &excluded] {
+                let failure = names_under(&cert, subtrees).unwrap_err();
                 assert_eq!(failure.reason, Reason::NameConstraintViolation, "{tag:?}");
             }
         }
         let ascii = with_email_subject(Tag::Ia5String, b"ops@good.com".to_vec());
-        let mut permitted = Constraints::default();
-        permitted.add(Some(email_constraint("good.com")), None);
-        let mut checker = Checker { checks: Vec::new(), path: Vec::new(), options: &options };
-        assert!(check_names(&mut checker, &ascii, &permitted, &mut Budget::default()).is_ok());
+        assert!(names_under(&ascii, &permitted).is_ok());
     }
 }

@@ -32,7 +32,8 @@ use revocation::*;
 
 use crate::x509::budget::Budget;
 use crate::x509::crl::{self, CrlIndex, SignerSource};
-use crate::x509::name::{Constraints, Refusal};
+use crate::x509::display::show_name;
+use crate::x509::name::{Constraints, Refusal, SubjectName, Subtrees, UncheckableNames};
 use crate::x509::policy::{CertPolicies, PolicyError, PolicyInputs, PolicyState};
 use crate::x509::pool::{Indexed, Pool};
 use crate::x509::profile::{self, Position};

@@ -1,0 +1,313 @@
+//! Path validation against chains made to burn CPU (issue 27): megabyte names formatted
+//! for every failed issuer candidate, name constraints compared byte by byte thousands of
+//! times, policy mappings de-duplicated quadratically. Each test replays one attack through
+//! the real binary (`cert verify`, and `verify --trust` where a bundle carries the chain)
+//! and asserts the CPU and memory it used, as tests/hostile_input.rs does: the goal is at
+//! most 1 s of CPU and 256 MiB for any input up to 10 MB.
+
+mod common;
+
+use common::Keyseal;
+use common::bounded::{assert_cheap, bounded};
+use der::asn1::{Ia5String, OctetString, SetOfVec};
+use der::{Encode, EncodePem};
+use p256::ecdsa::{DerSignature, SigningKey};
+use spki::{EncodePublicKey, ObjectIdentifier, SubjectPublicKeyInfoOwned};
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::time::Duration;
+use x509_cert::attr::AttributeTypeAndValue;
+use x509_cert::builder::{Builder, CertificateBuilder};
+use x509_cert::ext::pkix::constraints::name::{GeneralSubtree, NameConstraints};
+use x509_cert::ext::pkix::name::GeneralName;
+use x509_cert::ext::pkix::policymap::{PolicyMapping, PolicyMappings};
+use x509_cert::ext::pkix::{
+    AuthorityKeyIdentifier, BasicConstraints, CertificatePolicies, KeyUsage, KeyUsages, PolicyInformation,
+    SubjectAltName, SubjectKeyIdentifier,
+};
+use x509_cert::ext::{AsExtension, Extension};
+use x509_cert::name::{Name, RdnSequence, RelativeDistinguishedName};
+use x509_cert::serial_number::SerialNumber;
+use x509_cert::time::Validity;
+
+const LIMIT: Duration = Duration::from_secs(60);
+
+fn path(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+fn key(seed: u8) -> SigningKey {
+    let mut scalar = [0x22u8; 32];
+    scalar[31] = seed;
+    scalar[0] = 0x01;
+    SigningKey::from_slice(&scalar).unwrap()
+}
+
+fn spki(key: &SigningKey) -> SubjectPublicKeyInfoOwned {
+    let der = key.verifying_key().to_public_key_der().unwrap();
+    <SubjectPublicKeyInfoOwned as der::Decode>::from_der(der.as_bytes()).unwrap()
+}
+
+fn key_id(key: &SigningKey) -> OctetString {
+    use sha1::Digest;
+    let point = key.verifying_key().to_encoded_point(false);
+    OctetString::new(sha1::Sha1::digest(point.as_bytes()).to_vec()).unwrap()
+}
+
+fn extension<T: AsExtension + Encode>(value: &T, critical: bool) -> Extension {
+    Extension { extn_id: T::OID, critical, extn_value: OctetString::new(value.to_der().unwrap()).unwrap() }
+}
+
+/// A CA's or a leaf's certificate with the extensions RFC 5280's profile asks for, plus
+/// `extra`; `with_aki` false leaves the authorityKeyIdentifier out (so issuer candidates are
+/// found by name alone).
+struct Issue<'a> {
+    subject: Name,
+    subject_key: &'a SigningKey,
+    issuer: Name,
+    issuer_key: &'a SigningKey,
+    ca: bool,
+    with_aki: bool,
+    extra: Vec<Extension>,
+    serial: u32,
+}
+
+impl Issue<'_> {
+    fn pem(self) -> String {
+        let mut extensions = vec![
+            extension(&BasicConstraints { ca: self.ca, path_len_constraint: None }, true),
+            extension(
+                &KeyUsage(if self.ca {
+                    KeyUsages::KeyCertSign | KeyUsages::CRLSign
+                } else {
+                    KeyUsages::DigitalSignature.into()
+                }),
+                true,
+            ),
+            extension(&SubjectKeyIdentifier(key_id(self.subject_key)), false),
+        ];
+        if self.with_aki {
+            let aki = AuthorityKeyIdentifier { key_identifier: Some(key_id(self.issuer_key)), ..Default::default() };
+            extensions.push(extension(&aki, false));
+        }
+        extensions.extend(self.extra);
+        let profile = keyseal::ca::profile::FixedProfile { issuer: self.issuer, subject: self.subject, extensions };
+        let mut serial = vec![0x01];
+        serial.extend_from_slice(&self.serial.to_be_bytes());
+        let validity = Validity::from_now(Duration::from_secs(86_400 * 30)).unwrap();
+        let builder =
+            CertificateBuilder::new(profile, SerialNumber::new(&serial).unwrap(), validity, spki(self.subject_key))
+                .unwrap();
+        let cert = builder.build::<_, DerSignature>(self.issuer_key).unwrap();
+        cert.to_pem(der::pem::LineEnding::LF).unwrap()
+    }
+}
+
+fn name(text: &str) -> Name {
+    Name::from_str(text).unwrap()
+}
+
+/// A name of `count` RDNs of one tiny attribute each (countryName "AA", 13 bytes of DER),
+/// under `base`: the cheapest bytes for a name with the most attributes.
+fn tiny_attribute_name(base: &str, count: usize) -> Name {
+    let mut rdns: Vec<RelativeDistinguishedName> = name(base).iter_rdn().cloned().collect();
+    let country = AttributeTypeAndValue {
+        oid: ObjectIdentifier::new_unwrap("2.5.4.6"),
+        value: der::Any::new(der::Tag::PrintableString, b"AA".to_vec()).unwrap(),
+    };
+    let rdn = RelativeDistinguishedName::from(SetOfVec::try_from(vec![country]).unwrap());
+    rdns.extend(std::iter::repeat_n(rdn, count));
+    Name::from(RdnSequence::from(rdns))
+}
+
+/// A trusted root and an intermediate it issued, with `intermediate_extra` extensions.
+struct Pki {
+    ks: Keyseal,
+    root: PathBuf,
+    root_key: SigningKey,
+    ca_key: SigningKey,
+}
+
+impl Pki {
+    fn new() -> Pki {
+        let ks = Keyseal::new();
+        let root_key = key(1);
+        let root = ks.file("root.pem");
+        let pem = Issue {
+            subject: name("CN=Hostile Test Root"),
+            subject_key: &root_key,
+            issuer: name("CN=Hostile Test Root"),
+            issuer_key: &root_key,
+            ca: true,
+            with_aki: false,
+            extra: Vec::new(),
+            serial: 1,
+        }
+        .pem();
+        std::fs::write(&root, pem).unwrap();
+        Pki { ks, root, root_key, ca_key: key(2) }
+    }
+
+    fn intermediate(&self, extra: Vec<Extension>) -> String {
+        Issue {
+            subject: name("CN=Hostile Test CA"),
+            subject_key: &self.ca_key,
+            issuer: name("CN=Hostile Test Root"),
+            issuer_key: &self.root_key,
+            ca: true,
+            with_aki: true,
+            extra,
+            serial: 2,
+        }
+        .pem()
+    }
+
+    fn leaf(&self, subject: Name, extra: Vec<Extension>) -> String {
+        Issue {
+            subject,
+            subject_key: &key(3),
+            issuer: name("CN=Hostile Test CA"),
+            issuer_key: &self.ca_key,
+            ca: false,
+            with_aki: true,
+            extra,
+            serial: 3,
+        }
+        .pem()
+    }
+
+    /// `cert verify` of `leaf` through `chain` to the root, with `flags`; returns the
+    /// report.
+    fn verify(&self, leaf: &str, chain: &[String], flags: &[&str]) -> serde_json::Value {
+        let (leaf_file, chain_file) = (self.ks.file("leaf.pem"), self.ks.file("chain.pem"));
+        std::fs::write(&leaf_file, leaf).unwrap();
+        std::fs::write(&chain_file, chain.concat()).unwrap();
+        let size = std::fs::metadata(&leaf_file).unwrap().len() + std::fs::metadata(&chain_file).unwrap().len();
+        assert!(size < 10 << 20, "the attack stays under the 10 MB of the goal ({size} bytes)");
+        let mut args = vec![
+            "cert",
+            "verify",
+            path(&leaf_file),
+            "--chain",
+            path(&chain_file),
+            "--trust",
+            path(&self.root),
+            "--json",
+        ];
+        args.extend_from_slice(flags);
+        let (run, usage) = bounded(&self.ks, self.ks.dir.path(), &args, LIMIT);
+        assert_cheap(usage);
+        assert!(run.status == 0 || run.status == 1, "{}{}", run.stdout, run.stderr);
+        run.json()
+    }
+}
+
+/// Regression (issue 27, HIGH 1): a self-made leaf whose subject is 2.9 MB of tiny
+/// attributes, and 110 fake CAs with its issuer's name. Every failed candidate formatted the
+/// subject of every certificate on the path: 72 s of CPU, with no trusted key involved.
+#[test]
+fn a_megabyte_subject_is_formatted_once_and_bounded() {
+    let pki = Pki::new();
+    let leaf_key = key(9);
+    let leaf = Issue {
+        subject: tiny_attribute_name("CN=Huge", 220_000),
+        subject_key: &leaf_key,
+        issuer: name("CN=Hostile Test CA"),
+        issuer_key: &leaf_key,
+        ca: false,
+        with_aki: false,
+        extra: Vec::new(),
+        serial: 7,
+    }
+    .pem();
+    assert!(leaf.len() > 3 << 20, "{}", leaf.len());
+    let fakes: Vec<String> = (0..110)
+        .map(|serial| {
+            let fake_key = key(10 + (serial % 100) as u8);
+            Issue {
+                subject: name("CN=Hostile Test CA"),
+                subject_key: &fake_key,
+                issuer: name("CN=Hostile Test Root"),
+                issuer_key: &fake_key,
+                ca: true,
+                with_aki: false,
+                extra: Vec::new(),
+                serial,
+            }
+            .pem()
+        })
+        .collect();
+    let report = pki.verify(&leaf, &fakes, &[]);
+    assert_eq!(report["valid"], false, "{report}");
+    let message = report["message"].as_str().unwrap();
+    assert!(message.len() < 2_000, "messages name certificates in bounded form: {} bytes", message.len());
+    for entry in report["path"].as_array().unwrap() {
+        let subject = entry["subject"].as_str().unwrap();
+        assert!(subject.chars().count() <= keyseal::x509::display::MAX_SHOWN + 1, "{subject}");
+    }
+}
+
+/// Regression (issue 27, HIGH 2): a 1 MB subject against 5,000 excluded directoryName
+/// subtrees re-normalised both names per comparison (43 s).
+#[test]
+fn a_megabyte_subject_meets_thousands_of_directory_constraints_once() {
+    let pki = Pki::new();
+    let subtrees: Vec<GeneralSubtree> = (0..5_000)
+        .map(|i| GeneralSubtree {
+            base: GeneralName::DirectoryName(name(&format!("CN=Excluded {i},O=Elsewhere,C=AA"))),
+            minimum: 0,
+            maximum: None,
+        })
+        .collect();
+    let constraints = NameConstraints { permitted_subtrees: None, excluded_subtrees: Some(subtrees) };
+    let ca = pki.intermediate(vec![extension(&constraints, true)]);
+    let leaf = pki.leaf(tiny_attribute_name("CN=Leaf", 80_000), Vec::new());
+    let report = pki.verify(&leaf, &[ca], &[]);
+    assert_eq!(report["valid"], true, "{report}");
+}
+
+/// Regression (issue 27, HIGH 2): a 1 MB URI host against 10,000 URI subtrees lower-cased
+/// and copied the host per comparison (7 s).
+#[test]
+fn a_megabyte_uri_host_meets_thousands_of_uri_constraints_once() {
+    let pki = Pki::new();
+    let subtrees: Vec<GeneralSubtree> = (0..10_000)
+        .map(|i| GeneralSubtree {
+            base: GeneralName::UniformResourceIdentifier(Ia5String::new(&format!(".excluded-{i}.example")).unwrap()),
+            minimum: 0,
+            maximum: None,
+        })
+        .collect();
+    let constraints = NameConstraints { permitted_subtrees: None, excluded_subtrees: Some(subtrees) };
+    let ca = pki.intermediate(vec![extension(&constraints, true)]);
+    let host = format!("https://{}.Example.ORG/", "A".repeat(1 << 20));
+    let san = SubjectAltName(vec![GeneralName::UniformResourceIdentifier(Ia5String::new(&host).unwrap())]);
+    let leaf = pki.leaf(name("CN=Leaf"), vec![extension(&san, false)]);
+    let report = pki.verify(&leaf, &[ca], &[]);
+    assert_eq!(report["valid"], true, "{report}");
+}
+
+/// Regression (issue 27, HIGH 3): 200,000 policyMappings from one issuerDomainPolicy were
+/// de-duplicated quadratically before the graph budget was charged (37 s), and as long with
+/// --inhibit-policy-mapping.
+#[test]
+fn two_hundred_thousand_policy_mappings_are_charged_as_read() {
+    let pki = Pki::new();
+    let arc = |i: u32| ObjectIdentifier::new(&format!("1.3.6.1.4.1.55555.{i}")).unwrap();
+    let mappings: Vec<PolicyMapping> = (0..200_000)
+        .map(|i| PolicyMapping { issuer_domain_policy: arc(1), subject_domain_policy: arc(i + 2) })
+        .collect();
+    let any =
+        PolicyInformation { policy_identifier: ObjectIdentifier::new_unwrap("2.5.29.32.0"), policy_qualifiers: None };
+    let ca = pki.intermediate(vec![
+        extension(&CertificatePolicies(vec![any.clone()]), false),
+        extension(&PolicyMappings(mappings), true),
+    ]);
+    assert!(ca.len() > 3 << 20, "{}", ca.len());
+    let leaf = pki.leaf(name("CN=Leaf"), vec![extension(&CertificatePolicies(vec![any]), false)]);
+    for flags in [&[][..], &["--inhibit-policy-mapping"][..]] {
+        let report = pki.verify(&leaf, &[ca.clone()], flags);
+        assert_eq!(report["valid"], false, "{report}");
+        assert_eq!(report["reason"], "budget-exceeded", "{report}");
+    }
+}
