@@ -7,13 +7,14 @@ use crate::x509::budget::{Budget, Exhausted, NAME_BYTES_PER_COMPARISON};
 use crate::x509::display::{MAX_SHOWN, bounded, show_name};
 use der::Tag;
 use der::Tagged;
+use der::asn1::ObjectIdentifier;
 use x509_cert::attr::AttributeTypeAndValue;
 use x509_cert::ext::pkix::constraints::name::GeneralSubtrees;
 use x509_cert::ext::pkix::name::GeneralName;
 use x509_cert::name::Name;
 
 /// The comparable form of one attribute: its OID and its value, string values folded.
-fn normalized(atv: &AttributeTypeAndValue) -> (String, Vec<u8>) {
+fn normalized(atv: &AttributeTypeAndValue) -> (ObjectIdentifier, Vec<u8>) {
     let value = &atv.value;
     let is_string = matches!(
         value.tag(),
@@ -30,13 +31,13 @@ fn normalized(atv: &AttributeTypeAndValue) -> (String, Vec<u8>) {
     } else {
         value.value().to_vec()
     };
-    (atv.oid.to_string(), bytes)
+    (atv.oid, bytes)
 }
 
 /// A name in comparable form: per RDN, its attributes normalized and sorted. Two names
 /// match (RFC 5280 §7.1) when their keys are equal; path building and CRL lookup compare
 /// keys computed once per certificate.
-pub type NameKey = Vec<Vec<(String, Vec<u8>)>>;
+pub type NameKey = Vec<Vec<(ObjectIdentifier, Vec<u8>)>>;
 
 /// The comparable form of a name, computed once per certificate by path building.
 pub fn name_key(name: &Name) -> NameKey {
@@ -103,7 +104,7 @@ impl Normal {
         match self {
             Normal::Dns(s) | Normal::Email(s, _) | Normal::Uri(Some(s)) => s.len(),
             Normal::Ip(bytes) => bytes.len(),
-            Normal::Directory(key) => key.iter().flatten().map(|(oid, value)| oid.len() + value.len()).sum(),
+            Normal::Directory(key) => key.iter().flatten().map(|(oid, value)| oid.as_bytes().len() + value.len()).sum(),
             Normal::Uri(None) | Normal::Uncheckable(_) => 0,
         }
     }

@@ -10,6 +10,7 @@
 //! from bytes in which a pre-1970 time is replaced by 1970-01-01 of the same length; that
 //! copy's validity is never read — [`Cert::not_before`] and [`Cert::not_after`] are.
 
+use crate::x509::signature::{Digests, Message};
 use std::ops::{Deref, Range};
 use x509_cert::Certificate;
 use x509_cert::crl::CertificateList;
@@ -99,7 +100,37 @@ fn parse_time(tag: u8, text: &[u8]) -> Result<i64, String> {
     Ok(crate::clock::days_from_civil(year, month, day) * 86_400 + hour * 3600 + minute * 60 + second)
 }
 
-/// The validity times of a certificate, and where their values lie in `der`.
+/// Most attributes a certificate's issuer or subject name may hold. Real names hold a
+/// dozen; decoded (and put in comparable form) each attribute costs some 300 bytes of
+/// memory, so an 8 MiB certificate of tiny attributes took 320 MiB before any check
+/// (issue 27). Counted on the DER, before anything is decoded.
+pub const MAX_NAME_ATTRIBUTES: usize = 1024;
+
+/// Refuses an issuer or subject name of more than [`MAX_NAME_ATTRIBUTES`] attributes,
+/// counting them in `der` without decoding (`name` is where the Name starts).
+fn check_name_size(der: &[u8], name: usize, which: &str) -> Result<(), String> {
+    let name = tlv(der, name)?;
+    let mut attributes = 0usize;
+    let mut rdn_at = name.contents.start;
+    while rdn_at < name.contents.end {
+        let rdn = tlv(der, rdn_at)?;
+        let mut atv_at = rdn.contents.start;
+        while atv_at < rdn.contents.end {
+            attributes += 1;
+            if attributes > MAX_NAME_ATTRIBUTES {
+                return Err(format!(
+                    "its {which} name holds more than {MAX_NAME_ATTRIBUTES} attributes; real names hold a dozen, and keyseal reads no more"
+                ));
+            }
+            atv_at = tlv(der, atv_at)?.end;
+        }
+        rdn_at = rdn.end;
+    }
+    Ok(())
+}
+
+/// The validity times of a certificate, and where their values lie in `der`; on the way,
+/// the issuer and subject names are held to [`MAX_NAME_ATTRIBUTES`].
 fn validity(der: &[u8], tbs: &Range<usize>) -> Result<[(i64, Range<usize>, u8); 2], String> {
     let tbs = tlv(der, tbs.start)?;
     let mut at = tbs.contents.start;
@@ -107,13 +138,16 @@ fn validity(der: &[u8], tbs: &Range<usize>) -> Result<[(i64, Range<usize>, u8); 
     if first.tag == VERSION_TAG {
         at = first.end;
     }
-    for _ in 0..3 {
-        at = tlv(der, at)?.end; // serialNumber, signature, issuer
+    for _ in 0..2 {
+        at = tlv(der, at)?.end; // serialNumber, signature
     }
+    check_name_size(der, at, "issuer")?;
+    at = tlv(der, at)?.end;
     let validity = tlv(der, at)?;
     if validity.tag != SEQUENCE {
         return Err("validity is not a SEQUENCE".into());
     }
+    check_name_size(der, validity.end, "subject")?;
     let not_before = tlv(der, validity.contents.start)?;
     let not_after = tlv(der, not_before.end)?;
     if not_after.end != validity.contents.end {
@@ -138,6 +172,8 @@ pub struct Cert {
     pub not_after: i64,
     /// How messages name it (`describe`), formatted once and bounded (see display.rs).
     description: String,
+    /// The digests of tbsCertificate, computed once for all issuer candidates.
+    digests: Digests,
 }
 
 impl Cert {
@@ -160,7 +196,15 @@ impl Cert {
         }
         .map_err(|e| e.to_string())?;
         let description = crate::x509::display::describe_certificate(&decoded);
-        Ok(Cert { der: der.to_vec(), tbs, decoded, not_before: times[0].0, not_after: times[1].0, description })
+        Ok(Cert {
+            der: der.to_vec(),
+            tbs,
+            decoded,
+            not_before: times[0].0,
+            not_after: times[1].0,
+            description,
+            digests: Digests::default(),
+        })
     }
 
     /// `subject "CN=...", serial 0A1B...`: how messages name this certificate, with the
@@ -178,6 +222,11 @@ impl Cert {
     pub fn signed_bytes(&self) -> &[u8] {
         &self.der[self.tbs.clone()]
     }
+
+    /// tbsCertificate with its cached digests, for signature checks.
+    pub fn signed_message(&self) -> Message<'_> {
+        Message::new(self.signed_bytes(), &self.digests)
+    }
 }
 
 impl Deref for Cert {
@@ -194,6 +243,8 @@ pub struct Crl {
     der: Vec<u8>,
     tbs: Range<usize>,
     decoded: CertificateList,
+    /// The digests of tbsCertList, computed once for all signer candidates.
+    digests: Digests,
 }
 
 impl Crl {
@@ -202,12 +253,17 @@ impl Crl {
         use der::Decode;
         let tbs = signed_range(der)?;
         let decoded = CertificateList::from_der(der).map_err(|e| e.to_string())?;
-        Ok(Crl { der: der.to_vec(), tbs, decoded })
+        Ok(Crl { der: der.to_vec(), tbs, decoded, digests: Digests::default() })
     }
 
     /// tbsCertList as received: what the CRL issuer signed.
     pub fn signed_bytes(&self) -> &[u8] {
         &self.der[self.tbs.clone()]
+    }
+
+    /// tbsCertList with its cached digests, for signature checks.
+    pub fn signed_message(&self) -> Message<'_> {
+        Message::new(self.signed_bytes(), &self.digests)
     }
 }
 

@@ -10,6 +10,7 @@ use der::asn1::ObjectIdentifier;
 use sha2::{Sha256, Sha384, Sha512};
 use signature::hazmat::PrehashVerifier;
 use spki::{AlgorithmIdentifierOwned, DecodePublicKey, SubjectPublicKeyInfoOwned};
+use std::sync::OnceLock;
 
 const SHA256_WITH_RSA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.11");
 const SHA384_WITH_RSA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.12");
@@ -44,12 +45,38 @@ enum Hash {
     Sha512,
 }
 
-fn digest(hash: Hash, message: &[u8]) -> Vec<u8> {
-    use sha2::Digest;
-    match hash {
-        Hash::Sha256 => Sha256::digest(message).to_vec(),
-        Hash::Sha384 => Sha384::digest(message).to_vec(),
-        Hash::Sha512 => Sha512::digest(message).to_vec(),
+/// The digests of one signed message, each computed at most once. A certificate's
+/// signature is checked against every issuer candidate, and a hostile one's signed part
+/// can be megabytes: hashing it again per candidate cost more than the signature checks
+/// (issue 27). `received::Cert` and `received::Crl` keep one for their signed bytes.
+#[derive(Debug, Clone, Default)]
+pub struct Digests {
+    sha256: OnceLock<Vec<u8>>,
+    sha384: OnceLock<Vec<u8>>,
+    sha512: OnceLock<Vec<u8>>,
+}
+
+/// A message and the cache of its digests.
+#[derive(Clone, Copy)]
+pub struct Message<'a> {
+    bytes: &'a [u8],
+    digests: &'a Digests,
+}
+
+impl<'a> Message<'a> {
+    /// `bytes`, whose digests `digests` caches (it must only ever be used with them).
+    pub fn new(bytes: &'a [u8], digests: &'a Digests) -> Message<'a> {
+        Message { bytes, digests }
+    }
+
+    fn digest(&self, hash: Hash) -> &'a [u8] {
+        use sha2::Digest;
+        let Message { bytes, digests } = *self;
+        match hash {
+            Hash::Sha256 => digests.sha256.get_or_init(|| Sha256::digest(bytes).to_vec()),
+            Hash::Sha384 => digests.sha384.get_or_init(|| Sha384::digest(bytes).to_vec()),
+            Hash::Sha512 => digests.sha512.get_or_init(|| Sha512::digest(bytes).to_vec()),
+        }
     }
 }
 
@@ -67,6 +94,16 @@ pub fn verify_signed(
     public_key: &SubjectPublicKeyInfoOwned,
     algorithm: &AlgorithmIdentifierOwned,
     message: &[u8],
+    signature: &[u8],
+) -> Result<(), SignatureError> {
+    verify_message(public_key, algorithm, Message::new(message, &Digests::default()), signature)
+}
+
+/// [`verify_signed`] over a message whose digests are cached.
+pub fn verify_message(
+    public_key: &SubjectPublicKeyInfoOwned,
+    algorithm: &AlgorithmIdentifierOwned,
+    message: Message<'_>,
     signature: &[u8],
 ) -> Result<(), SignatureError> {
     let key_der = der::Encode::to_der(public_key).map_err(|e| SignatureError::Malformed(e.to_string()))?;
@@ -159,7 +196,7 @@ fn rsa_pkcs1(
     public_key: &SubjectPublicKeyInfoOwned,
     key_der: &[u8],
     hash: Hash,
-    message: &[u8],
+    message: Message<'_>,
     signature: &[u8],
 ) -> Result<bool, SignatureError> {
     let (key, key_use) = rsa_key(public_key, key_der)?;
@@ -167,11 +204,11 @@ fn rsa_pkcs1(
         // An id-RSASSA-PSS key signs with PSS only; a PKCS#1 v1.5 signature is not its.
         return Ok(false);
     }
-    let hashed = digest(hash, message);
+    let hashed = message.digest(hash);
     Ok(match hash {
-        Hash::Sha256 => key.pkcs1v15_verify_prehash::<Sha256>(&hashed, signature).is_ok(),
-        Hash::Sha384 => key.pkcs1v15_verify_prehash::<Sha384>(&hashed, signature).is_ok(),
-        Hash::Sha512 => key.pkcs1v15_verify_prehash::<Sha512>(&hashed, signature).is_ok(),
+        Hash::Sha256 => key.pkcs1v15_verify_prehash::<Sha256>(hashed, signature).is_ok(),
+        Hash::Sha384 => key.pkcs1v15_verify_prehash::<Sha384>(hashed, signature).is_ok(),
+        Hash::Sha512 => key.pkcs1v15_verify_prehash::<Sha512>(hashed, signature).is_ok(),
     })
 }
 
@@ -181,7 +218,7 @@ fn rsa_pss(
     public_key: &SubjectPublicKeyInfoOwned,
     key_der: &[u8],
     algorithm: &AlgorithmIdentifierOwned,
-    message: &[u8],
+    message: Message<'_>,
     signature: &[u8],
 ) -> Result<bool, SignatureError> {
     let parameters = pss_parameters(algorithm.parameters.as_ref(), "signature")?;
@@ -204,13 +241,13 @@ fn rsa_pss(
     }
     Ok(match hash {
         Hash::Sha256 => rsa::pss::VerifyingKey::<Sha256>::new_with_salt_len(key, salt)
-            .verify_prehash(&digest(hash, message), &pss_signature(signature)?)
+            .verify_prehash(message.digest(hash), &pss_signature(signature)?)
             .is_ok(),
         Hash::Sha384 => rsa::pss::VerifyingKey::<Sha384>::new_with_salt_len(key, salt)
-            .verify_prehash(&digest(hash, message), &pss_signature(signature)?)
+            .verify_prehash(message.digest(hash), &pss_signature(signature)?)
             .is_ok(),
         Hash::Sha512 => rsa::pss::VerifyingKey::<Sha512>::new_with_salt_len(key, salt)
-            .verify_prehash(&digest(hash, message), &pss_signature(signature)?)
+            .verify_prehash(message.digest(hash), &pss_signature(signature)?)
             .is_ok(),
     })
 }
@@ -219,24 +256,24 @@ fn pss_signature(bytes: &[u8]) -> Result<rsa::pss::Signature, SignatureError> {
     rsa::pss::Signature::try_from(bytes).map_err(|_| SignatureError::Invalid)
 }
 
-fn ecdsa(key_der: &[u8], hash: Hash, message: &[u8], signature: &[u8]) -> Result<bool, SignatureError> {
-    let hashed = digest(hash, message);
+fn ecdsa(key_der: &[u8], hash: Hash, message: Message<'_>, signature: &[u8]) -> Result<bool, SignatureError> {
+    let hashed = message.digest(hash);
     match crate::kms::keys::spec_of_public_key(key_der) {
         Some(crate::kms::KeySpec::EcP256) => {
             let key = p256::ecdsa::VerifyingKey::from_public_key_der(key_der)
                 .map_err(|e| SignatureError::Malformed(e.to_string()))?;
-            Ok(p256::ecdsa::Signature::from_der(signature).is_ok_and(|sig| key.verify_prehash(&hashed, &sig).is_ok()))
+            Ok(p256::ecdsa::Signature::from_der(signature).is_ok_and(|sig| key.verify_prehash(hashed, &sig).is_ok()))
         }
         Some(crate::kms::KeySpec::EcP256k) => {
             let key = k256::ecdsa::VerifyingKey::from_public_key_der(key_der)
                 .map_err(|e| SignatureError::Malformed(e.to_string()))?;
             Ok(k256::ecdsa::Signature::from_der(signature)
-                .is_ok_and(|sig| key.verify_prehash(&hashed, &sig.normalize_s()).is_ok()))
+                .is_ok_and(|sig| key.verify_prehash(hashed, &sig.normalize_s()).is_ok()))
         }
         _ if is_p384(key_der) => {
             let key = p384::ecdsa::VerifyingKey::from_public_key_der(key_der)
                 .map_err(|e| SignatureError::Malformed(e.to_string()))?;
-            Ok(p384::ecdsa::Signature::from_der(signature).is_ok_and(|sig| key.verify_prehash(&hashed, &sig).is_ok()))
+            Ok(p384::ecdsa::Signature::from_der(signature).is_ok_and(|sig| key.verify_prehash(hashed, &sig).is_ok()))
         }
         _ => Err(SignatureError::Unsupported("ECDSA with a key that is not P-256, P-384 or secp256k1".into())),
     }

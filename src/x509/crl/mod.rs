@@ -23,7 +23,7 @@ use crate::x509::budget::{Budget, Exhausted};
 use crate::x509::name::{NameKey, name_key};
 use crate::x509::pool::Indexed;
 use crate::x509::received::Crl;
-use crate::x509::signature::verify_signed;
+use crate::x509::signature::verify_message;
 use der::Decode;
 use entries::Entries;
 use scope::{CrlScope, EVERY_REASON, Point, PointName};
@@ -275,10 +275,10 @@ impl<'a> CrlIndex<'a> {
         let crl = &self.crls[at];
         let signature = crl.signature.as_bytes().unwrap_or_default();
         let verifies = crl.signature_algorithm == crl.tbs_cert_list.signature
-            && verify_signed(
+            && verify_message(
                 signer.cert.tbs_certificate().subject_public_key_info(),
                 &crl.signature_algorithm,
-                crl.signed_bytes(),
+                crl.signed_message(),
                 signature,
             )
             .is_ok();

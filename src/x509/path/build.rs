@@ -145,10 +145,10 @@ pub(super) fn certificates<'c>(chain: &[&'c Indexed<'_>]) -> Vec<&'c Cert> {
 
 pub(super) fn signature_check(subject: &Cert, issuer: &Cert) -> Result<(), (Reason, String)> {
     let signature = subject.signature().as_bytes().unwrap_or_default();
-    verify_signed(
+    verify_message(
         issuer.tbs_certificate().subject_public_key_info(),
         subject.signature_algorithm(),
-        subject.signed_bytes(),
+        subject.signed_message(),
         signature,
     )
     .map_err(|e| match e {

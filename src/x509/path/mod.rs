@@ -38,7 +38,7 @@ use crate::x509::policy::{CertPolicies, PolicyError, PolicyInputs, PolicyState};
 use crate::x509::pool::{Indexed, Pool};
 use crate::x509::profile::{self, Position};
 use crate::x509::received::{Cert, Crl};
-use crate::x509::signature::{SignatureError, verify_signed};
+use crate::x509::signature::{SignatureError, verify_message};
 use crate::x509::{Purpose, Reason, describe};
 use der::oid::AssociatedOid;
 use serde::Serialize;
