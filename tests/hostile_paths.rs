@@ -340,7 +340,7 @@ fn two_hundred_thousand_policy_mappings_are_charged_as_read() {
     assert!(ca.len() > 3 << 20, "{}", ca.len());
     let leaf = pki.leaf(name("CN=Leaf"), vec![extension(&CertificatePolicies(vec![any]), false)]);
     for flags in [&[][..], &["--inhibit-policy-mapping"][..]] {
-        let report = pki.verify(&leaf, &[ca.clone()], flags);
+        let report = pki.verify(&leaf, std::slice::from_ref(&ca), flags);
         assert_eq!(report["valid"], false, "{report}");
         assert_eq!(report["reason"], "budget-exceeded", "{report}");
     }
