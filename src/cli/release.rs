@@ -117,8 +117,9 @@ pub struct VerifyArgs {
     /// certificates (PEM); repeatable.
     #[arg(long, value_name = "ROOTS.pem")]
     pub trust: Vec<PathBuf>,
-    /// CRLs to check the chain's revocation with (PEM or DER); repeatable.
-    #[arg(long, value_name = "FILE", requires = "trust")]
+    /// CRLs to check revocation with (PEM or DER), for the signer's chain (--trust) and
+    /// the TSA's (--tsa-trust); repeatable.
+    #[arg(long, value_name = "FILE")]
     pub crl: Vec<PathBuf>,
     /// What the signer's certificate must be good for.
     #[arg(long, default_value = "code-signing", value_parser = crate::x509::Purpose::parse)]
@@ -221,17 +222,19 @@ pub fn verify(args: VerifyArgs) -> Result<Outcome, CliError> {
         ),
         None => None,
     };
+    if !args.crl.is_empty() && args.trust.is_empty() && args.tsa_trust.is_empty() {
+        return Err(ReleaseError::Input(
+            "--crl checks the revocation of a certificate chain: give it with --trust or --tsa-trust".into(),
+        )
+        .into());
+    }
+    let at = args.at.unwrap_or_else(crate::clock::now_unix);
+    let crls = crate::cli::cert::crls(&args.crl)?;
     let trust = if args.trust.is_empty() {
         None
     } else {
         let anchors = crate::cli::cert::certificates(&args.trust, "--trust")?;
-        Some(ChainTrust {
-            anchors,
-            crls: crate::cli::cert::crls(&args.crl)?,
-            purpose: args.purpose,
-            at: args.at.unwrap_or_else(crate::clock::now_unix),
-            policy: args.policy.inputs(),
-        })
+        Some(ChainTrust { anchors, crls: crls.clone(), purpose: args.purpose, at, policy: args.policy.inputs() })
     };
     let report = verify_release(&VerifyOptions {
         paths: args.paths,
@@ -240,6 +243,8 @@ pub fn verify(args: VerifyArgs) -> Result<Outcome, CliError> {
         public_key_pem,
         trust,
         tsa_trust: crate::cli::cert::certificates(&args.tsa_trust, "--tsa-trust")?,
+        tsa_crls: crls,
+        at,
     })?;
     if args.json {
         print_json(&report)?;

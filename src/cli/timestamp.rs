@@ -15,7 +15,7 @@ use crate::kms::{Kms, LocalKms};
 use crate::quote::{escape_text, quote_path};
 use crate::tsa::query::{QueryRequest, make_query};
 use crate::tsa::reply::{Desk, Outcome as ReplyOutcome, Tsa, TsaConfig};
-use crate::tsa::verify::{Expected, TokenReport, verify_reply};
+use crate::tsa::verify::{Expected, TokenReport, TsaTrust, verify_reply};
 use crate::tsa::{DEFAULT_POLICY, ImprintHash, TsaError};
 use clap::{ArgGroup, Args, Subcommand};
 use std::path::{Path, PathBuf};
@@ -147,6 +147,15 @@ pub struct VerifyArgs {
     /// The TSA's certificate and intermediates, when the reply does not carry them; repeatable.
     #[arg(long, value_name = "CHAIN.pem")]
     pub chain: Vec<PathBuf>,
+    /// CRLs to check the TSA chain's revocation with (PEM or DER); repeatable. A TSA
+    /// certificate revoked for key compromise (or no stated reason) voids its tokens
+    /// whenever it was revoked (RFC 3161 §4).
+    #[arg(long, value_name = "FILE")]
+    pub crl: Vec<PathBuf>,
+    /// The verification time (2027-01-31T00:00:00Z, 2027-01-31, Unix seconds); default now.
+    /// The token's genTime may not be after it, and the CRLs must be current then.
+    #[arg(long, value_parser = crate::clock::parse_time)]
+    pub at: Option<i64>,
     /// Print the whole report, every check, as JSON.
     #[arg(long)]
     pub json: bool,
@@ -281,7 +290,10 @@ fn verify(args: VerifyArgs) -> Result<Outcome, CliError> {
     };
     let intermediates = certificates(&args.chain, "--chain")?;
     let anchors = certificates(&args.trust, "--trust")?;
-    let report = verify_reply(&reply, &expected, &intermediates, &anchors)?;
+    let crls = crate::cli::cert::crls(&args.crl)?;
+    let now = args.at.unwrap_or_else(crate::clock::now_unix);
+    let trust = TsaTrust { anchors: &anchors, intermediates: &intermediates, crls: &crls, now };
+    let report = verify_reply(&reply, &expected, &trust)?;
     if args.json {
         print_json(&report)?;
     } else {

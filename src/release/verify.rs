@@ -35,6 +35,12 @@ pub struct VerifyOptions {
     /// Trust anchors for time-stamp authorities (`--tsa-trust`); empty: a bundle's time
     /// stamp is not used (and the report says so).
     pub tsa_trust: Vec<crate::x509::Cert>,
+    /// CRLs for the TSA's chain (the same `--crl` lists as the signer's): a revoked TSA's
+    /// tokens date nothing (RFC 3161 §4).
+    pub tsa_crls: Vec<crate::x509::Crl>,
+    /// The verification time, Unix seconds: a time stamp's genTime may not be after it,
+    /// and the TSA's CRLs must be current then.
+    pub at: i64,
 }
 
 /// Trusting the signer through its certificate chain.
@@ -256,7 +262,7 @@ pub fn verify_release(options: &VerifyOptions) -> Result<VerifyReport, ReleaseEr
         })?),
         None => None,
     };
-    let Ok(stamped) = check_timestamp(&bundle, &options.tsa_trust, &mut report) else { return Ok(report) };
+    let Ok(stamped) = check_timestamp(&bundle, options, &mut report) else { return Ok(report) };
     let signer_key = match &options.trust {
         Some(trust) => match signer_by_certificate(&bundle, trust, stamped, &mut report)? {
             Some(key) => key,
@@ -306,16 +312,14 @@ pub fn verify_release(options: &VerifyOptions) -> Result<VerifyReport, ReleaseEr
     Ok(report)
 }
 
-/// The bundle's time stamp under `tsa_trust`: `Ok(Some(_))` with its genTime when it verifies (over
-/// the SHA-256 of the signature, its TSA's chain valid at genTime for time stamping),
+/// The bundle's time stamp under `--tsa-trust`: `Ok(Some(_))` with its genTime when it verifies (over
+/// the SHA-256 of the signature, its TSA's chain valid at genTime for time stamping and not
+/// revoked by the CRLs given),
 /// `Ok(None)` when there is none or no `--tsa-trust` (recorded as absent or ignored), and
 /// `Err` when it does not verify — recorded as `timestamp-invalid`, failing closed: a
 /// token offered and refused never falls back to checking the chain now.
-fn check_timestamp(
-    bundle: &Bundle,
-    tsa_trust: &[crate::x509::Cert],
-    report: &mut VerifyReport,
-) -> Result<Option<Stamped>, ()> {
+fn check_timestamp(bundle: &Bundle, options: &VerifyOptions, report: &mut VerifyReport) -> Result<Option<Stamped>, ()> {
+    let tsa_trust = &options.tsa_trust;
     let record = |report: &mut VerifyReport, status, detail: String, token| {
         report.timestamp = Some(TimestampReport { status, detail, token });
     };
@@ -338,7 +342,13 @@ fn check_timestamp(
         (Some(stamp), false) => stamp,
     };
     let imprint = crate::tsa::verify::Expected::Digest(Sha256::digest(&bundle.signature.value).to_vec());
-    let (reason, message, token) = match crate::tsa::verify::verify_reply(&stamp.token, &imprint, &[], tsa_trust) {
+    let trust = crate::tsa::verify::TsaTrust {
+        anchors: tsa_trust,
+        intermediates: &[],
+        crls: &options.tsa_crls,
+        now: options.at,
+    };
+    let (reason, message, token) = match crate::tsa::verify::verify_reply(&stamp.token, &imprint, &trust) {
         Ok(token) if token.valid => {
             if let (Some(gen_time), Some(latest)) = (token.gen_time_unix, token.latest) {
                 let detail = format!(

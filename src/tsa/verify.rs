@@ -8,13 +8,23 @@
 //! | the signature over the signed attributes verifies | 5652 §5.4, §5.6 | `bad-tsa-signature` |
 //! | contentType is id-ct-TSTInfo, messageDigest is the TSTInfo's hash | 5652 §11.1, §11.2 | `malformed-token`, `bad-tsa-signature` |
 //! | signingCertificate(V2) names the signer's certificate | 3161 §2.4.1, 5816 | `bad-signing-certificate` |
-//! | the TSA's chain validates at genTime for timestamping | 5280 §6.1, 3161 §2.3 | `tsa-chain-invalid` |
+//! | genTime is not after the verification time | 3161 §2.4.2 | `gen-time-in-future` |
+//! | the accuracy is at most [`MAX_ACCURACY_SECONDS`] | 3161 §2.4.2 | `bad-accuracy` |
+//! | the TSTInfo has no critical extension (keyseal knows none) | 3161 §2.4.2, 5280 §4.2 | `unknown-critical-extension` |
+//! | the TSA's chain validates at genTime for timestamping, not revoked by the CRLs given | 5280 §6.1, §6.3, 3161 §2.3, §4 | `tsa-chain-invalid` |
 //! | the message imprint is the data's hash | 3161 §2.4.2 | `bad-imprint` |
 //!
 //! A hash or signature algorithm keyseal does not check is `unsupported-algorithm`; input
 //! that is not a well-formed reply is `malformed-token`, an error (exit 2) rather than a
 //! failed check. Nothing is taken from the clock: the chain is judged at the token's own
-//! genTime, which only a valid signature vouches for.
+//! genTime, which only a valid signature vouches for, and revocation by CRLs current at the
+//! verification time the caller passes ([`TsaTrust::now`]). A TSA certificate revoked
+//! after genTime voids the token unless the reason leaves earlier signatures standing
+//! (superseded, cessationOfOperation, ...: see `x509::crl::Clock`): RFC 3161 §4 voids every
+//! token of a compromised TSA key, whenever it was made, so keyCompromise (or no reason)
+//! revokes at any date. The TSA's certificate must be an end entity: a CA's key is not
+//! "reserved specifically" for time stamping (RFC 3161 §2.3), and path validation refuses
+//! it as `ca-as-end-entity`.
 
 use crate::tsa::asn1::{EssCertId, EssCertIdV2, IssuerSerial, SigningCertificate, SigningCertificateV2, status};
 use crate::tsa::token::{self, Token};
@@ -22,9 +32,10 @@ use crate::tsa::{
     ID_CONTENT_TYPE, ID_CT_TST_INFO, ID_MESSAGE_DIGEST, ID_SIGNING_CERTIFICATE, ID_SIGNING_CERTIFICATE_V2, ImprintHash,
     TsaError, integer_hex,
 };
+use crate::x509::path::TimeStamped;
 use crate::x509::path::ValidationReport;
 use crate::x509::signature::{SignatureError, verify_signed};
-use crate::x509::{Cert, Purpose, ValidationOptions, describe, validate};
+use crate::x509::{Cert, Crl, Purpose, ValidationOptions, describe, validate};
 use cms::signed_data::{SignerIdentifier, SignerInfo};
 use der::asn1::{ObjectIdentifier, OctetString};
 use der::{Any, Encode};
@@ -56,6 +67,12 @@ pub enum TokenReason {
     UnsupportedAlgorithm,
     /// The token is over other data.
     BadImprint,
+    /// genTime is after the verification time.
+    GenTimeInFuture,
+    /// The stated accuracy is more than [`MAX_ACCURACY_SECONDS`].
+    BadAccuracy,
+    /// The TSTInfo has a critical extension keyseal does not process.
+    UnknownCriticalExtension,
 }
 
 impl TokenReason {
@@ -70,6 +87,9 @@ impl TokenReason {
             TokenReason::TsaChainInvalid => "tsa-chain-invalid",
             TokenReason::UnsupportedAlgorithm => "unsupported-algorithm",
             TokenReason::BadImprint => "bad-imprint",
+            TokenReason::GenTimeInFuture => "gen-time-in-future",
+            TokenReason::BadAccuracy => "bad-accuracy",
+            TokenReason::UnknownCriticalExtension => "unknown-critical-extension",
         }
     }
 }
@@ -145,20 +165,44 @@ pub struct TokenReport {
 }
 
 /// The checks, by name, in the order they run.
-const CHECKS: &[&str] =
-    &["status", "signer-certificate", "signature", "message-digest", "signing-certificate", "tsa-chain", "imprint"];
+const CHECKS: &[&str] = &[
+    "status",
+    "signer-certificate",
+    "signature",
+    "message-digest",
+    "signing-certificate",
+    "tst-info",
+    "tsa-chain",
+    "imprint",
+];
+
+/// The largest accuracy a token may state. RFC 3161 TSAs state seconds at most (common
+/// ones a second or less); a token claiming only to be right within hours says little
+/// about when the signature existed, so it is refused rather than trusted to that width.
+pub const MAX_ACCURACY_SECONDS: u64 = 3600;
+
+/// What the TSA's chain is judged with: its trust anchors, intermediates beside those the
+/// token carries, CRLs for its revocation, and the verification time, Unix seconds (the
+/// CRLs must be current then, and genTime may not be after it).
+#[derive(Debug, Clone, Copy)]
+pub struct TsaTrust<'a> {
+    /// Trust anchors for the TSA's certificate.
+    pub anchors: &'a [Cert],
+    /// Intermediates (and the TSA's certificate) the token may not carry.
+    pub intermediates: &'a [Cert],
+    /// CRLs for the TSA's chain.
+    pub crls: &'a [Crl],
+    /// The verification time, Unix seconds.
+    pub now: i64,
+}
 
 type Failure = (TokenReason, String);
 
 /// Verifies `reply` (a TimeStampResp or a bare token) over `expected`, with the TSA
-/// chain built from the token's certificates and `intermediates` to `anchors`. `Err` is
-/// unusable input: a malformed reply (`malformed-token`) or data that cannot be read.
-pub fn verify_reply(
-    reply: &[u8],
-    expected: &Expected,
-    intermediates: &[Cert],
-    anchors: &[Cert],
-) -> Result<TokenReport, TsaError> {
+/// chain built from the token's certificates and `trust`'s intermediates to its anchors.
+/// `Err` is unusable input: a malformed reply (`malformed-token`) or data that cannot be
+/// read.
+pub fn verify_reply(reply: &[u8], expected: &Expected, trust: &TsaTrust<'_>) -> Result<TokenReport, TsaError> {
     let response = token::parse(reply).map_err(|e| TsaError::new("malformed-token", e.0))?;
     let mut report = TokenReport { status: status::name(response.status.status).to_string(), ..Default::default() };
     let outcome = match (&response.status, &response.token) {
@@ -169,7 +213,7 @@ pub fn verify_reply(
         (_, Some(token)) => {
             describe_token(&mut report, token);
             let digest = expected_digest(token, expected)?;
-            check_token(&mut report, token, &digest, intermediates, anchors)
+            check_token(&mut report, token, &digest, trust)
         }
     };
     match outcome {
@@ -245,18 +289,17 @@ fn pass(report: &mut TokenReport, check: &'static str, detail: Option<String>) {
 }
 
 /// Every check after the status, each recorded as it passes.
-fn check_token(
-    report: &mut TokenReport,
-    token: &Token,
-    expected: &[u8],
-    intermediates: &[Cert],
-    anchors: &[Cert],
-) -> Result<(), Failure> {
+fn check_token(report: &mut TokenReport, token: &Token, expected: &[u8], trust: &TsaTrust<'_>) -> Result<(), Failure> {
     pass(report, "status", None);
-    let (signer, carried) = check_signed(report, token, intermediates)?;
-    let pool: Vec<Cert> = carried.iter().chain(intermediates).cloned().collect();
-    let chain =
-        validate(&signer, &pool, anchors, &ValidationOptions::new(token.tst_info.gen_time.unix, Purpose::Timestamping));
+    let (signer, carried) = check_signed(report, token, trust.intermediates)?;
+    check_tst_info(token, trust.now)?;
+    pass(report, "tst-info", None);
+    let pool: Vec<Cert> = carried.iter().chain(trust.intermediates).cloned().collect();
+    let gen_time = token.tst_info.gen_time.unix;
+    let mut options = ValidationOptions::new(gen_time, Purpose::Timestamping);
+    options.crls = trust.crls.to_vec();
+    options.time_stamped = Some(TimeStamped { now: trust.now, latest: report.latest.unwrap_or(gen_time) });
+    let chain = validate(&signer, &pool, trust.anchors, &options);
     let chain_failure = chain.reason.map(|reason| {
         format!(
             "the TSA's certificate chain is not valid at genTime {} [{}]: {}",
@@ -272,6 +315,37 @@ fn check_token(
     pass(report, "tsa-chain", None);
     check_imprint(token, expected)?;
     pass(report, "imprint", None);
+    Ok(())
+}
+
+/// What the TSTInfo itself must be, now that its signature vouches for it: made no later
+/// than the verification time, with a sane accuracy, and with no critical extension
+/// (keyseal processes none; RFC 5280 §4.2's rule for critical extensions).
+fn check_tst_info(token: &Token, now: i64) -> Result<(), Failure> {
+    let info = &token.tst_info;
+    if info.gen_time.unix > now {
+        let message = format!(
+            "the token's genTime {} is after the verification time {}: no time stamp can be from the future (is a clock wrong?)",
+            info.gen_time.display(),
+            crate::clock::format_unix(now)
+        );
+        return Err((TokenReason::GenTimeInFuture, message));
+    }
+    if let Some(accuracy) = &info.accuracy {
+        let seconds = accuracy.seconds.unwrap_or(0);
+        let within = seconds < MAX_ACCURACY_SECONDS
+            || (seconds == MAX_ACCURACY_SECONDS && accuracy.millis.is_none() && accuracy.micros.is_none());
+        if !within {
+            let message = format!(
+                "the token states an accuracy of {seconds} s; keyseal takes at most {MAX_ACCURACY_SECONDS} s, beyond which genTime says little"
+            );
+            return Err((TokenReason::BadAccuracy, message));
+        }
+    }
+    if let Some(ext) = info.extensions.iter().flatten().find(|ext| ext.critical) {
+        let message = format!("the token has critical extension {} that keyseal does not process", ext.extn_id);
+        return Err((TokenReason::UnknownCriticalExtension, message));
+    }
     Ok(())
 }
 

@@ -3,8 +3,10 @@
 //! so looking for the issuers of a certificate costs what it finds, not the size of the
 //! pile. (Comparing every pair by re-encoding it made a hostile pile quadratic.)
 
+use crate::x509::Reason;
 use crate::x509::name::{NameKey, SubjectName, Subtrees, UncheckableNames, name_key};
 use crate::x509::policy::{CertPolicies, PolicyError};
+use crate::x509::profile::Violation;
 use crate::x509::received::Cert;
 use sha2::{Digest, Sha256};
 use std::cell::OnceCell;
@@ -43,6 +45,13 @@ pub struct Derived {
     pub constrained_names: OnceCell<Result<Vec<SubjectName>, UncheckableNames>>,
     /// Its four policy extensions, decoded and checked.
     pub policies: OnceCell<Result<CertPolicies, PolicyError>>,
+    /// Version, serial, signature algorithms and extensions well-formed (path/checks.rs).
+    pub structure: OnceCell<Result<(), (&'static str, Reason, String)>>,
+    /// The RFC 5280 §4 profile's verdict (profile.rs), as an intermediate or end entity
+    /// (`2 * is_leaf`) signed by another key or its own (`+ own_key`).
+    pub profile: [OnceCell<Result<(), Violation>>; 4],
+    /// The profile's verdict on it as a trust anchor.
+    pub trust_anchor: OnceCell<Result<(), Violation>>,
 }
 
 impl<'a> Indexed<'a> {

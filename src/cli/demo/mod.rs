@@ -374,6 +374,8 @@ impl Tour<'_> {
             public_key_pem: None,
             trust: Some(trust.clone()),
             tsa_trust: Vec::new(),
+            tsa_crls: Vec::new(),
+            at: trust.at,
         })?)
     }
 }

@@ -61,7 +61,7 @@ pub(super) fn check_path(
 ) -> Result<Success, Failure> {
     let mut checker = Checker { checks: Vec::new(), path: entries(&certificates(chain), Some(anchor.cert)), options };
     let n = chain.len();
-    check_anchor(&mut checker, anchor.cert, budget)?;
+    check_anchor(&mut checker, anchor, budget)?;
     let mut max_path_length = extension::<BasicConstraints>(anchor.cert)
         .ok()
         .flatten()
@@ -76,7 +76,7 @@ pub(super) fn check_path(
     for (position, indexed) in chain.iter().rev().enumerate() {
         let (is_leaf, cert) = (position + 1 == n, indexed.cert);
         checker.pass(cert, "signature", Some(format!("verified with the key of {}", describe(issuer.cert))));
-        check_structure(&mut checker, cert)?;
+        check_structure(&mut checker, indexed)?;
         check_profile(&mut checker, indexed, issuer, is_leaf)?;
         check_validity(&mut checker, cert, "")?;
         // RFC 5280 §7.1 comparison: the indexed names are already in comparable form.
@@ -149,11 +149,16 @@ pub(super) fn extension<'a, T: der::Decode<'a, Error = der::Error> + AssociatedO
 /// unknown critical extension), and the RFC 5280 profile of a CA (see
 /// profile.rs). One that omits the authorityKeyIdentifier must be self-signed: its
 /// signature verifies with its own key (one signature from the budget).
-pub(super) fn check_anchor(checker: &mut Checker<'_>, anchor: &Cert, budget: &mut Budget) -> Result<(), Failure> {
+pub(super) fn check_anchor(
+    checker: &mut Checker<'_>,
+    indexed: &Indexed<'_>,
+    budget: &mut Budget,
+) -> Result<(), Failure> {
+    let anchor = indexed.cert;
     check_validity(checker, anchor, " (a trust anchor)")?;
-    check_structure(checker, anchor)?;
-    profile::check_trust_anchor(anchor)
-        .map_err(|(reason, message)| fail_clone(checker, anchor, "profile", reason, message))?;
+    check_structure(checker, indexed)?;
+    let verdict = indexed.derived.trust_anchor.get_or_init(|| profile::check_trust_anchor(anchor));
+    verdict.clone().map_err(|(reason, message)| fail_clone(checker, anchor, "profile", reason, message))?;
     if profile::find(anchor, profile::AUTHORITY_KEY_ID).is_none() {
         budget.signature().map_err(|e| fail_clone(checker, anchor, "profile", Reason::BudgetExceeded, e.describe()))?;
         if signature_check(anchor, anchor).is_err() {
@@ -189,66 +194,51 @@ pub(super) fn malformed(checker: &Checker<'_>, cert: &Cert, error: der::Error) -
     )
 }
 
-/// Version, serial, signature algorithm fields, duplicate and unknown critical extensions.
-pub(super) fn check_structure(checker: &mut Checker<'_>, cert: &Cert) -> Result<(), Failure> {
+/// A failed check of a certificate's own contents: the check, the reason, the message.
+pub(crate) type Verdict = Result<(), (&'static str, Reason, String)>;
+
+/// Version, serial, signature algorithm fields, duplicate and unknown critical extensions
+/// (decided once per certificate, whatever path it is on).
+pub(super) fn check_structure(checker: &mut Checker<'_>, cert: &Indexed<'_>) -> Result<(), Failure> {
+    let verdict = cert.derived.structure.get_or_init(|| structure(cert.cert));
+    if let Err((check, reason, message)) = verdict {
+        return Err(fail_clone(checker, cert.cert, check, *reason, message.clone()));
+    }
+    checker.pass(cert.cert, "structure", None);
+    Ok(())
+}
+
+fn structure(cert: &Cert) -> Verdict {
     let tbs = cert.tbs_certificate();
     let who = describe(cert);
     if tbs.extensions().is_some_and(|e| !e.is_empty()) && tbs.version() != Version::V3 {
-        return Err(fail_clone(
-            checker,
-            cert,
-            "version",
-            Reason::BadVersion,
-            format!("{who} has extensions but is not version 3"),
-        ));
+        return Err(("version", Reason::BadVersion, format!("{who} has extensions but is not version 3")));
     }
     let serial = tbs.serial_number().as_bytes();
     if serial.len() > 20 || serial.first().is_some_and(|b| b & 0x80 != 0) || serial.iter().all(|b| *b == 0) {
-        return Err(fail_clone(
-            checker,
-            cert,
-            "serial",
-            Reason::BadSerial,
-            format!("{who}: the serial is not a positive integer of at most 20 octets"),
-        ));
+        let message = format!("{who}: the serial is not a positive integer of at most 20 octets");
+        return Err(("serial", Reason::BadSerial, message));
     }
     if cert.signature_algorithm() != tbs.signature() {
-        return Err(fail_clone(
-            checker,
-            cert,
-            "signature-algorithm",
-            Reason::MalformedCertificate,
-            format!("{who}: the outer and inner signature algorithms differ"),
-        ));
+        let message = format!("{who}: the outer and inner signature algorithms differ");
+        return Err(("signature-algorithm", Reason::MalformedCertificate, message));
     }
-    check_extensions(checker, cert)?;
-    checker.pass(cert, "structure", None);
-    Ok(())
+    extensions(cert)
 }
 
 /// RFC 5280 §4.2: each extension at most once, and no critical extension this validator
 /// does not process.
-pub(super) fn check_extensions(checker: &mut Checker<'_>, cert: &Cert) -> Result<(), Failure> {
+fn extensions(cert: &Cert) -> Verdict {
     let who = describe(cert);
     let mut seen = std::collections::HashSet::new();
     for ext in cert.tbs_certificate().extensions().into_iter().flatten() {
         if !seen.insert(ext.extn_id) {
-            return Err(fail_clone(
-                checker,
-                cert,
-                "extensions",
-                Reason::DuplicateExtension,
-                format!("{who} has extension {} twice", ext.extn_id),
-            ));
+            let message = format!("{who} has extension {} twice", ext.extn_id);
+            return Err(("extensions", Reason::DuplicateExtension, message));
         }
         if ext.critical && !KNOWN_EXTENSIONS.contains(&ext.extn_id.to_string().as_str()) {
-            return Err(fail_clone(
-                checker,
-                cert,
-                "critical-extensions",
-                Reason::UnknownCriticalExtension,
-                format!("{who} has critical extension {} that keyseal does not process", ext.extn_id),
-            ));
+            let message = format!("{who} has critical extension {} that keyseal does not process", ext.extn_id);
+            return Err(("critical-extensions", Reason::UnknownCriticalExtension, message));
         }
     }
     Ok(())
@@ -266,8 +256,9 @@ pub(super) fn check_profile(
     let own_key = cert.self_issued()
         && cert.cert.tbs_certificate().subject_public_key_info()
             == issuer.cert.tbs_certificate().subject_public_key_info();
-    profile::check_certificate(cert.cert, position, own_key)
-        .map_err(|(reason, message)| fail_clone(checker, cert.cert, "profile", reason, message))?;
+    let verdict = cert.derived.profile[usize::from(is_leaf) * 2 + usize::from(own_key)]
+        .get_or_init(|| profile::check_certificate(cert.cert, position, own_key));
+    verdict.clone().map_err(|(reason, message)| fail_clone(checker, cert.cert, "profile", reason, message))?;
     checker.pass(cert.cert, "profile", None);
     Ok(())
 }

@@ -18,7 +18,7 @@
 //! | 6.1.3 (d)–(f), 6.1.4 (a), (b), (h)–(j), 6.1.5 (a), (b), (g) policies | `check_policies`, policy.rs |
 //! | 6.1.4 (g) name constraints of a CA | `add_constraints` |
 //! | 6.1.4 (k)–(n) basicConstraints, pathLen, keyUsage | `check_ca` |
-//! | 6.1.4 (o), 6.1.5 (f) critical extensions | `check_structure`, `check_extensions` |
+//! | 6.1.4 (o), 6.1.5 (f) critical extensions | `check_structure` |
 //! | 6.1.5 end entity: keyUsage, extendedKeyUsage for the purpose | `check_leaf`, `check_purpose` |
 //! | §4 profile of each certificate | `check_profile`, profile.rs |
 
