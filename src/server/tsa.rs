@@ -2,9 +2,12 @@
 //! (`--tsa-key`, `--tsa-key-version`, `--tsa-cert`). A TSA is a public service, so there
 //! is no access-key authentication here; what bounds a stranger is the request size
 //! ([`MAX_QUERY`]: a TimeStampReq is a hash and a few small fields), the server's
-//! connection cap and body timeout, and the TSA's own checks. Every answer, granted or
-//! rejected, is audited (action TimeStamp, principal `anonymous@ADDRESS`); the TSA key's
-//! AsymmetricSign is audited by the KMS as always.
+//! connection cap and body timeout, and the TSA's own checks. Every answer to a
+//! TimeStampReq, granted or rejected, is audited (action TimeStamp, principal
+//! `anonymous@ADDRESS`); the TSA key's AsymmetricSign is audited by the KMS as always. A
+//! body that is not a TimeStampReq at all is answered the same way (a badDataFormat
+//! rejection) but only logged, on the one stderr line every request gets: a stranger
+//! must not be able to grow the audit log with garbage.
 //!
 //! HTTP-level refusals (another method, content type or size) are plain-text 4xx answers;
 //! a request that reaches the TSA always gets a TimeStampResp: 200 with a token or a
