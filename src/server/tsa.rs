@@ -14,10 +14,10 @@
 //! rejection, or 500 with a systemFailure when the TSA itself cannot answer (the KMS
 //! refused, the audit log could not be written), which is also logged on stderr.
 
+use super::request_body::{self, BodyRefused};
 use super::{Answer, State, log_line};
 use crate::tsa::reply::{Desk, Outcome, Tsa};
 use crate::tsa::{QUERY_TYPE, REPLY_TYPE};
-use http_body_util::{BodyExt, Limited};
 use hyper::Request;
 use hyper::body::Incoming;
 use std::net::SocketAddr;
@@ -62,12 +62,15 @@ pub async fn answer(state: Arc<State>, remote: SocketAddr, request: Request<Inco
             &format!("send the DER TimeStampReq as Content-Type: {QUERY_TYPE}"),
         );
     }
-    let collected = tokio::time::timeout(state.body_timeout, Limited::new(request.into_body(), MAX_QUERY).collect());
-    let query = match collected.await {
-        Ok(Ok(collected)) => collected.to_bytes(),
-        _ => {
-            let message = format!("a time-stamp request is at most {MAX_QUERY} bytes, sent whole");
-            return refuse(413, "RequestTooLarge", &message);
+    let query = match request_body::read(request.into_body(), MAX_QUERY, state.body_timeout).await {
+        Ok(query) => query,
+        Err(refused) => {
+            let code = match refused {
+                BodyRefused::TooLarge { .. } => "RequestTooLarge",
+                BodyRefused::TimedOut { .. } => "RequestTimeout",
+                BodyRefused::CutOff => "RequestCutOff",
+            };
+            return refuse(refused.status(), code, &refused.message("a time-stamp request"));
         }
     };
     let worker = tokio::task::spawn_blocking(move || respond(&state, &principal, &query, remote, started));
