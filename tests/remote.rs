@@ -523,11 +523,8 @@ fn an_alias_admin_cannot_reach_a_key_through_its_alias() {
         )
     };
     let mallory = access_key(&host, "mallory", &alias_admin(&format!(r#""acs:kms:*:*:key/{mine}""#)));
-    let trusted = access_key(
-        &host,
-        "trusted",
-        &alias_admin(&format!(r#""acs:kms:*:*:key/{mine}","acs:kms:*:*:key/{release}""#)),
-    );
+    let trusted =
+        access_key(&host, "trusted", &alias_admin(&format!(r#""acs:kms:*:*:key/{mine}","acs:kms:*:*:key/{release}""#)));
     let server = Server::start(&host);
     let client = Keyseal::new();
     let target_of = |alias: &str| -> Option<String> {
@@ -570,12 +567,27 @@ fn an_alias_admin_cannot_reach_a_key_through_its_alias() {
     assert_eq!(target_of("alias/mallory-own").as_deref(), Some(mine.as_str()));
     assert_eq!(sign(&mallory, "alias/mallory-x").code(), "Forbidden.AliasNotFound");
     // Her own key she may still alias, by id or through an alias of hers.
-    ok(remote(&client, &server, &mallory, &["kms", "create-alias", "--alias-name", "alias/mallory-y", "--key-id", "alias/mallory-own"]));
+    ok(remote(
+        &client,
+        &server,
+        &mallory,
+        &["kms", "create-alias", "--alias-name", "alias/mallory-y", "--key-id", "alias/mallory-own"],
+    ));
     assert_eq!(target_of("alias/mallory-y").as_deref(), Some(mine.as_str()));
     // An alias admin allowed on the release key may point an alias at it, by alias too.
-    ok(remote(&client, &server, &trusted, &["kms", "create-alias", "--alias-name", "alias/mallory-x", "--key-id", "alias/release"]));
+    ok(remote(
+        &client,
+        &server,
+        &trusted,
+        &["kms", "create-alias", "--alias-name", "alias/mallory-x", "--key-id", "alias/release"],
+    ));
     assert_eq!(target_of("alias/mallory-x").as_deref(), Some(release.as_str()));
-    ok(remote(&client, &server, &trusted, &["kms", "update-alias", "--alias-name", "alias/mallory-y", "--key-id", "alias/release"]));
+    ok(remote(
+        &client,
+        &server,
+        &trusted,
+        &["kms", "update-alias", "--alias-name", "alias/mallory-y", "--key-id", "alias/release"],
+    ));
     assert_eq!(target_of("alias/mallory-y").as_deref(), Some(release.as_str()));
     ok(sign(&trusted, "alias/mallory-x"));
     server.stop();

@@ -80,7 +80,10 @@ mod tests {
         type Data = Bytes;
         type Error = std::io::Error;
 
-        fn poll_frame(mut self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
+        fn poll_frame(
+            mut self: Pin<&mut Self>,
+            _: &mut Context<'_>,
+        ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
             if self.sent {
                 return Poll::Pending;
             }

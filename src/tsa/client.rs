@@ -51,10 +51,8 @@ impl TsaClient {
                 .ok_or_else(|| TsaError::new("bad-input", "--tsa-ca holds no PEM CERTIFICATE"))?,
             None => ureq::tls::RootCerts::WebPki,
         };
-        let config = crate::tls::agent_config(roots)
-            .http_status_as_error(false)
-            .max_redirects(0)
-            .timeout_global(Some(TIMEOUT));
+        let config =
+            crate::tls::agent_config(roots).http_status_as_error(false).max_redirects(0).timeout_global(Some(TIMEOUT));
         Ok(TsaClient { url: url.to_string(), agent: config.build().into() })
     }
 
@@ -140,7 +138,8 @@ mod tests {
         let target = format!("http://{}/tsa", elsewhere.local_addr().unwrap());
         let tsa = TcpListener::bind("127.0.0.1:0").unwrap();
         let url = format!("http://{}/tsa", tsa.local_addr().unwrap());
-        let redirect = format!("HTTP/1.1 302 Found\r\nLocation: {target}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+        let redirect =
+            format!("HTTP/1.1 302 Found\r\nLocation: {target}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
         let asked = answer_once(tsa, redirect);
         let err = TsaClient::new(&url, None).unwrap().stamp(&[7; 32]).unwrap_err();
         assert!(asked.join().unwrap().starts_with("POST /tsa "));

@@ -383,9 +383,8 @@ fn carried_as_received(cert: &Cert) -> Result<Certificate, TsaError> {
 /// The TimeStampReq in `request`, or a badDataFormat rejection that says so (DER's own
 /// words: the kind of error and its position, never the bytes).
 fn parse_request(request: &[u8]) -> Result<TimeStampReq, Rejection> {
-    TimeStampReq::from_der(request).map_err(|e| {
-        Rejection(FailureInfo::BadDataFormat, format!("the request is not a DER TimeStampReq ({e})"))
-    })
+    TimeStampReq::from_der(request)
+        .map_err(|e| Rejection(FailureInfo::BadDataFormat, format!("the request is not a DER TimeStampReq ({e})")))
 }
 
 fn check_request(query: TimeStampReq, policy: &ObjectIdentifier) -> Result<Accepted, Rejection> {
