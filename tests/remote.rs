@@ -503,6 +503,96 @@ fn alias_actions_need_permission_on_their_keys() {
     server.stop();
 }
 
+/// Regression (issue 27, finding 4): an alias admin who may sign only through
+/// `alias/mallory-*` cannot make `alias/mallory-x` lead to the release key by naming that
+/// key through its alias (`--key-id alias/release`, which `alias/*` allows): the key an
+/// alias is pointed at is judged by its key ARN, with CreateAlias and UpdateAlias alike.
+/// So she never signs with the release key; an alias admin allowed on the key still can.
+#[test]
+fn an_alias_admin_cannot_reach_a_key_through_its_alias() {
+    let host = Keyseal::new();
+    let (release, release_version) = host.create_key("EC_P256", "SIGN/VERIFY");
+    let (mine, _) = host.create_key("EC_P256", "SIGN/VERIFY");
+    host.ok(&["kms", "create-alias", "--alias-name", "alias/release", "--key-id", &release]);
+    host.ok(&["kms", "create-alias", "--alias-name", "alias/mallory-own", "--key-id", &mine]);
+    let alias_admin = |resources: &str| {
+        format!(
+            r#"{{"Version":"1","Statement":[
+                {{"Effect":"Allow","Action":["kms:CreateAlias","kms:UpdateAlias"],"Resource":["acs:kms:*:*:alias/*",{resources}]}},
+                {{"Effect":"Allow","Action":"kms:AsymmetricSign","Resource":"acs:kms:*:*:alias/mallory-*"}}]}}"#
+        )
+    };
+    let mallory = access_key(&host, "mallory", &alias_admin(&format!(r#""acs:kms:*:*:key/{mine}""#)));
+    let trusted =
+        access_key(&host, "trusted", &alias_admin(&format!(r#""acs:kms:*:*:key/{mine}","acs:kms:*:*:key/{release}""#)));
+    let server = Server::start(&host);
+    let client = Keyseal::new();
+    let target_of = |alias: &str| -> Option<String> {
+        let listed = host.run(&["kms", "list-aliases", "--page-size", "100"]).json();
+        listed["Aliases"]["Alias"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["AliasName"] == alias)
+            .map(|a| a["KeyId"].as_str().unwrap().to_string())
+    };
+    let sign = |key: &(String, String), alias: &str| {
+        let digest = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
+        remote(
+            &client,
+            &server,
+            key,
+            &[
+                "kms",
+                "asymmetric-sign",
+                "--key-id",
+                alias,
+                "--key-version-id",
+                &release_version,
+                "--algorithm",
+                "ECDSA_SHA_256",
+                "--digest",
+                digest,
+            ],
+        )
+    };
+    let refused = |key: &(String, String), args: &[&str]| {
+        let run = remote(&client, &server, key, args);
+        assert_eq!(run.code(), "Forbidden.NoPermission", "{args:?} got through: {}", run.stdout);
+    };
+    // The attack: create, or move, an alias of hers onto the release key, named by alias.
+    refused(&mallory, &["kms", "create-alias", "--alias-name", "alias/mallory-x", "--key-id", "alias/release"]);
+    assert_eq!(target_of("alias/mallory-x"), None);
+    refused(&mallory, &["kms", "update-alias", "--alias-name", "alias/mallory-own", "--key-id", "alias/release"]);
+    assert_eq!(target_of("alias/mallory-own").as_deref(), Some(mine.as_str()));
+    assert_eq!(sign(&mallory, "alias/mallory-x").code(), "Forbidden.AliasNotFound");
+    // Her own key she may still alias, by id or through an alias of hers.
+    ok(remote(
+        &client,
+        &server,
+        &mallory,
+        &["kms", "create-alias", "--alias-name", "alias/mallory-y", "--key-id", "alias/mallory-own"],
+    ));
+    assert_eq!(target_of("alias/mallory-y").as_deref(), Some(mine.as_str()));
+    // An alias admin allowed on the release key may point an alias at it, by alias too.
+    ok(remote(
+        &client,
+        &server,
+        &trusted,
+        &["kms", "create-alias", "--alias-name", "alias/mallory-x", "--key-id", "alias/release"],
+    ));
+    assert_eq!(target_of("alias/mallory-x").as_deref(), Some(release.as_str()));
+    ok(remote(
+        &client,
+        &server,
+        &trusted,
+        &["kms", "update-alias", "--alias-name", "alias/mallory-y", "--key-id", "alias/release"],
+    ));
+    assert_eq!(target_of("alias/mallory-y").as_deref(), Some(release.as_str()));
+    ok(sign(&trusted, "alias/mallory-x"));
+    server.stop();
+}
+
 /// The head of a DescribeKey request signed with ACS3-HMAC-SHA256 by `key`, for a body of
 /// `body` (sent by the caller), as raw HTTP/1.1.
 fn signed_describe_key(endpoint: &str, key: &(String, String), key_id: &str, nonce: &str, body: &str) -> String {

@@ -229,3 +229,29 @@ fn a_keep_alive_connection_closes_after_its_request_limit() {
     assert!(last.contains("connection: close"), "{answers}");
     server.stop();
 }
+
+/// Regression (issue 27, finding 13): a body still owed when the time allowed (10 s) is up
+/// is answered 408 Request Timeout, not 413 as if it were too large; a body over the
+/// limit is still 413. The server's body timeout is not a flag, so this waits the 10 s.
+#[test]
+fn a_body_sent_too_slowly_is_408_and_one_too_large_413() {
+    let host = Keyseal::new();
+    let server = Server::start(&host);
+    let slow = request_in_progress(&server.endpoint);
+    let large = 64 * 1024 + 1;
+    let mut stream = TcpStream::connect(&server.endpoint).unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    let head = format!("POST / HTTP/1.1\r\nHost: keyseal\r\nContent-Length: {large}\r\nConnection: close\r\n\r\n");
+    stream.write_all(head.as_bytes()).unwrap();
+    let _ = stream.write_all(&vec![b'x'; large]); // the server may answer and close first
+    let mut answer = Vec::new();
+    let _ = stream.read_to_end(&mut answer);
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 413 "), "{answer}");
+    let mut answer = String::new();
+    let mut slow = slow;
+    let _ = slow.read_to_string(&mut answer);
+    assert!(answer.starts_with("HTTP/1.1 408 "), "{answer}");
+    assert!(answer.contains("did not arrive whole within 10 s"), "{answer}");
+    server.stop();
+}

@@ -466,6 +466,52 @@ fn the_tsa_endpoint_refuses_what_is_not_a_time_stamp_request() {
     assert!(!dir.join("keyseal.bundle.json").exists(), "nothing written");
 }
 
+/// POSTs `body` to `/tsa` on `endpoint` as a time-stamp query over raw HTTP/1.1; the
+/// status code answered.
+fn post_tsa(endpoint: &str, body: &[u8]) -> u16 {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(endpoint).unwrap();
+    let head = format!(
+        "POST /tsa HTTP/1.1\r\nHost: {endpoint}\r\nContent-Type: application/timestamp-query\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    stream.write_all(head.as_bytes()).unwrap();
+    stream.write_all(body).unwrap();
+    let mut answer = Vec::new();
+    stream.read_to_end(&mut answer).unwrap();
+    let answer = String::from_utf8_lossy(&answer);
+    answer.split(' ').nth(1).and_then(|code| code.parse().ok()).unwrap_or_else(|| panic!("no status: {answer}"))
+}
+
+/// Regression (issue 27, finding 7): bodies that are not a TimeStampReq at all, sent by
+/// anyone to the unauthenticated `/tsa`, are answered (a badDataFormat rejection, 200) and
+/// logged on stderr without echoing them, but add nothing to the audit log; a well-formed
+/// request is audited as before.
+#[test]
+fn garbage_sent_to_the_tsa_does_not_grow_the_audit_log() {
+    let pki = setup();
+    let entries = || pki.ks.ok(&["audit", "list", "--json"]).as_array().unwrap().len();
+    let before = entries();
+    let garbage: [&[u8]; 4] = [b"garbage", b"\x1b[31mforged\nline", &[0x30, 0x03, 0x02, 0x01, 0x01], &[0x30; 100]];
+    for i in 0..100 {
+        assert_eq!(post_tsa(&pki.server.endpoint, garbage[i % garbage.len()]), 200, "body {i}");
+    }
+    assert_eq!(entries(), before, "garbage was audited");
+    let log = pki.server.log();
+    assert_eq!(log.matches("TimeStamp principal=anonymous@127.0.0.1 status=200 code=bad-data-format").count(), 100);
+    assert!(!log.contains("forged") && !log.contains('\x1b'), "{log}");
+    // A TimeStampReq is audited, granted or rejected.
+    let query = pki.ks.file("q.tsq");
+    std::fs::write(pki.ks.file("data"), "data").unwrap();
+    let data = pki.ks.file("data");
+    pki.ks.ok_text(&["timestamp", "query", "--data", path(&data), "--out", path(&query)]);
+    assert_eq!(post_tsa(&pki.server.endpoint, &std::fs::read(&query).unwrap()), 200);
+    let audited = pki.ks.ok(&["audit", "list", "--action", "TimeStamp", "--json"]);
+    assert_eq!(audited.as_array().unwrap().len(), 1, "{audited}");
+    assert!(audited[0]["Detail"].as_str().unwrap().starts_with("serial="), "{audited}");
+}
+
 #[test]
 fn an_https_tsa_is_checked_against_the_web_roots_or_tsa_ca() {
     let pki = setup_with(true);

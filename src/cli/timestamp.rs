@@ -52,7 +52,8 @@ A request that cannot be granted gets a reply with status rejection and the fail
 says why: badDataFormat (not DER, or an imprint of the wrong length), badRequest (not
 version 1), badAlg (another hash, or hash parameters), unacceptedPolicy (another policy),
 unacceptedExtension (a critical extension). The reply is written either way; exit 0 when
-granted, 1 when rejected. Every answer is recorded in the audit log (action TimeStamp)."
+granted, 1 when rejected. Every answer to a TimeStampReq is recorded in the audit log
+(action TimeStamp); input that is not one at all is rejected and not recorded."
     )]
     Reply(ReplyArgs),
     /// Verify a time-stamp reply (or token) offline, from any TSA.

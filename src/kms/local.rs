@@ -1246,17 +1246,28 @@ mod tests {
         assert_eq!(decode_params("scrypt n=1"), None);
         assert_eq!(decode_params("argon2id m=65536 t=3 p=1 x=1"), None);
         assert_eq!(params.check_bounds(), Ok(()));
+        let most = KdfParams { memory_kib: 256 * 1024, iterations: 8, parallelism: 4 };
+        assert_eq!(most.check_bounds(), Ok(()), "room above the default");
     }
 
-    /// Regression (issue 12): a store edited to absurd Argon2id costs is refused at once,
-    /// instead of hanging the unlock (t=4294967295) or exhausting memory.
+    /// Regression (issue 12, and issue 27 finding 14): a store edited to absurd Argon2id
+    /// costs is refused at once, instead of hanging the unlock (t=4294967295) or
+    /// exhausting memory; and so is one edited to costs merely far above what keyseal
+    /// writes (2 GiB, 16 passes: over a minute and 2 GiB for every unlock).
     #[test]
     fn kdf_parameters_out_of_bounds_are_refused_without_deriving() {
         let dir = private_dir();
         let kms = open(dir.path());
         create(&kms, KeySpec::EcP256);
-        for edited in ["argon2id m=65536 t=4294967295 p=1", "argon2id m=4294967295 t=3 p=1", "argon2id m=65536 t=3 p=0"]
-        {
+        for edited in [
+            "argon2id m=65536 t=4294967295 p=1",
+            "argon2id m=4294967295 t=3 p=1",
+            "argon2id m=65536 t=3 p=0",
+            "argon2id m=65536 t=9 p=1",
+            "argon2id m=65536 t=3 p=5",
+            "argon2id m=262145 t=3 p=1",
+            "argon2id m=2097152 t=16 p=8",
+        ] {
             kms.store.write(|tx| store::meta_set(tx, KDF_PARAMS, edited.as_bytes())).unwrap();
             let started = std::time::Instant::now();
             let err = open(dir.path()).unlock().unwrap_err();

@@ -1,8 +1,10 @@
 //! The policy decision for one request: which resources it touches, by every name they go
 //! by, and whether the caller's policies allow the action on all of them. Alias actions
 //! follow AWS KMS: changing or deleting an alias needs permission on the alias and on the
-//! key it points at now (and UpdateAlias also on the key it will point at), so a caller
-//! denied on a key cannot redirect, or take away, the alias others sign through.
+//! key it points at now (and CreateAlias and UpdateAlias also on the key it will point at,
+//! judged by that key's ARN whatever name the request used), so a caller denied on a key
+//! can neither redirect, or take away, the alias others sign through, nor make an alias of
+//! their own that leads to it.
 //!
 //! The server decides twice with the same rules: once before the operation (a refusal then
 //! costs no write lock), and once inside the operation's transaction (`Guard`), on the
@@ -61,10 +63,21 @@ impl Check {
 /// named the key by alias; the alias a request creates or changes, and for UpdateAlias and
 /// DeleteAlias the key it points at now (by its ARN alone: permission on the alias is not
 /// permission on its key); or the key collection for actions that name no key.
+///
+/// The key CreateAlias and UpdateAlias will point the alias at is named by its ARN alone
+/// too, whatever name the request gave it: judged by the alias it was named through, an
+/// alias admin could point an alias they may sign through at any key that has an alias
+/// (`--key-id alias/release`), and sign with it. A target alias that points at no key is
+/// named by its alias ARN, for the operation to refuse as it does (AliasNotFound): the
+/// guard decides on the snapshot the operation acts on, so it cannot name a key then.
+///
+/// Every name is looked up exactly as the KMS will look it up (no trimming here that the
+/// KMS does not do), so the key judged is the key acted on.
 pub fn resources(target_of: AliasLookup<'_>, action: &str, params: &Params) -> KmsResult<Vec<Vec<String>>> {
     let mut out = Vec::new();
+    let names_alias = matches!(action, "CreateAlias" | "UpdateAlias");
     if let Some(alias) = params.get("AliasName") {
-        out.push(vec![alias_arn(alias.trim())]);
+        out.push(vec![alias_arn(alias)]);
         if matches!(action, "UpdateAlias" | "DeleteAlias")
             && let Some(current) = target_of(alias)?
         {
@@ -75,12 +88,14 @@ pub fn resources(target_of: AliasLookup<'_>, action: &str, params: &Params) -> K
         let mut names = Vec::new();
         match KeyRef::parse(key) {
             Ok(KeyRef::Id(id)) => names.push(key_arn(&id)),
-            Ok(KeyRef::Alias(alias)) => {
-                if let Some(id) = target_of(&alias)? {
+            Ok(KeyRef::Alias(alias)) => match target_of(&alias)? {
+                Some(id) if names_alias => names.push(key_arn(&id)),
+                Some(id) => {
                     names.push(key_arn(&id));
+                    names.push(alias_arn(&alias));
                 }
-                names.push(alias_arn(&alias));
-            }
+                None => names.push(alias_arn(&alias)),
+            },
             Err(_) => names.push(key_arn(key.trim())),
         }
         out.push(names);
@@ -115,6 +130,66 @@ mod tests {
         // A new alias has no current target; CreateAlias names the alias and its new key.
         let create = resources(&lookup, "CreateAlias", &params(&[("AliasName", "alias/new"), ("KeyId", "key-t")]));
         assert_eq!(create.unwrap(), vec![vec![alias_arn("alias/new")], vec![key_arn("key-t")]]);
+    }
+
+    fn policy(text: &str) -> Policy {
+        Policy::parse(text).unwrap()
+    }
+
+    /// Mallory administers aliases and signs through `alias/mallory-*`; the release key
+    /// (behind `alias/release`) is not hers, key-m is.
+    fn mallory() -> Vec<Policy> {
+        vec![policy(
+            r#"{"Version":"1","Statement":[
+                {"Effect":"Allow","Action":["kms:CreateAlias","kms:UpdateAlias"],
+                 "Resource":["acs:kms:*:*:alias/*","acs:kms:*:*:key/key-m"]},
+                {"Effect":"Allow","Action":"kms:AsymmetricSign","Resource":"acs:kms:*:*:alias/mallory-*"}]}"#,
+        )]
+    }
+
+    fn aliases(alias: &str) -> KmsResult<Option<String>> {
+        Ok(match alias {
+            "alias/release" => Some("key-s".to_string()),
+            "alias/mallory-x" | "alias/mallory-m" => Some("key-m".to_string()),
+            _ => None,
+        })
+    }
+
+    fn check(action: &str, pairs: &[(&str, &str)]) -> KmsResult<()> {
+        let check = Check {
+            access_key_id: "LTAImallory".into(),
+            policies: mallory(),
+            action: action.into(),
+            params: params(pairs),
+        };
+        check.run(&aliases)
+    }
+
+    /// Regression (issue 27, finding 4): the key an alias is pointed at is judged by its
+    /// ARN, not through the alias the request named it by; else an alias admin allowed to
+    /// sign through `alias/mallory-*` points `alias/mallory-y` at the release key (named
+    /// `alias/release`, which `alias/*` allows) and signs with it.
+    #[test]
+    fn an_alias_is_not_pointed_at_a_key_through_another_alias() {
+        for key in ["alias/release", "acs:kms:cn-hangzhou:123:alias/release", " alias/release"] {
+            let err = check("CreateAlias", &[("AliasName", "alias/mallory-y"), ("KeyId", key)]).unwrap_err();
+            assert_eq!(err.code, ErrorCode::NoPermission, "{key:?}");
+            assert!(err.message.contains(&key_arn("key-s")), "{}", err.message);
+            let err = check("UpdateAlias", &[("AliasName", "alias/mallory-x"), ("KeyId", key)]).unwrap_err();
+            assert_eq!(err.code, ErrorCode::NoPermission, "{key:?}");
+        }
+        let by_arn = check("CreateAlias", &[("AliasName", "alias/mallory-y"), ("KeyId", &key_arn("key-s"))]);
+        assert_eq!(by_arn.unwrap_err().code, ErrorCode::NoPermission);
+        // Her own key, by id or through an alias of hers: allowed.
+        check("CreateAlias", &[("AliasName", "alias/mallory-y"), ("KeyId", "key-m")]).unwrap();
+        check("CreateAlias", &[("AliasName", "alias/mallory-y"), ("KeyId", "alias/mallory-m")]).unwrap();
+        check("UpdateAlias", &[("AliasName", "alias/mallory-x"), ("KeyId", "alias/mallory-m")]).unwrap();
+        // An alias that points at nothing names no key: the operation refuses it itself.
+        check("CreateAlias", &[("AliasName", "alias/mallory-y"), ("KeyId", "alias/none")]).unwrap();
+        // Signing through an alias is still judged by the alias too (and by the key's ARN).
+        check("AsymmetricSign", &[("KeyId", "alias/mallory-x"), ("KeyVersionId", "v")]).unwrap();
+        let names = resources(&aliases, "AsymmetricSign", &params(&[("KeyId", "alias/release")])).unwrap();
+        assert_eq!(names, vec![vec![key_arn("key-s"), alias_arn("alias/release")]]);
     }
 
     #[test]

@@ -20,6 +20,7 @@ pub mod dispatch;
 pub mod limits;
 mod metrics;
 mod refuse;
+mod request_body;
 mod tsa;
 
 use crate::kms::LocalKms;
@@ -30,7 +31,7 @@ use auth::{Incoming as SignedRequest, authenticate};
 use authorize::Check;
 use connections::{Admission, Connections, Held, Slot};
 use dispatch::Body;
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::Full;
 use hyper::body::{Bytes, Incoming};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
@@ -411,16 +412,13 @@ async fn answer(state: Arc<State>, remote: SocketAddr, request: Request<Incoming
         .collect();
     let path_ok = request.uri().path() == "/";
     // A body must arrive whole, within the limit and the time allowed (no slow drip).
-    let collected =
-        tokio::time::timeout(state.body_timeout, Limited::new(request.into_body(), state.max_body).collect()).await;
-    let body = match collected {
-        Ok(Ok(collected)) => collected.to_bytes(),
-        _ => {
-            let err =
-                KmsError::invalid("body", format!("the request body is over {} bytes or was cut off", state.max_body));
+    let body = match request_body::read(request.into_body(), state.max_body, state.body_timeout).await {
+        Ok(body) => body,
+        Err(refused) => {
+            let err = KmsError::invalid("body", refused.message("the request body"));
             let (_, body) = error_response(&err);
-            log_line(remote, &method, "-", "-", 413, Some(err.code.as_str()), started);
-            return (413, body);
+            log_line(remote, &method, "-", "-", refused.status(), Some(err.code.as_str()), started);
+            return (refused.status(), body);
         }
     };
     if !path_ok {

@@ -2,19 +2,22 @@
 //! (`--tsa-key`, `--tsa-key-version`, `--tsa-cert`). A TSA is a public service, so there
 //! is no access-key authentication here; what bounds a stranger is the request size
 //! ([`MAX_QUERY`]: a TimeStampReq is a hash and a few small fields), the server's
-//! connection cap and body timeout, and the TSA's own checks. Every answer, granted or
-//! rejected, is audited (action TimeStamp, principal `anonymous@ADDRESS`); the TSA key's
-//! AsymmetricSign is audited by the KMS as always.
+//! connection cap and body timeout, and the TSA's own checks. Every answer to a
+//! TimeStampReq, granted or rejected, is audited (action TimeStamp, principal
+//! `anonymous@ADDRESS`); the TSA key's AsymmetricSign is audited by the KMS as always. A
+//! body that is not a TimeStampReq at all is answered the same way (a badDataFormat
+//! rejection) but only logged, on the one stderr line every request gets: a stranger
+//! must not be able to grow the audit log with garbage.
 //!
 //! HTTP-level refusals (another method, content type or size) are plain-text 4xx answers;
 //! a request that reaches the TSA always gets a TimeStampResp: 200 with a token or a
 //! rejection, or 500 with a systemFailure when the TSA itself cannot answer (the KMS
 //! refused, the audit log could not be written), which is also logged on stderr.
 
+use super::request_body::{self, BodyRefused};
 use super::{Answer, State, log_line};
 use crate::tsa::reply::{Desk, Outcome, Tsa};
 use crate::tsa::{QUERY_TYPE, REPLY_TYPE};
-use http_body_util::{BodyExt, Limited};
 use hyper::Request;
 use hyper::body::Incoming;
 use std::net::SocketAddr;
@@ -59,12 +62,15 @@ pub async fn answer(state: Arc<State>, remote: SocketAddr, request: Request<Inco
             &format!("send the DER TimeStampReq as Content-Type: {QUERY_TYPE}"),
         );
     }
-    let collected = tokio::time::timeout(state.body_timeout, Limited::new(request.into_body(), MAX_QUERY).collect());
-    let query = match collected.await {
-        Ok(Ok(collected)) => collected.to_bytes(),
-        _ => {
-            let message = format!("a time-stamp request is at most {MAX_QUERY} bytes, sent whole");
-            return refuse(413, "RequestTooLarge", &message);
+    let query = match request_body::read(request.into_body(), MAX_QUERY, state.body_timeout).await {
+        Ok(query) => query,
+        Err(refused) => {
+            let code = match refused {
+                BodyRefused::TooLarge { .. } => "RequestTooLarge",
+                BodyRefused::TimedOut { .. } => "RequestTimeout",
+                BodyRefused::CutOff => "RequestCutOff",
+            };
+            return refuse(refused.status(), code, &refused.message("a time-stamp request"));
         }
     };
     let worker = tokio::task::spawn_blocking(move || respond(&state, &principal, &query, remote, started));

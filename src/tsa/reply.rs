@@ -11,8 +11,11 @@
 //! signingCertificateV2 (RFC 5816: ESSCertIDv2, SHA-256 of the TSA certificate, with its
 //! issuer and serial). The signature over the DER of those attributes is made by
 //! AsymmetricSign (which hashes with SHA-256, hence the SHA-256 digestAlgorithm whatever the
-//! imprint's hash). Every answer, granted or not, is written to the audit log with the
-//! token's serial and genTime; the KMS audits its AsymmetricSign as always.
+//! imprint's hash). Every answer to a TimeStampReq, granted or not, is written to the audit
+//! log with the token's serial and genTime; the KMS audits its AsymmetricSign as always.
+//! Bytes that are not a TimeStampReq at all get a badDataFormat rejection and no audit
+//! entry: they ask for nothing and name nothing, and anyone can send them to `POST /tsa`,
+//! so auditing them would let strangers grow the audit log at will.
 
 use crate::ca::signer::KmsSigner;
 use crate::kms::api::{KeyIdRequest, KeyVersionRequest};
@@ -106,6 +109,9 @@ pub struct Reply {
     pub der: Vec<u8>,
     /// Granted or rejected.
     pub outcome: Outcome,
+    /// Whether the answer was written to the audit log: always, but for bytes that are not
+    /// a TimeStampReq (see the module doc), which the caller logs instead.
+    pub audited: bool,
 }
 
 /// A request that passed every check: what goes into the token.
@@ -132,19 +138,24 @@ impl Tsa {
     }
 
     /// Answers one request (the DER a client sent) at `now`: a granted reply with a
-    /// token, or a rejection naming what is wrong. Both are audited. An `Err` is a failure
-    /// of the TSA itself (its certificate no longer valid, the KMS refused, the audit log
-    /// could not be written): nothing may be sent then but, over HTTP, a systemFailure.
+    /// token, or a rejection naming what is wrong. Both are audited, unless the bytes are
+    /// not a TimeStampReq at all ([`Reply::audited`]). An `Err` is a failure of the TSA
+    /// itself (its certificate no longer valid, the KMS refused, the audit log could not be
+    /// written): nothing may be sent then but, over HTTP, a systemFailure.
     pub fn respond(&self, desk: Desk<'_>, request: &[u8], now: i64) -> Result<Reply, TsaError> {
         // A long-running server outlives its certificate: no token past its notAfter.
         check_tsa_certificate(&self.config.chain[0], &self.public_spki, &self.config, now)?;
-        match check_request(request, &self.config.policy) {
+        let query = match parse_request(request) {
+            Ok(query) => query,
+            Err(not_a_request) => return reject(not_a_request, false),
+        };
+        match check_request(query, &self.config.policy) {
             Ok(accepted) => self.grant(desk, &accepted, now),
             Err(Rejection(fail_info, text)) => {
                 let detail = format!("rejected={} reason={text}", fail_info.rfc_name());
                 let entry = self.audit_entry(desk, now, detail).refused(fail_info.code());
                 desk.store.write(|tx| audit::append(tx, &entry))?;
-                Ok(Reply { der: rejection(fail_info, &text)?, outcome: Outcome::Rejected { fail_info, text } })
+                reject(Rejection(fail_info, text), true)
             }
         }
     }
@@ -196,7 +207,7 @@ impl Tsa {
             ),
         );
         desk.store.write(|tx| audit::append(tx, &entry))?;
-        Ok(Reply { der, outcome: Outcome::Granted { serial: serial_hex, gen_time } })
+        Ok(Reply { der, outcome: Outcome::Granted { serial: serial_hex, gen_time }, audited: true })
     }
 
     /// The token: ContentInfo { SignedData } over `tst_info_der`, signed through the KMS.
@@ -369,9 +380,14 @@ fn carried_as_received(cert: &Cert) -> Result<Certificate, TsaError> {
 /// (unacceptedPolicy). Unlike OpenSSL, which refuses every extension, only a critical one
 /// is refused (unacceptedExtension): keyseal knows none, and a non-critical one may be
 /// ignored. A request that is not DER is badDataFormat.
-fn check_request(request: &[u8], policy: &ObjectIdentifier) -> Result<Accepted, Rejection> {
-    let query = TimeStampReq::from_der(request)
-        .map_err(|e| Rejection(FailureInfo::BadDataFormat, format!("the request is not a DER TimeStampReq ({e})")))?;
+/// The TimeStampReq in `request`, or a badDataFormat rejection that says so (DER's own
+/// words: the kind of error and its position, never the bytes).
+fn parse_request(request: &[u8]) -> Result<TimeStampReq, Rejection> {
+    TimeStampReq::from_der(request)
+        .map_err(|e| Rejection(FailureInfo::BadDataFormat, format!("the request is not a DER TimeStampReq ({e})")))
+}
+
+fn check_request(query: TimeStampReq, policy: &ObjectIdentifier) -> Result<Accepted, Rejection> {
     if query.version != 1 {
         return Err(Rejection(FailureInfo::BadRequest, format!("the request is version {}, not 1", query.version)));
     }
@@ -410,6 +426,11 @@ fn check_request(request: &[u8], policy: &ObjectIdentifier) -> Result<Accepted, 
     Ok(Accepted { imprint: query.message_imprint, hash, nonce: query.nonce, cert_req: query.cert_req })
 }
 
+/// The reply for a rejected request, `audited` or not.
+fn reject(Rejection(fail_info, text): Rejection, audited: bool) -> Result<Reply, TsaError> {
+    Ok(Reply { der: rejection(fail_info, &text)?, outcome: Outcome::Rejected { fail_info, text }, audited })
+}
+
 /// A TimeStampResp with status rejection, the failInfo bit and the reason.
 fn rejection(fail_info: FailureInfo, text: &str) -> Result<Vec<u8>, TsaError> {
     let response = TimeStampResp {
@@ -433,8 +454,12 @@ mod tests {
         make_query(&QueryRequest { hash, digest, nonce: true, cert_req: false }).unwrap()
     }
 
+    fn check(request: &[u8], policy: &ObjectIdentifier) -> Result<Accepted, Rejection> {
+        parse_request(request).and_then(|query| check_request(query, policy))
+    }
+
     fn rejected(request: &[u8]) -> FailureInfo {
-        match check_request(request, &DEFAULT_POLICY) {
+        match check(request, &DEFAULT_POLICY) {
             Err(Rejection(info, _)) => info,
             Ok(_) => panic!("accepted"),
         }
@@ -443,7 +468,7 @@ mod tests {
     #[test]
     fn requests_are_checked_with_openssls_fail_info_bits() {
         for (_, hash) in ImprintHash::ALL {
-            assert!(check_request(&query(*hash, vec![1; hash.digest_len()]), &DEFAULT_POLICY).is_ok());
+            assert!(check(&query(*hash, vec![1; hash.digest_len()]), &DEFAULT_POLICY).is_ok());
         }
         assert_eq!(rejected(b"not DER"), FailureInfo::BadDataFormat);
         let request = TimeStampReq::from_der(&query(ImprintHash::Sha256, vec![1; 32])).unwrap();
@@ -465,14 +490,14 @@ mod tests {
             rejected(&with(&|r| r.req_policy = Some(ObjectIdentifier::new_unwrap("1.2.3.4")))),
             FailureInfo::UnacceptedPolicy
         );
-        assert!(check_request(&with(&|r| r.req_policy = Some(DEFAULT_POLICY)), &DEFAULT_POLICY).is_ok());
+        assert!(check(&with(&|r| r.req_policy = Some(DEFAULT_POLICY)), &DEFAULT_POLICY).is_ok());
         let extension = |critical| x509_cert::ext::Extension {
             extn_id: ObjectIdentifier::new_unwrap("1.2.3.4.5"),
             critical,
             extn_value: OctetString::new(vec![5, 0]).unwrap(),
         };
         assert_eq!(rejected(&with(&|r| r.extensions = Some(vec![extension(true)]))), FailureInfo::UnacceptedExtension);
-        assert!(check_request(&with(&|r| r.extensions = Some(vec![extension(false)])), &DEFAULT_POLICY).is_ok());
+        assert!(check(&with(&|r| r.extensions = Some(vec![extension(false)])), &DEFAULT_POLICY).is_ok());
     }
 
     #[test]
