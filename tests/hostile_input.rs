@@ -591,3 +591,43 @@ fn a_damaged_trust_file_is_unusable_input_everywhere() {
         assert!(run.stderr.contains("[malformed-certificate]"), "{args:?}: {}", run.stderr);
     }
 }
+
+#[cfg(unix)]
+#[test]
+fn out_files_are_never_written_through_a_planted_symlink() {
+    let s = Signed::new();
+    store_ca(&s);
+    let victim = s.ks.file("victim");
+    let data = s.ks.file("data.bin");
+    std::fs::write(&data, "data").unwrap();
+    let commands: [(&str, Vec<&str>); 3] = [
+        ("kms-pub.pem", vec!["kms", "get-public-key", "--key-id", &s.key_id, "--key-version-id", &s.version, "--out"]),
+        ("root.crl.pem", vec!["ca", "crl", "--ca", "root", "--out"]),
+        ("query.tsq", vec!["timestamp", "query", "--data", path(&data), "--out"]),
+    ];
+    for (name, args) in commands {
+        let out = s.ks.file(name);
+        // A link to a file the attacker wants overwritten, and a dangling one that writing
+        // through would create.
+        for target in [victim.clone(), s.ks.file(&format!("{name}.created"))] {
+            std::fs::write(&victim, "precious").unwrap();
+            let _ = std::fs::remove_file(&out);
+            std::os::unix::fs::symlink(&target, &out).unwrap();
+            let mut args = args.clone();
+            args.push(path(&out));
+            let run = s.ks.run(&args);
+            assert_eq!(run.status, 2, "{args:?}: {}{}", run.stdout, run.stderr);
+            assert!(run.stderr.contains("symbolic link"), "{args:?}: {}", run.stderr);
+            assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious", "{args:?}");
+            assert!(!s.ks.file(&format!("{name}.created")).exists(), "{args:?}");
+            assert!(std::fs::symlink_metadata(&out).unwrap().file_type().is_symlink(), "{args:?}");
+        }
+        // Without the link, the same command writes a regular file.
+        std::fs::remove_file(&out).unwrap();
+        let mut args = args.clone();
+        args.push(path(&out));
+        let run = s.ks.run(&args);
+        assert_eq!(run.status, 0, "{args:?}: {}{}", run.stdout, run.stderr);
+        assert!(std::fs::symlink_metadata(&out).unwrap().is_file(), "{args:?}");
+    }
+}
