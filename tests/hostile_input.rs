@@ -631,3 +631,19 @@ fn out_files_are_never_written_through_a_planted_symlink() {
         assert!(std::fs::symlink_metadata(&out).unwrap().is_file(), "{args:?}");
     }
 }
+
+/// Regression (issue 27 item 15): two names that differ only in Unicode normalisation are
+/// shown differently in verify's text output.
+#[test]
+fn names_differing_only_in_normalisation_are_told_apart() {
+    let s = Signed::new();
+    let release = s.release("rel", &[("caf\u{e9}.txt", "signed")]);
+    std::fs::write(release.join("cafe\u{301}.txt"), "planted").unwrap();
+    let run = s.verify_in(&release, &[]);
+    assert_eq!(run.status, 1, "{}{}", run.stdout, run.stderr);
+    assert!(run.stdout.contains("ok              caf\u{e9}.txt\n"), "{}", run.stdout);
+    assert!(run.stdout.contains("NOT-IN-MANIFEST 'cafe'$'\\u{301}''.txt': "), "{}", run.stdout);
+    // --json stays exact.
+    let json = s.verify_in(&release, &["--json"]).json();
+    assert!(json["files"].as_array().unwrap().iter().any(|f| f["name"] == "cafe\u{301}.txt"));
+}
