@@ -647,3 +647,143 @@ fn names_differing_only_in_normalisation_are_told_apart() {
     let json = s.verify_in(&release, &["--json"]).json();
     assert!(json["files"].as_array().unwrap().iter().any(|f| f["name"] == "cafe\u{301}.txt"));
 }
+
+/// Regression (issue 27 item 6): whole-tree `verify` fails on anything the manifest does
+/// not list, not only on a regular file — a link planted in a signed release
+/// (`install.sh -> /tmp/evil.sh`), a dangling link, a link to a directory in or out of
+/// the tree, a FIFO — and reports it per file, the link with where it points, without
+/// following it or opening the FIFO. `--allow-unlisted` reports them and passes.
+#[cfg(unix)]
+#[test]
+fn whatever_the_manifest_does_not_list_fails_whole_tree_verify() {
+    let s = Signed::new();
+    let release = s.release("rel", &[("a.bin", "a"), ("b.bin", "b")]);
+    std::fs::create_dir(release.join("sub")).unwrap();
+    std::fs::rename(release.join("b.bin"), release.join("sub/b.bin")).unwrap();
+    // Signed again with a directory in it.
+    let release = s.release("rel", &[]);
+    // What the links point at: a FIFO nobody writes to (opening it would block) and a
+    // directory, both outside the release.
+    let evil = s.ks.file("evil.sh");
+    assert!(Command::new("mkfifo").arg(&evil).status().unwrap().success());
+    let outside = s.ks.file("outside-dir");
+    std::fs::create_dir_all(&outside).unwrap();
+    std::fs::write(outside.join("x"), "x").unwrap();
+    // Each planted thing: a link to where it points, or (None) a FIFO.
+    let plants: [(&str, Option<PathBuf>, &str); 5] = [
+        ("install.sh", Some(evil.clone()), "outside the tree"),
+        ("dangling", Some("nothing-here".into()), "dangling"),
+        ("vendor", Some(outside.clone()), "outside the tree"),
+        ("sub-again", Some("sub".into()), "directory"),
+        ("pipe", None, "device, socket or pipe"),
+    ];
+    for (name, target, reason) in plants {
+        let at = release.join(name);
+        match target {
+            Some(target) => std::os::unix::fs::symlink(target, &at).unwrap(),
+            None => assert!(Command::new("mkfifo").arg(&at).status().unwrap().success()),
+        }
+        let run = s.verify_in(&release, &["--json"]);
+        assert_eq!(run.status, 1, "{name}: {}{}", run.stdout, run.stderr);
+        let report = run.json();
+        assert_eq!(report["verified"], false);
+        let files = report["files"].as_array().unwrap();
+        let entry = files.iter().find(|f| f["name"] == name).unwrap_or_else(|| panic!("{name} reported: {report}"));
+        assert_eq!(entry["status"], "not-in-manifest", "{entry}");
+        let detail = entry["detail"].as_str().unwrap();
+        assert!(detail.contains(reason), "{name}: {detail}");
+        if name != "pipe" {
+            assert!(detail.contains(" -> "), "a link is shown with where it points: {detail}");
+        }
+        assert!(files.iter().filter(|f| f["name"] != name).all(|f| f["status"] == "ok"), "{report}");
+        assert!(report["skipped"].as_array().unwrap().iter().all(|s| s["reason"] == "keyseal's own output"));
+
+        let text = s.verify_in(&release, &[]);
+        assert_eq!(text.status, 1, "{name}: {}{}", text.stdout, text.stderr);
+        assert!(text.stdout.contains(&format!("NOT-IN-MANIFEST {name}: ")), "{}", text.stdout);
+        assert!(text.stdout.contains("NOT VERIFIED: 1 of 3 files failed"), "{}", text.stdout);
+
+        let allowed = s.verify_in(&release, &["--allow-unlisted", "--json"]);
+        assert_eq!(allowed.status, 0, "{name}: {}{}", allowed.stdout, allowed.stderr);
+        let report = allowed.json();
+        let entry = report["files"].as_array().unwrap().iter().find(|f| f["name"] == name).unwrap().clone();
+        assert_eq!((&entry["status"], &entry["allowed"]), (&"not-in-manifest".into(), &true.into()), "{entry}");
+        let text = s.verify_in(&release, &["--allow-unlisted"]);
+        assert_eq!(text.status, 0, "{}{}", text.stdout, text.stderr);
+        assert!(text.stdout.contains("allowed by --allow-unlisted"), "{}", text.stdout);
+        std::fs::remove_file(&at).unwrap();
+    }
+    // --allow-unlisted does not excuse a modified or missing file, or a file named alone.
+    std::fs::write(release.join("a.bin"), "changed").unwrap();
+    assert_eq!(s.verify_in(&release, &["--allow-unlisted"]).status, 1);
+    std::fs::write(release.join("a.bin"), "a").unwrap();
+    std::fs::write(release.join("extra.bin"), "extra").unwrap();
+    let alone = s.verify_in(&release, &["--allow-unlisted", path(&release.join("extra.bin"))]);
+    assert_eq!(alone.status, 1, "{}{}", alone.stdout, alone.stderr);
+    assert_eq!(s.verify_in(&release, &["--allow-unlisted"]).status, 0);
+    std::fs::remove_file(release.join("extra.bin")).unwrap();
+    assert_eq!(s.verify_in(&release, &[]).status, 0, "the release itself is fine");
+}
+
+/// Regression (issue 27 item 10): a detached `<file>.sig` in the tree is verified over the
+/// file with the signer's key, never skipped unchecked; one that does not verify fails.
+#[test]
+fn detached_signatures_in_the_tree_are_verified() {
+    let s = Signed::new();
+    let release = s.ks.file("rel");
+    std::fs::create_dir_all(&release).unwrap();
+    std::fs::write(release.join("a.bin"), "a").unwrap();
+    std::fs::write(release.join("b.bin"), "b").unwrap();
+    let args = ["sign", path(&release), "--key", &s.key_id, "--key-version", &s.version, "--out", path(&release)];
+    let signed = s.ks.run(&[&args[..], &["--detached"]].concat());
+    assert_eq!(signed.status, 0, "{}", signed.stderr);
+    let run = s.verify_in(&release, &["--json"]);
+    assert_eq!(run.status, 0, "{}{}", run.stdout, run.stderr);
+    let report = run.json();
+    assert_eq!(report["files"].as_array().unwrap().len(), 2, "{report}");
+    let detached = report["detachedSignatures"].as_array().unwrap();
+    assert_eq!(detached.len(), 2, "{report}");
+    assert!(detached.iter().all(|d| d["status"] == "ok"), "{report}");
+    let text = s.verify_in(&release, &[]);
+    assert!(text.stdout.contains("ok              a.bin.sig (detached signature of a.bin"), "{}", text.stdout);
+    assert!(text.stdout.contains("verified: 2 files and 2 detached signatures"), "{}", text.stdout);
+
+    let good_a = std::fs::read(release.join("a.bin.sig")).unwrap();
+    // b.bin's genuine signature as a.bin's, garbage, and another key's signature over a.bin.
+    let (other_key, other_version) = s.ks.create_key("EC_P256", "SIGN/VERIFY");
+    let other_sig = s.ks.file("other.sig");
+    let other = s.ks.run(&[
+        "kms",
+        "asymmetric-sign",
+        "--key-id",
+        &other_key,
+        "--key-version-id",
+        &other_version,
+        "--algorithm",
+        "ECDSA_SHA_256",
+        "--file",
+        path(&release.join("a.bin")),
+        "--out",
+        path(&other_sig),
+    ]);
+    assert_eq!(other.status, 0, "{}", other.stderr);
+    for bad in [
+        std::fs::read(release.join("b.bin.sig")).unwrap(),
+        b"not a signature".to_vec(),
+        std::fs::read(&other_sig).unwrap(),
+    ] {
+        std::fs::write(release.join("a.bin.sig"), &bad).unwrap();
+        let run = s.verify_in(&release, &["--json"]);
+        assert_eq!(run.status, 1, "{}{}", run.stdout, run.stderr);
+        let report = run.json();
+        let a =
+            report["detachedSignatures"].as_array().unwrap().iter().find(|d| d["name"] == "a.bin.sig").unwrap().clone();
+        assert_eq!(a["status"], "bad-signature", "{report}");
+        assert!(report["files"].as_array().unwrap().iter().all(|f| f["status"] == "ok"), "{report}");
+        let text = s.verify_in(&release, &[]);
+        assert!(text.stdout.contains("BAD-SIGNATURE   a.bin.sig: detached signature of a.bin"), "{}", text.stdout);
+        assert!(text.stdout.contains("NOT VERIFIED: 1 of 2 files and 2 detached signatures failed"), "{}", text.stdout);
+    }
+    std::fs::write(release.join("a.bin.sig"), &good_a).unwrap();
+    assert_eq!(s.verify_in(&release, &[]).status, 0);
+}

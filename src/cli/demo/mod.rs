@@ -374,6 +374,7 @@ impl Tour<'_> {
             public_key_pem: None,
             trust: Some(trust.clone()),
             tsa_trust: Vec::new(),
+            allow_unlisted: false,
         })?)
     }
 }
