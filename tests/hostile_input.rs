@@ -787,3 +787,28 @@ fn detached_signatures_in_the_tree_are_verified() {
     std::fs::write(release.join("a.bin.sig"), &good_a).unwrap();
     assert_eq!(s.verify_in(&release, &[]).status, 0);
 }
+
+/// Regression (issue 27 item 9): what the bundle merely claims (key name, version,
+/// signing time: none is covered by the signature) is not shown as part of the verified
+/// result.
+#[test]
+fn the_bundles_claims_are_labelled_as_claims() {
+    let s = Signed::new();
+    let release = s.release("rel", &[("a.bin", "a")]);
+    let bundle = release.join("keyseal.bundle.json");
+    let mut value: Value = serde_json::from_slice(&std::fs::read(&bundle).unwrap()).unwrap();
+    value["signature"]["keyId"] = "key-of-the-ceo".into();
+    value["signature"]["keyVersionId"] = "forged-version".into();
+    value["signature"]["signedAt"] = "1999-12-31T23:59:59Z".into();
+    std::fs::write(&bundle, serde_json::to_vec_pretty(&value).unwrap()).unwrap();
+    let run = s.verify_in(&release, &[]);
+    assert_eq!(run.status, 0, "the signature covers the manifest only: {}{}", run.stdout, run.stderr);
+    let verified = run.stdout.lines().find(|l| l.starts_with("signature ok")).unwrap();
+    for claim in ["key-of-the-ceo", "forged-version", "1999"] {
+        assert!(!verified.contains(claim), "{verified}");
+    }
+    let claims = run.stdout.lines().find(|l| l.contains("claimed by the bundle, not verified")).unwrap();
+    for claim in ["key-of-the-ceo", "forged-version", "1999-12-31T23:59:59Z"] {
+        assert!(claims.contains(claim), "{claims}");
+    }
+}

@@ -259,9 +259,11 @@ pub fn verify(args: VerifyArgs) -> Result<Outcome, CliError> {
 }
 
 fn print_verify_text(report: &crate::release::verify::VerifyReport) {
-    let signer = escape_text(&format!(
-        "key {} version {} ({}), signed at {} (signer's clock)",
-        report.key_id, report.key_version_id, report.algorithm, report.signed_at
+    // The bundle names the key and the signing time; nothing checks either: they are
+    // shown as its claims, apart from what was verified.
+    let claims = escape_text(&format!(
+        "key {} version {}, signed at {} (signer's clock)",
+        report.key_id, report.key_version_id, report.signed_at
     ))
     .into_owned();
     if let Some(chain) = &report.chain
@@ -289,7 +291,9 @@ fn print_verify_text(report: &crate::release::verify::VerifyReport) {
         crate::outln!("revocation NOT checked for every certificate of the chain: pass the issuers' CRLs with --crl");
     }
     if report.signature == SignatureStatus::Ok {
-        crate::outln!("signature ok: {signer}");
+        let key = if report.chain.is_some() { "the certificate's key" } else { "the pinned public key" };
+        crate::outln!("signature ok: {} signature over the manifest verifies with {key}", report.algorithm);
+        crate::outln!("  claimed by the bundle, not verified: {claims}");
     } else {
         let code =
             serde_json::to_value(report.signature).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default();
@@ -304,7 +308,7 @@ fn print_verify_text(report: &crate::release::verify::VerifyReport) {
             _ => code,
         };
         crate::outln!("SIGNATURE FAILED [{code}]: {}", escape_text(report.signature_detail.as_deref().unwrap_or("")));
-        crate::outln!("  bundle claims {signer}");
+        crate::outln!("  claimed by the bundle, not verified: {claims}; algorithm {}", escape_text(&report.algorithm));
         crate::outln!("  files were not checked: the manifest cannot be trusted");
     }
     print_skipped(&report.skipped);

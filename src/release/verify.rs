@@ -151,13 +151,15 @@ pub struct VerifyReport {
     /// What is wrong with it, when it is not ok.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub signature_detail: Option<String>,
-    /// The KeyId the bundle names.
+    /// The KeyId the bundle names: a claim of the bundle, not verified (the signature is
+    /// checked with the pinned key or the certificate's, whatever the bundle calls it).
     pub key_id: String,
-    /// The key version the bundle names.
+    /// The key version the bundle names: a claim, not verified.
     pub key_version_id: String,
-    /// The algorithm.
+    /// The algorithm the signature was checked with.
     pub algorithm: String,
-    /// The signer's claimed signing time (not a trusted timestamp).
+    /// The signing time the bundle claims (the signer's clock): not verified, not a
+    /// trusted timestamp (see `timestamp`).
     pub signed_at: String,
     /// The certificate chain validation, when trust was by certificate.
     #[serde(skip_serializing_if = "Option::is_none")]
