@@ -12,6 +12,7 @@ pub mod clock;
 pub mod kms;
 pub mod quote;
 pub mod release;
+pub mod safe_write;
 pub mod server;
 pub mod tls;
 pub mod tsa;

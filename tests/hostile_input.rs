@@ -591,3 +591,224 @@ fn a_damaged_trust_file_is_unusable_input_everywhere() {
         assert!(run.stderr.contains("[malformed-certificate]"), "{args:?}: {}", run.stderr);
     }
 }
+
+#[cfg(unix)]
+#[test]
+fn out_files_are_never_written_through_a_planted_symlink() {
+    let s = Signed::new();
+    store_ca(&s);
+    let victim = s.ks.file("victim");
+    let data = s.ks.file("data.bin");
+    std::fs::write(&data, "data").unwrap();
+    let commands: [(&str, Vec<&str>); 3] = [
+        ("kms-pub.pem", vec!["kms", "get-public-key", "--key-id", &s.key_id, "--key-version-id", &s.version, "--out"]),
+        ("root.crl.pem", vec!["ca", "crl", "--ca", "root", "--out"]),
+        ("query.tsq", vec!["timestamp", "query", "--data", path(&data), "--out"]),
+    ];
+    for (name, args) in commands {
+        let out = s.ks.file(name);
+        // A link to a file the attacker wants overwritten, and a dangling one that writing
+        // through would create.
+        for target in [victim.clone(), s.ks.file(&format!("{name}.created"))] {
+            std::fs::write(&victim, "precious").unwrap();
+            let _ = std::fs::remove_file(&out);
+            std::os::unix::fs::symlink(&target, &out).unwrap();
+            let mut args = args.clone();
+            args.push(path(&out));
+            let run = s.ks.run(&args);
+            assert_eq!(run.status, 2, "{args:?}: {}{}", run.stdout, run.stderr);
+            assert!(run.stderr.contains("symbolic link"), "{args:?}: {}", run.stderr);
+            assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious", "{args:?}");
+            assert!(!s.ks.file(&format!("{name}.created")).exists(), "{args:?}");
+            assert!(std::fs::symlink_metadata(&out).unwrap().file_type().is_symlink(), "{args:?}");
+        }
+        // Without the link, the same command writes a regular file.
+        std::fs::remove_file(&out).unwrap();
+        let mut args = args.clone();
+        args.push(path(&out));
+        let run = s.ks.run(&args);
+        assert_eq!(run.status, 0, "{args:?}: {}{}", run.stdout, run.stderr);
+        assert!(std::fs::symlink_metadata(&out).unwrap().is_file(), "{args:?}");
+    }
+}
+
+/// Regression (issue 27 item 15): two names that differ only in Unicode normalisation are
+/// shown differently in verify's text output.
+#[test]
+fn names_differing_only_in_normalisation_are_told_apart() {
+    let s = Signed::new();
+    let release = s.release("rel", &[("caf\u{e9}.txt", "signed")]);
+    std::fs::write(release.join("cafe\u{301}.txt"), "planted").unwrap();
+    let run = s.verify_in(&release, &[]);
+    assert_eq!(run.status, 1, "{}{}", run.stdout, run.stderr);
+    assert!(run.stdout.contains("ok              caf\u{e9}.txt\n"), "{}", run.stdout);
+    assert!(run.stdout.contains("NOT-IN-MANIFEST 'cafe'$'\\u{301}''.txt': "), "{}", run.stdout);
+    // --json stays exact.
+    let json = s.verify_in(&release, &["--json"]).json();
+    assert!(json["files"].as_array().unwrap().iter().any(|f| f["name"] == "cafe\u{301}.txt"));
+}
+
+/// Regression (issue 27 item 6): whole-tree `verify` fails on anything the manifest does
+/// not list, not only on a regular file — a link planted in a signed release
+/// (`install.sh -> /tmp/evil.sh`), a dangling link, a link to a directory in or out of
+/// the tree, a FIFO — and reports it per file, the link with where it points, without
+/// following it or opening the FIFO. `--allow-unlisted` reports them and passes.
+#[cfg(unix)]
+#[test]
+fn whatever_the_manifest_does_not_list_fails_whole_tree_verify() {
+    let s = Signed::new();
+    let release = s.release("rel", &[("a.bin", "a"), ("b.bin", "b")]);
+    std::fs::create_dir(release.join("sub")).unwrap();
+    std::fs::rename(release.join("b.bin"), release.join("sub/b.bin")).unwrap();
+    // Signed again with a directory in it.
+    let release = s.release("rel", &[]);
+    // What the links point at: a FIFO nobody writes to (opening it would block) and a
+    // directory, both outside the release.
+    let evil = s.ks.file("evil.sh");
+    assert!(Command::new("mkfifo").arg(&evil).status().unwrap().success());
+    let outside = s.ks.file("outside-dir");
+    std::fs::create_dir_all(&outside).unwrap();
+    std::fs::write(outside.join("x"), "x").unwrap();
+    // Each planted thing: a link to where it points, or (None) a FIFO.
+    let plants: [(&str, Option<PathBuf>, &str); 5] = [
+        ("install.sh", Some(evil.clone()), "outside the tree"),
+        ("dangling", Some("nothing-here".into()), "dangling"),
+        ("vendor", Some(outside.clone()), "outside the tree"),
+        ("sub-again", Some("sub".into()), "directory"),
+        ("pipe", None, "device, socket or pipe"),
+    ];
+    for (name, target, reason) in plants {
+        let at = release.join(name);
+        match target {
+            Some(target) => std::os::unix::fs::symlink(target, &at).unwrap(),
+            None => assert!(Command::new("mkfifo").arg(&at).status().unwrap().success()),
+        }
+        let run = s.verify_in(&release, &["--json"]);
+        assert_eq!(run.status, 1, "{name}: {}{}", run.stdout, run.stderr);
+        let report = run.json();
+        assert_eq!(report["verified"], false);
+        let files = report["files"].as_array().unwrap();
+        let entry = files.iter().find(|f| f["name"] == name).unwrap_or_else(|| panic!("{name} reported: {report}"));
+        assert_eq!(entry["status"], "not-in-manifest", "{entry}");
+        let detail = entry["detail"].as_str().unwrap();
+        assert!(detail.contains(reason), "{name}: {detail}");
+        if name != "pipe" {
+            assert!(detail.contains(" -> "), "a link is shown with where it points: {detail}");
+        }
+        assert!(files.iter().filter(|f| f["name"] != name).all(|f| f["status"] == "ok"), "{report}");
+        assert!(report["skipped"].as_array().unwrap().iter().all(|s| s["reason"] == "keyseal's own output"));
+
+        let text = s.verify_in(&release, &[]);
+        assert_eq!(text.status, 1, "{name}: {}{}", text.stdout, text.stderr);
+        assert!(text.stdout.contains(&format!("NOT-IN-MANIFEST {name}: ")), "{}", text.stdout);
+        assert!(text.stdout.contains("NOT VERIFIED: 1 of 3 files failed"), "{}", text.stdout);
+
+        let allowed = s.verify_in(&release, &["--allow-unlisted", "--json"]);
+        assert_eq!(allowed.status, 0, "{name}: {}{}", allowed.stdout, allowed.stderr);
+        let report = allowed.json();
+        let entry = report["files"].as_array().unwrap().iter().find(|f| f["name"] == name).unwrap().clone();
+        assert_eq!((&entry["status"], &entry["allowed"]), (&"not-in-manifest".into(), &true.into()), "{entry}");
+        let text = s.verify_in(&release, &["--allow-unlisted"]);
+        assert_eq!(text.status, 0, "{}{}", text.stdout, text.stderr);
+        assert!(text.stdout.contains("allowed by --allow-unlisted"), "{}", text.stdout);
+        std::fs::remove_file(&at).unwrap();
+    }
+    // --allow-unlisted does not excuse a modified or missing file, or a file named alone.
+    std::fs::write(release.join("a.bin"), "changed").unwrap();
+    assert_eq!(s.verify_in(&release, &["--allow-unlisted"]).status, 1);
+    std::fs::write(release.join("a.bin"), "a").unwrap();
+    std::fs::write(release.join("extra.bin"), "extra").unwrap();
+    let alone = s.verify_in(&release, &["--allow-unlisted", path(&release.join("extra.bin"))]);
+    assert_eq!(alone.status, 1, "{}{}", alone.stdout, alone.stderr);
+    assert_eq!(s.verify_in(&release, &["--allow-unlisted"]).status, 0);
+    std::fs::remove_file(release.join("extra.bin")).unwrap();
+    assert_eq!(s.verify_in(&release, &[]).status, 0, "the release itself is fine");
+}
+
+/// Regression (issue 27 item 10): a detached `<file>.sig` in the tree is verified over the
+/// file with the signer's key, never skipped unchecked; one that does not verify fails.
+#[test]
+fn detached_signatures_in_the_tree_are_verified() {
+    let s = Signed::new();
+    let release = s.ks.file("rel");
+    std::fs::create_dir_all(&release).unwrap();
+    std::fs::write(release.join("a.bin"), "a").unwrap();
+    std::fs::write(release.join("b.bin"), "b").unwrap();
+    let args = ["sign", path(&release), "--key", &s.key_id, "--key-version", &s.version, "--out", path(&release)];
+    let signed = s.ks.run(&[&args[..], &["--detached"]].concat());
+    assert_eq!(signed.status, 0, "{}", signed.stderr);
+    let run = s.verify_in(&release, &["--json"]);
+    assert_eq!(run.status, 0, "{}{}", run.stdout, run.stderr);
+    let report = run.json();
+    assert_eq!(report["files"].as_array().unwrap().len(), 2, "{report}");
+    let detached = report["detachedSignatures"].as_array().unwrap();
+    assert_eq!(detached.len(), 2, "{report}");
+    assert!(detached.iter().all(|d| d["status"] == "ok"), "{report}");
+    let text = s.verify_in(&release, &[]);
+    assert!(text.stdout.contains("ok              a.bin.sig (detached signature of a.bin"), "{}", text.stdout);
+    assert!(text.stdout.contains("verified: 2 files and 2 detached signatures"), "{}", text.stdout);
+
+    let good_a = std::fs::read(release.join("a.bin.sig")).unwrap();
+    // b.bin's genuine signature as a.bin's, garbage, and another key's signature over a.bin.
+    let (other_key, other_version) = s.ks.create_key("EC_P256", "SIGN/VERIFY");
+    let other_sig = s.ks.file("other.sig");
+    let other = s.ks.run(&[
+        "kms",
+        "asymmetric-sign",
+        "--key-id",
+        &other_key,
+        "--key-version-id",
+        &other_version,
+        "--algorithm",
+        "ECDSA_SHA_256",
+        "--file",
+        path(&release.join("a.bin")),
+        "--out",
+        path(&other_sig),
+    ]);
+    assert_eq!(other.status, 0, "{}", other.stderr);
+    for bad in [
+        std::fs::read(release.join("b.bin.sig")).unwrap(),
+        b"not a signature".to_vec(),
+        std::fs::read(&other_sig).unwrap(),
+    ] {
+        std::fs::write(release.join("a.bin.sig"), &bad).unwrap();
+        let run = s.verify_in(&release, &["--json"]);
+        assert_eq!(run.status, 1, "{}{}", run.stdout, run.stderr);
+        let report = run.json();
+        let a =
+            report["detachedSignatures"].as_array().unwrap().iter().find(|d| d["name"] == "a.bin.sig").unwrap().clone();
+        assert_eq!(a["status"], "bad-signature", "{report}");
+        assert!(report["files"].as_array().unwrap().iter().all(|f| f["status"] == "ok"), "{report}");
+        let text = s.verify_in(&release, &[]);
+        assert!(text.stdout.contains("BAD-SIGNATURE   a.bin.sig: detached signature of a.bin"), "{}", text.stdout);
+        assert!(text.stdout.contains("NOT VERIFIED: 1 of 2 files and 2 detached signatures failed"), "{}", text.stdout);
+    }
+    std::fs::write(release.join("a.bin.sig"), &good_a).unwrap();
+    assert_eq!(s.verify_in(&release, &[]).status, 0);
+}
+
+/// Regression (issue 27 item 9): what the bundle merely claims (key name, version,
+/// signing time: none is covered by the signature) is not shown as part of the verified
+/// result.
+#[test]
+fn the_bundles_claims_are_labelled_as_claims() {
+    let s = Signed::new();
+    let release = s.release("rel", &[("a.bin", "a")]);
+    let bundle = release.join("keyseal.bundle.json");
+    let mut value: Value = serde_json::from_slice(&std::fs::read(&bundle).unwrap()).unwrap();
+    value["signature"]["keyId"] = "key-of-the-ceo".into();
+    value["signature"]["keyVersionId"] = "forged-version".into();
+    value["signature"]["signedAt"] = "1999-12-31T23:59:59Z".into();
+    std::fs::write(&bundle, serde_json::to_vec_pretty(&value).unwrap()).unwrap();
+    let run = s.verify_in(&release, &[]);
+    assert_eq!(run.status, 0, "the signature covers the manifest only: {}{}", run.stdout, run.stderr);
+    let verified = run.stdout.lines().find(|l| l.starts_with("signature ok")).unwrap();
+    for claim in ["key-of-the-ceo", "forged-version", "1999"] {
+        assert!(!verified.contains(claim), "{verified}");
+    }
+    let claims = run.stdout.lines().find(|l| l.contains("claimed by the bundle, not verified")).unwrap();
+    for claim in ["key-of-the-ceo", "forged-version", "1999-12-31T23:59:59Z"] {
+        assert!(claims.contains(claim), "{claims}");
+    }
+}

@@ -383,7 +383,7 @@ pub fn run(action: CaAction, kms: &dyn Kms, store: &Store) -> Result<Outcome, Cl
             let list = crl(&authority, &args.ca, args.days)?;
             write_out(&args.out, list.pem().as_bytes(), false)?;
             if let Some(path) = &args.der {
-                write_out(path, &list.der, false)?;
+                crate::cli::input::write_flag("--der", path, &list.der, false)?;
             }
             let mut written = quote_path(&args.out);
             if let Some(path) = &args.der {

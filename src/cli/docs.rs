@@ -77,9 +77,26 @@ fn write_pages(dir: &Path) -> Result<(), KmsError> {
     let cannot =
         |e: std::io::Error| KmsError::invalid("--out-dir", format!("cannot write into {}: {e}", quote_path(dir)));
     std::fs::create_dir_all(dir).map_err(cannot)?;
-    clap_mangen::generate_to(man_command(), dir).map_err(cannot)?;
+    let mut command = man_command();
+    command.build();
+    write_page_tree(command, dir).map_err(cannot)?;
     crate::outln!("wrote the keyseal man pages into {}", quote_path(dir));
     Ok(())
+}
+
+/// A page for `command` and each of its visible subcommands, named as
+/// `clap_mangen::generate_to` names them (`keyseal-kms.1`), each written with
+/// `safe_write` so that a link planted in the directory is not written through.
+fn write_page_tree(command: clap::Command, dir: &Path) -> std::io::Result<()> {
+    for sub in command.get_subcommands().filter(|s| !s.is_hide_set()).cloned() {
+        write_page_tree(sub, dir)?;
+    }
+    let man = clap_mangen::Man::new(command);
+    let mut page = Vec::new();
+    man.render(&mut page)?;
+    let path = dir.join(man.get_filename());
+    crate::safe_write::write_file(&path, &page, false)
+        .map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", quote_path(&path))))
 }
 
 /// Generated text on stdout, through `output` so that `| head` ends quietly.

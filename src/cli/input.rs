@@ -2,10 +2,11 @@
 //! read raw — and writing `--out` files. Every failure names the flag and what to give.
 
 use crate::kms::error::KmsError;
+use crate::quote::quote_path;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use sha2::{Digest, Sha256};
-use std::io::{Read, Write};
+use std::io::Read;
 use std::path::Path;
 use zeroize::Zeroizing;
 
@@ -53,23 +54,16 @@ pub fn digest(digest: Option<&str>, hex: bool, file: Option<&Path>) -> Result<Ve
     }
 }
 
-/// Writes `bytes` to `path`, replacing it; `secret` files are created readable by the
-/// owner only.
+/// Writes `bytes` to `path`, replacing a regular file there, never through a symbolic
+/// link (see `safe_write`); `secret` files are created readable by the owner only.
 pub fn write_out(path: &Path, bytes: &[u8], secret: bool) -> Result<(), KmsError> {
-    let cannot = |e: std::io::Error| KmsError::invalid("--out", format!("cannot write {}: {e}", path.display()));
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    if secret {
-        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    }
-    let mut file = options.open(path).map_err(cannot)?;
-    // An existing file keeps its mode when truncated: narrow it before the secret goes in.
-    #[cfg(unix)]
-    if secret {
-        file.set_permissions(std::os::unix::fs::PermissionsExt::from_mode(0o600)).map_err(cannot)?;
-    }
-    file.write_all(bytes).map_err(cannot)
+    write_flag("--out", path, bytes, secret)
+}
+
+/// `write_out` for an output file given by another flag (`--der`).
+pub fn write_flag(flag: &str, path: &Path, bytes: &[u8], secret: bool) -> Result<(), KmsError> {
+    crate::safe_write::write_file(path, bytes, secret)
+        .map_err(|e| KmsError::invalid(flag, format!("cannot write {}: {e}", quote_path(path))))
 }
 
 /// Raw bytes of a secret file, zeroized after use.

@@ -81,7 +81,11 @@ Checks, offline, that SHA256SUMS is the manifest the bundle signed and that the 
 verifies with the signer's key: pinned with --public-key, or trusted through the bundle's
 certificate chain to a --trust root (validated per RFC 5280 for --purpose, at --at, with
 --crl); then each file: ok, modified, missing or not in the manifest. A directory is
-checked whole (a file missing from it is a failure); single files are checked alone. Exit 0 only when everything passes, 1 on any failed check,
+checked whole: a file missing from it fails, and so does anything in it the manifest does
+not list — a file, a symbolic link (never followed; shown with where it points), a FIFO
+or device (never opened) — unless --allow-unlisted; a detached `<file>.sig` beside a
+listed file is verified with the signer's key, and fails if it does not verify. Single
+files are checked alone. Exit 0 only when everything passes, 1 on any failed check,
 2 on unusable input.
 
 Time stamps: with --tsa-trust TSA-ROOT.pem, a bundle's RFC 3161 time stamp (from
@@ -134,6 +138,10 @@ pub struct VerifyArgs {
     /// chain is then checked at the bundle's time-stamp time.
     #[arg(long, value_name = "TSA-ROOT.pem")]
     pub tsa_trust: Vec<PathBuf>,
+    /// Do not fail on what a directory holds that the manifest does not list (files,
+    /// symbolic links, special files): it is still reported, as not-in-manifest.
+    #[arg(long)]
+    pub allow_unlisted: bool,
     /// Print the whole report as JSON.
     #[arg(long)]
     pub json: bool,
@@ -245,6 +253,7 @@ pub fn verify(args: VerifyArgs) -> Result<Outcome, CliError> {
         tsa_trust: crate::cli::cert::certificates(&args.tsa_trust, "--tsa-trust")?,
         tsa_crls: crls,
         at,
+        allow_unlisted: args.allow_unlisted,
     })?;
     if args.json {
         print_json(&report)?;
@@ -255,9 +264,11 @@ pub fn verify(args: VerifyArgs) -> Result<Outcome, CliError> {
 }
 
 fn print_verify_text(report: &crate::release::verify::VerifyReport) {
-    let signer = escape_text(&format!(
-        "key {} version {} ({}), signed at {} (signer's clock)",
-        report.key_id, report.key_version_id, report.algorithm, report.signed_at
+    // The bundle names the key and the signing time; nothing checks either: they are
+    // shown as its claims, apart from what was verified.
+    let claims = escape_text(&format!(
+        "key {} version {}, signed at {} (signer's clock)",
+        report.key_id, report.key_version_id, report.signed_at
     ))
     .into_owned();
     if let Some(chain) = &report.chain
@@ -285,7 +296,9 @@ fn print_verify_text(report: &crate::release::verify::VerifyReport) {
         crate::outln!("revocation NOT checked for every certificate of the chain: pass the issuers' CRLs with --crl");
     }
     if report.signature == SignatureStatus::Ok {
-        crate::outln!("signature ok: {signer}");
+        let key = if report.chain.is_some() { "the certificate's key" } else { "the pinned public key" };
+        crate::outln!("signature ok: {} signature over the manifest verifies with {key}", report.algorithm);
+        crate::outln!("  claimed by the bundle, not verified: {claims}");
     } else {
         let code =
             serde_json::to_value(report.signature).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default();
@@ -300,7 +313,7 @@ fn print_verify_text(report: &crate::release::verify::VerifyReport) {
             _ => code,
         };
         crate::outln!("SIGNATURE FAILED [{code}]: {}", escape_text(report.signature_detail.as_deref().unwrap_or("")));
-        crate::outln!("  bundle claims {signer}");
+        crate::outln!("  claimed by the bundle, not verified: {claims}; algorithm {}", escape_text(&report.algorithm));
         crate::outln!("  files were not checked: the manifest cannot be trusted");
     }
     print_skipped(&report.skipped);
@@ -316,28 +329,41 @@ fn print_verify_text(report: &crate::release::verify::VerifyReport) {
     // Against another release's bundle every file fails: a few show the pattern.
     let shown = if report.other_release.is_some() { OTHER_RELEASE_LINES } else { usize::MAX };
     let mut failures_shown = 0;
-    for file in &report.files {
+    for file in report.files.iter().chain(&report.detached_signatures) {
         let name = quote_name(&file.name);
+        let code =
+            serde_json::to_value(file.status).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default();
+        let detail = escape_text(file.detail.as_deref().unwrap_or(""));
         match file.status {
+            FileStatus::Ok if file.detail.is_some() => crate::outln!("ok              {name} ({detail})"),
             FileStatus::Ok => crate::outln!("ok              {name}"),
+            _ if file.allowed => crate::outln!("{code:<15} {name}: {detail}; allowed by --allow-unlisted"),
             _ if failures_shown >= shown => {}
-            status => {
+            _ => {
                 failures_shown += 1;
-                let code =
-                    serde_json::to_value(status).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default();
-                let detail = escape_text(file.detail.as_deref().unwrap_or(""));
                 crate::outln!("{:<15} {name}: {detail}", code.to_uppercase());
             }
         }
     }
-    let failed = report.files.iter().filter(|f| f.status != FileStatus::Ok).count();
+    let failed = report.files.iter().filter(|f| f.status != FileStatus::Ok && !f.allowed).count()
+        + report.detached_signatures.iter().filter(|f| f.status != FileStatus::Ok).count();
     if failed > failures_shown {
         crate::outln!("... and {} more (--json lists every file)", failed - failures_shown);
     }
+    let checked = count(report.files.len() as u64, "file", "files");
+    let checked = match report.detached_signatures.len() {
+        0 => checked,
+        n => format!("{checked} and {}", count(n as u64, "detached signature", "detached signatures")),
+    };
     if report.verified {
-        crate::outln!("verified: {}", count(report.files.len() as u64, "file", "files"));
+        let allowed = report.files.iter().filter(|f| f.allowed).count();
+        if allowed > 0 {
+            crate::outln!("verified: {checked}, of which {allowed} not in the manifest (allowed by --allow-unlisted)");
+        } else {
+            crate::outln!("verified: {checked}");
+        }
     } else if report.signature == SignatureStatus::Ok {
-        crate::outln!("NOT VERIFIED: {failed} of {} failed", count(report.files.len() as u64, "file", "files"));
+        crate::outln!("NOT VERIFIED: {failed} of {checked} failed");
     }
 }
 

@@ -16,6 +16,7 @@ use crate::release::bundle::{
 use crate::release::hash::hash_files;
 use crate::release::manifest::{MANIFEST_FILE, Manifest};
 use crate::release::walk::{OWN_OUTPUT, Skipped, walk};
+use crate::safe_write;
 use crate::tsa::client::TsaClient;
 use crate::x509;
 use serde::Serialize;
@@ -327,8 +328,8 @@ fn write_all(out: &Path, writes: &[(PathBuf, Vec<u8>)]) -> Result<(), ReleaseErr
             if let Some(parent) = path.parent() {
                 make_real_directories(out, parent).map_err(|e| failed(parent, e))?;
             }
-            let temporary = temporary_name(path).map_err(|e| failed(path, e))?;
-            create_new(&temporary, bytes).map_err(|e| failed(&temporary, e))?;
+            let temporary = safe_write::temporary_name(path).map_err(|e| failed(path, e))?;
+            safe_write::create_new(&temporary, bytes, false).map_err(|e| failed(&temporary, e))?;
             staged.push((temporary, path));
         }
         for (temporary, path) in &staged {
@@ -362,24 +363,4 @@ fn make_real_directories(out: &Path, dir: &Path) -> std::io::Result<()> {
         }
     }
     Ok(())
-}
-
-/// `.<name>.<random>.keyseal-tmp` beside `path`.
-fn temporary_name(path: &Path) -> std::io::Result<PathBuf> {
-    let mut random = [0u8; 8];
-    getrandom::fill(&mut random).map_err(|e| std::io::Error::other(e.to_string()))?;
-    let name = path.file_name().map(|n| n.to_string_lossy()).unwrap_or_default();
-    Ok(path.with_file_name(format!(".{name}.{}.keyseal-tmp", hex::encode(random))))
-}
-
-/// Writes a file that must not exist yet, not following a symbolic link in its place.
-fn create_new(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    use std::io::Write;
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::custom_flags(&mut options, libc::O_NOFOLLOW);
-    let mut file = options.open(path)?;
-    file.write_all(bytes)?;
-    file.sync_all()
 }

@@ -2,7 +2,9 @@
 //! the bundle names, and the bundle's signature over it must verify with the pinned
 //! signer key. Then each given file against the manifest: ok, modified, missing, or not
 //! in the manifest. A subset of the release (one downloaded binary) is checked as
-//! readily as the whole tree.
+//! readily as the whole tree. A directory is checked whole: anything in it the manifest
+//! does not list fails (a symbolic link or a FIFO as much as a file), and a detached
+//! `<file>.sig` in it is verified, not skipped.
 
 use crate::bounded::{self, InputKind};
 use crate::kms::keys;
@@ -41,6 +43,9 @@ pub struct VerifyOptions {
     /// The verification time, Unix seconds: a time stamp's genTime may not be after it,
     /// and the TSA's CRLs must be current then.
     pub at: i64,
+    /// `--allow-unlisted`: what a directory holds that the manifest does not list is
+    /// still reported, as `not-in-manifest` with `allowed`, and does not fail.
+    pub allow_unlisted: bool,
 }
 
 /// Trusting the signer through its certificate chain.
@@ -120,6 +125,9 @@ pub enum FileStatus {
     NotInManifest,
     /// Could not be read.
     Unreadable,
+    /// A detached `<file>.sig` that does not verify over `<file>`'s listed digest with the
+    /// signer's key.
+    BadSignature,
 }
 
 /// One file's result.
@@ -129,9 +137,13 @@ pub struct FileReport {
     pub name: String,
     /// The outcome.
     pub status: FileStatus,
-    /// What exactly, for anything but ok.
+    /// What exactly, for anything but ok (and, for a detached signature, what it signs).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
+    /// Set on a `not-in-manifest` entry found in a directory when `--allow-unlisted` was
+    /// given: reported, and not a failure.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub allowed: bool,
 }
 
 /// The whole result.
@@ -145,13 +157,15 @@ pub struct VerifyReport {
     /// What is wrong with it, when it is not ok.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub signature_detail: Option<String>,
-    /// The KeyId the bundle names.
+    /// The KeyId the bundle names: a claim of the bundle, not verified (the signature is
+    /// checked with the pinned key or the certificate's, whatever the bundle calls it).
     pub key_id: String,
-    /// The key version the bundle names.
+    /// The key version the bundle names: a claim, not verified.
     pub key_version_id: String,
-    /// The algorithm.
+    /// The algorithm the signature was checked with.
     pub algorithm: String,
-    /// The signer's claimed signing time (not a trusted timestamp).
+    /// The signing time the bundle claims (the signer's clock): not verified, not a
+    /// trusted timestamp (see `timestamp`).
     pub signed_at: String,
     /// The certificate chain validation, when trust was by certificate.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -165,7 +179,11 @@ pub struct VerifyReport {
     /// Per file, in name order; empty when the signature failed (files are not checked
     /// against a manifest that cannot be trusted).
     pub files: Vec<FileReport>,
-    /// What was found under a directory and left out, and why.
+    /// The detached `<file>.sig` signatures found in a directory beside a listed file,
+    /// each verified (`ok`, `bad-signature`, `unreadable`); absent when there are none.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub detached_signatures: Vec<FileReport>,
+    /// keyseal's own outputs found under a directory and left out.
     pub skipped: Vec<Skipped>,
     /// Set when a directory checked looks like another release than the bundle's.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -253,6 +271,7 @@ pub fn verify_release(options: &VerifyOptions) -> Result<VerifyReport, ReleaseEr
         timestamp: None,
         revocation: None,
         files: Vec::new(),
+        detached_signatures: Vec::new(),
         skipped: Vec::new(),
         other_release: None,
     };
@@ -302,13 +321,18 @@ pub fn verify_release(options: &VerifyOptions) -> Result<VerifyReport, ReleaseEr
     for dir in std::iter::once(&bundle_dir).chain(paths.iter().filter(|path| path.is_dir())) {
         outputs.extend(own_files(dir));
     }
-    let (files, skipped) = check_files(&manifest, &paths, &outputs)?;
-    report.verified = files.iter().all(|f| f.status == FileStatus::Ok) && !files.is_empty();
+    let signer = SignerKey { spki: &signer_key, spec, algorithm: bundle.signature.algorithm };
+    let checked = check_files(&manifest, &paths, &outputs, &signer, options.allow_unlisted)?;
+    let files = checked.files;
+    report.verified = files.iter().all(|f| f.status == FileStatus::Ok || f.allowed)
+        && files.iter().any(|f| f.status == FileStatus::Ok)
+        && checked.detached_signatures.iter().all(|f| f.status == FileStatus::Ok);
     if paths.iter().any(|path| path.is_dir()) {
         report.other_release = OtherRelease::judge(manifest.entries.len(), &files);
     }
     report.files = files;
-    report.skipped = skipped;
+    report.detached_signatures = checked.detached_signatures;
+    report.skipped = checked.skipped;
     Ok(report)
 }
 
@@ -489,15 +513,37 @@ fn check_signature(
     }
 }
 
+/// The signer's key, to check detached `<file>.sig` signatures with.
+struct SignerKey<'a> {
+    spki: &'a [u8],
+    spec: crate::kms::KeySpec,
+    algorithm: crate::kms::spec::Algorithm,
+}
+
+/// What `check_files` found: the files, the detached signatures, what was left out.
+struct Checked {
+    files: Vec<FileReport>,
+    detached_signatures: Vec<FileReport>,
+    skipped: Vec<Skipped>,
+}
+
 /// Matches the given paths to manifest names, hashes what matched, and reports per file.
+/// In a directory, everything found that the manifest does not list is reported
+/// `not-in-manifest` — a regular file, a symbolic link of any kind, a FIFO, device or
+/// socket — and `allowed` when `allow_unlisted`; a `<file>.sig` beside a listed `<file>`
+/// is checked as its detached signature instead. Only keyseal's own outputs are skipped.
 fn check_files(
     manifest: &Manifest,
     paths: &[PathBuf],
     outputs: &[PathBuf],
-) -> Result<(Vec<FileReport>, Vec<Skipped>), ReleaseError> {
+    signer: &SignerKey<'_>,
+    allow_unlisted: bool,
+) -> Result<Checked, ReleaseError> {
     let mut reports: BTreeMap<String, FileReport> = BTreeMap::new();
     let mut to_hash: Vec<(String, PathBuf, u64)> = Vec::new();
     let mut skipped = Vec::new();
+    let mut detached_signatures = Vec::new();
+    let mut unlisted_in_tree = std::collections::BTreeSet::new();
     let mut whole_tree = false;
     for path in paths {
         if path.is_dir() {
@@ -507,21 +553,31 @@ fn check_files(
                 return Err(ReleaseError::Files(walked.errors));
             }
             for item in walked.unnamable.drain(..) {
-                let name = item.special_name.clone().unwrap_or_else(|| item.path.to_string_lossy().into_owned());
+                let name = item.name.clone().unwrap_or_else(|| item.path.to_string_lossy().into_owned());
                 let detail = format!("{}: {}; it cannot be in a manifest", quote_path(&item.path), item.reason);
+                unlisted_in_tree.insert(name.clone());
                 reports.insert(name.clone(), report(&name, FileStatus::NotInManifest, Some(detail)));
             }
-            skip_detached_signatures(manifest, &mut walked);
+            detached_signatures.extend(check_detached_signatures(manifest, &mut walked, signer));
             for item in walked.skipped.drain(..) {
-                match item.special_name.as_ref().filter(|name| manifest.entries.contains_key(*name)) {
-                    Some(name) => {
-                        let detail = format!("{}: {}; not read", quote_path(&item.path), item.reason);
-                        reports.insert(name.clone(), report(name, FileStatus::Unreadable, Some(detail)));
-                    }
-                    None => skipped.push(item),
+                let Some(name) = item.name.clone() else {
+                    skipped.push(item);
+                    continue;
+                };
+                let what = describe_not_taken(&item);
+                if manifest.entries.contains_key(&name) {
+                    let detail = format!("{what}; not read");
+                    reports.insert(name.clone(), report(&name, FileStatus::Unreadable, Some(detail)));
+                } else {
+                    let detail = format!("{what}; it is not in the manifest");
+                    unlisted_in_tree.insert(name.clone());
+                    reports.insert(name.clone(), report(&name, FileStatus::NotInManifest, Some(detail)));
                 }
             }
             for (name, entry) in walked.entries {
+                if !manifest.entries.contains_key(&name) {
+                    unlisted_in_tree.insert(name.clone());
+                }
                 to_hash.push((name, entry.path, entry.size));
             }
         } else {
@@ -579,11 +635,28 @@ fn check_files(
             );
         }
     }
-    Ok((reports.into_values().collect(), skipped))
+    if allow_unlisted {
+        for name in &unlisted_in_tree {
+            if let Some(file) = reports.get_mut(name).filter(|f| f.status == FileStatus::NotInManifest) {
+                file.allowed = true;
+            }
+        }
+    }
+    Ok(Checked { files: reports.into_values().collect(), detached_signatures, skipped })
+}
+
+/// What was found and not taken, for the report: the path, for a symbolic link what it
+/// points to as stored in the link (read, never followed), and why.
+fn describe_not_taken(item: &Skipped) -> String {
+    let is_link = std::fs::symlink_metadata(&item.path).is_ok_and(|meta| meta.file_type().is_symlink());
+    match std::fs::read_link(&item.path) {
+        Ok(target) if is_link => format!("{} -> {}: {}", quote_path(&item.path), quote_path(&target), item.reason),
+        _ => format!("{}: {}", quote_path(&item.path), item.reason),
+    }
 }
 
 fn report(name: &str, status: FileStatus, detail: Option<String>) -> FileReport {
-    FileReport { name: name.to_string(), status, detail }
+    FileReport { name: name.to_string(), status, detail, allowed: false }
 }
 
 /// The manifest name of a single file given on the command line: the path as given when
@@ -611,18 +684,42 @@ fn name_in_manifest(manifest: &Manifest, path: &Path) -> Result<String, String> 
     }
 }
 
-/// `<file>.sig` beside a listed `<file>` is a detached signature, not an artifact.
-fn skip_detached_signatures(manifest: &Manifest, walked: &mut crate::release::walk::Walk) {
-    let detached: Vec<String> = walked
+/// `<file>.sig` beside a listed `<file>`, itself not listed, is the detached signature
+/// `keyseal sign --detached` writes: taken out of the files and checked over the manifest's
+/// SHA-256 of `<file>` with the signer's key and the bundle's algorithm (the file itself is
+/// checked against that digest as a file). One that cannot be read or does not verify fails.
+fn check_detached_signatures(
+    manifest: &Manifest,
+    walked: &mut crate::release::walk::Walk,
+    signer: &SignerKey<'_>,
+) -> Vec<FileReport> {
+    let detached: Vec<(String, String)> = walked
         .entries
         .keys()
         .filter(|name| !manifest.entries.contains_key(*name))
-        .filter(|name| name.strip_suffix(".sig").is_some_and(|artifact| manifest.entries.contains_key(artifact)))
-        .cloned()
+        .filter_map(|name| {
+            let artifact = name.strip_suffix(".sig")?;
+            manifest.entries.contains_key(artifact).then(|| (name.clone(), artifact.to_string()))
+        })
         .collect();
-    for name in detached {
-        if let Some(entry) = walked.entries.remove(&name) {
-            walked.skipped.push(Skipped::new(entry.path, "detached signature"));
-        }
+    let mut reports = Vec::new();
+    for (name, artifact) in detached {
+        let Some(entry) = walked.entries.remove(&name) else { continue };
+        let Some(digest) = manifest.entries.get(&artifact) else { continue };
+        let of = format!("detached signature of {}", crate::quote::quote_name(&artifact));
+        let file_report = match bounded::read(&entry.path, InputKind::Signature) {
+            Err(e) => report(&name, FileStatus::Unreadable, Some(format!("{of}: {e}"))),
+            Ok(bytes) => match keys::verify_digest(signer.spec, signer.algorithm, signer.spki, digest, &bytes) {
+                Ok(true) => report(&name, FileStatus::Ok, Some(format!("{of}, verified with the signer's key"))),
+                Ok(false) => report(
+                    &name,
+                    FileStatus::BadSignature,
+                    Some(format!("{of}: it does not verify over the file's listed SHA-256 with the signer's key")),
+                ),
+                Err(e) => report(&name, FileStatus::BadSignature, Some(format!("{of}: it cannot be checked: {e}"))),
+            },
+        };
+        reports.push(file_report);
     }
+    reports
 }

@@ -28,17 +28,26 @@ pub struct Skipped {
     pub path: PathBuf,
     /// Why it was left out.
     pub reason: String,
-    /// Its manifest name, when it is a special file (FIFO, device, socket) inside a walked
-    /// tree: a verifier reports such a file `unreadable` rather than missing. For a file
-    /// whose name a manifest cannot hold, its relative name as near as text can show it.
+    /// Its name relative to the walked directory, when it was found inside one and is
+    /// not taken (a special file, a symbolic link not followed): a verifier reports it
+    /// under this name, `unreadable` when the manifest lists it and `not-in-manifest` when
+    /// not. For a file whose name a manifest cannot hold, its relative name as near as
+    /// text can show it.
     #[serde(skip)]
-    pub special_name: Option<String>,
+    pub name: Option<String>,
 }
 
 impl Skipped {
     /// Left out for `reason`.
     pub fn new(path: PathBuf, reason: impl Into<String>) -> Skipped {
-        Skipped { path, reason: reason.into(), special_name: None }
+        Skipped { path, reason: reason.into(), name: None }
+    }
+
+    /// Found at `relative` inside a walked directory, and not taken for `reason`: named by
+    /// its manifest name, or as near as text can show a name a manifest cannot hold.
+    fn found(path: &Path, relative: &Path, reason: &str) -> Skipped {
+        let name = manifest_name(relative).unwrap_or_else(|_| relative.to_string_lossy().into_owned());
+        Skipped { path: path.to_path_buf(), reason: reason.into(), name: Some(name) }
     }
 }
 
@@ -100,16 +109,15 @@ fn walk_directory(root: &Path, exclude: &[PathBuf], found: &mut Walk) {
         } else if file_type.is_symlink() {
             follow_link(found, relative, path, &canonical_root, exclude);
         } else {
-            let mut skipped = Skipped::new(path.to_path_buf(), "not a regular file (device, socket or pipe)");
-            skipped.special_name = manifest_name(relative).ok();
-            found.skipped.push(skipped);
+            found.skipped.push(Skipped::found(path, relative, "not a regular file (device, socket or pipe)"));
         }
     }
 }
 
-/// A symbolic link is taken when it resolves to a regular file inside the tree.
+/// A symbolic link is taken when it resolves to a regular file inside the tree. Resolving
+/// it reads metadata only: nothing it points to is opened.
 fn follow_link(found: &mut Walk, relative: &Path, path: &Path, canonical_root: &Path, exclude: &[PathBuf]) {
-    let skip = |found: &mut Walk, reason: &str| found.skipped.push(Skipped::new(path.to_path_buf(), reason));
+    let skip = |found: &mut Walk, reason: &str| found.skipped.push(Skipped::found(path, relative, reason));
     let Ok(target) = path.canonicalize() else {
         return skip(found, "symbolic link to nothing (dangling)");
     };
@@ -121,11 +129,7 @@ fn follow_link(found: &mut Walk, relative: &Path, path: &Path, canonical_root: &
         Ok(meta) if meta.is_dir() => {
             skip(found, "symbolic link to a directory (not followed; its files are signed where they are)")
         }
-        _ => {
-            let mut skipped = Skipped::new(path.to_path_buf(), "symbolic link to something that is not a regular file");
-            skipped.special_name = manifest_name(relative).ok();
-            found.skipped.push(skipped);
-        }
+        _ => skip(found, "symbolic link to something that is not a regular file"),
     }
 }
 
@@ -138,7 +142,7 @@ fn add(found: &mut Walk, relative: &Path, path: &Path, size: u64, exclude: &[Pat
         Ok(name) => name,
         Err(why) => {
             let mut unnamable = Skipped::new(path.to_path_buf(), why);
-            unnamable.special_name = Some(relative.to_string_lossy().into_owned());
+            unnamable.name = Some(relative.to_string_lossy().into_owned());
             return found.unnamable.push(unnamable);
         }
     };

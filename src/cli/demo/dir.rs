@@ -36,8 +36,8 @@ pub fn prepare(dir: &Path) -> Result<(), KmsError> {
         }
     }
     let marker = dir.join(MARKER);
-    std::fs::write(&marker, "Made by `keyseal demo`: its next run with this --dir clears this directory.\n")
-        .map_err(|e| cannot("write", &marker, e))
+    let note = "Made by `keyseal demo`: its next run with this --dir clears this directory.\n";
+    crate::safe_write::write_file(&marker, note.as_bytes(), false).map_err(|e| cannot("write", &marker, e))
 }
 
 fn create(dir: &Path) -> Result<(), KmsError> {

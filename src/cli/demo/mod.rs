@@ -143,7 +143,7 @@ impl Tour<'_> {
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent).map_err(|e| io_error(parent, e))?;
         }
-        std::fs::write(&path, contents).map_err(|e| io_error(&path, e))
+        crate::safe_write::write_file(&path, contents.as_ref(), false).map_err(|e| io_error(&path, e))
     }
 
     /// Chapter 1: keys in the KMS — their private halves never leave it.
@@ -376,6 +376,7 @@ impl Tour<'_> {
             tsa_trust: Vec::new(),
             tsa_crls: Vec::new(),
             at: trust.at,
+            allow_unlisted: false,
         })?)
     }
 }
