@@ -1,110 +1,34 @@
 //! Path validation against chains made to burn CPU (issue 27): megabyte names formatted
 //! for every failed issuer candidate, name constraints compared byte by byte thousands of
 //! times, policy mappings de-duplicated quadratically. Each test replays one attack through
-//! the real binary (`cert verify`, and `verify --trust` where a bundle carries the chain)
-//! and asserts the CPU and memory it used, as tests/hostile_input.rs does: the goal is at
-//! most 1 s of CPU and 256 MiB for any input up to 10 MB.
+//! the real binary's `cert verify` (`verify --trust` and the TSA chain of `verify
+//! --tsa-trust` run the same validation) and asserts the CPU and memory it used, as
+//! tests/hostile_input.rs does: the goal is at most 1 s of CPU and 256 MiB for any input
+//! up to 10 MB.
 
 mod common;
 
 use common::Keyseal;
 use common::bounded::{assert_cheap, bounded};
-use der::asn1::{Ia5String, OctetString, SetOfVec};
-use der::{Encode, EncodePem};
-use p256::ecdsa::{DerSignature, SigningKey};
-use spki::{EncodePublicKey, ObjectIdentifier, SubjectPublicKeyInfoOwned};
+use common::pki::{Issue, extension, key, name};
+use der::Encode;
+use der::asn1::{Ia5String, SetOfVec};
+use p256::ecdsa::SigningKey;
+use spki::ObjectIdentifier;
 use std::path::{Path, PathBuf};
-use std::str::FromStr;
 use std::time::Duration;
 use x509_cert::attr::AttributeTypeAndValue;
-use x509_cert::builder::{Builder, CertificateBuilder};
 use x509_cert::ext::Extension;
 use x509_cert::ext::pkix::certpolicy::PolicyInformation;
 use x509_cert::ext::pkix::constraints::name::{GeneralSubtree, NameConstraints};
 use x509_cert::ext::pkix::name::GeneralName;
-use x509_cert::ext::pkix::{
-    AuthorityKeyIdentifier, BasicConstraints, CertificatePolicies, KeyUsage, KeyUsages, PolicyMapping, PolicyMappings,
-    SubjectAltName, SubjectKeyIdentifier,
-};
+use x509_cert::ext::pkix::{CertificatePolicies, PolicyMapping, PolicyMappings, SubjectAltName};
 use x509_cert::name::{Name, RdnSequence, RelativeDistinguishedName};
-use x509_cert::serial_number::SerialNumber;
-use x509_cert::time::Validity;
 
 const LIMIT: Duration = Duration::from_secs(60);
 
 fn path(p: &Path) -> &str {
     p.to_str().unwrap()
-}
-
-fn key(seed: u8) -> SigningKey {
-    let mut scalar = [0x22u8; 32];
-    scalar[31] = seed;
-    scalar[0] = 0x01;
-    SigningKey::from_slice(&scalar).unwrap()
-}
-
-fn spki(key: &SigningKey) -> SubjectPublicKeyInfoOwned {
-    let der = key.verifying_key().to_public_key_der().unwrap();
-    <SubjectPublicKeyInfoOwned as der::Decode>::from_der(der.as_bytes()).unwrap()
-}
-
-fn key_id(key: &SigningKey) -> OctetString {
-    use sha1::Digest;
-    let spki = key.verifying_key().to_public_key_der().unwrap();
-    OctetString::new(sha1::Sha1::digest(spki.as_bytes()).to_vec()).unwrap()
-}
-
-fn extension<T: der::oid::AssociatedOid + Encode>(value: &T, critical: bool) -> Extension {
-    Extension { extn_id: T::OID, critical, extn_value: OctetString::new(value.to_der().unwrap()).unwrap() }
-}
-
-/// A CA's or a leaf's certificate with the extensions RFC 5280's profile asks for, plus
-/// `extra`; `with_aki` false leaves the authorityKeyIdentifier out (so issuer candidates are
-/// found by name alone).
-struct Issue<'a> {
-    subject: Name,
-    subject_key: &'a SigningKey,
-    issuer: Name,
-    issuer_key: &'a SigningKey,
-    ca: bool,
-    with_aki: bool,
-    extra: Vec<Extension>,
-    serial: u32,
-}
-
-impl Issue<'_> {
-    fn pem(self) -> String {
-        let mut extensions = vec![
-            extension(&BasicConstraints { ca: self.ca, path_len_constraint: None }, true),
-            extension(
-                &KeyUsage(if self.ca {
-                    KeyUsages::KeyCertSign | KeyUsages::CRLSign
-                } else {
-                    KeyUsages::DigitalSignature.into()
-                }),
-                true,
-            ),
-            extension(&SubjectKeyIdentifier(key_id(self.subject_key)), false),
-        ];
-        if self.with_aki {
-            let aki = AuthorityKeyIdentifier { key_identifier: Some(key_id(self.issuer_key)), ..Default::default() };
-            extensions.push(extension(&aki, false));
-        }
-        extensions.extend(self.extra);
-        let profile = keyseal::ca::profile::FixedProfile { issuer: self.issuer, subject: self.subject, extensions };
-        let mut serial = vec![0x01];
-        serial.extend_from_slice(&self.serial.to_be_bytes());
-        let validity = Validity::from_now(Duration::from_secs(86_400 * 30)).unwrap();
-        let builder =
-            CertificateBuilder::new(profile, SerialNumber::new(&serial).unwrap(), validity, spki(self.subject_key))
-                .unwrap();
-        let cert = builder.build::<_, DerSignature>(self.issuer_key).unwrap();
-        cert.to_pem(der::pem::LineEnding::LF).unwrap()
-    }
-}
-
-fn name(text: &str) -> Name {
-    Name::from_str(text).unwrap()
 }
 
 /// A name made to be expensive: `base`, then a commonName of `long` bytes, then `tiny`

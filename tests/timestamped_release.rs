@@ -29,6 +29,7 @@ struct Pki {
     root: PathBuf,
     signer_cert: PathBuf,
     signer_serial: String,
+    tsa_serial: String,
     key: String,
     version: String,
     server: Server,
@@ -85,7 +86,8 @@ fn setup_with(tls: bool) -> Pki {
     ]);
     let (tsa_key, tsa_version) = ks.create_key("EC_P256", "SIGN/VERIFY");
     let tsa_cert = ks.file("tsa.pem");
-    issue(&ks, "timestamping", &tsa_key, &tsa_version, "CN=Example TSA,O=Example", "365", &tsa_cert);
+    let tsa_issued = issue(&ks, "timestamping", &tsa_key, &tsa_version, "CN=Example TSA,O=Example", "365", &tsa_cert);
+    let tsa_serial = tsa_issued["certificate"]["serial"].as_str().unwrap().to_string();
     let (key, version) = ks.create_key("EC_P256", "SIGN/VERIFY");
     let signer_cert = ks.file("signer.pem");
     let issued = issue(&ks, "code-signing", &key, &version, "CN=Release Signing,O=Example", "1", &signer_cert);
@@ -115,7 +117,7 @@ fn setup_with(tls: bool) -> Pki {
         flags.extend(["--tls-cert", path(&tls_cert), "--tls-key", path(&tls_key)]);
     }
     let server = Server::start_with(&ks, &flags);
-    Pki { ks, root, signer_cert, signer_serial, key, version, server }
+    Pki { ks, root, signer_cert, signer_serial, tsa_serial, key, version, server }
 }
 
 impl Pki {
@@ -391,6 +393,54 @@ fn revocation_after_the_time_stamp_counts_only_for_a_compromise() {
     let revocation = report["chain"]["checks"].as_array().unwrap().iter().find(|c| c["check"] == "revocation").unwrap();
     assert!(revocation["detail"].as_str().unwrap().contains("the signature stands"), "{report}");
     assert_fails(pki.verify(&dir, &["--crl", path(&crl)]), "chain-invalid", "revoked");
+}
+
+/// Regression (issue 27, MEDIUM 5): the CRLs given were never applied to the TSA's chain,
+/// so a TSA certificate revoked for key compromise still dated signatures ("time stamp
+/// ok"), and a leaked TSA key could backdate tokens. RFC 3161 §4 voids them all.
+#[test]
+fn a_tsa_revoked_for_key_compromise_dates_nothing() {
+    let pki = setup();
+    let dir = pki.release("dist", "release 1.0\n", true);
+    let later = two_years_on();
+    let crl = pki.ks.file("root.crl.pem");
+    pki.ks.ok_text(&["ca", "crl", "--ca", "root", "--days", "1000", "--out", path(&crl)]);
+    let args = ["--at", later.as_str(), "--tsa-trust", path(&pki.root), "--crl", path(&crl)];
+    let (status, report) = pki.verify(&dir, &args);
+    assert_eq!((status, &report["timestamp"]["status"]), (0, &Value::from("ok")), "{report}");
+    pki.ks.ok_text(&["ca", "revoke", "--ca", "root", "--serial", &pki.tsa_serial, "--reason", "key-compromise"]);
+    pki.ks.ok_text(&["ca", "crl", "--ca", "root", "--days", "1000", "--out", path(&crl)]);
+    let outcome = pki.verify(&dir, &args);
+    assert_eq!(outcome.1["timestamp"]["token"]["chain"]["reason"], "revoked", "{}", outcome.1);
+    assert_fails(outcome, "timestamp-invalid", "tsa-chain-invalid");
+    // `timestamp verify` applies its --crl lists the same way.
+    let token = pki.ks.file("token.der");
+    let stamp = bundle(&dir)["timestamp"]["token"].as_str().unwrap().to_string();
+    std::fs::write(&token, base64_decode(&stamp)).unwrap();
+    let signature = base64_decode(bundle(&dir)["signature"]["value"].as_str().unwrap());
+    let digest = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&signature));
+    let verify_token = |extra: &[&str]| {
+        let mut args =
+            vec!["timestamp", "verify", "--in", path(&token), "--digest", &digest, "--trust", path(&pki.root)];
+        args.extend_from_slice(extra);
+        args.push("--json");
+        let run = pki.ks.run(&args);
+        (run.status, run.json())
+    };
+    let (status, report) = verify_token(&[]);
+    assert_eq!((status, &report["valid"]), (0, &Value::from(true)), "{report}");
+    let (status, report) = verify_token(&["--crl", path(&crl), "--at", later.as_str()]);
+    assert_eq!((status, &report["reason"]), (1, &Value::from("tsa-chain-invalid")), "{report}");
+}
+
+/// A token is evidence that the signature existed at genTime; one whose genTime is after
+/// the verification time is refused (`gen-time-in-future`), not taken at its word.
+#[test]
+fn a_time_stamp_from_after_the_verification_time_is_refused() {
+    let pki = setup();
+    let dir = pki.release("dist", "release 1.0\n", true);
+    let args = ["--at", "2001-01-01", "--tsa-trust", path(&pki.root)];
+    assert_fails(pki.verify(&dir, &args), "timestamp-invalid", "gen-time-in-future");
 }
 
 #[test]

@@ -702,3 +702,51 @@ fn a_ca_with_an_rsa_pss_restricted_key_validates() {
     case.purpose = "code-signing";
     assert_eq!(reason(&case.run(&ks)), "valid");
 }
+
+/// Regression (issue 27, LOW 8): `--purpose code-signing` accepted a leaf with no
+/// extendedKeyUsage, with anyExtendedKeyUsage alone, or a CA certificate as the leaf, where
+/// `keyseal sign --cert` requires an end entity naming codeSigning. Now both ask the same;
+/// `--rfc5280-eku` gives RFC 5280's leniency back, in `cert verify` and `verify --trust`.
+#[test]
+fn code_signing_needs_an_end_entity_naming_code_signing() {
+    let ks = Keyseal::new();
+    let o = Openssl::new(&ks);
+    let root = o.root("root", "root", "/CN=Root/O=Test", CA_EXT);
+    let no_eku = o.issue("no-eku", "leaf", "/CN=No EKU", &root, "root", "keyUsage = critical, digitalSignature");
+    let any_eku = o.issue(
+        "any-eku",
+        "leaf",
+        "/CN=Any EKU",
+        &root,
+        "root",
+        "keyUsage = critical, digitalSignature\nextendedKeyUsage = anyExtendedKeyUsage",
+    );
+    let ca_leaf = o.issue(
+        "ca-leaf",
+        "ca-leaf",
+        "/CN=CA Leaf",
+        &root,
+        "root",
+        &format!("{CA_EXT}\nextendedKeyUsage = codeSigning")
+            .replace("keyCertSign, cRLSign", "keyCertSign, cRLSign, digitalSignature"),
+    );
+    for (leaf, expected) in [
+        (&no_eku, "missing-code-signing-purpose"),
+        (&any_eku, "missing-code-signing-purpose"),
+        (&ca_leaf, "ca-as-end-entity"),
+    ] {
+        let mut strict = Case::new(leaf, vec![], vec![&root]);
+        strict.purpose = "code-signing";
+        // OpenSSL 3.0 has no code-signing purpose: nothing to compare.
+        strict.openssl = None;
+        let report = strict.run(&ks);
+        assert_eq!(reason(&report), expected, "{report}");
+        assert!(report["message"].as_str().unwrap().contains("--rfc5280-eku"), "{report}");
+        let mut lenient = Case::new(leaf, vec![], vec![&root]);
+        lenient.purpose = "code-signing";
+        lenient.openssl = None;
+        lenient.extra = vec!["--rfc5280-eku"];
+        let report = lenient.run(&ks);
+        assert_eq!(report["valid"], true, "{report}");
+    }
+}

@@ -64,6 +64,12 @@ pub struct CertVerifyArgs {
     /// Most certificates in a path, leaf and trust anchor included.
     #[arg(long, default_value_t = 8)]
     pub max_depth: usize,
+    /// Judge a code-signing leaf by RFC 5280 alone: no extendedKeyUsage, or
+    /// anyExtendedKeyUsage, allows code signing, and a CA certificate may be the leaf. By
+    /// default it must be an end entity naming codeSigning, as `keyseal sign --cert`
+    /// requires.
+    #[arg(long)]
+    pub rfc5280_eku: bool,
     /// Certificate-policy inputs.
     #[command(flatten)]
     pub policy: PolicyArgs,
@@ -163,6 +169,7 @@ fn verify_files(args: &CertVerifyArgs) -> Result<ValidationReport, CliError> {
     options.max_depth = args.max_depth.max(2);
     options.crls = crls(&args.crl)?;
     options.policy = args.policy.inputs();
+    options.rfc5280_eku = args.rfc5280_eku;
     Ok(validate(&leaf_cert, &intermediates, &anchors, &options))
 }
 

@@ -128,6 +128,11 @@ pub struct VerifyArgs {
     /// What the signer's certificate must be good for.
     #[arg(long, default_value = "code-signing", value_parser = crate::x509::Purpose::parse)]
     pub purpose: crate::x509::Purpose,
+    /// Judge the signer's certificate by RFC 5280 alone: no extendedKeyUsage, or
+    /// anyExtendedKeyUsage, allows code signing, and a CA certificate may sign. By default
+    /// it must be an end entity naming codeSigning, as `keyseal sign --cert` requires.
+    #[arg(long, requires = "trust")]
+    pub rfc5280_eku: bool,
     /// Check the chain as of this time instead of now (2027-01-31T00:00:00Z, 2027-01-31, Unix seconds).
     #[arg(long, value_parser = crate::clock::parse_time)]
     pub at: Option<i64>,
@@ -242,7 +247,14 @@ pub fn verify(args: VerifyArgs) -> Result<Outcome, CliError> {
         None
     } else {
         let anchors = crate::cli::cert::certificates(&args.trust, "--trust")?;
-        Some(ChainTrust { anchors, crls: crls.clone(), purpose: args.purpose, at, policy: args.policy.inputs() })
+        Some(ChainTrust {
+            anchors,
+            crls: crls.clone(),
+            purpose: args.purpose,
+            at,
+            policy: args.policy.inputs(),
+            rfc5280_eku: args.rfc5280_eku,
+        })
     };
     let report = verify_release(&VerifyOptions {
         paths: args.paths,

@@ -61,6 +61,9 @@ pub struct ChainTrust {
     pub at: i64,
     /// The certificate-policy inputs of RFC 5280 §6.1.1.
     pub policy: crate::x509::policy::PolicyInputs,
+    /// `--rfc5280-eku`: RFC 5280's leniency on a code-signing leaf's extendedKeyUsage (see
+    /// `x509::ValidationOptions::rfc5280_eku`).
+    pub rfc5280_eku: bool,
 }
 
 /// The outcome for the manifest signature; the kebab-case name is the stable code.
@@ -435,6 +438,7 @@ fn signer_by_certificate(
     let mut options = ValidationOptions::new(stamped.map_or(trust.at, |s| s.gen_time), trust.purpose);
     options.crls = trust.crls.clone();
     options.policy = trust.policy.clone();
+    options.rfc5280_eku = trust.rfc5280_eku;
     options.time_stamped = stamped.map(|s| crate::x509::path::TimeStamped { now: trust.at, latest: s.latest });
     let validation = validate(leaf, &chain[1..], &trust.anchors, &options);
     let leaf_key = der::Encode::to_der(leaf.tbs_certificate().subject_public_key_info()).unwrap_or_default();

@@ -602,3 +602,42 @@ fn check_imprint(token: &Token, expected: &[u8]) -> Result<(), Failure> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tsa::asn1::Accuracy;
+    use x509_cert::ext::Extension;
+
+    /// A token keyseal's TSA made (the fuzz seed), to alter field by field.
+    fn token() -> Token {
+        token::parse_token(include_bytes!("../../fuzz/seeds/timestamp/keyseal-bare-token.der")).unwrap()
+    }
+
+    #[test]
+    fn a_tst_info_from_the_future_with_absurd_accuracy_or_critical_extension_is_refused() {
+        let good = token();
+        let gen_time = good.tst_info.gen_time.unix;
+        assert_eq!(check_tst_info(&good, gen_time), Ok(()));
+        assert_eq!(check_tst_info(&good, gen_time - 1).unwrap_err().0, TokenReason::GenTimeInFuture);
+
+        let mut wide = token();
+        wide.tst_info.accuracy = Some(Accuracy { seconds: Some(MAX_ACCURACY_SECONDS), millis: None, micros: None });
+        assert_eq!(check_tst_info(&wide, gen_time), Ok(()));
+        wide.tst_info.accuracy = Some(Accuracy { seconds: Some(MAX_ACCURACY_SECONDS), millis: Some(1), micros: None });
+        assert_eq!(check_tst_info(&wide, gen_time).unwrap_err().0, TokenReason::BadAccuracy);
+
+        let extension = |critical| Extension {
+            extn_id: ObjectIdentifier::new_unwrap("1.2.3.4"),
+            critical,
+            extn_value: OctetString::new(vec![5, 0]).unwrap(),
+        };
+        let mut extended = token();
+        extended.tst_info.extensions = Some(vec![extension(false)]);
+        assert_eq!(check_tst_info(&extended, gen_time), Ok(()));
+        extended.tst_info.extensions = Some(vec![extension(false), extension(true)]);
+        let (reason, message) = check_tst_info(&extended, gen_time).unwrap_err();
+        assert_eq!(reason, TokenReason::UnknownCriticalExtension);
+        assert!(message.contains("1.2.3.4"), "{message}");
+    }
+}

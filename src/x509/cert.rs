@@ -3,7 +3,6 @@
 
 use crate::x509::received::Cert;
 use der::Encode;
-use x509_cert::ext::pkix::ExtendedKeyUsage;
 
 pub use crate::x509::reason::{Purpose, Reason};
 
@@ -44,9 +43,9 @@ pub fn describe(cert: &Cert) -> String {
 }
 
 /// Refuses unless `cert` certifies `public_spki` (DER) and passes path validation's
-/// end-entity checks for code signing at `now` (Unix seconds). One rule is stricter here:
-/// the extendedKeyUsage must be present, since a release signer's certificate must say
-/// what it is for (RFC 5280 lets its absence mean any purpose).
+/// end-entity checks for code signing at `now` (Unix seconds): the same rules `verify
+/// --trust` applies by default, so an end entity whose extendedKeyUsage names codeSigning
+/// (RFC 5280 alone would let its absence mean any purpose).
 pub fn check_code_signing_leaf(cert: &Cert, public_spki: &[u8], now: i64) -> Result<(), CertError> {
     let tbs = cert.tbs_certificate();
     let who = describe(cert);
@@ -61,18 +60,7 @@ pub fn check_code_signing_leaf(cert: &Cert, public_spki: &[u8], now: i64) -> Res
         ));
     }
     crate::x509::path::check_end_entity(cert, Purpose::CodeSigning, now)
-        .map_err(|(reason, message)| CertError::new(reason, message))?;
-    let has_eku = tbs
-        .get_extension::<ExtendedKeyUsage>()
-        .map_err(|e| CertError::new(Reason::MalformedCertificate, format!("{who}: unreadable extension: {e}")))?
-        .is_some();
-    if !has_eku {
-        return Err(CertError::new(
-            Reason::MissingPurpose(Purpose::CodeSigning),
-            format!("{who} has no extendedKeyUsage: a release signer's certificate must name codeSigning"),
-        ));
-    }
-    Ok(())
+        .map_err(|(reason, message)| CertError::new(reason, message))
 }
 
 /// Every certificate in a file, PEM (any number of CERTIFICATE blocks) or one DER

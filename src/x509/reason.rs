@@ -122,6 +122,9 @@ pub enum Reason {
     EmptySubject,
     /// An extension where RFC 5280 does not allow it (nameConstraints in an end entity).
     MisplacedExtension,
+    /// A CA certificate where an end entity must sign: a code-signing leaf (unless
+    /// `--rfc5280-eku`) or a TSA's certificate, whose key must be reserved for its purpose.
+    CaAsEndEntity,
     /// An explicit policy is required, and the path is valid for no acceptable policy
     /// (RFC 5280 §6.1.3 (f), §6.1.5 (g)).
     PolicyNotAccepted,
@@ -169,6 +172,7 @@ impl Reason {
             Reason::BadCriticality => "bad-criticality",
             Reason::EmptySubject => "empty-subject",
             Reason::MisplacedExtension => "misplaced-extension",
+            Reason::CaAsEndEntity => "ca-as-end-entity",
             Reason::PolicyNotAccepted => "policy-not-accepted",
             Reason::BadPolicyMapping => "bad-policy-mapping",
         }

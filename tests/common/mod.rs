@@ -3,6 +3,7 @@
 
 pub mod bounded;
 pub mod openssl;
+pub mod pki;
 
 use serde_json::Value;
 use std::io::{BufRead, BufReader};

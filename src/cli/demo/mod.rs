@@ -126,6 +126,7 @@ impl Tour<'_> {
             purpose: Purpose::CodeSigning,
             at: now_unix(),
             policy: Default::default(),
+            rfc5280_eku: false,
         };
         Ok(self.sign_and_verify(&keys.signing_v1, &trust)?
             && self.tamper(&trust)?

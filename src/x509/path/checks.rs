@@ -412,9 +412,11 @@ pub(super) fn check_ca(
     check_purpose(checker, cert, false)
 }
 
-/// The leaf: keyUsage and extendedKeyUsage fit the purpose.
+/// The leaf: an end entity where the purpose needs one, keyUsage and extendedKeyUsage fit
+/// the purpose.
 pub(super) fn check_leaf(checker: &mut Checker<'_>, cert: &Cert) -> Result<(), Failure> {
     let who = describe(cert);
+    check_end_entity_for_purpose(checker, cert)?;
     if let Some(usage) = extension::<KeyUsage>(cert).map_err(|e| malformed(checker, cert, e))? {
         let needed: &[KeyUsages] = match checker.options.purpose {
             Purpose::CodeSigning | Purpose::Client => &[KeyUsages::DigitalSignature],
@@ -441,6 +443,42 @@ pub(super) fn check_leaf(checker: &mut Checker<'_>, cert: &Cert) -> Result<(), F
     check_purpose(checker, cert, true)
 }
 
+/// Whether the leaf must be an end entity and name its purpose explicitly: a time-stamping
+/// certificate always (RFC 3161 §2.3: a key reserved for time stamping, a critical sole
+/// timeStamping EKU), a code-signing one unless `--rfc5280-eku` (the rule `keyseal sign
+/// --cert` applies to a release signer).
+fn strict_purpose(options: &ValidationOptions) -> bool {
+    match options.purpose {
+        Purpose::Timestamping => true,
+        Purpose::CodeSigning => !options.rfc5280_eku,
+        _ => false,
+    }
+}
+
+/// A CA's key signs certificates; it is not the end entity a signature of this purpose
+/// needs (see [`strict_purpose`]).
+fn check_end_entity_for_purpose(checker: &mut Checker<'_>, cert: &Cert) -> Result<(), Failure> {
+    if !strict_purpose(checker.options) {
+        return Ok(());
+    }
+    let is_ca = extension::<BasicConstraints>(cert).map_err(|e| malformed(checker, cert, e))?.is_some_and(|bc| bc.ca);
+    if is_ca {
+        let purpose = checker.options.purpose.as_str();
+        let remedy = if checker.options.purpose == Purpose::CodeSigning {
+            " (--rfc5280-eku accepts one, as RFC 5280 alone does)"
+        } else {
+            ""
+        };
+        let message = format!(
+            "{} is a CA certificate (basicConstraints CA:TRUE); {purpose} needs an end-entity certificate{remedy}",
+            describe(cert)
+        );
+        return Err(fail_clone(checker, cert, "end-entity", Reason::CaAsEndEntity, message));
+    }
+    checker.pass(cert, "end-entity", None);
+    Ok(())
+}
+
 pub(super) fn purpose_oid(purpose: Purpose) -> Option<ObjectIdentifier> {
     Some(ObjectIdentifier::new_unwrap(match purpose {
         Purpose::Server => "1.3.6.1.5.5.7.3.1",
@@ -454,7 +492,8 @@ pub(super) fn purpose_oid(purpose: Purpose) -> Option<ObjectIdentifier> {
 
 /// extendedKeyUsage: absent means any purpose (RFC 5280 §4.2.1.12); present, it must name
 /// the purpose or anyExtendedKeyUsage. A time-stamping leaf must carry exactly
-/// id-kp-timeStamping, critical (RFC 3161 §2.3).
+/// id-kp-timeStamping, critical (RFC 3161 §2.3); a code-signing leaf must name
+/// codeSigning itself, unless `--rfc5280-eku`.
 pub(super) fn check_purpose(checker: &mut Checker<'_>, cert: &Cert, is_leaf: bool) -> Result<(), Failure> {
     let purpose = checker.options.purpose;
     let Some(wanted) = purpose_oid(purpose) else {
@@ -468,6 +507,16 @@ pub(super) fn check_purpose(checker: &mut Checker<'_>, cert: &Cert, is_leaf: boo
         if !strict {
             let message = format!(
                 "{who} is not a time-stamping certificate: RFC 3161 needs a critical extendedKeyUsage of only timeStamping"
+            );
+            return Err(fail_clone(checker, cert, "extended-key-usage", Reason::MissingPurpose(purpose), message));
+        }
+    } else if is_leaf && strict_purpose(checker.options) {
+        // A code-signing leaf names codeSigning itself: no extendedKeyUsage, or
+        // anyExtendedKeyUsage alone, is RFC 5280's leniency, behind --rfc5280-eku.
+        if !found.as_ref().is_some_and(|(_, eku)| eku.0.contains(&wanted)) {
+            let message = format!(
+                "{who} does not name {} in an extendedKeyUsage; a release signer's certificate must (--rfc5280-eku accepts no extendedKeyUsage or anyExtendedKeyUsage, as RFC 5280 alone does)",
+                purpose.as_str()
             );
             return Err(fail_clone(checker, cert, "extended-key-usage", Reason::MissingPurpose(purpose), message));
         }
@@ -533,5 +582,23 @@ mod tests {
         }
         let ascii = with_email_subject(Tag::Ia5String, b"ops@good.com".to_vec());
         assert!(names_under(&ascii, &permitted).is_ok());
+    }
+
+    /// A CA certificate (PKITS's GoodCACert, no extendedKeyUsage) as the leaf: refused for
+    /// time stamping always, for code signing unless `rfc5280_eku`.
+    #[test]
+    fn a_ca_as_the_leaf_is_refused_where_an_end_entity_must_sign() {
+        let cert = Cert::from_der(include_bytes!("../../../fixtures/pkits/certs/GoodCACert.crt")).unwrap();
+        let leaf = |purpose, rfc5280_eku| {
+            let options = ValidationOptions { rfc5280_eku, ..ValidationOptions::new(0, purpose) };
+            let mut checker = Checker { checks: Vec::new(), path: Vec::new(), options: &options };
+            check_leaf(&mut checker, &cert).map_err(|failure| failure.reason)
+        };
+        assert_eq!(leaf(Purpose::Timestamping, false), Err(Reason::CaAsEndEntity));
+        assert_eq!(leaf(Purpose::Timestamping, true), Err(Reason::CaAsEndEntity));
+        assert_eq!(leaf(Purpose::CodeSigning, false), Err(Reason::CaAsEndEntity));
+        // Past the end-entity check (its keyUsage, keyCertSign and cRLSign, is judged next).
+        assert_ne!(leaf(Purpose::CodeSigning, true), Err(Reason::CaAsEndEntity));
+        assert_ne!(leaf(Purpose::Server, false), Err(Reason::CaAsEndEntity));
     }
 }

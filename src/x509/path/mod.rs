@@ -70,6 +70,11 @@ pub struct ValidationOptions {
     /// Set when `at` is not the present but the genTime of a trusted time stamp over the
     /// signature being checked (`keyseal verify --tsa-trust`).
     pub time_stamped: Option<TimeStamped>,
+    /// Judge a code-signing leaf by RFC 5280 alone (`--rfc5280-eku`): no
+    /// extendedKeyUsage, or anyExtendedKeyUsage, allows code signing, and a CA may be the
+    /// leaf. By default a code-signing leaf must be an end entity naming codeSigning
+    /// explicitly, as `keyseal sign --cert` requires of a release signer.
+    pub rfc5280_eku: bool,
 }
 
 /// Validation for a signature a trusted time stamp dates (see [`crl::Clock`] for the
@@ -95,6 +100,7 @@ impl ValidationOptions {
             crls: Vec::new(),
             policy: PolicyInputs::default(),
             time_stamped: None,
+            rfc5280_eku: false,
         }
     }
 
