@@ -129,6 +129,19 @@ fn check_name_size(der: &[u8], name: usize, which: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// A CRL's issuer name held to [`MAX_NAME_ATTRIBUTES`], before anything is decoded:
+/// tbsCertList is `version INTEGER OPTIONAL, signature, issuer, ...`.
+fn check_crl_issuer_size(der: &[u8], tbs: &Range<usize>) -> Result<(), String> {
+    const INTEGER: u8 = 0x02;
+    let tbs = tlv(der, tbs.start)?;
+    let mut at = tbs.contents.start;
+    if tlv(der, at)?.tag == INTEGER {
+        at = tlv(der, at)?.end;
+    }
+    at = tlv(der, at)?.end; // signature
+    check_name_size(der, at, "issuer")
+}
+
 /// The validity times of a certificate, and where their values lie in `der`; on the way,
 /// the issuer and subject names are held to [`MAX_NAME_ATTRIBUTES`].
 fn validity(der: &[u8], tbs: &Range<usize>) -> Result<[(i64, Range<usize>, u8); 2], String> {
@@ -248,10 +261,11 @@ pub struct Crl {
 }
 
 impl Crl {
-    /// Parses one DER CRL.
+    /// Parses one DER CRL; its issuer name is held to [`MAX_NAME_ATTRIBUTES`] first.
     pub fn from_der(der: &[u8]) -> Result<Crl, String> {
         use der::Decode;
         let tbs = signed_range(der)?;
+        check_crl_issuer_size(der, &tbs)?;
         let decoded = CertificateList::from_der(der).map_err(|e| e.to_string())?;
         Ok(Crl { der: der.to_vec(), tbs, decoded, digests: Digests::default() })
     }
@@ -296,5 +310,23 @@ mod tests {
         assert!(signed_range(&[0x30, 0x03, 0x30, 0x01, 0x00, 0x00]).is_err());
         assert!(signed_range(&[0x30, 0x81, 0x02, 0x30, 0x00]).is_err());
         assert_eq!(signed_range(&[0x30, 0x04, 0x30, 0x00, 0x05, 0x00]), Ok(2..4));
+    }
+
+    /// Names are counted on the DER, RDN by RDN and attribute by attribute (a multi-valued
+    /// RDN counts each of its attributes).
+    #[test]
+    fn names_of_more_than_the_maximum_attributes_are_refused() {
+        use der::Encode;
+        use std::str::FromStr;
+        let name = |rdns: usize, per_rdn: usize| {
+            let rdn = vec!["CN=x"; per_rdn].join("+");
+            let text = vec![rdn; rdns].join(",");
+            x509_cert::name::Name::from_str(&text).unwrap().to_der().unwrap()
+        };
+        assert!(check_name_size(&name(MAX_NAME_ATTRIBUTES, 1), 0, "subject").is_ok());
+        assert!(check_name_size(&name(MAX_NAME_ATTRIBUTES / 2, 2), 0, "subject").is_ok());
+        let refused = check_name_size(&name(MAX_NAME_ATTRIBUTES + 1, 1), 0, "subject").unwrap_err();
+        assert!(refused.contains("subject name holds more than 1024 attributes"), "{refused}");
+        assert!(check_name_size(&name(MAX_NAME_ATTRIBUTES / 2 + 1, 2), 0, "issuer").is_err());
     }
 }
