@@ -132,16 +132,12 @@ impl Pki {
     }
 }
 
-/// Regression (issue 27, HIGH 1): a self-made leaf whose subject is megabytes, and 110
-/// fake CAs with its issuer's name. Every failed candidate formatted the subject of every
-/// certificate on the path (72 s of CPU for 2.9 MB of tiny attributes, with no trusted
-/// key involved); now each is formatted once, cut at `MAX_SHOWN` characters.
-#[test]
-fn a_megabyte_subject_is_formatted_once_and_bounded() {
-    let pki = Pki::new();
+/// A leaf an attacker made alone: named as issued by the test CA, signed with its own key,
+/// without an authorityKeyIdentifier (so any certificate of the CA's name is a candidate).
+fn self_made_leaf(subject: Name) -> String {
     let leaf_key = key(9);
-    let leaf = Issue {
-        subject: heavy_name("CN=Huge", 2_500_000, 1_000),
+    Issue {
+        subject,
         subject_key: &leaf_key,
         issuer: name("CN=Hostile Test CA"),
         issuer_key: &leaf_key,
@@ -150,7 +146,17 @@ fn a_megabyte_subject_is_formatted_once_and_bounded() {
         extra: Vec::new(),
         serial: 7,
     }
-    .pem();
+    .pem()
+}
+
+/// Regression (issue 27, HIGH 1): a self-made leaf whose subject is megabytes, and 110
+/// fake CAs with its issuer's name. Every failed candidate formatted the subject of every
+/// certificate on the path (72 s of CPU for 2.9 MB of tiny attributes, with no trusted
+/// key involved); now each is formatted once, cut at `MAX_SHOWN` characters.
+#[test]
+fn a_megabyte_subject_is_formatted_once_and_bounded() {
+    let pki = Pki::new();
+    let leaf = self_made_leaf(heavy_name("CN=Huge", 2_500_000, 1_000));
     assert!(leaf.len() > 3 << 20, "{}", leaf.len());
     let fakes: Vec<String> = (0..110)
         .map(|serial| {
@@ -224,18 +230,7 @@ fn a_megabyte_uri_host_meets_thousands_of_uri_constraints_once() {
 #[test]
 fn a_name_of_too_many_attributes_is_refused_unread() {
     let pki = Pki::new();
-    let leaf_key = key(9);
-    let leaf = Issue {
-        subject: heavy_name("CN=Many", 1, 450_000),
-        subject_key: &leaf_key,
-        issuer: name("CN=Hostile Test CA"),
-        issuer_key: &leaf_key,
-        ca: false,
-        with_aki: false,
-        extra: Vec::new(),
-        serial: 7,
-    }
-    .pem();
+    let leaf = self_made_leaf(heavy_name("CN=Many", 1, 450_000));
     let leaf_file = pki.ks.file("many.pem");
     std::fs::write(&leaf_file, leaf).unwrap();
     let args = ["cert", "verify", path(&leaf_file), "--trust", path(&pki.root), "--json"];

@@ -59,6 +59,7 @@ impl RemoteKms {
         }
         let agent = crate::tls::agent_config(ureq::tls::RootCerts::WebPki)
             .http_status_as_error(false)
+            .max_redirects(0)
             .timeout_global(Some(Duration::from_secs(60)))
             .build()
             .into();
@@ -96,6 +97,7 @@ impl RemoteKms {
             .ok_or_else(|| KmsError::invalid("--endpoint-ca", "the file holds no PEM CERTIFICATE"))?;
         self.agent = crate::tls::agent_config(roots)
             .http_status_as_error(false)
+            .max_redirects(0)
             .timeout_global(Some(Duration::from_secs(60)))
             .build()
             .into();
@@ -157,6 +159,19 @@ impl RemoteKms {
             }
         };
         let status = response.status().as_u16();
+        if (300..400).contains(&status) {
+            // A signed request is never re-sent elsewhere: its credentials and the answer
+            // belong to the endpoint the user named.
+            let location = response.headers().get("location").and_then(|l| l.to_str().ok()).unwrap_or("?");
+            return Err(Failure::Final(KmsError::new(
+                ErrorCode::StoreUnavailable,
+                format!(
+                    "the KMS at {} answered HTTP {status}, a redirect to {}: keyseal sends signed requests only where --endpoint says; give the final URL as --endpoint",
+                    self.base,
+                    crate::quote::escape_text(location)
+                ),
+            )));
+        }
         let body = response
             .body_mut()
             .read_to_string()
@@ -355,5 +370,34 @@ mod tests {
         assert!(https.is_err());
         assert!(RemoteKms::new("http://", "ak", secret()).is_err());
         assert!(RemoteKms::new("127.0.0.1:8080", "", secret()).is_err());
+    }
+
+    /// A KMS endpoint that redirects elsewhere: the signed request is not re-sent there
+    /// (the sibling of issue 27's finding 12, the TSA client), and the error says where it
+    /// pointed.
+    #[test]
+    fn a_redirect_is_refused_not_followed() {
+        use std::io::{BufRead, BufReader, Write};
+        let elsewhere = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        elsewhere.set_nonblocking(true).unwrap();
+        let target = format!("http://{}/", elsewhere.local_addr().unwrap());
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let endpoint = format!("http://{}", listener.local_addr().unwrap());
+        let answer =
+            format!("HTTP/1.1 302 Found\r\nLocation: {target}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+        let server = std::thread::spawn(move || {
+            let (stream, _) = listener.accept().unwrap();
+            let mut reader = BufReader::new(stream);
+            let mut line = String::new();
+            while reader.read_line(&mut line).unwrap() > 2 {
+                line.clear();
+            }
+            reader.get_mut().write_all(answer.as_bytes()).unwrap();
+        });
+        let kms = RemoteKms::new(&endpoint, "ak", Zeroizing::new("s".to_string())).unwrap().without_retries();
+        let err = kms.describe_key(&KeyIdRequest { key_id: "k".into() }).unwrap_err();
+        server.join().unwrap();
+        assert!(err.message.contains(&format!("HTTP 302, a redirect to {target}")), "{}", err.message);
+        assert!(elsewhere.accept().is_err(), "the redirect was followed");
     }
 }
