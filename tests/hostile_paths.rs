@@ -240,6 +240,30 @@ fn a_name_of_too_many_attributes_is_refused_unread() {
     assert!(run.stderr.contains("more than 1024 attributes"), "{}", run.stderr);
 }
 
+/// A subjectAltName of more names than any real certificate lists
+/// (`MAX_GENERAL_NAMES`, 16,384) is refused as the certificate is read: 1.5 million
+/// one-letter DNS names under a name-constrained CA took 370 MiB once decoded. As many as
+/// the maximum still validate.
+#[test]
+fn a_subject_alt_name_of_too_many_names_is_refused_unread() {
+    let pki = Pki::new();
+    let ca = pki.intermediate(Vec::new());
+    let leaf_with = |count: usize| {
+        let dns = |i| GeneralName::DnsName(Ia5String::new(&format!("n{i}.example")).unwrap());
+        pki.leaf(name("CN=Leaf"), vec![extension(&SubjectAltName((0..count).map(dns).collect()), false)])
+    };
+    let report = pki.verify(&leaf_with(16_384), std::slice::from_ref(&ca), &[]);
+    assert_eq!(report["valid"], true, "{report}");
+    let (leaf_file, chain_file) = (pki.ks.file("many-sans.pem"), pki.ks.file("ca.pem"));
+    std::fs::write(&leaf_file, leaf_with(16_385)).unwrap();
+    std::fs::write(&chain_file, ca).unwrap();
+    let args = ["cert", "verify", path(&leaf_file), "--chain", path(&chain_file), "--trust", path(&pki.root)];
+    let (run, usage) = bounded(&pki.ks, pki.ks.dir.path(), &args, LIMIT);
+    assert_cheap(usage);
+    assert_eq!(run.status, 2, "{}{}", run.stdout, run.stderr);
+    assert!(run.stderr.contains("2.5.29.17 lists more than 16384 names"), "{}", run.stderr);
+}
+
 /// Regression (issue 27, HIGH 3): 200,000 policyMappings from one issuerDomainPolicy were
 /// de-duplicated quadratically before the graph budget was charged (37 s), and as long with
 /// --inhibit-policy-mapping.
