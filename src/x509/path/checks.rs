@@ -465,7 +465,7 @@ fn check_end_entity_for_purpose(checker: &mut Checker<'_>, cert: &Cert) -> Resul
     if is_ca {
         let purpose = checker.options.purpose.as_str();
         let remedy = if checker.options.purpose == Purpose::CodeSigning {
-            " (--rfc5280-eku accepts one, as RFC 5280 alone does)"
+            " (RFC 5280 alone accepts one; `verify` and `cert verify` do with --rfc5280-eku)"
         } else {
             ""
         };
@@ -515,7 +515,7 @@ pub(super) fn check_purpose(checker: &mut Checker<'_>, cert: &Cert, is_leaf: boo
         // anyExtendedKeyUsage alone, is RFC 5280's leniency, behind --rfc5280-eku.
         if !found.as_ref().is_some_and(|(_, eku)| eku.0.contains(&wanted)) {
             let message = format!(
-                "{who} does not name {} in an extendedKeyUsage; a release signer's certificate must (--rfc5280-eku accepts no extendedKeyUsage or anyExtendedKeyUsage, as RFC 5280 alone does)",
+                "{who} does not name {} in an extendedKeyUsage; a release signer's certificate must (RFC 5280 alone accepts none, or anyExtendedKeyUsage; `verify` and `cert verify` do with --rfc5280-eku)",
                 purpose.as_str()
             );
             return Err(fail_clone(checker, cert, "extended-key-usage", Reason::MissingPurpose(purpose), message));
