@@ -432,4 +432,78 @@ mod tests {
         }
         assert_eq!(rounds, crate::x509::budget::NAME_CONSTRAINT_COMPARISONS as usize / 101);
     }
+
+    fn subtrees(permitted: &[GeneralName], excluded: &[GeneralName]) -> Subtrees {
+        let list = |bases: &[GeneralName]| -> GeneralSubtrees {
+            bases.iter().map(|base| GeneralSubtree { base: base.clone(), minimum: 0, maximum: None }).collect()
+        };
+        let (permitted, excluded) = (list(permitted), list(excluded));
+        Subtrees::new((!permitted.is_empty()).then_some(&permitted), (!excluded.is_empty()).then_some(&excluded))
+    }
+
+    fn verdict(subtrees: &Subtrees, name: &GeneralName) -> Result<(), Refusal> {
+        let mut constraints = Constraints::default();
+        constraints.add(subtrees);
+        constraints.check(&SubjectName::new(name), &mut Budget::default())
+    }
+
+    /// An IP address inside or outside a permitted range, and in an excluded one; an
+    /// address of the other family is outside a range that constrains IP addresses.
+    #[test]
+    fn ip_addresses_meet_address_and_mask_constraints() {
+        let ip = |b: &[u8]| GeneralName::IpAddress(der::asn1::OctetString::new(b).unwrap());
+        let ten = subtrees(&[ip(&[10, 0, 0, 0, 255, 0, 0, 0])], &[]);
+        assert_eq!(verdict(&ten, &ip(&[10, 9, 8, 7])), Ok(()));
+        let outside = verdict(&ten, &ip(&[192, 168, 1, 1])).unwrap_err();
+        assert_eq!(outside, Refusal::Outside("IP:192.168.1.1 is outside the permitted subtrees".into()));
+        assert!(verdict(&ten, &ip(&[0; 16])).is_err(), "an IPv6 address is not inside an IPv4 range");
+        let excluded = subtrees(&[], &[ip(&[10, 1, 0, 0, 255, 255, 0, 0])]);
+        assert_eq!(
+            verdict(&excluded, &ip(&[10, 1, 2, 3])).unwrap_err(),
+            Refusal::Outside("IP:10.1.2.3 is in an excluded subtree".into())
+        );
+        assert_eq!(verdict(&excluded, &ip(&[10, 2, 2, 3])), Ok(()));
+    }
+
+    /// A name of a form keyseal does not match fails a constraint of the same form
+    /// (RFC 5280 §6.1: a validator that cannot process it must refuse), and passes
+    /// constraints of other forms.
+    #[test]
+    fn an_uncheckable_form_fails_only_constraints_of_its_form() {
+        use x509_cert::ext::pkix::name::OtherName;
+        let other = |value: &str| {
+            GeneralName::OtherName(OtherName {
+                type_id: ObjectIdentifier::new_unwrap("1.3.6.1.4.1.311.20.2.3"),
+                value: der::Any::new(Tag::Utf8String, value.as_bytes()).unwrap(),
+            })
+        };
+        let dns = GeneralName::DnsName(der::asn1::Ia5String::new("example.com").unwrap());
+        let same_form = subtrees(&[other("ops@example.com")], &[]);
+        let refusal = verdict(&same_form, &other("ops@example.com")).unwrap_err();
+        assert_eq!(
+            refusal,
+            Refusal::Outside("a name of another form is of a form whose name constraints keyseal cannot check".into())
+        );
+        assert!(verdict(&subtrees(&[], &[other("x")]), &other("y")).is_err());
+        assert_eq!(verdict(&subtrees(&[dns.clone()], &[dns.clone()]), &other("y")), Ok(()));
+        let (nothing, mut none) = (Subtrees::default(), Constraints::default());
+        assert!(none.is_empty());
+        none.add(&nothing);
+        assert!(none.is_empty(), "a CA without subtrees adds none");
+        let mut some = Constraints::default();
+        some.add(&same_form);
+        assert!(!some.is_empty());
+    }
+
+    /// Refusals name the offending name as messages show it.
+    #[test]
+    fn refusals_name_the_name() {
+        let dns = |s: &str| GeneralName::DnsName(der::asn1::Ia5String::new(s).unwrap());
+        let refusal = verdict(&subtrees(&[dns("example.com")], &[]), &dns("www.evil.test")).unwrap_err();
+        assert_eq!(refusal, Refusal::Outside("DNS:www.evil.test is outside the permitted subtrees".into()));
+        let dir = GeneralName::DirectoryName(Name::from_str("CN=Leaf,O=Evil").unwrap());
+        let base = GeneralName::DirectoryName(Name::from_str("O=Evil").unwrap());
+        let refusal = verdict(&subtrees(&[], &[base]), &dir).unwrap_err();
+        assert_eq!(refusal, Refusal::Outside("DirName:CN=Leaf,O=Evil is in an excluded subtree".into()));
+    }
 }
