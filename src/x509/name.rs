@@ -485,7 +485,7 @@ mod tests {
             Refusal::Outside("a name of another form is of a form whose name constraints keyseal cannot check".into())
         );
         assert!(verdict(&subtrees(&[], &[other("x")]), &other("y")).is_err());
-        assert_eq!(verdict(&subtrees(&[dns.clone()], &[dns.clone()]), &other("y")), Ok(()));
+        assert_eq!(verdict(&subtrees(std::slice::from_ref(&dns), std::slice::from_ref(&dns)), &other("y")), Ok(()));
         let (nothing, mut none) = (Subtrees::default(), Constraints::default());
         assert!(none.is_empty());
         none.add(&nothing);
