@@ -308,11 +308,12 @@ impl Graph {
         !self.levels[0].nodes.is_empty()
     }
 
-    /// The policies the deepest level expects in the next certificate, for messages.
+    /// The policies the deepest level expects in the next certificate, for messages (at
+    /// most [`MAX_LISTED`] of them named).
     fn expected_policies(&self) -> Vec<String> {
         let set: BTreeSet<ObjectIdentifier> =
             self.bottom().nodes.iter().flat_map(|n| n.expected.iter().copied()).collect();
-        set.iter().map(ToString::to_string).collect()
+        listed(&set)
     }
 
     /// RFC 9618 §5.5 (g)(2)–(4): the authority-constrained policy set — every non-anyPolicy
@@ -355,6 +356,10 @@ pub struct PolicyState {
     spent: usize,
     /// user-initial-policy-set as dotted OIDs, for messages.
     acceptable: Vec<String>,
+    /// When the certificate being processed emptied the graph: the policies it still
+    /// allowed just above that certificate, for the message should §6.1.3 (f) fail. Worked
+    /// out only then (a hostile certificate's policies can be hundreds of thousands).
+    allowed_before_emptied: Option<Vec<String>>,
 }
 
 impl PolicyState {
@@ -371,6 +376,7 @@ impl PolicyState {
             processed: 0,
             spent: 1,
             acceptable: acceptable_names(inputs),
+            allowed_before_emptied: None,
         }
     }
 
@@ -384,19 +390,18 @@ impl PolicyState {
     pub fn process(&mut self, cert: &CertPolicies, self_issued: bool, is_final: bool) -> Result<(), PolicyError> {
         self.processed += 1;
         let i = self.processed;
-        // What the path allowed above this certificate, for the message should (f) fail; (d)
-        // leaves explicit_policy alone, so (f) can only fail when it is 0 already.
-        let allowed_before = match &self.graph {
-            Some(graph) if self.explicit_policy == 0 => graph.expected_policies(),
-            _ => Vec::new(),
-        };
+        self.allowed_before_emptied = None;
         let any_policy_honoured = self.inhibit_any_policy > 0 || (!is_final && self_issued);
         // §6.1.3 (d) and (e).
         self.graph = match (self.graph.take(), &cert.policies) {
             (Some(graph), Some(policies)) => self.add_certificate_level(graph, policies, any_policy_honoured)?,
-            _ => None,
+            (Some(graph), None) => {
+                self.allowed_before_emptied = Some(graph.expected_policies());
+                None
+            }
+            (None, _) => None,
         };
-        self.check_explicit_policy_or_graph(i, cert, &allowed_before, any_policy_honoured)?;
+        self.check_explicit_policy_or_graph(i, cert, any_policy_honoured)?;
         if is_final {
             return Ok(());
         }
@@ -421,15 +426,16 @@ impl PolicyState {
         }
         let authority = self.graph.as_ref().map(Graph::authority_constrained_policies).unwrap_or_default();
         let user_constrained = user_constrained_policies(&authority, &inputs.user_initial_policy_set);
-        let user_constrained_policy_set: Vec<String> = user_constrained.iter().map(ToString::to_string).collect();
         check_user_constrained_policies(
             explicit_policy,
             self.processed,
-            &user_constrained_policy_set,
+            &user_constrained,
             &authority,
             final_cert,
             &self.acceptable,
         )?;
+        // Named in full, once: only the path that is valid gets here.
+        let user_constrained_policy_set: Vec<String> = user_constrained.iter().map(ToString::to_string).collect();
         Ok(PolicyOutcome { user_constrained_policy_set, explicit_policy_required: explicit_policy == 0 })
     }
 
@@ -471,7 +477,11 @@ impl PolicyState {
         }
         graph.levels.push(level);
         // (d)(3).
-        Ok(graph.prune().then_some(graph))
+        if graph.prune() {
+            return Ok(Some(graph));
+        }
+        self.allowed_before_emptied = Some(listed(expecting.keys()));
+        Ok(None)
     }
 
     /// RFC 9618 §5.4 (b): applies the certificate's policyMappings to the deepest level —
@@ -548,21 +558,23 @@ impl PolicyState {
     /// valid_policy_tree [graph, RFC 9618 §5.3] is not equal to NULL."
     /// <https://www.rfc-editor.org/rfc/rfc5280#section-6.1.3>
     fn check_explicit_policy_or_graph(
-        &self,
+        &mut self,
         certificate: usize,
         cert: &CertPolicies,
-        allowed: &[String],
         any_policy_honoured: bool,
     ) -> Result<(), PolicyError> {
         if self.explicit_policy > 0 || self.graph.is_some() {
             return Ok(());
         }
-        let asserted: Vec<String> = cert.policies.iter().flatten().map(ToString::to_string).collect();
+        // What the path allowed above this certificate (nothing when an earlier one
+        // emptied the graph already).
+        let allowed = self.allowed_before_emptied.take().unwrap_or_default();
+        let asserted = listed(cert.policies.iter().flatten());
         let any_policy_inhibited = !any_policy_honoured && cert.policies.iter().flatten().any(|p| *p == ANY_POLICY);
         Err(PolicyError::NotAccepted {
             certificate,
             asserted,
-            allowed: allowed.to_vec(),
+            allowed,
             acceptable: self.acceptable.clone(),
             any_policy_inhibited,
         })
@@ -576,6 +588,22 @@ impl PolicyState {
         }
         Ok(())
     }
+}
+
+/// Most policy OIDs one list in a message names; the rest are counted. A hostile
+/// certificate can assert hundreds of thousands of policies, and formatting every one for
+/// each refused candidate path cost tens of seconds (issue 27).
+pub const MAX_LISTED: usize = 8;
+
+/// At most [`MAX_LISTED`] OIDs, dotted, then `and N more` when there are.
+fn listed<'a>(oids: impl IntoIterator<Item = &'a ObjectIdentifier>) -> Vec<String> {
+    let mut oids = oids.into_iter();
+    let mut shown: Vec<String> = oids.by_ref().take(MAX_LISTED).map(ToString::to_string).collect();
+    let rest = oids.count();
+    if rest > 0 {
+        shown.push(format!("and {rest} more"));
+    }
+    shown
 }
 
 /// user-initial-policy-set as dotted OIDs, anyPolicy when it is empty.
@@ -611,7 +639,7 @@ fn user_constrained_policies(
 fn check_user_constrained_policies(
     explicit_policy: usize,
     certificate: usize,
-    user_constrained: &[String],
+    user_constrained: &BTreeSet<ObjectIdentifier>,
     authority: &BTreeSet<ObjectIdentifier>,
     final_cert: &CertPolicies,
     acceptable: &[String],
@@ -621,8 +649,8 @@ fn check_user_constrained_policies(
     }
     Err(PolicyError::NotAccepted {
         certificate,
-        asserted: final_cert.policies.iter().flatten().map(ToString::to_string).collect(),
-        allowed: authority.iter().map(ToString::to_string).collect(),
+        asserted: listed(final_cert.policies.iter().flatten()),
+        allowed: listed(authority),
         acceptable: acceptable.to_vec(),
         any_policy_inhibited: false,
     })
@@ -993,6 +1021,23 @@ mod tests {
         assert!(PolicyError::TooLarge.to_string().contains("10000"));
         // A certificate's mappings are charged as they are read, all at once.
         assert!(state.spent <= MAX_POLICY_GRAPH_SIZE + 200 + 100 * 100);
+    }
+
+    /// Regression (issue 27, found by fuzz/path_cost): a refusal named every policy a
+    /// certificate asserted and every one the path allowed, formatted per candidate path:
+    /// 200,000 asserted policies over 100 paths cost 5 s. Messages name a few and count
+    /// the rest.
+    #[test]
+    fn a_refusal_names_a_few_policies_and_counts_the_rest() {
+        let many: Vec<ObjectIdentifier> = (0..200_000).map(|i| oid(i + 10)).collect();
+        let mut state = PolicyState::new(&explicit(), 2);
+        state.process(&asserting(&[oid(1)]), false, false).unwrap();
+        let error = state.process(&asserting(&many), false, true).unwrap_err();
+        let PolicyError::NotAccepted { asserted, allowed, .. } = &error else { panic!("{error}") };
+        assert_eq!(asserted.len(), MAX_LISTED + 1, "{asserted:?}");
+        assert_eq!(asserted[MAX_LISTED], format!("and {} more", 200_000 - MAX_LISTED));
+        assert_eq!(allowed, &vec![name(1)]);
+        assert!(error.to_string().len() < 1_000, "{error}");
     }
 
     /// Regression (issue 27): 200,000 mappings of one issuerDomainPolicy were de-duplicated
