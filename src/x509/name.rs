@@ -34,20 +34,54 @@ fn normalized(atv: &AttributeTypeAndValue) -> (ObjectIdentifier, Vec<u8>) {
     (atv.oid, bytes)
 }
 
-/// A name in comparable form: per RDN, its attributes normalized and sorted. Two names
-/// match (RFC 5280 §7.1) when their keys are equal; path building and CRL lookup compare
-/// keys computed once per certificate.
-pub type NameKey = Vec<Vec<(ObjectIdentifier, Vec<u8>)>>;
+/// A name in comparable form (RFC 5280 §7.1): two names match when their keys are equal.
+/// Path building and CRL lookup compare keys computed once per certificate.
+///
+/// The key is flat bytes, some 14 per attribute where a nested vector of decoded
+/// attributes took over 130 (a hostile chain carries hundreds of thousands): per RDN a
+/// block, `u32` length then its attributes normalised and sorted, each `u8` OID length,
+/// OID, `u32` value length, value. The blocks are length-prefixed, so one key starts
+/// with another's bytes exactly when the name starts with the other's RDNs (a directory
+/// name inside a subtree, RFC 5280 §4.2.1.10).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct NameKey(Vec<u8>);
+
+impl NameKey {
+    /// Whether this name lies in the subtree rooted at `base`: its RDNs start with
+    /// `base`'s.
+    pub fn within(&self, base: &NameKey) -> bool {
+        self.0.starts_with(&base.0)
+    }
+
+    /// The key's size in bytes: what comparing against it may read.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether it is the empty name's key.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
 
 /// The comparable form of a name, computed once per certificate by path building.
 pub fn name_key(name: &Name) -> NameKey {
-    name.iter_rdn()
-        .map(|rdn| {
-            let mut atvs: Vec<_> = rdn.iter().map(normalized).collect();
-            atvs.sort();
-            atvs
-        })
-        .collect()
+    let mut key = Vec::new();
+    for rdn in name.iter_rdn() {
+        let mut atvs: Vec<_> = rdn.iter().map(normalized).collect();
+        atvs.sort();
+        let mut block = Vec::new();
+        for (oid, value) in atvs {
+            let oid = oid.as_bytes();
+            block.push(u8::try_from(oid.len()).unwrap_or(u8::MAX));
+            block.extend_from_slice(oid);
+            block.extend_from_slice(&u32::try_from(value.len()).unwrap_or(u32::MAX).to_be_bytes());
+            block.extend_from_slice(&value);
+        }
+        key.extend_from_slice(&u32::try_from(block.len()).unwrap_or(u32::MAX).to_be_bytes());
+        key.extend_from_slice(&block);
+    }
+    NameKey(key)
 }
 
 /// A name, or a subtree base, in the form constraint matching compares: normalised once
@@ -104,7 +138,7 @@ impl Normal {
         match self {
             Normal::Dns(s) | Normal::Email(s, _) | Normal::Uri(Some(s)) => s.len(),
             Normal::Ip(bytes) => bytes.len(),
-            Normal::Directory(key) => key.iter().flatten().map(|(oid, value)| oid.as_bytes().len() + value.len()).sum(),
+            Normal::Directory(key) => key.len(),
             Normal::Uri(None) | Normal::Uncheckable(_) => 0,
         }
     }
@@ -193,7 +227,7 @@ fn fit(name: &Normal, base: &Normal) -> Fit {
         (Normal::Dns(n), Normal::Dns(b)) => dns_within(n, b),
         (Normal::Email(n, at), Normal::Email(b, b_at)) => email_within(n, *at, b, b_at.is_some()),
         (Normal::Ip(n), Normal::Ip(b)) => ip_within(n, b),
-        (Normal::Directory(n), Normal::Directory(b)) => n.len() >= b.len() && n[..b.len()] == b[..],
+        (Normal::Directory(n), Normal::Directory(b)) => n.within(b),
         (Normal::Uri(host), Normal::Uri(Some(b))) => host.as_deref().is_some_and(|host| uri_host_within(host, b)),
         _ => return Fit::OtherForm,
     };
@@ -372,6 +406,21 @@ mod tests {
         assert_ne!(name_key(&a), name_key(&c));
         assert!(directory_within("CN=Leaf,O=Example", "O=Example"));
         assert!(!directory_within("CN=Leaf,O=Other", "O=Example"));
+    }
+
+    /// The flat key is within another only on whole RDNs: not inside a value, not inside a
+    /// multi-valued RDN, whatever the bytes share.
+    #[test]
+    fn keys_are_within_on_whole_rdns_only() {
+        assert!(directory_within("CN=x,O=Example,C=US", "O=Example,C=US"));
+        assert!(directory_within("O=Example", "O=Example"));
+        assert!(!directory_within("O=Example", "O=Exam"));
+        assert!(!directory_within("O=Exam", "O=Example"));
+        assert!(!directory_within("CN=x,O=Example", "CN=x+O=Example"));
+        assert!(!directory_within("O=Example+CN=a", "O=Example"));
+        assert!(directory_within("CN=b,O=Example+CN=a", "CN=a+O=Example"), "attributes of an RDN in any order");
+        let (short, long) = (name_key(&Name::from_str("CN=ab").unwrap()), name_key(&Name::from_str("CN=abc").unwrap()));
+        assert!(!long.within(&short) && !short.within(&long));
     }
 
     fn within(name: GeneralName, base: GeneralName) -> bool {
