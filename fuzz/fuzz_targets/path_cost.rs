@@ -612,15 +612,17 @@ impl Recipe {
                 1 => {
                     target.san_critical |= variant & 0x20 != 0;
                     let field = target.san.get_or_insert_with(Vec::new);
-                    fill(field, n, room, |out, i| general_name(out, variant & 7, (variant >> 3) & 3, len, i))
+                    let long = Long::new((variant >> 3) & 3, len);
+                    fill(field, n, room, |out, i| general_name(out, variant & 7, (variant >> 3) & 3, &long, i))
                 }
                 2 | 3 => {
                     target.nc_critical |= variant & 0x20 != 0;
                     let field = if kind % 9 == 2 { &mut target.permitted } else { &mut target.excluded };
                     let field = field.get_or_insert_with(Vec::new);
+                    let long = Long::new((variant >> 3) & 3, len);
                     fill(field, n, room, |out, i| {
                         let mut base = Vec::new();
-                        subtree_base(&mut base, variant & 7, (variant >> 3) & 3, len, i);
+                        subtree_base(&mut base, variant & 7, (variant >> 3) & 3, &long, i);
                         push_tlv(out, SEQUENCE, &base);
                     })
                 }
@@ -834,8 +836,8 @@ fn uri_long(relation: u8, len: usize) -> Vec<u8> {
 }
 
 /// The host of a generated name (see the module comment).
-fn name_host(relation: u8, len: usize, i: usize, long: &[u8]) -> Vec<u8> {
-    let mut host = Vec::with_capacity(len + 32);
+fn name_host(relation: u8, i: usize, long: &[u8]) -> Vec<u8> {
+    let mut host = Vec::with_capacity(long.len() + 32);
     match relation {
         0 => {}
         1 => {}
@@ -869,7 +871,7 @@ fn base_host(relation: u8, i: usize, long: &[u8], leading_dot: bool) -> Vec<u8> 
             host.push(b'h' + (i % 8) as u8);
             host
         }
-        _ => name_host(2, long.len(), i, long),
+        _ => name_host(2, i, long),
     }
 }
 
@@ -882,18 +884,36 @@ fn simple_name(rdns: &[(&[u8], u8, &[u8])]) -> Vec<u8> {
 }
 
 /// One GeneralName of a subjectAltName.
-fn general_name(out: &mut Vec<u8>, form: u8, relation: u8, len: usize, i: usize) {
+/// The long parts of the names one operation generates, made once for all its items (an
+/// item that does not use them must not pay for them: a length byte can ask for 4.6 MB).
+struct Long {
+    /// Dotted labels of `a` (DNS names, email domains).
+    dns: Vec<u8>,
+    /// `A`s, one label or dotted (URI hosts, see [`uri_long`]).
+    uri: Vec<u8>,
+    /// `x`s (directory names).
+    x: Vec<u8>,
+}
+
+impl Long {
+    fn new(relation: u8, len: usize) -> Long {
+        Long { dns: dotted(len), uri: uri_long(relation, len), x: vec![b'x'; len] }
+    }
+}
+
+fn general_name(out: &mut Vec<u8>, form: u8, relation: u8, long: &Long, i: usize) {
+    let len = long.x.len();
     let o = oids();
     match form {
-        0 => push_tlv(out, 0x82, &name_host(relation, len, i, &dotted(len))),
+        0 => push_tlv(out, 0x82, &name_host(relation, i, &long.dns)),
         1 => {
             let mut address = format!("u{i}@").into_bytes();
-            address.extend(name_host(relation, len, i, &dotted(len)));
+            address.extend(name_host(relation, i, &long.dns));
             push_tlv(out, 0x81, &address);
         }
         2 => {
             let mut uri = b"https://".to_vec();
-            uri.extend(name_host(relation, len, i, &uri_long(relation, len)));
+            uri.extend(name_host(relation, i, &long.uri));
             uri.push(b'/');
             push_tlv(out, 0x86, &uri);
         }
@@ -909,11 +929,10 @@ fn general_name(out: &mut Vec<u8>, form: u8, relation: u8, len: usize, i: usize)
         }
         5 => {
             let index = format!("San {i}");
-            let long = vec![b'x'; len];
             let mut rdns: Vec<(&[u8], u8, &[u8])> =
                 vec![(&o.organization, 0x13, b"Example"), (&o.common_name, 0x0c, index.as_bytes())];
             if len > 0 {
-                rdns.push((&o.common_name, 0x0c, &long));
+                rdns.push((&o.common_name, 0x0c, &long.x));
             }
             push_tlv(out, 0xa4, &simple_name(&rdns));
         }
@@ -933,21 +952,22 @@ fn other_name(out: &mut Vec<u8>, len: usize) {
 }
 
 /// The base of one GeneralSubtree.
-fn subtree_base(out: &mut Vec<u8>, form: u8, relation: u8, len: usize, i: usize) {
+fn subtree_base(out: &mut Vec<u8>, form: u8, relation: u8, long: &Long, i: usize) {
+    let len = long.x.len();
     let o = oids();
     match form {
-        0 => push_tlv(out, 0x82, &base_host(relation, i, &dotted(len), false)),
+        0 => push_tlv(out, 0x82, &base_host(relation, i, &long.dns, false)),
         1 => {
             let base = if relation == 3 {
                 let mut address = format!("u{i}@").into_bytes();
-                address.extend(name_host(2, len, i, &dotted(len)));
+                address.extend(name_host(2, i, &long.dns));
                 address
             } else {
-                base_host(relation, i, &dotted(len), true)
+                base_host(relation, i, &long.dns, true)
             };
             push_tlv(out, 0x81, &base);
         }
-        2 => push_tlv(out, 0x86, &base_host(relation, i, &uri_long(relation, len), relation != 3)),
+        2 => push_tlv(out, 0x86, &base_host(relation, i, &long.uri, relation != 3)),
         3 | 4 => {
             let base: Vec<u8> = match (form, relation) {
                 (3, 0) => vec![10, 0, 0, 0, 255, 0, 0, 0],
@@ -971,10 +991,6 @@ fn subtree_base(out: &mut Vec<u8>, form: u8, relation: u8, len: usize, i: usize)
         }
         5 => {
             let index = format!("Excluded {i}");
-            let mut long = vec![b'x'; len];
-            if let Some(last) = long.last_mut() {
-                *last = b'0' + (i % 10) as u8;
-            }
             let name = match relation {
                 0 => simple_name(&[(&o.organization, 0x13, b"Example")]),
                 1 => simple_name(&[
@@ -982,11 +998,17 @@ fn subtree_base(out: &mut Vec<u8>, form: u8, relation: u8, len: usize, i: usize)
                     (&o.common_name, 0x0c, index.as_bytes()),
                     (&o.country, 0x13, b"AA"),
                 ]),
-                2 => simple_name(&[
-                    (&o.organization, 0x13, b"Example"),
-                    (&o.common_name, 0x0c, b"Leaf"),
-                    (&o.common_name, 0x0c, &long),
-                ]),
+                2 => {
+                    let mut value = long.x.clone();
+                    if let Some(last) = value.last_mut() {
+                        *last = b'0' + (i % 10) as u8;
+                    }
+                    simple_name(&[
+                        (&o.organization, 0x13, b"Example"),
+                        (&o.common_name, 0x0c, b"Leaf"),
+                        (&o.common_name, 0x0c, &value),
+                    ])
+                }
                 _ => simple_name(&[(&o.organization, 0x13, b"Example"), (&o.common_name, 0x0c, b"Leaf")]),
             };
             push_tlv(out, 0xa4, &name);
