@@ -5,7 +5,9 @@
 //! `keyseal cert verify LEAF --chain CHAIN --trust TRUST --json` does (read the files with
 //! `x509::cert::load_certificates`, `x509::validate`, serialise the report) and fails
 //! when that took more than a limit of CPU time on this thread, or grew the heap by more
-//! than a limit. Building the chain (encoding and signing) is not measured.
+//! than a limit. Building the chain (encoding and signing) is not measured. A watchdog
+//! thread stops an input as soon as it passes a limit (it aborts, saying what it stopped),
+//! so that a trap is reported at the limit, not by libFuzzer's `-timeout` a minute later.
 //!
 //! The limits (see fuzz/README.md, "path_cost", for the calibration):
 //! - `PATH_COST_LIMIT_MS`, default 5000: CPU milliseconds (this thread's, from
@@ -110,8 +112,8 @@ use p256::pkcs8::EncodePublicKey;
 use sha2::{Digest, Sha256};
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::RefCell;
-use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
 // ---------------------------------------------------------------------------------------
@@ -166,13 +168,70 @@ unsafe impl GlobalAlloc for Counting {
 #[global_allocator]
 static ALLOCATOR: Counting = Counting;
 
+/// The time of a CPU-time clock.
+fn cpu_time(clock: libc::clockid_t) -> Duration {
+    let mut now = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: `now` is a valid timespec to write to.
+    let status = unsafe { libc::clock_gettime(clock, &mut now) };
+    assert_eq!(status, 0, "clock_gettime({clock})");
+    Duration::new(now.tv_sec as u64, now.tv_nsec as u32)
+}
+
 /// CPU time this thread has used.
 fn thread_cpu() -> Duration {
-    let mut now = libc::timespec { tv_sec: 0, tv_nsec: 0 };
-    // SAFETY: `now` is a valid timespec to write to; the clock id is a constant.
-    let status = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut now) };
-    assert_eq!(status, 0, "clock_gettime(CLOCK_THREAD_CPUTIME_ID)");
-    Duration::new(now.tv_sec as u64, now.tv_nsec as u32)
+    cpu_time(libc::CLOCK_THREAD_CPUTIME_ID)
+}
+
+/// The CPU-time clock of this thread, which another thread can read.
+fn this_thread_clock() -> libc::clockid_t {
+    let mut clock: libc::clockid_t = 0;
+    // SAFETY: `clock` is a valid clockid_t to write to; pthread_self() is this live thread.
+    let status = unsafe { libc::pthread_getcpuclockid(libc::pthread_self(), &mut clock) };
+    assert_eq!(status, 0, "pthread_getcpuclockid");
+    clock
+}
+
+/// The measurement under way, for the watchdog.
+struct Watched {
+    clock: libc::clockid_t,
+    cpu_at_start: Duration,
+    heap_at_start: usize,
+    /// The input, for the message.
+    what: String,
+}
+
+static WATCHED: Mutex<Option<Watched>> = Mutex::new(None);
+
+/// Starts, once, a thread that looks every 20 ms at the measurement under way and aborts
+/// the process when it has passed either limit, saying so: an input that would run for a
+/// minute is reported at the limit, with what it is, rather than by libFuzzer's
+/// `-timeout` or `-rss_limit_mb` (libFuzzer takes the abort for a crash and keeps the
+/// input).
+fn start_watchdog() {
+    static STARTED: OnceLock<()> = OnceLock::new();
+    STARTED.get_or_init(|| {
+        std::thread::spawn(|| {
+            let settings = settings();
+            loop {
+                std::thread::sleep(Duration::from_millis(20));
+                let watched = WATCHED.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+                let Some(watched) = watched.as_ref() else { continue };
+                let cpu = cpu_time(watched.clock).saturating_sub(watched.cpu_at_start);
+                let heap = PEAK.load(Ordering::Relaxed).saturating_sub(watched.heap_at_start);
+                if cpu > settings.cpu_limit || heap > settings.heap_limit {
+                    eprintln!(
+                        "path_cost: too slow or too big, stopped after {:.0} ms of CPU (PATH_COST_LIMIT_MS={}) with the heap +{:.1} MiB (PATH_COST_HEAP_LIMIT_MB={}), still reading and validating {}",
+                        cpu.as_secs_f64() * 1e3,
+                        settings.cpu_limit.as_millis(),
+                        heap as f64 / f64::from(1 << 20),
+                        settings.heap_limit >> 20,
+                        watched.what
+                    );
+                    std::process::abort();
+                }
+            }
+        });
+    });
 }
 
 struct Settings {
@@ -424,11 +483,14 @@ struct Space {
 impl Space {
     /// The most bytes one field may grow by, when it is copied into `places`.
     fn room(&self, places: &[(File, usize)]) -> usize {
-        let copies: usize = places.iter().map(|p| p.1).sum::<usize>().max(1);
-        let mut room = self.total / copies;
+        let mut copies = [0usize; 3];
         for &(file, times) in places {
+            copies[file as usize] += times;
+        }
+        let mut room = self.total / copies.iter().sum::<usize>().max(1);
+        for (left, times) in self.files.iter().zip(copies) {
             if times > 0 {
-                room = room.min(self.files[file as usize] / times);
+                room = room.min(left / times);
             }
         }
         room
@@ -1345,11 +1407,16 @@ struct Outcome {
 
 /// What `keyseal cert verify --json` does with the files: read every certificate, give up
 /// on one that does not parse (exit 2), validate, print the report.
-fn read_and_validate(recipe: &Recipe, files: &Files) -> Outcome {
+fn read_and_validate(recipe: &Recipe, files: &Files, what: String) -> Outcome {
     let options = options(recipe);
+    start_watchdog();
+    let clock = this_thread_clock();
+    let mut watched = WATCHED.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
     let heap_before = LIVE.load(Ordering::Relaxed);
     PEAK.store(heap_before, Ordering::Relaxed);
     let started = thread_cpu();
+    *watched = Some(Watched { clock, cpu_at_start: started, heap_at_start: heap_before, what });
+    drop(watched);
     let verdict = (|| {
         let read = |file: &[u8]| -> Result<Vec<Cert>, String> {
             load_certificates(file).into_iter().collect::<Result<Vec<_>, _>>().map_err(|e| e.to_string())
@@ -1380,6 +1447,7 @@ fn read_and_validate(recipe: &Recipe, files: &Files) -> Outcome {
     })();
     let cpu = thread_cpu().saturating_sub(started);
     let heap = PEAK.load(Ordering::Relaxed).saturating_sub(heap_before);
+    WATCHED.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).take();
     Outcome { cpu, heap, verdict: verdict.unwrap_or_else(|e| format!("unreadable: {}", shorten(&e))) }
 }
 
@@ -1404,14 +1472,17 @@ fuzz_target!(|data: &[u8]| {
     if let Some(dir) = &settings.dump {
         dump(dir, &recipe, &files);
     }
-    let outcome = read_and_validate(&recipe, &files);
-    let summary = format!(
-        "{total} B (leaf {}, chain {}, trust {}; {} certificates), built in {:.0} ms; read and validated in {:.1} ms of CPU, heap +{:.1} MiB: {}",
+    let what = format!(
+        "{total} B (leaf {}, chain {}, trust {}; {} certificates), built in {:.0} ms",
         sizes.0,
         sizes.1,
         sizes.2,
         files.certificates,
         build_time.as_secs_f64() * 1e3,
+    );
+    let outcome = read_and_validate(&recipe, &files, what.clone());
+    let summary = format!(
+        "{what}; read and validated in {:.1} ms of CPU, heap +{:.1} MiB: {}",
         outcome.cpu.as_secs_f64() * 1e3,
         outcome.heap as f64 / f64::from(1 << 20),
         outcome.verdict
