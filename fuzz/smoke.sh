@@ -7,13 +7,16 @@
 # and printed as base64 so it survives a throw-away CI clone.
 #
 # Environment: FUZZ_SECONDS (per target), FUZZ_TARGETS (space-separated subset; default
-# all), FUZZ_TOOLCHAIN (default: nightly if rustup has it, else the default toolchain).
+# all), FUZZ_TOOLCHAIN (default: nightly if rustup has it, else the default toolchain),
+# PATH_COST_LIMIT_MS (path_cost's CPU limit per input; default 8000 here, more generous
+# than the target's own 5000, for a slower or loaded CI machine, yet under -timeout=10).
 # A toolchain that is not nightly builds with RUSTC_BOOTSTRAP=1, which lets it take the
 # -Z flags cargo fuzz passes (its AddressSanitizer runtime ships with stable too).
 set -euo pipefail
 cd "$(dirname "$0")"
 
 seconds="${FUZZ_SECONDS:-20}"
+export PATH_COST_LIMIT_MS="${PATH_COST_LIMIT_MS:-8000}"
 
 if [ -n "${FUZZ_TOOLCHAIN:-}" ]; then
     cargo=(cargo "+$FUZZ_TOOLCHAIN")
