@@ -88,6 +88,7 @@ impl CertPolicies {
     /// valid; BoringSSL and Go do not check it either.
     pub fn from_certificate(cert: &Certificate) -> Result<CertPolicies, PolicyError> {
         let tbs = cert.tbs_certificate();
+        check_entry_counts(cert)?;
         let policies = match tbs.get_extension::<CertificatePolicies>().map_err(|e| undecodable(CP, e))? {
             Some((_, found)) => {
                 let oids: Vec<ObjectIdentifier> = found.0.iter().map(|info| info.policy_identifier).collect();
@@ -122,6 +123,32 @@ impl CertPolicies {
         };
         Ok(CertPolicies { policies, mappings, require_explicit_policy, inhibit_policy_mapping, inhibit_any_policy })
     }
+}
+
+/// Refuses, before decoding them, a certificatePolicies or policyMappings extension of
+/// more entries than the policy graph may hold ([`MAX_POLICY_GRAPH_SIZE`]): each is read
+/// on every candidate path and charged to the budget then, so no path could use them, and
+/// decoding 500,000 of them cost more than all the rest of a validation.
+fn check_entry_counts(cert: &Certificate) -> Result<(), PolicyError> {
+    use der::{Decode, Reader};
+    const CERTIFICATE_POLICIES: &[u8] = &[0x55, 0x1d, 0x20];
+    const POLICY_MAPPINGS: &[u8] = &[0x55, 0x1d, 0x21];
+    for ext in cert.tbs_certificate().extensions().into_iter().flatten() {
+        if !matches!(ext.extn_id.as_bytes(), CERTIFICATE_POLICIES | POLICY_MAPPINGS) {
+            continue;
+        }
+        // What does not parse is left to the decoder, which says so in its place.
+        let Ok(list) = der::AnyRef::from_der(ext.extn_value.as_bytes()) else { continue };
+        let Ok(mut reader) = der::SliceReader::new(list.value()) else { continue };
+        let mut entries = 0usize;
+        while !reader.is_finished() && der::AnyRef::decode(&mut reader).is_ok() {
+            entries += 1;
+            if entries > MAX_POLICY_GRAPH_SIZE {
+                return Err(PolicyError::TooLarge);
+            }
+        }
+    }
+    Ok(())
 }
 
 const CP: &str = "certificatePolicies (2.5.29.32)";
