@@ -5,7 +5,7 @@
 //! formatting such a name for every failed issuer candidate cost over a minute of CPU
 //! (issue 27). Here only what is shown is looked at: the work per name is bounded by
 //! [`MAX_SHOWN`], whatever its size. A certificate's subject and issuer are formatted
-//! once, when it is read (`received::Cert`).
+//! once, the first time it is named (`received::Cert`).
 
 use der::Tagged;
 use der::asn1::{Ia5StringRef, PrintableStringRef, TeletexStringRef, Utf8StringRef};
@@ -62,7 +62,7 @@ pub fn bounded(value: &dyn fmt::Display, limit: usize) -> String {
 }
 
 /// `subject "CN=...", serial 0A1B...`: how messages name a certificate. `received::Cert`
-/// keeps this once per certificate read (see `x509::describe`), since even the bounded form
+/// keeps this once per certificate, made when first asked for (see `x509::describe`), since even the bounded form
 /// costs a table lookup per attribute shown.
 pub fn describe_certificate(cert: &x509_cert::Certificate) -> String {
     let tbs = cert.tbs_certificate();

@@ -235,8 +235,10 @@ pub struct Cert {
     pub not_before: i64,
     /// notAfter, Unix seconds.
     pub not_after: i64,
-    /// How messages name it (`describe`), formatted once and bounded (see display.rs).
-    description: String,
+    /// How messages name it (`describe`): formatted the first time it is asked for (most
+    /// certificates read, a trust store's say, are never named), then kept; bounded (see
+    /// display.rs).
+    description: std::sync::OnceLock<String>,
     /// The digests of tbsCertificate, computed once for all issuer candidates.
     digests: Digests,
 }
@@ -261,14 +263,13 @@ impl Cert {
         }
         .map_err(|e| e.to_string())?;
         check_general_name_counts(&decoded)?;
-        let description = crate::x509::display::describe_certificate(&decoded);
         Ok(Cert {
             der: der.to_vec(),
             tbs,
             decoded,
             not_before: times[0].0,
             not_after: times[1].0,
-            description,
+            description: std::sync::OnceLock::new(),
             digests: Digests::default(),
         })
     }
@@ -276,7 +277,7 @@ impl Cert {
     /// `subject "CN=...", serial 0A1B...`: how messages name this certificate, with the
     /// subject cut at [`crate::x509::display::MAX_SHOWN`] characters.
     pub fn description(&self) -> &str {
-        &self.description
+        self.description.get_or_init(|| crate::x509::display::describe_certificate(&self.decoded))
     }
 
     /// The DER as received.
