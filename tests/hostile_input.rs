@@ -372,10 +372,12 @@ fn a_closed_or_full_stdout_ends_quietly_with_a_failure_status() {
         vec!["audit", "list"],
         vec!["verify", path(&release), "--public-key", path(&s.public_key), "--json"],
     ] {
-        // A reader that went away before anything was written (`| head -0`).
-        let mut child = s.ks.command().args(&args).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
-        drop(child.stdout.take());
-        let output = child.wait_with_output().unwrap();
+        // A reader that went away before anything was written (`| head -0`): the pipe's
+        // read end is closed before keyseal starts, so the first write fails for certain
+        // (closing it after the start raced a fast command's write into the pipe buffer).
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+        let output = s.ks.command().args(&args).stdout(writer).stderr(Stdio::piped()).output().unwrap();
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert_ne!(output.status.code(), Some(0), "{args:?}");
         assert!(output.status.code().is_some(), "{args:?} ended by a signal");
