@@ -130,23 +130,14 @@ impl CertPolicies {
 /// on every candidate path and charged to the budget then, so no path could use them, and
 /// decoding 500,000 of them cost more than all the rest of a validation.
 fn check_entry_counts(cert: &Certificate) -> Result<(), PolicyError> {
-    use der::{Decode, Reader};
     const CERTIFICATE_POLICIES: &[u8] = &[0x55, 0x1d, 0x20];
     const POLICY_MAPPINGS: &[u8] = &[0x55, 0x1d, 0x21];
-    for ext in cert.tbs_certificate().extensions().into_iter().flatten() {
-        if !matches!(ext.extn_id.as_bytes(), CERTIFICATE_POLICIES | POLICY_MAPPINGS) {
-            continue;
-        }
-        // What does not parse is left to the decoder, which says so in its place.
-        let Ok(list) = der::AnyRef::from_der(ext.extn_value.as_bytes()) else { continue };
-        let Ok(mut reader) = der::SliceReader::new(list.value()) else { continue };
-        let mut entries = 0usize;
-        while !reader.is_finished() && der::AnyRef::decode(&mut reader).is_ok() {
-            entries += 1;
-            if entries > MAX_POLICY_GRAPH_SIZE {
-                return Err(PolicyError::TooLarge);
-            }
-        }
+    let too_long = |ext: &x509_cert::ext::Extension| {
+        matches!(ext.extn_id.as_bytes(), CERTIFICATE_POLICIES | POLICY_MAPPINGS)
+            && crate::x509::received::holds_more_than(ext.extn_value.as_bytes(), MAX_POLICY_GRAPH_SIZE)
+    };
+    if cert.tbs_certificate().extensions().into_iter().flatten().any(too_long) {
+        return Err(PolicyError::TooLarge);
     }
     Ok(())
 }

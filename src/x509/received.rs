@@ -147,6 +147,14 @@ fn count_elements(bytes: &[u8], contents: Range<usize>, limit: usize) -> Option<
     Some(count)
 }
 
+/// Whether the DER SEQUENCE (or SET) that is all of `bytes` holds more than `limit`
+/// elements, counted without decoding them; false when it does not parse (the decoder
+/// reports that in its place). For extension values whose length is bounded.
+pub(crate) fn holds_more_than(bytes: &[u8], limit: usize) -> bool {
+    let Ok(outer) = tlv(bytes, 0) else { return false };
+    count_elements(bytes, outer.contents, limit).is_some_and(|n| n > limit)
+}
+
 /// Refuses a subjectAltName or issuerAltName of more than [`MAX_GENERAL_NAMES`] names, or
 /// a nameConstraints with more subtrees on one side.
 fn check_general_name_counts(cert: &Certificate) -> Result<(), String> {
@@ -155,22 +163,22 @@ fn check_general_name_counts(cert: &Certificate) -> Result<(), String> {
     const NAME_CONSTRAINTS: &[u8] = &[0x55, 0x1d, 0x1e];
     for ext in cert.tbs_certificate().extensions().into_iter().flatten() {
         let value = ext.extn_value.as_bytes();
-        let Ok(outer) = tlv(value, 0) else { continue };
         let lists: Vec<Range<usize>> = match ext.extn_id.as_bytes() {
-            SUBJECT_ALT_NAME | ISSUER_ALT_NAME => vec![outer.contents],
+            SUBJECT_ALT_NAME | ISSUER_ALT_NAME => vec![Range { start: 0, end: value.len() }],
             NAME_CONSTRAINTS => {
+                let Ok(outer) = tlv(value, 0) else { continue };
                 let mut sides = Vec::new();
                 let mut at = outer.contents.start;
                 while let Some(side) = (at < outer.contents.end).then(|| tlv(value, at).ok()).flatten() {
+                    sides.push(at..side.end);
                     at = side.end;
-                    sides.push(side.contents);
                 }
                 sides
             }
             _ => continue,
         };
         for list in lists {
-            if count_elements(value, list, MAX_GENERAL_NAMES).is_some_and(|n| n > MAX_GENERAL_NAMES) {
+            if holds_more_than(&value[list], MAX_GENERAL_NAMES) {
                 return Err(format!(
                     "its extension {} lists more than {MAX_GENERAL_NAMES} names or subtrees; real certificates list a few hundred at most, and keyseal reads no more",
                     ext.extn_id
