@@ -264,6 +264,65 @@ fn a_subject_alt_name_of_too_many_names_is_refused_unread() {
     pki.assert_refused_unread(&leaf_with(16_385), &ca, "2.5.29.17 lists more than 16384 names");
 }
 
+/// A trust store is counted before it is decoded: 1,024 certificates in all (more than any
+/// system store) are read, 1,025 are refused unread (`too-many-certificates`, exit 2).
+/// Found by path_cost (fuzz/regressions/path_cost/tiny-attributes-in-1024-trust-anchors).
+#[test]
+fn a_trust_store_of_too_many_certificates_is_refused_unread() {
+    let pki = Pki::new();
+    let root = std::fs::read_to_string(&pki.root).unwrap();
+    let ca = pki.intermediate(Vec::new());
+    let leaf = pki.leaf(name("CN=Leaf"), Vec::new());
+    let store = pki.ks.file("store.pem");
+    std::fs::write(&store, root.repeat(1_023)).unwrap(); // and the root's own file: 1,024
+    let report = pki.verify(&leaf, std::slice::from_ref(&ca), &["--trust", path(&store)]);
+    assert_eq!(report["valid"], true, "{report}");
+
+    std::fs::write(&store, root.repeat(1_025)).unwrap();
+    let (leaf_file, chain_file) = (pki.ks.file("leaf.pem"), pki.ks.file("chain.pem"));
+    let args = ["cert", "verify", path(&leaf_file), "--chain", path(&chain_file), "--trust", path(&store)];
+    let (run, usage) = bounded(&pki.ks, pki.ks.dir.path(), &args, LIMIT);
+    assert_cheap(usage);
+    assert_eq!(run.status, 2, "{}{}", run.stdout, run.stderr);
+    assert!(run.stderr.contains("[too-many-certificates]"), "{}", run.stderr);
+    assert!(run.stderr.contains("--trust holds 1025 certificates"), "{}", run.stderr);
+}
+
+/// The certificates of one input are held to `MAX_NAME_ATTRIBUTES_PER_INPUT` (65,536)
+/// name attributes in all: each of 100 trust anchors whose names hold 700 tiny attributes
+/// is under the per-name cap, but together they hold 140,000 (a thousand such anchors,
+/// 7.7 MB, took 240 MiB to decode).
+#[test]
+fn certificates_of_many_attributes_are_refused_in_all() {
+    let pki = Pki::new();
+    let heavy = heavy_name("CN=Heavy Root", 1, 700);
+    let anchors: String = (0..100)
+        .map(|serial| {
+            let root_key = key(20 + (serial % 50) as u8);
+            Issue {
+                subject: heavy.clone(),
+                subject_key: &root_key,
+                issuer: heavy.clone(),
+                issuer_key: &root_key,
+                ca: true,
+                with_aki: false,
+                extra: Vec::new(),
+                serial,
+            }
+            .pem()
+        })
+        .collect();
+    let store = pki.ks.file("heavy-store.pem");
+    std::fs::write(&store, anchors).unwrap();
+    let leaf_file = pki.ks.file("leaf.pem");
+    std::fs::write(&leaf_file, pki.leaf(name("CN=Leaf"), Vec::new())).unwrap();
+    let args = ["cert", "verify", path(&leaf_file), "--trust", path(&store)];
+    let (run, usage) = bounded(&pki.ks, pki.ks.dir.path(), &args, LIMIT);
+    assert_cheap(usage);
+    assert_eq!(run.status, 2, "{}{}", run.stdout, run.stderr);
+    assert!(run.stderr.contains("more than 65536 attributes in all"), "{}", run.stderr);
+}
+
 /// Regression (issue 27, HIGH 3): 200,000 policyMappings from one issuerDomainPolicy were
 /// de-duplicated quadratically before the graph budget was charged (37 s), and as long with
 /// --inhibit-policy-mapping.

@@ -103,8 +103,9 @@
 //! `fuzz/seeds/make-path-cost-seeds.py`.
 #![no_main]
 
-use keyseal::x509::cert::load_certificates;
-use keyseal::x509::{Cert, Purpose, ValidationOptions, validate};
+use keyseal::x509::cert::{AttributeBudget, count_certificates, load_certificates};
+use keyseal::x509::path::{MAX_TRUSTED_CERTIFICATES, MAX_UNTRUSTED_CERTIFICATES};
+use keyseal::x509::{Cert, Purpose, Reason, ValidationOptions, validate};
 use libfuzzer_sys::fuzz_target;
 use p256::ecdsa::signature::hazmat::PrehashSigner;
 use p256::ecdsa::{DerSignature, SigningKey};
@@ -1418,18 +1419,33 @@ fn read_and_validate(recipe: &Recipe, files: &Files, what: String) -> Outcome {
     *watched = Some(Watched { clock, cpu_at_start: started, heap_at_start: heap_before, what });
     drop(watched);
     let verdict = (|| {
-        let read = |file: &[u8]| -> Result<Vec<Cert>, String> {
-            load_certificates(file).into_iter().collect::<Result<Vec<_>, _>>().map_err(|e| e.to_string())
+        // As the CLI reads one flag's files (cli::cert::CertificateFiles): counted before
+        // any is decoded, then decoded within one budget of name attributes.
+        let read = |files: &[Vec<u8>], max: usize| -> Result<Vec<Cert>, String> {
+            let given: usize = files.iter().map(|file| count_certificates(file)).sum();
+            if given > max {
+                return Err(format!("too-many-certificates: {given} given"));
+            }
+            let (mut all, mut budget) = (Vec::new(), AttributeBudget::default());
+            for file in files {
+                for cert in load_certificates(file) {
+                    let cert = cert.map_err(|e| e.to_string())?;
+                    budget.charge(&cert).map_err(|e| e.to_string())?;
+                    all.push(cert);
+                }
+            }
+            Ok(all)
         };
-        let leaf = read(&files.leaf)?.into_iter().next().ok_or("no leaf")?;
-        let mut chain = Vec::new();
-        for file in &files.chain {
-            chain.extend(read(file)?);
+        let leaf = read(std::slice::from_ref(&files.leaf), MAX_UNTRUSTED_CERTIFICATES + 1)?
+            .into_iter()
+            .next()
+            .ok_or("no leaf")?;
+        let given: usize = files.chain.iter().map(|file| count_certificates(file)).sum();
+        if given > MAX_UNTRUSTED_CERTIFICATES {
+            return Ok(format!("{} (before decoding)", Reason::TooManyCertificates.code()));
         }
-        let mut trust = Vec::new();
-        for file in &files.trust {
-            trust.extend(read(file)?);
-        }
+        let chain = read(&files.chain, MAX_UNTRUSTED_CERTIFICATES)?;
+        let mut trust = read(&files.trust, MAX_TRUSTED_CERTIFICATES)?;
         let report = validate(&leaf, &chain, &trust, &options);
         let json = serde_json::to_vec(&report).map_err(|e| e.to_string())?;
         let mut verdict = match report.reason {

@@ -6,12 +6,14 @@ use crate::cli::{CliError, Outcome, print_json};
 use crate::clock::{now_unix, parse_time};
 use crate::quote::{escape_text, quote_path};
 use crate::release::ReleaseError;
-use crate::x509::cert::load_certificates;
+use crate::x509::cert::{AttributeBudget, count_certificates, load_certificates};
 use crate::x509::crl::load_crls;
-use crate::x509::path::ValidationReport;
+use crate::x509::path::{
+    MAX_TRUSTED_CERTIFICATES, MAX_UNTRUSTED_CERTIFICATES, ValidationReport, too_many_certificates,
+};
 use crate::x509::policy::PolicyInputs;
 use crate::x509::{Cert, Crl};
-use crate::x509::{Purpose, ValidationOptions, validate};
+use crate::x509::{CertError, Purpose, Reason, ValidationOptions, validate};
 use clap::{Args, Subcommand};
 use std::path::{Path, PathBuf};
 
@@ -129,20 +131,63 @@ fn read(path: &Path, flag: &str, kind: InputKind) -> Result<Vec<u8>, ReleaseErro
     bounded::read(path, kind).map_err(|e| ReleaseError::Input(format!("{flag}: {e}")))
 }
 
-/// Every certificate in the files given to `flag`. A certificate that does not parse makes
-/// the file unusable (exit 2, `malformed-certificate`): a damaged trust store or chain is
-/// reported, never quietly shortened.
-pub fn certificates(paths: &[PathBuf], flag: &str) -> Result<Vec<Cert>, ReleaseError> {
-    let mut all = Vec::new();
-    for path in paths {
-        for (index, parsed) in load_certificates(&read(path, flag, InputKind::Certificates)?).into_iter().enumerate() {
-            all.push(parsed.map_err(|mut e| {
-                e.message = format!("{flag} {}, certificate {}: {}", quote_path(path), index + 1, e.message);
-                ReleaseError::Certificate(e)
-            })?);
-        }
+/// The files given to one flag, read whole (each within its size cap) but not decoded.
+pub struct CertificateFiles {
+    flag: &'static str,
+    files: Vec<(PathBuf, Vec<u8>)>,
+}
+
+impl CertificateFiles {
+    /// Reads every file given to `flag`.
+    pub fn read(paths: &[PathBuf], flag: &'static str) -> Result<CertificateFiles, ReleaseError> {
+        let files = paths
+            .iter()
+            .map(|path| Ok((path.clone(), read(path, flag, InputKind::Certificates)?)))
+            .collect::<Result<_, ReleaseError>>()?;
+        Ok(CertificateFiles { flag, files })
     }
-    Ok(all)
+
+    /// How many certificates the files hold, counted without decoding them.
+    pub fn count(&self) -> usize {
+        self.files.iter().map(|(_, bytes)| count_certificates(bytes)).sum()
+    }
+
+    /// Every certificate, in order. A certificate that does not parse makes the file
+    /// unusable (exit 2, `malformed-certificate`): a damaged trust store or chain is
+    /// reported, never quietly shortened. Their names are held to
+    /// [`crate::x509::cert::MAX_NAME_ATTRIBUTES_PER_INPUT`] attributes in all.
+    pub fn decode(&self) -> Result<Vec<Cert>, ReleaseError> {
+        let (mut all, mut budget) = (Vec::new(), AttributeBudget::default());
+        for (path, bytes) in &self.files {
+            for (index, parsed) in load_certificates(bytes).into_iter().enumerate() {
+                let cert = parsed.and_then(|cert| budget.charge(&cert).map(|()| cert)).map_err(|mut e| {
+                    e.message = format!("{} {}, certificate {}: {}", self.flag, quote_path(path), index + 1, e.message);
+                    ReleaseError::Certificate(e)
+                })?;
+                all.push(cert);
+            }
+        }
+        Ok(all)
+    }
+}
+
+/// Every certificate in the files given to `flag`, at most `max` of them (more is refused
+/// before any is decoded, `too-many-certificates`); see [`CertificateFiles::decode`].
+pub fn certificates(paths: &[PathBuf], flag: &'static str, max: usize) -> Result<Vec<Cert>, ReleaseError> {
+    let files = CertificateFiles::read(paths, flag)?;
+    let given = files.count();
+    if given > max {
+        return Err(ReleaseError::Certificate(CertError {
+            reason: Reason::TooManyCertificates,
+            message: format!("{flag} holds {given} certificates; keyseal takes at most {max} there"),
+        }));
+    }
+    files.decode()
+}
+
+/// The trust anchors given to `flag`, at most [`MAX_TRUSTED_CERTIFICATES`].
+pub fn trusted_certificates(paths: &[PathBuf], flag: &'static str) -> Result<Vec<Cert>, ReleaseError> {
+    certificates(paths, flag, MAX_TRUSTED_CERTIFICATES)
 }
 
 /// CRLs from files.
@@ -159,13 +204,18 @@ pub fn crls(paths: &[PathBuf]) -> Result<Vec<Crl>, ReleaseError> {
 
 fn verify_files(args: &CertVerifyArgs) -> Result<ValidationReport, CliError> {
     let leaf = &args.leaf;
-    let leaf_cert = certificates(std::slice::from_ref(leaf), "LEAF")?
+    let leaf_cert = certificates(std::slice::from_ref(leaf), "LEAF", MAX_UNTRUSTED_CERTIFICATES + 1)?
         .into_iter()
         .next()
         .ok_or_else(|| ReleaseError::Input(format!("LEAF {} holds no certificate", quote_path(leaf))))?;
-    let intermediates = certificates(&args.chain, "--chain")?;
-    let anchors = certificates(&args.trust, "--trust")?;
     let mut options = ValidationOptions::new(args.at.unwrap_or_else(now_unix), args.purpose);
+    let chain = CertificateFiles::read(&args.chain, "--chain")?;
+    if chain.count() > MAX_UNTRUSTED_CERTIFICATES {
+        // A verdict on the chain, as validate gives it, but before decoding the pile.
+        return Ok(too_many_certificates(chain.count(), &options));
+    }
+    let intermediates = chain.decode()?;
+    let anchors = trusted_certificates(&args.trust, "--trust")?;
     options.max_depth = args.max_depth.max(2);
     options.crls = crls(&args.crl)?;
     options.policy = args.policy.inputs();

@@ -246,7 +246,7 @@ pub fn verify(args: VerifyArgs) -> Result<Outcome, CliError> {
     let trust = if args.trust.is_empty() {
         None
     } else {
-        let anchors = crate::cli::cert::certificates(&args.trust, "--trust")?;
+        let anchors = crate::cli::cert::trusted_certificates(&args.trust, "--trust")?;
         Some(ChainTrust {
             anchors,
             crls: crls.clone(),
@@ -262,7 +262,7 @@ pub fn verify(args: VerifyArgs) -> Result<Outcome, CliError> {
         manifest: args.manifest,
         public_key_pem,
         trust,
-        tsa_trust: crate::cli::cert::certificates(&args.tsa_trust, "--tsa-trust")?,
+        tsa_trust: crate::cli::cert::trusted_certificates(&args.tsa_trust, "--tsa-trust")?,
         tsa_crls: crls,
         at,
         allow_unlisted: args.allow_unlisted,

@@ -138,7 +138,11 @@ pub fn run_serve(args: ServeArgs, kms: LocalKms) -> Result<Outcome, CliError> {
             key_id,
             key_version_id,
             algorithm: None,
-            chain: crate::cli::cert::certificates(std::slice::from_ref(&cert), "--tsa-cert")?,
+            chain: crate::cli::cert::certificates(
+                std::slice::from_ref(&cert),
+                "--tsa-cert",
+                crate::x509::path::MAX_UNTRUSTED_CERTIFICATES,
+            )?,
             policy: args.tsa_policy.unwrap_or(crate::tsa::DEFAULT_POLICY),
         });
     }

@@ -4,7 +4,7 @@
 
 use crate::bounded::{self, InputKind};
 use crate::ca::CaError;
-use crate::cli::cert::certificates;
+use crate::cli::cert::{certificates, trusted_certificates};
 use crate::cli::input::write_out;
 use crate::cli::{CliError, Outcome, local_principal, print_json};
 use crate::clock::now_unix;
@@ -17,6 +17,7 @@ use crate::tsa::query::{QueryRequest, make_query};
 use crate::tsa::reply::{Desk, Outcome as ReplyOutcome, Tsa, TsaConfig};
 use crate::tsa::verify::{Expected, TokenReport, TsaTrust, verify_reply};
 use crate::tsa::{DEFAULT_POLICY, ImprintHash, TsaError};
+use crate::x509::path::MAX_UNTRUSTED_CERTIFICATES;
 use clap::{ArgGroup, Args, Subcommand};
 use std::path::{Path, PathBuf};
 
@@ -247,7 +248,7 @@ fn reply(args: ReplyArgs, signer: &Signer) -> Result<Outcome, CliError> {
         key_id: args.key.clone(),
         key_version_id: args.key_version.clone(),
         algorithm,
-        chain: certificates(std::slice::from_ref(&args.cert), "--cert")?,
+        chain: certificates(std::slice::from_ref(&args.cert), "--cert", MAX_UNTRUSTED_CERTIFICATES)?,
         policy: args.policy.unwrap_or(DEFAULT_POLICY),
     };
     let tsa = Tsa::open(kms, config, now_unix())?;
@@ -289,8 +290,8 @@ fn verify(args: VerifyArgs) -> Result<Outcome, CliError> {
         (None, Some(hex)) => Expected::Digest(hex_digest(hex)?),
         (None, None) => return Err(TsaError::new("bad-input", "give --data FILE or --digest HEX").into()),
     };
-    let intermediates = certificates(&args.chain, "--chain")?;
-    let anchors = certificates(&args.trust, "--trust")?;
+    let intermediates = certificates(&args.chain, "--chain", MAX_UNTRUSTED_CERTIFICATES)?;
+    let anchors = trusted_certificates(&args.trust, "--trust")?;
     let crls = crate::cli::cert::crls(&args.crl)?;
     let now = args.at.unwrap_or_else(crate::clock::now_unix);
     let trust = TsaTrust { anchors: &anchors, intermediates: &intermediates, crls: &crls, now };

@@ -420,10 +420,21 @@ fn signer_by_certificate(
     stamped: Option<Stamped>,
     report: &mut VerifyReport,
 ) -> Result<Option<Vec<u8>>, ReleaseError> {
+    use crate::x509::cert::{AttributeBudget, count_certificates, load_pem_chain_within};
     use crate::x509::{ValidationOptions, validate};
-    let mut chain = Vec::new();
+    let mut options = ValidationOptions::new(stamped.map_or(trust.at, |s| s.gen_time), trust.purpose);
+    let given: usize = bundle.signer.certificate_chain.iter().map(|pem| count_certificates(pem.as_bytes())).sum();
+    if given > crate::x509::path::MAX_UNTRUSTED_CERTIFICATES + 1 {
+        // Counted before any is decoded; the leaf is not one of the untrusted pile.
+        let refusal = crate::x509::path::too_many_certificates(given - 1, &options);
+        report.signature = SignatureStatus::ChainInvalid;
+        report.signature_detail = refusal.message.clone();
+        report.chain = Some(refusal);
+        return Ok(None);
+    }
+    let (mut chain, mut budget) = (Vec::new(), AttributeBudget::default());
     for pem in &bundle.signer.certificate_chain {
-        let mut certs = crate::x509::load_pem_chain(pem.as_bytes()).map_err(|mut e| {
+        let mut certs = load_pem_chain_within(pem.as_bytes(), &mut budget).map_err(|mut e| {
             e.message = format!("the bundle's certificate chain is unreadable: {}", e.message);
             ReleaseError::Certificate(e)
         })?;
@@ -435,7 +446,6 @@ fn signer_by_certificate(
             Some("the bundle carries no certificate chain; verify it with --public-key instead".into());
         return Ok(None);
     };
-    let mut options = ValidationOptions::new(stamped.map_or(trust.at, |s| s.gen_time), trust.purpose);
     options.crls = trust.crls.clone();
     options.policy = trust.policy.clone();
     options.rfc5280_eku = trust.rfc5280_eku;

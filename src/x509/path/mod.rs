@@ -54,6 +54,11 @@ use x509_cert::ext::pkix::{BasicConstraints, ExtendedKeyUsage, KeyUsage, KeyUsag
 /// handful; 256 leaves room for a cross-signed PKI's whole intermediate set.
 pub const MAX_UNTRUSTED_CERTIFICATES: usize = 256;
 
+/// Most certificates the files of one trusted input (`--trust`, `--tsa-trust`) may hold.
+/// System trust stores hold 150 to 450 roots; each certificate costs memory to decode, so
+/// readers count them before decoding any (`too-many-certificates`).
+pub const MAX_TRUSTED_CERTIFICATES: usize = 1024;
+
 /// What to validate against.
 #[derive(Debug, Clone)]
 pub struct ValidationOptions {
@@ -190,13 +195,7 @@ pub fn validate(
         policies: None,
     };
     if intermediates.len() > MAX_UNTRUSTED_CERTIFICATES {
-        return refuse(
-            Reason::TooManyCertificates,
-            format!(
-                "{} certificates were given to build the path from; keyseal takes at most {MAX_UNTRUSTED_CERTIFICATES}, far more than any real chain",
-                intermediates.len()
-            ),
-        );
+        return too_many_certificates(intermediates.len(), options);
     }
     let leaf = Indexed::new(leaf);
     let (intermediates, anchors) = (Pool::new(intermediates), Pool::new(anchors));
@@ -241,6 +240,24 @@ pub fn validate(
                 policies: None,
             }
         }
+    }
+}
+
+/// The refusal of `given` untrusted certificates, more than [`MAX_UNTRUSTED_CERTIFICATES`]:
+/// what [`validate`] answers, and what a caller answers when it counted them before
+/// decoding any (a pile of certificates costs memory to decode, not only to search).
+pub fn too_many_certificates(given: usize, options: &ValidationOptions) -> ValidationReport {
+    ValidationReport {
+        valid: false,
+        reason: Some(Reason::TooManyCertificates),
+        message: Some(format!(
+            "{given} certificates were given to build the path from; keyseal takes at most {MAX_UNTRUSTED_CERTIFICATES}, far more than any real chain"
+        )),
+        at: crate::clock::format_unix(options.at),
+        purpose: options.purpose,
+        path: Vec::new(),
+        checks: Vec::new(),
+        policies: None,
     }
 }
 
