@@ -216,6 +216,43 @@ fn each_rfc5280_must_is_enforced() {
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }
 
+/// §4.2.1.10 on the name forms PKITS has no case for: a sub-CA permitted only 10.0.0.0/8,
+/// 2001:db8::/32 and one otherName (a Microsoft UPN) refuses an IP SAN outside those
+/// ranges, and any otherName SAN, since keyseal cannot compare otherNames and RFC 5280
+/// then requires a refusal. OpenSSL agrees on every case (it calls the otherName an
+/// "unsupported name constraint type").
+#[test]
+fn ip_and_other_name_constraints_agree_with_openssl() {
+    const UPN: &str = "otherName:1.3.6.1.4.1.311.20.2.3;UTF8";
+    let ks = Keyseal::new();
+    let ca = format!(
+        "{CA}\nnameConstraints = critical, permitted;IP:10.0.0.0/255.0.0.0, permitted;IP:2001:db8::/ffff:ffff::, permitted;{UPN}:ops@example.com"
+    );
+    let cases = [
+        ("IP:10.1.2.3", "valid", ""),
+        ("IP:192.168.1.1", "name-constraint-violation", "IP:192.168.1.1 is outside the permitted subtrees"),
+        ("IP:2001:db8::1", "valid", ""),
+        ("IP:2001:db9::1", "name-constraint-violation", "IP:2001:db9::1 is outside the permitted subtrees"),
+        (
+            &format!("{UPN}:ops@example.com"),
+            "name-constraint-violation",
+            "otherName 1.3.6.1.4.1.311.20.2.3 is of a form whose name constraints keyseal cannot check",
+        ),
+    ];
+    for (index, (san, expected, shown)) in cases.into_iter().enumerate() {
+        let chain = Chain { ca: ca.clone(), leaf: LEAF.replace("DNS:www.example.com", san), ..Default::default() };
+        let openssl = Openssl { dir: ks.file(&format!("nc-{index}")) };
+        std::fs::create_dir_all(&openssl.dir).unwrap();
+        let (root, ca, leaf) = chain.make(&openssl);
+        let report = run(&ks, &leaf, std::slice::from_ref(&ca), &root);
+        assert_eq!(reason(&report), expected, "{san}: {report}");
+        assert!(report["message"].as_str().unwrap_or("").ends_with(shown), "{san}: {report}");
+        let (openssl_ok, text) =
+            common::peer("openssl", &["verify", "-CAfile", path(&root), "-untrusted", path(&ca), path(&leaf)]);
+        assert_eq!(openssl_ok, expected == "valid", "{san}: OpenSSL says {text}");
+    }
+}
+
 /// `openssl ca -gencrl` for the CA whose files are `name` in `openssl`'s directory, with
 /// `crl_extensions` (none when empty) and a cRLNumber only when `numbered`.
 fn crl(openssl: &Openssl, name: &str, numbered: bool, crl_extensions: &str) -> PathBuf {

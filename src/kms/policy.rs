@@ -180,6 +180,20 @@ mod tests {
         );
     }
 
+    /// A statement that names no action or no resource matches nothing: a Deny written so
+    /// would deny nothing, so it is refused rather than accepted silently.
+    #[test]
+    fn a_statement_needs_an_action_and_a_resource() {
+        let no_action = r#"{"Version":"1","Statement":[{"Effect":"Deny","Action":[],"Resource":["*"]}]}"#;
+        let no_resource = r#"{"Version":"1","Statement":[{"Effect":"Deny","Action":["kms:*"],"Resource":[]}]}"#;
+        for document in [no_action, no_resource] {
+            let refused = Policy::parse(document).unwrap_err();
+            assert_eq!(refused, "statement 1 needs at least one Action and one Resource", "{document}");
+        }
+        let both = r#"{"Version":"1","Statement":[{"Effect":"Deny","Action":["kms:*"],"Resource":["*"]}]}"#;
+        assert!(Policy::parse(both).is_ok());
+    }
+
     /// Found by the `policy_document` fuzz target (fuzz/regressions/policy_document/): a `*`
     /// in the name was taken as the pattern's `*` matched literally, so `*` did not match
     /// `*R`, and a Deny on `acs:kms:*:*:key/*` missed a resource named `key/*x`.

@@ -124,6 +124,19 @@ mod tests {
         assert!(escaped.entries.contains_key("a\nb"));
     }
 
+    /// coreutils escapes exactly `\\`, `\n` and `\r` in a name; anything else after a
+    /// backslash is no name sha256sum would write.
+    #[test]
+    fn names_unescape_as_coreutils_escapes_them() {
+        assert_eq!(unescape(r"a\rb\nc\\d").as_deref(), Some("a\rb\nc\\d"));
+        assert_eq!(unescape(r"plain").as_deref(), Some("plain"));
+        assert_eq!(unescape(r"a\t"), None);
+        assert_eq!(unescape("a\\"), None, "a lone backslash at the end");
+        let zeros = "0".repeat(64);
+        let manifest = Manifest::parse(format!("\\{zeros}  a\\rb\n").as_bytes()).unwrap();
+        assert!(manifest.entries.contains_key("a\rb"), "{:?}", manifest.entries.keys());
+    }
+
     #[test]
     fn refuses_malformed_lines() {
         assert!(Manifest::parse(b"xyz  a\n").unwrap_err().contains("line 1"));

@@ -308,6 +308,89 @@ mod tests {
         assert!(err.message.starts_with("SecurityToken: ") && err.message.contains("Alibaba Cloud KMS"));
     }
 
+    /// The request date is exactly `YYYY-MM-DDThh:mm:ssZ` and within 15 minutes of the
+    /// server's clock, both ends included.
+    #[test]
+    fn request_dates_are_one_form_within_fifteen_minutes() {
+        let now = crate::clock::parse_time("2026-01-01T12:00:00Z").unwrap();
+        for date in ["2026-01-01T12:00:00Z", "2026-01-01T11:45:00Z", "2026-01-01T12:15:00Z"] {
+            assert!(check_time(date, now).is_ok(), "{date}");
+        }
+        for date in ["2026-01-01T11:44:59Z", "2026-01-01T12:15:01Z"] {
+            assert_eq!(check_time(date, now).unwrap_err().code, ErrorCode::TimestampExpired, "{date}");
+        }
+        for date in [
+            "2026-01-01T12:00:00z",
+            "2026-01-01 12:00:00Z",
+            "2026-01-01t12:00:00Z",
+            "2026-01-01T12:00:00.5Z",
+            "2026-01-01T12:00:00+00:00",
+            "2026-01-01",
+            "1767268800",
+        ] {
+            assert_eq!(check_time(date, now).unwrap_err().code, ErrorCode::IncompleteSignature, "{date}");
+        }
+    }
+
+    fn private_dir() -> tempfile::TempDir {
+        tempfile::Builder::new().permissions(std::os::unix::fs::PermissionsExt::from_mode(0o700)).tempdir().unwrap()
+    }
+
+    /// A POST signed with ACS3-HMAC-SHA256 as the SDK signs one whose parameters are in
+    /// the body: the body's hash is signed, the query is empty.
+    fn signed_post(
+        key: &crate::kms::access::NewAccessKey,
+        body: &str,
+        content_type: &str,
+        now: i64,
+    ) -> BTreeMap<String, String> {
+        let mut headers = BTreeMap::new();
+        for (name, value) in [
+            ("host", "kms.example".to_string()),
+            ("x-acs-action", "DescribeKey".to_string()),
+            ("x-acs-version", acs3::API_VERSION.to_string()),
+            ("x-acs-date", crate::clock::format_unix(now)),
+            ("x-acs-signature-nonce", format!("nonce-{}", body.len())),
+            ("x-acs-content-sha256", acs3::hex_sha256(body.as_bytes())),
+        ] {
+            headers.insert(name.to_string(), value);
+        }
+        let canonical = acs3::canonical_request("POST", &BTreeMap::new(), &headers, &acs3::hex_sha256(body.as_bytes()));
+        let authorization = acs3::authorization(
+            &key.access_key_id,
+            key.access_key_secret.as_bytes(),
+            &canonical,
+            &acs3::signed_headers(&headers),
+        );
+        headers.insert("authorization".into(), authorization);
+        headers.insert("content-type".into(), content_type.into());
+        headers
+    }
+
+    /// Parameters in an `application/x-www-form-urlencoded` body (how the SDK sends a
+    /// large one) are the request's, as the query's are; a body of another type is not read
+    /// as parameters.
+    #[test]
+    fn form_body_parameters_of_a_signed_request_are_read() {
+        let dir = private_dir();
+        let source = crate::kms::seal::SecretSource::Passphrase(Zeroizing::new("correct horse battery".into()));
+        let kms = LocalKms::open(dir.path(), source, "t").unwrap();
+        let key = kms.create_access_key("ci").unwrap();
+        let now = crate::clock::parse_time("2026-01-01T12:00:00Z").unwrap();
+        let body = "KeyId=alias%2Frelease&Extra=a+b";
+        let headers = signed_post(&key, body, "application/x-www-form-urlencoded; charset=utf-8", now);
+        let request = Incoming { method: "POST", query: "", headers: &headers, body: body.as_bytes() };
+        let authenticated = authenticate(&kms, &request, now).unwrap();
+        assert_eq!(authenticated.action, "DescribeKey");
+        assert_eq!(authenticated.params.get("KeyId").map(String::as_str), Some("alias/release"));
+        assert_eq!(authenticated.params.get("Extra").map(String::as_str), Some("a b"));
+
+        let body = "KeyId=alias%2Fother";
+        let headers = signed_post(&key, body, "application/json", now);
+        let request = Incoming { method: "POST", query: "", headers: &headers, body: body.as_bytes() };
+        assert!(authenticate(&kms, &request, now).unwrap().params.is_empty());
+    }
+
     #[test]
     fn nonces_are_single_use_per_access_key_and_forgotten_later() {
         let dir = tempfile::Builder::new()

@@ -381,7 +381,9 @@ pub fn show(name: &GeneralName) -> String {
             16 => format!("IP:{}", std::net::Ipv6Addr::from(<[u8; 16]>::try_from(n.as_bytes()).unwrap_or_default())),
             _ => "IP:(malformed)".to_string(),
         },
-        _ => "a name of another form".to_string(),
+        GeneralName::OtherName(n) => format!("otherName {}", n.type_id),
+        GeneralName::RegisteredId(oid) => format!("registeredID {oid}"),
+        GeneralName::EdiPartyName(_) => "an ediPartyName".to_string(),
     }
 }
 
@@ -531,7 +533,9 @@ mod tests {
         let refusal = verdict(&same_form, &other("ops@example.com")).unwrap_err();
         assert_eq!(
             refusal,
-            Refusal::Outside("a name of another form is of a form whose name constraints keyseal cannot check".into())
+            Refusal::Outside(
+                "otherName 1.3.6.1.4.1.311.20.2.3 is of a form whose name constraints keyseal cannot check".into()
+            )
         );
         assert!(verdict(&subtrees(&[], &[other("x")]), &other("y")).is_err());
         assert_eq!(verdict(&subtrees(std::slice::from_ref(&dns), std::slice::from_ref(&dns)), &other("y")), Ok(()));
@@ -542,6 +546,51 @@ mod tests {
         let mut some = Constraints::default();
         some.add(&same_form);
         assert!(!some.is_empty());
+    }
+
+    /// Values that are not one of the folded string types compare byte for byte: a
+    /// BMPString (UTF-16) or an OCTET STRING value is not case-folded as text.
+    #[test]
+    fn only_string_values_are_folded() {
+        let one = |tag: Tag, value: &[u8]| {
+            let atv = AttributeTypeAndValue {
+                oid: ObjectIdentifier::new_unwrap("2.5.4.3"),
+                value: der::Any::new(tag, value).unwrap(),
+            };
+            normalized(&atv).1
+        };
+        assert_eq!(one(Tag::PrintableString, b"A  B"), one(Tag::Utf8String, b"a b"));
+        assert_ne!(one(Tag::BmpString, &[0, b'A']), one(Tag::BmpString, &[0, b'a']));
+        assert_eq!(one(Tag::BmpString, &[0, b'A']), vec![0, b'A']);
+        assert_ne!(one(Tag::OctetString, b"A"), one(Tag::OctetString, b"a"));
+        assert_eq!(one(Tag::OctetString, b"A  B"), b"A  B".to_vec());
+    }
+
+    /// How each form is named in messages, cut at `MAX_SHOWN` characters.
+    #[test]
+    fn names_show_by_form() {
+        use x509_cert::ext::pkix::name::OtherName;
+        let ia5 = |s: &str| der::asn1::Ia5String::new(s).unwrap();
+        let ip = |b: &[u8]| GeneralName::IpAddress(der::asn1::OctetString::new(b).unwrap());
+        assert_eq!(show(&GeneralName::DnsName(ia5("a.example"))), "DNS:a.example");
+        assert_eq!(show(&GeneralName::Rfc822Name(ia5("ops@example.com"))), "email:ops@example.com");
+        assert_eq!(show(&GeneralName::UniformResourceIdentifier(ia5("https://x/"))), "URI:https://x/");
+        let dir = GeneralName::DirectoryName(Name::from_str("CN=Leaf,O=Example").unwrap());
+        assert_eq!(show(&dir), "DirName:CN=Leaf,O=Example");
+        assert_eq!(show(&ip(&[192, 0, 2, 1])), "IP:192.0.2.1");
+        let v6 = [0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1];
+        assert_eq!(show(&ip(&v6)), "IP:2001:db8::1");
+        assert_eq!(show(&ip(&[1, 2, 3])), "IP:(malformed)");
+        let upn = OtherName {
+            type_id: ObjectIdentifier::new_unwrap("1.3.6.1.4.1.311.20.2.3"),
+            value: der::Any::new(Tag::Utf8String, "x".as_bytes()).unwrap(),
+        };
+        assert_eq!(show(&GeneralName::OtherName(upn)), "otherName 1.3.6.1.4.1.311.20.2.3");
+        assert_eq!(show(&GeneralName::RegisteredId(ObjectIdentifier::new_unwrap("1.2.3"))), "registeredID 1.2.3");
+        let long = format!("{}.example", "a".repeat(2 * MAX_SHOWN));
+        let shown = show(&GeneralName::DnsName(ia5(&long)));
+        assert_eq!(shown.chars().count(), "DNS:".len() + MAX_SHOWN + 1, "{shown}");
+        assert!(shown.ends_with('…'));
     }
 
     /// Refusals name the offending name as messages show it.
