@@ -9,6 +9,8 @@
 #   scripts/mutants.sh name auth        the groups named
 #   scripts/mutants.sh --changed BASE   only the listed files that differ from git rev BASE,
 #                                       and only their changed lines (what CI could afford)
+#   scripts/mutants.sh --iterate name   again, testing only the mutants not caught last time
+#                                       (after adding tests for the survivors)
 #   scripts/mutants.sh --list           the groups, their files and tests; nothing is run
 #
 # It measures HEAD plus the uncommitted changes to tracked files, in a git worktree of its
@@ -40,12 +42,14 @@ field() { cut -d'|' -f"$1" <<<"$2"; }
 
 changed_base=""
 list_only=false
+iterate=()
 wanted=()
 while [ $# -gt 0 ]; do
     case "$1" in
         --changed) changed_base="$2"; shift 2 ;;
         --list) list_only=true; shift ;;
-        -h|--help) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        --iterate) iterate=(--iterate); shift ;;
+        -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
         -*) echo "mutants.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
         *) wanted+=("$1"); shift ;;
     esac
@@ -107,10 +111,10 @@ for group in "${groups[@]}"; do
     mkdir -p "$out"
     echo "== $name: $(field 2 "$group") against ${tests[*]}" >&2
     (cd "$tree" && cargo mutants --in-place --profile mutants --no-shuffle \
-        --output "$out" "${files[@]}" "${in_diff[@]}" -- "${tests[@]}") >&2 || true
+        --output "$out" "${iterate[@]}" "${files[@]}" "${in_diff[@]}" -- "${tests[@]}") >&2 || true
     # outcomes.json: one outcome per mutant, and the baseline.
     python3 - "$out/mutants.out/outcomes.json" "$name" >>"$summary" <<'EOF'
-import json, sys
+import json, os, sys
 from collections import Counter
 outcomes = json.load(open(sys.argv[1]))["outcomes"]
 per_file = {}
@@ -120,6 +124,12 @@ for o in outcomes:
         continue
     file = scenario["Mutant"]["file"]
     per_file.setdefault(file, Counter())[o["summary"]] += 1
+# With --iterate, the mutants caught by earlier runs are listed here and not run again.
+previously = os.path.join(os.path.dirname(sys.argv[1]), "previously_caught.txt")
+if os.path.exists(previously):
+    for line in open(previously):
+        if line.strip():
+            per_file.setdefault(line.split(":", 1)[0], Counter())["CaughtMutant"] += 1
 for file, c in sorted(per_file.items()):
     caught = c["CaughtMutant"] + c["Timeout"]
     viable = caught + c["MissedMutant"]

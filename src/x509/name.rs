@@ -54,13 +54,8 @@ impl NameKey {
     }
 
     /// The key's size in bytes: what comparing against it may read.
-    pub fn len(&self) -> usize {
+    fn len(&self) -> usize {
         self.0.len()
-    }
-
-    /// Whether it is the empty name's key.
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
     }
 }
 
@@ -476,6 +471,24 @@ mod tests {
         let mut constraints = Constraints::default();
         constraints.add(&subtrees);
         let name = SubjectName::new(&GeneralName::DnsName(der::asn1::Ia5String::new("ok.test").unwrap()));
+        let mut budget = Budget::default();
+        let mut rounds = 0;
+        while constraints.check(&name, &mut budget).is_ok() {
+            rounds += 1;
+        }
+        assert_eq!(rounds, crate::x509::budget::NAME_CONSTRAINT_COMPARISONS as usize / 101);
+
+        // A directoryName base is paid by the size of its key (the value, and a few bytes
+        // of framing per attribute): here 6,400 bytes of value, 101 comparisons or a little
+        // more.
+        let long = Name::from_str(&format!("CN={},O=Elsewhere", "a".repeat(64 * 100))).unwrap();
+        let subtrees = Subtrees::new(
+            None,
+            Some(&vec![GeneralSubtree { base: GeneralName::DirectoryName(long), minimum: 0, maximum: None }]),
+        );
+        let mut constraints = Constraints::default();
+        constraints.add(&subtrees);
+        let name = SubjectName::new(&GeneralName::DirectoryName(Name::from_str("CN=ok").unwrap()));
         let mut budget = Budget::default();
         let mut rounds = 0;
         while constraints.check(&name, &mut budget).is_ok() {
