@@ -1,6 +1,7 @@
 //! ACS3-HMAC-SHA256, the request signature of the KMS OpenAPI, in one place for both
-//! sides: `RemoteKms` signs with it ([`sign`]) and `keyseal serve` checks it. See
-//! `shared/kms-api.md` for the canonical forms.
+//! sides: `RemoteKms` signs with it ([`sign`]) and `keyseal serve` checks it. The
+//! canonical forms are Alibaba Cloud's OpenAPI signature V3 ("ACS3-HMAC-SHA256"), as its
+//! SDKs implement it (`tests/acs3_sdk.rs` compares with the official Python signer).
 //!
 //! [`sign`] is a pure function of the request, the clock reading and the nonce, so that
 //! `tests/acs3_sdk.rs` can hold its output against the official SDK's signer byte for

@@ -181,7 +181,7 @@ pub fn authenticate(kms: &LocalKms, request: &Incoming<'_>, now: i64) -> Result<
     }
 }
 
-/// ACS3-HMAC-SHA256, as `shared/kms-api.md` describes it.
+/// ACS3-HMAC-SHA256, as Alibaba Cloud's OpenAPI signature (V3) defines it: see kms/acs3.rs.
 fn acs3(
     kms: &LocalKms,
     request: &Incoming<'_>,
