@@ -7,7 +7,9 @@
 # SHA256SUMS.sig (and keyseal.bundle.json, if keyseal is to be used). PUB.pem is the
 # release signer's public key, obtained from the project out of band (its website, its
 # repository) — never from the same download. Files listed in SHA256SUMS that were not
-# downloaded are skipped; every file present must match.
+# downloaded are skipped; every file present must match. A file is found by its path in
+# SHA256SUMS, or, downloaded alone, by its file name when no other entry has that name
+# (as `keyseal verify FILE` finds it): `linux/amd64/app` saved as `app`.
 #
 # With keyseal on the PATH and a bundle present, `keyseal verify` does everything. Without
 # it, sha256sum checks the files and openssl checks the signature over SHA256SUMS. The
@@ -22,7 +24,7 @@
 set -u
 
 usage() {
-    sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'
 }
 
 public_key=""
@@ -48,11 +50,23 @@ if [ -n "$public_key" ] && [ ! -f "$public_key" ]; then
     exit 2
 fi
 
-# The files of the manifest that are here (names may contain spaces; escaped names,
-# lines starting with a backslash, are left to sha256sum).
-present=$(sed -n 's/^[0-9a-f]\{64\}  //p' SHA256SUMS | while IFS= read -r name; do
-    [ -f "$name" ] && printf '%s\n' "$name"
+# The entries of the manifest whose files are here, as "HASH  LOCAL-NAME" lines: by their
+# path, or by their file name alone when no other entry has it (names may contain spaces;
+# escaped names, lines starting with a backslash, are left to sha256sum).
+names=$(sed -n 's/^[0-9a-f]\{64\}  //p' SHA256SUMS)
+found=$(sed -n 's/^\([0-9a-f]\{64\}\)  /\1 /p' SHA256SUMS | while IFS= read -r line; do
+    hash=${line%% *}
+    name=${line#* }
+    if [ -f "$name" ]; then
+        printf '%s  %s\n' "$hash" "$name"
+        continue
+    fi
+    base=${name##*/}
+    [ "$base" != "$name" ] && [ -f "$base" ] || continue
+    same=$(printf '%s\n' "$names" | awk -F/ -v base="$base" '$NF == base' | wc -l)
+    [ "$same" -eq 1 ] && printf '%s  %s\n' "$hash" "$base"
 done)
+present=$(printf '%s\n' "$found" | sed -n 's/^[0-9a-f]\{64\}  //p')
 if [ -z "$present" ]; then
     echo "verify.sh: none of the files listed in SHA256SUMS is in $dir" >&2
     exit 1
@@ -85,9 +99,20 @@ echo "files: checking every present file against SHA256SUMS with sha256sum"
 if ! command -v sha256sum >/dev/null 2>&1; then
     echo "verify.sh: sha256sum not found; the files could NOT be checked" >&2
     status=1
-elif ! sha256sum -c --ignore-missing SHA256SUMS; then
-    echo "verify.sh: a file does not match SHA256SUMS" >&2
-    status=1
+else
+    # Files found by their path: SHA256SUMS as it is. Lone downloads found by file name:
+    # their lines, under the name they have here.
+    renamed=$(printf '%s\n' "$found" | while IFS= read -r line; do
+        grep -qxF -- "$line" SHA256SUMS || printf '%s\n' "$line"
+    done)
+    if [ "$renamed" != "$found" ] && ! sha256sum -c --ignore-missing SHA256SUMS; then
+        echo "verify.sh: a file does not match SHA256SUMS" >&2
+        status=1
+    fi
+    if [ -n "$renamed" ] && ! printf '%s\n' "$renamed" | sha256sum -c -; then
+        echo "verify.sh: a file does not match SHA256SUMS" >&2
+        status=1
+    fi
 fi
 
 if [ -z "$public_key" ]; then

@@ -368,6 +368,45 @@ fn one_downloaded_file_verifies_alone() {
     assert_eq!((statuses.len(), statuses[0].1.as_str()), (1, "not-in-manifest"), "{statuses:?}");
 }
 
+/// A download checked by name alone finds its bundle beside it, wherever the command runs;
+/// with none there nor in the current directory, the error names both places and
+/// `--bundle`. A misspelt name is a missing file, not a file the manifest lacks.
+#[test]
+fn a_download_finds_its_bundle_beside_it() {
+    let release = Release::new("EC_P256");
+    ok(release.sign(&[]));
+    let downloads = release.ks.file("downloads");
+    std::fs::create_dir(&downloads).unwrap();
+    for file in ["SHA256SUMS", "SHA256SUMS.sig", "keyseal.bundle.json"] {
+        std::fs::copy(release.root.join(file), downloads.join(file)).unwrap();
+    }
+    std::fs::copy(release.root.join("linux/amd64/app"), downloads.join("app")).unwrap();
+    let elsewhere = release.ks.file("elsewhere");
+    std::fs::create_dir(&elsewhere).unwrap();
+    let verify = |file: &Path| -> Run {
+        let args = ["verify", path(file), "--public-key", path(&release.public_key), "--json"];
+        release.ks.command().current_dir(&elsewhere).args(args).output().unwrap().into()
+    };
+    let run = verify(&downloads.join("app"));
+    assert_eq!(run.status, 0, "{}{}", run.stdout, run.stderr);
+    assert_eq!(release.statuses(&run), [("linux/amd64/app".into(), "ok".into())]);
+
+    let run = verify(&downloads.join("ap"));
+    assert_eq!(run.status, 1, "{}{}", run.stdout, run.stderr);
+    let file = &run.json()["files"][0];
+    assert_eq!(file["status"], "missing", "{file}");
+    assert!(file["detail"].as_str().unwrap().ends_with("ap: no such file"), "{file}");
+
+    let lone = release.ks.file("lone");
+    std::fs::create_dir(&lone).unwrap();
+    std::fs::copy(release.root.join("linux/amd64/app"), lone.join("app")).unwrap();
+    let run = verify(&lone.join("app"));
+    assert_eq!(run.status, 2, "{}{}", run.stdout, run.stderr);
+    let looked = format!("looked for {} and keyseal.bundle.json", lone.join("keyseal.bundle.json").display());
+    assert!(run.stderr.contains(&looked), "{}", run.stderr);
+    assert!(run.stderr.contains("give the release's bundle with --bundle FILE"), "{}", run.stderr);
+}
+
 #[test]
 fn detached_signatures_verify_with_openssl() {
     let release = Release::new("EC_P256");

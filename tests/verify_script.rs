@@ -98,6 +98,43 @@ fn a_partial_download_verifies_and_tampering_fails() {
     assert!(!run.stderr.contains("does not verify"), "the signature still verifies: {}", run.stderr);
 }
 
+/// A file downloaded alone beside the manifest (`linux/app` saved as `app`) is found by
+/// its file name, as `keyseal verify FILE` finds it, both ways; tampered, it fails both
+/// ways. A name two entries share is not guessed.
+#[test]
+fn a_lone_download_is_matched_by_its_file_name_both_ways() {
+    let ks = Keyseal::new();
+    let (root, public) = release(&ks, "EC_P256", "ECDSA_SHA_256");
+    let downloads = ks.file("downloads");
+    std::fs::create_dir(&downloads).unwrap();
+    for file in ["SHA256SUMS", "SHA256SUMS.sig", "keyseal.bundle.json"] {
+        std::fs::copy(root.join(file), downloads.join(file)).unwrap();
+    }
+    std::fs::copy(root.join("linux/app"), downloads.join("app")).unwrap();
+    for with_keyseal in [true, false] {
+        let run = verify(&ks, with_keyseal, &["--public-key", s(&public), s(&downloads)]);
+        assert_eq!(run.status, 0, "with keyseal {with_keyseal}: {}\n{}", run.stdout, run.stderr);
+    }
+    let run = verify(&ks, false, &["--public-key", s(&public), s(&downloads)]);
+    assert!(run.stdout.contains("app: OK"), "{}", run.stdout);
+
+    std::fs::write(downloads.join("app"), b"binary for linux, patched").unwrap();
+    let run = verify(&ks, true, &["--public-key", s(&public), s(&downloads)]);
+    assert_eq!(run.status, 1, "{}\n{}", run.stdout, run.stderr);
+    assert!(line_with(&run.stdout, "MODIFIED").is_some_and(|l| l.contains("linux/app")), "{}", run.stdout);
+    let run = verify(&ks, false, &["--public-key", s(&public), s(&downloads)]);
+    assert_eq!(run.status, 1, "{}\n{}", run.stdout, run.stderr);
+    assert!(run.stdout.contains("app: FAILED"), "{}", run.stdout);
+
+    // With `app` also at the release root, a lone `app` is that entry, not linux/app.
+    let sums = std::fs::read_to_string(root.join("SHA256SUMS")).unwrap();
+    let app = sums.lines().find(|l| l.ends_with("  linux/app")).unwrap().replace("linux/app", "app");
+    std::fs::write(downloads.join("SHA256SUMS"), format!("{sums}{app}\n")).unwrap();
+    std::fs::write(downloads.join("app"), b"binary for linux").unwrap();
+    let run = verify(&ks, false, &["--public-key", s(&public), s(&downloads)]);
+    assert!(run.stdout.contains("app: OK") && !run.stdout.contains("linux/app"), "{}", run.stdout);
+}
+
 /// The first line of `text` that contains `word`.
 fn line_with<'t>(text: &'t str, word: &str) -> Option<&'t str> {
     text.lines().find(|line| line.contains(word))

@@ -107,7 +107,8 @@ pub struct VerifyArgs {
     #[arg(value_name = "PATH")]
     pub paths: Vec<PathBuf>,
     /// The release's bundle; default: keyseal.bundle.json in the first PATH when it is a
-    /// directory, else in the current directory.
+    /// directory, beside it when it is a file (then in the current directory), or in the
+    /// current directory when no PATH is given.
     #[arg(long, value_name = "FILE")]
     pub bundle: Option<PathBuf>,
     /// The manifest; default: the SHA256SUMS beside the bundle.

@@ -237,13 +237,37 @@ pub enum RevocationStatus {
     NotChecked,
 }
 
-/// The bundle a verification reads: `--bundle`, else the one in the first PATH when it
-/// is a directory, else the one in the current directory.
-pub fn default_bundle(paths: &[PathBuf]) -> PathBuf {
+/// Where a verification without `--bundle` looks for the bundle, in order: in the first
+/// PATH when it is a directory; beside it when it is a file (a download saved next to its
+/// release's bundle), then in the current directory; with no PATH, in the current
+/// directory.
+pub fn bundle_candidates(paths: &[PathBuf]) -> Vec<PathBuf> {
+    let here = PathBuf::from(BUNDLE_FILE);
     match paths.first() {
-        Some(dir) if dir.is_dir() => dir.join(BUNDLE_FILE),
-        _ => PathBuf::from(BUNDLE_FILE),
+        Some(dir) if dir.is_dir() => vec![dir.join(BUNDLE_FILE)],
+        Some(file) => match file.parent().filter(|parent| !parent.as_os_str().is_empty()) {
+            Some(parent) if parent.join(BUNDLE_FILE) != here => vec![parent.join(BUNDLE_FILE), here],
+            _ => vec![here],
+        },
+        None => vec![here],
     }
+}
+
+/// The bundle a verification reads: `--bundle`, else the first of [`bundle_candidates`]
+/// that exists; an error naming every place looked when none does.
+fn find_bundle(options: &VerifyOptions) -> Result<PathBuf, ReleaseError> {
+    if let Some(bundle) = &options.bundle {
+        return Ok(bundle.clone());
+    }
+    let candidates = bundle_candidates(&options.paths);
+    if let Some(found) = candidates.iter().find(|path| std::fs::symlink_metadata(path).is_ok()) {
+        return Ok(found.clone());
+    }
+    let looked: Vec<String> = candidates.iter().map(|path| quote_path(path)).collect();
+    Err(ReleaseError::Input(format!(
+        "no {BUNDLE_FILE} found (looked for {}); give the release's bundle with --bundle FILE",
+        looked.join(" and ")
+    )))
 }
 
 fn input_error(error: crate::bounded::ReadError) -> ReleaseError {
@@ -253,7 +277,7 @@ fn input_error(error: crate::bounded::ReadError) -> ReleaseError {
 /// Verifies; `Err` only for unusable input (exit 2), a failed check is a report with
 /// `verified: false` (exit 1).
 pub fn verify_release(options: &VerifyOptions) -> Result<VerifyReport, ReleaseError> {
-    let bundle_path = options.bundle.clone().unwrap_or_else(|| default_bundle(&options.paths));
+    let bundle_path = find_bundle(options)?;
     let bundle = Bundle::parse(&bounded::read(&bundle_path, InputKind::Bundle).map_err(input_error)?)
         .map_err(|e| ReleaseError::Input(format!("{}: {e}", quote_path(&bundle_path))))?;
     let bundle_dir = match bundle_path.parent() {
@@ -594,6 +618,15 @@ fn check_files(
                 }
                 to_hash.push((name, entry.path, entry.size));
             }
+        } else if let Err(e) = std::fs::symlink_metadata(path)
+            && e.kind() == std::io::ErrorKind::NotFound
+        {
+            // A typo'd name is no file at all, whatever the manifest lists.
+            let name = name_in_manifest(manifest, path).unwrap_or_else(|_| path.to_string_lossy().into_owned());
+            reports.insert(
+                name.clone(),
+                report(&name, FileStatus::Missing, Some(format!("{}: no such file", quote_path(path)))),
+            );
         } else {
             match name_in_manifest(manifest, path) {
                 Ok(name) => match std::fs::metadata(path) {
