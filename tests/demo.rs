@@ -37,12 +37,49 @@ fn demo(ks: &Keyseal, dir: &Path) -> common::Run {
     ks.run(&["demo", "--dir", dir.to_str().unwrap()])
 }
 
+/// With nothing but the binary — no passphrase, no terminal, no store — the demo runs on a
+/// throwaway store in its directory and says so first; KEYSEAL_STORE's store is not touched.
 #[test]
-fn the_demo_runs_twice_on_one_store_reusing_its_directory() {
+fn the_demo_runs_unattended_on_a_throwaway_store() {
     let ks = Keyseal::new();
     let dir = ks.file("demo");
     for round in 1..=2 {
-        let run = demo(&ks, &dir);
+        let run: common::Run = ks
+            .command()
+            .env_remove("KEYSEAL_PASSPHRASE")
+            .args(["demo", "--dir", dir.to_str().unwrap()])
+            .output()
+            .unwrap()
+            .into();
+        assert_eq!(run.status, 0, "round {round}:\n{}\n{}", run.stdout, run.stderr);
+        let first = run.stdout.lines().next().unwrap_or_default();
+        assert!(first.starts_with("keyseal demo: on a throwaway store"), "{first}");
+        assert!(first.contains(&dir.join("store.key").display().to_string()), "{first}");
+        for step in STEPS {
+            assert!(run.stdout.contains(step), "round {round} lacks {step:?}:\n{}", run.stdout);
+        }
+    }
+    assert!(!ks.store().exists(), "the store KEYSEAL_STORE names was not made");
+    let key = std::fs::metadata(dir.join("store.key")).unwrap();
+    assert_eq!(std::os::unix::fs::PermissionsExt::mode(&key.permissions()) & 0o077, 0, "the key file is owner-only");
+    let on_it: common::Run = ks
+        .command()
+        .env("KEYSEAL_STORE", dir.join("store"))
+        .env("KEYSEAL_KEY_FILE", dir.join("store.key"))
+        .args(["audit", "verify"])
+        .output()
+        .unwrap()
+        .into();
+    assert_eq!(on_it.status, 0, "{}{}", on_it.stdout, on_it.stderr);
+}
+
+#[test]
+fn the_demo_runs_twice_on_a_store_given_reusing_its_directory() {
+    let ks = Keyseal::new();
+    let dir = ks.file("demo");
+    let store = ks.store();
+    for round in 1..=2 {
+        let run = ks.run(&["--store", store.to_str().unwrap(), "demo", "--dir", dir.to_str().unwrap()]);
         assert_eq!(run.status, 0, "round {round}:\n{}\n{}", run.stdout, run.stderr);
         for step in STEPS {
             assert!(run.stdout.contains(step), "round {round} lacks {step:?}:\n{}", run.stdout);
@@ -69,7 +106,7 @@ fn every_command_the_demo_prints_runs_as_printed() {
     let commands: Vec<&str> = run.stdout.lines().filter_map(|line| line.strip_prefix("$ ")).collect();
     let (prelude, steps): (Vec<&str>, Vec<&str>) =
         commands.iter().partition(|c| c.starts_with("export ") || c.starts_with("cd "));
-    assert_eq!(prelude.len(), 2, "{prelude:?}");
+    assert_eq!(prelude.len(), 3, "the store, its key file and the directory: {prelude:?}");
     let bin_dir = Path::new(env!("CARGO_BIN_EXE_keyseal")).parent().unwrap();
     let path = format!("{}:{}", bin_dir.display(), std::env::var("PATH").unwrap_or_default());
     for command in steps {
@@ -118,6 +155,16 @@ fn without_dir_the_demo_reuses_one_directory_in_the_temporary_directory() {
     }
     let made: Vec<_> = std::fs::read_dir(&tmp).unwrap().map(|e| e.unwrap().file_name()).collect();
     assert_eq!(made, vec![std::ffi::OsString::from("keyseal-demo")]);
+}
+
+/// A --store inside the --dir the demo clears is refused before anything is cleared.
+#[test]
+fn the_demo_refuses_a_store_inside_its_directory() {
+    let ks = Keyseal::new();
+    let dir = ks.file("demo");
+    let run = ks.run(&["--store", dir.join("store").to_str().unwrap(), "demo", "--dir", dir.to_str().unwrap()]);
+    assert_eq!(run.status, 2, "{}\n{}", run.stdout, run.stderr);
+    assert!(run.stderr.contains("inside the demo's --dir"), "{}", run.stderr);
 }
 
 /// A --dir holding the user's own files is refused, and nothing in it is touched.

@@ -126,7 +126,8 @@ pub enum Command {
     /// Access keys and policies for `keyseal serve`'s callers.
     #[command(subcommand)]
     Access(serve::AccessAction),
-    /// A guided tour on a store: keys, versions, signing, verification, encryption, audit.
+    /// A guided tour, on a throwaway store unless --store: keys, versions, signing,
+    /// verification, encryption, audit.
     Demo(demo::DemoArgs),
     /// RFC 3161 time stamps: make a request, answer one as a TSA on a KMS key version, verify a reply.
     #[command(subcommand)]
@@ -155,6 +156,8 @@ pub enum CliError {
 /// Runs the parsed command; errors come back for `main` to print.
 pub fn run(cli: Cli) -> Result<Outcome, CliError> {
     let Cli { store, key_file, endpoint, endpoint_ca, command } = cli;
+    // `demo` runs on a store only when one is given on its command line.
+    let store_flag = store.clone();
     // The variables are defaults applied after parsing (see `env` for why not clap's).
     let store = env::path_or(store, env::STORE);
     let key_file = env::path_or(key_file, env::KEY_FILE);
@@ -212,7 +215,7 @@ pub fn run(cli: Cli) -> Result<Outcome, CliError> {
         Command::Access(action) => serve::run_access(action, &local()?),
         Command::Completions(args) => Ok(docs::completions(args)?),
         Command::Man(args) => Ok(docs::man(args)?),
-        Command::Demo(args) => Ok(demo::run(args, &store_dir(store.as_deref())?, secret_source(key_file))?),
+        Command::Demo(args) => Ok(demo::run(args, store_flag.as_deref(), secret_source(key_file))?),
         Command::Timestamp(action) => timestamp::run(action, || match remote()? {
             Some(remote) => Ok(timestamp::Signer::Remote(
                 Box::new(remote),

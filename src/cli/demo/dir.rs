@@ -40,6 +40,24 @@ pub fn prepare(dir: &Path) -> Result<(), KmsError> {
     crate::safe_write::write_file(&marker, note.as_bytes(), false).map_err(|e| cannot("write", &marker, e))
 }
 
+/// The throwaway store's directory inside the demo directory.
+pub const STORE: &str = "store";
+/// The file of random bytes that unlocks it (as `--key-file` would).
+pub const KEY_FILE: &str = "store.key";
+
+/// A new store's place in the (just cleared) demo directory and a key file of 32 random
+/// bytes, base64, to unlock it with (owner-only): a store nobody has to type a passphrase
+/// for, gone with the directory.
+pub fn throwaway_store(dir: &Path) -> Result<(PathBuf, PathBuf), KmsError> {
+    use base64::Engine;
+    let mut random = zeroize::Zeroizing::new([0u8; 32]);
+    getrandom::fill(random.as_mut()).map_err(|e| KmsError::internal(format!("the OS random generator failed: {e}")))?;
+    let text = zeroize::Zeroizing::new(base64::engine::general_purpose::STANDARD.encode(random.as_ref()) + "\n");
+    let key_file = dir.join(KEY_FILE);
+    crate::safe_write::write_file(&key_file, text.as_bytes(), true).map_err(|e| cannot("write", &key_file, e))?;
+    Ok((dir.join(STORE), key_file))
+}
+
 fn create(dir: &Path) -> Result<(), KmsError> {
     let mut builder = std::fs::DirBuilder::new();
     builder.recursive(true);

@@ -34,8 +34,14 @@ use zeroize::Zeroizing;
 /// `keyseal demo` flags.
 #[derive(Debug, Args)]
 #[command(after_help = "Examples:
-  keyseal demo                                   # the default store, files in $TMPDIR/keyseal-demo
-  keyseal --store /tmp/demo-store demo --dir ./keyseal-demo
+  keyseal demo                                   # a throwaway store, files in $TMPDIR/keyseal-demo
+  keyseal demo --dir ./keyseal-demo
+  keyseal --store ~/.local/share/keyseal demo    # on a real store (its passphrase rules apply)
+
+Without --store the demo runs unattended on a throwaway store made in --dir (store/,
+unlocked by the generated key file store.key), so it needs no passphrase and leaves
+nothing in your own store; KEYSEAL_STORE is not used. With --store it runs on that store,
+adding keys and CAs that stay there (keys can be deleted after 7 days at the earliest).
 
 Leaves what it made in --dir, which each run clears and reuses: root.pem, release-ca.pem,
 signer.pem and signer-chain.pem (the certificates), release/ (a sample release with its
@@ -69,16 +75,42 @@ fn shell_path(path: &Path) -> String {
     shell_word(&absolute.to_string_lossy()).into_owned()
 }
 
-/// Runs the tour.
-pub fn run(args: DemoArgs, store: &Path, secret: SecretSource) -> Result<Outcome, CliError> {
-    let key_file = match &secret {
-        SecretSource::KeyFile(path) => Some(path.clone()),
-        _ => None,
-    };
-    let kms = open_local(store, secret)?;
+/// Runs the tour: on the store given with `--store` (`asked`, opened with `secret`), else
+/// on a throwaway store made in the demo directory.
+pub fn run(args: DemoArgs, asked: Option<&Path>, secret: SecretSource) -> Result<Outcome, CliError> {
     let dir = args.dir.unwrap_or_else(dir::default_dir);
-    dir::prepare(&dir)?;
-    crate::outln!("keyseal demo: store {}", quote_path(store));
+    let (kms, store, key_file) = match asked {
+        Some(store) => {
+            let inside = std::path::absolute(store).ok().zip(std::path::absolute(&dir).ok());
+            if inside.is_some_and(|(store, dir)| store.starts_with(dir)) {
+                return Err(KmsError::invalid(
+                    "--store",
+                    "the store is inside the demo's --dir, which every run clears; give a store elsewhere",
+                )
+                .into());
+            }
+            let key_file = match &secret {
+                SecretSource::KeyFile(path) => Some(path.clone()),
+                _ => None,
+            };
+            let kms = open_local(store, secret)?;
+            dir::prepare(&dir)?;
+            crate::outln!("keyseal demo: on the store {} (what it makes stays there)", quote_path(store));
+            (kms, store.to_path_buf(), key_file)
+        }
+        None => {
+            dir::prepare(&dir)?;
+            let (store, key_file) = dir::throwaway_store(&dir)?;
+            let kms = open_local(&store, SecretSource::KeyFile(key_file.clone()))?;
+            crate::outln!(
+                "keyseal demo: on a throwaway store, {}, unlocked by the generated key file {} (your own store is not touched; --store DIR runs it on one)",
+                quote_path(&store),
+                quote_path(&key_file)
+            );
+            (kms, store, Some(key_file))
+        }
+    };
+    let store = store.as_path();
     crate::outln!(
         "files in {} (cleared on every run; remove them with: rm -r {})\n",
         quote_path(&dir),
