@@ -17,6 +17,20 @@ pub fn format_unix(seconds: i64) -> String {
     format!("{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z", time / 3600, time / 60 % 60, time % 60)
 }
 
+/// Serialises Unix seconds as [`format_unix`] prints them (`serialize_with`), so that JSON
+/// output gives times as RFC 3339, as everything else keyseal prints does.
+pub fn serialize_rfc3339<S: serde::Serializer>(seconds: &i64, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str(&format_unix(*seconds))
+}
+
+/// [`serialize_rfc3339`] for an optional time (`null` when absent).
+pub fn serialize_rfc3339_option<S: serde::Serializer>(seconds: &Option<i64>, serializer: S) -> Result<S::Ok, S::Error> {
+    match seconds {
+        Some(seconds) => serialize_rfc3339(seconds, serializer),
+        None => serializer.serialize_none(),
+    }
+}
+
 /// Days from 1970-01-01 to a proleptic Gregorian date (negative before it); H. Hinnant's
 /// `days_from_civil`.
 pub fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {

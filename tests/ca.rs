@@ -514,6 +514,11 @@ fn refusals_with_clear_errors() {
     assert!(clamped.stderr.contains("clamped"), "the clamp is said: {}", clamped.stderr);
     let root_record = ks.ok(&["ca", "show", "--ca", "root", "--json"]);
     assert_eq!(clamped.json()["certificate"]["notAfter"], root_record["certificate"]["notAfter"]);
+    // Times in JSON are RFC 3339, as everywhere else keyseal prints one.
+    for field in ["notBefore", "notAfter", "issued"] {
+        let time = clamped.json()["certificate"][field].as_str().map(String::from).unwrap_or_default();
+        assert!(time.len() == 20 && time.ends_with('Z') && time.as_bytes()[10] == b'T', "{field}: {time:?}");
+    }
     // Unknown profile, unknown CA, intermediate without a name, pathLen 0.
     let unknown = ks.run(&[
         "ca",

@@ -90,6 +90,8 @@ fn the_man_page_renders_and_names_every_command() {
     let ks = Keyseal::new();
     let page = generate(&ks, &["man"]);
     assert!(page.lines().any(|line| line.starts_with(".TH keyseal 1")), "{page}");
+    let name = page.lines().skip_while(|line| *line != ".SH NAME").nth(1).unwrap_or_default();
+    assert!(name.starts_with("keyseal \\- Versioned asymmetric keys"), "the NAME line says it once: {name}");
     let shown = render(page.as_bytes());
     for command in COMMANDS {
         assert!(shown.contains(&format!("keyseal-{command}(1)")), "the man page lacks {command}:\n{shown}");

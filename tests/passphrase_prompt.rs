@@ -33,7 +33,9 @@ fn a_new_store_asks_twice_and_a_locked_one_once() {
     let create = "kms create-key --key-spec EC_P256 --key-usage SIGN/VERIFY";
     let mismatch = on_terminal(&ks, create, "first passphrase\nsecond passphrase\n");
     assert!(
-        mismatch.contains("repeat the passphrase") && mismatch.contains("the two passphrases differ"),
+        mismatch.contains("repeat the passphrase")
+            && mismatch.contains("Keyseal.PassphraseMismatch")
+            && mismatch.contains("the two passphrases differ"),
         "{mismatch}"
     );
 
@@ -102,6 +104,7 @@ fn the_top_help_names_exactly_the_commands_that_need_the_passphrase() {
         file("out"),
         file("demo"),
     );
+    let store = ks.store().to_str().unwrap().to_string();
     let digest = "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=";
     let sign = [
         "kms",
@@ -246,7 +249,8 @@ fn the_top_help_names_exactly_the_commands_that_need_the_passphrase() {
         ),
         ("access create", vec!["access", "create", "ci"]),
         ("serve", vec!["serve", "--listen", "127.0.0.1:0"]),
-        ("demo", vec!["demo", "--dir", &demo]),
+        // On a store given with --store (on its own throwaway store it needs none).
+        ("demo --store", vec!["--store", &store, "demo", "--dir", &demo]),
     ];
     let named: Vec<&str> = needs.iter().map(|(name, _)| *name).collect();
     assert_eq!(commands_the_help_names(&ks), named);

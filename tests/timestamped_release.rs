@@ -222,11 +222,33 @@ fn a_time_stamped_release_verifies_after_its_certificate_expired() {
     let run = pki.ks.run(&["verify", path(&dir), "--trust", path(&pki.root), "--at", &later]);
     assert_eq!(run.status, 1);
     assert!(run.stdout.contains("time stamp NOT USED"), "{}", run.stdout);
-    assert!(run.stdout.contains("SIGNATURE FAILED [chain-invalid: expired]"), "{}", run.stdout);
+    assert!(run.stdout.contains("CHAIN INVALID [chain-invalid: expired]"), "{}", run.stdout);
     let run =
         pki.ks.run(&["verify", path(&dir), "--trust", path(&pki.root), "--at", &later, "--tsa-trust", path(&pki.root)]);
     assert_eq!(run.status, 0, "{}\n{}", run.stdout, run.stderr);
     assert!(run.stdout.contains("time stamp ok: time-stamped at"), "{}", run.stdout);
+
+    // Success names no policies when the path is valid for none in particular.
+    let run = pki.ks.run(&["verify", path(&dir), "--trust", path(&pki.root)]);
+    assert!(run.stdout.contains("certificate chain ok for code-signing at "), "{}", run.stdout);
+    assert!(!run.stdout.contains("for policies"), "{}", run.stdout);
+    // A root that issued nothing here: the hint says where the missing issuer would go for
+    // `verify`, which has no --chain.
+    let stranger = pki.ks.file("stranger.pem");
+    let key = pki.ks.file("stranger.key");
+    let (made, text) = common::peer(
+        "openssl",
+        &["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-subj", "/CN=Stranger"]
+            .into_iter()
+            .chain(["-keyout", path(&key), "-out", path(&stranger), "-days", "30"])
+            .collect::<Vec<_>>(),
+    );
+    assert!(made, "{text}");
+    let run = pki.ks.run(&["verify", path(&dir), "--trust", path(&stranger)]);
+    assert_eq!(run.status, 1, "{}\n{}", run.stdout, run.stderr);
+    assert!(run.stdout.contains("CHAIN INVALID [chain-invalid: chain-incomplete]"), "{}", run.stdout);
+    assert!(run.stdout.contains("add the intermediate to the bundle's certificate chain"), "{}", run.stdout);
+    assert!(!run.stdout.contains("--chain"), "{}", run.stdout);
 
     // The same release signed without a time stamp: a v1 bundle, expired two years on.
     let plain = pki.release("plain", "release 1.0\n", false);
@@ -453,7 +475,7 @@ fn a_signer_revoked_for_key_compromise_fails_even_with_a_time_stamp() {
     pki.ks.ok_text(&["ca", "crl", "--ca", "root", "--days", "1000", "--out", path(&crl)]);
     let args = ["--at", later.as_str(), "--tsa-trust", path(&pki.root), "--crl", path(&crl)];
     let outcome = pki.verify(&dir, &args);
-    assert!(outcome.1["chain"]["message"].as_str().unwrap().contains("KeyCompromise"), "{}", outcome.1);
+    assert!(outcome.1["chain"]["message"].as_str().unwrap().contains("(key-compromise)"), "{}", outcome.1);
     assert_fails(outcome, "chain-invalid", "revoked");
 }
 

@@ -526,7 +526,7 @@ fn revocation_by_crl() {
     revoked.crl = vec![&crl, &root_crl];
     let report = revoked.run(&ks);
     assert_eq!(reason(&report), "revoked");
-    assert!(report["message"].as_str().unwrap().contains("KeyCompromise"), "{report}");
+    assert!(report["message"].as_str().unwrap().contains("(key-compromise)"), "{report}");
 
     // A CRL past its nextUpdate (7 days) while the certificates are still valid.
     let mut stale = Case::new(&leaf, vec![&inter], vec![&root]);

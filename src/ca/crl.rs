@@ -219,6 +219,15 @@ pub fn crl(authority: &Authority<'_>, ca_name: &str, days: u32) -> Result<Crl, C
 
 #[cfg(test)]
 mod tests {
+
+    /// The CA names reasons as the verifier's messages do.
+    #[test]
+    fn reason_names_are_the_verifiers() {
+        for (name, _, reason) in REASONS {
+            assert_eq!(*name, crate::x509::crl::scope::reason_name(*reason));
+        }
+    }
+
     use super::*;
 
     #[test]

@@ -28,7 +28,8 @@ pub struct CaRecord {
     pub crl_number: u64,
     /// Where its CRL is published, written into the certificates it issues.
     pub crl_url: Option<String>,
-    /// Unix seconds.
+    /// Unix seconds; RFC 3339 in JSON.
+    #[serde(serialize_with = "crate::clock::serialize_rfc3339")]
     pub created: i64,
 }
 
@@ -46,9 +47,11 @@ pub struct CertRecord {
     pub issuer: String,
     /// The profile it was issued with.
     pub profile: String,
-    /// Unix seconds.
+    /// Unix seconds; RFC 3339 in JSON, as every time keyseal prints.
+    #[serde(serialize_with = "crate::clock::serialize_rfc3339")]
     pub not_before: i64,
-    /// Unix seconds.
+    /// Unix seconds; RFC 3339 in JSON.
+    #[serde(serialize_with = "crate::clock::serialize_rfc3339")]
     pub not_after: i64,
     /// The certified KMS key, when it came from the KMS (not a CSR).
     pub key_id: Option<String>,
@@ -56,14 +59,16 @@ pub struct CertRecord {
     pub key_version_id: Option<String>,
     /// `valid` or `revoked` (expiry is read from the dates).
     pub status: String,
-    /// Unix seconds.
+    /// Unix seconds; RFC 3339 in JSON.
+    #[serde(serialize_with = "crate::clock::serialize_rfc3339_option")]
     pub revoked_at: Option<i64>,
     /// The revocation reason, e.g. `key-compromise`.
     pub revocation_reason: Option<String>,
     /// The certificate, DER.
     #[serde(skip)]
     pub certificate: Vec<u8>,
-    /// Unix seconds.
+    /// Unix seconds; RFC 3339 in JSON.
+    #[serde(serialize_with = "crate::clock::serialize_rfc3339")]
     pub issued: i64,
 }
 

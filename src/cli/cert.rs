@@ -223,14 +223,16 @@ fn verify_files(args: &CertVerifyArgs) -> Result<ValidationReport, CliError> {
     Ok(validate(&leaf_cert, &intermediates, &anchors, &options))
 }
 
-/// The policy set as people read it: anyPolicy by name, `none` when empty.
-pub fn policy_names(policies: &[String]) -> String {
+/// `, for policies A, B` (anyPolicy by name) after a verdict, or nothing when the path is
+/// valid for no particular policy: most chains assert none, and "for policies none" read
+/// as a warning.
+pub fn for_policies(policies: &[String]) -> String {
     if policies.is_empty() {
-        return "none".into();
+        return String::new();
     }
     let named: Vec<&str> =
         policies.iter().map(|oid| if oid == "2.5.29.32.0" { "anyPolicy" } else { oid.as_str() }).collect();
-    named.join(", ")
+    format!(", for policies {}", named.join(", "))
 }
 
 /// The report as text: verdict, path, and the checks that did not simply pass (`--json`
@@ -238,10 +240,10 @@ pub fn policy_names(policies: &[String]) -> String {
 pub fn print_report(report: &ValidationReport) {
     match (&report.reason, &report.message) {
         (None, _) => crate::outln!(
-            "certificate chain valid for {} at {}, for policies {}",
+            "certificate chain valid for {} at {}{}",
             report.purpose.as_str(),
             report.at,
-            policy_names(report.policies.as_deref().unwrap_or_default())
+            for_policies(report.policies.as_deref().unwrap_or_default())
         ),
         (Some(reason), message) => crate::outln!(
             "CERTIFICATE CHAIN INVALID [{}]: {}",

@@ -35,7 +35,7 @@ pub enum Outcome {
     VerificationFailed,
 }
 
-/// keyseal: versioned asymmetric keys in a KMS, release signing, a mini-CA and an offline
+/// Versioned asymmetric keys in a KMS, release signing, a mini-CA and an offline
 /// verifier.
 #[derive(Debug, Parser)]
 #[command(name = "keyseal", version, about, long_about = None, after_help = TOP_HELP)]
@@ -79,7 +79,7 @@ Private keys and access-key secrets in the store are sealed under a passphrase: 
 KEYSEAL_PASSPHRASE, pass --key-file, or run on a terminal to be asked. Only the commands
 that make or use one need it: kms create-key, kms create-key-version, kms asymmetric-sign,
 kms asymmetric-decrypt, sign, ca init, ca issue, ca csr, ca crl, timestamp reply, access
-create, serve and demo.
+create, serve and demo --store.
 With --endpoint, kms, sign, ca and timestamp reply use the remote KMS's keys and need no
 passphrase here.
 

@@ -94,9 +94,9 @@ with a critical timeStamping extendedKeyUsage, and that it is over this signatur
 the signer's chain is then validated at the time stamp's genTime instead of --at, so a
 release verifies after its signing certificate expired. CRLs must still be current at
 --at (now), and tell what happened since: a certificate revoked after genTime for
-affiliationChanged, superseded, cessationOfOperation, certificateHold or
-privilegeWithdrawn still verifies; keyCompromise, cACompromise, aACompromise, unspecified
-or no reason invalidates it whenever it happened (a compromise may predate its discovery),
+affiliation-changed, superseded, cessation-of-operation, certificate-hold or
+privilege-withdrawn still verifies; key-compromise, ca-compromise, aa-compromise,
+unspecified or no reason invalidates it whenever it happened (a compromise may predate its discovery),
 and any revocation at or before genTime does. A time stamp that does not verify fails the
 signature (timestamp-invalid); without --tsa-trust a time stamp is not used, and the
 output says so.",
@@ -289,10 +289,10 @@ fn print_verify_text(report: &crate::release::verify::VerifyReport) {
     {
         let names: Vec<String> = chain.path.iter().map(|p| escape_text(&p.subject).into_owned()).collect();
         crate::outln!(
-            "certificate chain ok for {} at {}, for policies {}: {}",
+            "certificate chain ok for {} at {}{}: {}",
             chain.purpose.as_str(),
             chain.at,
-            crate::cli::cert::policy_names(chain.policies.as_deref().unwrap_or_default()),
+            crate::cli::cert::for_policies(chain.policies.as_deref().unwrap_or_default()),
             names.join(" <- ")
         );
     }
@@ -325,7 +325,13 @@ fn print_verify_text(report: &crate::release::verify::VerifyReport) {
             }
             _ => code,
         };
-        crate::outln!("SIGNATURE FAILED [{code}]: {}", escape_text(report.signature_detail.as_deref().unwrap_or("")));
+        // The signature itself may be fine: what failed is named.
+        let heading = match report.signature {
+            SignatureStatus::ChainInvalid | SignatureStatus::NoCertificate => "CHAIN INVALID",
+            SignatureStatus::TimestampInvalid => "TIME STAMP INVALID",
+            _ => "SIGNATURE FAILED",
+        };
+        crate::outln!("{heading} [{code}]: {}", escape_text(report.signature_detail.as_deref().unwrap_or("")));
         crate::outln!("  claimed by the bundle, not verified: {claims}; algorithm {}", escape_text(&report.algorithm));
         crate::outln!("  files were not checked: the manifest cannot be trusted");
     }

@@ -76,6 +76,8 @@ error_codes! {
     WrongPassphrase => ("Keyseal.WrongPassphrase", 500),
     /// A private-key operation needs the passphrase and none was available.
     PassphraseRequired => ("Keyseal.PassphraseRequired", 500),
+    /// The two entries of a new store's passphrase differ.
+    PassphraseMismatch => ("Keyseal.PassphraseMismatch", 400),
     /// The store could not be opened, read or written.
     StoreUnavailable => ("Keyseal.StoreUnavailable", 503),
     /// The store's directory or files are open to group or others.

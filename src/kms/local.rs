@@ -409,19 +409,20 @@ impl<'a> Ctx<'a> {
 
     /// The key a `KeyId` parameter names, in any state; records its real id in the audit entry.
     fn key(&mut self, key_param: &str) -> KmsResult<KeyRow> {
-        let key_id = match KeyRef::parse(key_param)? {
-            KeyRef::Id(id) => id,
-            KeyRef::Alias(name) => {
-                store::get_alias(self.tx, &name)?
+        let key_id =
+            match KeyRef::parse(key_param)? {
+                KeyRef::Id(id) => id,
+                KeyRef::Alias(name) => store::get_alias(self.tx, &name)?
                     .ok_or_else(|| {
                         KmsError::new(
                             ErrorCode::AliasNotFound,
-                            format!("there is no alias {name}; ListAliases shows the aliases"),
+                            format!(
+                                "there is no alias {name}; `keyseal kms list-aliases` (ListAliases) shows the aliases"
+                            ),
                         )
                     })?
-                    .key_id
-            }
-        };
+                    .key_id,
+            };
         let key = store::get_key(self.tx, &key_id)?.ok_or_else(|| {
             KmsError::new(
                 ErrorCode::KeyNotFound,
@@ -732,7 +733,10 @@ impl Kms for LocalKms {
             let alias = store::get_alias(ctx.tx, &request.alias_name)?.ok_or_else(|| {
                 KmsError::new(
                     ErrorCode::AliasNotFound,
-                    format!("there is no alias {}; ListAliases shows the aliases", request.alias_name),
+                    format!(
+                        "there is no alias {}; `keyseal kms list-aliases` (ListAliases) shows the aliases",
+                        request.alias_name
+                    ),
                 )
             })?;
             ctx.entry.key_id = Some(alias.key_id);

@@ -168,7 +168,7 @@ fn prompt(confirm: bool) -> Result<Zeroizing<Vec<u8>>, KmsError> {
     let second = ask("repeat the passphrase: ")?;
     if first != second {
         return Err(KmsError::new(
-            ErrorCode::PassphraseRequired,
+            ErrorCode::PassphraseMismatch,
             "the two passphrases differ; nothing was changed, try again",
         ));
     }

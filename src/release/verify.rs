@@ -471,6 +471,7 @@ fn signer_by_certificate(
         return Ok(None);
     };
     options.crls = trust.crls.clone();
+    options.intermediates_from = crate::x509::path::FROM_BUNDLE;
     options.policy = trust.policy.clone();
     options.rfc5280_eku = trust.rfc5280_eku;
     options.time_stamped = stamped.map(|s| crate::x509::path::TimeStamped { now: trust.at, latest: s.latest });

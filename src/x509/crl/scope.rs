@@ -10,8 +10,8 @@ use crate::x509::budget::{Budget, Exhausted};
 use crate::x509::name::{NameKey, name_key};
 use crate::x509::pool::Indexed;
 use der::{Decode, Encode};
-use x509_cert::ext::pkix::crl::IssuingDistributionPoint;
 use x509_cert::ext::pkix::crl::dp::ReasonFlags;
+use x509_cert::ext::pkix::crl::{CrlReason, IssuingDistributionPoint};
 use x509_cert::ext::pkix::name::{DistributionPointName, GeneralName};
 use x509_cert::ext::pkix::{BasicConstraints, CrlDistributionPoints, IssuerAltName};
 use x509_cert::name::{Name, RdnSequence};
@@ -24,18 +24,36 @@ pub const ALL_REASONS: u16 = 0x1FF;
 /// of onlySomeReasons still covers everything.
 pub const EVERY_REASON: u16 = 0x1FE;
 
-/// The names of the ReasonFlags bits, for messages.
+/// The names of the ReasonFlags bits, for messages: keyseal's names for the reasons
+/// (`keyseal ca revoke --reason`, [`reason_name`]).
 const REASON_NAMES: [&str; 9] = [
     "unused",
-    "keyCompromise",
-    "cACompromise",
-    "affiliationChanged",
+    "key-compromise",
+    "ca-compromise",
+    "affiliation-changed",
     "superseded",
-    "cessationOfOperation",
-    "certificateHold",
-    "privilegeWithdrawn",
-    "aACompromise",
+    "cessation-of-operation",
+    "certificate-hold",
+    "privilege-withdrawn",
+    "aa-compromise",
 ];
+
+/// How keyseal names a CRLReason in every message and option: kebab-case, as
+/// `keyseal ca revoke --reason` takes it.
+pub fn reason_name(reason: CrlReason) -> &'static str {
+    match reason {
+        CrlReason::Unspecified => "unspecified",
+        CrlReason::KeyCompromise => "key-compromise",
+        CrlReason::CaCompromise => "ca-compromise",
+        CrlReason::AffiliationChanged => "affiliation-changed",
+        CrlReason::Superseded => "superseded",
+        CrlReason::CessationOfOperation => "cessation-of-operation",
+        CrlReason::CertificateHold => "certificate-hold",
+        CrlReason::RemoveFromCRL => "remove-from-crl",
+        CrlReason::PrivilegeWithdrawn => "privilege-withdrawn",
+        CrlReason::AaCompromise => "aa-compromise",
+    }
+}
 
 /// The reasons in `mask`, by name, for messages.
 pub fn reason_names(mask: u16) -> String {
@@ -285,7 +303,10 @@ mod tests {
         // unused, affiliationChanged .. aACompromise: the complement.
         let flags = ReasonFlags::from_der(&[0x03, 0x03, 0x07, 0x9F, 0x80]).unwrap();
         assert_eq!(flags.bits() | 0b110, ALL_REASONS);
-        assert_eq!(reason_names(0b110), "keyCompromise, cACompromise");
+        assert_eq!(reason_names(0b110), "key-compromise, ca-compromise");
+        assert_eq!(reason_name(CrlReason::AaCompromise), "aa-compromise");
+        assert_eq!(reason_name(CrlReason::PrivilegeWithdrawn), "privilege-withdrawn");
+        assert_eq!(reason_name(CrlReason::Unspecified), "unspecified");
     }
 
     #[test]

@@ -88,9 +88,10 @@ impl<'p, 'a> Search<'p, 'a> {
                 (
                     Reason::ChainIncomplete,
                     format!(
-                        "no issuer found for {} (issuer \"{}\"): add the intermediate with --chain, or the root with --trust",
+                        "no issuer found for {} (issuer \"{}\"): add the intermediate {}, or the root with --trust",
                         describe(current.cert),
-                        show_name(current.cert.tbs_certificate().issuer())
+                        show_name(current.cert.tbs_certificate().issuer()),
+                        self.options.intermediates_from
                     ),
                 )
             };

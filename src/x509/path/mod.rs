@@ -80,7 +80,14 @@ pub struct ValidationOptions {
     /// leaf. By default a code-signing leaf must be an end entity naming codeSigning
     /// explicitly, as `keyseal sign --cert` requires of a release signer.
     pub rfc5280_eku: bool,
+    /// Where the certificates a path is built from come from, as a hint about a missing
+    /// one ends ("add the intermediate …"): `with --chain` for `cert verify`, the
+    /// bundle's chain for `verify`, which has no --chain.
+    pub intermediates_from: &'static str,
 }
+
+/// The hint of [`ValidationOptions::intermediates_from`] for a release's bundle.
+pub const FROM_BUNDLE: &str = "to the bundle's certificate chain (keyseal sign --cert with a file that holds the signer's certificate, then its intermediates)";
 
 /// Validation for a signature a trusted time stamp dates (see [`crl::Clock`] for the
 /// revocation rule): validity periods are judged at the genTime (`ValidationOptions::at`),
@@ -106,6 +113,7 @@ impl ValidationOptions {
             policy: PolicyInputs::default(),
             time_stamped: None,
             rfc5280_eku: false,
+            intermediates_from: "with --chain",
         }
     }
 

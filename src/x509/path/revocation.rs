@@ -107,8 +107,10 @@ impl<'s> SignerSource<'s> for CrlSigners<'s> {
         Err(problem.unwrap_or_else(|| {
             (
                 Reason::RevocationUnknown,
-                "no certificate named as its issuer was given to verify it: pass the CRL signer's certificate with --chain"
-                    .into(),
+                format!(
+                    "no certificate named as its issuer was given to verify it: add the CRL signer's certificate {}",
+                    self.options.intermediates_from
+                ),
             )
         }))
     }
