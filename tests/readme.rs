@@ -75,7 +75,14 @@ fn every_block_of_the_tour_runs_as_written() {
     let failed_block = stderr.rsplit("### README block ").next().and_then(|s| s.lines().next()).unwrap_or("?");
     assert!(status.success(), "README block {failed_block} failed ({status}):\n{stdout}\n{stderr}");
     // The lines that show a failure on purpose must have seen it.
-    for expected in ["Verified OK", "tampering caught: exit 1", "refused: exit 1", "verified: 2 files"] {
+    for expected in [
+        "Verified OK",
+        "tampering caught: exit 1",
+        "refused: exit 1",
+        "verified: 2 files",
+        "Verification: OK",
+        "time stamp ok",
+    ] {
         assert!(stdout.contains(expected), "the tour never printed {expected:?}:\n{stdout}\n{stderr}");
     }
     assert!(stdout.contains("MODIFIED") && stdout.contains("[revoked]"), "{stdout}");
