@@ -192,3 +192,51 @@ fn wire_refusals(endpoint: &str, admin: &(String, String)) {
     };
     assert!(health.starts_with("HTTP/1.1 200") && health.contains(r#"{"Status":"ok"}"#), "{health}");
 }
+
+/// examples/sdk/sign.py, the README's SDK example, run as written against a `keyseal
+/// serve` over TLS with a private CA: its signature verifies with OpenSSL.
+#[test]
+fn the_sdk_example_signs_through_keyseal_serve_over_tls() {
+    use common::openssl::{Openssl, path};
+    let python = sdk_python();
+    let ks = Keyseal::new();
+    let openssl = Openssl::new(&ks);
+    let ca =
+        "basicConstraints = critical, CA:TRUE\nkeyUsage = critical, keyCertSign, cRLSign\nsubjectKeyIdentifier = hash";
+    let root = openssl.root("root", "root", "/CN=Example Root", ca);
+    let leaf = "basicConstraints = CA:FALSE\nkeyUsage = critical, digitalSignature\nextendedKeyUsage = serverAuth\nsubjectAltName = DNS:localhost\nsubjectKeyIdentifier = hash\nauthorityKeyIdentifier = keyid";
+    let cert = openssl.issue("server", "server", "/CN=localhost", &root, "root", leaf);
+    let (signer_id, signer_secret) = access_key(
+        &ks,
+        "ci-release",
+        r#"{"Version":"1","Statement":[{"Effect":"Allow","Action":"kms:AsymmetricSign","Resource":"acs:kms:*:*:alias/release"}]}"#,
+    );
+    let (key_id, version) = ks.create_key("EC_P256", "SIGN/VERIFY");
+    ks.ok(&["kms", "create-alias", "--alias-name", "alias/release", "--key-id", &key_id]);
+    let public = ks.file("release.pub.pem");
+    ks.public_key(&key_id, &version, &public);
+    let key = openssl.file("server.key");
+    let server = Server::start_with(&ks, &["--tls-cert", path(&cert), "--tls-key", path(&key)]);
+    let port = server.endpoint.rsplit(':').next().unwrap().to_string();
+    let artifact = ks.file("app.tar.gz");
+    std::fs::write(&artifact, b"release v1.0").unwrap();
+    let example = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples/sdk/sign.py");
+    let signed = Command::new(&python)
+        .arg(&example)
+        .args(["alias/release", &version, path(&artifact)])
+        .env("KEYSEAL_ENDPOINT", format!("localhost:{port}"))
+        .env("KEYSEAL_CA", &root)
+        .env("ALIBABA_CLOUD_ACCESS_KEY_ID", &signer_id)
+        .env("ALIBABA_CLOUD_ACCESS_KEY_SECRET", &signer_secret)
+        .output()
+        .unwrap();
+    assert!(signed.status.success(), "{}", String::from_utf8_lossy(&signed.stderr));
+    let signature = ks.file("app.tar.gz.sig");
+    std::fs::write(&signature, &signed.stdout).unwrap();
+    let (verified, text) = peer(
+        "openssl",
+        &["dgst", "-sha256", "-verify", path(&public), "-signature", path(&signature), path(&artifact)],
+    );
+    assert!(verified, "{text}");
+    server.stop();
+}
