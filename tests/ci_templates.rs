@@ -52,9 +52,9 @@ fn tsa_flags(host: &Keyseal) -> Vec<String> {
         "init",
         "--name",
         "root",
-        "--key",
+        "--key-id",
         &root_key,
-        "--key-version",
+        "--key-version-id",
         &root_version,
         "--subject",
         "CN=CI Root",
@@ -70,9 +70,9 @@ fn tsa_flags(host: &Keyseal) -> Vec<String> {
         "root",
         "--profile",
         "timestamping",
-        "--key",
+        "--key-id",
         &tsa_key,
-        "--key-version",
+        "--key-version-id",
         &tsa_version,
         "--subject",
         "CN=CI TSA",
@@ -81,7 +81,7 @@ fn tsa_flags(host: &Keyseal) -> Vec<String> {
         "--out",
         cert,
     ]);
-    ["--tsa-key", &tsa_key, "--tsa-key-version", &tsa_version, "--tsa-cert", cert].map(String::from).to_vec()
+    ["--tsa-key-id", &tsa_key, "--tsa-key-version-id", &tsa_version, "--tsa-cert", cert].map(String::from).to_vec()
 }
 
 /// The bundle's media type, and whether it holds a time stamp.

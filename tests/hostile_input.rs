@@ -47,9 +47,9 @@ impl Signed {
         let signed = self.ks.run(&[
             "sign",
             path(&dir),
-            "--key",
+            "--key-id",
             &self.key_id,
-            "--key-version",
+            "--key-version-id",
             &self.version,
             "--out",
             path(&dir),
@@ -408,7 +408,7 @@ fn sign_never_writes_through_a_planted_symlink() {
     }
     let sign = |extra: &[&str]| {
         let mut args =
-            vec!["sign", path(&release), "--key", &s.key_id, "--key-version", &s.version, "--out", path(&out)];
+            vec!["sign", path(&release), "--key-id", &s.key_id, "--key-version-id", &s.version, "--out", path(&out)];
         args.extend_from_slice(extra);
         s.ks.run(&args)
     };
@@ -437,9 +437,9 @@ fn store_ca(s: &Signed) -> (PathBuf, PathBuf, String) {
         "init",
         "--name",
         "root",
-        "--key",
+        "--key-id",
         &root_key,
-        "--key-version",
+        "--key-version-id",
         &root_version,
         "--subject",
         "CN=Hostile Test Root",
@@ -454,9 +454,9 @@ fn store_ca(s: &Signed) -> (PathBuf, PathBuf, String) {
         "root",
         "--profile",
         "code-signing",
-        "--key",
+        "--key-id",
         &s.key_id,
-        "--key-version",
+        "--key-version-id",
         &s.version,
         "--subject",
         "CN=Hostile Test Signer",
@@ -481,9 +481,9 @@ fn sign_refuses_a_certificate_its_own_ca_revoked_and_verify_says_when_revocation
         s.ks.run(&[
             "sign",
             path(&release),
-            "--key",
+            "--key-id",
             &s.key_id,
-            "--key-version",
+            "--key-version-id",
             &s.version,
             "--cert",
             path(&signer),
@@ -663,7 +663,7 @@ fn detached_signatures_in_the_tree_are_verified() {
     std::fs::create_dir_all(&release).unwrap();
     std::fs::write(release.join("a.bin"), "a").unwrap();
     std::fs::write(release.join("b.bin"), "b").unwrap();
-    let args = ["sign", path(&release), "--key", &s.key_id, "--key-version", &s.version, "--out", path(&release)];
+    let args = ["sign", path(&release), "--key-id", &s.key_id, "--key-version-id", &s.version, "--out", path(&release)];
     let signed = s.ks.run(&[&args[..], &["--detached"]].concat());
     assert_eq!(signed.status, 0, "{}", signed.stderr);
     let run = s.verify_in(&release, &["--json"]);

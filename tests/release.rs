@@ -52,9 +52,9 @@ impl Release {
         let mut args = vec![
             "sign",
             path(&self.root),
-            "--key",
+            "--key-id",
             &self.key_id,
-            "--key-version",
+            "--key-version-id",
             &self.version,
             "--out",
             path(&self.root),
@@ -294,9 +294,9 @@ fn another_versions_signature_is_refused_and_old_releases_still_verify() {
     ok(release.ks.run(&[
         "sign",
         path(&release.root),
-        "--key",
+        "--key-id",
         &release.key_id,
-        "--key-version",
+        "--key-version-id",
         &v2,
         "--out",
         path(&other_out),
@@ -366,6 +366,24 @@ fn one_downloaded_file_verifies_alone() {
     failed(&run, "ok");
     let statuses = release.statuses(&run);
     assert_eq!((statuses.len(), statuses[0].1.as_str()), (1, "not-in-manifest"), "{statuses:?}");
+}
+
+/// One flag vocabulary: `--key-id` and `--key-version-id` everywhere, as `kms` and the API
+/// say it; the older `--key` and `--key-version` of `sign`, `ca` and `timestamp reply` still
+/// work, unlisted.
+#[test]
+fn the_older_key_flags_still_work_unlisted() {
+    let release = Release::new("EC_P256");
+    let args = ["sign", path(&release.root), "--key", &release.key_id, "--key-version", &release.version];
+    let run = release.ks.run(&[&args[..], &["--out", path(&release.root)]].concat());
+    assert_eq!(run.status, 0, "{}", run.stderr);
+    let help = release.ks.ok_text(&["sign", "--help"]);
+    assert!(help.contains("--key-id <KEY>") && help.contains("--key-version-id <VERSION>"), "{help}");
+    assert!(!help.contains("--key <") && !help.contains("--key-version <"), "{help}");
+    for command in [&["ca", "issue", "--help"][..], &["timestamp", "reply", "--help"], &["serve", "--help"]] {
+        let help = release.ks.ok_text(command);
+        assert!(help.contains("key-id <KEY>") && help.contains("key-version-id <VERSION>"), "{command:?}: {help}");
+    }
 }
 
 /// A download checked by name alone finds its bundle beside it, wherever the command runs;
@@ -438,9 +456,9 @@ fn an_earlier_signings_outputs_are_not_signed_again_elsewhere() {
     let summary = ok(release.ks.run(&[
         "sign",
         path(&release.root),
-        "--key",
+        "--key-id",
         &release.key_id,
-        "--key-version",
+        "--key-version-id",
         &release.version,
         "--out",
         path(&signed),
@@ -500,9 +518,9 @@ fn refusals_write_nothing() {
         let mut args = vec![
             "sign",
             path(&release.root),
-            "--key",
+            "--key-id",
             &release.key_id,
-            "--key-version",
+            "--key-version-id",
             &release.version,
             "--out",
             path(&out),
@@ -513,9 +531,9 @@ fn refusals_write_nothing() {
     let unknown = release.ks.run(&[
         "sign",
         path(&release.root),
-        "--key",
+        "--key-id",
         &release.key_id,
-        "--key-version",
+        "--key-version-id",
         "no-such-version",
         "--out",
         path(&out),
@@ -531,9 +549,9 @@ fn refusals_write_nothing() {
     let wrong_usage = release.ks.run(&[
         "sign",
         path(&release.root),
-        "--key",
+        "--key-id",
         &enc_key,
-        "--key-version",
+        "--key-version-id",
         &enc_version,
         "--out",
         path(&out),
@@ -546,9 +564,9 @@ fn refusals_write_nothing() {
     let empty = release.ks.run(&[
         "sign",
         path(&nothing),
-        "--key",
+        "--key-id",
         &release.key_id,
-        "--key-version",
+        "--key-version-id",
         &release.version,
         "--out",
         path(&out),
@@ -558,9 +576,9 @@ fn refusals_write_nothing() {
     let missing = release.ks.run(&[
         "sign",
         "/no/such/dir",
-        "--key",
+        "--key-id",
         &release.key_id,
-        "--key-version",
+        "--key-version-id",
         &release.version,
         "--out",
         path(&out),
@@ -637,9 +655,9 @@ fn a_certificate_must_fit_the_key_be_current_and_allow_code_signing() {
         release.ks.run(&[
             "sign",
             path(&release.root),
-            "--key",
+            "--key-id",
             &release.key_id,
-            "--key-version",
+            "--key-version-id",
             &release.version,
             "--out",
             path(&out),
@@ -728,7 +746,7 @@ fn an_error_says_its_code_once() {
     let run: Run = ks
         .command()
         .env("KEYSEAL_PASSPHRASE", "not the passphrase")
-        .args(["sign", release.to_str().unwrap(), "--key", &key_id, "--key-version", &version, "--out"])
+        .args(["sign", release.to_str().unwrap(), "--key-id", &key_id, "--key-version-id", &version, "--out"])
         .arg(&out)
         .output()
         .unwrap()

@@ -79,7 +79,7 @@ fn kms_sign_and_ca_through_the_server() {
         &client,
         &server,
         &ci,
-        &["sign", path(&release), "--key", "alias/release", "--key-version", &version, "--out", path(&release)],
+        &["sign", path(&release), "--key-id", "alias/release", "--key-version-id", &version, "--out", path(&release)],
     ));
     let public = client.file("release.pub.pem");
     ok(remote(
@@ -117,7 +117,7 @@ fn kms_sign_and_ca_through_the_server() {
         &client,
         &server,
         &ci,
-        &["sign", path(&release), "--key", &key_id, "--key-version", &version, "--out", path(&release)],
+        &["sign", path(&release), "--key-id", &key_id, "--key-version-id", &version, "--out", path(&release)],
     );
     assert!(by_id.stderr.contains("Forbidden.NoPermission"), "{}", by_id.stderr);
 
@@ -149,9 +149,9 @@ fn kms_sign_and_ca_through_the_server() {
             "init",
             "--name",
             "root",
-            "--key",
+            "--key-id",
             &id(&root_key, "KeyId"),
-            "--key-version",
+            "--key-version-id",
             &id(&root_key, "PrimaryKeyVersion"),
             "--algorithm",
             "RSA_PSS_SHA_256",
@@ -174,9 +174,9 @@ fn kms_sign_and_ca_through_the_server() {
             "root",
             "--profile",
             "code-signing",
-            "--key",
+            "--key-id",
             &id(&inter_key, "KeyId"),
-            "--key-version",
+            "--key-version-id",
             &id(&inter_key, "PrimaryKeyVersion"),
             "--subject",
             "CN=Remote Signer",

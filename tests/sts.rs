@@ -63,7 +63,7 @@ fn keyseal_serve_refuses_a_security_token_from_the_cli() {
         &server,
         &admin,
         Some(TOKEN),
-        &["sign", dist, "--key", &key_id, "--key-version", "v", "--out", dist, "--json"],
+        &["sign", dist, "--key-id", &key_id, "--key-version-id", "v", "--out", dist, "--json"],
     );
     assert_eq!(signed.status, 2, "{}\n{}", signed.stdout, signed.stderr);
     assert!(signed.stderr.contains("[InvalidParameter]") && signed.stderr.contains("long-term access keys"));

@@ -1,5 +1,5 @@
 //! A release time-stamped at signing still verifies after its signing certificate expired
-//! (issue 16): `keyseal serve --tsa-key ...` answers RFC 3161 at POST /tsa, `keyseal sign
+//! (issue 16): `keyseal serve --tsa-key-id ...` answers RFC 3161 at POST /tsa, `keyseal sign
 //! --tsa URL` puts the token into the bundle, and `keyseal verify --tsa-trust` checks the
 //! chain at the token's genTime. Each way it can fail has its reason code: no token,
 //! a tampered token, a token over another signature, a TSA certificate without the
@@ -43,9 +43,9 @@ fn issue(ks: &Keyseal, profile: &str, key: &str, version: &str, subject: &str, d
         "root",
         "--profile",
         profile,
-        "--key",
+        "--key-id",
         key,
-        "--key-version",
+        "--key-version-id",
         version,
         "--subject",
         subject,
@@ -73,9 +73,9 @@ fn setup_with(tls: bool) -> Pki {
         "init",
         "--name",
         "root",
-        "--key",
+        "--key-id",
         &root_key,
-        "--key-version",
+        "--key-version-id",
         &root_version,
         "--subject",
         "CN=Release Root,O=Example",
@@ -92,7 +92,7 @@ fn setup_with(tls: bool) -> Pki {
     let signer_cert = ks.file("signer.pem");
     let issued = issue(&ks, "code-signing", &key, &version, "CN=Release Signing,O=Example", "1", &signer_cert);
     let signer_serial = issued["certificate"]["serial"].as_str().unwrap().to_string();
-    let mut flags = vec!["--tsa-key", &tsa_key, "--tsa-key-version", &tsa_version, "--tsa-cert", path(&tsa_cert)];
+    let mut flags = vec!["--tsa-key-id", &tsa_key, "--tsa-key-version-id", &tsa_version, "--tsa-cert", path(&tsa_cert)];
     let (tls_key, tls_cert, tls_csr) = (ks.file("tls.key"), ks.file("tls.pem"), ks.file("tls.csr"));
     if tls {
         openssl(&["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", path(&tls_key)]);
@@ -126,7 +126,7 @@ impl Pki {
     }
 
     fn sign_args<'a>(&'a self, dir: &'a Path) -> Vec<&'a str> {
-        vec!["sign", path(dir), "--key", &self.key, "--key-version", &self.version, "--out", path(dir), "--json"]
+        vec!["sign", path(dir), "--key-id", &self.key, "--key-version-id", &self.version, "--out", path(dir), "--json"]
     }
 
     /// A release directory `name` with a file, signed with the signer's certificate and,
@@ -139,9 +139,9 @@ impl Pki {
         let mut args = vec![
             "sign",
             path(&dir),
-            "--key",
+            "--key-id",
             &self.key,
-            "--key-version",
+            "--key-version-id",
             &self.version,
             "--cert",
             path(&self.signer_cert),
@@ -523,9 +523,9 @@ fn the_tsa_endpoint_refuses_what_is_not_a_time_stamp_request() {
     let run: Run = pki.ks.run(&[
         "sign",
         path(&dir),
-        "--key",
+        "--key-id",
         &pki.key,
-        "--key-version",
+        "--key-version-id",
         &pki.version,
         "--out",
         path(&dir),

@@ -21,9 +21,9 @@ fn release(ks: &Keyseal, spec: &str, algorithm: &str) -> (PathBuf, PathBuf) {
     let signed = ks.run(&[
         "sign",
         root.to_str().unwrap(),
-        "--key",
+        "--key-id",
         &key_id,
-        "--key-version",
+        "--key-version-id",
         &version,
         "--algorithm",
         algorithm,

@@ -415,7 +415,7 @@ pub fn issue(authority: &Authority<'_>, request: &IssueRequest) -> Result<Issued
     let (ca, ca_certificate) = issuer(authority, &request.ca)?;
     check_request_shape(authority, request, &ca_certificate)?;
     // The intake policy runs before the KMS is asked anything about the issuer, and the
-    // subject is checked before a --key version's public key is fetched, so a refused
+    // subject is checked before a --key-id version's public key is fetched, so a refused
     // request leaves no trace: no audit entry of a signing, no serial, no index entry.
     let (subject, subject_key, kms_key, ignored_extension_requests) = match &request.key {
         SubjectKey::Csr(bytes) => {
@@ -535,7 +535,7 @@ fn certified_subject(request: &IssueRequest, csr: Option<&Csr>, ca_certificate: 
             check_csr_subject(&csr.subject)?;
             csr.subject.clone()
         }
-        (None, None) => return Err(CaError::new("bad-subject", "--subject is required with --key")),
+        (None, None) => return Err(CaError::new("bad-subject", "--subject is required with --key-id")),
     };
     check_not_issuer(&subject, ca_certificate.tbs_certificate().subject(), &request.ca)?;
     Ok(subject)
@@ -570,7 +570,7 @@ fn check_request_shape(
         if let SubjectKey::Csr(_) = request.key {
             return Err(CaError::new(
                 "csr-for-ca",
-                "an intermediate CA must have a KMS key (--key/--key-version) so it can sign; a CSR's key is not in the KMS",
+                "an intermediate CA must have a KMS key (--key-id/--key-version-id) so it can sign; a CSR's key is not in the KMS",
             ));
         }
         if let Some((_, constraints)) = ca_certificate.tbs_certificate().get_extension::<BasicConstraints>()?

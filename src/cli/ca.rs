@@ -28,7 +28,7 @@ const PROFILES: &[&str] = &["code-signing", "server", "client", "email", "timest
 pub enum CaAction {
     /// Create a self-signed root CA whose key is a KMS key version.
     #[command(
-        after_help = "Example:\n  keyseal ca init --name root --key alias/root-ca --key-version VERSION \\\n      --subject \"CN=Example Root CA,O=Example,C=NL\" --days 3650 --out root.pem\n\n\
+        after_help = "Example:\n  keyseal ca init --name root --key-id alias/root-ca --key-version-id VERSION \\\n      --subject \"CN=Example Root CA,O=Example,C=NL\" --days 3650 --out root.pem\n\n\
 The root gets basicConstraints CA:TRUE (critical, with --path-len if given), keyUsage
 keyCertSign+cRLSign (critical) and a subject key identifier. Its private key stays in
 the KMS; keyseal signs the certificate with AsymmetricSign."
@@ -36,12 +36,12 @@ the KMS; keyseal signs the certificate with AsymmetricSign."
     Init(InitArgs),
     /// Issue an intermediate CA or an end-entity certificate signed by a CA.
     #[command(
-        after_help = "Examples:\n  keyseal ca issue --ca root --profile intermediate-ca --name release-ca \\\n      --key alias/release-ca --key-version V --subject \"CN=Release CA,O=Example\" --days 1825 --out release-ca.pem\n  keyseal ca issue --ca release-ca --profile code-signing --key alias/release --key-version V \\\n      --subject \"CN=Release Signing,O=Example\" --days 365 --out signer.pem\n  keyseal ca issue --ca release-ca --profile server --csr web.csr --san dns:example.com --days 90 --out web.pem\n\n\
+        after_help = "Examples:\n  keyseal ca issue --ca root --profile intermediate-ca --name release-ca \\\n      --key-id alias/release-ca --key-version-id V --subject \"CN=Release CA,O=Example\" --days 1825 --out release-ca.pem\n  keyseal ca issue --ca release-ca --profile code-signing --key-id alias/release --key-version-id V \\\n      --subject \"CN=Release Signing,O=Example\" --days 365 --out signer.pem\n  keyseal ca issue --ca release-ca --profile server --csr web.csr --san dns:example.com --days 90 --out web.pem\n\n\
 Profiles: code-signing, server, client, email, timestamping, intermediate-ca. A
 certificate never outlives its issuer: that is refused, or with --clamp shortened (and
 said so). Serial numbers are random, positive and 20 bytes long.
 
-What keyseal certifies (from --csr or --key alike): RSA keys of 2048 to 8192 bits with
+What keyseal certifies (from --csr or --key-id alike): RSA keys of 2048 to 8192 bits with
 exponent 65537, and ECDSA keys on P-256, P-384 or secp256k1 (named curve, uncompressed
 point); anything else is refused with its own code. The subject takes CN, O, OU, C, ST,
 L and emailAddress, within RFC 5280's lengths, and is never the issuing CA's own name.
@@ -52,7 +52,7 @@ copied: the profile decides basicConstraints and the key usages, --san the names
     Issue(IssueArgs),
     /// Register an existing CA certificate whose key is a KMS key version.
     #[command(
-        after_help = "Example:\n  keyseal ca import --name partner-ca --cert partner-ca.pem --key alias/partner --key-version V"
+        after_help = "Example:\n  keyseal ca import --name partner-ca --cert partner-ca.pem --key-id alias/partner --key-version-id V"
     )]
     Import(ImportArgs),
     /// Revoke a certificate a CA issued.
@@ -73,7 +73,7 @@ Publish a new CRL afterwards: keyseal ca crl --ca release-ca --out release-ca.cr
     /// Make a certificate signing request (PKCS#10) for a KMS key version, signed through
     /// the KMS, for another CA to certify.
     #[command(
-        after_help = "Examples:\n  keyseal ca csr --key alias/release --key-version V \\\n      --subject \"CN=Release Signing,O=Example\" --out release.csr\n  keyseal ca csr --key alias/web --key-version V --subject \"CN=www.example.com\" \\\n      --san dns:www.example.com --san dns:example.com --out web.csr\n  openssl req -in release.csr -verify -noout -text\n\n\
+        after_help = "Examples:\n  keyseal ca csr --key-id alias/release --key-version-id V \\\n      --subject \"CN=Release Signing,O=Example\" --out release.csr\n  keyseal ca csr --key-id alias/web --key-version-id V --subject \"CN=www.example.com\" \\\n      --san dns:www.example.com --san dns:example.com --out web.csr\n  openssl req -in release.csr -verify -noout -text\n\n\
 The private key stays in the KMS: the request is signed with AsymmetricSign, and its
 self-signature is checked before it is written. Send the request to a public or corporate
 CA; the certificate it returns goes with `keyseal sign --cert`. The subject follows the
@@ -98,10 +98,10 @@ pub struct InitArgs {
     #[arg(long)]
     pub name: String,
     /// The CA key: KeyId, alias/NAME or ARN (a SIGN/VERIFY key).
-    #[arg(long)]
+    #[arg(long = "key-id", alias = "key", value_name = "KEY")]
     pub key: String,
     /// The CA key version.
-    #[arg(long)]
+    #[arg(long = "key-version-id", alias = "key-version", value_name = "VERSION")]
     pub key_version: String,
     /// Subject DN, e.g. "CN=Example Root CA,O=Example,OU=Security,C=NL,ST=..,L=..,emailAddress=..".
     #[arg(long)]
@@ -157,15 +157,15 @@ pub struct IssueArgs {
     #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(PROFILES))]
     pub profile: String,
     /// The certified key: KeyId, alias/NAME or ARN.
-    #[arg(long, requires = "key_version", conflicts_with = "csr")]
+    #[arg(long = "key-id", alias = "key", value_name = "KEY", requires = "key_version", conflicts_with = "csr")]
     pub key: Option<String>,
     /// The certified key version.
-    #[arg(long, requires = "key")]
+    #[arg(long = "key-version-id", alias = "key-version", value_name = "VERSION", requires = "key")]
     pub key_version: Option<String>,
     /// Or: a PKCS#10 request (PEM or DER) whose key is certified; its self-signature is checked.
     #[arg(long, value_name = "FILE", required_unless_present = "key")]
     pub csr: Option<PathBuf>,
-    /// Subject DN: required with --key; with --csr it replaces the request's own subject.
+    /// Subject DN: required with --key-id; with --csr it replaces the request's own subject.
     #[arg(long)]
     pub subject: Option<String>,
     #[command(flatten)]
@@ -207,10 +207,10 @@ pub struct ImportArgs {
     #[arg(long, value_name = "FILE")]
     pub cert: PathBuf,
     /// Its key: KeyId, alias/NAME or ARN.
-    #[arg(long)]
+    #[arg(long = "key-id", alias = "key", value_name = "KEY")]
     pub key: String,
     /// Its key version.
-    #[arg(long)]
+    #[arg(long = "key-version-id", alias = "key-version", value_name = "VERSION")]
     pub key_version: String,
     /// The algorithm it will sign with.
     #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(SIGN_ALGORITHMS))]
@@ -280,10 +280,10 @@ pub struct ShowArgs {
 #[derive(Debug, Args)]
 pub struct CsrArgs {
     /// The key: KeyId, alias/NAME or ARN (a SIGN/VERIFY key).
-    #[arg(long)]
+    #[arg(long = "key-id", alias = "key", value_name = "KEY")]
     pub key: String,
     /// The key version.
-    #[arg(long)]
+    #[arg(long = "key-version-id", alias = "key-version", value_name = "VERSION")]
     pub key_version: String,
     /// Subject DN, e.g. "CN=Release Signing,O=Example,C=NL".
     #[arg(long)]
@@ -332,7 +332,7 @@ pub fn run(action: CaAction, kms: &dyn Kms, store: &Store) -> Result<Outcome, Cl
                     SubjectKey::Kms { key_id: key_id.clone(), key_version_id: key_version_id.clone() }
                 }
                 (_, _, Some(csr)) => SubjectKey::Csr(read("--csr", csr, InputKind::Csr)?),
-                _ => return Err(CaError::new("bad-input", "give --key and --key-version, or --csr").into()),
+                _ => return Err(CaError::new("bad-input", "give --key-id and --key-version-id, or --csr").into()),
             };
             let request = IssueRequest {
                 ca: args.ca,

@@ -24,7 +24,7 @@ const SIGN_ALGORITHMS: &[&str] = &["RSA_PSS_SHA_256", "RSA_PKCS1_SHA_256", "ECDS
 /// `keyseal sign` flags.
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Example:\n  keyseal sign dist/ --key alias/release --key-version VERSION --out dist/\n  cd dist && sha256sum -c SHA256SUMS\n  openssl dgst -sha256 -verify pub.pem -signature SHA256SUMS.sig SHA256SUMS\n\n\
+    after_help = "Example:\n  keyseal sign dist/ --key-id alias/release --key-version-id VERSION --out dist/\n  cd dist && sha256sum -c SHA256SUMS\n  openssl dgst -sha256 -verify pub.pem -signature SHA256SUMS.sig SHA256SUMS\n\n\
 A directory contributes every file under it, named relative to it; a file contributes
 itself by its file name. Symbolic links are followed only to files inside the tree;
 whatever is left out is listed. The manifest is signed with one KMS call, whatever the
@@ -32,7 +32,7 @@ number of files. If anything is wrong (disabled key, unknown version, a certific
 does not fit), nothing is written.
 
 With --tsa URL the signature is time-stamped (RFC 3161) by that TSA — any public one, or
-`keyseal serve --tsa-key ...` at http://HOST:PORT/tsa: the request is the SHA-256 of the
+`keyseal serve --tsa-key-id ...` at http://HOST:PORT/tsa: the request is the SHA-256 of the
 signature bytes, and the token goes into the bundle (then media type
 application/vnd.keyseal.bundle.v2+json). `keyseal verify --tsa-trust TSA-ROOT.pem` then
 checks the certificate chain at the time stamp's time, so the release still verifies
@@ -44,10 +44,10 @@ pub struct SignArgs {
     #[arg(required = true, value_name = "PATH")]
     pub paths: Vec<PathBuf>,
     /// The signing key: KeyId, alias/NAME or ARN.
-    #[arg(long)]
+    #[arg(long = "key-id", alias = "key", value_name = "KEY")]
     pub key: String,
     /// The key version that signs (there is no default version).
-    #[arg(long)]
+    #[arg(long = "key-version-id", alias = "key-version", value_name = "VERSION")]
     pub key_version: String,
     /// Signing algorithm; default RSA_PKCS1_SHA_256 for RSA keys, ECDSA_SHA_256 for EC keys.
     #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(SIGN_ALGORITHMS))]

@@ -23,10 +23,10 @@ Under a flood of connections it stays answerable: idle connections make way for 
 at --max-connections, a failing accept() (e.g. out of file descriptors) backs off from
 5 ms to 1 s instead of spinning, and stderr says the open-file limit and the cap at start.
 
-With --tsa-key, --tsa-key-version and --tsa-cert it is also an RFC 3161 Time-Stamping
+With --tsa-key-id, --tsa-key-version-id and --tsa-cert it is also an RFC 3161 Time-Stamping
 Authority at POST /tsa (Content-Type application/timestamp-query, answered with
 application/timestamp-reply), as `keyseal timestamp reply` is on the command line:
-  keyseal serve --tsa-key alias/tsa --tsa-key-version V --tsa-cert tsa-chain.pem
+  keyseal serve --tsa-key-id alias/tsa --tsa-key-version-id V --tsa-cert tsa-chain.pem
   openssl ts -query -data FILE -cert -sha256 -out q.tsq
   curl -s --data-binary @q.tsq -H 'Content-Type: application/timestamp-query' \\
       http://127.0.0.1:8080/tsa -o r.tsr
@@ -60,10 +60,10 @@ pub struct ServeArgs {
           value_parser = clap::value_parser!(u64).range(1..))]
     pub max_requests_per_connection: u64,
     /// Also be a TSA at POST /tsa, signing with this key (KeyId, alias/NAME or ARN).
-    #[arg(long, value_name = "KEY", requires_all = ["tsa_key_version", "tsa_cert"])]
+    #[arg(long = "tsa-key-id", alias = "tsa-key", value_name = "KEY", requires_all = ["tsa_key_version", "tsa_cert"])]
     pub tsa_key: Option<String>,
     /// The TSA key's version.
-    #[arg(long, value_name = "VERSION", requires = "tsa_key")]
+    #[arg(long = "tsa-key-version-id", alias = "tsa-key-version", value_name = "VERSION", requires = "tsa_key")]
     pub tsa_key_version: Option<String>,
     /// The TSA's certificate chain (PEM or DER), leaf first, from
     /// `keyseal ca issue --profile timestamping`.

@@ -38,7 +38,7 @@ certificate chain in the reply."
     /// Answer a time-stamp request as a TSA whose key is a KMS key version, as
     /// `openssl ts -reply` does.
     #[command(
-        after_help = "Example:\n  keyseal timestamp reply --key alias/tsa --key-version V --cert tsa-chain.pem \\\n      --in release.tsq --out release.tsr\n  openssl ts -verify -in release.tsr -queryfile release.tsq -CAfile root.pem -untrusted tsa-chain.pem\n\n\
+        after_help = "Example:\n  keyseal timestamp reply --key-id alias/tsa --key-version-id V --cert tsa-chain.pem \\\n      --in release.tsq --out release.tsr\n  openssl ts -verify -in release.tsr -queryfile release.tsq -CAfile root.pem -untrusted tsa-chain.pem\n\n\
 --cert is the TSA's chain, leaf first. The leaf must certify the key version and be a
 time-stamping certificate valid now (a critical extendedKeyUsage of only timeStamping, as
 `keyseal ca issue --profile timestamping` issues); otherwise nothing is answered.
@@ -108,10 +108,10 @@ pub struct QueryArgs {
 #[derive(Debug, Args)]
 pub struct ReplyArgs {
     /// The TSA key: KeyId, alias/NAME or ARN (a SIGN/VERIFY key).
-    #[arg(long)]
+    #[arg(long = "key-id", alias = "key", value_name = "KEY")]
     pub key: String,
     /// The TSA key version.
-    #[arg(long)]
+    #[arg(long = "key-version-id", alias = "key-version", value_name = "VERSION")]
     pub key_version: String,
     /// The TSA's certificate chain (PEM or DER), leaf first.
     #[arg(long, value_name = "TSA-CHAIN.pem")]

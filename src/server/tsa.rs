@@ -47,7 +47,7 @@ pub async fn answer(state: Arc<State>, remote: SocketAddr, request: Request<Inco
         return refuse(
             404,
             "NoTsa",
-            "this server is not a TSA: start keyseal serve with --tsa-key, --tsa-key-version and --tsa-cert",
+            "this server is not a TSA: start keyseal serve with --tsa-key-id, --tsa-key-version-id and --tsa-cert",
         );
     }
     if request.method() != hyper::Method::POST {

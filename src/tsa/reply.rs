@@ -349,7 +349,7 @@ fn check_tsa_certificate(leaf: &Cert, public_spki: &[u8], config: &TsaConfig, no
         TsaError::new(
             reason.code(),
             format!(
-                "{message}; a TSA needs a time-stamping certificate valid now: keyseal ca issue --profile timestamping --key {} --key-version {} ...",
+                "{message}; a TSA needs a time-stamping certificate valid now: keyseal ca issue --profile timestamping --key-id {} --key-version-id {} ...",
                 config.key_id, config.key_version_id
             ),
         )

@@ -235,7 +235,7 @@ impl Tour<'_> {
         self.write("root.pem", &root.pem)?;
         step(
             &format!(
-                "keyseal ca init --name {root_name} --key {root_key} --key-version {root_version} --subject {} --days 3650 --path-len 1 --out root.pem",
+                "keyseal ca init --name {root_name} --key-id {root_key} --key-version-id {root_version} --subject {} --days 3650 --path-len 1 --out root.pem",
                 shell_word(subject)
             ),
             &format!("root CA, serial {}", root.record.serial),
@@ -247,7 +247,7 @@ impl Tour<'_> {
         self.write("release-ca.pem", &intermediate.pem)?;
         step(
             &format!(
-                "keyseal ca issue --ca {root_name} --profile intermediate-ca --name {ca_name} --key {ca_key} --key-version {ca_version} --subject {} --days 1825 --out release-ca.pem",
+                "keyseal ca issue --ca {root_name} --profile intermediate-ca --name {ca_name} --key-id {ca_key} --key-version-id {ca_version} --subject {} --days 1825 --out release-ca.pem",
                 shell_word(subject)
             ),
             &format!("intermediate CA, serial {}", intermediate.record.serial),
@@ -258,7 +258,7 @@ impl Tour<'_> {
         self.write("signer.pem", &signer.pem)?;
         step(
             &format!(
-                "keyseal ca issue --ca {ca_name} --profile code-signing --key {ALIAS} --key-version {v1} --subject {} --days 365 --out signer.pem",
+                "keyseal ca issue --ca {ca_name} --profile code-signing --key-id {ALIAS} --key-version-id {v1} --subject {} --days 365 --out signer.pem",
                 shell_word(subject)
             ),
             &format!("code-signing certificate, serial {}", signer.record.serial),
@@ -280,7 +280,9 @@ impl Tour<'_> {
             std::fs::read(self.path("signer-chain.pem")).map_err(|e| io_error(&self.path("signer-chain.pem"), e))?;
         let signed = self.sign("release", v1, Some(chain), "release")?;
         step(
-            &format!("keyseal sign release/ --key {ALIAS} --key-version {v1} --cert signer-chain.pem --out release/"),
+            &format!(
+                "keyseal sign release/ --key-id {ALIAS} --key-version-id {v1} --cert signer-chain.pem --out release/"
+            ),
             &format!(
                 "{} signed; SHA256SUMS, SHA256SUMS.sig and keyseal.bundle.json written to release/",
                 count(signed.files, "file", "files")
@@ -325,7 +327,7 @@ impl Tour<'_> {
         step("mkdir -p next-release && echo 'demo binary, next version' > next-release/app", "the next release");
         let signed = self.sign("next-release", &v2, None, "next-release")?;
         step(
-            &format!("keyseal sign next-release/ --key {ALIAS} --key-version {v2} --out next-release/"),
+            &format!("keyseal sign next-release/ --key-id {ALIAS} --key-version-id {v2} --out next-release/"),
             &format!("{} signed with the new version", count(signed.files, "file", "files")),
         );
         let verified = self.verify("release", trust)?.verified;
