@@ -26,6 +26,6 @@ needs = [(version(p["rust_version"]), p["name"], p["version"]) for p in meta["pa
 newer = sorted(need for need in needs if need[0] > version(declared))
 if newer:
     listed = ", ".join(f"{name} {v} needs {shown(need)}" for need, name, v in newer)
-    sys.exit(f"check-msrv: rust-version is {declared}, but {listed}: raise rust-version (and the README)")
+    sys.exit(f"check-msrv: rust-version is {declared}, but {listed}: raise rust-version (and the README and docs/development.md)")
 print(f"check-msrv: rust-version {declared}; the locked dependencies need at most {shown(max(needs)[0])}")
 PY

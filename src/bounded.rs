@@ -8,7 +8,7 @@ use std::io::Read;
 use std::path::Path;
 
 /// What a file is, for the messages and its size cap. The caps are documented in the
-/// README ("Limits"); each is far above anything keyseal writes and small enough that
+/// docs/security.md ("Hostile input"); each is far above anything keyseal writes and small enough that
 /// reading and parsing the largest allowed input stays well under a second.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum InputKind {

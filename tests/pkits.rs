@@ -201,7 +201,7 @@ fn a_pkits_sample_through_the_binary() {
 /// Cases where `openssl verify -x509_strict` (3.0) and keyseal disagree, with which of
 /// the two follows RFC 5280 (the PKITS expectation is the judge) and why.
 const OPENSSL_DIFFERS: &[(&str, &str)] = &[
-    ("valid_dsa_signatures_test4", "keyseal refuses DSA with SHA-1 (see README); OpenSSL accepts it"),
+    ("valid_dsa_signatures_test4", "keyseal refuses DSA with SHA-1 (see docs/verifier.md); OpenSSL accepts it"),
     (
         "valid_separate_certificate_and_crl_keys_test19",
         "OpenSSL finds no CRL (\"unable to get certificate CRL\"): it does not use a CRL signed by a separate CRL-signing certificate of the CA, which RFC 5280 §6.3.3 (f) allows",

@@ -193,7 +193,7 @@ fn wire_refusals(endpoint: &str, admin: &(String, String)) {
     assert!(health.starts_with("HTTP/1.1 200") && health.contains(r#"{"Status":"ok"}"#), "{health}");
 }
 
-/// examples/sdk/sign.py, the README's SDK example, run as written against a `keyseal
+/// examples/sdk/sign.py, the SDK example of docs/server.md, run as written against a `keyseal
 /// serve` over TLS with a private CA: its signature verifies with OpenSSL.
 #[test]
 fn the_sdk_example_signs_through_keyseal_serve_over_tls() {

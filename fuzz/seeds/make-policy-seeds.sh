@@ -33,7 +33,7 @@ seed() {
     } >"$out/$name"
 }
 
-# README's sign-only policy: signing through the alias, with the key it points at.
+# the tour's sign-only policy (docs/tour.md): signing through the alias, with the key it points at.
 seed sign-via-alias kms:AsymmetricSign "$key,$alias" "$sign_only"
 seed sign-by-key-id kms:AsymmetricSign "$key" "$sign_only"
 seed decrypt-via-alias kms:AsymmetricDecrypt "$key,$alias" "$sign_only"

@@ -76,6 +76,21 @@ pub enum TokenReason {
 }
 
 impl TokenReason {
+    /// Every reason, as `docs/reason-codes.md` lists them (`tests/docs.rs` checks the page).
+    pub const ALL: &'static [TokenReason] = &[
+        TokenReason::MalformedToken,
+        TokenReason::NotGranted,
+        TokenReason::TsaCertificateNotFound,
+        TokenReason::BadTsaSignature,
+        TokenReason::BadSigningCertificate,
+        TokenReason::TsaChainInvalid,
+        TokenReason::UnsupportedAlgorithm,
+        TokenReason::BadImprint,
+        TokenReason::GenTimeInFuture,
+        TokenReason::BadAccuracy,
+        TokenReason::UnknownCriticalExtension,
+    ];
+
     /// The stable code.
     pub fn code(self) -> &'static str {
         match self {

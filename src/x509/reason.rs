@@ -133,6 +133,50 @@ pub enum Reason {
 }
 
 impl Reason {
+    /// Every reason a chain can be refused for, in the order `docs/reason-codes.md` lists
+    /// them (`tests/docs.rs` holds the page to this list). `missing-purpose`, the code of
+    /// `MissingPurpose(Any)`, is left out: `--purpose any` asks for no extendedKeyUsage.
+    pub const ALL: &'static [Reason] = &[
+        Reason::MalformedCertificate,
+        Reason::BadVersion,
+        Reason::BadSerial,
+        Reason::Expired,
+        Reason::NotYetValid,
+        Reason::BadSignature,
+        Reason::UnsupportedAlgorithm,
+        Reason::NotACa,
+        Reason::PathLengthExceeded,
+        Reason::BadKeyUsage,
+        Reason::MissingPurpose(Purpose::CodeSigning),
+        Reason::MissingPurpose(Purpose::Server),
+        Reason::MissingPurpose(Purpose::Client),
+        Reason::MissingPurpose(Purpose::Email),
+        Reason::MissingPurpose(Purpose::Timestamping),
+        Reason::Revoked,
+        Reason::UnknownCriticalExtension,
+        Reason::DuplicateExtension,
+        Reason::NameMismatch,
+        Reason::NameConstraintViolation,
+        Reason::ChainIncomplete,
+        Reason::UntrustedRoot,
+        Reason::PathTooLong,
+        Reason::BudgetExceeded,
+        Reason::TooManyCertificates,
+        Reason::CrlBadSignature,
+        Reason::CrlExpired,
+        Reason::CrlInvalid,
+        Reason::RevocationUnknown,
+        Reason::KeyMismatch,
+        Reason::MalformedExtension,
+        Reason::MissingExtension,
+        Reason::BadCriticality,
+        Reason::EmptySubject,
+        Reason::MisplacedExtension,
+        Reason::CaAsEndEntity,
+        Reason::PolicyNotAccepted,
+        Reason::BadPolicyMapping,
+    ];
+
     /// The stable code.
     pub fn code(self) -> &'static str {
         match self {
