@@ -110,8 +110,12 @@ for group in "${groups[@]}"; do
     out="$work/out/$name"
     mkdir -p "$out"
     echo "== $name: $(field 2 "$group") against ${tests[*]}" >&2
+    # The test selection goes to every cargo invocation (-C), so that each mutant's build
+    # compiles and links only these test binaries, not all of them.
+    cargo_args=()
+    for arg in "${tests[@]}"; do cargo_args+=(-C "$arg"); done
     (cd "$tree" && cargo mutants --in-place --profile mutants --no-shuffle \
-        --output "$out" "${iterate[@]}" "${files[@]}" "${in_diff[@]}" -- "${tests[@]}") >&2 || true
+        --output "$out" "${iterate[@]}" "${files[@]}" "${in_diff[@]}" "${cargo_args[@]}") >&2 || true
     # outcomes.json: one outcome per mutant, and the baseline.
     python3 - "$out/mutants.out/outcomes.json" "$name" >>"$summary" <<'EOF'
 import json, os, sys
