@@ -1,7 +1,6 @@
 //! keyseal: versioned asymmetric keys in a KMS, release signing, a mini-CA and an offline
-//! verifier. This file is the module map and nothing else; see `DESIGN.md` in the shared
-//! folder for how the pieces fit.
-#![forbid(unsafe_code)]
+//! verifier. This file is the module map and nothing else. The layers go one way: `cli` on
+//! `server` and `release`, on `tsa`, on `ca`, on `x509`, on `kms`; none imports back up.
 #![warn(missing_docs)]
 #![cfg_attr(not(test), warn(clippy::unwrap_used))]
 

@@ -1,6 +1,5 @@
 //! The `keyseal` binary: parse the arguments, run one command, map the outcome to an exit
 //! status (0 success, 1 verification failed, 2 usage, input or service error).
-#![forbid(unsafe_code)]
 
 use clap::Parser;
 use keyseal::cli::{self, Cli, Outcome, output};

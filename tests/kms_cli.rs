@@ -664,7 +664,7 @@ fn passphrase_rules() {
     assert!(!wrong.stderr.contains("not the passphrase"), "the passphrase is never printed");
     ks.refuses_with(ks.command().env_remove("KEYSEAL_PASSPHRASE").args(sign), "Keyseal.PassphraseRequired");
     // Operations without a private key need no passphrase.
-    let public: common::Run = ks
+    let public: Run = ks
         .command()
         .env_remove("KEYSEAL_PASSPHRASE")
         .args(["kms", "get-public-key", "--key-id", &key_id, "--key-version-id", &version])
@@ -674,7 +674,7 @@ fn passphrase_rules() {
     assert_eq!(public.status, 0, "{}", public.stderr);
     // A new store refuses a short passphrase before locking itself with it.
     let fresh = Keyseal::new();
-    let short: common::Run = fresh
+    let short: Run = fresh
         .command()
         .env("KEYSEAL_PASSPHRASE", "short")
         .args(["kms", "create-key", "--key-spec", "EC_P256", "--key-usage", "SIGN/VERIFY"])
@@ -693,7 +693,7 @@ fn a_key_file_locks_the_store_instead_of_a_passphrase() {
     let ks = Keyseal::new();
     let key_file = ks.file("kek");
     std::fs::write(&key_file, "c2VjcmV0IGtleSBtYXRlcmlhbCBmb3Iga2V5c2VhbCB0ZXN0cw==\n").unwrap();
-    let with_file = |args: &[&str]| -> common::Run {
+    let with_file = |args: &[&str]| -> Run {
         ks.command()
             .env_remove("KEYSEAL_PASSPHRASE")
             .arg("--key-file")
@@ -762,9 +762,7 @@ fn usage_errors_do_not_show_global_flags_set_by_their_variables_as_required() {
     let ks = Keyseal::new();
     let key_file = ks.file("kek");
     std::fs::write(&key_file, "c2VjcmV0IGtleSBtYXRlcmlhbCBmb3Iga2V5c2VhbCB0ZXN0cw==\n").unwrap();
-    let run = |command: &mut std::process::Command, args: &[&str]| -> common::Run {
-        command.args(args).output().unwrap().into()
-    };
+    let run = |command: &mut Command, args: &[&str]| -> Run { command.args(args).output().unwrap().into() };
     let with_variables = || {
         let mut command = ks.command();
         command
@@ -850,16 +848,20 @@ fn every_command_teaches_with_an_example() {
 #[test]
 fn the_store_is_private_whatever_the_umask_and_an_open_one_is_refused() {
     use std::os::unix::fs::PermissionsExt;
-    use std::os::unix::process::CommandExt;
     let ks = Keyseal::new();
-    let mut command = ks.command();
-    command.args(["kms", "create-key", "--key-spec", "EC_P256", "--key-usage", "SIGN/VERIFY"]);
-    // SAFETY: umask is async-signal-safe and touches only the child's own state.
-    unsafe {
-        command.pre_exec(|| {
-            libc::umask(0);
-            Ok(())
-        });
+    let mut keyseal = ks.command();
+    keyseal.args(["kms", "create-key", "--key-spec", "EC_P256", "--key-usage", "SIGN/VERIFY"]);
+    // The same command under `umask 000`, set by a shell that then becomes keyseal.
+    let mut command = Command::new("sh");
+    command.args(["-c", "umask 000 && exec \"$0\" \"$@\""]).arg(keyseal.get_program()).args(keyseal.get_args());
+    for (name, value) in keyseal.get_envs() {
+        match value {
+            Some(value) => command.env(name, value),
+            None => command.env_remove(name),
+        };
+    }
+    if let Some(dir) = keyseal.get_current_dir() {
+        command.current_dir(dir);
     }
     let created = command.output().unwrap();
     assert!(created.status.success(), "{}", String::from_utf8_lossy(&created.stderr));

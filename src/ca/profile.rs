@@ -89,7 +89,7 @@ impl Profile {
         }
     }
 
-    fn key_usages(self, rsa_subject: bool) -> x509_cert::der::flagset::FlagSet<KeyUsages> {
+    fn key_usages(self, rsa_subject: bool) -> der::flagset::FlagSet<KeyUsages> {
         use KeyUsages::*;
         match self {
             Profile::RootCa | Profile::IntermediateCa => KeyCertSign | CRLSign,

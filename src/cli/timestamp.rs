@@ -293,7 +293,7 @@ fn verify(args: VerifyArgs) -> Result<Outcome, CliError> {
     let intermediates = certificates(&args.chain, "--chain", MAX_UNTRUSTED_CERTIFICATES)?;
     let anchors = trusted_certificates(&args.trust, "--trust")?;
     let crls = crate::cli::cert::crls(&args.crl)?;
-    let now = args.at.unwrap_or_else(crate::clock::now_unix);
+    let now = args.at.unwrap_or_else(now_unix);
     let trust = TsaTrust { anchors: &anchors, intermediates: &intermediates, crls: &crls, now };
     let report = verify_reply(&reply, &expected, &trust)?;
     if args.json {

@@ -1008,7 +1008,7 @@ mod tests {
         let first = Arc::new(std::sync::atomic::AtomicBool::new(true));
         kms.with_guard(Arc::new(move |target_of: AliasLookup<'_>| {
             target_of("alias/x")?;
-            if first.swap(false, std::sync::atomic::Ordering::SeqCst) {
+            if first.swap(false, Ordering::SeqCst) {
                 meanwhile();
             }
             Ok(())

@@ -270,7 +270,7 @@ fn find_bundle(options: &VerifyOptions) -> Result<PathBuf, ReleaseError> {
     )))
 }
 
-fn input_error(error: crate::bounded::ReadError) -> ReleaseError {
+fn input_error(error: bounded::ReadError) -> ReleaseError {
     ReleaseError::Input(error.to_string())
 }
 
@@ -633,7 +633,7 @@ fn check_files(
                 Ok(name) => match std::fs::metadata(path) {
                     Ok(meta) if meta.is_file() => to_hash.push((name, path.clone(), meta.len())),
                     Ok(meta) => {
-                        let what = crate::bounded::describe_type(&meta);
+                        let what = bounded::describe_type(&meta);
                         let detail = format!("{}: not a regular file ({what}); not read", quote_path(path));
                         reports.insert(name.clone(), report(&name, FileStatus::Unreadable, Some(detail)));
                     }

@@ -31,7 +31,9 @@ pub fn classify(err: &io::Error) -> AcceptFailure {
     if matches!(err.kind(), ConnectionAborted | ConnectionReset | Interrupted | WouldBlock | TimedOut) {
         return AcceptFailure::Connection;
     }
-    #[cfg(unix)]
+    // Linux only: ENONET is Linux's, and the BSDs and macOS do not pass a failed
+    // connection's error up through accept(2).
+    #[cfg(target_os = "linux")]
     if let Some(code) = err.raw_os_error() {
         // Linux passes these up from a connection that failed before it was accepted
         // (accept(2), "Error handling"): retry at once, as for ECONNABORTED.
@@ -110,7 +112,15 @@ mod tests {
     #[cfg(unix)]
     #[test]
     fn a_connection_that_failed_before_it_was_taken_does_not() {
-        for code in [libc::ECONNABORTED, libc::ECONNRESET, libc::EINTR, libc::EPROTO, libc::EPERM] {
+        for code in [libc::ECONNABORTED, libc::ECONNRESET, libc::EINTR] {
+            assert_eq!(classify(&io::Error::from_raw_os_error(code)), AcceptFailure::Connection, "{code}");
+        }
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn linux_passes_up_a_failed_connections_own_error() {
+        for code in [libc::EPROTO, libc::ENONET, libc::EHOSTUNREACH, libc::EPERM] {
             assert_eq!(classify(&io::Error::from_raw_os_error(code)), AcceptFailure::Connection, "{code}");
         }
     }

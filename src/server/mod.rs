@@ -184,7 +184,7 @@ fn tls_acceptor(cert: &std::path::Path, key: &std::path::Path) -> Result<tokio_r
         .with_no_client_auth()
         .with_single_cert(chain, private)
         .map_err(|e| bad("--tls-cert", cert, &e))?;
-    Ok(tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(config)))
+    Ok(tokio_rustls::TlsAcceptor::from(Arc::new(config)))
 }
 
 async fn run(

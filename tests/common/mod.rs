@@ -81,7 +81,7 @@ impl Keyseal {
             .env("KEYSEAL_STORE", self.store())
             .env("KEYSEAL_PASSPHRASE", PASSPHRASE)
             .env_remove("KEYSEAL_KEY_FILE")
-            .stdin(std::process::Stdio::null());
+            .stdin(Stdio::null());
         command
     }
 

@@ -1,6 +1,6 @@
 //! The aws-lc-rs provider for RSA_2048 and EC_P256 (feature `aws-lc`): about 7x the rsa
 //! crate's RSA signing speed and OpenSSL's P-256 speed. secp256k1 is not here: k256 is
-//! faster than aws-lc-rs for it (DESIGN.md, "Notes on the libraries").
+//! faster than aws-lc-rs for it (docs/development.md, "Crypto provider").
 //!
 //! It reads and writes the same formats as the RustCrypto provider, so stored keys move
 //! freely between builds: PKCS#8 v1 private keys, SubjectPublicKeyInfo public keys, RSA
