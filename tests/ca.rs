@@ -461,7 +461,7 @@ fn refusals_with_clear_errors() {
         "--out",
         path(&out),
     ]);
-    assert_eq!(code(&refused), "wrong-key-usage");
+    assert_eq!(code(&refused), "Rejected.UnsupportedOperation");
     assert_eq!(code(&init(&["--algorithm", "RSA_PSS_SHA_256"])), "Rejected.UnsupportedOperation");
     assert_eq!(
         code(&ks.run(&[

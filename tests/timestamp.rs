@@ -543,6 +543,25 @@ fn a_tsa_certificate_without_the_timestamping_purpose_is_refused_at_start() {
     ]);
     assert_eq!(error_code(&run), "key-mismatch");
     assert!(!out.exists());
+
+    // A key that cannot sign is refused as the KMS refuses AsymmetricSign on it, with the
+    // code `sign` and `ca` give too (issue 29: one resolver); RSA-PSS fits an RSA key, but
+    // not a TSA, whose tokens OpenSSL could not check.
+    let with_key = |key: &str, version: &str, algorithm: &[&str]| {
+        let mut args = vec!["timestamp", "reply", "--key-id", key, "--key-version-id", version];
+        args.extend(algorithm);
+        args.extend(["--cert", path(&tsa.cert), "--in", path(&query), "--out", path(&out)]);
+        tsa.ks.run(&args)
+    };
+    let (enc_key, enc_version) = tsa.ks.create_key("RSA_2048", "ENCRYPT/DECRYPT");
+    let run = with_key(&enc_key, &enc_version, &[]);
+    assert_eq!(error_code(&run), "Rejected.UnsupportedOperation");
+    assert!(run.stderr.contains("SIGN/VERIFY"), "{}", run.stderr);
+    let (rsa_key, rsa_version) = tsa.ks.create_key("RSA_2048", "SIGN/VERIFY");
+    let run = with_key(&rsa_key, &rsa_version, &["--algorithm", "RSA_PSS_SHA_256"]);
+    assert_eq!(error_code(&run), "bad-algorithm");
+    assert!(run.stderr.contains("openssl ts -verify"), "{}", run.stderr);
+    assert!(!out.exists());
 }
 
 #[test]

@@ -8,7 +8,7 @@ use crate::ca::index;
 use crate::ca::issue::{Authority, x509_time};
 use crate::ca::profile::key_identifier;
 use crate::ca::signer::KmsSigner;
-use crate::kms::api::KeyVersionRequest;
+use crate::kms::SigningKey;
 use crate::kms::audit::{self, AuditEntry};
 use crate::kms::keys;
 use crate::x509::signature::verify_signed;
@@ -145,14 +145,8 @@ pub fn crl(authority: &Authority<'_>, ca_name: &str, days: u32) -> Result<Crl, C
         CaError::new("ca-not-found", format!("there is no CA named {ca_name}; `keyseal ca list` shows them"))
     })?;
     let ca_certificate = Certificate::from_der(&ca.certificate)?;
-    let public = authority
-        .kms
-        .get_public_key(&KeyVersionRequest { key_id: ca.key_id.clone(), key_version_id: ca.key_version_id.clone() })?;
-    let public_spki = keys::public_key_from_pem(&public.public_key)
-        .ok_or_else(|| CaError::internal("the KMS returned an unreadable public key"))?;
-    let spec =
-        keys::spec_of_public_key(&public_spki).ok_or_else(|| CaError::internal("the CA key is of an unknown type"))?;
-    let ca_key = SubjectPublicKeyInfoOwned::from_der(&public_spki)?;
+    let key = SigningKey::resolve(authority.kms, &ca.key_id, &ca.key_version_id, Some(ca.algorithm))?;
+    let ca_key = SubjectPublicKeyInfoOwned::from_der(&key.public_spki)?;
 
     let revoked: Vec<index::CertRecord> = authority
         .store
@@ -178,7 +172,7 @@ pub fn crl(authority: &Authority<'_>, ca_name: &str, days: u32) -> Result<Crl, C
         key_identifier: Some(OctetString::new(key_identifier(&ca_key))?),
         ..Default::default()
     };
-    let signer = KmsSigner::new(authority.kms, &ca.key_id, &ca.key_version_id, ca.algorithm, spec, public_spki.clone());
+    let signer = KmsSigner::new(authority.kms, &key);
     let tbs = TbsCertList {
         version: Version::V2,
         signature: keys::signature_algorithm_identifier(ca.algorithm).map_err(|e| CaError::internal(e.to_string()))?,

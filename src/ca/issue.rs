@@ -12,11 +12,11 @@ use crate::ca::profile::{ExtensionInputs, FixedProfile, Profile, extensions};
 use crate::ca::signer::{KmsSignature, KmsSigner};
 use crate::ca::subject::{San, check_csr_subject, check_name, check_not_issuer};
 use crate::clock::format_unix;
-use crate::kms::api::{KeyIdRequest, KeyVersionRequest};
 use crate::kms::audit::{self, AuditEntry};
-use crate::kms::spec::{Algorithm, KeySpec, KeyUsage};
+use crate::kms::signing_key::public_key_of;
+use crate::kms::spec::Algorithm;
 use crate::kms::store::Store;
-use crate::kms::{Kms, keys};
+use crate::kms::{Kms, SigningKey};
 use crate::x509::signature::verify_signed;
 use der::{Decode, Encode, EncodePem};
 use spki::SubjectPublicKeyInfoOwned;
@@ -125,51 +125,6 @@ pub struct Issued {
     pub ignored_extension_requests: Vec<String>,
 }
 
-/// A KMS key version that will sign certificates: checked to be a SIGN/VERIFY key, its
-/// public key fetched (which also refuses a disabled or pending-deletion key).
-pub(crate) struct CaKey {
-    pub(crate) key_id: String,
-    pub(crate) key_version_id: String,
-    pub(crate) spec: KeySpec,
-    pub(crate) algorithm: Algorithm,
-    pub(crate) public_spki: Vec<u8>,
-}
-
-pub(crate) fn ca_key(
-    kms: &dyn Kms,
-    key_id: &str,
-    key_version_id: &str,
-    algorithm: Option<Algorithm>,
-) -> Result<CaKey, CaError> {
-    let meta = kms.describe_key(&KeyIdRequest { key_id: key_id.to_string() })?.key_metadata;
-    if meta.key_usage != KeyUsage::SignVerify {
-        return Err(CaError::new(
-            "wrong-key-usage",
-            format!("key {} is an {} key; a CA signs with a SIGN/VERIFY key", meta.key_id, meta.key_usage),
-        ));
-    }
-    let algorithm = algorithm.unwrap_or_else(|| meta.key_spec.default_signing_algorithm());
-    if !meta.key_spec.algorithms(KeyUsage::SignVerify).contains(&algorithm) {
-        return Err(CaError::new(
-            "Rejected.UnsupportedOperation",
-            format!("a {} key cannot sign with {algorithm}", meta.key_spec),
-        ));
-    }
-    let public = kms.get_public_key(&KeyVersionRequest {
-        key_id: key_id.to_string(),
-        key_version_id: key_version_id.to_string(),
-    })?;
-    let public_spki = keys::public_key_from_pem(&public.public_key)
-        .ok_or_else(|| CaError::internal("the KMS returned an unreadable public key"))?;
-    Ok(CaKey {
-        key_id: meta.key_id,
-        key_version_id: public.key_version_id,
-        spec: meta.key_spec,
-        algorithm,
-        public_spki,
-    })
-}
-
 /// A random, positive, 20-byte serial number (the top bit clear so it stays positive, the
 /// next one set so it keeps all 20 bytes), unused in this store.
 fn new_serial(store: &Store) -> Result<Vec<u8>, CaError> {
@@ -265,7 +220,7 @@ fn record(
 }
 
 /// The registry entry of a new CA: its name, its KMS key version and its own certificate.
-fn ca_record(name: &str, key: &CaKey, certificate: &CertRecord, crl_url: Option<String>, now: i64) -> CaRecord {
+fn ca_record(name: &str, key: &SigningKey, certificate: &CertRecord, crl_url: Option<String>, now: i64) -> CaRecord {
     CaRecord {
         name: name.to_string(),
         key_id: key.key_id.clone(),
@@ -279,7 +234,7 @@ fn ca_record(name: &str, key: &CaKey, certificate: &CertRecord, crl_url: Option<
     }
 }
 
-fn audit_entry(authority: &Authority<'_>, action: &str, key: &CaKey, detail: String) -> AuditEntry {
+fn audit_entry(authority: &Authority<'_>, action: &str, key: &SigningKey, detail: String) -> AuditEntry {
     let request_id = crate::kms::ids::new_uuid().unwrap_or_default();
     let mut entry = AuditEntry::new(authority.now, &request_id, authority.principal, action);
     entry.key_id = Some(key.key_id.clone());
@@ -312,7 +267,7 @@ fn refuse_taken_name(store: &Store, name: &str) -> Result<(), CaError> {
 /// Creates a self-signed root CA for a KMS key version.
 pub fn init(authority: &Authority<'_>, request: &InitRequest) -> Result<Issued, CaError> {
     refuse_taken_name(authority.store, &request.name)?;
-    let key = ca_key(authority.kms, &request.key_id, &request.key_version_id, request.algorithm)?;
+    let key = SigningKey::resolve(authority.kms, &request.key_id, &request.key_version_id, request.algorithm)?;
     let end = not_after(request.lifetime, authority.now)?;
     let own_key = SubjectPublicKeyInfoOwned::from_der(&key.public_spki)?;
     check_subject_key(&own_key, KeySource::Kms { key_id: &key.key_id, key_version_id: &key.key_version_id })?;
@@ -327,14 +282,7 @@ pub fn init(authority: &Authority<'_>, request: &InitRequest) -> Result<Issued, 
         },
     )?;
     let profile = FixedProfile { issuer: request.subject.clone(), subject: request.subject.clone(), extensions };
-    let signer = KmsSigner::new(
-        authority.kms,
-        &key.key_id,
-        &key.key_version_id,
-        key.algorithm,
-        key.spec,
-        key.public_spki.clone(),
-    );
+    let signer = KmsSigner::new(authority.kms, &key);
     let serial = new_serial(authority.store)?;
     let certificate = build(&signer, profile, &serial, (authority.now, end), own_key)?;
     let record =
@@ -429,7 +377,7 @@ pub fn issue(authority: &Authority<'_>, request: &IssueRequest) -> Result<Issued
             (subject, SubjectPublicKeyInfoOwned::from_der(&key.public_spki)?, Some(key), Vec::new())
         }
     };
-    let issuer_key_version = ca_key(authority.kms, &ca.key_id, &ca.key_version_id, Some(ca.algorithm))?;
+    let issuer_key_version = SigningKey::resolve(authority.kms, &ca.key_id, &ca.key_version_id, Some(ca.algorithm))?;
 
     let issuer_end = ca_certificate.tbs_certificate().validity().not_after.to_unix_duration().as_secs() as i64;
     let mut end = not_after(request.lifetime, authority.now)?;
@@ -463,20 +411,15 @@ pub fn issue(authority: &Authority<'_>, request: &IssueRequest) -> Result<Issued
         },
     )?;
     let profile = FixedProfile { issuer: ca_certificate.tbs_certificate().subject().clone(), subject, extensions };
-    let signer = KmsSigner::new(
-        authority.kms,
-        &issuer_key_version.key_id,
-        &issuer_key_version.key_version_id,
-        issuer_key_version.algorithm,
-        issuer_key_version.spec,
-        issuer_key_version.public_spki.clone(),
-    );
+    let signer = KmsSigner::new(authority.kms, &issuer_key_version);
     let serial = new_serial(authority.store)?;
     let certificate = build(&signer, profile, &serial, (authority.now, end), subject_key)?;
     let key_ref = kms_key.as_ref().map(|k| (k.key_id.as_str(), k.key_version_id.as_str()));
     let record = record(&request.ca, request.profile, &certificate, key_ref, authority.now)?;
     let new_ca = match (&request.new_ca_name, &kms_key) {
-        (Some(name), Some(key)) => Some(ca_record(name, key, &record, request.crl_url.clone(), authority.now)),
+        (Some(name), Some(CertifiedKey { signing: Some(key), .. })) => {
+            Some(ca_record(name, key, &record, request.crl_url.clone(), authority.now))
+        }
         _ => None,
     };
     let entry = audit_entry(
@@ -510,15 +453,31 @@ fn subject_kms_key_version(
     request: &IssueRequest,
     key_id: &str,
     key_version_id: &str,
-) -> Result<CaKey, CaError> {
+) -> Result<CertifiedKey, CaError> {
     let key = if request.profile.is_ca() {
-        ca_key(kms, key_id, key_version_id, request.algorithm)?
+        let signing = SigningKey::resolve(kms, key_id, key_version_id, request.algorithm)?;
+        CertifiedKey {
+            key_id: signing.key_id.clone(),
+            key_version_id: signing.key_version_id.clone(),
+            public_spki: signing.public_spki.clone(),
+            signing: Some(signing),
+        }
     } else {
-        subject_kms_key(kms, key_id, key_version_id)?
+        let (meta, key_version_id, public_spki) = public_key_of(kms, key_id, key_version_id)?;
+        CertifiedKey { key_id: meta.key_id, key_version_id, public_spki, signing: None }
     };
     let source = KeySource::Kms { key_id: &key.key_id, key_version_id: &key.key_version_id };
     check_subject_key(&SubjectPublicKeyInfoOwned::from_der(&key.public_spki)?, source)?;
     Ok(key)
+}
+
+/// A KMS key version a certificate is issued to.
+struct CertifiedKey {
+    key_id: String,
+    key_version_id: String,
+    public_spki: Vec<u8>,
+    /// For an intermediate CA: the key resolved for the signing it will do.
+    signing: Option<SigningKey>,
 }
 
 /// The certificate's subject: `--subject` when given (it replaces a CSR's, which then need
@@ -539,24 +498,6 @@ fn certified_subject(request: &IssueRequest, csr: Option<&Csr>, ca_certificate: 
     };
     check_not_issuer(&subject, ca_certificate.tbs_certificate().subject(), &request.ca)?;
     Ok(subject)
-}
-
-/// The public key of a KMS key version to certify for an end entity.
-fn subject_kms_key(kms: &dyn Kms, key_id: &str, key_version_id: &str) -> Result<CaKey, CaError> {
-    let meta = kms.describe_key(&KeyIdRequest { key_id: key_id.to_string() })?.key_metadata;
-    let public = kms.get_public_key(&KeyVersionRequest {
-        key_id: key_id.to_string(),
-        key_version_id: key_version_id.to_string(),
-    })?;
-    let public_spki = keys::public_key_from_pem(&public.public_key)
-        .ok_or_else(|| CaError::internal("the KMS returned an unreadable public key"))?;
-    Ok(CaKey {
-        key_id: meta.key_id,
-        key_version_id: public.key_version_id,
-        spec: meta.key_spec,
-        algorithm: meta.key_spec.default_signing_algorithm(),
-        public_spki,
-    })
 }
 
 /// Checks that do not need the KMS: intermediates are named and have a KMS key, the
@@ -621,7 +562,7 @@ pub fn import(
     let chain = crate::x509::load_pem_chain(certificate_pem).map_err(|e| CaError::new(e.reason.code(), e.message))?;
     let certificate = &chain[0];
     check_is_ca(certificate)?;
-    let key = ca_key(authority.kms, key_id, key_version_id, algorithm)?;
+    let key = SigningKey::resolve(authority.kms, key_id, key_version_id, algorithm)?;
     if certificate.tbs_certificate().subject_public_key_info().to_der()? != key.public_spki {
         return Err(CaError::new(
             "key-mismatch",

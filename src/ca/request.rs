@@ -8,11 +8,10 @@
 
 use crate::ca::CaError;
 use crate::ca::csr::read_csr;
-use crate::ca::issue::ca_key;
 use crate::ca::signer::KmsSigner;
 use crate::ca::subject::{parse_san, parse_subject};
-use crate::kms::Kms;
 use crate::kms::spec::Algorithm;
+use crate::kms::{Kms, SigningKey};
 use der::asn1::BitString;
 use der::{Decode, Encode};
 use spki::{DynSignatureAlgorithmIdentifier, SubjectPublicKeyInfoOwned};
@@ -40,7 +39,7 @@ pub struct CsrRequest {
 pub fn make_csr(kms: &dyn Kms, request: &CsrRequest) -> Result<String, CaError> {
     let subject = parse_subject(&request.subject)?;
     let sans = request.sans.iter().map(|text| parse_san(text)?.general_name()).collect::<Result<Vec<_>, _>>()?;
-    let key = ca_key(kms, &request.key_id, &request.key_version_id, request.algorithm)?;
+    let key = SigningKey::resolve(kms, &request.key_id, &request.key_version_id, request.algorithm)?;
     let mut info = CertReqInfo {
         version: Version::V1,
         subject,
@@ -55,7 +54,7 @@ pub fn make_csr(kms: &dyn Kms, request: &CsrRequest) -> Result<String, CaError> 
             .insert(ExtensionReq(vec![extension]).try_into()?)
             .map_err(|e| CaError::internal(format!("cannot add the extensionRequest: {e}")))?;
     }
-    let signer = KmsSigner::new(kms, &key.key_id, &key.key_version_id, key.algorithm, key.spec, key.public_spki);
+    let signer = KmsSigner::new(kms, &key);
     let signature = signature::Signer::try_sign(&signer, &info.to_der()?).map_err(|_| match signer.take_error() {
         Some(err) => CaError::from(err),
         None => CaError::internal("the KMS did not sign the request"),

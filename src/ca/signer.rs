@@ -4,9 +4,8 @@
 //! calling `AsymmetricSign`. It holds no private key bytes. The builder's error type drops
 //! detail, so the last KMS error is kept here for the caller to report.
 
-use crate::kms::api::SignRequest;
-use crate::kms::spec::{Algorithm, KeySpec};
-use crate::kms::{Kms, KmsError, keys};
+use crate::kms::spec::Algorithm;
+use crate::kms::{Kms, KmsError, SigningKey, keys};
 use der::asn1::BitString;
 use sha2::{Digest, Sha256};
 use spki::{AlgorithmIdentifierOwned, DynSignatureAlgorithmIdentifier, EncodePublicKey, SignatureBitStringEncoding};
@@ -15,10 +14,7 @@ use std::sync::Mutex;
 /// A KMS key version seen as a signer.
 pub struct KmsSigner<'a> {
     kms: &'a dyn Kms,
-    key_id: String,
-    key_version_id: String,
-    algorithm: Algorithm,
-    spec: KeySpec,
+    key: SigningKey,
     public_key: PublicKeyDer,
     last_error: Mutex<Option<KmsError>>,
 }
@@ -44,23 +40,12 @@ impl SignatureBitStringEncoding for KmsSignature {
 }
 
 impl<'a> KmsSigner<'a> {
-    /// A signer for `key_id` version `key_version_id` with `algorithm`; `public_spki` is the
-    /// version's public key (from GetPublicKey) and `spec` its KeySpec.
-    pub fn new(
-        kms: &'a dyn Kms,
-        key_id: &str,
-        key_version_id: &str,
-        algorithm: Algorithm,
-        spec: KeySpec,
-        public_spki: Vec<u8>,
-    ) -> KmsSigner<'a> {
+    /// A signer for a resolved key version (`SigningKey::resolve`).
+    pub fn new(kms: &'a dyn Kms, key: &SigningKey) -> KmsSigner<'a> {
         KmsSigner {
             kms,
-            key_id: key_id.to_string(),
-            key_version_id: key_version_id.to_string(),
-            algorithm,
-            spec,
-            public_key: PublicKeyDer(public_spki),
+            key: key.clone(),
+            public_key: PublicKeyDer(key.public_spki.clone()),
             last_error: Mutex::new(None),
         }
     }
@@ -72,7 +57,7 @@ impl<'a> KmsSigner<'a> {
 
     /// The signing algorithm.
     pub fn algorithm(&self) -> Algorithm {
-        self.algorithm
+        self.key.algorithm
     }
 
     /// The signer's public key, SubjectPublicKeyInfo DER.
@@ -81,14 +66,9 @@ impl<'a> KmsSigner<'a> {
     }
 
     fn sign(&self, message: &[u8]) -> Result<KmsSignature, KmsError> {
-        let request = SignRequest {
-            key_id: self.key_id.clone(),
-            key_version_id: self.key_version_id.clone(),
-            algorithm: self.algorithm,
-            digest: Sha256::digest(message).to_vec(),
-        };
-        // Fail closed: a wrong answer from the KMS never becomes a certificate.
-        crate::kms::sign_checked(self.kms, &request, self.spec, &self.public_key.0).map(KmsSignature)
+        // Fail closed (the signature is checked inside): a wrong answer from the KMS never
+        // becomes a certificate.
+        self.key.sign_digest(self.kms, &Sha256::digest(message)).map(KmsSignature)
     }
 }
 
@@ -102,7 +82,7 @@ impl signature::Keypair for KmsSigner<'_> {
 
 impl DynSignatureAlgorithmIdentifier for KmsSigner<'_> {
     fn signature_algorithm_identifier(&self) -> spki::Result<AlgorithmIdentifierOwned> {
-        keys::signature_algorithm_identifier(self.algorithm).map_err(|_| spki::Error::AlgorithmParametersMissing)
+        keys::signature_algorithm_identifier(self.key.algorithm).map_err(|_| spki::Error::AlgorithmParametersMissing)
     }
 }
 

@@ -11,6 +11,7 @@ use crate::ca::request::{CsrRequest, make_csr};
 use crate::ca::subject::{parse_san, parse_subject};
 use crate::cli::count::count;
 use crate::cli::input::write_out;
+use crate::cli::key_args::{SIGN_ALGORITHMS, SigningKeyArgs, wire};
 use crate::cli::{CliError, Outcome, local_principal, print_json};
 use crate::clock::{format_unix, now_unix, parse_time};
 use crate::kms::Kms;
@@ -20,7 +21,6 @@ use crate::quote::{escape_text, quote_path};
 use clap::{Args, Subcommand};
 use std::path::PathBuf;
 
-const SIGN_ALGORITHMS: &[&str] = &["RSA_PSS_SHA_256", "RSA_PKCS1_SHA_256", "ECDSA_SHA_256"];
 const PROFILES: &[&str] = &["code-signing", "server", "client", "email", "timestamping", "intermediate-ca"];
 
 /// The CA commands.
@@ -97,12 +97,9 @@ pub struct InitArgs {
     /// Name to refer to this CA by.
     #[arg(long)]
     pub name: String,
-    /// The CA key: KeyId, alias/NAME or ARN (a SIGN/VERIFY key).
-    #[arg(long = "key-id", alias = "key", value_name = "KEY")]
-    pub key: String,
-    /// The CA key version.
-    #[arg(long = "key-version-id", alias = "key-version", value_name = "VERSION")]
-    pub key_version: String,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub key: SigningKeyArgs,
     /// Subject DN, e.g. "CN=Example Root CA,O=Example,OU=Security,C=NL,ST=..,L=..,emailAddress=..".
     #[arg(long)]
     pub subject: String,
@@ -112,9 +109,6 @@ pub struct InitArgs {
     /// pathLenConstraint: how many intermediate CAs may follow below it.
     #[arg(long)]
     pub path_len: Option<u8>,
-    /// Signature algorithm; default RSA_PKCS1_SHA_256 for RSA keys, ECDSA_SHA_256 for EC keys.
-    #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(SIGN_ALGORITHMS))]
-    pub algorithm: Option<String>,
     /// CRL distribution point URL written into the certificates this CA issues.
     #[arg(long, value_name = "URL")]
     pub crl_url: Option<String>,
@@ -181,8 +175,8 @@ pub struct IssueArgs {
     #[arg(long)]
     pub path_len: Option<u8>,
     /// For intermediate-ca: the algorithm it will sign with.
-    #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(SIGN_ALGORITHMS))]
-    pub algorithm: Option<String>,
+    #[arg(long, value_parser = wire::<Algorithm>(SIGN_ALGORITHMS))]
+    pub algorithm: Option<Algorithm>,
     /// For intermediate-ca: CRL distribution point URL for what it issues.
     #[arg(long, value_name = "URL")]
     pub crl_url: Option<String>,
@@ -206,15 +200,9 @@ pub struct ImportArgs {
     /// The CA certificate (PEM).
     #[arg(long, value_name = "FILE")]
     pub cert: PathBuf,
-    /// Its key: KeyId, alias/NAME or ARN.
-    #[arg(long = "key-id", alias = "key", value_name = "KEY")]
-    pub key: String,
-    /// Its key version.
-    #[arg(long = "key-version-id", alias = "key-version", value_name = "VERSION")]
-    pub key_version: String,
-    /// The algorithm it will sign with.
-    #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(SIGN_ALGORITHMS))]
-    pub algorithm: Option<String>,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub key: SigningKeyArgs,
 }
 
 /// `ca revoke`.
@@ -279,28 +267,18 @@ pub struct ShowArgs {
 /// `keyseal ca csr` flags.
 #[derive(Debug, Args)]
 pub struct CsrArgs {
-    /// The key: KeyId, alias/NAME or ARN (a SIGN/VERIFY key).
-    #[arg(long = "key-id", alias = "key", value_name = "KEY")]
-    pub key: String,
-    /// The key version.
-    #[arg(long = "key-version-id", alias = "key-version", value_name = "VERSION")]
-    pub key_version: String,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub key: SigningKeyArgs,
     /// Subject DN, e.g. "CN=Release Signing,O=Example,C=NL".
     #[arg(long)]
     pub subject: String,
     /// Subject alternative name to request: dns:NAME, ip:ADDRESS, email:ADDRESS or uri:URI (repeatable).
     #[arg(long = "san", value_name = "KIND:VALUE")]
     pub sans: Vec<String>,
-    /// Signature algorithm; default RSA_PKCS1_SHA_256 for RSA keys, ECDSA_SHA_256 for EC keys.
-    #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(SIGN_ALGORITHMS))]
-    pub algorithm: Option<String>,
     /// Write the request (PEM) here.
     #[arg(long, value_name = "FILE")]
     pub out: PathBuf,
-}
-
-fn algorithm(flag: &Option<String>) -> Result<Option<Algorithm>, CaError> {
-    flag.as_deref().map(|a| a.parse::<Algorithm>().map_err(|e| CaError::new("bad-algorithm", e))).transpose()
 }
 
 fn read(flag: &str, path: &std::path::Path, kind: InputKind) -> Result<Vec<u8>, CaError> {
@@ -315,9 +293,9 @@ pub fn run(action: CaAction, kms: &dyn Kms, store: &Store) -> Result<Outcome, Cl
         CaAction::Init(args) => {
             let request = InitRequest {
                 name: args.name,
-                key_id: args.key,
-                key_version_id: args.key_version,
-                algorithm: algorithm(&args.algorithm)?,
+                key_id: args.key.key_id,
+                key_version_id: args.key.key_version_id,
+                algorithm: args.key.algorithm,
                 subject: parse_subject(&args.subject)?,
                 lifetime: args.lifetime.lifetime(3650),
                 path_len: args.path_len,
@@ -343,7 +321,7 @@ pub fn run(action: CaAction, kms: &dyn Kms, store: &Store) -> Result<Outcome, Cl
                 sans: args.sans.iter().map(|s| parse_san(s)).collect::<Result<_, _>>()?,
                 new_ca_name: args.name,
                 path_len: args.path_len,
-                algorithm: algorithm(&args.algorithm)?,
+                algorithm: args.algorithm,
                 crl_url: args.crl_url,
                 clamp: args.clamp,
             };
@@ -355,9 +333,9 @@ pub fn run(action: CaAction, kms: &dyn Kms, store: &Store) -> Result<Outcome, Cl
                 &authority,
                 &args.name,
                 &read("--cert", &args.cert, InputKind::Certificates)?,
-                &args.key,
-                &args.key_version,
-                algorithm(&args.algorithm)?,
+                &args.key.key_id,
+                &args.key.key_version_id,
+                args.key.algorithm,
             )?;
             crate::outln!(
                 "imported CA {} (serial {}, key {} version {})",
@@ -399,9 +377,9 @@ pub fn run(action: CaAction, kms: &dyn Kms, store: &Store) -> Result<Outcome, Cl
         }
         CaAction::Csr(args) => {
             let request = CsrRequest {
-                key_id: args.key,
-                key_version_id: args.key_version,
-                algorithm: algorithm(&args.algorithm)?,
+                key_id: args.key.key_id,
+                key_version_id: args.key.key_version_id,
+                algorithm: args.key.algorithm,
                 subject: args.subject,
                 sans: args.sans,
             };

@@ -8,18 +8,11 @@ use crate::kms::Kms;
 use crate::kms::api::*;
 use crate::kms::error::KmsError;
 use crate::kms::spec::{Algorithm, KeySpec, KeyUsage};
-use clap::builder::TypedValueParser;
 use clap::{Args, Subcommand};
 use std::path::PathBuf;
 use zeroize::Zeroizing;
 
-/// A clap parser that offers the wire names as possible values.
-fn wire<T>(names: &'static [&'static str]) -> impl TypedValueParser<Value = T>
-where
-    T: std::str::FromStr<Err = String> + Clone + Send + Sync + 'static,
-{
-    clap::builder::PossibleValuesParser::new(names).try_map(|s| s.parse::<T>())
-}
+use super::key_args::{SIGN_ALGORITHMS, wire};
 
 /// Exactly one of `args`: a usage error names both spellings, `<--a A|--b FILE>`, where
 /// `required_unless_present` would name only the first.
@@ -29,7 +22,6 @@ fn one_of(id: &'static str, args: [&'static str; 2]) -> clap::ArgGroup {
 
 const SPECS: &[&str] = &["RSA_2048", "EC_P256", "EC_P256K"];
 const USAGES: &[&str] = &["SIGN/VERIFY", "ENCRYPT/DECRYPT"];
-const SIGN_ALGORITHMS: &[&str] = &["RSA_PSS_SHA_256", "RSA_PKCS1_SHA_256", "ECDSA_SHA_256"];
 const ENCRYPT_ALGORITHMS: &[&str] = &["RSAES_OAEP_SHA_256", "RSAES_OAEP_SHA_1"];
 
 /// The KMS actions.

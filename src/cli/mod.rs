@@ -9,6 +9,7 @@ pub mod demo;
 pub mod docs;
 pub mod env;
 pub mod input;
+pub mod key_args;
 pub mod kms;
 pub mod output;
 pub mod progress;

@@ -3,10 +3,10 @@
 
 use crate::bounded::{self, InputKind};
 use crate::cli::count::count;
+use crate::cli::key_args::SigningKeyArgs;
 use crate::cli::progress::Progress;
 use crate::cli::{CliError, Outcome, print_json};
 use crate::kms::Kms;
-use crate::kms::spec::Algorithm;
 use crate::kms::store::Store;
 use crate::quote::{escape_text, quote_name, quote_path};
 use crate::release::ReleaseError;
@@ -18,8 +18,6 @@ use crate::release::verify::{
 use crate::release::walk::{OWN_OUTPUT, Skipped};
 use clap::Args;
 use std::path::PathBuf;
-
-const SIGN_ALGORITHMS: &[&str] = &["RSA_PSS_SHA_256", "RSA_PKCS1_SHA_256", "ECDSA_SHA_256"];
 
 /// `keyseal sign` flags.
 #[derive(Debug, Args)]
@@ -43,15 +41,9 @@ pub struct SignArgs {
     /// Files and directories of the release.
     #[arg(required = true, value_name = "PATH")]
     pub paths: Vec<PathBuf>,
-    /// The signing key: KeyId, alias/NAME or ARN.
-    #[arg(long = "key-id", alias = "key", value_name = "KEY")]
-    pub key: String,
-    /// The key version that signs (there is no default version).
-    #[arg(long = "key-version-id", alias = "key-version", value_name = "VERSION")]
-    pub key_version: String,
-    /// Signing algorithm; default RSA_PKCS1_SHA_256 for RSA keys, ECDSA_SHA_256 for EC keys.
-    #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(SIGN_ALGORITHMS))]
-    pub algorithm: Option<String>,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub key: SigningKeyArgs,
     /// PEM certificate chain for the key version, leaf first; put into the bundle. The leaf
     /// must certify this key version, be valid now, and allow code signing.
     #[arg(long, value_name = "CHAIN.pem")]
@@ -162,12 +154,11 @@ pub fn sign(args: SignArgs, kms: &dyn Kms, ca_index: Option<&Store>) -> Result<O
         ),
         None => None,
     };
-    let algorithm = args.algorithm.as_deref().map(str::parse::<Algorithm>).transpose().map_err(ReleaseError::Input)?;
     let options = SignOptions {
         paths: args.paths,
-        key_id: args.key,
-        key_version_id: args.key_version,
-        algorithm,
+        key_id: args.key.key_id,
+        key_version_id: args.key.key_version_id,
+        algorithm: args.key.algorithm,
         certificate_chain,
         out_dir: args.out,
         detached: args.detached,

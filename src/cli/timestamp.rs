@@ -6,10 +6,10 @@ use crate::bounded::{self, InputKind};
 use crate::ca::CaError;
 use crate::cli::cert::{certificates, trusted_certificates};
 use crate::cli::input::write_out;
+use crate::cli::key_args::SigningKeyArgs;
 use crate::cli::{CliError, Outcome, local_principal, print_json};
 use crate::clock::now_unix;
 use crate::kms::remote::RemoteKms;
-use crate::kms::spec::Algorithm;
 use crate::kms::store::Store;
 use crate::kms::{Kms, LocalKms};
 use crate::quote::{escape_text, quote_path};
@@ -20,9 +20,6 @@ use crate::tsa::{DEFAULT_POLICY, ImprintHash, TsaError};
 use crate::x509::path::MAX_UNTRUSTED_CERTIFICATES;
 use clap::{ArgGroup, Args, Subcommand};
 use std::path::{Path, PathBuf};
-
-/// Not RSA-PSS: `openssl ts -verify` cannot check it (see tsa/reply.rs).
-const SIGN_ALGORITHMS: &[&str] = &["RSA_PKCS1_SHA_256", "ECDSA_SHA_256"];
 
 /// The time-stamp commands.
 #[derive(Debug, Subcommand)]
@@ -41,7 +38,8 @@ certificate chain in the reply."
         after_help = "Example:\n  keyseal timestamp reply --key-id alias/tsa --key-version-id V --cert tsa-chain.pem \\\n      --in release.tsq --out release.tsr\n  openssl ts -verify -in release.tsr -queryfile release.tsq -CAfile root.pem -untrusted tsa-chain.pem\n\n\
 --cert is the TSA's chain, leaf first. The leaf must certify the key version and be a
 time-stamping certificate valid now (a critical extendedKeyUsage of only timeStamping, as
-`keyseal ca issue --profile timestamping` issues); otherwise nothing is answered.
+`keyseal ca issue --profile timestamping` issues); otherwise nothing is answered. A TSA
+does not sign with RSA_PSS_SHA_256: `openssl ts -verify` cannot check a PSS token.
 
 A token carries the request's imprint (SHA-256, SHA-384 or SHA-512) and nonce, a random
 160-bit serial, genTime to the second with an accuracy of 1 s, the policy (--policy;
@@ -107,12 +105,9 @@ pub struct QueryArgs {
 /// `timestamp reply`.
 #[derive(Debug, Args)]
 pub struct ReplyArgs {
-    /// The TSA key: KeyId, alias/NAME or ARN (a SIGN/VERIFY key).
-    #[arg(long = "key-id", alias = "key", value_name = "KEY")]
-    pub key: String,
-    /// The TSA key version.
-    #[arg(long = "key-version-id", alias = "key-version", value_name = "VERSION")]
-    pub key_version: String,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub key: SigningKeyArgs,
     /// The TSA's certificate chain (PEM or DER), leaf first.
     #[arg(long, value_name = "TSA-CHAIN.pem")]
     pub cert: PathBuf,
@@ -125,10 +120,6 @@ pub struct ReplyArgs {
     /// The TSA policy OID every token names.
     #[arg(long, value_name = "OID", value_parser = parse_oid)]
     pub policy: Option<der::asn1::ObjectIdentifier>,
-    /// Signature algorithm; default RSA_PKCS1_SHA_256 for RSA keys, ECDSA_SHA_256 for EC keys
-    /// (not RSA-PSS, which `openssl ts -verify` cannot check).
-    #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(SIGN_ALGORITHMS))]
-    pub algorithm: Option<String>,
     /// Print the outcome as JSON.
     #[arg(long)]
     pub json: bool,
@@ -239,15 +230,10 @@ fn query(args: QueryArgs) -> Result<Outcome, CliError> {
 fn reply(args: ReplyArgs, signer: &Signer) -> Result<Outcome, CliError> {
     let (kms, store) = signer.parts();
     let principal = local_principal();
-    let algorithm = args
-        .algorithm
-        .as_deref()
-        .map(|a| a.parse::<Algorithm>().map_err(|e| TsaError::new("bad-algorithm", e)))
-        .transpose()?;
     let config = TsaConfig {
-        key_id: args.key.clone(),
-        key_version_id: args.key_version.clone(),
-        algorithm,
+        key_id: args.key.key_id.clone(),
+        key_version_id: args.key.key_version_id.clone(),
+        algorithm: args.key.algorithm,
         chain: certificates(std::slice::from_ref(&args.cert), "--cert", MAX_UNTRUSTED_CERTIFICATES)?,
         policy: args.policy.unwrap_or(DEFAULT_POLICY),
     };

@@ -17,12 +17,14 @@ pub mod policy;
 pub mod read_pool;
 pub mod remote;
 pub mod seal;
+pub mod signing_key;
 pub mod spec;
 pub mod store;
 
 pub use api::*;
 pub use error::{ErrorCode, KmsError};
 pub use local::LocalKms;
+pub use signing_key::SigningKey;
 pub use spec::{Algorithm, KeySpec, KeyState, KeyUsage};
 
 /// The result of a KMS operation.

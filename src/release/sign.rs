@@ -5,10 +5,9 @@
 
 use crate::ca::index;
 use crate::clock::{format_unix, now_unix};
-use crate::kms::api::{KeyIdRequest, KeyVersionRequest, SignRequest};
-use crate::kms::spec::{Algorithm, KeySpec, KeyUsage};
+use crate::kms::spec::Algorithm;
 use crate::kms::store::Store;
-use crate::kms::{Kms, KmsError, keys};
+use crate::kms::{Kms, SigningKey};
 use crate::release::ReleaseError;
 use crate::release::bundle::{
     BUNDLE_FILE, Bundle, ManifestRef, SIGNATURE_FILE, SignatureInfo, Signer, Timestamp, own_files,
@@ -85,11 +84,7 @@ pub struct TimestampSummary {
 /// The key version's public key, spec and the algorithm to use, with the certificate
 /// chain checked against them.
 struct ResolvedSigner {
-    key_id: String,
-    spec: KeySpec,
-    algorithm: Algorithm,
-    public_spki: Vec<u8>,
-    public_pem: String,
+    key: SigningKey,
     chain_pem: Vec<String>,
 }
 
@@ -98,41 +93,19 @@ fn resolve_signer(
     options: &SignOptions,
     ca_index: Option<&Store>,
 ) -> Result<ResolvedSigner, ReleaseError> {
-    let meta = kms.describe_key(&KeyIdRequest { key_id: options.key_id.clone() })?.key_metadata;
-    if meta.key_usage != KeyUsage::SignVerify {
-        return Err(KmsError::new(
-            crate::kms::ErrorCode::UnsupportedOperation,
-            format!("key {} is an {} key; releases are signed with a SIGN/VERIFY key", meta.key_id, meta.key_usage),
-        )
-        .into());
-    }
-    let algorithm = options.algorithm.unwrap_or_else(|| meta.key_spec.default_signing_algorithm());
-    let public = kms.get_public_key(&KeyVersionRequest {
-        key_id: options.key_id.clone(),
-        key_version_id: options.key_version_id.clone(),
-    })?;
-    let public_spki = keys::public_key_from_pem(&public.public_key).ok_or_else(|| {
-        ReleaseError::Input("the KMS returned a public key that is not SubjectPublicKeyInfo PEM".into())
-    })?;
+    let key = SigningKey::resolve(kms, &options.key_id, &options.key_version_id, options.algorithm)?;
     let chain_pem = match &options.certificate_chain {
         None => Vec::new(),
         Some(pem) => {
             let chain = x509::load_pem_chain(pem)?;
-            x509::check_code_signing_leaf(&chain[0], &public_spki, now_unix())?;
+            x509::check_code_signing_leaf(&chain[0], &key.public_spki, now_unix())?;
             if let Some(store) = ca_index {
                 refuse_revoked(store, &chain)?;
             }
             chain.iter().map(certificate_pem).collect::<Result<_, _>>()?
         }
     };
-    Ok(ResolvedSigner {
-        key_id: meta.key_id,
-        spec: meta.key_spec,
-        algorithm,
-        public_spki,
-        public_pem: public.public_key,
-        chain_pem,
-    })
+    Ok(ResolvedSigner { key, chain_pem })
 }
 
 /// Refuses a chain that holds a certificate this store's own CA has revoked: the CA knows
@@ -211,7 +184,7 @@ pub fn sign_release(
 
     let manifest_bytes = manifest.to_bytes();
     let manifest_digest = Sha256::digest(&manifest_bytes).to_vec();
-    let signature = sign_digest(kms, options, &signer, &manifest_digest)?;
+    let signature = signer.key.sign_digest(kms, &manifest_digest)?;
     let timestamp = match &options.tsa {
         Some((url, ca)) => Some(stamp(url, ca.as_deref(), &signature)?),
         None => None,
@@ -219,7 +192,7 @@ pub fn sign_release(
     let mut writes: Vec<(PathBuf, Vec<u8>)> = Vec::new();
     if options.detached {
         for (name, digest) in &manifest.entries {
-            writes.push((out.join(format!("{name}.sig")), sign_digest(kms, options, &signer, digest)?));
+            writes.push((out.join(format!("{name}.sig")), signer.key.sign_digest(kms, digest)?));
         }
     }
     let bundle = Bundle {
@@ -230,13 +203,13 @@ pub fn sign_release(
             files: manifest.entries.len() as u64,
         },
         signature: SignatureInfo {
-            algorithm: signer.algorithm,
+            algorithm: signer.key.algorithm,
             value: signature.clone(),
-            key_id: signer.key_id.clone(),
+            key_id: signer.key.key_id.clone(),
             key_version_id: options.key_version_id.clone(),
             signed_at: format_unix(now_unix()),
         },
-        signer: Signer { public_key: signer.public_pem.clone(), certificate_chain: signer.chain_pem.clone() },
+        signer: Signer { public_key: signer.key.public_pem.clone(), certificate_chain: signer.chain_pem.clone() },
         timestamp,
     };
     let mut bundle_json = serde_json::to_vec_pretty(&bundle)
@@ -251,9 +224,9 @@ pub fn sign_release(
         files: manifest.entries.len() as u64,
         bytes: entries.iter().map(|e| e.size).sum(),
         manifest_sha256: bundle.manifest.sha256,
-        key_id: signer.key_id,
+        key_id: signer.key.key_id,
         key_version_id: options.key_version_id.clone(),
-        algorithm: signer.algorithm,
+        algorithm: signer.key.algorithm,
         outputs: writes.into_iter().map(|(path, _)| path).collect(),
         skipped: walked.skipped,
         timestamp: bundle.timestamp.map(|t| TimestampSummary { tsa: t.tsa, gen_time: t.gen_time }),
@@ -265,24 +238,6 @@ pub fn sign_release(
 fn stamp(url: &str, ca_pem: Option<&[u8]>, signature: &[u8]) -> Result<Timestamp, ReleaseError> {
     let token = TsaClient::new(url, ca_pem)?.stamp(&Sha256::digest(signature))?;
     Ok(Timestamp { token: token.der, tsa: url.to_string(), gen_time: token.tst_info.gen_time.display() })
-}
-
-/// One AsymmetricSign call, and a local check that the signature verifies with the key
-/// version's public key: a KMS (or a network in between) that answers wrongly is caught
-/// before anything is written.
-fn sign_digest(
-    kms: &dyn Kms,
-    options: &SignOptions,
-    signer: &ResolvedSigner,
-    digest: &[u8],
-) -> Result<Vec<u8>, ReleaseError> {
-    let request = SignRequest {
-        key_id: options.key_id.clone(),
-        key_version_id: options.key_version_id.clone(),
-        algorithm: signer.algorithm,
-        digest: digest.to_vec(),
-    };
-    Ok(crate::kms::sign_checked(kms, &request, signer.spec, &signer.public_spki)?)
 }
 
 /// keyseal's outputs, never entries: this run's in `--out`, and an earlier run's at the

@@ -18,11 +18,10 @@
 //! so auditing them would let strangers grow the audit log at will.
 
 use crate::ca::signer::KmsSigner;
-use crate::kms::api::{KeyIdRequest, KeyVersionRequest};
 use crate::kms::audit::{self, AuditEntry};
-use crate::kms::spec::{Algorithm, KeySpec, KeyUsage};
+use crate::kms::spec::Algorithm;
 use crate::kms::store::Store;
-use crate::kms::{Kms, keys};
+use crate::kms::{Kms, SigningKey, keys};
 use crate::tsa::asn1::{
     Accuracy, EssCertIdV2, FailureInfo, IssuerSerial, MessageImprint, PkiStatusInfo, SigningCertificateV2,
     TimeStampReq, TimeStampResp, TstInfo, status,
@@ -64,9 +63,7 @@ pub struct TsaConfig {
 /// (`keyseal serve`), each audited under its own principal.
 pub struct Tsa {
     config: TsaConfig,
-    spec: KeySpec,
-    algorithm: Algorithm,
-    public_spki: Vec<u8>,
+    key: SigningKey,
     /// The chain as CMS carries it, each certificate re-encoding to the bytes received.
     chain: Vec<Certificate>,
 }
@@ -130,11 +127,11 @@ impl Tsa {
     /// key whose algorithm fits, a leaf certifying exactly that key version, valid now,
     /// with keyUsage and a critical, sole timeStamping extendedKeyUsage (RFC 3161 §2.3).
     pub fn open(kms: &dyn Kms, config: TsaConfig, now: i64) -> Result<Tsa, TsaError> {
-        let (spec, algorithm, public_spki) = tsa_key(kms, &config)?;
+        let key = tsa_key(kms, &config)?;
         let leaf = config.chain.first().ok_or_else(|| TsaError::new("bad-input", "--cert holds no certificate"))?;
-        check_tsa_certificate(leaf, &public_spki, &config, now)?;
+        check_tsa_certificate(leaf, &key.public_spki, &config, now)?;
         let chain = config.chain.iter().map(carried_as_received).collect::<Result<_, _>>()?;
-        Ok(Tsa { config, spec, algorithm, public_spki, chain })
+        Ok(Tsa { config, key, chain })
     }
 
     /// Answers one request (the DER a client sent) at `now`: a granted reply with a
@@ -144,7 +141,7 @@ impl Tsa {
     /// written): nothing may be sent then but, over HTTP, a systemFailure.
     pub fn respond(&self, desk: Desk<'_>, request: &[u8], now: i64) -> Result<Reply, TsaError> {
         // A long-running server outlives its certificate: no token past its notAfter.
-        check_tsa_certificate(&self.config.chain[0], &self.public_spki, &self.config, now)?;
+        check_tsa_certificate(&self.config.chain[0], &self.key.public_spki, &self.config, now)?;
         let query = match parse_request(request) {
             Ok(query) => query,
             Err(not_a_request) => return reject(not_a_request, false),
@@ -214,14 +211,7 @@ impl Tsa {
     fn sign(&self, desk: Desk<'_>, tst_info_der: &[u8], cert_req: bool) -> Result<Vec<u8>, TsaError> {
         let leaf = &self.chain[0];
         let attributes = self.signed_attributes(tst_info_der, leaf)?;
-        let signer = KmsSigner::new(
-            desk.kms,
-            &self.config.key_id,
-            &self.config.key_version_id,
-            self.algorithm,
-            self.spec,
-            self.public_spki.clone(),
-        );
+        let signer = KmsSigner::new(desk.kms, &self.key);
         // sign_checked inside: a signature that does not verify never leaves.
         let signature = signer.try_sign(&attributes.to_der()?).map_err(|e| match signer.take_error() {
             Some(err) => TsaError::from(err),
@@ -235,7 +225,7 @@ impl Tsa {
             }),
             digest_alg: ImprintHash::Sha256.algorithm_identifier(),
             signed_attrs: Some(attributes),
-            signature_algorithm: keys::signature_algorithm_identifier(self.algorithm)
+            signature_algorithm: keys::signature_algorithm_identifier(self.key.algorithm)
                 .map_err(|e| TsaError::internal(e.to_string()))?,
             signature: OctetString::new(signature.0)?,
             unsigned_attrs: None,
@@ -293,42 +283,23 @@ impl Tsa {
         let mut entry = AuditEntry::new(now, &request_id, desk.principal, "TimeStamp");
         entry.key_id = Some(self.config.key_id.clone());
         entry.key_version_id = Some(self.config.key_version_id.clone());
-        entry.algorithm = Some(self.algorithm.to_string());
+        entry.algorithm = Some(self.key.algorithm.to_string());
         entry.detail = Some(detail);
         entry
     }
 }
 
-/// The key version: a SIGN/VERIFY key, the algorithm (given or the spec's default) fits
-/// it and is not RSA-PSS (which OpenSSL's time-stamp verifier cannot check), and its public key (GetPublicKey also refuses a disabled or pending-deletion key).
-fn tsa_key(kms: &dyn Kms, config: &TsaConfig) -> Result<(KeySpec, Algorithm, Vec<u8>), TsaError> {
-    let meta = kms.describe_key(&KeyIdRequest { key_id: config.key_id.clone() })?.key_metadata;
-    if meta.key_usage != KeyUsage::SignVerify {
-        return Err(TsaError::new(
-            "wrong-key-usage",
-            format!("key {} is an {} key; a TSA signs with a SIGN/VERIFY key", meta.key_id, meta.key_usage),
-        ));
-    }
-    let algorithm = config.algorithm.unwrap_or_else(|| meta.key_spec.default_signing_algorithm());
-    if algorithm == Algorithm::RsaPssSha256 {
+/// The key version, resolved for signing (`SigningKey::resolve`), and not with RSA-PSS,
+/// which OpenSSL's time-stamp verifier cannot check.
+fn tsa_key(kms: &dyn Kms, config: &TsaConfig) -> Result<SigningKey, TsaError> {
+    let key = SigningKey::resolve(kms, &config.key_id, &config.key_version_id, config.algorithm)?;
+    if key.algorithm == Algorithm::RsaPssSha256 {
         return Err(TsaError::new(
             "bad-algorithm",
             "a TSA does not sign with RSA_PSS_SHA_256: `openssl ts -verify` checks a token's RSA signature as PKCS#1 v1.5 and fails every PSS one; use RSA_PKCS1_SHA_256 (the default for RSA keys)",
         ));
     }
-    if !meta.key_spec.algorithms(KeyUsage::SignVerify).contains(&algorithm) {
-        return Err(TsaError::new(
-            "Rejected.UnsupportedOperation",
-            format!("a {} key cannot sign with {algorithm}", meta.key_spec),
-        ));
-    }
-    let public = kms.get_public_key(&KeyVersionRequest {
-        key_id: config.key_id.clone(),
-        key_version_id: config.key_version_id.clone(),
-    })?;
-    let spki = keys::public_key_from_pem(&public.public_key)
-        .ok_or_else(|| TsaError::internal("the KMS returned an unreadable public key"))?;
-    Ok((meta.key_spec, algorithm, spki))
+    Ok(key)
 }
 
 /// The TSA certificate certifies the key version and is a time-stamping certificate valid
