@@ -365,6 +365,19 @@ fn hex_sha256(bytes: &[u8]) -> String {
     hex::encode(sha2::Sha256::digest(bytes))
 }
 
+/// The report's checks as `name=result`, in order: a failure must be named by the check
+/// that found it, every check before it ok and every one after it not-checked.
+fn checks(report: &Value) -> String {
+    let checks = report["checks"].as_array().expect("checks");
+    checks
+        .iter()
+        .map(|c| format!("{}={}", c["check"].as_str().unwrap(), c["result"].as_str().unwrap()))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+const BEFORE_THE_SIGNATURE: &str = "status=ok signer-certificate=ok";
+
 #[test]
 fn a_token_over_other_data_is_bad_imprint() {
     let tsa = setup("EC_P256");
@@ -375,6 +388,12 @@ fn a_token_over_other_data_is_bad_imprint() {
     assert_eq!((status, report["reason"].as_str()), (1, Some("bad-imprint")), "{report}");
     let (status, report) = verify(&tsa, &reply, &["--digest", &"00".repeat(48), "--trust", path(&tsa.root)]);
     assert_eq!((status, report["reason"].as_str()), (1, Some("bad-imprint")), "{report}");
+    assert_eq!(
+        checks(&report),
+        format!(
+            "{BEFORE_THE_SIGNATURE} signature=ok message-digest=ok signing-certificate=ok tst-info=ok tsa-chain=ok imprint=failed"
+        )
+    );
 }
 
 /// The reply with one byte changed: the last byte is the signature's; the genTime digits sit
@@ -391,6 +410,8 @@ fn a_tampered_token_is_bad_tsa_signature_and_a_truncated_one_malformed() {
     std::fs::write(&tampered, &signature).unwrap();
     let (status, report) = verify_data(&tsa, &tampered);
     assert_eq!((status, report["reason"].as_str()), (1, Some("bad-tsa-signature")), "{report}");
+    let after = "message-digest=not-checked signing-certificate=not-checked tst-info=not-checked tsa-chain=not-checked imprint=not-checked";
+    assert_eq!(checks(&report), format!("{BEFORE_THE_SIGNATURE} signature=failed {after}"));
 
     // genTime: the only GeneralizedTime (tag 0x18, 15 bytes) in the reply; its last digit
     // before the Z changes to another digit.
@@ -401,6 +422,7 @@ fn a_tampered_token_is_bad_tsa_signature_and_a_truncated_one_malformed() {
     let (status, report) = verify_data(&tsa, &tampered);
     assert_eq!((status, report["reason"].as_str()), (1, Some("bad-tsa-signature")), "{report}");
     assert!(report["message"].as_str().unwrap().contains("messageDigest"), "{report}");
+    assert!(checks(&report).contains("signature=ok message-digest=failed signing-certificate=not-checked"), "{report}");
 
     std::fs::write(&tampered, &bytes[..bytes.len() - 10]).unwrap();
     let run = tsa.ks.run(&[
@@ -441,6 +463,7 @@ fn a_tsa_chain_to_another_root_is_tsa_chain_invalid() {
     let (status, report) = verify(&tsa, &reply, &["--data", path(&tsa.data), "--trust", path(&other_root)]);
     assert_eq!((status, report["reason"].as_str()), (1, Some("tsa-chain-invalid")), "{report}");
     assert_eq!(report["chain"]["reason"], "chain-incomplete", "{report}");
+    assert!(checks(&report).ends_with("tst-info=ok tsa-chain=failed imprint=not-checked"), "{report}");
     // With the real root given as an untrusted certificate, the path ends at a root that
     // is not trusted.
     let args = ["--data", path(&tsa.data), "--trust", path(&other_root), "--chain", path(&tsa.root)];

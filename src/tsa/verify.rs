@@ -179,17 +179,47 @@ pub struct TokenReport {
     pub chain: Option<ValidationReport>,
 }
 
-/// The checks, by name, in the order they run.
-const CHECKS: &[&str] = &[
-    "status",
-    "signer-certificate",
-    "signature",
-    "message-digest",
-    "signing-certificate",
-    "tst-info",
-    "tsa-chain",
-    "imprint",
-];
+/// The checks of a token, in the order they run. Each outcome is recorded under the check
+/// that produced it ([`record`]), so a failure is named by its own check, not by how many
+/// passed before it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Check {
+    Status,
+    SignerCertificate,
+    Signature,
+    MessageDigest,
+    SigningCertificate,
+    TstInfo,
+    TsaChain,
+    Imprint,
+}
+
+impl Check {
+    const ALL: [Check; 8] = [
+        Check::Status,
+        Check::SignerCertificate,
+        Check::Signature,
+        Check::MessageDigest,
+        Check::SigningCertificate,
+        Check::TstInfo,
+        Check::TsaChain,
+        Check::Imprint,
+    ];
+
+    /// The name in the report.
+    fn name(self) -> &'static str {
+        match self {
+            Check::Status => "status",
+            Check::SignerCertificate => "signer-certificate",
+            Check::Signature => "signature",
+            Check::MessageDigest => "message-digest",
+            Check::SigningCertificate => "signing-certificate",
+            Check::TstInfo => "tst-info",
+            Check::TsaChain => "tsa-chain",
+            Check::Imprint => "imprint",
+        }
+    }
+}
 
 /// The largest accuracy a token may state. RFC 3161 TSAs state seconds at most (common
 /// ones a second or less); a token claiming only to be right within hours says little
@@ -222,7 +252,7 @@ pub fn verify_reply(reply: &[u8], expected: &Expected, trust: &TsaTrust<'_>) -> 
     let mut report = TokenReport { status: status::name(response.status.status).to_string(), ..Default::default() };
     let outcome = match (&response.status, &response.token) {
         (s, _) if s.status != status::GRANTED && s.status != status::GRANTED_WITH_MODS => {
-            Err((TokenReason::NotGranted, not_granted(s)))
+            record(&mut report, Check::Status, Err((TokenReason::NotGranted, not_granted(s))))
         }
         (_, None) => return Err(TsaError::new("malformed-token", "the reply says granted but holds no token")),
         (_, Some(token)) => {
@@ -235,14 +265,14 @@ pub fn verify_reply(reply: &[u8], expected: &Expected, trust: &TsaTrust<'_>) -> 
         Ok(()) => report.valid = true,
         Err((TokenReason::MalformedToken, message)) => return Err(TsaError::new("malformed-token", message)),
         Err((reason, message)) => {
-            let check = CHECKS[report.checks.len().min(CHECKS.len() - 1)];
-            report.checks.push(TokenCheck { check, result: "failed", detail: Some(message.clone()) });
             report.reason = Some(reason);
             report.message = Some(message);
         }
     }
-    for check in &CHECKS[report.checks.len().min(CHECKS.len())..] {
-        report.checks.push(TokenCheck { check, result: "not-checked", detail: None });
+    for check in Check::ALL {
+        if !report.checks.iter().any(|done| done.check == check.name()) {
+            report.checks.push(TokenCheck { check: check.name(), result: "not-checked", detail: None });
+        }
     }
     Ok(report)
 }
@@ -299,16 +329,31 @@ fn expected_digest(token: &Token, expected: &Expected) -> Result<Vec<u8>, TsaErr
     }
 }
 
-fn pass(report: &mut TokenReport, check: &'static str, detail: Option<String>) {
-    report.checks.push(TokenCheck { check, result: "ok", detail });
+/// Records `outcome` under `check` (`ok`, or `failed` with the message) and passes it on.
+fn record<T>(report: &mut TokenReport, check: Check, outcome: Result<T, Failure>) -> Result<T, Failure> {
+    record_with(report, check, outcome, |_| None)
+}
+
+/// [`record`], with a detail of what passed.
+fn record_with<T>(
+    report: &mut TokenReport,
+    check: Check,
+    outcome: Result<T, Failure>,
+    detail: impl FnOnce(&T) -> Option<String>,
+) -> Result<T, Failure> {
+    let (result, detail) = match &outcome {
+        Ok(value) => ("ok", detail(value)),
+        Err((_, message)) => ("failed", Some(message.clone())),
+    };
+    report.checks.push(TokenCheck { check: check.name(), result, detail });
+    outcome
 }
 
 /// Every check after the status, each recorded as it passes.
 fn check_token(report: &mut TokenReport, token: &Token, expected: &[u8], trust: &TsaTrust<'_>) -> Result<(), Failure> {
-    pass(report, "status", None);
+    record(report, Check::Status, Ok(()))?;
     let (signer, carried) = check_signed(report, token, trust.intermediates)?;
-    check_tst_info(token, trust.now)?;
-    pass(report, "tst-info", None);
+    record(report, Check::TstInfo, check_tst_info(token, trust.now))?;
     let pool: Vec<Cert> = carried.iter().chain(trust.intermediates).cloned().collect();
     let gen_time = token.tst_info.gen_time.unix;
     let mut options = ValidationOptions::new(gen_time, Purpose::Timestamping);
@@ -324,13 +369,9 @@ fn check_token(report: &mut TokenReport, token: &Token, expected: &[u8], trust: 
         )
     });
     report.chain = Some(chain);
-    if let Some(message) = chain_failure {
-        return Err((TokenReason::TsaChainInvalid, message));
-    }
-    pass(report, "tsa-chain", None);
-    check_imprint(token, expected)?;
-    pass(report, "imprint", None);
-    Ok(())
+    let chain_outcome = chain_failure.map_or(Ok(()), |message| Err((TokenReason::TsaChainInvalid, message)));
+    record(report, Check::TsaChain, chain_outcome)?;
+    record(report, Check::Imprint, check_imprint(token, expected))
 }
 
 /// What the TSTInfo itself must be, now that its signature vouches for it: made no later
@@ -368,16 +409,15 @@ fn check_tst_info(token: &Token, now: i64) -> Result<(), Failure> {
 /// over the signed attributes, those attributes over this TSTInfo, and the
 /// signingCertificate attribute naming it. Returns the signer and the token's certificates.
 fn check_signed(report: &mut TokenReport, token: &Token, intermediates: &[Cert]) -> Result<(Cert, Vec<Cert>), Failure> {
-    let carried = carried_certificates(token)?;
-    let signer = find_signer(&token.signer, &carried, intermediates)?.clone();
+    let found = carried_certificates(token).and_then(|carried| {
+        let signer = find_signer(&token.signer, &carried, intermediates)?.clone();
+        Ok((signer, carried))
+    });
+    let (signer, carried) = record_with(report, Check::SignerCertificate, found, |(signer, _)| Some(describe(signer)))?;
     report.tsa = Some(crate::x509::display::show_name(signer.tbs_certificate().subject()));
-    pass(report, "signer-certificate", Some(describe(&signer)));
-    let digest = check_signature(token, &signer)?;
-    pass(report, "signature", None);
-    check_message_digest(token, digest)?;
-    pass(report, "message-digest", None);
-    check_signing_certificate(&token.signer, &signer)?;
-    pass(report, "signing-certificate", None);
+    let digest = record(report, Check::Signature, check_signature(token, &signer))?;
+    record(report, Check::MessageDigest, check_message_digest(token, digest))?;
+    record(report, Check::SigningCertificate, check_signing_certificate(&token.signer, &signer))?;
     Ok((signer, carried))
 }
 
