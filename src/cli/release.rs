@@ -29,6 +29,12 @@ whatever is left out is listed. The manifest is signed with one KMS call, whatev
 number of files. If anything is wrong (disabled key, unknown version, a certificate that
 does not fit), nothing is written.
 
+The same signature also goes into SHA256SUMS.sigstore.json, a Sigstore bundle (v0.3) that
+cosign (`verify-blob SHA256SUMS --bundle SHA256SUMS.sigstore.json --key pub.pem
+--insecure-ignore-tlog`) and sigstore-js check: for ECDSA_SHA_256 on EC_P256 and
+RSA_PKCS1_SHA_256 on RSA_2048 keys (other algorithms have no Sigstore form; then it is
+left out, and a note says so).
+
 With --tsa URL the signature is time-stamped (RFC 3161) by that TSA — any public one, or
 `keyseal serve --tsa-key-id ...` at http://HOST:PORT/tsa: the request is the SHA-256 of the
 signature bytes, and the token goes into the bundle (then media type
@@ -48,7 +54,7 @@ pub struct SignArgs {
     /// must certify this key version, be valid now, and allow code signing.
     #[arg(long, value_name = "CHAIN.pem")]
     pub cert: Option<PathBuf>,
-    /// Directory for SHA256SUMS, SHA256SUMS.sig and keyseal.bundle.json (created if needed).
+    /// Directory for SHA256SUMS, SHA256SUMS.sig, keyseal.bundle.json and SHA256SUMS.sigstore.json (created if needed).
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
     /// Also write a detached `<file>.sig` for every file (one KMS call each).
@@ -172,6 +178,9 @@ pub fn sign(args: SignArgs, kms: &dyn Kms, ca_index: Option<&Store>) -> Result<O
     let progress = Progress::new(total);
     let summary = sign_release(kms, &options, ca_index, &|n| progress.add(n))?;
     drop(progress);
+    if let Some(why) = &summary.sigstore_omitted {
+        crate::errln!("note: {why}");
+    }
     if args.json {
         print_json(&summary)?;
         return Ok(Outcome::Success);

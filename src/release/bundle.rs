@@ -21,10 +21,11 @@ pub const BUNDLE_FILE: &str = "keyseal.bundle.json";
 /// The file name of the manifest's detached signature.
 pub const SIGNATURE_FILE: &str = "SHA256SUMS.sig";
 
-/// The files `keyseal sign` writes into a directory: manifest, signature, bundle. They
-/// are never entries of a release, wherever they are found.
-pub fn own_files(dir: &std::path::Path) -> [std::path::PathBuf; 3] {
-    [crate::release::manifest::MANIFEST_FILE, SIGNATURE_FILE, BUNDLE_FILE].map(|name| dir.join(name))
+/// The files `keyseal sign` writes into a directory: manifest, signature, bundle, Sigstore
+/// bundle. They are never entries of a release, wherever they are found.
+pub fn own_files(dir: &std::path::Path) -> [std::path::PathBuf; 4] {
+    [crate::release::manifest::MANIFEST_FILE, SIGNATURE_FILE, BUNDLE_FILE, crate::release::sigstore::SIGSTORE_FILE]
+        .map(|name| dir.join(name))
 }
 
 /// A release bundle.

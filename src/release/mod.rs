@@ -6,6 +6,7 @@ pub mod bundle;
 pub mod hash;
 pub mod manifest;
 pub mod sign;
+pub mod sigstore;
 pub mod verify;
 pub mod walk;
 

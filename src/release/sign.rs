@@ -14,6 +14,7 @@ use crate::release::bundle::{
 };
 use crate::release::hash::hash_files;
 use crate::release::manifest::{MANIFEST_FILE, Manifest};
+use crate::release::sigstore::{self, MessageSignature, SIGSTORE_FILE};
 use crate::release::walk::{OWN_OUTPUT, Skipped, walk};
 use crate::safe_write;
 use crate::tsa::client::TsaClient;
@@ -69,6 +70,10 @@ pub struct SignSummary {
     /// The signature's time stamp, when `--tsa` was given: the TSA and its genTime.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub timestamp: Option<TimestampSummary>,
+    /// Why no Sigstore bundle was written, when none was (the key's algorithm has no
+    /// Sigstore form).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sigstore_omitted: Option<String>,
 }
 
 /// Where the time stamp came from and what time it states.
@@ -86,6 +91,8 @@ pub struct TimestampSummary {
 struct ResolvedSigner {
     key: SigningKey,
     chain_pem: Vec<String>,
+    /// The leaf of `--cert`, DER: what names the signer in the Sigstore bundle.
+    leaf_der: Option<Vec<u8>>,
 }
 
 fn resolve_signer(
@@ -94,6 +101,7 @@ fn resolve_signer(
     ca_index: Option<&Store>,
 ) -> Result<ResolvedSigner, ReleaseError> {
     let key = SigningKey::resolve(kms, &options.key_id, &options.key_version_id, options.algorithm)?;
+    let mut leaf_der = None;
     let chain_pem = match &options.certificate_chain {
         None => Vec::new(),
         Some(pem) => {
@@ -102,10 +110,11 @@ fn resolve_signer(
             if let Some(store) = ca_index {
                 refuse_revoked(store, &chain)?;
             }
+            leaf_der = Some(chain[0].der().to_vec());
             chain.iter().map(certificate_pem).collect::<Result<_, _>>()?
         }
     };
-    Ok(ResolvedSigner { key, chain_pem })
+    Ok(ResolvedSigner { key, chain_pem, leaf_der })
 }
 
 /// Refuses a chain that holds a certificate this store's own CA has revoked: the CA knows
@@ -185,9 +194,12 @@ pub fn sign_release(
     let manifest_bytes = manifest.to_bytes();
     let manifest_digest = Sha256::digest(&manifest_bytes).to_vec();
     let signature = signer.key.sign_digest(kms, &manifest_digest)?;
-    let timestamp = match &options.tsa {
-        Some((url, ca)) => Some(stamp(url, ca.as_deref(), &signature)?),
-        None => None,
+    let (timestamp, timestamp_reply) = match &options.tsa {
+        Some((url, ca)) => {
+            let (timestamp, reply) = stamp(url, ca.as_deref(), &signature)?;
+            (Some(timestamp), Some(reply))
+        }
+        None => (None, None),
     };
     let mut writes: Vec<(PathBuf, Vec<u8>)> = Vec::new();
     if options.detached {
@@ -216,8 +228,26 @@ pub fn sign_release(
         .map_err(|e| ReleaseError::Input(format!("cannot encode the bundle: {e}")))?;
     bundle_json.push(b'\n');
     writes.push((out.join(MANIFEST_FILE), manifest_bytes));
-    writes.push((out.join(SIGNATURE_FILE), signature));
+    writes.push((out.join(SIGNATURE_FILE), signature.clone()));
     writes.push((out.join(BUNDLE_FILE), bundle_json));
+    let sigstore_omitted = if sigstore::algorithm_fits(signer.key.spec, signer.key.algorithm) {
+        let message = MessageSignature {
+            digest: &manifest_digest,
+            signature: &signature,
+            public_spki: &signer.key.public_spki,
+            certificate: signer.leaf_der.as_deref(),
+            timestamp_reply: timestamp_reply.as_deref(),
+        };
+        let json = sigstore::bundle_json(&message)
+            .map_err(|e| ReleaseError::Input(format!("cannot encode the Sigstore bundle: {e}")))?;
+        writes.push((out.join(SIGSTORE_FILE), json));
+        None
+    } else {
+        Some(format!(
+            "no {SIGSTORE_FILE}: Sigstore verifiers take ECDSA_SHA_256 on EC_P256 and RSA_PKCS1_SHA_256 on RSA_2048 keys, not {} on {}",
+            signer.key.algorithm, signer.key.spec
+        ))
+    };
     write_all(out, &writes)?;
 
     Ok(SignSummary {
@@ -230,14 +260,17 @@ pub fn sign_release(
         outputs: writes.into_iter().map(|(path, _)| path).collect(),
         skipped: walked.skipped,
         timestamp: bundle.timestamp.map(|t| TimestampSummary { tsa: t.tsa, gen_time: t.gen_time }),
+        sigstore_omitted,
     })
 }
 
 /// A time-stamp token over the signature from the TSA at `url`: its imprint is the
 /// SHA-256 of the signature bytes.
-fn stamp(url: &str, ca_pem: Option<&[u8]>, signature: &[u8]) -> Result<Timestamp, ReleaseError> {
-    let token = TsaClient::new(url, ca_pem)?.stamp(&Sha256::digest(signature))?;
-    Ok(Timestamp { token: token.der, tsa: url.to_string(), gen_time: token.tst_info.gen_time.display() })
+/// The time stamp for the bundle, and the TSA's whole reply for the Sigstore bundle.
+fn stamp(url: &str, ca_pem: Option<&[u8]>, signature: &[u8]) -> Result<(Timestamp, Vec<u8>), ReleaseError> {
+    let (token, reply) = TsaClient::new(url, ca_pem)?.stamp(&Sha256::digest(signature))?;
+    let timestamp = Timestamp { token: token.der, tsa: url.to_string(), gen_time: token.tst_info.gen_time.display() };
+    Ok((timestamp, reply))
 }
 
 /// keyseal's outputs, never entries: this run's in `--out`, and an earlier run's at the

@@ -56,8 +56,9 @@ impl TsaClient {
         Ok(TsaClient { url: url.to_string(), agent: config.build().into() })
     }
 
-    /// A token over the SHA-256 `digest`, checked as [`check_fresh_reply`] does.
-    pub fn stamp(&self, digest: &[u8]) -> Result<Token, TsaError> {
+    /// A token over the SHA-256 `digest`, checked as [`check_fresh_reply`] does, and the
+    /// TSA's whole reply (the TimeStampResp, DER) it came in.
+    pub fn stamp(&self, digest: &[u8]) -> Result<(Token, Vec<u8>), TsaError> {
         let request = QueryRequest { hash: ImprintHash::Sha256, digest: digest.to_vec(), nonce: true, cert_req: true };
         let (query, nonce) = make_query_with_nonce(&request)?;
         let unreachable = |e: &dyn std::fmt::Display| {
@@ -96,7 +97,7 @@ impl TsaClient {
             )));
         }
         // A rejection (any status) is a TimeStampResp saying why: check_fresh_reply reports it.
-        check_fresh_reply(&body, digest, nonce.as_ref())
+        Ok((check_fresh_reply(&body, digest, nonce.as_ref())?, body))
     }
 }
 

@@ -1,0 +1,260 @@
+//! `SHA256SUMS.sigstore.json` (issue 34) checked by sigstore-js, the Sigstore project's own
+//! verifier (npm `@sigstore/verify`, pinned in tests/sigstore-js/package-lock.json, installed
+//! by `npm ci` into target/sigstore-js): a release signed with a pinned P-256 or RSA key,
+//! with a certificate chain to a trusted root, and with a keyseal TSA's time stamp, each
+//! verifies; a tampered manifest and a wrong key are refused; a secp256k1 or RSA-PSS
+//! signature, which has no Sigstore form, gets no file and a note saying so.
+
+mod common;
+
+use base64::Engine;
+use common::{Keyseal, Server};
+use serde_json::{Value, json};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn path(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+/// The folder holding sigstore-js and verify.js, installed on first use from the pinned
+/// lock (`.ci/run` does it up front); tests running side by side wait for one install.
+fn sigstore_js() -> PathBuf {
+    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/sigstore-js");
+    let target = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/sigstore-js");
+    let lock = std::fs::read(source.join("package-lock.json")).unwrap();
+    let installed = target.join("installed-from.lock");
+    std::fs::create_dir_all(&target).unwrap();
+    let guard = std::fs::File::create(target.with_extension("lock")).unwrap();
+    guard.lock().unwrap();
+    for file in ["package.json", "package-lock.json", "verify.js"] {
+        std::fs::copy(source.join(file), target.join(file)).unwrap();
+    }
+    if std::fs::read(&installed).ok().as_deref() != Some(&lock[..]) {
+        let status = Command::new("npm")
+            .args(["ci", "--silent", "--no-audit", "--no-fund"])
+            .current_dir(&target)
+            .status()
+            .expect("npm must be installed (.ci/run installs it)");
+        assert!(status.success(), "npm ci of sigstore-js failed");
+        std::fs::write(&installed, &lock).unwrap();
+    }
+    target
+}
+
+/// sigstore-js's verdict on `bundle` over `artifact` with `trust` (`--key PEM` or
+/// `--trusted-root JSON`, and `--timestamps N`): `Ok` or the refusal it printed.
+fn sigstore_verify(bundle: &Path, artifact: &Path, trust: &[&str]) -> Result<(), String> {
+    let script = sigstore_js().join("verify.js");
+    let run = Command::new("node").arg(script).arg(bundle).arg(artifact).args(trust).output().unwrap();
+    let stdout = String::from_utf8_lossy(&run.stdout).into_owned();
+    match (run.status.code(), stdout.trim()) {
+        (Some(0), "verified") => Ok(()),
+        (Some(1), refused) if refused.starts_with("refused: ") => Err(refused.to_string()),
+        _ => panic!("verify.js: {:?}\n{stdout}\n{}", run.status, String::from_utf8_lossy(&run.stderr)),
+    }
+}
+
+/// A release directory with two files, signed by `key` with `extra` flags; the summary.
+fn signed_release(ks: &Keyseal, name: &str, key: (&str, &str), extra: &[&str]) -> (PathBuf, Value) {
+    let dir = ks.file(name);
+    std::fs::create_dir_all(dir.join("bin")).unwrap();
+    std::fs::write(dir.join("bin/app"), b"the program\n").unwrap();
+    std::fs::write(dir.join("README"), b"read me\n").unwrap();
+    let mut args =
+        vec!["sign", path(&dir), "--key-id", key.0, "--key-version-id", key.1, "--out", path(&dir), "--json"];
+    args.extend(extra);
+    let summary = ks.ok(&args);
+    (dir, summary)
+}
+
+fn read_json(file: &Path) -> Value {
+    serde_json::from_slice(&std::fs::read(file).unwrap()).unwrap()
+}
+
+#[test]
+fn sigstore_js_verifies_releases_signed_with_pinned_p256_and_rsa_keys() {
+    let ks = Keyseal::new();
+    for spec in ["EC_P256", "RSA_2048"] {
+        let (key, version) = ks.create_key(spec, "SIGN/VERIFY");
+        let (dir, summary) = signed_release(&ks, &format!("release-{spec}"), (&key, &version), &[]);
+        let bundle = dir.join("SHA256SUMS.sigstore.json");
+        assert!(summary["outputs"].to_string().contains("SHA256SUMS.sigstore.json"), "{summary}");
+        let pem = ks.file(&format!("{spec}.pem"));
+        ks.public_key(&key, &version, &pem);
+        let manifest = dir.join("SHA256SUMS");
+        assert_eq!(sigstore_verify(&bundle, &manifest, &["--key", path(&pem)]), Ok(()), "{spec}");
+
+        // The same signature bytes as SHA256SUMS.sig: no second KMS call.
+        let sigstore = read_json(&bundle);
+        let engine = base64::engine::general_purpose::STANDARD;
+        let signature = engine.decode(sigstore["messageSignature"]["signature"].as_str().unwrap()).unwrap();
+        assert_eq!(signature, std::fs::read(dir.join("SHA256SUMS.sig")).unwrap(), "{spec}");
+        // keyseal's own verify is not upset by the extra file in the release directory.
+        let verified = ks.run(&["verify", path(&dir), "--public-key", path(&pem)]);
+        assert_eq!(verified.status, 0, "{spec}: {}\n{}", verified.stdout, verified.stderr);
+
+        // A tampered manifest, and another key, are refused.
+        let tampered = ks.file(&format!("tampered-{spec}"));
+        std::fs::write(&tampered, std::fs::read(&manifest).unwrap().repeat(2)).unwrap();
+        let refused = sigstore_verify(&bundle, &tampered, &["--key", path(&pem)]).unwrap_err();
+        assert!(refused.contains("SIGNATURE_ERROR"), "{spec}: {refused}");
+        let (other, other_version) = ks.create_key(spec, "SIGN/VERIFY");
+        let other_pem = ks.file(&format!("other-{spec}.pem"));
+        ks.public_key(&other, &other_version, &other_pem);
+        let refused = sigstore_verify(&bundle, &manifest, &["--key", path(&other_pem)]).unwrap_err();
+        assert!(refused.contains("PUBLIC_KEY_ERROR"), "{spec}: {refused}");
+    }
+}
+
+#[test]
+fn algorithms_without_a_sigstore_form_get_no_file_and_a_note() {
+    let ks = Keyseal::new();
+    let (k1, k1_version) = ks.create_key("EC_P256K", "SIGN/VERIFY");
+    let (rsa, rsa_version) = ks.create_key("RSA_2048", "SIGN/VERIFY");
+    for (key, version, extra, name) in
+        [(&k1, &k1_version, &[][..], "secp256k1"), (&rsa, &rsa_version, &["--algorithm", "RSA_PSS_SHA_256"][..], "pss")]
+    {
+        let dir = ks.file(name);
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("app"), b"app\n").unwrap();
+        let mut args = vec!["sign", path(&dir), "--key-id", key, "--key-version-id", version, "--out", path(&dir)];
+        args.extend(extra);
+        let run = ks.run(&args);
+        assert_eq!(run.status, 0, "{name}: {}", run.stderr);
+        assert!(!dir.join("SHA256SUMS.sigstore.json").exists(), "{name}");
+        assert_eq!(run.stderr.matches("no SHA256SUMS.sigstore.json").count(), 1, "{name}: {}", run.stderr);
+        assert!(dir.join("keyseal.bundle.json").exists(), "{name}");
+    }
+}
+
+/// A Sigstore `trusted_root.json` naming `ca` (certificates, the issuing CA first and the
+/// root last) as a certificate authority and `tsa` as a time-stamping authority. A
+/// time-stamping authority's chain starts with the TSA's own certificate: sigstore-js picks
+/// the authority by the token's signer serial and issuer.
+fn trusted_root(ca: &[&Path], tsa: &[&Path]) -> Value {
+    let authority = |chain: &[&Path]| {
+        let engine = base64::engine::general_purpose::STANDARD;
+        let certificates: Vec<Value> = chain
+            .iter()
+            .map(|pem| {
+                let text = std::fs::read_to_string(pem).unwrap();
+                let body: String = text.lines().filter(|line| !line.starts_with("-----")).collect();
+                json!({ "rawBytes": engine.encode(engine.decode(body).unwrap()) })
+            })
+            .collect();
+        json!({
+            "subject": { "organization": "Example", "commonName": "Example" },
+            "uri": "https://pki.example.com",
+            "certChain": { "certificates": certificates },
+            "validFor": { "start": "2000-01-01T00:00:00Z" }
+        })
+    };
+    json!({
+        "mediaType": "application/vnd.dev.sigstore.trustedroot+json;version=0.1",
+        "tlogs": [],
+        "certificateAuthorities": [authority(ca)],
+        "ctlogs": [],
+        "timestampAuthorities": if tsa.is_empty() { vec![] } else { vec![authority(tsa)] },
+    })
+}
+
+#[test]
+fn sigstore_js_verifies_the_certificate_form_and_a_keyseal_time_stamp() {
+    let ks = Keyseal::new();
+    let (root_key, root_version) = ks.create_key("EC_P256", "SIGN/VERIFY");
+    let root = ks.file("root.pem");
+    ks.ok_text(&[
+        "ca",
+        "init",
+        "--name",
+        "root",
+        "--key-id",
+        &root_key,
+        "--key-version-id",
+        &root_version,
+        "--subject",
+        "CN=Example Root,O=Example",
+        "--days",
+        "3650",
+        "--out",
+        path(&root),
+    ]);
+    let issue = |profile: &str, key: &str, version: &str, subject: &str, out: &Path| {
+        ks.ok(&[
+            "ca",
+            "issue",
+            "--ca",
+            "root",
+            "--profile",
+            profile,
+            "--key-id",
+            key,
+            "--key-version-id",
+            version,
+            "--subject",
+            subject,
+            "--days",
+            "30",
+            "--out",
+            path(out),
+            "--json",
+        ]);
+    };
+    let (key, version) = ks.create_key("EC_P256", "SIGN/VERIFY");
+    let signer = ks.file("signer.pem");
+    issue("code-signing", &key, &version, "CN=Release Signing,O=Example", &signer);
+    let (tsa_key, tsa_version) = ks.create_key("EC_P256", "SIGN/VERIFY");
+    let tsa_cert = ks.file("tsa.pem");
+    issue("timestamping", &tsa_key, &tsa_version, "CN=Example TSA,O=Example", &tsa_cert);
+    let server = Server::start_with(
+        &ks,
+        &["--tsa-key-id", &tsa_key, "--tsa-key-version-id", &tsa_version, "--tsa-cert", path(&tsa_cert)],
+    );
+    let url = format!("http://{}/tsa", server.endpoint);
+
+    let roots = ks.file("trusted_root.json");
+    std::fs::write(&roots, serde_json::to_vec(&trusted_root(&[&root], &[&tsa_cert, &root])).unwrap()).unwrap();
+    let trust = ["--trusted-root", path(&roots)];
+
+    // With the certificate and a time stamp: the certificate names the signer, the time
+    // stamp says when, and sigstore-js requires it (threshold 1).
+    let (dir, _) = signed_release(&ks, "stamped", (&key, &version), &["--cert", path(&signer), "--tsa", &url]);
+    let bundle = dir.join("SHA256SUMS.sigstore.json");
+    let material = &read_json(&bundle)["verificationMaterial"];
+    assert!(material.get("publicKey").is_none() && material["certificate"]["rawBytes"].is_string(), "{material}");
+    let manifest = dir.join("SHA256SUMS");
+    let with_stamp: Vec<&str> = trust.iter().copied().chain(["--timestamps", "1"]).collect();
+    assert_eq!(sigstore_verify(&bundle, &manifest, &with_stamp), Ok(()));
+
+    // Without a trusted time-stamping authority the time stamp does not count.
+    let no_tsa = ks.file("no-tsa-root.json");
+    std::fs::write(&no_tsa, serde_json::to_vec(&trusted_root(&[&root], &[])).unwrap()).unwrap();
+    let refused = sigstore_verify(&bundle, &manifest, &["--trusted-root", path(&no_tsa), "--timestamps", "1"]);
+    assert!(refused.is_err(), "an untrusted TSA's time stamp was counted");
+
+    // A certificate from another root is refused.
+    let (other_key, other_version) = ks.create_key("EC_P256", "SIGN/VERIFY");
+    let other_root = ks.file("other-root.pem");
+    ks.ok_text(&[
+        "ca",
+        "init",
+        "--name",
+        "other",
+        "--key-id",
+        &other_key,
+        "--key-version-id",
+        &other_version,
+        "--subject",
+        "CN=Other Root,O=Example",
+        "--days",
+        "3650",
+        "--out",
+        path(&other_root),
+    ]);
+    let other = ks.file("other_trusted_root.json");
+    std::fs::write(&other, serde_json::to_vec(&trusted_root(&[&other_root], &[&tsa_cert, &root])).unwrap()).unwrap();
+    let refused = sigstore_verify(&bundle, &manifest, &["--trusted-root", path(&other), "--timestamps", "1"]);
+    assert!(refused.is_err(), "a certificate from another root was accepted");
+    server.stop();
+}
