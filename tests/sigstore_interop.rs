@@ -9,7 +9,7 @@ mod common;
 
 use base64::Engine;
 use common::{Keyseal, Server};
-use serde_json::{Value, json};
+use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -128,133 +128,123 @@ fn algorithms_without_a_sigstore_form_get_no_file_and_a_note() {
     }
 }
 
-/// A Sigstore `trusted_root.json` naming `ca` (certificates, the issuing CA first and the
-/// root last) as a certificate authority and `tsa` as a time-stamping authority. A
-/// time-stamping authority's chain starts with the TSA's own certificate: sigstore-js picks
-/// the authority by the token's signer serial and issuer.
-fn trusted_root(ca: &[&Path], tsa: &[&Path]) -> Value {
-    let authority = |chain: &[&Path]| {
-        let engine = base64::engine::general_purpose::STANDARD;
-        let certificates: Vec<Value> = chain
-            .iter()
-            .map(|pem| {
-                let text = std::fs::read_to_string(pem).unwrap();
-                let body: String = text.lines().filter(|line| !line.starts_with("-----")).collect();
-                json!({ "rawBytes": engine.encode(engine.decode(body).unwrap()) })
-            })
-            .collect();
-        json!({
-            "subject": { "organization": "Example", "commonName": "Example" },
-            "uri": "https://pki.example.com",
-            "certChain": { "certificates": certificates },
-            "validFor": { "start": "2000-01-01T00:00:00Z" }
-        })
-    };
-    json!({
-        "mediaType": "application/vnd.dev.sigstore.trustedroot+json;version=0.1",
-        "tlogs": [],
-        "certificateAuthorities": [authority(ca)],
-        "ctlogs": [],
-        "timestampAuthorities": if tsa.is_empty() { vec![] } else { vec![authority(tsa)] },
-    })
+/// `keyseal trust export --sigstore` with `args`, into `name`.
+fn export(ks: &Keyseal, name: &str, args: &[&str]) -> PathBuf {
+    let out = ks.file(name);
+    let mut all = vec!["trust", "export", "--sigstore", "--out", path(&out)];
+    all.extend(args);
+    let text = ks.ok_text(&all);
+    assert!(text.starts_with("wrote "), "{text}");
+    out
 }
 
-#[test]
-fn sigstore_js_verifies_the_certificate_form_and_a_keyseal_time_stamp() {
-    let ks = Keyseal::new();
-    let (root_key, root_version) = ks.create_key("EC_P256", "SIGN/VERIFY");
-    let root = ks.file("root.pem");
+fn init_root(ks: &Keyseal, name: &str, subject: &str) -> PathBuf {
+    let (key, version) = ks.create_key("EC_P256", "SIGN/VERIFY");
+    let root = ks.file(&format!("{name}.pem"));
     ks.ok_text(&[
         "ca",
         "init",
         "--name",
-        "root",
+        name,
         "--key-id",
-        &root_key,
+        &key,
         "--key-version-id",
-        &root_version,
+        &version,
         "--subject",
-        "CN=Example Root,O=Example",
+        subject,
         "--days",
         "3650",
         "--out",
         path(&root),
     ]);
-    let issue = |profile: &str, key: &str, version: &str, subject: &str, out: &Path| {
-        ks.ok(&[
-            "ca",
-            "issue",
-            "--ca",
-            "root",
-            "--profile",
-            profile,
-            "--key-id",
-            key,
-            "--key-version-id",
-            version,
-            "--subject",
-            subject,
-            "--days",
-            "30",
-            "--out",
-            path(out),
-            "--json",
-        ]);
-    };
+    root
+}
+
+fn issue(ks: &Keyseal, ca: &str, profile: &str, subject: &str, out: &Path, extra: &[&str]) -> (String, String) {
     let (key, version) = ks.create_key("EC_P256", "SIGN/VERIFY");
+    let mut args = vec![
+        "ca",
+        "issue",
+        "--ca",
+        ca,
+        "--profile",
+        profile,
+        "--key-id",
+        &key,
+        "--key-version-id",
+        &version,
+        "--subject",
+        subject,
+        "--days",
+        if profile == "intermediate-ca" { "365" } else { "30" },
+        "--out",
+        path(out),
+        "--json",
+    ];
+    args.extend(extra);
+    ks.ok(&args);
+    (key, version)
+}
+
+fn concat(ks: &Keyseal, name: &str, parts: &[&Path]) -> PathBuf {
+    let out = ks.file(name);
+    std::fs::write(&out, parts.iter().map(|p| std::fs::read(p).unwrap()).collect::<Vec<_>>().concat()).unwrap();
+    out
+}
+
+#[test]
+fn sigstore_js_verifies_the_certificate_form_and_a_keyseal_time_stamp() {
+    let ks = Keyseal::new();
+    let root = init_root(&ks, "root", "CN=Example Root,O=Example");
+    let release_ca = ks.file("release-ca.pem");
+    issue(&ks, "root", "intermediate-ca", "CN=Example Release CA,O=Example", &release_ca, &["--name", "release-ca"]);
     let signer = ks.file("signer.pem");
-    issue("code-signing", &key, &version, "CN=Release Signing,O=Example", &signer);
-    let (tsa_key, tsa_version) = ks.create_key("EC_P256", "SIGN/VERIFY");
+    let (key, version) = issue(&ks, "release-ca", "code-signing", "CN=Release Signing,O=Example", &signer, &[]);
     let tsa_cert = ks.file("tsa.pem");
-    issue("timestamping", &tsa_key, &tsa_version, "CN=Example TSA,O=Example", &tsa_cert);
+    let (tsa_key, tsa_version) = issue(&ks, "root", "timestamping", "CN=Example TSA,O=Example", &tsa_cert, &[]);
     let server = Server::start_with(
         &ks,
         &["--tsa-key-id", &tsa_key, "--tsa-key-version-id", &tsa_version, "--tsa-cert", path(&tsa_cert)],
     );
     let url = format!("http://{}/tsa", server.endpoint);
-
-    let roots = ks.file("trusted_root.json");
-    std::fs::write(&roots, serde_json::to_vec(&trusted_root(&[&root], &[&tsa_cert, &root])).unwrap()).unwrap();
-    let trust = ["--trusted-root", path(&roots)];
+    let signer_chain = concat(&ks, "signer-chain.pem", &[&signer, &release_ca]);
+    let ca_chain = concat(&ks, "release-ca-chain.pem", &[&release_ca, &root]);
+    let tsa_chain = concat(&ks, "tsa-chain.pem", &[&tsa_cert, &root]);
 
     // With the certificate and a time stamp: the certificate names the signer, the time
     // stamp says when, and sigstore-js requires it (threshold 1).
-    let (dir, _) = signed_release(&ks, "stamped", (&key, &version), &["--cert", path(&signer), "--tsa", &url]);
+    let (dir, _) = signed_release(&ks, "stamped", (&key, &version), &["--cert", path(&signer_chain), "--tsa", &url]);
     let bundle = dir.join("SHA256SUMS.sigstore.json");
     let material = &read_json(&bundle)["verificationMaterial"];
     assert!(material.get("publicKey").is_none() && material["certificate"]["rawBytes"].is_string(), "{material}");
     let manifest = dir.join("SHA256SUMS");
-    let with_stamp: Vec<&str> = trust.iter().copied().chain(["--timestamps", "1"]).collect();
-    assert_eq!(sigstore_verify(&bundle, &manifest, &with_stamp), Ok(()));
+    let roots = export(&ks, "trusted_root.json", &["--trust", path(&ca_chain), "--tsa-trust", path(&tsa_chain)]);
+    let exported = read_json(&roots);
+    assert_eq!(exported["certificateAuthorities"][0]["subject"]["commonName"], "Example Release CA", "{exported}");
+    assert_eq!(exported["timestampAuthorities"][0]["certChain"]["certificates"].as_array().unwrap().len(), 2);
+    assert_eq!(sigstore_verify(&bundle, &manifest, &["--trusted-root", path(&roots), "--timestamps", "1"]), Ok(()));
 
     // Without a trusted time-stamping authority the time stamp does not count.
-    let no_tsa = ks.file("no-tsa-root.json");
-    std::fs::write(&no_tsa, serde_json::to_vec(&trusted_root(&[&root], &[])).unwrap()).unwrap();
+    let no_tsa = export(&ks, "no-tsa.json", &["--trust", path(&ca_chain)]);
     let refused = sigstore_verify(&bundle, &manifest, &["--trusted-root", path(&no_tsa), "--timestamps", "1"]);
-    assert!(refused.is_err(), "an untrusted TSA's time stamp was counted");
+    assert!(refused.unwrap_err().contains("TIMESTAMP_ERROR"));
 
-    // A certificate from another root is refused.
-    let (other_key, other_version) = ks.create_key("EC_P256", "SIGN/VERIFY");
-    let other_root = ks.file("other-root.pem");
-    ks.ok_text(&[
-        "ca",
-        "init",
-        "--name",
-        "other",
-        "--key-id",
-        &other_key,
-        "--key-version-id",
-        &other_version,
-        "--subject",
-        "CN=Other Root,O=Example",
-        "--days",
-        "3650",
-        "--out",
-        path(&other_root),
-    ]);
-    let other = ks.file("other_trusted_root.json");
-    std::fs::write(&other, serde_json::to_vec(&trusted_root(&[&other_root], &[&tsa_cert, &root])).unwrap()).unwrap();
+    // A certificate from another CA is refused.
+    let other_root = init_root(&ks, "other", "CN=Other Root,O=Example");
+    let other = export(&ks, "other.json", &["--trust", path(&other_root), "--tsa-trust", path(&tsa_chain)]);
     let refused = sigstore_verify(&bundle, &manifest, &["--trusted-root", path(&other), "--timestamps", "1"]);
-    assert!(refused.is_err(), "a certificate from another root was accepted");
+    assert!(refused.is_err(), "a certificate from another CA was accepted");
+
+    // What export refuses: a chain that stops short of its root, a TSA chain that does not
+    // start with a TSA's certificate.
+    let out = ks.file("refused.json");
+    for (flag, file, says) in [("--trust", &release_ca, "not a root"), ("--tsa-trust", &ca_chain, "ca-as-end-entity")] {
+        let mut args = vec!["trust", "export", "--sigstore", "--out", path(&out), "--trust", path(&ca_chain)];
+        args.extend([flag, path(file)]);
+        let run = ks.run(&args);
+        assert_eq!(run.status, 2, "{flag}: {}{}", run.stdout, run.stderr);
+        assert!(run.stderr.contains(says), "{flag}: {}", run.stderr);
+        assert!(!out.exists(), "{flag}");
+    }
     server.stop();
 }

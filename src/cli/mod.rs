@@ -16,6 +16,7 @@ pub mod progress;
 pub mod release;
 pub mod serve;
 pub mod timestamp;
+pub mod trust;
 
 use crate::kms::LocalKms;
 use crate::kms::error::{ErrorBody, KmsError};
@@ -133,6 +134,9 @@ pub enum Command {
     /// RFC 3161 time stamps: make a request, answer one as a TSA on a KMS key version, verify a reply.
     #[command(subcommand)]
     Timestamp(timestamp::TimestampAction),
+    /// Trust material for other verifiers: keyseal's roots as a Sigstore trusted_root.json.
+    #[command(subcommand)]
+    Trust(trust::TrustAction),
     /// Print a completion script for bash, zsh, fish, powershell or elvish.
     Completions(docs::CompletionsArgs),
     /// Print keyseal's man page (roff), or write one page per command with --out-dir.
@@ -212,6 +216,7 @@ pub fn run(cli: Cli) -> Result<Outcome, CliError> {
         },
         Command::Verify(args) => release::verify(args),
         Command::Cert(action) => cert::run(action),
+        Command::Trust(action) => trust::run(action),
         Command::Serve(args) => serve::run_serve(args, local()?),
         Command::Access(action) => serve::run_access(action, &local()?),
         Command::Completions(args) => Ok(docs::completions(args)?),
