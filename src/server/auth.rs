@@ -391,6 +391,64 @@ mod tests {
         assert!(authenticate(&kms, &request, now).unwrap().params.is_empty());
     }
 
+    /// A query signed with the older HMAC-SHA1 signature, as the v1 SDKs sign one.
+    fn v1_query(key: &crate::kms::access::NewAccessKey, params: &[(&str, &str)], now: i64) -> String {
+        let mut all: BTreeMap<String, String> = params.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        for (name, value) in [
+            ("AccessKeyId", key.access_key_id.clone()),
+            ("SignatureMethod", "HMAC-SHA1".into()),
+            ("SignatureVersion", "1.0".into()),
+            ("SignatureNonce", "v1-nonce".into()),
+            ("Timestamp", crate::clock::format_unix(now)),
+            ("Format", "JSON".into()),
+            ("Version", acs3::API_VERSION.into()),
+        ] {
+            all.insert(name.to_string(), value);
+        }
+        let string_to_sign = format!("GET&%2F&{}", acs3::percent_encode(&acs3::canonical_query(&all)));
+        let mut mac = Hmac::<sha1::Sha1>::new_from_slice(format!("{}&", &*key.access_key_secret).as_bytes()).unwrap();
+        mac.update(string_to_sign.as_bytes());
+        all.insert("Signature".into(), base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes()));
+        acs3::canonical_query(&all)
+    }
+
+    /// The HMAC-SHA1 form: the action's parameters come through, the protocol's do not.
+    #[test]
+    fn a_v1_signed_query_gives_the_action_its_parameters_only() {
+        let dir = private_dir();
+        let source = crate::kms::seal::SecretSource::Passphrase(Zeroizing::new("correct horse battery".into()));
+        let kms = LocalKms::open(dir.path(), source, "t").unwrap();
+        let key = kms.create_access_key("ci").unwrap();
+        let now = crate::clock::parse_time("2026-01-01T12:00:00Z").unwrap();
+        let query = v1_query(&key, &[("Action", "DescribeKey"), ("KeyId", "alias/release")], now);
+        let headers = BTreeMap::new();
+        let request = Incoming { method: "GET", query: &query, headers: &headers, body: b"" };
+        let authenticated = authenticate(&kms, &request, now).unwrap();
+        assert_eq!(authenticated.action, "DescribeKey");
+        assert_eq!(authenticated.access_key_id, key.access_key_id);
+        let names: Vec<&str> = authenticated.params.keys().map(String::as_str).collect();
+        assert_eq!(names, ["KeyId"], "protocol parameters are not the action's");
+    }
+
+    /// A request signed some other way, or not at all, is refused as unsigned, saying which.
+    #[test]
+    fn other_authorizations_and_unsigned_requests_are_incomplete() {
+        let dir = private_dir();
+        let kms = LocalKms::open(dir.path(), crate::kms::seal::SecretSource::Unavailable, "t").unwrap();
+        let now = crate::clock::parse_time("2026-01-01T12:00:00Z").unwrap();
+        let basic: BTreeMap<String, String> = [("authorization".to_string(), "Basic dXNlcjpwYXNz".to_string())].into();
+        let none = BTreeMap::new();
+        for (headers, query, says) in [
+            (&basic, "Action=ListKeys", "is not ACS3-HMAC-SHA256"),
+            (&none, "Action=ListKeys&AccessKeyId=A", "is not signed"),
+        ] {
+            let request = Incoming { method: "GET", query, headers, body: b"" };
+            let refused = authenticate(&kms, &request, now).err().unwrap();
+            assert_eq!(refused.code, ErrorCode::IncompleteSignature, "{says}");
+            assert!(refused.message.contains(says), "{}", refused.message);
+        }
+    }
+
     #[test]
     fn nonces_are_single_use_per_access_key_and_forgotten_later() {
         let dir = tempfile::Builder::new()

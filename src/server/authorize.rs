@@ -119,6 +119,14 @@ mod tests {
         Ok((alias == "alias/release").then(|| "key-s".to_string()))
     }
 
+    /// An action that names no key or alias is judged on the collection it lists.
+    #[test]
+    fn list_actions_name_their_collection() {
+        let collection = |action: &str| resources(&lookup, action, &params(&[])).unwrap();
+        assert_eq!(collection("ListAliases"), [[format!("acs:kms:{LOCAL_REGION}:{LOCAL_ACCOUNT}:alias")]]);
+        assert_eq!(collection("ListKeys"), [[format!("acs:kms:{LOCAL_REGION}:{LOCAL_ACCOUNT}:key")]]);
+    }
+
     #[test]
     fn alias_changes_name_the_current_target() {
         let update = resources(&lookup, "UpdateAlias", &params(&[("AliasName", "alias/release"), ("KeyId", "key-t")]));
