@@ -405,7 +405,7 @@ mod tests {
         ] {
             all.insert(name.to_string(), value);
         }
-        let string_to_sign = format!("GET&%2F&{}", percent_encode(&acs3::canonical_query(&all)));
+        let string_to_sign = format!("GET&%2F&{}", percent_encode(&canonical_query(&all)));
         let mut mac = Hmac::<sha1::Sha1>::new_from_slice(format!("{}&", &*key.access_key_secret).as_bytes()).unwrap();
         mac.update(string_to_sign.as_bytes());
         all.insert("Signature".into(), base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes()));
