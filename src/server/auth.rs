@@ -409,7 +409,7 @@ mod tests {
         let mut mac = Hmac::<sha1::Sha1>::new_from_slice(format!("{}&", &*key.access_key_secret).as_bytes()).unwrap();
         mac.update(string_to_sign.as_bytes());
         all.insert("Signature".into(), base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes()));
-        acs3::canonical_query(&all)
+        canonical_query(&all)
     }
 
     /// The HMAC-SHA1 form: the action's parameters come through, the protocol's do not.
