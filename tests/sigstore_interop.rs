@@ -223,6 +223,18 @@ fn sigstore_js_verifies_the_certificate_form_and_a_keyseal_time_stamp() {
     assert_eq!(exported["certificateAuthorities"][0]["subject"]["commonName"], "Example Release CA", "{exported}");
     assert_eq!(exported["timestampAuthorities"][0]["certChain"]["certificates"].as_array().unwrap().len(), 2);
     assert_eq!(sigstore_verify(&bundle, &manifest, &["--trusted-root", path(&roots), "--timestamps", "1"]), Ok(()));
+    // keyseal reads the same bundle alone: the certificate to the trusted CA, checked at
+    // the time stamp's time.
+    std::fs::remove_file(dir.join("keyseal.bundle.json")).unwrap();
+    let args = [path(&dir), "--bundle", path(&bundle), "--trust", path(&ca_chain), "--tsa-trust", path(&root)];
+    let (status, out) = keyseal_verify(&ks, &args);
+    assert_eq!(status, 0, "{out}");
+    let report: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        (report["signature"].as_str(), report["timestamp"]["status"].as_str()),
+        (Some("ok"), Some("ok")),
+        "{out}"
+    );
 
     // Without a trusted time-stamping authority the time stamp does not count.
     let no_tsa = export(&ks, "no-tsa.json", &["--trust", path(&ca_chain)]);
@@ -247,4 +259,126 @@ fn sigstore_js_verifies_the_certificate_form_and_a_keyseal_time_stamp() {
         assert!(!out.exists(), "{flag}");
     }
     server.stop();
+}
+
+/// `keyseal verify` with `args`; the exit status and the JSON report (or the error text).
+fn keyseal_verify(ks: &Keyseal, args: &[&str]) -> (i32, String) {
+    let mut all = vec!["verify", "--json"];
+    all.extend(args);
+    let run = ks.run(&all);
+    (run.status, format!("{}{}", run.stdout, run.stderr))
+}
+
+#[test]
+fn keyseal_verify_reads_sigstore_bundles_with_the_same_verdicts() {
+    let ks = Keyseal::new();
+    let (key, version) = ks.create_key("EC_P256", "SIGN/VERIFY");
+    let (dir, _) = signed_release(&ks, "release", (&key, &version), &[]);
+    let pem = ks.file("pub.pem");
+    ks.public_key(&key, &version, &pem);
+    let bundle = dir.join("SHA256SUMS.sigstore.json");
+    // Away from keyseal.bundle.json, so that nothing but the Sigstore bundle is read.
+    std::fs::remove_file(dir.join("keyseal.bundle.json")).unwrap();
+    let (status, out) = keyseal_verify(&ks, &[path(&dir), "--bundle", path(&bundle), "--public-key", path(&pem)]);
+    assert_eq!(status, 0, "{out}");
+    assert!(out.contains(r#""signature": "ok""#), "{out}");
+
+    // Another key: key-mismatch, naming the hint. A tampered manifest: manifest-modified.
+    let (other, other_version) = ks.create_key("EC_P256", "SIGN/VERIFY");
+    let other_pem = ks.file("other.pem");
+    ks.public_key(&other, &other_version, &other_pem);
+    let (status, out) = keyseal_verify(&ks, &[path(&dir), "--bundle", path(&bundle), "--public-key", path(&other_pem)]);
+    assert_eq!(status, 1, "{out}");
+    assert!(out.contains(r#""signature": "key-mismatch""#) && out.contains("named by hint"), "{out}");
+    let manifest = dir.join("SHA256SUMS");
+    let original = std::fs::read(&manifest).unwrap();
+    std::fs::write(
+        &manifest,
+        [&original[..], b"0000000000000000000000000000000000000000000000000000000000000000  x\n"].concat(),
+    )
+    .unwrap();
+    let (status, out) = keyseal_verify(&ks, &[path(&dir), "--bundle", path(&bundle), "--public-key", path(&pem)]);
+    assert_eq!(status, 1, "{out}");
+    assert!(out.contains(r#""signature": "manifest-modified""#), "{out}");
+    std::fs::write(&manifest, &original).unwrap();
+
+    // What keyseal cannot check is refused, never passed over: a transparency-log entry,
+    // an attestation, a media type it does not know.
+    let sigstore = read_json(&bundle);
+    for (name, change, says) in [
+        ("tlog", "/verificationMaterial/tlogEntries", "transparency-log entry"),
+        ("dsse", "/dsseEnvelope", "DSSE envelope"),
+        ("v9", "/mediaType", "is not one this keyseal reads"),
+    ] {
+        let mut hostile = sigstore.clone();
+        let value = match name {
+            "tlog" => serde_json::json!([{ "logIndex": "1" }]),
+            "dsse" => serde_json::json!({ "payload": "", "payloadType": "x", "signatures": [] }),
+            _ => serde_json::json!("application/vnd.dev.sigstore.bundle.v0.9+json"),
+        };
+        match hostile.pointer_mut(change) {
+            Some(slot) => *slot = value,
+            None => {
+                hostile.as_object_mut().unwrap().insert(change.trim_start_matches('/').into(), value);
+            }
+        }
+        let file = dir.join(format!("SHA256SUMS-{name}.sigstore.json"));
+        std::fs::write(&file, serde_json::to_vec(&hostile).unwrap()).unwrap();
+        let (status, out) =
+            keyseal_verify(&ks, &[path(&manifest), "--bundle", path(&file), "--public-key", path(&pem)]);
+        assert_eq!(status, 2, "{name}: {out}");
+        assert!(out.contains(says), "{name}: {out}");
+    }
+}
+
+/// A Sigstore bundle keyseal did not write: a release whose SHA256SUMS coreutils made and
+/// OpenSSL signed with its own key, the bundle put together by hand as cosign's
+/// `sign-blob --bundle` lays one out. keyseal checks it, files and all, as sigstore-js does.
+#[test]
+fn keyseal_verify_reads_a_bundle_made_from_an_openssl_signature() {
+    let ks = Keyseal::new();
+    let dir = ks.file("foreign");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("tool.tar.gz"), b"a tool someone else released\n").unwrap();
+    let run = |program: &str, args: &[&str]| {
+        let run = Command::new(program).args(args).current_dir(&dir).output().unwrap();
+        assert!(run.status.success(), "{program} {args:?}: {}", String::from_utf8_lossy(&run.stderr));
+        run.stdout
+    };
+    std::fs::write(dir.join("SHA256SUMS"), run("sha256sum", &["tool.tar.gz"])).unwrap();
+    let (key, public, der) = (ks.file("k.pem"), ks.file("k.pub.pem"), ks.file("k.der"));
+    run("openssl", &["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", path(&key)]);
+    run("openssl", &["pkey", "-in", path(&key), "-pubout", "-out", path(&public)]);
+    run("openssl", &["pkey", "-pubin", "-in", path(&public), "-outform", "DER", "-out", path(&der)]);
+    let signature = run("openssl", &["dgst", "-sha256", "-sign", path(&key), "SHA256SUMS"]);
+    let engine = base64::engine::general_purpose::STANDARD;
+    let bundle = serde_json::json!({
+        "mediaType": "application/vnd.dev.sigstore.bundle.v0.3+json",
+        "verificationMaterial": {
+            "publicKey": { "hint": engine.encode(sha256(&std::fs::read(&der).unwrap())) },
+            "tlogEntries": []
+        },
+        "messageSignature": {
+            "messageDigest": {
+                "algorithm": "SHA2_256",
+                "digest": engine.encode(sha256(&std::fs::read(dir.join("SHA256SUMS")).unwrap()))
+            },
+            "signature": engine.encode(signature)
+        }
+    });
+    let file = dir.join("SHA256SUMS.sigstore.json");
+    std::fs::write(&file, serde_json::to_vec_pretty(&bundle).unwrap()).unwrap();
+    assert_eq!(sigstore_verify(&file, &dir.join("SHA256SUMS"), &["--key", path(&public)]), Ok(()));
+    let (status, out) = keyseal_verify(&ks, &[path(&dir), "--bundle", path(&file), "--public-key", path(&public)]);
+    assert_eq!(status, 0, "{out}");
+    assert!(out.contains(r#""signature": "ok""#) && out.contains("tool.tar.gz"), "{out}");
+    std::fs::write(dir.join("tool.tar.gz"), b"a tool someone else released, patched\n").unwrap();
+    let (status, out) = keyseal_verify(&ks, &[path(&dir), "--bundle", path(&file), "--public-key", path(&public)]);
+    assert_eq!(status, 1, "{out}");
+    assert!(out.contains(r#""status": "modified""#), "{out}");
+}
+
+fn sha256(bytes: &[u8]) -> Vec<u8> {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes).to_vec()
 }

@@ -224,11 +224,16 @@ for entry in "${chains[@]}"; do
     ks sign "$rel/tree" --key "$leaf_key" --key-version "$leaf_version" --algorithm "$algorithm" \
         --cert "$work/$name/chain.pem" --out "$out" >/dev/null
     cp "$out/keyseal.bundle.json" "$seeds/bundle/$name.json"
+    # The Sigstore bundle beside it, where the algorithm has a Sigstore form.
+    if [ -f "$out/SHA256SUMS.sigstore.json" ]; then
+        cp "$out/SHA256SUMS.sigstore.json" "$seeds/bundle/$name.sigstore.json"
+    fi
 done
 # One bundle without a certificate chain.
 read -r plain_key plain_version < <(create_key EC_P256)
 ks sign "$rel/tree" --key "$plain_key" --key-version "$plain_version" --out "$rel/out-plain" >/dev/null
 cp "$rel/out-plain/keyseal.bundle.json" "$seeds/bundle/no-chain.json"
+cp "$rel/out-plain/SHA256SUMS.sigstore.json" "$seeds/bundle/no-chain.sigstore.json"
 cp "$rel/out-plain/SHA256SUMS" "$seeds/manifest/keyseal-SHA256SUMS"
 # coreutils' own output: binary markers (` *`) and its escaping of a backslash name.
 (cd "$rel/tree" && find . -type f -printf '%P\0' | sort -z | xargs -0 sha256sum -b) >"$seeds/manifest/sha256sum-binary"

@@ -136,7 +136,7 @@ impl Bundle {
 /// The manifest must be a plain file name beside the bundle. Anything else would let a
 /// bundle point the verifier at another release in a subfolder (which then verifies while
 /// the files beside the bundle are never read) or at any file of the verifying machine.
-fn check_manifest_name(name: &str) -> Result<(), String> {
+pub(crate) fn check_manifest_name(name: &str) -> Result<(), String> {
     let plain = !name.is_empty()
         && name != "."
         && name != ".."

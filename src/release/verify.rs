@@ -13,6 +13,7 @@ use crate::release::ReleaseError;
 use crate::release::bundle::{BUNDLE_FILE, Bundle, SIGNATURE_FILE, own_files};
 use crate::release::hash::{default_threads, hash_files};
 use crate::release::manifest::Manifest;
+use crate::release::sigstore;
 use crate::release::walk::{Skipped, manifest_name, walk};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -278,8 +279,18 @@ fn input_error(error: bounded::ReadError) -> ReleaseError {
 /// `verified: false` (exit 1).
 pub fn verify_release(options: &VerifyOptions) -> Result<VerifyReport, ReleaseError> {
     let bundle_path = find_bundle(options)?;
-    let bundle = Bundle::parse(&bounded::read(&bundle_path, InputKind::Bundle).map_err(input_error)?)
-        .map_err(|e| ReleaseError::Input(format!("{}: {e}", quote_path(&bundle_path))))?;
+    let pinned = match &options.public_key_pem {
+        Some(pem) => Some(keys::public_key_from_pem(pem).ok_or_else(|| {
+            ReleaseError::Input("the --public-key file is not a PUBLIC KEY PEM (SubjectPublicKeyInfo)".into())
+        })?),
+        None => None,
+    };
+    let bundle = read_bundle(
+        &bounded::read(&bundle_path, InputKind::Bundle).map_err(input_error)?,
+        &bundle_path,
+        pinned.as_deref(),
+    )
+    .map_err(|e| ReleaseError::Input(format!("{}: {e}", quote_path(&bundle_path))))?;
     let bundle_dir = match bundle_path.parent() {
         Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
         _ => PathBuf::from("."),
@@ -301,12 +312,6 @@ pub fn verify_release(options: &VerifyOptions) -> Result<VerifyReport, ReleaseEr
         detached_signatures: Vec::new(),
         skipped: Vec::new(),
         other_release: None,
-    };
-    let pinned = match &options.public_key_pem {
-        Some(pem) => Some(keys::public_key_from_pem(pem).ok_or_else(|| {
-            ReleaseError::Input("the --public-key file is not a PUBLIC KEY PEM (SubjectPublicKeyInfo)".into())
-        })?),
-        None => None,
     };
     let Ok(stamped) = check_timestamp(&bundle, options, &mut report) else { return Ok(report) };
     let signer_key = match &options.trust {
@@ -361,6 +366,16 @@ pub fn verify_release(options: &VerifyOptions) -> Result<VerifyReport, ReleaseEr
     report.detached_signatures = checked.detached_signatures;
     report.skipped = checked.skipped;
     Ok(report)
+}
+
+/// keyseal's bundle, or a Sigstore bundle read as one (`--bundle X.sigstore.json`).
+fn read_bundle(bytes: &[u8], path: &Path, pinned: Option<&[u8]>) -> Result<Bundle, String> {
+    let value: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| format!("the bundle is not JSON: {e}"))?;
+    if sigstore::read::is_sigstore(&value) {
+        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        return sigstore::read::to_bundle(&value, &name, pinned);
+    }
+    Bundle::parse(bytes)
 }
 
 /// The bundle's time stamp under `--tsa-trust`: `Ok(Some(_))` with its genTime when it verifies (over

@@ -9,6 +9,7 @@
 //! a release signed this way; a secp256k1 or RSA-PSS signature has no Sigstore form, and
 //! then no file is written ([`algorithm_fits`]).
 
+pub mod read;
 pub mod trusted_root;
 
 use crate::kms::spec::{Algorithm, KeySpec};
