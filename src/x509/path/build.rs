@@ -176,3 +176,67 @@ pub(super) fn entries(chain: &[&Cert], anchor: Option<&Cert>) -> Vec<PathEntry> 
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(n: usize) -> Vec<PathEntry> {
+        (0..n).map(|_| PathEntry { role: "intermediate", subject: String::new(), serial: String::new() }).collect()
+    }
+
+    fn failure(reason: Reason, path: usize, message: &str) -> Failure {
+        Failure { reason, message: message.into(), path: entry(path), checks: Vec::new() }
+    }
+
+    /// Runs `with` on a search over nothing.
+    fn search<T>(with: impl FnOnce(&mut Search<'_, '_>) -> T) -> T {
+        let (none, options) = (Pool::new(&[]), ValidationOptions::new(0, Purpose::Any));
+        let mut search = Search {
+            intermediates: &none,
+            anchors: &none,
+            options: &options,
+            budget: Budget::default(),
+            crls: CrlIndex::new(&[]),
+            best: None,
+            exhausted: None,
+        };
+        with(&mut search)
+    }
+
+    /// Across alternative paths the most specific failure is the one kept; among equally
+    /// specific ones, the one on the longer path; among equals, the first found.
+    #[test]
+    fn the_most_specific_failure_on_the_longest_path_is_kept() {
+        let kept = |failures: Vec<Failure>| {
+            search(|search| {
+                for failure in failures {
+                    search.record(failure);
+                }
+                search.best.as_ref().map(|best| best.message.clone())
+            })
+        };
+        let (specific, vague) = (Reason::BadSignature, Reason::ChainIncomplete);
+        assert!(specific.rank() > vague.rank());
+        assert_eq!(kept(vec![failure(vague, 3, "vague"), failure(specific, 1, "specific")]).unwrap(), "specific");
+        assert_eq!(kept(vec![failure(specific, 1, "specific"), failure(vague, 3, "vague")]).unwrap(), "specific");
+        assert_eq!(kept(vec![failure(vague, 1, "short"), failure(vague, 2, "long")]).unwrap(), "long");
+        assert_eq!(kept(vec![failure(vague, 2, "first"), failure(vague, 2, "second")]).unwrap(), "first");
+    }
+
+    /// A budget that runs out stops the search and says why; it is not a failure to keep.
+    #[test]
+    fn a_budget_that_runs_out_stops_the_search() {
+        search(|search| {
+            search.record(failure(Reason::BudgetExceeded, 1, "out of signature checks"));
+            assert!(search.best.is_none());
+            assert_eq!(search.exhausted.as_deref(), Some("out of signature checks"));
+            assert!(!search.step(), "no candidate after the budget ran out");
+        });
+        search(|search| {
+            let steps = std::iter::repeat_with(|| search.step()).take(1_000_000).take_while(|&more| more).count();
+            assert!(steps < 1_000_000, "the candidate budget never ran out");
+            assert!(search.exhausted.is_some());
+        });
+    }
+}

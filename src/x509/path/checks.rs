@@ -584,6 +584,47 @@ mod tests {
         assert!(names_under(&ascii, &permitted).is_ok());
     }
 
+    /// PKITS's GoodCACert with its tbsCertificate's fields changed by `edit` (the signature
+    /// no longer matches, which `structure` does not look at).
+    fn with_tbs(edit: impl FnOnce(&mut Vec<Any>)) -> Result<Cert, String> {
+        let der = include_bytes!("../../../fixtures/pkits/certs/GoodCACert.crt");
+        let outer: Vec<Any> = Vec::from_der(der).unwrap();
+        let mut tbs: Vec<Any> = Vec::from_der(&outer[0].to_der().unwrap()).unwrap();
+        edit(&mut tbs);
+        let tbs = Any::from_der(&tbs.to_der().unwrap()).unwrap();
+        Cert::from_der(&vec![tbs, outer[1].clone(), outer[2].clone()].to_der().unwrap())
+    }
+
+    /// RFC 5280 §4.1.2.2: a serial is a positive integer of at most 20 octets; each way of
+    /// breaking that is refused on its own, and the bounds themselves pass.
+    #[test]
+    fn serials_are_positive_and_at_most_20_octets() {
+        let with_serial = |content: Vec<u8>| with_tbs(|tbs| tbs[1] = Any::new(Tag::Integer, content).unwrap());
+        let verdict = |content: Vec<u8>| match with_serial(content) {
+            Ok(cert) => structure(&cert).map_err(|(_, reason, _)| reason),
+            Err(_) => Err(Reason::MalformedCertificate),
+        };
+        let twenty = [vec![0x40], vec![0x01; 19]].concat();
+        assert_eq!(verdict(twenty.clone()), Ok(()));
+        assert_eq!(verdict([twenty, vec![0x01]].concat()), Err(Reason::BadSerial), "21 octets");
+        assert_eq!(verdict(vec![0x80, 0x01]), Err(Reason::BadSerial), "negative");
+        assert_eq!(verdict(vec![0x00]), Err(Reason::BadSerial), "zero");
+        assert_eq!(verdict(vec![0x01]), Ok(()));
+    }
+
+    /// Extensions need a version 3 certificate.
+    #[test]
+    fn extensions_in_a_version_1_certificate_are_bad_version() {
+        // tbs[0] is the explicit [0] version (v3); without it the version is v1.
+        let v1 = with_tbs(|tbs| {
+            tbs.remove(0);
+        })
+        .unwrap();
+        assert_eq!(structure(&v1).map_err(|(_, reason, _)| reason), Err(Reason::BadVersion));
+        let v3 = Cert::from_der(include_bytes!("../../../fixtures/pkits/certs/GoodCACert.crt")).unwrap();
+        assert_eq!(structure(&v3).map_err(|(_, reason, _)| reason), Ok(()));
+    }
+
     /// A CA certificate (PKITS's GoodCACert, no extendedKeyUsage) as the leaf: refused for
     /// time stamping always, for code signing unless `rfc5280_eku`.
     #[test]

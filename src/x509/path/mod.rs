@@ -286,3 +286,34 @@ pub fn check_end_entity(cert: &Cert, purpose: Purpose, at: i64) -> Result<(), (R
         .and_then(|()| check_leaf(&mut checker, cert))
         .map_err(|f| (f.reason, f.message))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn good_ca() -> Cert {
+        Cert::from_der(include_bytes!("../../../fixtures/pkits/certs/GoodCACert.crt")).unwrap()
+    }
+
+    /// More than [`MAX_UNTRUSTED_CERTIFICATES`] to build from is refused before any path
+    /// is built; exactly that many is not.
+    #[test]
+    fn the_untrusted_pile_is_capped() {
+        let pile = vec![good_ca(); MAX_UNTRUSTED_CERTIFICATES + 1];
+        let options = ValidationOptions::new(0, Purpose::Any);
+        let refused = validate(&good_ca(), &pile, &[], &options);
+        assert_eq!(refused.reason, Some(Reason::TooManyCertificates));
+        let within = validate(&good_ca(), &pile[1..], &[], &options);
+        assert_ne!(within.reason, Some(Reason::TooManyCertificates));
+    }
+
+    /// One certificate judged as an end entity, with no chain: its validity and purpose.
+    #[test]
+    fn an_end_entity_alone_is_checked_for_validity_and_purpose() {
+        let cert = good_ca();
+        let during = cert.not_before + 1;
+        assert_eq!(check_end_entity(&cert, Purpose::Timestamping, during).unwrap_err().0, Reason::CaAsEndEntity);
+        assert_eq!(check_end_entity(&cert, Purpose::Any, cert.not_after + 1).unwrap_err().0, Reason::Expired);
+        assert_eq!(check_end_entity(&cert, Purpose::Any, cert.not_before - 1).unwrap_err().0, Reason::NotYetValid);
+    }
+}
