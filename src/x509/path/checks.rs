@@ -625,6 +625,27 @@ mod tests {
         assert_eq!(structure(&v3).map_err(|(_, reason, _)| reason), Ok(()));
     }
 
+    /// §4.2.1.1: only a certificate signed with its own key may leave out the
+    /// authorityKeyIdentifier. PKITS's trust anchor has none: signed by itself it passes, as
+    /// an intermediate or a leaf; under another key it does not — each verdict kept for its
+    /// own role, however they are asked in turn.
+    #[test]
+    fn only_a_certificate_signed_with_its_own_key_may_omit_its_authority_key_identifier() {
+        let root =
+            Cert::from_der(include_bytes!("../../../fixtures/pkits/certs/TrustAnchorRootCertificate.crt")).unwrap();
+        let other = Cert::from_der(include_bytes!("../../../fixtures/pkits/certs/GoodCACert.crt")).unwrap();
+        let options = ValidationOptions::new(0, Purpose::Any);
+        let mut checker = Checker { checks: Vec::new(), path: Vec::new(), options: &options };
+        let (cert, own, stranger) = (Indexed::new(&root), Indexed::new(&root), Indexed::new(&other));
+        for is_leaf in [false, true] {
+            let signed_by = |checker: &mut Checker<'_>, issuer| check_profile(checker, &cert, issuer, is_leaf);
+            assert!(signed_by(&mut checker, &own).is_ok(), "own key, leaf {is_leaf}");
+            let refused = signed_by(&mut checker, &stranger).unwrap_err();
+            assert_eq!(refused.reason, Reason::MissingExtension, "another key, leaf {is_leaf}");
+            assert!(signed_by(&mut checker, &own).is_ok(), "own key again, leaf {is_leaf}");
+        }
+    }
+
     /// A CA certificate (PKITS's GoodCACert, no extendedKeyUsage) as the leaf: refused for
     /// time stamping always, for code signing unless `rfc5280_eku`.
     #[test]
