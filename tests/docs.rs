@@ -11,6 +11,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use keyseal::kms::error::ErrorCode;
+use keyseal::release::attest_verify::AttestationFailure;
 use keyseal::tsa::verify::TokenReason;
 use keyseal::x509::reason::Reason;
 
@@ -225,7 +226,8 @@ fn the_reason_code_page_lists_every_code() {
         .iter()
         .map(|code| code.as_str())
         .chain(Reason::ALL.iter().map(|reason| reason.code()))
-        .chain(TokenReason::ALL.iter().map(|reason| reason.code()));
+        .chain(TokenReason::ALL.iter().map(|reason| reason.code()))
+        .chain(AttestationFailure::ALL.iter().map(|reason| reason.code()));
     let missing: Vec<&str> = codes.filter(|code| !page.contains(&format!("`{code}`"))).collect();
     assert!(missing.is_empty(), "docs/reason-codes.md does not list {missing:?}");
 }

@@ -382,3 +382,157 @@ fn sha256(bytes: &[u8]) -> Vec<u8> {
     use sha2::Digest;
     sha2::Sha256::digest(bytes).to_vec()
 }
+
+/// securesystemslib (pinned, in the test virtual environment) on an `.intoto.jsonl`
+/// envelope: the predicate type it read, or its refusal.
+fn securesystemslib_verify(envelope: &Path, public_key: &Path, scheme: &str) -> Result<String, String> {
+    let python = common::venv_python(&["securesystemslib==1.6.0"], "import securesystemslib.dsse, cryptography");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/intoto/verify_envelope.py");
+    let run = Command::new(python).arg(script).arg(envelope).arg(public_key).arg(scheme).output().unwrap();
+    let stdout = String::from_utf8_lossy(&run.stdout).trim().to_string();
+    match run.status.code() {
+        Some(0) => Ok(stdout),
+        Some(1) => Err(stdout),
+        _ => panic!("verify_envelope.py: {stdout}\n{}", String::from_utf8_lossy(&run.stderr)),
+    }
+}
+
+const SPDX: &str = "https://spdx.dev/Document";
+
+/// A release and an attestation about it: (release dir, bundle, envelope).
+fn attested(ks: &Keyseal, key: (&str, &str), extra: &[&str]) -> (PathBuf, PathBuf, PathBuf) {
+    let (dir, _) = signed_release(ks, "attested", key, &[]);
+    let predicate = ks.file("sbom.json");
+    std::fs::write(&predicate, br#"{"spdxVersion": "SPDX-2.3", "name": "the program"}"#).unwrap();
+    let out = dir.join("sbom.sigstore.json");
+    let mut args = vec![
+        "attest",
+        path(&dir),
+        "--key-id",
+        key.0,
+        "--key-version-id",
+        key.1,
+        "--predicate-type",
+        SPDX,
+        "--predicate",
+        path(&predicate),
+        "--out",
+        path(&out),
+        "--json",
+    ];
+    args.extend(extra);
+    let summary = ks.ok(&args);
+    assert_eq!(summary["subjects"], serde_json::json!(["README", "bin/app"]), "{summary}");
+    (dir.clone(), out, dir.join("sbom.intoto.jsonl"))
+}
+
+fn verify_attestation(ks: &Keyseal, bundle: &Path, files: &[&Path], extra: &[&str]) -> (i32, Value) {
+    let mut args = vec!["verify-attestation", path(bundle)];
+    args.extend(files.iter().map(|f| path(f)));
+    args.extend(extra);
+    args.push("--json");
+    let run = ks.run(&args);
+    assert!(run.status == 0 || run.status == 1, "{}{}", run.stdout, run.stderr);
+    (run.status, run.json())
+}
+
+#[test]
+fn attestations_verify_with_keyseal_sigstore_js_and_securesystemslib() {
+    let ks = Keyseal::new();
+    for (spec, scheme) in [("EC_P256", "ecdsa-sha2-nistp256"), ("RSA_2048", "rsa-pkcs1v15-sha256")] {
+        let (key, version) = ks.create_key(spec, "SIGN/VERIFY");
+        let (dir, bundle, envelope) = attested(&ks, (&key, &version), &[]);
+        let pem = ks.file(&format!("{spec}.pem"));
+        ks.public_key(&key, &version, &pem);
+        let app = dir.join("bin/app");
+        let (status, report) = verify_attestation(
+            &ks,
+            &bundle,
+            &[&app, &dir.join("README")],
+            &["--public-key", path(&pem), "--type", SPDX],
+        );
+        assert_eq!(status, 0, "{spec}: {report}");
+        assert_eq!(report["subjects"][0]["subject"], "bin/app", "{report}");
+        assert_eq!(sigstore_verify(&bundle, &app, &["--key", path(&pem)]), Ok(()), "{spec}");
+        assert_eq!(securesystemslib_verify(&envelope, &pem, scheme), Ok(SPDX.to_string()), "{spec}");
+
+        // Another key, for all three.
+        let (other, other_version) = ks.create_key(spec, "SIGN/VERIFY");
+        let other_pem = ks.file(&format!("other-{spec}.pem"));
+        ks.public_key(&other, &other_version, &other_pem);
+        let (status, report) =
+            verify_attestation(&ks, &bundle, &[&app], &["--public-key", path(&other_pem), "--type", SPDX]);
+        assert_eq!((status, report["reason"].as_str()), (1, Some("key-mismatch")), "{report}");
+        assert!(sigstore_verify(&bundle, &app, &["--key", path(&other_pem)]).is_err());
+        assert!(securesystemslib_verify(&envelope, &other_pem, scheme).is_err());
+    }
+}
+
+#[test]
+fn attestation_failures_each_have_their_code() {
+    let ks = Keyseal::new();
+    let (key, version) = ks.create_key("EC_P256", "SIGN/VERIFY");
+    let (dir, bundle, envelope) = attested(&ks, (&key, &version), &[]);
+    let pem = ks.file("pub.pem");
+    ks.public_key(&key, &version, &pem);
+    let app = dir.join("bin/app");
+    let pinned = ["--public-key", path(&pem), "--type", SPDX];
+    let reason = |bundle: &Path, files: &[&Path], args: &[&str]| {
+        let (status, report) = verify_attestation(&ks, bundle, files, args);
+        assert_eq!(status, 1, "{report}");
+        report["reason"].as_str().unwrap().to_string()
+    };
+    assert_eq!(
+        reason(&bundle, &[&app], &["--public-key", path(&pem), "--type", "https://slsa.dev/provenance/v1"]),
+        "wrong-predicate-type"
+    );
+    let stranger = ks.file("stranger");
+    std::fs::write(&stranger, b"not in the release\n").unwrap();
+    assert_eq!(reason(&bundle, &[&app, &stranger], &pinned), "subject-not-found");
+
+    // The statement changed after signing: a subject added, the signature kept.
+    let mut forged = read_json(&bundle);
+    let engine = base64::engine::general_purpose::STANDARD;
+    let payload = engine.decode(forged["dsseEnvelope"]["payload"].as_str().unwrap()).unwrap();
+    let mut statement: Value = serde_json::from_slice(&payload).unwrap();
+    let digest = hex::encode(sha256(b"not in the release\n"));
+    statement["subject"]
+        .as_array_mut()
+        .unwrap()
+        .push(serde_json::json!({"name": "stranger", "digest": {"sha256": digest}}));
+    forged["dsseEnvelope"]["payload"] = Value::from(engine.encode(serde_json::to_vec(&statement).unwrap()));
+    let forged_file = ks.file("forged.sigstore.json");
+    std::fs::write(&forged_file, serde_json::to_vec(&forged).unwrap()).unwrap();
+    assert_eq!(reason(&forged_file, &[&stranger], &pinned), "bad-signature");
+    // The payload type changed: DSSE signs it too.
+    let mut retyped = read_json(&bundle);
+    retyped["dsseEnvelope"]["payloadType"] = Value::from("application/json");
+    std::fs::write(&forged_file, serde_json::to_vec(&retyped).unwrap()).unwrap();
+    assert_eq!(reason(&forged_file, &[&app], &pinned), "bad-signature");
+
+    // A transparency-log entry is not passed over: unusable input.
+    let mut logged = read_json(&bundle);
+    logged["verificationMaterial"]["tlogEntries"] = serde_json::json!([{ "logIndex": "7" }]);
+    std::fs::write(&forged_file, serde_json::to_vec(&logged).unwrap()).unwrap();
+    let run =
+        ks.run(&["verify-attestation", path(&forged_file), path(&app), "--public-key", path(&pem), "--type", SPDX]);
+    assert_eq!(run.status, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("transparency-log"), "{}", run.stderr);
+    assert!(envelope.is_file());
+}
+
+#[test]
+fn an_attestation_names_its_signer_by_certificate() {
+    let ks = Keyseal::new();
+    let root = init_root(&ks, "root", "CN=Example Root,O=Example");
+    let signer = ks.file("signer.pem");
+    let (key, version) = issue(&ks, "root", "code-signing", "CN=Release Signing,O=Example", &signer, &[]);
+    let (dir, bundle, _) = attested(&ks, (&key, &version), &["--cert", path(&signer)]);
+    assert!(read_json(&bundle)["verificationMaterial"]["certificate"]["rawBytes"].is_string());
+    let app = dir.join("bin/app");
+    let (status, report) = verify_attestation(&ks, &bundle, &[&app], &["--trust", path(&root), "--type", SPDX]);
+    assert_eq!(status, 0, "{report}");
+    let other_root = init_root(&ks, "other", "CN=Other Root,O=Example");
+    let (status, report) = verify_attestation(&ks, &bundle, &[&app], &["--trust", path(&other_root), "--type", SPDX]);
+    assert_eq!((status, report["reason"].as_str()), (1, Some("chain-invalid")), "{report}");
+}

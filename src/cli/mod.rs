@@ -1,6 +1,7 @@
 //! The `keyseal` command line: clap types and one file per command group. No business
 //! logic lives here: commands turn flags into typed requests, call the library, and print.
 
+pub mod attest;
 pub mod audit;
 pub mod ca;
 pub mod cert;
@@ -123,6 +124,10 @@ pub enum Command {
     Sign(release::SignArgs),
     /// Verify a release offline against its bundle and the signer's pinned public key.
     Verify(release::VerifyArgs),
+    /// Sign an in-toto statement about files (provenance, an SBOM, ...) as a DSSE attestation.
+    Attest(attest::AttestArgs),
+    /// Verify an attestation offline: its signer, signature, statement, predicate type and subjects.
+    VerifyAttestation(attest::VerifyAttestationArgs),
     /// Serve the KMS over its OpenAPI (HTTP) to SDKs and other keyseal instances.
     Serve(serve::ServeArgs),
     /// Access keys and policies for `keyseal serve`'s callers.
@@ -215,6 +220,11 @@ pub fn run(cli: Cli) -> Result<Outcome, CliError> {
             }
         },
         Command::Verify(args) => release::verify(args),
+        Command::VerifyAttestation(args) => attest::run_verify(args),
+        Command::Attest(args) => match remote()? {
+            Some(remote) => attest::run_attest(args, &remote),
+            None => attest::run_attest(args, &local()?),
+        },
         Command::Cert(action) => cert::run(action),
         Command::Trust(action) => trust::run(action),
         Command::Serve(args) => serve::run_serve(args, local()?),

@@ -2,6 +2,8 @@
 //! sign its digest with one KMS call, and bundle what a verifier needs; then, offline,
 //! check a bundle's signature and any subset of the files against it.
 
+pub mod attest;
+pub mod attest_verify;
 pub mod bundle;
 pub mod hash;
 pub mod manifest;

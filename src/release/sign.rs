@@ -15,7 +15,7 @@ use crate::release::bundle::{
 use crate::release::hash::hash_files;
 use crate::release::manifest::{MANIFEST_FILE, Manifest};
 use crate::release::sigstore::{self, MessageSignature, SIGSTORE_FILE};
-use crate::release::walk::{OWN_OUTPUT, Skipped, walk};
+use crate::release::walk::{OWN_OUTPUT, Skipped, Walk, walk};
 use crate::safe_write;
 use crate::tsa::client::TsaClient;
 use crate::x509;
@@ -165,31 +165,8 @@ pub fn sign_release(
     for signed_before in options.paths.iter().filter(|dir| dir.join(BUNDLE_FILE).is_file()) {
         drop_own_detached_signatures(&mut walked, signed_before);
     }
-    let unnamable = walked.unnamable.iter().map(|s| format!("{}: {}", crate::quote::quote_path(&s.path), s.reason));
-    walked.errors.extend(unnamable);
-    if !walked.errors.is_empty() {
-        return Err(ReleaseError::Files(walked.errors));
-    }
-    if walked.entries.is_empty() {
-        return Err(ReleaseError::Input("there are no files to sign under the given paths".into()));
-    }
-
+    let manifest = digest_walked(&walked, "sign", options.threads, progress)?;
     let entries: Vec<_> = walked.entries.values().collect();
-    let files: Vec<(&Path, u64)> = entries.iter().map(|e| (e.path.as_path(), e.size)).collect();
-    let digests = hash_files(&files, options.threads, progress);
-    let mut manifest = Manifest::default();
-    let mut unreadable = Vec::new();
-    for (entry, digest) in entries.iter().zip(digests) {
-        match digest {
-            Ok(digest) => {
-                manifest.entries.insert(entry.name.clone(), digest);
-            }
-            Err(e) => unreadable.push(format!("{}: {e}", entry.path.display())),
-        }
-    }
-    if !unreadable.is_empty() {
-        return Err(ReleaseError::Files(unreadable));
-    }
 
     let manifest_bytes = manifest.to_bytes();
     let manifest_digest = Sha256::digest(&manifest_bytes).to_vec();
@@ -266,6 +243,40 @@ pub fn sign_release(
 
 /// A time-stamp token over the signature from the TSA at `url`: its imprint is the
 /// SHA-256 of the signature bytes.
+/// The SHA-256 of every file walked, as a manifest; refused whole (nothing to `what`) when a
+/// file could not be named, walked or read, or when there is none.
+pub(crate) fn digest_walked(
+    walked: &Walk,
+    what: &str,
+    threads: usize,
+    progress: &(dyn Fn(u64) + Sync),
+) -> Result<Manifest, ReleaseError> {
+    let unnamable = walked.unnamable.iter().map(|s| format!("{}: {}", crate::quote::quote_path(&s.path), s.reason));
+    let errors: Vec<String> = walked.errors.iter().cloned().chain(unnamable).collect();
+    if !errors.is_empty() {
+        return Err(ReleaseError::Files(errors));
+    }
+    if walked.entries.is_empty() {
+        return Err(ReleaseError::Input(format!("there are no files to {what} under the given paths")));
+    }
+    let entries: Vec<_> = walked.entries.values().collect();
+    let files: Vec<(&Path, u64)> = entries.iter().map(|e| (e.path.as_path(), e.size)).collect();
+    let mut manifest = Manifest::default();
+    let mut unreadable = Vec::new();
+    for (entry, digest) in entries.iter().zip(hash_files(&files, threads, progress)) {
+        match digest {
+            Ok(digest) => {
+                manifest.entries.insert(entry.name.clone(), digest);
+            }
+            Err(e) => unreadable.push(format!("{}: {e}", entry.path.display())),
+        }
+    }
+    if !unreadable.is_empty() {
+        return Err(ReleaseError::Files(unreadable));
+    }
+    Ok(manifest)
+}
+
 /// The time stamp for the bundle, and the TSA's whole reply for the Sigstore bundle.
 fn stamp(url: &str, ca_pem: Option<&[u8]>, signature: &[u8]) -> Result<(Timestamp, Vec<u8>), ReleaseError> {
     let (token, reply) = TsaClient::new(url, ca_pem)?.stamp(&Sha256::digest(signature))?;
@@ -284,7 +295,7 @@ fn own_outputs(options: &SignOptions) -> Vec<PathBuf> {
 
 /// An earlier run's `<file>.sig` is an output, not an artifact: in the output directory
 /// with --detached, and in a directory that holds an earlier run's bundle.
-fn drop_own_detached_signatures(walked: &mut crate::release::walk::Walk, out: &Path) {
+fn drop_own_detached_signatures(walked: &mut Walk, out: &Path) {
     let Ok(out) = out.canonicalize() else { return };
     let names: Vec<String> = walked.entries.keys().cloned().collect();
     for name in names {
