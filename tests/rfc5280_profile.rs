@@ -325,3 +325,35 @@ fn crls_need_a_non_critical_crl_number() {
         assert!(report["message"].as_str().unwrap().contains("cRLNumber"), "{case}: {report}");
     }
 }
+
+/// RFC 3161 §2.3: a time-stamping leaf has a critical extendedKeyUsage of timeStamping
+/// alone; non-critical, or with another purpose beside it, it is refused for time stamping.
+#[test]
+fn a_time_stamping_leaf_has_a_critical_sole_time_stamping_purpose() {
+    let ks = Keyseal::new();
+    for (name, eku, wanted) in [
+        ("sole", "extendedKeyUsage = critical, timeStamping", "valid"),
+        ("non-critical", "extendedKeyUsage = timeStamping", "missing-timestamping-purpose"),
+        ("two", "extendedKeyUsage = critical, timeStamping, codeSigning", "missing-timestamping-purpose"),
+    ] {
+        let openssl = Openssl { dir: ks.file(name) };
+        std::fs::create_dir_all(&openssl.dir).unwrap();
+        let chain = Chain { leaf: format!("{LEAF}\n{eku}"), ..Chain::default() };
+        let (root, ca, leaf) = chain.make(&openssl);
+        let args = [
+            "cert",
+            "verify",
+            path(&leaf),
+            "--chain",
+            path(&ca),
+            "--trust",
+            path(&root),
+            "--purpose",
+            "timestamping",
+            "--json",
+        ];
+        let run = ks.run(&args);
+        let report: Value = serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("{e}: {}", run.stderr));
+        assert_eq!(reason(&report), wanted, "{name}: {report}");
+    }
+}

@@ -625,6 +625,30 @@ mod tests {
         assert_eq!(structure(&v3).map_err(|(_, reason, _)| reason), Ok(()));
     }
 
+    /// §4.1.2.5: the validity period includes both its ends.
+    #[test]
+    fn validity_includes_both_its_ends() {
+        let cert = Cert::from_der(include_bytes!("../../../fixtures/pkits/certs/GoodCACert.crt")).unwrap();
+        let at = |at: i64| {
+            let options = ValidationOptions::new(at, Purpose::Any);
+            let mut checker = Checker { checks: Vec::new(), path: Vec::new(), options: &options };
+            check_validity(&mut checker, &cert, "").map_err(|failure| failure.reason)
+        };
+        assert_eq!(at(cert.not_before), Ok(()));
+        assert_eq!(at(cert.not_after), Ok(()));
+        assert_eq!(at(cert.not_before - 1), Err(Reason::NotYetValid));
+        assert_eq!(at(cert.not_after + 1), Err(Reason::Expired));
+    }
+
+    /// An emailAddress that is all ASCII but not an IA5String is not taken for one: it is
+    /// refused under email constraints, not checked as if it were well-formed.
+    #[test]
+    fn an_ascii_email_address_of_another_string_type_is_refused() {
+        let permitted = Subtrees::new(Some(&email_constraint("good.com")), None);
+        let utf8 = with_email_subject(Tag::Utf8String, b"ops@good.com".to_vec());
+        assert_eq!(names_under(&utf8, &permitted).unwrap_err().reason, Reason::NameConstraintViolation);
+    }
+
     /// §4.2.1.1: only a certificate signed with its own key may leave out the
     /// authorityKeyIdentifier. PKITS's trust anchor has none: signed by itself it passes, as
     /// an intermediate or a leaf; under another key it does not — each verdict kept for its
