@@ -536,3 +536,82 @@ fn an_attestation_names_its_signer_by_certificate() {
     let (status, report) = verify_attestation(&ks, &bundle, &[&app], &["--trust", path(&other_root), "--type", SPDX]);
     assert_eq!((status, report["reason"].as_str()), (1, Some("chain-invalid")), "{report}");
 }
+
+/// `keyseal attest --provenance` in a GitHub Actions job (its variables set), checked with
+/// the builder and source asked for; outside CI it needs every field from flags.
+#[test]
+fn provenance_from_github_actions_names_the_workflow_and_the_source() {
+    let ks = Keyseal::new();
+    let (key, version) = ks.create_key("EC_P256", "SIGN/VERIFY");
+    let (dir, _) = signed_release(&ks, "built", (&key, &version), &[]);
+    let out = dir.join("provenance.sigstore.json");
+    let attest = |env: &[(&str, &str)], extra: &[&str]| {
+        let mut command = ks.command();
+        command.args(["attest", path(&dir), "--key-id", &key, "--key-version-id", &version, "--provenance"]);
+        command.args(["--out", path(&out)]).args(extra);
+        for name in ["GITHUB_ACTIONS", "GITLAB_CI"] {
+            command.env_remove(name);
+        }
+        command.envs(env.iter().copied());
+        command.output().unwrap()
+    };
+    let github = [
+        ("GITHUB_ACTIONS", "true"),
+        ("GITHUB_SERVER_URL", "https://github.com"),
+        ("GITHUB_REPOSITORY", "example/app"),
+        ("GITHUB_REF", "refs/tags/v1.2.0"),
+        ("GITHUB_SHA", "0123456789abcdef0123456789abcdef01234567"),
+        ("GITHUB_WORKFLOW_REF", "example/app/.github/workflows/release.yml@refs/tags/v1.2.0"),
+        ("GITHUB_RUN_ID", "42"),
+        ("GITHUB_RUN_ATTEMPT", "1"),
+    ];
+    let made = attest(&github, &[]);
+    assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
+    let pem = ks.file("pub.pem");
+    ks.public_key(&key, &version, &pem);
+    let app = dir.join("bin/app");
+    let builder = "https://github.com/example/app/.github/workflows/release.yml@refs/tags/v1.2.0";
+    let check = |builder: &str, source: &str| {
+        let args = [
+            "--public-key",
+            path(&pem),
+            "--type",
+            "https://slsa.dev/provenance/v1",
+            "--builder-id",
+            builder,
+            "--source-uri",
+            source,
+        ];
+        verify_attestation(&ks, &out, &[&app], &args)
+    };
+    let (status, report) = check(builder, "https://github.com/example/app");
+    assert_eq!(status, 0, "{report}");
+    assert_eq!(
+        check("https://github.com/evil/app/.github/workflows/x.yml@refs/heads/main", "https://github.com/example/app")
+            .1["reason"],
+        "wrong-builder"
+    );
+    assert_eq!(check(builder, "https://github.com/example/ap").1["reason"], "wrong-source");
+    assert_eq!(sigstore_verify(&out, &app, &["--key", path(&pem)]), Ok(()));
+
+    // Outside CI: refused, naming the flags; with them, written.
+    std::fs::remove_file(&out).unwrap();
+    let refused = attest(&[], &[]);
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("--builder-id, --build-type"), "{refused:?}");
+    assert!(!out.exists());
+    let flags = [
+        "--builder-id",
+        "https://ci.example.com/release",
+        "--build-type",
+        "https://ci.example.com/buildtypes/make/v1",
+        "--source-uri",
+        "https://git.example.com/app",
+        "--source-ref",
+        "refs/tags/v1",
+        "--source-commit",
+        "abc",
+    ];
+    assert!(attest(&[], &flags).status.success());
+    assert_eq!(check("https://ci.example.com/release", "https://git.example.com/app").0, 0);
+}

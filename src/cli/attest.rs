@@ -10,6 +10,7 @@ use crate::release::ReleaseError;
 use crate::release::attest::{AttestOptions, attest};
 use crate::release::attest_verify::{AttestationCheck, verify_attestation};
 use crate::release::hash::default_threads;
+use crate::release::provenance::{self, ProvenanceFlags};
 use crate::release::verify::ChainTrust;
 use clap::Args;
 use std::path::PathBuf;
@@ -17,6 +18,7 @@ use std::path::PathBuf;
 /// `keyseal attest` flags.
 #[derive(Debug, Args)]
 #[command(
+    group = clap::ArgGroup::new("what").args(["predicate", "provenance"]).required(true),
     after_help = "Example:\n  keyseal attest dist/ --key-id alias/release --key-version-id VERSION \\\n      --predicate-type https://spdx.dev/Document --predicate sbom.spdx.json --out dist/sbom.sigstore.json\n  keyseal verify-attestation dist/sbom.sigstore.json dist/app.tar.gz --public-key pub.pem --type https://spdx.dev/Document\n  cosign verify-blob-attestation --bundle dist/sbom.sigstore.json --key pub.pem --insecure-ignore-tlog \\\n      --type https://spdx.dev/Document dist/app.tar.gz\n\n\
 The statement's subjects are every file under the directories given (named relative to
 them) and the files given (by their file name), each with its SHA-256; keyseal's own
@@ -24,7 +26,16 @@ outputs are left out. The statement is signed in a DSSE envelope (payload type
 application/vnd.in-toto+json) with one KMS call over the SHA-256 of its pre-authentication
 encoding, and written twice: as a Sigstore bundle (--out NAME.sigstore.json) and as the
 bare envelope on one line of NAME.intoto.jsonl beside it. The key must have a Sigstore
-form: ECDSA_SHA_256 on EC_P256, or RSA_PKCS1_SHA_256 on RSA_2048."
+form: ECDSA_SHA_256 on EC_P256, or RSA_PKCS1_SHA_256 on RSA_2048.
+
+--provenance writes a SLSA Provenance v1 predicate (https://slsa.dev/provenance/v1) from
+the CI system's variables: in GitHub Actions the builder is the workflow
+(GITHUB_WORKFLOW_REF), the source GITHUB_REPOSITORY at GITHUB_REF and GITHUB_SHA, the
+invocation the run's attempt; in GitLab CI the builder is the project's runner, the source
+CI_PROJECT_URL at CI_COMMIT_REF_NAME and CI_COMMIT_SHA, the invocation CI_JOB_URL. Outside
+CI, --builder-id, --build-type, --source-uri, --source-ref and --source-commit must all be
+given; a flag always wins over the variable. Signing in the build job itself, this is
+provenance as strong as that job (SLSA Build L2 at most): the builder id says which."
 )]
 pub struct AttestArgs {
     /// Files and directories the statement is about.
@@ -33,12 +44,33 @@ pub struct AttestArgs {
     #[command(flatten)]
     #[allow(missing_docs)]
     pub key: SigningKeyArgs,
-    /// The predicate's type, a URI (e.g. https://slsa.dev/provenance/v1, https://spdx.dev/Document).
-    #[arg(long, value_name = "URI")]
-    pub predicate_type: String,
+    /// The predicate's type, a URI (e.g. https://spdx.dev/Document).
+    #[arg(long, value_name = "URI", requires = "predicate")]
+    pub predicate_type: Option<String>,
     /// The predicate: a JSON file.
-    #[arg(long, value_name = "FILE.json")]
-    pub predicate: PathBuf,
+    #[arg(long, value_name = "FILE.json", requires = "predicate_type")]
+    pub predicate: Option<PathBuf>,
+    /// Or: a SLSA Provenance v1 predicate about this build, from the CI system (see below).
+    #[arg(long)]
+    pub provenance: bool,
+    /// With --provenance: the builder's id (a URI), instead of the CI system's.
+    #[arg(long, value_name = "URI", requires = "provenance")]
+    pub builder_id: Option<String>,
+    /// With --provenance: the build type (a URI).
+    #[arg(long, value_name = "URI", requires = "provenance")]
+    pub build_type: Option<String>,
+    /// With --provenance: the source repository, e.g. https://github.com/OWNER/REPO.
+    #[arg(long, value_name = "URI", requires = "provenance")]
+    pub source_uri: Option<String>,
+    /// With --provenance: the ref built, e.g. refs/tags/v1.2.0.
+    #[arg(long, value_name = "REF", requires = "provenance")]
+    pub source_ref: Option<String>,
+    /// With --provenance: the commit built.
+    #[arg(long, value_name = "HEX", requires = "provenance")]
+    pub source_commit: Option<String>,
+    /// With --provenance: the run (its URL, say).
+    #[arg(long, value_name = "ID", requires = "provenance")]
+    pub invocation_id: Option<String>,
     /// PEM certificate chain for the key version, leaf first: the leaf names the signer in the
     /// bundle instead of a key hint (it must certify this key version, be valid now and allow code signing).
     #[arg(long, value_name = "CHAIN.pem")]
@@ -77,9 +109,15 @@ pub struct VerifyAttestationArgs {
     /// Or trust the signer's certificate through its chain to these roots (PEM; repeatable).
     #[arg(long, value_name = "ROOT.pem")]
     pub trust: Vec<PathBuf>,
-    /// The predicate type the statement must have.
+    /// The predicate type the statement must have (https://slsa.dev/provenance/v1 for provenance).
     #[arg(long = "type", value_name = "URI")]
     pub predicate_type: String,
+    /// The builder a provenance must name (its runDetails.builder.id).
+    #[arg(long, value_name = "ID")]
+    pub builder_id: Option<String>,
+    /// The repository a provenance must have built from (e.g. https://github.com/OWNER/REPO).
+    #[arg(long, value_name = "URI")]
+    pub source_uri: Option<String>,
     /// Print the report as JSON.
     #[arg(long)]
     pub json: bool,
@@ -87,10 +125,10 @@ pub struct VerifyAttestationArgs {
 
 /// Runs `keyseal attest`.
 pub fn run_attest(args: AttestArgs, kms: &dyn Kms) -> Result<Outcome, CliError> {
-    let predicate = bounded::read(&args.predicate, InputKind::Bundle)
-        .map_err(|e| ReleaseError::Input(format!("--predicate: {e}")))?;
-    let predicate: serde_json::Value = serde_json::from_slice(&predicate)
-        .map_err(|e| ReleaseError::Input(format!("--predicate {} is not JSON: {e}", quote_path(&args.predicate))))?;
+    let (predicate_type, predicate) = match (&args.predicate_type, &args.predicate) {
+        (Some(predicate_type), Some(path)) => (predicate_type.clone(), read_predicate(path)?),
+        _ => (provenance::PREDICATE_TYPE.to_string(), provenance_predicate(&args)?),
+    };
     let certificate = match &args.cert {
         Some(path) => Some(certified_leaf(path, kms, &args.key)?),
         None => None,
@@ -101,7 +139,7 @@ pub fn run_attest(args: AttestArgs, kms: &dyn Kms) -> Result<Outcome, CliError> 
         key_version_id: args.key.key_version_id,
         algorithm: args.key.algorithm,
         certificate,
-        predicate_type: args.predicate_type,
+        predicate_type,
         predicate,
         out: args.out,
         threads: default_threads(),
@@ -124,6 +162,25 @@ pub fn run_attest(args: AttestArgs, kms: &dyn Kms) -> Result<Outcome, CliError> 
         crate::outln!("wrote {}", quote_path(output));
     }
     Ok(Outcome::Success)
+}
+
+fn read_predicate(path: &std::path::Path) -> Result<serde_json::Value, CliError> {
+    let bytes = bounded::read(path, InputKind::Bundle).map_err(|e| ReleaseError::Input(format!("--predicate: {e}")))?;
+    Ok(serde_json::from_slice(&bytes)
+        .map_err(|e| ReleaseError::Input(format!("--predicate {} is not JSON: {e}", quote_path(path))))?)
+}
+
+/// The SLSA provenance of this build, from the CI system's variables and the flags.
+fn provenance_predicate(args: &AttestArgs) -> Result<serde_json::Value, CliError> {
+    let flags = ProvenanceFlags {
+        builder_id: args.builder_id.clone(),
+        build_type: args.build_type.clone(),
+        source_uri: args.source_uri.clone(),
+        source_ref: args.source_ref.clone(),
+        source_commit: args.source_commit.clone(),
+        invocation_id: args.invocation_id.clone(),
+    };
+    Ok(provenance::predicate(&|name| std::env::var(name).ok(), &flags, crate::clock::now_unix())?)
 }
 
 /// The leaf of `--cert`, DER, once it is shown to certify the key version for code signing.
@@ -166,6 +223,8 @@ pub fn run_verify(args: VerifyAttestationArgs) -> Result<Outcome, CliError> {
         trust: trust.as_ref(),
         predicate_type: &args.predicate_type,
         files: &args.files,
+        builder_id: args.builder_id.as_deref(),
+        source_uri: args.source_uri.as_deref(),
     };
     let report = verify_attestation(&bundle, &check)?;
     if args.json {

@@ -39,6 +39,10 @@ pub enum AttestationFailure {
     WrongPredicateType,
     /// A file given is not among the statement's subjects.
     SubjectNotFound,
+    /// The provenance names another builder than `--builder-id`.
+    WrongBuilder,
+    /// The provenance names no source dependency at `--source-uri`.
+    WrongSource,
 }
 
 /// One file given, and the subject it matched.
@@ -86,6 +90,8 @@ impl AttestationFailure {
         AttestationFailure::NotAStatement,
         AttestationFailure::WrongPredicateType,
         AttestationFailure::SubjectNotFound,
+        AttestationFailure::WrongBuilder,
+        AttestationFailure::WrongSource,
     ];
 
     /// The stable code.
@@ -98,6 +104,8 @@ impl AttestationFailure {
             AttestationFailure::NotAStatement => "not-a-statement",
             AttestationFailure::WrongPredicateType => "wrong-predicate-type",
             AttestationFailure::SubjectNotFound => "subject-not-found",
+            AttestationFailure::WrongBuilder => "wrong-builder",
+            AttestationFailure::WrongSource => "wrong-source",
         }
     }
 }
@@ -120,6 +128,11 @@ pub struct AttestationCheck<'a> {
     pub predicate_type: &'a str,
     /// The files that must be subjects.
     pub files: &'a [PathBuf],
+    /// The builder a provenance predicate must name (`runDetails.builder.id`).
+    pub builder_id: Option<&'a str>,
+    /// The repository a provenance predicate must have built from (a
+    /// `resolvedDependencies` entry `git+URI@...`).
+    pub source_uri: Option<&'a str>,
 }
 
 /// Verifies the attestation `bundle` (the file's bytes). `Err` is unusable input: not a
@@ -201,8 +214,42 @@ pub fn verify_attestation(bundle: &[u8], check: &AttestationCheck<'_>) -> Result
         let detail = format!("{} is not a subject of the statement ({})", missing.file, missing.status);
         return Ok(report.refused(AttestationFailure::SubjectNotFound, detail));
     }
+    if let Some(refusal) = check_provenance(&statement, check) {
+        return Ok(report.refused(refusal.0, refusal.1));
+    }
     report.verified = true;
     Ok(report)
+}
+
+/// The builder and source claims asked for, read from a SLSA provenance predicate.
+fn check_provenance(statement: &Value, check: &AttestationCheck<'_>) -> Option<(AttestationFailure, String)> {
+    let predicate = statement.get("predicate");
+    if let Some(wanted) = check.builder_id {
+        let builder = predicate.and_then(|p| p.pointer("/runDetails/builder/id")).and_then(Value::as_str);
+        if builder != Some(wanted) {
+            let found = builder.map_or("none".into(), |b| format!("{:?}", crate::quote::escape_text(b)));
+            return Some((
+                AttestationFailure::WrongBuilder,
+                format!("the provenance's builder is {found}, not {wanted:?}"),
+            ));
+        }
+    }
+    if let Some(wanted) = check.source_uri {
+        let dependencies = predicate
+            .and_then(|p| p.pointer("/buildDefinition/resolvedDependencies"))
+            .and_then(Value::as_array)
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        let git = format!("git+{wanted}");
+        let built_from = dependencies
+            .iter()
+            .filter_map(|d| d.get("uri")?.as_str())
+            .any(|uri| uri == git || uri.strip_prefix(&git).is_some_and(|rest| rest.starts_with('@')));
+        if !built_from {
+            return Some((AttestationFailure::WrongSource, format!("the provenance names no source at {wanted:?}")));
+        }
+    }
+    None
 }
 
 /// The signer's key: the certificate's (validated under `--trust`, equal to `--public-key`

@@ -7,6 +7,7 @@ pub mod attest_verify;
 pub mod bundle;
 pub mod hash;
 pub mod manifest;
+pub mod provenance;
 pub mod sign;
 pub mod sigstore;
 pub mod verify;
