@@ -200,6 +200,19 @@ fn run_github_job(setup: &Setup, workflow: &Value, job: &str, values: &BTreeMap<
         let mut env = setup.base_env();
         env.insert("RUNNER_TEMP".into(), setup.host.file("runner-temp").display().to_string());
         env.insert("GITHUB_WORKSPACE".into(), setup.workspace.display().to_string());
+        // The predefined variables `keyseal attest --provenance` reads.
+        for (name, value) in [
+            ("GITHUB_ACTIONS", "true"),
+            ("GITHUB_SERVER_URL", "https://github.com"),
+            ("GITHUB_REPOSITORY", "example/app"),
+            ("GITHUB_REF", "refs/tags/v1.0.0"),
+            ("GITHUB_SHA", "0123456789abcdef0123456789abcdef01234567"),
+            ("GITHUB_WORKFLOW_REF", "example/app/.github/workflows/release.yml@refs/tags/v1.0.0"),
+            ("GITHUB_RUN_ID", "1"),
+            ("GITHUB_RUN_ATTEMPT", "1"),
+        ] {
+            env.insert(name.into(), value.into());
+        }
         std::fs::create_dir_all(setup.host.file("runner-temp")).unwrap();
         for (name, value) in step["env"].as_object().into_iter().flatten() {
             env.insert(name.clone(), github_expressions(value.as_str().unwrap(), values));
@@ -253,16 +266,26 @@ fn github_workflow_signs_and_its_verify_job_catches_tampering() {
     values.insert("secrets.KEYSEAL_ENDPOINT_CA", String::new());
     values.insert("github.token", "not-a-real-token".into());
     values.insert("github.ref_name", "v1.0.0".into());
+    values.insert("github.server_url", "https://github.com".into());
+    values.insert("github.repository", "example/app".into());
 
     let (signed, log) = run_github_job(&setup, &workflow, "sign", &values);
     assert_eq!(signed, 0, "the sign job failed:\n{log}");
-    for asset in ["SHA256SUMS", "SHA256SUMS.sig", "keyseal.bundle.json", "app.tar.gz"] {
+    for asset in [
+        "SHA256SUMS",
+        "SHA256SUMS.sig",
+        "keyseal.bundle.json",
+        "SHA256SUMS.sigstore.json",
+        "provenance.sigstore.json",
+        "provenance.intoto.jsonl",
+        "app.tar.gz",
+    ] {
         assert!(setup.assets.join(asset).exists(), "{asset} is a release asset:\n{log}");
     }
     assert_eq!(stamped(&setup.assets.join("keyseal.bundle.json")), (V1.to_string(), false), "no tsa input");
     let (verified, log) = run_github_job(&setup, &workflow, "verify", &values);
     assert_eq!(verified, 0, "the verify job failed:\n{log}");
-    assert!(log.contains("verify.sh: OK"), "{log}");
+    assert!(log.contains("verify.sh: OK") && log.contains("attestation ok"), "{log}");
 
     std::fs::write(setup.assets.join("app.tar.gz"), b"tampered").unwrap();
     std::fs::remove_dir_all(setup.host.file("runner-temp")).unwrap();
@@ -296,6 +319,19 @@ fn gitlab_template_signs_and_its_verify_job_catches_tampering() {
     env.insert("KEYSEAL_ACCESS_KEY_SECRET".into(), setup.ci.1.clone());
     env.insert("CI_COMMIT_TAG".into(), "v1.0.0".into());
     env.insert("CI_PROJECT_DIR".into(), setup.workspace.display().to_string());
+    for (name, value) in [
+        ("GITLAB_CI", "true"),
+        ("CI_SERVER_URL", "https://gitlab.example.com"),
+        ("CI_PROJECT_PATH", "group/app"),
+        ("CI_PROJECT_URL", "https://gitlab.example.com/group/app"),
+        ("CI_RUNNER_ID", "7"),
+        ("CI_COMMIT_REF_NAME", "v1.0.0"),
+        ("CI_COMMIT_SHA", "0123456789abcdef0123456789abcdef01234567"),
+        ("CI_JOB_URL", "https://gitlab.example.com/group/app/-/jobs/9"),
+        ("CI_CONFIG_PATH", ".gitlab-ci.yml"),
+    ] {
+        env.insert(name.into(), value.into());
+    }
 
     let run_job = |job: &str, env: &BTreeMap<String, String>| {
         let spec = &template[job];
@@ -319,7 +355,7 @@ fn gitlab_template_signs_and_its_verify_job_catches_tampering() {
     assert_eq!(artifacts.replace("$KEYSEAL_DIST", "dist"), "dist/", "the signed release is the job's artifact");
     let (verified, log) = run_job("keyseal-verify", &env);
     assert_eq!(verified, 0, "the verify job failed:\n{log}");
-    assert!(log.contains("verify.sh: OK"), "{log}");
+    assert!(log.contains("verify.sh: OK") && log.contains("attestation ok"), "{log}");
     std::fs::write(setup.workspace.join("dist/linux/app"), b"tampered").unwrap();
     let (verified, log) = run_job("keyseal-verify", &env);
     assert_caught_tampering(verified, &log, "linux/app");
