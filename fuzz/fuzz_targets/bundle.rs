@@ -1,10 +1,12 @@
-//! `keyseal.bundle.json`, and a Sigstore bundle, as `keyseal verify --bundle` reads them:
+//! `keyseal.bundle.json`, and a Sigstore bundle, as `keyseal verify --bundle` reads them,
+//! and an attestation as `keyseal verify-attestation` reads it:
 //! an attacker who ships a release controls every byte of the bundle beside it (JSON,
 //! media type, base64 signature, key ids, PEM public key and certificate chain strings,
 //! a Sigstore bundle's certificates and time stamps). Reading must refuse bad input with
 //! an error, never panic, hang or blow up memory.
 #![no_main]
 
+use keyseal::release::attest_verify::{AttestationCheck, verify_attestation};
 use keyseal::release::bundle::Bundle;
 use keyseal::release::sigstore::read::{is_sigstore, to_bundle};
 use libfuzzer_sys::fuzz_target;
@@ -25,5 +27,14 @@ fuzz_target!(|data: &[u8]| {
     {
         let _ = to_bundle(&value, "SHA256SUMS.sigstore.json", Some(PINNED));
         let _ = to_bundle(&value, "SHA256SUMS.sigstore.json", None);
+        let check = AttestationCheck {
+            pinned: Some(PINNED),
+            trust: None,
+            predicate_type: "https://slsa.dev/provenance/v1",
+            files: &[],
+            builder_id: Some("https://ci.example.com/release"),
+            source_uri: Some("https://git.example.com/app"),
+        };
+        let _ = verify_attestation(data, &check);
     }
 });

@@ -67,13 +67,13 @@ for entry in "${chains[@]}"; do
     read -r inter_key inter_version < <(create_key "$spec")
     read -r leaf_key leaf_version < <(create_key "$spec")
     echo "$leaf_key $leaf_version" >"$d/leaf.key"
-    ks ca init --name "$name-root" --key "$root_key" --key-version "$root_version" --algorithm "$algorithm" \
+    ks ca init --name "$name-root" --key-id "$root_key" --key-version-id "$root_version" --algorithm "$algorithm" \
         --subject "CN=Fuzz $name Root CA,O=Example Corp,OU=Security,C=NL,emailAddress=pki@example.com" \
         --days 3650 --path-len 1 --out "$d/root.pem" >/dev/null
-    ks ca issue --ca "$name-root" --profile intermediate-ca --name "$name-ca" --key "$inter_key" \
-        --key-version "$inter_version" --algorithm "$algorithm" --subject "CN=Fuzz $name Release CA,O=Example Corp" \
+    ks ca issue --ca "$name-root" --profile intermediate-ca --name "$name-ca" --key-id "$inter_key" \
+        --key-version-id "$inter_version" --algorithm "$algorithm" --subject "CN=Fuzz $name Release CA,O=Example Corp" \
         --days 1825 --path-len 0 --crl-url "http://pki.example.com/$name.crl" --out "$d/intermediate.pem" >/dev/null
-    ks ca issue --ca "$name-ca" --profile code-signing --key "$leaf_key" --key-version "$leaf_version" \
+    ks ca issue --ca "$name-ca" --profile code-signing --key-id "$leaf_key" --key-version-id "$leaf_version" \
         --subject "CN=Fuzz $name Signing,O=Example Corp" --days 365 --san "email:release@example.com" \
         --out "$d/leaf.pem" >/dev/null
     cat "$d/leaf.pem" "$d/intermediate.pem" "$d/root.pem" >"$d/chain.pem"
@@ -221,7 +221,7 @@ for entry in "${chains[@]}"; do
     read -r name _ algorithm <<<"$entry"
     read -r leaf_key leaf_version <"$work/$name/leaf.key"
     out="$rel/out-$name"
-    ks sign "$rel/tree" --key "$leaf_key" --key-version "$leaf_version" --algorithm "$algorithm" \
+    ks sign "$rel/tree" --key-id "$leaf_key" --key-version-id "$leaf_version" --algorithm "$algorithm" \
         --cert "$work/$name/chain.pem" --out "$out" >/dev/null
     cp "$out/keyseal.bundle.json" "$seeds/bundle/$name.json"
     # The Sigstore bundle beside it, where the algorithm has a Sigstore form.
@@ -231,9 +231,14 @@ for entry in "${chains[@]}"; do
 done
 # One bundle without a certificate chain.
 read -r plain_key plain_version < <(create_key EC_P256)
-ks sign "$rel/tree" --key "$plain_key" --key-version "$plain_version" --out "$rel/out-plain" >/dev/null
+ks sign "$rel/tree" --key-id "$plain_key" --key-version-id "$plain_version" --out "$rel/out-plain" >/dev/null
 cp "$rel/out-plain/keyseal.bundle.json" "$seeds/bundle/no-chain.json"
 cp "$rel/out-plain/SHA256SUMS.sigstore.json" "$seeds/bundle/no-chain.sigstore.json"
+# An attestation (a DSSE envelope in a Sigstore bundle) about the same files.
+printf '{"spdxVersion": "SPDX-2.3"}\n' >"$rel/predicate.json"
+ks attest "$rel/tree" --key-id "$plain_key" --key-version-id "$plain_version" --predicate-type https://spdx.dev/Document \
+    --predicate "$rel/predicate.json" --out "$rel/attestation.sigstore.json" >/dev/null
+cp "$rel/attestation.sigstore.json" "$seeds/bundle/attestation.sigstore.json"
 cp "$rel/out-plain/SHA256SUMS" "$seeds/manifest/keyseal-SHA256SUMS"
 # coreutils' own output: binary markers (` *`) and its escaping of a backslash name.
 (cd "$rel/tree" && find . -type f -printf '%P\0' | sort -z | xargs -0 sha256sum -b) >"$seeds/manifest/sha256sum-binary"
@@ -289,7 +294,7 @@ done
 # --- time stamps: keyseal TSA replies (with and without certificates and nonce, SHA-256
 # and SHA-512 imprints), a rejection, and a bare token ------------------------------------
 read -r tsa_key tsa_version < <(create_key EC_P256)
-ks ca issue --ca p256-root --profile timestamping --key "$tsa_key" --key-version "$tsa_version" \
+ks ca issue --ca p256-root --profile timestamping --key-id "$tsa_key" --key-version-id "$tsa_version" \
     --subject "CN=Seed TSA,O=Example" --days 3650 --out "$work/tsa.pem" >/dev/null
 ts="$seeds/timestamp"
 printf 'time-stamped data\n' >"$work/ts-data"
@@ -297,7 +302,7 @@ ks timestamp query --data "$work/ts-data" --cert-req --out "$work/q1.tsq" >/dev/
 ks timestamp query --data "$work/ts-data" --hash sha512 --no-nonce --out "$work/q2.tsq" >/dev/null
 printf 'not a request' >"$work/q3.tsq"
 for n in 1 2 3; do
-    ks timestamp reply --key "$tsa_key" --key-version "$tsa_version" --cert "$work/tsa.pem" \
+    ks timestamp reply --key-id "$tsa_key" --key-version-id "$tsa_version" --cert "$work/tsa.pem" \
         --in "$work/q$n.tsq" --out "$work/r$n.tsr" >/dev/null || true
 done
 cp "$work/r1.tsr" "$ts/keyseal-ecdsa-certreq.tsr"
