@@ -670,12 +670,13 @@ fn detached_signatures_in_the_tree_are_verified() {
     assert_eq!(run.status, 0, "{}{}", run.stdout, run.stderr);
     let report = run.json();
     assert_eq!(report["files"].as_array().unwrap().len(), 2, "{report}");
+    // Each file's `.sig` and its `.sigstore.json`, the same signature as a Sigstore bundle.
     let detached = report["detachedSignatures"].as_array().unwrap();
-    assert_eq!(detached.len(), 2, "{report}");
+    assert_eq!(detached.len(), 4, "{report}");
     assert!(detached.iter().all(|d| d["status"] == "ok"), "{report}");
     let text = s.verify_in(&release, &[]);
     assert!(text.stdout.contains("ok              a.bin.sig (detached signature of a.bin"), "{}", text.stdout);
-    assert!(text.stdout.contains("verified: 2 files and 2 detached signatures"), "{}", text.stdout);
+    assert!(text.stdout.contains("verified: 2 files and 4 detached signatures"), "{}", text.stdout);
 
     let good_a = std::fs::read(release.join("a.bin.sig")).unwrap();
     // b.bin's genuine signature as a.bin's, garbage, and another key's signature over a.bin.
@@ -711,7 +712,7 @@ fn detached_signatures_in_the_tree_are_verified() {
         assert!(report["files"].as_array().unwrap().iter().all(|f| f["status"] == "ok"), "{report}");
         let text = s.verify_in(&release, &[]);
         assert!(text.stdout.contains("BAD-SIGNATURE   a.bin.sig: detached signature of a.bin"), "{}", text.stdout);
-        assert!(text.stdout.contains("NOT VERIFIED: 1 of 2 files and 2 detached signatures failed"), "{}", text.stdout);
+        assert!(text.stdout.contains("NOT VERIFIED: 1 of 2 files and 4 detached signatures failed"), "{}", text.stdout);
     }
     std::fs::write(release.join("a.bin.sig"), &good_a).unwrap();
     assert_eq!(s.verify_in(&release, &[]).status, 0);

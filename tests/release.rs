@@ -429,8 +429,9 @@ fn a_download_finds_its_bundle_beside_it() {
 fn detached_signatures_verify_with_openssl() {
     let release = Release::new("EC_P256");
     let summary = ok(release.sign(&["--detached", "--json"]));
-    // Five detached signatures, SHA256SUMS, its signature, the bundle and the Sigstore bundle.
-    assert_eq!(summary["outputs"].as_array().unwrap().len(), 5 + 4);
+    // Five detached signatures, each also as a Sigstore bundle; SHA256SUMS, its signature,
+    // the bundle and the Sigstore bundle.
+    assert_eq!(summary["outputs"].as_array().unwrap().len(), 5 * 2 + 4);
     for name in ["linux/amd64/app", "empty", "docs/ünïcödé dir/read me.txt"] {
         let file = release.root.join(name);
         let sig = release.root.join(format!("{name}.sig"));

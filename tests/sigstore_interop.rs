@@ -615,3 +615,31 @@ fn provenance_from_github_actions_names_the_workflow_and_the_source() {
     assert!(attest(&[], &flags).status.success());
     assert_eq!(check("https://ci.example.com/release", "https://git.example.com/app").0, 0);
 }
+
+/// `sign --detached` writes `<file>.sigstore.json` beside each `<file>.sig`: sigstore-js
+/// checks one over its file, keyseal checks them all as detached signatures, and one with
+/// another signature fails.
+#[test]
+fn detached_signatures_come_as_sigstore_bundles_too() {
+    let ks = Keyseal::new();
+    let (key, version) = ks.create_key("EC_P256", "SIGN/VERIFY");
+    let (dir, _) = signed_release(&ks, "detached", (&key, &version), &["--detached"]);
+    let pem = ks.file("pub.pem");
+    ks.public_key(&key, &version, &pem);
+    let app_bundle = dir.join("bin/app.sigstore.json");
+    assert_eq!(sigstore_verify(&app_bundle, &dir.join("bin/app"), &["--key", path(&pem)]), Ok(()));
+    let (status, out) = keyseal_verify(&ks, &[path(&dir), "--public-key", path(&pem)]);
+    assert_eq!(status, 0, "{out}");
+    let report: Value = serde_json::from_str(&out).unwrap();
+    let detached: Vec<&str> =
+        report["detachedSignatures"].as_array().unwrap().iter().map(|d| d["name"].as_str().unwrap()).collect();
+    assert!(detached.contains(&"bin/app.sigstore.json") && detached.contains(&"README.sigstore.json"), "{out}");
+
+    // README's bundle with bin/app's signature in it: the right form, the wrong file.
+    let mut swapped = read_json(&dir.join("README.sigstore.json"));
+    swapped["messageSignature"]["signature"] = read_json(&app_bundle)["messageSignature"]["signature"].clone();
+    std::fs::write(dir.join("README.sigstore.json"), serde_json::to_vec(&swapped).unwrap()).unwrap();
+    let (status, out) = keyseal_verify(&ks, &[path(&dir), "--public-key", path(&pem)]);
+    assert_eq!(status, 1, "{out}");
+    assert!(out.contains(r#""status": "bad-signature""#), "{out}");
+}

@@ -57,7 +57,7 @@ pub struct SignArgs {
     /// Directory for SHA256SUMS, SHA256SUMS.sig, keyseal.bundle.json and SHA256SUMS.sigstore.json (created if needed).
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
-    /// Also write a detached `<file>.sig` for every file (one KMS call each).
+    /// Also write a detached `<file>.sig` for every file (one KMS call each), and the same signature as `<file>.sigstore.json` where the algorithm has a Sigstore form.
     #[arg(long)]
     pub detached: bool,
     /// Time-stamp the signature at this RFC 3161 TSA (http:// or https:// URL).
@@ -81,8 +81,10 @@ certificate chain to a --trust root (validated per RFC 5280 for --purpose, at --
 --crl); then each file: ok, modified, missing or not in the manifest. A directory is
 checked whole: a file missing from it fails, and so does anything in it the manifest does
 not list — a file, a symbolic link (never followed; shown with where it points), a FIFO
-or device (never opened) — unless --allow-unlisted; a detached `<file>.sig` beside a
-listed file is verified with the signer's key, and fails if it does not verify. Single
+or device (never opened) — unless --allow-unlisted; a detached `<file>.sig` or
+`<file>.sigstore.json` beside a listed file is verified with the signer's key, and fails
+if it does not verify. --bundle also takes a Sigstore bundle (SHA256SUMS.sigstore.json,
+or cosign's), checked the same way; one with transparency-log entries is refused. Single
 files are checked alone. Exit 0 only when everything passes, 1 on any failed check,
 2 on unusable input.
 

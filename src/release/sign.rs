@@ -179,9 +179,24 @@ pub fn sign_release(
         None => (None, None),
     };
     let mut writes: Vec<(PathBuf, Vec<u8>)> = Vec::new();
+    let sigstore_form = sigstore::algorithm_fits(signer.key.spec, signer.key.algorithm);
     if options.detached {
         for (name, digest) in &manifest.entries {
-            writes.push((out.join(format!("{name}.sig")), signer.key.sign_digest(kms, digest)?));
+            let signature = signer.key.sign_digest(kms, digest)?;
+            if sigstore_form {
+                // The same signature as a Sigstore bundle of that one file.
+                let message = MessageSignature {
+                    digest,
+                    signature: &signature,
+                    public_spki: &signer.key.public_spki,
+                    certificate: signer.leaf_der.as_deref(),
+                    timestamp_reply: None,
+                };
+                let json = sigstore::bundle_json(&message)
+                    .map_err(|e| ReleaseError::Input(format!("cannot encode a Sigstore bundle: {e}")))?;
+                writes.push((out.join(format!("{name}{}", sigstore::DETACHED_SUFFIX)), json));
+            }
+            writes.push((out.join(format!("{name}.sig")), signature));
         }
     }
     let bundle = Bundle {
@@ -207,7 +222,7 @@ pub fn sign_release(
     writes.push((out.join(MANIFEST_FILE), manifest_bytes));
     writes.push((out.join(SIGNATURE_FILE), signature.clone()));
     writes.push((out.join(BUNDLE_FILE), bundle_json));
-    let sigstore_omitted = if sigstore::algorithm_fits(signer.key.spec, signer.key.algorithm) {
+    let sigstore_omitted = if sigstore_form {
         let message = MessageSignature {
             digest: &manifest_digest,
             signature: &signature,
@@ -293,13 +308,16 @@ fn own_outputs(options: &SignOptions) -> Vec<PathBuf> {
     dirs.iter().flat_map(|dir| own_files(dir)).collect()
 }
 
-/// An earlier run's `<file>.sig` is an output, not an artifact: in the output directory
-/// with --detached, and in a directory that holds an earlier run's bundle.
+/// An earlier run's `<file>.sig` and `<file>.sigstore.json` are outputs, not artifacts: in
+/// the output directory with --detached, and in a directory that holds an earlier run's
+/// bundle.
 fn drop_own_detached_signatures(walked: &mut Walk, out: &Path) {
     let Ok(out) = out.canonicalize() else { return };
     let names: Vec<String> = walked.entries.keys().cloned().collect();
     for name in names {
-        let Some(artifact) = name.strip_suffix(".sig") else { continue };
+        let Some(artifact) = name.strip_suffix(".sig").or_else(|| name.strip_suffix(sigstore::DETACHED_SUFFIX)) else {
+            continue;
+        };
         let entry = &walked.entries[&name];
         let is_ours =
             walked.entries.contains_key(artifact) && entry.path.canonicalize().is_ok_and(|p| p == out.join(&name));

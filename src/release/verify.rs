@@ -750,7 +750,9 @@ fn name_in_manifest(manifest: &Manifest, path: &Path) -> Result<String, String> 
 /// `<file>.sig` beside a listed `<file>`, itself not listed, is the detached signature
 /// `keyseal sign --detached` writes: taken out of the files and checked over the manifest's
 /// SHA-256 of `<file>` with the signer's key and the bundle's algorithm (the file itself is
-/// checked against that digest as a file). One that cannot be read or does not verify fails.
+/// checked against that digest as a file). `<file>.sigstore.json` is the same signature as
+/// a Sigstore bundle, checked the same way once read (its digest must be the manifest's).
+/// One that cannot be read or does not verify fails.
 fn check_detached_signatures(
     manifest: &Manifest,
     walked: &mut crate::release::walk::Walk,
@@ -761,7 +763,7 @@ fn check_detached_signatures(
         .keys()
         .filter(|name| !manifest.entries.contains_key(*name))
         .filter_map(|name| {
-            let artifact = name.strip_suffix(".sig")?;
+            let artifact = name.strip_suffix(".sig").or_else(|| name.strip_suffix(sigstore::DETACHED_SUFFIX))?;
             manifest.entries.contains_key(artifact).then(|| (name.clone(), artifact.to_string()))
         })
         .collect();
@@ -770,7 +772,14 @@ fn check_detached_signatures(
         let Some(entry) = walked.entries.remove(&name) else { continue };
         let Some(digest) = manifest.entries.get(&artifact) else { continue };
         let of = format!("detached signature of {}", crate::quote::quote_name(&artifact));
-        let file_report = match bounded::read(&entry.path, InputKind::Signature) {
+        let read = if name.ends_with(sigstore::DETACHED_SUFFIX) {
+            bounded::read(&entry.path, InputKind::Bundle)
+                .map_err(|e| e.to_string())
+                .and_then(|bytes| detached_sigstore_signature(&bytes, digest, signer))
+        } else {
+            bounded::read(&entry.path, InputKind::Signature).map_err(|e| e.to_string())
+        };
+        let file_report = match read {
             Err(e) => report(&name, FileStatus::Unreadable, Some(format!("{of}: {e}"))),
             Ok(bytes) => match keys::verify_digest(signer.spec, signer.algorithm, signer.spki, digest, &bytes) {
                 Ok(true) => report(&name, FileStatus::Ok, Some(format!("{of}, verified with the signer's key"))),
@@ -785,4 +794,20 @@ fn check_detached_signatures(
         reports.push(file_report);
     }
     reports
+}
+
+/// The signature a per-file Sigstore bundle holds, once it is shown to be over `digest` and
+/// by the signer's key (a bundle naming another key or digest is unreadable as this file's
+/// signature, and so fails).
+fn detached_sigstore_signature(bytes: &[u8], digest: &[u8; 32], signer: &SignerKey<'_>) -> Result<Vec<u8>, String> {
+    let value: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| format!("not JSON: {e}"))?;
+    // Its own file name does not matter here: what it signs is `name`'s listed digest.
+    let bundle = sigstore::read::to_bundle(&value, "file.sigstore.json", Some(signer.spki))?;
+    if bundle.manifest.sha256 != hex::encode(digest) {
+        return Err("its message digest is not the file's listed SHA-256".into());
+    }
+    if keys::public_key_from_pem(&bundle.signer.public_key).as_deref() != Some(signer.spki) {
+        return Err("it names another key than the signer's".into());
+    }
+    Ok(bundle.signature.value)
 }

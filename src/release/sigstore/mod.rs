@@ -20,6 +20,9 @@ use sha2::{Digest, Sha256};
 pub const MEDIA_TYPE: &str = "application/vnd.dev.sigstore.bundle.v0.3+json";
 /// The file name keyseal writes it to, beside `SHA256SUMS`.
 pub const SIGSTORE_FILE: &str = "SHA256SUMS.sigstore.json";
+/// What `sign --detached` appends to a file's name for its own Sigstore bundle, beside
+/// `<file>.sig`.
+pub const DETACHED_SUFFIX: &str = ".sigstore.json";
 
 /// Whether a signature by a `spec` key with `algorithm` has a Sigstore form.
 pub fn algorithm_fits(spec: KeySpec, algorithm: Algorithm) -> bool {
