@@ -821,6 +821,49 @@ mod tests {
         PolicyInputs { initial_explicit_policy: true, ..PolicyInputs::default() }
     }
 
+    /// §6.1.3 (f) refusal names the policies the path still allowed above the certificate
+    /// that ended it: here the one the first certificate asserted.
+    #[test]
+    fn an_emptied_graph_names_the_policies_it_allowed() {
+        let path = [step(asserting(&[oid(1), oid(2)])), step(CertPolicies::default())];
+        match run(&explicit(), &path) {
+            Err(PolicyError::NotAccepted { certificate, allowed, .. }) => {
+                assert_eq!((certificate, allowed), (2, vec![name(1), name(2)]));
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    /// A certificatePolicies extension of more entries than the graph may hold is refused
+    /// before it is decoded; one of exactly that many is read.
+    #[test]
+    fn too_many_policies_are_refused_before_decoding() {
+        use der::asn1::OctetString;
+        use der::{Any, Decode, Encode, Tag, TagNumber};
+        use x509_cert::ext::Extension;
+        use x509_cert::ext::pkix::CertificatePolicies;
+        use x509_cert::ext::pkix::certpolicy::PolicyInformation;
+        let with_policies = |count: u32| {
+            let policies: Vec<PolicyInformation> =
+                (0..count).map(|i| PolicyInformation { policy_identifier: oid(i), policy_qualifiers: None }).collect();
+            let extension = Extension {
+                extn_id: ObjectIdentifier::new_unwrap("2.5.29.32"),
+                critical: false,
+                extn_value: OctetString::new(CertificatePolicies(policies).to_der().unwrap()).unwrap(),
+            };
+            let der = include_bytes!("../../fixtures/pkits/certs/GoodCACert.crt");
+            let outer: Vec<Any> = Vec::from_der(der).unwrap();
+            let mut tbs: Vec<Any> = Vec::from_der(&outer[0].to_der().unwrap()).unwrap();
+            let extensions = vec![extension].to_der().unwrap();
+            tbs[7] = Any::new(Tag::ContextSpecific { constructed: true, number: TagNumber(3) }, extensions).unwrap();
+            let tbs = Any::from_der(&tbs.to_der().unwrap()).unwrap();
+            Certificate::from_der(&vec![tbs, outer[1].clone(), outer[2].clone()].to_der().unwrap()).unwrap()
+        };
+        let most = MAX_POLICY_GRAPH_SIZE as u32;
+        assert!(matches!(check_entry_counts(&with_policies(most + 1)), Err(PolicyError::TooLarge)));
+        assert!(check_entry_counts(&with_policies(most)).is_ok());
+    }
+
     #[test]
     fn all_any_policy_chain_is_valid_for_any_policy() {
         let path = [step(asserting(&[ANY_POLICY])), step(asserting(&[ANY_POLICY])), step(asserting(&[ANY_POLICY]))];
