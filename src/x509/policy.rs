@@ -821,6 +821,20 @@ mod tests {
         PolicyInputs { initial_explicit_policy: true, ..PolicyInputs::default() }
     }
 
+    /// RFC 9618's budget charges each certificate's policies as they are read, and each node
+    /// with its parent edges as it is added: under the root's anyPolicy node, two policies
+    /// cost 2 to read and 1 + 1 each to add; an anyPolicy below them costs 1 to read and
+    /// 1 + 1 for each of the two nodes it matches.
+    #[test]
+    fn the_graph_budget_charges_nodes_and_edges() {
+        let mut state = PolicyState::new(&PolicyInputs::default(), 2);
+        assert_eq!(state.spent, 1, "the root node");
+        state.process(&asserting(&[oid(1), oid(2)]), false, false).unwrap();
+        assert_eq!(state.spent, 1 + 2 + 2 * (1 + 1));
+        state.process(&asserting(&[ANY_POLICY]), false, true).unwrap();
+        assert_eq!(state.spent, 7 + 1 + 2 * (1 + 1));
+    }
+
     /// §6.1.3 (f) refusal names the policies the path still allowed above the certificate
     /// that ended it: here the one the first certificate asserted.
     #[test]
