@@ -643,3 +643,33 @@ fn detached_signatures_come_as_sigstore_bundles_too() {
     assert_eq!(status, 1, "{out}");
     assert!(out.contains(r#""status": "bad-signature""#), "{out}");
 }
+
+/// The certificate form without a time stamp: Sigstore verifiers have no trusted time to
+/// check the certificate at, so sigstore-js refuses it, and `sign` says so when it writes one.
+#[test]
+fn the_certificate_form_needs_a_time_stamp_for_sigstore_verifiers() {
+    let ks = Keyseal::new();
+    let root = init_root(&ks, "root", "CN=Example Root,O=Example");
+    let signer = ks.file("signer.pem");
+    let (key, version) = issue(&ks, "root", "code-signing", "CN=Release Signing,O=Example", &signer, &[]);
+    let dir = ks.file("unstamped");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("app"), b"app\n").unwrap();
+    let run = ks.run(&[
+        "sign",
+        path(&dir),
+        "--key-id",
+        &key,
+        "--key-version-id",
+        &version,
+        "--cert",
+        path(&signer),
+        "--out",
+        path(&dir),
+    ]);
+    assert_eq!(run.status, 0, "{}", run.stderr);
+    assert!(run.stderr.contains("only when signed with --tsa"), "{}", run.stderr);
+    let roots = export(&ks, "trusted_root.json", &["--trust", path(&root)]);
+    let bundle = dir.join("SHA256SUMS.sigstore.json");
+    assert!(sigstore_verify(&bundle, &dir.join("SHA256SUMS"), &["--trusted-root", path(&roots)]).is_err());
+}

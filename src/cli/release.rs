@@ -176,12 +176,17 @@ pub fn sign(args: SignArgs, kms: &dyn Kms, ca_index: Option<&Store>) -> Result<O
             None => None,
         },
     };
+    let cert_without_tsa = options.certificate_chain.is_some() && options.tsa.is_none();
     let total: u64 = options.paths.iter().map(|p| tree_size(p)).sum();
     let progress = Progress::new(total);
     let summary = sign_release(kms, &options, ca_index, &|n| progress.add(n))?;
     drop(progress);
     if let Some(why) = &summary.sigstore_omitted {
         crate::errln!("note: {why}");
+    } else if cert_without_tsa {
+        crate::errln!(
+            "note: Sigstore verifiers check a signer's certificate at a trusted time, which SHA256SUMS.sigstore.json holds only when signed with --tsa URL"
+        );
     }
     if args.json {
         print_json(&summary)?;
