@@ -821,6 +821,28 @@ mod tests {
         PolicyInputs { initial_explicit_policy: true, ..PolicyInputs::default() }
     }
 
+    /// The graph may hold exactly [`MAX_POLICY_GRAPH_SIZE`] entries, not one more.
+    #[test]
+    fn the_graph_budget_holds_exactly_its_size() {
+        let mut state = PolicyState::new(&PolicyInputs::default(), 1);
+        assert!(state.spend(MAX_POLICY_GRAPH_SIZE - state.spent).is_ok());
+        assert!(matches!(state.spend(1), Err(PolicyError::TooLarge)));
+    }
+
+    /// A refusal says anyPolicy was not honoured only when the certificate asserted it while
+    /// inhibitAnyPolicy was in force.
+    #[test]
+    fn a_refusal_blames_inhibit_any_policy_only_for_an_asserted_any_policy() {
+        let inputs = PolicyInputs { initial_any_policy_inhibit: true, ..explicit() };
+        for (second, blamed) in [(oid(2), false), (ANY_POLICY, true)] {
+            let path = [step(asserting(&[oid(1)])), step(asserting(&[second]))];
+            match run(&inputs, &path) {
+                Err(PolicyError::NotAccepted { any_policy_inhibited, .. }) => assert_eq!(any_policy_inhibited, blamed),
+                other => panic!("{other:?}"),
+            }
+        }
+    }
+
     /// RFC 9618's budget charges each certificate's policies as they are read, and each node
     /// with its parent edges as it is added: under the root's anyPolicy node, two policies
     /// cost 2 to read and 1 + 1 each to add; an anyPolicy below them costs 1 to read and
