@@ -863,9 +863,16 @@ mod tests {
     fn an_emptied_graph_names_the_policies_it_allowed() {
         let path = [step(asserting(&[oid(1), oid(2)])), step(CertPolicies::default())];
         match run(&explicit(), &path) {
-            Err(PolicyError::NotAccepted { certificate, allowed, .. }) => {
+            Err(PolicyError::NotAccepted { certificate, allowed, acceptable, .. }) => {
                 assert_eq!((certificate, allowed), (2, vec![name(1), name(2)]));
+                assert_eq!(acceptable, ["2.5.29.32.0"], "no initial set is anyPolicy");
             }
+            other => panic!("{other:?}"),
+        }
+        // The user's initial set, named once each in order.
+        let inputs = PolicyInputs { user_initial_policy_set: vec![oid(3), oid(1), oid(3)], ..explicit() };
+        match run(&inputs, &path) {
+            Err(PolicyError::NotAccepted { acceptable, .. }) => assert_eq!(acceptable, [name(1), name(3)]),
             other => panic!("{other:?}"),
         }
     }
