@@ -128,6 +128,7 @@ fn every_block_of_the_tour_runs_as_written() {
         "verified: 2 files",
         "Verification: OK",
         "time stamp ok",
+        "attestation ok",
     ] {
         assert!(stdout.contains(expected), "the tour never printed {expected:?}:\n{stdout}");
     }
