@@ -11,6 +11,7 @@ use crate::release::ReleaseError;
 use crate::release::attest::{PAYLOAD_TYPE, STATEMENT_TYPE, pae};
 use crate::release::hash::hash_files;
 use crate::release::sigstore::key_hint;
+use crate::release::sigstore::read::{base64, certificates, field, text};
 use crate::release::verify::ChainTrust;
 use crate::x509::{ValidationOptions, ValidationReport, validate};
 use serde::Serialize;
@@ -261,16 +262,7 @@ fn signer_key(
     check: &AttestationCheck<'_>,
     report: &mut AttestationReport,
 ) -> Result<Result<Vec<u8>, (AttestationFailure, String)>, String> {
-    let certificates: Vec<Vec<u8>> = match (material.get("certificate"), material.get("x509CertificateChain")) {
-        (Some(certificate), _) => vec![base64(certificate, "rawBytes")?],
-        (None, Some(chain)) => field(chain, "certificates")?
-            .as_array()
-            .ok_or("x509CertificateChain.certificates is not a list")?
-            .iter()
-            .map(|certificate| base64(certificate, "rawBytes"))
-            .collect::<Result<_, _>>()?,
-        (None, None) => Vec::new(),
-    };
+    let certificates = certificates(material)?;
     if certificates.is_empty() {
         let hint = text(field(material, "publicKey")?, "hint")?;
         let pinned = check.pinned.ok_or("it names its signer's key only by a hint: pin the key with --public-key")?;
@@ -349,19 +341,4 @@ fn match_subjects(statement: &Value, files: &[PathBuf]) -> Vec<SubjectReport> {
             }
         })
         .collect()
-}
-
-fn field<'v>(value: &'v Value, name: &str) -> Result<&'v Value, String> {
-    value.get(name).ok_or_else(|| format!("it has no {name}"))
-}
-
-fn text<'v>(value: &'v Value, name: &str) -> Result<&'v str, String> {
-    field(value, name)?.as_str().ok_or_else(|| format!("its {name} is not text"))
-}
-
-fn base64(value: &Value, name: &str) -> Result<Vec<u8>, String> {
-    use base64::Engine;
-    base64::engine::general_purpose::STANDARD
-        .decode(text(value, name)?)
-        .map_err(|_| format!("its {name} is not base64"))
 }

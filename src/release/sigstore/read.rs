@@ -95,15 +95,7 @@ pub fn to_bundle(value: &Value, file_name: &str, pinned: Option<&[u8]>) -> Resul
 /// hint naming another key leaves the signer without a key, so that the signature check
 /// reports `key-mismatch`; the "key version" then says which hint.
 fn signer(material: &Value, pinned: Option<&[u8]>) -> Result<(Signer, String), String> {
-    let certificates: Vec<Vec<u8>> = if let Some(certificate) = material.get("certificate") {
-        vec![base64(certificate, "rawBytes")?]
-    } else if let Some(chain) = material.get("x509CertificateChain") {
-        let listed =
-            field(chain, "certificates")?.as_array().ok_or("x509CertificateChain.certificates is not a list")?;
-        listed.iter().map(|certificate| base64(certificate, "rawBytes")).collect::<Result<_, _>>()?
-    } else {
-        Vec::new()
-    };
+    let certificates = certificates(material)?;
     if let Some(leaf) = certificates.first() {
         let cert = crate::x509::cert::from_der(leaf)
             .map_err(|e| format!("the Sigstore bundle's certificate: {}", e.message))?;
@@ -122,6 +114,17 @@ fn signer(material: &Value, pinned: Option<&[u8]>) -> Result<(Signer, String), S
     }
 }
 
+/// The signer's certificates (DER, leaf first): v0.3's one `certificate`, or v0.1's and
+/// v0.2's `x509CertificateChain`; none when the key is named by a hint.
+pub(crate) fn certificates(material: &Value) -> Result<Vec<Vec<u8>>, String> {
+    if let Some(certificate) = material.get("certificate") {
+        return Ok(vec![base64(certificate, "rawBytes")?]);
+    }
+    let Some(chain) = material.get("x509CertificateChain") else { return Ok(Vec::new()) };
+    let listed = field(chain, "certificates")?.as_array().ok_or("x509CertificateChain.certificates is not a list")?;
+    listed.iter().map(|certificate| base64(certificate, "rawBytes")).collect()
+}
+
 /// The one RFC 3161 time stamp, as the token the TimeStampResp holds.
 fn timestamp(material: &Value) -> Result<Option<Timestamp>, String> {
     let Some(data) = material.get("timestampVerificationData") else { return Ok(None) };
@@ -137,15 +140,15 @@ fn timestamp(material: &Value) -> Result<Option<Timestamp>, String> {
     Ok(Some(Timestamp { gen_time: token.tst_info.gen_time.display(), token: token.der, tsa: String::new() }))
 }
 
-fn field<'v>(value: &'v Value, name: &str) -> Result<&'v Value, String> {
+pub(crate) fn field<'v>(value: &'v Value, name: &str) -> Result<&'v Value, String> {
     value.get(name).ok_or_else(|| format!("the Sigstore bundle has no {name}"))
 }
 
-fn text<'v>(value: &'v Value, name: &str) -> Result<&'v str, String> {
+pub(crate) fn text<'v>(value: &'v Value, name: &str) -> Result<&'v str, String> {
     field(value, name)?.as_str().ok_or_else(|| format!("the Sigstore bundle's {name} is not text"))
 }
 
-fn base64(value: &Value, name: &str) -> Result<Vec<u8>, String> {
+pub(crate) fn base64(value: &Value, name: &str) -> Result<Vec<u8>, String> {
     use base64::Engine;
     base64::engine::general_purpose::STANDARD
         .decode(text(value, name)?)
