@@ -673,3 +673,47 @@ fn the_certificate_form_needs_a_time_stamp_for_sigstore_verifiers() {
     let bundle = dir.join("SHA256SUMS.sigstore.json");
     assert!(sigstore_verify(&bundle, &dir.join("SHA256SUMS"), &["--trusted-root", path(&roots)]).is_err());
 }
+
+/// A hostile Sigstore bundle goes through the bundle's bounds: over the 4 MiB cap it is not
+/// read, nested beyond reason it does not parse, and a chain of more certificates than
+/// keyseal takes is refused before any is decoded past the leaf.
+#[test]
+fn hostile_sigstore_bundles_are_bounded() {
+    let ks = Keyseal::new();
+    let (key, version) = ks.create_key("EC_P256", "SIGN/VERIFY");
+    let root = init_root(&ks, "root", "CN=Example Root,O=Example");
+    let signer = ks.file("signer.pem");
+    issue(&ks, "root", "code-signing", "CN=Release Signing,O=Example", &signer, &[]);
+    let (dir, _) = signed_release(&ks, "hostile", (&key, &version), &[]);
+    let pem = ks.file("pub.pem");
+    ks.public_key(&key, &version, &pem);
+    let bundle = dir.join("SHA256SUMS.sigstore.json");
+    let original = read_json(&bundle);
+    let verify = |bytes: Vec<u8>, args: &[&str]| {
+        std::fs::write(&bundle, bytes).unwrap();
+        let mut all = vec!["verify", "--json", path(&dir), "--bundle", path(&bundle)];
+        all.extend(args);
+        let run = ks.run(&all);
+        (run.status, format!("{}{}", run.stdout, run.stderr))
+    };
+    let mut huge = original.clone();
+    huge["padding"] = Value::from("x".repeat(5 << 20));
+    let (status, out) = verify(serde_json::to_vec(&huge).unwrap(), &["--public-key", path(&pem)]);
+    assert_eq!(status, 2, "{out}");
+    let nested = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+    let (status, out) = verify(nested.into_bytes(), &["--public-key", path(&pem)]);
+    assert_eq!(status, 2, "{out}");
+    assert!(out.contains("not JSON"), "{out}");
+
+    let engine = base64::engine::general_purpose::STANDARD;
+    let text = std::fs::read_to_string(&signer).unwrap();
+    let der = engine.decode(text.lines().filter(|l| !l.starts_with("-----")).collect::<String>()).unwrap();
+    let mut piled = original.clone();
+    let material = piled["verificationMaterial"].as_object_mut().unwrap();
+    material.remove("publicKey");
+    let certificates: Vec<Value> = (0..300).map(|_| serde_json::json!({ "rawBytes": engine.encode(&der) })).collect();
+    material.insert("x509CertificateChain".into(), serde_json::json!({ "certificates": certificates }));
+    let (status, out) = verify(serde_json::to_vec(&piled).unwrap(), &["--trust", path(&root)]);
+    assert_eq!(status, 1, "{out}");
+    assert!(out.contains("too-many-certificates"), "{out}");
+}
