@@ -313,11 +313,11 @@ fn constrained_names(cert: &Indexed<'_>) -> Result<Vec<SubjectName>, Uncheckable
         names.push(SubjectName::directory(tbs.subject(), cert.subject.clone()));
     }
     for atv in tbs.subject().iter().filter(|atv| atv.oid == EMAIL_ADDRESS) {
+        // decode_as takes only an IA5String: another string type, ASCII or not, is refused
+        // (tested: an_ascii_email_address_of_another_string_type_is_refused).
         match atv.value.decode_as::<der::asn1::Ia5String>() {
-            Ok(email) if der::Tagged::tag(&atv.value) == der::Tag::Ia5String => {
-                names.push(SubjectName::new(&GeneralName::Rfc822Name(email)))
-            }
-            _ => return Err(UncheckableNames::NonIa5Email),
+            Ok(email) => names.push(SubjectName::new(&GeneralName::Rfc822Name(email))),
+            Err(_) => return Err(UncheckableNames::NonIa5Email),
         }
     }
     if let Some(san) = extension::<SubjectAltName>(cert.cert).map_err(UncheckableNames::Malformed)? {
