@@ -357,3 +357,41 @@ fn a_time_stamping_leaf_has_a_critical_sole_time_stamping_purpose() {
         assert_eq!(reason(&report), wanted, "{name}: {report}");
     }
 }
+
+/// A CRL signed by another key of the CA (RFC 5280 §6.3.3 (f)): the CRL signer's own path
+/// to the trust anchor is held to `--max-depth` like the certificate's. Here the leaf's
+/// path is three certificates long and the CRL signer's four (through two intermediates
+/// of its own), so the CRL counts with `--max-depth 4` and not with 3.
+#[test]
+fn a_crl_signers_path_is_held_to_the_maximum_depth() {
+    let ks = Keyseal::new();
+    let openssl = Openssl::new(&ks);
+    let (root, ca, leaf) = Chain::default().make(&openssl);
+    let mid1 = openssl.issue("mid1", "mid1", "/CN=Mid One", &root, "root", CA);
+    let mid2 = openssl.issue("mid2", "mid2", "/CN=Mid Two", &mid1, "mid1", CA);
+    // The CA's name, another key, allowed to sign CRLs only.
+    let signer_ext = "basicConstraints = CA:FALSE\nkeyUsage = critical, cRLSign\nsubjectKeyIdentifier = hash\nauthorityKeyIdentifier = keyid";
+    let signer = openssl.issue("crlsigner", "crlsigner", "/CN=Profile CA", &mid2, "mid2", signer_ext);
+    let crls: Vec<PathBuf> = vec![
+        crl(&openssl, "root", true, "authorityKeyIdentifier = keyid"),
+        crl(&openssl, "mid1", true, "authorityKeyIdentifier = keyid"),
+        crl(&openssl, "mid2", true, "authorityKeyIdentifier = keyid"),
+        crl(&openssl, "crlsigner", true, "authorityKeyIdentifier = keyid"),
+    ];
+    let verify = |depth: &str| {
+        let mut args = vec!["cert", "verify", path(&leaf), "--trust", path(&root), "--max-depth", depth, "--json"];
+        for cert in [&ca, &mid1, &mid2, &signer] {
+            args.extend(["--chain", path(cert)]);
+        }
+        for crl in &crls {
+            args.extend(["--crl", path(crl)]);
+        }
+        let run = ks.run(&args);
+        let report: Value = serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("{e}: {}", run.stderr));
+        report
+    };
+    let deep_enough = verify("4");
+    assert_eq!(reason(&deep_enough), "valid", "{deep_enough}");
+    let too_shallow = verify("3");
+    assert_eq!(reason(&too_shallow), "revocation-unknown", "{too_shallow}");
+}
