@@ -109,6 +109,12 @@ for group in "${groups[@]}"; do
     [ -n "$diff_file" ] && in_diff=(--in-diff "$diff_file")
     out="$work/out/$name"
     mkdir -p "$out"
+    # cargo-mutants lists unviable mutants among the "previously caught" that --iterate
+    # skips; keep every run's unviable ones, so the score does not count them as caught.
+    if [ -f "$out/mutants.out/unviable.txt" ]; then
+        sort -u "$out/mutants.out/unviable.txt" "$out/unviable-all.txt" 2>/dev/null > "$out/unviable-all.new" || true
+        mv "$out/unviable-all.new" "$out/unviable-all.txt"
+    fi
     echo "== $name: $(field 2 "$group") against ${tests[*]}" >&2
     # The test selection goes to every cargo invocation (-C), so that each mutant's build
     # compiles and links only these test binaries, not all of them.
@@ -130,10 +136,13 @@ for o in outcomes:
     per_file.setdefault(file, Counter())[o["summary"]] += 1
 # With --iterate, the mutants caught by earlier runs are listed here and not run again.
 previously = os.path.join(os.path.dirname(sys.argv[1]), "previously_caught.txt")
+unviable_path = os.path.join(os.path.dirname(os.path.dirname(sys.argv[1])), "unviable-all.txt")
+unviable = set(open(unviable_path).read().splitlines()) if os.path.exists(unviable_path) else set()
 if os.path.exists(previously):
     for line in open(previously):
         if line.strip():
-            per_file.setdefault(line.split(":", 1)[0], Counter())["CaughtMutant"] += 1
+            kind = "Unviable" if line.rstrip("\n") in unviable else "CaughtMutant"
+            per_file.setdefault(line.split(":", 1)[0], Counter())[kind] += 1
 for file, c in sorted(per_file.items()):
     caught = c["CaughtMutant"] + c["Timeout"]
     viable = caught + c["MissedMutant"]
