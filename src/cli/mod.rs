@@ -57,8 +57,8 @@ pub struct Cli {
     /// https://kms.REGION.aliyuncs.com) instead of the embedded store, with
     /// KEYSEAL_ACCESS_KEY_ID and KEYSEAL_ACCESS_KEY_SECRET, plus KEYSEAL_SECURITY_TOKEN for
     /// STS credentials from a RAM role (cloud KMS only: keyseal serve takes long-term access
-    /// keys); KEYSEAL_ENDPOINT when not given. Applies to `kms`, `sign`, `ca` and
-    /// `timestamp reply` (the CA's certificate index and the TSA's audit entries stay in the
+    /// keys); KEYSEAL_ENDPOINT when not given. Applies to `kms`, `sign`, `attest`,
+    /// `ca` and `timestamp reply` (the CA's certificate index and the TSA's audit entries stay in the
     /// local store).
     #[arg(long, global = true, value_name = "URL", help_heading = GLOBAL)]
     pub endpoint: Option<String>,
@@ -81,10 +81,10 @@ const TOP_HELP: &str = "\
 Private keys and access-key secrets in the store are sealed under a passphrase: set
 KEYSEAL_PASSPHRASE, pass --key-file, or run on a terminal to be asked. Only the commands
 that make or use one need it: kms create-key, kms create-key-version, kms asymmetric-sign,
-kms asymmetric-decrypt, sign, ca init, ca issue, ca csr, ca crl, timestamp reply, access
-create, serve and demo --store.
-With --endpoint, kms, sign, ca and timestamp reply use the remote KMS's keys and need no
-passphrase here.
+kms asymmetric-decrypt, sign, attest, ca init, ca issue, ca csr, ca crl, timestamp reply,
+access create, serve and demo --store.
+With --endpoint, kms, sign, attest, ca and timestamp reply use the remote KMS's keys and
+need no passphrase here.
 
 Exit status: 0 success, 1 a verification failed, 2 a usage, input or KMS error.
 
