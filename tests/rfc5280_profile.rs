@@ -395,3 +395,33 @@ fn a_crl_signers_path_is_held_to_the_maximum_depth() {
     let too_shallow = verify("3");
     assert_eq!(reason(&too_shallow), "revocation-unknown", "{too_shallow}");
 }
+
+/// Candidates for a CRL's signer are picked by name and by the CRL's authority key
+/// identifier: a pile of certificates with the CA's name but other keys is passed over
+/// without spending signature checks on them, so the real CRL signer is still found within
+/// the budget (100 signature checks per validation).
+#[test]
+fn crl_signer_candidates_with_other_keys_cost_nothing() {
+    let ks = Keyseal::new();
+    let openssl = Openssl::new(&ks);
+    let (root, ca, leaf) = Chain::default().make(&openssl);
+    let signer_ext = "basicConstraints = CA:FALSE\nkeyUsage = critical, cRLSign\nsubjectKeyIdentifier = hash\nauthorityKeyIdentifier = keyid";
+    let signer = openssl.issue("crlsigner", "crlsigner", "/CN=Profile CA", &root, "root", signer_ext);
+    let decoys: Vec<PathBuf> = (0..120)
+        .map(|i| openssl.issue(&format!("decoy{i}"), &format!("decoy{i}"), "/CN=Profile CA", &root, "root", signer_ext))
+        .collect();
+    let crls = [
+        crl(&openssl, "root", true, "authorityKeyIdentifier = keyid"),
+        crl(&openssl, "crlsigner", true, "authorityKeyIdentifier = keyid"),
+    ];
+    let mut args = vec!["cert", "verify", path(&leaf), "--trust", path(&root), "--json", "--chain", path(&ca)];
+    for cert in decoys.iter().chain([&signer]) {
+        args.extend(["--chain", path(cert)]);
+    }
+    for crl in &crls {
+        args.extend(["--crl", path(crl)]);
+    }
+    let run = ks.run(&args);
+    let report: Value = serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("{e}: {}", run.stderr));
+    assert_eq!(reason(&report), "valid", "{report}");
+}
