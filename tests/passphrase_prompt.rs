@@ -145,6 +145,8 @@ fn the_top_help_names_exactly_the_commands_that_need_the_passphrase() {
         &root,
     ]);
     let (tsa, tsq, tsr) = (file("tsa.pem"), file("q.tsq"), file("r.tsr"));
+    let (predicate, attestation) = (file("sbom.json"), file("sbom.sigstore.json"));
+    std::fs::write(&predicate, b"{}").unwrap();
     ks.ok_text(&[
         "ca",
         "issue",
@@ -190,6 +192,23 @@ fn the_top_help_names_exactly_the_commands_that_need_the_passphrase() {
             ],
         ),
         ("sign", vec!["sign", &release, "--key-id", signing, "--key-version-id", v, "--out", &signed]),
+        (
+            "attest",
+            vec![
+                "attest",
+                &release,
+                "--key-id",
+                signing,
+                "--key-version-id",
+                v,
+                "--predicate-type",
+                "https://spdx.dev/Document",
+                "--predicate",
+                &predicate,
+                "--out",
+                &attestation,
+            ],
+        ),
         (
             "ca init",
             vec![
