@@ -19,14 +19,15 @@ use std::path::PathBuf;
 #[derive(Debug, Args)]
 #[command(
     group = clap::ArgGroup::new("what").args(["predicate", "provenance"]).required(true),
-    after_help = "Example:\n  keyseal attest dist/ --key-id alias/release --key-version-id VERSION \\\n      --predicate-type https://spdx.dev/Document --predicate sbom.spdx.json --out dist/sbom.sigstore.json\n  keyseal verify-attestation dist/sbom.sigstore.json dist/app.tar.gz --public-key pub.pem --type https://spdx.dev/Document\n  cosign verify-blob-attestation --bundle dist/sbom.sigstore.json --key pub.pem --insecure-ignore-tlog \\\n      --type https://spdx.dev/Document dist/app.tar.gz\n\n\
+    after_help = "Example:\n  keyseal attest dist/ --key-id alias/release --key-version-id VERSION \\\n      --predicate-type https://spdx.dev/Document --predicate sbom.spdx.json --out sbom.sigstore.json\n  keyseal verify-attestation sbom.sigstore.json dist/app.tar.gz --public-key pub.pem --type https://spdx.dev/Document\n  cosign verify-blob-attestation --bundle sbom.sigstore.json --key pub.pem --insecure-ignore-tlog \\\n      --type https://spdx.dev/Document dist/app.tar.gz\n\n\
 The statement's subjects are every file under the directories given (named relative to
 them) and the files given (by their file name), each with its SHA-256; keyseal's own
 outputs are left out. The statement is signed in a DSSE envelope (payload type
 application/vnd.in-toto+json) with one KMS call over the SHA-256 of its pre-authentication
 encoding, and written twice: as a Sigstore bundle (--out NAME.sigstore.json) and as the
-bare envelope on one line of NAME.intoto.jsonl beside it. The key must have a Sigstore
-form: ECDSA_SHA_256 on EC_P256, or RSA_PKCS1_SHA_256 on RSA_2048.
+bare envelope on one line of NAME.intoto.jsonl beside it — outside the release directory,
+or `keyseal verify DIR` finds two files its manifest does not list. The key must have a
+Sigstore form: ECDSA_SHA_256 on EC_P256, or RSA_PKCS1_SHA_256 on RSA_2048.
 
 --provenance writes a SLSA Provenance v1 predicate (https://slsa.dev/provenance/v1) from
 the CI system's variables: in GitHub Actions the builder is the workflow
@@ -87,7 +88,7 @@ pub struct AttestArgs {
 #[derive(Debug, Args)]
 #[command(
     group = clap::ArgGroup::new("signer").args(["public_key", "trust"]).required(true).multiple(true),
-    after_help = "Example:\n  keyseal verify-attestation dist/provenance.sigstore.json dist/app.tar.gz --public-key pub.pem \\\n      --type https://slsa.dev/provenance/v1\n\n\
+    after_help = "Example:\n  keyseal verify-attestation provenance.sigstore.json dist/app.tar.gz --public-key pub.pem \\\n      --type https://slsa.dev/provenance/v1\n\n\
 Checks, in order: the signer (the pinned --public-key, which the bundle's key hint must
 name, or its certificate's chain to a --trust root), the envelope's signature over its
 pre-authentication encoding, the payload type, that the payload is an in-toto Statement,
