@@ -219,12 +219,9 @@ impl OtherRelease {
         let missing = count(&[FileStatus::Missing]);
         let different = count(&[FileStatus::NotInManifest, FileStatus::Modified]);
         let here = files.len() - missing;
-        (listed > 0 && matching * 2 < listed && different * 2 > here).then_some(OtherRelease {
-            listed,
-            matching,
-            missing,
-            different,
-        })
+        // Fewer than half of the listed files match (so the manifest lists at least one),
+        // and more than half of what is here differs.
+        (matching * 2 < listed && different * 2 > here).then_some(OtherRelease { listed, matching, missing, different })
     }
 }
 
@@ -810,4 +807,33 @@ fn detached_sigstore_signature(bytes: &[u8], digest: &[u8; 32], signer: &SignerK
         return Err("it names another key than the signer's".into());
     }
     Ok(bundle.signature.value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A directory with `ok` matching files, `missing` listed ones absent and `other` files
+    /// not listed, judged against a manifest of `listed` entries.
+    fn judged(listed: usize, ok: usize, missing: usize, other: usize) -> Option<OtherRelease> {
+        let mut files = Vec::new();
+        files.extend((0..ok).map(|i| report(&format!("ok{i}"), FileStatus::Ok, None)));
+        files.extend((0..missing).map(|i| report(&format!("gone{i}"), FileStatus::Missing, None)));
+        files.extend((0..other).map(|i| report(&format!("new{i}"), FileStatus::NotInManifest, None)));
+        OtherRelease::judge(listed, &files)
+    }
+
+    /// "Another release": fewer than half of the listed files match, and more than half of
+    /// the files here differ; each half on its boundary does not qualify.
+    #[test]
+    fn another_release_is_judged_at_the_halves() {
+        assert!(judged(2, 0, 2, 2).is_some(), "nothing listed is here, all that is here is new");
+        assert!(judged(4, 2, 2, 10).is_none(), "half of the listed files match: not another release");
+        assert!(judged(3, 2, 1, 10).is_none(), "two of three listed match");
+        assert!(judged(3, 1, 2, 4).is_some());
+        assert!(judged(3, 1, 2, 1).is_none(), "half of what is here differs: a partial download");
+        assert!(judged(0, 0, 0, 5).is_none(), "an empty manifest matches nothing to judge");
+        let counts = judged(2, 0, 2, 2).unwrap();
+        assert_eq!((counts.listed, counts.matching, counts.missing, counts.different), (2, 0, 2, 2));
+    }
 }
