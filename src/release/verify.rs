@@ -243,10 +243,13 @@ pub fn bundle_candidates(paths: &[PathBuf]) -> Vec<PathBuf> {
     let here = PathBuf::from(BUNDLE_FILE);
     match paths.first() {
         Some(dir) if dir.is_dir() => vec![dir.join(BUNDLE_FILE)],
-        Some(file) => match file.parent().filter(|parent| !parent.as_os_str().is_empty()) {
-            Some(parent) if parent.join(BUNDLE_FILE) != here => vec![parent.join(BUNDLE_FILE), here],
-            _ => vec![here],
-        },
+        // A file in the current directory (`app`, `./app`) has one place to look.
+        Some(file) => {
+            match file.parent().filter(|parent| !parent.as_os_str().is_empty() && *parent != Path::new(".")) {
+                Some(parent) => vec![parent.join(BUNDLE_FILE), here],
+                None => vec![here],
+            }
+        }
         None => vec![here],
     }
 }
@@ -821,6 +824,17 @@ mod tests {
         files.extend((0..missing).map(|i| report(&format!("gone{i}"), FileStatus::Missing, None)));
         files.extend((0..other).map(|i| report(&format!("new{i}"), FileStatus::NotInManifest, None)));
         OtherRelease::judge(listed, &files)
+    }
+
+    /// A file's bundle is looked for beside it, then here; a file here has one place.
+    #[test]
+    fn a_files_bundle_is_looked_for_beside_it_then_here() {
+        let candidates = |path: &str| bundle_candidates(&[PathBuf::from(path)]);
+        let here = PathBuf::from(BUNDLE_FILE);
+        assert_eq!(candidates("dist/app"), [PathBuf::from("dist").join(BUNDLE_FILE), here.clone()]);
+        assert_eq!(candidates("app"), [here.clone()]);
+        assert_eq!(candidates("./app"), [here.clone()]);
+        assert_eq!(bundle_candidates(&[]), [here]);
     }
 
     /// "Another release": fewer than half of the listed files match, and more than half of
