@@ -165,6 +165,9 @@ fn release_files_that_are_fifos_are_unreadable_without_blocking() {
     let alone = s.verify_in(&release, &[path(&release.join("a.bin")), "--json"]);
     assert_eq!(alone.status, 1, "{}{}", alone.stdout, alone.stderr);
     assert_eq!(alone.json()["files"][0]["status"], "unreadable");
+    // Seen for what it is and not opened, rather than opened and found unreadable.
+    let detail = alone.json()["files"][0]["detail"].as_str().unwrap().to_string();
+    assert!(detail.contains("not a regular file (") && detail.ends_with("not read"), "{detail}");
 }
 
 /// Certificates made in the test, quickly: P-256 keys from fixed scalars, signed with the

@@ -716,4 +716,5 @@ fn hostile_sigstore_bundles_are_bounded() {
     let (status, out) = verify(serde_json::to_vec(&piled).unwrap(), &["--trust", path(&root)]);
     assert_eq!(status, 1, "{out}");
     assert!(out.contains("too-many-certificates"), "{out}");
+    assert!(out.contains("299 certificates were given"), "the leaf is not counted among them: {out}");
 }
