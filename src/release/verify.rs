@@ -711,10 +711,10 @@ fn check_files(
 /// What was found and not taken, for the report: the path, for a symbolic link what it
 /// points to as stored in the link (read, never followed), and why.
 fn describe_not_taken(item: &Skipped) -> String {
-    let is_link = std::fs::symlink_metadata(&item.path).is_ok_and(|meta| meta.file_type().is_symlink());
+    // read_link reads only a symbolic link: anything else is an error, and shown plain.
     match std::fs::read_link(&item.path) {
-        Ok(target) if is_link => format!("{} -> {}: {}", quote_path(&item.path), quote_path(&target), item.reason),
-        _ => format!("{}: {}", quote_path(&item.path), item.reason),
+        Ok(target) => format!("{} -> {}: {}", quote_path(&item.path), quote_path(&target), item.reason),
+        Err(_) => format!("{}: {}", quote_path(&item.path), item.reason),
     }
 }
 
