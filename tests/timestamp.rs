@@ -394,6 +394,7 @@ fn a_token_over_other_data_is_bad_imprint() {
             "{BEFORE_THE_SIGNATURE} signature=ok message-digest=ok signing-certificate=ok tst-info=ok tsa-chain=ok imprint=failed"
         )
     );
+    assert_eq!(report["status"], "granted", "the TSA's PKIStatus, as the reply states it: {report}");
 }
 
 /// The reply with one byte changed: the last byte is the signature's; the genTime digits sit
