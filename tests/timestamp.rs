@@ -485,6 +485,8 @@ fn assert_rejected(tsa: &Tsa, query: &Path, code: &str, openssl_failure: &str) {
     assert!(text.contains(openssl_failure), "{text}");
     let (status, report) = verify_data(tsa, &out);
     assert_eq!((status, report["reason"].as_str()), (1, Some("not-granted")), "{report}");
+    let message = report["message"].as_str().unwrap();
+    assert!(message.starts_with("the TSA did not grant a time stamp: status rejection ("), "{message}");
 }
 
 #[test]

@@ -292,6 +292,13 @@ fn not_granted(info: &crate::tsa::asn1::PkiStatusInfo) -> String {
     )
 }
 
+/// A stated accuracy in whole seconds, rounded up: how much later than genTime the token
+/// may really have been made.
+fn accuracy_seconds(seconds: u64, millis: u16, micros: u16) -> u64 {
+    let micros = u64::from(millis) * 1000 + u64::from(micros);
+    seconds.saturating_add(micros.div_ceil(1_000_000))
+}
+
 fn describe_token(report: &mut TokenReport, token: &Token) {
     let info = &token.tst_info;
     report.gen_time = Some(info.gen_time.display());
@@ -303,10 +310,10 @@ fn describe_token(report: &mut TokenReport, token: &Token) {
         Some(ImprintHash::from_oid(&algorithm).map(|h| h.name().to_string()).unwrap_or(algorithm.to_string()));
     report.imprint = Some(hex::encode(info.message_imprint.hashed_message.as_bytes()));
     report.nonce = info.nonce.as_ref().map(integer_hex);
-    let slack = info.accuracy.as_ref().map_or(0, |a| {
-        let micros = u64::from(a.millis.unwrap_or(0)) * 1000 + u64::from(a.micros.unwrap_or(0));
-        a.seconds.unwrap_or(0).saturating_add(micros.div_ceil(1_000_000))
-    });
+    let slack = info
+        .accuracy
+        .as_ref()
+        .map_or(0, |a| accuracy_seconds(a.seconds.unwrap_or(0), a.millis.unwrap_or(0), a.micros.unwrap_or(0)));
     report.latest = Some(info.gen_time.unix.saturating_add(i64::try_from(slack).unwrap_or(i64::MAX)));
     report.accuracy = info
         .accuracy
@@ -660,6 +667,18 @@ fn check_imprint(token: &Token, expected: &[u8]) -> Result<(), Failure> {
 
 #[cfg(test)]
 mod tests {
+    /// Accuracy rounds up to whole seconds: any fraction of a second is one more.
+    #[test]
+    fn accuracy_rounds_up_to_seconds() {
+        assert_eq!(accuracy_seconds(0, 0, 0), 0);
+        assert_eq!(accuracy_seconds(1, 0, 0), 1);
+        assert_eq!(accuracy_seconds(0, 1, 0), 1);
+        assert_eq!(accuracy_seconds(0, 0, 1), 1);
+        assert_eq!(accuracy_seconds(2, 999, 999), 3);
+        assert_eq!(accuracy_seconds(0, 999, 1000), 1, "a million microseconds is one second");
+        assert_eq!(accuracy_seconds(0, 999, 1001), 2);
+    }
+
     use super::*;
     use crate::tsa::asn1::Accuracy;
     use x509_cert::ext::Extension;
