@@ -130,8 +130,10 @@ pub fn run_attest(args: AttestArgs, kms: &dyn Kms) -> Result<Outcome, CliError> 
         (Some(predicate_type), Some(path)) => (predicate_type.clone(), read_predicate(path)?),
         _ => (provenance::PREDICATE_TYPE.to_string(), provenance_predicate(&args)?),
     };
-    let certificate = match &args.cert {
-        Some(path) => Some(certified_leaf(path, kms, &args.key)?),
+    let certificate_chain = match &args.cert {
+        Some(path) => Some(
+            bounded::read(path, InputKind::Certificates).map_err(|e| ReleaseError::Input(format!("--cert: {e}")))?,
+        ),
         None => None,
     };
     let options = AttestOptions {
@@ -139,7 +141,7 @@ pub fn run_attest(args: AttestArgs, kms: &dyn Kms) -> Result<Outcome, CliError> 
         key_id: args.key.key_id,
         key_version_id: args.key.key_version_id,
         algorithm: args.key.algorithm,
-        certificate,
+        certificate_chain,
         predicate_type,
         predicate,
         out: args.out,
@@ -182,16 +184,6 @@ fn provenance_predicate(args: &AttestArgs) -> Result<serde_json::Value, CliError
         invocation_id: args.invocation_id.clone(),
     };
     Ok(provenance::predicate(&|name| std::env::var(name).ok(), &flags, crate::clock::now_unix())?)
-}
-
-/// The leaf of `--cert`, DER, once it is shown to certify the key version for code signing.
-fn certified_leaf(path: &std::path::Path, kms: &dyn Kms, key: &SigningKeyArgs) -> Result<Vec<u8>, CliError> {
-    let pem = bounded::read(path, InputKind::Certificates).map_err(|e| ReleaseError::Input(format!("--cert: {e}")))?;
-    let chain = crate::x509::load_pem_chain(&pem).map_err(ReleaseError::Certificate)?;
-    let signing = crate::kms::SigningKey::resolve(kms, &key.key_id, &key.key_version_id, key.algorithm)?;
-    crate::x509::check_code_signing_leaf(&chain[0], &signing.public_spki, crate::clock::now_unix())
-        .map_err(ReleaseError::Certificate)?;
-    Ok(chain[0].der().to_vec())
 }
 
 /// Runs `keyseal verify-attestation`.

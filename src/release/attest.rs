@@ -13,7 +13,7 @@ use crate::kms::{Kms, SigningKey};
 use crate::release::ReleaseError;
 use crate::release::bundle::own_files;
 use crate::release::sign::digest_walked;
-use crate::release::sigstore::{self, key_hint};
+use crate::release::sigstore::{self, b64, key_hint};
 use crate::release::walk::{Skipped, walk};
 use crate::safe_write;
 use serde::Serialize;
@@ -43,9 +43,10 @@ pub struct AttestOptions {
     pub key_version_id: String,
     /// The algorithm; by default the key's spec decides.
     pub algorithm: Option<crate::kms::Algorithm>,
-    /// The signer's certificate (DER), already checked to certify the key, to name it in the
-    /// bundle instead of a key hint.
-    pub certificate: Option<Vec<u8>>,
+    /// The signer's certificate chain (PEM, leaf first), to name it in the bundle by its
+    /// leaf instead of a key hint; the leaf must certify the key version, be valid now and
+    /// allow code signing, as for `sign --cert`.
+    pub certificate_chain: Option<Vec<u8>>,
     /// The predicate's type (a URI).
     pub predicate_type: String,
     /// The predicate.
@@ -99,6 +100,14 @@ pub fn attest(
             key.algorithm, key.spec
         )));
     }
+    let certificate = match &options.certificate_chain {
+        Some(pem) => {
+            let chain = crate::x509::load_pem_chain(pem)?;
+            crate::x509::check_code_signing_leaf(&chain[0], &key.public_spki, crate::clock::now_unix())?;
+            Some(chain[0].der().to_vec())
+        }
+        None => None,
+    };
     let envelope_out = envelope_path(&options.out);
     let mut own = vec![options.out.clone(), envelope_out.clone()];
     own.extend(options.paths.iter().filter(|p| p.is_dir()).flat_map(|dir| own_files(dir)));
@@ -123,7 +132,7 @@ pub fn attest(
         "payloadType": PAYLOAD_TYPE,
         "signatures": [{ "keyid": hint, "sig": b64(&signature) }],
     });
-    let material = match &options.certificate {
+    let material = match &certificate {
         Some(der) => json!({ "certificate": { "rawBytes": b64(der) }, "tlogEntries": [] }),
         None => json!({ "publicKey": { "hint": hint }, "tlogEntries": [] }),
     };
@@ -152,11 +161,6 @@ pub fn attest(
         outputs: writes.into_iter().map(|(path, _)| path).collect(),
         skipped: walked.skipped,
     })
-}
-
-fn b64(bytes: &[u8]) -> String {
-    use base64::Engine;
-    base64::engine::general_purpose::STANDARD.encode(bytes)
 }
 
 #[cfg(test)]

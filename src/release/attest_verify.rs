@@ -6,14 +6,13 @@
 //! what cannot be checked (a transparency-log entry) is refused, never passed over.
 
 use crate::kms::keys;
-use crate::kms::spec::{Algorithm, KeySpec};
 use crate::release::ReleaseError;
 use crate::release::attest::{PAYLOAD_TYPE, STATEMENT_TYPE, pae};
 use crate::release::hash::hash_files;
-use crate::release::sigstore::key_hint;
 use crate::release::sigstore::read::{base64, certificates, field, text};
+use crate::release::sigstore::{key_hint, sigstore_algorithm};
 use crate::release::verify::ChainTrust;
-use crate::x509::{ValidationOptions, ValidationReport, validate};
+use crate::x509::{ValidationReport, validate};
 use serde::Serialize;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -175,15 +174,14 @@ pub fn verify_attestation(bundle: &[u8], check: &AttestationCheck<'_>) -> Result
         Ok(key) => key,
         Err((reason, detail)) => return Ok(report.refused(reason, detail)),
     };
-    let algorithm = match keys::spec_of_public_key(&key) {
-        Some(KeySpec::EcP256) => (KeySpec::EcP256, Algorithm::EcdsaSha256),
-        Some(KeySpec::Rsa2048) => (KeySpec::Rsa2048, Algorithm::RsaPkcs1Sha256),
-        _ => return Err(input("the signer's key is neither P-256 nor RSA-2048".into())),
+    let spec = keys::spec_of_public_key(&key);
+    let Some((spec, algorithm)) = spec.and_then(|spec| Some((spec, sigstore_algorithm(spec)?))) else {
+        return Err(input("the signer's key is neither P-256 nor RSA-2048".into()));
     };
     let digest = Sha256::digest(pae(payload_type, &payload));
     let signed = signatures
         .iter()
-        .any(|signature| keys::verify_digest(algorithm.0, algorithm.1, &key, &digest, signature).unwrap_or(false));
+        .any(|signature| keys::verify_digest(spec, algorithm, &key, &digest, signature).unwrap_or(false));
     if !signed {
         let detail = "no signature of the envelope verifies with the signer's key over its payload".to_string();
         return Ok(report.refused(AttestationFailure::BadSignature, detail));
@@ -285,11 +283,7 @@ fn signer_key(
     let leaf_key =
         der::Encode::to_der(chain[0].tbs_certificate().subject_public_key_info()).map_err(|e| e.to_string())?;
     if let Some(trust) = check.trust {
-        let mut options = ValidationOptions::new(trust.at, trust.purpose);
-        options.crls = trust.crls.clone();
-        options.policy = trust.policy.clone();
-        options.rfc5280_eku = trust.rfc5280_eku;
-        options.intermediates_from = crate::x509::path::FROM_BUNDLE;
+        let options = trust.validation_options(trust.at);
         let validation = validate(&chain[0], &chain[1..], &trust.anchors, &options);
         let refusal = (!validation.valid).then(|| validation.message.clone().unwrap_or_default());
         report.chain = Some(validation);

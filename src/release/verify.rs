@@ -67,6 +67,19 @@ pub struct ChainTrust {
     pub rfc5280_eku: bool,
 }
 
+impl ChainTrust {
+    /// How a signer's chain from a bundle is validated at `at`: for this purpose, with these
+    /// CRLs and policy inputs, its intermediates taken from the bundle.
+    pub fn validation_options(&self, at: i64) -> crate::x509::ValidationOptions {
+        let mut options = crate::x509::ValidationOptions::new(at, self.purpose);
+        options.crls = self.crls.clone();
+        options.intermediates_from = crate::x509::path::FROM_BUNDLE;
+        options.policy = self.policy.clone();
+        options.rfc5280_eku = self.rfc5280_eku;
+        options
+    }
+}
+
 /// The outcome for the manifest signature; the kebab-case name is the stable code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -460,8 +473,8 @@ fn signer_by_certificate(
     report: &mut VerifyReport,
 ) -> Result<Option<Vec<u8>>, ReleaseError> {
     use crate::x509::cert::{AttributeBudget, count_certificates, load_pem_chain_within};
-    use crate::x509::{ValidationOptions, validate};
-    let mut options = ValidationOptions::new(stamped.map_or(trust.at, |s| s.gen_time), trust.purpose);
+    use crate::x509::validate;
+    let mut options = trust.validation_options(stamped.map_or(trust.at, |s| s.gen_time));
     let given: usize = bundle.signer.certificate_chain.iter().map(|pem| count_certificates(pem.as_bytes())).sum();
     if given > crate::x509::path::MAX_UNTRUSTED_CERTIFICATES + 1 {
         // Counted before any is decoded; the leaf is not one of the untrusted pile.
@@ -485,10 +498,6 @@ fn signer_by_certificate(
             Some("the bundle carries no certificate chain; verify it with --public-key instead".into());
         return Ok(None);
     };
-    options.crls = trust.crls.clone();
-    options.intermediates_from = crate::x509::path::FROM_BUNDLE;
-    options.policy = trust.policy.clone();
-    options.rfc5280_eku = trust.rfc5280_eku;
     options.time_stamped = stamped.map(|s| crate::x509::path::TimeStamped { now: trust.at, latest: s.latest });
     let validation = validate(leaf, &chain[1..], &trust.anchors, &options);
     let leaf_key = der::Encode::to_der(leaf.tbs_certificate().subject_public_key_info()).unwrap_or_default();

@@ -24,12 +24,19 @@ pub const SIGSTORE_FILE: &str = "SHA256SUMS.sigstore.json";
 /// `<file>.sig`.
 pub const DETACHED_SUFFIX: &str = ".sigstore.json";
 
+/// The one algorithm Sigstore verifiers take from a `spec` key, if any: what a Sigstore
+/// bundle's signature is made with, and what reading one assumes.
+pub fn sigstore_algorithm(spec: KeySpec) -> Option<Algorithm> {
+    match spec {
+        KeySpec::EcP256 => Some(Algorithm::EcdsaSha256),
+        KeySpec::Rsa2048 => Some(Algorithm::RsaPkcs1Sha256),
+        KeySpec::EcP256k => None,
+    }
+}
+
 /// Whether a signature by a `spec` key with `algorithm` has a Sigstore form.
 pub fn algorithm_fits(spec: KeySpec, algorithm: Algorithm) -> bool {
-    matches!(
-        (spec, algorithm),
-        (KeySpec::EcP256, Algorithm::EcdsaSha256) | (KeySpec::Rsa2048, Algorithm::RsaPkcs1Sha256)
-    )
+    sigstore_algorithm(spec) == Some(algorithm)
 }
 
 /// What a Sigstore bundle of a message signature is made of.
@@ -61,7 +68,8 @@ pub fn key_hint(public_spki: &[u8]) -> String {
     b64(&Sha256::digest(public_spki))
 }
 
-fn b64(bytes: &[u8]) -> String {
+/// Standard base64, as every Sigstore and DSSE field holds bytes.
+pub(crate) fn b64(bytes: &[u8]) -> String {
     use base64::Engine;
     base64::engine::general_purpose::STANDARD.encode(bytes)
 }

@@ -12,6 +12,7 @@
 
 use crate::clock::format_unix;
 use crate::release::ReleaseError;
+use crate::release::sigstore::b64;
 use crate::x509::path::{ValidationOptions, validate};
 use crate::x509::{Cert, Purpose, describe};
 use serde_json::{Value, json};
@@ -104,9 +105,4 @@ fn attribute(name: &x509_cert::name::Name, oid: der::asn1::ObjectIdentifier) -> 
 fn is_ca(cert: &Cert) -> bool {
     use x509_cert::ext::pkix::BasicConstraints;
     matches!(cert.tbs_certificate().get_extension::<BasicConstraints>(), Ok(Some((_, constraints))) if constraints.ca)
-}
-
-fn b64(bytes: &[u8]) -> String {
-    use base64::Engine;
-    base64::engine::general_purpose::STANDARD.encode(bytes)
 }
