@@ -425,3 +425,31 @@ fn crl_signer_candidates_with_other_keys_cost_nothing() {
     let report: Value = serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("{e}: {}", run.stderr));
     assert_eq!(reason(&report), "valid", "{report}");
 }
+
+/// A CA never vouches for itself on the path being validated: after a key rollover the
+/// CA's new certificate (self-issued: the root's name, a new key, certified by the old
+/// key) cannot take its own status from a CRL signed with the new key, even though the
+/// CRL names the root and the certificate is also among the `--chain` certificates from
+/// which off-path CRL signers are taken. With the root's CRL, signed by the old key, it can.
+#[test]
+fn a_rolled_over_ca_does_not_sign_its_own_status() {
+    let ks = Keyseal::new();
+    let openssl = Openssl::new(&ks);
+    let root = openssl.root("root", "root", "/CN=Profile Root", ROOT);
+    let rollover = openssl.issue("rollover", "rollover", "/CN=Profile Root", &root, "root", CA);
+    let leaf = openssl.issue("leaf", "leaf", "/CN=www.example.com", &rollover, "rollover", LEAF);
+    let new_key_crl = crl(&openssl, "rollover", true, "authorityKeyIdentifier = keyid");
+    let verify = |crls: &[&PathBuf]| {
+        let mut args = vec!["cert", "verify", path(&leaf), "--chain", path(&rollover), "--trust", path(&root), "--json"];
+        for crl in crls {
+            args.extend(["--crl", path(crl)]);
+        }
+        let run = ks.run(&args);
+        serde_json::from_str::<Value>(&run.stdout).unwrap_or_else(|e| panic!("{e}: {}", run.stderr))
+    };
+    let alone = verify(&[&new_key_crl]);
+    assert_eq!(reason(&alone), "crl-bad-signature", "{alone}");
+    let old_key_crl = crl(&openssl, "root", true, "authorityKeyIdentifier = keyid");
+    let with_root = verify(&[&new_key_crl, &old_key_crl]);
+    assert_eq!(reason(&with_root), "valid", "{with_root}");
+}

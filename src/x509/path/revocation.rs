@@ -212,3 +212,100 @@ pub(super) fn extend_crl_signer_path<'c>(
     }
     Ok(false)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// 2023-11-14: within the validity of the PKITS trust anchor and Good CA.
+    const AT: i64 = 1_700_000_000;
+
+    fn pkits(name: &str) -> Cert {
+        let path = format!("{}/fixtures/pkits/certs/{name}.crt", env!("CARGO_MANIFEST_DIR"));
+        Cert::from_der(&std::fs::read(path).unwrap()).unwrap()
+    }
+
+    /// One step of the CRL-signer search from `signer` towards `anchor`, with nothing in
+    /// the pool: whether a path was found, the failure kept, and the budget left.
+    fn step(
+        signer: &Indexed<'_>,
+        anchor: &Indexed<'_>,
+        mut budget: Budget,
+        best: &mut Option<crl::Refusal>,
+    ) -> (Result<bool, crl::Refusal>, Budget) {
+        let (none, options) = (Pool::new(&[]), ValidationOptions::new(AT, Purpose::Any));
+        let mut crls = CrlIndex::new(&[]);
+        let found = extend_crl_signer_path(&mut vec![signer], &none, anchor, &options, &mut budget, &mut crls, best);
+        (found, budget)
+    }
+
+    fn untouched(budget: &Budget) -> bool {
+        format!("{budget:?}") == format!("{:?}", Budget::default())
+    }
+
+    /// The anchor is tried as the issuer only when the names chain AND the signer's
+    /// authorityKeyIdentifier (when both identifiers are there) is the anchor's key: any
+    /// other candidate costs no signature check.
+    #[test]
+    fn the_anchor_is_tried_only_when_name_and_key_identifier_agree() {
+        let (good_ca, anchor_cert, other) =
+            (pkits("GoodCACert"), pkits("TrustAnchorRootCertificate"), pkits("GoodsubCACert"));
+        let anchor = Indexed::new(&anchor_cert);
+        let mut signer = Indexed::new(&good_ca);
+        let (found, budget) = step(&signer, &anchor, Budget::default(), &mut None);
+        assert_eq!(found, Ok(true));
+        assert!(!untouched(&budget));
+        // Certified by the anchor's name under another key identifier.
+        signer.authority_key = Some(vec![0x55; 20]);
+        let (found, budget) = step(&signer, &anchor, Budget::default(), &mut None);
+        assert_eq!(found, Ok(false));
+        assert!(untouched(&budget), "{budget:?}");
+        // No key identifier to compare, but another issuer's name.
+        signer.authority_key = None;
+        let (found, budget) = step(&signer, &Indexed::new(&other), Budget::default(), &mut None);
+        assert_eq!(found, Ok(false));
+        assert!(untouched(&budget), "{budget:?}");
+    }
+
+    /// A signer path that fails its checks at the anchor is remembered and the search goes
+    /// on; one that ran out of budget ends the search, as budget-exceeded.
+    #[test]
+    fn a_failed_signer_path_is_kept_and_an_exhausted_budget_ends_the_search() {
+        let (expired_ca, good_ca, anchor_cert) =
+            (pkits("BadnotAfterDateCACert"), pkits("GoodCACert"), pkits("TrustAnchorRootCertificate"));
+        let anchor = Indexed::new(&anchor_cert);
+        let mut best = None;
+        let (found, _) = step(&Indexed::new(&expired_ca), &anchor, Budget::default(), &mut best);
+        assert_eq!(found, Ok(false));
+        assert_eq!(best.map(|(reason, _)| reason), Some(Reason::Expired));
+        // One signature left: enough to check the signer's, not the anchor's own (the
+        // PKITS anchor has no authorityKeyIdentifier, so its self-signature is checked).
+        let mut budget = Budget::default();
+        loop {
+            let mut next = budget.clone();
+            next.signature().unwrap();
+            if next.clone().signature().is_err() {
+                break;
+            }
+            budget = next;
+        }
+        let mut best = None;
+        let (found, _) = step(&Indexed::new(&good_ca), &anchor, budget, &mut best);
+        assert_eq!(found.map_err(|(reason, _)| reason), Err(Reason::BudgetExceeded));
+        assert_eq!(best, None);
+    }
+
+    /// Across complete signer paths the most specific failure is kept, and among equally
+    /// specific ones the first.
+    #[test]
+    fn the_most_specific_signer_path_failure_is_kept_and_the_first_among_equals() {
+        let (expired_ca, future_ca, anchor_cert) =
+            (pkits("BadnotAfterDateCACert"), pkits("BadnotBeforeDateCACert"), pkits("TrustAnchorRootCertificate"));
+        let anchor = Indexed::new(&anchor_cert);
+        let mut best = Some((Reason::ChainIncomplete, "no issuer".to_string()));
+        assert_eq!(step(&Indexed::new(&expired_ca), &anchor, Budget::default(), &mut best).0, Ok(false));
+        assert_eq!(best.as_ref().map(|(reason, _)| *reason), Some(Reason::Expired));
+        assert_eq!(step(&Indexed::new(&future_ca), &anchor, Budget::default(), &mut best).0, Ok(false));
+        assert_eq!(best.map(|(reason, _)| reason), Some(Reason::Expired));
+    }
+}
