@@ -440,7 +440,8 @@ fn a_rolled_over_ca_does_not_sign_its_own_status() {
     let leaf = openssl.issue("leaf", "leaf", "/CN=www.example.com", &rollover, "rollover", LEAF);
     let new_key_crl = crl(&openssl, "rollover", true, "authorityKeyIdentifier = keyid");
     let verify = |crls: &[&PathBuf]| {
-        let mut args = vec!["cert", "verify", path(&leaf), "--chain", path(&rollover), "--trust", path(&root), "--json"];
+        let mut args =
+            vec!["cert", "verify", path(&leaf), "--chain", path(&rollover), "--trust", path(&root), "--json"];
         for crl in crls {
             args.extend(["--crl", path(crl)]);
         }

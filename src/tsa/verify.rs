@@ -714,4 +714,29 @@ mod tests {
         assert_eq!(reason, TokenReason::UnknownCriticalExtension);
         assert!(message.contains("1.2.3.4"), "{message}");
     }
+
+    fn pkits(name: &str) -> Cert {
+        let path = format!("{}/fixtures/pkits/certs/{name}.crt", env!("CARGO_MANIFEST_DIR"));
+        Cert::from_der(&std::fs::read(path).unwrap()).unwrap()
+    }
+
+    /// A signer named by issuer and serial number is the certificate with both: not one of
+    /// the same issuer's other certificates, nor another issuer's with the same serial.
+    #[test]
+    fn a_signer_named_by_issuer_and_serial_needs_both() {
+        let (wanted, same_issuer, same_serial) =
+            (pkits("GoodCACert"), pkits("BadnotAfterDateCACert"), pkits("AnyPolicyTest14EE"));
+        let tbs = wanted.tbs_certificate();
+        let mut signer = token().signer;
+        signer.sid = SignerIdentifier::IssuerAndSerialNumber(cms::cert::IssuerAndSerialNumber {
+            issuer: tbs.issuer().clone(),
+            serial_number: tbs.serial_number().clone(),
+        });
+        let pile = [same_issuer, same_serial, wanted.clone()];
+        assert_eq!(find_signer(&signer, &pile, &[]).map(describe), Ok(describe(&wanted)));
+        assert_eq!(find_signer(&signer, &[], &pile).map(describe), Ok(describe(&wanted)));
+        let (reason, message) = find_signer(&signer, &pile[..2], &[]).unwrap_err();
+        assert_eq!(reason, TokenReason::TsaCertificateNotFound);
+        assert!(message.contains("--chain"), "{message}");
+    }
 }
