@@ -596,6 +596,19 @@ fn an_alias_admin_cannot_reach_a_key_through_its_alias() {
 /// The head of a DescribeKey request signed with ACS3-HMAC-SHA256 by `key`, for a body of
 /// `body` (sent by the caller), as raw HTTP/1.1.
 fn signed_describe_key(endpoint: &str, key: &(String, String), key_id: &str, nonce: &str, body: &str) -> String {
+    signed_request(endpoint, key, "DescribeKey", key_id, nonce, body)
+}
+
+/// The head of a request for `action` on `key_id`, signed with ACS3-HMAC-SHA256 by `key`,
+/// for a body of `body` (sent by the caller), as raw HTTP/1.1.
+fn signed_request(
+    endpoint: &str,
+    key: &(String, String),
+    action: &str,
+    key_id: &str,
+    nonce: &str,
+    body: &str,
+) -> String {
     use keyseal::kms::acs3;
     use std::collections::BTreeMap;
     let mut params = BTreeMap::new();
@@ -603,7 +616,7 @@ fn signed_describe_key(endpoint: &str, key: &(String, String), key_id: &str, non
     let body_hash = acs3::hex_sha256(body.as_bytes());
     let mut headers = BTreeMap::new();
     headers.insert("host".to_string(), endpoint.to_string());
-    headers.insert("x-acs-action".to_string(), "DescribeKey".to_string());
+    headers.insert("x-acs-action".to_string(), action.to_string());
     headers.insert("x-acs-content-sha256".to_string(), body_hash.clone());
     headers.insert("x-acs-date".to_string(), keyseal::clock::format_unix(keyseal::clock::now_unix()));
     headers.insert("x-acs-signature-nonce".to_string(), nonce.to_string());
@@ -631,6 +644,31 @@ fn exchange(endpoint: &str, request: &str) -> String {
     let mut response = String::new();
     stream.read_to_string(&mut response).unwrap();
     response
+}
+
+/// An action keyseal does not have is `InvalidAction.NotFound` (404) for every caller,
+/// allowed everything or nothing, decided before the policy question and not audited;
+/// the API's names are case-sensitive.
+#[test]
+fn an_unknown_action_is_not_found_for_every_caller_and_not_audited() {
+    let host = Keyseal::new();
+    let (admin, ci) = (access_key(&host, "admin", ADMIN), access_key(&host, "ci", CI_SIGNER));
+    let (key_id, _) = host.create_key("EC_P256", "SIGN/VERIFY");
+    let audited = || host.ok(&["audit", "list", "--json"]).as_array().unwrap().len();
+    let before = audited();
+    let server = Server::start(&host);
+    for (caller, nonce) in [(&admin, "unknown-1"), (&ci, "unknown-2")] {
+        for action in ["DescribeKeys", "describekey"] {
+            let request = signed_request(&server.endpoint, caller, action, &key_id, &format!("{nonce}-{action}"), "");
+            let answer = exchange(&server.endpoint, &request);
+            assert!(answer.starts_with("HTTP/1.1 404") && answer.contains("InvalidAction.NotFound"), "{answer}");
+            assert!(answer.contains("AsymmetricSign"), "the answer lists the actions there are: {answer}");
+        }
+    }
+    let known = signed_request(&server.endpoint, &ci, "DescribeKey", &key_id, "known", "");
+    assert!(exchange(&server.endpoint, &known).starts_with("HTTP/1.1 "), "the server still answers");
+    server.stop();
+    assert_eq!(audited(), before + 1, "only the known action is audited");
 }
 
 /// Regression (issue 12): nonces live in the store, so a request replayed to a second

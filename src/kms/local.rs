@@ -18,7 +18,7 @@ use crate::kms::keys;
 use crate::kms::seal::{KdfParams, Kek, SecretSource, private_key_aad};
 use crate::kms::spec::{Algorithm, KeyState};
 use crate::kms::store::{self, KeyRow, Store, VersionRow};
-use crate::kms::{Kms, KmsResult};
+use crate::kms::{Action, Kms, KmsResult};
 use base64::Engine;
 use rusqlite::Transaction;
 use std::path::Path;
@@ -172,12 +172,12 @@ impl LocalKms {
     /// refusal and returns the error.
     fn execute<T>(
         &self,
-        action: &str,
+        action: Action,
         key_param: Option<&str>,
         unlock: bool,
         op: impl FnOnce(&mut Ctx<'_>) -> KmsResult<T>,
     ) -> KmsResult<T> {
-        self.run(action, key_param, unlock, |now, entry, kek| {
+        self.run(action.name(), key_param, unlock, |now, entry, kek| {
             Ok(self.store.write(|tx| {
                 self.check_guard(tx)?;
                 let mut ctx = Ctx::new(tx, now, entry, kek, &self.signing_keys);
@@ -197,12 +197,12 @@ impl LocalKms {
     /// durable.
     fn execute_read<T>(
         &self,
-        action: &str,
+        action: Action,
         key_param: Option<&str>,
         unlock: bool,
         op: impl FnOnce(&mut Ctx<'_>) -> KmsResult<T>,
     ) -> KmsResult<T> {
-        self.run(action, key_param, unlock, |now, entry, kek| {
+        self.run(action.name(), key_param, unlock, |now, entry, kek| {
             let (value, used_key) = self.store.read(|tx| {
                 self.check_guard(tx)?;
                 let mut ctx = Ctx::new(tx, now, entry, kek, &self.signing_keys);
@@ -614,9 +614,9 @@ impl Kms for LocalKms {
                 ErrorCode::UnsupportedOperation,
                 format!("{} keys cannot be {}; use RSA_2048 for encryption", request.key_spec, request.key_usage),
             );
-            return self.execute("CreateKey", None, false, |_| Err(refusal));
+            return self.execute(Action::CreateKey, None, false, |_| Err(refusal));
         }
-        self.execute("CreateKey", None, true, |ctx| {
+        self.execute(Action::CreateKey, None, true, |ctx| {
             let key = KeyRow {
                 key_id: new_uuid()?,
                 key_spec: request.key_spec,
@@ -635,7 +635,7 @@ impl Kms for LocalKms {
     }
 
     fn create_key_version(&self, request: &KeyIdRequest) -> KmsResult<KeyVersionResponse> {
-        self.execute("CreateKeyVersion", Some(&request.key_id), true, |ctx| {
+        self.execute(Action::CreateKeyVersion, Some(&request.key_id), true, |ctx| {
             let key = ctx.enabled_key(&request.key_id)?;
             let version = ctx.add_version(&key)?;
             Ok(KeyVersionResponse { request_id: ctx.request_id(), key_version: key_version(&version) })
@@ -643,14 +643,14 @@ impl Kms for LocalKms {
     }
 
     fn describe_key(&self, request: &KeyIdRequest) -> KmsResult<KeyMetadataResponse> {
-        self.execute_read("DescribeKey", Some(&request.key_id), false, |ctx| {
+        self.execute_read(Action::DescribeKey, Some(&request.key_id), false, |ctx| {
             let key = ctx.key(&request.key_id)?;
             Ok(KeyMetadataResponse { request_id: ctx.request_id(), key_metadata: ctx.metadata(&key)? })
         })
     }
 
     fn describe_key_version(&self, request: &KeyVersionRequest) -> KmsResult<KeyVersionResponse> {
-        self.execute_read("DescribeKeyVersion", Some(&request.key_id), false, |ctx| {
+        self.execute_read(Action::DescribeKeyVersion, Some(&request.key_id), false, |ctx| {
             let key = ctx.key(&request.key_id)?;
             let version = ctx.version(&key, &request.key_version_id)?;
             Ok(KeyVersionResponse { request_id: ctx.request_id(), key_version: key_version(&version) })
@@ -658,7 +658,7 @@ impl Kms for LocalKms {
     }
 
     fn list_keys(&self, request: &PageRequest) -> KmsResult<ListKeysResponse> {
-        self.execute_read("ListKeys", None, false, |ctx| {
+        self.execute_read(Action::ListKeys, None, false, |ctx| {
             let (offset, limit) = check_page(request)?;
             let keys = store::list_keys(ctx.tx, offset, limit)?
                 .into_iter()
@@ -675,7 +675,7 @@ impl Kms for LocalKms {
     }
 
     fn list_key_versions(&self, request: &ListKeyVersionsRequest) -> KmsResult<ListKeyVersionsResponse> {
-        self.execute_read("ListKeyVersions", Some(&request.key_id), false, |ctx| {
+        self.execute_read(Action::ListKeyVersions, Some(&request.key_id), false, |ctx| {
             let key = ctx.key(&request.key_id)?;
             let (offset, limit) = check_page(&request.page)?;
             let versions = store::list_versions(ctx.tx, &key.key_id, offset, limit)?.iter().map(key_version).collect();
@@ -690,7 +690,7 @@ impl Kms for LocalKms {
     }
 
     fn create_alias(&self, request: &AliasRequest) -> KmsResult<EmptyResponse> {
-        self.execute("CreateAlias", Some(&request.key_id), false, |ctx| {
+        self.execute(Action::CreateAlias, Some(&request.key_id), false, |ctx| {
             check_alias_name(&request.alias_name)?;
             let key = ctx.key(&request.key_id)?;
             if key.key_state == KeyState::PendingDeletion {
@@ -711,7 +711,7 @@ impl Kms for LocalKms {
     }
 
     fn update_alias(&self, request: &AliasRequest) -> KmsResult<EmptyResponse> {
-        self.execute("UpdateAlias", Some(&request.key_id), false, |ctx| {
+        self.execute(Action::UpdateAlias, Some(&request.key_id), false, |ctx| {
             check_alias_name(&request.alias_name)?;
             if store::get_alias(ctx.tx, &request.alias_name)?.is_none() {
                 return Err(KmsError::new(
@@ -729,7 +729,7 @@ impl Kms for LocalKms {
     }
 
     fn delete_alias(&self, request: &DeleteAliasRequest) -> KmsResult<EmptyResponse> {
-        self.execute("DeleteAlias", None, false, |ctx| {
+        self.execute(Action::DeleteAlias, None, false, |ctx| {
             let alias = store::get_alias(ctx.tx, &request.alias_name)?.ok_or_else(|| {
                 KmsError::new(
                     ErrorCode::AliasNotFound,
@@ -746,7 +746,7 @@ impl Kms for LocalKms {
     }
 
     fn list_aliases(&self, request: &PageRequest) -> KmsResult<ListAliasesResponse> {
-        self.execute_read("ListAliases", None, false, |ctx| {
+        self.execute_read(Action::ListAliases, None, false, |ctx| {
             let (offset, limit) = check_page(request)?;
             let aliases = store::list_aliases(ctx.tx, offset, limit)?
                 .into_iter()
@@ -763,7 +763,7 @@ impl Kms for LocalKms {
     }
 
     fn enable_key(&self, request: &KeyIdRequest) -> KmsResult<EmptyResponse> {
-        self.execute("EnableKey", Some(&request.key_id), false, |ctx| {
+        self.execute(Action::EnableKey, Some(&request.key_id), false, |ctx| {
             let key = ctx.key(&request.key_id)?;
             refuse_state_change(
                 &key,
@@ -777,7 +777,7 @@ impl Kms for LocalKms {
     }
 
     fn disable_key(&self, request: &KeyIdRequest) -> KmsResult<EmptyResponse> {
-        self.execute("DisableKey", Some(&request.key_id), false, |ctx| {
+        self.execute(Action::DisableKey, Some(&request.key_id), false, |ctx| {
             let key = ctx.key(&request.key_id)?;
             refuse_state_change(
                 &key,
@@ -792,7 +792,7 @@ impl Kms for LocalKms {
     }
 
     fn schedule_key_deletion(&self, request: &ScheduleKeyDeletionRequest) -> KmsResult<EmptyResponse> {
-        self.execute("ScheduleKeyDeletion", Some(&request.key_id), false, |ctx| {
+        self.execute(Action::ScheduleKeyDeletion, Some(&request.key_id), false, |ctx| {
             if !PENDING_WINDOW_DAYS.contains(&request.pending_window_in_days) {
                 return Err(KmsError::invalid(
                     "PendingWindowInDays",
@@ -814,7 +814,7 @@ impl Kms for LocalKms {
     }
 
     fn cancel_key_deletion(&self, request: &KeyIdRequest) -> KmsResult<EmptyResponse> {
-        self.execute("CancelKeyDeletion", Some(&request.key_id), false, |ctx| {
+        self.execute(Action::CancelKeyDeletion, Some(&request.key_id), false, |ctx| {
             let key = ctx.key(&request.key_id)?;
             if key.key_state != KeyState::PendingDeletion {
                 return Err(KmsError::new(
@@ -831,7 +831,7 @@ impl Kms for LocalKms {
     }
 
     fn get_public_key(&self, request: &KeyVersionRequest) -> KmsResult<GetPublicKeyResponse> {
-        self.execute_read("GetPublicKey", Some(&request.key_id), false, |ctx| {
+        self.execute_read(Action::GetPublicKey, Some(&request.key_id), false, |ctx| {
             let (key, version) = ctx.key_version_for(&request.key_id, &request.key_version_id, None)?;
             Ok(GetPublicKeyResponse {
                 request_id: ctx.request_id(),
@@ -843,7 +843,7 @@ impl Kms for LocalKms {
     }
 
     fn asymmetric_sign(&self, request: &SignRequest) -> KmsResult<SignResponse> {
-        self.execute_read("AsymmetricSign", Some(&request.key_id), true, |ctx| {
+        self.execute_read(Action::AsymmetricSign, Some(&request.key_id), true, |ctx| {
             ctx.entry.digest = Some(digest_b64(&request.digest));
             let (key, version) =
                 ctx.key_version_for(&request.key_id, &request.key_version_id, Some(request.algorithm))?;
@@ -859,7 +859,7 @@ impl Kms for LocalKms {
     }
 
     fn asymmetric_verify(&self, request: &VerifyRequest) -> KmsResult<VerifyResponse> {
-        self.execute_read("AsymmetricVerify", Some(&request.key_id), false, |ctx| {
+        self.execute_read(Action::AsymmetricVerify, Some(&request.key_id), false, |ctx| {
             ctx.entry.digest = Some(digest_b64(&request.digest));
             let (key, version) =
                 ctx.key_version_for(&request.key_id, &request.key_version_id, Some(request.algorithm))?;
@@ -882,7 +882,7 @@ impl Kms for LocalKms {
     }
 
     fn asymmetric_encrypt(&self, request: &EncryptRequest) -> KmsResult<EncryptResponse> {
-        self.execute_read("AsymmetricEncrypt", Some(&request.key_id), false, |ctx| {
+        self.execute_read(Action::AsymmetricEncrypt, Some(&request.key_id), false, |ctx| {
             let (key, version) =
                 ctx.key_version_for(&request.key_id, &request.key_version_id, Some(request.algorithm))?;
             let ciphertext_blob =
@@ -898,7 +898,7 @@ impl Kms for LocalKms {
     }
 
     fn asymmetric_decrypt(&self, request: &DecryptRequest) -> KmsResult<DecryptResponse> {
-        self.execute_read("AsymmetricDecrypt", Some(&request.key_id), true, |ctx| {
+        self.execute_read(Action::AsymmetricDecrypt, Some(&request.key_id), true, |ctx| {
             let (key, version) =
                 ctx.key_version_for(&request.key_id, &request.key_version_id, Some(request.algorithm))?;
             let private = ctx.unseal(&version)?;

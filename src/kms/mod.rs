@@ -5,6 +5,7 @@
 
 pub mod access;
 pub mod acs3;
+pub mod action;
 pub mod api;
 pub mod audit;
 pub mod error;
@@ -21,6 +22,7 @@ pub mod signing_key;
 pub mod spec;
 pub mod store;
 
+pub use action::Action;
 pub use api::*;
 pub use error::{ErrorCode, KmsError};
 pub use local::LocalKms;

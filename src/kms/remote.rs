@@ -11,7 +11,7 @@ use crate::kms::acs3;
 use crate::kms::api::*;
 use crate::kms::error::{ErrorBody, ErrorCode, KmsError};
 use crate::kms::ids::new_uuid;
-use crate::kms::{Kms, KmsResult};
+use crate::kms::{Action, Kms, KmsResult};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::collections::BTreeMap;
@@ -105,13 +105,13 @@ impl RemoteKms {
     }
 
     /// Calls `action` with the request's fields as parameters.
-    fn call<R: Serialize, T: DeserializeOwned>(&self, action: &str, request: &R) -> KmsResult<T> {
+    fn call<R: Serialize, T: DeserializeOwned>(&self, action: Action, request: &R) -> KmsResult<T> {
         let params = to_params(request)?;
         let mut delay = FIRST_BACKOFF;
         let mut attempt = 1;
         loop {
             match self.send(action, &params) {
-                Err(Failure::Retryable(_)) if attempt < self.attempts && repeatable(action) => {
+                Err(Failure::Retryable(_)) if attempt < self.attempts && action.repeatable() => {
                     std::thread::sleep(delay);
                     delay *= 2;
                     attempt += 1;
@@ -126,12 +126,12 @@ impl RemoteKms {
         }
     }
 
-    fn send(&self, action: &str, params: &BTreeMap<String, String>) -> Result<String, Failure> {
+    fn send(&self, action: Action, params: &BTreeMap<String, String>) -> Result<String, Failure> {
         let nonce = new_uuid().map_err(Failure::Final)?;
         let date = crate::clock::format_unix(crate::clock::now_unix());
         let signed = acs3::sign(&acs3::Request {
             method: "POST",
-            action,
+            action: action.name(),
             params,
             host: &self.host,
             date: &date,
@@ -214,15 +214,6 @@ pub fn trusted_roots(ca_pem: &[u8]) -> Option<ureq::tls::RootCerts> {
     Some(ureq::tls::RootCerts::new_with_certs(&certificates))
 }
 
-/// Whether an action may be sent again after a failure that may have happened after it
-/// ran: reads and the cryptographic operations, not the ones that create or change keys.
-fn repeatable(action: &str) -> bool {
-    action.starts_with("Describe")
-        || action.starts_with("List")
-        || action.starts_with("Asymmetric")
-        || action == "GetPublicKey"
-}
-
 enum Failure {
     Retryable(KmsError),
     Final(KmsError),
@@ -248,61 +239,61 @@ fn to_params<R: Serialize>(request: &R) -> KmsResult<BTreeMap<String, String>> {
 
 impl Kms for RemoteKms {
     fn create_key(&self, request: &CreateKeyRequest) -> KmsResult<KeyMetadataResponse> {
-        self.call("CreateKey", request)
+        self.call(Action::CreateKey, request)
     }
     fn create_key_version(&self, request: &KeyIdRequest) -> KmsResult<KeyVersionResponse> {
-        self.call("CreateKeyVersion", request)
+        self.call(Action::CreateKeyVersion, request)
     }
     fn describe_key(&self, request: &KeyIdRequest) -> KmsResult<KeyMetadataResponse> {
-        self.call("DescribeKey", request)
+        self.call(Action::DescribeKey, request)
     }
     fn describe_key_version(&self, request: &KeyVersionRequest) -> KmsResult<KeyVersionResponse> {
-        self.call("DescribeKeyVersion", request)
+        self.call(Action::DescribeKeyVersion, request)
     }
     fn list_keys(&self, request: &PageRequest) -> KmsResult<ListKeysResponse> {
-        self.call("ListKeys", request)
+        self.call(Action::ListKeys, request)
     }
     fn list_key_versions(&self, request: &ListKeyVersionsRequest) -> KmsResult<ListKeyVersionsResponse> {
-        self.call("ListKeyVersions", request)
+        self.call(Action::ListKeyVersions, request)
     }
     fn create_alias(&self, request: &AliasRequest) -> KmsResult<EmptyResponse> {
-        self.call("CreateAlias", request)
+        self.call(Action::CreateAlias, request)
     }
     fn update_alias(&self, request: &AliasRequest) -> KmsResult<EmptyResponse> {
-        self.call("UpdateAlias", request)
+        self.call(Action::UpdateAlias, request)
     }
     fn delete_alias(&self, request: &DeleteAliasRequest) -> KmsResult<EmptyResponse> {
-        self.call("DeleteAlias", request)
+        self.call(Action::DeleteAlias, request)
     }
     fn list_aliases(&self, request: &PageRequest) -> KmsResult<ListAliasesResponse> {
-        self.call("ListAliases", request)
+        self.call(Action::ListAliases, request)
     }
     fn enable_key(&self, request: &KeyIdRequest) -> KmsResult<EmptyResponse> {
-        self.call("EnableKey", request)
+        self.call(Action::EnableKey, request)
     }
     fn disable_key(&self, request: &KeyIdRequest) -> KmsResult<EmptyResponse> {
-        self.call("DisableKey", request)
+        self.call(Action::DisableKey, request)
     }
     fn schedule_key_deletion(&self, request: &ScheduleKeyDeletionRequest) -> KmsResult<EmptyResponse> {
-        self.call("ScheduleKeyDeletion", request)
+        self.call(Action::ScheduleKeyDeletion, request)
     }
     fn cancel_key_deletion(&self, request: &KeyIdRequest) -> KmsResult<EmptyResponse> {
-        self.call("CancelKeyDeletion", request)
+        self.call(Action::CancelKeyDeletion, request)
     }
     fn get_public_key(&self, request: &KeyVersionRequest) -> KmsResult<GetPublicKeyResponse> {
-        self.call("GetPublicKey", request)
+        self.call(Action::GetPublicKey, request)
     }
     fn asymmetric_sign(&self, request: &SignRequest) -> KmsResult<SignResponse> {
-        self.call("AsymmetricSign", request)
+        self.call(Action::AsymmetricSign, request)
     }
     fn asymmetric_verify(&self, request: &VerifyRequest) -> KmsResult<VerifyResponse> {
-        self.call("AsymmetricVerify", request)
+        self.call(Action::AsymmetricVerify, request)
     }
     fn asymmetric_encrypt(&self, request: &EncryptRequest) -> KmsResult<EncryptResponse> {
-        self.call("AsymmetricEncrypt", request)
+        self.call(Action::AsymmetricEncrypt, request)
     }
     fn asymmetric_decrypt(&self, request: &DecryptRequest) -> KmsResult<DecryptResponse> {
-        self.call("AsymmetricDecrypt", request)
+        self.call(Action::AsymmetricDecrypt, request)
     }
 }
 

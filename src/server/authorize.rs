@@ -11,11 +11,11 @@
 //! snapshot the operation acts on, so an alias moved between the two cannot redirect an
 //! allowed request to a key the caller may not use.
 
-use crate::kms::KmsResult;
 use crate::kms::error::{ErrorCode, KmsError};
 use crate::kms::ids::{KeyRef, LOCAL_ACCOUNT, LOCAL_REGION, alias_arn, key_arn};
 use crate::kms::local::{AliasLookup, Guard};
 use crate::kms::policy::{self, Policy};
+use crate::kms::{Action, KmsResult};
 use crate::server::dispatch::Params;
 use std::sync::Arc;
 
@@ -27,7 +27,7 @@ pub struct Check {
     /// The caller's policies.
     pub policies: Vec<Policy>,
     /// The API action.
-    pub action: String,
+    pub action: Action,
     /// The request parameters.
     pub params: Params,
 }
@@ -35,7 +35,7 @@ pub struct Check {
 impl Check {
     /// Allowed, or a NoPermission error naming the action and the resources.
     pub fn run(&self, target_of: AliasLookup<'_>) -> KmsResult<()> {
-        let resources = resources(target_of, &self.action, &self.params)?;
+        let resources = resources(target_of, self.action, &self.params)?;
         if policy::allows(&self.policies, &format!("kms:{}", self.action), &resources) {
             return Ok(());
         }
@@ -73,12 +73,12 @@ impl Check {
 ///
 /// Every name is looked up exactly as the KMS will look it up (no trimming here that the
 /// KMS does not do), so the key judged is the key acted on.
-pub fn resources(target_of: AliasLookup<'_>, action: &str, params: &Params) -> KmsResult<Vec<Vec<String>>> {
+pub fn resources(target_of: AliasLookup<'_>, action: Action, params: &Params) -> KmsResult<Vec<Vec<String>>> {
     let mut out = Vec::new();
-    let names_alias = matches!(action, "CreateAlias" | "UpdateAlias");
+    let names_alias = matches!(action, Action::CreateAlias | Action::UpdateAlias);
     if let Some(alias) = params.get("AliasName") {
         out.push(vec![alias_arn(alias)]);
-        if matches!(action, "UpdateAlias" | "DeleteAlias")
+        if matches!(action, Action::UpdateAlias | Action::DeleteAlias)
             && let Some(current) = target_of(alias)?
         {
             out.push(vec![key_arn(&current)]);
@@ -101,8 +101,7 @@ pub fn resources(target_of: AliasLookup<'_>, action: &str, params: &Params) -> K
         out.push(names);
     }
     if out.is_empty() {
-        let collection = if action == "ListAliases" { "alias" } else { "key" };
-        out.push(vec![format!("acs:kms:{LOCAL_REGION}:{LOCAL_ACCOUNT}:{collection}")]);
+        out.push(vec![format!("acs:kms:{LOCAL_REGION}:{LOCAL_ACCOUNT}:{}", action.collection().name())]);
     }
     Ok(out)
 }
@@ -122,21 +121,23 @@ mod tests {
     /// An action that names no key or alias is judged on the collection it lists.
     #[test]
     fn list_actions_name_their_collection() {
-        let collection = |action: &str| resources(&lookup, action, &params(&[])).unwrap();
-        assert_eq!(collection("ListAliases"), [[format!("acs:kms:{LOCAL_REGION}:{LOCAL_ACCOUNT}:alias")]]);
-        assert_eq!(collection("ListKeys"), [[format!("acs:kms:{LOCAL_REGION}:{LOCAL_ACCOUNT}:key")]]);
+        let collection = |action| resources(&lookup, action, &params(&[])).unwrap();
+        assert_eq!(collection(Action::ListAliases), [[format!("acs:kms:{LOCAL_REGION}:{LOCAL_ACCOUNT}:alias")]]);
+        assert_eq!(collection(Action::ListKeys), [[format!("acs:kms:{LOCAL_REGION}:{LOCAL_ACCOUNT}:key")]]);
     }
 
     #[test]
     fn alias_changes_name_the_current_target() {
-        let update = resources(&lookup, "UpdateAlias", &params(&[("AliasName", "alias/release"), ("KeyId", "key-t")]));
+        let update =
+            resources(&lookup, Action::UpdateAlias, &params(&[("AliasName", "alias/release"), ("KeyId", "key-t")]));
         let names: Vec<String> = update.unwrap().into_iter().flatten().collect();
         assert!(names.contains(&key_arn("key-s")), "{names:?}");
         assert!(names.contains(&key_arn("key-t")), "{names:?}");
-        let delete = resources(&lookup, "DeleteAlias", &params(&[("AliasName", "alias/release")])).unwrap();
+        let delete = resources(&lookup, Action::DeleteAlias, &params(&[("AliasName", "alias/release")])).unwrap();
         assert_eq!(delete, vec![vec![alias_arn("alias/release")], vec![key_arn("key-s")]]);
         // A new alias has no current target; CreateAlias names the alias and its new key.
-        let create = resources(&lookup, "CreateAlias", &params(&[("AliasName", "alias/new"), ("KeyId", "key-t")]));
+        let create =
+            resources(&lookup, Action::CreateAlias, &params(&[("AliasName", "alias/new"), ("KeyId", "key-t")]));
         assert_eq!(create.unwrap(), vec![vec![alias_arn("alias/new")], vec![key_arn("key-t")]]);
     }
 
@@ -163,13 +164,8 @@ mod tests {
         })
     }
 
-    fn check(action: &str, pairs: &[(&str, &str)]) -> KmsResult<()> {
-        let check = Check {
-            access_key_id: "LTAImallory".into(),
-            policies: mallory(),
-            action: action.into(),
-            params: params(pairs),
-        };
+    fn check(action: Action, pairs: &[(&str, &str)]) -> KmsResult<()> {
+        let check = Check { access_key_id: "LTAImallory".into(), policies: mallory(), action, params: params(pairs) };
         check.run(&aliases)
     }
 
@@ -180,29 +176,29 @@ mod tests {
     #[test]
     fn an_alias_is_not_pointed_at_a_key_through_another_alias() {
         for key in ["alias/release", "acs:kms:cn-hangzhou:123:alias/release", " alias/release"] {
-            let err = check("CreateAlias", &[("AliasName", "alias/mallory-y"), ("KeyId", key)]).unwrap_err();
+            let err = check(Action::CreateAlias, &[("AliasName", "alias/mallory-y"), ("KeyId", key)]).unwrap_err();
             assert_eq!(err.code, ErrorCode::NoPermission, "{key:?}");
             assert!(err.message.contains(&key_arn("key-s")), "{}", err.message);
-            let err = check("UpdateAlias", &[("AliasName", "alias/mallory-x"), ("KeyId", key)]).unwrap_err();
+            let err = check(Action::UpdateAlias, &[("AliasName", "alias/mallory-x"), ("KeyId", key)]).unwrap_err();
             assert_eq!(err.code, ErrorCode::NoPermission, "{key:?}");
         }
-        let by_arn = check("CreateAlias", &[("AliasName", "alias/mallory-y"), ("KeyId", &key_arn("key-s"))]);
+        let by_arn = check(Action::CreateAlias, &[("AliasName", "alias/mallory-y"), ("KeyId", &key_arn("key-s"))]);
         assert_eq!(by_arn.unwrap_err().code, ErrorCode::NoPermission);
         // Her own key, by id or through an alias of hers: allowed.
-        check("CreateAlias", &[("AliasName", "alias/mallory-y"), ("KeyId", "key-m")]).unwrap();
-        check("CreateAlias", &[("AliasName", "alias/mallory-y"), ("KeyId", "alias/mallory-m")]).unwrap();
-        check("UpdateAlias", &[("AliasName", "alias/mallory-x"), ("KeyId", "alias/mallory-m")]).unwrap();
+        check(Action::CreateAlias, &[("AliasName", "alias/mallory-y"), ("KeyId", "key-m")]).unwrap();
+        check(Action::CreateAlias, &[("AliasName", "alias/mallory-y"), ("KeyId", "alias/mallory-m")]).unwrap();
+        check(Action::UpdateAlias, &[("AliasName", "alias/mallory-x"), ("KeyId", "alias/mallory-m")]).unwrap();
         // An alias that points at nothing names no key: the operation refuses it itself.
-        check("CreateAlias", &[("AliasName", "alias/mallory-y"), ("KeyId", "alias/none")]).unwrap();
+        check(Action::CreateAlias, &[("AliasName", "alias/mallory-y"), ("KeyId", "alias/none")]).unwrap();
         // Signing through an alias is still judged by the alias too (and by the key's ARN).
-        check("AsymmetricSign", &[("KeyId", "alias/mallory-x"), ("KeyVersionId", "v")]).unwrap();
-        let names = resources(&aliases, "AsymmetricSign", &params(&[("KeyId", "alias/release")])).unwrap();
+        check(Action::AsymmetricSign, &[("KeyId", "alias/mallory-x"), ("KeyVersionId", "v")]).unwrap();
+        let names = resources(&aliases, Action::AsymmetricSign, &params(&[("KeyId", "alias/release")])).unwrap();
         assert_eq!(names, vec![vec![key_arn("key-s"), alias_arn("alias/release")]]);
     }
 
     #[test]
     fn a_lookup_failure_is_a_refusal_not_a_guess() {
         let failing = |_: &str| -> KmsResult<Option<String>> { Err(KmsError::internal("store down")) };
-        assert!(resources(&failing, "AsymmetricSign", &params(&[("KeyId", "alias/release")])).is_err());
+        assert!(resources(&failing, Action::AsymmetricSign, &params(&[("KeyId", "alias/release")])).is_err());
     }
 }

@@ -4,8 +4,8 @@
 //! straight into a zeroizing buffer (for AsymmetricDecrypt it holds the plaintext).
 
 use crate::kms::api::*;
-use crate::kms::error::{ErrorCode, KmsError};
-use crate::kms::{Kms, KmsResult};
+use crate::kms::error::KmsError;
+use crate::kms::{Action, Kms, KmsResult};
 use base64::Engine;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -99,62 +99,43 @@ pub fn decrypt_body(response: &DecryptResponse) -> KmsResult<Body> {
     Ok(body)
 }
 
-/// The actions `keyseal serve` answers.
-pub const ACTIONS: &[&str] = &[
-    "CreateKey",
-    "CreateKeyVersion",
-    "DescribeKey",
-    "DescribeKeyVersion",
-    "ListKeys",
-    "ListKeyVersions",
-    "CreateAlias",
-    "UpdateAlias",
-    "DeleteAlias",
-    "ListAliases",
-    "EnableKey",
-    "DisableKey",
-    "ScheduleKeyDeletion",
-    "CancelKeyDeletion",
-    "GetPublicKey",
-    "AsymmetricSign",
-    "AsymmetricVerify",
-    "AsymmetricEncrypt",
-    "AsymmetricDecrypt",
-];
-
 /// Runs `action` on `kms`; the response body as JSON.
-pub fn dispatch(kms: &dyn Kms, action: &str, params: &Params) -> KmsResult<Body> {
+pub fn dispatch(kms: &dyn Kms, action: Action, params: &Params) -> KmsResult<Body> {
     match action {
-        "CreateKey" => json(kms.create_key(&CreateKeyRequest {
+        Action::CreateKey => json(kms.create_key(&CreateKeyRequest {
             key_spec: parsed(params, "KeySpec")?,
             key_usage: parsed(params, "KeyUsage")?,
             description: params.get("Description").cloned().unwrap_or_default(),
         })),
-        "CreateKeyVersion" => json(kms.create_key_version(&KeyIdRequest { key_id: key_id(params)? })),
-        "DescribeKey" => json(kms.describe_key(&KeyIdRequest { key_id: key_id(params)? })),
-        "DescribeKeyVersion" => json(kms.describe_key_version(&version(params)?)),
-        "ListKeys" => json(kms.list_keys(&page(params)?)),
-        "ListKeyVersions" => {
+        Action::CreateKeyVersion => json(kms.create_key_version(&KeyIdRequest { key_id: key_id(params)? })),
+        Action::DescribeKey => json(kms.describe_key(&KeyIdRequest { key_id: key_id(params)? })),
+        Action::DescribeKeyVersion => json(kms.describe_key_version(&version(params)?)),
+        Action::ListKeys => json(kms.list_keys(&page(params)?)),
+        Action::ListKeyVersions => {
             json(kms.list_key_versions(&ListKeyVersionsRequest { key_id: key_id(params)?, page: page(params)? }))
         }
-        "CreateAlias" | "UpdateAlias" => {
+        Action::CreateAlias | Action::UpdateAlias => {
             let request =
                 AliasRequest { alias_name: required(params, "AliasName")?.to_string(), key_id: key_id(params)? };
-            if action == "CreateAlias" { json(kms.create_alias(&request)) } else { json(kms.update_alias(&request)) }
+            if action == Action::CreateAlias {
+                json(kms.create_alias(&request))
+            } else {
+                json(kms.update_alias(&request))
+            }
         }
-        "DeleteAlias" => {
+        Action::DeleteAlias => {
             json(kms.delete_alias(&DeleteAliasRequest { alias_name: required(params, "AliasName")?.to_string() }))
         }
-        "ListAliases" => json(kms.list_aliases(&page(params)?)),
-        "EnableKey" => json(kms.enable_key(&KeyIdRequest { key_id: key_id(params)? })),
-        "DisableKey" => json(kms.disable_key(&KeyIdRequest { key_id: key_id(params)? })),
-        "ScheduleKeyDeletion" => json(kms.schedule_key_deletion(&ScheduleKeyDeletionRequest {
+        Action::ListAliases => json(kms.list_aliases(&page(params)?)),
+        Action::EnableKey => json(kms.enable_key(&KeyIdRequest { key_id: key_id(params)? })),
+        Action::DisableKey => json(kms.disable_key(&KeyIdRequest { key_id: key_id(params)? })),
+        Action::ScheduleKeyDeletion => json(kms.schedule_key_deletion(&ScheduleKeyDeletionRequest {
             key_id: key_id(params)?,
             pending_window_in_days: parsed_number(params, "PendingWindowInDays")?,
         })),
-        "CancelKeyDeletion" => json(kms.cancel_key_deletion(&KeyIdRequest { key_id: key_id(params)? })),
-        "GetPublicKey" => json(kms.get_public_key(&version(params)?)),
-        "AsymmetricSign" => {
+        Action::CancelKeyDeletion => json(kms.cancel_key_deletion(&KeyIdRequest { key_id: key_id(params)? })),
+        Action::GetPublicKey => json(kms.get_public_key(&version(params)?)),
+        Action::AsymmetricSign => {
             let v = version(params)?;
             json(kms.asymmetric_sign(&SignRequest {
                 key_id: v.key_id,
@@ -163,7 +144,7 @@ pub fn dispatch(kms: &dyn Kms, action: &str, params: &Params) -> KmsResult<Body>
                 digest: bytes(params, "Digest")?,
             }))
         }
-        "AsymmetricVerify" => {
+        Action::AsymmetricVerify => {
             let v = version(params)?;
             json(kms.asymmetric_verify(&VerifyRequest {
                 key_id: v.key_id,
@@ -173,7 +154,7 @@ pub fn dispatch(kms: &dyn Kms, action: &str, params: &Params) -> KmsResult<Body>
                 value: bytes(params, "Value")?,
             }))
         }
-        "AsymmetricEncrypt" => {
+        Action::AsymmetricEncrypt => {
             let v = version(params)?;
             json(kms.asymmetric_encrypt(&EncryptRequest {
                 key_id: v.key_id,
@@ -182,7 +163,7 @@ pub fn dispatch(kms: &dyn Kms, action: &str, params: &Params) -> KmsResult<Body>
                 plaintext: Zeroizing::new(bytes(params, "Plaintext")?),
             }))
         }
-        "AsymmetricDecrypt" => {
+        Action::AsymmetricDecrypt => {
             let v = version(params)?;
             decrypt_body(&kms.asymmetric_decrypt(&DecryptRequest {
                 key_id: v.key_id,
@@ -191,10 +172,6 @@ pub fn dispatch(kms: &dyn Kms, action: &str, params: &Params) -> KmsResult<Body>
                 ciphertext_blob: bytes(params, "CiphertextBlob")?,
             })?)
         }
-        other => Err(KmsError::new(
-            ErrorCode::ActionNotFound,
-            format!("there is no action {other:?}; this server answers: {}", ACTIONS.join(", ")),
-        )),
     }
 }
 

@@ -16,6 +16,7 @@
 //! default registries. Like `/health`, `/metrics` takes no access key: it shows counts, never
 //! a key, parameter or principal; keep the port off the public network as for the API.
 
+use crate::kms::Action;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -64,7 +65,7 @@ static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
 
 /// The label for a client-named `action`: itself when keyseal serves it, else `other`.
 fn action_label(action: &str) -> &str {
-    let ours = super::dispatch::ACTIONS.contains(&action) || matches!(action, "TimeStamp" | "Authenticate" | "-");
+    let ours = Action::from_name(action).is_some() || matches!(action, "TimeStamp" | "Authenticate" | "-");
     if ours { action } else { "other" }
 }
 

@@ -23,9 +23,9 @@ mod refuse;
 mod request_body;
 mod tsa;
 
-use crate::kms::LocalKms;
 use crate::kms::error::{ErrorBody, ErrorCode, KmsError};
 use crate::kms::ids::new_uuid;
+use crate::kms::{Action, LocalKms};
 use accept::{AcceptFailure, Backoff, MAX_BACKOFF};
 use auth::{Incoming as SignedRequest, authenticate};
 use authorize::Check;
@@ -455,11 +455,20 @@ fn process(
         Err(err) => return respond("anonymous", "Authenticate", err),
     };
     let kms = state.kms.with_principal(&format!("access:{}", authenticated.credential.name));
-    let action = authenticated.action.as_str();
+    // An action keyseal does not have is refused before the policy question: there is
+    // nothing to authorize, and nothing the audit log has to explain.
+    let Some(api_action) = Action::from_name(&authenticated.action) else {
+        let err = KmsError::new(
+            ErrorCode::ActionNotFound,
+            format!("there is no action {:?}; this server answers: {}", authenticated.action, Action::names()),
+        );
+        return respond(kms.principal(), &authenticated.action, err);
+    };
+    let action = api_action.name();
     let check = Check {
         access_key_id: authenticated.access_key_id.clone(),
         policies: authenticated.credential.policies.clone(),
-        action: action.to_string(),
+        action: api_action,
         params: authenticated.params.clone(),
     };
     if let Err(mut err) = check.run(&|alias: &str| state.kms.alias_target(alias)) {
@@ -478,7 +487,7 @@ fn process(
     }
     // Decided again inside the operation's transaction, on the snapshot it acts on.
     let kms = kms.with_guard(check.into_guard());
-    match dispatch::dispatch(&kms, action, &authenticated.params) {
+    match dispatch::dispatch(&kms, api_action, &authenticated.params) {
         Ok(body) => {
             log_line(remote, method, action, kms.principal(), 200, None, started);
             (200, body)
