@@ -8,6 +8,7 @@
 //! byte: a request keyseal signs must verify at the cloud KMS exactly as the SDK's does.
 
 use hmac::{Hmac, KeyInit, Mac};
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 
@@ -16,17 +17,12 @@ pub const SCHEME: &str = "ACS3-HMAC-SHA256";
 /// The KMS OpenAPI version, sent as `x-acs-version`.
 pub const API_VERSION: &str = "2016-01-20";
 
+/// What ACS3 escapes: everything but RFC 3986 §2.3's unreserved characters.
+const ESCAPED: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~');
+
 /// RFC 3986 percent-encoding: unreserved characters as they are, the rest as %XX.
 pub fn percent_encode(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for byte in text.bytes() {
-        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~') {
-            out.push(byte as char);
-        } else {
-            out.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    out
+    utf8_percent_encode(text, ESCAPED).to_string()
 }
 
 /// `k=v` pairs sorted by key, percent-encoded, joined by `&`.

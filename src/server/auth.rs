@@ -62,41 +62,13 @@ pub use crate::kms::acs3::{canonical_query, percent_encode};
 /// Decodes `%XX` escapes and `+` (a space), as a form or query is read; a `%` not followed
 /// by two hex digits stays as it is, and bytes that are not UTF-8 become U+FFFD.
 pub fn percent_decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'+' => out.push(b' '),
-            b'%' if i + 2 < bytes.len() && bytes[i + 1].is_ascii_hexdigit() && bytes[i + 2].is_ascii_hexdigit() => {
-                match std::str::from_utf8(&bytes[i + 1..i + 3])
-                    .ok()
-                    .and_then(|hex| u8::from_str_radix(hex, 16).ok())
-                    .ok_or(())
-                {
-                    Ok(value) => {
-                        out.push(value);
-                        i += 2;
-                    }
-                    Err(_) => out.push(b'%'),
-                }
-            }
-            other => out.push(other),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
+    percent_encoding::percent_decode(text.replace('+', " ").as_bytes()).decode_utf8_lossy().into_owned()
 }
 
-/// Decodes `a=1&b=x+y` into a map (`+` is a space).
+/// Decodes `a=1&b=x+y` into a map (`+` is a space), as `application/x-www-form-urlencoded`
+/// is read; of a name given twice, the last value.
 pub fn parse_form(text: &str) -> BTreeMap<String, String> {
-    text.split('&')
-        .filter(|part| !part.is_empty())
-        .map(|part| {
-            let (key, value) = part.split_once('=').unwrap_or((part, ""));
-            (percent_decode(key), percent_decode(value))
-        })
-        .collect()
+    form_urlencoded::parse(text.as_bytes()).map(|(key, value)| (key.into_owned(), value.into_owned())).collect()
 }
 
 fn incomplete(what: &str) -> KmsError {

@@ -705,4 +705,96 @@ mod tests {
         assert!(prepared.unusable.as_deref().unwrap_or("").contains("nextUpdate"), "{:?}", prepared.unusable);
         assert!(!prepared.current(AT));
     }
+
+    /// A CRL entry revokes every signature, unless a time stamp dates the signature before
+    /// the revocation and the reason does not reach back (RFC 5280 §5.3.1: only these
+    /// reasons say the key was never at fault).
+    #[test]
+    fn a_revocation_reaches_back_unless_its_reason_forgives() {
+        assert!(revokes(Some(CrlReason::Superseded), 100, None), "no time stamp: revoked");
+        assert!(revokes(None, 100, Some(100)), "revoked at the very moment of signing");
+        assert!(revokes(Some(CrlReason::Superseded), 100, Some(200)), "signed after the revocation");
+        assert!(!revokes(Some(CrlReason::Superseded), 100, Some(99)), "signed before, superseded");
+        for forgiving in [
+            CrlReason::AffiliationChanged,
+            CrlReason::CessationOfOperation,
+            CrlReason::CertificateHold,
+            CrlReason::PrivilegeWithdrawn,
+        ] {
+            assert!(!revokes(Some(forgiving), 100, Some(99)), "{forgiving:?}");
+        }
+        for reaching_back in [None, Some(CrlReason::KeyCompromise), Some(CrlReason::CaCompromise)] {
+            assert!(revokes(reaching_back, 100, Some(99)), "{reaching_back:?}");
+        }
+    }
+
+    /// GoodCACRL with `extension` added.
+    fn good_crl_with(extension: x509_cert::ext::Extension) -> Crl {
+        use der::{Decode, Encode};
+        let good = crl("GoodCACRL.crl");
+        let mut list: x509_cert::crl::CertificateList =
+            x509_cert::crl::CertificateList::from_der(&good.to_der().unwrap()).unwrap();
+        list.tbs_cert_list.crl_extensions.get_or_insert_with(Vec::new).push(extension);
+        Crl::from_der(&list.to_der().unwrap()).unwrap()
+    }
+
+    /// RFC 5280 §5.2: issuerAltName, freshestCRL and authorityInfoAccess are known (and
+    /// not acted on) even when critical; an unknown extension is ignored unless critical.
+    #[test]
+    fn only_an_unknown_critical_crl_extension_makes_it_unusable() {
+        let extension = |oid: &str, critical| x509_cert::ext::Extension {
+            extn_id: ObjectIdentifier::new_unwrap(oid),
+            critical,
+            extn_value: der::asn1::OctetString::new(vec![0x30, 0x00]).unwrap(),
+        };
+        for known in ["2.5.29.18", "2.5.29.46", "1.3.6.1.5.5.7.1.1"] {
+            let prepared = Prepared::new(&good_crl_with(extension(known, true)));
+            assert_eq!(prepared.unusable, None, "{known}");
+        }
+        assert_eq!(Prepared::new(&good_crl_with(extension("1.2.3.4", false))).unusable, None);
+        let refused = Prepared::new(&good_crl_with(extension("1.2.3.4", true))).unusable.unwrap();
+        assert!(refused.contains("critical extension 1.2.3.4"), "{refused}");
+    }
+
+    /// Of the problems met, the one of the CRL that got furthest is kept (the first of
+    /// those that got as far), and its message is only made when it is kept.
+    #[test]
+    fn the_problem_of_the_crl_that_got_furthest_is_kept() {
+        let mut progress = Progress { reasons_mask: 0, problem: None, consulted: Vec::new() };
+        progress.note(Stage::Scope, Reason::RevocationUnknown, || "scope".into());
+        progress.note(Stage::Current, Reason::CrlExpired, || "stale".into());
+        progress.note(Stage::Current, Reason::CrlExpired, || panic!("not made: no further than the last"));
+        progress.note(Stage::Scope, Reason::RevocationUnknown, || panic!("not made: not as far"));
+        assert_eq!(progress.problem, Some((Stage::Current, (Reason::CrlExpired, "stale".to_string()))));
+    }
+
+    /// A CRL that is not in scope says nothing specific: the status is unknown for want of
+    /// a CRL of the issuer, named; a CRL covering some reasons names only the others.
+    #[test]
+    fn an_undetermined_status_says_what_is_missing() {
+        let (reason, message) =
+            status("ValidCertificatePathTest1EE.crt", "GoodCACert.crt", &[crl("BadSignedCACRL.crl")])
+                .expect_err("the CRL of another issuer");
+        assert_eq!(reason, Reason::RevocationUnknown);
+        assert!(message.contains("no CRL covering") && message.contains("Good CA"), "{message}");
+        let given = [crl("onlySomeReasonsCA2CRL1.crl"), crl("onlySomeReasonsCA2CRL2.crl")];
+        let (_, message) = status("InvalidonlySomeReasonsTest17EE.crt", "onlySomeReasonsCA2Cert.crt", &given)
+            .expect_err("not all reasons are covered");
+        let missing = message.split("none covers ").nth(1).unwrap_or_default();
+        assert!(!missing.contains("affiliation-changed") && !missing.contains("superseded"), "{message}");
+    }
+
+    /// Messages name each CRL by its issuer and thisUpdate, and a stale one by its nextUpdate.
+    #[test]
+    fn messages_name_the_crls() {
+        let ok = status("ValidCertificatePathTest1EE.crt", "GoodCACert.crt", &[crl("GoodCACRL.crl")]).unwrap();
+        assert!(ok.contains("the CRL of \"CN=Good CA,O=Test Certificates 2011,C=US\" issued 2010-01-01T08:30:00Z"), "{ok}");
+        let (_, stale) = status(
+            "InvalidOldCRLnextUpdateTest11EE.crt",
+            "OldCRLnextUpdateCACert.crt",
+            &[crl("OldCRLnextUpdateCACRL.crl")],
+        )
+        .expect_err("stale");
+        assert!(stale.contains("(next update 2010-01-02T08:30:00Z)"), "{stale}");
+    }
 }
