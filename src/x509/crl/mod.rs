@@ -630,10 +630,14 @@ mod tests {
     const AT: i64 = 1_704_067_200;
 
     fn status(leaf: &str, issuer: &str, given: &[Crl]) -> Result<String, Refusal> {
+        status_at(AT, leaf, issuer, given)
+    }
+
+    fn status_at(at: i64, leaf: &str, issuer: &str, given: &[Crl]) -> Result<String, Refusal> {
         let (leaf, issuer) = (cert(leaf), cert(issuer));
         let (leaf, issuer) = (Indexed::new(&leaf), Indexed::new(&issuer));
         let mut crls = CrlIndex::new(given);
-        check(&leaf, &mut crls, Clock::at(AT), &mut Budget::default(), &mut Issuer(&issuer))
+        check(&leaf, &mut crls, Clock::at(at), &mut Budget::default(), &mut Issuer(&issuer))
     }
 
     #[test]
@@ -788,7 +792,10 @@ mod tests {
     #[test]
     fn messages_name_the_crls() {
         let ok = status("ValidCertificatePathTest1EE.crt", "GoodCACert.crt", &[crl("GoodCACRL.crl")]).unwrap();
-        assert!(ok.contains("the CRL of \"CN=Good CA,O=Test Certificates 2011,C=US\" issued 2010-01-01T08:30:00Z"), "{ok}");
+        assert!(
+            ok.contains("the CRL of \"CN=Good CA,O=Test Certificates 2011,C=US\" issued 2010-01-01T08:30:00Z"),
+            "{ok}"
+        );
         let (_, stale) = status(
             "InvalidOldCRLnextUpdateTest11EE.crt",
             "OldCRLnextUpdateCACert.crt",
@@ -796,5 +803,41 @@ mod tests {
         )
         .expect_err("stale");
         assert!(stale.contains("(next update 2010-01-02T08:30:00Z)"), "{stale}");
+    }
+
+    /// A delta CRL counts only when current and signed by the complete CRL's signer: one
+    /// not yet issued at the verification time, or whose signature does not verify, cannot
+    /// take a certificate off hold (removeFromCRL).
+    #[test]
+    fn a_delta_crl_counts_only_when_current_and_signed() {
+        use der::{Decode, Encode};
+        let (base, delta) = (crl("deltaCRLCA1CRL.crl"), crl("deltaCRLCA1deltaCRL.crl"));
+        let (held, ca) = ("ValiddeltaCRLTest5EE.crt", "deltaCRLCA1Cert.crt");
+        assert!(status(held, ca, &[base.clone(), delta.clone()]).is_ok());
+        // 2010-06-01: the complete CRL is current, the delta (issued 2011-01-01) not yet.
+        let before_delta = status_at(1_275_381_000, held, ca, &[base.clone(), delta.clone()]);
+        assert_eq!(before_delta.map_err(|(reason, _)| reason), Err(Reason::Revoked));
+        let mut forged: x509_cert::crl::CertificateList =
+            x509_cert::crl::CertificateList::from_der(&delta.to_der().unwrap()).unwrap();
+        let mut signature = forged.signature.raw_bytes().to_vec();
+        *signature.last_mut().unwrap() ^= 1;
+        forged.signature = der::asn1::BitString::from_bytes(&signature).unwrap();
+        let forged = Crl::from_der(&forged.to_der().unwrap()).unwrap();
+        let unsigned = status(held, ca, &[base, forged]);
+        assert_eq!(unsigned.map_err(|(reason, _)| reason), Err(Reason::Revoked));
+    }
+
+    /// Within one validation the outcome of a CRL signer's own path is remembered per
+    /// signer and trust anchor, so a signer met again costs nothing.
+    #[test]
+    fn a_crl_signers_path_is_remembered_per_signer_and_anchor() {
+        let (signer, anchor) = (cert("GoodCACert.crt"), cert("TrustAnchorRootCertificate.crt"));
+        let (signer, anchor) = (Indexed::new(&signer), Indexed::new(&anchor));
+        let mut crls = CrlIndex::new(&[]);
+        assert_eq!(crls.signer_path(&signer, &anchor), None);
+        let refused = Err((Reason::Expired, "expired".to_string()));
+        crls.remember_signer_path(&signer, &anchor, refused.clone());
+        assert_eq!(crls.signer_path(&signer, &anchor), Some(refused));
+        assert_eq!(crls.signer_path(&anchor, &signer), None);
     }
 }
