@@ -217,4 +217,18 @@ mod tests {
         let error = Entries::new(&list(vec![entry(4, twice)]), &crl, true).unwrap_err();
         assert!(error.contains("twice"), "{error}");
     }
+
+    /// A certificateIssuer of up to MAX_CERTIFICATE_ISSUER_NAMES names is read; one more
+    /// makes the CRL unusable.
+    #[test]
+    fn a_certificate_issuer_of_too_many_names_is_refused() {
+        let names = |n: usize| -> Vec<u8> {
+            let names: GeneralNames = (0..n).map(|i| GeneralName::DirectoryName(name(&format!("CN=CA {i}")))).collect();
+            names.to_der().unwrap()
+        };
+        let mut entries = Entries::default();
+        assert_eq!(entries.certificate_issuer(&names(MAX_CERTIFICATE_ISSUER_NAMES)).unwrap().len(), 8);
+        let refused = entries.certificate_issuer(&names(MAX_CERTIFICATE_ISSUER_NAMES + 1)).unwrap_err();
+        assert!(refused.contains("9 names"), "{refused}");
+    }
 }

@@ -365,4 +365,19 @@ mod tests {
             Point { names: None, reasons: None, crl_issuer: Some(vec![directory("CN=CRL1,OU=CA2,O=Test,C=US")]) };
         assert_eq!(check_point_names(&issuer_only, &scope, &mut budget), Ok(Ok(())));
     }
+
+    /// Without a cRLIssuer, a CRL speaks for a certificate only when it is its issuer's.
+    #[test]
+    fn without_a_crl_issuer_only_the_certificates_issuer_speaks() {
+        let cert = crate::x509::received::Cert::from_der(include_bytes!(
+            "../../../fixtures/pkits/certs/ValidCertificatePathTest1EE.crt"
+        ))
+        .unwrap();
+        let cert = Indexed::new(&cert);
+        let point = Point { names: None, reasons: None, crl_issuer: None };
+        let other = name_key(&"CN=Another CA".parse::<Name>().unwrap());
+        let scope = |issuer| CrlScope { issuer, idp: None, point_names: None };
+        assert_eq!(check_crl_issuer(&point, &cert, &scope(&cert.issuer)), Ok(()));
+        assert!(check_crl_issuer(&point, &cert, &scope(&other)).is_err());
+    }
 }
