@@ -8,6 +8,7 @@ use crate::quote::{escape_text, quote_path};
 use crate::release::ReleaseError;
 use crate::x509::cert::{AttributeBudget, count_certificates, load_certificates};
 use crate::x509::crl::load_crls;
+use crate::x509::identity::Identity;
 use crate::x509::path::{
     MAX_TRUSTED_CERTIFICATES, MAX_UNTRUSTED_CERTIFICATES, ValidationReport, too_many_certificates,
 };
@@ -23,13 +24,14 @@ pub enum CertAction {
     /// Validate a certificate chain against trust anchors (RFC 5280). Exits 0 when
     /// valid, 1 when not, 2 on unusable input.
     #[command(
-        after_help = "Examples:\n  keyseal cert verify signer.pem --chain intermediates.pem --trust root.pem --purpose code-signing\n  keyseal cert verify web.pem --chain ca.pem --trust roots.pem --crl ca.crl.pem --crl root.crl.pem --at 2027-01-01 --purpose server --json\n\n\
+        after_help = "Examples:\n  keyseal cert verify signer.pem --chain intermediates.pem --trust root.pem --purpose code-signing\n  keyseal cert verify web.pem --chain ca.pem --trust roots.pem --purpose server --hostname www.example.com\n  keyseal cert verify web.pem --chain ca.pem --trust roots.pem --crl ca.crl.pem --crl root.crl.pem --at 2027-01-01 --json\n\n\
 The path is built from LEAF through the --chain certificates (any order; extras and
 duplicates are fine) to one of the --trust certificates, trying alternatives. Each
 certificate is checked for its signature, validity at --at (default now), name chaining,
 basicConstraints and pathLen, keyUsage, extendedKeyUsage for --purpose, name constraints,
 certificate policies, the RFC 5280 profile (AKI/SKI, criticality, well-formed names),
-unknown critical extensions, and revocation by the --crl lists (RFC 5280 §6.3: distribution
+unknown critical extensions, the name asked for with --hostname, --ip or --email (RFC
+9525: the subjectAltName only), and revocation by the --crl lists (RFC 5280 §6.3: distribution
 points, indirect and delta CRLs; once any CRL is given, every certificate but the trust
 anchor needs a status from them, else revocation-unknown). Every failure has a stable
 reason code (expired, untrusted-root, chain-incomplete, revoked, ...).
@@ -63,9 +65,25 @@ pub struct CertVerifyArgs {
     /// code-signing, server, client, email, timestamping or any.
     #[arg(long, default_value = "any", value_parser = Purpose::parse)]
     pub purpose: Purpose,
-    /// Most certificates in a path, leaf and trust anchor included.
-    #[arg(long, default_value_t = 8)]
+    /// Most intermediate certificates in a path: neither the leaf nor the trust anchor
+    /// counts (as OpenSSL's -verify_depth, pyca's max_chain_depth); 0 allows only a leaf
+    /// issued by a trust anchor.
+    #[arg(long, value_name = "N", default_value_t = 6)]
     pub max_depth: usize,
+    /// The DNS name the leaf must be good for: a dNSName in its subjectAltName, a
+    /// wildcard only as the whole left-most label and never over a public suffix (RFC
+    /// 9525; the commonName never counts), and within every CA's name constraints.
+    /// Internationalized names in their A-label form (xn--...).
+    #[arg(long, value_name = "NAME", value_parser = Identity::hostname, conflicts_with_all = ["ip", "email"])]
+    pub hostname: Option<Identity>,
+    /// The IP address (v4 or v6) the leaf must be good for: an iPAddress in its
+    /// subjectAltName, compared as bytes, and within every CA's name constraints.
+    #[arg(long, value_name = "ADDR", value_parser = Identity::ip, conflicts_with = "email")]
+    pub ip: Option<Identity>,
+    /// The email address the leaf must be good for: an rfc822Name in its subjectAltName
+    /// (local part exact, domain in any case), and within every CA's name constraints.
+    #[arg(long, value_name = "ADDR", value_parser = Identity::email)]
+    pub email: Option<Identity>,
     /// Judge a code-signing leaf by RFC 5280 alone: no extendedKeyUsage, or
     /// anyExtendedKeyUsage, allows code signing, and a CA certificate may be the leaf. By
     /// default it must be an end entity naming codeSigning, as `keyseal sign --cert`
@@ -216,7 +234,8 @@ fn verify_files(args: &CertVerifyArgs) -> Result<ValidationReport, CliError> {
     }
     let intermediates = chain.decode()?;
     let anchors = trusted_certificates(&args.trust, "--trust")?;
-    options.max_depth = args.max_depth.max(2);
+    options.max_intermediates = args.max_depth;
+    options.identity = args.hostname.clone().or_else(|| args.ip.clone()).or_else(|| args.email.clone());
     options.crls = crls(&args.crl)?;
     options.policy = args.policy.inputs();
     options.rfc5280_eku = args.rfc5280_eku;
@@ -235,14 +254,27 @@ pub fn for_policies(policies: &[String]) -> String {
     format!(", for policies {}", named.join(", "))
 }
 
+/// `, good for www.example.com` when a name was asked for (`--hostname`, `--ip`,
+/// `--email`) and the leaf is good for it.
+fn good_for(report: &ValidationReport) -> String {
+    report
+        .checks
+        .iter()
+        .find(|check| check.check == "identity" && check.result == "ok")
+        .and_then(|check| check.detail.as_deref())
+        .map(|detail| format!(", {}", escape_text(detail)))
+        .unwrap_or_default()
+}
+
 /// The report as text: verdict, path, and the checks that did not simply pass (`--json`
 /// has them all).
 pub fn print_report(report: &ValidationReport) {
     match (&report.reason, &report.message) {
         (None, _) => crate::outln!(
-            "certificate chain valid for {} at {}{}",
+            "certificate chain valid for {} at {}{}{}",
             report.purpose.as_str(),
             report.at,
+            good_for(report),
             for_policies(report.policies.as_deref().unwrap_or_default())
         ),
         (Some(reason), message) => crate::outln!(

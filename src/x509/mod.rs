@@ -8,6 +8,7 @@ pub mod budget;
 pub mod cert;
 pub mod crl;
 pub mod display;
+pub mod identity;
 pub mod name;
 pub mod path;
 pub mod policy;

@@ -130,6 +130,12 @@ pub enum Reason {
     PolicyNotAccepted,
     /// A policyMappings entry maps to or from anyPolicy (RFC 5280 §6.1.4 (a)).
     BadPolicyMapping,
+    /// The leaf's subjectAltName presents no dNSName matching `--hostname` (RFC 9525).
+    HostnameMismatch,
+    /// The leaf's subjectAltName presents no iPAddress equal to `--ip`.
+    IpMismatch,
+    /// The leaf's subjectAltName presents no rfc822Name equal to `--email`.
+    EmailMismatch,
 }
 
 impl Reason {
@@ -175,6 +181,9 @@ impl Reason {
         Reason::CaAsEndEntity,
         Reason::PolicyNotAccepted,
         Reason::BadPolicyMapping,
+        Reason::HostnameMismatch,
+        Reason::IpMismatch,
+        Reason::EmailMismatch,
     ];
 
     /// The stable code.
@@ -219,6 +228,9 @@ impl Reason {
             Reason::CaAsEndEntity => "ca-as-end-entity",
             Reason::PolicyNotAccepted => "policy-not-accepted",
             Reason::BadPolicyMapping => "bad-policy-mapping",
+            Reason::HostnameMismatch => "hostname-mismatch",
+            Reason::IpMismatch => "ip-mismatch",
+            Reason::EmailMismatch => "email-mismatch",
         }
     }
 

@@ -102,11 +102,13 @@ impl<'p, 'a> Search<'p, 'a> {
             if !self.step() {
                 return None;
             }
-            if chain.len() + 1 >= self.options.max_depth {
+            // The chain so far holds the leaf and chain.len() - 1 intermediates; the issuer
+            // would be one more.
+            if chain.len() > self.options.max_intermediates {
                 let message = format!(
-                    "the path through {} would be longer than {} certificates",
+                    "the path through {} would hold more than {} intermediate certificates (--max-depth)",
                     describe(issuer.cert),
-                    self.options.max_depth
+                    self.options.max_intermediates
                 );
                 self.fail(chain, Reason::PathTooLong, message);
                 return None;

@@ -94,6 +94,9 @@ pub(super) fn check_path(
         if is_leaf || !indexed.self_issued() {
             check_names(&mut checker, indexed, &constraints, budget)?;
         }
+        if is_leaf && let Some(identity) = &options.identity {
+            check_identity(&mut checker, cert, identity, &constraints, budget)?;
+        }
         final_policies = check_policies(&mut checker, &mut policy, indexed, is_leaf)?;
         if is_leaf {
             check_leaf(&mut checker, cert)?;
@@ -359,6 +362,61 @@ pub(super) fn check_names(
     }
     checker.pass(cert, "name-constraints", None);
     Ok(())
+}
+
+/// The name asked for (`--hostname`, `--ip`, `--email`): within the name constraints of
+/// every CA above the leaf (RFC 5280 §4.2.1.10 binds the names a certificate is used
+/// for, not only those it holds), then presented in the leaf's subjectAltName (RFC 9525:
+/// never its commonName).
+pub(super) fn check_identity(
+    checker: &mut Checker<'_>,
+    cert: &Cert,
+    identity: &Identity,
+    constraints: &Constraints<'_>,
+    budget: &mut Budget,
+) -> Result<(), Failure> {
+    let who = describe(cert);
+    if let Some(name) = identity.general_name()
+        && let Err(refusal) = constraints.check(&SubjectName::new(&name), budget)
+    {
+        let (reason, why) = match refusal {
+            Refusal::Outside(why) => {
+                (Reason::NameConstraintViolation, format!("{} {identity}: {why}", identity.flag()))
+            }
+            Refusal::Exhausted(exhausted) => (Reason::BudgetExceeded, exhausted.describe()),
+        };
+        return Err(fail_clone(checker, cert, "identity", reason, why));
+    }
+    let sans = extension::<SubjectAltName>(cert).map_err(|e| malformed(checker, cert, e))?;
+    let sans = sans.map(|san| san.0).unwrap_or_default();
+    if !identity.presented_in(&sans) {
+        let reason = match identity {
+            Identity::Dns(_) => Reason::HostnameMismatch,
+            Identity::Ip(_) => Reason::IpMismatch,
+            Identity::Email { .. } => Reason::EmailMismatch,
+        };
+        let message = if sans.is_empty() {
+            format!(
+                "{who} has no subjectAltName, so it is good for no {} (the commonName does not count)",
+                identity.flag()
+            )
+        } else {
+            format!("{who} is not good for {identity}: its subjectAltName names {}", show_sans(&sans))
+        };
+        return Err(fail_clone(checker, cert, "identity", reason, message));
+    }
+    checker.pass(cert, "identity", Some(format!("good for {identity}")));
+    Ok(())
+}
+
+/// The SAN entries, as messages show them; at most eight, then how many more.
+fn show_sans(sans: &[GeneralName]) -> String {
+    const SHOWN: usize = 8;
+    let mut shown: Vec<String> = sans.iter().take(SHOWN).map(crate::x509::name::show).collect();
+    if sans.len() > SHOWN {
+        shown.push(format!("and {} more", sans.len() - SHOWN));
+    }
+    shown.join(", ")
 }
 
 /// A CA on the path: basicConstraints CA:TRUE, path length, keyCertSign, and (as OpenSSL
@@ -686,5 +744,30 @@ mod tests {
         // Past the end-entity check (its keyUsage, keyCertSign and cRLSign, is judged next).
         assert_ne!(leaf(Purpose::CodeSigning, true), Err(Reason::CaAsEndEntity));
         assert_ne!(leaf(Purpose::Server, false), Err(Reason::CaAsEndEntity));
+    }
+
+    /// The name asked for is held to the constraints above the leaf before it is looked
+    /// for in the SAN: a name outside a permitted tree is refused as such, naming the flag;
+    /// one within is then looked for (PKITS's Good CA has no SAN: hostname-mismatch).
+    #[test]
+    fn the_name_asked_for_meets_the_constraints_then_the_san() {
+        let options = ValidationOptions::new(0, Purpose::Any);
+        let dns = |name: &str| GeneralName::DnsName(der::asn1::Ia5String::new(name).unwrap());
+        let permitted = vec![GeneralSubtree { base: dns("example.com"), minimum: 0, maximum: None }];
+        let subtrees = Subtrees::new(Some(&permitted), None);
+        let mut constraints = Constraints::default();
+        constraints.add(&subtrees);
+        let cert = Cert::from_der(include_bytes!("../../../fixtures/pkits/certs/GoodCACert.crt")).unwrap();
+        let ask = |name: &str| {
+            let mut checker = Checker { checks: Vec::new(), path: Vec::new(), options: &options };
+            let identity = Identity::hostname(name).unwrap();
+            check_identity(&mut checker, &cert, &identity, &constraints, &mut Budget::default()).unwrap_err()
+        };
+        let outside = ask("www.example.org");
+        assert_eq!(outside.reason, Reason::NameConstraintViolation);
+        assert!(outside.message.contains("--hostname www.example.org"), "{}", outside.message);
+        let inside = ask("www.example.com");
+        assert_eq!(inside.reason, Reason::HostnameMismatch);
+        assert!(inside.message.contains("no subjectAltName"), "{}", inside.message);
     }
 }

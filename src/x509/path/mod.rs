@@ -33,6 +33,7 @@ use revocation::*;
 use crate::x509::budget::Budget;
 use crate::x509::crl::{self, CrlIndex, SignerSource};
 use crate::x509::display::show_name;
+use crate::x509::identity::Identity;
 use crate::x509::name::{Constraints, Refusal, SubjectName, Subtrees, UncheckableNames};
 use crate::x509::policy::{CertPolicies, PolicyError, PolicyInputs, PolicyState};
 use crate::x509::pool::{Indexed, Pool};
@@ -66,8 +67,9 @@ pub struct ValidationOptions {
     pub at: i64,
     /// What the leaf must be good for.
     pub purpose: Purpose,
-    /// Most certificates in a path, leaf and trust anchor included.
-    pub max_depth: usize,
+    /// Most intermediate certificates in a path: neither the leaf nor the trust anchor
+    /// counts, as with OpenSSL's `-verify_depth` and pyca's `max_chain_depth`.
+    pub max_intermediates: usize,
     /// CRLs to check revocation with.
     pub crls: Vec<Crl>,
     /// The certificate-policy inputs of RFC 5280 §6.1.1 (c), (e), (f), (g).
@@ -80,6 +82,9 @@ pub struct ValidationOptions {
     /// leaf. By default a code-signing leaf must be an end entity naming codeSigning
     /// explicitly, as `keyseal sign --cert` requires of a release signer.
     pub rfc5280_eku: bool,
+    /// The name the leaf must be good for (`--hostname`, `--ip`, `--email`): presented in
+    /// its subjectAltName, and within the name constraints of the CAs above it.
+    pub identity: Option<Identity>,
     /// Where the certificates a path is built from come from, as a hint about a missing
     /// one ends ("add the intermediate …"): `with --chain` for `cert verify`, the
     /// bundle's chain for `verify`, which has no --chain.
@@ -103,16 +108,17 @@ pub struct TimeStamped {
 }
 
 impl ValidationOptions {
-    /// Options at `at` for `purpose`, depth 8, no CRLs.
+    /// Options at `at` for `purpose`, at most 6 intermediates, no CRLs.
     pub fn new(at: i64, purpose: Purpose) -> ValidationOptions {
         ValidationOptions {
             at,
             purpose,
-            max_depth: 8,
+            max_intermediates: 6,
             crls: Vec::new(),
             policy: PolicyInputs::default(),
             time_stamped: None,
             rfc5280_eku: false,
+            identity: None,
             intermediates_from: "with --chain",
         }
     }

@@ -137,8 +137,10 @@ pub(super) fn check_crl_signer_path(
     };
     // The signer of a CRL must be valid when its CRL is: at the verification time.
     let crls_at = options.crl_clock().crls_at;
-    let signer_options =
-        ValidationOptions { max_depth: options.max_depth, ..ValidationOptions::new(crls_at, Purpose::Any) };
+    let signer_options = ValidationOptions {
+        max_intermediates: options.max_intermediates,
+        ..ValidationOptions::new(crls_at, Purpose::Any)
+    };
     let mut best: Option<crl::Refusal> = None;
     let mut chain = vec![signer];
     let found = extend_crl_signer_path(&mut chain, pool, anchor, &signer_options, budget, crls, &mut best)?;
@@ -192,7 +194,8 @@ pub(super) fn extend_crl_signer_path<'c>(
             }
         }
     }
-    if chain.len() + 1 >= options.max_depth {
+    // The signer and chain.len() - 1 intermediates so far; an issuer would be one more.
+    if chain.len() > options.max_intermediates {
         return Ok(false);
     }
     for issuer in pool.issuers_of(current) {
