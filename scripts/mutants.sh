@@ -112,7 +112,8 @@ for group in "${groups[@]}"; do
     # cargo-mutants lists unviable mutants among the "previously caught" that --iterate
     # skips; keep every run's unviable ones, so the score does not count them as caught.
     if [ -f "$out/mutants.out/unviable.txt" ]; then
-        sort -u "$out/mutants.out/unviable.txt" "$out/unviable-all.txt" 2>/dev/null > "$out/unviable-all.new" || true
+        touch "$out/unviable-all.txt"
+        sort -u "$out/mutants.out/unviable.txt" "$out/unviable-all.txt" > "$out/unviable-all.new"
         mv "$out/unviable-all.new" "$out/unviable-all.txt"
     fi
     echo "== $name: $(field 2 "$group") against ${tests[*]}" >&2
