@@ -781,6 +781,16 @@ mod tests {
                 .expect_err("the CRL of another issuer");
         assert_eq!(reason, Reason::RevocationUnknown);
         assert!(message.contains("no CRL covering") && message.contains("Good CA"), "{message}");
+        // A CRL of the right issuer that does not cover it (onlyContainsCACerts, for an end
+        // entity): still the generic answer, naming why that CRL did not count.
+        let (reason, message) = status(
+            "InvalidonlyContainsCACertsTest12EE.crt",
+            "onlyContainsCACertsCACert.crt",
+            &[crl("onlyContainsCACertsCACRL.crl")],
+        )
+        .expect_err("out of scope");
+        assert_eq!(reason, Reason::RevocationUnknown);
+        assert!(message.starts_with("no CRL covering") && message.contains("does not cover it"), "{message}");
         let given = [crl("onlySomeReasonsCA2CRL1.crl"), crl("onlySomeReasonsCA2CRL2.crl")];
         let (_, message) = status("InvalidonlySomeReasonsTest17EE.crt", "onlySomeReasonsCA2Cert.crt", &given)
             .expect_err("not all reasons are covered");
