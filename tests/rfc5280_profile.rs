@@ -111,15 +111,6 @@ fn cases() -> Vec<(&'static str, Chain<'static>, &'static str)> {
             },
             "missing-extension",
         ),
-        (
-            "root-missing-ski",
-            Chain {
-                root: ROOT.replace("subjectKeyIdentifier = hash", "subjectKeyIdentifier = none"),
-                ca: CA.replace("authorityKeyIdentifier = keyid", "authorityKeyIdentifier = issuer"),
-                ..Default::default()
-            },
-            "missing-extension",
-        ),
         // §4.2.1.12: SIZE (1..MAX)
         (
             "empty-eku",
@@ -164,23 +155,11 @@ fn cases() -> Vec<(&'static str, Chain<'static>, &'static str)> {
             },
             "malformed-extension",
         ),
-        // §4.2.1.9: critical basicConstraints in a CA (the trust anchor here)
-        (
-            "root-basic-constraints-not-critical",
-            Chain { root: ROOT.replace("critical, CA:TRUE", "CA:TRUE"), ..Default::default() },
-            "bad-criticality",
-        ),
         // §4.2.1.3
         (
             "leaf-keycertsign-without-ca",
             Chain { leaf: LEAF.replace("digitalSignature", "digitalSignature, keyCertSign"), ..Default::default() },
             "bad-key-usage",
-        ),
-        // §4.2: unknown critical extensions, the trust anchor included
-        (
-            "root-unknown-critical-extension",
-            Chain { root: format!("{ROOT}\n1.3.6.1.4.1.55738.666.1 = critical,DER:0500"), ..Default::default() },
-            "unknown-critical-extension",
         ),
         // §4.2.2.1
         (
@@ -214,6 +193,66 @@ fn each_rfc5280_must_is_enforced() {
         }
     }
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
+
+/// RFC 5280 §6.1.1 (d): a trust anchor is input — its name and key — not a certificate
+/// to validate, so the §4 profile does not apply to it: a root whose basicConstraints is
+/// not critical, that carries an unknown critical extension, or whose serial number is 0
+/// (as Starfield's and Go Daddy's G2 roots in every trust store) anchors a conforming
+/// chain. A root without a subjectKeyIdentifier does too, but the intermediate it issues
+/// then cannot name it by key identifier, and that intermediate is refused (§4.2.1.1). A
+/// root that says it is no CA is refused as an anchor: that is an end entity given as
+/// `--trust` by mistake.
+#[test]
+fn a_trust_anchor_is_input_not_a_certificate_to_validate() {
+    let ks = Keyseal::new();
+    for (name, root, expected) in [
+        ("root-basic-constraints-not-critical", ROOT.replace("critical, CA:TRUE", "CA:TRUE"), "valid"),
+        ("root-unknown-critical-extension", format!("{ROOT}\n1.3.6.1.4.1.55738.666.1 = critical,DER:0500"), "valid"),
+        (
+            "root-not-a-ca",
+            ROOT.replace("critical, CA:TRUE", "critical, CA:FALSE").replace("keyCertSign, cRLSign", "digitalSignature"),
+            "not-a-ca",
+        ),
+    ] {
+        let report = verify(&ks, name, &Chain { root, ..Default::default() });
+        assert_eq!(reason(&report), expected, "{name}: {report}");
+    }
+    let no_ski = Chain {
+        root: ROOT.replace("subjectKeyIdentifier = hash", "subjectKeyIdentifier = none"),
+        ca: CA.replace("authorityKeyIdentifier = keyid", "authorityKeyIdentifier = issuer"),
+        ..Default::default()
+    };
+    let report = verify(&ks, "root-missing-ski", &no_ski);
+    assert_eq!(reason(&report), "missing-extension", "{report}");
+    assert!(report["message"].as_str().unwrap().contains("CN=Profile CA"), "the intermediate is refused: {report}");
+    // Serial number 0: the root made by OpenSSL with `-set_serial 0`.
+    let openssl = Openssl { dir: ks.file("serial-zero") };
+    std::fs::create_dir_all(&openssl.dir).unwrap();
+    let (_, ca, leaf) = Chain::default().make(&openssl);
+    let config = openssl.config("zero", ROOT);
+    let zero = openssl.file("zero.pem");
+    openssl.run(&[
+        "req",
+        "-x509",
+        "-new",
+        "-key",
+        path(&openssl.key("root")),
+        "-subj",
+        "/CN=Profile Root",
+        "-days",
+        "365",
+        "-set_serial",
+        "0",
+        "-config",
+        path(&config),
+        "-extensions",
+        "ext",
+        "-out",
+        path(&zero),
+    ]);
+    let report = run(&ks, &leaf, &[ca], &zero);
+    assert_eq!(reason(&report), "valid", "{report}");
 }
 
 /// §4.2.1.10 on the name forms PKITS has no case for: a sub-CA permitted only 10.0.0.0/8,

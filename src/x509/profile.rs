@@ -75,22 +75,16 @@ pub fn check_certificate(cert: &Cert, position: Position, signed_by_own_key: boo
     check_information_access(cert)
 }
 
-/// The rules for a trust anchor's certificate: a CA's profile (§4.2.1.9 critical
-/// basicConstraints with cA, §4.2.1.2 subjectKeyIdentifier, §4.1.2.6 a subject), and
-/// well-formed extensions, since path validation takes its constraints from them. (Whether
-/// one without an authorityKeyIdentifier is self-signed is checked by the caller, which
-/// holds the signature budget.)
+/// What a trust anchor's certificate is held to. RFC 5280 §6.1.1 (d) takes a trust anchor
+/// as input — a name and a key — not as a certificate to validate, so none of the §4
+/// profile applies to it (real roots in every trust store have serial number 0, no
+/// subjectKeyIdentifier, or a SHA-1 self-signature). Only the constraints path validation
+/// takes from it (RFC 5937: its pathLenConstraint and nameConstraints) must be readable
+/// and well-formed, and it must not say it is no CA.
 pub fn check_trust_anchor(cert: &Cert) -> Result<(), Violation> {
-    check_ca_basic_constraints(cert)?;
-    check_subject_key_identifier(cert, true)?;
-    check_subject(cert, true)?;
-    check_authority_key_identifier_criticality(cert)?;
-    check_subject_alt_name(cert)?;
+    check_anchor_may_issue(cert)?;
     check_basic_constraints(cert)?;
-    check_key_usage(cert)?;
-    check_extended_key_usage(cert)?;
-    check_name_constraints(cert, true)?;
-    check_information_access(cert)
+    check_name_constraints(cert, true)
 }
 
 /// §4.2.1.1: the authorityKeyIdentifier MUST be present in every certificate that is not
@@ -248,24 +242,20 @@ fn is_uri(uri: &str) -> bool {
     scheme_ok && !rest.is_empty() && uri.bytes().all(|b| b.is_ascii_graphic())
 }
 
-/// §4.2.1.9: a CA certificate whose key verifies certificates MUST carry basicConstraints
-/// with cA, marked critical; a keyUsage, if present, asserts keyCertSign (§4.2.1.3).
-/// (An intermediate's basicConstraints is judged by §6.1.4 (k) instead, which does not
-/// look at criticality: PKITS 4.6.4 accepts one that is not critical.)
-fn check_ca_basic_constraints(cert: &Cert) -> Result<(), Violation> {
-    let Some(ext) = find(cert, BASIC_CONSTRAINTS) else {
-        return Err(violation(Reason::NotACa, cert, "this CA certificate has no basicConstraints (RFC 5280 §4.2.1.9)"));
-    };
-    let constraints: BasicConstraints = decode(cert, ext, "basicConstraints")?;
-    if !constraints.ca {
-        return Err(violation(Reason::NotACa, cert, "its basicConstraints says CA:FALSE"));
-    }
-    if !ext.critical {
-        return Err(violation(
-            Reason::BadCriticality,
-            cert,
-            "its basicConstraints is not critical (RFC 5280 §4.2.1.9: MUST be in a CA)",
-        ));
+/// A trust anchor that says it is no CA (basicConstraints cA FALSE, or a keyUsage without
+/// keyCertSign) is an end entity's certificate given as `--trust` by mistake: its key
+/// was never meant to vouch for others. One without either extension (a version 1 root)
+/// is taken as it is.
+fn check_anchor_may_issue(cert: &Cert) -> Result<(), Violation> {
+    if let Some(ext) = find(cert, BASIC_CONSTRAINTS) {
+        let constraints: BasicConstraints = decode(cert, ext, "basicConstraints")?;
+        if !constraints.ca {
+            return Err(violation(
+                Reason::NotACa,
+                cert,
+                "its basicConstraints says CA:FALSE: it cannot be a trust anchor",
+            ));
+        }
     }
     if let Ok(Some((_, usage))) = cert.tbs_certificate().get_extension::<KeyUsage>()
         && !usage.0.contains(KeyUsages::KeyCertSign)
@@ -273,7 +263,7 @@ fn check_ca_basic_constraints(cert: &Cert) -> Result<(), Violation> {
         return Err(violation(
             Reason::BadKeyUsage,
             cert,
-            "its keyUsage does not assert keyCertSign (RFC 5280 §4.2.1.3)",
+            "its keyUsage does not assert keyCertSign: it cannot be a trust anchor",
         ));
     }
     Ok(())

@@ -61,7 +61,7 @@ pub(super) fn check_path(
 ) -> Result<Success, Failure> {
     let mut checker = Checker { checks: Vec::new(), path: entries(&certificates(chain), Some(anchor.cert)), options };
     let n = chain.len();
-    check_anchor(&mut checker, anchor, budget)?;
+    check_anchor(&mut checker, anchor)?;
     let mut max_path_length = extension::<BasicConstraints>(anchor.cert)
         .ok()
         .flatten()
@@ -146,32 +146,17 @@ pub(super) fn extension<'a, T: der::Decode<'a, Error = der::Error> + AssociatedO
     Ok(cert.tbs_certificate().get_extension::<T>()?.map(|(_, value)| value))
 }
 
-/// The trust anchor is trusted for its name and key, but keyseal takes it as the CA
-/// certificate it is (as OpenSSL does with a certificate in its trust store): within its
-/// validity, well-formed (version, serial, matching signature algorithms, no duplicate or
-/// unknown critical extension), and the RFC 5280 profile of a CA (see
-/// profile.rs). One that omits the authorityKeyIdentifier must be self-signed: its
-/// signature verifies with its own key (one signature from the budget).
-pub(super) fn check_anchor(
-    checker: &mut Checker<'_>,
-    indexed: &Indexed<'_>,
-    budget: &mut Budget,
-) -> Result<(), Failure> {
+/// The trust anchor is input to path validation (RFC 5280 §6.1.1 (d)): its name and key
+/// are trusted as they are, and the certificate that carries them is not validated — no
+/// §4 profile, serial number or self-signature check, as rustls-webpki and Go treat their
+/// roots. It is held only to its validity at the verification time (as OpenSSL holds
+/// its trust store), and to readable constraints, which validation takes from it (RFC
+/// 5937): its pathLenConstraint and nameConstraints.
+pub(super) fn check_anchor(checker: &mut Checker<'_>, indexed: &Indexed<'_>) -> Result<(), Failure> {
     let anchor = indexed.cert;
     check_validity(checker, anchor, " (a trust anchor)")?;
-    check_structure(checker, indexed)?;
     let verdict = indexed.derived.trust_anchor.get_or_init(|| profile::check_trust_anchor(anchor));
     verdict.clone().map_err(|(reason, message)| fail_clone(checker, anchor, "profile", reason, message))?;
-    if profile::find(anchor, profile::AUTHORITY_KEY_ID).is_none() {
-        budget.signature().map_err(|e| fail_clone(checker, anchor, "profile", Reason::BudgetExceeded, e.describe()))?;
-        if signature_check(anchor, anchor).is_err() {
-            let message = format!(
-                "the trust anchor {} is not self-signed, yet has no authorityKeyIdentifier (RFC 5280 §4.2.1.1)",
-                describe(anchor)
-            );
-            return Err(fail_clone(checker, anchor, "profile", Reason::MissingExtension, message));
-        }
-    }
     checker.pass(anchor, "trust-anchor", None);
     Ok(())
 }
@@ -769,5 +754,30 @@ mod tests {
         let inside = ask("www.example.com");
         assert_eq!(inside.reason, Reason::HostnameMismatch);
         assert!(inside.message.contains("no subjectAltName"), "{}", inside.message);
+    }
+
+    /// Real roots from Mozilla's trust store that break §4 profile rules (serial number 0,
+    /// no subjectKeyIdentifier, a SHA-1 self-signature without authorityKeyIdentifier) are
+    /// trust anchors all the same (RFC 5280 §6.1.1); only their validity counts.
+    #[test]
+    fn real_roots_are_trust_anchors_whatever_their_profile() {
+        let at = 1_704_067_200; // 2024-01-01, within all four.
+        let options = ValidationOptions::new(at, Purpose::Server);
+        for name in [
+            "Starfield_Root_Certificate_Authority_-_G2",
+            "Go_Daddy_Root_Certificate_Authority_-_G2",
+            "TWCA_Global_Root_CA",
+            "Baltimore_CyberTrust_Root",
+        ] {
+            let path = format!("{}/fixtures/real-roots/{name}.pem", env!("CARGO_MANIFEST_DIR"));
+            let root = crate::x509::load_pem_chain(&std::fs::read(path).unwrap()).unwrap().remove(0);
+            let mut checker = Checker { checks: Vec::new(), path: Vec::new(), options: &options };
+            assert!(check_anchor(&mut checker, &Indexed::new(&root)).is_ok(), "{name}");
+        }
+        let expired = ValidationOptions::new(1_900_000_000, Purpose::Server);
+        let path = format!("{}/fixtures/real-roots/Baltimore_CyberTrust_Root.pem", env!("CARGO_MANIFEST_DIR"));
+        let root = crate::x509::load_pem_chain(&std::fs::read(path).unwrap()).unwrap().remove(0);
+        let mut checker = Checker { checks: Vec::new(), path: Vec::new(), options: &expired };
+        assert_eq!(check_anchor(&mut checker, &Indexed::new(&root)).unwrap_err().reason, Reason::Expired);
     }
 }
