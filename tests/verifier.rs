@@ -860,3 +860,57 @@ fn a_wildcard_is_held_to_name_constraints() {
         assert_eq!(reason(&refused), "name-constraint-violation", "{refused}");
     }
 }
+
+/// `--key-usage NAME` and `--eku OID`: what the leaf's keyUsage and the path's
+/// extendedKeyUsage must allow beyond `--purpose`; a certificate without the extension
+/// allows everything (RFC 5280 §4.2.1.3, §4.2.1.12). OpenSSL has no such flags.
+#[test]
+fn key_usages_and_purposes_asked_by_name_and_oid() {
+    let ks = Keyseal::new();
+    let o = Openssl::new(&ks);
+    let root = o.root("root", "root", "/CN=Usage Root", CA_EXT);
+    let web_ca =
+        o.issue("web-ca", "ca", "/CN=Web CA", &root, "root", &format!("{CA_EXT}\nextendedKeyUsage = serverAuth"));
+    let leaf_ext = "basicConstraints = CA:FALSE\nkeyUsage = critical, digitalSignature\nextendedKeyUsage = serverAuth\nsubjectKeyIdentifier = hash\nauthorityKeyIdentifier = keyid";
+    let leaf = o.issue("leaf", "leaf", "/CN=Leaf", &root, "root", leaf_ext);
+    let bare = o.issue(
+        "bare",
+        "leaf",
+        "/CN=Bare",
+        &root,
+        "root",
+        "basicConstraints = CA:FALSE\nsubjectKeyIdentifier = hash\nauthorityKeyIdentifier = keyid",
+    );
+    let under_web_ca = o.issue(
+        "under",
+        "leaf",
+        "/CN=Under",
+        &web_ca,
+        "ca",
+        "basicConstraints = CA:FALSE\nsubjectKeyIdentifier = hash\nauthorityKeyIdentifier = keyid",
+    );
+    let ask = |leaf: &Path, chain: Vec<&Path>, extra: Vec<&'static str>| {
+        let mut case = Case::new(leaf, chain, vec![&root]);
+        case.extra = extra;
+        case.openssl = None;
+        let report = case.run(&ks);
+        (reason(&report).to_string(), report["message"].as_str().unwrap_or("").to_string())
+    };
+    assert_eq!(ask(&leaf, vec![], vec!["--key-usage", "digitalSignature"]).0, "valid");
+    let (refused, message) =
+        ask(&leaf, vec![], vec!["--key-usage", "digitalSignature", "--key-usage", "keyEncipherment"]);
+    assert_eq!(refused, "bad-key-usage");
+    assert!(message.contains("keyEncipherment (--key-usage)"), "{message}");
+    assert_eq!(ask(&bare, vec![], vec!["--key-usage", "keyEncipherment"]).0, "valid", "no keyUsage: unrestricted");
+    assert_eq!(ask(&leaf, vec![], vec!["--eku", "1.3.6.1.5.5.7.3.1"]).0, "valid");
+    let (refused, message) = ask(&leaf, vec![], vec!["--eku", "1.3.6.1.5.5.7.3.9"]);
+    assert_eq!(refused, "missing-purpose");
+    assert!(message.contains("1.3.6.1.5.5.7.3.9 (--eku)"), "{message}");
+    assert_eq!(ask(&bare, vec![], vec!["--eku", "1.3.6.1.5.5.7.3.9"]).0, "valid", "no extendedKeyUsage: unrestricted");
+    let (refused, message) = ask(&under_web_ca, vec![&web_ca], vec!["--eku", "1.3.6.1.5.5.7.3.9"]);
+    assert_eq!(refused, "missing-purpose", "an intermediate's extendedKeyUsage binds too");
+    assert!(message.contains("Web CA"), "{message}");
+    let bad = ks.run(&["cert", "verify", path(&leaf), "--trust", path(&root), "--key-usage", "signing"]);
+    assert_eq!(bad.status, 2);
+    assert!(bad.stderr.contains("digitalSignature"), "the error lists the names: {}", bad.stderr);
+}

@@ -10,7 +10,7 @@ use crate::x509::cert::{AttributeBudget, count_certificates, load_certificates};
 use crate::x509::crl::load_crls;
 use crate::x509::identity::Identity;
 use crate::x509::path::{
-    MAX_TRUSTED_CERTIFICATES, MAX_UNTRUSTED_CERTIFICATES, ValidationReport, too_many_certificates,
+    MAX_TRUSTED_CERTIFICATES, MAX_UNTRUSTED_CERTIFICATES, ValidationReport, parse_key_usage, too_many_certificates,
 };
 use crate::x509::policy::PolicyInputs;
 use crate::x509::{Cert, Crl};
@@ -84,6 +84,16 @@ pub struct CertVerifyArgs {
     /// (local part exact, domain in any case), and within every CA's name constraints.
     #[arg(long, value_name = "ADDR", value_parser = Identity::email)]
     pub email: Option<Identity>,
+    /// A keyUsage bit the leaf must allow, by its RFC 5280 name (digitalSignature,
+    /// nonRepudiation, keyEncipherment, dataEncipherment, keyAgreement, keyCertSign,
+    /// cRLSign, encipherOnly, decipherOnly); repeatable. A leaf without keyUsage allows all.
+    #[arg(long = "key-usage", value_name = "NAME", value_parser = parse_key_usage)]
+    pub key_usages: Vec<x509_cert::ext::pkix::KeyUsages>,
+    /// An extendedKeyUsage purpose the path must allow, by OID, for purposes --purpose has
+    /// no name for (e.g. 1.3.6.1.5.5.7.3.9 for OCSP signing); repeatable. Every certificate
+    /// with an extendedKeyUsage must name it or anyExtendedKeyUsage; one without allows all.
+    #[arg(long = "eku", value_name = "OID", value_parser = parse_oid)]
+    pub extended_key_usages: Vec<spki::ObjectIdentifier>,
     /// Judge a code-signing leaf by RFC 5280 alone: no extendedKeyUsage, or
     /// anyExtendedKeyUsage, allows code signing, and a CA certificate may be the leaf. By
     /// default it must be an end entity naming codeSigning, as `keyseal sign --cert`
@@ -235,6 +245,8 @@ fn verify_files(args: &CertVerifyArgs) -> Result<ValidationReport, CliError> {
     let intermediates = chain.decode()?;
     let anchors = trusted_certificates(&args.trust, "--trust")?;
     options.max_intermediates = args.max_depth;
+    options.key_usages = args.key_usages.clone();
+    options.extended_key_usages = args.extended_key_usages.clone();
     options.identity = args.hostname.clone().or_else(|| args.ip.clone()).or_else(|| args.email.clone());
     options.crls = crls(&args.crl)?;
     options.policy = args.policy.inputs();

@@ -482,8 +482,55 @@ pub(super) fn check_leaf(checker: &mut Checker<'_>, cert: &Cert) -> Result<(), F
             return Err(fail_clone(checker, cert, "key-usage", Reason::BadKeyUsage, message));
         }
     }
+    check_asked_key_usages(checker, cert)?;
     checker.pass(cert, "key-usage", None);
     check_purpose(checker, cert, true)
+}
+
+/// `--key-usage`: each bit asked for must be asserted by the leaf's keyUsage; a leaf
+/// without one may be used for anything (RFC 5280 §4.2.1.3).
+fn check_asked_key_usages(checker: &mut Checker<'_>, cert: &Cert) -> Result<(), Failure> {
+    if checker.options.key_usages.is_empty() {
+        return Ok(());
+    }
+    let Some(usage) = extension::<KeyUsage>(cert).map_err(|e| malformed(checker, cert, e))? else {
+        return Ok(());
+    };
+    if let Some(missing) = checker.options.key_usages.iter().find(|bit| !usage.0.contains(**bit)) {
+        let message = format!(
+            "{} has a keyUsage that does not assert {} (--key-usage)",
+            describe(cert),
+            key_usage_name(*missing)
+        );
+        return Err(fail_clone(checker, cert, "key-usage", Reason::BadKeyUsage, message));
+    }
+    Ok(())
+}
+
+/// The keyUsage bits by their RFC 5280 §4.2.1.3 names, as `--key-usage` takes them.
+pub const KEY_USAGE_NAMES: &[(&str, KeyUsages)] = &[
+    ("digitalSignature", KeyUsages::DigitalSignature),
+    ("nonRepudiation", KeyUsages::NonRepudiation),
+    ("contentCommitment", KeyUsages::NonRepudiation),
+    ("keyEncipherment", KeyUsages::KeyEncipherment),
+    ("dataEncipherment", KeyUsages::DataEncipherment),
+    ("keyAgreement", KeyUsages::KeyAgreement),
+    ("keyCertSign", KeyUsages::KeyCertSign),
+    ("cRLSign", KeyUsages::CRLSign),
+    ("encipherOnly", KeyUsages::EncipherOnly),
+    ("decipherOnly", KeyUsages::DecipherOnly),
+];
+
+fn key_usage_name(bit: KeyUsages) -> &'static str {
+    KEY_USAGE_NAMES.iter().find(|(_, b)| *b == bit).map_or("?", |(name, _)| name)
+}
+
+/// `--key-usage NAME`: one keyUsage bit by its RFC 5280 name.
+pub fn parse_key_usage(name: &str) -> Result<KeyUsages, String> {
+    KEY_USAGE_NAMES.iter().find(|(n, _)| *n == name).map(|(_, bit)| *bit).ok_or_else(|| {
+        let names: Vec<&str> = KEY_USAGE_NAMES.iter().map(|(n, _)| *n).collect();
+        format!("unknown keyUsage {name:?}; use one of: {}", names.join(", "))
+    })
 }
 
 /// Whether the leaf must be an end entity and name its purpose explicitly: a time-stamping
@@ -539,12 +586,13 @@ pub(super) fn purpose_oid(purpose: Purpose) -> Option<ObjectIdentifier> {
 /// codeSigning itself, unless `--rfc5280-eku`.
 pub(super) fn check_purpose(checker: &mut Checker<'_>, cert: &Cert, is_leaf: bool) -> Result<(), Failure> {
     let purpose = checker.options.purpose;
+    let found = cert.tbs_certificate().get_extension::<ExtendedKeyUsage>().map_err(|e| malformed(checker, cert, e))?;
+    check_asked_purposes(checker, cert, found.as_ref().map(|(_, eku)| eku))?;
     let Some(wanted) = purpose_oid(purpose) else {
         checker.pass(cert, "extended-key-usage", Some("no purpose asked for".into()));
         return Ok(());
     };
     let who = describe(cert);
-    let found = cert.tbs_certificate().get_extension::<ExtendedKeyUsage>().map_err(|e| malformed(checker, cert, e))?;
     if is_leaf && purpose == Purpose::Timestamping {
         let strict = found.as_ref().is_some_and(|(critical, eku)| *critical && eku.0 == [wanted]);
         if !strict {
@@ -570,6 +618,27 @@ pub(super) fn check_purpose(checker: &mut Checker<'_>, cert: &Cert, is_leaf: boo
         return Err(fail_clone(checker, cert, "extended-key-usage", Reason::MissingPurpose(purpose), message));
     }
     checker.pass(cert, "extended-key-usage", None);
+    Ok(())
+}
+
+/// `--eku OID`: every certificate of the path whose extendedKeyUsage is present must name
+/// each OID asked for, or anyExtendedKeyUsage; absent, it allows every purpose (RFC 5280
+/// §4.2.1.12), as for `--purpose`.
+fn check_asked_purposes(
+    checker: &mut Checker<'_>,
+    cert: &Cert,
+    found: Option<&ExtendedKeyUsage>,
+) -> Result<(), Failure> {
+    let Some(eku) = found else { return Ok(()) };
+    let missing = checker
+        .options
+        .extended_key_usages
+        .iter()
+        .find(|wanted| !eku.0.iter().any(|oid| oid == *wanted || *oid == ANY_EXTENDED_KEY_USAGE));
+    if let Some(missing) = missing {
+        let message = format!("{} has an extendedKeyUsage that does not include {missing} (--eku)", describe(cert));
+        return Err(fail_clone(checker, cert, "extended-key-usage", Reason::MissingPurpose(Purpose::Any), message));
+    }
     Ok(())
 }
 

@@ -28,6 +28,7 @@ mod revocation;
 
 use build::*;
 use checks::*;
+pub use checks::{KEY_USAGE_NAMES, parse_key_usage};
 use revocation::*;
 
 use crate::x509::budget::Budget;
@@ -85,6 +86,10 @@ pub struct ValidationOptions {
     /// The name the leaf must be good for (`--hostname`, `--ip`, `--email`): presented in
     /// its subjectAltName, and within the name constraints of the CAs above it.
     pub identity: Option<Identity>,
+    /// keyUsage bits the leaf must allow (`--key-usage`), besides what the purpose needs.
+    pub key_usages: Vec<KeyUsages>,
+    /// extendedKeyUsage purposes the path must allow (`--eku`), besides the purpose's.
+    pub extended_key_usages: Vec<ObjectIdentifier>,
     /// Where the certificates a path is built from come from, as a hint about a missing
     /// one ends ("add the intermediate …"): `with --chain` for `cert verify`, the
     /// bundle's chain for `verify`, which has no --chain.
@@ -119,6 +124,8 @@ impl ValidationOptions {
             time_stamped: None,
             rfc5280_eku: false,
             identity: None,
+            key_usages: Vec::new(),
+            extended_key_usages: Vec::new(),
             intermediates_from: "with --chain",
         }
     }
