@@ -330,6 +330,20 @@ fn a_bundle_full_of_cross_signed_certificates_is_bounded_too() {
     assert_eq!(report["signature"], "chain-invalid");
     assert_eq!(report["chain"]["reason"], "budget-exceeded", "{report}");
     assert_cheap(usage);
+
+    // One more certificate than the cap, besides the leaf: refused before any is decoded,
+    // counting the untrusted ones only.
+    let (leaf, pile) = cross_signed_pile(129);
+    let mut chain = vec![leaf];
+    chain.extend(pile);
+    let count = chain.len() - 1;
+    value["signer"]["certificateChain"] = serde_json::json!(chain);
+    std::fs::write(&bundle, serde_json::to_vec(&value).unwrap()).unwrap();
+    let run = s.ks.command().current_dir(&release).args(["verify", "--trust", path(&root), "--json"]).output().unwrap();
+    let report: Value = serde_json::from_slice(&run.stdout).unwrap();
+    assert_eq!(report["chain"]["reason"], "too-many-certificates", "{report}");
+    let wanted = format!("{count} certificates were given");
+    assert!(report["signatureDetail"].as_str().unwrap_or("").contains(&wanted), "{wanted}: {report}");
 }
 
 #[cfg(unix)]
