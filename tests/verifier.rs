@@ -914,3 +914,131 @@ fn key_usages_and_purposes_asked_by_name_and_oid() {
     assert_eq!(bad.status, 2);
     assert!(bad.stderr.contains("digitalSignature"), "the error lists the names: {}", bad.stderr);
 }
+
+/// pyca `cryptography`'s web-PKI verifier (`PolicyBuilder().build_server_verifier`) on
+/// the same chain and name: "valid" or "invalid: why".
+fn pyca_server_verdict(root: &Path, chain: &[&Path], leaf: &Path, hostname: &str) -> String {
+    const SCRIPT: &str = r#"
+import sys, datetime
+from cryptography import x509
+from cryptography.x509.verification import PolicyBuilder, Store, VerificationError
+root, leaf, host, *chain = sys.argv[1:]
+load = lambda path: x509.load_pem_x509_certificates(open(path, "rb").read())
+store = Store(load(root))
+verifier = PolicyBuilder().store(store).time(datetime.datetime.now(datetime.timezone.utc)).build_server_verifier(x509.DNSName(host))
+try:
+    verifier.verify(load(leaf)[0], [c for path in chain for c in load(path)])
+    print("valid")
+except VerificationError as e:
+    print("invalid:", e)
+"#;
+    let python =
+        common::venv_python(&["cryptography==50.0.2"], "from cryptography.x509.verification import PolicyBuilder");
+    let mut command = std::process::Command::new(python);
+    command.args(["-c", SCRIPT, path(root), path(leaf), hostname]);
+    command.args(chain.iter().map(|c| path(c)));
+    let out = command.output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// `--profile web-pki` (the default for `--purpose server --hostname`): the CA/Browser
+/// Forum Baseline Requirements on top of RFC 5280, one defect per chain, each refused
+/// with its reason and BR section; pyca `cryptography`'s server verifier is asked the
+/// same question and must agree on the verdict, except where it checks less (said at
+/// the case). `--profile rfc5280` turns the rules off.
+#[test]
+fn the_web_pki_profile_agrees_with_pyca() {
+    let ks = Keyseal::new();
+    let o = Openssl::new(&ks);
+    let root = o.root("root", "root", "/CN=Web Root", CA_EXT);
+    let ca_ext = format!("{CA_EXT}\nextendedKeyUsage = serverAuth");
+    let ca = o.issue_for("365", "ca", "ca", "/CN=Web CA", &root, "root", &ca_ext);
+    let leaf_ext = "basicConstraints = critical, CA:FALSE\nkeyUsage = critical, digitalSignature\nextendedKeyUsage = serverAuth\nsubjectAltName = DNS:www.example.com\nsubjectKeyIdentifier = hash\nauthorityKeyIdentifier = keyid";
+    o.run(&["genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:1024", "-out", path(&o.file("rsa1024.key"))]);
+    o.run(&[
+        "genpkey",
+        "-algorithm",
+        "EC",
+        "-pkeyopt",
+        "ec_paramgen_curve:secp256k1",
+        "-out",
+        path(&o.file("k256.key")),
+    ]);
+    let cases: Vec<(&str, &str, String, &str, &str, bool)> = vec![
+        // (name, key, extensions, days, keyseal's reason, pyca refuses too). pyca's server
+        // verifier holds the chain's signature algorithms to the web PKI's, but not the
+        // leaf's own key (RSA-1024 and secp256k1 leaves pass it), nor validity limits.
+        ("good", "leaf", leaf_ext.into(), "90", "valid", false),
+        // pyca reads a missing extendedKeyUsage as RFC 5280 does (any purpose); BR
+        // 7.1.2.7.10 requires one in a server certificate.
+        (
+            "no-eku",
+            "leaf",
+            leaf_ext.replace("extendedKeyUsage = serverAuth\n", ""),
+            "90",
+            "missing-server-purpose",
+            false,
+        ),
+        (
+            "ca-leaf",
+            "leaf",
+            leaf_ext.replace("CA:FALSE", "CA:TRUE").replace("digitalSignature", "digitalSignature, keyCertSign"),
+            "90",
+            "ca-as-end-entity",
+            true,
+        ),
+        // pyca does not look at authorityCertIssuer and authorityCertSerialNumber; BR
+        // 7.1.2.11.1 forbids them.
+        (
+            "aki-issuer",
+            "leaf",
+            leaf_ext.replace("authorityKeyIdentifier = keyid", "authorityKeyIdentifier = keyid, issuer:always"),
+            "90",
+            "malformed-extension",
+            false,
+        ),
+        ("rsa-1024", "rsa1024", leaf_ext.into(), "90", "weak-key", false),
+        ("secp256k1", "k256", leaf_ext.into(), "90", "weak-key", false),
+        // pyca does not check the Baseline Requirements' validity limits.
+        ("too-long", "leaf", leaf_ext.into(), "250", "validity-too-long", false),
+    ];
+    for (name, key, extensions, days, expected, pyca_refuses) in cases {
+        let leaf = o.issue_for(days, name, key, "/CN=www.example.com", &ca, "ca", &extensions);
+        let mut case = Case::new(&leaf, vec![&ca], vec![&root]);
+        case.purpose = "server";
+        case.extra = vec!["--hostname", "www.example.com"];
+        case.openssl = None;
+        let report = case.run(&ks);
+        assert_eq!(reason(&report), expected, "{name}: {report}");
+        if expected != "valid" {
+            assert!(report["message"].as_str().unwrap().contains("BR "), "{name} names its rule: {report}");
+            let mut lenient = Case::new(&leaf, vec![&ca], vec![&root]);
+            lenient.purpose = "server";
+            lenient.extra = vec!["--hostname", "www.example.com", "--profile", "rfc5280"];
+            lenient.openssl = None;
+            let relaxed = reason(&lenient.run(&ks)).to_string();
+            assert!(relaxed == "valid" || name == "ca-leaf" || name == "no-eku", "{name} under rfc5280: {relaxed}");
+        }
+        let pyca = pyca_server_verdict(&root, &[&ca], &leaf, "www.example.com");
+        let pyca_valid = pyca == "valid";
+        assert_eq!(pyca_valid, expected == "valid" || !pyca_refuses, "{name}: pyca says {pyca}");
+    }
+    // A subordinate CA whose extendedKeyUsage leaves out serverAuth.
+    let signing_ca = o.issue_for(
+        "365",
+        "signing-ca",
+        "ca2",
+        "/CN=Signing CA",
+        &root,
+        "root",
+        &format!("{CA_EXT}\nextendedKeyUsage = codeSigning"),
+    );
+    let leaf = o.issue_for("90", "under-signing", "leaf", "/CN=www.example.com", &signing_ca, "ca2", leaf_ext);
+    let mut case = Case::new(&leaf, vec![&signing_ca], vec![&root]);
+    case.purpose = "server";
+    case.extra = vec!["--hostname", "www.example.com"];
+    case.openssl = None;
+    assert_eq!(reason(&case.run(&ks)), "missing-server-purpose");
+    assert_ne!(pyca_server_verdict(&root, &[&signing_ca], &leaf, "www.example.com"), "valid");
+}

@@ -14,7 +14,7 @@ use crate::x509::path::{
 };
 use crate::x509::policy::PolicyInputs;
 use crate::x509::{Cert, Crl};
-use crate::x509::{CertError, Purpose, Reason, ValidationOptions, validate};
+use crate::x509::{CertError, Profile, Purpose, Reason, ValidationOptions, validate};
 use clap::{Args, Subcommand};
 use std::path::{Path, PathBuf};
 
@@ -84,6 +84,13 @@ pub struct CertVerifyArgs {
     /// (local part exact, domain in any case), and within every CA's name constraints.
     #[arg(long, value_name = "ADDR", value_parser = Identity::email)]
     pub email: Option<Identity>,
+    /// rfc5280, or web-pki: RFC 5280 and the CA/Browser Forum Baseline Requirements for
+    /// TLS server certificates (key sizes and curves, AKI and SKI forms, serverAuth in
+    /// the leaf's extendedKeyUsage and in any intermediate's, no CA as the leaf, a
+    /// subjectAltName, validity limits), each refusal naming its BR section. Default:
+    /// web-pki with --purpose server and --hostname, else rfc5280.
+    #[arg(long, value_name = "PROFILE", value_parser = Profile::parse)]
+    pub profile: Option<Profile>,
     /// A keyUsage bit the leaf must allow, by its RFC 5280 name (digitalSignature,
     /// nonRepudiation, keyEncipherment, dataEncipherment, keyAgreement, keyCertSign,
     /// cRLSign, encipherOnly, decipherOnly); repeatable. A leaf without keyUsage allows all.
@@ -245,6 +252,8 @@ fn verify_files(args: &CertVerifyArgs) -> Result<ValidationReport, CliError> {
     let intermediates = chain.decode()?;
     let anchors = trusted_certificates(&args.trust, "--trust")?;
     options.max_intermediates = args.max_depth;
+    let web_server = args.purpose == Purpose::Server && args.hostname.is_some();
+    options.profile = args.profile.unwrap_or(if web_server { Profile::WebPki } else { Profile::Rfc5280 });
     options.key_usages = args.key_usages.clone();
     options.extended_key_usages = args.extended_key_usages.clone();
     options.identity = args.hostname.clone().or_else(|| args.ip.clone()).or_else(|| args.email.clone());

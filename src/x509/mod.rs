@@ -17,8 +17,9 @@ pub mod profile;
 pub mod reason;
 pub mod received;
 pub mod signature;
+pub mod webpki;
 
 pub use cert::{CertError, check_code_signing_leaf, describe, load_pem_chain};
 pub use path::{ValidationOptions, ValidationReport, validate};
-pub use reason::{Purpose, Reason};
+pub use reason::{Profile, Purpose, Reason};
 pub use received::{Cert, Crl};

@@ -41,7 +41,7 @@ pub enum Position {
 /// A broken rule: the reason code and what was seen.
 pub type Violation = (Reason, String);
 
-fn violation(reason: Reason, cert: &Cert, what: impl std::fmt::Display) -> Violation {
+pub(crate) fn violation(reason: Reason, cert: &Cert, what: impl std::fmt::Display) -> Violation {
     (reason, format!("{}: {what}", crate::x509::describe(cert)))
 }
 
@@ -50,7 +50,7 @@ pub(crate) fn find(cert: &Cert, oid: ObjectIdentifier) -> Option<&Extension> {
     cert.tbs_certificate().extensions()?.iter().find(|ext| ext.extn_id == oid)
 }
 
-fn decode<'a, T: Decode<'a>>(cert: &Cert, ext: &'a Extension, name: &str) -> Result<T, Violation> {
+pub(crate) fn decode<'a, T: Decode<'a>>(cert: &Cert, ext: &'a Extension, name: &str) -> Result<T, Violation> {
     T::from_der(ext.extn_value.as_bytes())
         .map_err(|e| violation(Reason::MalformedExtension, cert, format!("its {name} extension does not parse ({e})")))
 }

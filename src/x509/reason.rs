@@ -136,6 +136,33 @@ pub enum Reason {
     IpMismatch,
     /// The leaf's subjectAltName presents no rfc822Name equal to `--email`.
     EmailMismatch,
+    /// `--profile web-pki`: an RSA key under 2048 bits, or an EC key off P-256/384/521
+    /// (CA/Browser Forum Baseline Requirements 6.1.5).
+    WeakKey,
+    /// `--profile web-pki`: a server certificate valid for longer than the Baseline
+    /// Requirements allow for its issuance date (6.3.2).
+    ValidityTooLong,
+}
+
+/// Which rules a path is held to besides RFC 5280's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Profile {
+    /// RFC 5280 alone.
+    Rfc5280,
+    /// RFC 5280 and the CA/Browser Forum Baseline Requirements for TLS server
+    /// certificates (x509/webpki.rs).
+    WebPki,
+}
+
+impl Profile {
+    /// `--profile NAME`.
+    pub fn parse(name: &str) -> Result<Profile, String> {
+        match name {
+            "rfc5280" => Ok(Profile::Rfc5280),
+            "web-pki" => Ok(Profile::WebPki),
+            _ => Err(format!("unknown profile {name:?}; use rfc5280 or web-pki")),
+        }
+    }
 }
 
 impl Reason {
@@ -184,6 +211,8 @@ impl Reason {
         Reason::HostnameMismatch,
         Reason::IpMismatch,
         Reason::EmailMismatch,
+        Reason::WeakKey,
+        Reason::ValidityTooLong,
     ];
 
     /// The stable code.
@@ -231,6 +260,8 @@ impl Reason {
             Reason::HostnameMismatch => "hostname-mismatch",
             Reason::IpMismatch => "ip-mismatch",
             Reason::EmailMismatch => "email-mismatch",
+            Reason::WeakKey => "weak-key",
+            Reason::ValidityTooLong => "validity-too-long",
         }
     }
 

@@ -68,9 +68,25 @@ impl Openssl {
         cert
     }
 
-    /// A certificate for key `key_name`, issued by `issuer` (whose key is `issuer_key`).
+    /// A certificate for key `key_name`, issued by `issuer` (whose key is `issuer_key`),
+    /// valid for 200 days.
     pub fn issue(
         &self,
+        name: &str,
+        key_name: &str,
+        subject: &str,
+        issuer: &Path,
+        issuer_key: &str,
+        extensions: &str,
+    ) -> PathBuf {
+        self.issue_for("200", name, key_name, subject, issuer, issuer_key, extensions)
+    }
+
+    /// [`Openssl::issue`], valid for `days` days.
+    #[allow(clippy::too_many_arguments)]
+    pub fn issue_for(
+        &self,
+        days: &str,
         name: &str,
         key_name: &str,
         subject: &str,
@@ -102,7 +118,7 @@ impl Openssl {
             "-CAkey",
             path(&self.key(issuer_key)),
             "-days",
-            "200",
+            days,
             "-extfile",
             path(&config),
             "-extensions",

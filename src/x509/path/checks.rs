@@ -78,6 +78,11 @@ pub(super) fn check_path(
         checker.pass(cert, "signature", Some(format!("verified with the key of {}", describe(issuer.cert))));
         check_structure(&mut checker, indexed)?;
         check_profile(&mut checker, indexed, issuer, is_leaf)?;
+        if options.profile == crate::x509::Profile::WebPki {
+            crate::x509::webpki::check(cert, is_leaf)
+                .map_err(|(reason, message)| fail_clone(&checker, cert, "web-pki", reason, message))?;
+            checker.pass(cert, "web-pki", None);
+        }
         check_validity(&mut checker, cert, "")?;
         // RFC 5280 §7.1 comparison: the indexed names are already in comparable form.
         if indexed.issuer != issuer.subject {

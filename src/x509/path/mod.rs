@@ -90,6 +90,8 @@ pub struct ValidationOptions {
     pub key_usages: Vec<KeyUsages>,
     /// extendedKeyUsage purposes the path must allow (`--eku`), besides the purpose's.
     pub extended_key_usages: Vec<ObjectIdentifier>,
+    /// The rules besides RFC 5280's: the web PKI's for `--profile web-pki`.
+    pub profile: crate::x509::Profile,
     /// Where the certificates a path is built from come from, as a hint about a missing
     /// one ends ("add the intermediate …"): `with --chain` for `cert verify`, the
     /// bundle's chain for `verify`, which has no --chain.
@@ -126,6 +128,7 @@ impl ValidationOptions {
             identity: None,
             key_usages: Vec::new(),
             extended_key_usages: Vec::new(),
+            profile: crate::x509::Profile::Rfc5280,
             intermediates_from: "with --chain",
         }
     }

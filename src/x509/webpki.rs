@@ -1,0 +1,230 @@
+//! The web-PKI profile (`cert verify --profile web-pki`): the CA/Browser Forum Baseline
+//! Requirements for TLS server certificates, version 2.1, applied on top of RFC 5280 to
+//! every certificate of the path but the trust anchor, as rustls-webpki, pyca
+//! `cryptography` and Go apply their subsets of it. One function per rule, each citing
+//! its section; the trust anchor is input, as for RFC 5280 (§6.1.1), so root-program
+//! rules about roots are not checked here.
+
+use crate::x509::Reason;
+use crate::x509::profile::{AUTHORITY_KEY_ID, Violation, decode, find, violation};
+use crate::x509::received::Cert;
+use der::asn1::UintRef;
+use spki::ObjectIdentifier;
+use x509_cert::ext::pkix::{AuthorityKeyIdentifier, BasicConstraints, ExtendedKeyUsage, KeyUsage, KeyUsages};
+
+const RSA_ENCRYPTION: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.1");
+const EC_PUBLIC_KEY: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.2.1");
+const P256: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.3.1.7");
+const P384: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.132.0.34");
+const P521: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.132.0.35");
+const SERVER_AUTH: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.3.1");
+const ANY_EXTENDED_KEY_USAGE: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.37.0");
+const SUBJECT_ALT_NAME: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.17");
+const KEY_USAGE: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.15");
+const DAY: i64 = 86_400;
+
+/// Every rule for a certificate on the path: `is_leaf` for the subscriber (server)
+/// certificate, else a subordinate CA.
+pub fn check(cert: &Cert, is_leaf: bool) -> Result<(), Violation> {
+    check_authority_key_identifier(cert)?;
+    check_key(cert)?;
+    if is_leaf {
+        check_subscriber_is_no_ca(cert)?;
+        check_subscriber_purpose(cert)?;
+        check_subscriber_names(cert)?;
+        check_subscriber_validity(cert)
+    } else {
+        check_ca_key_usage(cert)?;
+        check_ca_purpose(cert)
+    }
+}
+
+/// BR 7.1.2.11.1 (and 7.1.2.10.5 for CAs): the authorityKeyIdentifier has a
+/// keyIdentifier and neither authorityCertIssuer nor authorityCertSerialNumber.
+fn check_authority_key_identifier(cert: &Cert) -> Result<(), Violation> {
+    let Some(ext) = find(cert, AUTHORITY_KEY_ID) else {
+        return Err(violation(Reason::MissingExtension, cert, "it has no authorityKeyIdentifier (BR 7.1.2.11.1)"));
+    };
+    let aki: AuthorityKeyIdentifier = decode(cert, ext, "authorityKeyIdentifier")?;
+    if aki.key_identifier.is_none() || aki.authority_cert_issuer.is_some() || aki.authority_cert_serial_number.is_some()
+    {
+        return Err(violation(
+            Reason::MalformedExtension,
+            cert,
+            "its authorityKeyIdentifier must hold a keyIdentifier alone, without authorityCertIssuer or authorityCertSerialNumber (BR 7.1.2.11.1)",
+        ));
+    }
+    Ok(())
+}
+
+/// BR 6.1.5 and 7.1.3.1: RSA keys of at least 2048 bits, the modulus a multiple of 8 bits;
+/// ECDSA keys on P-256, P-384 or P-521 only (no secp256k1, no other algorithm).
+fn check_key(cert: &Cert) -> Result<(), Violation> {
+    let spki = cert.tbs_certificate().subject_public_key_info();
+    let weak = |what: String| Err(violation(Reason::WeakKey, cert, format!("{what} (BR 6.1.5, 7.1.3.1)")));
+    if spki.algorithm.oid == RSA_ENCRYPTION {
+        let bits = rsa_modulus_bits(spki.subject_public_key.raw_bytes());
+        return match bits {
+            Some(bits) if bits >= 2048 && bits % 8 == 0 => Ok(()),
+            Some(bits) => weak(format!(
+                "its RSA key has a {bits}-bit modulus; the web PKI takes 2048 bits or more, in whole bytes"
+            )),
+            None => weak("its RSA key does not parse".into()),
+        };
+    }
+    if spki.algorithm.oid == EC_PUBLIC_KEY {
+        let curve = spki.algorithm.parameters.as_ref().and_then(|p| p.decode_as::<ObjectIdentifier>().ok());
+        return match curve {
+            Some(curve) if [P256, P384, P521].contains(&curve) => Ok(()),
+            Some(curve) => {
+                weak(format!("its EC key is on curve {curve}; the web PKI takes P-256, P-384 and P-521 only"))
+            }
+            None => weak("its EC key names no curve".into()),
+        };
+    }
+    weak(format!("its key algorithm {} is not RSA or ECDSA", spki.algorithm.oid))
+}
+
+/// The bit length of an RSAPublicKey's modulus (RFC 8017 A.1.1).
+fn rsa_modulus_bits(der: &[u8]) -> Option<usize> {
+    #[derive(der::Sequence)]
+    struct RsaPublicKey<'a> {
+        modulus: UintRef<'a>,
+        _exponent: UintRef<'a>,
+    }
+    let key: RsaPublicKey<'_> = der::Decode::from_der(der).ok()?;
+    let bytes = key.modulus.as_bytes();
+    let first = *bytes.first()?;
+    Some(bytes.len() * 8 - first.leading_zeros() as usize)
+}
+
+/// BR 7.1.2.7.8: a subscriber certificate is no CA (basicConstraints, if present, says
+/// cA FALSE).
+fn check_subscriber_is_no_ca(cert: &Cert) -> Result<(), Violation> {
+    if let Some(ext) = find(cert, BASIC_CONSTRAINTS) {
+        let constraints: BasicConstraints = decode(cert, ext, "basicConstraints")?;
+        if constraints.ca {
+            return Err(violation(
+                Reason::CaAsEndEntity,
+                cert,
+                "a CA certificate cannot be a TLS server's (BR 7.1.2.7.8)",
+            ));
+        }
+    }
+    Ok(())
+}
+const BASIC_CONSTRAINTS: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.19");
+
+/// BR 7.1.2.7.10: a subscriber certificate has an extendedKeyUsage naming serverAuth
+/// and not anyExtendedKeyUsage.
+fn check_subscriber_purpose(cert: &Cert) -> Result<(), Violation> {
+    let eku = extended_key_usage(cert)?;
+    match eku {
+        Some(eku) if eku.0.contains(&SERVER_AUTH) && !eku.0.contains(&ANY_EXTENDED_KEY_USAGE) => Ok(()),
+        _ => Err(violation(
+            Reason::MissingPurpose(crate::x509::Purpose::Server),
+            cert,
+            "a TLS server certificate must have an extendedKeyUsage naming serverAuth, without anyExtendedKeyUsage (BR 7.1.2.7.10)",
+        )),
+    }
+}
+
+/// BR 7.1.2.7.12 and 7.1.4.3: a subscriber certificate has a subjectAltName (its names
+/// are there, not in the commonName), critical when the subject is empty.
+fn check_subscriber_names(cert: &Cert) -> Result<(), Violation> {
+    let Some(ext) = find(cert, SUBJECT_ALT_NAME) else {
+        return Err(violation(Reason::MissingExtension, cert, "it has no subjectAltName (BR 7.1.2.7.12)"));
+    };
+    if cert.tbs_certificate().subject().is_empty() && !ext.critical {
+        return Err(violation(
+            Reason::BadCriticality,
+            cert,
+            "its subject is empty, so its subjectAltName must be critical (BR 7.1.2.7.12, RFC 5280 §4.2.1.6)",
+        ));
+    }
+    Ok(())
+}
+
+/// BR 6.3.2: a subscriber certificate's validity period (notBefore to notAfter, both
+/// included) is at most 398 days when issued on or after 2020-09-01, and since ballot
+/// SC-081 at most 200 days from 2026-03-15, 100 days from 2027-03-15 and 47 days from
+/// 2029-03-15.
+fn check_subscriber_validity(cert: &Cert) -> Result<(), Violation> {
+    const LIMITS: &[(i64, i64, &str)] = &[
+        (1_868_227_200, 47, "2029-03-15"),
+        (1_805_068_800, 100, "2027-03-15"),
+        (1_773_532_800, 200, "2026-03-15"),
+        (1_598_918_400, 398, "2020-09-01"),
+    ];
+    let Some((_, days, since)) = LIMITS.iter().find(|(from, _, _)| cert.not_before >= *from) else {
+        return Ok(());
+    };
+    let period = cert.not_after - cert.not_before + 1;
+    if period > days * DAY {
+        return Err(violation(
+            Reason::ValidityTooLong,
+            cert,
+            format!(
+                "its validity period is {} days; a TLS server certificate issued since {since} may have {days} at most (BR 6.3.2)",
+                (period + DAY - 1) / DAY
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// BR 7.1.2.10.7: a CA certificate's keyUsage is present, critical, and asserts
+/// keyCertSign.
+fn check_ca_key_usage(cert: &Cert) -> Result<(), Violation> {
+    let Some(ext) = find(cert, KEY_USAGE) else {
+        return Err(violation(Reason::MissingExtension, cert, "this CA certificate has no keyUsage (BR 7.1.2.10.7)"));
+    };
+    let usage: KeyUsage = decode(cert, ext, "keyUsage")?;
+    if !ext.critical || !usage.0.contains(KeyUsages::KeyCertSign) {
+        return Err(violation(
+            Reason::BadKeyUsage,
+            cert,
+            "a CA certificate's keyUsage must be critical and assert keyCertSign (BR 7.1.2.10.7)",
+        ));
+    }
+    Ok(())
+}
+
+/// BR 7.1.2.10.6 (as rustls-webpki and pyca apply it): a subordinate CA's
+/// extendedKeyUsage, where present, names serverAuth and never anyExtendedKeyUsage.
+fn check_ca_purpose(cert: &Cert) -> Result<(), Violation> {
+    match extended_key_usage(cert)? {
+        Some(eku) if !eku.0.contains(&SERVER_AUTH) || eku.0.contains(&ANY_EXTENDED_KEY_USAGE) => Err(violation(
+            Reason::MissingPurpose(crate::x509::Purpose::Server),
+            cert,
+            "a TLS CA's extendedKeyUsage must name serverAuth, without anyExtendedKeyUsage (BR 7.1.2.10.6)",
+        )),
+        _ => Ok(()),
+    }
+}
+
+fn extended_key_usage(cert: &Cert) -> Result<Option<ExtendedKeyUsage>, Violation> {
+    cert.tbs_certificate()
+        .get_extension::<ExtendedKeyUsage>()
+        .map(|found| found.map(|(_, eku)| eku))
+        .map_err(|e| violation(Reason::MalformedExtension, cert, format!("its extendedKeyUsage does not parse ({e})")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rsa_modulus_lengths_are_counted_in_bits() {
+        use der::Encode;
+        let key = |modulus: &[u8]| {
+            let n = der::asn1::Uint::new(modulus).unwrap();
+            let e = der::asn1::Uint::new(&[1, 0, 1]).unwrap();
+            vec![n, e].to_der().unwrap()
+        };
+        assert_eq!(rsa_modulus_bits(&key(&[0xC0; 256])), Some(2048));
+        assert_eq!(rsa_modulus_bits(&key(&[0x7F; 256])), Some(2047));
+        assert_eq!(rsa_modulus_bits(&key(&[0xFF; 128])), Some(1024));
+        assert_eq!(rsa_modulus_bits(b"\x30\x00"), None);
+    }
+}
