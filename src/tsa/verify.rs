@@ -739,4 +739,18 @@ mod tests {
         assert_eq!(reason, TokenReason::TsaCertificateNotFound);
         assert!(message.contains("--chain"), "{message}");
     }
+
+    /// A signer keeps a token only from a reply that granted it, with or without
+    /// modifications; a rejection says so rather than "no token".
+    #[test]
+    fn a_fresh_reply_must_be_granted_with_or_without_modifications() {
+        let rejection = include_bytes!("../../fuzz/seeds/timestamp/rejection-bad-data-format.tsr");
+        assert_eq!(check_fresh_reply(rejection, &[0; 32], None).unwrap_err().code, "not-granted");
+        let mut with_mods = include_bytes!("../../fuzz/seeds/timestamp/keyseal-ecdsa-certreq.tsr").to_vec();
+        // TimeStampResp { status PKIStatusInfo { status INTEGER 0 } ...}: 0 becomes 1.
+        let at = with_mods.windows(5).position(|w| w == [0x30, 0x03, 0x02, 0x01, 0x00]).unwrap();
+        with_mods[at + 4] = 1;
+        let other = check_fresh_reply(&with_mods, &[0; 32], None).unwrap_err();
+        assert_ne!(other.code, "not-granted", "grantedWithMods is granted: {}", other.message);
+    }
 }
