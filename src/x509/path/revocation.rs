@@ -274,26 +274,19 @@ mod tests {
     /// on; one that ran out of budget ends the search, as budget-exceeded.
     #[test]
     fn a_failed_signer_path_is_kept_and_an_exhausted_budget_ends_the_search() {
-        let (expired_ca, good_ca, anchor_cert) =
-            (pkits("BadnotAfterDateCACert"), pkits("GoodCACert"), pkits("TrustAnchorRootCertificate"));
+        let (expired_ca, anchor_cert) = (pkits("BadnotAfterDateCACert"), pkits("TrustAnchorRootCertificate"));
         let anchor = Indexed::new(&anchor_cert);
         let mut best = None;
         let (found, _) = step(&Indexed::new(&expired_ca), &anchor, Budget::default(), &mut best);
         assert_eq!(found, Ok(false));
         assert_eq!(best.map(|(reason, _)| reason), Some(Reason::Expired));
-        // One signature left: enough to check the signer's, not the anchor's own (the
-        // PKITS anchor has no authorityKeyIdentifier, so its self-signature is checked).
+        // Name constraints spent: the signer's path (under a constraining anchor) runs out
+        // in its name-constraint check.
+        let (constraining, constrained) = (pkits("nameConstraintsDN1CACert"), pkits("nameConstraintsDN1subCA1Cert"));
         let mut budget = Budget::default();
-        loop {
-            let mut next = budget.clone();
-            next.signature().unwrap();
-            if next.clone().signature().is_err() {
-                break;
-            }
-            budget = next;
-        }
+        budget.name_comparison(crate::x509::budget::NAME_CONSTRAINT_COMPARISONS).unwrap();
         let mut best = None;
-        let (found, _) = step(&Indexed::new(&good_ca), &anchor, budget, &mut best);
+        let (found, _) = step(&Indexed::new(&constrained), &Indexed::new(&constraining), budget, &mut best);
         assert_eq!(found.map_err(|(reason, _)| reason), Err(Reason::BudgetExceeded));
         assert_eq!(best, None);
     }
