@@ -753,4 +753,48 @@ mod tests {
         let other = check_fresh_reply(&with_mods, &[0; 32], None).unwrap_err();
         assert_ne!(other.code, "not-granted", "grantedWithMods is granted: {}", other.message);
     }
+
+    /// signingCertificate names the signer by hash, and by issuer AND serial when given:
+    /// another certificate, another issuer or another serial is refused.
+    #[test]
+    fn the_signing_certificate_must_name_the_signer_by_hash_issuer_and_serial() {
+        let (signer, other) = (pkits("GoodCACert"), pkits("BadnotAfterDateCACert"));
+        let hash = ImprintHash::Sha256.digest(signer.der()).to_vec();
+        let id = |issuer: &Cert, serial: &Cert| IssuerSerial {
+            issuer: vec![GeneralName::DirectoryName(issuer.tbs_certificate().issuer().clone())],
+            serial_number: serial.tbs_certificate().serial_number().clone(),
+        };
+        assert_eq!(check_cert_id(&signer, &hash, &hash, None), Ok(()));
+        assert_eq!(check_cert_id(&signer, &hash, &hash, Some(&id(&signer, &signer))), Ok(()));
+        let refused = |result: Result<(), Failure>| result.unwrap_err().0;
+        assert_eq!(refused(check_cert_id(&signer, &hash, &[0; 32], None)), TokenReason::BadSigningCertificate);
+        let same_issuer_other_serial = id(&signer, &other);
+        assert_eq!(
+            refused(check_cert_id(&signer, &hash, &hash, Some(&same_issuer_other_serial))),
+            TokenReason::BadSigningCertificate
+        );
+        let elsewhere = pkits("AnyPolicyTest14EE"); // another issuer, serial 02 as Good CA's
+        assert_eq!(
+            refused(check_cert_id(&signer, &hash, &hash, Some(&id(&elsewhere, &signer)))),
+            TokenReason::BadSigningCertificate
+        );
+        // The token's own signingCertificate names keyseal's TSA, not Good CA.
+        let token = token();
+        assert_eq!(refused(check_signing_certificate(&token.signer, &signer)), TokenReason::BadSigningCertificate);
+    }
+
+    /// A signed attribute with two values is malformed, not read as its first.
+    #[test]
+    fn a_signed_attribute_of_two_values_is_malformed() {
+        let mut signer = token().signer;
+        assert!(attribute(&signer, ID_MESSAGE_DIGEST, "messageDigest").unwrap().is_some());
+        let mut attrs: Vec<x509_cert::attr::Attribute> = signer.signed_attrs.clone().unwrap().into_vec();
+        let digest = attrs.iter_mut().find(|a| a.oid == ID_MESSAGE_DIGEST).unwrap();
+        let second = Any::new(der::Tag::OctetString, vec![0u8; 32]).unwrap();
+        digest.values.insert(second).unwrap();
+        signer.signed_attrs = Some(attrs.try_into().unwrap());
+        let (reason, message) = attribute(&signer, ID_MESSAGE_DIGEST, "messageDigest").unwrap_err();
+        assert_eq!(reason, TokenReason::MalformedToken);
+        assert!(message.contains("messageDigest"), "{message}");
+    }
 }
