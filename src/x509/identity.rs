@@ -196,6 +196,15 @@ mod tests {
             assert!(Identity::hostname(bad).is_err(), "{bad:?}");
         }
         assert!(Identity::hostname(&format!("{}.example", "a".repeat(64))).is_err());
+        // 253 characters at most (RFC 1035 §2.3.4, without the trailing dot).
+        let label = "a".repeat(63);
+        let longest = format!("{label}.{label}.{label}.{}", "b".repeat(61));
+        assert_eq!(longest.len(), 253);
+        assert_eq!(host(&longest), longest);
+        assert!(Identity::hostname(&format!("{longest}.")).is_ok(), "the trailing dot does not count");
+        let too_long = format!("{label}.{label}.{label}.{}", "b".repeat(62));
+        assert_eq!(too_long.len(), 254);
+        assert!(Identity::hostname(&too_long).is_err());
         assert!(Identity::hostname("192.0.2.1").unwrap_err().contains("--ip"));
     }
 
@@ -251,6 +260,9 @@ mod tests {
         assert!(!asked.presented_in(&[san("alice@example.com")]));
         assert!(!asked.presented_in(&[san("example.com")]), "a constraint-like name is no mailbox");
         assert!(Identity::email("no-at-sign").is_err());
+        for bad in ["@example.com", "al ice@example.com", "\u{e9}@example.com", "alice@", "alice@exa_mple.com"] {
+            assert!(Identity::email(bad).is_err(), "{bad:?}");
+        }
         assert!(Identity::email("a@b@").is_err());
     }
 }
