@@ -796,6 +796,22 @@ fn names_asked_for_agree_with_openssl() {
     assert_eq!(ask(&leaf, "--hostname", "xn--bcher-kva.wild.example.com", None), "hostname-mismatch");
     // OpenSSL falls back to the commonName when there is no DNS name; RFC 9525 §6.1 forbids it.
     assert_eq!(ask(&cn_only, "--hostname", "cn.example.com", None), "hostname-mismatch");
+    // pyca's server verifier (RFC 9525 too, and the web-PKI profile) on every DNS case:
+    // the same verdict, but for the two rules pyca does not apply (a wildcard over a
+    // public suffix, a wildcard standing for an A-label), where it accepts.
+    for (value, pyca_differs) in [
+        ("www.example.com", false),
+        ("a.wild.example.com", false),
+        ("wild.example.com", false),
+        ("a.b.wild.example.com", false),
+        ("cn.example.com", false),
+        ("victim.co.uk", true),
+        ("xn--bcher-kva.wild.example.com", true),
+    ] {
+        let ours = ask(&leaf, "--hostname", value, None) == "valid";
+        let pyca = pyca_server_verdict(&root, &[], &leaf, value);
+        assert_eq!(ours != (pyca == "valid"), pyca_differs, "{value}: keyseal valid {ours}, pyca {pyca}");
+    }
     for (value, expected) in [
         ("192.0.2.7", "valid"),
         ("192.0.2.8", "ip-mismatch"),
