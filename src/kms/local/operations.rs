@@ -55,17 +55,18 @@ impl Kms for LocalKms {
 
     fn list_keys(&self, request: &PageRequest) -> KmsResult<ListKeysResponse> {
         self.execute_read(Action::ListKeys, None, false, |ctx| {
-            let (offset, limit) = check_page(request)?;
-            let keys = store::list_keys(ctx.tx, offset, limit)?
-                .into_iter()
-                .map(|k| KeyListEntry { key_arn: key_arn(&k.key_id), key_id: k.key_id })
-                .collect();
+            let page = Page::read(
+                request,
+                |offset, limit| store::list_keys(ctx.tx, offset, limit),
+                || store::count_keys(ctx.tx),
+            )?;
+            let keys = page.items.into_iter().map(|k| KeyListEntry { key_arn: key_arn(&k.key_id), key_id: k.key_id });
             Ok(ListKeysResponse {
                 request_id: ctx.request_id(),
-                keys: Keys { key: keys },
-                page_number: request.page_number,
-                page_size: request.page_size,
-                total_count: store::count_keys(ctx.tx)?,
+                keys: Keys { key: keys.collect() },
+                page_number: page.number,
+                page_size: page.size,
+                total_count: page.total,
             })
         })
     }
@@ -73,14 +74,17 @@ impl Kms for LocalKms {
     fn list_key_versions(&self, request: &ListKeyVersionsRequest) -> KmsResult<ListKeyVersionsResponse> {
         self.execute_read(Action::ListKeyVersions, Some(&request.key_id), false, |ctx| {
             let key = ctx.key(&request.key_id)?;
-            let (offset, limit) = check_page(&request.page)?;
-            let versions = store::list_versions(ctx.tx, &key.key_id, offset, limit)?.iter().map(key_version).collect();
+            let page = Page::read(
+                &request.page,
+                |offset, limit| store::list_versions(ctx.tx, &key.key_id, offset, limit),
+                || store::count_versions(ctx.tx, &key.key_id),
+            )?;
             Ok(ListKeyVersionsResponse {
                 request_id: ctx.request_id(),
-                key_versions: KeyVersions { key_version: versions },
-                page_number: request.page.page_number,
-                page_size: request.page.page_size,
-                total_count: store::count_versions(ctx.tx, &key.key_id)?,
+                key_versions: KeyVersions { key_version: page.items.iter().map(key_version).collect() },
+                page_number: page.number,
+                page_size: page.size,
+                total_count: page.total,
             })
         })
     }
@@ -143,17 +147,22 @@ impl Kms for LocalKms {
 
     fn list_aliases(&self, request: &PageRequest) -> KmsResult<ListAliasesResponse> {
         self.execute_read(Action::ListAliases, None, false, |ctx| {
-            let (offset, limit) = check_page(request)?;
-            let aliases = store::list_aliases(ctx.tx, offset, limit)?
-                .into_iter()
-                .map(|a| AliasEntry { alias_arn: alias_arn(&a.alias_name), alias_name: a.alias_name, key_id: a.key_id })
-                .collect();
+            let page = Page::read(
+                request,
+                |offset, limit| store::list_aliases(ctx.tx, offset, limit),
+                || store::count_aliases(ctx.tx),
+            )?;
+            let aliases = page.items.into_iter().map(|a| AliasEntry {
+                alias_arn: alias_arn(&a.alias_name),
+                alias_name: a.alias_name,
+                key_id: a.key_id,
+            });
             Ok(ListAliasesResponse {
                 request_id: ctx.request_id(),
-                aliases: Aliases { alias: aliases },
-                page_number: request.page_number,
-                page_size: request.page_size,
-                total_count: store::count_aliases(ctx.tx)?,
+                aliases: Aliases { alias: aliases.collect() },
+                page_number: page.number,
+                page_size: page.size,
+                total_count: page.total,
             })
         })
     }
@@ -325,6 +334,27 @@ pub(super) fn key_version(version: &VersionRow) -> KeyVersion {
         key_id: version.key_id.clone(),
         key_version_id: version.key_version_id.clone(),
         creation_date: format_unix(version.creation_date),
+    }
+}
+
+/// One page of a list operation: its items, and the paging fields every list answer
+/// carries (the page asked for, and how many there are in all).
+pub(super) struct Page<T> {
+    items: Vec<T>,
+    number: u32,
+    size: u32,
+    total: u64,
+}
+
+impl<T> Page<T> {
+    /// The page `request` asks for (checked first): `items(offset, limit)` and `total()`.
+    fn read(
+        request: &PageRequest,
+        items: impl FnOnce(u64, u64) -> KmsResult<Vec<T>>,
+        total: impl FnOnce() -> KmsResult<u64>,
+    ) -> KmsResult<Page<T>> {
+        let (offset, limit) = check_page(request)?;
+        Ok(Page { items: items(offset, limit)?, number: request.page_number, size: request.page_size, total: total()? })
     }
 }
 
