@@ -213,6 +213,77 @@ fn extended_key_usage(cert: &Cert) -> Result<Option<ExtendedKeyUsage>, Violation
 #[cfg(test)]
 mod tests {
     use super::*;
+    use der::asn1::{BitString, OctetString};
+    use der::{Any, Decode, Encode, Tagged};
+    use x509_cert::ext::Extension;
+
+    /// PKITS's Good CA (RSA-2048, an AKI of a keyIdentifier alone) with its
+    /// tbsCertificate's fields changed by `edit`; the signature no longer matches, which
+    /// these rules do not look at.
+    fn good_ca_with(edit: impl FnOnce(&mut Vec<Any>)) -> Cert {
+        let der = include_bytes!("../../fixtures/pkits/certs/GoodCACert.crt");
+        let outer: Vec<Any> = Vec::from_der(der).unwrap();
+        let mut tbs: Vec<Any> = Vec::from_der(&outer[0].to_der().unwrap()).unwrap();
+        edit(&mut tbs);
+        let tbs = Any::from_der(&tbs.to_der().unwrap()).unwrap();
+        Cert::from_der(&vec![tbs, outer[1].clone(), outer[2].clone()].to_der().unwrap()).unwrap()
+    }
+
+    fn with_aki(aki: &AuthorityKeyIdentifier) -> Cert {
+        good_ca_with(|tbs| {
+            let wrapped = tbs[7].clone();
+            let mut extensions: Vec<Extension> = Vec::from_der(wrapped.value()).unwrap();
+            let found = extensions.iter_mut().find(|e| e.extn_id == AUTHORITY_KEY_ID).unwrap();
+            found.extn_value = OctetString::new(aki.to_der().unwrap()).unwrap();
+            tbs[7] = Any::new(wrapped.tag(), extensions.to_der().unwrap()).unwrap();
+        })
+    }
+
+    /// A certificate whose key is an RSA key with a modulus of `bits` bits.
+    fn with_rsa_bits(bits: usize) -> Cert {
+        let mut modulus = vec![0xFFu8; bits.div_ceil(8)];
+        modulus[0] = 0xFF >> (modulus.len() * 8 - bits);
+        let key = vec![der::asn1::Uint::new(&modulus).unwrap(), der::asn1::Uint::new(&[1, 0, 1]).unwrap()];
+        let spki = spki::SubjectPublicKeyInfoOwned {
+            algorithm: spki::AlgorithmIdentifierOwned { oid: RSA_ENCRYPTION, parameters: Some(Any::null()) },
+            subject_public_key: BitString::from_bytes(&key.to_der().unwrap()).unwrap(),
+        };
+        good_ca_with(|tbs| tbs[6] = Any::from_der(&spki.to_der().unwrap()).unwrap())
+    }
+
+    /// BR 7.1.2.11.1: a keyIdentifier, and nothing else.
+    #[test]
+    fn an_authority_key_identifier_is_a_key_identifier_alone() {
+        let id = Some(OctetString::new(vec![7; 20]).unwrap());
+        let issuer = Some(vec![x509_cert::ext::pkix::name::GeneralName::DnsName(
+            der::asn1::Ia5String::new("ca.example").unwrap(),
+        )]);
+        let serial = Some(x509_cert::serial_number::SerialNumber::new(&[5]).unwrap());
+        let verdict = |aki: AuthorityKeyIdentifier| check_authority_key_identifier(&with_aki(&aki)).map_err(|e| e.0);
+        let alone = AuthorityKeyIdentifier { key_identifier: id.clone(), ..Default::default() };
+        assert_eq!(verdict(alone), Ok(()));
+        assert_eq!(verdict(AuthorityKeyIdentifier::default()), Err(Reason::MalformedExtension), "empty");
+        let with_serial = AuthorityKeyIdentifier {
+            key_identifier: id.clone(),
+            authority_cert_serial_number: serial,
+            ..Default::default()
+        };
+        assert_eq!(verdict(with_serial), Err(Reason::MalformedExtension));
+        let with_issuer =
+            AuthorityKeyIdentifier { key_identifier: id, authority_cert_issuer: issuer, ..Default::default() };
+        assert_eq!(verdict(with_issuer), Err(Reason::MalformedExtension));
+    }
+
+    /// BR 6.1.5: RSA moduli of 2048 bits or more, in whole bytes.
+    #[test]
+    fn rsa_keys_are_2048_bits_or_more_in_whole_bytes() {
+        let verdict = |bits| check_key(&with_rsa_bits(bits)).map_err(|e| e.0);
+        assert_eq!(verdict(2048), Ok(()));
+        assert_eq!(verdict(3072), Ok(()));
+        assert_eq!(verdict(2047), Err(Reason::WeakKey));
+        assert_eq!(verdict(2052), Err(Reason::WeakKey), "not whole bytes");
+        assert_eq!(verdict(1024), Err(Reason::WeakKey));
+    }
 
     #[test]
     fn rsa_modulus_lengths_are_counted_in_bits() {
