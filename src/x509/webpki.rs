@@ -229,14 +229,26 @@ mod tests {
         Cert::from_der(&vec![tbs, outer[1].clone(), outer[2].clone()].to_der().unwrap()).unwrap()
     }
 
-    fn with_aki(aki: &AuthorityKeyIdentifier) -> Cert {
+    /// Good CA with its extensions changed by `edit`.
+    fn with_extensions(edit: impl FnOnce(&mut Vec<Extension>)) -> Cert {
         good_ca_with(|tbs| {
             let wrapped = tbs[7].clone();
             let mut extensions: Vec<Extension> = Vec::from_der(wrapped.value()).unwrap();
-            let found = extensions.iter_mut().find(|e| e.extn_id == AUTHORITY_KEY_ID).unwrap();
-            found.extn_value = OctetString::new(aki.to_der().unwrap()).unwrap();
+            edit(&mut extensions);
             tbs[7] = Any::new(wrapped.tag(), extensions.to_der().unwrap()).unwrap();
         })
+    }
+
+    /// `extensions` with the one of `oid` set to `value` (added when absent), or removed.
+    fn set(extensions: &mut Vec<Extension>, oid: ObjectIdentifier, value: Option<(bool, Vec<u8>)>) {
+        extensions.retain(|e| e.extn_id != oid);
+        if let Some((critical, der)) = value {
+            extensions.push(Extension { extn_id: oid, critical, extn_value: OctetString::new(der).unwrap() });
+        }
+    }
+
+    fn with_aki(aki: &AuthorityKeyIdentifier) -> Cert {
+        with_extensions(|e| set(e, AUTHORITY_KEY_ID, Some((false, aki.to_der().unwrap()))))
     }
 
     /// A certificate whose key is an RSA key with a modulus of `bits` bits.
@@ -297,5 +309,81 @@ mod tests {
         assert_eq!(rsa_modulus_bits(&key(&[0x7F; 256])), Some(2047));
         assert_eq!(rsa_modulus_bits(&key(&[0xFF; 128])), Some(1024));
         assert_eq!(rsa_modulus_bits(b"\x30\x00"), None);
+    }
+
+    fn eku(purposes: &[ObjectIdentifier]) -> Option<(bool, Vec<u8>)> {
+        Some((false, ExtendedKeyUsage(purposes.to_vec()).to_der().unwrap()))
+    }
+
+    /// BR 7.1.2.7.10: serverAuth, and never anyExtendedKeyUsage, in a server certificate.
+    #[test]
+    fn a_server_certificate_names_server_auth_and_not_any_purpose() {
+        const EKU: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.37");
+        let code_signing = ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.3.3");
+        let verdict = |value| check_subscriber_purpose(&with_extensions(|e| set(e, EKU, value))).map_err(|e| e.0);
+        assert_eq!(verdict(eku(&[SERVER_AUTH])), Ok(()));
+        let refused = Err(Reason::MissingPurpose(crate::x509::Purpose::Server));
+        assert_eq!(verdict(eku(&[SERVER_AUTH, ANY_EXTENDED_KEY_USAGE])), refused);
+        assert_eq!(verdict(eku(&[code_signing])), refused);
+        assert_eq!(verdict(None), refused);
+    }
+
+    /// BR 7.1.2.7.12: a subjectAltName, critical when the subject is empty.
+    #[test]
+    fn a_server_certificate_has_a_san_critical_when_its_subject_is_empty() {
+        let san = |critical| Some((critical, vec![0x30, 0x05, 0x82, 0x03, b'a', b'.', b'b']));
+        let verdict = |value, empty_subject: bool| {
+            let cert = good_ca_with(|tbs| {
+                let wrapped = tbs[7].clone();
+                let mut extensions: Vec<Extension> = Vec::from_der(wrapped.value()).unwrap();
+                set(&mut extensions, SUBJECT_ALT_NAME, value);
+                tbs[7] = Any::new(wrapped.tag(), extensions.to_der().unwrap()).unwrap();
+                if empty_subject {
+                    tbs[5] = Any::from_der(&x509_cert::name::Name::default().to_der().unwrap()).unwrap();
+                }
+            });
+            check_subscriber_names(&cert).map_err(|e| e.0)
+        };
+        assert_eq!(verdict(san(false), false), Ok(()));
+        assert_eq!(verdict(san(true), true), Ok(()));
+        assert_eq!(verdict(san(false), true), Err(Reason::BadCriticality));
+        assert_eq!(verdict(None, false), Err(Reason::MissingExtension));
+    }
+
+    /// BR 6.3.2: the validity period counts both ends; 200 days is the limit for a
+    /// certificate issued on 2026-04-01, 398 for one issued in 2021, none before 2020-09.
+    #[test]
+    fn a_server_certificate_is_valid_no_longer_than_its_issuance_date_allows() {
+        let with_validity = |not_before: u64, seconds: u64| {
+            let time = |at: u64| {
+                x509_cert::time::Time::UtcTime(
+                    der::asn1::UtcTime::from_unix_duration(std::time::Duration::from_secs(at)).unwrap(),
+                )
+            };
+            let validity: x509_cert::time::Validity =
+                x509_cert::time::Validity::new(time(not_before), time(not_before + seconds));
+            good_ca_with(|tbs| tbs[4] = Any::from_der(&validity.to_der().unwrap()).unwrap())
+        };
+        let verdict =
+            |not_before, seconds| check_subscriber_validity(&with_validity(not_before, seconds)).map_err(|e| e.0);
+        let day = DAY as u64;
+        let april_2026 = 1_775_001_600;
+        assert_eq!(verdict(april_2026, 200 * day - 1), Ok(()), "200 days, both ends counted");
+        assert_eq!(verdict(april_2026, 200 * day), Err(Reason::ValidityTooLong), "one second more");
+        let in_2021 = 1_610_000_000;
+        assert_eq!(verdict(in_2021, 398 * day - 1), Ok(()));
+        assert_eq!(verdict(in_2021, 398 * day), Err(Reason::ValidityTooLong));
+        assert_eq!(verdict(1_500_000_000, 800 * day), Ok(()), "before 2020-09-01");
+    }
+
+    /// BR 7.1.2.10.7: a CA's keyUsage is present, critical, and asserts keyCertSign.
+    #[test]
+    fn a_cas_key_usage_is_critical_with_key_cert_sign() {
+        let usage = |critical, bits: KeyUsages| Some((critical, KeyUsage(bits.into()).to_der().unwrap()));
+        let verdict = |value| check_ca_key_usage(&with_extensions(|e| set(e, KEY_USAGE, value))).map_err(|e| e.0);
+        assert_eq!(verdict(usage(true, KeyUsages::KeyCertSign)), Ok(()));
+        assert_eq!(verdict(usage(false, KeyUsages::KeyCertSign)), Err(Reason::BadKeyUsage));
+        assert_eq!(verdict(usage(true, KeyUsages::CRLSign)), Err(Reason::BadKeyUsage));
+        assert_eq!(verdict(None), Err(Reason::MissingExtension));
     }
 }
