@@ -386,4 +386,18 @@ mod tests {
         assert_eq!(verdict(usage(true, KeyUsages::CRLSign)), Err(Reason::BadKeyUsage));
         assert_eq!(verdict(None), Err(Reason::MissingExtension));
     }
+
+    /// BR 7.1.2.10.6: a TLS CA's extendedKeyUsage, if any, names serverAuth and not
+    /// anyExtendedKeyUsage; a CA without one is not restricted.
+    #[test]
+    fn a_cas_purposes_if_any_include_server_auth_and_not_any() {
+        const EKU: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.37");
+        let code_signing = ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.3.3");
+        let verdict = |value| check_ca_purpose(&with_extensions(|e| set(e, EKU, value))).map_err(|e| e.0);
+        assert_eq!(verdict(None), Ok(()));
+        assert_eq!(verdict(eku(&[SERVER_AUTH])), Ok(()));
+        let refused = Err(Reason::MissingPurpose(crate::x509::Purpose::Server));
+        assert_eq!(verdict(eku(&[SERVER_AUTH, ANY_EXTENDED_KEY_USAGE])), refused);
+        assert_eq!(verdict(eku(&[code_signing])), refused);
+    }
 }
