@@ -62,7 +62,8 @@ impl Identity {
     pub fn email(text: &str) -> Result<Identity, String> {
         let invalid = || format!("{text:?} is not an email address (local@domain)");
         let (local, domain) = text.rsplit_once('@').ok_or_else(invalid)?;
-        if local.is_empty() || !local.is_ascii() || local.contains(char::is_whitespace) {
+        if local.is_empty() || !local.is_ascii() || local.contains(|c: char| c.is_whitespace() || c.is_ascii_control())
+        {
             return Err(invalid());
         }
         match Identity::hostname(domain) {
@@ -260,7 +261,14 @@ mod tests {
         assert!(!asked.presented_in(&[san("alice@example.com")]));
         assert!(!asked.presented_in(&[san("example.com")]), "a constraint-like name is no mailbox");
         assert!(Identity::email("no-at-sign").is_err());
-        for bad in ["@example.com", "al ice@example.com", "\u{e9}@example.com", "alice@", "alice@exa_mple.com"] {
+        for bad in [
+            "@example.com",
+            "al ice@example.com",
+            "\u{e9}@example.com",
+            "alice@",
+            "alice@exa_mple.com",
+            "a\u{1b}[2K@example.com",
+        ] {
             assert!(Identity::email(bad).is_err(), "{bad:?}");
         }
         assert!(Identity::email("a@b@").is_err());
