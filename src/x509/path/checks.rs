@@ -854,4 +854,17 @@ mod tests {
         let mut checker = Checker { checks: Vec::new(), path: Vec::new(), options: &expired };
         assert_eq!(check_anchor(&mut checker, &Indexed::new(&root)).unwrap_err().reason, Reason::Expired);
     }
+
+    /// A mismatch names the SAN's entries, eight at most, then how many more.
+    #[test]
+    fn a_mismatch_shows_at_most_eight_san_entries() {
+        let dns = |i: usize| GeneralName::DnsName(der::asn1::Ia5String::new(&format!("h{i}.example")).unwrap());
+        let eight: Vec<GeneralName> = (0..8).map(dns).collect();
+        assert_eq!(show_sans(&eight[..1]), "DNS:h0.example");
+        let shown = show_sans(&eight);
+        assert!(shown.ends_with("DNS:h7.example") && !shown.contains("more"), "{shown}");
+        let nine: Vec<GeneralName> = (0..9).map(dns).collect();
+        let shown = show_sans(&nine);
+        assert!(shown.ends_with("DNS:h7.example, and 1 more") && !shown.contains("h8"), "{shown}");
+    }
 }
