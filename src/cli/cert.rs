@@ -85,7 +85,7 @@ pub struct CertVerifyArgs {
     #[arg(long, value_name = "ADDR", value_parser = Identity::email)]
     pub email: Option<Identity>,
     /// rfc5280, or web-pki: RFC 5280 and the CA/Browser Forum Baseline Requirements for
-    /// TLS server certificates (key sizes and curves, AKI and SKI forms, serverAuth in
+    /// TLS server certificates (key sizes and curves, the AKI's form, serverAuth in
     /// the leaf's extendedKeyUsage and in any intermediate's, no CA as the leaf, a
     /// subjectAltName, validity limits), each refusal naming its BR section. Default:
     /// web-pki with --purpose server and --hostname, else rfc5280.
