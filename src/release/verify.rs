@@ -326,20 +326,32 @@ pub fn verify_release(options: &VerifyOptions) -> Result<VerifyReport, ReleaseEr
         skipped: Vec::new(),
         other_release: None,
     };
-    let Ok(stamped) = check_timestamp(&bundle, options, &mut report) else { return Ok(report) };
+    let (timestamp, stamped) = check_timestamp(&bundle, options);
+    report.timestamp = timestamp;
+    let stamped = match stamped {
+        Ok(stamped) => stamped,
+        Err(refusal) => return Ok(refusal.into_report(report)),
+    };
     let signer_key = match &options.trust {
-        Some(trust) => match signer_by_certificate(&bundle, trust, stamped, &mut report)? {
-            Some(key) => key,
-            None => return Ok(report),
-        },
+        Some(trust) => {
+            let found = signer_by_certificate(&bundle, trust, stamped)?;
+            report.chain = found.chain;
+            report.revocation = found.revocation;
+            match found.key {
+                Ok(key) => key,
+                Err(refusal) => return Ok(refusal.into_report(report)),
+            }
+        }
         None => pinned.clone().ok_or_else(|| {
             ReleaseError::Input("pin the signer with --public-key, or trust it by certificate with --trust".into())
         })?,
     };
     if pinned.as_ref().is_some_and(|pinned| *pinned != signer_key) {
-        report.signature = SignatureStatus::KeyMismatch;
-        report.signature_detail = Some("the --public-key is not the key the signer's certificate certifies".into());
-        return Ok(report);
+        let refusal = Refusal::new(
+            SignatureStatus::KeyMismatch,
+            "the --public-key is not the key the signer's certificate certifies",
+        );
+        return Ok(refusal.into_report(report));
     }
     let spec = keys::spec_of_public_key(&signer_key)
         .ok_or_else(|| ReleaseError::Input("the signer's key is neither RSA, P-256 nor secp256k1".into()))?;
@@ -391,32 +403,32 @@ fn read_bundle(bytes: &[u8], path: &Path, pinned: Option<&[u8]>) -> Result<Bundl
     Bundle::parse(bytes)
 }
 
-/// The bundle's time stamp under `--tsa-trust`: `Ok(Some(_))` with its genTime when it verifies (over
-/// the SHA-256 of the signature, its TSA's chain valid at genTime for time stamping and not
-/// revoked by the CRLs given),
-/// `Ok(None)` when there is none or no `--tsa-trust` (recorded as absent or ignored), and
-/// `Err` when it does not verify — recorded as `timestamp-invalid`, failing closed: a
-/// token offered and refused never falls back to checking the chain now.
-fn check_timestamp(bundle: &Bundle, options: &VerifyOptions, report: &mut VerifyReport) -> Result<Option<Stamped>, ()> {
+/// The bundle's time stamp under `--tsa-trust`, as the report shows it (none when there is
+/// none and no `--tsa-trust`), and what it decides: `Ok(Some(_))` with its genTime when it
+/// verifies (over the SHA-256 of the signature, its TSA's chain valid at genTime for time
+/// stamping and not revoked by the CRLs given), `Ok(None)` when there is none or no
+/// `--tsa-trust` (shown as absent or ignored), and a `timestamp-invalid` refusal when it
+/// does not verify, failing closed: a token offered and refused never falls back to
+/// checking the chain now.
+fn check_timestamp(
+    bundle: &Bundle,
+    options: &VerifyOptions,
+) -> (Option<TimestampReport>, Result<Option<Stamped>, Refusal>) {
     let tsa_trust = &options.tsa_trust;
-    let record = |report: &mut VerifyReport, status, detail: String, token| {
-        report.timestamp = Some(TimestampReport { status, detail, token });
-    };
+    let record = |status, detail: String, token| Some(TimestampReport { status, detail, token });
     let stamp = match (&bundle.timestamp, tsa_trust.is_empty()) {
-        (None, true) => return Ok(None),
+        (None, true) => return (None, Ok(None)),
         (None, false) => {
             let detail =
                 "the bundle has no time stamp: the certificate chain is checked at the verification time".into();
-            record(report, TimestampStatus::Absent, detail, None);
-            return Ok(None);
+            return (record(TimestampStatus::Absent, detail, None), Ok(None));
         }
         (Some(stamp), true) => {
             let detail = format!(
                 "the bundle has a time stamp from {}, not used: pass --tsa-trust TSA-ROOT.pem to check the chain at its time",
                 crate::quote::escape_text(&stamp.tsa)
             );
-            record(report, TimestampStatus::Ignored, detail, None);
-            return Ok(None);
+            return (record(TimestampStatus::Ignored, detail, None), Ok(None));
         }
         (Some(stamp), false) => stamp,
     };
@@ -435,8 +447,7 @@ fn check_timestamp(bundle: &Bundle, options: &VerifyOptions, report: &mut Verify
                     token.gen_time.as_deref().unwrap_or(""),
                     crate::quote::escape_text(token.tsa.as_deref().unwrap_or("?"))
                 );
-                record(report, TimestampStatus::Ok, detail, Some(token));
-                return Ok(Some(Stamped { gen_time, latest }));
+                return (record(TimestampStatus::Ok, detail, Some(token)), Ok(Some(Stamped { gen_time, latest })));
             }
             ("malformed-token".to_string(), "the token's genTime cannot be read".to_string(), Some(token))
         }
@@ -447,10 +458,43 @@ fn check_timestamp(bundle: &Bundle, options: &VerifyOptions, report: &mut Verify
         ),
         Err(err) => (err.code, err.message, None),
     };
-    report.signature = SignatureStatus::TimestampInvalid;
-    report.signature_detail = Some(format!("[{reason}] the bundle's time stamp does not verify: {message}"));
-    record(report, TimestampStatus::Invalid, format!("[{reason}] {message}"), token);
-    Err(())
+    let refusal = Refusal::new(
+        SignatureStatus::TimestampInvalid,
+        format!("[{reason}] the bundle's time stamp does not verify: {message}"),
+    );
+    (record(TimestampStatus::Invalid, format!("[{reason}] {message}"), token), Err(refusal))
+}
+
+/// Why the signature is not trusted, as the report says it.
+struct Refusal {
+    status: SignatureStatus,
+    detail: Option<String>,
+}
+
+impl Refusal {
+    fn new(status: SignatureStatus, detail: impl Into<String>) -> Refusal {
+        Refusal { status, detail: Some(detail.into()) }
+    }
+
+    /// `report`, with this refusal as its signature's verdict (files are not checked
+    /// against a manifest that cannot be trusted).
+    fn into_report(self, report: VerifyReport) -> VerifyReport {
+        VerifyReport { signature: self.status, signature_detail: self.detail, ..report }
+    }
+}
+
+/// The signer's certificate chain, as validated: the chain's report and revocation, and
+/// the leaf's key or why it is not trusted.
+struct SignerFound {
+    chain: Option<crate::x509::ValidationReport>,
+    revocation: Option<RevocationStatus>,
+    key: Result<Vec<u8>, Refusal>,
+}
+
+impl SignerFound {
+    fn refused(chain: Option<crate::x509::ValidationReport>, refusal: Refusal) -> SignerFound {
+        SignerFound { chain, revocation: None, key: Err(refusal) }
+    }
 }
 
 /// What a verified time stamp says: genTime, and genTime plus its accuracy.
@@ -460,7 +504,7 @@ struct Stamped {
     latest: i64,
 }
 
-/// Validates the bundle's certificate chain and returns the leaf's key, or records why not:
+/// Validates the bundle's certificate chain: its report, and the leaf's key or why not,
 /// at a verified time stamp's genTime, when there is one (revocation then by
 /// CRLs current at the verification time, see `x509::crl::Clock`), else at the
 /// verification time. A chain that fails only because a certificate expired after the
@@ -470,8 +514,7 @@ fn signer_by_certificate(
     bundle: &Bundle,
     trust: &ChainTrust,
     stamped: Option<Stamped>,
-    report: &mut VerifyReport,
-) -> Result<Option<Vec<u8>>, ReleaseError> {
+) -> Result<SignerFound, ReleaseError> {
     use crate::x509::cert::{AttributeBudget, count_certificates, load_pem_chain_within};
     use crate::x509::validate;
     let mut options = trust.validation_options(stamped.map_or(trust.at, |s| s.gen_time));
@@ -479,10 +522,8 @@ fn signer_by_certificate(
     if given > crate::x509::path::MAX_UNTRUSTED_CERTIFICATES + 1 {
         // Counted before any is decoded; the leaf is not one of the untrusted pile.
         let refusal = crate::x509::path::too_many_certificates(given - 1, &options);
-        report.signature = SignatureStatus::ChainInvalid;
-        report.signature_detail = refusal.message.clone();
-        report.chain = Some(refusal);
-        return Ok(None);
+        let why = Refusal { status: SignatureStatus::ChainInvalid, detail: refusal.message.clone() };
+        return Ok(SignerFound::refused(Some(refusal), why));
     }
     let (mut chain, mut budget) = (Vec::new(), AttributeBudget::default());
     for pem in &bundle.signer.certificate_chain {
@@ -493,10 +534,11 @@ fn signer_by_certificate(
         chain.append(&mut certs);
     }
     let Some(leaf) = chain.first() else {
-        report.signature = SignatureStatus::NoCertificate;
-        report.signature_detail =
-            Some("the bundle carries no certificate chain; verify it with --public-key instead".into());
-        return Ok(None);
+        let why = Refusal::new(
+            SignatureStatus::NoCertificate,
+            "the bundle carries no certificate chain; verify it with --public-key instead",
+        );
+        return Ok(SignerFound::refused(None, why));
     };
     options.time_stamped = stamped.map(|s| crate::x509::path::TimeStamped { now: trust.at, latest: s.latest });
     let validation = validate(leaf, &chain[1..], &trust.anchors, &options);
@@ -521,20 +563,19 @@ fn signer_by_certificate(
                 ));
             }
         }
-        report.signature = SignatureStatus::ChainInvalid;
-        report.signature_detail = Some(detail);
-        report.chain = Some(validation);
-        return Ok(None);
+        return Ok(SignerFound::refused(Some(validation), Refusal::new(SignatureStatus::ChainInvalid, detail)));
     }
     let unchecked = validation.checks.iter().any(|c| c.check == "revocation" && c.result != "ok");
-    report.revocation = Some(if unchecked { RevocationStatus::NotChecked } else { RevocationStatus::Checked });
-    report.chain = Some(validation);
-    if keys::public_key_from_pem(&bundle.signer.public_key).as_deref() != Some(leaf_key.as_slice()) {
-        report.signature = SignatureStatus::KeyMismatch;
-        report.signature_detail = Some("the bundle's public key is not the key its certificate certifies".into());
-        return Ok(None);
-    }
-    Ok(Some(leaf_key))
+    let revocation = Some(if unchecked { RevocationStatus::NotChecked } else { RevocationStatus::Checked });
+    let key = if keys::public_key_from_pem(&bundle.signer.public_key).as_deref() == Some(leaf_key.as_slice()) {
+        Ok(leaf_key)
+    } else {
+        Err(Refusal::new(
+            SignatureStatus::KeyMismatch,
+            "the bundle's public key is not the key its certificate certifies",
+        ))
+    };
+    Ok(SignerFound { chain: Some(validation), revocation, key })
 }
 
 fn check_signature(
