@@ -6,13 +6,11 @@
 
 mod common;
 
+use common::path;
+
 use common::{Keyseal, Run, peer};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
-
-fn path(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
 
 fn ok(run: Run) -> Run {
     assert_eq!(run.status, 0, "{}\n{}", run.stdout, run.stderr);

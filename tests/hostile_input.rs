@@ -8,16 +8,14 @@
 
 mod common;
 
+use common::path;
+
 use common::bounded::{assert_cheap, bounded};
 use common::{Keyseal, Run};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
-
-fn path(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
 
 const QUICK: Duration = Duration::from_secs(10);
 

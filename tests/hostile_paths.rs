@@ -8,6 +8,8 @@
 
 mod common;
 
+use common::path;
+
 use common::Keyseal;
 use common::bounded::{assert_cheap, bounded};
 use common::pki::{Issue, extension, key, name};
@@ -15,7 +17,7 @@ use der::Encode;
 use der::asn1::{Ia5String, SetOfVec};
 use p256::ecdsa::SigningKey;
 use spki::ObjectIdentifier;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 use x509_cert::attr::AttributeTypeAndValue;
 use x509_cert::ext::Extension;
@@ -26,10 +28,6 @@ use x509_cert::ext::pkix::{CertificatePolicies, PolicyMapping, PolicyMappings, S
 use x509_cert::name::{Name, RdnSequence, RelativeDistinguishedName};
 
 const LIMIT: Duration = Duration::from_secs(60);
-
-fn path(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
 
 /// A name made to be expensive: `base`, then a commonName of `long` bytes, then `tiny`
 /// RDNs of one tiny attribute each (countryName "AA", 13 bytes of DER apiece).

@@ -5,13 +5,11 @@
 
 mod common;
 
+use common::path;
+
 use common::{Keyseal, Run, SPECS, peer, sign_algorithms};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
-
-fn path(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
 
 /// A release tree under `root`; returns the names it must sign.
 fn make_release(root: &Path) -> Vec<&'static str> {

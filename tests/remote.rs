@@ -6,6 +6,8 @@
 
 mod common;
 
+use common::path;
+
 use common::{Keyseal, Run, Server, access_key, peer};
 use keyseal::kms::Kms;
 use keyseal::kms::api::SignRequest;
@@ -16,10 +18,6 @@ use zeroize::Zeroizing;
 
 const ADMIN: &str = r#"{"Version":"1","Statement":[{"Effect":"Allow","Action":"kms:*","Resource":"*"}]}"#;
 const CI_SIGNER: &str = r#"{"Version":"1","Statement":[{"Effect":"Allow","Action":["kms:AsymmetricSign","kms:GetPublicKey","kms:DescribeKey"],"Resource":"acs:kms:*:*:alias/release"}]}"#;
-
-fn path(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
 
 /// Runs keyseal on `client`'s store against `server` with an access key.
 fn remote(client: &Keyseal, server: &Server, key: &(String, String), args: &[&str]) -> Run {

@@ -7,15 +7,13 @@
 
 mod common;
 
+use common::path;
+
 use base64::Engine;
 use common::{Keyseal, Server};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-
-fn path(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
 
 /// The folder holding sigstore-js and verify.js, installed on first use from the pinned
 /// lock (`.ci/run` does it up front); tests running side by side wait for one install.

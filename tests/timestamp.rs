@@ -7,13 +7,11 @@
 
 mod common;
 
+use common::path;
+
 use common::{Keyseal, Run};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
-
-fn path(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
 
 /// OpenSSL's TSA configuration for [`openssl_tsa`]; also given to every `openssl ts` so
 /// none reads the system's.

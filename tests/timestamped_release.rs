@@ -8,13 +8,11 @@
 
 mod common;
 
+use common::path;
+
 use common::{Keyseal, Run, Server};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
-
-fn path(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
 
 /// Two years after now: long past the signer's one-day certificate, within the root's.
 fn two_years_on() -> String {

@@ -13,6 +13,11 @@ use std::process::{Child, Command, Output, Stdio};
 /// The passphrase every test store is locked with.
 pub const PASSPHRASE: &str = "test passphrase 123";
 
+/// A path as the `&str` command arguments take (test paths are UTF-8).
+pub fn path(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
 /// A scratch store directory and a way to run `keyseal` on it.
 pub struct Keyseal {
     pub dir: tempfile::TempDir,

@@ -4,10 +4,7 @@
 use super::peer;
 use std::path::{Path, PathBuf};
 
-/// A path as the `&str` OpenSSL's arguments take.
-pub fn path(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
+pub use super::path;
 
 /// A scratch directory where OpenSSL makes keys and certificates with exact extensions.
 pub struct Openssl {
