@@ -129,6 +129,7 @@ fn every_block_of_the_tour_runs_as_written() {
         "Verification: OK",
         "time stamp ok",
         "attestation ok",
+        "good for localhost",
     ] {
         assert!(stdout.contains(expected), "the tour never printed {expected:?}:\n{stdout}");
     }
