@@ -52,6 +52,8 @@ pub struct Derived {
     pub profile: [OnceCell<Result<(), Violation>>; 4],
     /// The profile's verdict on it as a trust anchor.
     pub trust_anchor: OnceCell<Result<(), Violation>>,
+    /// The web-PKI profile's verdict (webpki.rs), as a CA or as the leaf (`is_leaf`).
+    pub web_pki: [OnceCell<Result<(), Violation>>; 2],
 }
 
 impl<'a> Indexed<'a> {

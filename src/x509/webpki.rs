@@ -6,8 +6,12 @@
 //! rules about roots are not checked here.
 
 use crate::x509::Reason;
-use crate::x509::profile::{AUTHORITY_KEY_ID, Violation, decode, find, violation};
+use crate::x509::profile::{
+    ANY_EXTENDED_KEY_USAGE, AUTHORITY_KEY_ID, BASIC_CONSTRAINTS, EXTENDED_KEY_USAGE, SUBJECT_ALT_NAME, Violation,
+    decode, find, violation,
+};
 use crate::x509::received::Cert;
+use der::Decode;
 use der::asn1::UintRef;
 use spki::ObjectIdentifier;
 use x509_cert::ext::pkix::{AuthorityKeyIdentifier, BasicConstraints, ExtendedKeyUsage, KeyUsage, KeyUsages};
@@ -18,8 +22,6 @@ const P256: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.3.1.7
 const P384: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.132.0.34");
 const P521: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.132.0.35");
 const SERVER_AUTH: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.3.1");
-const ANY_EXTENDED_KEY_USAGE: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.37.0");
-const SUBJECT_ALT_NAME: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.17");
 const KEY_USAGE: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.15");
 const DAY: i64 = 86_400;
 
@@ -87,12 +89,7 @@ fn check_key(cert: &Cert) -> Result<(), Violation> {
 
 /// The bit length of an RSAPublicKey's modulus (RFC 8017 A.1.1).
 fn rsa_modulus_bits(der: &[u8]) -> Option<usize> {
-    #[derive(der::Sequence)]
-    struct RsaPublicKey<'a> {
-        modulus: UintRef<'a>,
-        _exponent: UintRef<'a>,
-    }
-    let key: RsaPublicKey<'_> = der::Decode::from_der(der).ok()?;
+    let key = rsa::pkcs1::RsaPublicKey::<UintRef<'_>>::from_der(der).ok()?;
     let bytes = key.modulus.as_bytes();
     let first = *bytes.first()?;
     Some(bytes.len() * 8 - first.leading_zeros() as usize)
@@ -113,7 +110,6 @@ fn check_subscriber_is_no_ca(cert: &Cert) -> Result<(), Violation> {
     }
     Ok(())
 }
-const BASIC_CONSTRAINTS: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.19");
 
 /// BR 7.1.2.7.10: a subscriber certificate has an extendedKeyUsage naming serverAuth
 /// and not anyExtendedKeyUsage.
@@ -204,10 +200,7 @@ fn check_ca_purpose(cert: &Cert) -> Result<(), Violation> {
 }
 
 fn extended_key_usage(cert: &Cert) -> Result<Option<ExtendedKeyUsage>, Violation> {
-    cert.tbs_certificate()
-        .get_extension::<ExtendedKeyUsage>()
-        .map(|found| found.map(|(_, eku)| eku))
-        .map_err(|e| violation(Reason::MalformedExtension, cert, format!("its extendedKeyUsage does not parse ({e})")))
+    find(cert, EXTENDED_KEY_USAGE).map(|ext| decode(cert, ext, "extendedKeyUsage")).transpose()
 }
 
 #[cfg(test)]
@@ -318,9 +311,9 @@ mod tests {
     /// BR 7.1.2.7.10: serverAuth, and never anyExtendedKeyUsage, in a server certificate.
     #[test]
     fn a_server_certificate_names_server_auth_and_not_any_purpose() {
-        const EKU: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.37");
         let code_signing = ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.3.3");
-        let verdict = |value| check_subscriber_purpose(&with_extensions(|e| set(e, EKU, value))).map_err(|e| e.0);
+        let verdict =
+            |value| check_subscriber_purpose(&with_extensions(|e| set(e, EXTENDED_KEY_USAGE, value))).map_err(|e| e.0);
         assert_eq!(verdict(eku(&[SERVER_AUTH])), Ok(()));
         let refused = Err(Reason::MissingPurpose(crate::x509::Purpose::Server));
         assert_eq!(verdict(eku(&[SERVER_AUTH, ANY_EXTENDED_KEY_USAGE])), refused);
@@ -391,9 +384,9 @@ mod tests {
     /// anyExtendedKeyUsage; a CA without one is not restricted.
     #[test]
     fn a_cas_purposes_if_any_include_server_auth_and_not_any() {
-        const EKU: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.37");
         let code_signing = ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.3.3");
-        let verdict = |value| check_ca_purpose(&with_extensions(|e| set(e, EKU, value))).map_err(|e| e.0);
+        let verdict =
+            |value| check_ca_purpose(&with_extensions(|e| set(e, EXTENDED_KEY_USAGE, value))).map_err(|e| e.0);
         assert_eq!(verdict(None), Ok(()));
         assert_eq!(verdict(eku(&[SERVER_AUTH])), Ok(()));
         let refused = Err(Reason::MissingPurpose(crate::x509::Purpose::Server));

@@ -4,7 +4,7 @@
 
 use super::*;
 
-pub(super) const ANY_EXTENDED_KEY_USAGE: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.37.0");
+pub(super) use crate::x509::profile::ANY_EXTENDED_KEY_USAGE;
 pub(super) const EMAIL_ADDRESS: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.1");
 /// Extensions this validator processes (or may ignore, being informational); any other
 /// critical extension fails the path (RFC 5280 §4.2).
@@ -79,8 +79,9 @@ pub(super) fn check_path(
         check_structure(&mut checker, indexed)?;
         check_profile(&mut checker, indexed, issuer, is_leaf)?;
         if options.profile == crate::x509::Profile::WebPki {
-            crate::x509::webpki::check(cert, is_leaf)
-                .map_err(|(reason, message)| fail_clone(&checker, cert, "web-pki", reason, message))?;
+            let verdict =
+                indexed.derived.web_pki[usize::from(is_leaf)].get_or_init(|| crate::x509::webpki::check(cert, is_leaf));
+            verdict.clone().map_err(|(reason, message)| fail_clone(&checker, cert, "web-pki", reason, message))?;
             checker.pass(cert, "web-pki", None);
         }
         check_validity(&mut checker, cert, "")?;
@@ -365,7 +366,6 @@ pub(super) fn check_identity(
     constraints: &Constraints<'_>,
     budget: &mut Budget,
 ) -> Result<(), Failure> {
-    let who = describe(cert);
     if let Some(name) = identity.general_name()
         && let Err(refusal) = constraints.check(&SubjectName::new(&name), budget)
     {
@@ -385,6 +385,7 @@ pub(super) fn check_identity(
             Identity::Ip(_) => Reason::IpMismatch,
             Identity::Email { .. } => Reason::EmailMismatch,
         };
+        let who = describe(cert);
         let message = if sans.is_empty() {
             format!(
                 "{who} has no subjectAltName, so it is good for no {} (the commonName does not count)",
@@ -513,7 +514,7 @@ fn check_asked_key_usages(checker: &mut Checker<'_>, cert: &Cert) -> Result<(), 
 }
 
 /// The keyUsage bits by their RFC 5280 §4.2.1.3 names, as `--key-usage` takes them.
-pub const KEY_USAGE_NAMES: &[(&str, KeyUsages)] = &[
+const KEY_USAGE_NAMES: &[(&str, KeyUsages)] = &[
     ("digitalSignature", KeyUsages::DigitalSignature),
     ("nonRepudiation", KeyUsages::NonRepudiation),
     ("contentCommitment", KeyUsages::NonRepudiation),
@@ -591,10 +592,15 @@ pub(super) fn purpose_oid(purpose: Purpose) -> Option<ObjectIdentifier> {
 /// codeSigning itself, unless `--rfc5280-eku`.
 pub(super) fn check_purpose(checker: &mut Checker<'_>, cert: &Cert, is_leaf: bool) -> Result<(), Failure> {
     let purpose = checker.options.purpose;
+    let wanted = purpose_oid(purpose);
+    if wanted.is_none() && checker.options.extended_key_usages.is_empty() {
+        checker.pass(cert, "extended-key-usage", Some("no purpose asked for".into()));
+        return Ok(());
+    }
     let found = cert.tbs_certificate().get_extension::<ExtendedKeyUsage>().map_err(|e| malformed(checker, cert, e))?;
     check_asked_purposes(checker, cert, found.as_ref().map(|(_, eku)| eku))?;
-    let Some(wanted) = purpose_oid(purpose) else {
-        checker.pass(cert, "extended-key-usage", Some("no purpose asked for".into()));
+    let Some(wanted) = wanted else {
+        checker.pass(cert, "extended-key-usage", None);
         return Ok(());
     };
     let who = describe(cert);

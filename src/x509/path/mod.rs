@@ -27,8 +27,8 @@ mod checks;
 mod revocation;
 
 use build::*;
+pub use checks::parse_key_usage;
 use checks::*;
-pub use checks::{KEY_USAGE_NAMES, parse_key_usage};
 use revocation::*;
 
 use crate::x509::budget::Budget;
