@@ -110,14 +110,20 @@ every signature-making ability it had are gone for good."
     CancelKeyDeletion(KeyIdArg),
     /// Print a key version's public key as SubjectPublicKeyInfo PEM (GetPublicKey).
     #[command(
-        after_help = "Example:\n  keyseal kms get-public-key --key-id alias/release --key-version-id VERSION --out pub.pem\n  openssl pkey -pubin -in pub.pem -noout -text"
+        after_help = "Examples:\n  keyseal kms get-public-key --key-id alias/release --key-version-id VERSION --out pub.pem\n  openssl pkey -pubin -in pub.pem -noout -text\n  keyseal kms get-public-key --key-id alias/release --key-version-id VERSION --format ssh --out release.pub\n\n\
+With --format ssh, the key is printed as one OpenSSH public key line (ecdsa-sha2-nistp256 or
+ssh-rsa; EC_P256K keys have no SSH form) instead of the API's JSON answer; `keyseal ssh
+allowed-signers` prints it as an allowed_signers line for `ssh-keygen -Y verify`."
     )]
     GetPublicKey {
         #[command(flatten)]
         version: KeyVersionArgs,
-        /// Also write the PEM to this file.
+        /// Also write the key to this file (PEM, or the OpenSSH line with --format ssh).
         #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
+        /// pem: the API's JSON answer, the key as SubjectPublicKeyInfo PEM; ssh: an OpenSSH public key line.
+        #[arg(long, default_value = "pem", value_parser = ["pem", "ssh"])]
+        format: String,
     },
     /// Sign a SHA-256 digest with a key version's private key (AsymmetricSign).
     #[command(
@@ -316,7 +322,14 @@ pub fn run(action: KmsAction, kms: &dyn Kms) -> Result<Outcome, KmsError> {
             &kms.schedule_key_deletion(&ScheduleKeyDeletionRequest { key_id: key.key_id, pending_window_in_days })?,
         )?,
         CancelKeyDeletion(key) => print_json(&kms.cancel_key_deletion(&key.request())?)?,
-        GetPublicKey { version, out } => {
+        GetPublicKey { version, out, format } if format == "ssh" => {
+            let line = crate::cli::ssh::public_key_line(kms, &version.key_id, &version.key_version_id, "")?;
+            if let Some(path) = out {
+                input::write_out(&path, format!("{line}\n").as_bytes(), false)?;
+            }
+            crate::outln!("{line}");
+        }
+        GetPublicKey { version, out, .. } => {
             let response = kms.get_public_key(&version.request())?;
             if let Some(path) = out {
                 input::write_out(&path, response.public_key.as_bytes(), false)?;

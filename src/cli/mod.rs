@@ -16,6 +16,7 @@ pub mod output;
 pub mod progress;
 pub mod release;
 pub mod serve;
+pub mod ssh;
 pub mod timestamp;
 pub mod trust;
 
@@ -142,6 +143,9 @@ pub enum Command {
     /// Trust material for other verifiers: keyseal's roots as a Sigstore trusted_root.json.
     #[command(subcommand)]
     Trust(trust::TrustAction),
+    /// KMS keys as OpenSSH knows them: allowed_signers lines for `ssh-keygen -Y verify`.
+    #[command(subcommand)]
+    Ssh(ssh::SshAction),
     /// Print a completion script for bash, zsh, fish, powershell or elvish.
     Completions(docs::CompletionsArgs),
     /// Print keyseal's man page (roff), or write one page per command with --out-dir.
@@ -197,6 +201,10 @@ pub fn run(cli: Cli) -> Result<Outcome, CliError> {
             None => kms::run(action, &local()?)?,
         }),
         Command::Audit(action) => Ok(audit::run(action, &local()?)?),
+        Command::Ssh(action) => Ok(match remote()? {
+            Some(remote) => ssh::run(action, &remote)?,
+            None => ssh::run(action, &local()?)?,
+        }),
         Command::Ca(action) => match remote()? {
             Some(remote) => ca::run(action, &remote, &crate::kms::store::Store::open(&store_dir(store.as_deref())?)?),
             None => {

@@ -3,7 +3,7 @@
 
 use crate::bounded::{self, InputKind};
 use crate::cli::count::count;
-use crate::cli::key_args::SigningKeyArgs;
+use crate::cli::key_args::{SigningKeyArgs, wire};
 use crate::cli::progress::Progress;
 use crate::cli::{CliError, Outcome, print_json};
 use crate::kms::Kms;
@@ -11,7 +11,7 @@ use crate::kms::store::Store;
 use crate::quote::{escape_text, quote_name, quote_path};
 use crate::release::ReleaseError;
 use crate::release::hash::default_threads;
-use crate::release::sign::{SignOptions, sign_release};
+use crate::release::sign::{SignOptions, SignatureFormat, sign_release};
 use crate::release::verify::{
     ChainTrust, FileStatus, RevocationStatus, SignatureStatus, TimestampStatus, VerifyOptions, verify_release,
 };
@@ -66,6 +66,14 @@ pub struct SignArgs {
     /// CA certificates (PEM) to check an https TSA with, instead of the public web roots.
     #[arg(long, value_name = "CA.pem", requires = "tsa")]
     pub tsa_ca: Option<PathBuf>,
+    /// Also sign in this format (repeatable): ssh writes SHA256SUMS.sshsig (and with
+    /// --detached `<file>.sshsig`) for `ssh-keygen -Y verify`; EC_P256 and RSA_2048
+    /// (RSA_PKCS1_SHA_256) keys only.
+    #[arg(long = "format", value_name = "FORMAT", value_parser = wire::<SignatureFormat>(SignatureFormat::NAMES))]
+    pub formats: Vec<SignatureFormat>,
+    /// The namespace of SSH signatures: what `ssh-keygen -Y verify -n` must name.
+    #[arg(long, value_name = "NAMESPACE", default_value = crate::release::sshsig::DEFAULT_NAMESPACE)]
+    pub ssh_namespace: String,
     /// Print a JSON summary instead of text.
     #[arg(long)]
     pub json: bool,
@@ -175,6 +183,8 @@ pub fn sign(args: SignArgs, kms: &dyn Kms, ca_index: Option<&Store>) -> Result<O
             Some(url) => Some((url, args.tsa_ca.as_deref().map(read_tsa_ca).transpose()?)),
             None => None,
         },
+        formats: args.formats,
+        ssh_namespace: args.ssh_namespace,
     };
     let cert_without_tsa = options.certificate_chain.is_some() && options.tsa.is_none();
     let total: u64 = options.paths.iter().map(|p| tree_size(p)).sum();

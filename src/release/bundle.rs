@@ -21,11 +21,20 @@ pub const BUNDLE_FILE: &str = "keyseal.bundle.json";
 /// The file name of the manifest's detached signature.
 pub const SIGNATURE_FILE: &str = "SHA256SUMS.sig";
 
+/// The manifest's SSH signature (`keyseal sign --format ssh`).
+pub const SSH_SIGNATURE_FILE: &str = "SHA256SUMS.sshsig";
+
 /// The files `keyseal sign` writes into a directory: manifest, signature, bundle, Sigstore
-/// bundle. They are never entries of a release, wherever they are found.
-pub fn own_files(dir: &std::path::Path) -> [std::path::PathBuf; 4] {
-    [crate::release::manifest::MANIFEST_FILE, SIGNATURE_FILE, BUNDLE_FILE, crate::release::sigstore::SIGSTORE_FILE]
-        .map(|name| dir.join(name))
+/// bundle, SSH signature. They are never entries of a release, wherever they are found.
+pub fn own_files(dir: &std::path::Path) -> [std::path::PathBuf; 5] {
+    [
+        crate::release::manifest::MANIFEST_FILE,
+        SIGNATURE_FILE,
+        BUNDLE_FILE,
+        crate::release::sigstore::SIGSTORE_FILE,
+        SSH_SIGNATURE_FILE,
+    ]
+    .map(|name| dir.join(name))
 }
 
 /// A release bundle.

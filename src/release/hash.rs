@@ -2,7 +2,7 @@
 //! files first so the threads finish together. No thread pool crate: `std::thread::scope`
 //! and an atomic cursor are all it takes.
 
-use sha2::{Digest, Sha256};
+use sha2::{Digest, Sha256, Sha512};
 use std::io::Read;
 use std::path::Path;
 use std::sync::Mutex;
@@ -13,6 +13,26 @@ const BUFFER: usize = 1 << 20;
 
 /// The SHA-256 of one file, streamed; `progress` hears of every chunk read.
 pub fn hash_file(path: &Path, buffer: &mut [u8], progress: &(dyn Fn(u64) + Sync)) -> std::io::Result<[u8; 32]> {
+    hash_file_with(path, buffer, progress, false).map(|digests| digests.sha256)
+}
+
+/// A file's digests from one read: SHA-256 always, SHA-512 when asked (an SSH signature
+/// signs a file's SHA-512, and reading the file twice could sign two different contents).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FileDigests {
+    /// What the manifest lists.
+    pub sha256: [u8; 32],
+    /// What an SSH signature of the file signs, when asked for.
+    pub sha512: Option<[u8; 64]>,
+}
+
+/// [`hash_file`], with the SHA-512 too when `sha512` is set.
+pub fn hash_file_with(
+    path: &Path,
+    buffer: &mut [u8],
+    progress: &(dyn Fn(u64) + Sync),
+    sha512: bool,
+) -> std::io::Result<FileDigests> {
     // Opened without blocking, and refused unless it is a regular file: a path swapped for
     // a FIFO or a device after the walk must not stall or flood the hashing.
     let mut file = crate::bounded::open_nonblocking(path)?;
@@ -22,6 +42,7 @@ pub fn hash_file(path: &Path, buffer: &mut [u8], progress: &(dyn Fn(u64) + Sync)
         return Err(std::io::Error::new(std::io::ErrorKind::InvalidInput, format!("not a regular file ({what})")));
     }
     let mut hasher = Sha256::new();
+    let mut long = sha512.then(Sha512::new);
     loop {
         let read = match file.read(buffer) {
             Ok(0) => break,
@@ -30,9 +51,12 @@ pub fn hash_file(path: &Path, buffer: &mut [u8], progress: &(dyn Fn(u64) + Sync)
             Err(e) => return Err(e),
         };
         hasher.update(&buffer[..read]);
+        if let Some(long) = &mut long {
+            long.update(&buffer[..read]);
+        }
         progress(read as u64);
     }
-    Ok(hasher.finalize().into())
+    Ok(FileDigests { sha256: hasher.finalize().into(), sha512: long.map(|h| h.finalize().into()) })
 }
 
 /// The number of threads to hash with: one per core.
@@ -46,9 +70,20 @@ pub fn hash_files(
     threads: usize,
     progress: &(dyn Fn(u64) + Sync),
 ) -> Vec<std::io::Result<[u8; 32]>> {
+    hash_files_with(files, threads, progress, false).into_iter().map(|r| r.map(|d| d.sha256)).collect()
+}
+
+/// [`hash_files`], with each file's SHA-512 too when `sha512` is set.
+pub fn hash_files_with(
+    files: &[(&Path, u64)],
+    threads: usize,
+    progress: &(dyn Fn(u64) + Sync),
+    sha512: bool,
+) -> Vec<std::io::Result<FileDigests>> {
     let mut order: Vec<usize> = (0..files.len()).collect();
     order.sort_by_key(|&i| std::cmp::Reverse(files[i].1));
-    let results: Mutex<Vec<Option<std::io::Result<[u8; 32]>>>> = Mutex::new((0..files.len()).map(|_| None).collect());
+    let results: Mutex<Vec<Option<std::io::Result<FileDigests>>>> =
+        Mutex::new((0..files.len()).map(|_| None).collect());
     let cursor = AtomicUsize::new(0);
     let threads = threads.clamp(1, files.len().max(1));
     std::thread::scope(|scope| {
@@ -56,7 +91,7 @@ pub fn hash_files(
             scope.spawn(|| {
                 let mut buffer = vec![0u8; BUFFER];
                 while let Some(&index) = order.get(cursor.fetch_add(1, Ordering::Relaxed)) {
-                    let digest = hash_file(files[index].0, &mut buffer, progress);
+                    let digest = hash_file_with(files[index].0, &mut buffer, progress, sha512);
                     if let Ok(mut slots) = results.lock() {
                         slots[index] = Some(digest);
                     }
@@ -102,5 +137,12 @@ mod tests {
         assert_eq!(seen.load(Ordering::Relaxed), contents.iter().map(|c| c.len() as u64).sum::<u64>());
         let missing = hash_files(&[(Path::new("/nonexistent/file"), 0)], 2, &|_| {});
         assert!(missing[0].is_err());
+        // Asked for, the SHA-512 comes from the same read; not asked for, there is none.
+        for (digests, content) in hash_files_with(&files, 2, &|_| {}, true).iter().zip(&contents) {
+            let digests = digests.as_ref().unwrap();
+            assert_eq!(digests.sha256.as_slice(), Sha256::digest(content).as_slice());
+            assert_eq!(digests.sha512.unwrap().as_slice(), Sha512::digest(content).as_slice());
+        }
+        assert!(hash_files_with(&files, 1, &|_| {}, false).iter().all(|d| d.as_ref().unwrap().sha512.is_none()));
     }
 }

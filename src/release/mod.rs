@@ -10,6 +10,7 @@ pub mod manifest;
 pub mod provenance;
 pub mod sign;
 pub mod sigstore;
+pub mod sshsig;
 pub mod verify;
 pub mod walk;
 
@@ -32,6 +33,10 @@ pub enum ReleaseError {
     /// A given input (bundle, manifest, public key, flag) is unusable.
     #[error("{0}")]
     Input(String),
+    /// A signature format was asked for that the key version cannot sign in (secp256k1 or
+    /// RSA-PSS as an SSH signature).
+    #[error("{0}")]
+    UnsupportedFormat(String),
     /// The time-stamp authority refused, could not be reached, or answered wrongly.
     #[error("{}", .0.message)]
     Timestamp(#[from] crate::tsa::TsaError),
@@ -53,6 +58,7 @@ impl ReleaseError {
             ReleaseError::Certificate(err) => err.reason.code().to_string(),
             ReleaseError::Files(_) => "unreadable-files".into(),
             ReleaseError::Input(_) => "bad-input".into(),
+            ReleaseError::UnsupportedFormat(_) => "unsupported-format".into(),
             ReleaseError::Timestamp(err) => err.code.clone(),
             ReleaseError::Output { .. } => "cannot-write".into(),
         }

@@ -12,16 +12,42 @@ use crate::release::ReleaseError;
 use crate::release::bundle::{
     BUNDLE_FILE, Bundle, ManifestRef, SIGNATURE_FILE, SignatureInfo, Signer, Timestamp, own_files,
 };
-use crate::release::hash::hash_files;
+use crate::release::hash::hash_files_with;
 use crate::release::manifest::{MANIFEST_FILE, Manifest};
 use crate::release::sigstore::{self, MessageSignature, SIGSTORE_FILE};
+use crate::release::sshsig::{self, SshKey};
 use crate::release::walk::{OWN_OUTPUT, Skipped, Walk, walk};
 use crate::safe_write;
 use crate::tsa::client::TsaClient;
 use crate::x509;
 use serde::Serialize;
-use sha2::{Digest, Sha256};
+use sha2::{Digest, Sha256, Sha512};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+
+/// A signature format `keyseal sign --format` writes besides keyseal's own (the manifest,
+/// its DER signature, the bundle and the Sigstore bundle, always written).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SignatureFormat {
+    /// An OpenSSH signature (`SHA256SUMS.sshsig`), for `ssh-keygen -Y verify`.
+    Ssh,
+}
+
+impl SignatureFormat {
+    /// The names `--format` takes.
+    pub const NAMES: &'static [&'static str] = &["ssh"];
+}
+
+impl std::str::FromStr for SignatureFormat {
+    type Err = String;
+
+    fn from_str(name: &str) -> Result<SignatureFormat, String> {
+        match name {
+            "ssh" => Ok(SignatureFormat::Ssh),
+            other => Err(format!("unknown signature format {other:?}; known: {}", SignatureFormat::NAMES.join(", "))),
+        }
+    }
+}
 
 /// What to sign and how.
 #[derive(Debug, Clone)]
@@ -45,6 +71,10 @@ pub struct SignOptions {
     /// Time-stamp the signature at this TSA (`--tsa URL`), with these CA certificates
     /// (PEM) for an https TSA instead of the web roots.
     pub tsa: Option<(String, Option<Vec<u8>>)>,
+    /// Signatures in other formats to write too (`--format`).
+    pub formats: Vec<SignatureFormat>,
+    /// The namespace of SSH signatures (`--ssh-namespace`, default `file`).
+    pub ssh_namespace: String,
 }
 
 /// What signing did.
@@ -117,6 +147,19 @@ fn resolve_signer(
     Ok(ResolvedSigner { key, chain_pem, leaf_der })
 }
 
+/// The signer as an SSH key, when `--format ssh` asks for SSH signatures: refused before
+/// anything is hashed or signed when its key or algorithm has no SSH form, or the
+/// namespace is not one.
+fn ssh_key(options: &SignOptions, key: &SigningKey) -> Result<Option<SshKey>, ReleaseError> {
+    if !options.formats.contains(&SignatureFormat::Ssh) {
+        return Ok(None);
+    }
+    sshsig::check_namespace(&options.ssh_namespace).map_err(ReleaseError::Input)?;
+    SshKey::new(key.spec, key.algorithm, &key.public_spki)
+        .map(Some)
+        .map_err(|reason| ReleaseError::UnsupportedFormat(format!("cannot sign in SSH format: {reason}")))
+}
+
 /// Refuses a chain that holds a certificate this store's own CA has revoked: the CA knows
 /// at once, long before a verifier sees its next CRL.
 fn refuse_revoked(store: &Store, chain: &[x509::Cert]) -> Result<(), ReleaseError> {
@@ -157,6 +200,7 @@ pub fn sign_release(
     progress: &(dyn Fn(u64) + Sync),
 ) -> Result<SignSummary, ReleaseError> {
     let signer = resolve_signer(kms, options, ca_index)?;
+    let ssh = ssh_key(options, &signer.key)?;
     let out = &options.out_dir;
     let mut walked = walk(&options.paths, &own_outputs(options));
     if options.detached {
@@ -165,7 +209,8 @@ pub fn sign_release(
     for signed_before in options.paths.iter().filter(|dir| dir.join(BUNDLE_FILE).is_file()) {
         drop_own_detached_signatures(&mut walked, signed_before);
     }
-    let manifest = digest_walked(&walked, "sign", options.threads, progress)?;
+    let per_file_sha512 = ssh.is_some() && options.detached;
+    let (manifest, sha512s) = digest_walked_with(&walked, "sign", options.threads, progress, per_file_sha512)?;
     let entries: Vec<_> = walked.entries.values().collect();
 
     let manifest_bytes = manifest.to_bytes();
@@ -197,6 +242,19 @@ pub fn sign_release(
                 writes.push((out.join(format!("{name}{}", sigstore::DETACHED_SUFFIX)), json));
             }
             writes.push((out.join(format!("{name}.sig")), signature));
+        }
+    }
+    if let Some(ssh) = &ssh {
+        let namespace = &options.ssh_namespace;
+        let mut sign = |name: &str, sha512: &[u8]| -> Result<(), ReleaseError> {
+            let signature = signer.key.sign_digest(kms, &SshKey::digest_to_sign(namespace, sha512))?;
+            let armored = ssh.armor(namespace, &signature).map_err(ReleaseError::Input)?;
+            writes.push((out.join(format!("{name}{}", sshsig::SSHSIG_SUFFIX)), armored.into_bytes()));
+            Ok(())
+        };
+        sign(MANIFEST_FILE, &Sha512::digest(&manifest_bytes))?;
+        for (name, sha512) in &sha512s {
+            sign(name, sha512)?;
         }
     }
     let bundle = Bundle {
@@ -266,6 +324,18 @@ pub(crate) fn digest_walked(
     threads: usize,
     progress: &(dyn Fn(u64) + Sync),
 ) -> Result<Manifest, ReleaseError> {
+    digest_walked_with(walked, what, threads, progress, false).map(|(manifest, _)| manifest)
+}
+
+/// [`digest_walked`], with every file's SHA-512 from the same read when `sha512` is set
+/// (what per-file SSH signatures sign).
+fn digest_walked_with(
+    walked: &Walk,
+    what: &str,
+    threads: usize,
+    progress: &(dyn Fn(u64) + Sync),
+    sha512: bool,
+) -> Result<(Manifest, BTreeMap<String, [u8; 64]>), ReleaseError> {
     let unnamable = walked.unnamable.iter().map(|s| format!("{}: {}", crate::quote::quote_path(&s.path), s.reason));
     let errors: Vec<String> = walked.errors.iter().cloned().chain(unnamable).collect();
     if !errors.is_empty() {
@@ -277,11 +347,15 @@ pub(crate) fn digest_walked(
     let entries: Vec<_> = walked.entries.values().collect();
     let files: Vec<(&Path, u64)> = entries.iter().map(|e| (e.path.as_path(), e.size)).collect();
     let mut manifest = Manifest::default();
+    let mut long = BTreeMap::new();
     let mut unreadable = Vec::new();
-    for (entry, digest) in entries.iter().zip(hash_files(&files, threads, progress)) {
-        match digest {
-            Ok(digest) => {
-                manifest.entries.insert(entry.name.clone(), digest);
+    for (entry, digests) in entries.iter().zip(hash_files_with(&files, threads, progress, sha512)) {
+        match digests {
+            Ok(digests) => {
+                manifest.entries.insert(entry.name.clone(), digests.sha256);
+                if let Some(sha512) = digests.sha512 {
+                    long.insert(entry.name.clone(), sha512);
+                }
             }
             Err(e) => unreadable.push(format!("{}: {e}", entry.path.display())),
         }
@@ -289,7 +363,7 @@ pub(crate) fn digest_walked(
     if !unreadable.is_empty() {
         return Err(ReleaseError::Files(unreadable));
     }
-    Ok(manifest)
+    Ok((manifest, long))
 }
 
 /// The time stamp for the bundle, and the TSA's whole reply for the Sigstore bundle.
@@ -308,14 +382,18 @@ fn own_outputs(options: &SignOptions) -> Vec<PathBuf> {
     dirs.iter().flat_map(|dir| own_files(dir)).collect()
 }
 
-/// An earlier run's `<file>.sig` and `<file>.sigstore.json` are outputs, not artifacts: in
+/// An earlier run's `<file>.sig`, `<file>.sigstore.json` and `<file>.sshsig` are outputs, not artifacts: in
 /// the output directory with --detached, and in a directory that holds an earlier run's
 /// bundle.
 fn drop_own_detached_signatures(walked: &mut Walk, out: &Path) {
     let Ok(out) = out.canonicalize() else { return };
     let names: Vec<String> = walked.entries.keys().cloned().collect();
     for name in names {
-        let Some(artifact) = name.strip_suffix(".sig").or_else(|| name.strip_suffix(sigstore::DETACHED_SUFFIX)) else {
+        let Some(artifact) = name
+            .strip_suffix(".sig")
+            .or_else(|| name.strip_suffix(sigstore::DETACHED_SUFFIX))
+            .or_else(|| name.strip_suffix(sshsig::SSHSIG_SUFFIX))
+        else {
             continue;
         };
         let entry = &walked.entries[&name];

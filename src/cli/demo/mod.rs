@@ -397,6 +397,8 @@ impl Tour<'_> {
             detached: false,
             threads: default_threads(),
             tsa: None,
+            formats: Vec::new(),
+            ssh_namespace: crate::release::sshsig::DEFAULT_NAMESPACE.into(),
         };
         Ok(sign_release(self.kms, &options, Some(self.kms.store()), &|_| {})?)
     }
