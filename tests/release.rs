@@ -764,3 +764,181 @@ fn verify_without_a_key_names_both_ways_to_trust_the_signer() {
     assert_eq!(run.status, 2, "{}", run.stderr);
     assert!(run.stderr.contains("--public-key") && run.stderr.contains("--trust"), "{}", run.stderr);
 }
+
+/// `ssh-keygen -Y verify` on the SSH signatures `sign --format ssh` writes.
+fn ssh_keygen_verifies(allowed: &Path, namespace: &str, signature: &Path, message: &Path) -> (bool, String) {
+    let output = std::process::Command::new("ssh-keygen")
+        .args(["-Y", "verify", "-f", path(allowed), "-I", "release@example.com", "-n", namespace, "-s"])
+        .arg(signature)
+        .stdin(std::fs::File::open(message).unwrap())
+        .output()
+        .expect("ssh-keygen runs (Debian: openssh-client)");
+    let text = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    (output.status.success(), text)
+}
+
+/// Issue 33 item 2: for each key spec with an SSH form, `sign --format ssh --detached`
+/// writes SSH signatures of the manifest and of every file that OpenSSH's `ssh-keygen -Y
+/// verify` accepts with the `ssh allowed-signers` line, and refuses over a tampered file or
+/// in another namespace; the key line is the one `ssh-keygen` makes of the PEM public
+/// key; `keyseal verify` checks them too and names what is wrong.
+#[test]
+fn ssh_signatures_verify_with_ssh_keygen_and_keyseal() {
+    for spec in ["EC_P256", "RSA_2048"] {
+        let release = Release::new(spec);
+        let summary = ok(release.sign(&["--format", "ssh", "--detached", "--json"]));
+        let outputs: Vec<&str> = summary["outputs"].as_array().unwrap().iter().map(|o| o.as_str().unwrap()).collect();
+        assert_eq!(outputs.iter().filter(|o| o.ends_with(".sshsig")).count(), 6, "{outputs:?}");
+        let ks = &release.ks;
+        let line = ks.ok_text(&[
+            "kms",
+            "get-public-key",
+            "--key-id",
+            &release.key_id,
+            "--key-version-id",
+            &release.version,
+            "--format",
+            "ssh",
+        ]);
+        let (converted, text) = peer("ssh-keygen", &["-i", "-m", "PKCS8", "-f", path(&release.public_key)]);
+        assert!(converted, "{text}");
+        assert_eq!(line.trim(), text.trim(), "{spec}: the OpenSSH line of the PEM key");
+        let allowed = ks.file("allowed_signers");
+        let entry = ks.ok_text(&[
+            "ssh",
+            "allowed-signers",
+            "--principal",
+            "release@example.com",
+            "--key-id",
+            &release.key_id,
+            "--key-version-id",
+            &release.version,
+        ]);
+        assert_eq!(entry, format!("release@example.com namespaces=\"file\" {line}"));
+        std::fs::write(&allowed, entry).unwrap();
+        let manifest = release.root.join("SHA256SUMS");
+        let (good, text) = ssh_keygen_verifies(&allowed, "file", &release.root.join("SHA256SUMS.sshsig"), &manifest);
+        assert!(good && text.contains("Good \"file\" signature for release@example.com"), "{spec}: {text}");
+        for name in ["empty", "docs/ünïcödé dir/read me.txt", "large.tar"] {
+            let signature = release.root.join(format!("{name}.sshsig"));
+            let (good, text) = ssh_keygen_verifies(&allowed, "file", &signature, &release.root.join(name));
+            assert!(good, "{spec} {name}: {text}");
+        }
+        let (good, _) = ssh_keygen_verifies(&allowed, "git", &release.root.join("SHA256SUMS.sshsig"), &manifest);
+        assert!(!good, "the allowed_signers line limits the key to the file namespace");
+        let verified = ok(release.verify(&[&release.root]));
+        let ssh_reports: Vec<&Value> = verified["detachedSignatures"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| r["name"].as_str().unwrap().ends_with(".sshsig"))
+            .collect();
+        assert_eq!(ssh_reports.len(), 6, "{verified}");
+        assert!(ssh_reports.iter().all(|r| r["status"] == "ok"), "{verified}");
+
+        // Tampered: a file's content, and the manifest's SSH signature swapped for a file's.
+        let tampered = ks.file("tampered");
+        std::fs::write(&tampered, b"not the manifest\n").unwrap();
+        let (good, _) = ssh_keygen_verifies(&allowed, "file", &release.root.join("SHA256SUMS.sshsig"), &tampered);
+        assert!(!good, "{spec}: ssh-keygen refuses another message");
+        std::fs::copy(release.root.join("empty.sshsig"), release.root.join("SHA256SUMS.sshsig")).unwrap();
+        let report = release.verify(&[&release.root]);
+        assert_eq!(report.status, 1, "{}", report.stdout);
+        let report = report.json();
+        let manifest_ssh =
+            report["detachedSignatures"].as_array().unwrap().iter().find(|r| r["name"] == "SHA256SUMS.sshsig");
+        assert_eq!(manifest_ssh.unwrap()["status"], "bad-signature", "{report}");
+        assert!(manifest_ssh.unwrap()["detail"].as_str().unwrap().contains("does not verify"), "{report}");
+    }
+}
+
+/// `verify --ssh-namespace` names the namespace SSH signatures must have; one made in
+/// another fails, saying which.
+#[test]
+fn an_ssh_signature_in_another_namespace_fails() {
+    let release = Release::new("EC_P256");
+    ok(release.sign(&["--format", "ssh", "--ssh-namespace", "release@example.com"]));
+    let run = release.ks.run(&["verify", path(&release.root), "--public-key", path(&release.public_key), "--json"]);
+    assert_eq!(run.status, 1, "{}", run.stdout);
+    let detail = run.json()["detachedSignatures"][0]["detail"].as_str().unwrap().to_string();
+    assert!(detail.contains("namespace \"release@example.com\", not \"file\""), "{detail}");
+    ok(release.ks.run(&[
+        "verify",
+        path(&release.root),
+        "--public-key",
+        path(&release.public_key),
+        "--ssh-namespace",
+        "release@example.com",
+    ]));
+}
+
+/// Keys and algorithms SSH has no signature for are refused before anything is signed or
+/// written, with a code and a message that says what would work; so are namespaces and
+/// principals an allowed_signers file could misread.
+#[test]
+fn ssh_refuses_what_has_no_ssh_form() {
+    let release = Release::new("EC_P256K");
+    let run = release.sign(&["--format", "ssh"]);
+    refused(&run, "unsupported-format");
+    assert!(run.stderr.contains("EC_P256K") && run.stderr.contains("EC_P256 (ecdsa-sha2-nistp256)"), "{}", run.stderr);
+    assert!(!release.root.join("SHA256SUMS").exists(), "nothing is written");
+    let run = release.ks.run(&[
+        "kms",
+        "get-public-key",
+        "--key-id",
+        &release.key_id,
+        "--key-version-id",
+        &release.version,
+        "--format",
+        "ssh",
+    ]);
+    assert_eq!(run.status, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("InvalidParameter") && run.stderr.contains("no signature form"), "{}", run.stderr);
+
+    let rsa = Release::new("RSA_2048");
+    let run = rsa.sign(&["--format", "ssh", "--algorithm", "RSA_PSS_SHA_256"]);
+    refused(&run, "unsupported-format");
+    assert!(run.stderr.contains("sign with RSA_PKCS1_SHA_256"), "{}", run.stderr);
+    refused(&rsa.sign(&["--format", "ssh", "--ssh-namespace", "two words"]), "bad-input");
+    assert!(!rsa.root.join("SHA256SUMS").exists(), "nothing is written");
+    for principal in ["two words", "quo\"te", ""] {
+        let run = rsa.ks.run(&[
+            "ssh",
+            "allowed-signers",
+            "--principal",
+            principal,
+            "--key-id",
+            &rsa.key_id,
+            "--key-version-id",
+            &rsa.version,
+        ]);
+        assert_eq!(run.status, 2, "{principal:?}: {}", run.stdout);
+        assert!(run.stderr.contains("--principal"), "{}", run.stderr);
+    }
+}
+
+/// keyseal's SSH signature reader takes what OpenSSH itself writes: an ECDSA P-256
+/// signature made by `ssh-keygen -Y sign` verifies with the key converted to PEM by
+/// `ssh-keygen -e`, and not over another message or in another namespace.
+#[test]
+fn keyseal_reads_ssh_keygen_signatures() {
+    use keyseal::kms::spec::{Algorithm, KeySpec};
+    use keyseal::release::sshsig::SshKey;
+    use sha2::{Digest, Sha512};
+    let ks = Keyseal::new();
+    let key = ks.file("id_ecdsa");
+    let (made, text) = peer("ssh-keygen", &["-q", "-t", "ecdsa", "-b", "256", "-N", "", "-f", path(&key)]);
+    assert!(made, "{text}");
+    let message = ks.file("message");
+    std::fs::write(&message, b"released by OpenSSH\n").unwrap();
+    let (signed, text) = peer("ssh-keygen", &["-Y", "sign", "-f", path(&key), "-n", "file", path(&message)]);
+    assert!(signed, "{text}");
+    let (exported, pem) = peer("ssh-keygen", &["-e", "-m", "PKCS8", "-f", &format!("{}.pub", path(&key))]);
+    assert!(exported, "{pem}");
+    let spki = keyseal::kms::keys::public_key_from_pem(&pem).expect("SubjectPublicKeyInfo PEM");
+    let ssh = SshKey::new(KeySpec::EcP256, Algorithm::EcdsaSha256, &spki).unwrap();
+    let signature = std::fs::read(format!("{}.sig", path(&message))).unwrap();
+    assert_eq!(ssh.verify(&signature, "file", &Sha512::digest(b"released by OpenSSH\n")), Ok(()));
+    assert!(ssh.verify(&signature, "file", &Sha512::digest(b"something else")).is_err());
+    assert!(ssh.verify(&signature, "git", &Sha512::digest(b"released by OpenSSH\n")).is_err());
+}

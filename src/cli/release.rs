@@ -41,7 +41,14 @@ signature bytes, and the token goes into the bundle (then media type
 application/vnd.keyseal.bundle.v2+json). `keyseal verify --tsa-trust TSA-ROOT.pem` then
 checks the certificate chain at the time stamp's time, so the release still verifies
 after the signing certificate expires. A TSA that refuses or answers wrongly stops the
-signing, and nothing is written."
+signing, and nothing is written.
+
+With --format ssh the manifest is also signed as an OpenSSH signature, SHA256SUMS.sshsig
+(and each file as `<file>.sshsig` with --detached), which anyone checks with ssh-keygen:
+  keyseal ssh allowed-signers --principal release@example.com --key-id ... > allowed_signers
+  ssh-keygen -Y verify -f allowed_signers -I release@example.com -n file -s SHA256SUMS.sshsig < SHA256SUMS
+EC_P256 (ecdsa-sha2-nistp256) and RSA_2048 with RSA_PKCS1_SHA_256 (rsa-sha2-256) keys
+have an SSH form; others are refused before anything is signed."
 )]
 pub struct SignArgs {
     /// Files and directories of the release.
@@ -54,7 +61,7 @@ pub struct SignArgs {
     /// must certify this key version, be valid now, and allow code signing.
     #[arg(long, value_name = "CHAIN.pem")]
     pub cert: Option<PathBuf>,
-    /// Directory for SHA256SUMS, SHA256SUMS.sig, keyseal.bundle.json and SHA256SUMS.sigstore.json (created if needed).
+    /// Directory for SHA256SUMS, SHA256SUMS.sig, keyseal.bundle.json, SHA256SUMS.sigstore.json and the --format signatures (created if needed).
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
     /// Also write a detached `<file>.sig` for every file (one KMS call each), and the same signature as `<file>.sigstore.json` where the algorithm has a Sigstore form.
@@ -89,9 +96,10 @@ certificate chain to a --trust root (validated per RFC 5280 for --purpose, at --
 --crl); then each file: ok, modified, missing or not in the manifest. A directory is
 checked whole: a file missing from it fails, and so does anything in it the manifest does
 not list — a file, a symbolic link (never followed; shown with where it points), a FIFO
-or device (never opened) — unless --allow-unlisted; a detached `<file>.sig` or
-`<file>.sigstore.json` beside a listed file is verified with the signer's key, and fails
-if it does not verify. --bundle also takes a Sigstore bundle (SHA256SUMS.sigstore.json,
+or device (never opened) — unless --allow-unlisted; a detached `<file>.sig`,
+`<file>.sigstore.json` or `<file>.sshsig` beside a listed file, and a SHA256SUMS.sshsig
+beside the manifest, are verified with the signer's key (SSH signatures in the namespace
+--ssh-namespace), and each fails if it does not verify. --bundle also takes a Sigstore bundle (SHA256SUMS.sigstore.json,
 or cosign's), checked the same way; one with transparency-log entries is refused. Single
 files are checked alone. Exit 0 only when everything passes, 1 on any failed check,
 2 on unusable input.
@@ -156,6 +164,10 @@ pub struct VerifyArgs {
     /// symbolic links, special files): it is still reported, as not-in-manifest.
     #[arg(long)]
     pub allow_unlisted: bool,
+    /// The namespace an SSH signature beside the manifest or a file (SHA256SUMS.sshsig,
+    /// `<file>.sshsig`, from `keyseal sign --format ssh`) must have been made in.
+    #[arg(long, value_name = "NAMESPACE", default_value = crate::release::sshsig::DEFAULT_NAMESPACE)]
+    pub ssh_namespace: String,
     /// Print the whole report as JSON.
     #[arg(long)]
     pub json: bool,
@@ -284,6 +296,7 @@ pub fn verify(args: VerifyArgs) -> Result<Outcome, CliError> {
         tsa_crls: crls,
         at,
         allow_unlisted: args.allow_unlisted,
+        ssh_namespace: args.ssh_namespace,
     })?;
     if args.json {
         print_json(&report)?;

@@ -1,4 +1,4 @@
-//! SHA-256 of many files at once: streamed through one reused buffer per thread, largest
+//! SHA-256 (and SHA-512, for SSH signatures) of many files at once: streamed through one reused buffer per thread, largest
 //! files first so the threads finish together. No thread pool crate: `std::thread::scope`
 //! and an atomic cursor are all it takes.
 
@@ -57,6 +57,12 @@ pub fn hash_file_with(
         progress(read as u64);
     }
     Ok(FileDigests { sha256: hasher.finalize().into(), sha512: long.map(|h| h.finalize().into()) })
+}
+
+/// The SHA-512 of one file, streamed.
+pub fn sha512_file(path: &Path) -> std::io::Result<[u8; 64]> {
+    let digests = hash_file_with(path, &mut vec![0; 1 << 16], &|_| {}, true)?;
+    digests.sha512.ok_or_else(|| std::io::Error::other("no SHA-512 was computed"))
 }
 
 /// The number of threads to hash with: one per core.

@@ -10,13 +10,14 @@ use crate::bounded::{self, InputKind};
 use crate::kms::keys;
 use crate::quote::quote_path;
 use crate::release::ReleaseError;
-use crate::release::bundle::{BUNDLE_FILE, Bundle, SIGNATURE_FILE, own_files};
-use crate::release::hash::{default_threads, hash_files};
+use crate::release::bundle::{BUNDLE_FILE, Bundle, SIGNATURE_FILE, SSH_SIGNATURE_FILE, own_files};
+use crate::release::hash::{default_threads, hash_files, sha512_file};
 use crate::release::manifest::Manifest;
 use crate::release::sigstore;
+use crate::release::sshsig::{SSHSIG_SUFFIX, SshKey};
 use crate::release::walk::{Skipped, manifest_name, walk};
 use serde::Serialize;
-use sha2::{Digest, Sha256};
+use sha2::{Digest, Sha256, Sha512};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -47,6 +48,8 @@ pub struct VerifyOptions {
     /// `--allow-unlisted`: what a directory holds that the manifest does not list is
     /// still reported, as `not-in-manifest` with `allowed`, and does not fail.
     pub allow_unlisted: bool,
+    /// The namespace SSH signatures (`SHA256SUMS.sshsig`, `<file>.sshsig`) must be made in.
+    pub ssh_namespace: String,
 }
 
 /// Trusting the signer through its certificate chain.
@@ -378,17 +381,24 @@ pub fn verify_release(options: &VerifyOptions) -> Result<VerifyReport, ReleaseEr
     for dir in std::iter::once(&bundle_dir).chain(paths.iter().filter(|path| path.is_dir())) {
         outputs.extend(own_files(dir));
     }
-    let signer = SignerKey { spki: &signer_key, spec, algorithm: bundle.signature.algorithm };
+    let signer = SignerKey {
+        spki: &signer_key,
+        spec,
+        algorithm: bundle.signature.algorithm,
+        ssh_namespace: &options.ssh_namespace,
+    };
     let checked = check_files(&manifest, &paths, &outputs, &signer, options.allow_unlisted)?;
     let files = checked.files;
+    let mut detached_signatures = check_manifest_formats(&manifest_path, &manifest_bytes, &signer);
+    detached_signatures.extend(checked.detached_signatures);
     report.verified = files.iter().all(|f| f.status == FileStatus::Ok || f.allowed)
         && files.iter().any(|f| f.status == FileStatus::Ok)
-        && checked.detached_signatures.iter().all(|f| f.status == FileStatus::Ok);
+        && detached_signatures.iter().all(|f| f.status == FileStatus::Ok);
     if paths.iter().any(|path| path.is_dir()) {
         report.other_release = OtherRelease::judge(manifest.entries.len(), &files);
     }
     report.files = files;
-    report.detached_signatures = checked.detached_signatures;
+    report.detached_signatures = detached_signatures;
     report.skipped = checked.skipped;
     Ok(report)
 }
@@ -622,6 +632,8 @@ struct SignerKey<'a> {
     spki: &'a [u8],
     spec: crate::kms::KeySpec,
     algorithm: crate::kms::spec::Algorithm,
+    /// What SSH signatures must be made in.
+    ssh_namespace: &'a str,
 }
 
 /// What `check_files` found: the files, the detached signatures, what was left out.
@@ -813,7 +825,10 @@ fn check_detached_signatures(
         .keys()
         .filter(|name| !manifest.entries.contains_key(*name))
         .filter_map(|name| {
-            let artifact = name.strip_suffix(".sig").or_else(|| name.strip_suffix(sigstore::DETACHED_SUFFIX))?;
+            let artifact = name
+                .strip_suffix(".sig")
+                .or_else(|| name.strip_suffix(sigstore::DETACHED_SUFFIX))
+                .or_else(|| name.strip_suffix(SSHSIG_SUFFIX))?;
             manifest.entries.contains_key(artifact).then(|| (name.clone(), artifact.to_string()))
         })
         .collect();
@@ -822,6 +837,15 @@ fn check_detached_signatures(
         let Some(entry) = walked.entries.remove(&name) else { continue };
         let Some(digest) = manifest.entries.get(&artifact) else { continue };
         let of = format!("detached signature of {}", crate::quote::quote_name(&artifact));
+        if name.ends_with(SSHSIG_SUFFIX) {
+            let file = walked.entries.get(&artifact).map(|entry| entry.path.clone());
+            let sha512 = || match &file {
+                Some(path) => sha512_file(path).map_err(|e| format!("{}: {e}", quote_path(path))),
+                None => Err("the file it signs is not here".into()),
+            };
+            reports.push(check_ssh_signature(&entry.path, &name, &of, sha512, signer));
+            continue;
+        }
         let read = if name.ends_with(sigstore::DETACHED_SUFFIX) {
             bounded::read(&entry.path, InputKind::Bundle)
                 .map_err(|e| e.to_string())
@@ -844,6 +868,41 @@ fn check_detached_signatures(
         reports.push(file_report);
     }
     reports
+}
+
+/// The manifest's signatures in other formats beside it (`SHA256SUMS.sshsig`), each checked
+/// with the signer's key; none when there are none.
+fn check_manifest_formats(manifest_path: &Path, manifest_bytes: &[u8], signer: &SignerKey<'_>) -> Vec<FileReport> {
+    let path = manifest_path.with_file_name(SSH_SIGNATURE_FILE);
+    if std::fs::symlink_metadata(&path).is_err_and(|e| e.kind() == std::io::ErrorKind::NotFound) {
+        return Vec::new();
+    }
+    let sha512 = || Ok(Sha512::digest(manifest_bytes).into());
+    vec![check_ssh_signature(&path, SSH_SIGNATURE_FILE, "SSH signature of the manifest", sha512, signer)]
+}
+
+/// An SSH signature (`keyseal sign --format ssh`) at `path`, reported as `name`: by the
+/// signer's key, in the expected namespace, over the message whose SHA-512 `sha512` gives.
+fn check_ssh_signature(
+    path: &Path,
+    name: &str,
+    of: &str,
+    sha512: impl FnOnce() -> Result<[u8; 64], String>,
+    signer: &SignerKey<'_>,
+) -> FileReport {
+    let armored = match bounded::read(path, InputKind::Signature) {
+        Ok(bytes) => bytes,
+        Err(e) => return report(name, FileStatus::Unreadable, Some(format!("{of}: {e}"))),
+    };
+    let key = match SshKey::new(signer.spec, signer.spec.default_signing_algorithm(), signer.spki) {
+        Ok(key) => key,
+        Err(why) => return report(name, FileStatus::BadSignature, Some(format!("{of}: it cannot be checked: {why}"))),
+    };
+    let checked = sha512().and_then(|sha512| key.verify(&armored, signer.ssh_namespace, &sha512));
+    match checked {
+        Ok(()) => report(name, FileStatus::Ok, Some(format!("{of}, verified with the signer's key"))),
+        Err(why) => report(name, FileStatus::BadSignature, Some(format!("{of}: {why}"))),
+    }
 }
 
 /// The signature a per-file Sigstore bundle holds, once it is shown to be over `digest` and

@@ -414,6 +414,7 @@ impl Tour<'_> {
             tsa_crls: Vec::new(),
             at: trust.at,
             allow_unlisted: false,
+            ssh_namespace: crate::release::sshsig::DEFAULT_NAMESPACE.into(),
         })?)
     }
 }
