@@ -292,12 +292,18 @@ fn github_workflow_signs_and_its_verify_job_catches_tampering() {
     let (verified, log) = run_github_job(&setup, &workflow, "verify", &values);
     assert_caught_tampering(verified, &log, "app.tar.gz");
 
-    // With the tsa input, the bundle carries a time stamp from the TSA.
+    assert!(!setup.assets.join("SHA256SUMS.sshsig").exists(), "no formats input, no SSH signature");
+
+    // With the tsa input, the bundle carries a time stamp from the TSA; with formats: ssh,
+    // the SSH signature is a release asset too.
     values.insert("inputs.tsa", setup.tsa_url.clone());
+    values.insert("inputs.formats", "ssh".into());
     let (signed, log) = run_github_job(&setup, &workflow, "sign", &values);
     assert_eq!(signed, 0, "the sign job with a TSA failed:\n{log}");
     assert!(log.contains("\"timestamp\""), "{log}");
     assert_eq!(stamped(&setup.assets.join("keyseal.bundle.json")), (V2.to_string(), true), "{log}");
+    let sshsig = std::fs::read_to_string(setup.assets.join("SHA256SUMS.sshsig")).unwrap();
+    assert!(sshsig.starts_with("-----BEGIN SSH SIGNATURE-----"), "{sshsig}");
     setup.server.stop();
 }
 
@@ -360,10 +366,15 @@ fn gitlab_template_signs_and_its_verify_job_catches_tampering() {
     let (verified, log) = run_job("keyseal-verify", &env);
     assert_caught_tampering(verified, &log, "linux/app");
 
-    // With KEYSEAL_TSA set, the bundle carries a time stamp from the TSA.
+    assert!(!setup.workspace.join("dist/SHA256SUMS.sshsig").exists(), "KEYSEAL_FORMATS empty");
+
+    // With KEYSEAL_TSA set, the bundle carries a time stamp from the TSA; with
+    // KEYSEAL_FORMATS=ssh, the release has its SSH signature too.
     env.insert("KEYSEAL_TSA".into(), setup.tsa_url.clone());
+    env.insert("KEYSEAL_FORMATS".into(), "ssh".into());
     let (signed, log) = run_job("keyseal-sign", &env);
     assert_eq!(signed, 0, "the sign job with a TSA failed:\n{log}");
     assert_eq!(stamped(&setup.workspace.join("dist/keyseal.bundle.json")), (V2.to_string(), true), "{log}");
+    assert!(setup.workspace.join("dist/SHA256SUMS.sshsig").is_file(), "{log}");
     setup.server.stop();
 }

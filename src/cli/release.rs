@@ -73,10 +73,10 @@ pub struct SignArgs {
     /// CA certificates (PEM) to check an https TSA with, instead of the public web roots.
     #[arg(long, value_name = "CA.pem", requires = "tsa")]
     pub tsa_ca: Option<PathBuf>,
-    /// Also sign in this format (repeatable): ssh writes SHA256SUMS.sshsig (and with
+    /// Also sign in this format (repeatable, or comma-separated): ssh writes SHA256SUMS.sshsig (and with
     /// --detached `<file>.sshsig`) for `ssh-keygen -Y verify`; EC_P256 and RSA_2048
     /// (RSA_PKCS1_SHA_256) keys only.
-    #[arg(long = "format", value_name = "FORMAT", value_parser = wire::<SignatureFormat>(SignatureFormat::NAMES))]
+    #[arg(long = "format", value_name = "FORMAT", value_delimiter = ',', value_parser = wire::<SignatureFormat>(SignatureFormat::NAMES))]
     pub formats: Vec<SignatureFormat>,
     /// The namespace of SSH signatures: what `ssh-keygen -Y verify -n` must name.
     #[arg(long, value_name = "NAMESPACE", default_value = crate::release::sshsig::DEFAULT_NAMESPACE)]
