@@ -23,16 +23,20 @@ pub const SIGNATURE_FILE: &str = "SHA256SUMS.sig";
 
 /// The manifest's SSH signature (`keyseal sign --format ssh`).
 pub const SSH_SIGNATURE_FILE: &str = "SHA256SUMS.sshsig";
+/// The manifest's CMS signature (`keyseal sign --format cms`).
+pub const CMS_SIGNATURE_FILE: &str = "SHA256SUMS.p7s";
 
 /// The files `keyseal sign` writes into a directory: manifest, signature, bundle, Sigstore
-/// bundle, SSH signature. They are never entries of a release, wherever they are found.
-pub fn own_files(dir: &std::path::Path) -> [std::path::PathBuf; 5] {
+/// bundle, SSH and CMS signatures. They are never entries of a release, wherever they are
+/// found.
+pub fn own_files(dir: &std::path::Path) -> [std::path::PathBuf; 6] {
     [
         crate::release::manifest::MANIFEST_FILE,
         SIGNATURE_FILE,
         BUNDLE_FILE,
         crate::release::sigstore::SIGSTORE_FILE,
         SSH_SIGNATURE_FILE,
+        CMS_SIGNATURE_FILE,
     ]
     .map(|name| dir.join(name))
 }

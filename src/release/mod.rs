@@ -5,6 +5,7 @@
 pub mod attest;
 pub mod attest_verify;
 pub mod bundle;
+pub mod cms;
 pub mod hash;
 pub mod manifest;
 pub mod provenance;

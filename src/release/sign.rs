@@ -15,6 +15,7 @@ use crate::release::bundle::{
 use crate::release::hash::hash_files_with;
 use crate::release::manifest::{MANIFEST_FILE, Manifest};
 use crate::release::sigstore::{self, MessageSignature, SIGSTORE_FILE};
+use crate::release::cms::{CMS_SUFFIX, CmsSignature};
 use crate::release::sshsig::{self, SshKey};
 use crate::release::walk::{OWN_OUTPUT, Skipped, Walk, walk};
 use crate::safe_write;
@@ -29,13 +30,15 @@ use std::path::{Path, PathBuf};
 /// its DER signature, the bundle and the Sigstore bundle, always written).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SignatureFormat {
+    /// A detached CMS SignedData (`SHA256SUMS.p7s`), for `openssl cms -verify`.
+    Cms,
     /// An OpenSSH signature (`SHA256SUMS.sshsig`), for `ssh-keygen -Y verify`.
     Ssh,
 }
 
 impl SignatureFormat {
     /// The names `--format` takes.
-    pub const NAMES: &'static [&'static str] = &["ssh"];
+    pub const NAMES: &'static [&'static str] = &["cms", "ssh"];
 }
 
 impl std::str::FromStr for SignatureFormat {
@@ -43,6 +46,7 @@ impl std::str::FromStr for SignatureFormat {
 
     fn from_str(name: &str) -> Result<SignatureFormat, String> {
         match name {
+            "cms" => Ok(SignatureFormat::Cms),
             "ssh" => Ok(SignatureFormat::Ssh),
             other => Err(format!("unknown signature format {other:?}; known: {}", SignatureFormat::NAMES.join(", "))),
         }
@@ -121,6 +125,8 @@ pub struct TimestampSummary {
 struct ResolvedSigner {
     key: SigningKey,
     chain_pem: Vec<String>,
+    /// The `--cert` chain, leaf first: what a CMS signature carries.
+    chain: Vec<x509::Cert>,
     /// The leaf of `--cert`, DER: what names the signer in the Sigstore bundle.
     leaf_der: Option<Vec<u8>>,
 }
@@ -132,6 +138,7 @@ fn resolve_signer(
 ) -> Result<ResolvedSigner, ReleaseError> {
     let key = SigningKey::resolve(kms, &options.key_id, &options.key_version_id, options.algorithm)?;
     let mut leaf_der = None;
+    let mut certificates = Vec::new();
     let chain_pem = match &options.certificate_chain {
         None => Vec::new(),
         Some(pem) => {
@@ -141,10 +148,12 @@ fn resolve_signer(
                 refuse_revoked(store, &chain)?;
             }
             leaf_der = Some(chain[0].der().to_vec());
-            chain.iter().map(certificate_pem).collect::<Result<_, _>>()?
+            let pem = chain.iter().map(certificate_pem).collect::<Result<_, _>>()?;
+            certificates = chain;
+            pem
         }
     };
-    Ok(ResolvedSigner { key, chain_pem, leaf_der })
+    Ok(ResolvedSigner { key, chain_pem, chain: certificates, leaf_der })
 }
 
 /// The signer as an SSH key, when `--format ssh` asks for SSH signatures: refused before
@@ -158,6 +167,27 @@ fn ssh_key(options: &SignOptions, key: &SigningKey) -> Result<Option<SshKey>, Re
     SshKey::new(key.spec, key.algorithm, &key.public_spki)
         .map(Some)
         .map_err(|reason| ReleaseError::UnsupportedFormat(format!("cannot sign in SSH format: {reason}")))
+}
+
+/// Whether `--format cms` asks for a CMS signature, refused before anything is hashed or
+/// signed when it cannot be made: CMS names its signer by certificate, so it needs
+/// `--cert`; and per-file CMS signatures (`--detached`) are not made (`keyseal verify`
+/// does not read CMS yet, and would take them for files outside the manifest).
+fn check_cms(options: &SignOptions, signer: &ResolvedSigner) -> Result<bool, ReleaseError> {
+    if !options.formats.contains(&SignatureFormat::Cms) {
+        return Ok(false);
+    }
+    if signer.chain.is_empty() {
+        return Err(ReleaseError::UnsupportedFormat(
+            "a CMS signature names its signer by certificate: give the key version's certificate chain with --cert CHAIN.pem (keyseal ca issue --profile code-signing ...)".into(),
+        ));
+    }
+    if options.detached {
+        return Err(ReleaseError::UnsupportedFormat(
+            "--format cms signs the manifest only (SHA256SUMS.p7s covers every file through its digest); leave out --detached, or sign with --detached and without --format cms".into(),
+        ));
+    }
+    Ok(true)
 }
 
 /// Refuses a chain that holds a certificate this store's own CA has revoked: the CA knows
@@ -201,6 +231,7 @@ pub fn sign_release(
 ) -> Result<SignSummary, ReleaseError> {
     let signer = resolve_signer(kms, options, ca_index)?;
     let ssh = ssh_key(options, &signer.key)?;
+    let cms = check_cms(options, &signer)?;
     let out = &options.out_dir;
     let mut walked = walk(&options.paths, &own_outputs(options));
     if options.detached {
@@ -256,6 +287,14 @@ pub fn sign_release(
         for (name, sha512) in &sha512s {
             sign(name, sha512)?;
         }
+    }
+    if cms {
+        let signature = CmsSignature::sign(kms, &signer.key, &signer.chain, &manifest_digest, now_unix())?;
+        let token = match &options.tsa {
+            Some((url, ca)) => Some(stamp(url, ca.as_deref(), signature.value())?.0.token),
+            None => None,
+        };
+        writes.push((out.join(format!("{MANIFEST_FILE}{CMS_SUFFIX}")), signature.to_der(token.as_deref())?));
     }
     let bundle = Bundle {
         media_type: Bundle::media_type_for(timestamp.as_ref()).into(),

@@ -1,0 +1,176 @@
+//! CMS signatures (RFC 5652), so that `openssl cms -verify` and S/MIME-minded tools
+//! (firmware updaters such as RAUC and SWUpdate) check what keyseal signs: a detached
+//! SignedData (eContentType id-data, no eContent) with one SignerInfo named by its
+//! certificate's issuer and serial, the `--cert` chain, and signed attributes contentType,
+//! messageDigest, signingTime, signingCertificateV2 (RFC 5035) and CMSAlgorithmProtection
+//! (RFC 6211). The signature is one AsymmetricSign over the SHA-256 of the attributes' DER,
+//! as every other keyseal signature. A time stamp over the signature value (RFC 3161
+//! Appendix A, signatureTimeStampToken) goes in as an unsigned attribute.
+
+use crate::kms::{Kms, SigningKey, keys};
+use crate::release::ReleaseError;
+use crate::tsa::ImprintHash;
+use crate::tsa::asn1::{EssCertIdV2, IssuerSerial, SigningCertificateV2};
+use crate::x509::{Cert, describe};
+use cms::cert::{CertificateChoices, IssuerAndSerialNumber};
+use cms::content_info::{CmsVersion, ContentInfo};
+use cms::signed_data::{
+    CertificateSet, EncapsulatedContentInfo, SignedData, SignerIdentifier, SignerInfo, SignerInfos,
+};
+use der::asn1::{ObjectIdentifier, OctetString, SetOfVec, UtcTime};
+use der::oid::db::{rfc3161, rfc5911, rfc6211};
+use der::{Any, Decode, Encode, Sequence};
+use sha2::{Digest, Sha256};
+use spki::AlgorithmIdentifierOwned;
+use x509_cert::Certificate;
+use x509_cert::attr::Attribute;
+use x509_cert::ext::pkix::name::GeneralName;
+
+/// What `sign --format cms` appends to the manifest's (or a file's) name.
+pub const CMS_SUFFIX: &str = ".p7s";
+
+/// RFC 6211 §2 (IMPLICIT tags): the algorithms the signer used, signed, so that they
+/// cannot be swapped under the signature.
+#[derive(Clone, Debug, Sequence)]
+struct CmsAlgorithmProtection {
+    digest_algorithm: AlgorithmIdentifierOwned,
+    #[asn1(context_specific = "1", tag_mode = "IMPLICIT", optional = "true")]
+    signature_algorithm: Option<AlgorithmIdentifierOwned>,
+}
+
+/// A CMS signature made, before it is encoded: the time stamp, when there is one, is over
+/// its signature value.
+pub struct CmsSignature {
+    signer_info: SignerInfo,
+    certificates: Vec<Certificate>,
+}
+
+impl CmsSignature {
+    /// Signs the message whose SHA-256 is `message_sha256` with `key` (certified by the
+    /// first certificate of `chain`), at `signing_time` (Unix seconds).
+    pub fn sign(
+        kms: &dyn Kms,
+        key: &SigningKey,
+        chain: &[Cert],
+        message_sha256: &[u8],
+        signing_time: i64,
+    ) -> Result<CmsSignature, ReleaseError> {
+        let leaf = chain.first().ok_or_else(|| {
+            ReleaseError::UnsupportedFormat(
+                "a CMS signature names its signer by certificate: give the key version's certificate chain with --cert CHAIN.pem".into(),
+            )
+        })?;
+        let certificates = chain.iter().map(carried_as_received).collect::<Result<Vec<_>, _>>()?;
+        let digest_algorithm = ImprintHash::Sha256.algorithm_identifier();
+        let signature_algorithm = keys::signature_algorithm_identifier(key.algorithm)
+            .map_err(|e| ReleaseError::Input(format!("cannot make a CMS signature: {e}")))?;
+        let attributes =
+            signed_attributes(&certificates[0], message_sha256, signing_time, &digest_algorithm, &signature_algorithm)
+                .map_err(encoding)?;
+        let signature = key.sign_digest(kms, &Sha256::digest(attributes.to_der().map_err(encoding)?))?;
+        let signer_info = SignerInfo {
+            version: CmsVersion::V1,
+            sid: SignerIdentifier::IssuerAndSerialNumber(IssuerAndSerialNumber {
+                issuer: leaf.tbs_certificate().issuer().clone(),
+                serial_number: leaf.tbs_certificate().serial_number().clone(),
+            }),
+            digest_alg: digest_algorithm,
+            signed_attrs: Some(attributes),
+            signature_algorithm,
+            signature: OctetString::new(signature).map_err(encoding)?,
+            unsigned_attrs: None,
+        };
+        Ok(CmsSignature { signer_info, certificates })
+    }
+
+    /// The signature value: what a time stamp of this signature is over.
+    pub fn value(&self) -> &[u8] {
+        self.signer_info.signature.as_bytes()
+    }
+
+    /// The DER ContentInfo, with `timestamp_token` (an RFC 3161 TimeStampToken, DER) as
+    /// the signatureTimeStampToken unsigned attribute when given.
+    pub fn to_der(mut self, timestamp_token: Option<&[u8]>) -> Result<Vec<u8>, ReleaseError> {
+        if let Some(token) = timestamp_token {
+            let token = Any::from_der(token).map_err(encoding)?;
+            let attribute = Attribute {
+                oid: rfc3161::ID_AA_TIME_STAMP_TOKEN,
+                values: SetOfVec::try_from(vec![token]).map_err(encoding)?,
+            };
+            self.signer_info.unsigned_attrs = Some(SetOfVec::try_from(vec![attribute]).map_err(encoding)?);
+        }
+        let certificates = self.certificates.into_iter().map(CertificateChoices::Certificate).collect::<Vec<_>>();
+        let signed_data = SignedData {
+            // RFC 5652 §5.1: version 1 for id-data content, X.509 certificates only and
+            // version 1 SignerInfos.
+            version: CmsVersion::V1,
+            digest_algorithms: SetOfVec::try_from(vec![ImprintHash::Sha256.algorithm_identifier()])
+                .map_err(encoding)?,
+            encap_content_info: EncapsulatedContentInfo { econtent_type: rfc5911::ID_DATA, econtent: None },
+            certificates: Some(CertificateSet::try_from(certificates).map_err(encoding)?),
+            crls: None,
+            signer_infos: SignerInfos::try_from(vec![self.signer_info]).map_err(encoding)?,
+        };
+        let content = ContentInfo {
+            content_type: rfc5911::ID_SIGNED_DATA,
+            content: Any::encode_from(&signed_data).map_err(encoding)?,
+        };
+        content.to_der().map_err(encoding)
+    }
+}
+
+/// contentType id-data, messageDigest, signingTime, signingCertificateV2 naming the leaf
+/// by hash, issuer and serial, and CMSAlgorithmProtection.
+fn signed_attributes(
+    leaf: &Certificate,
+    message_sha256: &[u8],
+    signing_time: i64,
+    digest_algorithm: &AlgorithmIdentifierOwned,
+    signature_algorithm: &AlgorithmIdentifierOwned,
+) -> der::Result<SetOfVec<Attribute>> {
+    let attribute = |oid: ObjectIdentifier, value: Any| -> der::Result<Attribute> {
+        Ok(Attribute { oid, values: SetOfVec::try_from(vec![value])? })
+    };
+    let ess = SigningCertificateV2 {
+        certs: vec![EssCertIdV2 {
+            hash_algorithm: None, // DEFAULT id-sha256, left out in DER.
+            cert_hash: OctetString::new(Sha256::digest(leaf.to_der()?).to_vec())?,
+            issuer_serial: Some(IssuerSerial {
+                issuer: vec![GeneralName::DirectoryName(leaf.tbs_certificate().issuer().clone())],
+                serial_number: leaf.tbs_certificate().serial_number().clone(),
+            }),
+        }],
+        policies: None,
+    };
+    let protection = CmsAlgorithmProtection {
+        digest_algorithm: digest_algorithm.clone(),
+        signature_algorithm: Some(signature_algorithm.clone()),
+    };
+    // RFC 5652 §11.3: UTCTime from 1950 to 2049 (GeneralizedTime after, which keyseal's
+    // clock will not reach before this is revisited).
+    let when = std::time::Duration::from_secs(u64::try_from(signing_time).unwrap_or(0));
+    SetOfVec::try_from(vec![
+        attribute(rfc5911::ID_CONTENT_TYPE, Any::encode_from(&rfc5911::ID_DATA)?)?,
+        attribute(rfc5911::ID_MESSAGE_DIGEST, Any::encode_from(&OctetString::new(message_sha256.to_vec())?)?)?,
+        attribute(rfc5911::ID_SIGNING_TIME, Any::encode_from(&UtcTime::from_unix_duration(when)?)?)?,
+        attribute(rfc5911::ID_AA_SIGNING_CERTIFICATE_V_2, Any::encode_from(&ess)?)?,
+        attribute(rfc6211::ID_AA_CMS_ALGORITHM_PROTECTION, Any::encode_from(&protection)?)?,
+    ])
+}
+
+/// The certificate as CMS carries it, refused unless that re-encodes to the exact bytes
+/// received (a legal but non-canonical encoding would change, and its signature with it).
+fn carried_as_received(cert: &Cert) -> Result<Certificate, ReleaseError> {
+    let decoded = Certificate::from_der(cert.der()).map_err(|e| ReleaseError::Input(format!("{}: {e}", describe(cert))))?;
+    if decoded.to_der().map_err(encoding)? != cert.der() {
+        return Err(ReleaseError::Input(format!(
+            "{} does not re-encode to the bytes given, so a CMS signature could not carry it intact",
+            describe(cert)
+        )));
+    }
+    Ok(decoded)
+}
+
+fn encoding(e: der::Error) -> ReleaseError {
+    ReleaseError::Input(format!("cannot encode the CMS signature: {e}"))
+}
