@@ -948,8 +948,21 @@ fn openssl_cms_verifies(p7s: &Path, message: &Path, ca: &Path) -> (bool, String)
     peer(
         "openssl",
         &[
-            "cms", "-verify", "-binary", "-inform", "DER", "-in", path(p7s), "-content", path(message), "-CAfile",
-            path(ca), "-purpose", "any", "-out", "/dev/null",
+            "cms",
+            "-verify",
+            "-binary",
+            "-inform",
+            "DER",
+            "-in",
+            path(p7s),
+            "-content",
+            path(message),
+            "-CAfile",
+            path(ca),
+            "-purpose",
+            "any",
+            "-out",
+            "/dev/null",
         ],
     )
 }
@@ -961,10 +974,16 @@ fn openssl_cms_verifies(p7s: &Path, message: &Path, ca: &Path) -> (bool, String)
 #[test]
 fn cms_signatures_verify_with_openssl() {
     let code_signing = "keyUsage=critical,digitalSignature\nextendedKeyUsage=codeSigning\n";
-    for (spec, algorithm) in [("EC_P256", "ECDSA_SHA_256"), ("RSA_2048", "RSA_PKCS1_SHA_256"), ("RSA_2048", "RSA_PSS_SHA_256"), ("EC_P256K", "ECDSA_SHA_256")] {
+    for (spec, algorithm) in [
+        ("EC_P256", "ECDSA_SHA_256"),
+        ("RSA_2048", "RSA_PKCS1_SHA_256"),
+        ("RSA_2048", "RSA_PSS_SHA_256"),
+        ("EC_P256K", "ECDSA_SHA_256"),
+    ] {
         let release = Release::new(spec);
         let chain = issue_certificate(&release, "release-signer", code_signing, "30", &release.public_key);
-        let summary = ok(release.sign(&["--format", "cms", "--cert", path(&chain), "--algorithm", algorithm, "--json"]));
+        let summary =
+            ok(release.sign(&["--format", "cms", "--cert", path(&chain), "--algorithm", algorithm, "--json"]));
         assert!(summary["outputs"].as_array().unwrap().iter().any(|o| o.as_str().unwrap().ends_with("SHA256SUMS.p7s")));
         let p7s = release.root.join("SHA256SUMS.p7s");
         let manifest = release.root.join("SHA256SUMS");
@@ -974,12 +993,19 @@ fn cms_signatures_verify_with_openssl() {
         let (printed, text) = peer("openssl", &["cms", "-cmsout", "-print", "-inform", "DER", "-in", path(&p7s)]);
         assert!(printed, "{text}");
         // OpenSSL 3.0 has no name for CMSAlgorithmProtection: its OID.
-        for attribute in ["contentType", "messageDigest", "signingTime", "id-smime-aa-signingCertificateV2", "(1.2.840.113549.1.9.52)"] {
+        for attribute in [
+            "contentType",
+            "messageDigest",
+            "signingTime",
+            "id-smime-aa-signingCertificateV2",
+            "(1.2.840.113549.1.9.52)",
+        ] {
             assert!(text.contains(attribute), "{spec}: no {attribute} in\n{text}");
         }
         assert!(text.contains("eContent: <ABSENT>"), "detached: {text}");
         let tampered = release.ks.file("tampered");
-        std::fs::write(&tampered, std::fs::read(&manifest).unwrap().iter().rev().copied().collect::<Vec<u8>>()).unwrap();
+        std::fs::write(&tampered, std::fs::read(&manifest).unwrap().iter().rev().copied().collect::<Vec<u8>>())
+            .unwrap();
         let (good, _) = openssl_cms_verifies(&p7s, &tampered, &ca);
         assert!(!good, "{spec}: openssl refuses another manifest");
         // keyseal's own verify leaves SHA256SUMS.p7s out of the files, as its own output.
@@ -995,7 +1021,8 @@ fn cms_refuses_without_a_certificate_and_per_file() {
     let run = release.sign(&["--format", "cms"]);
     refused(&run, "unsupported-format");
     assert!(run.stderr.contains("--cert CHAIN.pem"), "{}", run.stderr);
-    let chain = issue_certificate(&release, "release-signer", "extendedKeyUsage=codeSigning\n", "30", &release.public_key);
+    let chain =
+        issue_certificate(&release, "release-signer", "extendedKeyUsage=codeSigning\n", "30", &release.public_key);
     let run = release.sign(&["--format", "cms", "--cert", path(&chain), "--detached"]);
     refused(&run, "unsupported-format");
     assert!(!release.root.join("SHA256SUMS").exists(), "nothing is written");

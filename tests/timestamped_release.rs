@@ -10,7 +10,7 @@ mod common;
 
 use common::path;
 
-use common::{Keyseal, Run, Server};
+use common::{Keyseal, Run, Server, peer};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 
@@ -621,4 +621,64 @@ fn base64_decode(text: &str) -> Vec<u8> {
 fn base64_encode(bytes: &[u8]) -> String {
     use base64::Engine;
     base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+/// Issue 33 item 1: `sign --format cms --tsa` puts an RFC 3161 token over the CMS
+/// signature's value into it as the signatureTimeStampToken unsigned attribute: `openssl
+/// cms -verify` accepts the signature, and `openssl ts -verify` the token, over the SHA-256
+/// of that signature value, to the root.
+#[test]
+fn a_cms_signature_carries_a_time_stamp_over_its_value() {
+    use der::{Decode, Encode};
+    let pki = setup();
+    let dir = pki.ks.file("cms");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("app.tar.gz"), "release 1.0\n").unwrap();
+    let url = pki.tsa_url();
+    let mut args = pki.sign_args(&dir);
+    args.extend(["--cert", path(&pki.signer_cert), "--tsa", &url, "--format", "cms"]);
+    pki.ks.ok(&args);
+    let p7s = dir.join("SHA256SUMS.p7s");
+    let (verified, text) = peer(
+        "openssl",
+        &[
+            "cms",
+            "-verify",
+            "-binary",
+            "-inform",
+            "DER",
+            "-in",
+            path(&p7s),
+            "-content",
+            path(&dir.join("SHA256SUMS")),
+            "-CAfile",
+            path(&pki.root),
+            "-purpose",
+            "any",
+            "-out",
+            "/dev/null",
+        ],
+    );
+    assert!(verified, "{text}");
+
+    let info = cms::content_info::ContentInfo::from_der(&std::fs::read(&p7s).unwrap()).unwrap();
+    let signed: cms::signed_data::SignedData = info.content.decode_as().unwrap();
+    let signer = signed.signer_infos.0.iter().next().unwrap();
+    let unsigned = signer.unsigned_attrs.as_ref().expect("an unsigned attribute");
+    let stamp = unsigned.iter().find(|a| a.oid.to_string() == "1.2.840.113549.1.9.16.2.14").expect("the token");
+    let token = pki.ks.file("cms-token.der");
+    std::fs::write(&token, stamp.values.iter().next().unwrap().to_der().unwrap()).unwrap();
+    use sha2::Digest;
+    let imprint = hex::encode(sha2::Sha256::digest(signer.signature.as_bytes()));
+    let (verified, text) = peer(
+        "openssl",
+        &["ts", "-verify", "-token_in", "-in", path(&token), "-digest", &imprint, "-CAfile", path(&pki.root)],
+    );
+    assert!(verified && text.contains("Verification: OK"), "{text}");
+    let other = hex::encode(sha2::Sha256::digest(b"another signature"));
+    let (verified, _) = peer(
+        "openssl",
+        &["ts", "-verify", "-token_in", "-in", path(&token), "-digest", &other, "-CAfile", path(&pki.root)],
+    );
+    assert!(!verified, "the token is over this signature only");
 }

@@ -48,7 +48,14 @@ With --format ssh the manifest is also signed as an OpenSSH signature, SHA256SUM
   keyseal ssh allowed-signers --principal release@example.com --key-id ... > allowed_signers
   ssh-keygen -Y verify -f allowed_signers -I release@example.com -n file -s SHA256SUMS.sshsig < SHA256SUMS
 EC_P256 (ecdsa-sha2-nistp256) and RSA_2048 with RSA_PKCS1_SHA_256 (rsa-sha2-256) keys
-have an SSH form; others are refused before anything is signed."
+have an SSH form; others are refused before anything is signed.
+
+With --format cms --cert CHAIN.pem the manifest is also signed as a detached CMS
+SignedData, SHA256SUMS.p7s, carrying the chain (and, with --tsa, a time stamp over its
+signature value), for OpenSSL and S/MIME tools:
+  openssl cms -verify -binary -inform DER -in SHA256SUMS.p7s -content SHA256SUMS -CAfile root.pem -purpose any
+(-purpose any: OpenSSL's default S/MIME purpose refuses a leaf whose extendedKeyUsage is
+codeSigning only.) Every key spec and algorithm has a CMS form."
 )]
 pub struct SignArgs {
     /// Files and directories of the release.
@@ -73,9 +80,10 @@ pub struct SignArgs {
     /// CA certificates (PEM) to check an https TSA with, instead of the public web roots.
     #[arg(long, value_name = "CA.pem", requires = "tsa")]
     pub tsa_ca: Option<PathBuf>,
-    /// Also sign in this format (repeatable, or comma-separated): ssh writes SHA256SUMS.sshsig (and with
-    /// --detached `<file>.sshsig`) for `ssh-keygen -Y verify`; EC_P256 and RSA_2048
-    /// (RSA_PKCS1_SHA_256) keys only.
+    /// Also sign in this format (repeatable, or comma-separated): cms writes SHA256SUMS.p7s
+    /// for `openssl cms -verify` (needs --cert); ssh writes SHA256SUMS.sshsig (and with
+    /// --detached `<file>.sshsig`) for `ssh-keygen -Y verify` (EC_P256, and RSA_2048 with
+    /// RSA_PKCS1_SHA_256).
     #[arg(long = "format", value_name = "FORMAT", value_delimiter = ',', value_parser = wire::<SignatureFormat>(SignatureFormat::NAMES))]
     pub formats: Vec<SignatureFormat>,
     /// The namespace of SSH signatures: what `ssh-keygen -Y verify -n` must name.

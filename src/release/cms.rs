@@ -161,7 +161,8 @@ fn signed_attributes(
 /// The certificate as CMS carries it, refused unless that re-encodes to the exact bytes
 /// received (a legal but non-canonical encoding would change, and its signature with it).
 fn carried_as_received(cert: &Cert) -> Result<Certificate, ReleaseError> {
-    let decoded = Certificate::from_der(cert.der()).map_err(|e| ReleaseError::Input(format!("{}: {e}", describe(cert))))?;
+    let decoded =
+        Certificate::from_der(cert.der()).map_err(|e| ReleaseError::Input(format!("{}: {e}", describe(cert))))?;
     if decoded.to_der().map_err(encoding)? != cert.der() {
         return Err(ReleaseError::Input(format!(
             "{} does not re-encode to the bytes given, so a CMS signature could not carry it intact",

@@ -12,10 +12,10 @@ use crate::release::ReleaseError;
 use crate::release::bundle::{
     BUNDLE_FILE, Bundle, ManifestRef, SIGNATURE_FILE, SignatureInfo, Signer, Timestamp, own_files,
 };
+use crate::release::cms::{CMS_SUFFIX, CmsSignature};
 use crate::release::hash::hash_files_with;
 use crate::release::manifest::{MANIFEST_FILE, Manifest};
 use crate::release::sigstore::{self, MessageSignature, SIGSTORE_FILE};
-use crate::release::cms::{CMS_SUFFIX, CmsSignature};
 use crate::release::sshsig::{self, SshKey};
 use crate::release::walk::{OWN_OUTPUT, Skipped, Walk, walk};
 use crate::safe_write;
