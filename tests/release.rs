@@ -1008,22 +1008,49 @@ fn cms_signatures_verify_with_openssl() {
             .unwrap();
         let (good, _) = openssl_cms_verifies(&p7s, &tampered, &ca);
         assert!(!good, "{spec}: openssl refuses another manifest");
-        // keyseal's own verify leaves SHA256SUMS.p7s out of the files, as its own output.
-        ok(release.verify(&[&release.root]));
+        // keyseal verify checks it too.
+        let report = ok(release.verify(&[&release.root]));
+        assert_eq!(report["detachedSignatures"][0]["name"], "SHA256SUMS.p7s", "{report}");
+        assert_eq!(report["detachedSignatures"][0]["status"], "ok", "{report}");
     }
 }
 
-/// A CMS signature needs the signer's certificate, and is made of the manifest only:
-/// refused before anything is signed or written.
+/// A CMS signature needs the signer's certificate: refused before anything is signed or
+/// written. With --detached each file gets its own, which OpenSSL and keyseal check; a
+/// swapped one fails keyseal's verify with what is wrong.
 #[test]
-fn cms_refuses_without_a_certificate_and_per_file() {
+fn cms_needs_a_certificate_and_signs_each_file_with_detached() {
     let release = Release::new("EC_P256");
     let run = release.sign(&["--format", "cms"]);
     refused(&run, "unsupported-format");
     assert!(run.stderr.contains("--cert CHAIN.pem"), "{}", run.stderr);
+    assert!(!release.root.join("SHA256SUMS").exists(), "nothing is written");
+
     let chain =
         issue_certificate(&release, "release-signer", "extendedKeyUsage=codeSigning\n", "30", &release.public_key);
-    let run = release.sign(&["--format", "cms", "--cert", path(&chain), "--detached"]);
-    refused(&run, "unsupported-format");
-    assert!(!release.root.join("SHA256SUMS").exists(), "nothing is written");
+    ok(release.sign(&["--format", "cms,ssh", "--cert", path(&chain), "--detached"]));
+    let ca = release.ks.file("ca.pem");
+    for name in ["empty", "docs/ünïcödé dir/read me.txt"] {
+        let p7s = release.root.join(format!("{name}.p7s"));
+        let (good, text) = openssl_cms_verifies(&p7s, &release.root.join(name), &ca);
+        assert!(good, "{name}: {text}");
+    }
+    let report = ok(release.verify(&[&release.root]));
+    let names: Vec<&str> =
+        report["detachedSignatures"].as_array().unwrap().iter().map(|r| r["name"].as_str().unwrap()).collect();
+    assert!(names.contains(&"SHA256SUMS.p7s") && names.contains(&"large.tar.p7s"), "{names:?}");
+    assert_eq!(names.len(), 2 + 5 * 4, "manifest: .sshsig, .p7s; each file: .sig, .sigstore.json, .sshsig, .p7s");
+
+    std::fs::copy(release.root.join("empty.p7s"), release.root.join("large.tar.p7s")).unwrap();
+    std::fs::write(release.root.join("SHA256SUMS.p7s"), b"\x30\x03\x02\x01\x01").unwrap();
+    let run = release.verify(&[&release.root]);
+    assert_eq!(run.status, 1, "{}", run.stdout);
+    let report = run.json();
+    let detail = |name: &str| {
+        let found = report["detachedSignatures"].as_array().unwrap().iter().find(|r| r["name"] == name).unwrap();
+        assert_eq!(found["status"], "bad-signature", "{found}");
+        found["detail"].as_str().unwrap().to_string()
+    };
+    assert!(detail("large.tar.p7s").contains("it signs another message"), "{report}");
+    assert!(detail("SHA256SUMS.p7s").contains("not a DER CMS ContentInfo"), "{report}");
 }

@@ -234,7 +234,7 @@ fn a_time_stamped_release_verifies_after_its_certificate_expired() {
     // `verify`, which has no --chain.
     let stranger = pki.ks.file("stranger.pem");
     let key = pki.ks.file("stranger.key");
-    let (made, text) = common::peer(
+    let (made, text) = peer(
         "openssl",
         &["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-subj", "/CN=Stranger"]
             .into_iter()

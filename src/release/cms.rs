@@ -7,6 +7,7 @@
 //! as every other keyseal signature. A time stamp over the signature value (RFC 3161
 //! Appendix A, signatureTimeStampToken) goes in as an unsigned attribute.
 
+use crate::kms::spec::{Algorithm, KeySpec};
 use crate::kms::{Kms, SigningKey, keys};
 use crate::release::ReleaseError;
 use crate::tsa::ImprintHash;
@@ -170,6 +171,88 @@ fn carried_as_received(cert: &Cert) -> Result<Certificate, ReleaseError> {
         )));
     }
     Ok(decoded)
+}
+
+/// Checks a detached CMS signature as `keyseal sign --format cms` makes it: one SignerInfo
+/// over id-data with no eContent, SHA-256, signed attributes whose contentType is id-data
+/// and whose messageDigest is `message_sha256`, a CMSAlgorithmProtection (when present)
+/// that names the algorithms used, and a signature over the attributes that verifies with
+/// the signer's key `public_spki` (of `spec`). The certificates it carries are not what
+/// is trusted: the key is (pinned, or certified by the bundle's validated chain). `Err`
+/// says what is wrong, quoting nothing from the input.
+pub fn verify(der: &[u8], message_sha256: &[u8], spec: KeySpec, public_spki: &[u8]) -> Result<(), String> {
+    let info = ContentInfo::from_der(der).map_err(|e| format!("it is not a DER CMS ContentInfo: {e}"))?;
+    if info.content_type != rfc5911::ID_SIGNED_DATA {
+        return Err("it is not CMS SignedData".into());
+    }
+    let signed: SignedData = info.content.decode_as().map_err(|e| format!("its SignedData does not parse: {e}"))?;
+    if signed.encap_content_info.econtent_type != rfc5911::ID_DATA || signed.encap_content_info.econtent.is_some() {
+        return Err("it is not a detached signature of data (id-data, no eContent)".into());
+    }
+    let [signer] = signed.signer_infos.0.as_slice() else {
+        return Err(format!("it has {} signers; keyseal's has one", signed.signer_infos.0.len()));
+    };
+    if signer.digest_alg.oid != ImprintHash::Sha256.oid() {
+        return Err("its digest algorithm is not SHA-256".into());
+    }
+    let attributes = signer.signed_attrs.as_ref().ok_or("it has no signed attributes")?;
+    let content_type: ObjectIdentifier = one_attribute(attributes, rfc5911::ID_CONTENT_TYPE, "contentType")?;
+    if content_type != rfc5911::ID_DATA {
+        return Err("its signed contentType is not id-data".into());
+    }
+    let digest: OctetString = one_attribute(attributes, rfc5911::ID_MESSAGE_DIGEST, "messageDigest")?;
+    if digest.as_bytes() != message_sha256 {
+        return Err("it signs another message: its messageDigest is not the SHA-256 of this one".into());
+    }
+    let algorithm = signature_algorithm(&signer.signature_algorithm)?;
+    if attributes.iter().any(|a| a.oid == rfc6211::ID_AA_CMS_ALGORITHM_PROTECTION) {
+        let protection: CmsAlgorithmProtection =
+            one_attribute(attributes, rfc6211::ID_AA_CMS_ALGORITHM_PROTECTION, "CMSAlgorithmProtection")?;
+        if protection.digest_algorithm.oid != signer.digest_alg.oid
+            || protection.signature_algorithm.as_ref() != Some(&signer.signature_algorithm)
+        {
+            return Err("its CMSAlgorithmProtection names other algorithms than its SignerInfo".into());
+        }
+    }
+    let signed_bytes = attributes.to_der().map_err(|e| format!("its signed attributes do not encode: {e}"))?;
+    match keys::verify_digest(spec, algorithm, public_spki, &Sha256::digest(signed_bytes), signer.signature.as_bytes())
+    {
+        Ok(true) => Ok(()),
+        Ok(false) => Err("it does not verify with the signer's key".into()),
+        Err(e) => Err(format!("it cannot be checked with the signer's key: {e}")),
+    }
+}
+
+/// The value of the signed attribute `oid`, which must be there exactly once with one
+/// value (RFC 5652 §11).
+fn one_attribute<T: der::DecodeOwned>(
+    attributes: &SetOfVec<Attribute>,
+    oid: ObjectIdentifier,
+    name: &str,
+) -> Result<T, String> {
+    let mut found = attributes.iter().filter(|a| a.oid == oid);
+    let (Some(attribute), None) = (found.next(), found.next()) else {
+        return Err(format!("it does not have exactly one {name} signed attribute"));
+    };
+    let [value] = attribute.values.as_slice() else {
+        return Err(format!("its {name} signed attribute does not have exactly one value"));
+    };
+    let bad = || format!("its {name} signed attribute does not parse");
+    T::from_der(&value.to_der().map_err(|_| bad())?).map_err(|_| bad())
+}
+
+/// The KMS algorithm a SignerInfo's signatureAlgorithm names: keyseal's own identifiers
+/// exactly, and rsaEncryption as OpenSSL writes PKCS#1 v1.5 (the hash being SHA-256, as
+/// checked before).
+fn signature_algorithm(named: &AlgorithmIdentifierOwned) -> Result<Algorithm, String> {
+    const RSA_ENCRYPTION: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.1");
+    if named.oid == RSA_ENCRYPTION {
+        return Ok(Algorithm::RsaPkcs1Sha256);
+    }
+    [Algorithm::EcdsaSha256, Algorithm::RsaPkcs1Sha256, Algorithm::RsaPssSha256]
+        .into_iter()
+        .find(|algorithm| keys::signature_algorithm_identifier(*algorithm).is_ok_and(|id| id == *named))
+        .ok_or_else(|| format!("it is signed with {}, which keyseal does not check", named.oid))
 }
 
 fn encoding(e: der::Error) -> ReleaseError {

@@ -170,9 +170,7 @@ fn ssh_key(options: &SignOptions, key: &SigningKey) -> Result<Option<SshKey>, Re
 }
 
 /// Whether `--format cms` asks for a CMS signature, refused before anything is hashed or
-/// signed when it cannot be made: CMS names its signer by certificate, so it needs
-/// `--cert`; and per-file CMS signatures (`--detached`) are not made (`keyseal verify`
-/// does not read CMS yet, and would take them for files outside the manifest).
+/// signed when it cannot be made: CMS names its signer by certificate, so it needs `--cert`.
 fn check_cms(options: &SignOptions, signer: &ResolvedSigner) -> Result<bool, ReleaseError> {
     if !options.formats.contains(&SignatureFormat::Cms) {
         return Ok(false);
@@ -180,11 +178,6 @@ fn check_cms(options: &SignOptions, signer: &ResolvedSigner) -> Result<bool, Rel
     if signer.chain.is_empty() {
         return Err(ReleaseError::UnsupportedFormat(
             "a CMS signature names its signer by certificate: give the key version's certificate chain with --cert CHAIN.pem (keyseal ca issue --profile code-signing ...)".into(),
-        ));
-    }
-    if options.detached {
-        return Err(ReleaseError::UnsupportedFormat(
-            "--format cms signs the manifest only (SHA256SUMS.p7s covers every file through its digest); leave out --detached, or sign with --detached and without --format cms".into(),
         ));
     }
     Ok(true)
@@ -295,6 +288,12 @@ pub fn sign_release(
             None => None,
         };
         writes.push((out.join(format!("{MANIFEST_FILE}{CMS_SUFFIX}")), signature.to_der(token.as_deref())?));
+        // Each file's, with --detached, over its SHA-256 (without a time stamp, which is
+        // the manifest's).
+        for (name, digest) in manifest.entries.iter().filter(|_| options.detached) {
+            let signature = CmsSignature::sign(kms, &signer.key, &signer.chain, digest, now_unix())?;
+            writes.push((out.join(format!("{name}{CMS_SUFFIX}")), signature.to_der(None)?));
+        }
     }
     let bundle = Bundle {
         media_type: Bundle::media_type_for(timestamp.as_ref()).into(),
@@ -421,7 +420,7 @@ fn own_outputs(options: &SignOptions) -> Vec<PathBuf> {
     dirs.iter().flat_map(|dir| own_files(dir)).collect()
 }
 
-/// An earlier run's `<file>.sig`, `<file>.sigstore.json` and `<file>.sshsig` are outputs, not artifacts: in
+/// An earlier run's `<file>.sig`, `<file>.sigstore.json`, `<file>.sshsig` and `<file>.p7s` are outputs, not artifacts: in
 /// the output directory with --detached, and in a directory that holds an earlier run's
 /// bundle.
 fn drop_own_detached_signatures(walked: &mut Walk, out: &Path) {
@@ -432,6 +431,7 @@ fn drop_own_detached_signatures(walked: &mut Walk, out: &Path) {
             .strip_suffix(".sig")
             .or_else(|| name.strip_suffix(sigstore::DETACHED_SUFFIX))
             .or_else(|| name.strip_suffix(sshsig::SSHSIG_SUFFIX))
+            .or_else(|| name.strip_suffix(CMS_SUFFIX))
         else {
             continue;
         };

@@ -10,7 +10,8 @@ use crate::bounded::{self, InputKind};
 use crate::kms::keys;
 use crate::quote::quote_path;
 use crate::release::ReleaseError;
-use crate::release::bundle::{BUNDLE_FILE, Bundle, SIGNATURE_FILE, SSH_SIGNATURE_FILE, own_files};
+use crate::release::bundle::{BUNDLE_FILE, Bundle, CMS_SIGNATURE_FILE, SIGNATURE_FILE, SSH_SIGNATURE_FILE, own_files};
+use crate::release::cms::CMS_SUFFIX;
 use crate::release::hash::{default_threads, hash_files, sha512_file};
 use crate::release::manifest::Manifest;
 use crate::release::sigstore;
@@ -828,7 +829,8 @@ fn check_detached_signatures(
             let artifact = name
                 .strip_suffix(".sig")
                 .or_else(|| name.strip_suffix(sigstore::DETACHED_SUFFIX))
-                .or_else(|| name.strip_suffix(SSHSIG_SUFFIX))?;
+                .or_else(|| name.strip_suffix(SSHSIG_SUFFIX))
+                .or_else(|| name.strip_suffix(CMS_SUFFIX))?;
             manifest.entries.contains_key(artifact).then(|| (name.clone(), artifact.to_string()))
         })
         .collect();
@@ -844,6 +846,10 @@ fn check_detached_signatures(
                 None => Err("the file it signs is not here".into()),
             };
             reports.push(check_ssh_signature(&entry.path, &name, &of, sha512, signer));
+            continue;
+        }
+        if name.ends_with(CMS_SUFFIX) {
+            reports.push(check_cms_signature(&entry.path, &name, &of, digest, signer));
             continue;
         }
         let read = if name.ends_with(sigstore::DETACHED_SUFFIX) {
@@ -870,15 +876,36 @@ fn check_detached_signatures(
     reports
 }
 
-/// The manifest's signatures in other formats beside it (`SHA256SUMS.sshsig`), each checked
-/// with the signer's key; none when there are none.
+/// The manifest's signatures in other formats beside it (`SHA256SUMS.sshsig`,
+/// `SHA256SUMS.p7s`), each checked with the signer's key; none when there are none.
 fn check_manifest_formats(manifest_path: &Path, manifest_bytes: &[u8], signer: &SignerKey<'_>) -> Vec<FileReport> {
-    let path = manifest_path.with_file_name(SSH_SIGNATURE_FILE);
-    if std::fs::symlink_metadata(&path).is_err_and(|e| e.kind() == std::io::ErrorKind::NotFound) {
-        return Vec::new();
+    let present = |name: &str| {
+        let path = manifest_path.with_file_name(name);
+        let absent = std::fs::symlink_metadata(&path).is_err_and(|e| e.kind() == std::io::ErrorKind::NotFound);
+        (!absent).then_some(path)
+    };
+    let mut reports = Vec::new();
+    if let Some(path) = present(SSH_SIGNATURE_FILE) {
+        let sha512 = || Ok(Sha512::digest(manifest_bytes).into());
+        reports.push(check_ssh_signature(&path, SSH_SIGNATURE_FILE, "SSH signature of the manifest", sha512, signer));
     }
-    let sha512 = || Ok(Sha512::digest(manifest_bytes).into());
-    vec![check_ssh_signature(&path, SSH_SIGNATURE_FILE, "SSH signature of the manifest", sha512, signer)]
+    if let Some(path) = present(CMS_SIGNATURE_FILE) {
+        let sha256 = Sha256::digest(manifest_bytes);
+        reports.push(check_cms_signature(&path, CMS_SIGNATURE_FILE, "CMS signature of the manifest", &sha256, signer));
+    }
+    reports
+}
+
+/// A CMS signature (`keyseal sign --format cms`) at `path`, reported as `name`: over the
+/// message whose SHA-256 is `sha256`, verifying with the signer's key.
+fn check_cms_signature(path: &Path, name: &str, of: &str, sha256: &[u8], signer: &SignerKey<'_>) -> FileReport {
+    match bounded::read(path, InputKind::Token) {
+        Err(e) => report(name, FileStatus::Unreadable, Some(format!("{of}: {e}"))),
+        Ok(der) => match crate::release::cms::verify(&der, sha256, signer.spec, signer.spki) {
+            Ok(()) => report(name, FileStatus::Ok, Some(format!("{of}, verified with the signer's key"))),
+            Err(why) => report(name, FileStatus::BadSignature, Some(format!("{of}: {why}"))),
+        },
+    }
 }
 
 /// An SSH signature (`keyseal sign --format ssh`) at `path`, reported as `name`: by the
