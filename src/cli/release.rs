@@ -81,7 +81,7 @@ pub struct SignArgs {
     #[arg(long, value_name = "CA.pem", requires = "tsa")]
     pub tsa_ca: Option<PathBuf>,
     /// Also sign in this format (repeatable, or comma-separated): cms writes SHA256SUMS.p7s
-    /// for `openssl cms -verify` (needs --cert); ssh writes SHA256SUMS.sshsig (and with
+    /// (and with --detached `<file>.p7s`) for `openssl cms -verify` (needs --cert); ssh writes SHA256SUMS.sshsig (and with
     /// --detached `<file>.sshsig`) for `ssh-keygen -Y verify` (EC_P256, and RSA_2048 with
     /// RSA_PKCS1_SHA_256).
     #[arg(long = "format", value_name = "FORMAT", value_delimiter = ',', value_parser = wire::<SignatureFormat>(SignatureFormat::NAMES))]
@@ -105,9 +105,9 @@ certificate chain to a --trust root (validated per RFC 5280 for --purpose, at --
 checked whole: a file missing from it fails, and so does anything in it the manifest does
 not list — a file, a symbolic link (never followed; shown with where it points), a FIFO
 or device (never opened) — unless --allow-unlisted; a detached `<file>.sig`,
-`<file>.sigstore.json` or `<file>.sshsig` beside a listed file, and a SHA256SUMS.sshsig
-beside the manifest, are verified with the signer's key (SSH signatures in the namespace
---ssh-namespace), and each fails if it does not verify. --bundle also takes a Sigstore bundle (SHA256SUMS.sigstore.json,
+`<file>.sigstore.json`, `<file>.sshsig` or `<file>.p7s` beside a listed file, and a
+SHA256SUMS.sshsig or SHA256SUMS.p7s beside the manifest, are verified with the signer's key
+(SSH signatures in the namespace --ssh-namespace), and each fails if it does not verify. --bundle also takes a Sigstore bundle (SHA256SUMS.sigstore.json,
 or cosign's), checked the same way; one with transparency-log entries is refused. Single
 files are checked alone. Exit 0 only when everything passes, 1 on any failed check,
 2 on unusable input.

@@ -258,3 +258,52 @@ fn signature_algorithm(named: &AlgorithmIdentifierOwned) -> Result<Algorithm, St
 fn encoding(e: der::Error) -> ReleaseError {
     ReleaseError::Input(format!("cannot encode the CMS signature: {e}"))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signature_algorithms_are_keyseals_own_or_openssls_rsa_encryption() {
+        for algorithm in [Algorithm::EcdsaSha256, Algorithm::RsaPkcs1Sha256, Algorithm::RsaPssSha256] {
+            let named = keys::signature_algorithm_identifier(algorithm).unwrap();
+            assert_eq!(signature_algorithm(&named), Ok(algorithm));
+        }
+        let rsa_encryption = AlgorithmIdentifierOwned {
+            oid: ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.1"),
+            parameters: Some(der::asn1::Null.into()),
+        };
+        assert_eq!(signature_algorithm(&rsa_encryption), Ok(Algorithm::RsaPkcs1Sha256));
+        // ecdsa-with-SHA384 and PSS with other parameters are not checked.
+        let sha384 =
+            AlgorithmIdentifierOwned { oid: ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.3"), parameters: None };
+        assert!(signature_algorithm(&sha384).unwrap_err().contains("1.2.840.10045.4.3.3"));
+        let mut pss = keys::signature_algorithm_identifier(Algorithm::RsaPssSha256).unwrap();
+        pss.parameters = None;
+        assert!(signature_algorithm(&pss).is_err());
+    }
+
+    #[test]
+    fn an_attribute_is_there_once_with_one_value() {
+        let value = || Any::encode_from(&rfc5911::ID_DATA).unwrap();
+        let attribute =
+            |values: Vec<Any>| Attribute { oid: rfc5911::ID_CONTENT_TYPE, values: SetOfVec::try_from(values).unwrap() };
+        let once = SetOfVec::try_from(vec![attribute(vec![value()])]).unwrap();
+        assert_eq!(
+            one_attribute::<ObjectIdentifier>(&once, rfc5911::ID_CONTENT_TYPE, "contentType"),
+            Ok(rfc5911::ID_DATA)
+        );
+        assert!(one_attribute::<ObjectIdentifier>(&once, rfc5911::ID_MESSAGE_DIGEST, "messageDigest").is_err());
+        assert!(
+            one_attribute::<OctetString>(&once, rfc5911::ID_CONTENT_TYPE, "contentType")
+                .unwrap_err()
+                .contains("does not parse")
+        );
+        let empty = SetOfVec::try_from(vec![attribute(vec![])]).unwrap();
+        assert!(
+            one_attribute::<ObjectIdentifier>(&empty, rfc5911::ID_CONTENT_TYPE, "contentType")
+                .unwrap_err()
+                .contains("one value")
+        );
+    }
+}
