@@ -81,9 +81,9 @@ pub struct SignArgs {
     #[arg(long, value_name = "CA.pem", requires = "tsa")]
     pub tsa_ca: Option<PathBuf>,
     /// Also sign in this format (repeatable, or comma-separated): cms writes SHA256SUMS.p7s
-    /// (and with --detached `<file>.p7s`) for `openssl cms -verify` (needs --cert); ssh writes SHA256SUMS.sshsig (and with
-    /// --detached `<file>.sshsig`) for `ssh-keygen -Y verify` (EC_P256, and RSA_2048 with
-    /// RSA_PKCS1_SHA_256).
+    /// (with --detached also `<file>.p7s`) for `openssl cms -verify` (needs --cert); ssh
+    /// writes SHA256SUMS.sshsig (with --detached also `<file>.sshsig`) for `ssh-keygen -Y
+    /// verify` (EC_P256, and RSA_2048 with RSA_PKCS1_SHA_256).
     #[arg(long = "format", value_name = "FORMAT", value_delimiter = ',', value_parser = wire::<SignatureFormat>(SignatureFormat::NAMES))]
     pub formats: Vec<SignatureFormat>,
     /// The namespace of SSH signatures: what `ssh-keygen -Y verify -n` must name.
