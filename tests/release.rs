@@ -1054,3 +1054,125 @@ fn cms_needs_a_certificate_and_signs_each_file_with_detached() {
     assert!(detail("large.tar.p7s").contains("it signs another message"), "{report}");
     assert!(detail("SHA256SUMS.p7s").contains("not a DER CMS ContentInfo"), "{report}");
 }
+
+/// Runs a peer with `GNUPGHOME` in `home` (gpg and gpgv keep their state there).
+fn gnupg(home: &Path, program: &str, args: &[&str]) -> (bool, String) {
+    let output = std::process::Command::new(program)
+        .args(args)
+        .env("GNUPGHOME", home)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap_or_else(|e| panic!("{program} runs (Debian: gpg, gpgv, sqv): {e}"));
+    let text = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    (output.status.success(), text)
+}
+
+/// Issue 33 item 3: for each key spec with an OpenPGP form, `pgp export-cert` writes a
+/// certificate whose fingerprint it prints (the same on every export) and that `gpg
+/// --import` shows with the user ID; `sign --format pgp --detached` writes signatures of
+/// the manifest and of every file that GnuPG's `gpgv` and Sequoia's `sqv` accept with it,
+/// and refuse over a tampered manifest; `keyseal verify` checks them too.
+#[test]
+fn openpgp_signatures_verify_with_gpgv_and_sqv() {
+    for spec in ["EC_P256", "RSA_2048"] {
+        let release = Release::new(spec);
+        let ks = &release.ks;
+        let home = ks.file("gnupg");
+        std::fs::create_dir(&home).unwrap();
+        std::fs::set_permissions(&home, std::os::unix::fs::PermissionsExt::from_mode(0o700)).unwrap();
+        let cert = ks.file("release.asc");
+        let uid = "Example Releases <releases@example.com>";
+        let export = |out: &Path| {
+            ks.ok_text(&[
+                "pgp",
+                "export-cert",
+                "--key-id",
+                &release.key_id,
+                "--key-version-id",
+                &release.version,
+                "--uid",
+                uid,
+                "--out",
+                path(out),
+            ])
+        };
+        let fingerprint = export(&cert).trim().to_string();
+        assert_eq!(fingerprint.len(), 40, "{fingerprint}");
+        assert_eq!(export(&ks.file("again.asc")).trim(), fingerprint, "the fingerprint is the same on every export");
+        let (imported, text) = gnupg(&home, "gpg", &["--batch", "--import", path(&cert)]);
+        assert!(imported && text.contains(uid), "{text}");
+        let (listed, text) = gnupg(&home, "gpg", &["--batch", "--with-colons", "--fingerprint"]);
+        assert!(listed && text.contains(&format!("fpr:::::::::{fingerprint}:")), "{text}");
+        let keyring = ks.file("release.gpg");
+        let (dearmored, text) =
+            gnupg(&home, "gpg", &["--batch", "--yes", "--dearmor", "--output", path(&keyring), path(&cert)]);
+        assert!(dearmored, "{text}");
+
+        ok(release.sign(&["--format", "pgp", "--detached"]));
+        let manifest = release.root.join("SHA256SUMS");
+        let signature = release.root.join("SHA256SUMS.asc");
+        let (good, text) = gnupg(&home, "gpgv", &["--keyring", path(&keyring), path(&signature), path(&manifest)]);
+        assert!(good && text.contains(&format!("Good signature from \"{uid}\"")), "{spec}: {text}");
+        let (good, text) = gnupg(&home, "sqv", &["--keyring", path(&cert), path(&signature), path(&manifest)]);
+        assert!(good && text.contains(&fingerprint), "{spec}: {text}");
+        for name in ["empty", "docs/ünïcödé dir/read me.txt", "large.tar"] {
+            let file_signature = release.root.join(format!("{name}.asc"));
+            let (good, text) =
+                gnupg(&home, "sqv", &["--keyring", path(&cert), path(&file_signature), path(&release.root.join(name))]);
+            assert!(good, "{spec} {name}: {text}");
+        }
+        let report = ok(release.verify(&[&release.root]));
+        let pgp: Vec<&Value> = report["detachedSignatures"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| r["name"].as_str().unwrap().ends_with(".asc"))
+            .collect();
+        assert_eq!(pgp.len(), 6, "{report}");
+        assert!(pgp.iter().all(|r| r["status"] == "ok"), "{report}");
+
+        let tampered = ks.file("tampered");
+        std::fs::write(&tampered, b"not the manifest\n").unwrap();
+        let (good, _) = gnupg(&home, "gpgv", &["--keyring", path(&keyring), path(&signature), path(&tampered)]);
+        assert!(!good, "{spec}: gpgv refuses another manifest");
+        let (good, _) = gnupg(&home, "sqv", &["--keyring", path(&cert), path(&signature), path(&tampered)]);
+        assert!(!good, "{spec}: sqv refuses another manifest");
+        std::fs::copy(release.root.join("empty.asc"), &signature).unwrap();
+        let run = release.verify(&[&release.root]);
+        assert_eq!(run.status, 1, "{}", run.stdout);
+        let report = run.json();
+        let found = report["detachedSignatures"].as_array().unwrap().iter().find(|r| r["name"] == "SHA256SUMS.asc");
+        assert_eq!(found.unwrap()["status"], "bad-signature", "{report}");
+    }
+}
+
+/// Keys and algorithms OpenPGP has no form for here are refused before anything is signed
+/// or written; so is a user ID with control characters.
+#[test]
+fn openpgp_refuses_what_has_no_openpgp_form() {
+    let release = Release::new("EC_P256K");
+    let run = release.sign(&["--format", "pgp"]);
+    refused(&run, "unsupported-format");
+    assert!(run.stderr.contains("EC_P256K"), "{}", run.stderr);
+    assert!(!release.root.join("SHA256SUMS").exists(), "nothing is written");
+    let export = |release: &Release, uid: &str| {
+        release.ks.run(&[
+            "pgp",
+            "export-cert",
+            "--key-id",
+            &release.key_id,
+            "--key-version-id",
+            &release.version,
+            "--uid",
+            uid,
+        ])
+    };
+    refused(&export(&release, "Name <a@example.com>"), "unsupported-format");
+    let rsa = Release::new("RSA_2048");
+    let run = rsa.sign(&["--format", "pgp", "--algorithm", "RSA_PSS_SHA_256"]);
+    refused(&run, "unsupported-format");
+    assert!(run.stderr.contains("RSA_PKCS1_SHA_256"), "{}", run.stderr);
+    let run = export(&rsa, "Evil\u{1b}[31m <a@example.com>");
+    assert_eq!(run.status, 2, "{}", run.stdout);
+    assert!(run.stderr.contains("--uid"), "{}", run.stderr);
+}

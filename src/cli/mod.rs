@@ -13,6 +13,7 @@ pub mod input;
 pub mod key_args;
 pub mod kms;
 pub mod output;
+pub mod pgp;
 pub mod progress;
 pub mod release;
 pub mod serve;
@@ -146,6 +147,9 @@ pub enum Command {
     /// KMS keys as OpenSSH knows them: allowed_signers lines for `ssh-keygen -Y verify`.
     #[command(subcommand)]
     Ssh(ssh::SshAction),
+    /// KMS keys as OpenPGP certificates, for `gpgv` and `sqv`.
+    #[command(subcommand)]
+    Pgp(pgp::PgpAction),
     /// Print a completion script for bash, zsh, fish, powershell or elvish.
     Completions(docs::CompletionsArgs),
     /// Print keyseal's man page (roff), or write one page per command with --out-dir.
@@ -201,6 +205,10 @@ pub fn run(cli: Cli) -> Result<Outcome, CliError> {
             None => kms::run(action, &local()?)?,
         }),
         Command::Audit(action) => Ok(audit::run(action, &local()?)?),
+        Command::Pgp(action) => match remote()? {
+            Some(remote) => pgp::run(action, &remote),
+            None => pgp::run(action, &local()?),
+        },
         Command::Ssh(action) => Ok(match remote()? {
             Some(remote) => ssh::run(action, &remote)?,
             None => ssh::run(action, &local()?)?,

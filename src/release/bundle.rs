@@ -25,11 +25,13 @@ pub const SIGNATURE_FILE: &str = "SHA256SUMS.sig";
 pub const SSH_SIGNATURE_FILE: &str = "SHA256SUMS.sshsig";
 /// The manifest's CMS signature (`keyseal sign --format cms`).
 pub const CMS_SIGNATURE_FILE: &str = "SHA256SUMS.p7s";
+/// The manifest's OpenPGP signature (`keyseal sign --format pgp`).
+pub const PGP_SIGNATURE_FILE: &str = "SHA256SUMS.asc";
 
 /// The files `keyseal sign` writes into a directory: manifest, signature, bundle, Sigstore
-/// bundle, SSH and CMS signatures. They are never entries of a release, wherever they are
-/// found.
-pub fn own_files(dir: &std::path::Path) -> [std::path::PathBuf; 6] {
+/// bundle, SSH, CMS and OpenPGP signatures. They are never entries of a release, wherever
+/// they are found.
+pub fn own_files(dir: &std::path::Path) -> [std::path::PathBuf; 7] {
     [
         crate::release::manifest::MANIFEST_FILE,
         SIGNATURE_FILE,
@@ -37,6 +39,7 @@ pub fn own_files(dir: &std::path::Path) -> [std::path::PathBuf; 6] {
         crate::release::sigstore::SIGSTORE_FILE,
         SSH_SIGNATURE_FILE,
         CMS_SIGNATURE_FILE,
+        PGP_SIGNATURE_FILE,
     ]
     .map(|name| dir.join(name))
 }

@@ -13,25 +13,37 @@ const BUFFER: usize = 1 << 20;
 
 /// The SHA-256 of one file, streamed; `progress` hears of every chunk read.
 pub fn hash_file(path: &Path, buffer: &mut [u8], progress: &(dyn Fn(u64) + Sync)) -> std::io::Result<[u8; 32]> {
-    hash_file_with(path, buffer, progress, false).map(|digests| digests.sha256)
+    hash_file_with(path, buffer, progress, Extra::default()).map(|digests| digests.sha256)
 }
 
-/// A file's digests from one read: SHA-256 always, SHA-512 when asked (an SSH signature
-/// signs a file's SHA-512, and reading the file twice could sign two different contents).
+/// What else to compute from the same read of a file: per-file signatures in other formats
+/// sign other digests, and reading the file twice could sign two different contents.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Extra<'a> {
+    /// The SHA-512 (what an SSH signature of the file signs).
+    pub sha512: bool,
+    /// The SHA-256 of the content followed by these bytes (what an OpenPGP signature of
+    /// the file signs: its hashed fields and trailer come after the data).
+    pub sha256_then: Option<&'a [u8]>,
+}
+
+/// A file's digests from one read: SHA-256 always, the others when asked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FileDigests {
     /// What the manifest lists.
     pub sha256: [u8; 32],
-    /// What an SSH signature of the file signs, when asked for.
+    /// [`Extra::sha512`], when asked for.
     pub sha512: Option<[u8; 64]>,
+    /// [`Extra::sha256_then`], when asked for.
+    pub sha256_then: Option<[u8; 32]>,
 }
 
-/// [`hash_file`], with the SHA-512 too when `sha512` is set.
+/// [`hash_file`], with the `extra` digests too.
 pub fn hash_file_with(
     path: &Path,
     buffer: &mut [u8],
     progress: &(dyn Fn(u64) + Sync),
-    sha512: bool,
+    extra: Extra<'_>,
 ) -> std::io::Result<FileDigests> {
     // Opened without blocking, and refused unless it is a regular file: a path swapped for
     // a FIFO or a device after the walk must not stall or flood the hashing.
@@ -42,7 +54,7 @@ pub fn hash_file_with(
         return Err(std::io::Error::new(std::io::ErrorKind::InvalidInput, format!("not a regular file ({what})")));
     }
     let mut hasher = Sha256::new();
-    let mut long = sha512.then(Sha512::new);
+    let mut long = extra.sha512.then(Sha512::new);
     loop {
         let read = match file.read(buffer) {
             Ok(0) => break,
@@ -56,13 +68,36 @@ pub fn hash_file_with(
         }
         progress(read as u64);
     }
-    Ok(FileDigests { sha256: hasher.finalize().into(), sha512: long.map(|h| h.finalize().into()) })
+    let sha256_then = extra.sha256_then.map(|suffix| {
+        let mut then = hasher.clone();
+        then.update(suffix);
+        then.finalize().into()
+    });
+    Ok(FileDigests { sha256: hasher.finalize().into(), sha512: long.map(|h| h.finalize().into()), sha256_then })
 }
 
 /// The SHA-512 of one file, streamed.
 pub fn sha512_file(path: &Path) -> std::io::Result<[u8; 64]> {
-    let digests = hash_file_with(path, &mut vec![0; 1 << 16], &|_| {}, true)?;
+    let digests = hash_file_with(path, &mut vec![0; 1 << 16], &|_| {}, Extra { sha512: true, sha256_then: None })?;
     digests.sha512.ok_or_else(|| std::io::Error::other("no SHA-512 was computed"))
+}
+
+/// Feeds a file's content into `hasher`, streamed (an OpenPGP signature hashes its own
+/// fields after the data, so the digest cannot be finished here).
+pub fn update_with_file(path: &Path, hasher: &mut Sha256) -> std::io::Result<()> {
+    let mut file = crate::bounded::open_nonblocking(path)?;
+    if !file.metadata()?.is_file() {
+        return Err(std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a regular file"));
+    }
+    let mut buffer = vec![0u8; 1 << 16];
+    loop {
+        match file.read(&mut buffer) {
+            Ok(0) => return Ok(()),
+            Ok(read) => hasher.update(&buffer[..read]),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        }
+    }
 }
 
 /// The number of threads to hash with: one per core.
@@ -76,15 +111,15 @@ pub fn hash_files(
     threads: usize,
     progress: &(dyn Fn(u64) + Sync),
 ) -> Vec<std::io::Result<[u8; 32]>> {
-    hash_files_with(files, threads, progress, false).into_iter().map(|r| r.map(|d| d.sha256)).collect()
+    hash_files_with(files, threads, progress, Extra::default()).into_iter().map(|r| r.map(|d| d.sha256)).collect()
 }
 
-/// [`hash_files`], with each file's SHA-512 too when `sha512` is set.
+/// [`hash_files`], with each file's `extra` digests too.
 pub fn hash_files_with(
     files: &[(&Path, u64)],
     threads: usize,
     progress: &(dyn Fn(u64) + Sync),
-    sha512: bool,
+    extra: Extra<'_>,
 ) -> Vec<std::io::Result<FileDigests>> {
     let mut order: Vec<usize> = (0..files.len()).collect();
     order.sort_by_key(|&i| std::cmp::Reverse(files[i].1));
@@ -97,7 +132,7 @@ pub fn hash_files_with(
             scope.spawn(|| {
                 let mut buffer = vec![0u8; BUFFER];
                 while let Some(&index) = order.get(cursor.fetch_add(1, Ordering::Relaxed)) {
-                    let digest = hash_file_with(files[index].0, &mut buffer, progress, sha512);
+                    let digest = hash_file_with(files[index].0, &mut buffer, progress, extra);
                     if let Ok(mut slots) = results.lock() {
                         slots[index] = Some(digest);
                     }
@@ -143,12 +178,18 @@ mod tests {
         assert_eq!(seen.load(Ordering::Relaxed), contents.iter().map(|c| c.len() as u64).sum::<u64>());
         let missing = hash_files(&[(Path::new("/nonexistent/file"), 0)], 2, &|_| {});
         assert!(missing[0].is_err());
-        // Asked for, the SHA-512 comes from the same read; not asked for, there is none.
-        for (digests, content) in hash_files_with(&files, 2, &|_| {}, true).iter().zip(&contents) {
+        // Asked for, the extra digests come from the same read; not asked for, there are none.
+        let extra = Extra { sha512: true, sha256_then: Some(b"trailer") };
+        for (digests, content) in hash_files_with(&files, 2, &|_| {}, extra).iter().zip(&contents) {
             let digests = digests.as_ref().unwrap();
             assert_eq!(digests.sha256.as_slice(), Sha256::digest(content).as_slice());
             assert_eq!(digests.sha512.unwrap().as_slice(), Sha512::digest(content).as_slice());
+            let then = Sha256::new().chain_update(content).chain_update(b"trailer").finalize();
+            assert_eq!(digests.sha256_then.unwrap().as_slice(), then.as_slice());
         }
-        assert!(hash_files_with(&files, 1, &|_| {}, false).iter().all(|d| d.as_ref().unwrap().sha512.is_none()));
+        let plain = hash_files_with(&files, 1, &|_| {}, Extra::default());
+        assert!(
+            plain.iter().all(|d| d.as_ref().unwrap().sha512.is_none() && d.as_ref().unwrap().sha256_then.is_none())
+        );
     }
 }

@@ -13,8 +13,9 @@ use crate::release::bundle::{
     BUNDLE_FILE, Bundle, ManifestRef, SIGNATURE_FILE, SignatureInfo, Signer, Timestamp, own_files,
 };
 use crate::release::cms::{CMS_SUFFIX, CmsSignature};
-use crate::release::hash::hash_files_with;
+use crate::release::hash::{Extra, FileDigests, hash_files_with};
 use crate::release::manifest::{MANIFEST_FILE, Manifest};
+use crate::release::openpgp::{self, PGP_SUFFIX, PgpKey};
 use crate::release::sigstore::{self, MessageSignature, SIGSTORE_FILE};
 use crate::release::sshsig::{self, SshKey};
 use crate::release::walk::{OWN_OUTPUT, Skipped, Walk, walk};
@@ -32,13 +33,15 @@ use std::path::{Path, PathBuf};
 pub enum SignatureFormat {
     /// A detached CMS SignedData (`SHA256SUMS.p7s`), for `openssl cms -verify`.
     Cms,
+    /// A detached OpenPGP signature (`SHA256SUMS.asc`), for `gpgv` and `sqv`.
+    Pgp,
     /// An OpenSSH signature (`SHA256SUMS.sshsig`), for `ssh-keygen -Y verify`.
     Ssh,
 }
 
 impl SignatureFormat {
     /// The names `--format` takes.
-    pub const NAMES: &'static [&'static str] = &["cms", "ssh"];
+    pub const NAMES: &'static [&'static str] = &["cms", "pgp", "ssh"];
 }
 
 impl std::str::FromStr for SignatureFormat {
@@ -47,6 +50,7 @@ impl std::str::FromStr for SignatureFormat {
     fn from_str(name: &str) -> Result<SignatureFormat, String> {
         match name {
             "cms" => Ok(SignatureFormat::Cms),
+            "pgp" => Ok(SignatureFormat::Pgp),
             "ssh" => Ok(SignatureFormat::Ssh),
             other => Err(format!("unknown signature format {other:?}; known: {}", SignatureFormat::NAMES.join(", "))),
         }
@@ -169,6 +173,35 @@ fn ssh_key(options: &SignOptions, key: &SigningKey) -> Result<Option<SshKey>, Re
         .map_err(|reason| ReleaseError::UnsupportedFormat(format!("cannot sign in SSH format: {reason}")))
 }
 
+/// The signer as an OpenPGP key, with the trailer of signatures made now, when `--format
+/// pgp` asks for OpenPGP signatures: refused before anything is hashed or signed when its
+/// key or algorithm has no OpenPGP form. The key's creation time is the KMS key's
+/// CreationDate (DescribeKey, which signing already needs), so a key version always has
+/// the same fingerprint.
+fn pgp_key(
+    kms: &dyn Kms,
+    options: &SignOptions,
+    key: &SigningKey,
+) -> Result<Option<(PgpKey, openpgp::Trailer)>, ReleaseError> {
+    if !options.formats.contains(&SignatureFormat::Pgp) {
+        return Ok(None);
+    }
+    let created = openpgp_creation_time(kms, &key.name)?;
+    let unsupported =
+        |reason: String| ReleaseError::UnsupportedFormat(format!("cannot sign in OpenPGP format: {reason}"));
+    let pgp = PgpKey::new(key.spec, key.algorithm, &key.public_spki, created).map_err(unsupported)?;
+    let trailer = pgp.document_trailer(now_unix()).map_err(unsupported)?;
+    Ok(Some((pgp, trailer)))
+}
+
+/// The creation time of a KMS key version's OpenPGP key: the KMS key's CreationDate.
+pub fn openpgp_creation_time(kms: &dyn Kms, key_id: &str) -> Result<i64, ReleaseError> {
+    let meta = kms.describe_key(&crate::kms::api::KeyIdRequest { key_id: key_id.to_string() })?.key_metadata;
+    crate::clock::parse_time(&meta.creation_date).map_err(|e| {
+        ReleaseError::Input(format!("the KMS gave key {} a CreationDate that does not parse: {e}", meta.key_id))
+    })
+}
+
 /// Whether `--format cms` asks for a CMS signature, refused before anything is hashed or
 /// signed when it cannot be made: CMS names its signer by certificate, so it needs `--cert`.
 fn check_cms(options: &SignOptions, signer: &ResolvedSigner) -> Result<bool, ReleaseError> {
@@ -233,8 +266,13 @@ pub fn sign_release(
     for signed_before in options.paths.iter().filter(|dir| dir.join(BUNDLE_FILE).is_file()) {
         drop_own_detached_signatures(&mut walked, signed_before);
     }
-    let per_file_sha512 = ssh.is_some() && options.detached;
-    let (manifest, sha512s) = digest_walked_with(&walked, "sign", options.threads, progress, per_file_sha512)?;
+    let pgp = pgp_key(kms, options, &signer.key)?;
+    let pgp_trailer = pgp.as_ref().map(|(_, trailer)| trailer.bytes());
+    let extra = Extra {
+        sha512: ssh.is_some() && options.detached,
+        sha256_then: pgp_trailer.as_deref().filter(|_| options.detached),
+    };
+    let (manifest, per_file) = digest_walked_with(&walked, "sign", options.threads, progress, extra)?;
     let entries: Vec<_> = walked.entries.values().collect();
 
     let manifest_bytes = manifest.to_bytes();
@@ -277,8 +315,25 @@ pub fn sign_release(
             Ok(())
         };
         sign(MANIFEST_FILE, &Sha512::digest(&manifest_bytes))?;
-        for (name, sha512) in &sha512s {
-            sign(name, sha512)?;
+        for (name, digests) in &per_file {
+            if let Some(sha512) = &digests.sha512 {
+                sign(name, sha512)?;
+            }
+        }
+    }
+    if let (Some((key, trailer)), Some(trailer_bytes)) = (&pgp, &pgp_trailer) {
+        let mut sign = |name: &str, digest: &[u8]| -> Result<(), ReleaseError> {
+            let signature = signer.key.sign_digest(kms, digest)?;
+            let armored = key.armored_signature(trailer, digest, &signature).map_err(ReleaseError::Input)?;
+            writes.push((out.join(format!("{name}{PGP_SUFFIX}")), armored.into_bytes()));
+            Ok(())
+        };
+        let manifest_digest = Sha256::new().chain_update(&manifest_bytes).chain_update(trailer_bytes).finalize();
+        sign(MANIFEST_FILE, &manifest_digest)?;
+        for (name, digests) in &per_file {
+            if let Some(digest) = &digests.sha256_then {
+                sign(name, digest)?;
+            }
         }
     }
     if cms {
@@ -362,18 +417,18 @@ pub(crate) fn digest_walked(
     threads: usize,
     progress: &(dyn Fn(u64) + Sync),
 ) -> Result<Manifest, ReleaseError> {
-    digest_walked_with(walked, what, threads, progress, false).map(|(manifest, _)| manifest)
+    digest_walked_with(walked, what, threads, progress, Extra::default()).map(|(manifest, _)| manifest)
 }
 
-/// [`digest_walked`], with every file's SHA-512 from the same read when `sha512` is set
-/// (what per-file SSH signatures sign).
+/// [`digest_walked`], with every file's `extra` digests from the same read (what per-file
+/// signatures in other formats sign), by name.
 fn digest_walked_with(
     walked: &Walk,
     what: &str,
     threads: usize,
     progress: &(dyn Fn(u64) + Sync),
-    sha512: bool,
-) -> Result<(Manifest, BTreeMap<String, [u8; 64]>), ReleaseError> {
+    extra: Extra<'_>,
+) -> Result<(Manifest, BTreeMap<String, FileDigests>), ReleaseError> {
     let unnamable = walked.unnamable.iter().map(|s| format!("{}: {}", crate::quote::quote_path(&s.path), s.reason));
     let errors: Vec<String> = walked.errors.iter().cloned().chain(unnamable).collect();
     if !errors.is_empty() {
@@ -387,12 +442,12 @@ fn digest_walked_with(
     let mut manifest = Manifest::default();
     let mut long = BTreeMap::new();
     let mut unreadable = Vec::new();
-    for (entry, digests) in entries.iter().zip(hash_files_with(&files, threads, progress, sha512)) {
+    for (entry, digests) in entries.iter().zip(hash_files_with(&files, threads, progress, extra)) {
         match digests {
             Ok(digests) => {
                 manifest.entries.insert(entry.name.clone(), digests.sha256);
-                if let Some(sha512) = digests.sha512 {
-                    long.insert(entry.name.clone(), sha512);
+                if extra != Extra::default() {
+                    long.insert(entry.name.clone(), digests);
                 }
             }
             Err(e) => unreadable.push(format!("{}: {e}", entry.path.display())),
@@ -420,7 +475,7 @@ fn own_outputs(options: &SignOptions) -> Vec<PathBuf> {
     dirs.iter().flat_map(|dir| own_files(dir)).collect()
 }
 
-/// An earlier run's `<file>.sig`, `<file>.sigstore.json`, `<file>.sshsig` and `<file>.p7s` are outputs, not artifacts: in
+/// An earlier run's `<file>.sig`, `.sigstore.json`, `.sshsig`, `.p7s` and `.asc` are outputs, not artifacts: in
 /// the output directory with --detached, and in a directory that holds an earlier run's
 /// bundle.
 fn drop_own_detached_signatures(walked: &mut Walk, out: &Path) {
@@ -432,6 +487,7 @@ fn drop_own_detached_signatures(walked: &mut Walk, out: &Path) {
             .or_else(|| name.strip_suffix(sigstore::DETACHED_SUFFIX))
             .or_else(|| name.strip_suffix(sshsig::SSHSIG_SUFFIX))
             .or_else(|| name.strip_suffix(CMS_SUFFIX))
+            .or_else(|| name.strip_suffix(PGP_SUFFIX))
         else {
             continue;
         };

@@ -105,9 +105,7 @@ impl SshKey {
     pub fn armor(&self, namespace: &str, kms_signature: &[u8]) -> Result<String, String> {
         let signature = match self.kind {
             Kind::EcdsaP256 => {
-                let signature = p256::ecdsa::Signature::from_der(kms_signature)
-                    .map_err(|_| "the KMS returned an ECDSA signature that is not DER".to_string())?;
-                let (r, s) = signature.split_bytes();
+                let (r, s) = crate::release::ecdsa_pair::split_der(kms_signature)?;
                 let mut pair = Vec::new();
                 put_mpint(&mut pair, &r);
                 put_mpint(&mut pair, &s);
@@ -286,13 +284,11 @@ fn ecdsa_der(value: &[u8]) -> Result<Vec<u8>, String> {
     let r = scalar(pair.string()?)?;
     let s = scalar(pair.string()?)?;
     pair.finish()?;
-    let signature =
-        p256::ecdsa::Signature::from_scalars(r, s).map_err(|_| "its ECDSA r or s is out of range".to_string())?;
-    Ok(signature.to_der().as_bytes().to_vec())
+    crate::release::ecdsa_pair::join_der(r, s)
 }
 
-/// A positive minimal mpint of at most 32 bytes, left-padded to 32.
-fn scalar(mpint: &[u8]) -> Result<[u8; 32], String> {
+/// A positive minimal mpint of at most 32 bytes, without its sign byte.
+fn scalar(mpint: &[u8]) -> Result<&[u8], String> {
     let bad = || "its ECDSA r or s is not a positive 256-bit mpint".to_string();
     let magnitude = match mpint {
         [0, rest @ ..] if rest.first().is_some_and(|&b| b & 0x80 != 0) => rest,
@@ -302,9 +298,7 @@ fn scalar(mpint: &[u8]) -> Result<[u8; 32], String> {
     if magnitude.len() > 32 {
         return Err(bad());
     }
-    let mut padded = [0u8; 32];
-    padded[32 - magnitude.len()..].copy_from_slice(magnitude);
-    Ok(padded)
+    Ok(magnitude)
 }
 
 /// The bytes inside the armor: the BEGIN line, base64 lines, the END line, and only
@@ -417,7 +411,8 @@ mod tests {
         put_mpint(&mut out, &[0x80]);
         put_mpint(&mut out, &[0, 0]);
         assert_eq!(out, [0, 0, 0, 2, 0x7f, 1, 0, 0, 0, 2, 0, 0x80, 0, 0, 0, 0]);
-        assert_eq!(scalar(&[0x01]).unwrap()[31], 1);
+        assert_eq!(scalar(&[0x01]).unwrap(), [1]);
+        assert_eq!(scalar(&[0, 0x80]).unwrap(), [0x80]);
         assert!(scalar(&[0x80]).is_err(), "negative");
         assert!(scalar(&[0, 0x01]).is_err(), "not minimal");
         assert!(scalar(&[]).is_err(), "zero");

@@ -10,10 +10,13 @@ use crate::bounded::{self, InputKind};
 use crate::kms::keys;
 use crate::quote::quote_path;
 use crate::release::ReleaseError;
-use crate::release::bundle::{BUNDLE_FILE, Bundle, CMS_SIGNATURE_FILE, SIGNATURE_FILE, SSH_SIGNATURE_FILE, own_files};
+use crate::release::bundle::{
+    BUNDLE_FILE, Bundle, CMS_SIGNATURE_FILE, PGP_SIGNATURE_FILE, SIGNATURE_FILE, SSH_SIGNATURE_FILE, own_files,
+};
 use crate::release::cms::CMS_SUFFIX;
-use crate::release::hash::{default_threads, hash_files, sha512_file};
+use crate::release::hash::{default_threads, hash_files, sha512_file, update_with_file};
 use crate::release::manifest::Manifest;
+use crate::release::openpgp::PGP_SUFFIX;
 use crate::release::sigstore;
 use crate::release::sshsig::{SSHSIG_SUFFIX, SshKey};
 use crate::release::walk::{Skipped, manifest_name, walk};
@@ -830,7 +833,8 @@ fn check_detached_signatures(
                 .strip_suffix(".sig")
                 .or_else(|| name.strip_suffix(sigstore::DETACHED_SUFFIX))
                 .or_else(|| name.strip_suffix(SSHSIG_SUFFIX))
-                .or_else(|| name.strip_suffix(CMS_SUFFIX))?;
+                .or_else(|| name.strip_suffix(CMS_SUFFIX))
+                .or_else(|| name.strip_suffix(PGP_SUFFIX))?;
             manifest.entries.contains_key(artifact).then(|| (name.clone(), artifact.to_string()))
         })
         .collect();
@@ -850,6 +854,15 @@ fn check_detached_signatures(
         }
         if name.ends_with(CMS_SUFFIX) {
             reports.push(check_cms_signature(&entry.path, &name, &of, digest, signer));
+            continue;
+        }
+        if name.ends_with(PGP_SUFFIX) {
+            let file = walked.entries.get(&artifact).map(|entry| entry.path.clone());
+            let message = |hash: &mut Sha256| match &file {
+                Some(path) => update_with_file(path, hash).map_err(|e| format!("{}: {e}", quote_path(path))),
+                None => Err("the file it signs is not here".into()),
+            };
+            reports.push(check_pgp_signature(&entry.path, &name, &of, message, signer));
             continue;
         }
         let read = if name.ends_with(sigstore::DETACHED_SUFFIX) {
@@ -893,7 +906,38 @@ fn check_manifest_formats(manifest_path: &Path, manifest_bytes: &[u8], signer: &
         let sha256 = Sha256::digest(manifest_bytes);
         reports.push(check_cms_signature(&path, CMS_SIGNATURE_FILE, "CMS signature of the manifest", &sha256, signer));
     }
+    if let Some(path) = present(PGP_SIGNATURE_FILE) {
+        let message = |hash: &mut Sha256| {
+            hash.update(manifest_bytes);
+            Ok(())
+        };
+        reports.push(check_pgp_signature(
+            &path,
+            PGP_SIGNATURE_FILE,
+            "OpenPGP signature of the manifest",
+            message,
+            signer,
+        ));
+    }
     reports
+}
+
+/// An OpenPGP signature (`keyseal sign --format pgp`) at `path`, reported as `name`: by the
+/// signer's key, over the message `message` feeds into the hash.
+fn check_pgp_signature(
+    path: &Path,
+    name: &str,
+    of: &str,
+    message: impl FnOnce(&mut Sha256) -> Result<(), String>,
+    signer: &SignerKey<'_>,
+) -> FileReport {
+    match bounded::read(path, InputKind::Signature) {
+        Err(e) => report(name, FileStatus::Unreadable, Some(format!("{of}: {e}"))),
+        Ok(armored) => match crate::release::openpgp::verify(&armored, signer.spec, signer.spki, message) {
+            Ok(()) => report(name, FileStatus::Ok, Some(format!("{of}, verified with the signer's key"))),
+            Err(why) => report(name, FileStatus::BadSignature, Some(format!("{of}: {why}"))),
+        },
+    }
 }
 
 /// A CMS signature (`keyseal sign --format cms`) at `path`, reported as `name`: over the
