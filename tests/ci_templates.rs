@@ -294,16 +294,19 @@ fn github_workflow_signs_and_its_verify_job_catches_tampering() {
 
     assert!(!setup.assets.join("SHA256SUMS.sshsig").exists(), "no formats input, no SSH signature");
 
-    // With the tsa input, the bundle carries a time stamp from the TSA; with formats: ssh,
-    // the SSH signature is a release asset too.
+    // With the tsa input, the bundle carries a time stamp from the TSA; with formats
+    // ssh,pgp, the SSH and OpenPGP signatures are release assets too (made with no more
+    // than the CI policy allows).
     values.insert("inputs.tsa", setup.tsa_url.clone());
-    values.insert("inputs.formats", "ssh".into());
+    values.insert("inputs.formats", "ssh,pgp".into());
     let (signed, log) = run_github_job(&setup, &workflow, "sign", &values);
     assert_eq!(signed, 0, "the sign job with a TSA failed:\n{log}");
     assert!(log.contains("\"timestamp\""), "{log}");
     assert_eq!(stamped(&setup.assets.join("keyseal.bundle.json")), (V2.to_string(), true), "{log}");
     let sshsig = std::fs::read_to_string(setup.assets.join("SHA256SUMS.sshsig")).unwrap();
     assert!(sshsig.starts_with("-----BEGIN SSH SIGNATURE-----"), "{sshsig}");
+    let asc = std::fs::read_to_string(setup.assets.join("SHA256SUMS.asc")).unwrap();
+    assert!(asc.starts_with("-----BEGIN PGP SIGNATURE-----"), "{asc}");
     setup.server.stop();
 }
 
@@ -369,12 +372,13 @@ fn gitlab_template_signs_and_its_verify_job_catches_tampering() {
     assert!(!setup.workspace.join("dist/SHA256SUMS.sshsig").exists(), "KEYSEAL_FORMATS empty");
 
     // With KEYSEAL_TSA set, the bundle carries a time stamp from the TSA; with
-    // KEYSEAL_FORMATS=ssh, the release has its SSH signature too.
+    // KEYSEAL_FORMATS=ssh,pgp, the release has its SSH and OpenPGP signatures too.
     env.insert("KEYSEAL_TSA".into(), setup.tsa_url.clone());
-    env.insert("KEYSEAL_FORMATS".into(), "ssh".into());
+    env.insert("KEYSEAL_FORMATS".into(), "ssh,pgp".into());
     let (signed, log) = run_job("keyseal-sign", &env);
     assert_eq!(signed, 0, "the sign job with a TSA failed:\n{log}");
     assert_eq!(stamped(&setup.workspace.join("dist/keyseal.bundle.json")), (V2.to_string(), true), "{log}");
     assert!(setup.workspace.join("dist/SHA256SUMS.sshsig").is_file(), "{log}");
+    assert!(setup.workspace.join("dist/SHA256SUMS.asc").is_file(), "{log}");
     setup.server.stop();
 }
