@@ -5,8 +5,8 @@ use crate::cli::key_args::SigningKeyArgs;
 use crate::cli::{CliError, Outcome, input};
 use crate::kms::{Kms, KmsError, SigningKey};
 use crate::release::ReleaseError;
+use crate::release::formats::openpgp_creation_time;
 use crate::release::openpgp::PgpKey;
-use crate::release::sign::openpgp_creation_time;
 use clap::{Args, Subcommand};
 use std::path::PathBuf;
 

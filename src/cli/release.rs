@@ -10,8 +10,9 @@ use crate::kms::Kms;
 use crate::kms::store::Store;
 use crate::quote::{escape_text, quote_name, quote_path};
 use crate::release::ReleaseError;
+use crate::release::formats::SignatureFormat;
 use crate::release::hash::default_threads;
-use crate::release::sign::{SignOptions, SignatureFormat, sign_release};
+use crate::release::sign::{SignOptions, sign_release};
 use crate::release::verify::{
     ChainTrust, FileStatus, RevocationStatus, SignatureStatus, TimestampStatus, VerifyOptions, verify_release,
 };

@@ -12,50 +12,18 @@ use crate::release::ReleaseError;
 use crate::release::bundle::{
     BUNDLE_FILE, Bundle, ManifestRef, SIGNATURE_FILE, SignatureInfo, Signer, Timestamp, own_files,
 };
-use crate::release::cms::{CMS_SUFFIX, CmsSignature};
+use crate::release::formats::{self, Formats, Signed};
 use crate::release::hash::{Extra, FileDigests, hash_files_with};
 use crate::release::manifest::{MANIFEST_FILE, Manifest};
-use crate::release::openpgp::{self, PGP_SUFFIX, PgpKey};
 use crate::release::sigstore::{self, MessageSignature, SIGSTORE_FILE};
-use crate::release::sshsig::{self, SshKey};
 use crate::release::walk::{OWN_OUTPUT, Skipped, Walk, walk};
 use crate::safe_write;
 use crate::tsa::client::TsaClient;
 use crate::x509;
 use serde::Serialize;
-use sha2::{Digest, Sha256, Sha512};
+use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-
-/// A signature format `keyseal sign --format` writes besides keyseal's own (the manifest,
-/// its DER signature, the bundle and the Sigstore bundle, always written).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SignatureFormat {
-    /// A detached CMS SignedData (`SHA256SUMS.p7s`), for `openssl cms -verify`.
-    Cms,
-    /// A detached OpenPGP signature (`SHA256SUMS.asc`), for `gpgv` and `sqv`.
-    Pgp,
-    /// An OpenSSH signature (`SHA256SUMS.sshsig`), for `ssh-keygen -Y verify`.
-    Ssh,
-}
-
-impl SignatureFormat {
-    /// The names `--format` takes.
-    pub const NAMES: &'static [&'static str] = &["cms", "pgp", "ssh"];
-}
-
-impl std::str::FromStr for SignatureFormat {
-    type Err = String;
-
-    fn from_str(name: &str) -> Result<SignatureFormat, String> {
-        match name {
-            "cms" => Ok(SignatureFormat::Cms),
-            "pgp" => Ok(SignatureFormat::Pgp),
-            "ssh" => Ok(SignatureFormat::Ssh),
-            other => Err(format!("unknown signature format {other:?}; known: {}", SignatureFormat::NAMES.join(", "))),
-        }
-    }
-}
 
 /// What to sign and how.
 #[derive(Debug, Clone)]
@@ -80,7 +48,7 @@ pub struct SignOptions {
     /// (PEM) for an https TSA instead of the web roots.
     pub tsa: Option<(String, Option<Vec<u8>>)>,
     /// Signatures in other formats to write too (`--format`).
-    pub formats: Vec<SignatureFormat>,
+    pub formats: Vec<formats::SignatureFormat>,
     /// The namespace of SSH signatures (`--ssh-namespace`, default `file`).
     pub ssh_namespace: String,
 }
@@ -160,62 +128,6 @@ fn resolve_signer(
     Ok(ResolvedSigner { key, chain_pem, chain: certificates, leaf_der })
 }
 
-/// The signer as an SSH key, when `--format ssh` asks for SSH signatures: refused before
-/// anything is hashed or signed when its key or algorithm has no SSH form, or the
-/// namespace is not one.
-fn ssh_key(options: &SignOptions, key: &SigningKey) -> Result<Option<SshKey>, ReleaseError> {
-    if !options.formats.contains(&SignatureFormat::Ssh) {
-        return Ok(None);
-    }
-    sshsig::check_namespace(&options.ssh_namespace).map_err(ReleaseError::Input)?;
-    SshKey::new(key.spec, key.algorithm, &key.public_spki)
-        .map(Some)
-        .map_err(|reason| ReleaseError::UnsupportedFormat(format!("cannot sign in SSH format: {reason}")))
-}
-
-/// The signer as an OpenPGP key, with the trailer of signatures made now, when `--format
-/// pgp` asks for OpenPGP signatures: refused before anything is hashed or signed when its
-/// key or algorithm has no OpenPGP form. The key's creation time is the KMS key's
-/// CreationDate (DescribeKey, which signing already needs), so a key version always has
-/// the same fingerprint.
-fn pgp_key(
-    kms: &dyn Kms,
-    options: &SignOptions,
-    key: &SigningKey,
-) -> Result<Option<(PgpKey, openpgp::Trailer)>, ReleaseError> {
-    if !options.formats.contains(&SignatureFormat::Pgp) {
-        return Ok(None);
-    }
-    let created = openpgp_creation_time(kms, &key.name)?;
-    let unsupported =
-        |reason: String| ReleaseError::UnsupportedFormat(format!("cannot sign in OpenPGP format: {reason}"));
-    let pgp = PgpKey::new(key.spec, key.algorithm, &key.public_spki, created).map_err(unsupported)?;
-    let trailer = pgp.document_trailer(now_unix()).map_err(unsupported)?;
-    Ok(Some((pgp, trailer)))
-}
-
-/// The creation time of a KMS key version's OpenPGP key: the KMS key's CreationDate.
-pub fn openpgp_creation_time(kms: &dyn Kms, key_id: &str) -> Result<i64, ReleaseError> {
-    let meta = kms.describe_key(&crate::kms::api::KeyIdRequest { key_id: key_id.to_string() })?.key_metadata;
-    crate::clock::parse_time(&meta.creation_date).map_err(|e| {
-        ReleaseError::Input(format!("the KMS gave key {} a CreationDate that does not parse: {e}", meta.key_id))
-    })
-}
-
-/// Whether `--format cms` asks for a CMS signature, refused before anything is hashed or
-/// signed when it cannot be made: CMS names its signer by certificate, so it needs `--cert`.
-fn check_cms(options: &SignOptions, signer: &ResolvedSigner) -> Result<bool, ReleaseError> {
-    if !options.formats.contains(&SignatureFormat::Cms) {
-        return Ok(false);
-    }
-    if signer.chain.is_empty() {
-        return Err(ReleaseError::UnsupportedFormat(
-            "a CMS signature names its signer by certificate: give the key version's certificate chain with --cert CHAIN.pem (keyseal ca issue --profile code-signing ...)".into(),
-        ));
-    }
-    Ok(true)
-}
-
 /// Refuses a chain that holds a certificate this store's own CA has revoked: the CA knows
 /// at once, long before a verifier sees its next CRL.
 fn refuse_revoked(store: &Store, chain: &[x509::Cert]) -> Result<(), ReleaseError> {
@@ -256,8 +168,7 @@ pub fn sign_release(
     progress: &(dyn Fn(u64) + Sync),
 ) -> Result<SignSummary, ReleaseError> {
     let signer = resolve_signer(kms, options, ca_index)?;
-    let ssh = ssh_key(options, &signer.key)?;
-    let cms = check_cms(options, &signer)?;
+    let formats = Formats::prepare(kms, options, &signer.key, &signer.chain)?;
     let out = &options.out_dir;
     let mut walked = walk(&options.paths, &own_outputs(options));
     if options.detached {
@@ -266,12 +177,7 @@ pub fn sign_release(
     for signed_before in options.paths.iter().filter(|dir| dir.join(BUNDLE_FILE).is_file()) {
         drop_own_detached_signatures(&mut walked, signed_before);
     }
-    let pgp = pgp_key(kms, options, &signer.key)?;
-    let pgp_trailer = pgp.as_ref().map(|(_, trailer)| trailer.bytes());
-    let extra = Extra {
-        sha512: ssh.is_some() && options.detached,
-        sha256_then: pgp_trailer.as_deref().filter(|_| options.detached),
-    };
+    let extra = formats.per_file_digests();
     let (manifest, per_file) = digest_walked_with(&walked, "sign", options.threads, progress, extra)?;
     let entries: Vec<_> = walked.entries.values().collect();
 
@@ -306,50 +212,16 @@ pub fn sign_release(
             writes.push((out.join(format!("{name}.sig")), signature));
         }
     }
-    if let Some(ssh) = &ssh {
-        let namespace = &options.ssh_namespace;
-        let mut sign = |name: &str, sha512: &[u8]| -> Result<(), ReleaseError> {
-            let signature = signer.key.sign_digest(kms, &SshKey::digest_to_sign(namespace, sha512))?;
-            let armored = ssh.armor(namespace, &signature).map_err(ReleaseError::Input)?;
-            writes.push((out.join(format!("{name}{}", sshsig::SSHSIG_SUFFIX)), armored.into_bytes()));
-            Ok(())
-        };
-        sign(MANIFEST_FILE, &Sha512::digest(&manifest_bytes))?;
-        for (name, digests) in &per_file {
-            if let Some(sha512) = &digests.sha512 {
-                sign(name, sha512)?;
-            }
-        }
-    }
-    if let (Some((key, trailer)), Some(trailer_bytes)) = (&pgp, &pgp_trailer) {
-        let mut sign = |name: &str, digest: &[u8]| -> Result<(), ReleaseError> {
-            let signature = signer.key.sign_digest(kms, digest)?;
-            let armored = key.armored_signature(trailer, digest, &signature).map_err(ReleaseError::Input)?;
-            writes.push((out.join(format!("{name}{PGP_SUFFIX}")), armored.into_bytes()));
-            Ok(())
-        };
-        let manifest_digest = Sha256::new().chain_update(&manifest_bytes).chain_update(trailer_bytes).finalize();
-        sign(MANIFEST_FILE, &manifest_digest)?;
-        for (name, digests) in &per_file {
-            if let Some(digest) = &digests.sha256_then {
-                sign(name, digest)?;
-            }
-        }
-    }
-    if cms {
-        let signature = CmsSignature::sign(kms, &signer.key, &signer.chain, &manifest_digest, now_unix())?;
-        let token = match &options.tsa {
-            Some((url, ca)) => Some(stamp(url, ca.as_deref(), signature.value())?.0.token),
-            None => None,
-        };
-        writes.push((out.join(format!("{MANIFEST_FILE}{CMS_SUFFIX}")), signature.to_der(token.as_deref())?));
-        // Each file's, with --detached, over its SHA-256 (without a time stamp, which is
-        // the manifest's).
-        for (name, digest) in manifest.entries.iter().filter(|_| options.detached) {
-            let signature = CmsSignature::sign(kms, &signer.key, &signer.chain, digest, now_unix())?;
-            writes.push((out.join(format!("{name}{CMS_SUFFIX}")), signature.to_der(None)?));
-        }
-    }
+    let signed = Signed {
+        manifest: &manifest_bytes,
+        manifest_sha256: &manifest_digest,
+        files: &manifest.entries,
+        per_file: &per_file,
+    };
+    writes.extend(formats.sign(kms, &signer.key, &signed, out, |value| match &options.tsa {
+        Some((url, ca)) => stamp(url, ca.as_deref(), value).map(|(timestamp, _)| Some(timestamp.token)),
+        None => Ok(None),
+    })?);
     let bundle = Bundle {
         media_type: Bundle::media_type_for(timestamp.as_ref()).into(),
         manifest: ManifestRef {
@@ -485,9 +357,7 @@ fn drop_own_detached_signatures(walked: &mut Walk, out: &Path) {
         let Some(artifact) = name
             .strip_suffix(".sig")
             .or_else(|| name.strip_suffix(sigstore::DETACHED_SUFFIX))
-            .or_else(|| name.strip_suffix(sshsig::SSHSIG_SUFFIX))
-            .or_else(|| name.strip_suffix(CMS_SUFFIX))
-            .or_else(|| name.strip_suffix(PGP_SUFFIX))
+            .or_else(|| formats::artifact_of(&name))
         else {
             continue;
         };
