@@ -32,6 +32,31 @@ pub enum SignatureFormat {
 impl SignatureFormat {
     /// The names `--format` takes.
     pub const NAMES: &'static [&'static str] = &["cms", "pgp", "ssh"];
+    const ALL: [SignatureFormat; 3] = [SignatureFormat::Cms, SignatureFormat::Pgp, SignatureFormat::Ssh];
+
+    /// What its signature files' names end with.
+    pub fn suffix(self) -> &'static str {
+        match self {
+            SignatureFormat::Cms => CMS_SUFFIX,
+            SignatureFormat::Pgp => PGP_SUFFIX,
+            SignatureFormat::Ssh => SSHSIG_SUFFIX,
+        }
+    }
+
+    /// How messages name it.
+    pub fn label(self) -> &'static str {
+        match self {
+            SignatureFormat::Cms => "CMS",
+            SignatureFormat::Pgp => "OpenPGP",
+            SignatureFormat::Ssh => "SSH",
+        }
+    }
+
+    /// The format of a signature file, by its name, and the name of what it signs
+    /// (`app.asc` → OpenPGP, `app`).
+    pub fn of_signature(name: &str) -> Option<(SignatureFormat, &str)> {
+        SignatureFormat::ALL.into_iter().find_map(|format| Some((format, name.strip_suffix(format.suffix())?)))
+    }
 }
 
 impl std::str::FromStr for SignatureFormat {
@@ -45,12 +70,6 @@ impl std::str::FromStr for SignatureFormat {
             other => Err(format!("unknown signature format {other:?}; known: {}", SignatureFormat::NAMES.join(", "))),
         }
     }
-}
-
-/// The file a signature in another format signs, from the signature's name (`app.asc` →
-/// `app`), when it has one of their suffixes.
-pub fn artifact_of(name: &str) -> Option<&str> {
-    [SSHSIG_SUFFIX, CMS_SUFFIX, PGP_SUFFIX].iter().find_map(|suffix| name.strip_suffix(suffix))
 }
 
 /// What was signed, for the formats to sign again.

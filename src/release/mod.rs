@@ -16,6 +16,7 @@ pub mod sign;
 pub mod sigstore;
 pub mod sshsig;
 pub mod verify;
+mod verify_formats;
 pub mod walk;
 
 use crate::kms::KmsError;

@@ -357,7 +357,7 @@ fn drop_own_detached_signatures(walked: &mut Walk, out: &Path) {
         let Some(artifact) = name
             .strip_suffix(".sig")
             .or_else(|| name.strip_suffix(sigstore::DETACHED_SUFFIX))
-            .or_else(|| formats::artifact_of(&name))
+            .or_else(|| formats::SignatureFormat::of_signature(&name).map(|(_, artifact)| artifact))
         else {
             continue;
         };

@@ -10,18 +10,14 @@ use crate::bounded::{self, InputKind};
 use crate::kms::keys;
 use crate::quote::quote_path;
 use crate::release::ReleaseError;
-use crate::release::bundle::{
-    BUNDLE_FILE, Bundle, CMS_SIGNATURE_FILE, PGP_SIGNATURE_FILE, SIGNATURE_FILE, SSH_SIGNATURE_FILE, own_files,
-};
-use crate::release::cms::CMS_SUFFIX;
-use crate::release::hash::{default_threads, hash_files, sha512_file, update_with_file};
+use crate::release::bundle::{BUNDLE_FILE, Bundle, SIGNATURE_FILE, own_files};
+use crate::release::hash::{default_threads, hash_files};
 use crate::release::manifest::Manifest;
-use crate::release::openpgp::PGP_SUFFIX;
 use crate::release::sigstore;
-use crate::release::sshsig::{SSHSIG_SUFFIX, SshKey};
+use crate::release::verify_formats::{self as formats, Message};
 use crate::release::walk::{Skipped, manifest_name, walk};
 use serde::Serialize;
-use sha2::{Digest, Sha256, Sha512};
+use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -393,7 +389,8 @@ pub fn verify_release(options: &VerifyOptions) -> Result<VerifyReport, ReleaseEr
     };
     let checked = check_files(&manifest, &paths, &outputs, &signer, options.allow_unlisted)?;
     let files = checked.files;
-    let mut detached_signatures = check_manifest_formats(&manifest_path, &manifest_bytes, &signer);
+    let key = formats::Key { spki: &signer_key, spec, ssh_namespace: &options.ssh_namespace };
+    let mut detached_signatures = formats::check_beside_manifest(&manifest_path, &manifest_bytes, &key);
     detached_signatures.extend(checked.detached_signatures);
     report.verified = files.iter().all(|f| f.status == FileStatus::Ok || f.allowed)
         && files.iter().any(|f| f.status == FileStatus::Ok)
@@ -784,7 +781,7 @@ fn describe_not_taken(item: &Skipped) -> String {
     }
 }
 
-fn report(name: &str, status: FileStatus, detail: Option<String>) -> FileReport {
+pub(crate) fn report(name: &str, status: FileStatus, detail: Option<String>) -> FileReport {
     FileReport { name: name.to_string(), status, detail, allowed: false }
 }
 
@@ -829,12 +826,10 @@ fn check_detached_signatures(
         .keys()
         .filter(|name| !manifest.entries.contains_key(*name))
         .filter_map(|name| {
-            let artifact = name
-                .strip_suffix(".sig")
-                .or_else(|| name.strip_suffix(sigstore::DETACHED_SUFFIX))
-                .or_else(|| name.strip_suffix(SSHSIG_SUFFIX))
-                .or_else(|| name.strip_suffix(CMS_SUFFIX))
-                .or_else(|| name.strip_suffix(PGP_SUFFIX))?;
+            let artifact =
+                name.strip_suffix(".sig").or_else(|| name.strip_suffix(sigstore::DETACHED_SUFFIX)).or_else(|| {
+                    crate::release::formats::SignatureFormat::of_signature(name).map(|(_, artifact)| artifact)
+                })?;
             manifest.entries.contains_key(artifact).then(|| (name.clone(), artifact.to_string()))
         })
         .collect();
@@ -843,26 +838,10 @@ fn check_detached_signatures(
         let Some(entry) = walked.entries.remove(&name) else { continue };
         let Some(digest) = manifest.entries.get(&artifact) else { continue };
         let of = format!("detached signature of {}", crate::quote::quote_name(&artifact));
-        if name.ends_with(SSHSIG_SUFFIX) {
-            let file = walked.entries.get(&artifact).map(|entry| entry.path.clone());
-            let sha512 = || match &file {
-                Some(path) => sha512_file(path).map_err(|e| format!("{}: {e}", quote_path(path))),
-                None => Err("the file it signs is not here".into()),
-            };
-            reports.push(check_ssh_signature(&entry.path, &name, &of, sha512, signer));
-            continue;
-        }
-        if name.ends_with(CMS_SUFFIX) {
-            reports.push(check_cms_signature(&entry.path, &name, &of, digest, signer));
-            continue;
-        }
-        if name.ends_with(PGP_SUFFIX) {
-            let file = walked.entries.get(&artifact).map(|entry| entry.path.clone());
-            let message = |hash: &mut Sha256| match &file {
-                Some(path) => update_with_file(path, hash).map_err(|e| format!("{}: {e}", quote_path(path))),
-                None => Err("the file it signs is not here".into()),
-            };
-            reports.push(check_pgp_signature(&entry.path, &name, &of, message, signer));
+        let file = walked.entries.get(&artifact).map(|entry| entry.path.as_path());
+        let key = formats::Key { spki: signer.spki, spec: signer.spec, ssh_namespace: signer.ssh_namespace };
+        if let Some(checked) = formats::check(&entry.path, &name, &of, Message::File(file), digest, &key) {
+            reports.push(checked);
             continue;
         }
         let read = if name.ends_with(sigstore::DETACHED_SUFFIX) {
@@ -887,93 +866,6 @@ fn check_detached_signatures(
         reports.push(file_report);
     }
     reports
-}
-
-/// The manifest's signatures in other formats beside it (`SHA256SUMS.sshsig`,
-/// `SHA256SUMS.p7s`), each checked with the signer's key; none when there are none.
-fn check_manifest_formats(manifest_path: &Path, manifest_bytes: &[u8], signer: &SignerKey<'_>) -> Vec<FileReport> {
-    let present = |name: &str| {
-        let path = manifest_path.with_file_name(name);
-        let absent = std::fs::symlink_metadata(&path).is_err_and(|e| e.kind() == std::io::ErrorKind::NotFound);
-        (!absent).then_some(path)
-    };
-    let mut reports = Vec::new();
-    if let Some(path) = present(SSH_SIGNATURE_FILE) {
-        let sha512 = || Ok(Sha512::digest(manifest_bytes).into());
-        reports.push(check_ssh_signature(&path, SSH_SIGNATURE_FILE, "SSH signature of the manifest", sha512, signer));
-    }
-    if let Some(path) = present(CMS_SIGNATURE_FILE) {
-        let sha256 = Sha256::digest(manifest_bytes);
-        reports.push(check_cms_signature(&path, CMS_SIGNATURE_FILE, "CMS signature of the manifest", &sha256, signer));
-    }
-    if let Some(path) = present(PGP_SIGNATURE_FILE) {
-        let message = |hash: &mut Sha256| {
-            hash.update(manifest_bytes);
-            Ok(())
-        };
-        reports.push(check_pgp_signature(
-            &path,
-            PGP_SIGNATURE_FILE,
-            "OpenPGP signature of the manifest",
-            message,
-            signer,
-        ));
-    }
-    reports
-}
-
-/// An OpenPGP signature (`keyseal sign --format pgp`) at `path`, reported as `name`: by the
-/// signer's key, over the message `message` feeds into the hash.
-fn check_pgp_signature(
-    path: &Path,
-    name: &str,
-    of: &str,
-    message: impl FnOnce(&mut Sha256) -> Result<(), String>,
-    signer: &SignerKey<'_>,
-) -> FileReport {
-    match bounded::read(path, InputKind::Signature) {
-        Err(e) => report(name, FileStatus::Unreadable, Some(format!("{of}: {e}"))),
-        Ok(armored) => match crate::release::openpgp::verify(&armored, signer.spec, signer.spki, message) {
-            Ok(()) => report(name, FileStatus::Ok, Some(format!("{of}, verified with the signer's key"))),
-            Err(why) => report(name, FileStatus::BadSignature, Some(format!("{of}: {why}"))),
-        },
-    }
-}
-
-/// A CMS signature (`keyseal sign --format cms`) at `path`, reported as `name`: over the
-/// message whose SHA-256 is `sha256`, verifying with the signer's key.
-fn check_cms_signature(path: &Path, name: &str, of: &str, sha256: &[u8], signer: &SignerKey<'_>) -> FileReport {
-    match bounded::read(path, InputKind::Token) {
-        Err(e) => report(name, FileStatus::Unreadable, Some(format!("{of}: {e}"))),
-        Ok(der) => match crate::release::cms::verify(&der, sha256, signer.spec, signer.spki) {
-            Ok(()) => report(name, FileStatus::Ok, Some(format!("{of}, verified with the signer's key"))),
-            Err(why) => report(name, FileStatus::BadSignature, Some(format!("{of}: {why}"))),
-        },
-    }
-}
-
-/// An SSH signature (`keyseal sign --format ssh`) at `path`, reported as `name`: by the
-/// signer's key, in the expected namespace, over the message whose SHA-512 `sha512` gives.
-fn check_ssh_signature(
-    path: &Path,
-    name: &str,
-    of: &str,
-    sha512: impl FnOnce() -> Result<[u8; 64], String>,
-    signer: &SignerKey<'_>,
-) -> FileReport {
-    let armored = match bounded::read(path, InputKind::Signature) {
-        Ok(bytes) => bytes,
-        Err(e) => return report(name, FileStatus::Unreadable, Some(format!("{of}: {e}"))),
-    };
-    let key = match SshKey::new(signer.spec, signer.spec.default_signing_algorithm(), signer.spki) {
-        Ok(key) => key,
-        Err(why) => return report(name, FileStatus::BadSignature, Some(format!("{of}: it cannot be checked: {why}"))),
-    };
-    let checked = sha512().and_then(|sha512| key.verify(&armored, signer.ssh_namespace, &sha512));
-    match checked {
-        Ok(()) => report(name, FileStatus::Ok, Some(format!("{of}, verified with the signer's key"))),
-        Err(why) => report(name, FileStatus::BadSignature, Some(format!("{of}: {why}"))),
-    }
 }
 
 /// The signature a per-file Sigstore bundle holds, once it is shown to be over `digest` and

@@ -1,0 +1,151 @@
+//! `keyseal verify` on the signatures in other formats (`sign --format`): beside the
+//! manifest (`SHA256SUMS.sshsig`, `.p7s`, `.asc`) and beside each file (`<file>.sshsig`,
+//! `.p7s`, `.asc`), each checked with the signer's key — pinned, or certified by the
+//! bundle's validated chain — and reported like a detached `.sig`: ok, bad-signature or
+//! unreadable. Each is read within the caps of hostile input.
+
+use crate::bounded::{self, InputKind};
+use crate::kms::KeySpec;
+use crate::quote::quote_path;
+use crate::release::bundle::{CMS_SIGNATURE_FILE, PGP_SIGNATURE_FILE, SSH_SIGNATURE_FILE};
+use crate::release::formats::SignatureFormat;
+use crate::release::hash::{sha512_file, update_with_file};
+use crate::release::sshsig::SshKey;
+use crate::release::verify::{FileReport, FileStatus, report};
+use sha2::{Digest, Sha256, Sha512};
+use std::path::Path;
+
+/// The signer's key, as the formats check with it.
+pub struct Key<'a> {
+    /// SubjectPublicKeyInfo DER.
+    pub spki: &'a [u8],
+    /// Its spec.
+    pub spec: KeySpec,
+    /// The namespace SSH signatures must be made in (`--ssh-namespace`).
+    pub ssh_namespace: &'a str,
+}
+
+/// What a signature signs.
+pub enum Message<'a> {
+    /// The manifest, read.
+    Bytes(&'a [u8]),
+    /// A file of the release, at this path (`None`: it is not here).
+    File(Option<&'a Path>),
+}
+
+/// The manifest's signatures in other formats beside it, each checked; none when there
+/// are none.
+pub fn check_beside_manifest(manifest_path: &Path, manifest: &[u8], key: &Key<'_>) -> Vec<FileReport> {
+    let sha256 = Sha256::digest(manifest);
+    [SSH_SIGNATURE_FILE, CMS_SIGNATURE_FILE, PGP_SIGNATURE_FILE]
+        .into_iter()
+        .filter_map(|name| {
+            let path = manifest_path.with_file_name(name);
+            let absent = std::fs::symlink_metadata(&path).is_err_and(|e| e.kind() == std::io::ErrorKind::NotFound);
+            let of = "signature of the manifest";
+            (!absent).then(|| check(&path, name, of, Message::Bytes(manifest), &sha256, key)).flatten()
+        })
+        .collect()
+}
+
+/// The signature at `path`, reported as `name` (`of` says what it is the signature of),
+/// when its suffix names a format: over `message`, whose SHA-256 is `sha256` (the
+/// manifest's, or the file's listed one).
+pub fn check(
+    path: &Path,
+    name: &str,
+    of: &str,
+    message: Message<'_>,
+    sha256: &[u8],
+    key: &Key<'_>,
+) -> Option<FileReport> {
+    let (format, _) = SignatureFormat::of_signature(name)?;
+    // A CMS signature carries its chain, and a time stamp with the TSA's: the larger cap.
+    let cap = if format == SignatureFormat::Cms { InputKind::Token } else { InputKind::Signature };
+    let outcome = match bounded::read(path, cap) {
+        Err(e) => Checked::Unreadable(e.to_string()),
+        Ok(bytes) => match format {
+            SignatureFormat::Ssh => ssh(&bytes, &message, key),
+            SignatureFormat::Cms => Checked::from(crate::release::cms::verify(&bytes, sha256, key.spec, key.spki)),
+            SignatureFormat::Pgp => pgp(&bytes, &message, key),
+        },
+    };
+    let kind = format.label();
+    Some(match outcome {
+        Checked::Verified => report(name, FileStatus::Ok, Some(format!("{kind} {of}, verified with the signer's key"))),
+        Checked::Bad(why) => report(name, FileStatus::BadSignature, Some(format!("{kind} {of}: {why}"))),
+        Checked::Unreadable(why) => report(name, FileStatus::Unreadable, Some(format!("{kind} {of}: {why}"))),
+    })
+}
+
+/// How a check went.
+enum Checked {
+    Verified,
+    /// It does not verify (or cannot be the signer's).
+    Bad(String),
+    /// It, or what it signs, could not be read.
+    Unreadable(String),
+}
+
+impl From<Result<(), String>> for Checked {
+    fn from(result: Result<(), String>) -> Checked {
+        match result {
+            Ok(()) => Checked::Verified,
+            Err(why) => Checked::Bad(why),
+        }
+    }
+}
+
+/// The file a per-file signature signs, which must be here for a signature over its
+/// content (SSH, OpenPGP) to be checked.
+fn file<'a>(message: &Message<'a>) -> Result<Option<&'a Path>, Checked> {
+    match message {
+        Message::Bytes(_) => Ok(None),
+        Message::File(Some(path)) => Ok(Some(path)),
+        Message::File(None) => {
+            Err(Checked::Unreadable("the file it signs is not here, so it cannot be checked".into()))
+        }
+    }
+}
+
+fn ssh(armored: &[u8], message: &Message<'_>, key: &Key<'_>) -> Checked {
+    let ssh_key = match SshKey::new(key.spec, key.spec.default_signing_algorithm(), key.spki) {
+        Ok(ssh_key) => ssh_key,
+        Err(why) => return Checked::Bad(format!("it cannot be checked: {why}")),
+    };
+    let sha512: [u8; 64] = match (message, file(message)) {
+        (_, Err(unreadable)) => return unreadable,
+        (Message::Bytes(bytes), _) => Sha512::digest(bytes).into(),
+        (_, Ok(Some(path))) => match sha512_file(path) {
+            Ok(sha512) => sha512,
+            Err(e) => return Checked::Unreadable(format!("{}: {e}", quote_path(path))),
+        },
+        (_, Ok(None)) => return Checked::Unreadable("nothing to check it over".into()),
+    };
+    Checked::from(ssh_key.verify(armored, key.ssh_namespace, &sha512))
+}
+
+fn pgp(armored: &[u8], message: &Message<'_>, key: &Key<'_>) -> Checked {
+    let path = match file(message) {
+        Ok(path) => path,
+        Err(unreadable) => return unreadable,
+    };
+    let mut unreadable = None;
+    let verified = crate::release::openpgp::verify(armored, key.spec, key.spki, |hash| {
+        match (message, path) {
+            (Message::Bytes(bytes), _) => hash.update(bytes),
+            (_, Some(path)) => {
+                if let Err(e) = update_with_file(path, hash) {
+                    unreadable = Some(format!("{}: {e}", quote_path(path)));
+                    return Err("the file it signs could not be read".into());
+                }
+            }
+            (_, None) => return Err("nothing to check it over".into()),
+        }
+        Ok(())
+    });
+    match unreadable {
+        Some(why) => Checked::Unreadable(why),
+        None => Checked::from(verified),
+    }
+}
