@@ -56,7 +56,12 @@ SignedData, SHA256SUMS.p7s, carrying the chain (and, with --tsa, a time stamp ov
 signature value), for OpenSSL and S/MIME tools:
   openssl cms -verify -binary -inform DER -in SHA256SUMS.p7s -content SHA256SUMS -CAfile root.pem -purpose any
 (-purpose any: OpenSSL's default S/MIME purpose refuses a leaf whose extendedKeyUsage is
-codeSigning only.) Every key spec and algorithm has a CMS form."
+codeSigning only.) Every key spec and algorithm has a CMS form.
+
+With --format pgp the manifest is also signed as a detached OpenPGP signature,
+SHA256SUMS.asc, which gpgv and sqv check with the key version's certificate:
+  keyseal pgp export-cert --key-id ... --key-version-id ... --uid 'Releases <rel@example.com>' --out release.asc
+  sqv --keyring release.asc SHA256SUMS.asc SHA256SUMS"
 )]
 pub struct SignArgs {
     /// Files and directories of the release.
@@ -81,10 +86,11 @@ pub struct SignArgs {
     /// CA certificates (PEM) to check an https TSA with, instead of the public web roots.
     #[arg(long, value_name = "CA.pem", requires = "tsa")]
     pub tsa_ca: Option<PathBuf>,
-    /// Also sign in this format (repeatable, or comma-separated): cms writes SHA256SUMS.p7s
-    /// (with --detached also `<file>.p7s`) for `openssl cms -verify` (needs --cert); ssh
-    /// writes SHA256SUMS.sshsig (with --detached also `<file>.sshsig`) for `ssh-keygen -Y
-    /// verify` (EC_P256, and RSA_2048 with RSA_PKCS1_SHA_256).
+    /// Also sign in this format (repeatable, or comma-separated), with --detached each file
+    /// too: cms writes SHA256SUMS.p7s for `openssl cms -verify` (needs --cert); pgp
+    /// SHA256SUMS.asc for `gpgv` and `sqv` (certificate: `keyseal pgp export-cert`); ssh
+    /// SHA256SUMS.sshsig for `ssh-keygen -Y verify`. pgp and ssh take EC_P256, and RSA_2048
+    /// with RSA_PKCS1_SHA_256.
     #[arg(long = "format", value_name = "FORMAT", value_delimiter = ',', value_parser = wire::<SignatureFormat>(SignatureFormat::NAMES))]
     pub formats: Vec<SignatureFormat>,
     /// The namespace of SSH signatures: what `ssh-keygen -Y verify -n` must name.
@@ -106,9 +112,10 @@ certificate chain to a --trust root (validated per RFC 5280 for --purpose, at --
 checked whole: a file missing from it fails, and so does anything in it the manifest does
 not list — a file, a symbolic link (never followed; shown with where it points), a FIFO
 or device (never opened) — unless --allow-unlisted; a detached `<file>.sig`,
-`<file>.sigstore.json`, `<file>.sshsig` or `<file>.p7s` beside a listed file, and a
-SHA256SUMS.sshsig or SHA256SUMS.p7s beside the manifest, are verified with the signer's key
-(SSH signatures in the namespace --ssh-namespace), and each fails if it does not verify. --bundle also takes a Sigstore bundle (SHA256SUMS.sigstore.json,
+`<file>.sigstore.json`, `<file>.sshsig`, `<file>.p7s` or `<file>.asc` beside a listed
+file, and SHA256SUMS.sshsig, .p7s or .asc beside the manifest, are verified with the
+signer's key (SSH signatures in the namespace --ssh-namespace), and each fails if it does
+not verify. --bundle also takes a Sigstore bundle (SHA256SUMS.sigstore.json,
 or cosign's), checked the same way; one with transparency-log entries is refused. Single
 files are checked alone. Exit 0 only when everything passes, 1 on any failed check,
 2 on unusable input.
