@@ -1176,3 +1176,49 @@ fn openpgp_refuses_what_has_no_openpgp_form() {
     assert_eq!(run.status, 2, "{}", run.stdout);
     assert!(run.stderr.contains("--uid"), "{}", run.stderr);
 }
+
+/// `verify --format` requires the manifest's signature in that format: absent, it fails as
+/// missing; present, it is checked as always.
+#[test]
+fn verify_format_requires_the_signature_in_that_format() {
+    let release = Release::new("EC_P256");
+    ok(release.sign(&["--format", "ssh"]));
+    let verify = |formats: &str| {
+        release.ks.run(&[
+            "verify",
+            path(&release.root),
+            "--public-key",
+            path(&release.public_key),
+            "--format",
+            formats,
+            "--json",
+        ])
+    };
+    ok(verify("ssh"));
+    let run = verify("ssh,pgp");
+    assert_eq!(run.status, 1, "{}", run.stdout);
+    let report = run.json();
+    let missing = report["detachedSignatures"].as_array().unwrap().iter().find(|r| r["name"] == "SHA256SUMS.asc");
+    assert_eq!(missing.unwrap()["status"], "missing", "{report}");
+    assert!(missing.unwrap()["detail"].as_str().unwrap().contains("--format pgp asks for it"), "{report}");
+    let run = verify("x509");
+    assert_eq!(run.status, 2, "an unknown format is a usage error: {}", run.stderr);
+}
+
+/// A signature in another format that is a FIFO, or larger than its cap, is reported
+/// unreadable (never read into memory whole, never blocked on) and fails the verification.
+#[test]
+fn hostile_signature_files_beside_the_manifest_are_unreadable() {
+    let release = Release::new("EC_P256");
+    ok(release.sign(&[]));
+    std::fs::write(release.root.join("SHA256SUMS.sshsig"), vec![b'A'; 200 << 10]).unwrap();
+    let (made, text) = peer("mkfifo", &[path(&release.root.join("SHA256SUMS.asc"))]);
+    assert!(made, "{text}");
+    let run = release.verify(&[&release.root]);
+    assert_eq!(run.status, 1, "{}\n{}", run.stdout, run.stderr);
+    let report = run.json();
+    for name in ["SHA256SUMS.sshsig", "SHA256SUMS.asc"] {
+        let found = report["detachedSignatures"].as_array().unwrap().iter().find(|r| r["name"] == name);
+        assert_eq!(found.unwrap()["status"], "unreadable", "{name}: {report}");
+    }
+}

@@ -184,6 +184,11 @@ pub struct VerifyArgs {
     /// `<file>.sshsig`, from `keyseal sign --format ssh`) must have been made in.
     #[arg(long, value_name = "NAMESPACE", default_value = crate::release::sshsig::DEFAULT_NAMESPACE)]
     pub ssh_namespace: String,
+    /// Require the manifest's signature in this format beside it (repeatable, or
+    /// comma-separated): cms (SHA256SUMS.p7s), pgp (SHA256SUMS.asc), ssh
+    /// (SHA256SUMS.sshsig); one that is absent fails. Found ones are checked either way.
+    #[arg(long = "format", value_name = "FORMAT", value_delimiter = ',', value_parser = wire::<SignatureFormat>(SignatureFormat::NAMES))]
+    pub formats: Vec<SignatureFormat>,
     /// Print the whole report as JSON.
     #[arg(long)]
     pub json: bool,
@@ -313,6 +318,7 @@ pub fn verify(args: VerifyArgs) -> Result<Outcome, CliError> {
         at,
         allow_unlisted: args.allow_unlisted,
         ssh_namespace: args.ssh_namespace,
+        required_formats: args.formats,
     })?;
     if args.json {
         print_json(&report)?;

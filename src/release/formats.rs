@@ -32,7 +32,17 @@ pub enum SignatureFormat {
 impl SignatureFormat {
     /// The names `--format` takes.
     pub const NAMES: &'static [&'static str] = &["cms", "pgp", "ssh"];
-    const ALL: [SignatureFormat; 3] = [SignatureFormat::Cms, SignatureFormat::Pgp, SignatureFormat::Ssh];
+    /// Every format, in the order of `NAMES`.
+    pub const ALL: [SignatureFormat; 3] = [SignatureFormat::Cms, SignatureFormat::Pgp, SignatureFormat::Ssh];
+
+    /// Its name on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            SignatureFormat::Cms => "cms",
+            SignatureFormat::Pgp => "pgp",
+            SignatureFormat::Ssh => "ssh",
+        }
+    }
 
     /// What its signature files' names end with.
     pub fn suffix(self) -> &'static str {
@@ -63,12 +73,10 @@ impl std::str::FromStr for SignatureFormat {
     type Err = String;
 
     fn from_str(name: &str) -> Result<SignatureFormat, String> {
-        match name {
-            "cms" => Ok(SignatureFormat::Cms),
-            "pgp" => Ok(SignatureFormat::Pgp),
-            "ssh" => Ok(SignatureFormat::Ssh),
-            other => Err(format!("unknown signature format {other:?}; known: {}", SignatureFormat::NAMES.join(", "))),
-        }
+        SignatureFormat::ALL
+            .into_iter()
+            .find(|format| format.name() == name)
+            .ok_or_else(|| format!("unknown signature format {name:?}; known: {}", SignatureFormat::NAMES.join(", ")))
     }
 }
 

@@ -50,6 +50,8 @@ pub struct VerifyOptions {
     pub allow_unlisted: bool,
     /// The namespace SSH signatures (`SHA256SUMS.sshsig`, `<file>.sshsig`) must be made in.
     pub ssh_namespace: String,
+    /// Formats whose signature of the manifest must be beside it (`--format`).
+    pub required_formats: Vec<crate::release::formats::SignatureFormat>,
 }
 
 /// Trusting the signer through its certificate chain.
@@ -390,7 +392,8 @@ pub fn verify_release(options: &VerifyOptions) -> Result<VerifyReport, ReleaseEr
     let checked = check_files(&manifest, &paths, &outputs, &signer, options.allow_unlisted)?;
     let files = checked.files;
     let key = formats::Key { spki: &signer_key, spec, ssh_namespace: &options.ssh_namespace };
-    let mut detached_signatures = formats::check_beside_manifest(&manifest_path, &manifest_bytes, &key);
+    let mut detached_signatures =
+        formats::check_beside_manifest(&manifest_path, &manifest_bytes, &key, &options.required_formats);
     detached_signatures.extend(checked.detached_signatures);
     report.verified = files.iter().all(|f| f.status == FileStatus::Ok || f.allowed)
         && files.iter().any(|f| f.status == FileStatus::Ok)

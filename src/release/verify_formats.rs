@@ -7,9 +7,9 @@
 use crate::bounded::{self, InputKind};
 use crate::kms::KeySpec;
 use crate::quote::quote_path;
-use crate::release::bundle::{CMS_SIGNATURE_FILE, PGP_SIGNATURE_FILE, SSH_SIGNATURE_FILE};
 use crate::release::formats::SignatureFormat;
 use crate::release::hash::{sha512_file, update_with_file};
+use crate::release::manifest::MANIFEST_FILE;
 use crate::release::sshsig::SshKey;
 use crate::release::verify::{FileReport, FileStatus, report};
 use sha2::{Digest, Sha256, Sha512};
@@ -33,19 +33,28 @@ pub enum Message<'a> {
     File(Option<&'a Path>),
 }
 
-/// The manifest's signatures in other formats beside it, each checked; none when there
-/// are none.
-pub fn check_beside_manifest(manifest_path: &Path, manifest: &[u8], key: &Key<'_>) -> Vec<FileReport> {
+/// The manifest's signatures in other formats beside it, each checked; those of the
+/// `required` formats (`verify --format`) fail as missing when absent.
+pub fn check_beside_manifest(
+    manifest_path: &Path,
+    manifest: &[u8],
+    key: &Key<'_>,
+    required: &[SignatureFormat],
+) -> Vec<FileReport> {
     let sha256 = Sha256::digest(manifest);
-    [SSH_SIGNATURE_FILE, CMS_SIGNATURE_FILE, PGP_SIGNATURE_FILE]
-        .into_iter()
-        .filter_map(|name| {
-            let path = manifest_path.with_file_name(name);
-            let absent = std::fs::symlink_metadata(&path).is_err_and(|e| e.kind() == std::io::ErrorKind::NotFound);
-            let of = "signature of the manifest";
-            (!absent).then(|| check(&path, name, of, Message::Bytes(manifest), &sha256, key)).flatten()
-        })
-        .collect()
+    let mut reports = Vec::new();
+    for format in SignatureFormat::ALL {
+        let name = format!("{MANIFEST_FILE}{}", format.suffix());
+        let path = manifest_path.with_file_name(&name);
+        let absent = std::fs::symlink_metadata(&path).is_err_and(|e| e.kind() == std::io::ErrorKind::NotFound);
+        if !absent {
+            reports.extend(check(&path, &name, "signature of the manifest", Message::Bytes(manifest), &sha256, key));
+        } else if required.contains(&format) {
+            let detail = format!("--format {} asks for it, and it is not beside the manifest", format.name());
+            reports.push(report(&name, FileStatus::Missing, Some(detail)));
+        }
+    }
+    reports
 }
 
 /// The signature at `path`, reported as `name` (`of` says what it is the signature of),

@@ -415,6 +415,7 @@ impl Tour<'_> {
             at: trust.at,
             allow_unlisted: false,
             ssh_namespace: crate::release::sshsig::DEFAULT_NAMESPACE.into(),
+            required_formats: Vec::new(),
         })?)
     }
 }
