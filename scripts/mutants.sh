@@ -38,6 +38,8 @@ groups=(
     "manifest|src/release/manifest.rs|--lib --test release"
     "release-verify|src/release/verify.rs|--lib --test release --test verifier --test timestamped_release --test hostile_input"
     "tsa-verify|src/tsa/verify.rs|--lib --test timestamp --test timestamped_release"
+    "formats|src/release/sshsig.rs src/release/cms.rs src/release/ecdsa_pair.rs src/release/verify_formats.rs src/release/formats.rs|--lib --test release --test timestamped_release"
+    "openpgp|src/release/openpgp.rs|--lib --test release"
 )
 
 field() { cut -d'|' -f"$1" <<<"$2"; }
