@@ -7,7 +7,7 @@ mod common;
 
 use common::path;
 
-use common::{Keyseal, Run, SPECS, peer, sign_algorithms};
+use common::{Keyseal, Run, SPECS, openssl_cms_verifies, peer, run_peer, sign_algorithms};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 
@@ -767,14 +767,12 @@ fn verify_without_a_key_names_both_ways_to_trust_the_signer() {
 
 /// `ssh-keygen -Y verify` on the SSH signatures `sign --format ssh` writes.
 fn ssh_keygen_verifies(allowed: &Path, namespace: &str, signature: &Path, message: &Path) -> (bool, String) {
-    let output = std::process::Command::new("ssh-keygen")
-        .args(["-Y", "verify", "-f", path(allowed), "-I", "release@example.com", "-n", namespace, "-s"])
-        .arg(signature)
-        .stdin(std::fs::File::open(message).unwrap())
-        .output()
-        .expect("ssh-keygen runs (Debian: openssh-client)");
-    let text = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
-    (output.status.success(), text)
+    run_peer(
+        std::process::Command::new("ssh-keygen")
+            .args(["-Y", "verify", "-f", path(allowed), "-I", "release@example.com", "-n", namespace, "-s"])
+            .arg(signature)
+            .stdin(std::fs::File::open(message).unwrap()),
+    )
 }
 
 /// Issue 33 item 2: for each key spec with an SSH form, `sign --format ssh --detached`
@@ -943,30 +941,6 @@ fn keyseal_reads_ssh_keygen_signatures() {
     assert!(ssh.verify(&signature, "git", &Sha512::digest(b"released by OpenSSH\n")).is_err());
 }
 
-/// `openssl cms -verify` on `SHA256SUMS.p7s` over `message`, trusting `ca`.
-fn openssl_cms_verifies(p7s: &Path, message: &Path, ca: &Path) -> (bool, String) {
-    peer(
-        "openssl",
-        &[
-            "cms",
-            "-verify",
-            "-binary",
-            "-inform",
-            "DER",
-            "-in",
-            path(p7s),
-            "-content",
-            path(message),
-            "-CAfile",
-            path(ca),
-            "-purpose",
-            "any",
-            "-out",
-            "/dev/null",
-        ],
-    )
-}
-
 /// Issue 33 item 1: for every key spec, `sign --format cms --cert` writes a detached CMS
 /// signature of the manifest that `openssl cms -verify` accepts against the CA, with the
 /// signed attributes the issue names, and refuses over a tampered manifest; with `--tsa`
@@ -1057,14 +1031,7 @@ fn cms_needs_a_certificate_and_signs_each_file_with_detached() {
 
 /// Runs a peer with `GNUPGHOME` in `home` (gpg and gpgv keep their state there).
 fn gnupg(home: &Path, program: &str, args: &[&str]) -> (bool, String) {
-    let output = std::process::Command::new(program)
-        .args(args)
-        .env("GNUPGHOME", home)
-        .stdin(std::process::Stdio::null())
-        .output()
-        .unwrap_or_else(|e| panic!("{program} runs (Debian: gpg, gpgv, sqv): {e}"));
-    let text = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
-    (output.status.success(), text)
+    run_peer(std::process::Command::new(program).args(args).env("GNUPGHOME", home).stdin(std::process::Stdio::null()))
 }
 
 /// Issue 33 item 3: for each key spec with an OpenPGP form, `pgp export-cert` writes a

@@ -10,7 +10,7 @@ mod common;
 
 use common::path;
 
-use common::{Keyseal, Run, Server, peer};
+use common::{Keyseal, Run, Server, openssl_cms_verifies, peer};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 
@@ -639,26 +639,7 @@ fn a_cms_signature_carries_a_time_stamp_over_its_value() {
     args.extend(["--cert", path(&pki.signer_cert), "--tsa", &url, "--format", "cms"]);
     pki.ks.ok(&args);
     let p7s = dir.join("SHA256SUMS.p7s");
-    let (verified, text) = peer(
-        "openssl",
-        &[
-            "cms",
-            "-verify",
-            "-binary",
-            "-inform",
-            "DER",
-            "-in",
-            path(&p7s),
-            "-content",
-            path(&dir.join("SHA256SUMS")),
-            "-CAfile",
-            path(&pki.root),
-            "-purpose",
-            "any",
-            "-out",
-            "/dev/null",
-        ],
-    );
+    let (verified, text) = openssl_cms_verifies(&p7s, &dir.join("SHA256SUMS"), &pki.root);
     assert!(verified, "{text}");
 
     let info = cms::content_info::ContentInfo::from_der(&std::fs::read(&p7s).unwrap()).unwrap();

@@ -7,6 +7,7 @@ pub mod attest_verify;
 pub mod bundle;
 pub mod cms;
 pub(crate) mod ecdsa_pair;
+mod fields;
 pub mod formats;
 pub mod hash;
 pub mod manifest;

@@ -13,6 +13,7 @@
 
 use crate::kms::keys;
 use crate::kms::spec::{Algorithm, KeySpec};
+use crate::release::fields::Reader;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use der::Decode;
@@ -209,13 +210,13 @@ pub fn verify(
     hash_message: impl FnOnce(&mut Sha256) -> Result<(), String>,
 ) -> Result<(), String> {
     let packets = dearmor(armored, "PGP SIGNATURE")?;
-    let mut reader = Reader { rest: &packets };
+    let mut reader = Reader::new(&packets);
     let (tag, body) = reader.packet()?;
     reader.finish()?;
     if tag != SIGNATURE_PACKET {
         return Err("it is not an OpenPGP signature packet".into());
     }
-    let mut signature = Reader { rest: body };
+    let mut signature = Reader::new(body);
     let head = signature.take(4)?;
     let (version, kind, algorithm, hash) = (head[0], head[1], head[2], head[3]);
     if version != 4 || kind != BINARY_DOCUMENT {
@@ -268,7 +269,7 @@ fn check_subpackets(mut area: &[u8]) -> Result<(), String> {
         return Err("its subpackets are longer than keyseal reads".into());
     }
     while !area.is_empty() {
-        let mut reader = Reader { rest: area };
+        let mut reader = Reader::new(area);
         let len = reader.subpacket_length()?;
         let content = reader.take(len)?;
         let (&kind, _) = content.split_first().ok_or("it has an empty subpacket")?;
@@ -421,26 +422,14 @@ fn crc24(data: &[u8]) -> u32 {
     crc & 0xFFFFFF
 }
 
-/// Reads OpenPGP fields, every length checked against what is left.
-struct Reader<'a> {
-    rest: &'a [u8],
+/// RFC 4880 fields: packets, subpacket lengths, MPIs.
+trait PgpFields<'a> {
+    fn packet(&mut self) -> Result<(u8, &'a [u8]), String>;
+    fn subpacket_length(&mut self) -> Result<usize, String>;
+    fn mpi(&mut self) -> Result<&'a [u8], String>;
 }
 
-impl<'a> Reader<'a> {
-    fn take(&mut self, n: usize) -> Result<&'a [u8], String> {
-        if n > self.rest.len() {
-            return Err("it is truncated".into());
-        }
-        let (taken, rest) = self.rest.split_at(n);
-        self.rest = rest;
-        Ok(taken)
-    }
-
-    fn u16(&mut self) -> Result<u16, String> {
-        let bytes = self.take(2)?;
-        Ok(u16::from_be_bytes([bytes[0], bytes[1]]))
-    }
-
+impl<'a> PgpFields<'a> for Reader<'a> {
     /// A packet: its tag and body (old or new format, definite lengths only).
     fn packet(&mut self) -> Result<(u8, &'a [u8]), String> {
         let header = self.take(1)?[0];
@@ -452,10 +441,7 @@ impl<'a> Reader<'a> {
             let len = match first {
                 0..192 => first,
                 192..224 => ((first - 192) << 8) + usize::from(self.take(1)?[0]) + 192,
-                255 => {
-                    let bytes = self.take(4)?;
-                    u32::from_be_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]) as usize
-                }
+                255 => self.u32()? as usize,
                 _ => return Err("it uses partial body lengths, which keyseal does not read".into()),
             };
             (header & 0x3F, len)
@@ -463,10 +449,7 @@ impl<'a> Reader<'a> {
             let len = match header & 0x03 {
                 0 => usize::from(self.take(1)?[0]),
                 1 => usize::from(self.u16()?),
-                2 => {
-                    let bytes = self.take(4)?;
-                    u32::from_be_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]) as usize
-                }
+                2 => self.u32()? as usize,
                 _ => return Err("it has an indeterminate length, which keyseal does not read".into()),
             };
             ((header >> 2) & 0x0F, len)
@@ -480,10 +463,7 @@ impl<'a> Reader<'a> {
         Ok(match first {
             0..192 => first,
             192..255 => ((first - 192) << 8) + usize::from(self.take(1)?[0]) + 192,
-            _ => {
-                let bytes = self.take(4)?;
-                u32::from_be_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]) as usize
-            }
+            _ => self.u32()? as usize,
         })
     }
 
@@ -495,10 +475,6 @@ impl<'a> Reader<'a> {
             return Err("it has an integer whose bit count is wrong".into());
         }
         Ok(value)
-    }
-
-    fn finish(&self) -> Result<(), String> {
-        if self.rest.is_empty() { Ok(()) } else { Err("it has bytes after its last field".into()) }
     }
 }
 
@@ -572,8 +548,8 @@ mod tests {
         assert_eq!(packet(2, &[0; 191])[..2], [0xC2, 191]);
         assert_eq!(packet(2, &[0; 192])[..3], [0xC2, 192, 0]);
         assert_eq!(packet(2, &[0; 8384])[..6], [0xC2, 0xFF, 0, 0, 0x20, 0xC0]);
-        let mut reader = Reader { rest: &[0, 9, 1, 0xFF] };
+        let mut reader = Reader::new(&[0, 9, 1, 0xFF]);
         assert_eq!(reader.mpi(), Ok(&[1, 0xFF][..]));
-        assert!(Reader { rest: &[0, 10, 1, 0xFF] }.mpi().is_err(), "wrong bit count");
+        assert!(Reader::new(&[0, 10, 1, 0xFF]).mpi().is_err(), "wrong bit count");
     }
 }

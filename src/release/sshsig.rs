@@ -7,6 +7,7 @@
 //! length checked against what is left, and nothing but the one form keyseal writes.
 
 use crate::kms::spec::{Algorithm, KeySpec};
+use crate::release::fields::Reader;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use der::Decode;
@@ -134,7 +135,7 @@ impl SshKey {
     /// quote nothing from the signature but its namespace, escaped.
     pub fn verify(&self, armored: &[u8], namespace: &str, message_sha512: &[u8]) -> Result<(), String> {
         let blob = dearmor(armored)?;
-        let mut reader = Reader { rest: &blob };
+        let mut reader = Reader::new(&blob);
         if reader.take(MAGIC.len())? != MAGIC {
             return Err("it does not start with SSHSIG".into());
         }
@@ -157,7 +158,7 @@ impl SshKey {
         if hash != HASH_ALGORITHM.as_bytes() {
             return Err("its message hash is not sha512, the one keyseal checks".into());
         }
-        let mut signature = Reader { rest: reader.string()? };
+        let mut signature = Reader::new(reader.string()?);
         reader.finish()?;
         if signature.string()? != self.kind.signature_algorithm().as_bytes() {
             return Err(format!("its signature is not {}, the signer key's", self.kind.signature_algorithm()));
@@ -179,7 +180,7 @@ impl SshKey {
 
     /// The public key back as SubjectPublicKeyInfo DER, to verify with.
     fn spki(&self) -> Result<Vec<u8>, String> {
-        let mut key = Reader { rest: &self.blob };
+        let mut key = Reader::new(&self.blob);
         key.string()?;
         let spki = match self.kind {
             Kind::EcdsaP256 => {
@@ -280,7 +281,7 @@ fn put_mpint(out: &mut Vec<u8>, magnitude: &[u8]) {
 /// An SSH `mpint r ‖ mpint s` as the DER ECDSA signature the verifier takes; each must be a
 /// minimal, positive integer of at most 256 bits.
 fn ecdsa_der(value: &[u8]) -> Result<Vec<u8>, String> {
-    let mut pair = Reader { rest: value };
+    let mut pair = Reader::new(value);
     let r = scalar(pair.string()?)?;
     let s = scalar(pair.string()?)?;
     pair.finish()?;
@@ -314,33 +315,16 @@ fn dearmor(armored: &[u8]) -> Result<Vec<u8>, String> {
     STANDARD.decode(base64).map_err(|_| "its armor holds invalid base64".to_string())
 }
 
-/// Reads RFC 4251 fields, every length checked against what is left.
-struct Reader<'a> {
-    rest: &'a [u8],
+/// RFC 4251 §5 fields.
+trait SshFields<'a> {
+    /// A string: uint32 length, bytes.
+    fn string(&mut self) -> Result<&'a [u8], String>;
 }
 
-impl<'a> Reader<'a> {
-    fn take(&mut self, n: usize) -> Result<&'a [u8], String> {
-        if n > self.rest.len() {
-            return Err("it is truncated".into());
-        }
-        let (taken, rest) = self.rest.split_at(n);
-        self.rest = rest;
-        Ok(taken)
-    }
-
-    fn u32(&mut self) -> Result<u32, String> {
-        let bytes = self.take(4)?;
-        Ok(u32::from_be_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]))
-    }
-
+impl<'a> SshFields<'a> for Reader<'a> {
     fn string(&mut self) -> Result<&'a [u8], String> {
         let len = self.u32()? as usize;
         self.take(len)
-    }
-
-    fn finish(&self) -> Result<(), String> {
-        if self.rest.is_empty() { Ok(()) } else { Err("it has bytes after its last field".into()) }
     }
 }
 

@@ -156,12 +156,44 @@ impl Keyseal {
 
 /// Runs a peer tool (openssl, sha256sum); returns (success, combined output).
 pub fn peer(program: &str, args: &[&str]) -> (bool, String) {
-    let output = Command::new(program)
-        .args(args)
+    run_peer(Command::new(program).args(args))
+}
+
+/// Runs a peer command prepared with its stdin or environment; returns (success, combined
+/// output).
+pub fn run_peer(command: &mut Command) -> (bool, String) {
+    let program = command.get_program().to_string_lossy().into_owned();
+    let output = command
         .output()
         .unwrap_or_else(|e| panic!("{program} must be installed for the interop tests (.ci/run installs it): {e}"));
     let text = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
     (output.status.success(), text)
+}
+
+/// `openssl cms -verify` of a detached CMS signature (`SHA256SUMS.p7s`) over `message`,
+/// trusting `ca`. `-purpose any`: OpenSSL's default S/MIME purpose refuses a code-signing
+/// leaf.
+pub fn openssl_cms_verifies(p7s: &Path, message: &Path, ca: &Path) -> (bool, String) {
+    peer(
+        "openssl",
+        &[
+            "cms",
+            "-verify",
+            "-binary",
+            "-inform",
+            "DER",
+            "-in",
+            path(p7s),
+            "-content",
+            path(message),
+            "-CAfile",
+            path(ca),
+            "-purpose",
+            "any",
+            "-out",
+            "/dev/null",
+        ],
+    )
 }
 
 /// The algorithms that sign with each spec.
