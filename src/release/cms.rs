@@ -262,6 +262,95 @@ fn encoding(e: der::Error) -> ReleaseError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use der::Tag;
+
+    /// A detached CMS signature made here, not by `CmsSignature` (which needs a KMS and a
+    /// certificate): id-data, the contentType and messageDigest attributes, and the
+    /// CMSAlgorithmProtection given, signed by `pair`; with `econtent`, the content inside.
+    fn made(
+        pair: &keys::KeyPair,
+        message_sha256: &[u8],
+        econtent: bool,
+        protection: Option<CmsAlgorithmProtection>,
+    ) -> Vec<u8> {
+        let attribute = |oid, value: Any| Attribute { oid, values: SetOfVec::try_from(vec![value]).unwrap() };
+        let mut attributes = vec![
+            attribute(rfc5911::ID_CONTENT_TYPE, Any::encode_from(&rfc5911::ID_DATA).unwrap()),
+            attribute(
+                rfc5911::ID_MESSAGE_DIGEST,
+                Any::encode_from(&OctetString::new(message_sha256.to_vec()).unwrap()).unwrap(),
+            ),
+        ];
+        if let Some(protection) = protection {
+            attributes.push(attribute(rfc6211::ID_AA_CMS_ALGORITHM_PROTECTION, Any::encode_from(&protection).unwrap()));
+        }
+        let attributes = SetOfVec::try_from(attributes).unwrap();
+        let digest = Sha256::digest(attributes.to_der().unwrap());
+        let signature =
+            keys::sign_digest(KeySpec::EcP256, Algorithm::EcdsaSha256, &pair.private_pkcs8, &digest).unwrap();
+        let signer_info = SignerInfo {
+            version: CmsVersion::V1,
+            sid: SignerIdentifier::IssuerAndSerialNumber(IssuerAndSerialNumber {
+                issuer: "CN=test".parse().unwrap(),
+                serial_number: x509_cert::serial_number::SerialNumber::new(&[1]).unwrap(),
+            }),
+            digest_alg: ImprintHash::Sha256.algorithm_identifier(),
+            signed_attrs: Some(attributes),
+            signature_algorithm: keys::signature_algorithm_identifier(Algorithm::EcdsaSha256).unwrap(),
+            signature: OctetString::new(signature).unwrap(),
+            unsigned_attrs: None,
+        };
+        let signed_data = SignedData {
+            version: CmsVersion::V1,
+            digest_algorithms: SetOfVec::try_from(vec![ImprintHash::Sha256.algorithm_identifier()]).unwrap(),
+            encap_content_info: EncapsulatedContentInfo {
+                econtent_type: rfc5911::ID_DATA,
+                econtent: econtent.then(|| Any::new(Tag::OctetString, b"content".to_vec()).unwrap()),
+            },
+            certificates: None,
+            crls: None,
+            signer_infos: SignerInfos::try_from(vec![signer_info]).unwrap(),
+        };
+        ContentInfo { content_type: rfc5911::ID_SIGNED_DATA, content: Any::encode_from(&signed_data).unwrap() }
+            .to_der()
+            .unwrap()
+    }
+
+    #[test]
+    fn a_detached_signature_verifies_with_or_without_algorithm_protection() {
+        let pair = keys::generate(KeySpec::EcP256).unwrap();
+        let digest = [7u8; 32];
+        let check = |der: &[u8]| verify(der, &digest, KeySpec::EcP256, &pair.public_spki);
+        assert_eq!(check(&made(&pair, &digest, false, None)), Ok(()), "CMSAlgorithmProtection is optional");
+        let signature_algorithm = keys::signature_algorithm_identifier(Algorithm::EcdsaSha256).unwrap();
+        let protection = |digest_oid: &str, signature: Option<AlgorithmIdentifierOwned>| CmsAlgorithmProtection {
+            digest_algorithm: AlgorithmIdentifierOwned {
+                oid: ObjectIdentifier::new_unwrap(digest_oid),
+                parameters: None,
+            },
+            signature_algorithm: signature,
+        };
+        let sha256 = "2.16.840.1.101.3.4.2.1";
+        assert_eq!(
+            check(&made(&pair, &digest, false, Some(protection(sha256, Some(signature_algorithm.clone()))))),
+            Ok(())
+        );
+        // Either algorithm named otherwise is refused.
+        let other_digest =
+            made(&pair, &digest, false, Some(protection("2.16.840.1.101.3.4.2.2", Some(signature_algorithm.clone()))));
+        assert!(check(&other_digest).unwrap_err().contains("CMSAlgorithmProtection"));
+        let rsa = keys::signature_algorithm_identifier(Algorithm::RsaPkcs1Sha256).unwrap();
+        let other_signature = made(&pair, &digest, false, Some(protection(sha256, Some(rsa))));
+        assert!(check(&other_signature).unwrap_err().contains("CMSAlgorithmProtection"));
+        assert!(check(&made(&pair, &digest, false, Some(protection(sha256, None)))).is_err());
+        // An attached signature is not keyseal's.
+        assert!(check(&made(&pair, &digest, true, None)).unwrap_err().contains("detached"));
+        // Over another message, or by another key.
+        assert!(verify(&made(&pair, &digest, false, None), &[8; 32], KeySpec::EcP256, &pair.public_spki).is_err());
+        let stranger = keys::generate(KeySpec::EcP256).unwrap();
+        let by_stranger = verify(&made(&pair, &digest, false, None), &digest, KeySpec::EcP256, &stranger.public_spki);
+        assert_eq!(by_stranger.unwrap_err(), "it does not verify with the signer's key");
+    }
 
     #[test]
     fn signature_algorithms_are_keyseals_own_or_openssls_rsa_encryption() {
