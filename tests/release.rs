@@ -855,10 +855,14 @@ fn ssh_signatures_verify_with_ssh_keygen_and_keyseal() {
 #[test]
 fn an_ssh_signature_in_another_namespace_fails() {
     let release = Release::new("EC_P256");
-    ok(release.sign(&["--format", "ssh", "--ssh-namespace", "release@example.com"]));
+    let summary = ok(release.sign(&["--format", "ssh", "--ssh-namespace", "release@example.com", "--json"]));
+    let outputs: Vec<&str> = summary["outputs"].as_array().unwrap().iter().map(|o| o.as_str().unwrap()).collect();
+    let ssh: Vec<&&str> = outputs.iter().filter(|o| o.ends_with(".sshsig")).collect();
+    assert_eq!(ssh.len(), 1, "without --detached, the manifest's only: {outputs:?}");
     let run = release.ks.run(&["verify", path(&release.root), "--public-key", path(&release.public_key), "--json"]);
     assert_eq!(run.status, 1, "{}", run.stdout);
     let detail = run.json()["detachedSignatures"][0]["detail"].as_str().unwrap().to_string();
+    assert!(detail.starts_with("SSH signature of the manifest: "), "{detail}");
     assert!(detail.contains("namespace \"release@example.com\", not \"file\""), "{detail}");
     ok(release.ks.run(&[
         "verify",
@@ -1025,7 +1029,7 @@ fn cms_needs_a_certificate_and_signs_each_file_with_detached() {
         assert_eq!(found["status"], "bad-signature", "{found}");
         found["detail"].as_str().unwrap().to_string()
     };
-    assert!(detail("large.tar.p7s").contains("it signs another message"), "{report}");
+    assert!(detail("large.tar.p7s").starts_with("CMS detached signature of large.tar: it signs another message"));
     assert!(detail("SHA256SUMS.p7s").contains("not a DER CMS ContentInfo"), "{report}");
 }
 
@@ -1110,6 +1114,7 @@ fn openpgp_signatures_verify_with_gpgv_and_sqv() {
         let report = run.json();
         let found = report["detachedSignatures"].as_array().unwrap().iter().find(|r| r["name"] == "SHA256SUMS.asc");
         assert_eq!(found.unwrap()["status"], "bad-signature", "{report}");
+        assert!(found.unwrap()["detail"].as_str().unwrap().starts_with("OpenPGP signature of the manifest: "));
     }
 }
 
