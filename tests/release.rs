@@ -1074,6 +1074,14 @@ fn openpgp_signatures_verify_with_gpgv_and_sqv() {
         assert!(imported && text.contains(uid), "{text}");
         let (listed, text) = gnupg(&home, "gpg", &["--batch", "--with-colons", "--fingerprint"]);
         assert!(listed && text.contains(&format!("fpr:::::::::{fingerprint}:")), "{text}");
+        // The key's creation time (field 6 of gpg's `pub` line) is the KMS key's.
+        let created = ks.ok(&["kms", "describe-key", "--key-id", &release.key_id])["KeyMetadata"]["CreationDate"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let pub_line = text.lines().find(|line| line.starts_with("pub:")).unwrap();
+        let unix: i64 = pub_line.split(':').nth(5).unwrap().parse().unwrap();
+        assert_eq!(keyseal::clock::format_unix(unix), created, "{pub_line}");
         let keyring = ks.file("release.gpg");
         let (dearmored, text) =
             gnupg(&home, "gpg", &["--batch", "--yes", "--dearmor", "--output", path(&keyring), path(&cert)]);
