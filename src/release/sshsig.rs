@@ -431,6 +431,7 @@ mod tests {
     fn namespaces_are_short_words() {
         assert!(check_namespace("file").is_ok());
         assert!(check_namespace("release@example.com").is_ok());
+        assert!(check_namespace(&"n".repeat(128)).is_ok(), "128 is the longest");
         for bad in ["", "a b", "x\"y", "\u{1b}[31m", &"n".repeat(129)] {
             assert!(check_namespace(bad).is_err(), "{bad:?}");
         }
