@@ -231,10 +231,9 @@ pub fn verify(
         return Err("it is not an ECDSA or RSA signature with SHA-256 by the signer's kind of key".into());
     }
     let hashed_len = usize::from(signature.u16()?);
-    let subpackets = signature.take(hashed_len)?;
-    check_subpackets(subpackets)?;
+    check_subpackets(signature.take(hashed_len)?, true)?;
     let unhashed_len = usize::from(signature.u16()?);
-    check_subpackets(signature.take(unhashed_len)?)?;
+    check_subpackets(signature.take(unhashed_len)?, false)?;
     let left16 = signature.take(2)?;
     let value = match algorithm {
         ECDSA => crate::release::ecdsa_pair::join_der(signature.mpi()?, signature.mpi()?)?,
@@ -262,21 +261,26 @@ pub fn verify(
 }
 
 /// Subpackets as RFC 4880 §5.2.3.1 lays them out, none critical but those keyseal knows
-/// (a critical one a verifier does not know makes the signature invalid), and a creation
-/// time where they are hashed.
-fn check_subpackets(mut area: &[u8]) -> Result<(), String> {
+/// (a critical one a verifier does not know makes the signature invalid), and in the
+/// `hashed` area a signature creation time (RFC 4880 §5.2.3.4: it MUST be there).
+fn check_subpackets(mut area: &[u8], hashed: bool) -> Result<(), String> {
     if area.len() > MAX_SUBPACKETS {
         return Err("its subpackets are longer than keyseal reads".into());
     }
+    let mut created = false;
     while !area.is_empty() {
         let mut reader = Reader::new(area);
         let len = reader.subpacket_length()?;
         let content = reader.take(len)?;
-        let (&kind, _) = content.split_first().ok_or("it has an empty subpacket")?;
+        let (&kind, data) = content.split_first().ok_or("it has an empty subpacket")?;
         if kind & 0x80 != 0 && ![CREATION_TIME, ISSUER, ISSUER_FINGERPRINT].contains(&(kind & 0x7F)) {
             return Err(format!("it has a critical subpacket of type {} that keyseal does not know", kind & 0x7F));
         }
+        created |= kind & 0x7F == CREATION_TIME && data.len() == 4;
         area = reader.rest;
+    }
+    if hashed && !created {
+        return Err("it has no signature creation time among its hashed subpackets".into());
     }
     Ok(())
 }
@@ -523,6 +527,105 @@ mod tests {
         let at = flipped.len() / 2;
         flipped[at] = if flipped[at] == b'A' { b'B' } else { b'A' };
         assert!(check(&flipped, KeySpec::EcP256, &pair.public_spki, b"m").is_err());
+    }
+
+    /// A signature packet of `pair` over `message` with the fields given, signed as they
+    /// say (so that only the field under test is wrong), armored.
+    fn crafted(
+        pair: &keys::KeyPair,
+        spec: KeySpec,
+        head: [u8; 4],
+        hashed: &[u8],
+        unhashed: &[u8],
+        message: &[u8],
+    ) -> Vec<u8> {
+        let mut fields = head.to_vec();
+        fields.extend_from_slice(&(hashed.len() as u16).to_be_bytes());
+        fields.extend_from_slice(hashed);
+        let trailer = Trailer { hashed: fields.clone() };
+        let digest = Sha256::new().chain_update(message).chain_update(trailer.bytes()).finalize();
+        let algorithm = spec.default_signing_algorithm();
+        let signature = keys::sign_digest(spec, algorithm, &pair.private_pkcs8, &digest).unwrap();
+        let mut body = fields;
+        body.extend_from_slice(&(unhashed.len() as u16).to_be_bytes());
+        body.extend_from_slice(unhashed);
+        body.extend_from_slice(&digest[..2]);
+        match spec {
+            KeySpec::EcP256 => {
+                let (r, s) = crate::release::ecdsa_pair::split_der(&signature).unwrap();
+                body.extend(mpi(&r));
+                body.extend(mpi(&s));
+            }
+            _ => body.extend(mpi(&signature)),
+        }
+        armor("PGP SIGNATURE", &packet(SIGNATURE_PACKET, &body)).into_bytes()
+    }
+
+    #[test]
+    fn only_keyseals_form_of_signature_is_taken() {
+        let pair = keys::generate(KeySpec::EcP256).unwrap();
+        let created = subpacket(CREATION_TIME, &1_800_000_000u32.to_be_bytes());
+        let check = |armored: Vec<u8>| check(&armored, KeySpec::EcP256, &pair.public_spki, b"m");
+        let good = [4, BINARY_DOCUMENT, ECDSA, SHA256];
+        assert_eq!(check(crafted(&pair, KeySpec::EcP256, good, &created, &[], b"m")), Ok(()));
+        // A non-critical subpacket keyseal does not know (a notation) is no matter.
+        let mut notation = created.clone();
+        notation.extend(subpacket(20, b"\x80\0\0\0\0\x01\0\x01ab"));
+        assert_eq!(check(crafted(&pair, KeySpec::EcP256, good, &notation, &[], b"m")), Ok(()));
+        // A critical one is, hashed or not; so is a missing creation time.
+        let mut critical = created.clone();
+        critical.extend(subpacket(0x80 | 20, b"\x80\0\0\0\0\x01\0\x01ab"));
+        assert!(check(crafted(&pair, KeySpec::EcP256, good, &critical, &[], b"m")).unwrap_err().contains("critical"));
+        assert!(
+            check(crafted(&pair, KeySpec::EcP256, good, &created, &critical, b"m")).unwrap_err().contains("critical")
+        );
+        assert!(
+            check(crafted(&pair, KeySpec::EcP256, good, &[], &created, b"m")).unwrap_err().contains("creation time")
+        );
+        // A text signature, a version 3 one, SHA-512, RSA by an EC key: not keyseal's.
+        for head in [
+            [4, 0x01, ECDSA, SHA256],
+            [3, BINARY_DOCUMENT, ECDSA, SHA256],
+            [4, BINARY_DOCUMENT, ECDSA, 10],
+            [4, BINARY_DOCUMENT, RSA, SHA256],
+        ] {
+            assert!(check(crafted(&pair, KeySpec::EcP256, head, &created, &[], b"m")).is_err(), "{head:?}");
+        }
+        // Subpackets up to 4 KiB are read, and no more.
+        let padding = |total: usize| {
+            let mut area = created.clone();
+            let filler = total - area.len() - 3; // a two-byte length, the type, the data
+            area.extend_from_slice(&[(((filler + 1 - 192) >> 8) + 192) as u8, ((filler + 1 - 192) & 0xFF) as u8, 20]);
+            area.extend(std::iter::repeat_n(0u8, filler));
+            area
+        };
+        assert_eq!(padding(MAX_SUBPACKETS).len(), MAX_SUBPACKETS);
+        assert_eq!(check(crafted(&pair, KeySpec::EcP256, good, &padding(MAX_SUBPACKETS), &[], b"m")), Ok(()));
+        let over = check(crafted(&pair, KeySpec::EcP256, good, &padding(MAX_SUBPACKETS + 1), &[], b"m"));
+        assert!(over.unwrap_err().contains("longer than keyseal reads"));
+    }
+
+    /// An RSA signature whose first byte is zero is written as a shorter MPI; it is padded
+    /// back to the modulus's length to verify.
+    #[test]
+    fn an_rsa_signature_with_a_leading_zero_verifies() {
+        let pair = keys::generate(KeySpec::Rsa2048).unwrap();
+        let created = subpacket(CREATION_TIME, &1_800_000_000u32.to_be_bytes());
+        let head = [4, BINARY_DOCUMENT, RSA, SHA256];
+        // PKCS#1 v1.5 is deterministic: the signature `crafted` makes is this one.
+        let mut fields = head.to_vec();
+        fields.extend_from_slice(&(created.len() as u16).to_be_bytes());
+        fields.extend_from_slice(&created);
+        let trailer = Trailer { hashed: fields }.bytes();
+        let found = (0u32..4000).map(|n| n.to_be_bytes()).find(|message| {
+            let digest = Sha256::new().chain_update(message).chain_update(&trailer).finalize();
+            let signature =
+                keys::sign_digest(KeySpec::Rsa2048, Algorithm::RsaPkcs1Sha256, &pair.private_pkcs8, &digest).unwrap();
+            signature[0] == 0
+        });
+        let found = found.map(|message| (crafted(&pair, KeySpec::Rsa2048, head, &created, &[], &message), message));
+        let (armored, message) = found.expect("one in 256 RSA signatures starts with a zero byte");
+        assert_eq!(check(&armored, KeySpec::Rsa2048, &pair.public_spki, &message), Ok(()));
     }
 
     #[test]
