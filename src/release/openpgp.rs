@@ -572,7 +572,11 @@ mod tests {
         let mut notation = created.clone();
         notation.extend(subpacket(20, b"\x80\0\0\0\0\x01\0\x01ab"));
         assert_eq!(check(crafted(&pair, KeySpec::EcP256, good, &notation, &[], b"m")), Ok(()));
-        // A critical one is, hashed or not; so is a missing creation time.
+        // Nor is a critical one keyseal knows (a creation time marked critical, as some
+        // implementations write it).
+        let critical_created = subpacket(0x80 | CREATION_TIME, &1_800_000_000u32.to_be_bytes());
+        assert_eq!(check(crafted(&pair, KeySpec::EcP256, good, &critical_created, &[], b"m")), Ok(()));
+        // A critical one it does not know is, hashed or not; so is a missing creation time.
         let mut critical = created.clone();
         critical.extend(subpacket(0x80 | 20, b"\x80\0\0\0\0\x01\0\x01ab"));
         assert!(check(crafted(&pair, KeySpec::EcP256, good, &critical, &[], b"m")).unwrap_err().contains("critical"));
