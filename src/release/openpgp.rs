@@ -609,6 +609,45 @@ mod tests {
         assert!(over.unwrap_err().contains("longer than keyseal reads"));
     }
 
+    /// Every definite packet length form of RFC 4880 §4.2 (old format: 1, 2 and 4 bytes;
+    /// new format: 1, 2 and 5 bytes) is read, as other implementations write them; armor
+    /// with anything after its checksum is not.
+    #[test]
+    fn every_definite_packet_length_is_read() {
+        for spec in [KeySpec::EcP256, KeySpec::Rsa2048] {
+            let (pair, armored) = signed(spec, b"release");
+            let packets = dearmor(armored.as_bytes(), "PGP SIGNATURE").unwrap();
+            let (_, body) = Reader::new(&packets).packet().unwrap();
+            let len = body.len();
+            let old = |length_type: u8, length: &[u8]| {
+                let mut header = vec![0x80 | (SIGNATURE_PACKET << 2) | length_type];
+                header.extend_from_slice(length);
+                header
+            };
+            let mut headers = vec![
+                old(1, &(len as u16).to_be_bytes()),
+                old(2, &(len as u32).to_be_bytes()),
+                [&[0xC0 | SIGNATURE_PACKET, 0xFF][..], &(len as u32).to_be_bytes()].concat(),
+                packet(SIGNATURE_PACKET, body)[..packet(SIGNATURE_PACKET, body).len() - len].to_vec(),
+            ];
+            if len < 256 {
+                headers.push(old(0, &[len as u8]));
+            }
+            for header in headers {
+                let rewrapped = armor("PGP SIGNATURE", &[header.as_slice(), body].concat());
+                assert_eq!(check(rewrapped.as_bytes(), spec, &pair.public_spki, b"release"), Ok(()), "{header:02x?}");
+            }
+            let trailing = armored.replace("-----END", "garbage\n-----END");
+            assert!(
+                check(trailing.as_bytes(), spec, &pair.public_spki, b"release")
+                    .unwrap_err()
+                    .contains("after the checksum")
+            );
+        }
+        // A new-format two-byte length at its top.
+        assert_eq!(packet(2, &[0; 8383])[..3], [0xC2, 223, 255]);
+    }
+
     /// An RSA signature whose first byte is zero is written as a shorter MPI; it is padded
     /// back to the modulus's length to verify.
     #[test]
