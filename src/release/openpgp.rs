@@ -572,6 +572,10 @@ mod tests {
         let mut notation = created.clone();
         notation.extend(subpacket(20, b"\x80\0\0\0\0\x01\0\x01ab"));
         assert_eq!(check(crafted(&pair, KeySpec::EcP256, good, &notation, &[], b"m")), Ok(()));
+        // Nor is the five-byte length form.
+        let mut long_form = created.clone();
+        long_form.extend_from_slice(&[0xFF, 0, 0, 0, 5, 20, 1, 2, 3, 4]);
+        assert_eq!(check(crafted(&pair, KeySpec::EcP256, good, &long_form, &[], b"m")), Ok(()));
         // Nor is a critical one keyseal knows (a creation time marked critical, as some
         // implementations write it).
         let critical_created = subpacket(0x80 | CREATION_TIME, &1_800_000_000u32.to_be_bytes());
