@@ -590,6 +590,12 @@ mod tests {
         assert!(
             check(crafted(&pair, KeySpec::EcP256, good, &[], &created, b"m")).unwrap_err().contains("creation time")
         );
+        // A four-byte subpacket of another type (an expiration time), or a creation time of
+        // another length, is no creation time.
+        let expiration = subpacket(3, &[0, 0, 0, 1]);
+        assert!(check(crafted(&pair, KeySpec::EcP256, good, &expiration, &[], b"m")).is_err());
+        let short = subpacket(CREATION_TIME, &[0, 0, 1]);
+        assert!(check(crafted(&pair, KeySpec::EcP256, good, &short, &[], b"m")).is_err());
         // A text signature, a version 3 one, SHA-512, RSA by an EC key: not keyseal's.
         for head in [
             [4, 0x01, ECDSA, SHA256],
