@@ -647,6 +647,15 @@ mod tests {
                 let rewrapped = armor("PGP SIGNATURE", &[header.as_slice(), body].concat());
                 assert_eq!(check(rewrapped.as_bytes(), spec, &pair.public_spki, b"release"), Ok(()), "{header:02x?}");
             }
+            // A first byte without its top bit is no packet header, whatever follows.
+            let mut headless = packets.clone();
+            headless[0] &= 0x7F;
+            let headless = armor("PGP SIGNATURE", &headless);
+            assert!(
+                check(headless.as_bytes(), spec, &pair.public_spki, b"release")
+                    .unwrap_err()
+                    .contains("not an OpenPGP packet")
+            );
             let trailing = armored.replace("-----END", "garbage\n-----END");
             assert!(
                 check(trailing.as_bytes(), spec, &pair.public_spki, b"release")
