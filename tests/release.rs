@@ -765,6 +765,18 @@ fn verify_without_a_key_names_both_ways_to_trust_the_signer() {
     assert!(run.stderr.contains("--public-key") && run.stderr.contains("--trust"), "{}", run.stderr);
 }
 
+/// The `detachedSignatures` entry named `name` of a `verify --json` report.
+fn signature_report<'a>(report: &'a Value, name: &str) -> &'a Value {
+    let entries = report["detachedSignatures"].as_array().unwrap();
+    entries.iter().find(|r| r["name"] == name).unwrap_or_else(|| panic!("no {name} in {report}"))
+}
+
+/// The `detachedSignatures` entries whose names end with `suffix`.
+fn signature_reports<'a>(report: &'a Value, suffix: &str) -> Vec<&'a Value> {
+    let entries = report["detachedSignatures"].as_array().unwrap();
+    entries.iter().filter(|r| r["name"].as_str().unwrap().ends_with(suffix)).collect()
+}
+
 /// `ssh-keygen -Y verify` on the SSH signatures `sign --format ssh` writes.
 fn ssh_keygen_verifies(allowed: &Path, namespace: &str, signature: &Path, message: &Path) -> (bool, String) {
     run_peer(
@@ -825,12 +837,7 @@ fn ssh_signatures_verify_with_ssh_keygen_and_keyseal() {
         let (good, _) = ssh_keygen_verifies(&allowed, "git", &release.root.join("SHA256SUMS.sshsig"), &manifest);
         assert!(!good, "the allowed_signers line limits the key to the file namespace");
         let verified = ok(release.verify(&[&release.root]));
-        let ssh_reports: Vec<&Value> = verified["detachedSignatures"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|r| r["name"].as_str().unwrap().ends_with(".sshsig"))
-            .collect();
+        let ssh_reports = signature_reports(&verified, ".sshsig");
         assert_eq!(ssh_reports.len(), 6, "{verified}");
         assert!(ssh_reports.iter().all(|r| r["status"] == "ok"), "{verified}");
 
@@ -843,10 +850,9 @@ fn ssh_signatures_verify_with_ssh_keygen_and_keyseal() {
         let report = release.verify(&[&release.root]);
         assert_eq!(report.status, 1, "{}", report.stdout);
         let report = report.json();
-        let manifest_ssh =
-            report["detachedSignatures"].as_array().unwrap().iter().find(|r| r["name"] == "SHA256SUMS.sshsig");
-        assert_eq!(manifest_ssh.unwrap()["status"], "bad-signature", "{report}");
-        assert!(manifest_ssh.unwrap()["detail"].as_str().unwrap().contains("does not verify"), "{report}");
+        let manifest_ssh = signature_report(&report, "SHA256SUMS.sshsig");
+        assert_eq!(manifest_ssh["status"], "bad-signature", "{report}");
+        assert!(manifest_ssh["detail"].as_str().unwrap().contains("does not verify"), "{report}");
     }
 }
 
@@ -1025,7 +1031,7 @@ fn cms_needs_a_certificate_and_signs_each_file_with_detached() {
     assert_eq!(run.status, 1, "{}", run.stdout);
     let report = run.json();
     let detail = |name: &str| {
-        let found = report["detachedSignatures"].as_array().unwrap().iter().find(|r| r["name"] == name).unwrap();
+        let found = signature_report(&report, name);
         assert_eq!(found["status"], "bad-signature", "{found}");
         found["detail"].as_str().unwrap().to_string()
     };
@@ -1101,12 +1107,7 @@ fn openpgp_signatures_verify_with_gpgv_and_sqv() {
             assert!(good, "{spec} {name}: {text}");
         }
         let report = ok(release.verify(&[&release.root]));
-        let pgp: Vec<&Value> = report["detachedSignatures"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|r| r["name"].as_str().unwrap().ends_with(".asc"))
-            .collect();
+        let pgp = signature_reports(&report, ".asc");
         assert_eq!(pgp.len(), 6, "{report}");
         assert!(pgp.iter().all(|r| r["status"] == "ok"), "{report}");
 
@@ -1120,9 +1121,9 @@ fn openpgp_signatures_verify_with_gpgv_and_sqv() {
         let run = release.verify(&[&release.root]);
         assert_eq!(run.status, 1, "{}", run.stdout);
         let report = run.json();
-        let found = report["detachedSignatures"].as_array().unwrap().iter().find(|r| r["name"] == "SHA256SUMS.asc");
-        assert_eq!(found.unwrap()["status"], "bad-signature", "{report}");
-        assert!(found.unwrap()["detail"].as_str().unwrap().starts_with("OpenPGP signature of the manifest: "));
+        let found = signature_report(&report, "SHA256SUMS.asc");
+        assert_eq!(found["status"], "bad-signature", "{report}");
+        assert!(found["detail"].as_str().unwrap().starts_with("OpenPGP signature of the manifest: "));
     }
 }
 
@@ -1178,9 +1179,9 @@ fn verify_format_requires_the_signature_in_that_format() {
     let run = verify("ssh,pgp");
     assert_eq!(run.status, 1, "{}", run.stdout);
     let report = run.json();
-    let missing = report["detachedSignatures"].as_array().unwrap().iter().find(|r| r["name"] == "SHA256SUMS.asc");
-    assert_eq!(missing.unwrap()["status"], "missing", "{report}");
-    assert!(missing.unwrap()["detail"].as_str().unwrap().contains("--format pgp asks for it"), "{report}");
+    let missing = signature_report(&report, "SHA256SUMS.asc");
+    assert_eq!(missing["status"], "missing", "{report}");
+    assert!(missing["detail"].as_str().unwrap().contains("--format pgp asks for it"), "{report}");
     let run = verify("x509");
     assert_eq!(run.status, 2, "an unknown format is a usage error: {}", run.stderr);
 }
@@ -1198,7 +1199,6 @@ fn hostile_signature_files_beside_the_manifest_are_unreadable() {
     assert_eq!(run.status, 1, "{}\n{}", run.stdout, run.stderr);
     let report = run.json();
     for name in ["SHA256SUMS.sshsig", "SHA256SUMS.asc"] {
-        let found = report["detachedSignatures"].as_array().unwrap().iter().find(|r| r["name"] == name);
-        assert_eq!(found.unwrap()["status"], "unreadable", "{name}: {report}");
+        assert_eq!(signature_report(&report, name)["status"], "unreadable", "{name}: {report}");
     }
 }

@@ -323,7 +323,7 @@ pub fn run(action: KmsAction, kms: &dyn Kms) -> Result<Outcome, KmsError> {
         )?,
         CancelKeyDeletion(key) => print_json(&kms.cancel_key_deletion(&key.request())?)?,
         GetPublicKey { version, out, format } if format == "ssh" => {
-            let line = crate::cli::ssh::public_key_line(kms, &version.key_id, &version.key_version_id, "")?;
+            let line = crate::cli::ssh::public_key_line(kms, &version.key_id, &version.key_version_id)?;
             if let Some(path) = out {
                 input::write_out(&path, format!("{line}\n").as_bytes(), false)?;
             }

@@ -3,7 +3,7 @@
 
 use crate::cli::Outcome;
 use crate::cli::kms::KeyVersionArgs;
-use crate::kms::api::KeyVersionRequest;
+use crate::kms::signing_key::fetch_public_key;
 use crate::kms::{Kms, KmsError, keys};
 use crate::release::sshsig::{self, SshKey};
 use clap::{Args, Subcommand};
@@ -44,26 +44,21 @@ pub fn run(action: SshAction, kms: &dyn Kms) -> Result<Outcome, KmsError> {
             for namespace in &args.namespaces {
                 sshsig::check_namespace(namespace).map_err(|why| KmsError::invalid("--namespace", why))?;
             }
-            let key = public_key_line(kms, &args.version.key_id, &args.version.key_version_id, "")?;
+            let key = public_key_line(kms, &args.version.key_id, &args.version.key_version_id)?;
             crate::outln!("{} namespaces=\"{}\" {key}", args.principal, args.namespaces.join(","));
         }
     }
     Ok(Outcome::Success)
 }
 
-/// The key version's OpenSSH public key line, with `comment` after the key.
-pub fn public_key_line(kms: &dyn Kms, key_id: &str, key_version_id: &str, comment: &str) -> Result<String, KmsError> {
-    let public = kms.get_public_key(&KeyVersionRequest {
-        key_id: key_id.to_string(),
-        key_version_id: key_version_id.to_string(),
-    })?;
-    let spki = keys::public_key_from_pem(&public.public_key)
-        .ok_or_else(|| KmsError::internal("the KMS returned a public key that is not SubjectPublicKeyInfo PEM"))?;
+/// The key version's OpenSSH public key line (GetPublicKey alone).
+pub fn public_key_line(kms: &dyn Kms, key_id: &str, key_version_id: &str) -> Result<String, KmsError> {
+    let (_, _, spki) = fetch_public_key(kms, key_id, key_version_id)?;
     let spec = keys::spec_of_public_key(&spki)
         .ok_or_else(|| KmsError::internal("the KMS returned a key that is neither RSA, P-256 nor secp256k1"))?;
     let key =
         SshKey::new(spec, spec.default_signing_algorithm(), &spki).map_err(|why| KmsError::invalid("--format", why))?;
-    Ok(key.public_key_line(comment))
+    Ok(key.public_key_line())
 }
 
 /// An allowed_signers principal: one word that the file format cannot misread (no

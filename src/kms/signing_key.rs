@@ -56,7 +56,7 @@ impl SigningKey {
                 format!("a {} key cannot sign with {algorithm}", meta.key_spec),
             ));
         }
-        let (meta, key_version_id, public_pem, public_spki) = public_key(kms, meta, key_id, key_version_id)?;
+        let (key_version_id, public_pem, public_spki) = fetch_public_key(kms, key_id, key_version_id)?;
         Ok(SigningKey {
             name: key_id.to_string(),
             key_id: meta.key_id,
@@ -86,21 +86,18 @@ impl SigningKey {
 /// certified for email, say).
 pub fn public_key_of(kms: &dyn Kms, key_id: &str, key_version_id: &str) -> KmsResult<(KeyMetadata, String, Vec<u8>)> {
     let meta = kms.describe_key(&KeyIdRequest { key_id: key_id.to_string() })?.key_metadata;
-    let (meta, key_version_id, _, public_spki) = public_key(kms, meta, key_id, key_version_id)?;
+    let (key_version_id, _, public_spki) = fetch_public_key(kms, key_id, key_version_id)?;
     Ok((meta, key_version_id, public_spki))
 }
 
-fn public_key(
-    kms: &dyn Kms,
-    meta: KeyMetadata,
-    key_id: &str,
-    key_version_id: &str,
-) -> KmsResult<(KeyMetadata, String, String, Vec<u8>)> {
+/// A key version's public key (GetPublicKey alone): the version as the KMS names it, the
+/// PEM it gave, and the SubjectPublicKeyInfo DER inside, refused when the PEM holds none.
+pub fn fetch_public_key(kms: &dyn Kms, key_id: &str, key_version_id: &str) -> KmsResult<(String, String, Vec<u8>)> {
     let public = kms.get_public_key(&KeyVersionRequest {
         key_id: key_id.to_string(),
         key_version_id: key_version_id.to_string(),
     })?;
     let spki = keys::public_key_from_pem(&public.public_key)
         .ok_or_else(|| KmsError::internal("the KMS returned a public key that is not SubjectPublicKeyInfo PEM"))?;
-    Ok((meta, public.key_version_id, public.public_key, spki))
+    Ok((public.key_version_id, public.public_key, spki))
 }

@@ -21,27 +21,17 @@ pub const BUNDLE_FILE: &str = "keyseal.bundle.json";
 /// The file name of the manifest's detached signature.
 pub const SIGNATURE_FILE: &str = "SHA256SUMS.sig";
 
-/// The manifest's SSH signature (`keyseal sign --format ssh`).
-pub const SSH_SIGNATURE_FILE: &str = "SHA256SUMS.sshsig";
-/// The manifest's CMS signature (`keyseal sign --format cms`).
-pub const CMS_SIGNATURE_FILE: &str = "SHA256SUMS.p7s";
-/// The manifest's OpenPGP signature (`keyseal sign --format pgp`).
-pub const PGP_SIGNATURE_FILE: &str = "SHA256SUMS.asc";
-
 /// The files `keyseal sign` writes into a directory: manifest, signature, bundle, Sigstore
-/// bundle, SSH, CMS and OpenPGP signatures. They are never entries of a release, wherever
-/// they are found.
-pub fn own_files(dir: &std::path::Path) -> [std::path::PathBuf; 7] {
-    [
-        crate::release::manifest::MANIFEST_FILE,
-        SIGNATURE_FILE,
-        BUNDLE_FILE,
-        crate::release::sigstore::SIGSTORE_FILE,
-        SSH_SIGNATURE_FILE,
-        CMS_SIGNATURE_FILE,
-        PGP_SIGNATURE_FILE,
-    ]
-    .map(|name| dir.join(name))
+/// bundle, and the manifest's signature in each `--format`. They are never entries of a
+/// release, wherever they are found.
+pub fn own_files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    use crate::release::manifest::MANIFEST_FILE;
+    let formats = crate::release::formats::SignatureFormat::ALL.map(|format| format.manifest_file());
+    [MANIFEST_FILE, SIGNATURE_FILE, BUNDLE_FILE, crate::release::sigstore::SIGSTORE_FILE]
+        .iter()
+        .map(|name| dir.join(name))
+        .chain(formats.iter().map(|name| dir.join(name)))
+        .collect()
 }
 
 /// A release bundle.

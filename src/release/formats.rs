@@ -53,6 +53,11 @@ impl SignatureFormat {
         }
     }
 
+    /// The manifest's signature in it (`SHA256SUMS.asc`).
+    pub fn manifest_file(self) -> String {
+        format!("{MANIFEST_FILE}{}", self.suffix())
+    }
+
     /// How messages name it.
     pub fn label(self) -> &'static str {
         match self {

@@ -1,5 +1,6 @@
-//! SHA-256 (and SHA-512, for SSH signatures) of many files at once: streamed through one reused buffer per thread, largest
-//! files first so the threads finish together. No thread pool crate: `std::thread::scope`
+//! SHA-256 of many files at once (and from the same read the digests other signature
+//! formats sign): streamed through one reused buffer per thread, largest files first so
+//! the threads finish together. No thread pool crate: `std::thread::scope`
 //! and an atomic cursor are all it takes.
 
 use sha2::{Digest, Sha256, Sha512};
@@ -45,29 +46,15 @@ pub fn hash_file_with(
     progress: &(dyn Fn(u64) + Sync),
     extra: Extra<'_>,
 ) -> std::io::Result<FileDigests> {
-    // Opened without blocking, and refused unless it is a regular file: a path swapped for
-    // a FIFO or a device after the walk must not stall or flood the hashing.
-    let mut file = crate::bounded::open_nonblocking(path)?;
-    let meta = file.metadata()?;
-    if !meta.is_file() {
-        let what = crate::bounded::describe_type(&meta);
-        return Err(std::io::Error::new(std::io::ErrorKind::InvalidInput, format!("not a regular file ({what})")));
-    }
     let mut hasher = Sha256::new();
     let mut long = extra.sha512.then(Sha512::new);
-    loop {
-        let read = match file.read(buffer) {
-            Ok(0) => break,
-            Ok(read) => read,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e),
-        };
-        hasher.update(&buffer[..read]);
+    stream(path, buffer, |chunk| {
+        hasher.update(chunk);
         if let Some(long) = &mut long {
-            long.update(&buffer[..read]);
+            long.update(chunk);
         }
-        progress(read as u64);
-    }
+        progress(chunk.len() as u64);
+    })?;
     let sha256_then = extra.sha256_then.map(|suffix| {
         let mut then = hasher.clone();
         then.update(suffix);
@@ -78,22 +65,31 @@ pub fn hash_file_with(
 
 /// The SHA-512 of one file, streamed.
 pub fn sha512_file(path: &Path) -> std::io::Result<[u8; 64]> {
-    let digests = hash_file_with(path, &mut vec![0; 1 << 16], &|_| {}, Extra { sha512: true, sha256_then: None })?;
-    digests.sha512.ok_or_else(|| std::io::Error::other("no SHA-512 was computed"))
+    let mut hasher = Sha512::new();
+    stream(path, &mut vec![0u8; 1 << 16], |chunk| hasher.update(chunk))?;
+    Ok(hasher.finalize().into())
 }
 
 /// Feeds a file's content into `hasher`, streamed (an OpenPGP signature hashes its own
 /// fields after the data, so the digest cannot be finished here).
 pub fn update_with_file(path: &Path, hasher: &mut Sha256) -> std::io::Result<()> {
+    stream(path, &mut vec![0u8; 1 << 16], |chunk| hasher.update(chunk))
+}
+
+/// Reads a regular file through `buffer`, handing `each` every chunk read.
+fn stream(path: &Path, buffer: &mut [u8], mut each: impl FnMut(&[u8])) -> std::io::Result<()> {
+    // Opened without blocking, and refused unless it is a regular file: a path swapped for
+    // a FIFO or a device after the walk must not stall or flood the hashing.
     let mut file = crate::bounded::open_nonblocking(path)?;
-    if !file.metadata()?.is_file() {
-        return Err(std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a regular file"));
+    let meta = file.metadata()?;
+    if !meta.is_file() {
+        let what = crate::bounded::describe_type(&meta);
+        return Err(std::io::Error::new(std::io::ErrorKind::InvalidInput, format!("not a regular file ({what})")));
     }
-    let mut buffer = vec![0u8; 1 << 16];
     loop {
-        match file.read(&mut buffer) {
+        match file.read(buffer) {
             Ok(0) => return Ok(()),
-            Ok(read) => hasher.update(&buffer[..read]),
+            Ok(read) => each(&buffer[..read]),
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
             Err(e) => return Err(e),
         }

@@ -96,11 +96,18 @@ pub struct TimestampSummary {
 /// chain checked against them.
 struct ResolvedSigner {
     key: SigningKey,
-    chain_pem: Vec<String>,
-    /// The `--cert` chain, leaf first: what a CMS signature carries.
+    /// The `--cert` chain, leaf first (empty without `--cert`): what the bundle and a CMS
+    /// signature carry.
     chain: Vec<x509::Cert>,
+    /// The same, as PEM for the bundle.
+    chain_pem: Vec<String>,
+}
+
+impl ResolvedSigner {
     /// The leaf of `--cert`, DER: what names the signer in the Sigstore bundle.
-    leaf_der: Option<Vec<u8>>,
+    fn leaf_der(&self) -> Option<&[u8]> {
+        self.chain.first().map(|leaf| leaf.der())
+    }
 }
 
 fn resolve_signer(
@@ -109,9 +116,7 @@ fn resolve_signer(
     ca_index: Option<&Store>,
 ) -> Result<ResolvedSigner, ReleaseError> {
     let key = SigningKey::resolve(kms, &options.key_id, &options.key_version_id, options.algorithm)?;
-    let mut leaf_der = None;
-    let mut certificates = Vec::new();
-    let chain_pem = match &options.certificate_chain {
+    let chain = match &options.certificate_chain {
         None => Vec::new(),
         Some(pem) => {
             let chain = x509::load_pem_chain(pem)?;
@@ -119,13 +124,11 @@ fn resolve_signer(
             if let Some(store) = ca_index {
                 refuse_revoked(store, &chain)?;
             }
-            leaf_der = Some(chain[0].der().to_vec());
-            let pem = chain.iter().map(certificate_pem).collect::<Result<_, _>>()?;
-            certificates = chain;
-            pem
+            chain
         }
     };
-    Ok(ResolvedSigner { key, chain_pem, chain: certificates, leaf_der })
+    let chain_pem = chain.iter().map(certificate_pem).collect::<Result<_, _>>()?;
+    Ok(ResolvedSigner { key, chain, chain_pem })
 }
 
 /// Refuses a chain that holds a certificate this store's own CA has revoked: the CA knows
@@ -202,7 +205,7 @@ pub fn sign_release(
                     digest,
                     signature: &signature,
                     public_spki: &signer.key.public_spki,
-                    certificate: signer.leaf_der.as_deref(),
+                    certificate: signer.leaf_der(),
                     timestamp_reply: None,
                 };
                 let json = sigstore::bundle_json(&message)
@@ -250,7 +253,7 @@ pub fn sign_release(
             digest: &manifest_digest,
             signature: &signature,
             public_spki: &signer.key.public_spki,
-            certificate: signer.leaf_der.as_deref(),
+            certificate: signer.leaf_der(),
             timestamp_reply: timestamp_reply.as_deref(),
         };
         let json = sigstore::bundle_json(&message)
@@ -312,14 +315,14 @@ fn digest_walked_with(
     let entries: Vec<_> = walked.entries.values().collect();
     let files: Vec<(&Path, u64)> = entries.iter().map(|e| (e.path.as_path(), e.size)).collect();
     let mut manifest = Manifest::default();
-    let mut long = BTreeMap::new();
+    let mut per_file = BTreeMap::new();
     let mut unreadable = Vec::new();
     for (entry, digests) in entries.iter().zip(hash_files_with(&files, threads, progress, extra)) {
         match digests {
             Ok(digests) => {
                 manifest.entries.insert(entry.name.clone(), digests.sha256);
                 if extra != Extra::default() {
-                    long.insert(entry.name.clone(), digests);
+                    per_file.insert(entry.name.clone(), digests);
                 }
             }
             Err(e) => unreadable.push(format!("{}: {e}", entry.path.display())),
@@ -328,7 +331,7 @@ fn digest_walked_with(
     if !unreadable.is_empty() {
         return Err(ReleaseError::Files(unreadable));
     }
-    Ok((manifest, long))
+    Ok((manifest, per_file))
 }
 
 /// The time stamp for the bundle, and the TSA's whole reply for the Sigstore bundle.
@@ -347,9 +350,9 @@ fn own_outputs(options: &SignOptions) -> Vec<PathBuf> {
     dirs.iter().flat_map(|dir| own_files(dir)).collect()
 }
 
-/// An earlier run's `<file>.sig`, `.sigstore.json`, `.sshsig`, `.p7s` and `.asc` are outputs, not artifacts: in
-/// the output directory with --detached, and in a directory that holds an earlier run's
-/// bundle.
+/// An earlier run's `<file>.sig`, `.sigstore.json`, `.sshsig`, `.p7s` and `.asc` are
+/// outputs, not artifacts: in the output directory with --detached, and in a directory that
+/// holds an earlier run's bundle.
 fn drop_own_detached_signatures(walked: &mut Walk, out: &Path) {
     let Ok(out) = out.canonicalize() else { return };
     let names: Vec<String> = walked.entries.keys().cloned().collect();

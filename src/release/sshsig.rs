@@ -35,6 +35,8 @@ pub struct SshKey {
     kind: Kind,
     /// The public key in SSH wire form (RFC 4253 §6.6, RFC 5656 §3.1).
     blob: Vec<u8>,
+    /// The same key as SubjectPublicKeyInfo DER, to verify with.
+    public_spki: Vec<u8>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -83,16 +85,12 @@ impl SshKey {
             Kind::EcdsaP256 => ecdsa_blob(public_spki)?,
             Kind::RsaSha256 => rsa_blob(public_spki)?,
         };
-        Ok(SshKey { kind, blob })
+        Ok(SshKey { kind, blob, public_spki: public_spki.to_vec() })
     }
 
-    /// The OpenSSH public key line: `ecdsa-sha2-nistp256 AAAA... comment`.
-    pub fn public_key_line(&self, comment: &str) -> String {
-        let line = format!("{} {}", self.kind.key_type(), STANDARD.encode(&self.blob));
-        match comment.trim() {
-            "" => line,
-            comment => format!("{line} {comment}"),
-        }
+    /// The OpenSSH public key line: `ecdsa-sha2-nistp256 AAAA...`.
+    pub fn public_key_line(&self) -> String {
+        format!("{} {}", self.kind.key_type(), STANDARD.encode(&self.blob))
     }
 
     /// The SHA-256 the KMS signs for a signature of a message whose SHA-512 is
@@ -170,44 +168,11 @@ impl SshKey {
             Kind::RsaSha256 => (KeySpec::Rsa2048, Algorithm::RsaPkcs1Sha256, value.to_vec()),
         };
         let digest = SshKey::digest_to_sign(namespace, message_sha512);
-        let spki = self.spki()?;
-        match crate::kms::keys::verify_digest(spec, algorithm, &spki, &digest, &value) {
+        match crate::kms::keys::verify_digest(spec, algorithm, &self.public_spki, &digest, &value) {
             Ok(true) => Ok(()),
             Ok(false) => Err("it does not verify with the signer's key".into()),
             Err(e) => Err(format!("it cannot be checked: {e}")),
         }
-    }
-
-    /// The public key back as SubjectPublicKeyInfo DER, to verify with.
-    fn spki(&self) -> Result<Vec<u8>, String> {
-        let mut key = Reader::new(&self.blob);
-        key.string()?;
-        let spki = match self.kind {
-            Kind::EcdsaP256 => {
-                key.string()?;
-                let point = key.string()?;
-                let public = p256::PublicKey::from_sec1_bytes(point).map_err(|_| "not a P-256 point".to_string())?;
-                spki::EncodePublicKey::to_public_key_der(&public).map(|d| d.into_vec())
-            }
-            Kind::RsaSha256 => {
-                let e = key.string()?;
-                let n = key.string()?;
-                let pkcs1 = rsa::pkcs1::RsaPublicKey {
-                    modulus: der::asn1::UintRef::new(n).map_err(|e| e.to_string())?,
-                    public_exponent: der::asn1::UintRef::new(e).map_err(|e| e.to_string())?,
-                };
-                let pkcs1 = der::Encode::to_der(&pkcs1).map_err(|e| e.to_string())?;
-                let spki = spki::SubjectPublicKeyInfoRef {
-                    algorithm: spki::AlgorithmIdentifierRef {
-                        oid: rsa::pkcs1::ALGORITHM_OID,
-                        parameters: Some(der::asn1::AnyRef::NULL),
-                    },
-                    subject_public_key: der::asn1::BitStringRef::from_bytes(&pkcs1).map_err(|e| e.to_string())?,
-                };
-                der::Encode::to_der(&spki).map_err(der::Error::into)
-            }
-        };
-        spki.map_err(|e: spki::Error| format!("the signer's key cannot be encoded: {e}"))
     }
 }
 

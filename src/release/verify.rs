@@ -384,16 +384,13 @@ pub fn verify_release(options: &VerifyOptions) -> Result<VerifyReport, ReleaseEr
         outputs.extend(own_files(dir));
     }
     let signer = SignerKey {
-        spki: &signer_key,
-        spec,
+        key: formats::Key { spki: &signer_key, spec, ssh_namespace: &options.ssh_namespace },
         algorithm: bundle.signature.algorithm,
-        ssh_namespace: &options.ssh_namespace,
     };
     let checked = check_files(&manifest, &paths, &outputs, &signer, options.allow_unlisted)?;
     let files = checked.files;
-    let key = formats::Key { spki: &signer_key, spec, ssh_namespace: &options.ssh_namespace };
     let mut detached_signatures =
-        formats::check_beside_manifest(&manifest_path, &manifest_bytes, &key, &options.required_formats);
+        formats::check_beside_manifest(&manifest_path, &manifest_bytes, &signer.key, &options.required_formats);
     detached_signatures.extend(checked.detached_signatures);
     report.verified = files.iter().all(|f| f.status == FileStatus::Ok || f.allowed)
         && files.iter().any(|f| f.status == FileStatus::Ok)
@@ -633,11 +630,9 @@ fn check_signature(
 
 /// The signer's key, to check detached `<file>.sig` signatures with.
 struct SignerKey<'a> {
-    spki: &'a [u8],
-    spec: crate::kms::KeySpec,
+    /// The key, as the other formats' checks take it too.
+    key: formats::Key<'a>,
     algorithm: crate::kms::spec::Algorithm,
-    /// What SSH signatures must be made in.
-    ssh_namespace: &'a str,
 }
 
 /// What `check_files` found: the files, the detached signatures, what was left out.
@@ -842,8 +837,7 @@ fn check_detached_signatures(
         let Some(digest) = manifest.entries.get(&artifact) else { continue };
         let of = format!("detached signature of {}", crate::quote::quote_name(&artifact));
         let file = walked.entries.get(&artifact).map(|entry| entry.path.as_path());
-        let key = formats::Key { spki: signer.spki, spec: signer.spec, ssh_namespace: signer.ssh_namespace };
-        if let Some(checked) = formats::check(&entry.path, &name, &of, Message::File(file), digest, &key) {
+        if let Some(checked) = formats::check(&entry.path, &name, &of, Message::File(file), digest, &signer.key) {
             reports.push(checked);
             continue;
         }
@@ -856,15 +850,17 @@ fn check_detached_signatures(
         };
         let file_report = match read {
             Err(e) => report(&name, FileStatus::Unreadable, Some(format!("{of}: {e}"))),
-            Ok(bytes) => match keys::verify_digest(signer.spec, signer.algorithm, signer.spki, digest, &bytes) {
-                Ok(true) => report(&name, FileStatus::Ok, Some(format!("{of}, verified with the signer's key"))),
-                Ok(false) => report(
-                    &name,
-                    FileStatus::BadSignature,
-                    Some(format!("{of}: it does not verify over the file's listed SHA-256 with the signer's key")),
-                ),
-                Err(e) => report(&name, FileStatus::BadSignature, Some(format!("{of}: it cannot be checked: {e}"))),
-            },
+            Ok(bytes) => {
+                match keys::verify_digest(signer.key.spec, signer.algorithm, signer.key.spki, digest, &bytes) {
+                    Ok(true) => report(&name, FileStatus::Ok, Some(format!("{of}, verified with the signer's key"))),
+                    Ok(false) => report(
+                        &name,
+                        FileStatus::BadSignature,
+                        Some(format!("{of}: it does not verify over the file's listed SHA-256 with the signer's key")),
+                    ),
+                    Err(e) => report(&name, FileStatus::BadSignature, Some(format!("{of}: it cannot be checked: {e}"))),
+                }
+            }
         };
         reports.push(file_report);
     }
@@ -877,11 +873,11 @@ fn check_detached_signatures(
 fn detached_sigstore_signature(bytes: &[u8], digest: &[u8; 32], signer: &SignerKey<'_>) -> Result<Vec<u8>, String> {
     let value: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| format!("not JSON: {e}"))?;
     // Its own file name does not matter here: what it signs is `name`'s listed digest.
-    let bundle = sigstore::read::to_bundle(&value, "file.sigstore.json", Some(signer.spki))?;
+    let bundle = sigstore::read::to_bundle(&value, "file.sigstore.json", Some(signer.key.spki))?;
     if bundle.manifest.sha256 != hex::encode(digest) {
         return Err("its message digest is not the file's listed SHA-256".into());
     }
-    if keys::public_key_from_pem(&bundle.signer.public_key).as_deref() != Some(signer.spki) {
+    if keys::public_key_from_pem(&bundle.signer.public_key).as_deref() != Some(signer.key.spki) {
         return Err("it names another key than the signer's".into());
     }
     Ok(bundle.signature.value)

@@ -9,7 +9,6 @@ use crate::kms::KeySpec;
 use crate::quote::quote_path;
 use crate::release::formats::SignatureFormat;
 use crate::release::hash::{sha512_file, update_with_file};
-use crate::release::manifest::MANIFEST_FILE;
 use crate::release::sshsig::SshKey;
 use crate::release::verify::{FileReport, FileStatus, report};
 use sha2::{Digest, Sha256, Sha512};
@@ -44,7 +43,7 @@ pub fn check_beside_manifest(
     let sha256 = Sha256::digest(manifest);
     let mut reports = Vec::new();
     for format in SignatureFormat::ALL {
-        let name = format!("{MANIFEST_FILE}{}", format.suffix());
+        let name = format.manifest_file();
         let path = manifest_path.with_file_name(&name);
         let absent = std::fs::symlink_metadata(&path).is_err_and(|e| e.kind() == std::io::ErrorKind::NotFound);
         if !absent {
@@ -72,89 +71,79 @@ pub fn check(
     // A CMS signature carries its chain, and a time stamp with the TSA's: the larger cap.
     let cap = if format == SignatureFormat::Cms { InputKind::Token } else { InputKind::Signature };
     let outcome = match bounded::read(path, cap) {
-        Err(e) => Checked::Unreadable(e.to_string()),
+        Err(e) => Err(Failure::Unreadable(e.to_string())),
         Ok(bytes) => match format {
             SignatureFormat::Ssh => ssh(&bytes, &message, key),
-            SignatureFormat::Cms => Checked::from(crate::release::cms::verify(&bytes, sha256, key.spec, key.spki)),
+            SignatureFormat::Cms => {
+                crate::release::cms::verify(&bytes, sha256, key.spec, key.spki).map_err(Failure::Bad)
+            }
             SignatureFormat::Pgp => pgp(&bytes, &message, key),
         },
     };
     let kind = format.label();
     Some(match outcome {
-        Checked::Verified => report(name, FileStatus::Ok, Some(format!("{kind} {of}, verified with the signer's key"))),
-        Checked::Bad(why) => report(name, FileStatus::BadSignature, Some(format!("{kind} {of}: {why}"))),
-        Checked::Unreadable(why) => report(name, FileStatus::Unreadable, Some(format!("{kind} {of}: {why}"))),
+        Ok(()) => report(name, FileStatus::Ok, Some(format!("{kind} {of}, verified with the signer's key"))),
+        Err(Failure::Bad(why)) => report(name, FileStatus::BadSignature, Some(format!("{kind} {of}: {why}"))),
+        Err(Failure::Unreadable(why)) => report(name, FileStatus::Unreadable, Some(format!("{kind} {of}: {why}"))),
     })
 }
 
-/// How a check went.
-enum Checked {
-    Verified,
+/// Why a check failed.
+enum Failure {
     /// It does not verify (or cannot be the signer's).
     Bad(String),
     /// It, or what it signs, could not be read.
     Unreadable(String),
 }
 
-impl From<Result<(), String>> for Checked {
-    fn from(result: Result<(), String>) -> Checked {
-        match result {
-            Ok(()) => Checked::Verified,
-            Err(why) => Checked::Bad(why),
-        }
-    }
+/// What a signature signs, once a per-file signature's file is known to be here (a
+/// signature over a file's content, SSH's or OpenPGP's, cannot be checked without it).
+enum Content<'a> {
+    Bytes(&'a [u8]),
+    File(&'a Path),
 }
 
-/// The file a per-file signature signs, which must be here for a signature over its
-/// content (SSH, OpenPGP) to be checked.
-fn file<'a>(message: &Message<'a>) -> Result<Option<&'a Path>, Checked> {
-    match message {
-        Message::Bytes(_) => Ok(None),
-        Message::File(Some(path)) => Ok(Some(path)),
-        Message::File(None) => {
-            Err(Checked::Unreadable("the file it signs is not here, so it cannot be checked".into()))
-        }
-    }
-}
-
-fn ssh(armored: &[u8], message: &Message<'_>, key: &Key<'_>) -> Checked {
-    let ssh_key = match SshKey::new(key.spec, key.spec.default_signing_algorithm(), key.spki) {
-        Ok(ssh_key) => ssh_key,
-        Err(why) => return Checked::Bad(format!("it cannot be checked: {why}")),
-    };
-    let sha512: [u8; 64] = match (message, file(message)) {
-        (_, Err(unreadable)) => return unreadable,
-        (Message::Bytes(bytes), _) => Sha512::digest(bytes).into(),
-        (_, Ok(Some(path))) => match sha512_file(path) {
-            Ok(sha512) => sha512,
-            Err(e) => return Checked::Unreadable(format!("{}: {e}", quote_path(path))),
-        },
-        (_, Ok(None)) => return Checked::Unreadable("nothing to check it over".into()),
-    };
-    Checked::from(ssh_key.verify(armored, key.ssh_namespace, &sha512))
-}
-
-fn pgp(armored: &[u8], message: &Message<'_>, key: &Key<'_>) -> Checked {
-    let path = match file(message) {
-        Ok(path) => path,
-        Err(unreadable) => return unreadable,
-    };
-    let mut unreadable = None;
-    let verified = crate::release::openpgp::verify(armored, key.spec, key.spki, |hash| {
-        match (message, path) {
-            (Message::Bytes(bytes), _) => hash.update(bytes),
-            (_, Some(path)) => {
-                if let Err(e) = update_with_file(path, hash) {
-                    unreadable = Some(format!("{}: {e}", quote_path(path)));
-                    return Err("the file it signs could not be read".into());
-                }
+impl<'a> Message<'a> {
+    fn content(&self) -> Result<Content<'a>, Failure> {
+        match *self {
+            Message::Bytes(bytes) => Ok(Content::Bytes(bytes)),
+            Message::File(Some(path)) => Ok(Content::File(path)),
+            Message::File(None) => {
+                Err(Failure::Unreadable("the file it signs is not here, so it cannot be checked".into()))
             }
-            (_, None) => return Err("nothing to check it over".into()),
         }
-        Ok(())
+    }
+}
+
+fn unreadable(path: &Path, error: std::io::Error) -> Failure {
+    Failure::Unreadable(format!("{}: {error}", quote_path(path)))
+}
+
+fn ssh(armored: &[u8], message: &Message<'_>, key: &Key<'_>) -> Result<(), Failure> {
+    let ssh_key = SshKey::new(key.spec, key.spec.default_signing_algorithm(), key.spki)
+        .map_err(|why| Failure::Bad(format!("it cannot be checked: {why}")))?;
+    let sha512: [u8; 64] = match message.content()? {
+        Content::Bytes(bytes) => Sha512::digest(bytes).into(),
+        Content::File(path) => sha512_file(path).map_err(|e| unreadable(path, e))?,
+    };
+    ssh_key.verify(armored, key.ssh_namespace, &sha512).map_err(Failure::Bad)
+}
+
+fn pgp(armored: &[u8], message: &Message<'_>, key: &Key<'_>) -> Result<(), Failure> {
+    let content = message.content()?;
+    let mut failed_read = None;
+    let verified = crate::release::openpgp::verify(armored, key.spec, key.spki, |hash| match content {
+        Content::Bytes(bytes) => {
+            hash.update(bytes);
+            Ok(())
+        }
+        Content::File(path) => update_with_file(path, hash).map_err(|e| {
+            failed_read = Some(unreadable(path, e));
+            "the file it signs could not be read".to_string()
+        }),
     });
-    match unreadable {
-        Some(why) => Checked::Unreadable(why),
-        None => Checked::from(verified),
+    match failed_read {
+        Some(failure) => Err(failure),
+        None => verified.map_err(Failure::Bad),
     }
 }
