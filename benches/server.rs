@@ -11,11 +11,12 @@
 //! EC_P256; embedded ≥ 0.8× raw for every spec; serve ≥ 0.8× openssl for RSA_2048 and
 //! ≥ 0.2× for EC_P256.
 
+use keyseal::crypto::keys;
+use keyseal::crypto::spec::{Algorithm, KeySpec, KeyUsage};
 use keyseal::kms::api::{CreateKeyRequest, SignRequest};
 use keyseal::kms::remote::RemoteKms;
 use keyseal::kms::seal::SecretSource;
-use keyseal::kms::spec::{Algorithm, KeySpec, KeyUsage};
-use keyseal::kms::{Kms, LocalKms, keys};
+use keyseal::kms::{Kms, LocalKms};
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};

@@ -8,6 +8,7 @@ pub mod bounded;
 pub mod ca;
 pub mod cli;
 pub mod clock;
+pub mod crypto;
 pub mod kms;
 pub mod quote;
 pub mod release;

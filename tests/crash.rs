@@ -6,10 +6,10 @@
 mod common;
 
 use common::{Keyseal, Server, access_key};
+use keyseal::crypto::spec::Algorithm;
 use keyseal::kms::Kms;
 use keyseal::kms::api::SignRequest;
 use keyseal::kms::remote::RemoteKms;
-use keyseal::kms::spec::Algorithm;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};

@@ -4,8 +4,8 @@
 mod common;
 
 use common::{Keyseal, SPECS, peer, sign_algorithms};
-use keyseal::kms::keys;
-use keyseal::kms::spec::{Algorithm, KeySpec};
+use keyseal::crypto::keys;
+use keyseal::crypto::spec::{Algorithm, KeySpec};
 
 fn path(p: &std::path::Path) -> &str {
     p.to_str().unwrap()

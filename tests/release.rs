@@ -930,7 +930,7 @@ fn ssh_refuses_what_has_no_ssh_form() {
 /// `ssh-keygen -e`, and not over another message or in another namespace.
 #[test]
 fn keyseal_reads_ssh_keygen_signatures() {
-    use keyseal::kms::spec::{Algorithm, KeySpec};
+    use keyseal::crypto::spec::{Algorithm, KeySpec};
     use keyseal::release::sshsig::SshKey;
     use sha2::{Digest, Sha512};
     let ks = Keyseal::new();
@@ -943,7 +943,7 @@ fn keyseal_reads_ssh_keygen_signatures() {
     assert!(signed, "{text}");
     let (exported, pem) = peer("ssh-keygen", &["-e", "-m", "PKCS8", "-f", &format!("{}.pub", path(&key))]);
     assert!(exported, "{pem}");
-    let spki = keyseal::kms::keys::public_key_from_pem(&pem).expect("SubjectPublicKeyInfo PEM");
+    let spki = keyseal::crypto::keys::public_key_from_pem(&pem).expect("SubjectPublicKeyInfo PEM");
     let ssh = SshKey::new(KeySpec::EcP256, Algorithm::EcdsaSha256, &spki).unwrap();
     let signature = std::fs::read(format!("{}.sig", path(&message))).unwrap();
     assert_eq!(ssh.verify(&signature, "file", &Sha512::digest(b"released by OpenSSH\n")), Ok(()));

@@ -9,10 +9,10 @@ mod common;
 use common::path;
 
 use common::{Keyseal, Run, Server, access_key, peer};
+use keyseal::crypto::spec::Algorithm;
 use keyseal::kms::Kms;
 use keyseal::kms::api::SignRequest;
 use keyseal::kms::remote::RemoteKms;
-use keyseal::kms::spec::Algorithm;
 use std::path::Path;
 use zeroize::Zeroizing;
 

@@ -7,10 +7,10 @@
 mod common;
 
 use common::{Keyseal, Server, access_key};
+use keyseal::crypto::spec::Algorithm;
 use keyseal::kms::Kms;
 use keyseal::kms::api::SignRequest;
 use keyseal::kms::remote::RemoteKms;
-use keyseal::kms::spec::Algorithm;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant};

@@ -12,8 +12,8 @@
 //! - `acceptable` RSA PKCS#1 cases are recorded with the outcome keyseal gives; they must be
 //!   refused (keyseal is strict about the encoding), and the test says how many there were.
 
-use keyseal::kms::keys::{KeyError, Provider, decrypt_with, verify_digest_with};
-use keyseal::kms::spec::{Algorithm, KeySpec};
+use keyseal::crypto::keys::{KeyError, Provider, decrypt_with, verify_digest_with};
+use keyseal::crypto::spec::{Algorithm, KeySpec};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use std::path::PathBuf;

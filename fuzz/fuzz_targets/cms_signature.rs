@@ -7,7 +7,7 @@
 //! the attribute and signature checks.
 #![no_main]
 
-use keyseal::kms::spec::KeySpec;
+use keyseal::crypto::spec::KeySpec;
 use libfuzzer_sys::fuzz_target;
 
 /// The seed's signer key version.
@@ -21,7 +21,7 @@ CiHR3vnAyvdUBxyHrAA8YcNo8TO6sapgdFM39P9EMeEp3AGpg0tFEqDKig==
 const MESSAGE_SHA256: &str = "eb01f55d279fc761afd06fc7dece58d50fe6bcfe51c320bbcf2e4b094f35f4d3";
 
 fuzz_target!(|data: &[u8]| {
-    let spki = keyseal::kms::keys::public_key_from_pem(SIGNER).expect("the signer's PEM");
+    let spki = keyseal::crypto::keys::public_key_from_pem(SIGNER).expect("the signer's PEM");
     let digest = hex::decode(MESSAGE_SHA256).expect("hex");
     let _ = keyseal::release::cms::verify(data, &digest, KeySpec::EcP256, &spki);
 });

@@ -7,7 +7,7 @@
 //! and signature checks.
 #![no_main]
 
-use keyseal::kms::spec::KeySpec;
+use keyseal::crypto::spec::KeySpec;
 use libfuzzer_sys::fuzz_target;
 
 /// The seed's signer key version.
@@ -21,7 +21,7 @@ CiHR3vnAyvdUBxyHrAA8YcNo8TO6sapgdFM39P9EMeEp3AGpg0tFEqDKig==
 const MESSAGE: &[u8] = b"517ea0532707c20ccb472663a4ab8da010e51c6b5e7a8a853624d1dcb9f05cd2  m\n";
 
 fuzz_target!(|data: &[u8]| {
-    let spki = keyseal::kms::keys::public_key_from_pem(SIGNER).expect("the signer's PEM");
+    let spki = keyseal::crypto::keys::public_key_from_pem(SIGNER).expect("the signer's PEM");
     let _ = keyseal::release::openpgp::verify(data, KeySpec::EcP256, &spki, |hash| {
         sha2::Digest::update(hash, MESSAGE);
         Ok(())

@@ -6,7 +6,7 @@
 //! (see fuzz/README.md), so mutations of it get past the key and namespace checks.
 #![no_main]
 
-use keyseal::kms::spec::{Algorithm, KeySpec};
+use keyseal::crypto::spec::{Algorithm, KeySpec};
 use keyseal::release::sshsig::SshKey;
 use libfuzzer_sys::fuzz_target;
 use sha2::{Digest, Sha512};
@@ -19,7 +19,7 @@ JxcqHc4DNMrT4V3uN5q4tpsA4A2o67KsHos4GfRELmh4o3LcJ3LsvH/UeQ==
 ";
 
 fuzz_target!(|data: &[u8]| {
-    let spki = keyseal::kms::keys::public_key_from_pem(SIGNER).expect("the signer's PEM");
+    let spki = keyseal::crypto::keys::public_key_from_pem(SIGNER).expect("the signer's PEM");
     let key = SshKey::new(KeySpec::EcP256, Algorithm::EcdsaSha256, &spki).expect("a P-256 key");
     let message = Sha512::digest(b"keyseal fuzz message\n");
     let _ = key.verify(data, "file", &message);

@@ -2,8 +2,8 @@
 //! and every certificate issued (serial, subject, issuer, purpose, validity, KMS key
 //! reference, status, revocation).
 
+use crate::crypto::spec::Algorithm;
 use crate::kms::KmsError;
-use crate::kms::spec::Algorithm;
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 

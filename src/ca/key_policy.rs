@@ -20,15 +20,12 @@
 //! Each refusal has its own stable code and says what to do instead.
 
 use crate::ca::CaError;
+use crate::crypto::PublicKey;
+use crate::crypto::public_key::SECP_256_K_1;
 use der::asn1::{ObjectIdentifier, UintRef};
+use der::oid::db::rfc5912::{ID_EC_PUBLIC_KEY, RSA_ENCRYPTION, SECP_256_R_1, SECP_384_R_1};
 use der::{Decode, Tag, Tagged};
 use spki::SubjectPublicKeyInfoOwned;
-
-const RSA_ENCRYPTION: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.1");
-const EC_PUBLIC_KEY: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.2.1");
-const SECP256R1: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.3.1.7");
-const SECP384R1: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.132.0.34");
-const SECP256K1: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.132.0.10");
 
 /// The smallest RSA modulus certified, in bits (NIST SP 800-131A: 112-bit security).
 pub const RSA_MIN_BITS: usize = 2048;
@@ -211,7 +208,7 @@ pub fn classify(key: &SubjectPublicKeyInfoOwned) -> Result<AcceptedKey, KeyRefus
     let bits = key.subject_public_key.as_bytes().ok_or_else(|| malformed("its BIT STRING is not whole bytes"))?;
     match key.algorithm.oid {
         RSA_ENCRYPTION => check_rsa(key, bits),
-        EC_PUBLIC_KEY => check_ec(key, bits),
+        ID_EC_PUBLIC_KEY => check_ec(key, bits),
         other => Err(KeyRefusal::UnsupportedAlgorithm { algorithm: named(other, KNOWN_ALGORITHMS) }),
     }
 }
@@ -251,8 +248,7 @@ fn check_rsa(key: &SubjectPublicKeyInfoOwned, bits: &[u8]) -> Result<AcceptedKey
     }
     // The verifier's own reading must agree, or its signatures could not be checked.
     let der = der::Encode::to_der(key).map_err(|e| malformed(e.to_string()))?;
-    <rsa::PublicKey as spki::DecodePublicKey>::from_public_key_der(&der)
-        .map_err(|e| malformed(format!("the RSA key is unusable: {e}")))?;
+    PublicKey::from_spki(&der).map_err(|e| malformed(format!("the RSA key is unusable: {e}")))?;
     Ok(AcceptedKey::Rsa { bits: modulus_bits })
 }
 
@@ -288,14 +284,17 @@ fn check_ec(key: &SubjectPublicKeyInfoOwned, point: &[u8]) -> Result<AcceptedKey
         Some(0x02 | 0x03) => return Err(KeyRefusal::CompressedPoint),
         _ => return Err(KeyRefusal::Malformed { why: "the EC point is not a SEC 1 point encoding".into() }),
     }
-    let off_curve = |name: &str| KeyRefusal::Malformed { why: format!("the point is not on {name}") };
-    match curve {
-        SECP256R1 => p256::PublicKey::from_sec1_bytes(point).map(|_| AcceptedKey::P256).map_err(|_| off_curve("P-256")),
-        SECP384R1 => p384::PublicKey::from_sec1_bytes(point).map(|_| AcceptedKey::P384).map_err(|_| off_curve("P-384")),
-        SECP256K1 => {
-            k256::PublicKey::from_sec1_bytes(point).map(|_| AcceptedKey::Secp256k1).map_err(|_| off_curve("secp256k1"))
-        }
-        other => Err(KeyRefusal::UnsupportedCurve { curve: named(other, KNOWN_CURVES) }),
+    let (accepted, name) = match curve {
+        SECP_256_R_1 => (AcceptedKey::P256, "P-256"),
+        SECP_384_R_1 => (AcceptedKey::P384, "P-384"),
+        SECP_256_K_1 => (AcceptedKey::Secp256k1, "secp256k1"),
+        other => return Err(KeyRefusal::UnsupportedCurve { curve: named(other, KNOWN_CURVES) }),
+    };
+    // The verifier's own reading: the point must be on the curve.
+    let der = der::Encode::to_der(key).map_err(|e| KeyRefusal::Malformed { why: e.to_string() })?;
+    match PublicKey::from_spki(&der) {
+        Ok(_) => Ok(accepted),
+        Err(_) => Err(KeyRefusal::Malformed { why: format!("the point is not on {name}") }),
     }
 }
 
@@ -333,7 +332,7 @@ mod tests {
             (KeySpec::EcP256, AcceptedKey::P256),
             (KeySpec::EcP256k, AcceptedKey::Secp256k1),
         ] {
-            let pair = crate::kms::keys::generate(spec).unwrap();
+            let pair = crate::crypto::keys::generate(spec).unwrap();
             assert_eq!(classify(&spki(&pair.public_spki)), Ok(expected), "{spec}");
         }
     }
@@ -358,7 +357,7 @@ mod tests {
 
     #[test]
     fn ec_rules() {
-        let pair = crate::kms::keys::generate(KeySpec::EcP256).unwrap();
+        let pair = crate::crypto::keys::generate(KeySpec::EcP256).unwrap();
         let good = spki(&pair.public_spki);
         // A point moved off the curve.
         let mut point = good.subject_public_key.raw_bytes().to_vec();

@@ -144,7 +144,7 @@ fn extension<T: Encode + AssociatedOid>(value: &T, critical: bool) -> Result<Ext
 
 /// The extensions of a certificate of `profile`.
 pub fn extensions(profile: Profile, inputs: &ExtensionInputs<'_>) -> Result<Vec<Extension>, CaError> {
-    let rsa_subject = crate::kms::keys::spec_of_public_key(&inputs.subject_key.to_der().unwrap_or_default())
+    let rsa_subject = crate::crypto::spec_of_public_key(&inputs.subject_key.to_der().unwrap_or_default())
         == Some(crate::kms::KeySpec::Rsa2048);
     let mut out = vec![
         extension(

@@ -10,7 +10,7 @@ use crate::ca::CaError;
 use crate::ca::csr::read_csr;
 use crate::ca::signer::KmsSigner;
 use crate::ca::subject::{parse_san, parse_subject};
-use crate::kms::spec::Algorithm;
+use crate::crypto::spec::Algorithm;
 use crate::kms::{Kms, SigningKey};
 use der::asn1::BitString;
 use der::{Decode, Encode};

@@ -4,8 +4,9 @@
 //! calling `AsymmetricSign`. It holds no private key bytes. The builder's error type drops
 //! detail, so the last KMS error is kept here for the caller to report.
 
-use crate::kms::spec::Algorithm;
-use crate::kms::{Kms, KmsError, SigningKey, keys};
+use crate::crypto::keys;
+use crate::crypto::spec::Algorithm;
+use crate::kms::{Kms, KmsError, SigningKey};
 use der::asn1::BitString;
 use sha2::{Digest, Sha256};
 use spki::{AlgorithmIdentifierOwned, DynSignatureAlgorithmIdentifier, EncodePublicKey, SignatureBitStringEncoding};

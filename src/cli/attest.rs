@@ -4,7 +4,8 @@
 use crate::bounded::{self, InputKind};
 use crate::cli::key_args::SigningKeyArgs;
 use crate::cli::{CliError, Outcome, print_json};
-use crate::kms::{Kms, keys};
+use crate::crypto::keys;
+use crate::kms::Kms;
 use crate::quote::{escape_text, quote_path};
 use crate::release::ReleaseError;
 use crate::release::attest::{AttestOptions, attest};

@@ -3,7 +3,7 @@
 //! typed parser behind every `--algorithm`: a name clap does not list never reaches a
 //! command.
 
-use crate::kms::spec::Algorithm;
+use crate::crypto::spec::Algorithm;
 use clap::Args;
 use clap::builder::TypedValueParser;
 

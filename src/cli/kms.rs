@@ -4,10 +4,10 @@
 
 use crate::cli::input;
 use crate::cli::{Outcome, print_json};
+use crate::crypto::spec::{Algorithm, KeySpec, KeyUsage};
 use crate::kms::Kms;
 use crate::kms::api::*;
 use crate::kms::error::KmsError;
-use crate::kms::spec::{Algorithm, KeySpec, KeyUsage};
 use clap::{Args, Subcommand};
 use std::path::PathBuf;
 use zeroize::Zeroizing;

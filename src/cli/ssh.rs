@@ -4,7 +4,7 @@
 use crate::cli::Outcome;
 use crate::cli::kms::KeyVersionArgs;
 use crate::kms::signing_key::fetch_public_key;
-use crate::kms::{Kms, KmsError, keys};
+use crate::kms::{Kms, KmsError};
 use crate::release::sshsig::{self, SshKey};
 use clap::{Args, Subcommand};
 
@@ -54,7 +54,7 @@ pub fn run(action: SshAction, kms: &dyn Kms) -> Result<Outcome, KmsError> {
 /// The key version's OpenSSH public key line (GetPublicKey alone).
 pub fn public_key_line(kms: &dyn Kms, key_id: &str, key_version_id: &str) -> Result<String, KmsError> {
     let (_, _, spki) = fetch_public_key(kms, key_id, key_version_id)?;
-    let spec = keys::spec_of_public_key(&spki)
+    let spec = crate::crypto::spec_of_public_key(&spki)
         .ok_or_else(|| KmsError::internal("the KMS returned a key that is neither RSA, P-256 nor secp256k1"))?;
     let key =
         SshKey::new(spec, spec.default_signing_algorithm(), &spki).map_err(|why| KmsError::invalid("--format", why))?;

@@ -3,7 +3,8 @@
 //! the body the official SDK expects. Binary fields are raw bytes here and standard
 //! base64 on the wire.
 
-use crate::kms::spec::{Algorithm, KeySpec, KeyState, KeyUsage};
+use crate::crypto::spec::{Algorithm, KeySpec, KeyUsage};
+use crate::kms::spec::KeyState;
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 

@@ -12,7 +12,7 @@
 //! reference to it is dropped (`rsa::PrivateKey`, `ecdsa::SigningKey`: `ZeroizeOnDrop`;
 //! aws-lc-rs keys: freed with `OPENSSL_cleanse`).
 
-use crate::kms::keys::SigningKey;
+use crate::crypto::keys::SigningKey;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
@@ -104,11 +104,11 @@ impl Inner {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::kms::keys::generate;
-    use crate::kms::spec::KeySpec;
+    use crate::crypto::keys::generate;
+    use crate::crypto::spec::KeySpec;
     use std::cell::Cell;
 
-    fn parsed(pkcs8: &[u8], parses: &Cell<u32>) -> Result<SigningKey, crate::kms::keys::KeyError> {
+    fn parsed(pkcs8: &[u8], parses: &Cell<u32>) -> Result<SigningKey, crate::crypto::keys::KeyError> {
         parses.set(parses.get() + 1);
         SigningKey::parse(KeySpec::EcP256, pkcs8)
     }

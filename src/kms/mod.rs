@@ -12,7 +12,6 @@ pub mod error;
 pub mod group_commit;
 pub mod ids;
 pub mod key_cache;
-pub mod keys;
 pub mod local;
 pub mod policy;
 pub mod read_pool;
@@ -22,12 +21,13 @@ pub mod signing_key;
 pub mod spec;
 pub mod store;
 
+pub use crate::crypto::{Algorithm, KeySpec, KeyUsage};
 pub use action::Action;
 pub use api::*;
 pub use error::{ErrorCode, KmsError};
 pub use local::LocalKms;
 pub use signing_key::SigningKey;
-pub use spec::{Algorithm, KeySpec, KeyState, KeyUsage};
+pub use spec::KeyState;
 
 /// The result of a KMS operation.
 pub type KmsResult<T> = Result<T, KmsError>;
@@ -80,7 +80,7 @@ pub trait Kms {
 /// (or a network in between) that answers wrongly is caught before its signature is used.
 pub fn sign_checked(kms: &dyn Kms, request: &SignRequest, spec: KeySpec, public_spki: &[u8]) -> KmsResult<Vec<u8>> {
     let response = kms.asymmetric_sign(request)?;
-    match keys::verify_digest(spec, request.algorithm, public_spki, &request.digest, &response.value) {
+    match crate::crypto::keys::verify_digest(spec, request.algorithm, public_spki, &request.digest, &response.value) {
         Ok(true) => Ok(response.value),
         _ => Err(KmsError::internal(format!(
             "the KMS returned a signature that does not verify with key version {}'s public key; nothing was done with it",

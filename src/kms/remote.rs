@@ -300,7 +300,7 @@ impl Kms for RemoteKms {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::kms::spec::Algorithm;
+    use crate::crypto::spec::Algorithm;
 
     #[test]
     fn requests_become_wire_parameters() {

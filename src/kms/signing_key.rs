@@ -5,9 +5,10 @@
 //! A key that cannot sign is refused here with the code the KMS itself gives AsymmetricSign
 //! on such a key, `Rejected.UnsupportedOperation`, whichever command asked.
 
+use crate::crypto::keys;
+use crate::crypto::spec::{Algorithm, KeySpec, KeyUsage};
 use crate::kms::api::{KeyIdRequest, KeyMetadata, KeyVersionRequest, SignRequest};
-use crate::kms::spec::{Algorithm, KeySpec, KeyUsage};
-use crate::kms::{ErrorCode, Kms, KmsError, KmsResult, keys, sign_checked};
+use crate::kms::{ErrorCode, Kms, KmsError, KmsResult, sign_checked};
 
 /// A key version that signs, with what is needed to sign and to check what it signed.
 #[derive(Debug, Clone, PartialEq, Eq)]

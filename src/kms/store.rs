@@ -7,10 +7,11 @@
 //! groups (`group_commit`). The writer syncs every commit (`synchronous = FULL`): a
 //! commit that returned survives a crash of the process or of the machine.
 
+use crate::crypto::spec::{KeySpec, KeyUsage};
 use crate::kms::error::{ErrorCode, KmsError};
 use crate::kms::group_commit::GroupCommit;
 use crate::kms::read_pool::ReadPool;
-use crate::kms::spec::{KeySpec, KeyState, KeyUsage};
+use crate::kms::spec::KeyState;
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;

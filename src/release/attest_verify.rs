@@ -5,7 +5,7 @@
 //! for, and that every file given is a subject, by its SHA-256. Each failure has its code;
 //! what cannot be checked (a transparency-log entry) is refused, never passed over.
 
-use crate::kms::keys;
+use crate::crypto::keys;
 use crate::release::ReleaseError;
 use crate::release::attest::{PAYLOAD_TYPE, STATEMENT_TYPE, pae};
 use crate::release::hash::hash_files;
@@ -174,7 +174,7 @@ pub fn verify_attestation(bundle: &[u8], check: &AttestationCheck<'_>) -> Result
         Ok(key) => key,
         Err((reason, detail)) => return Ok(report.refused(reason, detail)),
     };
-    let spec = keys::spec_of_public_key(&key);
+    let spec = crate::crypto::spec_of_public_key(&key);
     let Some((spec, algorithm)) = spec.and_then(|spec| Some((spec, sigstore_algorithm(spec)?))) else {
         return Err(input("the signer's key is neither P-256 nor RSA-2048".into()));
     };

@@ -9,7 +9,7 @@
 //! reads in a keyseal that knows only v1; v1 bundles keep reading, and may not carry a
 //! timestamp.
 
-use crate::kms::spec::Algorithm;
+use crate::crypto::spec::Algorithm;
 use serde::{Deserialize, Serialize};
 
 /// Media type of version 1 bundles: no timestamp.

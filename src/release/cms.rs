@@ -7,8 +7,9 @@
 //! as every other keyseal signature. A time stamp over the signature value (RFC 3161
 //! Appendix A, signatureTimeStampToken) goes in as an unsigned attribute.
 
-use crate::kms::spec::{Algorithm, KeySpec};
-use crate::kms::{Kms, SigningKey, keys};
+use crate::crypto::keys;
+use crate::crypto::spec::{Algorithm, KeySpec};
+use crate::kms::{Kms, SigningKey};
 use crate::release::ReleaseError;
 use crate::tsa::ImprintHash;
 use crate::tsa::asn1::{EssCertIdV2, IssuerSerial, SigningCertificateV2};

@@ -6,7 +6,6 @@ pub mod attest;
 pub mod attest_verify;
 pub mod bundle;
 pub mod cms;
-pub(crate) mod ecdsa_pair;
 mod fields;
 pub mod formats;
 pub mod hash;

@@ -11,8 +11,8 @@
 //! the tests. Signatures read back are parsed with every length checked against what is
 //! left, and only the form keyseal writes is accepted.
 
-use crate::kms::keys;
-use crate::kms::spec::{Algorithm, KeySpec};
+use crate::crypto::keys;
+use crate::crypto::spec::{Algorithm, KeySpec};
 use crate::release::fields::Reader;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
@@ -165,7 +165,7 @@ impl PgpKey {
         body.extend_from_slice(&digest[..2]);
         match self.algorithm {
             ECDSA => {
-                let (r, s) = crate::release::ecdsa_pair::split_der(kms_signature)?;
+                let (r, s) = crate::crypto::ecdsa_pair::split_der(kms_signature)?;
                 body.extend(mpi(&r));
                 body.extend(mpi(&s));
             }
@@ -236,7 +236,7 @@ pub fn verify(
     check_subpackets(signature.take(unhashed_len)?, false)?;
     let left16 = signature.take(2)?;
     let value = match algorithm {
-        ECDSA => crate::release::ecdsa_pair::join_der(signature.mpi()?, signature.mpi()?)?,
+        ECDSA => crate::crypto::ecdsa_pair::join_der(signature.mpi()?, signature.mpi()?)?,
         _ => signature.mpi()?.to_vec(),
     };
     signature.finish()?;
@@ -552,7 +552,7 @@ mod tests {
         body.extend_from_slice(&digest[..2]);
         match spec {
             KeySpec::EcP256 => {
-                let (r, s) = crate::release::ecdsa_pair::split_der(&signature).unwrap();
+                let (r, s) = crate::crypto::ecdsa_pair::split_der(&signature).unwrap();
                 body.extend(mpi(&r));
                 body.extend(mpi(&s));
             }

@@ -5,7 +5,7 @@
 
 use crate::ca::index;
 use crate::clock::{format_unix, now_unix};
-use crate::kms::spec::Algorithm;
+use crate::crypto::spec::Algorithm;
 use crate::kms::store::Store;
 use crate::kms::{Kms, SigningKey};
 use crate::release::ReleaseError;

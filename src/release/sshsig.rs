@@ -6,7 +6,7 @@
 //! form and are refused. Signatures read back (by `keyseal verify`) are parsed with every
 //! length checked against what is left, and nothing but the one form keyseal writes.
 
-use crate::kms::spec::{Algorithm, KeySpec};
+use crate::crypto::spec::{Algorithm, KeySpec};
 use crate::release::fields::Reader;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
@@ -104,7 +104,7 @@ impl SshKey {
     pub fn armor(&self, namespace: &str, kms_signature: &[u8]) -> Result<String, String> {
         let signature = match self.kind {
             Kind::EcdsaP256 => {
-                let (r, s) = crate::release::ecdsa_pair::split_der(kms_signature)?;
+                let (r, s) = crate::crypto::ecdsa_pair::split_der(kms_signature)?;
                 let mut pair = Vec::new();
                 put_mpint(&mut pair, &r);
                 put_mpint(&mut pair, &s);
@@ -168,7 +168,7 @@ impl SshKey {
             Kind::RsaSha256 => (KeySpec::Rsa2048, Algorithm::RsaPkcs1Sha256, value.to_vec()),
         };
         let digest = SshKey::digest_to_sign(namespace, message_sha512);
-        match crate::kms::keys::verify_digest(spec, algorithm, &self.public_spki, &digest, &value) {
+        match crate::crypto::keys::verify_digest(spec, algorithm, &self.public_spki, &digest, &value) {
             Ok(true) => Ok(()),
             Ok(false) => Err("it does not verify with the signer's key".into()),
             Err(e) => Err(format!("it cannot be checked: {e}")),
@@ -250,7 +250,7 @@ fn ecdsa_der(value: &[u8]) -> Result<Vec<u8>, String> {
     let r = scalar(pair.string()?)?;
     let s = scalar(pair.string()?)?;
     pair.finish()?;
-    crate::release::ecdsa_pair::join_der(r, s)
+    crate::crypto::ecdsa_pair::join_der(r, s)
 }
 
 /// A positive minimal mpint of at most 32 bytes, without its sign byte.
@@ -296,7 +296,7 @@ impl<'a> SshFields<'a> for Reader<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::kms::keys;
+    use crate::crypto::keys;
     use sha2::Sha512;
 
     fn key(spec: KeySpec) -> (keys::KeyPair, SshKey) {

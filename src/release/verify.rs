@@ -7,7 +7,7 @@
 //! `<file>.sig` in it is verified, not skipped.
 
 use crate::bounded::{self, InputKind};
-use crate::kms::keys;
+use crate::crypto::keys;
 use crate::quote::quote_path;
 use crate::release::ReleaseError;
 use crate::release::bundle::{BUNDLE_FILE, Bundle, SIGNATURE_FILE, own_files};
@@ -358,7 +358,7 @@ pub fn verify_release(options: &VerifyOptions) -> Result<VerifyReport, ReleaseEr
         );
         return Ok(refusal.into_report(report));
     }
-    let spec = keys::spec_of_public_key(&signer_key)
+    let spec = crate::crypto::spec_of_public_key(&signer_key)
         .ok_or_else(|| ReleaseError::Input("the signer's key is neither RSA, P-256 nor secp256k1".into()))?;
 
     // SHA256SUMS.sig is what openssl users check; it must be the signature the bundle holds.
@@ -632,7 +632,7 @@ fn check_signature(
 struct SignerKey<'a> {
     /// The key, as the other formats' checks take it too.
     key: formats::Key<'a>,
-    algorithm: crate::kms::spec::Algorithm,
+    algorithm: crate::crypto::spec::Algorithm,
 }
 
 /// What `check_files` found: the files, the detached signatures, what was left out.

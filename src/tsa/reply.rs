@@ -18,10 +18,11 @@
 //! so auditing them would let strangers grow the audit log at will.
 
 use crate::ca::signer::KmsSigner;
+use crate::crypto::keys;
+use crate::crypto::spec::Algorithm;
 use crate::kms::audit::{self, AuditEntry};
-use crate::kms::spec::Algorithm;
 use crate::kms::store::Store;
-use crate::kms::{Kms, SigningKey, keys};
+use crate::kms::{Kms, SigningKey};
 use crate::tsa::asn1::{
     Accuracy, EssCertIdV2, FailureInfo, IssuerSerial, MessageImprint, PkiStatusInfo, SigningCertificateV2,
     TimeStampReq, TimeStampResp, TstInfo, status,

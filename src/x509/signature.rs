@@ -5,23 +5,16 @@
 //! An id-RSASSA-PSS key (RFC 4055) checks PSS signatures only, and only those its own
 //! parameters, when it has them, allow.
 
+use crate::crypto::public_key::PublicKeyError;
+use crate::crypto::{Hash, PublicKey, Scheme};
 use der::Decode;
 use der::asn1::ObjectIdentifier;
-use sha2::{Sha256, Sha384, Sha512};
-use signature::hazmat::PrehashVerifier;
-use spki::{AlgorithmIdentifierOwned, DecodePublicKey, SubjectPublicKeyInfoOwned};
+use der::oid::db::rfc5912::{
+    ECDSA_WITH_SHA_256, ECDSA_WITH_SHA_384, ID_MGF_1, ID_RSASSA_PSS, SHA_256_WITH_RSA_ENCRYPTION,
+    SHA_384_WITH_RSA_ENCRYPTION, SHA_512_WITH_RSA_ENCRYPTION,
+};
+use spki::{AlgorithmIdentifierOwned, SubjectPublicKeyInfoOwned};
 use std::sync::OnceLock;
-
-const SHA256_WITH_RSA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.11");
-const SHA384_WITH_RSA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.12");
-const SHA512_WITH_RSA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.13");
-const RSASSA_PSS: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.10");
-const ECDSA_WITH_SHA256: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.2");
-const ECDSA_WITH_SHA384: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.3");
-const ID_SHA256: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.16.840.1.101.3.4.2.1");
-const ID_SHA384: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.16.840.1.101.3.4.2.2");
-const ID_SHA512: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.16.840.1.101.3.4.2.3");
-const ID_MGF1: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.8");
 
 /// Why a signature did not check out.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -35,14 +28,6 @@ pub enum SignatureError {
     /// The public key or the algorithm parameters do not parse.
     #[error("malformed key or algorithm parameters: {0}")]
     Malformed(String),
-}
-
-/// The hash an algorithm uses.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Hash {
-    Sha256,
-    Sha384,
-    Sha512,
 }
 
 /// The digests of one signed message, each computed at most once. A certificate's
@@ -70,22 +55,13 @@ impl<'a> Message<'a> {
     }
 
     fn digest(&self, hash: Hash) -> &'a [u8] {
-        use sha2::Digest;
         let Message { bytes, digests } = *self;
-        match hash {
-            Hash::Sha256 => digests.sha256.get_or_init(|| Sha256::digest(bytes).to_vec()),
-            Hash::Sha384 => digests.sha384.get_or_init(|| Sha384::digest(bytes).to_vec()),
-            Hash::Sha512 => digests.sha512.get_or_init(|| Sha512::digest(bytes).to_vec()),
-        }
-    }
-}
-
-fn hash_of(oid: ObjectIdentifier) -> Option<Hash> {
-    match oid {
-        ID_SHA256 => Some(Hash::Sha256),
-        ID_SHA384 => Some(Hash::Sha384),
-        ID_SHA512 => Some(Hash::Sha512),
-        _ => None,
+        let cell = match hash {
+            Hash::Sha256 => &digests.sha256,
+            Hash::Sha384 => &digests.sha384,
+            Hash::Sha512 => &digests.sha512,
+        };
+        cell.get_or_init(|| hash.digest(bytes))
     }
 }
 
@@ -106,25 +82,53 @@ pub fn verify_message(
     message: Message<'_>,
     signature: &[u8],
 ) -> Result<(), SignatureError> {
-    let key_der = der::Encode::to_der(public_key).map_err(|e| SignatureError::Malformed(e.to_string()))?;
-    let ok = match algorithm.oid {
-        SHA256_WITH_RSA => rsa_pkcs1(public_key, &key_der, Hash::Sha256, message, signature)?,
-        SHA384_WITH_RSA => rsa_pkcs1(public_key, &key_der, Hash::Sha384, message, signature)?,
-        SHA512_WITH_RSA => rsa_pkcs1(public_key, &key_der, Hash::Sha512, message, signature)?,
-        RSASSA_PSS => rsa_pss(public_key, &key_der, algorithm, message, signature)?,
-        ECDSA_WITH_SHA256 => ecdsa(&key_der, Hash::Sha256, message, signature)?,
-        ECDSA_WITH_SHA384 => ecdsa(&key_der, Hash::Sha384, message, signature)?,
+    let (scheme, hash, signed_pss) = match algorithm.oid {
+        SHA_256_WITH_RSA_ENCRYPTION => (Scheme::Pkcs1(Hash::Sha256), Hash::Sha256, None),
+        SHA_384_WITH_RSA_ENCRYPTION => (Scheme::Pkcs1(Hash::Sha384), Hash::Sha384, None),
+        SHA_512_WITH_RSA_ENCRYPTION => (Scheme::Pkcs1(Hash::Sha512), Hash::Sha512, None),
+        ID_RSASSA_PSS => {
+            let parameters = pss_parameters(algorithm.parameters.as_ref(), "signature")?;
+            let hash = pss_hash(&parameters)?;
+            (Scheme::Pss { hash, salt_len: usize::from(parameters.salt_len) }, hash, Some(parameters))
+        }
+        ECDSA_WITH_SHA_256 => (Scheme::Ecdsa, Hash::Sha256, None),
+        ECDSA_WITH_SHA_384 => (Scheme::Ecdsa, Hash::Sha384, None),
         other => return Err(SignatureError::Unsupported(format!("signature algorithm {other}"))),
     };
-    if ok { Ok(()) } else { Err(SignatureError::Invalid) }
+    let key_der = der::Encode::to_der(public_key).map_err(|e| SignatureError::Malformed(e.to_string()))?;
+    let key = PublicKey::from_spki(&key_der).map_err(SignatureError::from)?;
+    // ECDSA keys have no use restriction; an RSA key's is checked before its signature.
+    if scheme != Scheme::Ecdsa && !rsa_key_use(public_key)?.allows(signed_pss.as_ref()) {
+        return Err(SignatureError::Invalid);
+    }
+    match key.verify_prehash(scheme, message.digest(hash), signature)? {
+        true => Ok(()),
+        false => Err(SignatureError::Invalid),
+    }
 }
 
-/// Whether a SubjectPublicKeyInfo is an EC key on P-384 (secp384r1), which appears in
-/// chains made elsewhere though no KMS key uses it.
-fn is_p384(key_der: &[u8]) -> bool {
-    const SECP384R1: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.132.0.34");
-    spki::SubjectPublicKeyInfoRef::from_der(key_der)
-        .is_ok_and(|info| info.algorithm.parameters_oid().ok() == Some(SECP384R1))
+impl From<PublicKeyError> for SignatureError {
+    fn from(e: PublicKeyError) -> SignatureError {
+        match e {
+            PublicKeyError::Unsupported(what) => SignatureError::Unsupported(what),
+            PublicKeyError::Malformed(what) => SignatureError::Malformed(what),
+        }
+    }
+}
+
+/// The hash of a PSS signature: the parameters name it, and MGF1 with the same hash.
+fn pss_hash(parameters: &PssParameters) -> Result<Hash, SignatureError> {
+    let hash = Hash::from_oid(parameters.hash)
+        .ok_or_else(|| SignatureError::Unsupported(format!("PSS hash {}", parameters.hash)))?;
+    let mgf_hash = parameters
+        .mask_gen_hash
+        .and_then(Hash::from_oid)
+        .filter(|_| parameters.mask_gen == ID_MGF_1)
+        .ok_or_else(|| SignatureError::Unsupported("PSS mask generation other than MGF1 with SHA-2".into()))?;
+    if mgf_hash != hash {
+        return Err(SignatureError::Unsupported("PSS with an MGF1 hash other than the message hash".into()));
+    }
+    Ok(hash)
 }
 
 /// What an RSA key may have signed, by its SubjectPublicKeyInfo (RFC 4055 §1.2): an
@@ -161,24 +165,24 @@ fn pss_parameters(parameters: Option<&der::Any>, of: &str) -> Result<PssParamete
     })
 }
 
-/// The RSA key of `public_key` and what it may have signed. The rsa crate reads an
-/// id-RSASSA-PSS key only without parameters (it could not honour them), so one with
-/// parameters has its RSAPublicKey read directly and the parameters applied here.
-fn rsa_key(
-    public_key: &SubjectPublicKeyInfoOwned,
-    key_der: &[u8],
-) -> Result<(rsa::PublicKey, RsaKeyUse), SignatureError> {
-    let malformed = |e: String| SignatureError::Malformed(format!("RSA public key: {e}"));
-    match (public_key.algorithm.oid, &public_key.algorithm.parameters) {
-        (RSASSA_PSS, Some(parameters)) => {
-            let restriction = pss_parameters(Some(parameters), "public key")?;
-            let bits = public_key.subject_public_key.as_bytes().ok_or_else(|| malformed("unused bits".into()))?;
-            let key = rsa::pkcs1::DecodeRsaPublicKey::from_pkcs1_der(bits).map_err(|e| malformed(e.to_string()))?;
-            Ok((key, RsaKeyUse::PssOnly(Some(restriction))))
-        }
-        (oid, _) => {
-            let key = rsa::PublicKey::from_public_key_der(key_der).map_err(|e| malformed(e.to_string()))?;
-            Ok((key, if oid == RSASSA_PSS { RsaKeyUse::PssOnly(None) } else { RsaKeyUse::Any }))
+/// What the key of `public_key` may have signed: an id-RSASSA-PSS key only PSS, within
+/// its parameters when it has them (RFC 4055 §3.3); every other key whatever its kind signs.
+fn rsa_key_use(public_key: &SubjectPublicKeyInfoOwned) -> Result<RsaKeyUse, SignatureError> {
+    Ok(match (public_key.algorithm.oid, &public_key.algorithm.parameters) {
+        (ID_RSASSA_PSS, Some(parameters)) => RsaKeyUse::PssOnly(Some(pss_parameters(Some(parameters), "public key")?)),
+        (ID_RSASSA_PSS, None) => RsaKeyUse::PssOnly(None),
+        _ => RsaKeyUse::Any,
+    })
+}
+
+impl RsaKeyUse {
+    /// Whether a signature made with `signed` (PSS parameters, or `None` for any other
+    /// scheme) is one this key may have made.
+    fn allows(&self, signed: Option<&PssParameters>) -> bool {
+        match (self, signed) {
+            (RsaKeyUse::Any, _) | (RsaKeyUse::PssOnly(None), Some(_)) => true,
+            (RsaKeyUse::PssOnly(Some(restriction)), Some(signed)) => pss_fits_key(signed, restriction),
+            (RsaKeyUse::PssOnly(_), None) => false,
         }
     }
 }
@@ -190,91 +194,4 @@ fn pss_fits_key(signed: &PssParameters, key: &PssParameters) -> bool {
         && signed.mask_gen == key.mask_gen
         && signed.mask_gen_hash == key.mask_gen_hash
         && signed.salt_len >= key.salt_len
-}
-
-fn rsa_pkcs1(
-    public_key: &SubjectPublicKeyInfoOwned,
-    key_der: &[u8],
-    hash: Hash,
-    message: Message<'_>,
-    signature: &[u8],
-) -> Result<bool, SignatureError> {
-    let (key, key_use) = rsa_key(public_key, key_der)?;
-    if key_use != RsaKeyUse::Any {
-        // An id-RSASSA-PSS key signs with PSS only; a PKCS#1 v1.5 signature is not its.
-        return Ok(false);
-    }
-    let hashed = message.digest(hash);
-    Ok(match hash {
-        Hash::Sha256 => key.pkcs1v15_verify_prehash::<Sha256>(hashed, signature).is_ok(),
-        Hash::Sha384 => key.pkcs1v15_verify_prehash::<Sha384>(hashed, signature).is_ok(),
-        Hash::Sha512 => key.pkcs1v15_verify_prehash::<Sha512>(hashed, signature).is_ok(),
-    })
-}
-
-/// RSASSA-PSS: the parameters name the hash, MGF1 with the same hash, and the salt length.
-/// A key whose own parameters rule the signature's out did not make it (RFC 4055 §3.3).
-fn rsa_pss(
-    public_key: &SubjectPublicKeyInfoOwned,
-    key_der: &[u8],
-    algorithm: &AlgorithmIdentifierOwned,
-    message: Message<'_>,
-    signature: &[u8],
-) -> Result<bool, SignatureError> {
-    let parameters = pss_parameters(algorithm.parameters.as_ref(), "signature")?;
-    let hash =
-        hash_of(parameters.hash).ok_or_else(|| SignatureError::Unsupported(format!("PSS hash {}", parameters.hash)))?;
-    let mgf_hash = parameters
-        .mask_gen_hash
-        .and_then(hash_of)
-        .filter(|_| parameters.mask_gen == ID_MGF1)
-        .ok_or_else(|| SignatureError::Unsupported("PSS mask generation other than MGF1 with SHA-2".into()))?;
-    if mgf_hash != hash {
-        return Err(SignatureError::Unsupported("PSS with an MGF1 hash other than the message hash".into()));
-    }
-    let salt = usize::from(parameters.salt_len);
-    let (key, key_use) = rsa_key(public_key, key_der)?;
-    if let RsaKeyUse::PssOnly(Some(restriction)) = &key_use
-        && !pss_fits_key(&parameters, restriction)
-    {
-        return Ok(false);
-    }
-    Ok(match hash {
-        Hash::Sha256 => rsa::pss::VerifyingKey::<Sha256>::new_with_salt_len(key, salt)
-            .verify_prehash(message.digest(hash), &pss_signature(signature)?)
-            .is_ok(),
-        Hash::Sha384 => rsa::pss::VerifyingKey::<Sha384>::new_with_salt_len(key, salt)
-            .verify_prehash(message.digest(hash), &pss_signature(signature)?)
-            .is_ok(),
-        Hash::Sha512 => rsa::pss::VerifyingKey::<Sha512>::new_with_salt_len(key, salt)
-            .verify_prehash(message.digest(hash), &pss_signature(signature)?)
-            .is_ok(),
-    })
-}
-
-fn pss_signature(bytes: &[u8]) -> Result<rsa::pss::Signature, SignatureError> {
-    rsa::pss::Signature::try_from(bytes).map_err(|_| SignatureError::Invalid)
-}
-
-fn ecdsa(key_der: &[u8], hash: Hash, message: Message<'_>, signature: &[u8]) -> Result<bool, SignatureError> {
-    let hashed = message.digest(hash);
-    match crate::kms::keys::spec_of_public_key(key_der) {
-        Some(crate::kms::KeySpec::EcP256) => {
-            let key = p256::ecdsa::VerifyingKey::from_public_key_der(key_der)
-                .map_err(|e| SignatureError::Malformed(e.to_string()))?;
-            Ok(p256::ecdsa::Signature::from_der(signature).is_ok_and(|sig| key.verify_prehash(hashed, &sig).is_ok()))
-        }
-        Some(crate::kms::KeySpec::EcP256k) => {
-            let key = k256::ecdsa::VerifyingKey::from_public_key_der(key_der)
-                .map_err(|e| SignatureError::Malformed(e.to_string()))?;
-            Ok(k256::ecdsa::Signature::from_der(signature)
-                .is_ok_and(|sig| key.verify_prehash(hashed, &sig.normalize_s()).is_ok()))
-        }
-        _ if is_p384(key_der) => {
-            let key = p384::ecdsa::VerifyingKey::from_public_key_der(key_der)
-                .map_err(|e| SignatureError::Malformed(e.to_string()))?;
-            Ok(p384::ecdsa::Signature::from_der(signature).is_ok_and(|sig| key.verify_prehash(hashed, &sig).is_ok()))
-        }
-        _ => Err(SignatureError::Unsupported("ECDSA with a key that is not P-256, P-384 or secp256k1".into())),
-    }
 }

@@ -19,14 +19,15 @@ mod unlock;
 use lookup::*;
 
 use crate::clock::{format_unix, now_unix};
+use crate::crypto::keys;
+use crate::crypto::spec::Algorithm;
 use crate::kms::api::*;
 use crate::kms::audit::{self, AuditEntry};
 use crate::kms::error::{ErrorCode, KmsError};
 use crate::kms::ids::{KeyRef, alias_arn, check_alias_name, key_arn, new_uuid};
 use crate::kms::key_cache::KeyCache;
-use crate::kms::keys;
 use crate::kms::seal::{Kek, SecretSource, private_key_aad};
-use crate::kms::spec::{Algorithm, KeyState};
+use crate::kms::spec::KeyState;
 use crate::kms::store::{self, KeyRow, Store, VersionRow};
 use crate::kms::{Action, Kms, KmsResult};
 use base64::Engine;

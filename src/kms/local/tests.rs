@@ -2,8 +2,8 @@
 
 use super::unlock::{KDF_PARAMS, decode_params, encode_params};
 use super::*;
+use crate::crypto::spec::{KeySpec, KeyUsage};
 use crate::kms::seal::KdfParams;
-use crate::kms::spec::{KeySpec, KeyUsage};
 use std::sync::atomic::{AtomicI64, Ordering};
 
 fn passphrase(text: &str) -> SecretSource {

@@ -12,7 +12,7 @@
 pub mod read;
 pub mod trusted_root;
 
-use crate::kms::spec::{Algorithm, KeySpec};
+use crate::crypto::spec::{Algorithm, KeySpec};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 

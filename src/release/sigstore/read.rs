@@ -11,7 +11,7 @@
 //! `SHA256SUMS.sigstore.json`), and the algorithm is the one the signer's key implies
 //! (ECDSA with SHA-256 for P-256, RSA PKCS#1 v1.5 with SHA-256 for RSA).
 
-use crate::kms::keys;
+use crate::crypto::keys;
 use crate::release::bundle::{Bundle, MEDIA_TYPE, ManifestRef, SignatureInfo, Signer, Timestamp, check_manifest_name};
 use crate::release::sigstore::{key_hint, sigstore_algorithm};
 use serde_json::Value;
@@ -65,7 +65,8 @@ pub fn to_bundle(value: &Value, file_name: &str, pinned: Option<&[u8]>) -> Resul
     }
     let (signer, key_version_id) = signer(material, pinned)?;
     let key = keys::public_key_from_pem(&signer.public_key).or_else(|| pinned.map(<[u8]>::to_vec));
-    let Some(algorithm) = key.as_deref().and_then(keys::spec_of_public_key).and_then(sigstore_algorithm) else {
+    let Some(algorithm) = key.as_deref().and_then(crate::crypto::spec_of_public_key).and_then(sigstore_algorithm)
+    else {
         return Err("the Sigstore bundle's signer key is neither P-256 nor RSA-2048, the keys it signs with".into());
     };
     let manifest_name = file_name.strip_suffix(".sigstore.json").unwrap_or(crate::release::manifest::MANIFEST_FILE);

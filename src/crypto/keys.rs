@@ -18,7 +18,7 @@
 mod awslc;
 mod rustcrypto;
 
-use crate::kms::spec::{Algorithm, KeySpec};
+use crate::crypto::spec::{Algorithm, KeySpec};
 use sha2::Sha256;
 use zeroize::Zeroizing;
 
@@ -92,6 +92,69 @@ impl Provider {
     ];
 }
 
+/// What a provider does, for the specs [`Provider::backend`] sends it. Each provider
+/// module implements it once; every public function here routes once, through `backend`.
+/// The callers have checked that the algorithm fits the spec and the digest's length.
+trait Backend: Sync {
+    /// A new key pair of `spec`.
+    fn generate(&self, spec: KeySpec) -> Result<KeyPair, KeyError>;
+    /// A PKCS#8 private key of `spec`, parsed for signing.
+    fn parse(&self, spec: KeySpec, private_pkcs8: &[u8]) -> Result<Box<dyn PrivateKey>, KeyError>;
+    /// Whether `signature` over a SHA-256 `digest` verifies (see [`verify_digest`]).
+    fn verify_digest(
+        &self,
+        spec: KeySpec,
+        algorithm: Algorithm,
+        public_spki: &[u8],
+        digest: &[u8],
+        signature: &[u8],
+    ) -> Result<bool, KeyError>;
+    /// RSA-OAEP encryption with an empty label; the caller has checked the length.
+    fn encrypt(&self, algorithm: Algorithm, public_spki: &[u8], plaintext: &[u8]) -> Result<Vec<u8>, KeyError>;
+    /// RSA-OAEP decryption, every failure the one [`KeyError::DecryptionFailed`].
+    fn decrypt(
+        &self,
+        algorithm: Algorithm,
+        private_pkcs8: &[u8],
+        ciphertext: &[u8],
+        label: &[u8],
+    ) -> Result<Zeroizing<Vec<u8>>, KeyError>;
+}
+
+/// A private key as its provider parsed it. Every provider's key type wipes its secret
+/// when dropped.
+trait PrivateKey: Send + Sync {
+    /// The spec of the key.
+    fn spec(&self) -> KeySpec;
+    /// Signs a SHA-256 `digest`; the caller has checked the algorithm and the length.
+    fn sign(&self, algorithm: Algorithm, digest: &[u8]) -> Result<Vec<u8>, KeyError>;
+}
+
+impl Provider {
+    /// The one place that says which provider module does `spec`'s work: aws-lc-rs
+    /// RSA_2048 and EC_P256 in its build, RustCrypto everything else (EC_P256K always).
+    #[cfg_attr(not(feature = "aws-lc"), allow(unused_variables))]
+    fn backend(self, spec: KeySpec) -> &'static dyn Backend {
+        match self {
+            #[cfg(feature = "aws-lc")]
+            Provider::AwsLc if spec != KeySpec::EcP256k => &awslc::AwsLc,
+            _ => &rustcrypto::RustCrypto,
+        }
+    }
+
+    /// Where a public-key operation goes. The rsa crate's rules decide which RSA keys are
+    /// usable at all (`rustcrypto::rsa_public_bits`: 1024..=8192 bits, 2 <= e < 2^33), in
+    /// every build, so no key is accepted by one provider and refused by the other;
+    /// aws-lc-rs takes those of its range, and the few smaller ones stay with RustCrypto.
+    fn public_backend(self, spec: KeySpec, public_spki: &[u8]) -> Result<&'static dyn Backend, KeyError> {
+        let small_rsa = spec == KeySpec::Rsa2048 && rustcrypto::rsa_public_bits(public_spki)? < AWS_LC_RSA_MIN_BITS;
+        Ok(if small_rsa { &rustcrypto::RustCrypto } else { self.backend(spec) })
+    }
+}
+
+/// The smallest RSA modulus, in bits, that aws-lc-rs verifies or encrypts with.
+const AWS_LC_RSA_MIN_BITS: usize = 2048;
+
 /// Generates a new key pair of `spec` from the operating system's RNG.
 pub fn generate(spec: KeySpec) -> Result<KeyPair, KeyError> {
     generate_with(Provider::DEFAULT, spec)
@@ -100,81 +163,13 @@ pub fn generate(spec: KeySpec) -> Result<KeyPair, KeyError> {
 /// [`generate`] by `provider`.
 #[doc(hidden)]
 pub fn generate_with(provider: Provider, spec: KeySpec) -> Result<KeyPair, KeyError> {
-    match route(provider, spec) {
-        Route::RustCrypto => rustcrypto::generate(spec),
-        #[cfg(feature = "aws-lc")]
-        Route::AwsLcRsa => awslc::generate_rsa(),
-        #[cfg(feature = "aws-lc")]
-        Route::AwsLcP256 => awslc::generate_p256(),
-    }
+    provider.backend(spec).generate(spec)
 }
-
-/// Which provider module does the work for a key of some spec.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Route {
-    RustCrypto,
-    #[cfg(feature = "aws-lc")]
-    AwsLcRsa,
-    #[cfg(feature = "aws-lc")]
-    AwsLcP256,
-}
-
-/// Where `provider` does `spec`'s work: EC_P256K always goes to k256.
-#[cfg(feature = "aws-lc")]
-fn route(provider: Provider, spec: KeySpec) -> Route {
-    match (provider, spec) {
-        (Provider::AwsLc, KeySpec::Rsa2048) => Route::AwsLcRsa,
-        (Provider::AwsLc, KeySpec::EcP256) => Route::AwsLcP256,
-        (Provider::RustCrypto, _) | (_, KeySpec::EcP256k) => Route::RustCrypto,
-    }
-}
-
-/// Where `provider` does `spec`'s work: without aws-lc, RustCrypto does everything.
-#[cfg(not(feature = "aws-lc"))]
-fn route(_: Provider, _: KeySpec) -> Route {
-    Route::RustCrypto
-}
-
-/// Where a public-key operation goes. The rsa crate's rules decide which RSA keys are
-/// usable at all (`rustcrypto::rsa_public_bits`: 1024..=8192 bits, 2 <= e < 2^33), in every
-/// build, so no key is accepted by one provider and refused by the other; aws-lc-rs takes
-/// those of its range, and the few smaller ones the rsa crate accepts stay with it.
-fn public_route(provider: Provider, spec: KeySpec, public_spki: &[u8]) -> Result<Route, KeyError> {
-    let small_rsa = spec == KeySpec::Rsa2048 && rustcrypto::rsa_public_bits(public_spki)? < AWS_LC_RSA_MIN_BITS;
-    Ok(if small_rsa { Route::RustCrypto } else { route(provider, spec) })
-}
-
-/// The smallest RSA modulus, in bits, that aws-lc-rs verifies or encrypts with.
-const AWS_LC_RSA_MIN_BITS: usize = 2048;
 
 /// PEM of a SubjectPublicKeyInfo: `-----BEGIN PUBLIC KEY-----`, 64-character lines,
 /// trailing newline — what `openssl pkey -pubin` reads.
 pub fn public_key_pem(public_spki: &[u8]) -> String {
     der::pem::encode_string("PUBLIC KEY", der::pem::LineEnding::LF, public_spki).unwrap_or_default()
-}
-
-const RSA_ENCRYPTION: spki::ObjectIdentifier = spki::ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.1");
-const EC_PUBLIC_KEY: spki::ObjectIdentifier = spki::ObjectIdentifier::new_unwrap("1.2.840.10045.2.1");
-const SECP256R1: spki::ObjectIdentifier = spki::ObjectIdentifier::new_unwrap("1.2.840.10045.3.1.7");
-const SECP256K1: spki::ObjectIdentifier = spki::ObjectIdentifier::new_unwrap("1.3.132.0.10");
-
-/// The KeySpec a SubjectPublicKeyInfo belongs to, from its algorithm and curve: how an
-/// offline verifier, holding only a public key, knows which verification to run. Any RSA
-/// key reads as `RSA_2048`, the only RSA spec; the RSA code takes other sizes as they come.
-pub fn spec_of_public_key(public_spki: &[u8]) -> Option<KeySpec> {
-    use der::Decode;
-    let info = spki::SubjectPublicKeyInfoRef::from_der(public_spki).ok()?;
-    if info.algorithm.oid == RSA_ENCRYPTION {
-        return Some(KeySpec::Rsa2048);
-    }
-    if info.algorithm.oid != EC_PUBLIC_KEY {
-        return None;
-    }
-    match info.algorithm.parameters_oid().ok()? {
-        SECP256R1 => Some(KeySpec::EcP256),
-        SECP256K1 => Some(KeySpec::EcP256k),
-        _ => None,
-    }
 }
 
 /// SubjectPublicKeyInfo DER from a `PUBLIC KEY` PEM, or `None` when it is not one.
@@ -187,15 +182,15 @@ pub fn public_key_from_pem(pem: &str) -> Option<Vec<u8>> {
 /// carry it: sha256WithRSAEncryption (NULL parameters), RSASSA-PSS with SHA-256, MGF1-SHA-256
 /// and a 32-byte salt, or ecdsa-with-SHA256 (no parameters, for both curves).
 pub fn signature_algorithm_identifier(algorithm: Algorithm) -> Result<spki::AlgorithmIdentifierOwned, KeyError> {
-    const SHA256_WITH_RSA: spki::ObjectIdentifier = spki::ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.11");
-    const ECDSA_WITH_SHA256: spki::ObjectIdentifier = spki::ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.2");
+    use der::oid::db::rfc5912::{ECDSA_WITH_SHA_256, SHA_256_WITH_RSA_ENCRYPTION};
     match algorithm {
-        Algorithm::RsaPkcs1Sha256 => {
-            Ok(spki::AlgorithmIdentifierOwned { oid: SHA256_WITH_RSA, parameters: Some(der::asn1::Null.into()) })
-        }
+        Algorithm::RsaPkcs1Sha256 => Ok(spki::AlgorithmIdentifierOwned {
+            oid: SHA_256_WITH_RSA_ENCRYPTION,
+            parameters: Some(der::asn1::Null.into()),
+        }),
         Algorithm::RsaPssSha256 => rsa::pss::get_default_pss_signature_algo_id::<Sha256>()
             .map_err(|_| KeyError::Provider("PSS parameter encoding")),
-        Algorithm::EcdsaSha256 => Ok(spki::AlgorithmIdentifierOwned { oid: ECDSA_WITH_SHA256, parameters: None }),
+        Algorithm::EcdsaSha256 => Ok(spki::AlgorithmIdentifierOwned { oid: ECDSA_WITH_SHA_256, parameters: None }),
         Algorithm::RsaesOaepSha256 | Algorithm::RsaesOaepSha1 => {
             Err(KeyError::Provider("signature identifier of an encryption algorithm"))
         }
@@ -226,16 +221,8 @@ pub fn sign_digest(
 }
 
 /// A private key parsed for signing, as the KMS keeps it between calls (`key_cache`):
-/// parsing PKCS#8 costs more than a P-256 signature. Every provider's key type wipes its
-/// secret when dropped.
-pub struct SigningKey(Parsed);
-
-/// A [`SigningKey`] as its provider holds it.
-enum Parsed {
-    RustCrypto(rustcrypto::SigningKey),
-    #[cfg(feature = "aws-lc")]
-    AwsLc(awslc::SigningKey),
-}
+/// parsing PKCS#8 costs more than a P-256 signature.
+pub struct SigningKey(Box<dyn PrivateKey>);
 
 impl SigningKey {
     /// Parses a PKCS#8 private key of `spec`.
@@ -246,39 +233,19 @@ impl SigningKey {
     /// [`SigningKey::parse`] by `provider`.
     #[doc(hidden)]
     pub fn parse_with(provider: Provider, spec: KeySpec, private_pkcs8: &[u8]) -> Result<SigningKey, KeyError> {
-        Ok(SigningKey(match route(provider, spec) {
-            Route::RustCrypto => Parsed::RustCrypto(rustcrypto::SigningKey::parse(spec, private_pkcs8)?),
-            #[cfg(feature = "aws-lc")]
-            Route::AwsLcRsa => Parsed::AwsLc(awslc::SigningKey::parse_rsa(private_pkcs8)?),
-            #[cfg(feature = "aws-lc")]
-            Route::AwsLcP256 => Parsed::AwsLc(awslc::SigningKey::parse_p256(private_pkcs8)?),
-        }))
+        provider.backend(spec).parse(spec, private_pkcs8).map(SigningKey)
     }
 
     /// The spec of the key.
     pub fn spec(&self) -> KeySpec {
-        match &self.0 {
-            Parsed::RustCrypto(key) => key.spec(),
-            #[cfg(feature = "aws-lc")]
-            Parsed::AwsLc(key) => {
-                if key.is_rsa() {
-                    KeySpec::Rsa2048
-                } else {
-                    KeySpec::EcP256
-                }
-            }
-        }
+        self.0.spec()
     }
 
     /// Signs a SHA-256 `digest` (see [`sign_digest`]).
     pub fn sign(&self, algorithm: Algorithm, digest: &[u8]) -> Result<Vec<u8>, KeyError> {
         check_fits(self.spec(), algorithm)?;
         check_digest(digest)?;
-        match &self.0 {
-            Parsed::RustCrypto(key) => key.sign(algorithm, digest),
-            #[cfg(feature = "aws-lc")]
-            Parsed::AwsLc(key) => key.sign(algorithm, digest),
-        }
+        self.0.sign(algorithm, digest)
     }
 }
 
@@ -311,13 +278,7 @@ pub fn verify_digest_with(
 ) -> Result<bool, KeyError> {
     check_fits(spec, algorithm)?;
     check_digest(digest)?;
-    match public_route(provider, spec, public_spki)? {
-        Route::RustCrypto => rustcrypto::verify_digest(spec, algorithm, public_spki, digest, signature),
-        #[cfg(feature = "aws-lc")]
-        Route::AwsLcRsa => awslc::verify_rsa(algorithm, public_spki, digest, signature),
-        #[cfg(feature = "aws-lc")]
-        Route::AwsLcP256 => awslc::verify_p256(public_spki, digest, signature),
-    }
+    provider.public_backend(spec, public_spki)?.verify_digest(spec, algorithm, public_spki, digest, signature)
 }
 
 /// Encrypts `plaintext` with RSA-OAEP (empty label) under the public key.
@@ -339,14 +300,7 @@ pub fn encrypt_with(
     if plaintext.len() > max {
         return Err(KeyError::PlaintextTooLong { len: plaintext.len(), max, algorithm });
     }
-    match public_route(provider, spec, public_spki)? {
-        Route::RustCrypto => rustcrypto::encrypt(algorithm, public_spki, plaintext),
-        #[cfg(feature = "aws-lc")]
-        Route::AwsLcRsa => awslc::encrypt(algorithm, public_spki, plaintext),
-        // P-256 keys do not encrypt: check_fits has refused this already.
-        #[cfg(feature = "aws-lc")]
-        Route::AwsLcP256 => Err(KeyError::AlgorithmMismatch { algorithm, spec }),
-    }
+    provider.public_backend(spec, public_spki)?.encrypt(algorithm, public_spki, plaintext)
 }
 
 /// Decrypts an RSA-OAEP `ciphertext` with the private key (blinded, in constant time).
@@ -374,14 +328,7 @@ pub fn decrypt_with(
     label: &[u8],
 ) -> Result<Zeroizing<Vec<u8>>, KeyError> {
     check_fits(spec, algorithm)?;
-    match route(provider, spec) {
-        Route::RustCrypto => rustcrypto::decrypt(algorithm, private_pkcs8, ciphertext, label),
-        #[cfg(feature = "aws-lc")]
-        Route::AwsLcRsa => awslc::decrypt(algorithm, private_pkcs8, ciphertext, label),
-        // P-256 keys do not decrypt: check_fits has refused this already.
-        #[cfg(feature = "aws-lc")]
-        Route::AwsLcP256 => Err(KeyError::AlgorithmMismatch { algorithm, spec }),
-    }
+    provider.backend(spec).decrypt(algorithm, private_pkcs8, ciphertext, label)
 }
 
 #[cfg(test)]
@@ -394,7 +341,7 @@ mod tests {
         let digest = Sha256::digest(b"keyseal");
         for spec in KeySpec::ALL {
             let pair = generate(*spec).unwrap();
-            for alg in spec.algorithms(crate::kms::spec::KeyUsage::SignVerify) {
+            for alg in spec.algorithms(crate::crypto::spec::KeyUsage::SignVerify) {
                 let sig = sign_digest(*spec, *alg, &pair.private_pkcs8, &digest).unwrap();
                 assert!(verify_digest(*spec, *alg, &pair.public_spki, &digest, &sig).unwrap());
                 let other = Sha256::digest(b"other");
@@ -437,11 +384,10 @@ mod tests {
     fn spec_is_read_back_from_the_public_key() {
         for spec in KeySpec::ALL {
             let pair = generate(*spec).unwrap();
-            assert_eq!(spec_of_public_key(&pair.public_spki), Some(*spec));
+            assert_eq!(crate::crypto::public_key::spec_of_public_key(&pair.public_spki), Some(*spec));
             let pem = public_key_pem(&pair.public_spki);
             assert_eq!(public_key_from_pem(&pem), Some(pair.public_spki.clone()));
         }
-        assert_eq!(spec_of_public_key(b"not der"), None);
         assert_eq!(public_key_from_pem("-----BEGIN CERTIFICATE-----\nMAA=\n-----END CERTIFICATE-----\n"), None);
     }
 

@@ -8,8 +8,8 @@
 //! through `Digest::import_less_safe`: the KMS signs a digest the caller computed, never a
 //! message. aws-lc frees key memory with `OPENSSL_cleanse`, so a dropped key is wiped.
 
-use super::{KeyError, KeyPair};
-use crate::kms::spec::Algorithm;
+use super::{Backend, KeyError, KeyPair, PrivateKey};
+use crate::crypto::spec::{Algorithm, KeySpec};
 use aws_lc_rs::digest::{Digest, SHA256};
 use aws_lc_rs::encoding::{AsDer, Pkcs8V1Der, PublicKeyX509Der};
 use aws_lc_rs::rsa::{
@@ -22,8 +22,63 @@ use aws_lc_rs::signature::{
 };
 use zeroize::Zeroizing;
 
+/// The aws-lc-rs provider; `Provider::backend` never sends it an EC_P256K key.
+pub(super) struct AwsLc;
+
+/// The refusal for a spec aws-lc-rs is never routed (EC_P256K).
+fn not_here(what: &'static str) -> KeyError {
+    KeyError::Provider(what)
+}
+
+impl Backend for AwsLc {
+    fn generate(&self, spec: KeySpec) -> Result<KeyPair, KeyError> {
+        match spec {
+            KeySpec::Rsa2048 => generate_rsa(),
+            KeySpec::EcP256 => generate_p256(),
+            KeySpec::EcP256k => Err(not_here("secp256k1 key generation")),
+        }
+    }
+
+    fn parse(&self, spec: KeySpec, private_pkcs8: &[u8]) -> Result<Box<dyn PrivateKey>, KeyError> {
+        Ok(Box::new(match spec {
+            KeySpec::Rsa2048 => SigningKey::parse_rsa(private_pkcs8)?,
+            KeySpec::EcP256 => SigningKey::parse_p256(private_pkcs8)?,
+            KeySpec::EcP256k => return Err(not_here("secp256k1 key parsing")),
+        }))
+    }
+
+    fn verify_digest(
+        &self,
+        spec: KeySpec,
+        algorithm: Algorithm,
+        public_spki: &[u8],
+        digest: &[u8],
+        signature: &[u8],
+    ) -> Result<bool, KeyError> {
+        match spec {
+            KeySpec::Rsa2048 => verify_rsa(algorithm, public_spki, digest, signature),
+            KeySpec::EcP256 => verify_p256(public_spki, digest, signature),
+            KeySpec::EcP256k => Err(not_here("secp256k1 verification")),
+        }
+    }
+
+    fn encrypt(&self, algorithm: Algorithm, public_spki: &[u8], plaintext: &[u8]) -> Result<Vec<u8>, KeyError> {
+        encrypt(algorithm, public_spki, plaintext)
+    }
+
+    fn decrypt(
+        &self,
+        algorithm: Algorithm,
+        private_pkcs8: &[u8],
+        ciphertext: &[u8],
+        label: &[u8],
+    ) -> Result<Zeroizing<Vec<u8>>, KeyError> {
+        decrypt(algorithm, private_pkcs8, ciphertext, label)
+    }
+}
+
 /// Generates an RSA-2048 key pair.
-pub(super) fn generate_rsa() -> Result<KeyPair, KeyError> {
+fn generate_rsa() -> Result<KeyPair, KeyError> {
     let key = RsaKeyPair::generate(KeySize::Rsa2048).map_err(|_| KeyError::Provider("RSA key generation"))?;
     let private: Pkcs8V1Der = key.as_der().map_err(|_| KeyError::Provider("PKCS#8 encoding"))?;
     let public: PublicKeyX509Der = key.public_key().as_der().map_err(|_| KeyError::Provider("SPKI encoding"))?;
@@ -31,7 +86,7 @@ pub(super) fn generate_rsa() -> Result<KeyPair, KeyError> {
 }
 
 /// Generates a P-256 key pair.
-pub(super) fn generate_p256() -> Result<KeyPair, KeyError> {
+fn generate_p256() -> Result<KeyPair, KeyError> {
     let key =
         EcdsaKeyPair::generate(&ECDSA_P256_SHA256_ASN1_SIGNING).map_err(|_| KeyError::Provider("EC key generation"))?;
     let private = key.to_pkcs8v1().map_err(|_| KeyError::Provider("PKCS#8 encoding"))?;
@@ -40,7 +95,7 @@ pub(super) fn generate_p256() -> Result<KeyPair, KeyError> {
 }
 
 /// A parsed private key.
-pub(super) enum SigningKey {
+enum SigningKey {
     /// An RSA_2048 key.
     Rsa(RsaKeyPair),
     /// An EC_P256 key.
@@ -49,24 +104,27 @@ pub(super) enum SigningKey {
 
 impl SigningKey {
     /// Parses a PKCS#8 RSA private key.
-    pub(super) fn parse_rsa(private_pkcs8: &[u8]) -> Result<SigningKey, KeyError> {
+    fn parse_rsa(private_pkcs8: &[u8]) -> Result<SigningKey, KeyError> {
         RsaKeyPair::from_pkcs8(private_pkcs8).map(SigningKey::Rsa).map_err(|_| KeyError::MalformedKey("RSA private"))
     }
 
     /// Parses a PKCS#8 P-256 private key.
-    pub(super) fn parse_p256(private_pkcs8: &[u8]) -> Result<SigningKey, KeyError> {
+    fn parse_p256(private_pkcs8: &[u8]) -> Result<SigningKey, KeyError> {
         EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, private_pkcs8)
             .map(SigningKey::P256)
             .map_err(|_| KeyError::MalformedKey("EC_P256 private"))
     }
+}
 
-    /// Whether it is an RSA key (else P-256).
-    pub(super) fn is_rsa(&self) -> bool {
-        matches!(self, SigningKey::Rsa(_))
+impl PrivateKey for SigningKey {
+    fn spec(&self) -> KeySpec {
+        match self {
+            SigningKey::Rsa(_) => KeySpec::Rsa2048,
+            SigningKey::P256(_) => KeySpec::EcP256,
+        }
     }
 
-    /// Signs a SHA-256 `digest`; the caller has checked the algorithm and the digest length.
-    pub(super) fn sign(&self, algorithm: Algorithm, digest: &[u8]) -> Result<Vec<u8>, KeyError> {
+    fn sign(&self, algorithm: Algorithm, digest: &[u8]) -> Result<Vec<u8>, KeyError> {
         let digest = sha256(digest)?;
         match self {
             SigningKey::Rsa(key) => {
@@ -86,12 +144,7 @@ impl SigningKey {
 
 /// Verifies an RSA signature over a SHA-256 `digest`, PKCS#1 v1.5 or PSS with a 32-byte
 /// salt, with a key of 2048 bits or more that the rsa crate has already accepted (`keys.rs`).
-pub(super) fn verify_rsa(
-    algorithm: Algorithm,
-    public_spki: &[u8],
-    digest: &[u8],
-    signature: &[u8],
-) -> Result<bool, KeyError> {
+fn verify_rsa(algorithm: Algorithm, public_spki: &[u8], digest: &[u8], signature: &[u8]) -> Result<bool, KeyError> {
     let parameters =
         if algorithm == Algorithm::RsaPssSha256 { &RSA_PSS_2048_8192_SHA256 } else { &RSA_PKCS1_2048_8192_SHA256 };
     let key = ParsedPublicKey::new(parameters, public_spki).map_err(|_| KeyError::MalformedKey("RSA public"))?;
@@ -100,14 +153,14 @@ pub(super) fn verify_rsa(
 
 /// Verifies a DER-encoded ECDSA P-256 signature over a SHA-256 `digest`. aws-lc takes only
 /// strict DER and any S in [1, n-1], as p256 does.
-pub(super) fn verify_p256(public_spki: &[u8], digest: &[u8], signature: &[u8]) -> Result<bool, KeyError> {
+fn verify_p256(public_spki: &[u8], digest: &[u8], signature: &[u8]) -> Result<bool, KeyError> {
     let key = ParsedPublicKey::new(&ECDSA_P256_SHA256_ASN1, public_spki)
         .map_err(|_| KeyError::MalformedKey("EC_P256 public"))?;
     Ok(key.verify_digest_sig(&sha256(digest)?, signature).is_ok())
 }
 
 /// Encrypts `plaintext` with RSA-OAEP (empty label); the caller has checked its length.
-pub(super) fn encrypt(algorithm: Algorithm, public_spki: &[u8], plaintext: &[u8]) -> Result<Vec<u8>, KeyError> {
+fn encrypt(algorithm: Algorithm, public_spki: &[u8], plaintext: &[u8]) -> Result<Vec<u8>, KeyError> {
     let key = PublicEncryptingKey::from_der(public_spki)
         .ok()
         .and_then(|key| OaepPublicEncryptingKey::new(key).ok())
@@ -124,7 +177,7 @@ pub(super) fn encrypt(algorithm: Algorithm, public_spki: &[u8], plaintext: &[u8]
 /// Decrypts an RSA-OAEP `ciphertext` with OAEP label `label`. aws-lc checks the whole
 /// encoding (the leading zero octet included) in constant time and reports every failure
 /// alike, so it becomes the one [`KeyError::DecryptionFailed`].
-pub(super) fn decrypt(
+fn decrypt(
     algorithm: Algorithm,
     private_pkcs8: &[u8],
     ciphertext: &[u8],

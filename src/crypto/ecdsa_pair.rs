@@ -32,10 +32,10 @@ mod tests {
 
     #[test]
     fn pairs_round_trip_and_out_of_range_values_are_refused() {
-        let pair = crate::kms::keys::generate(crate::kms::KeySpec::EcP256).unwrap();
-        let der = crate::kms::keys::sign_digest(
-            crate::kms::KeySpec::EcP256,
-            crate::kms::spec::Algorithm::EcdsaSha256,
+        let pair = crate::crypto::keys::generate(crate::crypto::KeySpec::EcP256).unwrap();
+        let der = crate::crypto::keys::sign_digest(
+            crate::crypto::KeySpec::EcP256,
+            crate::crypto::spec::Algorithm::EcdsaSha256,
             &pair.private_pkcs8,
             &[7; 32],
         )

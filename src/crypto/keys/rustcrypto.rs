@@ -3,18 +3,57 @@
 //! than aws-lc-rs), it sets the rules for which RSA public keys are usable at all
 //! ([`rsa_public_bits`]), and the differential tests hold the aws-lc-rs provider to it.
 
-use super::{KeyError, KeyPair};
-use crate::kms::spec::{Algorithm, KeySpec};
+use super::{Backend, KeyError, KeyPair, PrivateKey};
+use crate::crypto::public_key::{Hash, PublicKey, Scheme};
+use crate::crypto::spec::{Algorithm, KeySpec};
 use getrandom::SysRng;
 use p256::elliptic_curve::Generate;
 use rsa::pkcs8::{DecodePrivateKey, EncodePrivateKey};
 use sha2::Sha256;
-use signature::hazmat::{PrehashSigner, PrehashVerifier};
-use spki::{DecodePublicKey, EncodePublicKey};
+use signature::hazmat::PrehashSigner;
+use spki::EncodePublicKey;
 use zeroize::Zeroizing;
 
+/// The RustCrypto provider.
+pub(super) struct RustCrypto;
+
+impl Backend for RustCrypto {
+    fn generate(&self, spec: KeySpec) -> Result<KeyPair, KeyError> {
+        generate(spec)
+    }
+
+    fn parse(&self, spec: KeySpec, private_pkcs8: &[u8]) -> Result<Box<dyn PrivateKey>, KeyError> {
+        Ok(Box::new(SigningKey::parse(spec, private_pkcs8)?))
+    }
+
+    fn verify_digest(
+        &self,
+        spec: KeySpec,
+        algorithm: Algorithm,
+        public_spki: &[u8],
+        digest: &[u8],
+        signature: &[u8],
+    ) -> Result<bool, KeyError> {
+        verify_digest(spec, algorithm, public_spki, digest, signature)
+    }
+
+    fn encrypt(&self, algorithm: Algorithm, public_spki: &[u8], plaintext: &[u8]) -> Result<Vec<u8>, KeyError> {
+        encrypt(algorithm, public_spki, plaintext)
+    }
+
+    fn decrypt(
+        &self,
+        algorithm: Algorithm,
+        private_pkcs8: &[u8],
+        ciphertext: &[u8],
+        label: &[u8],
+    ) -> Result<Zeroizing<Vec<u8>>, KeyError> {
+        decrypt(algorithm, private_pkcs8, ciphertext, label)
+    }
+}
+
 /// Generates a new key pair of `spec` from the operating system's RNG.
-pub(super) fn generate(spec: KeySpec) -> Result<KeyPair, KeyError> {
+fn generate(spec: KeySpec) -> Result<KeyPair, KeyError> {
     let (private, public) = match spec {
         KeySpec::Rsa2048 => {
             let key = rsa::PrivateKey::new(&mut SysRng, 2048).map_err(|_| KeyError::Provider("RSA key generation"))?;
@@ -38,7 +77,7 @@ pub(super) fn generate(spec: KeySpec) -> Result<KeyPair, KeyError> {
 }
 
 /// A parsed private key. The key types zeroize their secrets when dropped.
-pub(super) enum SigningKey {
+enum SigningKey {
     /// An RSA_2048 key.
     Rsa(Box<rsa::PrivateKey>),
     /// An EC_P256 key.
@@ -49,7 +88,7 @@ pub(super) enum SigningKey {
 
 impl SigningKey {
     /// Parses a PKCS#8 private key of `spec`.
-    pub(super) fn parse(spec: KeySpec, private_pkcs8: &[u8]) -> Result<SigningKey, KeyError> {
+    fn parse(spec: KeySpec, private_pkcs8: &[u8]) -> Result<SigningKey, KeyError> {
         Ok(match spec {
             KeySpec::Rsa2048 => SigningKey::Rsa(Box::new(rsa_private(private_pkcs8)?)),
             KeySpec::EcP256 => SigningKey::P256(
@@ -62,9 +101,10 @@ impl SigningKey {
             ),
         })
     }
+}
 
-    /// The spec of the key.
-    pub(super) fn spec(&self) -> KeySpec {
+impl PrivateKey for SigningKey {
+    fn spec(&self) -> KeySpec {
         match self {
             SigningKey::Rsa(_) => KeySpec::Rsa2048,
             SigningKey::P256(_) => KeySpec::EcP256,
@@ -72,8 +112,7 @@ impl SigningKey {
         }
     }
 
-    /// Signs a SHA-256 `digest`; the caller has checked that `algorithm` fits the key.
-    pub(super) fn sign(&self, algorithm: Algorithm, digest: &[u8]) -> Result<Vec<u8>, KeyError> {
+    fn sign(&self, algorithm: Algorithm, digest: &[u8]) -> Result<Vec<u8>, KeyError> {
         Ok(match self {
             SigningKey::Rsa(key) => {
                 let signed = if algorithm == Algorithm::RsaPssSha256 {
@@ -97,48 +136,43 @@ impl SigningKey {
     }
 }
 
-/// Verifies `signature` over a SHA-256 `digest` (see `keys::verify_digest` for the rules).
-pub(super) fn verify_digest(
+/// Verifies `signature` over a SHA-256 `digest` with `crypto::PublicKey`, the check the
+/// certificate verifier uses too (see `keys::verify_digest` for the rules).
+fn verify_digest(
     spec: KeySpec,
     algorithm: Algorithm,
     public_spki: &[u8],
     digest: &[u8],
     signature: &[u8],
 ) -> Result<bool, KeyError> {
-    let valid = match spec {
-        KeySpec::Rsa2048 => {
-            let key = rsa_public(public_spki)?;
-            if algorithm == Algorithm::RsaPssSha256 {
-                key.pss_verify_prehash::<Sha256>(digest, signature).is_ok()
-            } else {
-                key.pkcs1v15_verify_prehash::<Sha256>(digest, signature).is_ok()
-            }
-        }
-        KeySpec::EcP256 => {
-            let key = p256::ecdsa::VerifyingKey::from_public_key_der(public_spki)
-                .map_err(|_| KeyError::MalformedKey("EC_P256 public"))?;
-            p256::ecdsa::Signature::from_der(signature).is_ok_and(|sig| key.verify_prehash(digest, &sig).is_ok())
-        }
-        KeySpec::EcP256k => {
-            let key = k256::ecdsa::VerifyingKey::from_public_key_der(public_spki)
-                .map_err(|_| KeyError::MalformedKey("EC_P256K public"))?;
-            k256::ecdsa::Signature::from_der(signature)
-                .is_ok_and(|sig| key.verify_prehash(digest, &sig.normalize_s()).is_ok())
-        }
+    let malformed = || {
+        KeyError::MalformedKey(match spec {
+            KeySpec::Rsa2048 => "RSA public",
+            KeySpec::EcP256 => "EC_P256 public",
+            KeySpec::EcP256k => "EC_P256K public",
+        })
     };
-    Ok(valid)
+    let key = PublicKey::from_spki(public_spki).map_err(|_| malformed())?;
+    if key.spec() != Some(spec) {
+        return Err(malformed());
+    }
+    let scheme = match algorithm {
+        Algorithm::RsaPssSha256 => Scheme::Pss { hash: Hash::Sha256, salt_len: 32 },
+        Algorithm::EcdsaSha256 => Scheme::Ecdsa,
+        _ => Scheme::Pkcs1(Hash::Sha256),
+    };
+    key.verify_prehash(scheme, digest, signature).map_err(|_| malformed())
 }
 
 /// The modulus size in bits of an RSA SubjectPublicKeyInfo, if the rsa crate accepts the
 /// key (1024..=8192 bits, 2 <= e < 2^33): the one rule for usable RSA public keys, whichever
 /// provider then does the work, so a key is never accepted by one and refused by the other.
 pub(super) fn rsa_public_bits(public_spki: &[u8]) -> Result<usize, KeyError> {
-    use rsa::traits::PublicKeyParts;
-    Ok(rsa_public(public_spki)?.size() * 8)
+    PublicKey::from_spki(public_spki).ok().and_then(|key| key.rsa_bits()).ok_or(KeyError::MalformedKey("RSA public"))
 }
 
 /// Encrypts `plaintext` with RSA-OAEP (empty label); the caller has checked its length.
-pub(super) fn encrypt(algorithm: Algorithm, public_spki: &[u8], plaintext: &[u8]) -> Result<Vec<u8>, KeyError> {
+fn encrypt(algorithm: Algorithm, public_spki: &[u8], plaintext: &[u8]) -> Result<Vec<u8>, KeyError> {
     let key = rsa_public(public_spki)?;
     let ciphertext = if algorithm == Algorithm::RsaesOaepSha256 {
         key.oaep_encrypt::<Sha256>(plaintext)
@@ -154,7 +188,7 @@ pub(super) fn encrypt(algorithm: Algorithm, public_spki: &[u8], plaintext: &[u8]
 /// step 3.g requires to be zero (Wycheproof "First byte is 1"). keyseal checks it with a
 /// second private-key operation, always run and folded into one error, so no failure is
 /// told apart from another (Manger's attack needs exactly that oracle).
-pub(super) fn decrypt(
+fn decrypt(
     algorithm: Algorithm,
     private_pkcs8: &[u8],
     ciphertext: &[u8],
@@ -201,5 +235,5 @@ fn rsa_private(private_pkcs8: &[u8]) -> Result<rsa::PrivateKey, KeyError> {
 }
 
 fn rsa_public(public_spki: &[u8]) -> Result<rsa::PublicKey, KeyError> {
-    rsa::PublicKey::from_public_key_der(public_spki).map_err(|_| KeyError::MalformedKey("RSA public"))
+    spki::DecodePublicKey::from_public_key_der(public_spki).map_err(|_| KeyError::MalformedKey("RSA public"))
 }
