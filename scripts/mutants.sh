@@ -38,8 +38,9 @@ groups=(
     "manifest|src/release/manifest.rs|--lib --test release"
     "release-verify|src/release/verify.rs|--lib --test release --test verifier --test timestamped_release --test hostile_input"
     "tsa-verify|src/tsa/verify.rs|--lib --test timestamp --test timestamped_release"
-    "formats|src/release/sshsig.rs src/release/cms.rs src/release/ecdsa_pair.rs src/release/verify_formats.rs src/release/formats.rs|--lib --test release --test timestamped_release"
+    "formats|src/release/sshsig.rs src/release/cms.rs src/crypto/ecdsa_pair.rs src/release/verify_formats.rs src/release/formats.rs|--lib --test release --test timestamped_release"
     "openpgp|src/release/openpgp.rs|--lib --test release"
+    "crypto|src/crypto/public_key.rs src/crypto/keys.rs src/crypto/keys/*.rs src/x509/signature.rs|--lib --test wycheproof --test wycheproof_x509 --test provider_differential --test pkits"
 )
 
 field() { cut -d'|' -f"$1" <<<"$2"; }

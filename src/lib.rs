@@ -1,6 +1,7 @@
 //! keyseal: versioned asymmetric keys in a KMS, release signing, a mini-CA and an offline
 //! verifier. This file is the module map and nothing else. The layers go one way: `cli` on
-//! `server` and `release`, on `tsa`, on `ca`, on `x509`, on `kms`; none imports back up.
+//! `server` and `release`, on `tsa`, on `ca`, on `x509`, on `kms`, on `crypto`;
+//! none imports back up.
 #![warn(missing_docs)]
 #![cfg_attr(not(test), warn(clippy::unwrap_used))]
 

@@ -373,7 +373,7 @@ mod tests {
         assert_eq!(classify(&compressed), Err(KeyRefusal::CompressedPoint));
         // Another curve, and no curve.
         let mut p521 = good.clone();
-        p521.algorithm.parameters = Some(ObjectIdentifier::new_unwrap("1.3.132.0.35").into());
+        p521.algorithm.parameters = Some(der::oid::db::rfc5912::SECP_521_R_1.into());
         assert_eq!(classify(&p521), Err(KeyRefusal::UnsupportedCurve { curve: "secp521r1 (1.3.132.0.35)".into() }));
         let mut unnamed = good.clone();
         unnamed.algorithm.parameters = Some(der::asn1::Null.into());
@@ -387,10 +387,7 @@ mod tests {
     #[test]
     fn other_algorithms_are_named() {
         let ed25519 = SubjectPublicKeyInfoOwned {
-            algorithm: spki::AlgorithmIdentifierOwned {
-                oid: ObjectIdentifier::new_unwrap("1.3.101.112"),
-                parameters: None,
-            },
+            algorithm: spki::AlgorithmIdentifierOwned { oid: der::oid::db::rfc8410::ID_ED_25519, parameters: None },
             subject_public_key: BitString::from_bytes(&[7; 32]).unwrap(),
         };
         let refusal = classify(&ed25519).unwrap_err();

@@ -7,6 +7,9 @@ use crate::ca::subject::{San, SanKind};
 use der::Encode;
 use der::asn1::{Ia5String, ObjectIdentifier, OctetString};
 use der::oid::AssociatedOid;
+use der::oid::db::rfc5280::{
+    ID_KP_CLIENT_AUTH, ID_KP_CODE_SIGNING, ID_KP_EMAIL_PROTECTION, ID_KP_SERVER_AUTH, ID_KP_TIME_STAMPING,
+};
 use sha1::{Digest, Sha1};
 use spki::SubjectPublicKeyInfoOwned;
 use x509_cert::builder::profile::BuilderProfile;
@@ -19,12 +22,6 @@ use x509_cert::ext::pkix::{
     SubjectAltName, SubjectKeyIdentifier,
 };
 use x509_cert::name::Name;
-
-const SERVER_AUTH: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.3.1");
-const CLIENT_AUTH: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.3.2");
-const CODE_SIGNING: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.3.3");
-const EMAIL_PROTECTION: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.3.4");
-const TIME_STAMPING: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.3.8");
 
 /// What a certificate is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -103,12 +100,12 @@ impl Profile {
     fn extended_key_usage(self) -> Option<(Vec<ObjectIdentifier>, bool)> {
         match self {
             Profile::RootCa | Profile::IntermediateCa => None,
-            Profile::CodeSigning => Some((vec![CODE_SIGNING], false)),
-            Profile::Server => Some((vec![SERVER_AUTH], false)),
-            Profile::Client => Some((vec![CLIENT_AUTH], false)),
-            Profile::Email => Some((vec![EMAIL_PROTECTION], false)),
+            Profile::CodeSigning => Some((vec![ID_KP_CODE_SIGNING], false)),
+            Profile::Server => Some((vec![ID_KP_SERVER_AUTH], false)),
+            Profile::Client => Some((vec![ID_KP_CLIENT_AUTH], false)),
+            Profile::Email => Some((vec![ID_KP_EMAIL_PROTECTION], false)),
             // RFC 3161 §2.3: the only purpose, and critical.
-            Profile::Timestamping => Some((vec![TIME_STAMPING], true)),
+            Profile::Timestamping => Some((vec![ID_KP_TIME_STAMPING], true)),
         }
     }
 }

@@ -7,7 +7,9 @@
 //! RSA_2048 and EC_P256, and RustCrypto (`rustcrypto`: rsa, p256, k256), compiled in every
 //! build, for everything in a build without `aws-lc` and for EC_P256K always (k256 is
 //! faster there). Both read and write the same formats, so a store moves between builds.
-//! [`Provider`] names them for the differential tests, which run the same calls through each.
+//! Each provider implements the one `Backend` trait, and `Provider::backend` is the one
+//! place that chooses; [`Provider`] also names them for the differential tests, which run
+//! the same calls through each.
 //!
 //! Private keys come in and go out as PKCS#8 DER in zeroizing buffers; public keys as
 //! SubjectPublicKeyInfo DER. Callers check that the algorithm fits the key (see

@@ -235,9 +235,9 @@ mod tests {
     #[test]
     fn a_scheme_of_the_other_kind_is_refused() {
         let ec = PublicKey::from_spki(&keys::generate(KeySpec::EcP256).unwrap().public_spki).unwrap();
-        assert!(matches!(ec.verify_prehash(Scheme::Pkcs1(Hash::Sha256), &[0; 32], &[0; 64]), Err(_)));
+        assert!(ec.verify_prehash(Scheme::Pkcs1(Hash::Sha256), &[0; 32], &[0; 64]).is_err());
         let rsa = PublicKey::from_spki(&keys::generate(KeySpec::Rsa2048).unwrap().public_spki).unwrap();
-        assert!(matches!(rsa.verify_prehash(Scheme::Ecdsa, &[0; 32], &[0; 64]), Err(_)));
+        assert!(rsa.verify_prehash(Scheme::Ecdsa, &[0; 32], &[0; 64]).is_err());
         assert_eq!(rsa.rsa_bits(), Some(2048));
         assert_eq!(ec.rsa_bits(), None);
     }

@@ -20,6 +20,7 @@ use cms::signed_data::{
     CertificateSet, EncapsulatedContentInfo, SignedData, SignerIdentifier, SignerInfo, SignerInfos,
 };
 use der::asn1::{ObjectIdentifier, OctetString, SetOfVec, UtcTime};
+use der::oid::db::rfc5912::RSA_ENCRYPTION;
 use der::oid::db::{rfc3161, rfc5911, rfc6211};
 use der::{Any, Decode, Encode, Sequence};
 use sha2::{Digest, Sha256};
@@ -246,7 +247,6 @@ fn one_attribute<T: der::DecodeOwned>(
 /// exactly, and rsaEncryption as OpenSSL writes PKCS#1 v1.5 (the hash being SHA-256, as
 /// checked before).
 fn signature_algorithm(named: &AlgorithmIdentifierOwned) -> Result<Algorithm, String> {
-    const RSA_ENCRYPTION: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.1");
     if named.oid == RSA_ENCRYPTION {
         return Ok(Algorithm::RsaPkcs1Sha256);
     }
@@ -359,14 +359,10 @@ mod tests {
             let named = keys::signature_algorithm_identifier(algorithm).unwrap();
             assert_eq!(signature_algorithm(&named), Ok(algorithm));
         }
-        let rsa_encryption = AlgorithmIdentifierOwned {
-            oid: ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.1"),
-            parameters: Some(der::asn1::Null.into()),
-        };
+        let rsa_encryption = AlgorithmIdentifierOwned { oid: RSA_ENCRYPTION, parameters: Some(der::asn1::Null.into()) };
         assert_eq!(signature_algorithm(&rsa_encryption), Ok(Algorithm::RsaPkcs1Sha256));
         // ecdsa-with-SHA384 and PSS with other parameters are not checked.
-        let sha384 =
-            AlgorithmIdentifierOwned { oid: ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.3"), parameters: None };
+        let sha384 = AlgorithmIdentifierOwned { oid: der::oid::db::rfc5912::ECDSA_WITH_SHA_384, parameters: None };
         assert!(signature_algorithm(&sha384).unwrap_err().contains("1.2.840.10045.4.3.3"));
         let mut pss = keys::signature_algorithm_identifier(Algorithm::RsaPssSha256).unwrap();
         pss.parameters = None;

@@ -27,19 +27,6 @@ pub const QUERY_TYPE: &str = "application/timestamp-query";
 /// The media type of a TimeStampResp over HTTP (RFC 3161 §3.4).
 pub const REPLY_TYPE: &str = "application/timestamp-reply";
 
-/// id-signedData (RFC 5652 §5.1).
-pub const ID_SIGNED_DATA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.7.2");
-/// id-ct-TSTInfo (RFC 3161 §2.4.2).
-pub const ID_CT_TST_INFO: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.16.1.4");
-/// id-contentType (RFC 5652 §11.1).
-pub const ID_CONTENT_TYPE: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.3");
-/// id-messageDigest (RFC 5652 §11.2).
-pub const ID_MESSAGE_DIGEST: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.4");
-/// id-aa-signingCertificate (RFC 2634 §5.4).
-pub const ID_SIGNING_CERTIFICATE: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.16.2.12");
-/// id-aa-signingCertificateV2 (RFC 5035 §3).
-pub const ID_SIGNING_CERTIFICATE_V2: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.16.2.47");
-
 /// A refused or failed TSA operation: a stable code (KMS codes pass through) and a
 /// message that says what to do.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -199,7 +186,7 @@ mod tests {
             assert_eq!(hash.digest(b"abc").len(), hash.digest_len());
         }
         assert!(ImprintHash::parse("md5").is_err());
-        assert_eq!(ImprintHash::from_oid(&ObjectIdentifier::new_unwrap("1.3.14.3.2.26")), None);
+        assert_eq!(ImprintHash::from_oid(&der::oid::db::rfc5912::ID_SHA_1), None);
     }
 
     #[test]

@@ -27,10 +27,7 @@ use crate::tsa::asn1::{
     Accuracy, EssCertIdV2, FailureInfo, IssuerSerial, MessageImprint, PkiStatusInfo, SigningCertificateV2,
     TimeStampReq, TimeStampResp, TstInfo, status,
 };
-use crate::tsa::{
-    ID_CONTENT_TYPE, ID_CT_TST_INFO, ID_MESSAGE_DIGEST, ID_SIGNED_DATA, ID_SIGNING_CERTIFICATE_V2, ImprintHash,
-    TsaError, integer_hex, random_integer,
-};
+use crate::tsa::{ImprintHash, TsaError, integer_hex, random_integer};
 use crate::x509::{Cert, Purpose, describe};
 use cms::cert::{CertificateChoices, IssuerAndSerialNumber};
 use cms::content_info::{CmsVersion, ContentInfo};
@@ -38,6 +35,8 @@ use cms::signed_data::{
     CertificateSet, EncapsulatedContentInfo, SignedData, SignerIdentifier, SignerInfo, SignerInfos,
 };
 use der::asn1::{Int, ObjectIdentifier, OctetString, SetOfVec};
+use der::oid::db::rfc3161::ID_CT_TST_INFO;
+use der::oid::db::rfc5911::{ID_AA_SIGNING_CERTIFICATE_V_2, ID_CONTENT_TYPE, ID_MESSAGE_DIGEST, ID_SIGNED_DATA};
 use der::{Any, Decode, Encode, Tag, Tagged};
 use signature::Signer;
 use x509_cert::Certificate;
@@ -275,7 +274,7 @@ impl Tsa {
                 ID_MESSAGE_DIGEST,
                 Any::encode_from(&OctetString::new(ImprintHash::Sha256.digest(tst_info_der))?)?,
             )?,
-            attribute(ID_SIGNING_CERTIFICATE_V2, Any::encode_from(&ess)?)?,
+            attribute(ID_AA_SIGNING_CERTIFICATE_V_2, Any::encode_from(&ess)?)?,
         ])?)
     }
 
@@ -451,7 +450,7 @@ mod tests {
         };
         assert_eq!(rejected(&with(&|r| r.version = 2)), FailureInfo::BadRequest);
         assert_eq!(
-            rejected(&with(&|r| r.message_imprint.hash_algorithm.oid = ObjectIdentifier::new_unwrap("1.3.14.3.2.26"))),
+            rejected(&with(&|r| r.message_imprint.hash_algorithm.oid = der::oid::db::rfc5912::ID_SHA_1)),
             FailureInfo::BadAlg
         );
         assert_eq!(

@@ -10,8 +10,9 @@
 //! by the input's length, at most [`MAX_TOKEN_CERTIFICATES`] certificates, no panics.
 
 use crate::tsa::asn1::{PkiStatusInfo, TstInfo};
-use crate::tsa::{ID_CT_TST_INFO, ID_SIGNED_DATA};
 use cms::signed_data::{EncapsulatedContentInfo, SignerInfo};
+use der::oid::db::rfc3161::ID_CT_TST_INFO;
+use der::oid::db::rfc5911::ID_SIGNED_DATA;
 use der::{Decode, Header, Reader, SliceReader, Tag, Tagged};
 
 /// Most certificates a token may carry: the path validator takes no more from an untrusted

@@ -28,16 +28,18 @@
 
 use crate::tsa::asn1::{EssCertId, EssCertIdV2, IssuerSerial, SigningCertificate, SigningCertificateV2, status};
 use crate::tsa::token::{self, Token};
-use crate::tsa::{
-    ID_CONTENT_TYPE, ID_CT_TST_INFO, ID_MESSAGE_DIGEST, ID_SIGNING_CERTIFICATE, ID_SIGNING_CERTIFICATE_V2, ImprintHash,
-    TsaError, integer_hex,
-};
+use crate::tsa::{ImprintHash, TsaError, integer_hex};
 use crate::x509::path::TimeStamped;
 use crate::x509::path::ValidationReport;
 use crate::x509::signature::{SignatureError, verify_signed};
 use crate::x509::{Cert, Crl, Purpose, ValidationOptions, describe, validate};
 use cms::signed_data::{SignerIdentifier, SignerInfo};
 use der::asn1::{ObjectIdentifier, OctetString};
+use der::oid::db::rfc3161::ID_CT_TST_INFO;
+use der::oid::db::rfc5911::{
+    ID_AA_SIGNING_CERTIFICATE, ID_AA_SIGNING_CERTIFICATE_V_2, ID_CONTENT_TYPE, ID_MESSAGE_DIGEST,
+};
+use der::oid::db::rfc5912::RSA_ENCRYPTION;
 use der::{Any, Encode};
 use serde::{Serialize, Serializer};
 use sha1::Digest;
@@ -45,8 +47,6 @@ use spki::AlgorithmIdentifierOwned;
 use std::path::PathBuf;
 use x509_cert::ext::pkix::SubjectKeyIdentifier;
 use x509_cert::ext::pkix::name::GeneralName;
-
-const RSA_ENCRYPTION: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.1");
 
 /// Why a token was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -577,7 +577,7 @@ fn check_message_digest(token: &Token, digest: ImprintHash) -> Result<(), Failur
 /// first: its hash, and its issuer and serial when given (RFC 5035 §5.4, RFC 3161 §2.4.1).
 fn check_signing_certificate(info: &SignerInfo, signer: &Cert) -> Result<(), Failure> {
     let bad = |what: String| (TokenReason::BadSigningCertificate, what);
-    if let Some(value) = attribute(info, ID_SIGNING_CERTIFICATE_V2, "signingCertificateV2")? {
+    if let Some(value) = attribute(info, ID_AA_SIGNING_CERTIFICATE_V_2, "signingCertificateV2")? {
         let ess: SigningCertificateV2 = decode_attribute(value, "signingCertificateV2")?;
         let first: &EssCertIdV2 =
             ess.certs.first().ok_or_else(|| bad("signingCertificateV2 lists no certificate".into()))?;
@@ -591,7 +591,7 @@ fn check_signing_certificate(info: &SignerInfo, signer: &Cert) -> Result<(), Fai
             first.issuer_serial.as_ref(),
         );
     }
-    if let Some(value) = attribute(info, ID_SIGNING_CERTIFICATE, "signingCertificate")? {
+    if let Some(value) = attribute(info, ID_AA_SIGNING_CERTIFICATE, "signingCertificate")? {
         let ess: SigningCertificate = decode_attribute(value, "signingCertificate")?;
         let first: &EssCertId =
             ess.certs.first().ok_or_else(|| bad("signingCertificate lists no certificate".into()))?;

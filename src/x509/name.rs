@@ -567,7 +567,7 @@ mod tests {
     fn only_string_values_are_folded() {
         let one = |tag: Tag, value: &[u8]| {
             let atv = AttributeTypeAndValue {
-                oid: ObjectIdentifier::new_unwrap("2.5.4.3"),
+                oid: der::oid::db::rfc4519::COMMON_NAME,
                 value: der::Any::new(tag, value).unwrap(),
             };
             normalized(&atv).1

@@ -13,15 +13,13 @@
 //! anchor down to the end entity. Policy qualifiers are ignored, as RFC 5280 §4.2.1.4 and
 //! RFC 9618 §4.2 allow; only policy OIDs are tracked and returned.
 
+use der::oid::db::rfc5280::ANY_POLICY;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 use spki::ObjectIdentifier;
 use x509_cert::Certificate;
 use x509_cert::ext::pkix::{CertificatePolicies, InhibitAnyPolicy, PolicyConstraints, PolicyMappings};
-
-/// The special policy anyPolicy (RFC 5280 §4.2.1.4).
-pub const ANY_POLICY: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.32.0");
 
 /// Most nodes, parent edges and expected-policy entries the policy graph may acquire over
 /// a whole path, counting too every policy and mapping read to build them; past this,
@@ -890,7 +888,7 @@ mod tests {
             let policies: Vec<PolicyInformation> =
                 (0..count).map(|i| PolicyInformation { policy_identifier: oid(i), policy_qualifiers: None }).collect();
             let extension = Extension {
-                extn_id: ObjectIdentifier::new_unwrap("2.5.29.32"),
+                extn_id: der::oid::db::rfc5280::ID_CE_CERTIFICATE_POLICIES,
                 critical: false,
                 extn_value: OctetString::new(CertificatePolicies(policies).to_der().unwrap()).unwrap(),
             };

@@ -10,6 +10,11 @@ use crate::x509::Reason;
 use crate::x509::received::Cert;
 use der::Decode;
 use der::asn1::Ia5String;
+use der::oid::db::rfc5280::{
+    ID_CE_AUTHORITY_KEY_IDENTIFIER, ID_CE_BASIC_CONSTRAINTS, ID_CE_EXT_KEY_USAGE, ID_CE_ISSUER_ALT_NAME,
+    ID_CE_NAME_CONSTRAINTS, ID_CE_SUBJECT_ALT_NAME, ID_CE_SUBJECT_KEY_IDENTIFIER, ID_PE_AUTHORITY_INFO_ACCESS,
+    ID_PE_SUBJECT_INFO_ACCESS,
+};
 use spki::ObjectIdentifier;
 use x509_cert::ext::Extension;
 use x509_cert::ext::pkix::constraints::name::{GeneralSubtrees, NameConstraints};
@@ -18,18 +23,6 @@ use x509_cert::ext::pkix::{
     AuthorityKeyIdentifier, BasicConstraints, ExtendedKeyUsage, KeyUsage, KeyUsages, SubjectAltName,
     SubjectKeyIdentifier,
 };
-
-pub(crate) const AUTHORITY_KEY_ID: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.35");
-const SUBJECT_KEY_ID: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.14");
-pub(crate) const SUBJECT_ALT_NAME: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.17");
-const ISSUER_ALT_NAME: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.18");
-pub(crate) const BASIC_CONSTRAINTS: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.19");
-const NAME_CONSTRAINTS: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.30");
-pub(crate) const EXTENDED_KEY_USAGE: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.37");
-/// anyExtendedKeyUsage (RFC 5280 §4.2.1.12).
-pub(crate) const ANY_EXTENDED_KEY_USAGE: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.37.0");
-const AUTHORITY_INFO_ACCESS: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.1.1");
-const SUBJECT_INFO_ACCESS: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.1.11");
 
 /// Where a certificate sits on the path.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -92,7 +85,7 @@ pub fn check_trust_anchor(cert: &Cert) -> Result<(), Violation> {
 /// §4.2.1.1: the authorityKeyIdentifier MUST be present in every certificate that is not
 /// self-signed, with a keyIdentifier, and MUST NOT be critical.
 fn check_authority_key_identifier(cert: &Cert, signed_by_own_key: bool) -> Result<(), Violation> {
-    let Some(ext) = find(cert, AUTHORITY_KEY_ID) else {
+    let Some(ext) = find(cert, ID_CE_AUTHORITY_KEY_IDENTIFIER) else {
         if signed_by_own_key {
             return Ok(());
         }
@@ -116,7 +109,7 @@ fn check_authority_key_identifier(cert: &Cert, signed_by_own_key: bool) -> Resul
 
 /// §4.2.1.2: a CA certificate MUST carry a subjectKeyIdentifier; it MUST NOT be critical.
 fn check_subject_key_identifier(cert: &Cert, is_ca: bool) -> Result<(), Violation> {
-    match find(cert, SUBJECT_KEY_ID) {
+    match find(cert, ID_CE_SUBJECT_KEY_IDENTIFIER) {
         None if is_ca => Err(violation(
             Reason::MissingExtension,
             cert,
@@ -145,7 +138,7 @@ fn check_subject(cert: &Cert, is_ca: bool) -> Result<(), Violation> {
             "this CA certificate has an empty subject (RFC 5280 §4.1.2.6)",
         ));
     }
-    match find(cert, SUBJECT_ALT_NAME) {
+    match find(cert, ID_CE_SUBJECT_ALT_NAME) {
         Some(ext) if ext.critical => Ok(()),
         Some(_) => Err(violation(
             Reason::BadCriticality,
@@ -162,14 +155,14 @@ fn check_subject(cert: &Cert, is_ca: bool) -> Result<(), Violation> {
 
 /// §4.2.1.6: subjectAltName holds at least one name, and each is well formed.
 fn check_subject_alt_name(cert: &Cert) -> Result<(), Violation> {
-    let Some(ext) = find(cert, SUBJECT_ALT_NAME) else { return Ok(()) };
+    let Some(ext) = find(cert, ID_CE_SUBJECT_ALT_NAME) else { return Ok(()) };
     let san: SubjectAltName = decode(cert, ext, "subjectAltName")?;
     check_general_names(cert, &san.0, "subjectAltName")
 }
 
 /// §4.2.1.7: issuerAltName, when present, holds well-formed names.
 fn check_issuer_alt_name(cert: &Cert) -> Result<(), Violation> {
-    let Some(ext) = find(cert, ISSUER_ALT_NAME) else { return Ok(()) };
+    let Some(ext) = find(cert, ID_CE_ISSUER_ALT_NAME) else { return Ok(()) };
     let names: x509_cert::ext::pkix::IssuerAltName = decode(cert, ext, "issuerAltName")?;
     check_general_names(cert, &names.0, "issuerAltName")
 }
@@ -249,7 +242,7 @@ fn is_uri(uri: &str) -> bool {
 /// was never meant to vouch for others. One without either extension (a version 1 root)
 /// is taken as it is.
 fn check_anchor_may_issue(cert: &Cert) -> Result<(), Violation> {
-    if let Some(ext) = find(cert, BASIC_CONSTRAINTS) {
+    if let Some(ext) = find(cert, ID_CE_BASIC_CONSTRAINTS) {
         let constraints: BasicConstraints = decode(cert, ext, "basicConstraints")?;
         if !constraints.ca {
             return Err(violation(
@@ -273,7 +266,7 @@ fn check_anchor_may_issue(cert: &Cert) -> Result<(), Violation> {
 
 /// §4.2.1.1: an authorityKeyIdentifier, where present, MUST NOT be critical.
 fn check_authority_key_identifier_criticality(cert: &Cert) -> Result<(), Violation> {
-    if find(cert, AUTHORITY_KEY_ID).is_some_and(|ext| ext.critical) {
+    if find(cert, ID_CE_AUTHORITY_KEY_IDENTIFIER).is_some_and(|ext| ext.critical) {
         return Err(violation(
             Reason::BadCriticality,
             cert,
@@ -293,7 +286,7 @@ fn check_issuer(cert: &Cert) -> Result<(), Violation> {
 
 /// §4.2.1.9: basicConstraints parses, and pathLenConstraint appears only with cA.
 fn check_basic_constraints(cert: &Cert) -> Result<(), Violation> {
-    let Some(ext) = find(cert, BASIC_CONSTRAINTS) else { return Ok(()) };
+    let Some(ext) = find(cert, ID_CE_BASIC_CONSTRAINTS) else { return Ok(()) };
     let constraints: BasicConstraints = decode(cert, ext, "basicConstraints")?;
     if !constraints.ca && constraints.path_len_constraint.is_some() {
         return Err(violation(
@@ -330,7 +323,7 @@ fn check_key_usage(cert: &Cert) -> Result<(), Violation> {
 
 /// §4.2.1.12: extendedKeyUsage holds at least one purpose (SIZE (1..MAX)).
 fn check_extended_key_usage(cert: &Cert) -> Result<(), Violation> {
-    let Some(ext) = find(cert, EXTENDED_KEY_USAGE) else { return Ok(()) };
+    let Some(ext) = find(cert, ID_CE_EXT_KEY_USAGE) else { return Ok(()) };
     let usage: ExtendedKeyUsage = decode(cert, ext, "extendedKeyUsage")?;
     if usage.0.is_empty() {
         return Err(violation(Reason::MalformedExtension, cert, "its extendedKeyUsage is empty (RFC 5280 §4.2.1.12)"));
@@ -342,7 +335,7 @@ fn check_extended_key_usage(cert: &Cert) -> Result<(), Violation> {
 /// permittedSubtrees and excludedSubtrees, each non-empty, minimum 0 and no maximum, and
 /// every base a well-formed name of its form.
 fn check_name_constraints(cert: &Cert, is_ca: bool) -> Result<(), Violation> {
-    let Some(ext) = find(cert, NAME_CONSTRAINTS) else { return Ok(()) };
+    let Some(ext) = find(cert, ID_CE_NAME_CONSTRAINTS) else { return Ok(()) };
     if !is_ca {
         return Err(violation(
             Reason::MisplacedExtension,
@@ -414,7 +407,9 @@ fn is_mask(address_and_mask: &[u8]) -> bool {
 
 /// §4.2.2.1 and §4.2.2.2: authorityInfoAccess and subjectInfoAccess MUST NOT be critical.
 fn check_information_access(cert: &Cert) -> Result<(), Violation> {
-    for (oid, name) in [(AUTHORITY_INFO_ACCESS, "authorityInfoAccess"), (SUBJECT_INFO_ACCESS, "subjectInfoAccess")] {
+    for (oid, name) in
+        [(ID_PE_AUTHORITY_INFO_ACCESS, "authorityInfoAccess"), (ID_PE_SUBJECT_INFO_ACCESS, "subjectInfoAccess")]
+    {
         if find(cert, oid).is_some_and(|ext| ext.critical) {
             return Err(violation(
                 Reason::BadCriticality,

@@ -3,7 +3,8 @@
 //! Supported: RSA PKCS#1 v1.5 and PSS with SHA-256/384/512, ECDSA on P-256, P-384 and
 //! secp256k1 with SHA-256/384. Anything else is refused by name, never guessed at.
 //! An id-RSASSA-PSS key (RFC 4055) checks PSS signatures only, and only those its own
-//! parameters, when it has them, allow.
+//! parameters, when it has them, allow. This module reads the AlgorithmIdentifier and
+//! applies those key restrictions; the key and the signature check are `crypto::PublicKey`'s.
 
 use crate::crypto::public_key::PublicKeyError;
 use crate::crypto::{Hash, PublicKey, Scheme};

@@ -6,23 +6,18 @@
 //! rules about roots are not checked here.
 
 use crate::x509::Reason;
-use crate::x509::profile::{
-    ANY_EXTENDED_KEY_USAGE, AUTHORITY_KEY_ID, BASIC_CONSTRAINTS, EXTENDED_KEY_USAGE, SUBJECT_ALT_NAME, Violation,
-    decode, find, violation,
-};
+use crate::x509::profile::{Violation, decode, find, violation};
 use crate::x509::received::Cert;
 use der::Decode;
 use der::asn1::UintRef;
+use der::oid::db::rfc5280::{
+    ANY_EXTENDED_KEY_USAGE, ID_CE_AUTHORITY_KEY_IDENTIFIER, ID_CE_BASIC_CONSTRAINTS, ID_CE_EXT_KEY_USAGE,
+    ID_CE_KEY_USAGE, ID_CE_SUBJECT_ALT_NAME, ID_KP_SERVER_AUTH,
+};
+use der::oid::db::rfc5912::{ID_EC_PUBLIC_KEY, RSA_ENCRYPTION, SECP_256_R_1, SECP_384_R_1, SECP_521_R_1};
 use spki::ObjectIdentifier;
 use x509_cert::ext::pkix::{AuthorityKeyIdentifier, BasicConstraints, ExtendedKeyUsage, KeyUsage, KeyUsages};
 
-const RSA_ENCRYPTION: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.1");
-const EC_PUBLIC_KEY: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.2.1");
-const P256: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.3.1.7");
-const P384: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.132.0.34");
-const P521: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.132.0.35");
-const SERVER_AUTH: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.3.1");
-const KEY_USAGE: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.15");
 const DAY: i64 = 86_400;
 
 /// Every rule for a certificate on the path: `is_leaf` for the subscriber (server)
@@ -44,7 +39,7 @@ pub fn check(cert: &Cert, is_leaf: bool) -> Result<(), Violation> {
 /// BR 7.1.2.11.1 (and 7.1.2.10.5 for CAs): the authorityKeyIdentifier has a
 /// keyIdentifier and neither authorityCertIssuer nor authorityCertSerialNumber.
 fn check_authority_key_identifier(cert: &Cert) -> Result<(), Violation> {
-    let Some(ext) = find(cert, AUTHORITY_KEY_ID) else {
+    let Some(ext) = find(cert, ID_CE_AUTHORITY_KEY_IDENTIFIER) else {
         return Err(violation(Reason::MissingExtension, cert, "it has no authorityKeyIdentifier (BR 7.1.2.11.1)"));
     };
     let aki: AuthorityKeyIdentifier = decode(cert, ext, "authorityKeyIdentifier")?;
@@ -74,10 +69,10 @@ fn check_key(cert: &Cert) -> Result<(), Violation> {
             None => weak("its RSA key does not parse".into()),
         };
     }
-    if spki.algorithm.oid == EC_PUBLIC_KEY {
+    if spki.algorithm.oid == ID_EC_PUBLIC_KEY {
         let curve = spki.algorithm.parameters.as_ref().and_then(|p| p.decode_as::<ObjectIdentifier>().ok());
         return match curve {
-            Some(curve) if [P256, P384, P521].contains(&curve) => Ok(()),
+            Some(curve) if [SECP_256_R_1, SECP_384_R_1, SECP_521_R_1].contains(&curve) => Ok(()),
             Some(curve) => {
                 weak(format!("its EC key is on curve {curve}; the web PKI takes P-256, P-384 and P-521 only"))
             }
@@ -98,7 +93,7 @@ fn rsa_modulus_bits(der: &[u8]) -> Option<usize> {
 /// BR 7.1.2.7.8: a subscriber certificate is no CA (basicConstraints, if present, says
 /// cA FALSE).
 fn check_subscriber_is_no_ca(cert: &Cert) -> Result<(), Violation> {
-    if let Some(ext) = find(cert, BASIC_CONSTRAINTS) {
+    if let Some(ext) = find(cert, ID_CE_BASIC_CONSTRAINTS) {
         let constraints: BasicConstraints = decode(cert, ext, "basicConstraints")?;
         if constraints.ca {
             return Err(violation(
@@ -116,7 +111,7 @@ fn check_subscriber_is_no_ca(cert: &Cert) -> Result<(), Violation> {
 fn check_subscriber_purpose(cert: &Cert) -> Result<(), Violation> {
     let eku = extended_key_usage(cert)?;
     match eku {
-        Some(eku) if eku.0.contains(&SERVER_AUTH) && !eku.0.contains(&ANY_EXTENDED_KEY_USAGE) => Ok(()),
+        Some(eku) if eku.0.contains(&ID_KP_SERVER_AUTH) && !eku.0.contains(&ANY_EXTENDED_KEY_USAGE) => Ok(()),
         _ => Err(violation(
             Reason::MissingPurpose(crate::x509::Purpose::Server),
             cert,
@@ -128,7 +123,7 @@ fn check_subscriber_purpose(cert: &Cert) -> Result<(), Violation> {
 /// BR 7.1.2.7.12 and 7.1.4.3: a subscriber certificate has a subjectAltName (its names
 /// are there, not in the commonName), critical when the subject is empty.
 fn check_subscriber_names(cert: &Cert) -> Result<(), Violation> {
-    let Some(ext) = find(cert, SUBJECT_ALT_NAME) else {
+    let Some(ext) = find(cert, ID_CE_SUBJECT_ALT_NAME) else {
         return Err(violation(Reason::MissingExtension, cert, "it has no subjectAltName (BR 7.1.2.7.12)"));
     };
     if cert.tbs_certificate().subject().is_empty() && !ext.critical {
@@ -172,7 +167,7 @@ fn check_subscriber_validity(cert: &Cert) -> Result<(), Violation> {
 /// BR 7.1.2.10.7: a CA certificate's keyUsage is present, critical, and asserts
 /// keyCertSign.
 fn check_ca_key_usage(cert: &Cert) -> Result<(), Violation> {
-    let Some(ext) = find(cert, KEY_USAGE) else {
+    let Some(ext) = find(cert, ID_CE_KEY_USAGE) else {
         return Err(violation(Reason::MissingExtension, cert, "this CA certificate has no keyUsage (BR 7.1.2.10.7)"));
     };
     let usage: KeyUsage = decode(cert, ext, "keyUsage")?;
@@ -190,7 +185,7 @@ fn check_ca_key_usage(cert: &Cert) -> Result<(), Violation> {
 /// extendedKeyUsage, where present, names serverAuth and never anyExtendedKeyUsage.
 fn check_ca_purpose(cert: &Cert) -> Result<(), Violation> {
     match extended_key_usage(cert)? {
-        Some(eku) if !eku.0.contains(&SERVER_AUTH) || eku.0.contains(&ANY_EXTENDED_KEY_USAGE) => Err(violation(
+        Some(eku) if !eku.0.contains(&ID_KP_SERVER_AUTH) || eku.0.contains(&ANY_EXTENDED_KEY_USAGE) => Err(violation(
             Reason::MissingPurpose(crate::x509::Purpose::Server),
             cert,
             "a TLS CA's extendedKeyUsage must name serverAuth, without anyExtendedKeyUsage (BR 7.1.2.10.6)",
@@ -200,7 +195,7 @@ fn check_ca_purpose(cert: &Cert) -> Result<(), Violation> {
 }
 
 fn extended_key_usage(cert: &Cert) -> Result<Option<ExtendedKeyUsage>, Violation> {
-    find(cert, EXTENDED_KEY_USAGE).map(|ext| decode(cert, ext, "extendedKeyUsage")).transpose()
+    find(cert, ID_CE_EXT_KEY_USAGE).map(|ext| decode(cert, ext, "extendedKeyUsage")).transpose()
 }
 
 #[cfg(test)]
@@ -241,7 +236,7 @@ mod tests {
     }
 
     fn with_aki(aki: &AuthorityKeyIdentifier) -> Cert {
-        with_extensions(|e| set(e, AUTHORITY_KEY_ID, Some((false, aki.to_der().unwrap()))))
+        with_extensions(|e| set(e, ID_CE_AUTHORITY_KEY_IDENTIFIER, Some((false, aki.to_der().unwrap()))))
     }
 
     /// A certificate whose key is an RSA key with a modulus of `bits` bits.
@@ -311,12 +306,12 @@ mod tests {
     /// BR 7.1.2.7.10: serverAuth, and never anyExtendedKeyUsage, in a server certificate.
     #[test]
     fn a_server_certificate_names_server_auth_and_not_any_purpose() {
-        let code_signing = ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.3.3");
+        let code_signing = der::oid::db::rfc5280::ID_KP_CODE_SIGNING;
         let verdict =
-            |value| check_subscriber_purpose(&with_extensions(|e| set(e, EXTENDED_KEY_USAGE, value))).map_err(|e| e.0);
-        assert_eq!(verdict(eku(&[SERVER_AUTH])), Ok(()));
+            |value| check_subscriber_purpose(&with_extensions(|e| set(e, ID_CE_EXT_KEY_USAGE, value))).map_err(|e| e.0);
+        assert_eq!(verdict(eku(&[ID_KP_SERVER_AUTH])), Ok(()));
         let refused = Err(Reason::MissingPurpose(crate::x509::Purpose::Server));
-        assert_eq!(verdict(eku(&[SERVER_AUTH, ANY_EXTENDED_KEY_USAGE])), refused);
+        assert_eq!(verdict(eku(&[ID_KP_SERVER_AUTH, ANY_EXTENDED_KEY_USAGE])), refused);
         assert_eq!(verdict(eku(&[code_signing])), refused);
         assert_eq!(verdict(None), refused);
     }
@@ -329,7 +324,7 @@ mod tests {
             let cert = good_ca_with(|tbs| {
                 let wrapped = tbs[7].clone();
                 let mut extensions: Vec<Extension> = Vec::from_der(wrapped.value()).unwrap();
-                set(&mut extensions, SUBJECT_ALT_NAME, value);
+                set(&mut extensions, ID_CE_SUBJECT_ALT_NAME, value);
                 tbs[7] = Any::new(wrapped.tag(), extensions.to_der().unwrap()).unwrap();
                 if empty_subject {
                     tbs[5] = Any::from_der(&x509_cert::name::Name::default().to_der().unwrap()).unwrap();
@@ -373,7 +368,7 @@ mod tests {
     #[test]
     fn a_cas_key_usage_is_critical_with_key_cert_sign() {
         let usage = |critical, bits: KeyUsages| Some((critical, KeyUsage(bits.into()).to_der().unwrap()));
-        let verdict = |value| check_ca_key_usage(&with_extensions(|e| set(e, KEY_USAGE, value))).map_err(|e| e.0);
+        let verdict = |value| check_ca_key_usage(&with_extensions(|e| set(e, ID_CE_KEY_USAGE, value))).map_err(|e| e.0);
         assert_eq!(verdict(usage(true, KeyUsages::KeyCertSign)), Ok(()));
         assert_eq!(verdict(usage(false, KeyUsages::KeyCertSign)), Err(Reason::BadKeyUsage));
         assert_eq!(verdict(usage(true, KeyUsages::CRLSign)), Err(Reason::BadKeyUsage));
@@ -384,13 +379,13 @@ mod tests {
     /// anyExtendedKeyUsage; a CA without one is not restricted.
     #[test]
     fn a_cas_purposes_if_any_include_server_auth_and_not_any() {
-        let code_signing = ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.3.3");
+        let code_signing = der::oid::db::rfc5280::ID_KP_CODE_SIGNING;
         let verdict =
-            |value| check_ca_purpose(&with_extensions(|e| set(e, EXTENDED_KEY_USAGE, value))).map_err(|e| e.0);
+            |value| check_ca_purpose(&with_extensions(|e| set(e, ID_CE_EXT_KEY_USAGE, value))).map_err(|e| e.0);
         assert_eq!(verdict(None), Ok(()));
-        assert_eq!(verdict(eku(&[SERVER_AUTH])), Ok(()));
+        assert_eq!(verdict(eku(&[ID_KP_SERVER_AUTH])), Ok(()));
         let refused = Err(Reason::MissingPurpose(crate::x509::Purpose::Server));
-        assert_eq!(verdict(eku(&[SERVER_AUTH, ANY_EXTENDED_KEY_USAGE])), refused);
+        assert_eq!(verdict(eku(&[ID_KP_SERVER_AUTH, ANY_EXTENDED_KEY_USAGE])), refused);
         assert_eq!(verdict(eku(&[code_signing])), refused);
     }
 }

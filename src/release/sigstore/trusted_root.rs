@@ -15,6 +15,7 @@ use crate::release::ReleaseError;
 use crate::release::sigstore::b64;
 use crate::x509::path::{ValidationOptions, validate};
 use crate::x509::{Cert, Purpose, describe};
+use der::oid::db::rfc4519::{COMMON_NAME, ORGANIZATION_NAME};
 use serde_json::{Value, json};
 
 /// The trusted root's media type.
@@ -48,7 +49,7 @@ fn authority(chain: &[Cert], purpose: Purpose, flag: &str, now: i64) -> Result<V
     let certificates = chain.iter().map(|cert| json!({ "rawBytes": b64(cert.der()) })).collect::<Vec<_>>();
     Ok(json!({
         "subject": {
-            "organization": attribute(subject, ORGANIZATION).unwrap_or_default(),
+            "organization": attribute(subject, ORGANIZATION_NAME).unwrap_or_default(),
             "commonName": attribute(subject, COMMON_NAME).unwrap_or_default(),
         },
         "uri": "",
@@ -89,9 +90,6 @@ fn check_chain(chain: &[Cert], purpose: Purpose, flag: &str, now: i64) -> Result
     }
     Ok(())
 }
-
-const COMMON_NAME: der::asn1::ObjectIdentifier = der::asn1::ObjectIdentifier::new_unwrap("2.5.4.3");
-const ORGANIZATION: der::asn1::ObjectIdentifier = der::asn1::ObjectIdentifier::new_unwrap("2.5.4.10");
 
 /// The first value of attribute `oid` in `name`, when it is a UTF8String or PrintableString.
 fn attribute(name: &x509_cert::name::Name, oid: der::asn1::ObjectIdentifier) -> Option<String> {

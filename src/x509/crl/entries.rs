@@ -9,16 +9,13 @@
 
 use crate::x509::name::{NameKey, name_key};
 use der::Decode;
-use spki::ObjectIdentifier;
+use der::oid::db::rfc5280::{
+    ID_CE_CERTIFICATE_ISSUER, ID_CE_CRL_REASONS, ID_CE_HOLD_INSTRUCTION_CODE, ID_CE_INVALIDITY_DATE,
+};
 use std::collections::HashMap;
 use x509_cert::crl::{RevokedCert, TbsCertList};
 use x509_cert::ext::pkix::crl::CrlReason;
 use x509_cert::ext::pkix::name::{GeneralName, GeneralNames};
-
-const REASON_CODE: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.21");
-const HOLD_INSTRUCTION_CODE: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.23");
-const INVALIDITY_DATE: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.24");
-const CERTIFICATE_ISSUER: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.29");
 
 /// Most directory names one certificateIssuer extension may hold. Each name is indexed
 /// for every entry it carries over to, so an unbounded list would make a small CRL cost
@@ -48,8 +45,8 @@ impl Entries {
                     return Err(format!("an entry has extension {} twice", extension.extn_id));
                 }
                 match extension.extn_id {
-                    REASON_CODE | HOLD_INSTRUCTION_CODE | INVALIDITY_DATE => {}
-                    CERTIFICATE_ISSUER => {
+                    ID_CE_CRL_REASONS | ID_CE_HOLD_INSTRUCTION_CODE | ID_CE_INVALIDITY_DATE => {}
+                    ID_CE_CERTIFICATE_ISSUER => {
                         if !indirect {
                             return Err("an entry names a certificateIssuer, but the CRL is not an indirect CRL".into());
                         }
@@ -117,7 +114,7 @@ pub fn reason(entry: &RevokedCert) -> Option<CrlReason> {
         .crl_entry_extensions
         .iter()
         .flatten()
-        .find(|extension| extension.extn_id == REASON_CODE)
+        .find(|extension| extension.extn_id == ID_CE_CRL_REASONS)
         .and_then(|extension| CrlReason::from_der(extension.extn_value.as_bytes()).ok())
 }
 
@@ -151,7 +148,7 @@ mod tests {
     fn certificate_issuer(issuer: &str) -> Extension {
         let names: GeneralNames = vec![GeneralName::DirectoryName(name(issuer))];
         Extension {
-            extn_id: CERTIFICATE_ISSUER,
+            extn_id: ID_CE_CERTIFICATE_ISSUER,
             critical: true,
             extn_value: OctetString::new(names.to_der().unwrap()).unwrap(),
         }
@@ -177,7 +174,7 @@ mod tests {
     #[test]
     fn an_unknown_critical_entry_extension_makes_the_crl_unusable() {
         let unknown = Extension {
-            extn_id: ObjectIdentifier::new_unwrap("1.2.3.4"),
+            extn_id: der::asn1::ObjectIdentifier::new_unwrap("1.2.3.4"),
             critical: true,
             extn_value: OctetString::new(vec![0x05, 0x00]).unwrap(),
         };
@@ -207,7 +204,7 @@ mod tests {
         let uri: GeneralNames =
             vec![GeneralName::UniformResourceIdentifier(der::asn1::Ia5String::new("http://x").unwrap())];
         let uri_only = Extension {
-            extn_id: CERTIFICATE_ISSUER,
+            extn_id: ID_CE_CERTIFICATE_ISSUER,
             critical: true,
             extn_value: OctetString::new(uri.to_der().unwrap()).unwrap(),
         };

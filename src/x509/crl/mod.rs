@@ -25,20 +25,15 @@ use crate::x509::pool::Indexed;
 use crate::x509::received::Crl;
 use crate::x509::signature::verify_message;
 use der::Decode;
+use der::oid::db::rfc5280::{
+    ID_CE_AUTHORITY_KEY_IDENTIFIER, ID_CE_CRL_NUMBER, ID_CE_DELTA_CRL_INDICATOR, ID_CE_FRESHEST_CRL,
+    ID_CE_ISSUER_ALT_NAME, ID_CE_ISSUING_DISTRIBUTION_POINT, ID_PE_AUTHORITY_INFO_ACCESS,
+};
 use entries::Entries;
 use scope::{CrlScope, EVERY_REASON, Point, PointName};
-use spki::ObjectIdentifier;
 use std::collections::{HashMap, HashSet};
 use x509_cert::ext::pkix::crl::{BaseCrlNumber, CrlNumber, CrlReason, IssuingDistributionPoint};
 use x509_cert::ext::pkix::{AuthorityKeyIdentifier, KeyUsage, KeyUsages};
-
-const AUTHORITY_KEY_ID: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.35");
-const ISSUER_ALT_NAME: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.18");
-const CRL_NUMBER: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.20");
-const DELTA_CRL_INDICATOR: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.27");
-const ISSUING_DISTRIBUTION_POINT: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.28");
-const FRESHEST_CRL: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.46");
-const AUTHORITY_INFO_ACCESS: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.1.1");
 
 /// A refusal: the reason code and what happened.
 pub type Refusal = (Reason, String);
@@ -158,18 +153,18 @@ impl Prepared {
         let value = extension.extn_value.as_bytes();
         let unreadable = |what: &str, e: der::Error| format!("its {what} extension is unreadable: {e}");
         match extension.extn_id {
-            CRL_NUMBER if extension.critical => {
+            ID_CE_CRL_NUMBER if extension.critical => {
                 return Err("its cRLNumber is critical (RFC 5280 §5.2.3: non-critical)".into());
             }
-            CRL_NUMBER => {
+            ID_CE_CRL_NUMBER => {
                 let number = CrlNumber::from_der(value).map_err(|e| unreadable("cRLNumber", e))?;
                 self.number = Some(delta::minimal(number.0.as_bytes()));
             }
-            DELTA_CRL_INDICATOR => {
+            ID_CE_DELTA_CRL_INDICATOR => {
                 let base = BaseCrlNumber::from_der(value).map_err(|e| unreadable("deltaCRLIndicator", e))?;
                 self.delta_base = Some(delta::minimal(base.0.as_bytes()));
             }
-            ISSUING_DISTRIBUTION_POINT => {
+            ID_CE_ISSUING_DISTRIBUTION_POINT => {
                 let idp =
                     IssuingDistributionPoint::from_der(value).map_err(|e| unreadable("issuingDistributionPoint", e))?;
                 let only =
@@ -180,12 +175,12 @@ impl Prepared {
                 self.idp_der = Some(value.to_vec());
                 self.idp = Some(idp);
             }
-            AUTHORITY_KEY_ID => {
+            ID_CE_AUTHORITY_KEY_IDENTIFIER => {
                 let aki =
                     AuthorityKeyIdentifier::from_der(value).map_err(|e| unreadable("authorityKeyIdentifier", e))?;
                 self.authority_key = aki.key_identifier.map(|id| id.into_bytes().into_vec());
             }
-            ISSUER_ALT_NAME | FRESHEST_CRL | AUTHORITY_INFO_ACCESS => {}
+            ID_CE_ISSUER_ALT_NAME | ID_CE_FRESHEST_CRL | ID_PE_AUTHORITY_INFO_ACCESS => {}
             other if extension.critical => {
                 return Err(format!("it has critical extension {other}, which keyseal does not process"));
             }
@@ -747,7 +742,7 @@ mod tests {
     #[test]
     fn only_an_unknown_critical_crl_extension_makes_it_unusable() {
         let extension = |oid: &str, critical| x509_cert::ext::Extension {
-            extn_id: ObjectIdentifier::new_unwrap(oid),
+            extn_id: der::asn1::ObjectIdentifier::new_unwrap(oid),
             critical,
             extn_value: der::asn1::OctetString::new(vec![0x30, 0x00]).unwrap(),
         };

@@ -3,9 +3,9 @@
 //! function per rule, each recording what it checked.
 
 use super::*;
+use der::oid::db::rfc3280::EMAIL_ADDRESS;
+use der::oid::db::rfc5280::ANY_EXTENDED_KEY_USAGE;
 
-pub(super) use crate::x509::profile::ANY_EXTENDED_KEY_USAGE;
-pub(super) const EMAIL_ADDRESS: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.1");
 /// Extensions this validator processes (or may ignore, being informational); any other
 /// critical extension fails the path (RFC 5280 §4.2).
 pub(super) const KNOWN_EXTENSIONS: &[&str] = &[
