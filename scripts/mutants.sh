@@ -32,7 +32,7 @@ groups=(
     "crl|src/x509/crl/*.rs|--lib --test pkits --test rfc5280_profile"
     "identity|src/x509/identity.rs|--lib --test verifier"
     "webpki|src/x509/webpki.rs|--lib --test verifier"
-    "kms-policy|src/kms/policy.rs|--lib --test remote"
+    "kms-policy|src/server/policy.rs|--lib --test remote"
     "auth|src/server/auth.rs|--lib --test remote --test acs3_sdk --test sts"
     "authorize|src/server/authorize.rs|--lib --test remote"
     "manifest|src/release/manifest.rs|--lib --test release"

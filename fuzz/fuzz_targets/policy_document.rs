@@ -1,4 +1,4 @@
-//! Policy documents (`kms::policy::Policy::parse`) and their evaluation (`policy::allows`),
+//! Policy documents (`server::policy::Policy::parse`) and their evaluation (`policy::allows`),
 //! the access decision `keyseal serve` makes for every request. A document comes from an
 //! administrator, but the action and the resource names come from the request.
 //!
@@ -15,7 +15,7 @@
 //! must stay within libFuzzer's per-input time limit.
 #![no_main]
 
-use keyseal::kms::policy::{Effect, Policy, Statement, allows, wildcard_match};
+use keyseal::server::policy::{Effect, Policy, Statement, allows, wildcard_match};
 use libfuzzer_sys::fuzz_target;
 
 /// Whether `text` matches `pattern` (`*` any run of characters, `?` one), by dynamic

@@ -3,7 +3,6 @@
 //! so the signing pipeline, the CA and the CLI work the same over the embedded store and
 //! over the wire.
 
-pub mod access;
 pub mod acs3;
 pub mod action;
 pub mod api;
@@ -13,7 +12,6 @@ pub mod group_commit;
 pub mod ids;
 pub mod key_cache;
 pub mod local;
-pub mod policy;
 pub mod read_pool;
 pub mod remote;
 pub mod seal;

@@ -9,9 +9,9 @@
 //! `SecurityToken` parameter of the HMAC-SHA1 form) was meant for the cloud KMS.
 
 use crate::kms::LocalKms;
-use crate::kms::access::Credential;
 use crate::kms::acs3;
 use crate::kms::error::{ErrorCode, KmsError};
+use crate::server::access::Credential;
 use base64::Engine;
 use hmac::{Hmac, KeyInit, Mac};
 use std::collections::{BTreeMap, HashMap};
@@ -311,7 +311,7 @@ mod tests {
     /// A POST signed with ACS3-HMAC-SHA256 as the SDK signs one whose parameters are in
     /// the body: the body's hash is signed, the query is empty.
     fn signed_post(
-        key: &crate::kms::access::NewAccessKey,
+        key: &crate::server::access::NewAccessKey,
         body: &str,
         content_type: &str,
         now: i64,
@@ -364,7 +364,7 @@ mod tests {
     }
 
     /// A query signed with the older HMAC-SHA1 signature, as the v1 SDKs sign one.
-    fn v1_query(key: &crate::kms::access::NewAccessKey, params: &[(&str, &str)], now: i64) -> String {
+    fn v1_query(key: &crate::server::access::NewAccessKey, params: &[(&str, &str)], now: i64) -> String {
         let mut all: BTreeMap<String, String> = params.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         for (name, value) in [
             ("AccessKeyId", key.access_key_id.clone()),
@@ -435,7 +435,7 @@ mod tests {
         assert!(again.remember_nonce("B", "n1", 5, CLOCK_SKEW_SECONDS).is_ok(), "nonces are per access key");
         // Past twice the window the nonce is forgotten (its request's date is refused by then).
         assert!(kms.remember_nonce("A", "n1", 2 * CLOCK_SKEW_SECONDS + 1, CLOCK_SKEW_SECONDS).is_ok());
-        let long = "x".repeat(crate::kms::access::MAX_NONCE_LEN + 1);
+        let long = "x".repeat(crate::server::access::MAX_NONCE_LEN + 1);
         assert_eq!(
             kms.remember_nonce("A", &long, 0, CLOCK_SKEW_SECONDS).unwrap_err().code,
             ErrorCode::IncompleteSignature

@@ -14,9 +14,9 @@
 use crate::kms::error::{ErrorCode, KmsError};
 use crate::kms::ids::{KeyRef, LOCAL_ACCOUNT, LOCAL_REGION, alias_arn, key_arn};
 use crate::kms::local::{AliasLookup, Guard};
-use crate::kms::policy::{self, Policy};
 use crate::kms::{Action, KmsResult};
 use crate::server::dispatch::Params;
+use crate::server::policy::{self, Policy};
 use std::sync::Arc;
 
 /// One request's policy question.

@@ -12,6 +12,7 @@
 //! (`accept`), and a keep-alive connection closes after a number of requests.
 
 mod accept;
+pub mod access;
 pub mod auth;
 pub mod authorize;
 mod body;
@@ -19,6 +20,7 @@ mod connections;
 pub mod dispatch;
 pub mod limits;
 mod metrics;
+pub mod policy;
 mod refuse;
 mod request_body;
 mod tsa;

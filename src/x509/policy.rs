@@ -13,7 +13,8 @@
 //! anchor down to the end entity. Policy qualifiers are ignored, as RFC 5280 §4.2.1.4 and
 //! RFC 9618 §4.2 allow; only policy OIDs are tracked and returned.
 
-use der::oid::db::rfc5280::ANY_POLICY;
+/// The special policy anyPolicy (RFC 5280 §4.2.1.4), for callers that build policy inputs.
+pub use der::oid::db::rfc5280::ANY_POLICY;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 

@@ -1,14 +1,15 @@
 //! Access keys for `keyseal serve`, RAM-style: an AccessKeyId and a secret per name, the
 //! secret sealed at rest like a private key (AES-256-GCM under the store's KEK, bound to
 //! its AccessKeyId), shown once at creation; policies attached by name. Every change is
-//! audited.
+//! audited. They are `LocalKms` methods written here, beside the request authentication
+//! and authorization that use them: only `keyseal serve` and `keyseal access` need them.
 
 use crate::kms::audit::{self, AuditEntry};
 use crate::kms::error::{ErrorCode, KmsError};
 use crate::kms::ids::new_uuid;
-use crate::kms::policy::Policy;
 use crate::kms::store;
 use crate::kms::{KmsResult, LocalKms};
+use crate::server::policy::Policy;
 use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
 use zeroize::Zeroizing;
