@@ -24,7 +24,7 @@ pub mod trust;
 use crate::kms::LocalKms;
 use crate::kms::error::{ErrorBody, KmsError};
 use crate::kms::remote::RemoteKms;
-use crate::kms::seal::SecretSource;
+use crate::kms::seal::{KdfParams, SecretSource};
 use crate::release::ReleaseError;
 use clap::{Parser, Subcommand};
 use std::io::IsTerminal;
@@ -258,9 +258,27 @@ pub fn run(cli: Cli) -> Result<Outcome, CliError> {
     }
 }
 
-/// Opens the embedded KMS acting as the local user.
+/// Opens the embedded KMS acting as the local user. `KEYSEAL_KDF` (`m=KIB,t=PASSES,p=LANES`)
+/// sets the Argon2id cost of a store made now; it is checked before the store is touched.
 pub fn open_local(store: &std::path::Path, secret: SecretSource) -> Result<LocalKms, KmsError> {
-    LocalKms::open(store, secret, &local_principal())
+    let kdf = match std::env::var("KEYSEAL_KDF") {
+        Ok(text) => KdfParams::parse(&text).map_err(|why| {
+            KmsError::invalid(
+                "KEYSEAL_KDF",
+                format!(
+                    "{why}; give m=KIB,t=PASSES,p=LANES within m={}..={}, t={}..={}, p={}..={}, or unset it for m=65536,t=3,p=1",
+                    KdfParams::MEMORY_KIB.start(),
+                    KdfParams::MEMORY_KIB.end(),
+                    KdfParams::ITERATIONS.start(),
+                    KdfParams::ITERATIONS.end(),
+                    KdfParams::PARALLELISM.start(),
+                    KdfParams::PARALLELISM.end()
+                ),
+            )
+        })?,
+        Err(_) => KdfParams::default(),
+    };
+    Ok(LocalKms::open(store, secret, &local_principal())?.with_new_store_kdf(kdf))
 }
 
 /// `local:<login name>`, as recorded in the audit log for commands run on this host.

@@ -98,6 +98,9 @@ impl Provider {
 /// module implements it once; every public function here routes once, through `backend`.
 /// The callers have checked that the algorithm fits the spec and the digest's length.
 trait Backend: Sync {
+    /// The provider's name, which the routing tests check.
+    #[cfg_attr(not(test), allow(dead_code))]
+    fn name(&self) -> &'static str;
     /// A new key pair of `spec`.
     fn generate(&self, spec: KeySpec) -> Result<KeyPair, KeyError>;
     /// A PKCS#8 private key of `spec`, parsed for signing.
@@ -339,6 +342,33 @@ mod tests {
     use sha2::Digest;
 
     #[test]
+    fn each_spec_goes_to_its_provider() {
+        for spec in KeySpec::ALL {
+            assert_eq!(Provider::RustCrypto.backend(*spec).name(), "RustCrypto");
+        }
+        #[cfg(feature = "aws-lc")]
+        {
+            assert_eq!(Provider::AwsLc.backend(KeySpec::Rsa2048).name(), "aws-lc-rs");
+            assert_eq!(Provider::AwsLc.backend(KeySpec::EcP256).name(), "aws-lc-rs");
+            assert_eq!(Provider::AwsLc.backend(KeySpec::EcP256k).name(), "RustCrypto", "k256 is faster for secp256k1");
+        }
+    }
+
+    #[test]
+    fn rsa_public_keys_below_2048_bits_stay_with_rustcrypto() {
+        use rsa::pkcs8::EncodePublicKey;
+        let small = rsa::PrivateKey::new(&mut getrandom::SysRng, 1024).unwrap();
+        let small = small.to_public_key().to_public_key_der().unwrap();
+        let usual = generate(KeySpec::Rsa2048).unwrap().public_spki;
+        for provider in Provider::ALL {
+            let backend = |spki: &[u8]| provider.public_backend(KeySpec::Rsa2048, spki).unwrap().name();
+            assert_eq!(backend(small.as_bytes()), "RustCrypto");
+            assert_eq!(backend(&usual), provider.backend(KeySpec::Rsa2048).name(), "2048 bits is aws-lc-rs's range");
+        }
+        assert!(Provider::DEFAULT.public_backend(KeySpec::Rsa2048, b"not a key").is_err());
+    }
+
+    #[test]
     fn sign_then_verify_every_spec_and_algorithm() {
         let digest = Sha256::digest(b"keyseal");
         for spec in KeySpec::ALL {
@@ -365,6 +395,25 @@ mod tests {
             sign_digest(KeySpec::EcP256, Algorithm::EcdsaSha256, &pair.private_pkcs8, &digest[..31]),
             Err(KeyError::DigestLength(31))
         );
+        // Every provider is spared a digest of another length, whether or not it would
+        // have refused it itself (p256 signs a prehash as short as 16 bytes).
+        for provider in Provider::ALL {
+            let key = SigningKey::parse_with(*provider, KeySpec::EcP256, &pair.private_pkcs8).unwrap();
+            assert_eq!(key.sign(Algorithm::EcdsaSha256, &digest[..31]), Err(KeyError::DigestLength(31)));
+            let signature = key.sign(Algorithm::EcdsaSha256, &digest).unwrap();
+            let verify = |digest: &[u8]| {
+                verify_digest_with(
+                    *provider,
+                    KeySpec::EcP256,
+                    Algorithm::EcdsaSha256,
+                    &pair.public_spki,
+                    digest,
+                    &signature,
+                )
+            };
+            assert_eq!(verify(&digest[..31]), Err(KeyError::DigestLength(31)));
+            assert_eq!(verify(&[0; 33]), Err(KeyError::DigestLength(33)));
+        }
     }
 
     #[test]

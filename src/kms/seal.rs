@@ -51,12 +51,30 @@ impl KdfParams {
     /// another, in the same memory, so lanes change neither the time nor the memory taken.
     pub const PARALLELISM: std::ops::RangeInclusive<u32> = 1..=4;
 
+    /// Parameters written as `m=KIB,t=PASSES,p=LANES` (the form of `KEYSEAL_KDF`), any
+    /// omitted field its default, checked against the bounds.
+    pub fn parse(text: &str) -> Result<KdfParams, String> {
+        let mut params = KdfParams::default();
+        for field in text.split(',').map(str::trim) {
+            let (name, value) = field.split_once('=').ok_or_else(|| format!("{field:?} is not NAME=VALUE"))?;
+            let value: u32 = value.parse().map_err(|_| format!("{name}={value:?} is not a whole number"))?;
+            match name {
+                "m" => params.memory_kib = value,
+                "t" => params.iterations = value,
+                "p" => params.parallelism = value,
+                other => return Err(format!("{other:?} is not one of m (memory in KiB), t (passes), p (lanes)")),
+            }
+        }
+        params.check_bounds()?;
+        Ok(params)
+    }
+
     /// Whether these parameters are within the bounds above, checked before any key
     /// derivation. They are read from the store, which anyone with write access to it can
     /// edit, and every unlock (each `keyseal` command that signs, each server start) pays
-    /// for them. keyseal only ever writes [`KdfParams::default`] (64 MiB, 3 passes: about
-    /// 0.4 s and 70 MB RSS on a 2-core CI machine); the bounds leave room to raise that
-    /// later, while keeping the worst an edited store can cost within a few seconds and
+    /// for them. keyseal writes [`KdfParams::default`] (64 MiB, 3 passes: about 0.4 s and
+    /// 70 MB RSS on a 2-core CI machine) unless `KEYSEAL_KDF` asks for other parameters
+    /// within these bounds when the store is made; the bounds leave room to raise that, while keeping the worst an edited store can cost within a few seconds and
     /// 256 MiB more memory (256 MiB × 8 passes measured 3 s and 267 MB RSS there). The
     /// bounds accepted before (2 GiB, 16 passes) let an edited store make every unlock run
     /// past 60 s with 2.1 GB RSS.

@@ -12,6 +12,11 @@ use std::process::{Child, Command, Output, Stdio};
 
 /// The passphrase every test store is locked with.
 pub const PASSPHRASE: &str = "test passphrase 123";
+/// The cheapest Argon2id keyseal accepts (8 MiB, one pass), for the stores of tests that
+/// do not test the key derivation: the default (64 MiB, three passes) costs about 0.2 s
+/// per unlock, and the suite unlocks stores hundreds of times.
+/// `tests/kms_cli.rs` checks the default.
+pub const CHEAP_KDF: &str = "m=8192,t=1,p=1";
 
 /// A path as the `&str` command arguments take (test paths are UTF-8).
 pub fn path(p: &Path) -> &str {
@@ -85,6 +90,7 @@ impl Keyseal {
         command
             .env("KEYSEAL_STORE", self.store())
             .env("KEYSEAL_PASSPHRASE", PASSPHRASE)
+            .env("KEYSEAL_KDF", CHEAP_KDF)
             .env_remove("KEYSEAL_KEY_FILE")
             .stdin(Stdio::null());
         command

@@ -31,6 +31,10 @@ fn not_here(what: &'static str) -> KeyError {
 }
 
 impl Backend for AwsLc {
+    fn name(&self) -> &'static str {
+        "aws-lc-rs"
+    }
+
     fn generate(&self, spec: KeySpec) -> Result<KeyPair, KeyError> {
         match spec {
             KeySpec::Rsa2048 => generate_rsa(),

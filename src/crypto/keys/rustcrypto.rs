@@ -18,6 +18,10 @@ use zeroize::Zeroizing;
 pub(super) struct RustCrypto;
 
 impl Backend for RustCrypto {
+    fn name(&self) -> &'static str {
+        "RustCrypto"
+    }
+
     fn generate(&self, spec: KeySpec) -> Result<KeyPair, KeyError> {
         generate(spec)
     }

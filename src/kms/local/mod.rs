@@ -26,7 +26,7 @@ use crate::kms::audit::{self, AuditEntry};
 use crate::kms::error::{ErrorCode, KmsError};
 use crate::kms::ids::{KeyRef, alias_arn, check_alias_name, key_arn, new_uuid};
 use crate::kms::key_cache::KeyCache;
-use crate::kms::seal::{Kek, SecretSource, private_key_aad};
+use crate::kms::seal::{KdfParams, Kek, SecretSource, private_key_aad};
 use crate::kms::spec::KeyState;
 use crate::kms::store::{self, KeyRow, Store, VersionRow};
 use crate::kms::{Action, Kms, KmsResult};
@@ -62,6 +62,8 @@ pub struct LocalKms {
     principal: String,
     clock: Clock,
     guard: Option<Guard>,
+    /// The Argon2id parameters a store that has none yet is given.
+    new_store_kdf: KdfParams,
 }
 
 /// What an operation sees: its transaction, the time, its audit entry and the KEK when
@@ -135,7 +137,14 @@ impl LocalKms {
             principal: principal.to_string(),
             clock: Arc::new(now_unix),
             guard: None,
+            new_store_kdf: KdfParams::default(),
         })
+    }
+
+    /// The same KMS giving a store that has no key-derivation parameters yet `params`
+    /// instead of the default (`KEYSEAL_KDF`); a store that has them keeps its own.
+    pub fn with_new_store_kdf(&self, params: KdfParams) -> LocalKms {
+        LocalKms { new_store_kdf: params, ..self.clone() }
     }
 
     /// The same KMS acting for another principal (as recorded in the audit log).

@@ -3,7 +3,6 @@
 //! set up by the first process that needs it in a store that has none yet.
 
 use super::*;
-use crate::kms::seal::KdfParams;
 
 const KDF_SALT: &str = "kdf_salt";
 pub(super) const KDF_PARAMS: &str = "kdf_params";
@@ -33,7 +32,7 @@ impl LocalKms {
         let secret = self.secret.read(true)?;
         let mut salt = [0u8; 16];
         getrandom::fill(&mut salt).map_err(|e| KmsError::internal(format!("the OS random generator failed: {e}")))?;
-        let params = KdfParams::default();
+        let params = self.new_store_kdf;
         let kek = Kek::derive(&secret, &salt, params)?;
         let check = kek.make_check()?;
         let stored = self.store.write(|tx| {
