@@ -9,6 +9,7 @@ pub mod bounded;
 pub mod ca;
 pub mod cli;
 pub mod clock;
+pub mod codes;
 pub mod crypto;
 pub mod kms;
 pub mod quote;

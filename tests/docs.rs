@@ -5,13 +5,18 @@
 //! relative link leads to a file and heading that exist, and the reason-code page lists
 //! every code keyseal has. A newcomer who types what the pages say gets what they promise.
 
+use std::collections::BTreeSet;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use keyseal::ca::CaCode;
+use keyseal::codes::Common;
 use keyseal::kms::error::ErrorCode;
+use keyseal::release::ReleaseCode;
 use keyseal::release::attest_verify::AttestationFailure;
+use keyseal::tsa::TsaCode;
 use keyseal::tsa::verify::TokenReason;
 use keyseal::x509::reason::Reason;
 
@@ -223,17 +228,78 @@ fn every_relative_link_leads_to_a_file_and_heading_that_exist() {
     assert!(broken.is_empty(), "broken links:\n{}", broken.join("\n"));
 }
 
+/// Every code table of the code, by name: the errors of each domain and the verdicts of
+/// each verifier.
+fn code_tables() -> Vec<(&'static str, Vec<&'static str>)> {
+    vec![
+        ("kms", ErrorCode::ALL.iter().map(|c| c.as_str()).collect()),
+        ("common", Common::ALL.iter().map(|c| c.as_str()).collect()),
+        ("ca", CaCode::ALL.iter().map(|c| c.as_str()).collect()),
+        ("tsa", TsaCode::ALL.iter().map(|c| c.as_str()).collect()),
+        ("release", ReleaseCode::ALL.iter().map(|c| c.as_str()).collect()),
+        ("chain", Reason::ALL.iter().map(|r| r.code()).collect()),
+        ("token", TokenReason::ALL.iter().map(|r| r.code()).collect()),
+        ("attestation", AttestationFailure::ALL.iter().map(|r| r.code()).collect()),
+    ]
+}
+
+/// The codes in the first column of the page's `| code | ...` tables.
+fn codes_on_the_page(page: &str) -> BTreeSet<String> {
+    let mut codes = BTreeSet::new();
+    let mut in_code_table = false;
+    for line in page.lines() {
+        if !line.starts_with('|') {
+            in_code_table = false;
+        } else if line.starts_with("| code |") {
+            in_code_table = true;
+        } else if in_code_table {
+            let first = line.split('|').nth(1).unwrap_or_default();
+            codes.extend(first.split('`').skip(1).step_by(2).map(str::to_string));
+        }
+    }
+    codes
+}
+
 #[test]
-fn the_reason_code_page_lists_every_code() {
+fn the_reason_code_page_lists_every_code_and_no_other() {
     let page = read(Path::new("docs/reason-codes.md"));
-    let codes = ErrorCode::ALL
-        .iter()
-        .map(|code| code.as_str())
-        .chain(Reason::ALL.iter().map(|reason| reason.code()))
-        .chain(TokenReason::ALL.iter().map(|reason| reason.code()))
-        .chain(AttestationFailure::ALL.iter().map(|reason| reason.code()));
-    let missing: Vec<&str> = codes.filter(|code| !page.contains(&format!("`{code}`"))).collect();
+    let tables = code_tables();
+    let known: BTreeSet<String> = tables.iter().flat_map(|(_, codes)| codes.iter().map(|c| c.to_string())).collect();
+    let missing: Vec<&String> = known.iter().filter(|code| !page.contains(&format!("`{code}`"))).collect();
     assert!(missing.is_empty(), "docs/reason-codes.md does not list {missing:?}");
+    let listed = codes_on_the_page(&page);
+    assert!(listed.len() > 100, "only {} codes found in the tables: is the parser broken?", listed.len());
+    let unknown: Vec<&String> = listed.difference(&known).collect();
+    assert!(unknown.is_empty(), "docs/reason-codes.md lists codes keyseal does not have: {unknown:?}");
+}
+
+/// An error code is declared in one table: a domain that means what a lower layer's code
+/// says passes that code through (the CA's `not-a-ca` is the chain rule's) instead of
+/// declaring a second one. The verifiers' verdict tables may share a word among themselves
+/// (`bad-signature` of a chain and of an attestation), never with an error table.
+#[test]
+fn every_error_code_is_declared_once() {
+    let tables = code_tables();
+    let verdicts = ["chain", "token", "attestation"];
+    let mut seen: std::collections::BTreeMap<&str, &str> = Default::default();
+    for (table, codes) in &tables {
+        let mut own = BTreeSet::new();
+        for code in codes {
+            assert!(own.insert(*code), "{code} appears twice in the {table} table");
+        }
+    }
+    for (table, codes) in tables.iter().filter(|(table, _)| !verdicts.contains(table)) {
+        for code in codes {
+            if let Some(other) = seen.insert(code, table) {
+                panic!("{code} is declared by the {other} and the {table} tables");
+            }
+        }
+    }
+    for (table, codes) in tables.iter().filter(|(table, _)| verdicts.contains(table)) {
+        for code in codes {
+            assert!(!seen.contains_key(code), "{code} of the {table} verdicts is also the {} error", seen[code]);
+        }
+    }
 }
 
 #[test]

@@ -3,11 +3,11 @@
 //! nextUpdate, a CRL number one higher than the last, the authority key identifier of the
 //! CA's key, and a reasonCode per entry.
 
-use crate::ca::CaError;
 use crate::ca::index;
 use crate::ca::issue::{Authority, x509_time};
 use crate::ca::profile::key_identifier;
 use crate::ca::signer::KmsSigner;
+use crate::ca::{CaCode, CaError};
 use crate::crypto::keys;
 use crate::kms::SigningKey;
 use crate::kms::audit::{self, AuditEntry};
@@ -49,7 +49,7 @@ pub fn parse_reason(name: &str) -> Result<CrlReason, CaError> {
     REASONS.iter().find(matches).map(|(_, _, reason)| *reason).ok_or_else(|| {
         let names: Vec<&str> = REASONS.iter().map(|(n, _, _)| *n).collect();
         CaError::new(
-            "bad-reason",
+            CaCode::BadReason,
             format!(
                 "{name:?} is not a revocation reason; use one of: {} (or the RFC 5280 name, e.g. keyCompromise, or its code, e.g. 1)",
                 names.join(", ")
@@ -66,7 +66,7 @@ fn reason_name(reason: CrlReason) -> &'static str {
 pub fn normalize_serial(serial: &str) -> Result<String, CaError> {
     let cleaned: String = serial.trim().trim_start_matches("0x").chars().filter(|c| *c != ':').collect();
     let bytes = hex::decode(&cleaned).map_err(|_| {
-        CaError::new("bad-serial", format!("{serial:?} is not a hex serial number (as `keyseal ca list` prints it)"))
+        CaError::bad_input(format!("{serial:?} is not a hex serial number (as `keyseal ca list` prints it)"))
     })?;
     Ok(hex::encode_upper(bytes))
 }
@@ -80,20 +80,20 @@ pub fn revoke(
 ) -> Result<index::CertRecord, CaError> {
     let serial = normalize_serial(serial)?;
     let ca = authority.store.read(|tx| index::get_ca(tx, ca_name))?.ok_or_else(|| {
-        CaError::new("ca-not-found", format!("there is no CA named {ca_name}; `keyseal ca list` shows them"))
+        CaError::new(CaCode::CaNotFound, format!("there is no CA named {ca_name}; `keyseal ca list` shows them"))
     })?;
     let cert = authority.store.read(|tx| index::get_cert(tx, &serial))?.filter(|c| c.ca_name == ca_name).ok_or_else(|| {
-        CaError::new("certificate-not-found", format!("CA {ca_name} issued no certificate with serial {serial}; `keyseal ca list --ca {ca_name}` shows them"))
+        CaError::new(CaCode::CertificateNotFound, format!("CA {ca_name} issued no certificate with serial {serial}; `keyseal ca list --ca {ca_name}` shows them"))
     })?;
     if cert.serial == ca.serial {
         return Err(CaError::new(
-            "cannot-revoke-self",
+            CaCode::CannotRevokeSelf,
             format!("{serial} is CA {ca_name}'s own certificate; its issuer revokes it"),
         ));
     }
     if cert.status == "revoked" {
         return Err(CaError::new(
-            "already-revoked",
+            CaCode::AlreadyRevoked,
             format!(
                 "{serial} was already revoked ({}) at {}",
                 cert.revocation_reason.as_deref().unwrap_or("?"),
@@ -139,10 +139,10 @@ fn extension<T: Encode + AssociatedOid>(value: &T) -> Result<Extension, CaError>
 /// Issues the next CRL of `ca_name`, valid for `days`.
 pub fn crl(authority: &Authority<'_>, ca_name: &str, days: u32) -> Result<Crl, CaError> {
     if days == 0 {
-        return Err(CaError::new("bad-validity", "--days must be at least 1"));
+        return Err(CaError::new(CaCode::BadValidity, "--days must be at least 1"));
     }
     let ca = authority.store.read(|tx| index::get_ca(tx, ca_name))?.ok_or_else(|| {
-        CaError::new("ca-not-found", format!("there is no CA named {ca_name}; `keyseal ca list` shows them"))
+        CaError::new(CaCode::CaNotFound, format!("there is no CA named {ca_name}; `keyseal ca list` shows them"))
     })?;
     let ca_certificate = Certificate::from_der(&ca.certificate)?;
     let key = SigningKey::resolve(authority.kms, &ca.key_id, &ca.key_version_id, Some(ca.algorithm))?;
@@ -239,7 +239,7 @@ mod tests {
             assert_eq!(parse_reason(name).map_err(|e| e.message), Ok(expected), "{name}");
         }
         for bad in ["removeFromCRL", "8", "7", "compromised", ""] {
-            assert_eq!(parse_reason(bad).map_err(|e| e.code), Err("bad-reason".into()), "{bad}");
+            assert_eq!(parse_reason(bad).map_err(|e| e.code), Err(CaCode::BadReason), "{bad}");
         }
     }
 }

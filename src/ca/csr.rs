@@ -3,8 +3,8 @@
 //! that the requester holds the private key). The extensions a request asks for are
 //! named, never used: the profile and `--san` decide what a certificate says.
 
-use crate::ca::CaError;
 use crate::ca::key_policy::{KeySource, check_subject_key};
+use crate::ca::{CaCode, CaError};
 use crate::x509::signature::verify_signed;
 use der::Decode;
 use der::asn1::ObjectIdentifier;
@@ -30,7 +30,7 @@ pub struct Csr {
 /// self-signature, so a key keyseal does not certify is refused by name rather than as a
 /// signature it cannot check), then verifies the self-signature.
 pub fn read_csr(bytes: &[u8]) -> Result<Csr, CaError> {
-    let bad = |why: String| CaError::new("bad-csr", format!("the certificate request {why}"));
+    let bad = |why: String| CaError::new(CaCode::BadCsr, format!("the certificate request {why}"));
     let der = if bytes.starts_with(b"-----") || bytes.iter().take(64).all(|b| b.is_ascii()) {
         let pem = String::from_utf8_lossy(bytes);
         let (label, der) = der::pem::decode_vec(pem.trim().as_bytes())

@@ -4,13 +4,13 @@
 //! the signed certificate is verified against the CA key before it is stored; the index
 //! entry and the audit entry are written in one transaction.
 
-use crate::ca::CaError;
 use crate::ca::csr::{Csr, read_csr};
 use crate::ca::index::{self, CaRecord, CertRecord};
 use crate::ca::key_policy::{KeySource, check_subject_key};
 use crate::ca::profile::{ExtensionInputs, FixedProfile, Profile, extensions};
 use crate::ca::signer::{KmsSignature, KmsSigner};
 use crate::ca::subject::{San, check_csr_subject, check_name, check_not_issuer};
+use crate::ca::{CaCode, CaError};
 use crate::clock::format_unix;
 use crate::crypto::spec::Algorithm;
 use crate::kms::audit::{self, AuditEntry};
@@ -142,7 +142,7 @@ fn new_serial(store: &Store) -> Result<Vec<u8>, CaError> {
 /// An X.509 Time for a Unix time (UTCTime until 2049, GeneralizedTime after, as RFC 5280 asks).
 pub fn x509_time(unix: i64) -> Result<Time, CaError> {
     let duration = std::time::Duration::from_secs(
-        u64::try_from(unix).map_err(|_| CaError::new("bad-validity", "a date before 1970"))?,
+        u64::try_from(unix).map_err(|_| CaError::new(CaCode::BadValidity, "a date before 1970"))?,
     );
     let date = der::DateTime::from_unix_duration(duration)?;
     if date.year() < 2050 {
@@ -154,13 +154,13 @@ pub fn x509_time(unix: i64) -> Result<Time, CaError> {
 
 fn not_after(lifetime: Lifetime, now: i64) -> Result<i64, CaError> {
     let end = match lifetime {
-        Lifetime::Days(0) => return Err(CaError::new("bad-validity", "--days must be at least 1")),
+        Lifetime::Days(0) => return Err(CaError::new(CaCode::BadValidity, "--days must be at least 1")),
         Lifetime::Days(days) => now + i64::from(days) * 86_400,
         Lifetime::NotAfter(end) => end,
     };
     if end <= now {
         return Err(CaError::new(
-            "bad-validity",
+            CaCode::BadValidity,
             format!("the certificate would end ({}) before it starts ({})", format_unix(end), format_unix(now)),
         ));
     }
@@ -251,13 +251,13 @@ fn pem(certificate: &Certificate) -> Result<String, CaError> {
 fn refuse_taken_name(store: &Store, name: &str) -> Result<(), CaError> {
     if name.trim().is_empty() || name.chars().any(|c| c.is_control() || c == '/') {
         return Err(CaError::new(
-            "bad-name",
+            CaCode::BadName,
             format!("{name:?} is not a usable CA name; use letters, digits, '-' and '_'"),
         ));
     }
     if store.read(|tx| index::get_ca(tx, name))?.is_some() {
         return Err(CaError::new(
-            "ca-exists",
+            CaCode::CaExists,
             format!("there is already a CA named {name}; choose another name (`keyseal ca list` shows them)"),
         ));
     }
@@ -307,7 +307,7 @@ pub fn init(authority: &Authority<'_>, request: &InitRequest) -> Result<Issued, 
 fn issuer(authority: &Authority<'_>, name: &str) -> Result<(CaRecord, Certificate), CaError> {
     let ca = authority.store.read(|tx| index::get_ca(tx, name))?.ok_or_else(|| {
         CaError::new(
-            "ca-not-found",
+            CaCode::CaNotFound,
             format!("there is no CA named {name}; create one with `keyseal ca init` (`keyseal ca list` shows them)"),
         )
     })?;
@@ -315,20 +315,20 @@ fn issuer(authority: &Authority<'_>, name: &str) -> Result<(CaRecord, Certificat
     check_is_ca(&certificate)?;
     if authority.store.read(|tx| index::get_cert(tx, &ca.serial))?.is_some_and(|c| c.status == "revoked") {
         return Err(CaError::new(
-            "revoked-issuer",
+            CaCode::RevokedIssuer,
             format!("CA {name}'s certificate is revoked; it can no longer issue"),
         ));
     }
     let validity = certificate.tbs_certificate().validity();
     if (validity.not_after.to_unix_duration().as_secs() as i64) < authority.now {
         return Err(CaError::new(
-            "expired-issuer",
+            CaCode::ExpiredIssuer,
             format!("CA {name}'s certificate expired at {}; it can no longer issue", validity.not_after),
         ));
     }
     if (validity.not_before.to_unix_duration().as_secs() as i64) > authority.now {
         return Err(CaError::new(
-            "issuer-not-yet-valid",
+            CaCode::IssuerNotYetValid,
             format!("CA {name}'s certificate is not valid before {}", validity.not_before),
         ));
     }
@@ -342,16 +342,16 @@ pub fn check_is_ca(certificate: &Certificate) -> Result<(), CaError> {
     let who = crate::x509::display::describe_certificate(certificate);
     let constraints = tbs.get_extension::<BasicConstraints>()?.map(|(_, bc)| bc);
     if !constraints.is_some_and(|bc| bc.ca) {
-        return Err(CaError::new(
-            "not-a-ca",
+        return Err(CaError::chain(
+            crate::x509::Reason::NotACa,
             format!("{who} is not a CA certificate (no basicConstraints CA:TRUE); it cannot issue certificates"),
         ));
     }
     if let Some((_, usage)) = tbs.get_extension::<KeyUsageExt>()?
         && !usage.0.contains(KeyUsages::KeyCertSign)
     {
-        return Err(CaError::new(
-            "not-a-ca",
+        return Err(CaError::chain(
+            crate::x509::Reason::NotACa,
             format!("{who} has a keyUsage without keyCertSign; it cannot issue certificates"),
         ));
     }
@@ -385,7 +385,7 @@ pub fn issue(authority: &Authority<'_>, request: &IssueRequest) -> Result<Issued
     if end > issuer_end {
         if !request.clamp {
             return Err(CaError::new(
-                "outlives-issuer",
+                CaCode::OutlivesIssuer,
                 format!(
                     "the certificate would end {} but its issuer {} ends {}; ask for fewer days, or pass --clamp to end it with the issuer",
                     format_unix(end),
@@ -487,14 +487,14 @@ fn certified_subject(request: &IssueRequest, csr: Option<&Csr>, ca_certificate: 
     let subject = match (&request.subject, csr) {
         (Some(given), _) => {
             // `parse_subject` checked it already; a library caller may have built it.
-            check_name(given).map_err(|why| CaError::new("bad-subject", format!("the subject {given}: {why}")))?;
+            check_name(given).map_err(|why| CaError::new(CaCode::BadSubject, format!("the subject {given}: {why}")))?;
             given.clone()
         }
         (None, Some(csr)) => {
             check_csr_subject(&csr.subject)?;
             csr.subject.clone()
         }
-        (None, None) => return Err(CaError::new("bad-subject", "--subject is required with --key-id")),
+        (None, None) => return Err(CaError::new(CaCode::BadSubject, "--subject is required with --key-id")),
     };
     check_not_issuer(&subject, ca_certificate.tbs_certificate().subject(), &request.ca)?;
     Ok(subject)
@@ -510,15 +510,15 @@ fn check_request_shape(
     if request.profile.is_ca() {
         if let SubjectKey::Csr(_) = request.key {
             return Err(CaError::new(
-                "csr-for-ca",
+                CaCode::CsrForCa,
                 "an intermediate CA must have a KMS key (--key-id/--key-version-id) so it can sign; a CSR's key is not in the KMS",
             ));
         }
         if let Some((_, constraints)) = ca_certificate.tbs_certificate().get_extension::<BasicConstraints>()?
             && constraints.path_len_constraint == Some(0)
         {
-            return Err(CaError::new(
-                "path-length-exceeded",
+            return Err(CaError::chain(
+                crate::x509::Reason::PathLengthExceeded,
                 format!(
                     "CA {}'s pathLenConstraint is 0: it may issue end-entity certificates only, not another CA",
                     request.ca
@@ -529,20 +529,20 @@ fn check_request_shape(
             Some(name) => refuse_taken_name(authority.store, name)?,
             None => {
                 return Err(CaError::new(
-                    "missing-name",
+                    CaCode::MissingName,
                     "an intermediate CA needs --name, the name it will issue under",
                 ));
             }
         }
     } else if request.new_ca_name.is_some() || request.path_len.is_some() {
         return Err(CaError::new(
-            "not-a-ca-profile",
+            CaCode::NotACaProfile,
             format!("--name and --path-len are for --profile intermediate-ca, not {}", request.profile.as_str()),
         ));
     }
     if let Some(san) = request.sans.iter().find(|san| !request.profile.allows_san(san.kind)) {
         return Err(CaError::new(
-            "bad-san",
+            CaCode::BadSan,
             format!("a {} SAN does not fit the {} profile", san.kind.as_str(), request.profile.as_str()),
         ));
     }
@@ -559,13 +559,13 @@ pub fn import(
     algorithm: Option<Algorithm>,
 ) -> Result<CaRecord, CaError> {
     refuse_taken_name(authority.store, name)?;
-    let chain = crate::x509::load_pem_chain(certificate_pem).map_err(|e| CaError::new(e.reason.code(), e.message))?;
+    let chain = crate::x509::load_pem_chain(certificate_pem).map_err(|e| CaError::chain(e.reason, e.message))?;
     let certificate = &chain[0];
     check_is_ca(certificate)?;
     let key = SigningKey::resolve(authority.kms, key_id, key_version_id, algorithm)?;
     if certificate.tbs_certificate().subject_public_key_info().to_der()? != key.public_spki {
-        return Err(CaError::new(
-            "key-mismatch",
+        return Err(CaError::chain(
+            crate::x509::Reason::KeyMismatch,
             format!(
                 "{} certifies another key than KMS key {} version {}",
                 crate::x509::describe(certificate),

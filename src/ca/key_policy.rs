@@ -19,7 +19,7 @@
 //!
 //! Each refusal has its own stable code and says what to do instead.
 
-use crate::ca::CaError;
+use crate::ca::{CaCode, CaError};
 use crate::crypto::PublicKey;
 use crate::crypto::public_key::SECP_256_K_1;
 use der::asn1::{ObjectIdentifier, UintRef};
@@ -155,14 +155,14 @@ pub enum KeyRefusal {
 
 impl KeyRefusal {
     /// The stable code.
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> CaCode {
         match self {
-            KeyRefusal::RsaTooSmall { .. } => "rsa-key-too-small",
-            KeyRefusal::RsaTooLarge { .. } => "rsa-key-too-large",
-            KeyRefusal::RsaExponent { .. } => "bad-rsa-exponent",
-            KeyRefusal::UnsupportedCurve { .. } | KeyRefusal::UnnamedCurve => "unsupported-curve",
-            KeyRefusal::UnsupportedAlgorithm { .. } => "unsupported-key-algorithm",
-            KeyRefusal::CompressedPoint | KeyRefusal::Malformed { .. } => "malformed-key",
+            KeyRefusal::RsaTooSmall { .. } => CaCode::RsaKeyTooSmall,
+            KeyRefusal::RsaTooLarge { .. } => CaCode::RsaKeyTooLarge,
+            KeyRefusal::RsaExponent { .. } => CaCode::BadRsaExponent,
+            KeyRefusal::UnsupportedCurve { .. } | KeyRefusal::UnnamedCurve => CaCode::UnsupportedCurve,
+            KeyRefusal::UnsupportedAlgorithm { .. } => CaCode::UnsupportedKeyAlgorithm,
+            KeyRefusal::CompressedPoint | KeyRefusal::Malformed { .. } => CaCode::MalformedKey,
         }
     }
 

@@ -2,8 +2,8 @@
 //! basicConstraints, plus the extensions every certificate gets (key identifiers, SANs
 //! where the purpose allows them, the CRL distribution point when the CA has one).
 
-use crate::ca::CaError;
 use crate::ca::subject::{San, SanKind};
+use crate::ca::{CaCode, CaError};
 use der::Encode;
 use der::asn1::{Ia5String, ObjectIdentifier, OctetString};
 use der::oid::AssociatedOid;
@@ -57,7 +57,10 @@ impl Profile {
     pub fn parse(name: &str) -> Result<Profile, CaError> {
         ISSUABLE.iter().find(|(n, _)| *n == name).map(|(_, p)| *p).ok_or_else(|| {
             let names: Vec<&str> = ISSUABLE.iter().map(|(n, _)| *n).collect();
-            CaError::new("unknown-profile", format!("there is no profile {name:?}; use one of: {}", names.join(", ")))
+            CaError::new(
+                CaCode::UnknownProfile,
+                format!("there is no profile {name:?}; use one of: {}", names.join(", ")),
+            )
         })
     }
 
@@ -164,7 +167,7 @@ pub fn extensions(profile: Profile, inputs: &ExtensionInputs<'_>) -> Result<Vec<
         out.push(extension(&SubjectAltName(names), false)?);
     }
     if let Some(url) = inputs.crl_url {
-        let uri = Ia5String::new(url).map_err(|e| CaError::new("bad-crl-url", format!("{url}: {e}")))?;
+        let uri = Ia5String::new(url).map_err(|e| CaError::new(CaCode::BadCrlUrl, format!("{url}: {e}")))?;
         let point = DistributionPoint {
             distribution_point: Some(DistributionPointName::FullName(vec![GeneralName::UniformResourceIdentifier(
                 uri,

@@ -4,7 +4,7 @@
 //! (`check_name`) are the CA's one allow-list: `--subject` and a CSR's subject are held to
 //! the same attributes, encodings and lengths, and no subject may be the issuer's own name.
 
-use crate::ca::CaError;
+use crate::ca::{CaCode, CaError};
 use der::asn1::{Ia5String, Ia5StringRef, ObjectIdentifier, OctetString, PrintableStringRef, Utf8StringRef};
 use der::{Tag, Tagged};
 use std::str::FromStr;
@@ -65,7 +65,7 @@ const ALLOWED: &str = "CN, O, OU, C, ST, L, emailAddress";
 pub fn parse_subject(text: &str) -> Result<Name, CaError> {
     let bad = |why: String| {
         CaError::new(
-            "bad-subject",
+            CaCode::BadSubject,
             format!("--subject {text:?}: {why}; write e.g. \"CN=Release Signing,O=Example,C=NL\""),
         )
     };
@@ -158,13 +158,13 @@ pub fn check_csr_subject(subject: &Name) -> Result<(), CaError> {
     let instead =
         "pass --subject \"CN=...\" to give the certificate a subject of your own (the CSR's is then not used)";
     if subject.is_empty() {
-        return Err(CaError::new(
-            "empty-subject",
+        return Err(CaError::chain(
+            crate::x509::Reason::EmptySubject,
             format!("the CSR's subject is empty, and keyseal never issues a certificate without one; {instead}"),
         ));
     }
     check_name(subject)
-        .map_err(|why| CaError::new("bad-csr-subject", format!("the CSR's subject {subject}: {why}; {instead}")))
+        .map_err(|why| CaError::new(CaCode::BadCsrSubject, format!("the CSR's subject {subject}: {why}; {instead}")))
 }
 
 /// Refuses a subject that matches the issuing CA's own name under RFC 5280 §7.1 (case and
@@ -173,7 +173,7 @@ pub fn check_csr_subject(subject: &Name) -> Result<(), CaError> {
 pub fn check_not_issuer(subject: &Name, issuer: &Name, ca_name: &str) -> Result<(), CaError> {
     if crate::x509::name::name_key(subject) == crate::x509::name::name_key(issuer) {
         return Err(CaError::new(
-            "subject-is-issuer",
+            CaCode::SubjectIsIssuer,
             format!(
                 "the subject {subject} is the name of CA {ca_name} itself; a certificate it issues needs a subject of its own: pass another --subject"
             ),
@@ -237,7 +237,7 @@ pub struct San {
 pub fn parse_san(text: &str) -> Result<San, CaError> {
     let bad = |why: &str| {
         CaError::new(
-            "bad-san",
+            CaCode::BadSan,
             format!(
                 "--san {text:?}: {why}; write dns:example.com, ip:10.0.0.1, email:a@example.com or uri:https://example.com"
             ),
@@ -283,7 +283,7 @@ pub fn parse_san(text: &str) -> Result<San, CaError> {
 impl San {
     /// The X.509 GeneralName.
     pub fn general_name(&self) -> Result<GeneralName, CaError> {
-        let ia5 = |v: &str| Ia5String::new(v).map_err(|e| CaError::new("bad-san", format!("{v}: {e}")));
+        let ia5 = |v: &str| Ia5String::new(v).map_err(|e| CaError::new(CaCode::BadSan, format!("{v}: {e}")));
         Ok(match self.kind {
             SanKind::Dns => GeneralName::DnsName(ia5(&self.value)?),
             SanKind::Email => GeneralName::Rfc822Name(ia5(&self.value)?),
@@ -292,9 +292,11 @@ impl San {
                 let bytes = match self.value.parse::<std::net::IpAddr>() {
                     Ok(std::net::IpAddr::V4(v4)) => v4.octets().to_vec(),
                     Ok(std::net::IpAddr::V6(v6)) => v6.octets().to_vec(),
-                    Err(e) => return Err(CaError::new("bad-san", e.to_string())),
+                    Err(e) => return Err(CaError::new(CaCode::BadSan, e.to_string())),
                 };
-                GeneralName::IpAddress(OctetString::new(bytes).map_err(|e| CaError::new("bad-san", e.to_string()))?)
+                GeneralName::IpAddress(
+                    OctetString::new(bytes).map_err(|e| CaError::new(CaCode::BadSan, e.to_string()))?,
+                )
             }
         })
     }

@@ -2,13 +2,13 @@
 //! `ca::crl`; results print as text, or JSON with `--json`.
 
 use crate::bounded::{self, InputKind};
-use crate::ca::CaError;
 use crate::ca::crl::{crl, parse_reason, revoke};
 use crate::ca::index::{self, CertRecord};
 use crate::ca::issue::{Authority, InitRequest, IssueRequest, Issued, Lifetime, SubjectKey, import, init, issue};
 use crate::ca::profile::Profile;
 use crate::ca::request::{CsrRequest, make_csr};
 use crate::ca::subject::{parse_san, parse_subject};
+use crate::ca::{CaCode, CaError};
 use crate::cli::count::count;
 use crate::cli::input::write_out;
 use crate::cli::key_args::{SIGN_ALGORITHMS, SigningKeyArgs, wire};
@@ -282,7 +282,7 @@ pub struct CsrArgs {
 }
 
 fn read(flag: &str, path: &std::path::Path, kind: InputKind) -> Result<Vec<u8>, CaError> {
-    bounded::read(path, kind).map_err(|e| CaError::new("bad-input", format!("{flag}: {e}")))
+    bounded::read(path, kind).map_err(|e| CaError::bad_input(format!("{flag}: {e}")))
 }
 
 /// Runs one CA command: signing through `kms` (embedded or remote), the index in `store`.
@@ -310,7 +310,7 @@ pub fn run(action: CaAction, kms: &dyn Kms, store: &Store) -> Result<Outcome, Cl
                     SubjectKey::Kms { key_id: key_id.clone(), key_version_id: key_version_id.clone() }
                 }
                 (_, _, Some(csr)) => SubjectKey::Csr(read("--csr", csr, InputKind::Csr)?),
-                _ => return Err(CaError::new("bad-input", "give --key-id and --key-version-id, or --csr").into()),
+                _ => return Err(CaError::bad_input("give --key-id and --key-version-id, or --csr").into()),
             };
             let request = IssueRequest {
                 ca: args.ca,
@@ -437,7 +437,7 @@ fn list(store: &Store, args: ListArgs) -> Result<Outcome, CliError> {
     if let Some(name) = &args.ca
         && !cas.iter().any(|c| &c.name == name)
     {
-        return Err(CaError::new("ca-not-found", format!("there is no CA named {name}")).into());
+        return Err(CaError::new(CaCode::CaNotFound, format!("there is no CA named {name}")).into());
     }
     if args.json {
         print_json(&serde_json::json!({ "cas": cas, "certificates": certs }))?;
@@ -479,13 +479,13 @@ fn show(store: &Store, args: ShowArgs) -> Result<Outcome, CliError> {
         (None, Some(name)) => {
             store
                 .read(|tx| index::get_ca(tx, name))?
-                .ok_or_else(|| CaError::new("ca-not-found", format!("there is no CA named {name}")))?
+                .ok_or_else(|| CaError::new(CaCode::CaNotFound, format!("there is no CA named {name}")))?
                 .serial
         }
-        (None, None) => return Err(CaError::new("bad-input", "give --serial or --ca").into()),
+        (None, None) => return Err(CaError::bad_input("give --serial or --ca").into()),
     };
     let cert = store.read(|tx| index::get_cert(tx, &serial))?.ok_or_else(|| {
-        CaError::new("certificate-not-found", format!("no certificate with serial {serial} in this store"))
+        CaError::new(CaCode::CertificateNotFound, format!("no certificate with serial {serial} in this store"))
     })?;
     let pem = der::pem::encode_string("CERTIFICATE", der::pem::LineEnding::LF, &cert.certificate).unwrap_or_default();
     if args.pem {

@@ -169,6 +169,9 @@ pub enum CliError {
     /// The CA refused or failed.
     #[error("{0}")]
     Ca(#[from] crate::ca::CaError),
+    /// A time-stamp query, reply or check could not go on.
+    #[error("{0}")]
+    Tsa(#[from] crate::tsa::TsaError),
 }
 
 /// Runs the parsed command; errors come back for `main` to print.
@@ -328,6 +331,7 @@ pub fn print_error(err: &CliError, as_api_body: bool) {
         CliError::Kms(err) => crate::errln!("keyseal: error [{}]: {}", err.code, escape_lines(&err.message)),
         CliError::Release(err) => crate::errln!("keyseal: error [{}]: {}", err.code(), escape_lines(&err.to_string())),
         CliError::Ca(err) => crate::errln!("keyseal: error [{}]: {}", err.code, escape_lines(&err.message)),
+        CliError::Tsa(err) => crate::errln!("keyseal: error [{}]: {}", err.code, escape_lines(&err.message)),
     }
 }
 

@@ -3,7 +3,6 @@
 //! become calls into `tsa`; results print as text, or JSON with `--json`.
 
 use crate::bounded::{self, InputKind};
-use crate::ca::CaError;
 use crate::cli::cert::{certificates, trusted_certificates};
 use crate::cli::input::write_out;
 use crate::cli::key_args::SigningKeyArgs;
@@ -16,7 +15,7 @@ use crate::quote::{escape_text, quote_path};
 use crate::tsa::query::{QueryRequest, make_query};
 use crate::tsa::reply::{Desk, Outcome as ReplyOutcome, Tsa, TsaConfig};
 use crate::tsa::verify::{Expected, TokenReport, TsaTrust, verify_reply};
-use crate::tsa::{DEFAULT_POLICY, ImprintHash, TsaError};
+use crate::tsa::{DEFAULT_POLICY, ImprintHash, TsaCode, TsaError};
 use crate::x509::path::MAX_UNTRUSTED_CERTIFICATES;
 use clap::{ArgGroup, Args, Subcommand};
 use std::path::{Path, PathBuf};
@@ -178,14 +177,6 @@ impl Signer {
     }
 }
 
-/// Every TSA error prints as `keyseal: error [code]: message`, as CA errors do, so it
-/// travels as one (same shape: a stable code and a message).
-impl From<TsaError> for CliError {
-    fn from(err: TsaError) -> CliError {
-        CliError::Ca(CaError::new(&err.code, err.message))
-    }
-}
-
 /// Runs one time-stamp command; `open` gives the KMS and store, for `reply` only.
 pub fn run(action: TimestampAction, open: impl FnOnce() -> Result<Signer, CliError>) -> Result<Outcome, CliError> {
     match action {
@@ -196,12 +187,15 @@ pub fn run(action: TimestampAction, open: impl FnOnce() -> Result<Signer, CliErr
 }
 
 fn read(flag: &str, path: &Path) -> Result<Vec<u8>, TsaError> {
-    bounded::read(path, InputKind::Token).map_err(|e| TsaError::new("bad-input", format!("{flag}: {e}")))
+    bounded::read(path, InputKind::Token).map_err(|e| TsaError::bad_input(format!("{flag}: {e}")))
 }
 
 fn hex_digest(value: &str) -> Result<Vec<u8>, TsaError> {
     hex::decode(value.trim()).map_err(|e| {
-        TsaError::new("bad-digest", format!("--digest is not hex ({e}); e.g. the first field of `sha256sum FILE`"))
+        TsaError::new(
+            TsaCode::BadDigest,
+            format!("--digest is not hex ({e}); e.g. the first field of `sha256sum FILE`"),
+        )
     })
 }
 
@@ -210,9 +204,9 @@ fn query(args: QueryArgs) -> Result<Outcome, CliError> {
         (Some(path), _) => args
             .hash
             .digest_file(path)
-            .map_err(|e| TsaError::new("bad-input", format!("cannot read --data {}: {e}", quote_path(path))))?,
+            .map_err(|e| TsaError::bad_input(format!("cannot read --data {}: {e}", quote_path(path))))?,
         (None, Some(hex)) => hex_digest(hex)?,
-        (None, None) => return Err(TsaError::new("bad-input", "give --data FILE or --digest HEX").into()),
+        (None, None) => return Err(TsaError::bad_input("give --data FILE or --digest HEX").into()),
     };
     let request = QueryRequest { hash: args.hash, digest, nonce: !args.no_nonce, cert_req: args.cert_req };
     write_out(&args.out, &make_query(&request)?, false)?;
@@ -274,7 +268,7 @@ fn verify(args: VerifyArgs) -> Result<Outcome, CliError> {
     let expected = match (&args.datum.data, &args.datum.digest) {
         (Some(path), _) => Expected::Data(path.clone()),
         (None, Some(hex)) => Expected::Digest(hex_digest(hex)?),
-        (None, None) => return Err(TsaError::new("bad-input", "give --data FILE or --digest HEX").into()),
+        (None, None) => return Err(TsaError::bad_input("give --data FILE or --digest HEX").into()),
     };
     let intermediates = certificates(&args.chain, "--chain", MAX_UNTRUSTED_CERTIFICATES)?;
     let anchors = trusted_certificates(&args.trust, "--trust")?;

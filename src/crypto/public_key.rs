@@ -99,8 +99,9 @@ impl PublicKey {
         let malformed = |what: &str, e: &dyn std::fmt::Display| PublicKeyError::Malformed(format!("{what}: {e}"));
         let info = spki::SubjectPublicKeyInfoRef::from_der(der).map_err(|e| malformed("SubjectPublicKeyInfo", &e))?;
         match info.algorithm.oid {
-            ID_RSASSA_PSS if info.algorithm.parameters.is_some() => {
-                // The rsa crate reads an id-RSASSA-PSS key only without parameters.
+            ID_RSASSA_PSS => {
+                // The rsa crate reads an id-RSASSA-PSS key only without parameters; the
+                // RSAPublicKey inside is the same either way.
                 let bits = info.subject_public_key.as_bytes().ok_or_else(|| {
                     PublicKeyError::Malformed("RSA public key: its BIT STRING is not whole bytes".into())
                 })?;
@@ -108,7 +109,7 @@ impl PublicKey {
                     .map_err(|e| malformed("RSA public key", &e))?;
                 Ok(PublicKey::Rsa(key))
             }
-            RSA_ENCRYPTION | ID_RSASSA_PSS => rsa::PublicKey::from_public_key_der(der)
+            RSA_ENCRYPTION => rsa::PublicKey::from_public_key_der(der)
                 .map(PublicKey::Rsa)
                 .map_err(|e| malformed("RSA public key", &e)),
             ID_EC_PUBLIC_KEY => match info.algorithm.parameters_oid() {

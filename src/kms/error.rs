@@ -86,6 +86,12 @@ error_codes! {
     InternalFailure => ("InternalFailure", 500),
 }
 
+impl crate::codes::Coded for ErrorCode {
+    fn code(self) -> &'static str {
+        self.as_str()
+    }
+}
+
 impl fmt::Display for ErrorCode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())

@@ -124,7 +124,8 @@ pub fn attest(
         "predicateType": options.predicate_type,
         "predicate": options.predicate,
     });
-    let payload = serde_json::to_vec(&statement).map_err(|e| ReleaseError::Input(format!("the statement: {e}")))?;
+    let payload = serde_json::to_vec(&statement)
+        .map_err(|e| ReleaseError::Internal(format!("cannot encode the statement: {e}")))?;
     let signature = key.sign_digest(kms, &Sha256::digest(pae(PAYLOAD_TYPE, &payload)))?;
     let hint = key_hint(&key.public_spki);
     let envelope = json!({
@@ -143,7 +144,7 @@ pub fn attest(
     });
     let encode = |value: &Value, pretty: bool| {
         let mut bytes = if pretty { serde_json::to_vec_pretty(value) } else { serde_json::to_vec(value) }
-            .map_err(|e| ReleaseError::Input(format!("cannot encode the attestation: {e}")))?;
+            .map_err(|e| ReleaseError::Internal(format!("cannot encode the attestation: {e}")))?;
         bytes.push(b'\n');
         Ok::<_, ReleaseError>(bytes)
     };

@@ -257,7 +257,7 @@ fn signature_algorithm(named: &AlgorithmIdentifierOwned) -> Result<Algorithm, St
 }
 
 fn encoding(e: der::Error) -> ReleaseError {
-    ReleaseError::Input(format!("cannot encode the CMS signature: {e}"))
+    ReleaseError::Internal(format!("cannot encode the CMS signature: {e}"))
 }
 
 #[cfg(test)]

@@ -19,6 +19,7 @@ pub mod verify;
 mod verify_formats;
 pub mod walk;
 
+use crate::codes::{Common, codes};
 use crate::kms::KmsError;
 use crate::x509::CertError;
 
@@ -45,6 +46,9 @@ pub enum ReleaseError {
     /// The time-stamp authority refused, could not be reached, or answered wrongly.
     #[error("{}", .0.message)]
     Timestamp(#[from] crate::tsa::TsaError),
+    /// Not the user's doing: an encoding of keyseal's own output failed.
+    #[error("{0}")]
+    Internal(String),
     /// An output could not be written.
     #[error("cannot write {path}: {error}")]
     Output {
@@ -55,17 +59,40 @@ pub enum ReleaseError {
     },
 }
 
+codes! {
+    /// Why signing, or reading a bundle, could not go on.
+    ReleaseCode {
+        /// Files of the release could not be found, read or named.
+        UnreadableFiles => "unreadable-files",
+        /// A signature format the key version (or the flags given) cannot make.
+        UnsupportedFormat => "unsupported-format",
+        /// An output could not be written; nothing was.
+        CannotWrite => "cannot-write",
+    }
+    pass {
+        /// `bad-input`, `internal`.
+        Common(Common),
+        /// A certificate's chain rule.
+        Chain(crate::x509::Reason),
+        /// The time-stamp authority's or the token's code.
+        Tsa(crate::tsa::TsaCode),
+        /// The KMS's code.
+        Kms(crate::kms::ErrorCode),
+    }
+}
+
 impl ReleaseError {
     /// The stable code printed with the error and in `--json` output.
-    pub fn code(&self) -> String {
+    pub fn code(&self) -> ReleaseCode {
         match self {
-            ReleaseError::Kms(err) => err.code.as_str().to_string(),
-            ReleaseError::Certificate(err) => err.reason.code().to_string(),
-            ReleaseError::Files(_) => "unreadable-files".into(),
-            ReleaseError::Input(_) => "bad-input".into(),
-            ReleaseError::UnsupportedFormat(_) => "unsupported-format".into(),
-            ReleaseError::Timestamp(err) => err.code.clone(),
-            ReleaseError::Output { .. } => "cannot-write".into(),
+            ReleaseError::Kms(err) => ReleaseCode::Kms(err.code),
+            ReleaseError::Certificate(err) => ReleaseCode::Chain(err.reason),
+            ReleaseError::Files(_) => ReleaseCode::UnreadableFiles,
+            ReleaseError::Input(_) => ReleaseCode::Common(Common::BadInput),
+            ReleaseError::Internal(_) => ReleaseCode::Common(Common::Internal),
+            ReleaseError::UnsupportedFormat(_) => ReleaseCode::UnsupportedFormat,
+            ReleaseError::Timestamp(err) => ReleaseCode::Tsa(err.code),
+            ReleaseError::Output { .. } => ReleaseCode::CannotWrite,
         }
     }
 }

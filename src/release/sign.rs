@@ -159,7 +159,7 @@ fn refuse_revoked(store: &Store, chain: &[x509::Cert]) -> Result<(), ReleaseErro
 /// its issuer signed).
 fn certificate_pem(cert: &x509::Cert) -> Result<String, ReleaseError> {
     der::pem::encode_string("CERTIFICATE", der::pem::LineEnding::LF, cert.der())
-        .map_err(|e| ReleaseError::Input(format!("cannot encode a certificate as PEM: {e}")))
+        .map_err(|e| ReleaseError::Internal(format!("cannot encode a certificate as PEM: {e}")))
 }
 
 /// Signs a release; see the module comment for the order of things. `ca_index` is the
@@ -209,7 +209,7 @@ pub fn sign_release(
                     timestamp_reply: None,
                 };
                 let json = sigstore::bundle_json(&message)
-                    .map_err(|e| ReleaseError::Input(format!("cannot encode a Sigstore bundle: {e}")))?;
+                    .map_err(|e| ReleaseError::Internal(format!("cannot encode a Sigstore bundle: {e}")))?;
                 writes.push((out.join(format!("{name}{}", sigstore::DETACHED_SUFFIX)), json));
             }
             writes.push((out.join(format!("{name}.sig")), signature));
@@ -243,7 +243,7 @@ pub fn sign_release(
         timestamp,
     };
     let mut bundle_json = serde_json::to_vec_pretty(&bundle)
-        .map_err(|e| ReleaseError::Input(format!("cannot encode the bundle: {e}")))?;
+        .map_err(|e| ReleaseError::Internal(format!("cannot encode the bundle: {e}")))?;
     bundle_json.push(b'\n');
     writes.push((out.join(MANIFEST_FILE), manifest_bytes));
     writes.push((out.join(SIGNATURE_FILE), signature.clone()));
@@ -257,7 +257,7 @@ pub fn sign_release(
             timestamp_reply: timestamp_reply.as_deref(),
         };
         let json = sigstore::bundle_json(&message)
-            .map_err(|e| ReleaseError::Input(format!("cannot encode the Sigstore bundle: {e}")))?;
+            .map_err(|e| ReleaseError::Internal(format!("cannot encode the Sigstore bundle: {e}")))?;
         writes.push((out.join(SIGSTORE_FILE), json));
         None
     } else {

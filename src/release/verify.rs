@@ -467,7 +467,7 @@ fn check_timestamp(
             token.message.clone().unwrap_or_default(),
             Some(token),
         ),
-        Err(err) => (err.code, err.message, None),
+        Err(err) => (err.code.to_string(), err.message, None),
     };
     let refusal = Refusal::new(
         SignatureStatus::TimestampInvalid,

@@ -15,7 +15,7 @@
 use crate::tsa::query::{QueryRequest, make_query_with_nonce};
 use crate::tsa::token::Token;
 use crate::tsa::verify::check_fresh_reply;
-use crate::tsa::{ImprintHash, TsaError};
+use crate::tsa::{ImprintHash, TsaCode, TsaError};
 use std::time::Duration;
 
 /// Largest reply read, in bytes: a token with a chain of a few certificates is a few KiB.
@@ -35,20 +35,17 @@ impl TsaClient {
         let url = url.trim();
         let plain = url.strip_prefix("http://").or_else(|| url.strip_prefix("https://"));
         if plain.is_none_or(|rest| rest.is_empty() || rest.starts_with('/')) || url.chars().any(char::is_control) {
-            return Err(TsaError::new(
-                "bad-input",
-                format!(
-                    "--tsa {:?} is not a URL such as https://tsa.example.com/tsr or http://127.0.0.1:8080/tsa",
-                    url
-                ),
-            ));
+            return Err(TsaError::bad_input(format!(
+                "--tsa {:?} is not a URL such as https://tsa.example.com/tsr or http://127.0.0.1:8080/tsa",
+                url
+            )));
         }
         if url.starts_with("https://") {
-            crate::tls::check_scheme("https").map_err(|e| TsaError::new("bad-input", format!("--tsa {url:?}: {e}")))?;
+            crate::tls::check_scheme("https").map_err(|e| TsaError::bad_input(format!("--tsa {url:?}: {e}")))?;
         }
         let roots = match ca_pem {
             Some(pem) => crate::kms::remote::trusted_roots(pem)
-                .ok_or_else(|| TsaError::new("bad-input", "--tsa-ca holds no PEM CERTIFICATE"))?,
+                .ok_or_else(|| TsaError::bad_input("--tsa-ca holds no PEM CERTIFICATE"))?,
             None => ureq::tls::RootCerts::WebPki,
         };
         let config =
@@ -62,7 +59,7 @@ impl TsaClient {
         let request = QueryRequest { hash: ImprintHash::Sha256, digest: digest.to_vec(), nonce: true, cert_req: true };
         let (query, nonce) = make_query_with_nonce(&request)?;
         let unreachable = |e: &dyn std::fmt::Display| {
-            TsaError::new("tsa-unavailable", format!("cannot get a time stamp from {}: {e}", self.url))
+            TsaError::new(TsaCode::TsaUnavailable, format!("cannot get a time stamp from {}: {e}", self.url))
         };
         let mut response = self
             .agent

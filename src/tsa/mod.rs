@@ -11,6 +11,8 @@ pub mod reply;
 pub mod token;
 pub mod verify;
 
+use crate::codes::{Common, codes};
+use crate::tsa::verify::TokenReason;
 use der::asn1::{Int, ObjectIdentifier};
 use sha2::Digest;
 use std::io::Read;
@@ -27,32 +29,66 @@ pub const QUERY_TYPE: &str = "application/timestamp-query";
 /// The media type of a TimeStampResp over HTTP (RFC 3161 §3.4).
 pub const REPLY_TYPE: &str = "application/timestamp-reply";
 
-/// A refused or failed TSA operation: a stable code (KMS codes pass through) and a
-/// message that says what to do.
+codes! {
+    /// Why a time-stamp query, reply or check could not go on. A token's own verdicts
+    /// (`malformed-token`, `not-granted`), a chain rule's and the KMS's codes pass through.
+    TsaCode {
+        /// `--algorithm` that the TSA's key cannot sign with, or that a TSA does not use.
+        BadAlgorithm => "bad-algorithm",
+        /// A digest of the wrong length for its hash.
+        BadDigest => "bad-digest",
+        /// A reply whose nonce is not the query's.
+        BadNonce => "bad-nonce",
+        /// The TSA could not be reached or answered other than with a reply.
+        TsaUnavailable => "tsa-unavailable",
+    }
+    pass {
+        /// `bad-input`, `internal`.
+        Common(Common),
+        /// A token verdict (`malformed-token`, `not-granted`, ...).
+        Token(TokenReason),
+        /// A chain rule's code (`key-mismatch`, `missing-timestamping-purpose`, ...).
+        Chain(crate::x509::Reason),
+        /// The KMS's code.
+        Kms(crate::kms::ErrorCode),
+    }
+}
+
+/// A refused or failed TSA operation: a stable code and a message that says what to do.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{message}")]
 pub struct TsaError {
     /// Stable code, e.g. `missing-timestamping-purpose`, `key-mismatch`, `bad-input`.
-    pub code: String,
+    pub code: TsaCode,
     /// What happened and what to do next.
     pub message: String,
 }
 
 impl TsaError {
     /// An error with `code`.
-    pub fn new(code: &str, message: impl Into<String>) -> TsaError {
-        TsaError { code: code.to_string(), message: message.into() }
+    pub fn new(code: TsaCode, message: impl Into<String>) -> TsaError {
+        TsaError { code, message: message.into() }
+    }
+
+    /// A flag, file or request that is unusable.
+    pub fn bad_input(message: impl Into<String>) -> TsaError {
+        TsaError::new(TsaCode::Common(Common::BadInput), message)
+    }
+
+    /// A token that is not well-formed.
+    pub fn malformed_token(message: impl Into<String>) -> TsaError {
+        TsaError::new(TsaCode::Token(TokenReason::MalformedToken), message)
     }
 
     /// A failure that is not the user's doing.
     pub fn internal(message: impl Into<String>) -> TsaError {
-        TsaError::new("internal", message)
+        TsaError::new(TsaCode::Common(Common::Internal), message)
     }
 }
 
 impl From<crate::kms::KmsError> for TsaError {
     fn from(err: crate::kms::KmsError) -> TsaError {
-        TsaError { code: err.code.as_str().to_string(), message: err.message }
+        TsaError { code: TsaCode::Kms(err.code), message: err.message }
     }
 }
 

@@ -3,7 +3,7 @@
 //! unless asked not to, certReq when asked.
 
 use crate::tsa::asn1::{MessageImprint, TimeStampReq};
-use crate::tsa::{ImprintHash, TsaError, random_integer};
+use crate::tsa::{ImprintHash, TsaCode, TsaError, random_integer};
 use der::Encode;
 use der::asn1::OctetString;
 
@@ -29,7 +29,7 @@ pub fn make_query(request: &QueryRequest) -> Result<Vec<u8>, TsaError> {
 pub fn make_query_with_nonce(request: &QueryRequest) -> Result<(Vec<u8>, Option<der::asn1::Int>), TsaError> {
     if request.digest.len() != request.hash.digest_len() {
         return Err(TsaError::new(
-            "bad-digest",
+            TsaCode::BadDigest,
             format!(
                 "the digest is {} bytes; a {} digest is {} (give it as hex, e.g. the first field of `{}sum FILE`)",
                 request.digest.len(),

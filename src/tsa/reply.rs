@@ -27,7 +27,7 @@ use crate::tsa::asn1::{
     Accuracy, EssCertIdV2, FailureInfo, IssuerSerial, MessageImprint, PkiStatusInfo, SigningCertificateV2,
     TimeStampReq, TimeStampResp, TstInfo, status,
 };
-use crate::tsa::{ImprintHash, TsaError, integer_hex, random_integer};
+use crate::tsa::{ImprintHash, TsaCode, TsaError, integer_hex, random_integer};
 use crate::x509::{Cert, Purpose, describe};
 use cms::cert::{CertificateChoices, IssuerAndSerialNumber};
 use cms::content_info::{CmsVersion, ContentInfo};
@@ -128,7 +128,7 @@ impl Tsa {
     /// with keyUsage and a critical, sole timeStamping extendedKeyUsage (RFC 3161 §2.3).
     pub fn open(kms: &dyn Kms, config: TsaConfig, now: i64) -> Result<Tsa, TsaError> {
         let key = tsa_key(kms, &config)?;
-        let leaf = config.chain.first().ok_or_else(|| TsaError::new("bad-input", "--cert holds no certificate"))?;
+        let leaf = config.chain.first().ok_or_else(|| TsaError::bad_input("--cert holds no certificate"))?;
         check_tsa_certificate(leaf, &key.public_spki, &config, now)?;
         let chain = config.chain.iter().map(carried_as_received).collect::<Result<_, _>>()?;
         Ok(Tsa { config, key, chain })
@@ -295,7 +295,7 @@ fn tsa_key(kms: &dyn Kms, config: &TsaConfig) -> Result<SigningKey, TsaError> {
     let key = SigningKey::resolve(kms, &config.key_id, &config.key_version_id, config.algorithm)?;
     if key.algorithm == Algorithm::RsaPssSha256 {
         return Err(TsaError::new(
-            "bad-algorithm",
+            TsaCode::BadAlgorithm,
             "a TSA does not sign with RSA_PSS_SHA_256: `openssl ts -verify` checks a token's RSA signature as PKCS#1 v1.5 and fails every PSS one; use RSA_PKCS1_SHA_256 (the default for RSA keys)",
         ));
     }
@@ -309,7 +309,7 @@ fn check_tsa_certificate(leaf: &Cert, public_spki: &[u8], config: &TsaConfig, no
     let certified = leaf.tbs_certificate().subject_public_key_info().to_der()?;
     if certified != public_spki {
         return Err(TsaError::new(
-            "key-mismatch",
+            TsaCode::Chain(crate::x509::Reason::KeyMismatch),
             format!(
                 "the TSA certificate ({who}) certifies another key than key {} version {}; give the certificate issued for that key version (--cert, leaf first)",
                 config.key_id, config.key_version_id
@@ -318,7 +318,7 @@ fn check_tsa_certificate(leaf: &Cert, public_spki: &[u8], config: &TsaConfig, no
     }
     crate::x509::path::check_end_entity(leaf, Purpose::Timestamping, now).map_err(|(reason, message)| {
         TsaError::new(
-            reason.code(),
+            TsaCode::Chain(reason),
             format!(
                 "{message}; a TSA needs a time-stamping certificate valid now: keyseal ca issue --profile timestamping --key-id {} --key-version-id {} ...",
                 config.key_id, config.key_version_id
@@ -331,11 +331,12 @@ fn check_tsa_certificate(leaf: &Cert, public_spki: &[u8], config: &TsaConfig, no
 /// received (a legal but non-canonical encoding would otherwise change, and its signature
 /// with it).
 fn carried_as_received(cert: &Cert) -> Result<Certificate, TsaError> {
-    let decoded = Certificate::from_der(cert.der())
-        .map_err(|e| TsaError::new("malformed-certificate", format!("{}: {e}", describe(cert))))?;
+    let decoded = Certificate::from_der(cert.der()).map_err(|e| {
+        TsaError::new(TsaCode::Chain(crate::x509::Reason::MalformedCertificate), format!("{}: {e}", describe(cert)))
+    })?;
     if decoded.to_der()? != cert.der() {
         return Err(TsaError::new(
-            "malformed-certificate",
+            TsaCode::Chain(crate::x509::Reason::MalformedCertificate),
             format!(
                 "{} does not re-encode to the bytes received, so a reply could not carry it intact",
                 describe(cert)

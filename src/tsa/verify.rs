@@ -28,7 +28,7 @@
 
 use crate::tsa::asn1::{EssCertId, EssCertIdV2, IssuerSerial, SigningCertificate, SigningCertificateV2, status};
 use crate::tsa::token::{self, Token};
-use crate::tsa::{ImprintHash, TsaError, integer_hex};
+use crate::tsa::{ImprintHash, TsaCode, TsaError, integer_hex};
 use crate::x509::path::TimeStamped;
 use crate::x509::path::ValidationReport;
 use crate::x509::signature::{SignatureError, verify_signed};
@@ -73,6 +73,12 @@ pub enum TokenReason {
     BadAccuracy,
     /// The TSTInfo has a critical extension keyseal does not process.
     UnknownCriticalExtension,
+}
+
+impl crate::codes::Coded for TokenReason {
+    fn code(self) -> &'static str {
+        TokenReason::code(self)
+    }
 }
 
 impl TokenReason {
@@ -248,13 +254,13 @@ type Failure = (TokenReason, String);
 /// `Err` is unusable input: a malformed reply (`malformed-token`) or data that cannot be
 /// read.
 pub fn verify_reply(reply: &[u8], expected: &Expected, trust: &TsaTrust<'_>) -> Result<TokenReport, TsaError> {
-    let response = token::parse(reply).map_err(|e| TsaError::new("malformed-token", e.0))?;
+    let response = token::parse(reply).map_err(|e| TsaError::malformed_token(e.0))?;
     let mut report = TokenReport { status: status::name(response.status.status).to_string(), ..Default::default() };
     let outcome = match (&response.status, &response.token) {
         (s, _) if s.status != status::GRANTED && s.status != status::GRANTED_WITH_MODS => {
             record(&mut report, Check::Status, Err((TokenReason::NotGranted, not_granted(s))))
         }
-        (_, None) => return Err(TsaError::new("malformed-token", "the reply says granted but holds no token")),
+        (_, None) => return Err(TsaError::malformed_token("the reply says granted but holds no token")),
         (_, Some(token)) => {
             describe_token(&mut report, token);
             let digest = expected_digest(token, expected)?;
@@ -263,7 +269,7 @@ pub fn verify_reply(reply: &[u8], expected: &Expected, trust: &TsaTrust<'_>) -> 
     };
     match outcome {
         Ok(()) => report.valid = true,
-        Err((TokenReason::MalformedToken, message)) => return Err(TsaError::new("malformed-token", message)),
+        Err((TokenReason::MalformedToken, message)) => return Err(TsaError::malformed_token(message)),
         Err((reason, message)) => {
             report.reason = Some(reason);
             report.message = Some(message);
@@ -329,7 +335,7 @@ fn expected_digest(token: &Token, expected: &Expected) -> Result<Vec<u8>, TsaErr
         Expected::Digest(digest) => Ok(digest.clone()),
         Expected::Data(path) => match ImprintHash::from_oid(&token.tst_info.message_imprint.hash_algorithm.oid) {
             Some(hash) => hash.digest_file(path).map_err(|e| {
-                TsaError::new("bad-input", format!("cannot read --data {}: {e}", crate::quote::quote_path(path)))
+                TsaError::bad_input(format!("cannot read --data {}: {e}", crate::quote::quote_path(path)))
             }),
             None => Ok(Vec::new()),
         },
@@ -433,17 +439,17 @@ fn check_signed(report: &mut TokenReport, token: &Token, intermediates: &[Cert])
 /// token), over `digest`, with the request's `nonce`. Not the TSA's chain: whom to trust
 /// as a TSA is the verifier's choice (`keyseal verify --tsa-trust`). Returns the token.
 pub fn check_fresh_reply(reply: &[u8], digest: &[u8], nonce: Option<&der::asn1::Int>) -> Result<Token, TsaError> {
-    let response = token::parse(reply).map_err(|e| TsaError::new("malformed-token", e.0))?;
+    let response = token::parse(reply).map_err(|e| TsaError::malformed_token(e.0))?;
     if response.status.status != status::GRANTED && response.status.status != status::GRANTED_WITH_MODS {
-        return Err(TsaError::new("not-granted", not_granted(&response.status)));
+        return Err(TsaError::new(TsaCode::Token(TokenReason::NotGranted), not_granted(&response.status)));
     }
-    let token = response.token.ok_or_else(|| TsaError::new("malformed-token", "the reply holds no token"))?;
-    let refused = |(reason, message): Failure| TsaError::new(reason.code(), message);
+    let token = response.token.ok_or_else(|| TsaError::malformed_token("the reply holds no token"))?;
+    let refused = |(reason, message): Failure| TsaError::new(TsaCode::Token(reason), message);
     check_signed(&mut TokenReport::default(), &token, &[]).map_err(refused)?;
     check_imprint(&token, digest).map_err(refused)?;
     if token.tst_info.nonce.as_ref() != nonce {
         return Err(TsaError::new(
-            "bad-nonce",
+            TsaCode::BadNonce,
             "the TSA's token does not carry the nonce sent: it answers another request (or replays an old one)",
         ));
     }

@@ -13,6 +13,7 @@
 //! anchor down to the end entity. Policy qualifiers are ignored, as RFC 5280 §4.2.1.4 and
 //! RFC 9618 §4.2 allow; only policy OIDs are tracked and returned.
 
+use crate::x509::Reason;
 /// The special policy anyPolicy (RFC 5280 §4.2.1.4), for callers that build policy inputs.
 pub use der::oid::db::rfc5280::ANY_POLICY;
 use std::collections::{BTreeMap, BTreeSet};
@@ -726,13 +727,14 @@ pub enum PolicyError {
 }
 
 impl PolicyError {
-    /// The stable reason code, for tests and JSON output.
-    pub fn code(&self) -> &'static str {
+    /// The chain reason it is reported as: a malformed policy extension is a
+    /// `malformed-extension` like any other.
+    pub fn reason(&self) -> Reason {
         match self {
-            PolicyError::NotAccepted { .. } => "policy-not-accepted",
-            PolicyError::MapsAnyPolicy { .. } => "bad-policy-mapping",
-            PolicyError::Malformed(_) => "malformed-policy-extension",
-            PolicyError::TooLarge => "budget-exceeded",
+            PolicyError::NotAccepted { .. } => Reason::PolicyNotAccepted,
+            PolicyError::MapsAnyPolicy { .. } => Reason::BadPolicyMapping,
+            PolicyError::Malformed(_) => Reason::MalformedExtension,
+            PolicyError::TooLarge => Reason::BudgetExceeded,
         }
     }
 }
@@ -931,7 +933,7 @@ mod tests {
         assert!(outcome.user_constrained_policy_set.is_empty());
         assert!(!outcome.explicit_policy_required);
         let error = run(&explicit(), &path).unwrap_err();
-        assert_eq!(error.code(), "policy-not-accepted");
+        assert_eq!(error.reason(), Reason::PolicyNotAccepted);
         assert!(matches!(error, PolicyError::NotAccepted { certificate: 2, .. }), "{error:?}");
         let message = error.to_string();
         assert!(message.contains(&name(1)) && message.contains(&name(2)), "{message}");
@@ -1070,7 +1072,7 @@ mod tests {
             let cert = CertPolicies { mappings: vec![mapping], ..asserting(&[oid(1)]) };
             let path = [step(cert), step(asserting(&[oid(1)]))];
             let error = run(&PolicyInputs::default(), &path).unwrap_err();
-            assert_eq!(error.code(), "bad-policy-mapping");
+            assert_eq!(error.reason(), Reason::BadPolicyMapping);
             assert!(matches!(error, PolicyError::MapsAnyPolicy { certificate: 1, .. }), "{error:?}");
             let message = error.to_string();
             assert!(message.contains("2.5.29.32.0") && message.contains(&mapping.0.to_string()), "{message}");
@@ -1124,7 +1126,7 @@ mod tests {
         let mut state = PolicyState::new(&PolicyInputs::default(), 8);
         let outcome = (0..8).try_for_each(|index| state.process(&dense, false, index == 7));
         assert_eq!(outcome, Err(PolicyError::TooLarge));
-        assert_eq!(PolicyError::TooLarge.code(), "budget-exceeded");
+        assert_eq!(PolicyError::TooLarge.reason(), Reason::BudgetExceeded);
         assert!(PolicyError::TooLarge.to_string().contains("10000"));
         // A certificate's mappings are charged as they are read, all at once.
         assert!(state.spent <= MAX_POLICY_GRAPH_SIZE + 200 + 100 * 100);
@@ -1182,7 +1184,7 @@ mod tests {
         assert!(check_mappings_not_empty(&[]).is_err());
         let empty = PolicyConstraints { require_explicit_policy: None, inhibit_policy_mapping: None };
         let error = check_policy_constraints_not_empty(&empty).unwrap_err();
-        assert_eq!(error.code(), "malformed-policy-extension");
+        assert_eq!(error.reason(), Reason::MalformedExtension);
         assert!(check_critical(IAP, "§4.2.1.14", false).unwrap_err().to_string().contains("MUST"));
     }
 
@@ -1237,7 +1239,7 @@ mod tests {
         );
         for (section, needle) in [("duplicate", "1.2.3.4"), ("inhibit_not_critical", "inhibitAnyPolicy")] {
             let error = CertPolicies::from_certificate(&make(section)).unwrap_err();
-            assert_eq!(error.code(), "malformed-policy-extension", "[{section}]");
+            assert_eq!(error.reason(), Reason::MalformedExtension, "[{section}]");
             assert!(error.to_string().contains(needle), "[{section}] {error}");
         }
     }

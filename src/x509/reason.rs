@@ -165,6 +165,12 @@ impl Profile {
     }
 }
 
+impl crate::codes::Coded for Reason {
+    fn code(self) -> &'static str {
+        Reason::code(self)
+    }
+}
+
 impl Reason {
     /// Every reason a chain can be refused for, in the order `docs/reason-codes.md` lists
     /// them (`tests/docs.rs` holds the page to this list). `missing-purpose`, the code of

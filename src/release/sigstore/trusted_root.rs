@@ -36,7 +36,7 @@ pub fn trusted_root_json(cas: &[Vec<Cert>], tsas: &[Vec<Cert>], now: i64) -> Res
         "timestampAuthorities": authorities(tsas, Purpose::Timestamping, "--tsa-trust")?,
     });
     let mut bytes = serde_json::to_vec_pretty(&root)
-        .map_err(|e| ReleaseError::Input(format!("cannot encode the trusted root: {e}")))?;
+        .map_err(|e| ReleaseError::Internal(format!("cannot encode the trusted root: {e}")))?;
     bytes.push(b'\n');
     Ok(bytes)
 }

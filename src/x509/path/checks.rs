@@ -137,13 +137,7 @@ pub(super) fn check_policies<'c>(
 }
 
 pub(super) fn policy_failure(checker: &Checker<'_>, cert: &Cert, error: PolicyError) -> Failure {
-    let reason = match error {
-        PolicyError::NotAccepted { .. } => Reason::PolicyNotAccepted,
-        PolicyError::MapsAnyPolicy { .. } => Reason::BadPolicyMapping,
-        PolicyError::Malformed(_) => Reason::MalformedExtension,
-        PolicyError::TooLarge => Reason::BudgetExceeded,
-    };
-    fail_clone(checker, cert, "policies", reason, format!("{}: {error}", describe(cert)))
+    fail_clone(checker, cert, "policies", error.reason(), format!("{}: {error}", describe(cert)))
 }
 
 pub(super) fn extension<'a, T: der::Decode<'a, Error = der::Error> + AssociatedOid>(
