@@ -103,10 +103,8 @@ fn common_refusals_read_as_snapshotted() {
         });
         let args: Vec<&str> = command.split_whitespace().collect();
         let out = run(&ks, &args);
-        let actual = format!(
-            "$ keyseal {command}\nexit {}\n--- stdout\n{}--- stderr\n{}",
-            out.status, out.stdout, out.stderr
-        );
+        let actual =
+            format!("$ keyseal {command}\nexit {}\n--- stdout\n{}--- stderr\n{}", out.status, out.stdout, out.stderr);
         failures.extend(check(&file, &actual));
         cases += 1;
     }

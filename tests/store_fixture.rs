@@ -99,4 +99,46 @@ fn a_store_written_by_0_1_0_opens_signs_and_decrypts() {
         (run.status, run.stdout)
     };
     assert_eq!(status, 0, "the audit chain written by 0.1.0 and continued now verifies: {report}");
+
+    // 0.1.0 counted one schema sequence (4); each domain now counts its own, and the CA's
+    // and access keys' tables, made then, are not made again when first used.
+    ks.ok(&["ca", "list", "--json"]);
+    ks.ok(&["access", "list", "--json"]);
+    let db = rusqlite::Connection::open(ks.store().join("keyseal.db")).unwrap();
+    let version: u32 = db.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+    assert_eq!(version, 5);
+    for (schema, count) in [("kms", "2"), ("ca", "1"), ("access", "2")] {
+        let stored: Vec<u8> =
+            db.query_row("SELECT value FROM meta WHERE name = ?1", [format!("schema.{schema}")], |r| r.get(0)).unwrap();
+        assert_eq!(String::from_utf8(stored).unwrap(), count, "schema.{schema}");
+    }
+}
+
+#[test]
+fn a_new_store_makes_each_domains_tables_when_it_is_first_used() {
+    let ks = Keyseal::new();
+    ks.ok(&["kms", "list-keys"]);
+    let tables = |ks: &Keyseal| -> Vec<String> {
+        let db = rusqlite::Connection::open(ks.store().join("keyseal.db")).unwrap();
+        let mut statement = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").unwrap();
+        statement.query_map([], |r| r.get(0)).unwrap().map(Result::unwrap).collect()
+    };
+    assert!(!tables(&ks).contains(&"cas".to_string()), "the KMS alone makes no CA tables");
+    ks.ok(&["ca", "list", "--json"]);
+    ks.ok(&["access", "list", "--json"]);
+    let made = tables(&ks);
+    for table in [
+        "keys",
+        "key_versions",
+        "aliases",
+        "audit",
+        "meta",
+        "cas",
+        "certificates",
+        "access_keys",
+        "access_policies",
+        "nonces",
+    ] {
+        assert!(made.contains(&table.to_string()), "{table} missing from {made:?}");
+    }
 }

@@ -4,8 +4,52 @@
 
 use crate::crypto::spec::Algorithm;
 use crate::kms::KmsError;
+use crate::kms::store::{Schema, Store};
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
+
+/// The CA's tables in the store: its CAs and the index of every certificate issued.
+pub const SCHEMA: Schema = Schema {
+    name: "ca",
+    migrations: &[
+        // 1: the CAs and the certificates they issued.
+        "CREATE TABLE cas (
+            name           TEXT PRIMARY KEY,
+            key_id         TEXT NOT NULL,
+            key_version_id TEXT NOT NULL,
+            algorithm      TEXT NOT NULL,
+            serial         TEXT NOT NULL,
+            certificate    BLOB NOT NULL,
+            crl_number     INTEGER NOT NULL DEFAULT 0,
+            crl_url        TEXT,
+            created        INTEGER NOT NULL
+         );
+         CREATE TABLE certificates (
+            serial            TEXT PRIMARY KEY,
+            ca_name           TEXT NOT NULL,
+            subject           TEXT NOT NULL,
+            issuer            TEXT NOT NULL,
+            profile           TEXT NOT NULL,
+            not_before        INTEGER NOT NULL,
+            not_after         INTEGER NOT NULL,
+            key_id            TEXT,
+            key_version_id    TEXT,
+            status            TEXT NOT NULL,
+            revoked_at        INTEGER,
+            revocation_reason TEXT,
+            certificate       BLOB NOT NULL,
+            issued            INTEGER NOT NULL
+         );
+         CREATE INDEX certificates_by_ca ON certificates(ca_name, issued);",
+    ],
+};
+
+/// `store`, with the CA's tables brought up to date: how every CA operation reaches the
+/// index. Call it outside the store's transactions.
+pub fn ready(store: &Store) -> Result<&Store, KmsError> {
+    store.ensure(&SCHEMA)?;
+    Ok(store)
+}
 
 /// A CA the store can sign with.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -49,6 +49,13 @@ pub struct Authority<'a> {
     pub now: i64,
 }
 
+impl<'a> Authority<'a> {
+    /// The CA acting for `principal` at `now`, on a store whose CA tables are up to date.
+    pub fn new(kms: &'a dyn Kms, store: &'a Store, principal: &'a str, now: i64) -> Result<Authority<'a>, CaError> {
+        Ok(Authority { kms, store: index::ready(store)?, principal, now })
+    }
+}
+
 /// `keyseal ca init`: a self-signed root.
 #[derive(Debug, Clone)]
 pub struct InitRequest {

@@ -288,7 +288,7 @@ fn read(flag: &str, path: &std::path::Path, kind: InputKind) -> Result<Vec<u8>, 
 /// Runs one CA command: signing through `kms` (embedded or remote), the index in `store`.
 pub fn run(action: CaAction, kms: &dyn Kms, store: &Store) -> Result<Outcome, CliError> {
     let principal = local_principal();
-    let authority = Authority { kms, store, principal: &principal, now: now_unix() };
+    let authority = Authority::new(kms, store, &principal, now_unix())?;
     match action {
         CaAction::Init(args) => {
             let request = InitRequest {

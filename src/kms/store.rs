@@ -25,110 +25,76 @@ pub const STATEMENT_CACHE: usize = 32;
 /// How long a writer waits for another process's transaction before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// Schema migrations, applied in order; `PRAGMA user_version` records how many ran.
-/// Never edit a released entry: add a new one.
-const MIGRATIONS: &[&str] = &[
-    // 1: keys, versions, aliases, the audit log and store metadata.
-    "CREATE TABLE meta (
-        name  TEXT PRIMARY KEY,
-        value BLOB NOT NULL
-     );
-     CREATE TABLE keys (
-        seq           INTEGER PRIMARY KEY AUTOINCREMENT,
-        key_id        TEXT NOT NULL UNIQUE,
-        key_spec      TEXT NOT NULL,
-        key_usage     TEXT NOT NULL,
-        key_state     TEXT NOT NULL,
-        description   TEXT NOT NULL,
-        creator       TEXT NOT NULL,
-        creation_date INTEGER NOT NULL,
-        delete_date   INTEGER
-     );
-     CREATE TABLE key_versions (
-        seq                INTEGER PRIMARY KEY AUTOINCREMENT,
-        key_id             TEXT NOT NULL REFERENCES keys(key_id) ON DELETE CASCADE,
-        key_version_id     TEXT NOT NULL UNIQUE,
-        creation_date      INTEGER NOT NULL,
-        public_key         BLOB NOT NULL,
-        sealed_private_key BLOB NOT NULL
-     );
-     CREATE INDEX key_versions_by_key ON key_versions(key_id, seq);
-     CREATE TABLE aliases (
-        alias_name    TEXT PRIMARY KEY,
-        key_id        TEXT NOT NULL REFERENCES keys(key_id) ON DELETE CASCADE,
-        creation_date INTEGER NOT NULL
-     );
-     CREATE TABLE audit (
-        seq            INTEGER PRIMARY KEY,
-        time           INTEGER NOT NULL,
-        request_id     TEXT NOT NULL,
-        principal      TEXT NOT NULL,
-        action         TEXT NOT NULL,
-        key_id         TEXT,
-        key_version_id TEXT,
-        algorithm      TEXT,
-        digest         TEXT,
-        result         TEXT NOT NULL,
-        error_code     TEXT,
-        prev_hash      BLOB NOT NULL,
-        hash           BLOB NOT NULL
-     );
-     CREATE INDEX audit_by_key ON audit(key_id, seq);",
-    // 2: the mini-CA: its CAs and the index of every certificate issued; audit details.
-    "ALTER TABLE audit ADD COLUMN detail TEXT;
-     CREATE TABLE cas (
-        name           TEXT PRIMARY KEY,
-        key_id         TEXT NOT NULL,
-        key_version_id TEXT NOT NULL,
-        algorithm      TEXT NOT NULL,
-        serial         TEXT NOT NULL,
-        certificate    BLOB NOT NULL,
-        crl_number     INTEGER NOT NULL DEFAULT 0,
-        crl_url        TEXT,
-        created        INTEGER NOT NULL
-     );
-     CREATE TABLE certificates (
-        serial            TEXT PRIMARY KEY,
-        ca_name           TEXT NOT NULL,
-        subject           TEXT NOT NULL,
-        issuer            TEXT NOT NULL,
-        profile           TEXT NOT NULL,
-        not_before        INTEGER NOT NULL,
-        not_after         INTEGER NOT NULL,
-        key_id            TEXT,
-        key_version_id    TEXT,
-        status            TEXT NOT NULL,
-        revoked_at        INTEGER,
-        revocation_reason TEXT,
-        certificate       BLOB NOT NULL,
-        issued            INTEGER NOT NULL
-     );
-     CREATE INDEX certificates_by_ca ON certificates(ca_name, issued);",
-    // 3: access keys for `keyseal serve` and the policies attached to them.
-    "CREATE TABLE access_keys (
-        access_key_id TEXT PRIMARY KEY,
-        name          TEXT NOT NULL UNIQUE,
-        sealed_secret BLOB NOT NULL,
-        status        TEXT NOT NULL,
-        created       INTEGER NOT NULL
-     );
-     CREATE TABLE access_policies (
-        name        TEXT NOT NULL REFERENCES access_keys(name) ON DELETE CASCADE,
-        policy_name TEXT NOT NULL,
-        document    TEXT NOT NULL,
-        attached    INTEGER NOT NULL,
-        PRIMARY KEY (name, policy_name)
-     );",
-    // 4: request nonces `keyseal serve` has seen, so replay protection holds across
-    // server processes sharing the store (and across restarts).
-    "CREATE TABLE nonces (
-        access_key_id TEXT NOT NULL,
-        nonce         TEXT NOT NULL,
-        seen          INTEGER NOT NULL,
-        PRIMARY KEY (access_key_id, nonce)
-     );
-     CREATE INDEX nonces_by_time ON nonces(seen);",
-];
+/// A domain's tables: its migrations, applied in order, and the name under which the store
+/// counts how many ran (`schema.NAME` in `meta`). Each domain owns its schema: the KMS's is
+/// here, the CA index's in `ca::index`, access keys' in `server::access`. Never edit a
+/// released migration: add one.
+pub struct Schema {
+    /// The domain, as `meta` names its count.
+    pub name: &'static str,
+    /// Its migrations, in order.
+    pub migrations: &'static [&'static str],
+}
+
+/// The KMS's tables: keys, versions, aliases, the audit log and store metadata.
+const KMS_SCHEMA: Schema = Schema {
+    name: "kms",
+    migrations: &[
+        // 1: keys, versions, aliases, the audit log and store metadata.
+        "CREATE TABLE meta (
+            name  TEXT PRIMARY KEY,
+            value BLOB NOT NULL
+         );
+         CREATE TABLE keys (
+            seq           INTEGER PRIMARY KEY AUTOINCREMENT,
+            key_id        TEXT NOT NULL UNIQUE,
+            key_spec      TEXT NOT NULL,
+            key_usage     TEXT NOT NULL,
+            key_state     TEXT NOT NULL,
+            description   TEXT NOT NULL,
+            creator       TEXT NOT NULL,
+            creation_date INTEGER NOT NULL,
+            delete_date   INTEGER
+         );
+         CREATE TABLE key_versions (
+            seq                INTEGER PRIMARY KEY AUTOINCREMENT,
+            key_id             TEXT NOT NULL REFERENCES keys(key_id) ON DELETE CASCADE,
+            key_version_id     TEXT NOT NULL UNIQUE,
+            creation_date      INTEGER NOT NULL,
+            public_key         BLOB NOT NULL,
+            sealed_private_key BLOB NOT NULL
+         );
+         CREATE INDEX key_versions_by_key ON key_versions(key_id, seq);
+         CREATE TABLE aliases (
+            alias_name    TEXT PRIMARY KEY,
+            key_id        TEXT NOT NULL REFERENCES keys(key_id) ON DELETE CASCADE,
+            creation_date INTEGER NOT NULL
+         );
+         CREATE TABLE audit (
+            seq            INTEGER PRIMARY KEY,
+            time           INTEGER NOT NULL,
+            request_id     TEXT NOT NULL,
+            principal      TEXT NOT NULL,
+            action         TEXT NOT NULL,
+            key_id         TEXT,
+            key_version_id TEXT,
+            algorithm      TEXT,
+            digest         TEXT,
+            result         TEXT NOT NULL,
+            error_code     TEXT,
+            prev_hash      BLOB NOT NULL,
+            hash           BLOB NOT NULL
+         );
+         CREATE INDEX audit_by_key ON audit(key_id, seq);",
+        // 2: what an audit entry did, in words.
+        "ALTER TABLE audit ADD COLUMN detail TEXT;",
+    ],
+};
+
+/// The `user_version` of a store that counts its schemas per domain, in `meta`. Stores made
+/// before counted one sequence for all of them (1: the KMS's tables; 2: the audit detail
+/// column and the CA index; 3: access keys; 4: nonces), which `migrate` translates once.
+const PER_DOMAIN: usize = 5;
 
 /// An open store, shared by threads: one writer connection behind a mutex, a pool of
 /// readers, and the queue of writes waiting for the next group commit.
@@ -137,6 +103,8 @@ pub struct Store {
     readers: ReadPool,
     batch: GroupCommit,
     path: PathBuf,
+    /// The domain schemas this process has brought up to date already.
+    ensured: Mutex<Vec<&'static str>>,
 }
 
 impl Store {
@@ -155,7 +123,25 @@ impl Store {
         connection.pragma_update(None, "foreign_keys", "ON")?;
         migrate(&mut connection)?;
         let readers = ReadPool::new(&path, BUSY_TIMEOUT);
-        Ok(Store { writer: Mutex::new(connection), readers, batch: GroupCommit::default(), path })
+        Ok(Store {
+            writer: Mutex::new(connection),
+            readers,
+            batch: GroupCommit::default(),
+            path,
+            ensured: Mutex::new(vec![KMS_SCHEMA.name]),
+        })
+    }
+
+    /// Brings a domain's tables up to date (once per process): what a domain calls before
+    /// it reads or writes its own tables.
+    pub fn ensure(&self, schema: &'static Schema) -> Result<(), KmsError> {
+        let poisoned = || KmsError::internal("the store lock is poisoned");
+        if self.ensured.lock().map_err(|_| poisoned())?.contains(&schema.name) {
+            return Ok(());
+        }
+        self.write(|tx| apply(tx, schema))?;
+        self.ensured.lock().map_err(|_| poisoned())?.push(schema.name);
+        Ok(())
     }
 
     /// The database file.
@@ -263,24 +249,63 @@ fn refuse_unprotected(_dir: &Path) -> Result<(), KmsError> {
     Ok(())
 }
 
+/// Brings the store to the per-domain count and the KMS's tables up to date; the other
+/// domains' tables are brought up to date by [`Store::ensure`] when first used.
 fn migrate(connection: &mut Connection) -> Result<(), KmsError> {
     let tx = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let applied: usize = tx.pragma_query_value(None, "user_version", |row| row.get(0))?;
-    if applied > MIGRATIONS.len() {
-        return Err(KmsError::store(
-            "cannot use this key store",
-            format!(
-                "its schema version {applied} is newer than this keyseal understands ({}); upgrade keyseal",
-                MIGRATIONS.len()
-            ),
-        ));
+    let version: usize = tx.pragma_query_value(None, "user_version", |row| row.get(0))?;
+    if version > PER_DOMAIN {
+        return Err(newer(format!(
+            "its schema version {version} is newer than this keyseal understands ({PER_DOMAIN})"
+        )));
     }
-    for sql in &MIGRATIONS[applied..] {
-        tx.execute_batch(sql)?;
+    if version < PER_DOMAIN {
+        if version > 0 {
+            // A store from before the per-domain count: what its one sequence had applied.
+            let counts =
+                [("kms", version.min(2)), ("ca", usize::from(version >= 2)), ("access", version.saturating_sub(2))];
+            for (name, count) in counts {
+                meta_set(&tx, &format!("schema.{name}"), count.to_string().as_bytes())?;
+            }
+        }
+        tx.pragma_update(None, "user_version", PER_DOMAIN)?;
     }
-    tx.pragma_update(None, "user_version", MIGRATIONS.len())?;
+    apply(&tx, &KMS_SCHEMA)?;
     tx.commit()?;
     Ok(())
+}
+
+/// Runs the migrations of `schema` the store has not run yet, and records how many it has.
+fn apply(tx: &Transaction<'_>, schema: &Schema) -> Result<(), KmsError> {
+    let key = format!("schema.{}", schema.name);
+    let has_meta: bool =
+        tx.query_row("SELECT COUNT(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = 'meta'", [], |r| {
+            r.get(0)
+        })?;
+    let applied = match has_meta.then(|| meta_get(tx, &key)).transpose()?.flatten() {
+        None => 0,
+        Some(count) => String::from_utf8_lossy(&count)
+            .parse::<usize>()
+            .map_err(|_| KmsError::store("cannot use this key store", format!("its {key} is not a count")))?,
+    };
+    if applied > schema.migrations.len() {
+        return Err(newer(format!(
+            "its {} schema version {applied} is newer than this keyseal understands ({})",
+            schema.name,
+            schema.migrations.len()
+        )));
+    }
+    for sql in &schema.migrations[applied..] {
+        tx.execute_batch(sql)?;
+    }
+    if applied < schema.migrations.len() {
+        meta_set(tx, &key, schema.migrations.len().to_string().as_bytes())?;
+    }
+    Ok(())
+}
+
+fn newer(why: String) -> KmsError {
+    KmsError::store("cannot use this key store", format!("{why}; upgrade keyseal"))
 }
 
 /// A value from the `meta` table.
@@ -295,22 +320,6 @@ pub fn meta_set(conn: &Connection, name: &str, value: &[u8]) -> Result<(), KmsEr
     )?
     .execute(params![name, value])?;
     Ok(())
-}
-
-/// Records that `access_key_id` used `nonce` at `now`, forgetting nonces seen before
-/// `forget_before`; false when the pair was seen already (a replay).
-pub fn remember_nonce(
-    conn: &Connection,
-    access_key_id: &str,
-    nonce: &str,
-    now: i64,
-    forget_before: i64,
-) -> Result<bool, KmsError> {
-    conn.prepare_cached("DELETE FROM nonces WHERE seen < ?1")?.execute([forget_before])?;
-    let added = conn
-        .prepare_cached("INSERT OR IGNORE INTO nonces (access_key_id, nonce, seen) VALUES (?1, ?2, ?3)")?
-        .execute(params![access_key_id, nonce, now])?;
-    Ok(added == 1)
 }
 
 /// A key row.
@@ -547,7 +556,8 @@ mod tests {
         let store = Store::open(&dir).unwrap();
         assert_eq!(store.read(|tx| meta_get(tx, "x")).unwrap(), Some(b"1".to_vec()));
         let version: usize = store.read(|tx| Ok(tx.pragma_query_value(None, "user_version", |r| r.get(0))?)).unwrap();
-        assert_eq!(version, MIGRATIONS.len());
+        assert_eq!(version, PER_DOMAIN);
+        assert_eq!(store.read(|tx| meta_get(tx, "schema.kms")).unwrap(), Some(b"2".to_vec()));
         let failed: Result<(), KmsError> = store.write(|tx| {
             meta_set(tx, "x", b"2")?;
             Err(KmsError::internal("stop"))

@@ -134,6 +134,7 @@ fn resolve_signer(
 /// Refuses a chain that holds a certificate this store's own CA has revoked: the CA knows
 /// at once, long before a verifier sees its next CRL.
 fn refuse_revoked(store: &Store, chain: &[x509::Cert]) -> Result<(), ReleaseError> {
+    let store = index::ready(store)?;
     for cert in chain {
         let der = cert.der();
         let serial = cert.tbs_certificate().serial_number().as_bytes();

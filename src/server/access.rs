@@ -7,12 +7,43 @@
 use crate::kms::audit::{self, AuditEntry};
 use crate::kms::error::{ErrorCode, KmsError};
 use crate::kms::ids::new_uuid;
-use crate::kms::store;
+use crate::kms::store::{Schema, Store};
 use crate::kms::{KmsResult, LocalKms};
 use crate::server::policy::Policy;
-use rusqlite::{OptionalExtension, params};
+use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 use zeroize::Zeroizing;
+
+/// Access keys' tables in the store.
+pub const SCHEMA: Schema = Schema {
+    name: "access",
+    migrations: &[
+        // 1: access keys for `keyseal serve` and the policies attached to them.
+        "CREATE TABLE access_keys (
+            access_key_id TEXT PRIMARY KEY,
+            name          TEXT NOT NULL UNIQUE,
+            sealed_secret BLOB NOT NULL,
+            status        TEXT NOT NULL,
+            created       INTEGER NOT NULL
+         );
+         CREATE TABLE access_policies (
+            name        TEXT NOT NULL REFERENCES access_keys(name) ON DELETE CASCADE,
+            policy_name TEXT NOT NULL,
+            document    TEXT NOT NULL,
+            attached    INTEGER NOT NULL,
+            PRIMARY KEY (name, policy_name)
+         );",
+        // 2: request nonces `keyseal serve` has seen, so replay protection holds across
+        // server processes sharing the store (and across restarts).
+        "CREATE TABLE nonces (
+            access_key_id TEXT NOT NULL,
+            nonce         TEXT NOT NULL,
+            seen          INTEGER NOT NULL,
+            PRIMARY KEY (access_key_id, nonce)
+         );
+         CREATE INDEX nonces_by_time ON nonces(seen);",
+    ],
+};
 
 /// The longest SignatureNonce accepted (the SDKs send 32 to 36 characters).
 pub const MAX_NONCE_LEN: usize = 128;
@@ -92,6 +123,12 @@ fn not_found(name: &str) -> KmsError {
 }
 
 impl LocalKms {
+    /// The store, with access keys' tables brought up to date.
+    fn access_store(&self) -> KmsResult<&Store> {
+        self.store().ensure(&SCHEMA)?;
+        Ok(self.store())
+    }
+
     fn audit_access(&self, tx: &rusqlite::Transaction<'_>, action: &str, detail: String) -> KmsResult<()> {
         let mut entry = AuditEntry::new(crate::clock::now_unix(), &new_uuid()?, self.principal(), action);
         entry.detail = Some(detail);
@@ -105,7 +142,7 @@ impl LocalKms {
         let access_key_id = format!("LTAI{}", random_text(20)?.as_str());
         let secret = random_text(30)?;
         let sealed = kek.seal(secret.as_bytes(), &secret_aad(&access_key_id))?;
-        self.store().write(|tx| {
+        self.access_store()?.write(|tx| {
             let taken: Option<String> = tx.query_row("SELECT name FROM access_keys WHERE name = ?1", [name], |r| r.get(0)).optional()?;
             if taken.is_some() {
                 return Err(KmsError::invalid("Name", format!("an access key named {name} exists; delete it first or choose another name")));
@@ -122,7 +159,7 @@ impl LocalKms {
     /// Attaches (or replaces) the policy `policy_name` of access key `name`.
     pub fn attach_policy(&self, name: &str, policy_name: &str, document: &str) -> KmsResult<()> {
         Policy::parse(document).map_err(|e| KmsError::invalid("PolicyDocument", e))?;
-        self.store().write(|tx| {
+        self.access_store()?.write(|tx| {
             let exists: Option<String> = tx.query_row("SELECT name FROM access_keys WHERE name = ?1", [name], |r| r.get(0)).optional()?;
             exists.ok_or_else(|| not_found(name))?;
             tx.execute(
@@ -136,7 +173,7 @@ impl LocalKms {
 
     /// Every access key, by name.
     pub fn list_access_keys(&self) -> KmsResult<Vec<AccessKey>> {
-        self.store().read(|tx| {
+        self.access_store()?.read(|tx| {
             let mut statement =
                 tx.prepare("SELECT access_key_id, name, status, created FROM access_keys ORDER BY name")?;
             let keys = statement
@@ -163,7 +200,7 @@ impl LocalKms {
 
     /// Enables or disables access key `name`.
     pub fn set_access_key_active(&self, name: &str, active: bool) -> KmsResult<()> {
-        self.store().write(|tx| {
+        self.access_store()?.write(|tx| {
             let status = if active { "Active" } else { "Inactive" };
             if tx.execute("UPDATE access_keys SET status = ?2 WHERE name = ?1", params![name, status])? == 0 {
                 return Err(not_found(name));
@@ -174,7 +211,7 @@ impl LocalKms {
 
     /// Deletes access key `name` and its policies.
     pub fn delete_access_key(&self, name: &str) -> KmsResult<()> {
-        self.store().write(|tx| {
+        self.access_store()?.write(|tx| {
             if tx.execute("DELETE FROM access_keys WHERE name = ?1", [name])? == 0 {
                 return Err(not_found(name));
             }
@@ -196,8 +233,8 @@ impl LocalKms {
         }
         let (id, nonce) = (access_key_id.to_string(), nonce.to_string());
         let fresh = self
-            .store()
-            .write_batched_unsynced(move |tx| store::remember_nonce(tx, &id, &nonce, now, now - 2 * window))?;
+            .access_store()?
+            .write_batched_unsynced(move |tx| remember_nonce(tx, &id, &nonce, now, now - 2 * window))?;
         if !fresh {
             return Err(KmsError::new(
                 ErrorCode::NonceUsed,
@@ -211,7 +248,7 @@ impl LocalKms {
     /// one snapshot shows them.
     pub fn credential(&self, access_key_id: &str) -> KmsResult<Credential> {
         type Row = (String, Vec<u8>, String);
-        let found: Option<(Row, Vec<String>)> = self.store().read(|tx| {
+        let found: Option<(Row, Vec<String>)> = self.access_store()?.read(|tx| {
             let row: Option<Row> = tx
                 .prepare_cached("SELECT name, sealed_secret, status FROM access_keys WHERE access_key_id = ?1")?
                 .query_row([access_key_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
@@ -233,4 +270,20 @@ impl LocalKms {
         })?;
         Ok(Credential { name, secret, active: status == "Active", policies })
     }
+}
+
+/// Records that `access_key_id` used `nonce` at `now`, forgetting nonces seen before
+/// `forget_before`; false when the pair was seen already (a replay).
+fn remember_nonce(
+    conn: &Connection,
+    access_key_id: &str,
+    nonce: &str,
+    now: i64,
+    forget_before: i64,
+) -> Result<bool, KmsError> {
+    conn.prepare_cached("DELETE FROM nonces WHERE seen < ?1")?.execute([forget_before])?;
+    let added = conn
+        .prepare_cached("INSERT OR IGNORE INTO nonces (access_key_id, nonce, seen) VALUES (?1, ?2, ?3)")?
+        .execute(params![access_key_id, nonce, now])?;
+    Ok(added == 1)
 }

@@ -429,7 +429,7 @@ mod tests {
             .unwrap();
         let kms = LocalKms::open(dir.path(), crate::kms::seal::SecretSource::Unavailable, "t").unwrap();
         let again = LocalKms::open(dir.path(), crate::kms::seal::SecretSource::Unavailable, "t").unwrap();
-        assert!(kms.remember_nonce("A", "n1", 0, CLOCK_SKEW_SECONDS).is_ok());
+        kms.remember_nonce("A", "n1", 0, CLOCK_SKEW_SECONDS).unwrap();
         // Another process on the same store sees it.
         assert_eq!(again.remember_nonce("A", "n1", 5, CLOCK_SKEW_SECONDS).unwrap_err().code, ErrorCode::NonceUsed);
         assert!(again.remember_nonce("B", "n1", 5, CLOCK_SKEW_SECONDS).is_ok(), "nonces are per access key");

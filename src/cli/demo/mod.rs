@@ -215,7 +215,7 @@ impl Tour<'_> {
     /// in the KMS; returns the root.
     fn certificates(&self, keys: &SigningKeys) -> Result<Issued, CliError> {
         let principal = local_principal();
-        let authority = Authority { kms: self.kms, store: self.kms.store(), principal: &principal, now: now_unix() };
+        let authority = Authority::new(self.kms, self.kms.store(), &principal, now_unix())?;
         let (root_name, ca_name) = (format!("demo-root-{}", self.run_id), format!("demo-release-ca-{}", self.run_id));
         let ((root_key, root_version), (ca_key, ca_version)) = (&keys.root, &keys.release_ca);
         let subject = "CN=keyseal demo root,O=keyseal demo";
