@@ -24,7 +24,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root="$(pwd)"
 
-# group | files (globs, space-separated) | the test binaries that exercise them
+# group | files (globs, space-separated) | the tests that exercise them: --lib for the unit
+# tests, --test NAME for the module NAME of the end-to-end crate (tests/it/NAME.rs)
 groups=(
     "name|src/x509/name.rs|--lib --test pkits --test rfc5280_profile --test hostile_paths"
     "path|src/x509/path/*.rs|--lib --test pkits --test rfc5280_profile --test verifier --test hostile_paths"
@@ -122,12 +123,26 @@ for group in "${groups[@]}"; do
         mv "$out/unviable-all.new" "$out/unviable-all.txt"
     fi
     echo "== $name: $(field 2 "$group") against ${tests[*]}" >&2
-    # The test selection goes to every cargo invocation (-C), so that each mutant's build
-    # compiles and links only these test binaries, not all of them.
+    # The end-to-end tests are one binary (tests/it); --test NAME selects its module NAME
+    # by a test-name filter, and --lib the unit tests (all named ...::tests::...). The
+    # binaries go to every cargo invocation (-C), so that each mutant's build compiles and
+    # links only these; the filters go to the test binaries (after the second --).
     cargo_args=()
-    for arg in "${tests[@]}"; do cargo_args+=(-C "$arg"); done
+    filters=()
+    set -- "${tests[@]}"
+    while [ $# -gt 0 ]; do
+        case "$1" in
+            --lib) cargo_args+=(-C --lib); filters+=("::tests::"); shift ;;
+            --test) filters+=("$2::"); shift 2 ;;
+            *) echo "mutants.sh: group $name: unknown test selection $1" >&2; exit 2 ;;
+        esac
+    done
+    if [ ${#filters[@]} -gt $([ "${cargo_args[*]}" = "-C --lib" ] && echo 1 || echo 0) ]; then
+        cargo_args+=(-C --test -C it)
+    fi
     (cd "$tree" && cargo mutants --in-place --profile mutants --no-shuffle \
-        --output "$out" "${iterate[@]}" "${files[@]}" "${in_diff[@]}" "${cargo_args[@]}") >&2 || true
+        --output "$out" "${iterate[@]}" "${files[@]}" "${in_diff[@]}" "${cargo_args[@]}" \
+        -- -- "${filters[@]}") >&2 || true
     # outcomes.json: one outcome per mutant, and the baseline.
     python3 - "$out/mutants.out/outcomes.json" "$name" >>"$summary" <<'EOF'
 import json, os, sys

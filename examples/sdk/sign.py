@@ -12,7 +12,7 @@ keyseal serve speaks the KMS OpenAPI 2016-01-20, so the SDK needs nothing of key
 the endpoint as host:port, https (the server's certificate is checked against KEYSEAL_CA,
 given per call as RuntimeOptions(ca=...)), and a region id the SDK requires and keyseal
 ignores. Against Alibaba Cloud KMS the same script runs with its endpoint
-(kms.REGION.aliyuncs.com) and no KEYSEAL_CA. tests/sdk_interop.rs runs this file.
+(kms.REGION.aliyuncs.com) and no KEYSEAL_CA. tests/it/sdk_interop.rs runs this file.
 """
 import base64
 import hashlib

@@ -11,11 +11,11 @@
 # makes the last certificate the anchor). The header: byte 0 is purpose "any" with the
 # case's initial-explicit-policy, -policy-mapping-inhibit and -any-policy-inhibit bits, and
 # the policy-set bit when the case names a user-initial-policy-set; then the time,
-# 2024-01-01T00:00:00Z (tests/pkits.rs uses it too; PKITS is valid 2010–2030), as a
+# 2024-01-01T00:00:00Z (tests/it/pkits.rs uses it too; PKITS is valid 2010–2030), as a
 # big-endian i64; then, with a policy set, its bit mask over the test policies
 # 2.16.840.1.101.3.2.1.48.1..6 (see fuzz/fuzz_targets/path_validation.rs).
 #
-# Cases with "revocation": false in pkits.json get no CRLs, as in tests/pkits.rs.
+# Cases with "revocation": false in pkits.json get no CRLs, as in tests/it/pkits.rs.
 # Deterministic: the same fixtures always give the same bytes. Needs jq.
 # Run by make-seeds.sh; can be run alone (it replaces only the pkits-* seeds).
 set -euo pipefail

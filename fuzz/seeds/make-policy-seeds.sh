@@ -38,7 +38,7 @@ seed sign-via-alias kms:AsymmetricSign "$key,$alias" "$sign_only"
 seed sign-by-key-id kms:AsymmetricSign "$key" "$sign_only"
 seed decrypt-via-alias kms:AsymmetricDecrypt "$key,$alias" "$sign_only"
 seed create-key kms:CreateKey "acs:kms:local:0:key" "$sign_only"
-# Admin, with an explicit Deny on one key's ARN (tests/remote.rs) or on signing (sdk_interop).
+# Admin, with an explicit Deny on one key's ARN (tests/it/remote.rs) or on signing (sdk_interop).
 seed admin-list-aliases kms:ListAliases "acs:kms:local:0:alias" "$admin"
 seed deny-key-via-alias kms:AsymmetricSign "$key,$alias" "$admin" "$deny_key"
 seed deny-sign-two-resources KMS:asymmetricsign "$key,$alias|acs:kms:local:0:alias/other" "$deny_sign"

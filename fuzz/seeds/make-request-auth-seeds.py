@@ -1,5 +1,5 @@
 """Makes fuzz/seeds/request_auth/: real requests of the official Alibaba Cloud KMS Python
-SDK (alibabacloud-kms20160120, as tests/sdk_interop.rs pins it), ACS3-HMAC-SHA256 and the
+SDK (alibabacloud-kms20160120, as tests/it/sdk_interop.rs pins it), ACS3-HMAC-SHA256 and the
 older HMAC-SHA1 ("v2") form, captured by a one-shot HTTP server on 127.0.0.1 and written
 in the request_auth target's layout: a flags byte, then the request as HTTP/1.1 text.
 

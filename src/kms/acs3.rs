@@ -1,10 +1,10 @@
 //! ACS3-HMAC-SHA256, the request signature of the KMS OpenAPI, in one place for both
 //! sides: `RemoteKms` signs with it ([`sign`]) and `keyseal serve` checks it. The
 //! canonical forms are Alibaba Cloud's OpenAPI signature V3 ("ACS3-HMAC-SHA256"), as its
-//! SDKs implement it (`tests/acs3_sdk.rs` compares with the official Python signer).
+//! SDKs implement it (`tests/it/acs3_sdk.rs` compares with the official Python signer).
 //!
 //! [`sign`] is a pure function of the request, the clock reading and the nonce, so that
-//! `tests/acs3_sdk.rs` can hold its output against the official SDK's signer byte for
+//! `tests/it/acs3_sdk.rs` can hold its output against the official SDK's signer byte for
 //! byte: a request keyseal signs must verify at the cloud KMS exactly as the SDK's does.
 
 use hmac::{Hmac, KeyInit, Mac};
@@ -115,7 +115,7 @@ pub const EMPTY_BODY_SHA256: &str = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649
 /// that matter to the cloud KMS (`host`, `accept`, every `x-acs-*` one), the parameters in
 /// the query, and the Authorization over all of them. The SDK also signs its
 /// `user-agent` and an `x-acs-credentials-provider` naming its credentials class; neither
-/// is checked by the service, so keyseal sends neither (see `tests/acs3_sdk.rs`).
+/// is checked by the service, so keyseal sends neither (see `tests/it/acs3_sdk.rs`).
 pub fn sign(request: &Request<'_>) -> Signed {
     let mut headers = BTreeMap::new();
     let mut set = |name: &str, value: &str| headers.insert(name.to_string(), value.to_string());

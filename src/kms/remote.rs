@@ -1,6 +1,6 @@
 //! RemoteKms: the `Kms` trait over the KMS OpenAPI wire protocol, signing each request with
 //! ACS3-HMAC-SHA256 as the official SDKs do (`acs3::sign`, checked against the SDK's own
-//! signer by `tests/acs3_sdk.rs`), so the same keyseal works against `keyseal serve` on
+//! signer by `tests/it/acs3_sdk.rs`), so the same keyseal works against `keyseal serve` on
 //! another host or against Alibaba Cloud KMS itself, with a long-term access key or with
 //! STS credentials from a RAM role (the security token is sent as the SDK sends it). Connection
 //! failures and 5xx answers are retried with backoff for reads and signing, never for

@@ -81,7 +81,7 @@ pub struct AttestationReport {
 }
 
 impl AttestationFailure {
-    /// Every failure, as `docs/reason-codes.md` lists them (`tests/docs.rs` checks the page).
+    /// Every failure, as `docs/reason-codes.md` lists them (`tests/it/docs.rs` checks the page).
     pub const ALL: &'static [AttestationFailure] = &[
         AttestationFailure::KeyMismatch,
         AttestationFailure::ChainInvalid,

@@ -82,7 +82,7 @@ impl crate::codes::Coded for TokenReason {
 }
 
 impl TokenReason {
-    /// Every reason, as `docs/reason-codes.md` lists them (`tests/docs.rs` checks the page).
+    /// Every reason, as `docs/reason-codes.md` lists them (`tests/it/docs.rs` checks the page).
     pub const ALL: &'static [TokenReason] = &[
         TokenReason::MalformedToken,
         TokenReason::NotGranted,

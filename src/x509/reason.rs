@@ -173,7 +173,7 @@ impl crate::codes::Coded for Reason {
 
 impl Reason {
     /// Every reason a chain can be refused for, in the order `docs/reason-codes.md` lists
-    /// them (`tests/docs.rs` holds the page to this list). `missing-purpose`, the code of
+    /// them (`tests/it/docs.rs` holds the page to this list). `missing-purpose`, the code of
     /// `MissingPurpose(Any)`, is left out: `--purpose any` asks for no extendedKeyUsage.
     pub const ALL: &'static [Reason] = &[
         Reason::MalformedCertificate,

@@ -1,4 +1,4 @@
-"""What the official KMS SDK signs, for tests/acs3_sdk.rs.
+"""What the official KMS SDK signs, for tests/it/acs3_sdk.rs.
 
 Reads {"cases": [...]} as JSON on stdin; each case names an action, its parameters, the
 host, a fixed date and nonce, an access key (and optionally an STS security token), and

@@ -1,5 +1,5 @@
 """Drives `keyseal serve` with the official Alibaba Cloud KMS Python SDK
-(alibabacloud-kms20160120 3.3.1, pinned in tests/sdk_interop.rs), as a cloud user would.
+(alibabacloud-kms20160120 3.3.1, pinned in tests/it/sdk_interop.rs), as a cloud user would.
 
 Environment: KEYSEAL_ENDPOINT (host:port), ADMIN_AK/ADMIN_SECRET (allowed everything),
 SIGNER_AK/SIGNER_SECRET (only kms:AsymmetricSign on alias/release), DENIED_AK/DENIED_SECRET

@@ -1,4 +1,4 @@
-"""The official KMS SDK with STS credentials against `keyseal serve`, for tests/sts.rs:
+"""The official KMS SDK with STS credentials against `keyseal serve`, for tests/it/sts.rs:
 both signature forms are refused with InvalidParameter, naming where the token was.
 
 Environment: KEYSEAL_ENDPOINT (host:port), AK/SECRET (an access key of the server, allowed

@@ -5,7 +5,7 @@
 //! encrypted and decrypted, and the audit log checked.
 //!
 //! Every printed command is what the step did, naming the files the demo leaves in its
-//! directory, so the transcript can be replayed by hand (tests/demo.rs does). Running it
+//! directory, so the transcript can be replayed by hand (tests/it/demo.rs does). Running it
 //! again on the same store works: it makes new keys and CAs (names carry a random run id),
 //! moves its alias, and clears and reuses its directory (see `dir`).
 
