@@ -66,10 +66,24 @@ impl Backend for AwsLc {
         }
     }
 
+    /// Encrypts `plaintext` with RSA-OAEP (empty label); the caller has checked its length.
     fn encrypt(&self, algorithm: Algorithm, public_spki: &[u8], plaintext: &[u8]) -> Result<Vec<u8>, KeyError> {
-        encrypt(algorithm, public_spki, plaintext)
+        let key = PublicEncryptingKey::from_der(public_spki)
+            .ok()
+            .and_then(|key| OaepPublicEncryptingKey::new(key).ok())
+            .ok_or(KeyError::MalformedKey("RSA public"))?;
+        let mut ciphertext = vec![0; key.ciphertext_size()];
+        let written = key
+            .encrypt(oaep(algorithm), plaintext, &mut ciphertext, None)
+            .map_err(|_| KeyError::Provider("RSA-OAEP encryption"))?
+            .len();
+        ciphertext.truncate(written);
+        Ok(ciphertext)
     }
 
+    /// Decrypts an RSA-OAEP `ciphertext` with OAEP label `label`. aws-lc checks the whole
+    /// encoding (the leading zero octet included) in constant time and reports every failure
+    /// alike, so it becomes the one [`KeyError::DecryptionFailed`].
     fn decrypt(
         &self,
         algorithm: Algorithm,
@@ -77,7 +91,18 @@ impl Backend for AwsLc {
         ciphertext: &[u8],
         label: &[u8],
     ) -> Result<Zeroizing<Vec<u8>>, KeyError> {
-        decrypt(algorithm, private_pkcs8, ciphertext, label)
+        let key = PrivateDecryptingKey::from_pkcs8(private_pkcs8)
+            .ok()
+            .and_then(|key| OaepPrivateDecryptingKey::new(key).ok())
+            .ok_or(KeyError::MalformedKey("RSA private"))?;
+        let mut plaintext = Zeroizing::new(vec![0; key.min_output_size()]);
+        let label = (!label.is_empty()).then_some(label);
+        let len = key
+            .decrypt(oaep(algorithm), ciphertext, &mut plaintext, label)
+            .map_err(|_| KeyError::DecryptionFailed)?
+            .len();
+        plaintext.truncate(len);
+        Ok(plaintext)
     }
 }
 
@@ -161,42 +186,6 @@ fn verify_p256(public_spki: &[u8], digest: &[u8], signature: &[u8]) -> Result<bo
     let key = ParsedPublicKey::new(&ECDSA_P256_SHA256_ASN1, public_spki)
         .map_err(|_| KeyError::MalformedKey("EC_P256 public"))?;
     Ok(key.verify_digest_sig(&sha256(digest)?, signature).is_ok())
-}
-
-/// Encrypts `plaintext` with RSA-OAEP (empty label); the caller has checked its length.
-fn encrypt(algorithm: Algorithm, public_spki: &[u8], plaintext: &[u8]) -> Result<Vec<u8>, KeyError> {
-    let key = PublicEncryptingKey::from_der(public_spki)
-        .ok()
-        .and_then(|key| OaepPublicEncryptingKey::new(key).ok())
-        .ok_or(KeyError::MalformedKey("RSA public"))?;
-    let mut ciphertext = vec![0; key.ciphertext_size()];
-    let written = key
-        .encrypt(oaep(algorithm), plaintext, &mut ciphertext, None)
-        .map_err(|_| KeyError::Provider("RSA-OAEP encryption"))?
-        .len();
-    ciphertext.truncate(written);
-    Ok(ciphertext)
-}
-
-/// Decrypts an RSA-OAEP `ciphertext` with OAEP label `label`. aws-lc checks the whole
-/// encoding (the leading zero octet included) in constant time and reports every failure
-/// alike, so it becomes the one [`KeyError::DecryptionFailed`].
-fn decrypt(
-    algorithm: Algorithm,
-    private_pkcs8: &[u8],
-    ciphertext: &[u8],
-    label: &[u8],
-) -> Result<Zeroizing<Vec<u8>>, KeyError> {
-    let key = PrivateDecryptingKey::from_pkcs8(private_pkcs8)
-        .ok()
-        .and_then(|key| OaepPrivateDecryptingKey::new(key).ok())
-        .ok_or(KeyError::MalformedKey("RSA private"))?;
-    let mut plaintext = Zeroizing::new(vec![0; key.min_output_size()]);
-    let label = (!label.is_empty()).then_some(label);
-    let len =
-        key.decrypt(oaep(algorithm), ciphertext, &mut plaintext, label).map_err(|_| KeyError::DecryptionFailed)?.len();
-    plaintext.truncate(len);
-    Ok(plaintext)
 }
 
 fn oaep(algorithm: Algorithm) -> &'static OaepAlgorithm {

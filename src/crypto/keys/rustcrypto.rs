@@ -22,14 +22,40 @@ impl Backend for RustCrypto {
         "RustCrypto"
     }
 
+    /// Generates a new key pair of `spec` from the operating system's RNG.
     fn generate(&self, spec: KeySpec) -> Result<KeyPair, KeyError> {
-        generate(spec)
+        let (private, public) = match spec {
+            KeySpec::Rsa2048 => {
+                let key =
+                    rsa::PrivateKey::new(&mut SysRng, 2048).map_err(|_| KeyError::Provider("RSA key generation"))?;
+                let public = key.to_public_key().to_public_key_der();
+                (key.to_pkcs8_der(), public)
+            }
+            KeySpec::EcP256 => {
+                let key = p256::ecdsa::SigningKey::try_generate_from_rng(&mut SysRng)
+                    .map_err(|_| KeyError::Provider("EC key generation"))?;
+                (key.to_pkcs8_der(), key.verifying_key().to_public_key_der())
+            }
+            KeySpec::EcP256k => {
+                let key = k256::ecdsa::SigningKey::try_generate_from_rng(&mut SysRng)
+                    .map_err(|_| KeyError::Provider("EC key generation"))?;
+                (key.to_pkcs8_der(), key.verifying_key().to_public_key_der())
+            }
+        };
+        let private = private.map_err(|_| KeyError::Provider("PKCS#8 encoding"))?;
+        let public = public.map_err(|_| KeyError::Provider("SPKI encoding"))?;
+        Ok(KeyPair {
+            private_pkcs8: Zeroizing::new(private.as_bytes().to_vec()),
+            public_spki: public.as_bytes().to_vec(),
+        })
     }
 
     fn parse(&self, spec: KeySpec, private_pkcs8: &[u8]) -> Result<Box<dyn PrivateKey>, KeyError> {
         Ok(Box::new(SigningKey::parse(spec, private_pkcs8)?))
     }
 
+    /// Verifies `signature` over a SHA-256 `digest` with `crypto::PublicKey`, the check the
+    /// certificate verifier uses too (see `keys::verify_digest` for the rules).
     fn verify_digest(
         &self,
         spec: KeySpec,
@@ -38,13 +64,42 @@ impl Backend for RustCrypto {
         digest: &[u8],
         signature: &[u8],
     ) -> Result<bool, KeyError> {
-        verify_digest(spec, algorithm, public_spki, digest, signature)
+        let malformed = || {
+            KeyError::MalformedKey(match spec {
+                KeySpec::Rsa2048 => "RSA public",
+                KeySpec::EcP256 => "EC_P256 public",
+                KeySpec::EcP256k => "EC_P256K public",
+            })
+        };
+        let key = PublicKey::from_spki(public_spki).map_err(|_| malformed())?;
+        if key.spec() != Some(spec) {
+            return Err(malformed());
+        }
+        let scheme = match algorithm {
+            Algorithm::RsaPssSha256 => Scheme::Pss { hash: Hash::Sha256, salt_len: 32 },
+            Algorithm::EcdsaSha256 => Scheme::Ecdsa,
+            _ => Scheme::Pkcs1(Hash::Sha256),
+        };
+        key.verify_prehash(scheme, digest, signature).map_err(|_| malformed())
     }
 
+    /// Encrypts `plaintext` with RSA-OAEP (empty label); the caller has checked its length.
     fn encrypt(&self, algorithm: Algorithm, public_spki: &[u8], plaintext: &[u8]) -> Result<Vec<u8>, KeyError> {
-        encrypt(algorithm, public_spki, plaintext)
+        let key = rsa_public(public_spki)?;
+        let ciphertext = if algorithm == Algorithm::RsaesOaepSha256 {
+            key.oaep_encrypt::<Sha256>(plaintext)
+        } else {
+            key.oaep_encrypt::<sha1::Sha1>(plaintext)
+        };
+        ciphertext.map_err(|_| KeyError::Provider("RSA-OAEP encryption"))
     }
 
+    /// Decrypts an RSA-OAEP `ciphertext` (blinded) with OAEP label `label`.
+    ///
+    /// rsa 0.10 ignores the leading octet of the encoded message, which RFC 8017 §7.1.2
+    /// step 3.g requires to be zero (Wycheproof "First byte is 1"). keyseal checks it with a
+    /// second private-key operation, always run and folded into one error, so no failure is
+    /// told apart from another (Manger's attack needs exactly that oracle).
     fn decrypt(
         &self,
         algorithm: Algorithm,
@@ -52,32 +107,20 @@ impl Backend for RustCrypto {
         ciphertext: &[u8],
         label: &[u8],
     ) -> Result<Zeroizing<Vec<u8>>, KeyError> {
-        decrypt(algorithm, private_pkcs8, ciphertext, label)
+        let key = rsa_private(private_pkcs8)?;
+        let plaintext = if algorithm == Algorithm::RsaesOaepSha256 {
+            key.decrypt_blinded(&mut SysRng, oaep_padding::<Sha256>(label), ciphertext)
+        } else {
+            key.decrypt_blinded(&mut SysRng, oaep_padding::<sha1::Sha1>(label), ciphertext)
+        };
+        // Zeroizing before the check, so a refused plaintext is wiped as well.
+        let plaintext = plaintext.map(Zeroizing::new);
+        let leading_zero = oaep_leading_octet_is_zero(&key, ciphertext);
+        match plaintext {
+            Ok(plaintext) if leading_zero => Ok(plaintext),
+            _ => Err(KeyError::DecryptionFailed),
+        }
     }
-}
-
-/// Generates a new key pair of `spec` from the operating system's RNG.
-fn generate(spec: KeySpec) -> Result<KeyPair, KeyError> {
-    let (private, public) = match spec {
-        KeySpec::Rsa2048 => {
-            let key = rsa::PrivateKey::new(&mut SysRng, 2048).map_err(|_| KeyError::Provider("RSA key generation"))?;
-            let public = key.to_public_key().to_public_key_der();
-            (key.to_pkcs8_der(), public)
-        }
-        KeySpec::EcP256 => {
-            let key = p256::ecdsa::SigningKey::try_generate_from_rng(&mut SysRng)
-                .map_err(|_| KeyError::Provider("EC key generation"))?;
-            (key.to_pkcs8_der(), key.verifying_key().to_public_key_der())
-        }
-        KeySpec::EcP256k => {
-            let key = k256::ecdsa::SigningKey::try_generate_from_rng(&mut SysRng)
-                .map_err(|_| KeyError::Provider("EC key generation"))?;
-            (key.to_pkcs8_der(), key.verifying_key().to_public_key_der())
-        }
-    };
-    let private = private.map_err(|_| KeyError::Provider("PKCS#8 encoding"))?;
-    let public = public.map_err(|_| KeyError::Provider("SPKI encoding"))?;
-    Ok(KeyPair { private_pkcs8: Zeroizing::new(private.as_bytes().to_vec()), public_spki: public.as_bytes().to_vec() })
 }
 
 /// A parsed private key. The key types zeroize their secrets when dropped.
@@ -140,77 +183,11 @@ impl PrivateKey for SigningKey {
     }
 }
 
-/// Verifies `signature` over a SHA-256 `digest` with `crypto::PublicKey`, the check the
-/// certificate verifier uses too (see `keys::verify_digest` for the rules).
-fn verify_digest(
-    spec: KeySpec,
-    algorithm: Algorithm,
-    public_spki: &[u8],
-    digest: &[u8],
-    signature: &[u8],
-) -> Result<bool, KeyError> {
-    let malformed = || {
-        KeyError::MalformedKey(match spec {
-            KeySpec::Rsa2048 => "RSA public",
-            KeySpec::EcP256 => "EC_P256 public",
-            KeySpec::EcP256k => "EC_P256K public",
-        })
-    };
-    let key = PublicKey::from_spki(public_spki).map_err(|_| malformed())?;
-    if key.spec() != Some(spec) {
-        return Err(malformed());
-    }
-    let scheme = match algorithm {
-        Algorithm::RsaPssSha256 => Scheme::Pss { hash: Hash::Sha256, salt_len: 32 },
-        Algorithm::EcdsaSha256 => Scheme::Ecdsa,
-        _ => Scheme::Pkcs1(Hash::Sha256),
-    };
-    key.verify_prehash(scheme, digest, signature).map_err(|_| malformed())
-}
-
 /// The modulus size in bits of an RSA SubjectPublicKeyInfo, if the rsa crate accepts the
 /// key (1024..=8192 bits, 2 <= e < 2^33): the one rule for usable RSA public keys, whichever
 /// provider then does the work, so a key is never accepted by one and refused by the other.
 pub(super) fn rsa_public_bits(public_spki: &[u8]) -> Result<usize, KeyError> {
     PublicKey::from_spki(public_spki).ok().and_then(|key| key.rsa_bits()).ok_or(KeyError::MalformedKey("RSA public"))
-}
-
-/// Encrypts `plaintext` with RSA-OAEP (empty label); the caller has checked its length.
-fn encrypt(algorithm: Algorithm, public_spki: &[u8], plaintext: &[u8]) -> Result<Vec<u8>, KeyError> {
-    let key = rsa_public(public_spki)?;
-    let ciphertext = if algorithm == Algorithm::RsaesOaepSha256 {
-        key.oaep_encrypt::<Sha256>(plaintext)
-    } else {
-        key.oaep_encrypt::<sha1::Sha1>(plaintext)
-    };
-    ciphertext.map_err(|_| KeyError::Provider("RSA-OAEP encryption"))
-}
-
-/// Decrypts an RSA-OAEP `ciphertext` (blinded) with OAEP label `label`.
-///
-/// rsa 0.10 ignores the leading octet of the encoded message, which RFC 8017 §7.1.2
-/// step 3.g requires to be zero (Wycheproof "First byte is 1"). keyseal checks it with a
-/// second private-key operation, always run and folded into one error, so no failure is
-/// told apart from another (Manger's attack needs exactly that oracle).
-fn decrypt(
-    algorithm: Algorithm,
-    private_pkcs8: &[u8],
-    ciphertext: &[u8],
-    label: &[u8],
-) -> Result<Zeroizing<Vec<u8>>, KeyError> {
-    let key = rsa_private(private_pkcs8)?;
-    let plaintext = if algorithm == Algorithm::RsaesOaepSha256 {
-        key.decrypt_blinded(&mut SysRng, oaep_padding::<Sha256>(label), ciphertext)
-    } else {
-        key.decrypt_blinded(&mut SysRng, oaep_padding::<sha1::Sha1>(label), ciphertext)
-    };
-    // Zeroizing before the check, so a refused plaintext is wiped as well.
-    let plaintext = plaintext.map(Zeroizing::new);
-    let leading_zero = oaep_leading_octet_is_zero(&key, ciphertext);
-    match plaintext {
-        Ok(plaintext) if leading_zero => Ok(plaintext),
-        _ => Err(KeyError::DecryptionFailed),
-    }
 }
 
 /// Whether the RSA decryption of `ciphertext` fits in k-1 octets, i.e. its encoded
