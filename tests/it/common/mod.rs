@@ -109,24 +109,7 @@ impl Keyseal {
     /// `ca init`: a root CA `name` on a KMS key version, valid `days` days, its
     /// certificate written to `out`; returns the JSON summary.
     pub fn ca_init(&self, name: &str, key_id: &str, version: &str, subject: &str, days: &str, out: &Path) -> Value {
-        let out = path(out);
-        self.ok(&[
-            "ca",
-            "init",
-            "--name",
-            name,
-            "--key-id",
-            key_id,
-            "--key-version-id",
-            version,
-            "--subject",
-            subject,
-            "--days",
-            days,
-            "--out",
-            out,
-            "--json",
-        ])
+        self.ca_command(&["init", "--name", name], [key_id, version, subject, days], out)
     }
 
     /// `ca issue`: a `profile` certificate from CA `ca` for a KMS key version, valid
@@ -142,26 +125,16 @@ impl Keyseal {
         days: &str,
         out: &Path,
     ) -> Value {
-        let out = path(out);
-        self.ok(&[
-            "ca",
-            "issue",
-            "--ca",
-            ca,
-            "--profile",
-            profile,
-            "--key-id",
-            key_id,
-            "--key-version-id",
-            version,
-            "--subject",
-            subject,
-            "--days",
-            days,
-            "--out",
-            out,
-            "--json",
-        ])
+        self.ca_command(&["issue", "--ca", ca, "--profile", profile], [key_id, version, subject, days], out)
+    }
+
+    /// `ca ACTION...` for the key version `[key id, version id]` with `[subject, days]`.
+    fn ca_command(&self, action: &[&str], [key_id, version, subject, days]: [&str; 4], out: &Path) -> Value {
+        let mut args = vec!["ca"];
+        args.extend_from_slice(action);
+        args.extend(["--key-id", key_id, "--key-version-id", version, "--subject", subject, "--days", days]);
+        args.extend(["--out", path(out), "--json"]);
+        self.ok(&args)
     }
 
     /// Runs and requires success; returns stdout as text.
