@@ -6,6 +6,7 @@ use crate::cli::key_args::SigningKeyArgs;
 use crate::cli::{CliError, Outcome, print_json};
 use crate::crypto::keys;
 use crate::kms::Kms;
+use crate::kms::store::Store;
 use crate::quote::{escape_text, quote_path};
 use crate::release::ReleaseError;
 use crate::release::attest::{AttestOptions, attest};
@@ -126,7 +127,9 @@ pub struct VerifyAttestationArgs {
 }
 
 /// Runs `keyseal attest`.
-pub fn run_attest(args: AttestArgs, kms: &dyn Kms) -> Result<Outcome, CliError> {
+/// `ca_index`: this host's store, when it has one, whose CA index a `--cert` chain must
+/// not hold a revoked certificate of.
+pub fn run_attest(args: AttestArgs, kms: &dyn Kms, ca_index: Option<&Store>) -> Result<Outcome, CliError> {
     let (predicate_type, predicate) = match (&args.predicate_type, &args.predicate) {
         (Some(predicate_type), Some(path)) => (predicate_type.clone(), read_predicate(path)?),
         _ => (provenance::PREDICATE_TYPE.to_string(), provenance_predicate(&args)?),
@@ -148,7 +151,7 @@ pub fn run_attest(args: AttestArgs, kms: &dyn Kms) -> Result<Outcome, CliError> 
         out: args.out,
         threads: default_threads(),
     };
-    let summary = attest(kms, &options, &|_| {})?;
+    let summary = attest(kms, &options, ca_index, &|_| {})?;
     if args.json {
         print_json(&summary)?;
         return Ok(Outcome::Success);

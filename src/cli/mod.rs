@@ -186,6 +186,15 @@ pub fn run(cli: Cli) -> Result<Outcome, CliError> {
     let endpoint_ca = env::path_or(endpoint_ca, env::ENDPOINT_CA);
     // Only commands that use keys open the store; `verify` works with none.
     let local = || open_local(&store_dir(store.as_deref())?, secret_source(key_file.clone()));
+    // Signing remotely, a `--cert` chain is still checked against this host's CA index,
+    // when this host has a store.
+    let ca_index = || -> Result<Option<crate::kms::store::Store>, KmsError> {
+        store_dir(store.as_deref())
+            .ok()
+            .filter(|dir| dir.join(crate::kms::store::DB_FILE).is_file())
+            .map(|dir| crate::kms::store::Store::open(&dir))
+            .transpose()
+    };
     let remote = || -> Result<Option<RemoteKms>, KmsError> {
         let Some(endpoint) = &endpoint else { return Ok(None) };
         let access_key_id = std::env::var("KEYSEAL_ACCESS_KEY_ID").unwrap_or_default();
@@ -224,15 +233,7 @@ pub fn run(cli: Cli) -> Result<Outcome, CliError> {
             }
         },
         Command::Sign(args) => match remote()? {
-            // Signing remotely, the CA index is still consulted when this host has a store.
-            Some(remote) => {
-                let index = store_dir(store.as_deref())
-                    .ok()
-                    .filter(|dir| dir.join(crate::kms::store::DB_FILE).is_file())
-                    .map(|dir| crate::kms::store::Store::open(&dir))
-                    .transpose()?;
-                release::sign(args, &remote, index.as_ref())
-            }
+            Some(remote) => release::sign(args, &remote, ca_index()?.as_ref()),
             None => {
                 let local = local()?;
                 release::sign(args, &local, Some(local.store()))
@@ -241,8 +242,11 @@ pub fn run(cli: Cli) -> Result<Outcome, CliError> {
         Command::Verify(args) => release::verify(args),
         Command::VerifyAttestation(args) => attest::run_verify(args),
         Command::Attest(args) => match remote()? {
-            Some(remote) => attest::run_attest(args, &remote),
-            None => attest::run_attest(args, &local()?),
+            Some(remote) => attest::run_attest(args, &remote, ca_index()?.as_ref()),
+            None => {
+                let local = local()?;
+                attest::run_attest(args, &local, Some(local.store()))
+            }
         },
         Command::Cert(action) => cert::run(action),
         Command::Trust(action) => trust::run(action),

@@ -9,10 +9,11 @@
 //! signature over a statement cannot be passed off as one over anything else:
 //! `PAE = "DSSEv1" SP LEN(type) SP type SP LEN(body) SP body`, lengths in ASCII decimal.
 
+use crate::kms::store::Store;
 use crate::kms::{Kms, SigningKey};
 use crate::release::ReleaseError;
 use crate::release::bundle::own_files;
-use crate::release::sign::digest_walked;
+use crate::release::sign::{digest_walked, signer_chain};
 use crate::release::sigstore::{self, b64, key_hint};
 use crate::release::walk::{Skipped, walk};
 use crate::safe_write;
@@ -91,6 +92,7 @@ pub fn envelope_path(out: &std::path::Path) -> PathBuf {
 pub fn attest(
     kms: &dyn Kms,
     options: &AttestOptions,
+    ca_index: Option<&Store>,
     progress: &(dyn Fn(u64) + Sync),
 ) -> Result<AttestSummary, ReleaseError> {
     let key = SigningKey::resolve(kms, &options.key_id, &options.key_version_id, options.algorithm)?;
@@ -101,11 +103,7 @@ pub fn attest(
         )));
     }
     let certificate = match &options.certificate_chain {
-        Some(pem) => {
-            let chain = crate::x509::load_pem_chain(pem)?;
-            crate::x509::check_code_signing_leaf(&chain[0], &key.public_spki, crate::clock::now_unix())?;
-            Some(chain[0].der().to_vec())
-        }
+        Some(pem) => Some(signer_chain(pem, &key, ca_index)?[0].der().to_vec()),
         None => None,
     };
     let envelope_out = envelope_path(&options.out);

@@ -118,17 +118,26 @@ fn resolve_signer(
     let key = SigningKey::resolve(kms, &options.key_id, &options.key_version_id, options.algorithm)?;
     let chain = match &options.certificate_chain {
         None => Vec::new(),
-        Some(pem) => {
-            let chain = x509::load_pem_chain(pem)?;
-            x509::check_code_signing_leaf(&chain[0], &key.public_spki, now_unix())?;
-            if let Some(store) = ca_index {
-                refuse_revoked(store, &chain)?;
-            }
-            chain
-        }
+        Some(pem) => signer_chain(pem, &key, ca_index)?,
     };
     let chain_pem = chain.iter().map(certificate_pem).collect::<Result<_, _>>()?;
     Ok(ResolvedSigner { key, chain, chain_pem })
+}
+
+/// The `--cert` chain of `sign` and `attest`, leaf first: its leaf must certify `key`, be
+/// valid now and allow code signing, and no certificate of it may be one this host's CA
+/// index (`ca_index`, when there is a store) has revoked.
+pub(crate) fn signer_chain(
+    pem: &[u8],
+    key: &SigningKey,
+    ca_index: Option<&Store>,
+) -> Result<Vec<x509::Cert>, ReleaseError> {
+    let chain = x509::load_pem_chain(pem)?;
+    x509::check_code_signing_leaf(&chain[0], &key.public_spki, now_unix())?;
+    if let Some(store) = ca_index {
+        refuse_revoked(store, &chain)?;
+    }
+    Ok(chain)
 }
 
 /// Refuses a chain that holds a certificate this store's own CA has revoked: the CA knows

@@ -498,6 +498,31 @@ fn sign_refuses_a_certificate_its_own_ca_revoked_and_verify_says_when_revocation
     let refused = sign();
     assert_eq!(refused.status, 2, "{}", refused.stderr);
     assert!(refused.stderr.contains("[revoked]") && refused.stderr.contains("key-compromise"), "{}", refused.stderr);
+
+    // `attest --cert` takes its chain the same way, and refuses the revoked leaf too,
+    // writing nothing.
+    let out = s.ks.file("sbom.sigstore.json");
+    let predicate = s.ks.file("sbom.json");
+    std::fs::write(&predicate, "{}").unwrap();
+    let attest = s.ks.run(&[
+        "attest",
+        path(&release),
+        "--key-id",
+        &s.key_id,
+        "--key-version-id",
+        &s.version,
+        "--predicate-type",
+        "https://spdx.dev/Document",
+        "--predicate",
+        path(&predicate),
+        "--cert",
+        path(&signer),
+        "--out",
+        path(&out),
+    ]);
+    assert_eq!(attest.status, 2, "{}", attest.stderr);
+    assert!(attest.stderr.contains("[revoked]") && attest.stderr.contains("key-compromise"), "{}", attest.stderr);
+    assert!(!out.exists(), "nothing is written");
 }
 
 #[test]
