@@ -84,7 +84,7 @@ fn run_page(page: &Path) -> String {
         shell.env_remove(name);
     }
     // The pages do not test the key derivation: the cheapest one keyseal accepts.
-    shell.env("KEYSEAL_KDF", "m=8192,t=1,p=1");
+    shell.env("KEYSEAL_KDF", crate::common::CHEAP_KDF);
     let mut child = shell.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
     let (mut stdout, mut stderr) = (child.stdout.take().unwrap(), child.stderr.take().unwrap());
     let out = std::thread::spawn(move || {

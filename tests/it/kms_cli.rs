@@ -686,28 +686,21 @@ fn passphrase_rules() {
     fresh.create_key("EC_P256", "SIGN/VERIFY");
 }
 
-/// The Argon2id parameters a new store records, as `meta` keeps them.
-fn kdf_params_of(ks: &Keyseal) -> String {
-    let db = rusqlite::Connection::open(ks.store().join("keyseal.db")).unwrap();
-    let value: Vec<u8> = db.query_row("SELECT value FROM meta WHERE name = 'kdf_params'", [], |r| r.get(0)).unwrap();
-    String::from_utf8(value).unwrap()
-}
-
 #[test]
 fn a_new_store_derives_its_key_with_the_default_argon2id_unless_keyseal_kdf_says_otherwise() {
     let create = ["kms", "create-key", "--key-spec", "EC_P256", "--key-usage", "SIGN/VERIFY"];
     let default = Keyseal::new();
     let run: Run = default.command().env_remove("KEYSEAL_KDF").args(create).output().unwrap().into();
     assert_eq!(run.status, 0, "{}", run.stderr);
-    assert_eq!(kdf_params_of(&default), "argon2id m=65536 t=3 p=1");
+    assert_eq!(default.meta("kdf_params"), "argon2id m=65536 t=3 p=1");
     // A store keeps its own parameters whatever KEYSEAL_KDF says later.
     default.ok(&create);
-    assert_eq!(kdf_params_of(&default), "argon2id m=65536 t=3 p=1");
+    assert_eq!(default.meta("kdf_params"), "argon2id m=65536 t=3 p=1");
 
     let tuned = Keyseal::new();
     let run: Run = tuned.command().env("KEYSEAL_KDF", "m=131072, t=2").args(create).output().unwrap().into();
     assert_eq!(run.status, 0, "{}", run.stderr);
-    assert_eq!(kdf_params_of(&tuned), "argon2id m=131072 t=2 p=1", "an omitted field is the default");
+    assert_eq!(tuned.meta("kdf_params"), "argon2id m=131072 t=2 p=1", "an omitted field is the default");
     assert_eq!(tuned.ok(&["kms", "list-keys"])["TotalCount"], 1, "and it unlocks with them");
 
     // Out of bounds or unreadable: refused before the store is made, naming the bounds.

@@ -106,9 +106,7 @@ fn a_store_written_by_0_1_0_opens_signs_and_decrypts() {
     let version: u32 = db.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
     assert_eq!(version, 5);
     for (schema, count) in [("kms", "2"), ("ca", "1"), ("access", "2")] {
-        let stored: Vec<u8> =
-            db.query_row("SELECT value FROM meta WHERE name = ?1", [format!("schema.{schema}")], |r| r.get(0)).unwrap();
-        assert_eq!(String::from_utf8(stored).unwrap(), count, "schema.{schema}");
+        assert_eq!(ks.meta(&format!("schema.{schema}")), count, "schema.{schema}");
     }
 }
 

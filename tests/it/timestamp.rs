@@ -54,40 +54,8 @@ fn setup(spec: &str) -> Tsa {
     let (root_key, root_version) = ks.create_key("EC_P256", "SIGN/VERIFY");
     let (key, version) = ks.create_key(spec, "SIGN/VERIFY");
     let (root, cert, data, config) = (ks.file("root.pem"), ks.file("tsa.pem"), ks.file("data.txt"), ks.file("ts.cnf"));
-    ks.ok_text(&[
-        "ca",
-        "init",
-        "--name",
-        "root",
-        "--key-id",
-        &root_key,
-        "--key-version-id",
-        &root_version,
-        "--subject",
-        "CN=Timestamp Test Root,O=Example",
-        "--days",
-        "3650",
-        "--out",
-        path(&root),
-    ]);
-    ks.ok_text(&[
-        "ca",
-        "issue",
-        "--ca",
-        "root",
-        "--profile",
-        "timestamping",
-        "--key-id",
-        &key,
-        "--key-version-id",
-        &version,
-        "--subject",
-        "CN=Example TSA,O=Example",
-        "--days",
-        "365",
-        "--out",
-        path(&cert),
-    ]);
+    ks.ca_init("root", &root_key, &root_version, "CN=Timestamp Test Root,O=Example", "3650", &root);
+    ks.ca_issue("root", "timestamping", &key, &version, "CN=Example TSA,O=Example", "365", &cert);
     std::fs::write(&data, b"release artifact\n").unwrap();
     std::fs::write(&config, OPENSSL_CONFIG.replace("ESS_ALG", "sha256")).unwrap();
     Tsa { ks, root, cert, key, version, data, config }

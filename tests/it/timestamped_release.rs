@@ -31,29 +31,6 @@ struct Pki {
     server: Server,
 }
 
-fn issue(ks: &Keyseal, profile: &str, key: &str, version: &str, subject: &str, days: &str, out: &Path) -> Value {
-    let args = [
-        "ca",
-        "issue",
-        "--ca",
-        "root",
-        "--profile",
-        profile,
-        "--key-id",
-        key,
-        "--key-version-id",
-        version,
-        "--subject",
-        subject,
-        "--days",
-        days,
-        "--out",
-        path(out),
-        "--json",
-    ];
-    ks.ok(&args)
-}
-
 fn setup() -> Pki {
     setup_with(false)
 }
@@ -64,29 +41,15 @@ fn setup_with(tls: bool) -> Pki {
     let ks = Keyseal::new();
     let (root_key, root_version) = ks.create_key("EC_P256", "SIGN/VERIFY");
     let root = ks.file("root.pem");
-    ks.ok_text(&[
-        "ca",
-        "init",
-        "--name",
-        "root",
-        "--key-id",
-        &root_key,
-        "--key-version-id",
-        &root_version,
-        "--subject",
-        "CN=Release Root,O=Example",
-        "--days",
-        "3650",
-        "--out",
-        path(&root),
-    ]);
+    ks.ca_init("root", &root_key, &root_version, "CN=Release Root,O=Example", "3650", &root);
     let (tsa_key, tsa_version) = ks.create_key("EC_P256", "SIGN/VERIFY");
     let tsa_cert = ks.file("tsa.pem");
-    let tsa_issued = issue(&ks, "timestamping", &tsa_key, &tsa_version, "CN=Example TSA,O=Example", "365", &tsa_cert);
+    let tsa_issued =
+        ks.ca_issue("root", "timestamping", &tsa_key, &tsa_version, "CN=Example TSA,O=Example", "365", &tsa_cert);
     let tsa_serial = tsa_issued["certificate"]["serial"].as_str().unwrap().to_string();
     let (key, version) = ks.create_key("EC_P256", "SIGN/VERIFY");
     let signer_cert = ks.file("signer.pem");
-    let issued = issue(&ks, "code-signing", &key, &version, "CN=Release Signing,O=Example", "1", &signer_cert);
+    let issued = ks.ca_issue("root", "code-signing", &key, &version, "CN=Release Signing,O=Example", "1", &signer_cert);
     let signer_serial = issued["certificate"]["serial"].as_str().unwrap().to_string();
     let mut flags = vec!["--tsa-key-id", &tsa_key, "--tsa-key-version-id", &tsa_version, "--tsa-cert", path(&tsa_cert)];
     let (tls_key, tls_cert, tls_csr) = (ks.file("tls.key"), ks.file("tls.pem"), ks.file("tls.csr"));

@@ -73,6 +73,13 @@ impl Keyseal {
         self.dir.path().join("store")
     }
 
+    /// A value of the store's `meta` table, as text (read straight from the database).
+    pub fn meta(&self, name: &str) -> String {
+        let db = rusqlite::Connection::open(self.store().join("keyseal.db")).unwrap();
+        let value: Vec<u8> = db.query_row("SELECT value FROM meta WHERE name = ?1", [name], |r| r.get(0)).unwrap();
+        String::from_utf8(value).unwrap()
+    }
+
     /// A path for a scratch file beside the store.
     pub fn file(&self, name: &str) -> PathBuf {
         self.dir.path().join(name)
