@@ -268,22 +268,29 @@ pub fn run(cli: Cli) -> Result<Outcome, CliError> {
 /// Opens the embedded KMS acting as the local user. `KEYSEAL_KDF` (`m=KIB,t=PASSES,p=LANES`)
 /// sets the Argon2id cost of a store made now; it is checked before the store is touched.
 pub fn open_local(store: &std::path::Path, secret: SecretSource) -> Result<LocalKms, KmsError> {
-    let kdf = match std::env::var("KEYSEAL_KDF") {
+    const VAR: &str = "KEYSEAL_KDF";
+    let kdf = match std::env::var(VAR) {
         Ok(text) => KdfParams::parse(&text).map_err(|why| {
+            let default = KdfParams::default();
             KmsError::invalid(
-                "KEYSEAL_KDF",
+                VAR,
                 format!(
-                    "{why}; give m=KIB,t=PASSES,p=LANES within m={}..={}, t={}..={}, p={}..={}, or unset it for m=65536,t=3,p=1",
+                    "{why}; give m=KIB,t=PASSES,p=LANES within m={}..={}, t={}..={}, p={}..={}, or unset it for m={},t={},p={}",
                     KdfParams::MEMORY_KIB.start(),
                     KdfParams::MEMORY_KIB.end(),
                     KdfParams::ITERATIONS.start(),
                     KdfParams::ITERATIONS.end(),
                     KdfParams::PARALLELISM.start(),
-                    KdfParams::PARALLELISM.end()
+                    KdfParams::PARALLELISM.end(),
+                    default.memory_kib,
+                    default.iterations,
+                    default.parallelism
                 ),
             )
         })?,
-        Err(_) => KdfParams::default(),
+        Err(std::env::VarError::NotPresent) => KdfParams::default(),
+        // Not silently the default: the store would be made with a cost nobody chose.
+        Err(std::env::VarError::NotUnicode(_)) => return Err(KmsError::invalid(VAR, "is not valid UTF-8 text")),
     };
     Ok(LocalKms::open(store, secret, &local_principal())?.with_new_store_kdf(kdf))
 }

@@ -711,6 +711,12 @@ fn a_new_store_derives_its_key_with_the_default_argon2id_unless_keyseal_kdf_says
         assert!(run.stderr.contains("m=8192..=262144, t=1..=8, p=1..=4"), "{bad}: {}", run.stderr);
         assert!(!refused.store().exists(), "{bad}: the store was made");
     }
+    // Nor is a value that is not text taken for unset.
+    let refused = Keyseal::new();
+    let binary = <std::ffi::OsStr as std::os::unix::ffi::OsStrExt>::from_bytes(b"m=\xff");
+    let run: Run = refused.command().env("KEYSEAL_KDF", binary).args(create).output().unwrap().into();
+    assert_eq!((run.status, run.code().as_str()), (2, "InvalidParameter"), "{}", run.stderr);
+    assert!(!refused.store().exists(), "the store was made");
 }
 
 #[test]
