@@ -19,6 +19,8 @@ pub const KEY_FILE: &str = "KEYSEAL_KEY_FILE";
 pub const ENDPOINT: &str = "KEYSEAL_ENDPOINT";
 /// `--endpoint-ca` when not given.
 pub const ENDPOINT_CA: &str = "KEYSEAL_ENDPOINT_CA";
+/// The PKCS#11 token of HSM keys, instead of the one the store names.
+pub const PKCS11_URI: &str = "KEYSEAL_PKCS11_URI";
 
 /// The variable's value; an empty one counts as unset, as clap's `env` treated it.
 fn value(var: &str) -> Option<OsString> {

@@ -5,9 +5,9 @@
 use crate::cli::input;
 use crate::cli::{Outcome, print_json};
 use crate::crypto::spec::{Algorithm, KeySpec, KeyUsage};
-use crate::kms::Kms;
 use crate::kms::api::*;
 use crate::kms::error::KmsError;
+use crate::kms::{Kms, ProtectionLevel};
 use clap::{Args, Subcommand};
 use std::path::PathBuf;
 use zeroize::Zeroizing;
@@ -22,6 +22,7 @@ fn one_of(id: &'static str, args: [&'static str; 2]) -> clap::ArgGroup {
 
 const SPECS: &[&str] = &["RSA_2048", "EC_P256", "EC_P256K"];
 const USAGES: &[&str] = &["SIGN/VERIFY", "ENCRYPT/DECRYPT"];
+const PROTECTION_LEVELS: &[&str] = &["SOFTWARE", "HSM"];
 const ENCRYPT_ALGORITHMS: &[&str] = &["RSAES_OAEP_SHA_256", "RSAES_OAEP_SHA_1"];
 
 /// The KMS actions.
@@ -45,6 +46,10 @@ operation names a version explicitly."
         /// Free text for people.
         #[arg(long, default_value = "")]
         description: String,
+        /// SOFTWARE (sealed in the store) or HSM (made and used inside the store's PKCS#11
+        /// token; see `keyseal hsm configure`).
+        #[arg(long, default_value = "SOFTWARE", value_parser = wire::<ProtectionLevel>(PROTECTION_LEVELS))]
+        protection_level: ProtectionLevel,
     },
     /// Add a new key pair as a new version of a key (CreateKeyVersion).
     #[command(after_help = "Example:\n  keyseal kms create-key-version --key-id alias/release\n\n\
@@ -302,8 +307,8 @@ impl AliasArgs {
 pub fn run(action: KmsAction, kms: &dyn Kms) -> Result<Outcome, KmsError> {
     use KmsAction::*;
     match action {
-        CreateKey { key_spec, key_usage, description } => {
-            print_json(&kms.create_key(&CreateKeyRequest { key_spec, key_usage, description })?)?
+        CreateKey { key_spec, key_usage, description, protection_level } => {
+            print_json(&kms.create_key(&CreateKeyRequest { key_spec, key_usage, description, protection_level })?)?
         }
         CreateKeyVersion(key) => print_json(&kms.create_key_version(&key.request())?)?,
         DescribeKey(key) => print_json(&kms.describe_key(&key.request())?)?,

@@ -9,6 +9,7 @@ pub mod count;
 pub mod demo;
 pub mod docs;
 pub mod env;
+pub mod hsm;
 pub mod input;
 pub mod key_args;
 pub mod kms;
@@ -135,6 +136,9 @@ pub enum Command {
     /// Access keys and policies for `keyseal serve`'s callers.
     #[command(subcommand)]
     Access(serve::AccessAction),
+    /// The PKCS#11 token (HSM) that keeps the store's ProtectionLevel HSM keys.
+    #[command(subcommand)]
+    Hsm(hsm::HsmAction),
     /// A guided tour, on a throwaway store unless --store: keys, versions, signing,
     /// verification, encryption, audit.
     Demo(demo::DemoArgs),
@@ -252,6 +256,7 @@ pub fn run(cli: Cli) -> Result<Outcome, CliError> {
         Command::Trust(action) => trust::run(action),
         Command::Serve(args) => serve::run_serve(args, local()?),
         Command::Access(action) => serve::run_access(action, &local()?),
+        Command::Hsm(action) => Ok(hsm::run(action, &local()?)?),
         Command::Completions(args) => Ok(docs::completions(args)?),
         Command::Man(args) => Ok(docs::man(args)?),
         Command::Demo(args) => Ok(demo::run(args, store_flag.as_deref(), secret_source(key_file))?),
@@ -267,6 +272,7 @@ pub fn run(cli: Cli) -> Result<Outcome, CliError> {
 
 /// Opens the embedded KMS acting as the local user. `KEYSEAL_KDF` (`m=KIB,t=PASSES,p=LANES`)
 /// sets the Argon2id cost of a store made now; it is checked before the store is touched.
+/// `KEYSEAL_PKCS11_URI` names the token of HSM keys instead of the store's.
 pub fn open_local(store: &std::path::Path, secret: SecretSource) -> Result<LocalKms, KmsError> {
     const VAR: &str = "KEYSEAL_KDF";
     let kdf = match std::env::var(VAR) {
@@ -292,7 +298,8 @@ pub fn open_local(store: &std::path::Path, secret: SecretSource) -> Result<Local
         // Not silently the default: the store would be made with a cost nobody chose.
         Err(std::env::VarError::NotUnicode(_)) => return Err(KmsError::invalid(VAR, "is not valid UTF-8 text")),
     };
-    Ok(LocalKms::open(store, secret, &local_principal())?.with_new_store_kdf(kdf))
+    let token_uri = env::text_or(None, env::PKCS11_URI)?;
+    Ok(LocalKms::open(store, secret, &local_principal())?.with_new_store_kdf(kdf).with_token_uri(token_uri))
 }
 
 /// `local:<login name>`, as recorded in the audit log for commands run on this host.

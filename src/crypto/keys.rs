@@ -57,6 +57,9 @@ pub enum KeyError {
     /// The crypto library refused (an RNG failure or an internal error).
     #[error("the {0} operation failed in the crypto provider")]
     Provider(&'static str),
+    /// A hardware token failed or refused (an HSM key's operation).
+    #[error("{0}")]
+    Token(crate::crypto::pkcs11::TokenError),
 }
 
 /// A freshly generated key pair.
@@ -126,9 +129,9 @@ trait Backend: Sync {
     ) -> Result<Zeroizing<Vec<u8>>, KeyError>;
 }
 
-/// A private key as its provider parsed it. Every provider's key type wipes its secret
-/// when dropped.
-trait PrivateKey: Send + Sync {
+/// A private key as its provider parsed it, or a key in a token (`pkcs11::TokenKey`).
+/// Every provider's key type wipes its secret when dropped.
+pub(crate) trait PrivateKey: Send + Sync {
     /// The spec of the key.
     fn spec(&self) -> KeySpec;
     /// Signs a SHA-256 `digest`; the caller has checked the algorithm and the length.
@@ -239,6 +242,11 @@ impl SigningKey {
     #[doc(hidden)]
     pub fn parse_with(provider: Provider, spec: KeySpec, private_pkcs8: &[u8]) -> Result<SigningKey, KeyError> {
         provider.backend(spec).parse(spec, private_pkcs8).map(SigningKey)
+    }
+
+    /// The key of an HSM key version, which signs inside its token.
+    pub fn in_token(key: crate::crypto::pkcs11::TokenKey) -> SigningKey {
+        SigningKey(Box::new(key))
     }
 
     /// The spec of the key.

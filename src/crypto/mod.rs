@@ -7,10 +7,12 @@
 //!   or RustCrypto), PEM of public keys.
 //! - `public_key`: any public key keyseal verifies with (RSA, P-256, P-384, secp256k1),
 //!   parsed once from its SubjectPublicKeyInfo, and the one signature check over a digest.
+//! - `pkcs11`: keys in a hardware token (ProtectionLevel HSM), through PKCS#11.
 //! - `ecdsa_pair`: ECDSA signatures between DER and the bare (r, s) of SSH and OpenPGP.
 
 pub mod ecdsa_pair;
 pub mod keys;
+pub mod pkcs11;
 pub mod public_key;
 pub mod spec;
 

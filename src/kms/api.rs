@@ -4,7 +4,7 @@
 //! base64 on the wire.
 
 use crate::crypto::spec::{Algorithm, KeySpec, KeyUsage};
-use crate::kms::spec::KeyState;
+use crate::kms::spec::{KeyState, ProtectionLevel};
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
@@ -35,6 +35,9 @@ pub struct CreateKeyRequest {
     /// Free text for people.
     #[serde(default)]
     pub description: String,
+    /// Where its private keys live: SOFTWARE (the default) or HSM (the store's token).
+    #[serde(default)]
+    pub protection_level: ProtectionLevel,
 }
 
 /// A key's metadata, as CreateKey and DescribeKey return it.
@@ -62,8 +65,8 @@ pub struct KeyMetadata {
     pub delete_date: Option<String>,
     /// Always `Aliyun_KMS`: keys are generated inside the KMS.
     pub origin: String,
-    /// Always `SOFTWARE`.
-    pub protection_level: String,
+    /// `SOFTWARE` (sealed in the store) or `HSM` (in the store's PKCS#11 token).
+    pub protection_level: ProtectionLevel,
     /// The first version's id, reported as a convenience only: operations still need an
     /// explicit KeyVersionId.
     pub primary_key_version: String,

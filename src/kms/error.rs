@@ -82,6 +82,11 @@ error_codes! {
     StoreUnavailable => ("Keyseal.StoreUnavailable", 503),
     /// The store's directory or files are open to group or others.
     StoreUnprotected => ("Keyseal.StoreUnprotected", 503),
+    /// The store's PKCS#11 token cannot be used now: its module, the token, its login or
+    /// the PIN file is missing, or the token failed; retry once it is back.
+    HsmUnavailable => ("Keyseal.HsmUnavailable", 503),
+    /// The store's PKCS#11 token refused the PIN.
+    HsmPinIncorrect => ("Keyseal.HsmPinIncorrect", 500),
     /// Anything else: a bug or a provider failure.
     InternalFailure => ("InternalFailure", 500),
 }

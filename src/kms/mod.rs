@@ -25,7 +25,7 @@ pub use api::*;
 pub use error::{ErrorCode, KmsError};
 pub use local::LocalKms;
 pub use signing_key::SigningKey;
-pub use spec::KeyState;
+pub use spec::{KeyState, ProtectionLevel};
 
 /// The result of a KMS operation.
 pub type KmsResult<T> = Result<T, KmsError>;

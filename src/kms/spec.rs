@@ -1,4 +1,5 @@
-//! The lifecycle state of a CMK, with its KMS OpenAPI wire names. The key vocabulary the
+//! The lifecycle state of a CMK and where its private keys live, with their KMS OpenAPI
+//! wire names. The key vocabulary the
 //! KMS shares with the verifier (KeySpec, KeyUsage, Algorithm) is in `crypto::spec`.
 
 use crate::crypto::spec::wire_enum;
@@ -12,5 +13,22 @@ wire_enum! {
         Disabled => "Disabled",
         /// Unusable, and deleted for good once its DeleteDate has passed.
         PendingDeletion => "PendingDeletion",
+    }
+}
+
+wire_enum! {
+    /// Where a CMK's private keys live (CreateKey's `ProtectionLevel`).
+    ProtectionLevel {
+        /// Sealed in the store with the store's key-encryption key.
+        Software => "SOFTWARE",
+        /// Made and used inside the store's PKCS#11 token (`keyseal hsm configure`).
+        Hsm => "HSM",
+    }
+}
+
+impl Default for ProtectionLevel {
+    /// SOFTWARE, as CreateKey without the parameter means.
+    fn default() -> Self {
+        ProtectionLevel::Software
     }
 }

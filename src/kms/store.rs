@@ -11,7 +11,7 @@ use crate::crypto::spec::{KeySpec, KeyUsage};
 use crate::kms::error::{ErrorCode, KmsError};
 use crate::kms::group_commit::GroupCommit;
 use crate::kms::read_pool::ReadPool;
-use crate::kms::spec::KeyState;
+use crate::kms::spec::{KeyState, ProtectionLevel};
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -88,6 +88,10 @@ const KMS_SCHEMA: Schema = Schema {
          CREATE INDEX audit_by_key ON audit(key_id, seq);",
         // 2: what an audit entry did, in words.
         "ALTER TABLE audit ADD COLUMN detail TEXT;",
+        // 3: keys whose private halves live in the store's PKCS#11 token: such a version keeps
+        // its objects' CKA_ID and an empty sealed_private_key.
+        "ALTER TABLE keys ADD COLUMN protection_level TEXT NOT NULL DEFAULT 'SOFTWARE';
+         ALTER TABLE key_versions ADD COLUMN token_object_id BLOB;",
     ],
 };
 
@@ -341,6 +345,8 @@ pub struct KeyRow {
     pub creation_date: i64,
     /// Unix seconds when a pending deletion takes effect.
     pub delete_date: Option<i64>,
+    /// Where its private keys live.
+    pub protection_level: ProtectionLevel,
 }
 
 fn parse_column<T: std::str::FromStr<Err = String>>(index: usize, text: String) -> rusqlite::Result<T> {
@@ -348,7 +354,8 @@ fn parse_column<T: std::str::FromStr<Err = String>>(index: usize, text: String) 
         .map_err(|e: String| rusqlite::Error::FromSqlConversionFailure(index, rusqlite::types::Type::Text, e.into()))
 }
 
-const KEY_COLUMNS: &str = "key_id, key_spec, key_usage, key_state, description, creator, creation_date, delete_date";
+const KEY_COLUMNS: &str =
+    "key_id, key_spec, key_usage, key_state, description, creator, creation_date, delete_date, protection_level";
 
 fn key_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<KeyRow> {
     Ok(KeyRow {
@@ -360,13 +367,14 @@ fn key_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<KeyRow> {
         creator: row.get(5)?,
         creation_date: row.get(6)?,
         delete_date: row.get(7)?,
+        protection_level: parse_column(8, row.get(8)?)?,
     })
 }
 
 /// Inserts a new key.
 pub fn insert_key(conn: &Connection, key: &KeyRow) -> Result<(), KmsError> {
     conn.execute(
-        &format!("INSERT INTO keys ({KEY_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"),
+        &format!("INSERT INTO keys ({KEY_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"),
         params![
             key.key_id,
             key.key_spec.as_str(),
@@ -375,7 +383,8 @@ pub fn insert_key(conn: &Connection, key: &KeyRow) -> Result<(), KmsError> {
             key.description,
             key.creator,
             key.creation_date,
-            key.delete_date
+            key.delete_date,
+            key.protection_level.as_str()
         ],
     )?;
     Ok(())
@@ -429,6 +438,15 @@ pub fn delete_key(conn: &Connection, key_id: &str) -> Result<(), KmsError> {
     Ok(())
 }
 
+/// The CKA_IDs of a key's versions whose private keys are in the token.
+pub fn token_objects(conn: &Connection, key_id: &str) -> Result<Vec<Vec<u8>>, KmsError> {
+    let mut statement = conn.prepare_cached(
+        "SELECT token_object_id FROM key_versions WHERE key_id = ?1 AND token_object_id IS NOT NULL ORDER BY seq",
+    )?;
+    let rows = statement.query_map([key_id], |row| row.get(0))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
 /// A key version row.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VersionRow {
@@ -440,32 +458,50 @@ pub struct VersionRow {
     pub creation_date: i64,
     /// SubjectPublicKeyInfo DER.
     pub public_key: Vec<u8>,
-    /// The PKCS#8 private key sealed by `seal.rs`.
-    pub sealed_private_key: Vec<u8>,
+    /// Where its private key is.
+    pub private_key: PrivateHalf,
 }
 
-const VERSION_COLUMNS: &str = "key_id, key_version_id, creation_date, public_key, sealed_private_key";
+/// Where a version's private key is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PrivateHalf {
+    /// PKCS#8, sealed by `seal.rs`, in the store.
+    Sealed(Vec<u8>),
+    /// In the store's PKCS#11 token, as the objects with this CKA_ID.
+    InToken(Vec<u8>),
+}
+
+const VERSION_COLUMNS: &str = "key_id, key_version_id, creation_date, public_key, sealed_private_key, token_object_id";
 
 fn version_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<VersionRow> {
+    let token_object_id: Option<Vec<u8>> = row.get(5)?;
     Ok(VersionRow {
         key_id: row.get(0)?,
         key_version_id: row.get(1)?,
         creation_date: row.get(2)?,
         public_key: row.get(3)?,
-        sealed_private_key: row.get(4)?,
+        private_key: match token_object_id {
+            Some(id) => PrivateHalf::InToken(id),
+            None => PrivateHalf::Sealed(row.get(4)?),
+        },
     })
 }
 
 /// Inserts a new version.
 pub fn insert_version(conn: &Connection, version: &VersionRow) -> Result<(), KmsError> {
+    let (sealed, token_object_id): (&[u8], Option<&[u8]>) = match &version.private_key {
+        PrivateHalf::Sealed(sealed) => (sealed, None),
+        PrivateHalf::InToken(id) => (&[], Some(id)),
+    };
     conn.execute(
-        &format!("INSERT INTO key_versions ({VERSION_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5)"),
+        &format!("INSERT INTO key_versions ({VERSION_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"),
         params![
             version.key_id,
             version.key_version_id,
             version.creation_date,
             version.public_key,
-            version.sealed_private_key
+            sealed,
+            token_object_id
         ],
     )?;
     Ok(())

@@ -5,7 +5,7 @@
 
 use crate::kms::api::*;
 use crate::kms::error::KmsError;
-use crate::kms::{Action, Kms, KmsResult};
+use crate::kms::{Action, Kms, KmsResult, ProtectionLevel};
 use base64::Engine;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -106,6 +106,10 @@ pub fn dispatch(kms: &dyn Kms, action: Action, params: &Params) -> KmsResult<Bod
             key_spec: parsed(params, "KeySpec")?,
             key_usage: parsed(params, "KeyUsage")?,
             description: params.get("Description").cloned().unwrap_or_default(),
+            protection_level: match params.get("ProtectionLevel") {
+                Some(level) => level.parse().map_err(|e: String| KmsError::invalid("ProtectionLevel", e))?,
+                None => ProtectionLevel::default(),
+            },
         })),
         Action::CreateKeyVersion => json(kms.create_key_version(&KeyIdRequest { key_id: key_id(params)? })),
         Action::DescribeKey => json(kms.describe_key(&KeyIdRequest { key_id: key_id(params)? })),

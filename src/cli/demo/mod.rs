@@ -199,7 +199,12 @@ impl Tour<'_> {
     fn new_key(&self, spec: KeySpec, usage: KeyUsage, description: &str) -> Result<(String, String), KmsError> {
         let meta = self
             .kms
-            .create_key(&CreateKeyRequest { key_spec: spec, key_usage: usage, description: description.into() })?
+            .create_key(&CreateKeyRequest {
+                key_spec: spec,
+                key_usage: usage,
+                description: description.into(),
+                protection_level: Default::default(),
+            })?
             .key_metadata;
         step(
             &format!(

@@ -11,8 +11,9 @@ impl<'a> Ctx<'a> {
         entry: &'a mut AuditEntry,
         kek: Option<Arc<Kek>>,
         signing_keys: &'a KeyCache,
+        token: &'a TokenSlot,
     ) -> Ctx<'a> {
-        Ctx { tx, now, entry, kek, signing_keys, used_key: None }
+        Ctx { tx, now, entry, kek, signing_keys, token, used_key: None }
     }
 
     /// The key a `KeyId` parameter names, in any state; records its real id in the audit entry.
@@ -38,6 +39,9 @@ impl<'a> Ctx<'a> {
             )
         })?;
         self.entry.key_id = Some(key.key_id.clone());
+        if key.protection_level == ProtectionLevel::Hsm {
+            self.entry.detail = Some(HSM_DETAIL.to_string());
+        }
         self.used_key = Some((key.key_id.clone(), false));
         Ok(key)
     }
@@ -81,46 +85,56 @@ impl<'a> Ctx<'a> {
     }
 
     /// The version's private key, unsealed for one operation.
-    pub(super) fn unseal(&self, version: &VersionRow) -> KmsResult<Zeroizing<Vec<u8>>> {
+    pub(super) fn unseal(&self, version: &VersionRow, sealed: &[u8]) -> KmsResult<Zeroizing<Vec<u8>>> {
         let kek = self
             .kek
             .as_ref()
             .ok_or_else(|| KmsError::internal("a private-key operation ran without unlocking the store"))?;
-        kek.open(&version.sealed_private_key, &private_key_aad(&version.key_id, &version.key_version_id)).ok_or_else(
-            || {
-                KmsError::internal(format!(
-                    "the sealed private key of version {} does not open although the passphrase is right: \
+        kek.open(sealed, &private_key_aad(&version.key_id, &version.key_version_id)).ok_or_else(|| {
+            KmsError::internal(format!(
+                "the sealed private key of version {} does not open although the passphrase is right: \
                      the store was altered; restore it from a backup",
-                    version.key_version_id
-                ))
-            },
-        )
+                version.key_version_id
+            ))
+        })
     }
 
     /// The version's private key parsed for signing: kept from an earlier call with the
     /// same sealed bytes, or unsealed and parsed now (and kept).
+    /// An HSM version's key signs in the token and is not cached: it holds no secret, and
+    /// the token's object is found again each time, so a replaced token shows at once.
     pub(super) fn signing_key(&self, key: &KeyRow, version: &VersionRow) -> KmsResult<Arc<keys::SigningKey>> {
+        let sealed = match &version.private_key {
+            PrivateHalf::Sealed(sealed) => sealed,
+            PrivateHalf::InToken(id) => {
+                return Ok(Arc::new(keys::SigningKey::in_token(self.token_key(key, version, id)?)));
+            }
+        };
         let (key_id, key_version_id) = (&version.key_id, &version.key_version_id);
-        self.signing_keys.get_or_parse(key_id, key_version_id, &version.sealed_private_key, || {
-            let private = self.unseal(version)?;
+        self.signing_keys.get_or_parse(key_id, key_version_id, sealed, || {
+            let private = self.unseal(version, sealed)?;
             keys::SigningKey::parse(key.key_spec, &private).map_err(key_error)
         })
     }
 
-    /// Generates a key pair and stores it, sealed, as a new version of `key`.
+    /// Generates a key pair as a new version of `key`: sealed in the store, or in the
+    /// token for an HSM key.
     pub(super) fn add_version(&mut self, key: &KeyRow) -> KmsResult<VersionRow> {
-        let pair = keys::generate(key.key_spec).map_err(|e| KmsError::internal(e.to_string()))?;
         let key_version_id = new_uuid()?;
-        let kek =
-            self.kek.as_ref().ok_or_else(|| KmsError::internal("key generation ran without unlocking the store"))?;
-        let sealed = kek.seal(&pair.private_pkcs8, &private_key_aad(&key.key_id, &key_version_id))?;
-        let version = VersionRow {
-            key_id: key.key_id.clone(),
-            key_version_id,
-            creation_date: self.now,
-            public_key: pair.public_spki,
-            sealed_private_key: sealed,
+        let (public_key, private_key) = match key.protection_level {
+            ProtectionLevel::Hsm => self.generate_in_token(key, &key_version_id)?,
+            ProtectionLevel::Software => {
+                let pair = keys::generate(key.key_spec).map_err(|e| KmsError::internal(e.to_string()))?;
+                let kek = self
+                    .kek
+                    .as_ref()
+                    .ok_or_else(|| KmsError::internal("key generation ran without unlocking the store"))?;
+                let sealed = kek.seal(&pair.private_pkcs8, &private_key_aad(&key.key_id, &key_version_id))?;
+                (pair.public_spki, PrivateHalf::Sealed(sealed))
+            }
         };
+        let version =
+            VersionRow { key_id: key.key_id.clone(), key_version_id, creation_date: self.now, public_key, private_key };
         store::insert_version(self.tx, &version)?;
         self.entry.key_version_id = Some(version.key_version_id.clone());
         Ok(version)
@@ -139,7 +153,7 @@ impl<'a> Ctx<'a> {
             description: key.description.clone(),
             delete_date: key.delete_date.map(format_unix),
             origin: "Aliyun_KMS".to_string(),
-            protection_level: "SOFTWARE".to_string(),
+            protection_level: key.protection_level,
             primary_key_version: first.first().map(|v| v.key_version_id.clone()).unwrap_or_default(),
             automatic_rotation: "Disabled".to_string(),
         })
@@ -195,5 +209,6 @@ pub(super) fn key_error(err: keys::KeyError) -> KmsError {
         keys::KeyError::PlaintextTooLong { .. } => KmsError::invalid("Plaintext", err),
         keys::KeyError::DecryptionFailed => KmsError::invalid("CiphertextBlob", err),
         keys::KeyError::MalformedKey(_) | keys::KeyError::Provider(_) => KmsError::internal(err.to_string()),
+        keys::KeyError::Token(err) => hsm::token_error(err),
     }
 }

@@ -10,12 +10,14 @@
 //!
 //! The operations are in `operations.rs`; what they share to find keys, versions and
 //! their private halves in `lookup.rs`; deriving and checking the key-encryption key in
-//! `unlock.rs`; this file runs every operation (transaction, guard, audit entry, refusal).
+//! `unlock.rs`; the PKCS#11 token of HSM keys in `hsm.rs`; this file runs every operation (transaction, guard, audit entry, refusal).
 
+mod hsm;
 mod lookup;
 mod operations;
 mod unlock;
 
+use hsm::{HSM_DETAIL, TokenSlot};
 use lookup::*;
 
 use crate::clock::{format_unix, now_unix};
@@ -27,8 +29,8 @@ use crate::kms::error::{ErrorCode, KmsError};
 use crate::kms::ids::{KeyRef, alias_arn, check_alias_name, key_arn, new_uuid};
 use crate::kms::key_cache::KeyCache;
 use crate::kms::seal::{KdfParams, Kek, SecretSource, private_key_aad};
-use crate::kms::spec::KeyState;
-use crate::kms::store::{self, KeyRow, Store, VersionRow};
+use crate::kms::spec::{KeyState, ProtectionLevel};
+use crate::kms::store::{self, KeyRow, PrivateHalf, Store, VersionRow};
 use crate::kms::{Action, Kms, KmsResult};
 use base64::Engine;
 use rusqlite::Transaction;
@@ -64,6 +66,8 @@ pub struct LocalKms {
     guard: Option<Guard>,
     /// The Argon2id parameters a store that has none yet is given.
     new_store_kdf: KdfParams,
+    /// The PKCS#11 token of HSM keys, opened on first use.
+    token: Arc<TokenSlot>,
 }
 
 /// What an operation sees: its transaction, the time, its audit entry and the KEK when
@@ -74,6 +78,7 @@ struct Ctx<'a> {
     entry: &'a mut AuditEntry,
     kek: Option<Arc<Kek>>,
     signing_keys: &'a KeyCache,
+    token: &'a TokenSlot,
     /// The key the operation resolved its `KeyId` parameter to, and whether it required
     /// the key enabled: what a read-only operation's audit commit checks again.
     used_key: Option<(String, bool)>,
@@ -100,6 +105,7 @@ struct Recheck {
     key_param: Option<String>,
     used_key: Option<(String, bool)>,
     signing_keys: Arc<KeyCache>,
+    token: Arc<TokenSlot>,
     now: i64,
 }
 
@@ -114,7 +120,7 @@ impl Recheck {
             return Ok(());
         };
         let mut scratch = AuditEntry::new(self.now, "", "", "");
-        let mut ctx = Ctx::new(tx, self.now, &mut scratch, None, &self.signing_keys);
+        let mut ctx = Ctx::new(tx, self.now, &mut scratch, None, &self.signing_keys, &self.token);
         let key = if *needs_enabled { ctx.enabled_key(key_param)? } else { ctx.key(key_param)? };
         if key.key_id != *used_id {
             return Err(KmsError::new(
@@ -138,7 +144,14 @@ impl LocalKms {
             clock: Arc::new(now_unix),
             guard: None,
             new_store_kdf: KdfParams::default(),
+            token: Arc::new(TokenSlot::default()),
         })
+    }
+
+    /// The same KMS using the PKCS#11 token `uri` names for HSM keys, instead of the one the
+    /// store names (`KEYSEAL_PKCS11_URI`).
+    pub fn with_token_uri(&self, uri: Option<String>) -> LocalKms {
+        LocalKms { token: Arc::new(TokenSlot::with_uri(uri)), ..self.clone() }
     }
 
     /// The same KMS giving a store that has no key-derivation parameters yet `params`
@@ -197,7 +210,7 @@ impl LocalKms {
         self.run(action.name(), key_param, unlock, |now, entry, kek| {
             Ok(self.store.write(|tx| {
                 self.check_guard(tx)?;
-                let mut ctx = Ctx::new(tx, now, entry, kek, &self.signing_keys);
+                let mut ctx = Ctx::new(tx, now, entry, kek, &self.signing_keys, &self.token);
                 let value = op(&mut ctx)?;
                 audit::append(tx, ctx.entry)?;
                 Ok(value)
@@ -222,7 +235,7 @@ impl LocalKms {
         self.run(action.name(), key_param, unlock, |now, entry, kek| {
             let (value, used_key) = self.store.read(|tx| {
                 self.check_guard(tx)?;
-                let mut ctx = Ctx::new(tx, now, entry, kek, &self.signing_keys);
+                let mut ctx = Ctx::new(tx, now, entry, kek, &self.signing_keys, &self.token);
                 let value = op(&mut ctx)?;
                 Ok((value, ctx.used_key))
             })?;
@@ -231,6 +244,7 @@ impl LocalKms {
                 key_param: key_param.map(str::to_string),
                 used_key,
                 signing_keys: self.signing_keys.clone(),
+                token: self.token.clone(),
                 now,
             };
             let entry = entry.clone();
@@ -310,10 +324,14 @@ impl LocalKms {
         }
         self.store.write(|tx| {
             for key_id in store::keys_due_for_deletion(tx, now)? {
+                // An HSM key whose token cannot be reached now stays pending (and unusable)
+                // until a later request finds the token: its objects are never orphaned.
+                let Ok(destroyed) = self.destroy_token_objects(tx, &key_id) else { continue };
                 store::delete_key(tx, &key_id)?;
                 self.signing_keys.forget_key(&key_id);
                 let mut entry = AuditEntry::new(now, request_id, SYSTEM_PRINCIPAL, "PurgeKey");
                 entry.key_id = Some(key_id);
+                entry.detail = (destroyed > 0).then(|| format!("{HSM_DETAIL} token_objects_destroyed={destroyed}"));
                 audit::append(tx, &entry)?;
             }
             Ok(())

@@ -12,7 +12,8 @@ impl Kms for LocalKms {
             );
             return self.execute(Action::CreateKey, None, false, |_| Err(refusal));
         }
-        self.execute(Action::CreateKey, None, true, |ctx| {
+        let software = request.protection_level == ProtectionLevel::Software;
+        self.execute(Action::CreateKey, None, software, |ctx| {
             let key = KeyRow {
                 key_id: new_uuid()?,
                 key_spec: request.key_spec,
@@ -22,7 +23,11 @@ impl Kms for LocalKms {
                 creator: ctx.entry.principal.clone(),
                 creation_date: ctx.now,
                 delete_date: None,
+                protection_level: request.protection_level,
             };
+            if key.protection_level == ProtectionLevel::Hsm {
+                ctx.entry.detail = Some(HSM_DETAIL.to_string());
+            }
             store::insert_key(ctx.tx, &key)?;
             ctx.entry.key_id = Some(key.key_id.clone());
             ctx.add_version(&key)?;
@@ -306,9 +311,17 @@ impl Kms for LocalKms {
         self.execute_read(Action::AsymmetricDecrypt, Some(&request.key_id), true, |ctx| {
             let (key, version) =
                 ctx.key_version_for(&request.key_id, &request.key_version_id, Some(request.algorithm))?;
-            let private = ctx.unseal(&version)?;
-            let plaintext = keys::decrypt(key.key_spec, request.algorithm, &private, &request.ciphertext_blob, b"")
-                .map_err(key_error)?;
+            let plaintext = match &version.private_key {
+                PrivateHalf::Sealed(sealed) => {
+                    let private = ctx.unseal(&version, sealed)?;
+                    keys::decrypt(key.key_spec, request.algorithm, &private, &request.ciphertext_blob, b"")
+                        .map_err(key_error)?
+                }
+                PrivateHalf::InToken(id) => ctx
+                    .token_key(&key, &version, id)?
+                    .decrypt(request.algorithm, &request.ciphertext_blob)
+                    .map_err(hsm::token_error)?,
+            };
             Ok(DecryptResponse {
                 request_id: ctx.request_id(),
                 key_id: key.key_id,
