@@ -593,7 +593,7 @@ mod tests {
         assert_eq!(store.read(|tx| meta_get(tx, "x")).unwrap(), Some(b"1".to_vec()));
         let version: usize = store.read(|tx| Ok(tx.pragma_query_value(None, "user_version", |r| r.get(0))?)).unwrap();
         assert_eq!(version, PER_DOMAIN);
-        assert_eq!(store.read(|tx| meta_get(tx, "schema.kms")).unwrap(), Some(b"2".to_vec()));
+        assert_eq!(store.read(|tx| meta_get(tx, "schema.kms")).unwrap(), Some(b"3".to_vec()));
         let failed: Result<(), KmsError> = store.write(|tx| {
             meta_set(tx, "x", b"2")?;
             Err(KmsError::internal("stop"))

@@ -16,6 +16,7 @@ mod demo;
 mod docs;
 mod hostile_input;
 mod hostile_paths;
+mod hsm;
 mod kms_cli;
 mod kms_openssl;
 mod passphrase_prompt;

@@ -14,7 +14,7 @@ use std::process::Command;
 const SDK: &str = "alibabacloud-kms20160120==3.3.1";
 
 /// The virtual environment's python, with the SDK.
-fn sdk_python() -> PathBuf {
+pub(crate) fn sdk_python() -> PathBuf {
     crate::common::venv_python(&[SDK], "import alibabacloud_kms20160120")
 }
 

@@ -99,13 +99,14 @@ fn a_store_written_by_0_1_0_opens_signs_and_decrypts() {
     assert_eq!(status, 0, "the audit chain written by 0.1.0 and continued now verifies: {report}");
 
     // 0.1.0 counted one schema sequence (4); each domain now counts its own, and the CA's
-    // and access keys' tables, made then, are not made again when first used.
+    // and access keys' tables, made then, are not made again when first used. The KMS's
+    // third migration (protection levels, HSM keys) ran on the old store when it was opened.
     ks.ok(&["ca", "list", "--json"]);
     ks.ok(&["access", "list", "--json"]);
     let db = rusqlite::Connection::open(ks.store().join("keyseal.db")).unwrap();
     let version: u32 = db.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
     assert_eq!(version, 5);
-    for (schema, count) in [("kms", "2"), ("ca", "1"), ("access", "2")] {
+    for (schema, count) in [("kms", "3"), ("ca", "1"), ("access", "2")] {
         assert_eq!(ks.meta(&format!("schema.{schema}")), count, "schema.{schema}");
     }
 }

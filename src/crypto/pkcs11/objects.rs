@@ -13,7 +13,8 @@ use super::token::{Token, from_pkcs11};
 use crate::crypto::keys::{self, KeyError, PrivateKey};
 use crate::crypto::public_key::SECP_256_K_1;
 use crate::crypto::spec::{Algorithm, KeySpec, KeyUsage};
-use cryptoki::error::Error;
+use cryptoki::context::Function;
+use cryptoki::error::{Error, RvError};
 use cryptoki::mechanism::rsa::{PkcsMgfType, PkcsOaepParams, PkcsOaepSource, PkcsPssParams};
 use cryptoki::mechanism::{Mechanism, MechanismType};
 use cryptoki::object::{Attribute, AttributeType, ObjectClass, ObjectHandle};
@@ -61,9 +62,15 @@ impl TokenKey {
         });
         match result {
             Ok(plaintext) => Ok(Zeroizing::new(plaintext)),
-            Err(Error::Pkcs11(cryptoki::error::RvError::ArgumentsBad, cryptoki::context::Function::DecryptInit)) => {
+            Err(Error::Pkcs11(RvError::ArgumentsBad, Function::DecryptInit)) => {
                 Err(TokenError::Unsupported(format!("token {} does not do {algorithm}", self.token.name())))
             }
+            // Past a successful C_DecryptInit, a token's generic failure is the ciphertext's
+            // (SoftHSM answers a damaged OAEP block with CKR_GENERAL_ERROR).
+            Err(Error::Pkcs11(
+                RvError::GeneralError | RvError::FunctionFailed | RvError::DataInvalid | RvError::DataLenRange,
+                Function::Decrypt,
+            )) => Err(TokenError::DecryptionFailed),
             Err(e) => Err(self.failed(e, "decrypt")),
         }
     }
@@ -120,8 +127,8 @@ impl PrivateKey for TokenKey {
     }
 }
 
-/// A PKCS#11 ECDSA signature (r‖s) as DER, with S made low (as the KMS's other providers
-/// give it, and as Bitcoin-style verifiers of secp256k1 require).
+/// A PKCS#11 ECDSA signature (r‖s) as DER, with S made low (BIP 62): what k256 gives for
+/// secp256k1 and Bitcoin-style verifiers require, and valid for every other verifier.
 fn ecdsa_der(spec: KeySpec, raw: &[u8]) -> Result<Vec<u8>, KeyError> {
     let malformed = |_| KeyError::Provider("the token's ECDSA signature is not 64 bytes");
     Ok(match spec {
@@ -302,9 +309,16 @@ mod tests {
         let key = keys::SigningKey::parse(KeySpec::EcP256, &pair.private_pkcs8).unwrap();
         let low = key.sign(Algorithm::EcdsaSha256, &[9; 32]).unwrap();
         let (r, s) = crate::crypto::ecdsa_pair::split_der(&low).unwrap();
-        let high = -p256::Scalar::from_repr(s.into()).unwrap();
-        let raw = [r.as_slice(), high.to_repr().as_slice()].concat();
-        assert_eq!(ecdsa_der(KeySpec::EcP256, &raw).unwrap(), low);
+        let s = p256::Scalar::from_repr(s.into()).unwrap();
+        let mut outputs = Vec::new();
+        for s in [s, -s] {
+            let raw = [r.as_slice(), s.to_repr().as_slice()].concat();
+            outputs.push(ecdsa_der(KeySpec::EcP256, &raw).unwrap());
+        }
+        assert_eq!(outputs[0], outputs[1], "S and -S give the one low-S signature");
+        let (_, s) = crate::crypto::ecdsa_pair::split_der(&outputs[0]).unwrap();
+        assert!(s[0] < 0x80, "S is at most n/2");
+        let raw = [r.as_slice(), s.as_slice()].concat();
         assert!(ecdsa_der(KeySpec::EcP256, &raw[..63]).is_err());
     }
 }

@@ -21,9 +21,14 @@ fn open(dir: &Path) -> LocalKms {
 }
 
 fn create(kms: &LocalKms, spec: KeySpec) -> KeyMetadata {
-    kms.create_key(&CreateKeyRequest { key_spec: spec, key_usage: KeyUsage::SignVerify, description: String::new() })
-        .unwrap()
-        .key_metadata
+    kms.create_key(&CreateKeyRequest {
+        key_spec: spec,
+        key_usage: KeyUsage::SignVerify,
+        description: String::new(),
+        protection_level: ProtectionLevel::Software,
+    })
+    .unwrap()
+    .key_metadata
 }
 
 fn sign(kms: &LocalKms, key: &KeyMetadata) -> KmsResult<SignResponse> {
@@ -240,8 +245,8 @@ fn the_database_holds_no_private_key_in_clear() {
         let kek = kms.kek().unwrap();
         let version =
             kms.store().read(|tx| store::get_version(tx, &key.key_id, &key.primary_key_version)).unwrap().unwrap();
-        let pkcs8 =
-            kek.open(&version.sealed_private_key, &private_key_aad(&key.key_id, &version.key_version_id)).unwrap();
+        let PrivateHalf::Sealed(sealed) = &version.private_key else { panic!("a SOFTWARE key is sealed") };
+        let pkcs8 = kek.open(sealed, &private_key_aad(&key.key_id, &version.key_version_id)).unwrap();
         secrets.push(secret_component(*spec, &pkcs8));
         ders.push(pkcs8);
     }
@@ -286,6 +291,7 @@ fn a_wrong_passphrase_unlocks_nothing_and_changes_nothing() {
         key_spec: KeySpec::EcP256,
         key_usage: KeyUsage::SignVerify,
         description: String::new(),
+        protection_level: ProtectionLevel::Software,
     });
     assert_eq!(created.unwrap_err().code, ErrorCode::WrongPassphrase);
     assert_eq!(wrong.list_keys(&PageRequest::default()).unwrap().total_count, 1);

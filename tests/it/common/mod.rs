@@ -3,6 +3,7 @@
 pub mod bounded;
 pub mod openssl;
 pub mod pki;
+pub mod softhsm;
 
 use serde_json::Value;
 use std::io::{BufRead, BufReader};
@@ -25,6 +26,8 @@ pub fn path(p: &Path) -> &str {
 /// A scratch store directory and a way to run `keyseal` on it.
 pub struct Keyseal {
     pub dir: tempfile::TempDir,
+    /// Variables every command gets besides the store's (a SoftHSM configuration, say).
+    pub env: Vec<(String, String)>,
 }
 
 /// What one run printed and how it ended.
@@ -66,7 +69,7 @@ impl From<Output> for Run {
 
 impl Keyseal {
     pub fn new() -> Keyseal {
-        Keyseal { dir: tempfile::tempdir().unwrap() }
+        Keyseal { dir: tempfile::tempdir().unwrap(), env: Vec::new() }
     }
 
     pub fn store(&self) -> PathBuf {
@@ -98,6 +101,8 @@ impl Keyseal {
             .env("KEYSEAL_PASSPHRASE", PASSPHRASE)
             .env("KEYSEAL_KDF", CHEAP_KDF)
             .env_remove("KEYSEAL_KEY_FILE")
+            .env_remove("KEYSEAL_PKCS11_URI")
+            .envs(self.env.iter().map(|(name, value)| (name, value)))
             .stdin(Stdio::null());
         command
     }
