@@ -376,3 +376,76 @@ fn the_official_sdk_creates_and_signs_with_an_hsm_key_through_serve() {
     let (_, objects) = hsm.pkcs11_tool(&["--list-objects", "--type", "privkey"]);
     assert!(objects.contains("Private Key Object; EC"), "the SDK's key is in the token: {objects}");
 }
+
+#[test]
+fn a_release_signed_by_an_hsm_key_under_an_hsm_root_verifies_with_its_time_stamp() {
+    let hsm = SoftHsm::new("release");
+    let ks = hsm.store();
+    let (root_key, root_version) = create_hsm_key(&ks, "RSA_2048", "SIGN/VERIFY");
+    let (signer, signer_version) = create_hsm_key(&ks, "EC_P256", "SIGN/VERIFY");
+    let (tsa, tsa_version) = create_hsm_key(&ks, "EC_P256K", "SIGN/VERIFY");
+    let (root, leaf, tsa_cert) = (ks.file("root.pem"), ks.file("signer.pem"), ks.file("tsa.pem"));
+    ks.ca_init("root", &root_key, &root_version, "CN=HSM Release Root", "30", &root);
+    ks.ca_issue("root", "code-signing", &signer, &signer_version, "CN=HSM Release Signer", "10", &leaf);
+    ks.ca_issue("root", "timestamping", &tsa, &tsa_version, "CN=HSM TSA", "10", &tsa_cert);
+
+    // `sign` through the HSM key, with its certificate; `verify` by the chain to the root.
+    let release = ks.file("release");
+    std::fs::create_dir(&release).unwrap();
+    std::fs::write(release.join("app"), b"my program\n").unwrap();
+    let signed = ks.run(&[
+        "sign",
+        path(&release),
+        "--key-id",
+        &signer,
+        "--key-version-id",
+        &signer_version,
+        "--cert",
+        path(&leaf),
+        "--out",
+        path(&release),
+    ]);
+    assert_eq!(signed.status, 0, "{}{}", signed.stdout, signed.stderr);
+    let verified = ks.run(&["verify", path(&release), "--trust", path(&root)]);
+    assert_eq!(verified.status, 0, "{}{}", verified.stdout, verified.stderr);
+    let pem = ks.file("signer-pub.pem");
+    ks.public_key(&signer, &signer_version, &pem);
+    let sums = release.join("SHA256SUMS");
+    assert!(openssl_verifies(&pem, "ECDSA_SHA_256", &release.join("SHA256SUMS.sig"), &sums));
+
+    // An RFC 3161 time stamp over SHA256SUMS from a TSA whose key is in the token.
+    let (query, reply) = (ks.file("q.tsq"), ks.file("r.tsr"));
+    let (ok, text) = peer("openssl", &["ts", "-query", "-data", path(&sums), "-sha256", "-cert", "-out", path(&query)]);
+    assert!(ok, "{text}");
+    let run = ks.run(&[
+        "timestamp",
+        "reply",
+        "--key-id",
+        &tsa,
+        "--key-version-id",
+        &tsa_version,
+        "--cert",
+        path(&tsa_cert),
+        "--in",
+        path(&query),
+        "--out",
+        path(&reply),
+    ]);
+    assert_eq!(run.status, 0, "{}{}", run.stdout, run.stderr);
+    let (ok, text) = peer(
+        "openssl",
+        &[
+            "ts",
+            "-verify",
+            "-in",
+            path(&reply),
+            "-queryfile",
+            path(&query),
+            "-CAfile",
+            path(&root),
+            "-untrusted",
+            path(&tsa_cert),
+        ],
+    );
+    assert!(ok && text.contains("Verification: OK"), "openssl ts -verify: {text}");
+}
