@@ -124,6 +124,13 @@ impl Answer {
 /// Serves until SIGTERM or Ctrl-C; prints `listening on http://ADDR` once bound.
 pub fn serve(kms: LocalKms, mut options: ServeOptions) -> Result<(), KmsError> {
     kms.unlock()?;
+    // A token that is not there yet does not stop the server: its HSM keys answer
+    // `Keyseal.HsmUnavailable` and `/readyz` says not ready until it is back.
+    match kms.configured_token() {
+        Ok(Some(name)) => crate::errln!("PKCS#11 token {}: logged in", crate::quote::escape_text(&name)),
+        Ok(None) => {}
+        Err(err) => crate::errln!("warning: {}", crate::quote::escape_text(&err.to_string())),
+    }
     // The TSA's key and certificate are checked before anything listens.
     let tsa = match options.tsa.take() {
         Some(config) => Some(crate::tsa::reply::Tsa::open(&kms, config, crate::clock::now_unix()).map_err(tsa_error)?),
@@ -372,6 +379,8 @@ async fn handle(
     let last = slot.requests() >= state.max_requests_per_connection;
     let answer = if request.uri().path() == tsa::PATH {
         tsa::answer(state, remote, request).await
+    } else if request.uri().path() == READY_PATH {
+        Answer::json(readiness(state).await)
     } else if request.uri().path() == metrics::PATH {
         Answer {
             status: 200,
@@ -399,11 +408,33 @@ fn error_response(err: &KmsError) -> (u16, Body) {
     (err.code.http_status(), Zeroizing::new(serde_json::to_vec(&body).unwrap_or_default()))
 }
 
+/// `GET /health` and `/healthz`: the process is up and answering. No access key.
+const HEALTH_PATHS: [&str; 2] = ["/health", "/healthz"];
+/// `GET /readyz`: 200 when the store reads, is unlocked and its PKCS#11 token (if any) is
+/// logged in, else 503 with the error code, for a load balancer. No access key; the code
+/// only, the details going to the server's log.
+const READY_PATH: &str = "/readyz";
+
+/// The answer of `/readyz`.
+async fn readiness(state: Arc<State>) -> (u16, Body) {
+    let ready = tokio::task::spawn_blocking(move || state.kms.ready())
+        .await
+        .unwrap_or_else(|_| Err(KmsError::internal("the readiness check failed")));
+    match ready {
+        Ok(()) => (200, Zeroizing::new(br#"{"Status":"ready"}"#.to_vec())),
+        Err(err) => {
+            crate::errln!("not ready: {}", crate::quote::escape_text(&err.to_string()));
+            let body = format!(r#"{{"Status":"not ready","Code":"{}"}}"#, err.code.as_str());
+            (503, Zeroizing::new(body.into_bytes()))
+        }
+    }
+}
+
 /// The status and JSON body for one request.
 async fn answer(state: Arc<State>, remote: SocketAddr, request: Request<Incoming>) -> (u16, Body) {
     let started = Instant::now();
     let method = request.method().as_str().to_string();
-    if request.uri().path() == "/health" {
+    if HEALTH_PATHS.contains(&request.uri().path()) {
         return (200, Zeroizing::new(br#"{"Status":"ok"}"#.to_vec()));
     }
     let query = request.uri().query().unwrap_or("").to_string();

@@ -449,3 +449,42 @@ fn a_release_signed_by_an_hsm_key_under_an_hsm_root_verifies_with_its_time_stamp
     );
     assert!(ok && text.contains("Verification: OK"), "openssl ts -verify: {text}");
 }
+
+/// `curl` GET of `path` on `server`: (HTTP status, body).
+fn get(server: &Server, path: &str) -> (u16, String) {
+    let output = Command::new("curl")
+        .args(["-s", "-w", "\n%{http_code}", &format!("http://{}{path}", server.endpoint)])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&output.stdout).into_owned();
+    let (body, status) = text.rsplit_once('\n').unwrap();
+    (status.parse().unwrap(), body.to_string())
+}
+
+#[test]
+fn serve_is_ready_only_with_its_token_and_healthy_without() {
+    let hsm = SoftHsm::new("readiness");
+    let ks = hsm.store();
+    let server = Server::start(&ks);
+    assert_eq!(get(&server, "/readyz"), (200, r#"{"Status":"ready"}"#.to_string()));
+    assert_eq!(get(&server, "/healthz").0, 200);
+    let log = server.stop();
+    assert!(log.contains(r#"PKCS#11 token "readiness""#) && log.contains("logged in"), "{log}");
+
+    // The token not there: the server starts, healthy but not ready, and says why in its log
+    // only (the answer names the code, not the module or the token).
+    let elsewhere = SoftHsm::new("not-this-one");
+    let gone = Keyseal { dir: ks_dir_clone(&ks), env: vec![("SOFTHSM2_CONF".into(), path(&elsewhere.conf).into())] };
+    let server = Server::start(&gone);
+    assert_eq!(get(&server, "/healthz").0, 200);
+    assert_eq!(get(&server, "/readyz"), (503, r#"{"Status":"not ready","Code":"Keyseal.HsmUnavailable"}"#.to_string()));
+    let log = server.stop();
+    assert!(log.contains("warning: Keyseal.HsmUnavailable") && log.contains("not ready"), "{log}");
+
+    // A store without a token is ready without one.
+    let plain = Keyseal::new();
+    plain.create_key("EC_P256", "SIGN/VERIFY");
+    let server = Server::start(&plain);
+    assert_eq!(get(&server, "/readyz").0, 200);
+    server.stop();
+}

@@ -135,11 +135,20 @@ impl LocalKms {
         Ok(stored.map(|uri| String::from_utf8_lossy(&uri).into_owned()))
     }
 
-    /// Opens the store's token now (asking the PIN if need be): what `serve` does at
-    /// start-up and `/readyz` asks, so a missing token shows before the first request.
+    /// Opens the store's token now (asking the PIN if need be), so a missing token shows
+    /// before the first request; returns its name.
     pub fn open_token(&self) -> KmsResult<String> {
         let token = self.store.read(|tx| self.token.get(tx))?;
         Ok(token.name().to_string())
+    }
+
+    /// The store's token, opened now, when the store has one (or `KEYSEAL_PKCS11_URI`
+    /// names one); `None` for a store without HSM keys.
+    pub fn configured_token(&self) -> KmsResult<Option<String>> {
+        if self.token.uri_override.is_none() && self.token_uri()?.is_none() {
+            return Ok(None);
+        }
+        self.open_token().map(Some)
     }
 }
 

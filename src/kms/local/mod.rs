@@ -191,6 +191,17 @@ impl LocalKms {
         self.kek().map(|_| ())
     }
 
+    /// Whether this KMS can answer requests now: the store reads, its key-encryption key is
+    /// derived, and its PKCS#11 token, when it has one, is logged in. What `serve`'s
+    /// `/readyz` asks; the error says what is missing.
+    pub fn ready(&self) -> KmsResult<()> {
+        self.store.read(|tx| Ok(tx.query_row("SELECT COUNT(*) FROM meta", [], |row| row.get::<_, i64>(0))?))?;
+        if self.kek.lock().map_err(|_| KmsError::internal("the key lock is poisoned"))?.is_none() {
+            return Err(KmsError::new(ErrorCode::PassphraseRequired, "the store is not unlocked"));
+        }
+        self.configured_token().map(|_| ())
+    }
+
     /// The KeyId an alias points at, if it exists (for naming policy resources).
     pub fn alias_target(&self, alias_name: &str) -> KmsResult<Option<String>> {
         Ok(self.store.read(|tx| store::get_alias(tx, alias_name))?.map(|a| a.key_id))
