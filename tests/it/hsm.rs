@@ -247,6 +247,12 @@ fn no_token_or_a_wrong_pin_is_a_clear_refusal_that_changes_nothing() {
     ]);
     assert_eq!(created.code(), "Keyseal.HsmUnavailable", "{}", created.stderr);
 
+    // A PIN file others may read is refused before the token sees the PIN.
+    hsm.set_pin_file_mode(0o644);
+    let run = ks.run(&["hsm", "status"]);
+    assert!(run.stderr.contains("open to group or others") && run.stderr.contains("chmod 600"), "{}", run.stderr);
+    hsm.set_pin_file_mode(0o600);
+
     // A wrong PIN.
     std::fs::write(hsm.pin_file(), "000000\n").unwrap();
     let run = sign(&ks);

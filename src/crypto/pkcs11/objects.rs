@@ -167,14 +167,18 @@ pub fn generate(
     let (sign, decrypt) = (usage == KeyUsage::SignVerify, usage == KeyUsage::EncryptDecrypt);
     let shared =
         [Attribute::Token(true), Attribute::Id(object_id.to_vec()), Attribute::Label(label.as_bytes().to_vec())];
-    let mut public = vec![Attribute::Private(false), Attribute::Verify(sign), Attribute::Encrypt(decrypt)];
-    let private = [
+    let mut public = vec![Attribute::Private(false), Attribute::Verify(sign)];
+    let mut private = vec![
         Attribute::Private(true),
         Attribute::Sensitive(true),
         Attribute::Extractable(false),
         Attribute::Sign(sign),
-        Attribute::Decrypt(decrypt),
     ];
+    // Encryption attributes on RSA keys only: some tokens refuse them on EC templates.
+    if spec == KeySpec::Rsa2048 {
+        public.push(Attribute::Encrypt(decrypt));
+        private.push(Attribute::Decrypt(decrypt));
+    }
     let mechanism = match spec {
         KeySpec::Rsa2048 => {
             public.extend([Attribute::ModulusBits(2048.into()), Attribute::PublicExponent(RSA_EXPONENT.to_vec())]);
@@ -187,7 +191,7 @@ pub fn generate(
         }
     };
     public.extend(shared.iter().cloned());
-    let private: Vec<Attribute> = private.into_iter().chain(shared).collect();
+    private.extend(shared);
     token
         .with_session(|session| {
             let (public_key, _) = session.generate_key_pair(&mechanism, &public, &private)?;

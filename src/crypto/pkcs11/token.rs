@@ -222,14 +222,42 @@ fn read_pin(uri: &Pkcs11Uri, name: &str) -> Result<AuthPin, TokenError> {
     let unreadable = |e: std::io::Error| {
         TokenError::Unavailable(format!("cannot read the PIN file {} (pin-source): {e}", path.display()))
     };
+    let file = std::fs::File::open(path).map_err(unreadable)?;
+    refuse_unprotected(&file, path)?;
     let mut text = String::new();
-    std::fs::File::open(path).map_err(unreadable)?.take(MAX_PIN_FILE).read_to_string(&mut text).map_err(unreadable)?;
+    file.take(MAX_PIN_FILE).read_to_string(&mut text).map_err(unreadable)?;
     let pin = text.lines().next().unwrap_or("").to_string();
     zeroize::Zeroize::zeroize(&mut text);
     if pin.is_empty() {
         return Err(TokenError::Unavailable(format!("the PIN file {} (pin-source) is empty", path.display())));
     }
     Ok(AuthPin::from(pin))
+}
+
+/// Refuses a PIN file that group or others may read, as the store refuses its own files
+/// (and ssh an unprotected private key): the PIN is the token's only lock.
+#[cfg(unix)]
+fn refuse_unprotected(file: &std::fs::File, path: &std::path::Path) -> Result<(), TokenError> {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = file
+        .metadata()
+        .map_err(|e| TokenError::Unavailable(format!("cannot read the PIN file {}: {e}", path.display())))?
+        .permissions()
+        .mode();
+    if mode & 0o077 != 0 {
+        return Err(TokenError::Unavailable(format!(
+            "the PIN file {} is open to group or others (mode {:o}); run `chmod 600 {}`",
+            path.display(),
+            mode & 0o777,
+            path.display()
+        )));
+    }
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn refuse_unprotected(_: &std::fs::File, _: &std::path::Path) -> Result<(), TokenError> {
+    Ok(())
 }
 
 /// A PKCS#11 failure in words, with what keyseal was doing; the kind says how the KMS

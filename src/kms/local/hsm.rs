@@ -79,12 +79,29 @@ fn object_id(key_version_id: &str) -> Vec<u8> {
 impl Ctx<'_> {
     /// Generates a key pair for a new version of HSM key `key` inside the token; the
     /// version's public key and where its private key is.
-    pub(super) fn generate_in_token(&self, key: &KeyRow, key_version_id: &str) -> KmsResult<(Vec<u8>, PrivateHalf)> {
+    pub(super) fn generate_in_token(
+        &mut self,
+        key: &KeyRow,
+        key_version_id: &str,
+    ) -> KmsResult<(Vec<u8>, PrivateHalf)> {
         let token = self.token.get(self.tx)?;
         let id = object_id(key_version_id);
         let label = format!("{}/{key_version_id}", key.key_id);
         let public = pkcs11::generate(&token, key.key_spec, key.key_usage, &id, &label).map_err(token_error)?;
+        self.new_token_objects.push(id.clone());
         Ok((public, PrivateHalf::InToken(id)))
+    }
+
+    /// Destroys the token objects this operation made (it failed, and its transaction is
+    /// rolled back). Best effort: the failure being reported is the operation's.
+    pub(super) fn discard_new_token_objects(&mut self) {
+        if self.new_token_objects.is_empty() {
+            return;
+        }
+        let Ok(token) = self.token.get(self.tx) else { return };
+        for id in self.new_token_objects.drain(..) {
+            let _ = pkcs11::destroy(&token, &id);
+        }
     }
 
     /// The token key of an HSM version.

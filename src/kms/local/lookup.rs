@@ -13,7 +13,7 @@ impl<'a> Ctx<'a> {
         signing_keys: &'a KeyCache,
         token: &'a TokenSlot,
     ) -> Ctx<'a> {
-        Ctx { tx, now, entry, kek, signing_keys, token, used_key: None }
+        Ctx { tx, now, entry, kek, signing_keys, token, new_token_objects: Vec::new(), used_key: None }
     }
 
     /// The key a `KeyId` parameter names, in any state; records its real id in the audit entry.

@@ -79,6 +79,9 @@ struct Ctx<'a> {
     kek: Option<Arc<Kek>>,
     signing_keys: &'a KeyCache,
     token: &'a TokenSlot,
+    /// The CKA_IDs of the token objects this operation made: destroyed again when it fails,
+    /// so a refused or failed operation leaves nothing in the token either.
+    new_token_objects: Vec<Vec<u8>>,
     /// The key the operation resolved its `KeyId` parameter to, and whether it required
     /// the key enabled: what a read-only operation's audit commit checks again.
     used_key: Option<(String, bool)>,
@@ -222,9 +225,11 @@ impl LocalKms {
             Ok(self.store.write(|tx| {
                 self.check_guard(tx)?;
                 let mut ctx = Ctx::new(tx, now, entry, kek, &self.signing_keys, &self.token);
-                let value = op(&mut ctx)?;
-                audit::append(tx, ctx.entry)?;
-                Ok(value)
+                let done = op(&mut ctx).and_then(|value| audit::append(tx, ctx.entry).map(|_| value));
+                if done.is_err() {
+                    ctx.discard_new_token_objects();
+                }
+                done
             })?)
         })
     }

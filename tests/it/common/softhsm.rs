@@ -46,12 +46,19 @@ impl SoftHsm {
         ]));
         assert!(ok, "softhsm2-util --init-token: {out}");
         std::fs::write(hsm.pin_file(), format!("{PIN}\n")).unwrap();
+        hsm.set_pin_file_mode(0o600);
         hsm
     }
 
     /// The file holding the user PIN.
     pub fn pin_file(&self) -> PathBuf {
         self.dir.path().join("pin")
+    }
+
+    /// Sets the PIN file's permission bits.
+    pub fn set_pin_file_mode(&self, mode: u32) {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(self.pin_file(), std::fs::Permissions::from_mode(mode)).unwrap();
     }
 
     /// The token's RFC 7512 URI, PIN from [`SoftHsm::pin_file`].
