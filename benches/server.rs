@@ -45,6 +45,7 @@ fn main() {
                     key_spec: *spec,
                     key_usage: KeyUsage::SignVerify,
                     description: String::new(),
+                    protection_level: Default::default(),
                 })
                 .expect("key")
                 .key_metadata;

@@ -44,8 +44,11 @@ fn modules() -> &'static Mutex<HashMap<PathBuf, Pkcs11>> {
 }
 
 /// The tokens this process has logged in to, by module and slot.
-fn tokens() -> &'static Mutex<HashMap<(PathBuf, u64), Arc<Token>>> {
-    static TOKENS: OnceLock<Mutex<HashMap<(PathBuf, u64), Arc<Token>>>> = OnceLock::new();
+type Tokens = Mutex<HashMap<(PathBuf, u64), Arc<Token>>>;
+
+/// The tokens this process has logged in to.
+fn tokens() -> &'static Tokens {
+    static TOKENS: OnceLock<Tokens> = OnceLock::new();
     TOKENS.get_or_init(Default::default)
 }
 
