@@ -42,6 +42,7 @@ groups=(
     "formats|src/release/sshsig.rs src/release/cms.rs src/crypto/ecdsa_pair.rs src/release/verify_formats.rs src/release/formats.rs|--lib --test release --test timestamped_release"
     "openpgp|src/release/openpgp.rs|--lib --test release"
     "crypto|src/crypto/public_key.rs src/crypto/keys.rs src/crypto/keys/*.rs src/x509/signature.rs|--lib --test wycheproof --test wycheproof_x509 --test provider_differential --test pkits"
+    "hsm|src/crypto/pkcs11/*.rs src/kms/local/hsm.rs|--lib --test hsm"
 )
 
 field() { cut -d'|' -f"$1" <<<"$2"; }
