@@ -494,3 +494,44 @@ fn serve_is_ready_only_with_its_token_and_healthy_without() {
     assert_eq!(get(&server, "/readyz").0, 200);
     server.stop();
 }
+
+#[test]
+fn without_a_pin_source_the_pin_is_asked_on_the_terminal_only() {
+    let hsm = SoftHsm::new("prompted");
+    let ks = Keyseal { dir: tempfile::tempdir().unwrap(), env: vec![("SOFTHSM2_CONF".into(), path(&hsm.conf).into())] };
+    let uri = format!("pkcs11:token=prompted?module-path={}", crate::common::softhsm::MODULE);
+    // `script` (util-linux) gives keyseal a terminal and types the PIN.
+    let command = format!("{} hsm configure --uri '{uri}'", env!("CARGO_BIN_EXE_keyseal"));
+    let mut child = ks
+        .command_via("script")
+        .args(["-qfec", &command, "/dev/null"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child.stdin.take().unwrap().write_all(format!("{}\n", crate::common::softhsm::PIN).as_bytes()).unwrap();
+    let output = child.wait_with_output().unwrap();
+    let transcript = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{transcript}");
+    assert!(transcript.contains(r#"PIN for PKCS#11 token "prompted""#), "{transcript}");
+    // Typed ahead, the PIN reaches the terminal before keyseal turns echo off; after the
+    // prompt it is never shown.
+    let after_prompt = transcript.split("PIN for PKCS#11 token").nth(1).unwrap();
+    assert!(!after_prompt.contains(crate::common::softhsm::PIN), "the PIN is echoed: {transcript}");
+    assert_eq!(ks.meta("hsm.uri"), uri);
+
+    // With no terminal to ask on, an HSM key's use says how to give the PIN.
+    let run = ks.run(&[
+        "kms",
+        "create-key",
+        "--key-spec",
+        "EC_P256",
+        "--key-usage",
+        "SIGN/VERIFY",
+        "--protection-level",
+        "HSM",
+    ]);
+    assert_eq!(run.code(), "Keyseal.HsmUnavailable", "{}", run.stderr);
+    assert!(run.stderr.contains("no terminal") && run.stderr.contains("pin-source=file:"), "{}", run.stderr);
+}
