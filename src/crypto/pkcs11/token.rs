@@ -19,6 +19,7 @@ use std::io::{IsTerminal, Read};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
+use zeroize::Zeroizing;
 
 /// Most idle sessions a token keeps open for the next operations.
 const IDLE_SESSIONS: usize = 16;
@@ -222,19 +223,23 @@ fn read_pin(uri: &Pkcs11Uri, name: &str) -> Result<AuthPin, TokenError> {
             .map_err(|e| TokenError::Unavailable(format!("cannot read the PIN from the terminal: {e}")))?;
         return Ok(AuthPin::from(pin));
     };
+    pin_file(path).map(|pin| AuthPin::from(pin.as_str()))
+}
+
+/// The first line of the PIN file `path`, which only its owner may read.
+fn pin_file(path: &std::path::Path) -> Result<Zeroizing<String>, TokenError> {
     let unreadable = |e: std::io::Error| {
         TokenError::Unavailable(format!("cannot read the PIN file {} (pin-source): {e}", path.display()))
     };
     let file = std::fs::File::open(path).map_err(unreadable)?;
     refuse_unprotected(&file, path)?;
-    let mut text = String::new();
+    let mut text = Zeroizing::new(String::new());
     file.take(MAX_PIN_FILE).read_to_string(&mut text).map_err(unreadable)?;
-    let pin = text.lines().next().unwrap_or("").to_string();
-    zeroize::Zeroize::zeroize(&mut text);
+    let pin = Zeroizing::new(text.lines().next().unwrap_or("").to_string());
     if pin.is_empty() {
         return Err(TokenError::Unavailable(format!("the PIN file {} (pin-source) is empty", path.display())));
     }
-    Ok(AuthPin::from(pin))
+    Ok(pin)
 }
 
 /// Refuses a PIN file that group or others may read, as the store refuses its own files
@@ -285,5 +290,69 @@ pub fn from_pkcs11(err: Error, doing: &str) -> TokenError {
             TokenError::DecryptionFailed
         }
         _ => TokenError::Unavailable(format!("{words}; try again when the token is back")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cryptoki::context::Function;
+
+    fn failed(rv: RvError) -> Error {
+        Error::Pkcs11(rv, Function::Sign)
+    }
+
+    #[test]
+    fn each_failure_is_answered_by_its_kind() {
+        assert!(matches!(from_pkcs11(failed(RvError::PinIncorrect), "log in"), TokenError::PinIncorrect(_)));
+        for rv in [RvError::MechanismInvalid, RvError::CurveNotSupported, RvError::DomainParamsInvalid] {
+            assert!(matches!(from_pkcs11(failed(rv), "sign"), TokenError::Unsupported(_)), "{rv:?}");
+        }
+        for rv in [RvError::EncryptedDataInvalid, RvError::EncryptedDataLenRange] {
+            assert_eq!(from_pkcs11(failed(rv), "decrypt"), TokenError::DecryptionFailed, "{rv:?}");
+        }
+        let TokenError::Unavailable(locked) = from_pkcs11(failed(RvError::PinLocked), "log in") else { panic!() };
+        assert!(locked.contains("security officer"), "{locked}");
+        let TokenError::Unavailable(other) = from_pkcs11(failed(RvError::DeviceError), "sign") else { panic!() };
+        assert!(other.starts_with("the token failed to sign") && other.contains("try again"), "{other}");
+    }
+
+    #[test]
+    fn only_a_lost_token_session_or_login_marks_the_token_broken() {
+        for rv in
+            [RvError::TokenNotPresent, RvError::DeviceRemoved, RvError::SessionHandleInvalid, RvError::UserNotLoggedIn]
+        {
+            assert!(gone(&failed(rv)), "{rv:?}");
+        }
+        for rv in [RvError::PinIncorrect, RvError::MechanismInvalid, RvError::DataInvalid] {
+            assert!(!gone(&failed(rv)), "{rv:?}");
+        }
+        assert!(!gone(&Error::NotSupported));
+    }
+
+    #[test]
+    fn pin_files_are_read_to_their_first_line_and_must_be_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("pin");
+        let write = |text: &str, mode: u32| {
+            std::fs::write(&file, text).unwrap();
+            std::fs::set_permissions(&file, std::fs::Permissions::from_mode(mode)).unwrap();
+        };
+        write("1234\nignored\n", 0o600);
+        assert_eq!(pin_file(&file).unwrap().as_str(), "1234");
+        write("\n", 0o600);
+        assert!(matches!(pin_file(&file), Err(TokenError::Unavailable(why)) if why.contains("empty")));
+        write("1234\n", 0o640);
+        assert!(matches!(pin_file(&file), Err(TokenError::Unavailable(why)) if why.contains("chmod 600")));
+        std::fs::remove_file(&file).unwrap();
+        assert!(matches!(pin_file(&file), Err(TokenError::Unavailable(why)) if why.contains("cannot read")));
+    }
+
+    #[test]
+    fn a_module_that_does_not_load_is_unavailable() {
+        let uri = Pkcs11Uri { module_path: "/nonexistent/libpkcs11.so".into(), ..Pkcs11Uri::default() };
+        let Err(TokenError::Unavailable(why)) = Token::open(&uri) else { panic!("opened") };
+        assert!(why.contains("cannot load the PKCS#11 module /nonexistent/libpkcs11.so"), "{why}");
     }
 }
