@@ -4,8 +4,9 @@
 
 use crate::crypto::spec::Algorithm;
 use crate::kms::KmsError;
+use crate::kms::db::{Row, Tx};
 use crate::kms::store::{Schema, Store};
-use rusqlite::{Connection, OptionalExtension, params};
+use crate::params;
 use serde::Serialize;
 
 /// The CA's tables in the store: its CAs and the index of every certificate issued.
@@ -118,15 +119,12 @@ pub struct CertRecord {
 
 const CA_COLUMNS: &str = "name, key_id, key_version_id, algorithm, serial, certificate, crl_number, crl_url, created";
 
-fn ca_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<CaRecord> {
-    let algorithm: String = row.get(3)?;
+fn ca_from_row(row: &Row) -> Result<CaRecord, KmsError> {
     Ok(CaRecord {
         name: row.get(0)?,
         key_id: row.get(1)?,
         key_version_id: row.get(2)?,
-        algorithm: algorithm
-            .parse()
-            .map_err(|e: String| rusqlite::Error::FromSqlConversionFailure(3, rusqlite::types::Type::Text, e.into()))?,
+        algorithm: row.parse(3)?,
         serial: row.get(4)?,
         certificate: row.get(5)?,
         crl_number: row.get(6)?,
@@ -136,20 +134,18 @@ fn ca_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<CaRecord> {
 }
 
 /// The CA named `name`.
-pub fn get_ca(conn: &Connection, name: &str) -> Result<Option<CaRecord>, KmsError> {
-    Ok(conn.query_row(&format!("SELECT {CA_COLUMNS} FROM cas WHERE name = ?1"), [name], ca_from_row).optional()?)
+pub fn get_ca(tx: &dyn Tx, name: &str) -> Result<Option<CaRecord>, KmsError> {
+    tx.query_opt(&format!("SELECT {CA_COLUMNS} FROM cas WHERE name = ?1"), params![name], ca_from_row)
 }
 
 /// Every CA, by name.
-pub fn list_cas(conn: &Connection) -> Result<Vec<CaRecord>, KmsError> {
-    let mut statement = conn.prepare(&format!("SELECT {CA_COLUMNS} FROM cas ORDER BY name"))?;
-    let rows = statement.query_map([], ca_from_row)?;
-    Ok(rows.collect::<Result<_, _>>()?)
+pub fn list_cas(tx: &dyn Tx) -> Result<Vec<CaRecord>, KmsError> {
+    tx.query_map(&format!("SELECT {CA_COLUMNS} FROM cas ORDER BY name"), params![], ca_from_row)
 }
 
 /// Registers a CA.
-pub fn insert_ca(conn: &Connection, ca: &CaRecord) -> Result<(), KmsError> {
-    conn.execute(
+pub fn insert_ca(tx: &dyn Tx, ca: &CaRecord) -> Result<(), KmsError> {
+    tx.execute(
         &format!("INSERT INTO cas ({CA_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"),
         params![
             ca.name,
@@ -167,14 +163,14 @@ pub fn insert_ca(conn: &Connection, ca: &CaRecord) -> Result<(), KmsError> {
 }
 
 /// Records the number of the CRL just issued.
-pub fn set_crl_number(conn: &Connection, name: &str, number: u64) -> Result<(), KmsError> {
-    conn.execute("UPDATE cas SET crl_number = ?2 WHERE name = ?1", params![name, number])?;
+pub fn set_crl_number(tx: &dyn Tx, name: &str, number: u64) -> Result<(), KmsError> {
+    tx.execute("UPDATE cas SET crl_number = ?2 WHERE name = ?1", params![name, number])?;
     Ok(())
 }
 
 const CERT_COLUMNS: &str = "serial, ca_name, subject, issuer, profile, not_before, not_after, key_id, key_version_id, status, revoked_at, revocation_reason, certificate, issued";
 
-fn cert_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<CertRecord> {
+fn cert_from_row(row: &Row) -> Result<CertRecord, KmsError> {
     Ok(CertRecord {
         serial: row.get(0)?,
         ca_name: row.get(1)?,
@@ -194,8 +190,8 @@ fn cert_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<CertRecord> {
 }
 
 /// Adds an issued certificate.
-pub fn insert_cert(conn: &Connection, cert: &CertRecord) -> Result<(), KmsError> {
-    conn.execute(
+pub fn insert_cert(tx: &dyn Tx, cert: &CertRecord) -> Result<(), KmsError> {
+    tx.execute(
         &format!("INSERT INTO certificates ({CERT_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"),
         params![
             cert.serial,
@@ -218,24 +214,29 @@ pub fn insert_cert(conn: &Connection, cert: &CertRecord) -> Result<(), KmsError>
 }
 
 /// The certificate with this serial (upper-case hex).
-pub fn get_cert(conn: &Connection, serial: &str) -> Result<Option<CertRecord>, KmsError> {
-    Ok(conn
-        .query_row(&format!("SELECT {CERT_COLUMNS} FROM certificates WHERE serial = ?1"), [serial], cert_from_row)
-        .optional()?)
+pub fn get_cert(tx: &dyn Tx, serial: &str) -> Result<Option<CertRecord>, KmsError> {
+    tx.query_opt(&format!("SELECT {CERT_COLUMNS} FROM certificates WHERE serial = ?1"), params![serial], cert_from_row)
 }
 
 /// Certificates issued by `ca` (or by every CA), oldest first.
-pub fn list_certs(conn: &Connection, ca: Option<&str>) -> Result<Vec<CertRecord>, KmsError> {
-    let mut statement = conn.prepare(&format!(
-        "SELECT {CERT_COLUMNS} FROM certificates WHERE ?1 IS NULL OR ca_name = ?1 ORDER BY issued, serial"
-    ))?;
-    let rows = statement.query_map([ca], cert_from_row)?;
-    Ok(rows.collect::<Result<_, _>>()?)
+pub fn list_certs(tx: &dyn Tx, ca: Option<&str>) -> Result<Vec<CertRecord>, KmsError> {
+    match ca {
+        Some(ca) => tx.query_map(
+            &format!("SELECT {CERT_COLUMNS} FROM certificates WHERE ca_name = ?1 ORDER BY issued, serial"),
+            params![ca],
+            cert_from_row,
+        ),
+        None => tx.query_map(
+            &format!("SELECT {CERT_COLUMNS} FROM certificates ORDER BY issued, serial"),
+            params![],
+            cert_from_row,
+        ),
+    }
 }
 
 /// Marks a certificate revoked.
-pub fn revoke(conn: &Connection, serial: &str, at: i64, reason: &str) -> Result<(), KmsError> {
-    conn.execute(
+pub fn revoke(tx: &dyn Tx, serial: &str, at: i64, reason: &str) -> Result<(), KmsError> {
+    tx.execute(
         "UPDATE certificates SET status = 'revoked', revoked_at = ?2, revocation_reason = ?3 WHERE serial = ?1",
         params![serial, at, reason],
     )?;
@@ -244,6 +245,6 @@ pub fn revoke(conn: &Connection, serial: &str, at: i64, reason: &str) -> Result<
 
 /// What this store's CA index says of a certificate: its record when the index holds this
 /// very certificate (same serial, same DER), else `None` (issued elsewhere, or unknown).
-pub fn lookup(conn: &Connection, certificate_der: &[u8], serial: &[u8]) -> Result<Option<CertRecord>, KmsError> {
-    Ok(get_cert(conn, &hex::encode_upper(serial))?.filter(|record| record.certificate == certificate_der))
+pub fn lookup(tx: &dyn Tx, certificate_der: &[u8], serial: &[u8]) -> Result<Option<CertRecord>, KmsError> {
+    Ok(get_cert(tx, &hex::encode_upper(serial))?.filter(|record| record.certificate == certificate_der))
 }

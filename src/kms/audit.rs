@@ -5,9 +5,10 @@
 //! whole chain from the point of change; record the head `verify` prints somewhere else to
 //! catch that. Entries never hold plaintext or key material — a digest at most.
 
+use crate::kms::db::{ToParam, Tx};
 use crate::kms::error::KmsError;
 use crate::kms::store::{meta_get, meta_set};
-use rusqlite::{Connection, params};
+use crate::params;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
@@ -155,45 +156,45 @@ impl AuditEntry {
 
 /// Appends `entry` after the current head; returns its sequence number. Call inside the
 /// operation's write transaction.
-pub fn append(conn: &Connection, entry: &AuditEntry) -> Result<u64, KmsError> {
-    let (head_seq, head_hash) = head(conn)?;
+pub fn append(tx: &dyn Tx, entry: &AuditEntry) -> Result<u64, KmsError> {
+    let (head_seq, head_hash) = head(tx)?;
     let mut entry = entry.clone().bounded();
     entry.seq = head_seq + 1;
     let hash = entry.chain_hash(&head_hash);
-    conn.prepare_cached(
+    tx.execute(
         "INSERT INTO audit (seq, time, request_id, principal, action, key_id, key_version_id, algorithm,
                             digest, result, error_code, prev_hash, hash, detail)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
-    )?
-    .execute(params![
-        entry.seq,
-        entry.time,
-        entry.request_id,
-        entry.principal,
-        entry.action,
-        entry.key_id,
-        entry.key_version_id,
-        entry.algorithm,
-        entry.digest,
-        entry.result,
-        entry.error_code,
-        head_hash.as_slice(),
-        hash.as_slice(),
-        entry.detail
-    ])?;
-    meta_set(conn, HEAD_SEQ, entry.seq.to_string().as_bytes())?;
-    meta_set(conn, HEAD_HASH, &hash)?;
+        params![
+            entry.seq,
+            entry.time,
+            entry.request_id,
+            entry.principal,
+            entry.action,
+            entry.key_id,
+            entry.key_version_id,
+            entry.algorithm,
+            entry.digest,
+            entry.result,
+            entry.error_code,
+            head_hash.as_slice(),
+            hash.as_slice(),
+            entry.detail
+        ],
+    )?;
+    meta_set(tx, HEAD_SEQ, entry.seq.to_string().as_bytes())?;
+    meta_set(tx, HEAD_HASH, &hash)?;
     Ok(entry.seq)
 }
 
-fn head(conn: &Connection) -> Result<(u64, Vec<u8>), KmsError> {
-    let seq = match meta_get(conn, HEAD_SEQ)? {
+fn head(tx: &dyn Tx) -> Result<(u64, Vec<u8>), KmsError> {
+    let seq = match meta_get(tx, HEAD_SEQ)? {
         Some(bytes) => String::from_utf8_lossy(&bytes)
             .parse()
             .map_err(|_| KmsError::internal("the audit head in the store is not a number; the store was altered"))?,
         None => 0,
     };
-    let hash = meta_get(conn, HEAD_HASH)?.unwrap_or_else(|| GENESIS.to_vec());
+    let hash = meta_get(tx, HEAD_HASH)?.unwrap_or_else(|| GENESIS.to_vec());
     Ok((seq, hash))
 }
 
@@ -243,9 +244,9 @@ struct StoredEntry {
 }
 
 /// Walks the whole chain and reports every break.
-pub fn verify(conn: &Connection) -> Result<VerifyReport, KmsError> {
-    let (head_seq, head_hash) = head(conn)?;
-    let rows = select(conn, "ORDER BY seq", &[])?;
+pub fn verify(tx: &dyn Tx) -> Result<VerifyReport, KmsError> {
+    let (head_seq, head_hash) = head(tx)?;
+    let rows = select(tx, "ORDER BY seq", &[])?;
     let mut problems = Vec::new();
     let mut expected_seq = 1u64;
     let mut previous_hash = GENESIS.to_vec();
@@ -323,43 +324,42 @@ pub struct Filter {
 }
 
 /// Entries matching `filter`, oldest first.
-pub fn list(conn: &Connection, filter: &Filter) -> Result<Vec<AuditEntry>, KmsError> {
+pub fn list(tx: &dyn Tx, filter: &Filter) -> Result<Vec<AuditEntry>, KmsError> {
     let mut clauses = Vec::new();
-    let mut values: Vec<rusqlite::types::Value> = Vec::new();
+    let mut values: Vec<&dyn ToParam> = Vec::new();
     if let Some(key_id) = &filter.key_id {
-        values.push(key_id.clone().into());
+        values.push(key_id);
         clauses.push(format!("key_id = ?{}", values.len()));
     }
     if let Some(action) = &filter.action {
-        values.push(action.clone().into());
+        values.push(action);
         clauses.push(format!("action = ?{}", values.len()));
     }
-    if let Some(since) = filter.since {
-        values.push(since.into());
+    if let Some(since) = &filter.since {
+        values.push(since);
         clauses.push(format!("time >= ?{}", values.len()));
     }
-    if let Some(until) = filter.until {
-        values.push(until.into());
+    if let Some(until) = &filter.until {
+        values.push(until);
         clauses.push(format!("time <= ?{}", values.len()));
     }
     let mut tail = if clauses.is_empty() { String::new() } else { format!("WHERE {}", clauses.join(" AND ")) };
     tail.push_str(" ORDER BY seq DESC");
-    if let Some(limit) = filter.limit {
-        values.push((limit.min(i64::MAX as u64) as i64).into());
+    if let Some(limit) = &filter.limit {
+        values.push(limit);
         tail.push_str(&format!(" LIMIT ?{}", values.len()));
     }
-    let mut entries: Vec<AuditEntry> = select(conn, &tail, &values)?.into_iter().map(|row| row.entry).collect();
+    let mut entries: Vec<AuditEntry> = select(tx, &tail, &values)?.into_iter().map(|row| row.entry).collect();
     entries.reverse();
     Ok(entries)
 }
 
-fn select(conn: &Connection, tail: &str, values: &[rusqlite::types::Value]) -> Result<Vec<StoredEntry>, KmsError> {
+fn select(tx: &dyn Tx, tail: &str, values: &[&dyn ToParam]) -> Result<Vec<StoredEntry>, KmsError> {
     let sql = format!(
         "SELECT seq, time, request_id, principal, action, key_id, key_version_id, algorithm, digest, result,
                 error_code, prev_hash, hash, detail FROM audit {tail}"
     );
-    let mut statement = conn.prepare(&sql)?;
-    let rows = statement.query_map(rusqlite::params_from_iter(values), |row| {
+    tx.query_map(&sql, values, |row| {
         Ok(StoredEntry {
             entry: AuditEntry {
                 seq: row.get(0)?,
@@ -378,8 +378,7 @@ fn select(conn: &Connection, tail: &str, values: &[rusqlite::types::Value]) -> R
             prev_hash: row.get(11)?,
             hash: row.get(12)?,
         })
-    })?;
-    Ok(rows.collect::<Result<_, _>>()?)
+    })
 }
 
 #[cfg(test)]
@@ -423,9 +422,11 @@ mod tests {
     #[test]
     fn finds_edited_deleted_replaced_and_truncated_entries() {
         let (store, dir) = store_with_entries(6);
-        store.write(|tx| Ok(tx.execute("UPDATE audit SET principal = 'mallory' WHERE seq = 2", [])?)).unwrap();
-        store.write(|tx| Ok(tx.execute("DELETE FROM audit WHERE seq = 4", [])?)).unwrap();
-        store.write(|tx| Ok(tx.execute("DELETE FROM audit WHERE seq = 6", [])?)).unwrap();
+        store
+            .write(|tx| Ok(tx.execute("UPDATE audit SET principal = 'mallory' WHERE seq = 2", crate::params![])?))
+            .unwrap();
+        store.write(|tx| Ok(tx.execute("DELETE FROM audit WHERE seq = 4", crate::params![])?)).unwrap();
+        store.write(|tx| Ok(tx.execute("DELETE FROM audit WHERE seq = 6", crate::params![])?)).unwrap();
         assert_eq!(
             kinds(&store),
             vec![(2, ProblemKind::Edited), (5, ProblemKind::Deleted), (6, ProblemKind::Truncated)]
@@ -438,13 +439,13 @@ mod tests {
         let (store, dir) = store_with_entries(4);
         store
             .write(|tx| {
-                let prev: Vec<u8> = tx.query_row("SELECT prev_hash FROM audit WHERE seq = 2", [], |r| r.get(0))?;
+                let prev: Vec<u8> = tx.query_value("SELECT prev_hash FROM audit WHERE seq = 2", crate::params![])?;
                 let mut forged = AuditEntry::new(1001, "req-1", "mallory", "DescribeKey");
                 forged.seq = 2;
                 let hash = forged.chain_hash(&prev);
                 tx.execute(
                     "UPDATE audit SET principal = 'mallory', key_id = NULL, hash = ?1 WHERE seq = 2",
-                    [hash.as_slice()],
+                    crate::params![hash.as_slice()],
                 )?;
                 Ok(())
             })

@@ -10,6 +10,7 @@
 //! returns it at once: its work was committed by someone else's batch. Nobody returns
 //! before the commit that holds its work, so an answer never runs ahead of its write.
 
+use crate::kms::db::Tx;
 use crate::kms::error::KmsError;
 use rusqlite::{Connection, Transaction, TransactionBehavior};
 use std::collections::VecDeque;
@@ -43,7 +44,7 @@ struct Pending<T, F> {
 impl<T, F> Queued for Pending<T, F>
 where
     T: Send,
-    F: FnOnce(&Transaction<'_>) -> Result<T, KmsError> + Send,
+    F: FnOnce(&dyn Tx) -> Result<T, KmsError> + Send,
 {
     fn synced(&self) -> bool {
         self.synced
@@ -84,7 +85,7 @@ impl GroupCommit {
     pub fn submit<T, F>(&self, writer: &Mutex<Connection>, synced: bool, work: F) -> Result<T, KmsError>
     where
         T: Send + 'static,
-        F: FnOnce(&Transaction<'_>) -> Result<T, KmsError> + Send + 'static,
+        F: FnOnce(&dyn Tx) -> Result<T, KmsError> + Send + 'static,
     {
         let slot: Slot<T> = Arc::new(Mutex::new(None));
         let job = Pending { synced, work: Some(work), outcome: None, slot: slot.clone() };

@@ -8,11 +8,13 @@
 //! commit that returned survives a crash of the process or of the machine.
 
 use crate::crypto::spec::{KeySpec, KeyUsage};
+use crate::kms::db::{Dialect, Row, Tx};
 use crate::kms::error::{ErrorCode, KmsError};
 use crate::kms::group_commit::GroupCommit;
 use crate::kms::read_pool::ReadPool;
 use crate::kms::spec::{KeyState, ProtectionLevel};
-use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
+use crate::params;
+use rusqlite::{Connection, TransactionBehavior};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::Duration;
@@ -156,7 +158,7 @@ impl Store {
     /// Runs `work` in one IMMEDIATE transaction: committed when it returns `Ok`, rolled
     /// back (nothing changed) when it returns `Err`.
     /// `work` must not call back into the store's writes (it holds the writer).
-    pub fn write<T>(&self, work: impl FnOnce(&Transaction<'_>) -> Result<T, KmsError>) -> Result<T, KmsError> {
+    pub fn write<T>(&self, work: impl FnOnce(&dyn Tx) -> Result<T, KmsError>) -> Result<T, KmsError> {
         let mut connection = self.writer.lock().map_err(|_| KmsError::internal("the store lock is poisoned"))?;
         let tx = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let value = work(&tx)?;
@@ -172,7 +174,7 @@ impl Store {
     pub fn write_batched<T, F>(&self, work: F) -> Result<T, KmsError>
     where
         T: Send + 'static,
-        F: FnOnce(&Transaction<'_>) -> Result<T, KmsError> + Send + 'static,
+        F: FnOnce(&dyn Tx) -> Result<T, KmsError> + Send + 'static,
     {
         self.batch.submit(&self.writer, true, work)
     }
@@ -183,14 +185,14 @@ impl Store {
     pub fn write_batched_unsynced<T, F>(&self, work: F) -> Result<T, KmsError>
     where
         T: Send + 'static,
-        F: FnOnce(&Transaction<'_>) -> Result<T, KmsError> + Send + 'static,
+        F: FnOnce(&dyn Tx) -> Result<T, KmsError> + Send + 'static,
     {
         self.batch.submit(&self.writer, false, work)
     }
 
     /// Runs `work` on a read snapshot of its own (a pooled read-only connection): it sees
     /// every commit that returned before it began and none made while it runs.
-    pub fn read<T>(&self, work: impl FnOnce(&Transaction<'_>) -> Result<T, KmsError>) -> Result<T, KmsError> {
+    pub fn read<T>(&self, work: impl FnOnce(&dyn Tx) -> Result<T, KmsError>) -> Result<T, KmsError> {
         let mut connection = self.readers.get()?;
         let tx = connection.transaction_with_behavior(TransactionBehavior::Deferred)?;
         work(&tx)
@@ -280,12 +282,17 @@ fn migrate(connection: &mut Connection) -> Result<(), KmsError> {
 }
 
 /// Runs the migrations of `schema` the store has not run yet, and records how many it has.
-fn apply(tx: &Transaction<'_>, schema: &Schema) -> Result<(), KmsError> {
+fn apply(tx: &dyn Tx, schema: &Schema) -> Result<(), KmsError> {
     let key = format!("schema.{}", schema.name);
-    let has_meta: bool =
-        tx.query_row("SELECT COUNT(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = 'meta'", [], |r| {
-            r.get(0)
-        })?;
+    let has_meta: bool = tx.query_value(
+        match tx.dialect() {
+            Dialect::Sqlite => "SELECT COUNT(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = 'meta'",
+            Dialect::Postgres => {
+                "SELECT COUNT(*) > 0 FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = 'meta'"
+            }
+        },
+        params![],
+    )?;
     let applied = match has_meta.then(|| meta_get(tx, &key)).transpose()?.flatten() {
         None => 0,
         Some(count) => String::from_utf8_lossy(&count)
@@ -313,16 +320,16 @@ fn newer(why: String) -> KmsError {
 }
 
 /// A value from the `meta` table.
-pub fn meta_get(conn: &Connection, name: &str) -> Result<Option<Vec<u8>>, KmsError> {
-    Ok(conn.prepare_cached("SELECT value FROM meta WHERE name = ?1")?.query_row([name], |row| row.get(0)).optional()?)
+pub fn meta_get(tx: &dyn Tx, name: &str) -> Result<Option<Vec<u8>>, KmsError> {
+    tx.query_opt("SELECT value FROM meta WHERE name = ?1", params![name], |row| row.get(0))
 }
 
 /// Sets a value in the `meta` table.
-pub fn meta_set(conn: &Connection, name: &str, value: &[u8]) -> Result<(), KmsError> {
-    conn.prepare_cached(
+pub fn meta_set(tx: &dyn Tx, name: &str, value: &[u8]) -> Result<(), KmsError> {
+    tx.execute(
         "INSERT INTO meta (name, value) VALUES (?1, ?2) ON CONFLICT(name) DO UPDATE SET value = excluded.value",
-    )?
-    .execute(params![name, value])?;
+        params![name, value],
+    )?;
     Ok(())
 }
 
@@ -349,31 +356,26 @@ pub struct KeyRow {
     pub protection_level: ProtectionLevel,
 }
 
-fn parse_column<T: std::str::FromStr<Err = String>>(index: usize, text: String) -> rusqlite::Result<T> {
-    text.parse()
-        .map_err(|e: String| rusqlite::Error::FromSqlConversionFailure(index, rusqlite::types::Type::Text, e.into()))
-}
-
 const KEY_COLUMNS: &str =
     "key_id, key_spec, key_usage, key_state, description, creator, creation_date, delete_date, protection_level";
 
-fn key_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<KeyRow> {
+fn key_from_row(row: &Row) -> Result<KeyRow, KmsError> {
     Ok(KeyRow {
         key_id: row.get(0)?,
-        key_spec: parse_column(1, row.get(1)?)?,
-        key_usage: parse_column(2, row.get(2)?)?,
-        key_state: parse_column(3, row.get(3)?)?,
+        key_spec: row.parse(1)?,
+        key_usage: row.parse(2)?,
+        key_state: row.parse(3)?,
         description: row.get(4)?,
         creator: row.get(5)?,
         creation_date: row.get(6)?,
         delete_date: row.get(7)?,
-        protection_level: parse_column(8, row.get(8)?)?,
+        protection_level: row.parse(8)?,
     })
 }
 
 /// Inserts a new key.
-pub fn insert_key(conn: &Connection, key: &KeyRow) -> Result<(), KmsError> {
-    conn.execute(
+pub fn insert_key(tx: &dyn Tx, key: &KeyRow) -> Result<(), KmsError> {
+    tx.execute(
         &format!("INSERT INTO keys ({KEY_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"),
         params![
             key.key_id,
@@ -391,21 +393,13 @@ pub fn insert_key(conn: &Connection, key: &KeyRow) -> Result<(), KmsError> {
 }
 
 /// The key with this id.
-pub fn get_key(conn: &Connection, key_id: &str) -> Result<Option<KeyRow>, KmsError> {
-    Ok(conn
-        .prepare_cached(&format!("SELECT {KEY_COLUMNS} FROM keys WHERE key_id = ?1"))?
-        .query_row([key_id], key_from_row)
-        .optional()?)
+pub fn get_key(tx: &dyn Tx, key_id: &str) -> Result<Option<KeyRow>, KmsError> {
+    tx.query_opt(&format!("SELECT {KEY_COLUMNS} FROM keys WHERE key_id = ?1"), params![key_id], key_from_row)
 }
 
 /// Sets a key's state and deletion date.
-pub fn set_key_state(
-    conn: &Connection,
-    key_id: &str,
-    state: KeyState,
-    delete_date: Option<i64>,
-) -> Result<(), KmsError> {
-    conn.execute(
+pub fn set_key_state(tx: &dyn Tx, key_id: &str, state: KeyState, delete_date: Option<i64>) -> Result<(), KmsError> {
+    tx.execute(
         "UPDATE keys SET key_state = ?2, delete_date = ?3 WHERE key_id = ?1",
         params![key_id, state.as_str(), delete_date],
     )?;
@@ -413,38 +407,41 @@ pub fn set_key_state(
 }
 
 /// Number of keys.
-pub fn count_keys(conn: &Connection) -> Result<u64, KmsError> {
-    Ok(conn.query_row("SELECT COUNT(*) FROM keys", [], |row| row.get(0))?)
+pub fn count_keys(tx: &dyn Tx) -> Result<u64, KmsError> {
+    tx.query_value("SELECT COUNT(*) FROM keys", params![])
 }
 
 /// Keys in creation order, `limit` from `offset`.
-pub fn list_keys(conn: &Connection, offset: u64, limit: u64) -> Result<Vec<KeyRow>, KmsError> {
-    let mut statement = conn.prepare(&format!("SELECT {KEY_COLUMNS} FROM keys ORDER BY seq LIMIT ?1 OFFSET ?2"))?;
-    let rows = statement.query_map(params![limit, offset], key_from_row)?;
-    Ok(rows.collect::<Result<_, _>>()?)
+pub fn list_keys(tx: &dyn Tx, offset: u64, limit: u64) -> Result<Vec<KeyRow>, KmsError> {
+    tx.query_map(
+        &format!("SELECT {KEY_COLUMNS} FROM keys ORDER BY seq LIMIT ?1 OFFSET ?2"),
+        params![limit, offset],
+        key_from_row,
+    )
 }
 
 /// Ids of keys pending deletion whose date has come.
-pub fn keys_due_for_deletion(conn: &Connection, now: i64) -> Result<Vec<String>, KmsError> {
-    let mut statement =
-        conn.prepare_cached("SELECT key_id FROM keys WHERE key_state = 'PendingDeletion' AND delete_date <= ?1")?;
-    let rows = statement.query_map([now], |row| row.get(0))?;
-    Ok(rows.collect::<Result<_, _>>()?)
+pub fn keys_due_for_deletion(tx: &dyn Tx, now: i64) -> Result<Vec<String>, KmsError> {
+    tx.query_map(
+        "SELECT key_id FROM keys WHERE key_state = 'PendingDeletion' AND delete_date <= ?1",
+        params![now],
+        |row| row.get(0),
+    )
 }
 
 /// Deletes a key with its versions (sealed private keys included) and aliases.
-pub fn delete_key(conn: &Connection, key_id: &str) -> Result<(), KmsError> {
-    conn.execute("DELETE FROM keys WHERE key_id = ?1", [key_id])?;
+pub fn delete_key(tx: &dyn Tx, key_id: &str) -> Result<(), KmsError> {
+    tx.execute("DELETE FROM keys WHERE key_id = ?1", params![key_id])?;
     Ok(())
 }
 
 /// The CKA_IDs of a key's versions whose private keys are in the token.
-pub fn token_objects(conn: &Connection, key_id: &str) -> Result<Vec<Vec<u8>>, KmsError> {
-    let mut statement = conn.prepare_cached(
+pub fn token_objects(tx: &dyn Tx, key_id: &str) -> Result<Vec<Vec<u8>>, KmsError> {
+    tx.query_map(
         "SELECT token_object_id FROM key_versions WHERE key_id = ?1 AND token_object_id IS NOT NULL ORDER BY seq",
-    )?;
-    let rows = statement.query_map([key_id], |row| row.get(0))?;
-    Ok(rows.collect::<Result<_, _>>()?)
+        params![key_id],
+        |row| row.get(0),
+    )
 }
 
 /// A key version row.
@@ -473,7 +470,7 @@ pub enum PrivateHalf {
 
 const VERSION_COLUMNS: &str = "key_id, key_version_id, creation_date, public_key, sealed_private_key, token_object_id";
 
-fn version_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<VersionRow> {
+fn version_from_row(row: &Row) -> Result<VersionRow, KmsError> {
     let token_object_id: Option<Vec<u8>> = row.get(5)?;
     Ok(VersionRow {
         key_id: row.get(0)?,
@@ -488,12 +485,12 @@ fn version_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<VersionRow> {
 }
 
 /// Inserts a new version.
-pub fn insert_version(conn: &Connection, version: &VersionRow) -> Result<(), KmsError> {
+pub fn insert_version(tx: &dyn Tx, version: &VersionRow) -> Result<(), KmsError> {
     let (sealed, token_object_id): (&[u8], Option<&[u8]>) = match &version.private_key {
         PrivateHalf::Sealed(sealed) => (sealed, None),
         PrivateHalf::InToken(id) => (&[], Some(id)),
     };
-    conn.execute(
+    tx.execute(
         &format!("INSERT INTO key_versions ({VERSION_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"),
         params![
             version.key_id,
@@ -508,27 +505,26 @@ pub fn insert_version(conn: &Connection, version: &VersionRow) -> Result<(), Kms
 }
 
 /// The version `key_version_id` of `key_id`.
-pub fn get_version(conn: &Connection, key_id: &str, key_version_id: &str) -> Result<Option<VersionRow>, KmsError> {
-    Ok(conn
-        .prepare_cached(&format!(
-            "SELECT {VERSION_COLUMNS} FROM key_versions WHERE key_id = ?1 AND key_version_id = ?2"
-        ))?
-        .query_row([key_id, key_version_id], version_from_row)
-        .optional()?)
+pub fn get_version(tx: &dyn Tx, key_id: &str, key_version_id: &str) -> Result<Option<VersionRow>, KmsError> {
+    tx.query_opt(
+        &format!("SELECT {VERSION_COLUMNS} FROM key_versions WHERE key_id = ?1 AND key_version_id = ?2"),
+        params![key_id, key_version_id],
+        version_from_row,
+    )
 }
 
 /// Number of versions of a key.
-pub fn count_versions(conn: &Connection, key_id: &str) -> Result<u64, KmsError> {
-    Ok(conn.query_row("SELECT COUNT(*) FROM key_versions WHERE key_id = ?1", [key_id], |row| row.get(0))?)
+pub fn count_versions(tx: &dyn Tx, key_id: &str) -> Result<u64, KmsError> {
+    tx.query_value("SELECT COUNT(*) FROM key_versions WHERE key_id = ?1", params![key_id])
 }
 
 /// A key's versions, oldest first, `limit` from `offset`.
-pub fn list_versions(conn: &Connection, key_id: &str, offset: u64, limit: u64) -> Result<Vec<VersionRow>, KmsError> {
-    let mut statement = conn.prepare(&format!(
-        "SELECT {VERSION_COLUMNS} FROM key_versions WHERE key_id = ?1 ORDER BY seq LIMIT ?2 OFFSET ?3"
-    ))?;
-    let rows = statement.query_map(params![key_id, limit, offset], version_from_row)?;
-    Ok(rows.collect::<Result<_, _>>()?)
+pub fn list_versions(tx: &dyn Tx, key_id: &str, offset: u64, limit: u64) -> Result<Vec<VersionRow>, KmsError> {
+    tx.query_map(
+        &format!("SELECT {VERSION_COLUMNS} FROM key_versions WHERE key_id = ?1 ORDER BY seq LIMIT ?2 OFFSET ?3"),
+        params![key_id, limit, offset],
+        version_from_row,
+    )
 }
 
 /// An alias row: name, key id.
@@ -540,17 +536,18 @@ pub struct AliasRow {
     pub key_id: String,
 }
 
+fn alias_from_row(row: &Row) -> Result<AliasRow, KmsError> {
+    Ok(AliasRow { alias_name: row.get(0)?, key_id: row.get(1)? })
+}
+
 /// The key an alias points at.
-pub fn get_alias(conn: &Connection, alias_name: &str) -> Result<Option<AliasRow>, KmsError> {
-    Ok(conn
-        .prepare_cached("SELECT alias_name, key_id FROM aliases WHERE alias_name = ?1")?
-        .query_row([alias_name], |row| Ok(AliasRow { alias_name: row.get(0)?, key_id: row.get(1)? }))
-        .optional()?)
+pub fn get_alias(tx: &dyn Tx, alias_name: &str) -> Result<Option<AliasRow>, KmsError> {
+    tx.query_opt("SELECT alias_name, key_id FROM aliases WHERE alias_name = ?1", params![alias_name], alias_from_row)
 }
 
 /// Creates or repoints an alias.
-pub fn put_alias(conn: &Connection, alias_name: &str, key_id: &str, now: i64) -> Result<(), KmsError> {
-    conn.execute(
+pub fn put_alias(tx: &dyn Tx, alias_name: &str, key_id: &str, now: i64) -> Result<(), KmsError> {
+    tx.execute(
         "INSERT INTO aliases (alias_name, key_id, creation_date) VALUES (?1, ?2, ?3)
          ON CONFLICT(alias_name) DO UPDATE SET key_id = excluded.key_id",
         params![alias_name, key_id, now],
@@ -559,23 +556,23 @@ pub fn put_alias(conn: &Connection, alias_name: &str, key_id: &str, now: i64) ->
 }
 
 /// Removes an alias.
-pub fn delete_alias(conn: &Connection, alias_name: &str) -> Result<(), KmsError> {
-    conn.execute("DELETE FROM aliases WHERE alias_name = ?1", [alias_name])?;
+pub fn delete_alias(tx: &dyn Tx, alias_name: &str) -> Result<(), KmsError> {
+    tx.execute("DELETE FROM aliases WHERE alias_name = ?1", params![alias_name])?;
     Ok(())
 }
 
 /// Number of aliases.
-pub fn count_aliases(conn: &Connection) -> Result<u64, KmsError> {
-    Ok(conn.query_row("SELECT COUNT(*) FROM aliases", [], |row| row.get(0))?)
+pub fn count_aliases(tx: &dyn Tx) -> Result<u64, KmsError> {
+    tx.query_value("SELECT COUNT(*) FROM aliases", params![])
 }
 
 /// Aliases by name, `limit` from `offset`.
-pub fn list_aliases(conn: &Connection, offset: u64, limit: u64) -> Result<Vec<AliasRow>, KmsError> {
-    let mut statement =
-        conn.prepare("SELECT alias_name, key_id FROM aliases ORDER BY alias_name LIMIT ?1 OFFSET ?2")?;
-    let rows = statement
-        .query_map(params![limit, offset], |row| Ok(AliasRow { alias_name: row.get(0)?, key_id: row.get(1)? }))?;
-    Ok(rows.collect::<Result<_, _>>()?)
+pub fn list_aliases(tx: &dyn Tx, offset: u64, limit: u64) -> Result<Vec<AliasRow>, KmsError> {
+    tx.query_map(
+        "SELECT alias_name, key_id FROM aliases ORDER BY alias_name LIMIT ?1 OFFSET ?2",
+        params![limit, offset],
+        alias_from_row,
+    )
 }
 
 #[cfg(test)]
@@ -591,7 +588,7 @@ mod tests {
         drop(store);
         let store = Store::open(&dir).unwrap();
         assert_eq!(store.read(|tx| meta_get(tx, "x")).unwrap(), Some(b"1".to_vec()));
-        let version: usize = store.read(|tx| Ok(tx.pragma_query_value(None, "user_version", |r| r.get(0))?)).unwrap();
+        let version: usize = store.read(|tx| tx.query_value("PRAGMA user_version", params![])).unwrap();
         assert_eq!(version, PER_DOMAIN);
         assert_eq!(store.read(|tx| meta_get(tx, "schema.kms")).unwrap(), Some(b"3".to_vec()));
         let failed: Result<(), KmsError> = store.write(|tx| {
@@ -707,9 +704,8 @@ mod tests {
     #[test]
     fn an_unsynced_batch_leaves_the_writer_syncing_every_other_commit() {
         let (_dir, store) = temp_store();
-        let synchronous = |store: &Store| -> i64 {
-            store.write(|tx| Ok(tx.pragma_query_value(None, "synchronous", |r| r.get(0))?)).unwrap()
-        };
+        let synchronous =
+            |store: &Store| -> i64 { store.write(|tx| tx.query_value("PRAGMA synchronous", params![])).unwrap() };
         assert_eq!(synchronous(&store), 2, "FULL");
         store.write_batched_unsynced(|tx| meta_set(tx, "n", b"1")).unwrap();
         assert_eq!(store.read(|tx| meta_get(tx, "n")).unwrap(), Some(b"1".to_vec()), "committed");

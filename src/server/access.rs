@@ -5,12 +5,13 @@
 //! and authorization that use them: only `keyseal serve` and `keyseal access` need them.
 
 use crate::kms::audit::{self, AuditEntry};
+use crate::kms::db::Tx;
 use crate::kms::error::{ErrorCode, KmsError};
 use crate::kms::ids::new_uuid;
 use crate::kms::store::{Schema, Store};
 use crate::kms::{KmsResult, LocalKms};
+use crate::params;
 use crate::server::policy::Policy;
-use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 use zeroize::Zeroizing;
 
@@ -129,7 +130,7 @@ impl LocalKms {
         Ok(self.store())
     }
 
-    fn audit_access(&self, tx: &rusqlite::Transaction<'_>, action: &str, detail: String) -> KmsResult<()> {
+    fn audit_access(&self, tx: &dyn Tx, action: &str, detail: String) -> KmsResult<()> {
         let mut entry = AuditEntry::new(crate::clock::now_unix(), &new_uuid()?, self.principal(), action);
         entry.detail = Some(detail);
         audit::append(tx, &entry).map(|_| ())
@@ -143,7 +144,8 @@ impl LocalKms {
         let secret = random_text(30)?;
         let sealed = kek.seal(secret.as_bytes(), &secret_aad(&access_key_id))?;
         self.access_store()?.write(|tx| {
-            let taken: Option<String> = tx.query_row("SELECT name FROM access_keys WHERE name = ?1", [name], |r| r.get(0)).optional()?;
+            let taken: Option<String> =
+                tx.query_opt("SELECT name FROM access_keys WHERE name = ?1", params![name], |r| r.get(0))?;
             if taken.is_some() {
                 return Err(KmsError::invalid("Name", format!("an access key named {name} exists; delete it first or choose another name")));
             }
@@ -160,7 +162,8 @@ impl LocalKms {
     pub fn attach_policy(&self, name: &str, policy_name: &str, document: &str) -> KmsResult<()> {
         Policy::parse(document).map_err(|e| KmsError::invalid("PolicyDocument", e))?;
         self.access_store()?.write(|tx| {
-            let exists: Option<String> = tx.query_row("SELECT name FROM access_keys WHERE name = ?1", [name], |r| r.get(0)).optional()?;
+            let exists: Option<String> =
+                tx.query_opt("SELECT name FROM access_keys WHERE name = ?1", params![name], |r| r.get(0))?;
             exists.ok_or_else(|| not_found(name))?;
             tx.execute(
                 "INSERT INTO access_policies (name, policy_name, document, attached) VALUES (?1, ?2, ?3, ?4)
@@ -174,10 +177,10 @@ impl LocalKms {
     /// Every access key, by name.
     pub fn list_access_keys(&self) -> KmsResult<Vec<AccessKey>> {
         self.access_store()?.read(|tx| {
-            let mut statement =
-                tx.prepare("SELECT access_key_id, name, status, created FROM access_keys ORDER BY name")?;
-            let keys = statement
-                .query_map([], |row| {
+            let keys = tx.query_map(
+                "SELECT access_key_id, name, status, created FROM access_keys ORDER BY name",
+                params![],
+                |row| {
                     Ok(AccessKey {
                         access_key_id: row.get(0)?,
                         name: row.get(1)?,
@@ -185,13 +188,15 @@ impl LocalKms {
                         create_date: crate::clock::format_unix(row.get(3)?),
                         policies: Vec::new(),
                     })
-                })?
-                .collect::<Result<Vec<_>, _>>()?;
+                },
+            )?;
             let mut with_policies = Vec::new();
             for mut key in keys {
-                let mut statement =
-                    tx.prepare("SELECT policy_name FROM access_policies WHERE name = ?1 ORDER BY policy_name")?;
-                key.policies = statement.query_map([&key.name], |r| r.get(0))?.collect::<Result<_, _>>()?;
+                key.policies = tx.query_map(
+                    "SELECT policy_name FROM access_policies WHERE name = ?1 ORDER BY policy_name",
+                    params![key.name],
+                    |r| r.get(0),
+                )?;
                 with_policies.push(key);
             }
             Ok(with_policies)
@@ -212,7 +217,7 @@ impl LocalKms {
     /// Deletes access key `name` and its policies.
     pub fn delete_access_key(&self, name: &str) -> KmsResult<()> {
         self.access_store()?.write(|tx| {
-            if tx.execute("DELETE FROM access_keys WHERE name = ?1", [name])? == 0 {
+            if tx.execute("DELETE FROM access_keys WHERE name = ?1", params![name])? == 0 {
                 return Err(not_found(name));
             }
             self.audit_access(tx, "DeleteAccessKey", format!("name={name}"))
@@ -249,13 +254,14 @@ impl LocalKms {
     pub fn credential(&self, access_key_id: &str) -> KmsResult<Credential> {
         type Row = (String, Vec<u8>, String);
         let found: Option<(Row, Vec<String>)> = self.access_store()?.read(|tx| {
-            let row: Option<Row> = tx
-                .prepare_cached("SELECT name, sealed_secret, status FROM access_keys WHERE access_key_id = ?1")?
-                .query_row([access_key_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-                .optional()?;
+            let row: Option<Row> = tx.query_opt(
+                "SELECT name, sealed_secret, status FROM access_keys WHERE access_key_id = ?1",
+                params![access_key_id],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )?;
             let Some(row) = row else { return Ok(None) };
-            let mut statement = tx.prepare_cached("SELECT document FROM access_policies WHERE name = ?1")?;
-            let documents = statement.query_map([&row.0], |r| r.get(0))?.collect::<Result<_, _>>()?;
+            let documents =
+                tx.query_map("SELECT document FROM access_policies WHERE name = ?1", params![row.0], |r| r.get(0))?;
             Ok(Some((row, documents)))
         })?;
         let ((name, sealed, status), documents) = found.ok_or_else(|| {
@@ -275,15 +281,16 @@ impl LocalKms {
 /// Records that `access_key_id` used `nonce` at `now`, forgetting nonces seen before
 /// `forget_before`; false when the pair was seen already (a replay).
 fn remember_nonce(
-    conn: &Connection,
+    tx: &dyn Tx,
     access_key_id: &str,
     nonce: &str,
     now: i64,
     forget_before: i64,
 ) -> Result<bool, KmsError> {
-    conn.prepare_cached("DELETE FROM nonces WHERE seen < ?1")?.execute([forget_before])?;
-    let added = conn
-        .prepare_cached("INSERT OR IGNORE INTO nonces (access_key_id, nonce, seen) VALUES (?1, ?2, ?3)")?
-        .execute(params![access_key_id, nonce, now])?;
+    tx.execute("DELETE FROM nonces WHERE seen < ?1", params![forget_before])?;
+    let added = tx.execute(
+        "INSERT INTO nonces (access_key_id, nonce, seen) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
+        params![access_key_id, nonce, now],
+    )?;
     Ok(added == 1)
 }

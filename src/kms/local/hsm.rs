@@ -32,7 +32,7 @@ impl TokenSlot {
     }
 
     /// The token, opened now (logging in) if it is not open or went away.
-    pub fn get(&self, conn: &rusqlite::Connection) -> KmsResult<Arc<Token>> {
+    pub fn get(&self, conn: &dyn Tx) -> KmsResult<Arc<Token>> {
         let mut open = self.open.lock().map_err(|_| KmsError::internal("the token lock is poisoned"))?;
         if let Some(token) = open.as_ref().filter(|t| !t.is_broken()) {
             return Ok(token.clone());
@@ -44,7 +44,7 @@ impl TokenSlot {
     }
 
     /// The token's URI: the override, else the store's.
-    fn uri(&self, conn: &rusqlite::Connection) -> KmsResult<Pkcs11Uri> {
+    fn uri(&self, conn: &dyn Tx) -> KmsResult<Pkcs11Uri> {
         let (text, from) = match &self.uri_override {
             Some(text) => (text.clone(), "KEYSEAL_PKCS11_URI"),
             None => {
@@ -114,7 +114,7 @@ impl Ctx<'_> {
 impl LocalKms {
     /// Destroys the token objects of `key_id`'s versions (a deletion that came due);
     /// how many objects there were. Nothing to do for a SOFTWARE key.
-    pub(super) fn destroy_token_objects(&self, tx: &rusqlite::Connection, key_id: &str) -> KmsResult<usize> {
+    pub(super) fn destroy_token_objects(&self, tx: &dyn Tx, key_id: &str) -> KmsResult<usize> {
         let ids = store::token_objects(tx, key_id)?;
         if ids.is_empty() {
             return Ok(0);

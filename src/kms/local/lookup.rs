@@ -6,7 +6,7 @@ use super::*;
 
 impl<'a> Ctx<'a> {
     pub(super) fn new(
-        tx: &'a Transaction<'a>,
+        tx: &'a dyn Tx,
         now: i64,
         entry: &'a mut AuditEntry,
         kek: Option<Arc<Kek>>,

@@ -25,6 +25,7 @@ use crate::crypto::keys;
 use crate::crypto::spec::Algorithm;
 use crate::kms::api::*;
 use crate::kms::audit::{self, AuditEntry};
+use crate::kms::db::Tx;
 use crate::kms::error::{ErrorCode, KmsError};
 use crate::kms::ids::{KeyRef, alias_arn, check_alias_name, key_arn, new_uuid};
 use crate::kms::key_cache::KeyCache;
@@ -33,7 +34,6 @@ use crate::kms::spec::{KeyState, ProtectionLevel};
 use crate::kms::store::{self, KeyRow, PrivateHalf, Store, VersionRow};
 use crate::kms::{Action, Kms, KmsResult};
 use base64::Engine;
-use rusqlite::Transaction;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use zeroize::Zeroizing;
@@ -73,7 +73,7 @@ pub struct LocalKms {
 /// What an operation sees: its transaction, the time, its audit entry and the KEK when
 /// it asked for one.
 struct Ctx<'a> {
-    tx: &'a Transaction<'a>,
+    tx: &'a dyn Tx,
     now: i64,
     entry: &'a mut AuditEntry,
     kek: Option<Arc<Kek>>,
@@ -115,7 +115,7 @@ struct Recheck {
 impl Recheck {
     /// The guard still allows the request, and the `KeyId` parameter still names the key
     /// the operation used, still enabled when it had to be.
-    fn run(&self, tx: &Transaction<'_>) -> KmsResult<()> {
+    fn run(&self, tx: &dyn Tx) -> KmsResult<()> {
         if let Some(guard) = &self.guard {
             guard(&|alias: &str| Ok(store::get_alias(tx, alias)?.map(|a| a.key_id)))?;
         }
@@ -198,7 +198,7 @@ impl LocalKms {
     /// derived, and its PKCS#11 token, when it has one, is logged in. What `serve`'s
     /// `/readyz` asks; the error says what is missing.
     pub fn ready(&self) -> KmsResult<()> {
-        self.store.read(|tx| Ok(tx.query_row("SELECT COUNT(*) FROM meta", [], |row| row.get::<_, i64>(0))?))?;
+        self.store.read(|tx| tx.query_value::<u64>("SELECT COUNT(*) FROM meta", crate::params![]))?;
         if self.kek.lock().map_err(|_| KmsError::internal("the key lock is poisoned"))?.is_none() {
             return Err(KmsError::new(ErrorCode::PassphraseRequired, "the store is not unlocked"));
         }
@@ -304,7 +304,7 @@ impl LocalKms {
     }
 
     /// Runs the caller's guard, if any, against the aliases `tx` sees.
-    fn check_guard(&self, tx: &Transaction<'_>) -> KmsResult<()> {
+    fn check_guard(&self, tx: &dyn Tx) -> KmsResult<()> {
         match &self.guard {
             Some(guard) => guard(&|alias: &str| Ok(store::get_alias(tx, alias)?.map(|a| a.key_id))),
             None => Ok(()),

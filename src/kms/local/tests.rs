@@ -203,7 +203,7 @@ fn deletion_takes_effect_only_after_the_window() {
     assert_eq!(purges.len(), 1);
     assert_eq!(purges[0].key_id.as_deref(), Some(key.key_id.as_str()));
     let versions: u64 =
-        kms.store().read(|tx| Ok(tx.query_row("SELECT COUNT(*) FROM key_versions", [], |r| r.get(0))?)).unwrap();
+        kms.store().read(|tx| tx.query_value("SELECT COUNT(*) FROM key_versions", crate::params![])).unwrap();
     assert_eq!(versions, 0, "the sealed private keys are gone with the key");
 }
 
@@ -220,7 +220,7 @@ fn a_sealed_key_moved_to_another_version_does_not_open() {
                 "UPDATE key_versions SET sealed_private_key =
                     (SELECT sealed_private_key FROM key_versions WHERE key_version_id = ?1)
                  WHERE key_version_id = ?2",
-                [&key.primary_key_version, &second],
+                crate::params![key.primary_key_version, second],
             )?;
             Ok(())
         })

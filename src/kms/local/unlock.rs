@@ -72,7 +72,7 @@ struct KdfSettings {
     check: Vec<u8>,
 }
 
-fn kdf_settings(tx: &Transaction<'_>) -> KmsResult<Option<KdfSettings>> {
+fn kdf_settings(tx: &dyn Tx) -> KmsResult<Option<KdfSettings>> {
     let (Some(salt), Some(params), Some(check)) =
         (store::meta_get(tx, KDF_SALT)?, store::meta_get(tx, KDF_PARAMS)?, store::meta_get(tx, KEK_CHECK)?)
     else {
