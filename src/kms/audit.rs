@@ -422,11 +422,9 @@ mod tests {
     #[test]
     fn finds_edited_deleted_replaced_and_truncated_entries() {
         let (store, dir) = store_with_entries(6);
-        store
-            .write(|tx| Ok(tx.execute("UPDATE audit SET principal = 'mallory' WHERE seq = 2", crate::params![])?))
-            .unwrap();
-        store.write(|tx| Ok(tx.execute("DELETE FROM audit WHERE seq = 4", crate::params![])?)).unwrap();
-        store.write(|tx| Ok(tx.execute("DELETE FROM audit WHERE seq = 6", crate::params![])?)).unwrap();
+        store.write(|tx| tx.execute("UPDATE audit SET principal = 'mallory' WHERE seq = 2", crate::params![])).unwrap();
+        store.write(|tx| tx.execute("DELETE FROM audit WHERE seq = 4", crate::params![])).unwrap();
+        store.write(|tx| tx.execute("DELETE FROM audit WHERE seq = 6", crate::params![])).unwrap();
         assert_eq!(
             kinds(&store),
             vec![(2, ProblemKind::Edited), (5, ProblemKind::Deleted), (6, ProblemKind::Truncated)]
