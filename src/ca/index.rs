@@ -43,6 +43,37 @@ pub const SCHEMA: Schema = Schema {
          );
          CREATE INDEX certificates_by_ca ON certificates(ca_name, issued);",
     ],
+    postgres: &[
+        // 1: SQLite's 1.
+        "CREATE TABLE cas (
+            name           TEXT PRIMARY KEY,
+            key_id         TEXT NOT NULL,
+            key_version_id TEXT NOT NULL,
+            algorithm      TEXT NOT NULL,
+            serial         TEXT NOT NULL,
+            certificate    BYTEA NOT NULL,
+            crl_number     BIGINT NOT NULL DEFAULT 0,
+            crl_url        TEXT,
+            created        BIGINT NOT NULL
+         );
+         CREATE TABLE certificates (
+            serial            TEXT PRIMARY KEY,
+            ca_name           TEXT NOT NULL,
+            subject           TEXT NOT NULL,
+            issuer            TEXT NOT NULL,
+            profile           TEXT NOT NULL,
+            not_before        BIGINT NOT NULL,
+            not_after         BIGINT NOT NULL,
+            key_id            TEXT,
+            key_version_id    TEXT,
+            status            TEXT NOT NULL,
+            revoked_at        BIGINT,
+            revocation_reason TEXT,
+            certificate       BYTEA NOT NULL,
+            issued            BIGINT NOT NULL
+         );
+         CREATE INDEX certificates_by_ca ON certificates(ca_name, issued);",
+    ],
 };
 
 /// `store`, with the CA's tables brought up to date: how every CA operation reaches the

@@ -12,7 +12,7 @@
 
 use crate::kms::db::Tx;
 use crate::kms::error::KmsError;
-use rusqlite::{Connection, Transaction, TransactionBehavior};
+use rusqlite::{Connection, TransactionBehavior};
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -26,7 +26,7 @@ trait Queued: Send {
     fn synced(&self) -> bool;
     /// Runs the work inside the batch's transaction; false when it failed (and must be
     /// rolled back).
-    fn run(&mut self, tx: &Transaction<'_>) -> bool;
+    fn run(&mut self, tx: &dyn Tx) -> bool;
     /// Hands the caller its result, given how the batch's commit went.
     fn deliver(self: Box<Self>, commit: &Result<(), KmsError>);
 }
@@ -50,7 +50,7 @@ where
         self.synced
     }
 
-    fn run(&mut self, tx: &Transaction<'_>) -> bool {
+    fn run(&mut self, tx: &dyn Tx) -> bool {
         let outcome = match self.work.take() {
             Some(work) => work(tx),
             None => Err(KmsError::internal("a queued write ran twice")),
@@ -82,7 +82,7 @@ impl GroupCommit {
     /// committed (or the error that stopped it). Unless `synced`, a batch of such jobs
     /// alone is committed without syncing: durable as soon as any later synced commit on
     /// the same connection returns, since that sync covers the whole write-ahead log.
-    pub fn submit<T, F>(&self, writer: &Mutex<Connection>, synced: bool, work: F) -> Result<T, KmsError>
+    pub fn submit<T, F, W: BatchWriter>(&self, writer: &Mutex<W>, synced: bool, work: F) -> Result<T, KmsError>
     where
         T: Send + 'static,
         F: FnOnce(&dyn Tx) -> Result<T, KmsError> + Send + 'static,
@@ -95,7 +95,7 @@ impl GroupCommit {
             if let Some(result) = lock(&slot).take() {
                 return result;
             }
-            self.commit_batch(&mut connection);
+            self.commit_batch(&mut *connection);
             if let Some(result) = lock(&slot).take() {
                 return result;
             }
@@ -105,7 +105,7 @@ impl GroupCommit {
 
     /// Takes up to `MAX_BATCH` queued jobs, runs them in one transaction and delivers
     /// their results.
-    fn commit_batch(&self, connection: &mut Connection) {
+    fn commit_batch(&self, connection: &mut dyn BatchWriter) {
         let batch: Vec<Box<dyn Queued>> = {
             let mut queue = lock(&self.queue);
             let take = queue.len().min(MAX_BATCH);
@@ -121,45 +121,62 @@ impl GroupCommit {
     }
 }
 
-/// Runs every job in one IMMEDIATE transaction, each in its own savepoint, and commits,
-/// syncing unless no job asked for it. The writer's setting is `synchronous = FULL`; a
-/// batch that need not sync lowers it for its commit only.
-fn run_batch(connection: &mut Connection, batch: Vec<Box<dyn Queued>>) -> (Vec<Box<dyn Queued>>, Result<(), KmsError>) {
-    if batch.iter().any(|job| job.synced()) {
-        return run_transaction(connection, batch);
-    }
-    if let Err(e) = connection.pragma_update(None, "synchronous", "NORMAL") {
-        return (batch, Err(e.into()));
-    }
-    let (batch, commit) = run_transaction(connection, batch);
-    match connection.pragma_update(None, "synchronous", "FULL") {
-        Ok(()) => (batch, commit),
-        Err(e) => (batch, commit.and(Err(e.into()))),
+/// The writer connection of a store, as a batch uses it: one write transaction, committed
+/// when `body` returns `Ok`, and durable before returning unless `synced` is false.
+pub trait BatchWriter {
+    /// Runs `body` in one write transaction and commits it; rolls back on `Err`.
+    fn batch_transaction(
+        &mut self,
+        synced: bool,
+        body: &mut dyn FnMut(&dyn Tx) -> Result<(), KmsError>,
+    ) -> Result<(), KmsError>;
+}
+
+/// SQLite: an IMMEDIATE transaction. The writer's setting is `synchronous = FULL`; a batch
+/// that need not sync lowers it for its commit only.
+impl BatchWriter for Connection {
+    fn batch_transaction(
+        &mut self,
+        synced: bool,
+        body: &mut dyn FnMut(&dyn Tx) -> Result<(), KmsError>,
+    ) -> Result<(), KmsError> {
+        if !synced {
+            self.pragma_update(None, "synchronous", "NORMAL")?;
+        }
+        let committed = (|| {
+            let tx = self.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            body(&tx)?;
+            tx.commit().map_err(KmsError::from)
+        })();
+        if !synced {
+            let restored = self.pragma_update(None, "synchronous", "FULL").map_err(KmsError::from);
+            return committed.and(restored);
+        }
+        committed
     }
 }
 
-fn run_transaction(
-    connection: &mut Connection,
+/// Runs every job in one transaction, each in its own savepoint, and commits, syncing
+/// unless no job asked for it.
+fn run_batch(
+    connection: &mut dyn BatchWriter,
     mut batch: Vec<Box<dyn Queued>>,
 ) -> (Vec<Box<dyn Queued>>, Result<(), KmsError>) {
-    let tx = match connection.transaction_with_behavior(TransactionBehavior::Immediate) {
-        Ok(tx) => tx,
-        Err(e) => return (batch, Err(e.into())),
-    };
-    for job in &mut batch {
-        if let Err(e) = run_in_savepoint(&tx, job.as_mut()) {
-            // The transaction itself is broken: nothing in it may be committed.
-            drop(tx);
-            return (batch, Err(e));
+    let synced = batch.iter().any(|job| job.synced());
+    let commit = connection.batch_transaction(synced, &mut |tx| {
+        for job in batch.iter_mut() {
+            // An error here means the transaction itself is broken: nothing in it may be
+            // committed.
+            run_in_savepoint(tx, job.as_mut())?;
         }
-    }
-    let commit = tx.commit().map_err(KmsError::from);
+        Ok(())
+    });
     (batch, commit)
 }
 
 /// Runs one job inside a savepoint, rolled back to when the job fails, so its partial
 /// writes vanish and the rest of the batch stands.
-fn run_in_savepoint(tx: &Transaction<'_>, job: &mut dyn Queued) -> Result<(), KmsError> {
+fn run_in_savepoint(tx: &dyn Tx, job: &mut dyn Queued) -> Result<(), KmsError> {
     tx.execute_batch("SAVEPOINT job")?;
     if job.run(tx) {
         tx.execute_batch("RELEASE job")?;

@@ -13,6 +13,7 @@ pub mod group_commit;
 pub mod ids;
 pub mod key_cache;
 pub mod local;
+pub mod postgres;
 pub mod read_pool;
 pub mod remote;
 pub mod seal;

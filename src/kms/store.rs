@@ -11,11 +11,12 @@ use crate::crypto::spec::{KeySpec, KeyUsage};
 use crate::kms::db::{Dialect, Row, Tx};
 use crate::kms::error::{ErrorCode, KmsError};
 use crate::kms::group_commit::GroupCommit;
+use crate::kms::postgres::{self, PgStore};
 use crate::kms::read_pool::ReadPool;
 use crate::kms::spec::{KeyState, ProtectionLevel};
 use crate::params;
 use rusqlite::{Connection, TransactionBehavior};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -29,13 +30,26 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// A domain's tables: its migrations, applied in order, and the name under which the store
 /// counts how many ran (`schema.NAME` in `meta`). Each domain owns its schema: the KMS's is
-/// here, the CA index's in `ca::index`, access keys' in `server::access`. Never edit a
-/// released migration: add one.
+/// here, the CA index's in `ca::index`, access keys' in `server::access`. Each database has
+/// its own list (a PostgreSQL store starts at today's tables, so its list is shorter); both
+/// make the same tables and columns. Never edit a released migration: add one.
 pub struct Schema {
     /// The domain, as `meta` names its count.
     pub name: &'static str,
-    /// Its migrations, in order.
+    /// Its SQLite migrations, in order.
     pub migrations: &'static [&'static str],
+    /// Its PostgreSQL migrations, in order.
+    pub postgres: &'static [&'static str],
+}
+
+impl Schema {
+    /// The migrations for `dialect`.
+    fn for_dialect(&self, dialect: Dialect) -> &'static [&'static str] {
+        match dialect {
+            Dialect::Sqlite => self.migrations,
+            Dialect::Postgres => self.postgres,
+        }
+    }
 }
 
 /// The KMS's tables: keys, versions, aliases, the audit log and store metadata.
@@ -95,6 +109,57 @@ const KMS_SCHEMA: Schema = Schema {
         "ALTER TABLE keys ADD COLUMN protection_level TEXT NOT NULL DEFAULT 'SOFTWARE';
          ALTER TABLE key_versions ADD COLUMN token_object_id BLOB;",
     ],
+    postgres: &[
+        // 1: SQLite's 1 to 3.
+        "CREATE TABLE meta (
+            name  TEXT PRIMARY KEY,
+            value BYTEA NOT NULL
+         );
+         CREATE TABLE keys (
+            seq              BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            key_id           TEXT NOT NULL UNIQUE,
+            key_spec         TEXT NOT NULL,
+            key_usage        TEXT NOT NULL,
+            key_state        TEXT NOT NULL,
+            description      TEXT NOT NULL,
+            creator          TEXT NOT NULL,
+            creation_date    BIGINT NOT NULL,
+            delete_date      BIGINT,
+            protection_level TEXT NOT NULL DEFAULT 'SOFTWARE'
+         );
+         CREATE TABLE key_versions (
+            seq                BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            key_id             TEXT NOT NULL REFERENCES keys(key_id) ON DELETE CASCADE,
+            key_version_id     TEXT NOT NULL UNIQUE,
+            creation_date      BIGINT NOT NULL,
+            public_key         BYTEA NOT NULL,
+            sealed_private_key BYTEA NOT NULL,
+            token_object_id    BYTEA
+         );
+         CREATE INDEX key_versions_by_key ON key_versions(key_id, seq);
+         CREATE TABLE aliases (
+            alias_name    TEXT PRIMARY KEY,
+            key_id        TEXT NOT NULL REFERENCES keys(key_id) ON DELETE CASCADE,
+            creation_date BIGINT NOT NULL
+         );
+         CREATE TABLE audit (
+            seq            BIGINT PRIMARY KEY,
+            time           BIGINT NOT NULL,
+            request_id     TEXT NOT NULL,
+            principal      TEXT NOT NULL,
+            action         TEXT NOT NULL,
+            key_id         TEXT,
+            key_version_id TEXT,
+            algorithm      TEXT,
+            digest         TEXT,
+            result         TEXT NOT NULL,
+            error_code     TEXT,
+            prev_hash      BYTEA NOT NULL,
+            hash           BYTEA NOT NULL,
+            detail         TEXT
+         );
+         CREATE INDEX audit_by_key ON audit(key_id, seq);",
+    ],
 };
 
 /// The `user_version` of a store that counts its schemas per domain, in `meta`. Stores made
@@ -103,19 +168,43 @@ const KMS_SCHEMA: Schema = Schema {
 const PER_DOMAIN: usize = 5;
 
 /// An open store, shared by threads: one writer connection behind a mutex, a pool of
-/// readers, and the queue of writes waiting for the next group commit.
+/// readers, and the queue of writes waiting for the next group commit; on SQLite (a
+/// directory) or on PostgreSQL (a `postgresql://` URL, see `kms::postgres`).
 pub struct Store {
-    writer: Mutex<Connection>,
-    readers: ReadPool,
+    db: Db,
     batch: GroupCommit,
-    path: PathBuf,
     /// The domain schemas this process has brought up to date already.
     ensured: Mutex<Vec<&'static str>>,
 }
 
+/// The database behind a store.
+enum Db {
+    /// The embedded store: a file in WAL mode.
+    Sqlite { writer: Mutex<Connection>, readers: ReadPool },
+    /// A PostgreSQL database shared by replicas (boxed: its connections are large).
+    Postgres(Box<PgStore>),
+}
+
 impl Store {
-    /// Opens (creating if needed) the store in `dir` and brings its schema up to date.
+    /// Opens (creating if needed) the store in `dir`, or connects to the PostgreSQL store
+    /// `dir` names when it is a `postgresql://` URL, and brings its schema up to date.
     pub fn open(dir: &Path) -> Result<Store, KmsError> {
+        match dir.to_str().filter(|text| postgres::is_url(text)) {
+            Some(url) => Store::connect(url),
+            None => Store::open_dir(dir),
+        }
+    }
+
+    /// Connects to the PostgreSQL store at `url` and brings the KMS's tables up to date
+    /// (under the migration lock, so replicas starting together do not race).
+    pub fn connect(url: &str) -> Result<Store, KmsError> {
+        let location = postgres::Location::parse(url).map_err(|why| KmsError::invalid("--store", why))?;
+        let pg = PgStore::connect(location)?;
+        pg.migrate(|tx| apply(tx, &KMS_SCHEMA))?;
+        Ok(Store { db: Db::Postgres(Box::new(pg)), batch: GroupCommit::default(), ensured: Mutex::new(vec![KMS_SCHEMA.name]) })
+    }
+
+    fn open_dir(dir: &Path) -> Result<Store, KmsError> {
         create_private_dir(dir)?;
         refuse_unprotected(dir)?;
         let path = dir.join(DB_FILE);
@@ -130,10 +219,8 @@ impl Store {
         migrate(&mut connection)?;
         let readers = ReadPool::new(&path, BUSY_TIMEOUT);
         Ok(Store {
-            writer: Mutex::new(connection),
-            readers,
+            db: Db::Sqlite { writer: Mutex::new(connection), readers },
             batch: GroupCommit::default(),
-            path,
             ensured: Mutex::new(vec![KMS_SCHEMA.name]),
         })
     }
@@ -145,25 +232,36 @@ impl Store {
         if self.ensured.lock().map_err(|_| poisoned())?.contains(&schema.name) {
             return Ok(());
         }
-        self.write(|tx| apply(tx, schema))?;
+        match &self.db {
+            Db::Sqlite { .. } => self.write(|tx| apply(tx, schema))?,
+            Db::Postgres(pg) => pg.migrate(|tx| apply(tx, schema))?,
+        }
         self.ensured.lock().map_err(|_| poisoned())?.push(schema.name);
         Ok(())
     }
 
-    /// The database file.
-    pub fn path(&self) -> &Path {
-        &self.path
+    /// The database: SQLite or PostgreSQL.
+    pub fn dialect(&self) -> Dialect {
+        match self.db {
+            Db::Sqlite { .. } => Dialect::Sqlite,
+            Db::Postgres(_) => Dialect::Postgres,
+        }
     }
 
-    /// Runs `work` in one IMMEDIATE transaction: committed when it returns `Ok`, rolled
-    /// back (nothing changed) when it returns `Err`.
-    /// `work` must not call back into the store's writes (it holds the writer).
+    /// Runs `work` in one write transaction (SQLite: IMMEDIATE; PostgreSQL: holding the
+    /// write lock): committed when it returns `Ok`, rolled back (nothing changed) when it
+    /// returns `Err`. `work` must not call back into the store's writes (it holds the writer).
     pub fn write<T>(&self, work: impl FnOnce(&dyn Tx) -> Result<T, KmsError>) -> Result<T, KmsError> {
-        let mut connection = self.writer.lock().map_err(|_| KmsError::internal("the store lock is poisoned"))?;
-        let tx = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let value = work(&tx)?;
-        tx.commit()?;
-        Ok(value)
+        match &self.db {
+            Db::Sqlite { writer, .. } => {
+                let mut connection = writer.lock().map_err(|_| KmsError::internal("the store lock is poisoned"))?;
+                let tx = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                let value = work(&tx)?;
+                tx.commit()?;
+                Ok(value)
+            }
+            Db::Postgres(pg) => pg.write(work),
+        }
     }
 
     /// Runs `work` in the next group commit, inside a savepoint of its own: its changes
@@ -176,7 +274,7 @@ impl Store {
         T: Send + 'static,
         F: FnOnce(&dyn Tx) -> Result<T, KmsError> + Send + 'static,
     {
-        self.batch.submit(&self.writer, true, work)
+        self.submit(true, work)
     }
 
     /// `write_batched` without a sync of its own: committed with the next batch, durable
@@ -187,15 +285,31 @@ impl Store {
         T: Send + 'static,
         F: FnOnce(&dyn Tx) -> Result<T, KmsError> + Send + 'static,
     {
-        self.batch.submit(&self.writer, false, work)
+        self.submit(false, work)
+    }
+
+    fn submit<T, F>(&self, synced: bool, work: F) -> Result<T, KmsError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&dyn Tx) -> Result<T, KmsError> + Send + 'static,
+    {
+        match &self.db {
+            Db::Sqlite { writer, .. } => self.batch.submit(writer, synced, work),
+            Db::Postgres(pg) => self.batch.submit(pg.writer(), synced, work),
+        }
     }
 
     /// Runs `work` on a read snapshot of its own (a pooled read-only connection): it sees
     /// every commit that returned before it began and none made while it runs.
     pub fn read<T>(&self, work: impl FnOnce(&dyn Tx) -> Result<T, KmsError>) -> Result<T, KmsError> {
-        let mut connection = self.readers.get()?;
-        let tx = connection.transaction_with_behavior(TransactionBehavior::Deferred)?;
-        work(&tx)
+        match &self.db {
+            Db::Sqlite { readers, .. } => {
+                let mut connection = readers.get()?;
+                let tx = connection.transaction_with_behavior(TransactionBehavior::Deferred)?;
+                work(&tx)
+            }
+            Db::Postgres(pg) => pg.read(work),
+        }
     }
 }
 
@@ -299,18 +413,19 @@ fn apply(tx: &dyn Tx, schema: &Schema) -> Result<(), KmsError> {
             .parse::<usize>()
             .map_err(|_| KmsError::store("cannot use this key store", format!("its {key} is not a count")))?,
     };
-    if applied > schema.migrations.len() {
+    let migrations = schema.for_dialect(tx.dialect());
+    if applied > migrations.len() {
         return Err(newer(format!(
             "its {} schema version {applied} is newer than this keyseal understands ({})",
             schema.name,
-            schema.migrations.len()
+            migrations.len()
         )));
     }
-    for sql in &schema.migrations[applied..] {
+    for sql in &migrations[applied..] {
         tx.execute_batch(sql)?;
     }
-    if applied < schema.migrations.len() {
-        meta_set(tx, &key, schema.migrations.len().to_string().as_bytes())?;
+    if applied < migrations.len() {
+        meta_set(tx, &key, migrations.len().to_string().as_bytes())?;
     }
     Ok(())
 }

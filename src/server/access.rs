@@ -44,6 +44,30 @@ pub const SCHEMA: Schema = Schema {
          );
          CREATE INDEX nonces_by_time ON nonces(seen);",
     ],
+    postgres: &[
+        // 1: SQLite's 1 and 2.
+        "CREATE TABLE access_keys (
+            access_key_id TEXT PRIMARY KEY,
+            name          TEXT NOT NULL UNIQUE,
+            sealed_secret BYTEA NOT NULL,
+            status        TEXT NOT NULL,
+            created       BIGINT NOT NULL
+         );
+         CREATE TABLE access_policies (
+            name        TEXT NOT NULL REFERENCES access_keys(name) ON DELETE CASCADE,
+            policy_name TEXT NOT NULL,
+            document    TEXT NOT NULL,
+            attached    BIGINT NOT NULL,
+            PRIMARY KEY (name, policy_name)
+         );
+         CREATE TABLE nonces (
+            access_key_id TEXT NOT NULL,
+            nonce         TEXT NOT NULL,
+            seen          BIGINT NOT NULL,
+            PRIMARY KEY (access_key_id, nonce)
+         );
+         CREATE INDEX nonces_by_time ON nonces(seen);",
+    ],
 };
 
 /// The longest SignatureNonce accepted (the SDKs send 32 to 36 characters).
