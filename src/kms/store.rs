@@ -201,7 +201,11 @@ impl Store {
         let location = postgres::Location::parse(url).map_err(|why| KmsError::invalid("--store", why))?;
         let pg = PgStore::connect(location)?;
         pg.migrate(|tx| apply(tx, &KMS_SCHEMA))?;
-        Ok(Store { db: Db::Postgres(Box::new(pg)), batch: GroupCommit::default(), ensured: Mutex::new(vec![KMS_SCHEMA.name]) })
+        Ok(Store {
+            db: Db::Postgres(Box::new(pg)),
+            batch: GroupCommit::default(),
+            ensured: Mutex::new(vec![KMS_SCHEMA.name]),
+        })
     }
 
     fn open_dir(dir: &Path) -> Result<Store, KmsError> {

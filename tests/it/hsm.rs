@@ -186,6 +186,35 @@ fn private_keys_are_sensitive_never_extractable_and_not_in_the_store() {
         .unwrap();
     assert!(sealed.is_empty());
     assert_eq!(hex::encode(object), id);
+
+    // Each key may do what its usage says and nothing else (the token's CKA_SIGN,
+    // CKA_DECRYPT, ... as pkcs11-tool prints them).
+    let (signer, signer_version) = create_hsm_key(&ks, "RSA_2048", "SIGN/VERIFY");
+    let (decrypter, decrypter_version) = create_hsm_key(&ks, "RSA_2048", "ENCRYPT/DECRYPT");
+    let (_, objects) = hsm.pkcs11_tool(&["--list-objects", "--type", "privkey"]);
+    let usage = |key: &str, version: &str| {
+        let object = objects.split("Private Key Object").find(|o| o.contains(&format!("{key}/{version}"))).unwrap();
+        object.lines().find(|l| l.trim_start().starts_with("Usage:")).unwrap().trim().to_string()
+    };
+    assert_eq!(usage(&key_id, &version), "Usage:      sign");
+    assert_eq!(usage(&signer, &signer_version), "Usage:      sign");
+    assert_eq!(usage(&decrypter, &decrypter_version), "Usage:      decrypt");
+}
+
+#[test]
+fn keyseal_pkcs11_uri_names_the_token_instead_of_the_stores() {
+    let hsm = SoftHsm::new("by-environment");
+    let ks = Keyseal {
+        dir: tempfile::tempdir().unwrap(),
+        env: vec![("SOFTHSM2_CONF".into(), path(&hsm.conf).into()), ("KEYSEAL_PKCS11_URI".into(), hsm.uri())],
+    };
+    // No `hsm configure`: the variable alone gives the token.
+    let (key_id, version) = create_hsm_key(&ks, "EC_P256", "SIGN/VERIFY");
+    let message = ks.file("m.txt");
+    std::fs::write(&message, b"m").unwrap();
+    ks.sign_file(&key_id, &version, "ECDSA_SHA_256", &message, &ks.file("m.sig"));
+    let status = ks.ok_text(&["hsm", "status"]);
+    assert!(status.contains("uri:   none") && status.contains("(KEYSEAL_PKCS11_URI)"), "{status}");
 }
 
 #[test]

@@ -167,18 +167,24 @@ pub fn generate(
     let (sign, decrypt) = (usage == KeyUsage::SignVerify, usage == KeyUsage::EncryptDecrypt);
     let shared =
         [Attribute::Token(true), Attribute::Id(object_id.to_vec()), Attribute::Label(label.as_bytes().to_vec())];
-    let mut public = vec![Attribute::Private(false), Attribute::Verify(sign)];
+    // Every use stated, none left to the token's defaults (SoftHSM's allow decrypt and
+    // unwrap): a key does what its usage says and nothing else.
+    let mut public = vec![
+        Attribute::Private(false),
+        Attribute::Verify(sign),
+        Attribute::Encrypt(decrypt),
+        Attribute::Wrap(false),
+        Attribute::Derive(false),
+    ];
     let mut private = vec![
         Attribute::Private(true),
         Attribute::Sensitive(true),
         Attribute::Extractable(false),
         Attribute::Sign(sign),
+        Attribute::Decrypt(decrypt),
+        Attribute::Unwrap(false),
+        Attribute::Derive(false),
     ];
-    // Encryption attributes on RSA keys only: some tokens refuse them on EC templates.
-    if spec == KeySpec::Rsa2048 {
-        public.push(Attribute::Encrypt(decrypt));
-        private.push(Attribute::Decrypt(decrypt));
-    }
     let mechanism = match spec {
         KeySpec::Rsa2048 => {
             public.extend([Attribute::ModulusBits(2048.into()), Attribute::PublicExponent(RSA_EXPONENT.to_vec())]);
@@ -276,9 +282,11 @@ fn public_spki(spec: KeySpec, attributes: &[Attribute]) -> Result<Vec<u8>, Token
         subject_public_key: BitString::from_bytes(&key).map_err(|_| bad("bit string"))?,
     };
     let der = info.to_der().map_err(|_| bad("SubjectPublicKeyInfo"))?;
+    // The SPKI names `spec`'s own algorithm and curve, so a key that parses is of `spec`:
+    // what this checks is the point (on the curve) and the modulus.
     match crate::crypto::spec_of_public_key(&der) {
-        Some(found) if found == spec => Ok(der),
-        _ => Err(bad("not a valid key of the spec asked for")),
+        Some(_) => Ok(der),
+        None => Err(bad("not a valid key of the spec asked for")),
     }
 }
 
