@@ -141,7 +141,13 @@ pub fn serve(kms: LocalKms, mut options: ServeOptions) -> Result<(), KmsError> {
         .enable_all()
         .build()
         .map_err(|e| KmsError::internal(format!("cannot start the async runtime: {e}")))?;
-    runtime.block_on(run(kms, tsa, options, max_connections))
+    // The store outlives the runtime's threads: a PostgreSQL store's connections block on
+    // their own runtime when they close, which they may not do on one of tokio's threads.
+    let store_holder = kms.clone();
+    let served = runtime.block_on(run(kms, tsa, options, max_connections));
+    drop(runtime);
+    drop(store_holder);
+    served
 }
 
 /// A TSA that cannot start, as the KMS error `serve` returns (its code kept in the message).

@@ -14,108 +14,111 @@ fn entries(ks: &Keyseal, filters: &[&str]) -> Vec<serde_json::Value> {
 
 #[test]
 fn records_every_operation_allowed_or_refused_and_never_secrets() {
-    let ks = Keyseal::new();
-    let (key_id, version) = ks.create_key("RSA_2048", "SIGN/VERIFY");
-    let digest = STANDARD.encode(Sha256::digest(b"release"));
-    ks.ok(&[
-        "kms",
-        "asymmetric-sign",
-        "--key-id",
-        &key_id,
-        "--key-version-id",
-        &version,
-        "--algorithm",
-        "RSA_PSS_SHA_256",
-        "--digest",
-        &digest,
-    ]);
-    ks.run(&[
-        "kms",
-        "asymmetric-sign",
-        "--key-id",
-        &key_id,
-        "--key-version-id",
-        &version,
-        "--algorithm",
-        "ECDSA_SHA_256",
-        "--digest",
-        &digest,
-    ]);
-    let (enc_id, enc_version) = ks.create_key("RSA_2048", "ENCRYPT/DECRYPT");
-    let secret = STANDARD.encode(b"SUPER-SECRET-PLAINTEXT");
-    let blob = ks.ok(&[
-        "kms",
-        "asymmetric-encrypt",
-        "--key-id",
-        &enc_id,
-        "--key-version-id",
-        &enc_version,
-        "--algorithm",
-        "RSAES_OAEP_SHA_256",
-        "--plaintext",
-        &secret,
-    ])["CiphertextBlob"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    ks.ok(&[
-        "kms",
-        "asymmetric-decrypt",
-        "--key-id",
-        &enc_id,
-        "--key-version-id",
-        &enc_version,
-        "--algorithm",
-        "RSAES_OAEP_SHA_256",
-        "--ciphertext-blob",
-        &blob,
-    ]);
-    ks.run(&["kms", "describe-key", "--key-id", "missing"]);
+    for ks in crate::common::postgres::both() {
+        let (key_id, version) = ks.create_key("RSA_2048", "SIGN/VERIFY");
+        let digest = STANDARD.encode(Sha256::digest(b"release"));
+        ks.ok(&[
+            "kms",
+            "asymmetric-sign",
+            "--key-id",
+            &key_id,
+            "--key-version-id",
+            &version,
+            "--algorithm",
+            "RSA_PSS_SHA_256",
+            "--digest",
+            &digest,
+        ]);
+        ks.run(&[
+            "kms",
+            "asymmetric-sign",
+            "--key-id",
+            &key_id,
+            "--key-version-id",
+            &version,
+            "--algorithm",
+            "ECDSA_SHA_256",
+            "--digest",
+            &digest,
+        ]);
+        let (enc_id, enc_version) = ks.create_key("RSA_2048", "ENCRYPT/DECRYPT");
+        let secret = STANDARD.encode(b"SUPER-SECRET-PLAINTEXT");
+        let blob = ks.ok(&[
+            "kms",
+            "asymmetric-encrypt",
+            "--key-id",
+            &enc_id,
+            "--key-version-id",
+            &enc_version,
+            "--algorithm",
+            "RSAES_OAEP_SHA_256",
+            "--plaintext",
+            &secret,
+        ])["CiphertextBlob"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        ks.ok(&[
+            "kms",
+            "asymmetric-decrypt",
+            "--key-id",
+            &enc_id,
+            "--key-version-id",
+            &enc_version,
+            "--algorithm",
+            "RSAES_OAEP_SHA_256",
+            "--ciphertext-blob",
+            &blob,
+        ]);
+        ks.run(&["kms", "describe-key", "--key-id", "missing"]);
 
-    let all = entries(&ks, &[]);
-    let actions: Vec<&str> = all.iter().map(|e| e["Action"].as_str().unwrap()).collect();
-    assert_eq!(
-        actions,
-        [
-            "CreateKey",
-            "AsymmetricSign",
-            "AsymmetricSign",
-            "CreateKey",
-            "AsymmetricEncrypt",
-            "AsymmetricDecrypt",
-            "DescribeKey"
-        ]
-    );
-    let signed = &all[1];
-    assert_eq!(signed["Result"], "Success");
-    assert_eq!(signed["KeyId"], key_id.as_str());
-    assert_eq!(signed["KeyVersionId"], version.as_str());
-    assert_eq!(signed["Algorithm"], "RSA_PSS_SHA_256");
-    assert_eq!(signed["Digest"], digest.as_str());
-    assert!(signed["Principal"].as_str().unwrap().starts_with("local:"));
-    assert_eq!(all[2]["Result"], "Failure");
-    assert_eq!(all[2]["ErrorCode"], "Rejected.UnsupportedOperation");
-    assert_eq!(all[6]["ErrorCode"], "Forbidden.KeyNotFound");
-    assert_eq!(all[6]["KeyId"], "missing", "a refused request records the KeyId as given");
+        let all = entries(&ks, &[]);
+        let actions: Vec<&str> = all.iter().map(|e| e["Action"].as_str().unwrap()).collect();
+        assert_eq!(
+            actions,
+            [
+                "CreateKey",
+                "AsymmetricSign",
+                "AsymmetricSign",
+                "CreateKey",
+                "AsymmetricEncrypt",
+                "AsymmetricDecrypt",
+                "DescribeKey"
+            ]
+        );
+        let signed = &all[1];
+        assert_eq!(signed["Result"], "Success");
+        assert_eq!(signed["KeyId"], key_id.as_str());
+        assert_eq!(signed["KeyVersionId"], version.as_str());
+        assert_eq!(signed["Algorithm"], "RSA_PSS_SHA_256");
+        assert_eq!(signed["Digest"], digest.as_str());
+        assert!(signed["Principal"].as_str().unwrap().starts_with("local:"));
+        assert_eq!(all[2]["Result"], "Failure");
+        assert_eq!(all[2]["ErrorCode"], "Rejected.UnsupportedOperation");
+        assert_eq!(all[6]["ErrorCode"], "Forbidden.KeyNotFound");
+        assert_eq!(all[6]["KeyId"], "missing", "a refused request records the KeyId as given");
 
-    let only_sign = entries(&ks, &["--key-id", &key_id, "--action", "AsymmetricSign"]);
-    assert_eq!(only_sign.len(), 2);
-    assert_eq!(entries(&ks, &["--since", "2000-01-01", "--until", "2100-01-01"]).len(), 7);
-    assert_eq!(entries(&ks, &["--since", "2100-01-01"]).len(), 0);
-    assert_eq!(entries(&ks, &["--limit", "2"]).iter().map(|e| e["Seq"].as_u64().unwrap()).collect::<Vec<_>>(), [6, 7]);
-    let bad_time = ks.run(&["audit", "list", "--since", "last tuesday"]);
-    assert_eq!(bad_time.status, 2);
-    assert!(bad_time.stderr.contains("2026-01-31"), "the error shows the expected form: {}", bad_time.stderr);
+        let only_sign = entries(&ks, &["--key-id", &key_id, "--action", "AsymmetricSign"]);
+        assert_eq!(only_sign.len(), 2);
+        assert_eq!(entries(&ks, &["--since", "2000-01-01", "--until", "2100-01-01"]).len(), 7);
+        assert_eq!(entries(&ks, &["--since", "2100-01-01"]).len(), 0);
+        assert_eq!(
+            entries(&ks, &["--limit", "2"]).iter().map(|e| e["Seq"].as_u64().unwrap()).collect::<Vec<_>>(),
+            [6, 7]
+        );
+        let bad_time = ks.run(&["audit", "list", "--since", "last tuesday"]);
+        assert_eq!(bad_time.status, 2);
+        assert!(bad_time.stderr.contains("2026-01-31"), "the error shows the expected form: {}", bad_time.stderr);
 
-    let text = ks.run(&["audit", "list"]).stdout;
-    assert!(text.contains("AsymmetricSign") && text.contains("Failure (Rejected.UnsupportedOperation)"), "{text}");
-    // Neither the listing nor any store file holds the plaintext.
-    let plaintext = b"SUPER-SECRET-PLAINTEXT";
-    assert!(!ks.ok(&["audit", "list", "--json"]).to_string().contains("SUPER-SECRET"));
-    for file in std::fs::read_dir(ks.store()).unwrap() {
-        let bytes = std::fs::read(file.unwrap().path()).unwrap();
-        assert!(!bytes.windows(plaintext.len()).any(|w| w == plaintext));
-        assert!(!bytes.windows(secret.len()).any(|w| w == secret.as_bytes()));
+        let text = ks.run(&["audit", "list"]).stdout;
+        assert!(text.contains("AsymmetricSign") && text.contains("Failure (Rejected.UnsupportedOperation)"), "{text}");
+        // Neither the listing nor any store file holds the plaintext.
+        let plaintext = b"SUPER-SECRET-PLAINTEXT";
+        assert!(!ks.ok(&["audit", "list", "--json"]).to_string().contains("SUPER-SECRET"));
+        for bytes in crate::common::postgres::stored_bytes(&ks) {
+            assert!(!bytes.windows(plaintext.len()).any(|w| w == plaintext));
+            assert!(!bytes.windows(secret.len()).any(|w| w == secret.as_bytes()));
+        }
     }
 }
 

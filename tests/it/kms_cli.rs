@@ -93,113 +93,118 @@ fn digest_b64(message: &[u8]) -> String {
 
 #[test]
 fn create_describe_and_version_every_spec() {
-    let ks = Keyseal::new();
-    for spec in SPECS {
-        let created = ks.ok(&[
-            "kms",
-            "create-key",
-            "--key-spec",
-            spec,
-            "--key-usage",
-            "SIGN/VERIFY",
-            "--description",
-            "a b+c/d=~é",
-        ]);
-        let meta = &created["KeyMetadata"];
-        assert!(created["RequestId"].as_str().unwrap().len() == 36);
-        assert_eq!(meta["KeySpec"], *spec);
-        assert_eq!(meta["KeyUsage"], "SIGN/VERIFY");
-        assert_eq!(meta["KeyState"], "Enabled");
-        assert_eq!(meta["Description"], "a b+c/d=~é");
-        assert_eq!(meta["Origin"], "Aliyun_KMS");
-        assert_eq!(meta["AutomaticRotation"], "Disabled");
-        assert!(meta.get("DeleteDate").is_none());
-        let key_id = meta["KeyId"].as_str().unwrap();
-        assert_eq!(meta["Arn"], format!("acs:kms:local:0:key/{key_id}"));
-        let date = meta["CreationDate"].as_str().unwrap();
-        assert!(date.len() == 20 && date.ends_with('Z') && date.as_bytes()[10] == b'T', "{date}");
+    for ks in crate::common::postgres::both() {
+        for spec in SPECS {
+            let created = ks.ok(&[
+                "kms",
+                "create-key",
+                "--key-spec",
+                spec,
+                "--key-usage",
+                "SIGN/VERIFY",
+                "--description",
+                "a b+c/d=~é",
+            ]);
+            let meta = &created["KeyMetadata"];
+            assert!(created["RequestId"].as_str().unwrap().len() == 36);
+            assert_eq!(meta["KeySpec"], *spec);
+            assert_eq!(meta["KeyUsage"], "SIGN/VERIFY");
+            assert_eq!(meta["KeyState"], "Enabled");
+            assert_eq!(meta["Description"], "a b+c/d=~é");
+            assert_eq!(meta["Origin"], "Aliyun_KMS");
+            assert_eq!(meta["AutomaticRotation"], "Disabled");
+            assert!(meta.get("DeleteDate").is_none());
+            let key_id = meta["KeyId"].as_str().unwrap();
+            assert_eq!(meta["Arn"], format!("acs:kms:local:0:key/{key_id}"));
+            let date = meta["CreationDate"].as_str().unwrap();
+            assert!(date.len() == 20 && date.ends_with('Z') && date.as_bytes()[10] == b'T', "{date}");
 
-        let described = ks.ok(&["kms", "describe-key", "--key-id", key_id]);
-        assert_eq!(described["KeyMetadata"], *meta);
-        let by_arn = ks.ok(&["kms", "describe-key", "--key-id", meta["Arn"].as_str().unwrap()]);
-        assert_eq!(by_arn["KeyMetadata"]["KeyId"], key_id);
+            let described = ks.ok(&["kms", "describe-key", "--key-id", key_id]);
+            assert_eq!(described["KeyMetadata"], *meta);
+            let by_arn = ks.ok(&["kms", "describe-key", "--key-id", meta["Arn"].as_str().unwrap()]);
+            assert_eq!(by_arn["KeyMetadata"]["KeyId"], key_id);
 
-        let first = meta["PrimaryKeyVersion"].as_str().unwrap();
-        let second = ks.new_version(key_id);
-        assert_ne!(first, second);
-        let version = ks.ok(&["kms", "describe-key-version", "--key-id", key_id, "--key-version-id", &second]);
-        assert_eq!(version["KeyVersion"]["KeyId"], key_id);
-        assert_eq!(version["KeyVersion"]["KeyVersionId"], second);
-        let listed = ks.ok(&["kms", "list-key-versions", "--key-id", key_id]);
-        assert_eq!(listed["TotalCount"], 2);
-        let ids: Vec<&str> = listed["KeyVersions"]["KeyVersion"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|v| v["KeyVersionId"].as_str().unwrap())
-            .collect();
-        assert_eq!(ids, vec![first, second.as_str()], "oldest first");
-        assert_eq!(
-            ks.ok(&["kms", "describe-key", "--key-id", key_id])["KeyMetadata"]["PrimaryKeyVersion"],
-            first,
-            "the first version stays the reported one"
-        );
+            let first = meta["PrimaryKeyVersion"].as_str().unwrap();
+            let second = ks.new_version(key_id);
+            assert_ne!(first, second);
+            let version = ks.ok(&["kms", "describe-key-version", "--key-id", key_id, "--key-version-id", &second]);
+            assert_eq!(version["KeyVersion"]["KeyId"], key_id);
+            assert_eq!(version["KeyVersion"]["KeyVersionId"], second);
+            let listed = ks.ok(&["kms", "list-key-versions", "--key-id", key_id]);
+            assert_eq!(listed["TotalCount"], 2);
+            let ids: Vec<&str> = listed["KeyVersions"]["KeyVersion"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v["KeyVersionId"].as_str().unwrap())
+                .collect();
+            assert_eq!(ids, vec![first, second.as_str()], "oldest first");
+            assert_eq!(
+                ks.ok(&["kms", "describe-key", "--key-id", key_id])["KeyMetadata"]["PrimaryKeyVersion"],
+                first,
+                "the first version stays the reported one"
+            );
+        }
     }
 }
 
 #[test]
 fn sign_and_verify_with_two_versions_every_spec_and_algorithm() {
-    let ks = Keyseal::new();
-    let digest = digest_b64(b"release v1");
-    let other = digest_b64(b"release v2");
-    for spec in SPECS {
-        let (key_id, v1) = ks.create_key(spec, "SIGN/VERIFY");
-        for algorithm in sign_algorithms(spec) {
-            let sign = |version: &str| {
-                let signed = ks.ok(&[
-                    "kms",
-                    "asymmetric-sign",
-                    "--key-id",
-                    &key_id,
-                    "--key-version-id",
-                    version,
-                    "--algorithm",
-                    algorithm,
-                    "--digest",
-                    &digest,
-                ]);
-                assert_eq!(signed["KeyId"], key_id.as_str());
-                assert_eq!(signed["KeyVersionId"], version);
-                signed["Value"].as_str().unwrap().to_string()
-            };
-            let verify = |version: &str, value: &str, digest: &str| {
-                let run = ks.run(&[
-                    "kms",
-                    "asymmetric-verify",
-                    "--key-id",
-                    &key_id,
-                    "--key-version-id",
-                    version,
-                    "--algorithm",
-                    algorithm,
-                    "--digest",
-                    digest,
-                    "--value",
-                    value,
-                ]);
-                let valid = run.json()["Value"].as_bool().expect("Value is a JSON boolean");
-                assert_eq!(run.status, if valid { 0 } else { 1 }, "exit 1 exactly when the signature is not valid");
-                valid
-            };
-            let sig1 = sign(&v1);
-            let v2 = ks.new_version(&key_id);
-            let sig2 = sign(&v2);
-            assert!(verify(&v1, &sig1, &digest), "{spec} {algorithm}: version 1 still verifies after version 2 exists");
-            assert!(verify(&v2, &sig2, &digest), "{spec} {algorithm}: version 2 verifies");
-            assert!(!verify(&v2, &sig1, &digest), "{spec} {algorithm}: a version 1 signature is not version 2's");
-            assert!(!verify(&v1, &sig1, &other), "{spec} {algorithm}: another digest");
-            let truncated = b64(&STANDARD.decode(&sig1).unwrap()[..20]);
-            assert!(!verify(&v1, &truncated, &digest), "{spec} {algorithm}: a truncated signature");
+    for ks in crate::common::postgres::both() {
+        let digest = digest_b64(b"release v1");
+        let other = digest_b64(b"release v2");
+        for spec in SPECS {
+            let (key_id, v1) = ks.create_key(spec, "SIGN/VERIFY");
+            for algorithm in sign_algorithms(spec) {
+                let sign = |version: &str| {
+                    let signed = ks.ok(&[
+                        "kms",
+                        "asymmetric-sign",
+                        "--key-id",
+                        &key_id,
+                        "--key-version-id",
+                        version,
+                        "--algorithm",
+                        algorithm,
+                        "--digest",
+                        &digest,
+                    ]);
+                    assert_eq!(signed["KeyId"], key_id.as_str());
+                    assert_eq!(signed["KeyVersionId"], version);
+                    signed["Value"].as_str().unwrap().to_string()
+                };
+                let verify = |version: &str, value: &str, digest: &str| {
+                    let run = ks.run(&[
+                        "kms",
+                        "asymmetric-verify",
+                        "--key-id",
+                        &key_id,
+                        "--key-version-id",
+                        version,
+                        "--algorithm",
+                        algorithm,
+                        "--digest",
+                        digest,
+                        "--value",
+                        value,
+                    ]);
+                    let valid = run.json()["Value"].as_bool().expect("Value is a JSON boolean");
+                    assert_eq!(run.status, if valid { 0 } else { 1 }, "exit 1 exactly when the signature is not valid");
+                    valid
+                };
+                let sig1 = sign(&v1);
+                let v2 = ks.new_version(&key_id);
+                let sig2 = sign(&v2);
+                assert!(
+                    verify(&v1, &sig1, &digest),
+                    "{spec} {algorithm}: version 1 still verifies after version 2 exists"
+                );
+                assert!(verify(&v2, &sig2, &digest), "{spec} {algorithm}: version 2 verifies");
+                assert!(!verify(&v2, &sig1, &digest), "{spec} {algorithm}: a version 1 signature is not version 2's");
+                assert!(!verify(&v1, &sig1, &other), "{spec} {algorithm}: another digest");
+                let truncated = b64(&STANDARD.decode(&sig1).unwrap()[..20]);
+                assert!(!verify(&v1, &truncated, &digest), "{spec} {algorithm}: a truncated signature");
+            }
         }
     }
 }
@@ -273,40 +278,11 @@ fn digest_can_be_hex_or_hashed_from_a_file() {
 
 #[test]
 fn encrypt_and_decrypt_both_algorithms() {
-    let ks = Keyseal::new();
-    let (key_id, version) = ks.create_key("RSA_2048", "ENCRYPT/DECRYPT");
-    for (algorithm, max) in [("RSAES_OAEP_SHA_256", 190), ("RSAES_OAEP_SHA_1", 214)] {
-        let plaintext = vec![0x5a; max];
-        let encrypted = ks.ok(&[
-            "kms",
-            "asymmetric-encrypt",
-            "--key-id",
-            &key_id,
-            "--key-version-id",
-            &version,
-            "--algorithm",
-            algorithm,
-            "--plaintext",
-            &b64(&plaintext),
-        ]);
-        let blob = encrypted["CiphertextBlob"].as_str().unwrap();
-        assert_eq!(STANDARD.decode(blob).unwrap().len(), 256);
-        let decrypted = ks.ok(&[
-            "kms",
-            "asymmetric-decrypt",
-            "--key-id",
-            &key_id,
-            "--key-version-id",
-            &version,
-            "--algorithm",
-            algorithm,
-            "--ciphertext-blob",
-            blob,
-        ]);
-        assert_eq!(decrypted["Plaintext"], b64(&plaintext));
-        let too_long = b64(&vec![0x5a; max + 1]);
-        ks.refuses(
-            &[
+    for ks in crate::common::postgres::both() {
+        let (key_id, version) = ks.create_key("RSA_2048", "ENCRYPT/DECRYPT");
+        for (algorithm, max) in [("RSAES_OAEP_SHA_256", 190), ("RSAES_OAEP_SHA_1", 214)] {
+            let plaintext = vec![0x5a; max];
+            let encrypted = ks.ok(&[
                 "kms",
                 "asymmetric-encrypt",
                 "--key-id",
@@ -316,71 +292,59 @@ fn encrypt_and_decrypt_both_algorithms() {
                 "--algorithm",
                 algorithm,
                 "--plaintext",
-                &too_long,
-            ],
-            "InvalidParameter",
-        );
-    }
-    // Files in, file out: the plaintext goes to the file only.
-    let secret = ks.file("secret.txt");
-    std::fs::write(&secret, b"db password").unwrap();
-    let (blob, opened) = (ks.file("secret.enc"), ks.file("secret.out"));
-    ks.ok(&[
-        "kms",
-        "asymmetric-encrypt",
-        "--key-id",
-        &key_id,
-        "--key-version-id",
-        &version,
-        "--algorithm",
-        "RSAES_OAEP_SHA_256",
-        "--plaintext-file",
-        secret.to_str().unwrap(),
-        "--out",
-        blob.to_str().unwrap(),
-    ]);
-    let printed = ks.ok(&[
-        "kms",
-        "asymmetric-decrypt",
-        "--key-id",
-        &key_id,
-        "--key-version-id",
-        &version,
-        "--algorithm",
-        "RSAES_OAEP_SHA_256",
-        "--ciphertext-file",
-        blob.to_str().unwrap(),
-        "--out",
-        opened.to_str().unwrap(),
-    ]);
-    assert!(printed.get("Plaintext").is_none(), "with --out the plaintext is not printed");
-    assert_eq!(std::fs::read(&opened).unwrap(), b"db password");
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        assert_eq!(std::fs::metadata(&opened).unwrap().permissions().mode() & 0o777, 0o600);
-    }
-    // The wrong algorithm, or a damaged blob, does not decrypt.
-    let blob_b64 = b64(&std::fs::read(&blob).unwrap());
-    ks.refuses(
-        &[
+                &b64(&plaintext),
+            ]);
+            let blob = encrypted["CiphertextBlob"].as_str().unwrap();
+            assert_eq!(STANDARD.decode(blob).unwrap().len(), 256);
+            let decrypted = ks.ok(&[
+                "kms",
+                "asymmetric-decrypt",
+                "--key-id",
+                &key_id,
+                "--key-version-id",
+                &version,
+                "--algorithm",
+                algorithm,
+                "--ciphertext-blob",
+                blob,
+            ]);
+            assert_eq!(decrypted["Plaintext"], b64(&plaintext));
+            let too_long = b64(&vec![0x5a; max + 1]);
+            ks.refuses(
+                &[
+                    "kms",
+                    "asymmetric-encrypt",
+                    "--key-id",
+                    &key_id,
+                    "--key-version-id",
+                    &version,
+                    "--algorithm",
+                    algorithm,
+                    "--plaintext",
+                    &too_long,
+                ],
+                "InvalidParameter",
+            );
+        }
+        // Files in, file out: the plaintext goes to the file only.
+        let secret = ks.file("secret.txt");
+        std::fs::write(&secret, b"db password").unwrap();
+        let (blob, opened) = (ks.file("secret.enc"), ks.file("secret.out"));
+        ks.ok(&[
             "kms",
-            "asymmetric-decrypt",
+            "asymmetric-encrypt",
             "--key-id",
             &key_id,
             "--key-version-id",
             &version,
             "--algorithm",
-            "RSAES_OAEP_SHA_1",
-            "--ciphertext-blob",
-            &blob_b64,
-        ],
-        "InvalidParameter",
-    );
-    let mut damaged = std::fs::read(&blob).unwrap();
-    damaged[100] ^= 1;
-    ks.refuses(
-        &[
+            "RSAES_OAEP_SHA_256",
+            "--plaintext-file",
+            secret.to_str().unwrap(),
+            "--out",
+            blob.to_str().unwrap(),
+        ]);
+        let printed = ks.ok(&[
             "kms",
             "asymmetric-decrypt",
             "--key-id",
@@ -389,11 +353,53 @@ fn encrypt_and_decrypt_both_algorithms() {
             &version,
             "--algorithm",
             "RSAES_OAEP_SHA_256",
-            "--ciphertext-blob",
-            &b64(&damaged),
-        ],
-        "InvalidParameter",
-    );
+            "--ciphertext-file",
+            blob.to_str().unwrap(),
+            "--out",
+            opened.to_str().unwrap(),
+        ]);
+        assert!(printed.get("Plaintext").is_none(), "with --out the plaintext is not printed");
+        assert_eq!(std::fs::read(&opened).unwrap(), b"db password");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            assert_eq!(std::fs::metadata(&opened).unwrap().permissions().mode() & 0o777, 0o600);
+        }
+        // The wrong algorithm, or a damaged blob, does not decrypt.
+        let blob_b64 = b64(&std::fs::read(&blob).unwrap());
+        ks.refuses(
+            &[
+                "kms",
+                "asymmetric-decrypt",
+                "--key-id",
+                &key_id,
+                "--key-version-id",
+                &version,
+                "--algorithm",
+                "RSAES_OAEP_SHA_1",
+                "--ciphertext-blob",
+                &blob_b64,
+            ],
+            "InvalidParameter",
+        );
+        let mut damaged = std::fs::read(&blob).unwrap();
+        damaged[100] ^= 1;
+        ks.refuses(
+            &[
+                "kms",
+                "asymmetric-decrypt",
+                "--key-id",
+                &key_id,
+                "--key-version-id",
+                &version,
+                "--algorithm",
+                "RSAES_OAEP_SHA_256",
+                "--ciphertext-blob",
+                &b64(&damaged),
+            ],
+            "InvalidParameter",
+        );
+    }
 }
 
 /// Regression (issue 13 item 7): encrypt and decrypt read raw files with
@@ -428,214 +434,240 @@ fn encrypt_and_decrypt_name_their_raw_file_flags_and_still_take_the_old_file() {
 
 #[test]
 fn aliases_name_keys_everywhere() {
-    let ks = Keyseal::new();
-    let (first, v1) = ks.create_key("EC_P256", "SIGN/VERIFY");
-    let (second, v2) = ks.create_key("EC_P256K", "SIGN/VERIFY");
-    ks.ok(&["kms", "create-alias", "--alias-name", "alias/release", "--key-id", &first]);
-    ks.refuses(&["kms", "create-alias", "--alias-name", "alias/release", "--key-id", &second], "AliasAlreadyExists");
-    for bad in ["release", "alias/", "alias/acs-x", "alias/a b"] {
-        ks.refuses(&["kms", "create-alias", "--alias-name", bad, "--key-id", &first], "InvalidParameter");
+    for ks in crate::common::postgres::both() {
+        let (first, v1) = ks.create_key("EC_P256", "SIGN/VERIFY");
+        let (second, v2) = ks.create_key("EC_P256K", "SIGN/VERIFY");
+        ks.ok(&["kms", "create-alias", "--alias-name", "alias/release", "--key-id", &first]);
+        ks.refuses(
+            &["kms", "create-alias", "--alias-name", "alias/release", "--key-id", &second],
+            "AliasAlreadyExists",
+        );
+        for bad in ["release", "alias/", "alias/acs-x", "alias/a b"] {
+            ks.refuses(&["kms", "create-alias", "--alias-name", bad, "--key-id", &first], "InvalidParameter");
+        }
+        let signed = ks.ok(&[
+            "kms",
+            "asymmetric-sign",
+            "--key-id",
+            "alias/release",
+            "--key-version-id",
+            &v1,
+            "--algorithm",
+            "ECDSA_SHA_256",
+            "--digest",
+            &digest_b64(b"x"),
+        ]);
+        assert_eq!(signed["KeyId"], first.as_str(), "responses name the real KeyId");
+        let public = ks.ok(&["kms", "get-public-key", "--key-id", "alias/release", "--key-version-id", &v1]);
+        assert_eq!(public["KeyId"], first.as_str());
+        assert_eq!(
+            ks.ok(&["kms", "describe-key", "--key-id", "acs:kms:cn-hangzhou:123:alias/release"])["KeyMetadata"]["KeyId"],
+            first.as_str()
+        );
+
+        ks.ok(&["kms", "update-alias", "--alias-name", "alias/release", "--key-id", &second]);
+        assert_eq!(
+            ks.ok(&["kms", "describe-key", "--key-id", "alias/release"])["KeyMetadata"]["KeyId"],
+            second.as_str()
+        );
+        // v1 belongs to the first key.
+        ks.refuses(
+            &["kms", "get-public-key", "--key-id", "alias/release", "--key-version-id", &v1],
+            "Forbidden.KeyVersionNotFound",
+        );
+        ks.ok(&["kms", "get-public-key", "--key-id", "alias/release", "--key-version-id", &v2]);
+        ks.refuses(
+            &["kms", "update-alias", "--alias-name", "alias/nope", "--key-id", &second],
+            "Forbidden.AliasNotFound",
+        );
+
+        ks.ok(&["kms", "create-alias", "--alias-name", "alias/a-first", "--key-id", &first]);
+        let listed = ks.ok(&["kms", "list-aliases"]);
+        assert_eq!(listed["TotalCount"], 2);
+        let aliases = listed["Aliases"]["Alias"].as_array().unwrap();
+        assert_eq!(aliases[0]["AliasName"], "alias/a-first");
+        assert_eq!(aliases[0]["AliasArn"], "acs:kms:local:0:alias/a-first");
+        assert_eq!(aliases[1]["KeyId"], second.as_str());
+
+        ks.ok(&["kms", "delete-alias", "--alias-name", "alias/release"]);
+        ks.refuses(&["kms", "delete-alias", "--alias-name", "alias/release"], "Forbidden.AliasNotFound");
+        ks.refuses(&["kms", "describe-key", "--key-id", "alias/release"], "Forbidden.AliasNotFound");
+        ks.ok(&["kms", "describe-key", "--key-id", &second]);
     }
-    let signed = ks.ok(&[
-        "kms",
-        "asymmetric-sign",
-        "--key-id",
-        "alias/release",
-        "--key-version-id",
-        &v1,
-        "--algorithm",
-        "ECDSA_SHA_256",
-        "--digest",
-        &digest_b64(b"x"),
-    ]);
-    assert_eq!(signed["KeyId"], first.as_str(), "responses name the real KeyId");
-    let public = ks.ok(&["kms", "get-public-key", "--key-id", "alias/release", "--key-version-id", &v1]);
-    assert_eq!(public["KeyId"], first.as_str());
-    assert_eq!(
-        ks.ok(&["kms", "describe-key", "--key-id", "acs:kms:cn-hangzhou:123:alias/release"])["KeyMetadata"]["KeyId"],
-        first.as_str()
-    );
-
-    ks.ok(&["kms", "update-alias", "--alias-name", "alias/release", "--key-id", &second]);
-    assert_eq!(ks.ok(&["kms", "describe-key", "--key-id", "alias/release"])["KeyMetadata"]["KeyId"], second.as_str());
-    // v1 belongs to the first key.
-    ks.refuses(
-        &["kms", "get-public-key", "--key-id", "alias/release", "--key-version-id", &v1],
-        "Forbidden.KeyVersionNotFound",
-    );
-    ks.ok(&["kms", "get-public-key", "--key-id", "alias/release", "--key-version-id", &v2]);
-    ks.refuses(&["kms", "update-alias", "--alias-name", "alias/nope", "--key-id", &second], "Forbidden.AliasNotFound");
-
-    ks.ok(&["kms", "create-alias", "--alias-name", "alias/a-first", "--key-id", &first]);
-    let listed = ks.ok(&["kms", "list-aliases"]);
-    assert_eq!(listed["TotalCount"], 2);
-    let aliases = listed["Aliases"]["Alias"].as_array().unwrap();
-    assert_eq!(aliases[0]["AliasName"], "alias/a-first");
-    assert_eq!(aliases[0]["AliasArn"], "acs:kms:local:0:alias/a-first");
-    assert_eq!(aliases[1]["KeyId"], second.as_str());
-
-    ks.ok(&["kms", "delete-alias", "--alias-name", "alias/release"]);
-    ks.refuses(&["kms", "delete-alias", "--alias-name", "alias/release"], "Forbidden.AliasNotFound");
-    ks.refuses(&["kms", "describe-key", "--key-id", "alias/release"], "Forbidden.AliasNotFound");
-    ks.ok(&["kms", "describe-key", "--key-id", &second]);
 }
 
 #[test]
 fn disabled_and_pending_deletion_keys_are_refused() {
-    let ks = Keyseal::new();
-    let (key_id, version) = ks.create_key("EC_P256", "SIGN/VERIFY");
-    let digest = digest_b64(b"x");
-    let sign = [
-        "kms",
-        "asymmetric-sign",
-        "--key-id",
-        &key_id,
-        "--key-version-id",
-        &version,
-        "--algorithm",
-        "ECDSA_SHA_256",
-        "--digest",
-        &digest,
-    ];
-    let public = ["kms", "get-public-key", "--key-id", &key_id, "--key-version-id", &version];
-    let state = || {
-        ks.ok(&["kms", "describe-key", "--key-id", &key_id])["KeyMetadata"]["KeyState"].as_str().unwrap().to_string()
-    };
+    for ks in crate::common::postgres::both() {
+        let (key_id, version) = ks.create_key("EC_P256", "SIGN/VERIFY");
+        let digest = digest_b64(b"x");
+        let sign = [
+            "kms",
+            "asymmetric-sign",
+            "--key-id",
+            &key_id,
+            "--key-version-id",
+            &version,
+            "--algorithm",
+            "ECDSA_SHA_256",
+            "--digest",
+            &digest,
+        ];
+        let public = ["kms", "get-public-key", "--key-id", &key_id, "--key-version-id", &version];
+        let state = || {
+            ks.ok(&["kms", "describe-key", "--key-id", &key_id])["KeyMetadata"]["KeyState"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        };
 
-    ks.ok(&["kms", "disable-key", "--key-id", &key_id]);
-    assert_eq!(state(), "Disabled");
-    let refused = ks.refuses(&sign, "Rejected.Disabled");
-    assert!(refused.error()["Message"].as_str().unwrap().contains("EnableKey"), "the message says what to do");
-    assert_eq!(refused.error()["RequestId"].as_str().unwrap().len(), 36);
-    ks.refuses(&public, "Rejected.Disabled");
-    ks.refuses(&["kms", "create-key-version", "--key-id", &key_id], "Rejected.Disabled");
-    ks.ok(&["kms", "list-key-versions", "--key-id", &key_id]);
-    ks.ok(&["kms", "enable-key", "--key-id", &key_id]);
-    ks.ok(&["kms", "enable-key", "--key-id", &key_id]);
-    assert_eq!(ks.run(&sign).status, 0);
+        ks.ok(&["kms", "disable-key", "--key-id", &key_id]);
+        assert_eq!(state(), "Disabled");
+        let refused = ks.refuses(&sign, "Rejected.Disabled");
+        assert!(refused.error()["Message"].as_str().unwrap().contains("EnableKey"), "the message says what to do");
+        assert_eq!(refused.error()["RequestId"].as_str().unwrap().len(), 36);
+        ks.refuses(&public, "Rejected.Disabled");
+        ks.refuses(&["kms", "create-key-version", "--key-id", &key_id], "Rejected.Disabled");
+        ks.ok(&["kms", "list-key-versions", "--key-id", &key_id]);
+        ks.ok(&["kms", "enable-key", "--key-id", &key_id]);
+        ks.ok(&["kms", "enable-key", "--key-id", &key_id]);
+        assert_eq!(ks.run(&sign).status, 0);
 
-    for days in ["6", "367", "0"] {
+        for days in ["6", "367", "0"] {
+            ks.refuses(
+                &["kms", "schedule-key-deletion", "--key-id", &key_id, "--pending-window-in-days", days],
+                "InvalidParameter",
+            );
+        }
+        assert_eq!(state(), "Enabled", "a refused schedule changes nothing");
+        ks.ok(&["kms", "schedule-key-deletion", "--key-id", &key_id, "--pending-window-in-days", "7"]);
+        let meta = ks.ok(&["kms", "describe-key", "--key-id", &key_id])["KeyMetadata"].clone();
+        assert_eq!(meta["KeyState"], "PendingDeletion");
+        assert!(meta["DeleteDate"].as_str().unwrap() > meta["CreationDate"].as_str().unwrap());
+        ks.refuses(&sign, "Rejected.PendingDeletion");
+        ks.refuses(&public, "Rejected.PendingDeletion");
+        ks.refuses(&["kms", "enable-key", "--key-id", &key_id], "Rejected.StateModifiedFailed");
+        ks.refuses(&["kms", "disable-key", "--key-id", &key_id], "Rejected.StateModifiedFailed");
         ks.refuses(
-            &["kms", "schedule-key-deletion", "--key-id", &key_id, "--pending-window-in-days", days],
-            "InvalidParameter",
+            &["kms", "schedule-key-deletion", "--key-id", &key_id, "--pending-window-in-days", "30"],
+            "Rejected.StateModifiedFailed",
         );
+        ks.refuses(
+            &["kms", "create-alias", "--alias-name", "alias/doomed", "--key-id", &key_id],
+            "Rejected.PendingDeletion",
+        );
+        ks.ok(&["kms", "cancel-key-deletion", "--key-id", &key_id]);
+        assert_eq!(state(), "Enabled");
+        assert!(ks.ok(&["kms", "describe-key", "--key-id", &key_id])["KeyMetadata"].get("DeleteDate").is_none());
+        ks.refuses(&["kms", "cancel-key-deletion", "--key-id", &key_id], "Rejected.StateModifiedFailed");
+        assert_eq!(ks.run(&sign).status, 0);
     }
-    assert_eq!(state(), "Enabled", "a refused schedule changes nothing");
-    ks.ok(&["kms", "schedule-key-deletion", "--key-id", &key_id, "--pending-window-in-days", "7"]);
-    let meta = ks.ok(&["kms", "describe-key", "--key-id", &key_id])["KeyMetadata"].clone();
-    assert_eq!(meta["KeyState"], "PendingDeletion");
-    assert!(meta["DeleteDate"].as_str().unwrap() > meta["CreationDate"].as_str().unwrap());
-    ks.refuses(&sign, "Rejected.PendingDeletion");
-    ks.refuses(&public, "Rejected.PendingDeletion");
-    ks.refuses(&["kms", "enable-key", "--key-id", &key_id], "Rejected.StateModifiedFailed");
-    ks.refuses(&["kms", "disable-key", "--key-id", &key_id], "Rejected.StateModifiedFailed");
-    ks.refuses(
-        &["kms", "schedule-key-deletion", "--key-id", &key_id, "--pending-window-in-days", "30"],
-        "Rejected.StateModifiedFailed",
-    );
-    ks.refuses(
-        &["kms", "create-alias", "--alias-name", "alias/doomed", "--key-id", &key_id],
-        "Rejected.PendingDeletion",
-    );
-    ks.ok(&["kms", "cancel-key-deletion", "--key-id", &key_id]);
-    assert_eq!(state(), "Enabled");
-    assert!(ks.ok(&["kms", "describe-key", "--key-id", &key_id])["KeyMetadata"].get("DeleteDate").is_none());
-    ks.refuses(&["kms", "cancel-key-deletion", "--key-id", &key_id], "Rejected.StateModifiedFailed");
-    assert_eq!(ks.run(&sign).status, 0);
 }
 
 #[test]
 fn unknown_keys_versions_and_mismatched_algorithms_are_refused() {
-    let ks = Keyseal::new();
-    let (rsa_sign, rsa_sign_v) = ks.create_key("RSA_2048", "SIGN/VERIFY");
-    let (rsa_enc, rsa_enc_v) = ks.create_key("RSA_2048", "ENCRYPT/DECRYPT");
-    let (ec, ec_v) = ks.create_key("EC_P256K", "SIGN/VERIFY");
-    let digest = digest_b64(b"x");
-    // An AsymmetricSign of `digest` with (key, version, algorithm), refused with `code`.
-    let sign_refused = |key: &str, version: &str, algorithm: &str, digest: &str, code: &str| {
+    for ks in crate::common::postgres::both() {
+        let (rsa_sign, rsa_sign_v) = ks.create_key("RSA_2048", "SIGN/VERIFY");
+        let (rsa_enc, rsa_enc_v) = ks.create_key("RSA_2048", "ENCRYPT/DECRYPT");
+        let (ec, ec_v) = ks.create_key("EC_P256K", "SIGN/VERIFY");
+        let digest = digest_b64(b"x");
+        // An AsymmetricSign of `digest` with (key, version, algorithm), refused with `code`.
+        let sign_refused = |key: &str, version: &str, algorithm: &str, digest: &str, code: &str| {
+            ks.refuses(
+                &[
+                    "kms",
+                    "asymmetric-sign",
+                    "--key-id",
+                    key,
+                    "--key-version-id",
+                    version,
+                    "--algorithm",
+                    algorithm,
+                    "--digest",
+                    digest,
+                ],
+                code,
+            )
+        };
+        sign_refused("00000000-0000-4000-8000-000000000000", &ec_v, "ECDSA_SHA_256", &digest, "Forbidden.KeyNotFound");
+        sign_refused(
+            &ec,
+            "00000000-0000-4000-8000-000000000000",
+            "ECDSA_SHA_256",
+            &digest,
+            "Forbidden.KeyVersionNotFound",
+        );
+        // Another key's version.
+        sign_refused(&ec, &rsa_sign_v, "ECDSA_SHA_256", &digest, "Forbidden.KeyVersionNotFound");
+        sign_refused("alias/missing", &ec_v, "ECDSA_SHA_256", &digest, "Forbidden.AliasNotFound");
+        let message = sign_refused(&ec, &ec_v, "RSA_PSS_SHA_256", &digest, "Rejected.UnsupportedOperation").error();
+        sign_refused(&rsa_sign, &rsa_sign_v, "ECDSA_SHA_256", &digest, "Rejected.UnsupportedOperation");
+        // An encryption key does not sign.
+        sign_refused(&rsa_enc, &rsa_enc_v, "RSA_PKCS1_SHA_256", &digest, "Rejected.UnsupportedOperation");
+        sign_refused(&ec, &ec_v, "ECDSA_SHA_256", &b64(&[0u8; 31]), "InvalidParameter");
+        sign_refused(&ec, &ec_v, "ECDSA_SHA_256", &b64(&[0u8; 33]), "InvalidParameter");
+        assert!(
+            message["Message"].as_str().unwrap().contains("ECDSA_SHA_256"),
+            "the refusal names the algorithm that fits"
+        );
+        // A signing key does not encrypt.
         ks.refuses(
             &[
                 "kms",
-                "asymmetric-sign",
+                "asymmetric-encrypt",
                 "--key-id",
-                key,
+                &rsa_sign,
                 "--key-version-id",
-                version,
+                &rsa_sign_v,
                 "--algorithm",
-                algorithm,
-                "--digest",
-                digest,
+                "RSAES_OAEP_SHA_256",
+                "--plaintext",
+                "aGk=",
             ],
-            code,
-        )
-    };
-    sign_refused("00000000-0000-4000-8000-000000000000", &ec_v, "ECDSA_SHA_256", &digest, "Forbidden.KeyNotFound");
-    sign_refused(&ec, "00000000-0000-4000-8000-000000000000", "ECDSA_SHA_256", &digest, "Forbidden.KeyVersionNotFound");
-    // Another key's version.
-    sign_refused(&ec, &rsa_sign_v, "ECDSA_SHA_256", &digest, "Forbidden.KeyVersionNotFound");
-    sign_refused("alias/missing", &ec_v, "ECDSA_SHA_256", &digest, "Forbidden.AliasNotFound");
-    let message = sign_refused(&ec, &ec_v, "RSA_PSS_SHA_256", &digest, "Rejected.UnsupportedOperation").error();
-    sign_refused(&rsa_sign, &rsa_sign_v, "ECDSA_SHA_256", &digest, "Rejected.UnsupportedOperation");
-    // An encryption key does not sign.
-    sign_refused(&rsa_enc, &rsa_enc_v, "RSA_PKCS1_SHA_256", &digest, "Rejected.UnsupportedOperation");
-    sign_refused(&ec, &ec_v, "ECDSA_SHA_256", &b64(&[0u8; 31]), "InvalidParameter");
-    sign_refused(&ec, &ec_v, "ECDSA_SHA_256", &b64(&[0u8; 33]), "InvalidParameter");
-    assert!(
-        message["Message"].as_str().unwrap().contains("ECDSA_SHA_256"),
-        "the refusal names the algorithm that fits"
-    );
-    // A signing key does not encrypt.
-    ks.refuses(
-        &[
-            "kms",
-            "asymmetric-encrypt",
-            "--key-id",
-            &rsa_sign,
-            "--key-version-id",
-            &rsa_sign_v,
-            "--algorithm",
-            "RSAES_OAEP_SHA_256",
-            "--plaintext",
-            "aGk=",
-        ],
-        "Rejected.UnsupportedOperation",
-    );
-    for (spec, usage) in [("EC_P256", "ENCRYPT/DECRYPT"), ("EC_P256K", "ENCRYPT/DECRYPT")] {
-        ks.refuses(&["kms", "create-key", "--key-spec", spec, "--key-usage", usage], "Rejected.UnsupportedOperation");
+            "Rejected.UnsupportedOperation",
+        );
+        for (spec, usage) in [("EC_P256", "ENCRYPT/DECRYPT"), ("EC_P256K", "ENCRYPT/DECRYPT")] {
+            ks.refuses(
+                &["kms", "create-key", "--key-spec", spec, "--key-usage", usage],
+                "Rejected.UnsupportedOperation",
+            );
+        }
+        // clap refuses names outside the API's vocabulary before anything runs.
+        ks.refuses_usage(&["kms", "create-key", "--key-spec", "RSA_4096", "--key-usage", "SIGN/VERIFY"], "RSA_2048");
+        ks.refuses(
+            &["kms", "describe-key-version", "--key-id", &ec, "--key-version-id", "nope"],
+            "Forbidden.KeyVersionNotFound",
+        );
+        ks.refuses(&["kms", "list-key-versions", "--key-id", "nope"], "Forbidden.KeyNotFound");
+        // Nothing above created or changed a key.
+        assert_eq!(ks.ok(&["kms", "list-keys"])["TotalCount"], 3);
     }
-    // clap refuses names outside the API's vocabulary before anything runs.
-    ks.refuses_usage(&["kms", "create-key", "--key-spec", "RSA_4096", "--key-usage", "SIGN/VERIFY"], "RSA_2048");
-    ks.refuses(
-        &["kms", "describe-key-version", "--key-id", &ec, "--key-version-id", "nope"],
-        "Forbidden.KeyVersionNotFound",
-    );
-    ks.refuses(&["kms", "list-key-versions", "--key-id", "nope"], "Forbidden.KeyNotFound");
-    // Nothing above created or changed a key.
-    assert_eq!(ks.ok(&["kms", "list-keys"])["TotalCount"], 3);
 }
 
 #[test]
 fn listing_pages() {
-    let ks = Keyseal::new();
-    let ids: Vec<String> = (0..3).map(|_| ks.create_key("EC_P256K", "SIGN/VERIFY").0).collect();
-    let page = |n: &str| ks.ok(&["kms", "list-keys", "--page-number", n, "--page-size", "2"]);
-    let first = page("1");
-    assert_eq!(
-        (first["TotalCount"].as_u64(), first["PageNumber"].as_u64(), first["PageSize"].as_u64()),
-        (Some(3), Some(1), Some(2))
-    );
-    let keys: Vec<&str> =
-        first["Keys"]["Key"].as_array().unwrap().iter().map(|k| k["KeyId"].as_str().unwrap()).collect();
-    assert_eq!(keys, vec![ids[0].as_str(), ids[1].as_str()]);
-    assert_eq!(first["Keys"]["Key"][0]["KeyArn"], format!("acs:kms:local:0:key/{}", ids[0]));
-    assert_eq!(page("2")["Keys"]["Key"].as_array().unwrap().len(), 1);
-    assert_eq!(page("3")["Keys"]["Key"].as_array().unwrap().len(), 0);
-    for (number, size) in [("0", "10"), ("1", "0"), ("1", "101")] {
-        ks.refuses(&["kms", "list-keys", "--page-number", number, "--page-size", size], "InvalidParameter");
+    for ks in crate::common::postgres::both() {
+        let ids: Vec<String> = (0..3).map(|_| ks.create_key("EC_P256K", "SIGN/VERIFY").0).collect();
+        let page = |n: &str| ks.ok(&["kms", "list-keys", "--page-number", n, "--page-size", "2"]);
+        let first = page("1");
+        assert_eq!(
+            (first["TotalCount"].as_u64(), first["PageNumber"].as_u64(), first["PageSize"].as_u64()),
+            (Some(3), Some(1), Some(2))
+        );
+        let keys: Vec<&str> =
+            first["Keys"]["Key"].as_array().unwrap().iter().map(|k| k["KeyId"].as_str().unwrap()).collect();
+        assert_eq!(keys, vec![ids[0].as_str(), ids[1].as_str()]);
+        assert_eq!(first["Keys"]["Key"][0]["KeyArn"], format!("acs:kms:local:0:key/{}", ids[0]));
+        assert_eq!(page("2")["Keys"]["Key"].as_array().unwrap().len(), 1);
+        assert_eq!(page("3")["Keys"]["Key"].as_array().unwrap().len(), 0);
+        for (number, size) in [("0", "10"), ("1", "0"), ("1", "101")] {
+            ks.refuses(&["kms", "list-keys", "--page-number", number, "--page-size", size], "InvalidParameter");
+        }
+        let versions =
+            ks.ok(&["kms", "list-key-versions", "--key-id", &ids[0], "--page-size", "1", "--page-number", "2"]);
+        assert_eq!(versions["KeyVersions"]["KeyVersion"].as_array().unwrap().len(), 0);
+        assert_eq!(versions["TotalCount"], 1);
     }
-    let versions = ks.ok(&["kms", "list-key-versions", "--key-id", &ids[0], "--page-size", "1", "--page-number", "2"]);
-    assert_eq!(versions["KeyVersions"]["KeyVersion"].as_array().unwrap().len(), 0);
-    assert_eq!(versions["TotalCount"], 1);
 }
 
 #[test]

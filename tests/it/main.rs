@@ -21,6 +21,7 @@ mod kms_cli;
 mod kms_openssl;
 mod passphrase_prompt;
 mod pkits;
+mod postgres_store;
 mod provider_differential;
 mod release;
 mod remote;

@@ -38,159 +38,173 @@ fn ok(run: Run) -> Run {
 
 #[test]
 fn kms_sign_and_ca_through_the_server() {
-    let host = Keyseal::new();
-    let admin = access_key(&host, "admin", ADMIN);
-    let ci = access_key(&host, "ci", CI_SIGNER);
-    let server = Server::start(&host);
-    let client = Keyseal::new();
+    for host in crate::common::postgres::both() {
+        let admin = access_key(&host, "admin", ADMIN);
+        let ci = access_key(&host, "ci", CI_SIGNER);
+        let server = Server::start(&host);
+        let client = Keyseal::new();
 
-    // kms commands over the wire; errors keep their API codes.
-    let created = ok(remote(
-        &client,
-        &server,
-        &admin,
-        &["kms", "create-key", "--key-spec", "EC_P256", "--key-usage", "SIGN/VERIFY"],
-    ))
-    .json();
-    let key_id = created["KeyMetadata"]["KeyId"].as_str().unwrap().to_string();
-    let version = created["KeyMetadata"]["PrimaryKeyVersion"].as_str().unwrap().to_string();
-    ok(remote(
-        &client,
-        &server,
-        &admin,
-        &["kms", "create-alias", "--alias-name", "alias/release", "--key-id", &key_id],
-    ));
-    let missing = remote(&client, &server, &admin, &["kms", "describe-key", "--key-id", "nope"]);
-    assert_eq!(missing.code(), "Forbidden.KeyNotFound");
-    assert!(
-        !client.store().join("keyseal.db").exists() || client.run(&["kms", "list-keys"]).json()["TotalCount"] == 0,
-        "no key lives on the client"
-    );
+        // kms commands over the wire; errors keep their API codes.
+        let created = ok(remote(
+            &client,
+            &server,
+            &admin,
+            &["kms", "create-key", "--key-spec", "EC_P256", "--key-usage", "SIGN/VERIFY"],
+        ))
+        .json();
+        let key_id = created["KeyMetadata"]["KeyId"].as_str().unwrap().to_string();
+        let version = created["KeyMetadata"]["PrimaryKeyVersion"].as_str().unwrap().to_string();
+        ok(remote(
+            &client,
+            &server,
+            &admin,
+            &["kms", "create-alias", "--alias-name", "alias/release", "--key-id", &key_id],
+        ));
+        let missing = remote(&client, &server, &admin, &["kms", "describe-key", "--key-id", "nope"]);
+        assert_eq!(missing.code(), "Forbidden.KeyNotFound");
+        assert!(
+            !client.store().join("keyseal.db").exists() || client.run(&["kms", "list-keys"]).json()["TotalCount"] == 0,
+            "no key lives on the client"
+        );
 
-    // A release signed through the server by the sign-only CI principal verifies offline.
-    let release = client.file("release");
-    std::fs::create_dir(&release).unwrap();
-    std::fs::write(release.join("app.tar.gz"), vec![1u8; 4096]).unwrap();
-    ok(remote(
-        &client,
-        &server,
-        &ci,
-        &["sign", path(&release), "--key-id", "alias/release", "--key-version-id", &version, "--out", path(&release)],
-    ));
-    let public = client.file("release.pub.pem");
-    ok(remote(
-        &client,
-        &server,
-        &admin,
-        &["kms", "get-public-key", "--key-id", &key_id, "--key-version-id", &version, "--out", path(&public)],
-    ));
-    ok(client.run(&[
-        "verify",
-        path(&release),
-        "--bundle",
-        path(&release.join("keyseal.bundle.json")),
-        "--public-key",
-        path(&public),
-    ]));
-    let (verified, text) = peer(
-        "openssl",
-        &[
-            "dgst",
-            "-sha256",
-            "-verify",
+        // A release signed through the server by the sign-only CI principal verifies offline.
+        let release = client.file("release");
+        std::fs::create_dir(&release).unwrap();
+        std::fs::write(release.join("app.tar.gz"), vec![1u8; 4096]).unwrap();
+        ok(remote(
+            &client,
+            &server,
+            &ci,
+            &[
+                "sign",
+                path(&release),
+                "--key-id",
+                "alias/release",
+                "--key-version-id",
+                &version,
+                "--out",
+                path(&release),
+            ],
+        ));
+        let public = client.file("release.pub.pem");
+        ok(remote(
+            &client,
+            &server,
+            &admin,
+            &["kms", "get-public-key", "--key-id", &key_id, "--key-version-id", &version, "--out", path(&public)],
+        ));
+        ok(client.run(&[
+            "verify",
+            path(&release),
+            "--bundle",
+            path(&release.join("keyseal.bundle.json")),
+            "--public-key",
             path(&public),
-            "-signature",
-            path(&release.join("SHA256SUMS.sig")),
-            path(&release.join("SHA256SUMS")),
-        ],
-    );
-    assert!(verified, "{text}");
-    // ... and may do nothing else.
-    let denied =
-        remote(&client, &server, &ci, &["kms", "create-key", "--key-spec", "EC_P256", "--key-usage", "SIGN/VERIFY"]);
-    assert_eq!(denied.code(), "Forbidden.NoPermission");
-    let by_id = remote(
-        &client,
-        &server,
-        &ci,
-        &["sign", path(&release), "--key-id", &key_id, "--key-version-id", &version, "--out", path(&release)],
-    );
-    assert!(by_id.stderr.contains("Forbidden.NoPermission"), "{}", by_id.stderr);
+        ]));
+        let (verified, text) = peer(
+            "openssl",
+            &[
+                "dgst",
+                "-sha256",
+                "-verify",
+                path(&public),
+                "-signature",
+                path(&release.join("SHA256SUMS.sig")),
+                path(&release.join("SHA256SUMS")),
+            ],
+        );
+        assert!(verified, "{text}");
+        // ... and may do nothing else.
+        let denied = remote(
+            &client,
+            &server,
+            &ci,
+            &["kms", "create-key", "--key-spec", "EC_P256", "--key-usage", "SIGN/VERIFY"],
+        );
+        assert_eq!(denied.code(), "Forbidden.NoPermission");
+        let by_id = remote(
+            &client,
+            &server,
+            &ci,
+            &["sign", path(&release), "--key-id", &key_id, "--key-version-id", &version, "--out", path(&release)],
+        );
+        assert!(by_id.stderr.contains("Forbidden.NoPermission"), "{}", by_id.stderr);
 
-    // A CA whose keys live on the server, its index on the client.
-    let (root_key, inter_key) = (
+        // A CA whose keys live on the server, its index on the client.
+        let (root_key, inter_key) = (
+            ok(remote(
+                &client,
+                &server,
+                &admin,
+                &["kms", "create-key", "--key-spec", "RSA_2048", "--key-usage", "SIGN/VERIFY"],
+            ))
+            .json(),
+            ok(remote(
+                &client,
+                &server,
+                &admin,
+                &["kms", "create-key", "--key-spec", "EC_P256K", "--key-usage", "SIGN/VERIFY"],
+            ))
+            .json(),
+        );
+        let id = |v: &serde_json::Value, f: &str| v["KeyMetadata"][f].as_str().unwrap().to_string();
+        let (root, leaf) = (client.file("root.pem"), client.file("leaf.pem"));
         ok(remote(
             &client,
             &server,
             &admin,
-            &["kms", "create-key", "--key-spec", "RSA_2048", "--key-usage", "SIGN/VERIFY"],
-        ))
-        .json(),
+            &[
+                "ca",
+                "init",
+                "--name",
+                "root",
+                "--key-id",
+                &id(&root_key, "KeyId"),
+                "--key-version-id",
+                &id(&root_key, "PrimaryKeyVersion"),
+                "--algorithm",
+                "RSA_PSS_SHA_256",
+                "--subject",
+                "CN=Remote Root",
+                "--days",
+                "30",
+                "--out",
+                path(&root),
+            ],
+        ));
         ok(remote(
             &client,
             &server,
             &admin,
-            &["kms", "create-key", "--key-spec", "EC_P256K", "--key-usage", "SIGN/VERIFY"],
-        ))
-        .json(),
-    );
-    let id = |v: &serde_json::Value, f: &str| v["KeyMetadata"][f].as_str().unwrap().to_string();
-    let (root, leaf) = (client.file("root.pem"), client.file("leaf.pem"));
-    ok(remote(
-        &client,
-        &server,
-        &admin,
-        &[
-            "ca",
-            "init",
-            "--name",
-            "root",
-            "--key-id",
-            &id(&root_key, "KeyId"),
-            "--key-version-id",
-            &id(&root_key, "PrimaryKeyVersion"),
-            "--algorithm",
-            "RSA_PSS_SHA_256",
-            "--subject",
-            "CN=Remote Root",
-            "--days",
-            "30",
-            "--out",
-            path(&root),
-        ],
-    ));
-    ok(remote(
-        &client,
-        &server,
-        &admin,
-        &[
-            "ca",
-            "issue",
-            "--ca",
-            "root",
-            "--profile",
-            "code-signing",
-            "--key-id",
-            &id(&inter_key, "KeyId"),
-            "--key-version-id",
-            &id(&inter_key, "PrimaryKeyVersion"),
-            "--subject",
-            "CN=Remote Signer",
-            "--days",
-            "10",
-            "--out",
-            path(&leaf),
-        ],
-    ));
-    let (verified, text) = peer("openssl", &["verify", "-CAfile", path(&root), path(&leaf)]);
-    assert!(verified, "{text}");
-    ok(client.run(&["cert", "verify", path(&leaf), "--trust", path(&root), "--purpose", "code-signing"]));
+            &[
+                "ca",
+                "issue",
+                "--ca",
+                "root",
+                "--profile",
+                "code-signing",
+                "--key-id",
+                &id(&inter_key, "KeyId"),
+                "--key-version-id",
+                &id(&inter_key, "PrimaryKeyVersion"),
+                "--subject",
+                "CN=Remote Signer",
+                "--days",
+                "10",
+                "--out",
+                path(&leaf),
+            ],
+        ));
+        let (verified, text) = peer("openssl", &["verify", "-CAfile", path(&root), path(&leaf)]);
+        assert!(verified, "{text}");
+        ok(client.run(&["cert", "verify", path(&leaf), "--trust", path(&root), "--purpose", "code-signing"]));
 
-    let log = server.stop();
-    assert!(!log.contains(&admin.1) && !log.contains(&ci.1), "no secret in the server log");
-    let audit = host.ok(&["audit", "list", "--json", "--action", "AsymmetricSign"]);
-    assert!(audit.as_array().unwrap().iter().any(|e| e["Principal"] == "access:ci" && e["Result"] == "Success"));
-    assert_eq!(host.run(&["audit", "verify"]).status, 0);
+        let log = server.stop();
+        assert!(!log.contains(&admin.1) && !log.contains(&ci.1), "no secret in the server log");
+        let audit = host.ok(&["audit", "list", "--json", "--action", "AsymmetricSign"]);
+        assert!(audit.as_array().unwrap().iter().any(|e| e["Principal"] == "access:ci" && e["Result"] == "Success"));
+        assert_eq!(host.run(&["audit", "verify"]).status, 0);
+    }
 }
 
 /// What one load client saw: requests that failed, and signatures that came back but do

@@ -3,6 +3,7 @@
 pub mod bounded;
 pub mod openssl;
 pub mod pki;
+pub mod postgres;
 pub mod softhsm;
 
 use serde_json::Value;
@@ -74,6 +75,11 @@ impl Keyseal {
 
     pub fn store(&self) -> PathBuf {
         self.dir.path().join("store")
+    }
+
+    /// Whether the store is a PostgreSQL database (`common::postgres::store`).
+    pub fn is_postgres(&self) -> bool {
+        self.env.iter().any(|(name, value)| name == "KEYSEAL_STORE" && value.starts_with("postgresql://"))
     }
 
     /// A value of the store's `meta` table, as text (read straight from the database).
