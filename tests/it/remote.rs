@@ -685,22 +685,23 @@ fn an_unknown_action_is_not_found_for_every_caller_and_not_audited() {
 /// server process on the same store, or to the same server after a restart, is refused.
 #[test]
 fn a_replayed_request_is_refused_by_every_server_on_the_store() {
-    let host = Keyseal::new();
-    let admin = access_key(&host, "admin", ADMIN);
-    let (key_id, _) = host.create_key("EC_P256", "SIGN/VERIFY");
-    let (first, second) = (Server::start(&host), Server::start(&host));
-    let request = signed_describe_key(&first.endpoint, &admin, &key_id, "replayed-once", "");
-    assert!(exchange(&first.endpoint, &request).starts_with("HTTP/1.1 200"));
-    for server in [&first, &second] {
-        let replayed = exchange(&server.endpoint, &request);
-        assert!(replayed.starts_with("HTTP/1.1 400") && replayed.contains("SignatureNonceUsed"), "{replayed}");
+    for host in crate::common::postgres::both() {
+        let admin = access_key(&host, "admin", ADMIN);
+        let (key_id, _) = host.create_key("EC_P256", "SIGN/VERIFY");
+        let (first, second) = (Server::start(&host), Server::start(&host));
+        let request = signed_describe_key(&first.endpoint, &admin, &key_id, "replayed-once", "");
+        assert!(exchange(&first.endpoint, &request).starts_with("HTTP/1.1 200"));
+        for server in [&first, &second] {
+            let replayed = exchange(&server.endpoint, &request);
+            assert!(replayed.starts_with("HTTP/1.1 400") && replayed.contains("SignatureNonceUsed"), "{replayed}");
+        }
+        first.stop();
+        let restarted = Server::start(&host);
+        let replayed = exchange(&restarted.endpoint, &request);
+        assert!(replayed.contains("SignatureNonceUsed"), "{replayed}");
+        second.stop();
+        restarted.stop();
     }
-    first.stop();
-    let restarted = Server::start(&host);
-    let replayed = exchange(&restarted.endpoint, &request);
-    assert!(replayed.contains("SignatureNonceUsed"), "{replayed}");
-    second.stop();
-    restarted.stop();
 }
 
 /// Regression (issue 15 item 8): when the audit entry of a refusal cannot be written, the

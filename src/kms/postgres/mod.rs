@@ -21,11 +21,12 @@ mod tls;
 pub use location::{Location, is_url, redact};
 
 use crate::kms::db::{Dialect, Param, Row, ToParam, Tx, Value};
-use crate::kms::error::KmsError;
+use crate::kms::error::{ErrorCode, KmsError};
 use crate::kms::group_commit::BatchWriter;
+use postgres::Client;
 use postgres::types::{IsNull, ToSql, Type, to_sql_checked};
-use postgres::{Client, IsolationLevel};
 use std::cell::RefCell;
+use std::collections::HashMap;
 use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
 
 /// The advisory lock every write transaction holds ("keyseal" + 1).
@@ -34,73 +35,108 @@ pub const WRITE_LOCK: i64 = 0x6b65_7973_6561_6c01;
 pub const MIGRATION_LOCK: i64 = 0x6b65_7973_6561_6c02;
 /// Most read connections a replica opens.
 const MAX_READERS: usize = 8;
+/// Statements each connection keeps prepared (every statement a request runs fits).
+const STATEMENT_CACHE: usize = 64;
+/// What begins a write transaction: the transaction, then the lock every writer takes.
+const WRITE_BEGIN: &str = "BEGIN; SELECT pg_advisory_xact_lock(7738725071235148801)";
 
 /// A connection made on demand and made again when it broke.
 pub struct Connection {
     location: std::sync::Arc<Location>,
-    client: Option<Client>,
+    live: Option<Live>,
+}
+
+/// An open connection and the statements prepared on it.
+struct Live {
+    client: Client,
+    statements: HashMap<String, postgres::Statement>,
+}
+
+impl Live {
+    /// `sql` prepared on this connection (once: kept for the connection's life).
+    fn statement(&mut self, sql: &str) -> Result<postgres::Statement, postgres::Error> {
+        if let Some(statement) = self.statements.get(sql) {
+            return Ok(statement.clone());
+        }
+        let statement = self.client.prepare(&dollar_params(sql))?;
+        if self.statements.len() < STATEMENT_CACHE {
+            self.statements.insert(sql.to_string(), statement.clone());
+        }
+        Ok(statement)
+    }
 }
 
 impl Connection {
     fn new(location: std::sync::Arc<Location>) -> Connection {
-        Connection { location, client: None }
+        Connection { location, live: None }
     }
 
-    /// The client, connected now if it is not or its connection closed.
-    fn client(&mut self) -> Result<&mut Client, KmsError> {
-        if self.client.as_ref().is_none_or(Client::is_closed) {
-            self.client = None;
-            let client = self.location.config.connect(self.location.tls.clone()).map_err(|e| {
-                KmsError::store(&format!("cannot connect to the PostgreSQL store {}", self.location.display), e)
-            })?;
-            self.client = Some(client);
+    /// The connection, made now if there is none or it closed.
+    fn live(&mut self) -> Result<&mut Live, KmsError> {
+        if self.live.as_ref().is_some_and(|live| live.client.is_closed()) {
+            self.live = None;
         }
-        Ok(self.client.as_mut().expect("connected above"))
+        if self.live.is_none() {
+            let client = self.location.config.connect(self.location.tls.clone()).map_err(|e| {
+                KmsError::new(
+                    ErrorCode::StoreUnavailable,
+                    format!(
+                        "cannot connect to the PostgreSQL store {}: {}; check that the database is up and reachable, then retry",
+                        self.location.display,
+                        words(&e)
+                    ),
+                )
+            })?;
+            self.live = Some(Live { client, statements: HashMap::new() });
+        }
+        Ok(self.live.as_mut().expect("connected above"))
     }
 
     /// Runs `body` in one write transaction holding [`WRITE_LOCK`]: committed when it
     /// returns `Ok`; unless `synced`, committed without waiting for the WAL flush.
     fn write<T>(&mut self, synced: bool, body: impl FnOnce(&dyn Tx) -> Result<T, KmsError>) -> Result<T, KmsError> {
-        let display = self.location.display.clone();
-        let result = (|| {
-            let client = self.client()?;
-            let mut tx = client.transaction().map_err(|e| failed(&display, e))?;
-            tx.execute("SELECT pg_advisory_xact_lock($1)", &[&WRITE_LOCK]).map_err(|e| failed(&display, e))?;
-            if !synced {
-                tx.batch_execute("SET LOCAL synchronous_commit = off").map_err(|e| failed(&display, e))?;
-            }
-            let pg = PgTx { tx: RefCell::new(tx), display: &display };
-            let value = body(&pg)?;
-            pg.tx.into_inner().commit().map_err(|e| failed(&display, e))?;
-            Ok(value)
-        })();
-        self.forget_if_broken();
-        result
+        let begin =
+            if synced { WRITE_BEGIN.to_string() } else { format!("{WRITE_BEGIN}; SET LOCAL synchronous_commit = off") };
+        self.run(&begin, body)
     }
 
     /// Runs `body` on a read-only snapshot.
     fn read<T>(&mut self, body: impl FnOnce(&dyn Tx) -> Result<T, KmsError>) -> Result<T, KmsError> {
-        let display = self.location.display.clone();
-        let result = (|| {
-            let client = self.client()?;
-            let tx = client
-                .build_transaction()
-                .isolation_level(IsolationLevel::RepeatableRead)
-                .read_only(true)
-                .start()
-                .map_err(|e| failed(&display, e))?;
-            let pg = PgTx { tx: RefCell::new(tx), display: &display };
-            let value = body(&pg)?;
-            pg.tx.into_inner().commit().map_err(|e| failed(&display, e))?;
-            Ok(value)
-        })();
-        self.forget_if_broken();
-        result
+        self.run("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", body)
     }
 
-    fn forget_if_broken(&mut self) {
-        if self.client.as_ref().is_some_and(Client::is_closed) {
-            self.client = None;
+    /// Begins a transaction with the statements `begin`, runs `body` in it and commits, or
+    /// rolls back when `body` or the commit fails. A connection that turns out to have
+    /// closed (the server restarted since its last use) fails at `begin`, before anything
+    /// was done: it is replaced and `begin` tried once more.
+    fn run<T>(&mut self, begin: &str, body: impl FnOnce(&dyn Tx) -> Result<T, KmsError>) -> Result<T, KmsError> {
+        let display = self.location.display.clone();
+        if let Err(e) = self.live()?.client.batch_execute(begin) {
+            if !self.live.as_ref().is_some_and(|live| live.client.is_closed()) {
+                self.rollback();
+                return Err(failed(&display, e));
+            }
+            self.live = None;
+            self.live()?.client.batch_execute(begin).map_err(|e| failed(&display, e))?;
+        }
+        let live = self.live.as_mut().expect("begun above");
+        let pg = PgTx { live: RefCell::new(live), display: &display };
+        let outcome = body(&pg).and_then(|value| {
+            pg.live.borrow_mut().client.batch_execute("COMMIT").map_err(|e| failed(&display, e))?;
+            Ok(value)
+        });
+        if outcome.is_err() {
+            self.rollback();
+        }
+        outcome
+    }
+
+    /// Ends a failed transaction; a connection that cannot is dropped.
+    fn rollback(&mut self) {
+        if let Some(live) = self.live.as_mut()
+            && live.client.batch_execute("ROLLBACK").is_err()
+        {
+            self.live = None;
         }
     }
 }
@@ -191,16 +227,27 @@ impl PgStore {
 /// A PostgreSQL error as the KMS answers it: the store is unavailable (retryable), with
 /// the server's own words (never the password, which the driver does not repeat).
 fn failed(display: &str, err: postgres::Error) -> KmsError {
-    let words = match err.as_db_error() {
-        Some(db) => format!("{} ({})", db.message(), db.code().code()),
-        None => err.to_string(),
-    };
-    KmsError::store(&format!("the PostgreSQL store {display} failed"), words)
+    KmsError::new(
+        ErrorCode::StoreUnavailable,
+        format!(
+            "the PostgreSQL store {display} failed: {}; nothing was changed; retry once the database is back",
+            words(&err)
+        ),
+    )
 }
 
-/// One transaction on PostgreSQL.
+/// The server's message and SQLSTATE, or the driver's description.
+fn words(err: &postgres::Error) -> String {
+    match err.as_db_error() {
+        Some(db) => format!("{} ({})", db.message(), db.code().code()),
+        None => err.to_string(),
+    }
+}
+
+/// One transaction on PostgreSQL, on a connection whose transaction [`Connection::run`]
+/// began and ends.
 struct PgTx<'a, 'c> {
-    tx: RefCell<postgres::Transaction<'c>>,
+    live: RefCell<&'c mut Live>,
     display: &'a str,
 }
 
@@ -210,8 +257,18 @@ fn dollar_params(sql: &str) -> String {
 }
 
 impl PgTx<'_, '_> {
-    fn params<'p>(params: &'p [&'p dyn ToParam]) -> Vec<Param<'p>> {
-        params.iter().map(|p| p.param()).collect()
+    /// Runs `sql` with `params` through `run` on its prepared statement.
+    fn with_statement<R>(
+        &self,
+        sql: &str,
+        params: &[&dyn ToParam],
+        run: impl FnOnce(&mut Client, &postgres::Statement, &[&(dyn ToSql + Sync)]) -> Result<R, postgres::Error>,
+    ) -> Result<R, KmsError> {
+        let values: Vec<Param<'_>> = params.iter().map(|p| p.param()).collect();
+        let refs: Vec<&(dyn ToSql + Sync)> = values.iter().map(|v| v as &(dyn ToSql + Sync)).collect();
+        let mut live = self.live.borrow_mut();
+        let statement = live.statement(sql).map_err(|e| failed(self.display, e))?;
+        run(&mut live.client, &statement, &refs).map_err(|e| failed(self.display, e))
     }
 }
 
@@ -221,21 +278,16 @@ impl Tx for PgTx<'_, '_> {
     }
 
     fn execute(&self, sql: &str, params: &[&dyn ToParam]) -> Result<u64, KmsError> {
-        let values = Self::params(params);
-        let refs: Vec<&(dyn ToSql + Sync)> = values.iter().map(|v| v as &(dyn ToSql + Sync)).collect();
-        self.tx.borrow_mut().execute(dollar_params(sql).as_str(), &refs).map_err(|e| failed(self.display, e))
+        self.with_statement(sql, params, |client, statement, params| client.execute(statement, params))
     }
 
     fn query(&self, sql: &str, params: &[&dyn ToParam]) -> Result<Vec<Row>, KmsError> {
-        let values = Self::params(params);
-        let refs: Vec<&(dyn ToSql + Sync)> = values.iter().map(|v| v as &(dyn ToSql + Sync)).collect();
-        let rows =
-            self.tx.borrow_mut().query(dollar_params(sql).as_str(), &refs).map_err(|e| failed(self.display, e))?;
+        let rows = self.with_statement(sql, params, |client, statement, params| client.query(statement, params))?;
         rows.iter().map(row).collect()
     }
 
     fn execute_batch(&self, sql: &str) -> Result<(), KmsError> {
-        self.tx.borrow_mut().batch_execute(sql).map_err(|e| failed(self.display, e))
+        self.live.borrow_mut().client.batch_execute(sql).map_err(|e| failed(self.display, e))
     }
 }
 
@@ -283,4 +335,20 @@ impl ToSql for Param<'_> {
     }
 
     to_sql_checked!();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_writer_takes_the_one_write_lock() {
+        assert!(WRITE_BEGIN.ends_with(&format!("pg_advisory_xact_lock({WRITE_LOCK})")));
+        assert_ne!(WRITE_LOCK, MIGRATION_LOCK);
+    }
+
+    #[test]
+    fn parameters_are_numbered_as_postgresql_numbers_them() {
+        assert_eq!(dollar_params("SELECT a FROM t WHERE b = ?1 AND c = ?2"), "SELECT a FROM t WHERE b = $1 AND c = $2");
+    }
 }

@@ -295,7 +295,9 @@ impl Server {
     /// Spawns `command` (a `keyseal serve`) and waits until it listens.
     fn spawn(ks: &Keyseal, mut command: Command) -> Server {
         // The log goes to a file: a pipe nobody reads would fill and stall the server.
-        let log = ks.file(&format!("serve-{}.log", std::process::id()));
+        static SERVERS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = SERVERS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let log = ks.file(&format!("serve-{}-{n}.log", std::process::id()));
         let log_file = std::fs::File::create(&log).unwrap();
         let mut child = command.stdout(Stdio::piped()).stderr(log_file).spawn().unwrap();
         let mut line = String::new();

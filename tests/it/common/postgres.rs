@@ -62,10 +62,15 @@ fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
-/// The cluster, started on first use.
+/// The cluster most tests share, started on first use.
 pub fn cluster() -> &'static Cluster {
-    CLUSTER.get_or_init(|| {
-        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("postgres");
+    CLUSTER.get_or_init(|| Cluster::new("postgres"))
+}
+
+impl Cluster {
+    /// A cluster of its own in `target/tmp/NAME` (for a test that stops it).
+    pub fn new(name: &str) -> Cluster {
+        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(name);
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         let pwfile = dir.join("pwfile");
@@ -82,10 +87,8 @@ pub fn cluster() -> &'static Cluster {
         let cluster = Cluster { port, dir, holder: Mutex::new(holder) };
         cluster.wait_ready();
         cluster
-    })
-}
+    }
 
-impl Cluster {
     /// The superuser's URL for database `db`, password included.
     pub fn url(&self, db: &str) -> String {
         format!("postgresql://{USER}:{PASSWORD}@127.0.0.1:{}/{db}?sslmode=disable", self.port)
@@ -156,9 +159,13 @@ impl Drop for Cluster {
     }
 }
 
-/// A scratch store on a new database of the cluster: its commands get `KEYSEAL_STORE`.
+/// A scratch store on a new database of the shared cluster: its commands get `KEYSEAL_STORE`.
 pub fn store() -> Keyseal {
-    let cluster = cluster();
+    store_on(cluster())
+}
+
+/// A scratch store on a new database of `cluster`.
+pub fn store_on(cluster: &Cluster) -> Keyseal {
     let mut ks = Keyseal::new();
     ks.env.push(("KEYSEAL_STORE".into(), cluster.url(&cluster.database())));
     ks
