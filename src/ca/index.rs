@@ -5,7 +5,7 @@
 use crate::crypto::spec::Algorithm;
 use crate::kms::KmsError;
 use crate::kms::db::{Row, Tx};
-use crate::kms::store::{Schema, Store};
+use crate::kms::store::{Schema, Store, Table};
 use crate::params;
 use serde::Serialize;
 
@@ -73,6 +73,10 @@ pub const SCHEMA: Schema = Schema {
             issued            BIGINT NOT NULL
          );
          CREATE INDEX certificates_by_ca ON certificates(ca_name, issued);",
+    ],
+    tables: &[
+        Table { name: "cas", columns: CA_COLUMNS, select: "ORDER BY name" },
+        Table { name: "certificates", columns: CERT_COLUMNS, select: "ORDER BY serial" },
     ],
 };
 

@@ -19,6 +19,7 @@ pub mod progress;
 pub mod release;
 pub mod serve;
 pub mod ssh;
+pub mod store;
 pub mod timestamp;
 pub mod trust;
 
@@ -139,6 +140,9 @@ pub enum Command {
     /// The PKCS#11 token (HSM) that keeps the store's ProtectionLevel HSM keys.
     #[command(subcommand)]
     Hsm(hsm::HsmAction),
+    /// The store itself: copy it into a new one (SQLite to PostgreSQL, and back).
+    #[command(subcommand)]
+    Store(store::StoreAction),
     /// A guided tour, on a throwaway store unless --store: keys, versions, signing,
     /// verification, encryption, audit.
     Demo(demo::DemoArgs),
@@ -257,6 +261,7 @@ pub fn run(cli: Cli) -> Result<Outcome, CliError> {
         Command::Serve(args) => serve::run_serve(args, local()?),
         Command::Access(action) => serve::run_access(action, &local()?),
         Command::Hsm(action) => Ok(hsm::run(action, &local()?)?),
+        Command::Store(action) => Ok(store::run(action)?),
         Command::Completions(args) => Ok(docs::completions(args)?),
         Command::Man(args) => Ok(docs::man(args)?),
         Command::Demo(args) => Ok(demo::run(args, store_flag.as_deref(), secret_source(key_file))?),

@@ -85,6 +85,17 @@ impl<T: ToParam> ToParam for Option<T> {
     }
 }
 
+impl ToParam for Value {
+    fn param(&self) -> Param<'_> {
+        match self {
+            Value::Null => Param::Null,
+            Value::Int(n) => Param::Int(*n),
+            Value::Text(text) => Param::Text(text),
+            Value::Blob(bytes) => Param::Blob(bytes),
+        }
+    }
+}
+
 /// A statement's parameters: `params![a, b]` is `&[&a, &b]` as `&[&dyn ToParam]`.
 #[macro_export]
 macro_rules! params {

@@ -8,7 +8,7 @@
 //! commit that returned survives a crash of the process or of the machine.
 
 use crate::crypto::spec::{KeySpec, KeyUsage};
-use crate::kms::db::{Dialect, Row, Tx};
+use crate::kms::db::{Dialect, Row, ToParam, Tx};
 use crate::kms::error::{ErrorCode, KmsError};
 use crate::kms::group_commit::GroupCommit;
 use crate::kms::postgres::{self, PgStore};
@@ -40,6 +40,20 @@ pub struct Schema {
     pub migrations: &'static [&'static str],
     /// Its PostgreSQL migrations, in order.
     pub postgres: &'static [&'static str],
+    /// Its tables as `store migrate` copies them, parents first.
+    pub tables: &'static [Table],
+}
+
+/// A table as `store migrate` copies it: the columns to copy (not a generated key) and the
+/// order (and filter) to read its rows in.
+pub struct Table {
+    /// The table.
+    pub name: &'static str,
+    /// Its columns, as a SELECT and INSERT list.
+    pub columns: &'static str,
+    /// What follows `FROM table`: an optional WHERE and the ORDER BY that keeps the rows'
+    /// order (keys and versions keep their creation order, the audit chain its sequence).
+    pub select: &'static str,
 }
 
 impl Schema {
@@ -53,7 +67,7 @@ impl Schema {
 }
 
 /// The KMS's tables: keys, versions, aliases, the audit log and store metadata.
-const KMS_SCHEMA: Schema = Schema {
+pub const KMS_SCHEMA: Schema = Schema {
     name: "kms",
     migrations: &[
         // 1: keys, versions, aliases, the audit log and store metadata.
@@ -159,6 +173,18 @@ const KMS_SCHEMA: Schema = Schema {
             detail         TEXT
          );
          CREATE INDEX audit_by_key ON audit(key_id, seq);",
+    ],
+    tables: &[
+        // The schema counts are the target's own.
+        Table { name: "meta", columns: "name, value", select: "WHERE name NOT LIKE 'schema.%' ORDER BY name" },
+        Table { name: "keys", columns: KEY_COLUMNS, select: "ORDER BY seq" },
+        Table { name: "key_versions", columns: VERSION_COLUMNS, select: "ORDER BY seq" },
+        Table { name: "aliases", columns: "alias_name, key_id, creation_date", select: "ORDER BY alias_name" },
+        Table {
+            name: "audit",
+            columns: "seq, time, request_id, principal, action, key_id, key_version_id, algorithm, digest, result, error_code, prev_hash, hash, detail",
+            select: "ORDER BY seq",
+        },
     ],
 };
 
@@ -314,6 +340,100 @@ impl Store {
             }
             Db::Postgres(pg) => pg.read(work),
         }
+    }
+}
+
+/// What [`Store::copy_into`] copied: rows per table, and the audit chain's head.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct CopyReport {
+    /// `(table, rows)`, in the order copied.
+    pub tables: Vec<(&'static str, u64)>,
+    /// Audit entries in the target, checked.
+    pub audit_entries: u64,
+    /// The target's audit head, hex; the source's.
+    pub audit_head: String,
+}
+
+/// Rows read and written at a time while copying (a bound on memory, not on the copy).
+const COPY_CHUNK: u64 = 500;
+
+impl Store {
+    /// Copies every table of `schemas` into `target`, which must hold no keys, entries or
+    /// settings yet, in one transaction on each side: the source read on one snapshot, the
+    /// target written in one transaction that is committed only once its audit chain
+    /// verifies and ends at the source's head. Sealed keys are copied as they are (they
+    /// open under the same passphrase), with the settings that derive the key from it.
+    pub fn copy_into(&self, target: &Store, schemas: &[&'static Schema]) -> Result<CopyReport, KmsError> {
+        for schema in schemas {
+            self.ensure(schema)?;
+            target.ensure(schema)?;
+        }
+        self.read(|from| {
+            let source = crate::kms::audit::verify(from)?;
+            if !source.problems.is_empty() {
+                return Err(KmsError::new(
+                    ErrorCode::StateModifiedFailed,
+                    "the source store's audit chain does not verify (`keyseal audit verify` names the entries); nothing was copied",
+                ));
+            }
+            target.write(|to| {
+                refuse_unless_empty(to, schemas)?;
+                let mut tables = Vec::new();
+                for table in schemas.iter().flat_map(|schema| schema.tables) {
+                    tables.push((table.name, copy_table(from, to, table)?));
+                }
+                let copied = crate::kms::audit::verify(to)?;
+                if !copied.problems.is_empty() || copied.head_hash != source.head_hash || copied.entries != source.entries {
+                    return Err(KmsError::internal(
+                        "the copied audit chain does not verify or does not end at the source's head; nothing was copied",
+                    ));
+                }
+                Ok(CopyReport { tables, audit_entries: copied.entries, audit_head: copied.head_hash })
+            })
+        })
+    }
+}
+
+/// Refuses a target that holds anything but its schema counts.
+fn refuse_unless_empty(to: &dyn Tx, schemas: &[&'static Schema]) -> Result<(), KmsError> {
+    for table in schemas.iter().flat_map(|schema| schema.tables) {
+        let rows: u64 =
+            to.query_value(&format!("SELECT COUNT(*) FROM {} {}", table.name, filter_of(table)), params![])?;
+        if rows > 0 {
+            return Err(KmsError::invalid(
+                "--to",
+                format!(
+                    "the target store is not empty (its {} table has {rows} rows); migrate into a new, empty store",
+                    table.name
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The WHERE clause of a table's `select`, if any.
+fn filter_of(table: &Table) -> &'static str {
+    table.select.split("ORDER BY").next().unwrap_or("")
+}
+
+/// Copies one table, in its order, a chunk at a time; how many rows.
+fn copy_table(from: &dyn Tx, to: &dyn Tx, table: &Table) -> Result<u64, KmsError> {
+    let count = table.columns.split(',').count();
+    let placeholders: Vec<String> = (1..=count).map(|i| format!("?{i}")).collect();
+    let insert = format!("INSERT INTO {} ({}) VALUES ({})", table.name, table.columns, placeholders.join(", "));
+    let select = format!("SELECT {} FROM {} {} LIMIT ?1 OFFSET ?2", table.columns, table.name, table.select);
+    let mut copied = 0u64;
+    loop {
+        let rows = from.query(&select, params![COPY_CHUNK, copied])?;
+        if rows.is_empty() {
+            return Ok(copied);
+        }
+        for row in &rows {
+            let values: Vec<&dyn ToParam> = row.0.iter().map(|value| value as &dyn ToParam).collect();
+            to.execute(&insert, &values)?;
+        }
+        copied += rows.len() as u64;
     }
 }
 

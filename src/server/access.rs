@@ -8,7 +8,7 @@ use crate::kms::audit::{self, AuditEntry};
 use crate::kms::db::Tx;
 use crate::kms::error::{ErrorCode, KmsError};
 use crate::kms::ids::new_uuid;
-use crate::kms::store::{Schema, Store};
+use crate::kms::store::{Schema, Store, Table};
 use crate::kms::{KmsResult, LocalKms};
 use crate::params;
 use crate::server::policy::Policy;
@@ -67,6 +67,19 @@ pub const SCHEMA: Schema = Schema {
             PRIMARY KEY (access_key_id, nonce)
          );
          CREATE INDEX nonces_by_time ON nonces(seen);",
+    ],
+    tables: &[
+        Table {
+            name: "access_keys",
+            columns: "access_key_id, name, sealed_secret, status, created",
+            select: "ORDER BY name",
+        },
+        Table {
+            name: "access_policies",
+            columns: "name, policy_name, document, attached",
+            select: "ORDER BY name, policy_name",
+        },
+        Table { name: "nonces", columns: "access_key_id, nonce, seen", select: "ORDER BY access_key_id, nonce" },
     ],
 };
 

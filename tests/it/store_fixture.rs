@@ -33,6 +33,41 @@ fn versions(ks: &Keyseal, key_id: &str) -> Vec<String> {
 #[test]
 fn a_store_written_by_0_1_0_opens_signs_and_decrypts() {
     let ks = fixture_store();
+    signs_decrypts_and_verifies_its_audit_chain(&ks);
+
+    // 0.1.0 counted one schema sequence (4); each domain now counts its own, and the CA's
+    // and access keys' tables, made then, are not made again when first used. The KMS's
+    // third migration (protection levels, HSM keys) ran on the old store when it was opened.
+    ks.ok(&["ca", "list", "--json"]);
+    ks.ok(&["access", "list", "--json"]);
+    let db = rusqlite::Connection::open(ks.store().join("keyseal.db")).unwrap();
+    let version: u32 = db.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+    assert_eq!(version, 5);
+    for (schema, count) in [("kms", "3"), ("ca", "1"), ("access", "2")] {
+        assert_eq!(ks.meta(&format!("schema.{schema}")), count, "schema.{schema}");
+    }
+}
+
+/// `keyseal store migrate` from the 0.1.0 store into PostgreSQL: the copy signs, decrypts
+/// and verifies its audit chain as the original does; a second migrate into it is refused.
+#[test]
+fn a_store_written_by_0_1_0_migrates_to_postgresql() {
+    let old = fixture_store();
+    let new = crate::common::postgres::store();
+    let url = new.env.iter().find(|(name, _)| name == "KEYSEAL_STORE").unwrap().1.clone();
+    let migrated = new.ok_text(&["store", "migrate", "--from", crate::common::path(&old.store()), "--to", &url]);
+    assert!(
+        migrated.contains("audit chain verified") && !migrated.contains(crate::common::postgres::PASSWORD),
+        "{migrated}"
+    );
+    signs_decrypts_and_verifies_its_audit_chain(&new);
+    let again = new.run(&["store", "migrate", "--from", crate::common::path(&old.store()), "--to", &url]);
+    assert_eq!(again.status, 2);
+    assert!(again.stderr.contains("the target store is not empty"), "{}", again.stderr);
+}
+
+/// What a store made by 0.1.0 still does, wherever it is now.
+fn signs_decrypts_and_verifies_its_audit_chain(ks: &Keyseal) {
     let written: Vec<Value> = std::fs::read_to_string(fixture("keys.jsonl"))
         .unwrap()
         .lines()
@@ -97,18 +132,6 @@ fn a_store_written_by_0_1_0_opens_signs_and_decrypts() {
         (run.status, run.stdout)
     };
     assert_eq!(status, 0, "the audit chain written by 0.1.0 and continued now verifies: {report}");
-
-    // 0.1.0 counted one schema sequence (4); each domain now counts its own, and the CA's
-    // and access keys' tables, made then, are not made again when first used. The KMS's
-    // third migration (protection levels, HSM keys) ran on the old store when it was opened.
-    ks.ok(&["ca", "list", "--json"]);
-    ks.ok(&["access", "list", "--json"]);
-    let db = rusqlite::Connection::open(ks.store().join("keyseal.db")).unwrap();
-    let version: u32 = db.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
-    assert_eq!(version, 5);
-    for (schema, count) in [("kms", "3"), ("ca", "1"), ("access", "2")] {
-        assert_eq!(ks.meta(&format!("schema.{schema}")), count, "schema.{schema}");
-    }
 }
 
 #[test]
