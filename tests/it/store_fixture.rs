@@ -86,7 +86,7 @@ fn signs_decrypts_and_verifies_its_audit_chain(ks: &Keyseal) {
         if key["KeyUsage"] != "SIGN/VERIFY" {
             continue;
         }
-        for version in versions(&ks, key_id) {
+        for version in versions(ks, key_id) {
             let pem = ks.file(&format!("{version}.pem"));
             ks.public_key(key_id, &version, &pem);
             for algorithm in sign_algorithms(key["KeySpec"].as_str().unwrap()) {
@@ -108,7 +108,7 @@ fn signs_decrypts_and_verifies_its_audit_chain(ks: &Keyseal) {
     assert_eq!(checked, 5);
 
     let rsa = written.iter().find(|k| k["KeyUsage"] == "ENCRYPT/DECRYPT").unwrap()["KeyId"].as_str().unwrap();
-    let version = versions(&ks, rsa).remove(0);
+    let version = versions(ks, rsa).remove(0);
     for algorithm in ["RSAES_OAEP_SHA_256", "RSAES_OAEP_SHA_1"] {
         let blob = std::fs::read_to_string(fixture(&format!("{algorithm}.b64"))).unwrap();
         let args = [
