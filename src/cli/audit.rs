@@ -9,20 +9,51 @@ use crate::kms::audit::{self, Filter};
 use crate::kms::error::KmsError;
 use crate::quote::escape_text;
 use clap::Subcommand;
+use std::path::PathBuf;
 
 /// The audit commands.
 #[derive(Debug, Subcommand)]
 pub enum AuditAction {
     /// Check the whole chain; name every edited, inserted or deleted entry. Exits 1 when
     /// anything is wrong.
-    #[command(after_help = "Example:\n  keyseal audit verify\n\n\
-Write down the head hash it prints (or keep it elsewhere): an attacker who can rewrite
-the store file could rebuild the chain after the point of change, and only a head kept
-outside the store catches that.")]
+    #[command(
+        after_help = "Examples:\n  keyseal audit verify\n  keyseal audit verify --checkpoint audit-2026-12-05.checkpoint --public-key audit-key.pem\n\n\
+Keep the head hash it prints, or better a signed checkpoint (`keyseal audit checkpoint`),
+outside the store: an attacker who can rewrite the store could rebuild the chain after the
+point of change, and only a head kept elsewhere catches that. With --checkpoint, the
+chain must also still extend the checkpoint: the same log, at least as long, and the
+entry at its size still holding its hash."
+    )]
     Verify {
         /// Print the report as JSON.
         #[arg(long)]
         json: bool,
+        /// Also check that the chain extends this signed checkpoint.
+        #[arg(long, requires = "public_key", value_name = "FILE")]
+        checkpoint: Option<PathBuf>,
+        /// The public key (PEM) the checkpoint must be signed by.
+        #[arg(long, requires = "checkpoint", value_name = "PUB.pem")]
+        public_key: Option<PathBuf>,
+    },
+    /// Sign the chain's head (its size, hash and the time) with a KMS key version, as a
+    /// C2SP signed-note checkpoint to keep somewhere else.
+    #[command(
+        after_help = "Example:\n  keyseal audit checkpoint --key-id alias/audit --key-version-id VERSION --out audit-$(date +%F).checkpoint\n  keyseal kms get-public-key --key-id alias/audit --key-version-id VERSION --out audit-key.pem\n\n\
+Publish the checkpoint where the store's writers cannot change it (a repository, a
+ticket, another team's bucket); `keyseal audit verify --checkpoint FILE --public-key PEM`
+later proves the chain still extends it. The format is c2sp.org/tlog-checkpoint, signed
+as a c2sp.org/signed-note (an EC_P256 key signs as transparency-dev witnesses do)."
+    )]
+    Checkpoint {
+        /// The signing key: its KeyId, `alias/NAME`, or its ARN.
+        #[arg(long)]
+        key_id: String,
+        /// The key version that signs.
+        #[arg(long)]
+        key_version_id: String,
+        /// Write the signed checkpoint here (also printed when omitted).
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
     },
     /// Show audit entries, oldest first.
     #[command(
@@ -53,8 +84,34 @@ outside the store catches that.")]
 /// Runs one audit command on the store behind `kms`.
 pub fn run(action: AuditAction, kms: &LocalKms) -> Result<Outcome, KmsError> {
     match action {
-        AuditAction::Verify { json } => {
+        AuditAction::Checkpoint { key_id, key_version_id, out } => {
+            let key = crate::kms::SigningKey::resolve(kms, &key_id, &key_version_id, None)?;
+            let (checkpoint, note) =
+                crate::kms::checkpoint::checkpoint(kms.store(), kms, &key, crate::clock::now_unix())?;
+            match out {
+                Some(path) => {
+                    crate::cli::input::write_out(&path, note.as_bytes(), false)?;
+                    crate::outln!(
+                        "checkpoint of {} at entry {} written to {}",
+                        escape_text(&checkpoint.origin),
+                        checkpoint.size,
+                        crate::quote::quote_path(&path)
+                    );
+                }
+                None => print!("{}", escape_text(&note)),
+            }
+            Ok(Outcome::Success)
+        }
+        AuditAction::Verify { json, checkpoint, public_key } => {
+            let extended = match (checkpoint, public_key) {
+                (Some(note), Some(pem)) => Some(check_checkpoint(kms, &note, &pem)?),
+                _ => None,
+            };
             let report = kms.store().read(|tx| audit::verify(tx))?;
+            if let Some(problem) = extended.flatten() {
+                crate::outln!("checkpoint NOT extended: {problem}");
+                return Ok(Outcome::VerificationFailed);
+            }
             if json {
                 print_json(&report)?;
             } else if report.problems.is_empty() {
@@ -89,6 +146,28 @@ pub fn run(action: AuditAction, kms: &LocalKms) -> Result<Outcome, KmsError> {
             Ok(Outcome::Success)
         }
     }
+}
+
+/// Reads and verifies a signed checkpoint by the key in `pem`; `Some(problem)` when the
+/// chain does not extend it. A checkpoint that does not verify is refused as bad input.
+fn check_checkpoint(kms: &LocalKms, note: &std::path::Path, pem: &std::path::Path) -> Result<Option<String>, KmsError> {
+    let note = crate::cli::input::read_file("--checkpoint", note)?;
+    let pem = crate::cli::input::read_file("--public-key", pem)?;
+    let spki = crate::crypto::keys::public_key_from_pem(&String::from_utf8_lossy(&pem))
+        .ok_or_else(|| KmsError::invalid("--public-key", "is not a PUBLIC KEY PEM"))?;
+    let note = String::from_utf8(note).map_err(|_| KmsError::invalid("--checkpoint", "is not UTF-8 text"))?;
+    let checkpoint = crate::kms::checkpoint::Checkpoint::verify(&note, &spki)
+        .map_err(|why| KmsError::invalid("--checkpoint", why))?;
+    let problem = kms.store().read(|tx| crate::kms::checkpoint::extends(tx, &checkpoint))?;
+    if problem.is_none() {
+        crate::outln!(
+            "checkpoint extended: {} entry {} signed {}",
+            escape_text(&checkpoint.origin),
+            checkpoint.size,
+            format_unix(checkpoint.time)
+        );
+    }
+    Ok(problem)
 }
 
 /// One entry as a line. Fields can hold what a caller sent (a refused request's KeyId), so

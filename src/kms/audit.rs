@@ -187,7 +187,17 @@ pub fn append(tx: &dyn Tx, entry: &AuditEntry) -> Result<u64, KmsError> {
     Ok(entry.seq)
 }
 
-fn head(tx: &dyn Tx) -> Result<(u64, Vec<u8>), KmsError> {
+/// The chain hash of entry `seq` (the genesis hash for 0), as stored; empty when there is
+/// no such entry.
+pub fn hash_at(tx: &dyn Tx, seq: u64) -> Result<Vec<u8>, KmsError> {
+    if seq == 0 {
+        return Ok(GENESIS.to_vec());
+    }
+    Ok(tx.query_opt("SELECT hash FROM audit WHERE seq = ?1", params![seq], |row| row.get(0))?.unwrap_or_default())
+}
+
+/// The head the store records: its sequence number and chain hash.
+pub fn head(tx: &dyn Tx) -> Result<(u64, Vec<u8>), KmsError> {
     let seq = match meta_get(tx, HEAD_SEQ)? {
         Some(bytes) => String::from_utf8_lossy(&bytes)
             .parse()

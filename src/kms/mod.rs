@@ -7,6 +7,7 @@ pub mod acs3;
 pub mod action;
 pub mod api;
 pub mod audit;
+pub mod checkpoint;
 pub mod db;
 pub mod error;
 pub mod group_commit;

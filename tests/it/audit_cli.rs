@@ -1,9 +1,10 @@
 //! The audit log through the binary: what is recorded (and what never is), filtering, and
 //! `keyseal audit verify` catching an edited or deleted entry.
 
-use crate::common::Keyseal;
+use crate::common::{Keyseal, path};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
+use keyseal::kms::audit;
 use sha2::{Digest, Sha256};
 
 fn entries(ks: &Keyseal, filters: &[&str]) -> Vec<serde_json::Value> {
@@ -214,4 +215,91 @@ fn a_refusal_that_cannot_be_audited_says_so() {
     assert_eq!(refused.code(), "Keyseal.StoreUnavailable");
     let message = refused.error()["Message"].as_str().unwrap().to_string();
     assert!(message.contains("Forbidden.KeyNotFound") && message.contains("disk full"), "{message}");
+}
+
+/// The store of `ks` opened in this process (a directory or its PostgreSQL URL).
+fn open_store(ks: &Keyseal) -> keyseal::kms::store::Store {
+    let location = match ks.env.iter().find(|(name, _)| name == "KEYSEAL_STORE") {
+        Some((_, url)) => std::path::PathBuf::from(url),
+        None => ks.store(),
+    };
+    keyseal::kms::store::Store::open(&location).unwrap()
+}
+
+#[test]
+fn a_signed_checkpoint_catches_a_rebuilt_chain() {
+    for ks in crate::common::postgres::both() {
+        let (audit_key, version) = ks.create_key("EC_P256", "SIGN/VERIFY");
+        let (rsa_key, rsa_version) = ks.create_key("RSA_2048", "SIGN/VERIFY");
+        let (pem, rsa_pem) = (ks.file("audit.pem"), ks.file("rsa.pem"));
+        ks.public_key(&audit_key, &version, &pem);
+        ks.public_key(&rsa_key, &rsa_version, &rsa_pem);
+        let checkpoint = |key: &str, version: &str, name: &str| {
+            let out = ks.file(name);
+            let made =
+                ks.ok_text(&["audit", "checkpoint", "--key-id", key, "--key-version-id", version, "--out", path(&out)]);
+            assert!(made.contains("checkpoint of keyseal.local/audit/"), "{made}");
+            out
+        };
+        let p256 = checkpoint(&audit_key, &version, "p256.checkpoint");
+        let rsa = checkpoint(&rsa_key, &rsa_version, "rsa.checkpoint");
+        let note = std::fs::read_to_string(&p256).unwrap();
+        let lines: Vec<&str> = note.lines().collect();
+        assert!(
+            lines[0].starts_with("keyseal.local/audit/") && lines[3].starts_with("time ") && lines[4].is_empty(),
+            "{note}"
+        );
+        assert!(lines[5].starts_with(&format!("\u{2014} keyseal.local/{audit_key}/{version} ")), "{note}");
+
+        // The chain grows; it still extends both checkpoints.
+        ks.create_key("EC_P256K", "SIGN/VERIFY");
+        let verify = |checkpoint: &std::path::Path, pem: &std::path::Path| {
+            ks.run(&["audit", "verify", "--checkpoint", path(checkpoint), "--public-key", path(pem)])
+        };
+        for (checkpoint, pem) in [(&p256, &pem), (&rsa, &rsa_pem)] {
+            let run = verify(checkpoint, pem);
+            assert_eq!(run.status, 0, "{}{}", run.stdout, run.stderr);
+            assert!(
+                run.stdout.contains("checkpoint extended") && run.stdout.contains("audit log intact"),
+                "{}",
+                run.stdout
+            );
+        }
+        // A checkpoint signed by another key, or altered, is refused.
+        let other = verify(&p256, &rsa_pem);
+        assert_eq!(other.status, 2);
+        assert!(other.stderr.contains("no signature on the checkpoint is by this public key"), "{}", other.stderr);
+        let altered = ks.file("altered.checkpoint");
+        std::fs::write(&altered, note.replacen(lines[1], &format!("{}", lines[1].parse::<u64>().unwrap() + 1), 1))
+            .unwrap();
+        let run = verify(&altered, &pem);
+        assert!(run.status == 2 && run.stderr.contains("does not verify"), "{}", run.stderr);
+
+        // Someone who can write the store rebuilds the chain with one entry changed: the
+        // chain alone verifies, and the checkpoint catches it.
+        let store = open_store(&ks);
+        store
+            .write(|tx| {
+                let entries = audit::list(tx, &audit::Filter::default())?;
+                tx.execute("DELETE FROM audit", keyseal::params![])?;
+                tx.execute("DELETE FROM meta WHERE name LIKE 'audit_head%'", keyseal::params![])?;
+                for mut entry in entries {
+                    if entry.seq == 2 {
+                        entry.principal = "local:someone-else".into();
+                    }
+                    audit::append(tx, &entry)?;
+                }
+                Ok(())
+            })
+            .unwrap();
+        drop(store);
+        assert_eq!(ks.run(&["audit", "verify"]).status, 0, "the rebuilt chain alone verifies");
+        let caught = verify(&p256, &pem);
+        assert_eq!(caught.status, 1, "{}{}", caught.stdout, caught.stderr);
+        assert!(
+            caught.stdout.contains("checkpoint NOT extended") && caught.stdout.contains("rewritten"),
+            "{}",
+            caught.stdout
+        );
+    }
 }
