@@ -192,7 +192,7 @@ fn a_refused_keyid_is_stored_bounded_and_shown_escaped() {
     let entry = entries(&ks, &["--action", "DescribeKey"]).pop().unwrap();
     let stored = entry["KeyId"].as_str().unwrap();
     assert!(stored.starts_with("evil\n\x1b[2J"), "what the request named is kept: {stored:?}");
-    assert!(stored.len() <= keyseal::kms::audit::MAX_NAMED_LEN + 32, "{} bytes kept", stored.len());
+    assert!(stored.len() <= audit::MAX_NAMED_LEN + 32, "{} bytes kept", stored.len());
     assert!(stored.ends_with("more bytes]"), "the cut is marked: {stored:?}");
     let shown = ks.ok_text(&["audit", "list", "--action", "DescribeKey"]);
     assert!(!shown.contains('\x1b') && shown.contains("evil\\n\\x1b[2J"), "{shown:?}");
