@@ -72,6 +72,35 @@ pub struct ServeArgs {
     /// The TSA policy OID every token names [default: 1.3.6.1.5.5.7.13.1, a test policy].
     #[arg(long, value_name = "OID", requires = "tsa_key", value_parser = crate::cli::timestamp::parse_oid)]
     pub tsa_policy: Option<der::asn1::ObjectIdentifier>,
+    /// Sign an audit checkpoint at start and then every DURATION (`90s`, `10m`, `6h`, `1d`),
+    /// into --checkpoint-dir, with --checkpoint-key-id (see `keyseal audit checkpoint`).
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration,
+          requires_all = ["checkpoint_key", "checkpoint_key_version", "checkpoint_dir"])]
+    pub checkpoint_every: Option<std::time::Duration>,
+    /// The key that signs the checkpoints (KeyId, alias/NAME or ARN).
+    #[arg(long = "checkpoint-key-id", value_name = "KEY", requires = "checkpoint_every")]
+    pub checkpoint_key: Option<String>,
+    /// Its version.
+    #[arg(long = "checkpoint-key-version-id", value_name = "VERSION", requires = "checkpoint_every")]
+    pub checkpoint_key_version: Option<String>,
+    /// Where the checkpoints are written, one file each (`audit-TIME-SIZE.checkpoint`).
+    #[arg(long, value_name = "DIR", requires = "checkpoint_every")]
+    pub checkpoint_dir: Option<PathBuf>,
+}
+
+/// A duration as `--checkpoint-every` takes it: a number and s, m, h or d; at least 10 s.
+fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    let (number, unit) = text.split_at(text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len()));
+    let seconds = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        _ => return Err(format!("{text:?} is not a duration; give a number and s, m, h or d, e.g. 10m")),
+    };
+    let n: u64 = number.parse().map_err(|_| format!("{text:?} is not a duration; e.g. 10m"))?;
+    let total = n.checked_mul(seconds).filter(|s| *s >= 10).ok_or("the interval must be at least 10s")?;
+    Ok(std::time::Duration::from_secs(total))
 }
 
 /// The access key commands.
@@ -145,6 +174,11 @@ pub fn run_serve(args: ServeArgs, kms: LocalKms) -> Result<Outcome, CliError> {
             )?,
             policy: args.tsa_policy.unwrap_or(crate::tsa::DEFAULT_POLICY),
         });
+    }
+    if let (Some(every), Some(key_id), Some(key_version_id), Some(dir)) =
+        (args.checkpoint_every, args.checkpoint_key, args.checkpoint_key_version, args.checkpoint_dir)
+    {
+        options.checkpoints = Some(crate::server::CheckpointSchedule { every, key_id, key_version_id, dir });
     }
     serve(kms, options)?;
     Ok(Outcome::Success)

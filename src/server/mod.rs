@@ -80,6 +80,21 @@ pub struct ServeOptions {
     pub max_requests_per_connection: u64,
     /// Also answer RFC 3161 time-stamp requests at `POST /tsa`, as this TSA.
     pub tsa: Option<crate::tsa::reply::TsaConfig>,
+    /// Sign audit checkpoints periodically.
+    pub checkpoints: Option<CheckpointSchedule>,
+}
+
+/// When and how `serve` signs audit checkpoints (`--checkpoint-every`).
+#[derive(Debug, Clone)]
+pub struct CheckpointSchedule {
+    /// How often (the first at start-up).
+    pub every: Duration,
+    /// The signing key.
+    pub key_id: String,
+    /// Its version.
+    pub key_version_id: String,
+    /// Where each checkpoint is written.
+    pub dir: std::path::PathBuf,
 }
 
 impl ServeOptions {
@@ -92,6 +107,7 @@ impl ServeOptions {
             header_timeout: Duration::from_secs(10),
             drain_timeout: Duration::from_secs(30),
             tls: None,
+            checkpoints: None,
             max_connections: None,
             max_requests_per_connection: DEFAULT_MAX_REQUESTS_PER_CONNECTION,
             tsa: None,
@@ -136,6 +152,17 @@ pub fn serve(kms: LocalKms, mut options: ServeOptions) -> Result<(), KmsError> {
         Some(config) => Some(crate::tsa::reply::Tsa::open(&kms, config, crate::clock::now_unix()).map_err(tsa_error)?),
         None => None,
     };
+    // The checkpoint key is checked before anything listens, as the TSA's is.
+    let checkpoints = match options.checkpoints.take() {
+        Some(schedule) => {
+            let key = crate::kms::SigningKey::resolve(&kms, &schedule.key_id, &schedule.key_version_id, None)?;
+            std::fs::create_dir_all(&schedule.dir).map_err(|e| {
+                KmsError::invalid("--checkpoint-dir", format!("cannot create {}: {e}", schedule.dir.display()))
+            })?;
+            Some((schedule, key))
+        }
+        None => None,
+    };
     let max_connections = connection_cap(&options);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -144,10 +171,40 @@ pub fn serve(kms: LocalKms, mut options: ServeOptions) -> Result<(), KmsError> {
     // The store outlives the runtime's threads: a PostgreSQL store's connections block on
     // their own runtime when they close, which they may not do on one of tokio's threads.
     let store_holder = kms.clone();
+    if let Some((schedule, key)) = checkpoints {
+        let kms = kms.clone();
+        runtime.spawn(checkpoint_loop(kms, schedule, key));
+    }
     let served = runtime.block_on(run(kms, tsa, options, max_connections));
     drop(runtime);
     drop(store_holder);
     served
+}
+
+/// Signs a checkpoint now and then every `schedule.every`, each into a file of its own;
+/// a failure (the store or the key unavailable) is logged and the next tick tries again.
+async fn checkpoint_loop(kms: LocalKms, schedule: CheckpointSchedule, key: crate::kms::SigningKey) {
+    let mut ticks = tokio::time::interval(schedule.every);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        let (kms, key, dir) = (kms.clone(), key.clone(), schedule.dir.clone());
+        let written = tokio::task::spawn_blocking(move || -> Result<std::path::PathBuf, KmsError> {
+            let now = crate::clock::now_unix();
+            let (checkpoint, note) = crate::kms::checkpoint::checkpoint(kms.store(), &kms, &key, now)?;
+            let stamp = crate::clock::format_unix(now).replace([':', '-'], "");
+            let path = dir.join(format!("audit-{stamp}-{}.checkpoint", checkpoint.size));
+            crate::safe_write::write_file(&path, note.as_bytes(), false)
+                .map_err(|e| KmsError::internal(format!("cannot write {}: {e}", path.display())))?;
+            Ok(path)
+        })
+        .await
+        .unwrap_or_else(|_| Err(KmsError::internal("the checkpoint task failed")));
+        match written {
+            Ok(path) => crate::errln!("audit checkpoint written to {}", crate::quote::quote_path(&path)),
+            Err(err) => crate::errln!("audit checkpoint failed: {}", crate::quote::escape_text(&err.to_string())),
+        }
+    }
 }
 
 /// A TSA that cannot start, as the KMS error `serve` returns (its code kept in the message).

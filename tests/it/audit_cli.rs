@@ -303,3 +303,44 @@ fn a_signed_checkpoint_catches_a_rebuilt_chain() {
         );
     }
 }
+
+#[test]
+fn serve_signs_checkpoints_periodically() {
+    let ks = Keyseal::new();
+    let (key, version) = ks.create_key("EC_P256", "SIGN/VERIFY");
+    let pem = ks.file("audit.pem");
+    ks.public_key(&key, &version, &pem);
+    let dir = ks.file("checkpoints");
+    let every = ["--checkpoint-every", "10s", "--checkpoint-key-id", &key, "--checkpoint-key-version-id", &version];
+    let server = crate::common::Server::start_with(&ks, &[&every[..], &["--checkpoint-dir", path(&dir)]].concat());
+    let started = std::time::Instant::now();
+    let written = loop {
+        let files: Vec<_> = std::fs::read_dir(&dir).map(|d| d.map(|e| e.unwrap().path()).collect()).unwrap_or_default();
+        if let Some(file) = files.into_iter().next() {
+            break file;
+        }
+        assert!(started.elapsed().as_secs() < 30, "no checkpoint was written");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    let log = server.stop();
+    assert!(log.contains("audit checkpoint written to"), "{log}");
+    let name = written.file_name().unwrap().to_string_lossy().into_owned();
+    assert!(name.starts_with("audit-") && name.ends_with(".checkpoint"), "{name}");
+    let run = ks.run(&["audit", "verify", "--checkpoint", path(&written), "--public-key", path(&pem)]);
+    assert_eq!(run.status, 0, "{}{}", run.stdout, run.stderr);
+    // A duration under 10 s, or without a unit, is refused before anything starts.
+    for bad in ["5s", "10"] {
+        let run = ks.run(&[
+            "serve",
+            "--checkpoint-every",
+            bad,
+            "--checkpoint-key-id",
+            &key,
+            "--checkpoint-key-version-id",
+            &version,
+            "--checkpoint-dir",
+            path(&dir),
+        ]);
+        assert_eq!(run.status, 2, "{bad}: {}", run.stderr);
+    }
+}
