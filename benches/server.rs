@@ -10,6 +10,11 @@
 //! against issue 14's goals on this machine: raw ≥ 1.0× `openssl speed` for RSA_2048 and
 //! EC_P256; embedded ≥ 0.8× raw for every spec; serve ≥ 0.8× openssl for RSA_2048 and
 //! ≥ 0.2× for EC_P256.
+//!
+//! With `KEYSEAL_BENCH_POSTGRES` set to the URL of an empty PostgreSQL database
+//! (`scripts/bench-postgres.sh` makes a throwaway one under `target/` and runs this),
+//! EC_P256 signing is also measured through 1 and through 3 `keyseal serve` replicas on
+//! it, 4 clients per replica, beside the SQLite store's serve figure, under `"postgres"`.
 
 use keyseal::crypto::keys;
 use keyseal::crypto::spec::{Algorithm, KeySpec, KeyUsage};
@@ -131,9 +136,83 @@ fn main() {
         }
         figures.insert(spec.as_str().to_string(), row.json());
     }
-    write_json(serde_json::json!({ "specs": figures }));
     let _ = Command::new("kill").args(["-TERM", &server.id().to_string()]).status();
     let _ = server.wait();
+    let sqlite_serve = figures.get("EC_P256").and_then(|row| row["serve"].as_f64()).unwrap_or(0.0);
+    let postgres =
+        std::env::var("KEYSEAL_BENCH_POSTGRES").ok().map(|url| postgres_rows(window, &url, passphrase, sqlite_serve));
+    if postgres.is_none() {
+        println!("(set KEYSEAL_BENCH_POSTGRES, or run scripts/bench-postgres.sh, for the PostgreSQL rows)");
+    }
+    write_json(serde_json::json!({ "specs": figures, "postgres": postgres }));
+}
+
+/// EC_P256 signs per second through 1 and 3 replicas on the PostgreSQL store at `url`.
+fn postgres_rows(window: Duration, url: &str, passphrase: &str, sqlite_serve: f64) -> serde_json::Value {
+    let binary = env!("CARGO_BIN_EXE_keyseal");
+    let keyseal = |args: &[&str]| -> serde_json::Value {
+        let output = Command::new(binary)
+            .args(args)
+            .env("KEYSEAL_STORE", url)
+            .env("KEYSEAL_PASSPHRASE", passphrase)
+            .output()
+            .expect("keyseal");
+        assert!(output.status.success(), "keyseal {args:?}: {}", String::from_utf8_lossy(&output.stderr));
+        serde_json::from_slice(&output.stdout).unwrap_or(serde_json::Value::Null)
+    };
+    let meta = keyseal(&["kms", "create-key", "--key-spec", "EC_P256", "--key-usage", "SIGN/VERIFY"]);
+    let access = keyseal(&["access", "create", "bench-pg", "--json"]);
+    let policy = std::env::temp_dir().join(format!("keyseal-bench-policy-{}.json", std::process::id()));
+    std::fs::write(&policy, r#"{"Version":"1","Statement":[{"Effect":"Allow","Action":"kms:*","Resource":"*"}]}"#)
+        .expect("policy");
+    let _ = Command::new(binary)
+        .args(["access", "attach-policy", "bench-pg"])
+        .arg(&policy)
+        .env("KEYSEAL_STORE", url)
+        .env("KEYSEAL_PASSPHRASE", passphrase)
+        .stdout(Stdio::null())
+        .status();
+    let _ = std::fs::remove_file(&policy);
+    let request = SignRequest {
+        key_id: meta["KeyMetadata"]["KeyId"].as_str().unwrap_or("").to_string(),
+        key_version_id: meta["KeyMetadata"]["PrimaryKeyVersion"].as_str().unwrap_or("").to_string(),
+        algorithm: Algorithm::EcdsaSha256,
+        digest: vec![7; 32],
+    };
+    let mut replicas: Vec<(std::process::Child, String)> = (0..3)
+        .map(|_| {
+            let mut child = Command::new(binary)
+                .args(["serve", "--listen", "127.0.0.1:0"])
+                .env("KEYSEAL_STORE", url)
+                .env("KEYSEAL_PASSPHRASE", passphrase)
+                .stdout(Stdio::piped())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("keyseal serve");
+            let mut line = String::new();
+            BufReader::new(child.stdout.take().expect("stdout")).read_line(&mut line).expect("listening line");
+            let endpoint = line.trim().rsplit(' ').next().unwrap_or("").to_string();
+            (child, endpoint)
+        })
+        .collect();
+    let one = served_rate(window, &replicas[0].1, &access, &request);
+    let three: f64 = std::thread::scope(|scope| {
+        let runs: Vec<_> = replicas
+            .iter()
+            .map(|(_, endpoint)| {
+                let (access, request) = (&access, &request);
+                scope.spawn(move || served_rate(window, endpoint, access, request))
+            })
+            .collect();
+        runs.into_iter().map(|r| r.join().unwrap_or(0.0)).sum()
+    });
+    for (child, _) in &mut replicas {
+        let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+        let _ = child.wait();
+    }
+    println!("{:<10} {:>20} {:>20} {:>20}", "EC_P256", "SQLite serve/s", "PostgreSQL ×1 /s", "PostgreSQL ×3 /s");
+    println!("{:<10} {:>20.0} {:>20.0} {:>20.0}", "", sqlite_serve, one, three);
+    serde_json::json!({ "EC_P256": { "sqlite_serve": sqlite_serve, "replicas_1": one, "replicas_3": three } })
 }
 
 /// One KeySpec's figures, signs per second.
