@@ -4,7 +4,7 @@
 //! tested on both by the other modules (`common::postgres::both`).
 
 use crate::common::postgres::{self, cluster};
-use crate::common::{Server, access_key, path, peer};
+use crate::common::{Keyseal, Server, access_key, path, peer};
 use keyseal::crypto::spec::Algorithm;
 use keyseal::kms::Kms;
 use keyseal::kms::api::{AliasRequest, KeyIdRequest, SignRequest};
@@ -250,4 +250,136 @@ fn a_database_outage_is_a_clear_retryable_error_and_service_resumes() {
     assert_eq!(report["problems"].as_array().unwrap().len(), 0, "{report}");
     assert_eq!(report["entries"].as_u64().unwrap(), before + 1, "the refused requests left no entry; the next did");
     server.stop();
+}
+
+/// A CA and a server certificate for `localhost` (its only name) made with OpenSSL;
+/// returns (CA PEM, server certificate, server key).
+fn tls_material(dir: &std::path::Path, name: &str) -> (std::path::PathBuf, std::path::PathBuf, std::path::PathBuf) {
+    let file = |f: &str| dir.join(format!("{name}-{f}"));
+    let run = |args: &[&str]| {
+        let (ok, text) = peer("openssl", args);
+        assert!(ok, "openssl {args:?}: {text}");
+    };
+    run(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-nodes",
+        "-keyout",
+        path(&file("ca.key")),
+        "-out",
+        path(&file("ca.pem")),
+        "-days",
+        "2",
+        "-subj",
+        &format!("/CN={name} test CA"),
+    ]);
+    run(&[
+        "req",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-nodes",
+        "-keyout",
+        path(&file("server.key")),
+        "-out",
+        path(&file("server.csr")),
+        "-subj",
+        "/CN=localhost",
+    ]);
+    std::fs::write(file("ext.cnf"), "subjectAltName=DNS:localhost\n").unwrap();
+    run(&[
+        "x509",
+        "-req",
+        "-in",
+        path(&file("server.csr")),
+        "-CA",
+        path(&file("ca.pem")),
+        "-CAkey",
+        path(&file("ca.key")),
+        "-CAcreateserial",
+        "-out",
+        path(&file("server.pem")),
+        "-days",
+        "2",
+        "-extfile",
+        path(&file("ext.cnf")),
+    ]);
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(file("server.key"), std::fs::Permissions::from_mode(0o600)).unwrap();
+    (file("ca.pem"), file("server.pem"), file("server.key"))
+}
+
+#[test]
+fn tls_to_the_database_is_checked_as_sslmode_says() {
+    let scratch = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
+    let (ca, cert, key) = tls_material(scratch.path(), "db");
+    let (other_ca, _, _) = tls_material(scratch.path(), "other");
+    let cluster = postgres::Cluster::with_tls("postgres-tls", &cert, &key);
+    let db = cluster.database();
+    let run = |host: &str, query: &str| {
+        let url = cluster.url_without_password(host, &db, query);
+        let ks = Keyseal {
+            dir: tempfile::tempdir().unwrap(),
+            env: vec![("KEYSEAL_STORE".into(), url), ("PGPASSWORD".into(), postgres::PASSWORD.into())],
+        };
+        ks.run(&["kms", "list-keys"])
+    };
+    // The CA that issued the server's certificate, for the name it holds: connected.
+    let ca = format!("sslrootcert={}", path(&ca));
+    assert_eq!(run("localhost", &format!("sslmode=verify-full&{ca}")).status, 0);
+    // Another CA: refused by verify-full and verify-ca; require (unchecked, as libpq) connects.
+    let other = format!("sslrootcert={}", path(&other_ca));
+    for mode in ["verify-full", "verify-ca"] {
+        let refused = run("localhost", &format!("sslmode={mode}&{other}"));
+        assert_eq!(refused.code(), "Keyseal.StoreUnavailable", "{mode}: {}", refused.stderr);
+        assert!(refused.stderr.contains("cannot connect to the PostgreSQL store"), "{}", refused.stderr);
+    }
+    assert_eq!(run("localhost", "sslmode=require").status, 0);
+    // A name the certificate does not hold (the address, where it names only localhost):
+    // verify-full refuses, verify-ca (the chain only) connects.
+    let renamed = run("127.0.0.1", &format!("sslmode=verify-full&{ca}"));
+    assert_eq!(renamed.code(), "Keyseal.StoreUnavailable", "{}", renamed.stderr);
+    assert_eq!(run("127.0.0.1", &format!("sslmode=verify-ca&{ca}")).status, 0);
+}
+
+#[test]
+fn the_password_comes_from_the_url_pgpassword_or_pgpass_and_is_never_shown() {
+    let cluster = cluster();
+    let db = cluster.database();
+    let home = tempfile::tempdir().unwrap();
+    let url = cluster.url_without_password("127.0.0.1", &db, "sslmode=disable");
+    let with = |env: Vec<(&str, String)>| {
+        let mut ks = Keyseal::new();
+        ks.env.push(("KEYSEAL_STORE".into(), url.clone()));
+        ks.env.push(("HOME".into(), path(home.path()).into()));
+        ks.env.extend(env.into_iter().map(|(n, v)| (n.to_string(), v)));
+        ks.run(&["kms", "list-keys"])
+    };
+    let refused = with(vec![]);
+    assert_eq!(refused.code(), "Keyseal.StoreUnavailable", "{}", refused.stderr);
+    assert_eq!(with(vec![("PGPASSWORD", postgres::PASSWORD.into())]).status, 0);
+    let wrong = with(vec![("PGPASSWORD", "not-the-password".into())]);
+    assert_eq!(wrong.code(), "Keyseal.StoreUnavailable");
+    assert!(!wrong.stderr.contains("not-the-password"), "{}", wrong.stderr);
+    // ~/.pgpass, only when only its owner can read it.
+    use std::os::unix::fs::PermissionsExt;
+    let pgpass = home.path().join(".pgpass");
+    std::fs::write(&pgpass, format!("127.0.0.1:{}:*:{}:{}\n", cluster.port, postgres::USER, postgres::PASSWORD))
+        .unwrap();
+    std::fs::set_permissions(&pgpass, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let open = with(vec![]);
+    assert_eq!(open.status, 2);
+    assert!(open.stderr.contains("ignoring the password file"), "{}", open.stderr);
+    std::fs::set_permissions(&pgpass, std::fs::Permissions::from_mode(0o600)).unwrap();
+    assert_eq!(with(vec![]).status, 0);
+    // In the URL: used, and shown as *** in every message.
+    let mut ks = Keyseal::new();
+    ks.env.push(("KEYSEAL_STORE".into(), cluster.url(&db).replace(&db, "no_such_database")));
+    let failed = ks.run(&["kms", "list-keys"]);
+    assert!(failed.stderr.contains(":***@") && !failed.stderr.contains(postgres::PASSWORD), "{}", failed.stderr);
 }

@@ -22,6 +22,8 @@ pub const PASSWORD: &str = "pg-test-7f3a9c";
 pub struct Cluster {
     pub port: u16,
     dir: PathBuf,
+    /// Server settings beyond the defaults (`-c name=value ...`).
+    settings: String,
     /// The shell holding the server; its stdin closing stops it.
     holder: Mutex<Child>,
 }
@@ -70,6 +72,16 @@ pub fn cluster() -> &'static Cluster {
 impl Cluster {
     /// A cluster of its own in `target/tmp/NAME` (for a test that stops it).
     pub fn new(name: &str) -> Cluster {
+        Cluster::with_settings(name, "")
+    }
+
+    /// A cluster of its own serving TLS with `cert` and `key` (PEM files).
+    pub fn with_tls(name: &str, cert: &Path, key: &Path) -> Cluster {
+        let settings = format!("-c ssl=on -c ssl_cert_file={} -c ssl_key_file={}", super::path(cert), super::path(key));
+        Cluster::with_settings(name, &settings)
+    }
+
+    fn with_settings(name: &str, settings: &str) -> Cluster {
         let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(name);
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
@@ -83,8 +95,8 @@ impl Cluster {
             .expect("initdb runs");
         assert!(initdb.status.success(), "initdb: {}", String::from_utf8_lossy(&initdb.stderr));
         let port = free_port();
-        let holder = spawn_server(&dir, port, std::fs::File::create(dir.join("server.log")).unwrap());
-        let cluster = Cluster { port, dir, holder: Mutex::new(holder) };
+        let holder = spawn_server(&dir, port, settings, std::fs::File::create(dir.join("server.log")).unwrap());
+        let cluster = Cluster { port, dir, settings: settings.to_string(), holder: Mutex::new(holder) };
         cluster.wait_ready();
         cluster
     }
@@ -92,6 +104,11 @@ impl Cluster {
     /// The superuser's URL for database `db`, password included.
     pub fn url(&self, db: &str) -> String {
         format!("postgresql://{USER}:{PASSWORD}@127.0.0.1:{}/{db}?sslmode=disable", self.port)
+    }
+
+    /// The URL of database `db` on `host` without a password, with `query` (TLS options).
+    pub fn url_without_password(&self, host: &str, db: &str, query: &str) -> String {
+        format!("postgresql://{USER}@{host}:{}/{db}?{query}", self.port)
     }
 
     fn admin(&self) -> Result<postgres::Client, postgres::Error> {
@@ -129,15 +146,15 @@ impl Cluster {
     /// Starts the server again after [`Cluster::stop`], on the same port and data.
     pub fn start(&self) {
         let log = std::fs::OpenOptions::new().append(true).open(self.dir.join("server.log")).unwrap();
-        *self.holder.lock().unwrap() = spawn_server(&self.dir, self.port, log);
+        *self.holder.lock().unwrap() = spawn_server(&self.dir, self.port, &self.settings, log);
         self.wait_ready();
     }
 }
 
 /// The server on `dir/data`, held by a shell that stops it when its stdin closes.
-fn spawn_server(dir: &Path, port: u16, log: std::fs::File) -> Child {
+fn spawn_server(dir: &Path, port: u16, settings: &str, log: std::fs::File) -> Child {
     let server = format!(
-        "{} -D {} -p {port} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200 & pid=$!; read _; kill -INT $pid; wait $pid",
+        "{} -D {} -p {port} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200 {settings} & pid=$!; read _; kill -INT $pid; wait $pid",
         super::path(&bin("postgres")),
         super::path(&dir.join("data")),
         super::path(dir),
