@@ -237,7 +237,16 @@ fn a_database_outage_is_a_clear_retryable_error_and_service_resumes() {
     };
     sign().unwrap();
     let before = ks.ok(&["audit", "verify", "--json"])["entries"].as_u64().unwrap();
+    let ready = |server: &Server| {
+        let output = std::process::Command::new("curl")
+            .args(["-s", "-o", "/dev/null", "-w", "%{http_code}", &format!("http://{}/readyz", server.endpoint)])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    };
+    assert_eq!(ready(&server), "200");
     cluster.stop();
+    assert_eq!(ready(&server), "503", "not ready while its store is down");
     let refused = sign().unwrap_err();
     assert_eq!(refused.code.as_str(), "Keyseal.StoreUnavailable", "{refused:?}");
     assert!(!refused.message.contains(postgres::PASSWORD), "the password is never shown: {}", refused.message);
@@ -246,6 +255,7 @@ fn a_database_outage_is_a_clear_retryable_error_and_service_resumes() {
     cluster.start();
     // The same replica serves again without a restart, and nothing was half-written.
     sign().unwrap();
+    assert_eq!(ready(&server), "200");
     let report = ks.ok(&["audit", "verify", "--json"]);
     assert_eq!(report["problems"].as_array().unwrap().len(), 0, "{report}");
     assert_eq!(report["entries"].as_u64().unwrap(), before + 1, "the refused requests left no entry; the next did");
