@@ -242,20 +242,7 @@ fn no_token_or_a_wrong_pin_is_a_clear_refusal_that_changes_nothing() {
     let (key_id, version) = create_hsm_key(&ks, "EC_P256", "SIGN/VERIFY");
     let message = ks.file("m.txt");
     std::fs::write(&message, b"m").unwrap();
-    let sign = |ks: &Keyseal| {
-        ks.run(&[
-            "kms",
-            "asymmetric-sign",
-            "--key-id",
-            &key_id,
-            "--key-version-id",
-            &version,
-            "--algorithm",
-            "ECDSA_SHA_256",
-            "--file",
-            path(&message),
-        ])
-    };
+    let sign = |ks: &Keyseal| ks.sign_run(&key_id, &version, "ECDSA_SHA_256", &message);
     let keys_before = ks.ok(&["kms", "list-keys"])["TotalCount"].clone();
 
     // The token gone: SoftHSM pointed at an empty token directory.
@@ -349,24 +336,11 @@ fn disabling_needs_no_token_and_deletion_destroys_the_objects() {
 
     // Disabled: refused before the token is asked anything (here, a token that is not there).
     ks.ok(&["kms", "disable-key", "--key-id", &key_id]);
-    let mut no_token = Keyseal { dir: ks_dir_clone(&ks), env: vec![("SOFTHSM2_CONF".into(), "/nonexistent".into())] };
+    let no_token = Keyseal { dir: ks_dir_clone(&ks), env: vec![("SOFTHSM2_CONF".into(), "/nonexistent".into())] };
     let message = ks.file("m.txt");
     std::fs::write(&message, b"m").unwrap();
-    let args = [
-        "kms",
-        "asymmetric-sign",
-        "--key-id",
-        &key_id,
-        "--key-version-id",
-        &version,
-        "--algorithm",
-        "ECDSA_SHA_256",
-        "--file",
-        path(&message),
-    ];
-    assert_eq!(no_token.run(&args).code(), "Rejected.Disabled");
-    no_token.env.clear();
-    assert_eq!(ks.run(&args).code(), "Rejected.Disabled");
+    assert_eq!(no_token.sign_run(&key_id, &version, "ECDSA_SHA_256", &message).code(), "Rejected.Disabled");
+    assert_eq!(ks.sign_run(&key_id, &version, "ECDSA_SHA_256", &message).code(), "Rejected.Disabled");
     assert!(listed().contains(&label(&version)), "disabling leaves the token alone");
 
     // Scheduled for deletion, then its date passes: the next request destroys the objects.

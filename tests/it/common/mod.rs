@@ -175,6 +175,22 @@ impl Keyseal {
             .to_string()
     }
 
+    /// `kms asymmetric-sign` of `file`'s digest, as it ran (for refusals).
+    pub fn sign_run(&self, key_id: &str, version: &str, algorithm: &str, file: &Path) -> Run {
+        self.run(&[
+            "kms",
+            "asymmetric-sign",
+            "--key-id",
+            key_id,
+            "--key-version-id",
+            version,
+            "--algorithm",
+            algorithm,
+            "--file",
+            path(file),
+        ])
+    }
+
     /// Signs `file` and writes the raw signature to `out`.
     pub fn sign_file(&self, key_id: &str, version: &str, algorithm: &str, file: &Path, out: &Path) -> Value {
         self.ok(&[
