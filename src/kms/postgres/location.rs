@@ -57,11 +57,20 @@ impl Location {
                 ));
             }
         };
-        config.ssl_mode(mode);
-        let roots = match verify {
-            Verify::Nothing => rustls::RootCertStore::empty(),
-            Verify::Chain | Verify::Full => roots(sslrootcert)?,
+        use postgres::config::SslMode;
+        let (mode, tls) = match (mode, crate::tls::provider()) {
+            (SslMode::Disable, _) => (SslMode::Disable, MakeRustls::none()),
+            // libpq's `prefer` takes plaintext when TLS cannot be had; so does a build without it.
+            (SslMode::Prefer, Err(_)) => (SslMode::Disable, MakeRustls::none()),
+            (mode, _) => {
+                let roots = match verify {
+                    Verify::Nothing => rustls::RootCertStore::empty(),
+                    Verify::Chain | Verify::Full => roots(sslrootcert)?,
+                };
+                (mode, MakeRustls::new(verify, roots)?)
+            }
         };
+        config.ssl_mode(mode);
         if config.get_password().is_none()
             && let Some(password) = password_for(&config)
         {
@@ -71,7 +80,6 @@ impl Location {
             config.application_name("keyseal");
         }
         config.connect_timeout(std::time::Duration::from_secs(10));
-        let tls = MakeRustls::new(verify, roots)?;
         Ok(Location { config, tls, display })
     }
 }

@@ -26,13 +26,19 @@ pub enum Verify {
     Full,
 }
 
-/// Makes TLS connections to the server; cloned per connection.
+/// Makes TLS connections to the server; cloned per connection. Without a configuration
+/// (`sslmode=disable`, or `prefer` in a build without TLS) it is never asked to.
 #[derive(Clone)]
 pub struct MakeRustls {
-    config: Arc<ClientConfig>,
+    config: Option<Arc<ClientConfig>>,
 }
 
 impl MakeRustls {
+    /// A connector for `sslmode=disable`, which the driver never calls.
+    pub fn none() -> MakeRustls {
+        MakeRustls { config: None }
+    }
+
     /// A connector checking as `verify` says against `roots` (unused for `Nothing`).
     pub fn new(verify: Verify, roots: RootCertStore) -> Result<MakeRustls, String> {
         let provider = crate::tls::provider().map_err(|e| e.to_string())?;
@@ -55,7 +61,7 @@ impl MakeRustls {
                 .with_custom_certificate_verifier(Arc::new(Unchecked(provider)))
                 .with_no_client_auth(),
         };
-        Ok(MakeRustls { config: Arc::new(config) })
+        Ok(MakeRustls { config: Some(Arc::new(config)) })
     }
 }
 
@@ -149,6 +155,7 @@ impl MakeTlsConnect<Socket> for MakeRustls {
     type TlsConnect = RustlsConnect;
     type Error = io::Error;
 
+    /// Called for every connection, TLS or not (the driver decides later, by `sslmode`).
     fn make_tls_connect(&mut self, domain: &str) -> Result<RustlsConnect, io::Error> {
         let name = ServerName::try_from(domain.to_string())
             .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, format!("{domain:?} is not a host name")))?;
@@ -158,7 +165,7 @@ impl MakeTlsConnect<Socket> for MakeRustls {
 
 /// One connection's TLS handshake.
 pub struct RustlsConnect {
-    config: Arc<ClientConfig>,
+    config: Option<Arc<ClientConfig>>,
     name: ServerName<'static>,
 }
 
@@ -169,7 +176,10 @@ impl TlsConnect<Socket> for RustlsConnect {
 
     fn connect(self, stream: Socket) -> Self::Future {
         Box::pin(async move {
-            let connector = tokio_rustls::TlsConnector::from(self.config);
+            let config = self.config.ok_or_else(|| {
+                io::Error::new(io::ErrorKind::Unsupported, "TLS is not configured for this store (sslmode=disable)")
+            })?;
+            let connector = tokio_rustls::TlsConnector::from(config);
             Ok(RustlsStream(connector.connect(self.name, stream).await?))
         })
     }
