@@ -45,19 +45,19 @@ impl Location {
         let display = redact(url);
         let mut config: postgres::Config =
             driver_url.parse().map_err(|e| format!("the store URL {display} is not a PostgreSQL URL: {e}"))?;
+        use postgres::config::SslMode;
         let (mode, verify) = match sslmode.as_str() {
-            "disable" => (postgres::config::SslMode::Disable, Verify::Nothing),
-            "prefer" => (postgres::config::SslMode::Prefer, Verify::Nothing),
-            "require" => (postgres::config::SslMode::Require, Verify::Nothing),
-            "verify-ca" => (postgres::config::SslMode::Require, Verify::Chain),
-            "verify-full" => (postgres::config::SslMode::Require, Verify::Full),
+            "disable" => (SslMode::Disable, Verify::Nothing),
+            "prefer" => (SslMode::Prefer, Verify::Nothing),
+            "require" => (SslMode::Require, Verify::Nothing),
+            "verify-ca" => (SslMode::Require, Verify::Chain),
+            "verify-full" => (SslMode::Require, Verify::Full),
             other => {
                 return Err(format!(
                     "the store URL has sslmode={other}; use disable, prefer, require, verify-ca or verify-full"
                 ));
             }
         };
-        use postgres::config::SslMode;
         let (mode, tls) = match (mode, crate::tls::provider()) {
             (SslMode::Disable, _) => (SslMode::Disable, MakeRustls::none()),
             // libpq's `prefer` takes plaintext when TLS cannot be had; so does a build without it.
