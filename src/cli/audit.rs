@@ -9,6 +9,7 @@ use crate::kms::audit::{self, Filter};
 use crate::kms::error::KmsError;
 use crate::quote::escape_text;
 use clap::Subcommand;
+use sha2::Digest;
 use std::path::PathBuf;
 
 /// The audit commands.
@@ -54,6 +55,13 @@ as a c2sp.org/signed-note (an EC_P256 key signs as transparency-dev witnesses do
         /// Write the signed checkpoint here (also printed when omitted).
         #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
+        /// Also time-stamp the signed checkpoint (RFC 3161) at this TSA; the reply is written
+        /// beside it as FILE.tsr (`openssl ts -verify -data FILE -in FILE.tsr ...` checks it).
+        #[arg(long, value_name = "URL", requires = "out")]
+        tsa: Option<String>,
+        /// Trust these CA certificates (PEM) for an https --tsa instead of the web roots.
+        #[arg(long, value_name = "CA.pem", requires = "tsa")]
+        tsa_ca: Option<PathBuf>,
     },
     /// Show audit entries, oldest first.
     #[command(
@@ -84,13 +92,24 @@ as a c2sp.org/signed-note (an EC_P256 key signs as transparency-dev witnesses do
 /// Runs one audit command on the store behind `kms`.
 pub fn run(action: AuditAction, kms: &LocalKms) -> Result<Outcome, KmsError> {
     match action {
-        AuditAction::Checkpoint { key_id, key_version_id, out } => {
+        AuditAction::Checkpoint { key_id, key_version_id, out, tsa, tsa_ca } => {
             let key = crate::kms::SigningKey::resolve(kms, &key_id, &key_version_id, None)?;
             let (checkpoint, note) =
                 crate::kms::checkpoint::checkpoint(kms.store(), kms, &key, crate::clock::now_unix())?;
+            // Stamped before anything is written: a TSA that fails leaves no checkpoint behind.
+            let stamped = match &tsa {
+                Some(url) => Some(time_stamp(url, tsa_ca.as_deref(), note.as_bytes())?),
+                None => None,
+            };
             match out {
                 Some(path) => {
                     crate::cli::input::write_out(&path, note.as_bytes(), false)?;
+                    if let Some((gen_time, reply)) = &stamped {
+                        let mut reply_path = path.clone().into_os_string();
+                        reply_path.push(".tsr");
+                        crate::cli::input::write_flag("--tsa", std::path::Path::new(&reply_path), reply, false)?;
+                        crate::outln!("time-stamped at {}", escape_text(gen_time));
+                    }
                     crate::outln!(
                         "checkpoint of {} at entry {} written to {}",
                         escape_text(&checkpoint.origin),
@@ -146,6 +165,15 @@ pub fn run(action: AuditAction, kms: &LocalKms) -> Result<Outcome, KmsError> {
             Ok(Outcome::Success)
         }
     }
+}
+
+/// An RFC 3161 time stamp over `bytes` from the TSA at `url`: its genTime and the reply.
+fn time_stamp(url: &str, ca: Option<&std::path::Path>, bytes: &[u8]) -> Result<(String, Vec<u8>), KmsError> {
+    let ca = ca.map(|path| crate::cli::input::read_file("--tsa-ca", path)).transpose()?;
+    let (token, reply) = crate::tsa::client::TsaClient::new(url, ca.as_deref())
+        .and_then(|client| client.stamp(&sha2::Sha256::digest(bytes)))
+        .map_err(|e| KmsError::invalid("--tsa", e))?;
+    Ok((token.tst_info.gen_time.display(), reply))
 }
 
 /// Reads and verifies a signed checkpoint by the key in `pem`; `Some(problem)` when the

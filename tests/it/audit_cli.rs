@@ -344,3 +344,51 @@ fn serve_signs_checkpoints_periodically() {
         assert_eq!(run.status, 2, "{bad}: {}", run.stderr);
     }
 }
+
+#[test]
+fn a_checkpoint_can_be_time_stamped_and_openssl_checks_the_stamp() {
+    let ks = Keyseal::new();
+    let (root_key, root_version) = ks.create_key("EC_P256", "SIGN/VERIFY");
+    let (tsa_key, tsa_version) = ks.create_key("EC_P256", "SIGN/VERIFY");
+    let (audit_key, audit_version) = ks.create_key("EC_P256", "SIGN/VERIFY");
+    let (root, tsa_cert) = (ks.file("root.pem"), ks.file("tsa.pem"));
+    ks.ca_init("root", &root_key, &root_version, "CN=Checkpoint Root", "30", &root);
+    ks.ca_issue("root", "timestamping", &tsa_key, &tsa_version, "CN=Checkpoint TSA", "30", &tsa_cert);
+    let server = crate::common::Server::start_with(
+        &ks,
+        &["--tsa-key-id", &tsa_key, "--tsa-key-version-id", &tsa_version, "--tsa-cert", path(&tsa_cert)],
+    );
+    let out = ks.file("audit.checkpoint");
+    let tsa = format!("http://{}/tsa", server.endpoint);
+    let made = ks.ok_text(&[
+        "audit",
+        "checkpoint",
+        "--key-id",
+        &audit_key,
+        "--key-version-id",
+        &audit_version,
+        "--out",
+        path(&out),
+        "--tsa",
+        &tsa,
+    ]);
+    server.stop();
+    assert!(made.contains("time-stamped at"), "{made}");
+    let reply = ks.file("audit.checkpoint.tsr");
+    let (ok, text) = crate::common::peer(
+        "openssl",
+        &[
+            "ts",
+            "-verify",
+            "-data",
+            path(&out),
+            "-in",
+            path(&reply),
+            "-CAfile",
+            path(&root),
+            "-untrusted",
+            path(&tsa_cert),
+        ],
+    );
+    assert!(ok && text.contains("Verification: OK"), "{text}");
+}
