@@ -393,3 +393,81 @@ fn the_password_comes_from_the_url_pgpassword_or_pgpass_and_is_never_shown() {
     let failed = ks.run(&["kms", "list-keys"]);
     assert!(failed.stderr.contains(":***@") && !failed.stderr.contains(postgres::PASSWORD), "{}", failed.stderr);
 }
+
+#[test]
+fn the_ca_releases_and_time_stamps_work_on_a_postgres_store() {
+    let ks = postgres::store();
+    let (root_key, root_version) = ks.create_key("EC_P256", "SIGN/VERIFY");
+    let (signer, signer_version) = ks.create_key("RSA_2048", "SIGN/VERIFY");
+    let (tsa, tsa_version) = ks.create_key("EC_P256K", "SIGN/VERIFY");
+    let (root, leaf, tsa_cert) = (ks.file("root.pem"), ks.file("signer.pem"), ks.file("tsa.pem"));
+    ks.ca_init("root", &root_key, &root_version, "CN=PostgreSQL Root", "30", &root);
+    ks.ca_issue("root", "code-signing", &signer, &signer_version, "CN=Release Signer", "10", &leaf);
+    ks.ca_issue("root", "timestamping", &tsa, &tsa_version, "CN=PostgreSQL TSA", "10", &tsa_cert);
+    let release = ks.file("release");
+    std::fs::create_dir(&release).unwrap();
+    std::fs::write(release.join("app"), b"my program\n").unwrap();
+    ks.ok_text(&[
+        "sign",
+        path(&release),
+        "--key-id",
+        &signer,
+        "--key-version-id",
+        &signer_version,
+        "--cert",
+        path(&leaf),
+        "--out",
+        path(&release),
+    ]);
+    ks.ok_text(&["verify", path(&release), "--trust", path(&root)]);
+    let (query, reply) = (ks.file("q.tsq"), ks.file("r.tsr"));
+    let sums = release.join("SHA256SUMS");
+    let (ok, text) = peer("openssl", &["ts", "-query", "-data", path(&sums), "-sha256", "-cert", "-out", path(&query)]);
+    assert!(ok, "{text}");
+    ks.ok_text(&[
+        "timestamp",
+        "reply",
+        "--key-id",
+        &tsa,
+        "--key-version-id",
+        &tsa_version,
+        "--cert",
+        path(&tsa_cert),
+        "--in",
+        path(&query),
+        "--out",
+        path(&reply),
+    ]);
+    let (ok, text) = peer(
+        "openssl",
+        &[
+            "ts",
+            "-verify",
+            "-in",
+            path(&reply),
+            "-queryfile",
+            path(&query),
+            "-CAfile",
+            path(&root),
+            "-untrusted",
+            path(&tsa_cert),
+        ],
+    );
+    assert!(ok && text.contains("Verification: OK"), "{text}");
+    // Revocation and the CRL, from the index in the database.
+    let serial = ks.ok(&["ca", "list", "--json"])["certificates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["subject"].as_str().unwrap().contains("Release Signer"))
+        .unwrap()["serial"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    ks.ok_text(&["ca", "revoke", "--ca", "root", "--serial", &serial, "--reason", "key-compromise"]);
+    let crl = ks.file("root.crl");
+    ks.ok_text(&["ca", "crl", "--ca", "root", "--out", path(&crl)]);
+    let (ok, text) = peer("openssl", &["crl", "-in", path(&crl), "-noout", "-text"]);
+    assert!(ok && text.contains(&serial), "{text}");
+    assert_eq!(ks.ok(&["audit", "verify", "--json"])["problems"].as_array().unwrap().len(), 0);
+}
