@@ -47,9 +47,10 @@ pub enum Outcome {
 #[derive(Debug, Parser)]
 #[command(name = "keyseal", version, about, long_about = None, after_help = TOP_HELP)]
 pub struct Cli {
-    /// Store directory (holds keyseal.db); KEYSEAL_STORE when not given, else the
-    /// platform data directory, e.g. ~/.local/share/keyseal.
-    #[arg(long, global = true, value_name = "DIR", help_heading = GLOBAL)]
+    /// Store directory (holds keyseal.db), or a postgresql://USER@HOST:PORT/DB URL for a
+    /// store shared by several servers; KEYSEAL_STORE when not given, else the platform
+    /// data directory, e.g. ~/.local/share/keyseal.
+    #[arg(long, global = true, value_name = "DIR|URL", help_heading = GLOBAL)]
     pub store: Option<PathBuf>,
 
     /// Unlock private keys with the bytes of this file instead of a passphrase
@@ -199,7 +200,9 @@ pub fn run(cli: Cli) -> Result<Outcome, CliError> {
     let ca_index = || -> Result<Option<crate::kms::store::Store>, KmsError> {
         store_dir(store.as_deref())
             .ok()
-            .filter(|dir| dir.join(crate::kms::store::DB_FILE).is_file())
+            .filter(|dir| {
+                dir.to_str().is_some_and(crate::kms::postgres::is_url) || dir.join(crate::kms::store::DB_FILE).is_file()
+            })
             .map(|dir| crate::kms::store::Store::open(&dir))
             .transpose()
     };
