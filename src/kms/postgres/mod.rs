@@ -164,7 +164,8 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl PgStore {
-    /// Connects to the store at `location` and brings the KMS's tables up to date.
+    /// The store at `location`; connections are made at first use (`Store::connect` then
+    /// brings the tables up to date through [`PgStore::migrate`]).
     pub fn connect(location: Location) -> Result<PgStore, KmsError> {
         let location = std::sync::Arc::new(location);
         let store = PgStore {
@@ -174,11 +175,6 @@ impl PgStore {
             location,
         };
         Ok(store)
-    }
-
-    /// The store's URL without its password.
-    pub fn display(&self) -> &str {
-        &self.location.display
     }
 
     /// The writer connection, for the group commit.
