@@ -477,8 +477,15 @@ fn serve_is_ready_only_with_its_token_and_healthy_without() {
     let server = Server::start(&ks);
     assert_eq!(get(&server, "/readyz"), (200, r#"{"Status":"ready"}"#.to_string()));
     assert_eq!(get(&server, "/healthz").0, 200);
+    // The token deleted under the running server: /readyz asks the token itself and says so.
+    let (ok, text) =
+        crate::common::run_peer(hsm.command("softhsm2-util").args(["--delete-token", "--token", "readiness"]));
+    assert!(ok, "{text}");
+    assert_eq!(get(&server, "/readyz"), (503, r#"{"Status":"not ready","Code":"Keyseal.HsmUnavailable"}"#.to_string()));
+    assert_eq!(get(&server, "/healthz").0, 200);
     let log = server.stop();
     assert!(log.contains(r#"PKCS#11 token "readiness""#) && log.contains("logged in"), "{log}");
+    assert!(log.contains("not ready: Keyseal.HsmUnavailable"), "{log}");
 
     // The token not there: the server starts, healthy but not ready, and says why in its log
     // only (the answer names the code, not the module or the token).

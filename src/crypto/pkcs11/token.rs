@@ -97,6 +97,21 @@ impl Token {
         &self.name
     }
 
+    /// Asks the token something (its information, on a session): whether it is still there
+    /// and the login still holds. A token that does not answer is marked broken, whatever
+    /// its error (SoftHSM answers a token removed under it with CKR_GENERAL_ERROR), so the
+    /// next use finds and logs in to it afresh.
+    pub fn check(&self) -> Result<(), TokenError> {
+        self.with_session(|session| {
+            session.get_session_info()?;
+            self.context.get_token_info(self.slot).map(|_| ())
+        })
+        .map_err(|e| {
+            self.broken.store(true, Ordering::Relaxed);
+            from_pkcs11(e, "answer")
+        })
+    }
+
     /// Whether the token went away since it was opened (then [`Token::open`] opens it again).
     pub fn is_broken(&self) -> bool {
         self.broken.load(Ordering::Relaxed)

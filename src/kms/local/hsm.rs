@@ -152,10 +152,12 @@ impl LocalKms {
         Ok(stored.map(|uri| String::from_utf8_lossy(&uri).into_owned()))
     }
 
-    /// Opens the store's token now (asking the PIN if need be), so a missing token shows
-    /// before the first request; returns its name.
+    /// Opens the store's token now (asking the PIN if need be), or asks the open one
+    /// whether it is still there, so a missing token shows before the next request; returns
+    /// its name.
     pub fn open_token(&self) -> KmsResult<String> {
         let token = self.store.read(|tx| self.token.get(tx))?;
+        token.check().map_err(token_error)?;
         Ok(token.name().to_string())
     }
 
