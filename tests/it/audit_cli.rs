@@ -353,7 +353,7 @@ fn a_checkpoint_can_be_time_stamped_and_openssl_checks_the_stamp() {
     let (audit_key, audit_version) = ks.create_key("EC_P256", "SIGN/VERIFY");
     let (root, tsa_cert) = (ks.file("root.pem"), ks.file("tsa.pem"));
     ks.ca_init("root", &root_key, &root_version, "CN=Checkpoint Root", "30", &root);
-    ks.ca_issue("root", "timestamping", &tsa_key, &tsa_version, "CN=Checkpoint TSA", "30", &tsa_cert);
+    ks.ca_issue("root", "timestamping", &tsa_key, &tsa_version, "CN=Checkpoint TSA", "10", &tsa_cert);
     let server = crate::common::Server::start_with(
         &ks,
         &["--tsa-key-id", &tsa_key, "--tsa-key-version-id", &tsa_version, "--tsa-cert", path(&tsa_cert)],
