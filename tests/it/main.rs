@@ -23,6 +23,7 @@ mod passphrase_prompt;
 mod pkits;
 mod postgres_store;
 mod provider_differential;
+mod real_chains;
 mod release;
 mod remote;
 mod rfc5280_profile;

@@ -8,7 +8,7 @@
 //! are in `NO_CORRESPONDENCE`.
 
 use crate::common::openssl::{Openssl, path};
-use crate::common::{Keyseal, Run, peer};
+use crate::common::{Keyseal, Run, peer, pyca};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 
@@ -749,7 +749,7 @@ fn names_asked_for_agree_with_openssl() {
         ("xn--bcher-kva.wild.example.com", true),
     ] {
         let ours = ask(&leaf, "--hostname", value, None) == "valid";
-        let pyca = pyca_server_verdict(&root, &[], &leaf, value);
+        let pyca = pyca::server_verdict(&root, &[], &leaf, value, None);
         assert_eq!(ours != (pyca == "valid"), pyca_differs, "{value}: keyseal valid {ours}, pyca {pyca}");
     }
     for (value, expected) in [
@@ -871,35 +871,6 @@ fn key_usages_and_purposes_asked_by_name_and_oid() {
     assert!(bad.stderr.contains("digitalSignature"), "the error lists the names: {}", bad.stderr);
 }
 
-/// pyca `cryptography`'s web-PKI verifier (`PolicyBuilder().build_server_verifier`) on
-/// the same chain and name: "valid" or "invalid: why".
-fn pyca_server_verdict(root: &Path, chain: &[&Path], leaf: &Path, hostname: &str) -> String {
-    const SCRIPT: &str = r#"
-import sys, datetime
-from cryptography import x509
-from cryptography.x509.verification import PolicyBuilder, Store, VerificationError
-root, leaf, host, *chain = sys.argv[1:]
-load = lambda path: x509.load_pem_x509_certificates(open(path, "rb").read())
-store = Store(load(root))
-verifier = PolicyBuilder().store(store).time(datetime.datetime.now(datetime.timezone.utc)).build_server_verifier(x509.DNSName(host))
-try:
-    verifier.verify(load(leaf)[0], [c for path in chain for c in load(path)])
-    print("valid")
-except VerificationError as e:
-    print("invalid:", e)
-"#;
-    let python = crate::common::venv_python(
-        &["cryptography==50.0.2"],
-        "from cryptography.x509.verification import PolicyBuilder",
-    );
-    let mut command = std::process::Command::new(python);
-    command.args(["-c", SCRIPT, path(root), path(leaf), hostname]);
-    command.args(chain.iter().map(|c| path(c)));
-    let out = command.output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
-}
-
 /// `--profile web-pki` (the default for `--purpose server --hostname`): the CA/Browser
 /// Forum Baseline Requirements on top of RFC 5280, one defect per chain, each refused
 /// with its reason and BR section; pyca `cryptography`'s server verifier is asked the
@@ -978,7 +949,7 @@ fn the_web_pki_profile_agrees_with_pyca() {
             let relaxed = reason(&lenient.run(&ks)).to_string();
             assert!(relaxed == "valid" || name == "ca-leaf" || name == "no-eku", "{name} under rfc5280: {relaxed}");
         }
-        let pyca = pyca_server_verdict(&root, &[&ca], &leaf, "www.example.com");
+        let pyca = pyca::server_verdict(&root, &[&ca], &leaf, "www.example.com", None);
         let pyca_valid = pyca == "valid";
         assert_eq!(pyca_valid, expected == "valid" || !pyca_refuses, "{name}: pyca says {pyca}");
     }
@@ -998,5 +969,5 @@ fn the_web_pki_profile_agrees_with_pyca() {
     case.extra = vec!["--hostname", "www.example.com"];
     case.openssl = None;
     assert_eq!(reason(&case.run(&ks)), "missing-server-purpose");
-    assert_ne!(pyca_server_verdict(&root, &[&signing_ca], &leaf, "www.example.com"), "valid");
+    assert_ne!(pyca::server_verdict(&root, &[&signing_ca], &leaf, "www.example.com", None), "valid");
 }

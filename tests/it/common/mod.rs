@@ -4,6 +4,7 @@ pub mod bounded;
 pub mod openssl;
 pub mod pki;
 pub mod postgres;
+pub mod pyca;
 pub mod softhsm;
 
 use serde_json::Value;
