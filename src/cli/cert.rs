@@ -88,7 +88,7 @@ pub struct CertVerifyArgs {
     /// TLS server certificates (key sizes and curves, the AKI's form, serverAuth in
     /// the leaf's extendedKeyUsage and in any intermediate's, no CA as the leaf, a
     /// subjectAltName, validity limits), each refusal naming its BR section. Default:
-    /// web-pki with --purpose server and --hostname, else rfc5280.
+    /// web-pki with --purpose server and --hostname or --ip, else rfc5280.
     #[arg(long, value_name = "PROFILE", value_parser = Profile::parse)]
     pub profile: Option<Profile>,
     /// A keyUsage bit the leaf must allow, by its RFC 5280 name (digitalSignature,
@@ -252,7 +252,7 @@ fn verify_files(args: &CertVerifyArgs) -> Result<ValidationReport, CliError> {
     let intermediates = chain.decode()?;
     let anchors = trusted_certificates(&args.trust, "--trust")?;
     options.max_intermediates = args.max_depth;
-    let web_server = args.purpose == Purpose::Server && args.hostname.is_some();
+    let web_server = args.purpose == Purpose::Server && (args.hostname.is_some() || args.ip.is_some());
     options.profile = args.profile.unwrap_or(if web_server { Profile::WebPki } else { Profile::Rfc5280 });
     options.key_usages = args.key_usages.clone();
     options.extended_key_usages = args.extended_key_usages.clone();

@@ -54,6 +54,8 @@ pub struct Derived {
     pub trust_anchor: OnceCell<Result<(), Violation>>,
     /// The web-PKI profile's verdict (webpki.rs), as a CA or as the leaf (`is_leaf`).
     pub web_pki: [OnceCell<Result<(), Violation>>; 2],
+    /// The web-PKI profile's verdict on it as a trust anchor.
+    pub web_pki_anchor: OnceCell<Result<(), Violation>>,
 }
 
 impl<'a> Indexed<'a> {

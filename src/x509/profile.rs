@@ -20,8 +20,8 @@ use x509_cert::ext::Extension;
 use x509_cert::ext::pkix::constraints::name::{GeneralSubtrees, NameConstraints};
 use x509_cert::ext::pkix::name::GeneralName;
 use x509_cert::ext::pkix::{
-    AuthorityKeyIdentifier, BasicConstraints, ExtendedKeyUsage, KeyUsage, KeyUsages, SubjectAltName,
-    SubjectKeyIdentifier,
+    AuthorityInfoAccessSyntax, AuthorityKeyIdentifier, BasicConstraints, ExtendedKeyUsage, KeyUsage, KeyUsages,
+    SubjectAltName, SubjectKeyIdentifier,
 };
 
 /// Where a certificate sits on the path.
@@ -66,20 +66,29 @@ pub fn check_certificate(cert: &Cert, position: Position, signed_by_own_key: boo
     check_basic_constraints(cert)?;
     check_key_usage(cert)?;
     check_extended_key_usage(cert)?;
-    check_name_constraints(cert, is_ca)?;
+    check_name_constraints(cert, if is_ca { Holder::Ca } else { Holder::EndEntity })?;
     check_information_access(cert)
 }
 
 /// What a trust anchor's certificate is held to. RFC 5280 §6.1.1 (d) takes a trust anchor
-/// as input — a name and a key — not as a certificate to validate, so none of the §4
-/// profile applies to it (real roots in every trust store have serial number 0, no
-/// subjectKeyIdentifier, or a SHA-1 self-signature). Only the constraints path validation
-/// takes from it (RFC 5937: its pathLenConstraint and nameConstraints) must be readable
-/// and well-formed, and it must not say it is no CA.
-pub fn check_trust_anchor(cert: &Cert) -> Result<(), Violation> {
+/// as input — a name and a key — not as a certificate to validate, so the §4 profile does
+/// not apply to it: real roots in Mozilla's store have serial number 0 (6 of Debian's 142),
+/// a non-critical basicConstraints (3), no subjectKeyIdentifier (2), or a SHA-1
+/// self-signature (30). What it is held to: the constraints path validation takes from it
+/// (RFC 5937: its pathLenConstraint and nameConstraints) readable and well-formed, saying
+/// it is a CA (a version 3 anchor by a basicConstraints with cA, which a version 1 root
+/// cannot carry), and key identifiers that are not critical (§4.2.1.1, §4.2.1.2): rules
+/// no root of Mozilla's store breaks (`tests/it/real_chains.rs` loads them all), which
+/// catch an end entity or a hand-made certificate given as `--trust` by mistake.
+pub fn check_trust_anchor(cert: &Cert, profile: crate::x509::Profile) -> Result<(), Violation> {
     check_anchor_may_issue(cert)?;
     check_basic_constraints(cert)?;
-    check_name_constraints(cert, true)
+    check_authority_key_identifier_criticality(cert)?;
+    if find(cert, ID_CE_SUBJECT_KEY_IDENTIFIER).is_some() {
+        check_subject_key_identifier(cert, true)?;
+    }
+    let holder = if profile == crate::x509::Profile::WebPki { Holder::WebPkiAnchor } else { Holder::Ca };
+    check_name_constraints(cert, holder)
 }
 
 /// §4.2.1.1: the authorityKeyIdentifier MUST be present in every certificate that is not
@@ -242,15 +251,25 @@ fn is_uri(uri: &str) -> bool {
 /// was never meant to vouch for others. One without either extension (a version 1 root)
 /// is taken as it is.
 fn check_anchor_may_issue(cert: &Cert) -> Result<(), Violation> {
-    if let Some(ext) = find(cert, ID_CE_BASIC_CONSTRAINTS) {
-        let constraints: BasicConstraints = decode(cert, ext, "basicConstraints")?;
-        if !constraints.ca {
+    match find(cert, ID_CE_BASIC_CONSTRAINTS) {
+        Some(ext) => {
+            let constraints: BasicConstraints = decode(cert, ext, "basicConstraints")?;
+            if !constraints.ca {
+                return Err(violation(
+                    Reason::NotACa,
+                    cert,
+                    "its basicConstraints says CA:FALSE: it cannot be a trust anchor",
+                ));
+            }
+        }
+        None if cert.tbs_certificate().version() == x509_cert::certificate::Version::V3 => {
             return Err(violation(
                 Reason::NotACa,
                 cert,
-                "its basicConstraints says CA:FALSE: it cannot be a trust anchor",
+                "it has no basicConstraints, so it does not say it is a CA: it cannot be a trust anchor (RFC 5280 §4.2.1.9)",
             ));
         }
+        None => {}
     }
     if let Ok(Some((_, usage))) = cert.tbs_certificate().get_extension::<KeyUsage>()
         && !usage.0.contains(KeyUsages::KeyCertSign)
@@ -334,16 +353,29 @@ fn check_extended_key_usage(cert: &Cert) -> Result<(), Violation> {
 /// §4.2.1.10: nameConstraints only in a CA certificate, critical, with at least one of
 /// permittedSubtrees and excludedSubtrees, each non-empty, minimum 0 and no maximum, and
 /// every base a well-formed name of its form.
-fn check_name_constraints(cert: &Cert, is_ca: bool) -> Result<(), Violation> {
+/// Who carries a nameConstraints extension, which decides the rules it is held to.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Holder {
+    /// A CA on the path: §4.2.1.10 in full.
+    Ca,
+    /// The trust anchor under `--profile web-pki`, where the Baseline Requirements let
+    /// nameConstraints be non-critical (7.1.2.10.8); under RFC 5280 an anchor's must be
+    /// critical like a CA's (no root of Mozilla's store has any).
+    WebPkiAnchor,
+    /// An end entity, which may not carry the extension at all.
+    EndEntity,
+}
+
+fn check_name_constraints(cert: &Cert, holder: Holder) -> Result<(), Violation> {
     let Some(ext) = find(cert, ID_CE_NAME_CONSTRAINTS) else { return Ok(()) };
-    if !is_ca {
+    if holder == Holder::EndEntity {
         return Err(violation(
             Reason::MisplacedExtension,
             cert,
             "it has nameConstraints but is not a CA (RFC 5280 §4.2.1.10: only in CA certificates)",
         ));
     }
-    if !ext.critical {
+    if !ext.critical && holder == Holder::Ca {
         return Err(violation(
             Reason::BadCriticality,
             cert,
@@ -405,16 +437,26 @@ fn is_mask(address_and_mask: &[u8]) -> bool {
     bits.windows(2).all(|w| w[0] || !w[1])
 }
 
-/// §4.2.2.1 and §4.2.2.2: authorityInfoAccess and subjectInfoAccess MUST NOT be critical.
+/// §4.2.2.1 and §4.2.2.2: authorityInfoAccess and subjectInfoAccess MUST NOT be critical,
+/// and each is a SEQUENCE SIZE (1..MAX) of AccessDescription.
 fn check_information_access(cert: &Cert) -> Result<(), Violation> {
     for (oid, name) in
         [(ID_PE_AUTHORITY_INFO_ACCESS, "authorityInfoAccess"), (ID_PE_SUBJECT_INFO_ACCESS, "subjectInfoAccess")]
     {
-        if find(cert, oid).is_some_and(|ext| ext.critical) {
+        let Some(ext) = find(cert, oid) else { continue };
+        if ext.critical {
             return Err(violation(
                 Reason::BadCriticality,
                 cert,
                 format!("its {name} is critical (RFC 5280 §4.2.2: MUST NOT be)"),
+            ));
+        }
+        let access: AuthorityInfoAccessSyntax = decode(cert, ext, name)?;
+        if access.0.is_empty() {
+            return Err(violation(
+                Reason::MalformedExtension,
+                cert,
+                format!("its {name} holds no access description (RFC 5280 §4.2.2: one or more)"),
             ));
         }
     }

@@ -142,6 +142,14 @@ pub enum Reason {
     /// `--profile web-pki`: a server certificate valid for longer than the Baseline
     /// Requirements allow for its issuance date (6.3.2).
     ValidityTooLong,
+    /// `--profile web-pki`: an extendedKeyUsage names a purpose a TLS certificate must not
+    /// have (code signing, email protection, time stamping, OCSP signing, any purpose,
+    /// Certificate Transparency precertificate signing: Baseline Requirements 7.1.2.7.10,
+    /// 7.1.2.10.6), or is critical (7.1.2.7.6).
+    ForbiddenPurpose,
+    /// `--profile web-pki`: the leaf's commonName is not a character-for-character copy of
+    /// one of its subjectAltName entries (Baseline Requirements 7.1.4.3).
+    CommonNameMismatch,
 }
 
 /// Which rules a path is held to besides RFC 5280's.
@@ -219,6 +227,8 @@ impl Reason {
         Reason::EmailMismatch,
         Reason::WeakKey,
         Reason::ValidityTooLong,
+        Reason::ForbiddenPurpose,
+        Reason::CommonNameMismatch,
     ];
 
     /// The stable code.
@@ -268,6 +278,8 @@ impl Reason {
             Reason::EmailMismatch => "email-mismatch",
             Reason::WeakKey => "weak-key",
             Reason::ValidityTooLong => "validity-too-long",
+            Reason::ForbiddenPurpose => "forbidden-purpose",
+            Reason::CommonNameMismatch => "common-name-mismatch",
         }
     }
 

@@ -2,23 +2,45 @@
 //! Requirements for TLS server certificates, version 2.1, applied on top of RFC 5280 to
 //! every certificate of the path but the trust anchor, as rustls-webpki, pyca
 //! `cryptography` and Go apply their subsets of it. One function per rule, each citing
-//! its section; the trust anchor is input, as for RFC 5280 (§6.1.1), so root-program
-//! rules about roots are not checked here.
+//! its section. The trust anchor is input, as for RFC 5280 (§6.1.1): of the Root CA
+//! profile (7.1.2.1) it is held only to the rules every root of Mozilla's store keeps
+//! (`check_anchor`), so that no root a browser trusts is refused.
 
 use crate::x509::Reason;
+use crate::x509::display::bounded;
 use crate::x509::profile::{Violation, decode, find, violation};
 use crate::x509::received::Cert;
-use der::Decode;
 use der::asn1::UintRef;
+use der::oid::db::rfc4519::COMMON_NAME;
 use der::oid::db::rfc5280::{
     ANY_EXTENDED_KEY_USAGE, ID_CE_AUTHORITY_KEY_IDENTIFIER, ID_CE_BASIC_CONSTRAINTS, ID_CE_EXT_KEY_USAGE,
-    ID_CE_KEY_USAGE, ID_CE_SUBJECT_ALT_NAME, ID_KP_SERVER_AUTH,
+    ID_CE_KEY_USAGE, ID_CE_SUBJECT_ALT_NAME, ID_CE_SUBJECT_KEY_IDENTIFIER, ID_KP_CODE_SIGNING, ID_KP_EMAIL_PROTECTION,
+    ID_KP_OCSP_SIGNING, ID_KP_SERVER_AUTH, ID_KP_TIME_STAMPING,
 };
 use der::oid::db::rfc5912::{ID_EC_PUBLIC_KEY, RSA_ENCRYPTION, SECP_256_R_1, SECP_384_R_1, SECP_521_R_1};
+use der::{Decode, Tagged};
 use spki::ObjectIdentifier;
-use x509_cert::ext::pkix::{AuthorityKeyIdentifier, BasicConstraints, ExtendedKeyUsage, KeyUsage, KeyUsages};
+use x509_cert::ext::pkix::name::GeneralName;
+use x509_cert::ext::pkix::{
+    AuthorityKeyIdentifier, BasicConstraints, ExtendedKeyUsage, KeyUsage, KeyUsages, SubjectAltName,
+    SubjectKeyIdentifier,
+};
 
 const DAY: i64 = 86_400;
+
+/// Certificate Transparency's Precertificate Signing Certificate purpose (RFC 6962 §3.1).
+const PRECERTIFICATE_SIGNING: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.4.1.11129.2.4.4");
+
+/// Purposes a TLS certificate, subscriber or CA, must not name (BR 7.1.2.7.10 and
+/// 7.1.2.10.6: MUST NOT be present).
+const FORBIDDEN_PURPOSES: [(ObjectIdentifier, &str); 6] = [
+    (ID_KP_CODE_SIGNING, "codeSigning"),
+    (ID_KP_EMAIL_PROTECTION, "emailProtection"),
+    (ID_KP_TIME_STAMPING, "timeStamping"),
+    (ID_KP_OCSP_SIGNING, "OCSPSigning"),
+    (ANY_EXTENDED_KEY_USAGE, "anyExtendedKeyUsage"),
+    (PRECERTIFICATE_SIGNING, "precertificate signing"),
+];
 
 /// Every rule for a certificate on the path: `is_leaf` for the subscriber (server)
 /// certificate, else a subordinate CA.
@@ -29,10 +51,51 @@ pub fn check(cert: &Cert, is_leaf: bool) -> Result<(), Violation> {
         check_subscriber_is_no_ca(cert)?;
         check_subscriber_purpose(cert)?;
         check_subscriber_names(cert)?;
+        check_subscriber_common_name(cert)?;
         check_subscriber_validity(cert)
     } else {
         check_ca_key_usage(cert)?;
         check_ca_purpose(cert)
+    }
+}
+
+/// What the trust anchor is held to: its key (BR 6.1.5) and, when it is a root
+/// (`self_issued`; a CA certificate trusted directly is not one), the Root CA profile's
+/// rules on key identifiers and purposes: no extendedKeyUsage (7.1.2.1.2: MUST NOT be
+/// present), and an authorityKeyIdentifier, if it has one, that is a keyIdentifier equal
+/// to its subjectKeyIdentifier (7.1.2.1.3). Not 7.1.2.1.3's ban on authorityCertIssuer
+/// and authorityCertSerialNumber: five roots of Mozilla's store (Certigna, Go Daddy and
+/// Starfield Class 2, QuoVadis Root CA 2 and 3) carry both, and refusing them would
+/// refuse chains browsers accept.
+pub fn check_anchor(cert: &Cert, self_issued: bool) -> Result<(), Violation> {
+    check_key(cert)?;
+    if !self_issued {
+        return Ok(());
+    }
+    if find(cert, ID_CE_EXT_KEY_USAGE).is_some() {
+        return Err(violation(
+            Reason::MisplacedExtension,
+            cert,
+            "a root has an extendedKeyUsage, which the web PKI forbids in roots (BR 7.1.2.1.2)",
+        ));
+    }
+    let Some(ext) = find(cert, ID_CE_AUTHORITY_KEY_IDENTIFIER) else { return Ok(()) };
+    let aki: AuthorityKeyIdentifier = decode(cert, ext, "authorityKeyIdentifier")?;
+    let ski = find(cert, ID_CE_SUBJECT_KEY_IDENTIFIER)
+        .map(|ext| decode::<SubjectKeyIdentifier>(cert, ext, "subjectKeyIdentifier"))
+        .transpose()?;
+    match (aki.key_identifier, ski) {
+        (Some(id), Some(ski)) if id != ski.0 => Err(violation(
+            Reason::MalformedExtension,
+            cert,
+            "a root's authorityKeyIdentifier differs from its subjectKeyIdentifier (BR 7.1.2.1.3: the same)",
+        )),
+        (Some(_), _) => Ok(()),
+        (None, _) => Err(violation(
+            Reason::MalformedExtension,
+            cert,
+            "a root's authorityKeyIdentifier has no keyIdentifier (BR 7.1.2.1.3)",
+        )),
     }
 }
 
@@ -107,33 +170,173 @@ fn check_subscriber_is_no_ca(cert: &Cert) -> Result<(), Violation> {
 }
 
 /// BR 7.1.2.7.10: a subscriber certificate has an extendedKeyUsage naming serverAuth
-/// and not anyExtendedKeyUsage.
+/// and none of the purposes a TLS certificate must not have; 7.1.2.7.6: not critical.
 fn check_subscriber_purpose(cert: &Cert) -> Result<(), Violation> {
-    let eku = extended_key_usage(cert)?;
-    match eku {
-        Some(eku) if eku.0.contains(&ID_KP_SERVER_AUTH) && !eku.0.contains(&ANY_EXTENDED_KEY_USAGE) => Ok(()),
-        _ => Err(violation(
-            Reason::MissingPurpose(crate::x509::Purpose::Server),
+    let Some(eku) = extended_key_usage(cert)? else {
+        return Err(missing_server_auth(
             cert,
-            "a TLS server certificate must have an extendedKeyUsage naming serverAuth, without anyExtendedKeyUsage (BR 7.1.2.7.10)",
+            "a TLS server certificate must have an extendedKeyUsage (BR 7.1.2.7.10)",
+        ));
+    };
+    if !eku.0.contains(&ID_KP_SERVER_AUTH) {
+        return Err(missing_server_auth(
+            cert,
+            "a TLS server certificate's extendedKeyUsage must name serverAuth (BR 7.1.2.7.10)",
+        ));
+    }
+    check_no_forbidden_purpose(cert, &eku, "7.1.2.7.10")?;
+    if find(cert, ID_CE_EXT_KEY_USAGE).is_some_and(|ext| ext.critical) {
+        return Err(violation(
+            Reason::ForbiddenPurpose,
+            cert,
+            "a TLS server certificate's extendedKeyUsage must not be critical (BR 7.1.2.7.6)",
+        ));
+    }
+    Ok(())
+}
+
+fn missing_server_auth(cert: &Cert, what: &str) -> Violation {
+    violation(Reason::MissingPurpose(crate::x509::Purpose::Server), cert, what)
+}
+
+/// The first purpose of `FORBIDDEN_PURPOSES` that `eku` names, as a violation of
+/// `section`.
+fn check_no_forbidden_purpose(cert: &Cert, eku: &ExtendedKeyUsage, section: &str) -> Result<(), Violation> {
+    match FORBIDDEN_PURPOSES.iter().find(|(oid, _)| eku.0.contains(oid)) {
+        Some((_, name)) => Err(violation(
+            Reason::ForbiddenPurpose,
+            cert,
+            format!("its extendedKeyUsage names {name}, which a TLS certificate must not (BR {section})"),
         )),
+        None => Ok(()),
     }
 }
 
-/// BR 7.1.2.7.12 and 7.1.4.3: a subscriber certificate has a subjectAltName (its names
-/// are there, not in the commonName), critical when the subject is empty.
+/// BR 7.1.2.7.12: a subscriber certificate has a subjectAltName (its names are there,
+/// not in the commonName), critical when the subject is empty and only then.
 fn check_subscriber_names(cert: &Cert) -> Result<(), Violation> {
     let Some(ext) = find(cert, ID_CE_SUBJECT_ALT_NAME) else {
         return Err(violation(Reason::MissingExtension, cert, "it has no subjectAltName (BR 7.1.2.7.12)"));
     };
-    if cert.tbs_certificate().subject().is_empty() && !ext.critical {
-        return Err(violation(
-            Reason::BadCriticality,
-            cert,
-            "its subject is empty, so its subjectAltName must be critical (BR 7.1.2.7.12, RFC 5280 §4.2.1.6)",
-        ));
+    let empty_subject = cert.tbs_certificate().subject().is_empty();
+    if empty_subject != ext.critical {
+        let rule = if empty_subject {
+            "its subject is empty, so its subjectAltName must be critical"
+        } else {
+            "its subject is not empty, so its subjectAltName must not be critical"
+        };
+        return Err(violation(Reason::BadCriticality, cert, format!("{rule} (BR 7.1.2.7.12, RFC 5280 §4.2.1.6)")));
     }
     Ok(())
+}
+
+/// BR 7.1.4.3: a subscriber certificate's commonName is a character-for-character copy
+/// of one of its subjectAltName entries. keyseal refuses a commonName that spells a
+/// subjectAltName identity differently: in another case, with a U-label where the SAN
+/// has its A-label (any non-ASCII commonName), or an IP address the SAN holds written
+/// other than RFC 3986 §3.2.2 (dotted decimal, no leading zeros) or RFC 5952 §4 (lower
+/// case, zeros compressed) write it, such as `0xC0A80101` or `192.168.001.001`. Two
+/// spellings of one name are what parser differentials feed on. A commonName naming
+/// something the SAN does not hold is let through, as browsers, pyca `cryptography` and
+/// rustls-webpki let it: none of them (nor keyseal, RFC 9525 §6.1) reads names from the
+/// commonName.
+fn check_subscriber_common_name(cert: &Cert) -> Result<(), Violation> {
+    let entries = match find(cert, ID_CE_SUBJECT_ALT_NAME) {
+        Some(ext) => decode::<SubjectAltName>(cert, ext, "subjectAltName")?.0,
+        None => Vec::new(),
+    };
+    let names = cert.tbs_certificate().subject().iter_rdn().flat_map(|rdn| rdn.iter());
+    for value in names.filter(|atv| atv.oid == COMMON_NAME).map(|atv| &atv.value) {
+        let Some(text) = directory_string(value) else { continue };
+        if misspells(text, &entries) {
+            return Err(violation(
+                Reason::CommonNameMismatch,
+                cert,
+                format!(
+                    "its commonName {:?} is not written as the subjectAltName writes it (BR 7.1.4.3: a character-for-character copy)",
+                    bounded(&text, 64)
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Whether `common_name` is a variant spelling of a subjectAltName entry (see
+/// `check_subscriber_common_name`).
+fn misspells(common_name: &str, entries: &[GeneralName]) -> bool {
+    if !common_name.is_ascii() {
+        return true;
+    }
+    let written: Vec<String> = entries.iter().filter_map(san_text).collect();
+    if written.iter().any(|entry| entry == common_name) {
+        return false;
+    }
+    let same_dns = entries.iter().any(|entry| match entry {
+        GeneralName::DnsName(dns) => dns.as_str().eq_ignore_ascii_case(common_name),
+        _ => false,
+    });
+    let same_ip = loose_ip(common_name).is_some_and(|ip| {
+        entries.iter().any(|entry| match (entry, ip) {
+            (GeneralName::IpAddress(bytes), std::net::IpAddr::V4(v4)) => bytes.as_bytes() == v4.octets(),
+            (GeneralName::IpAddress(bytes), std::net::IpAddr::V6(v6)) => bytes.as_bytes() == v6.octets(),
+            _ => false,
+        })
+    });
+    same_dns || same_ip
+}
+
+/// An IP address as lenient parsers read one: IPv6 in any case and with leading zeros,
+/// IPv4 as inet_aton(3) reads it (one to four parts, each decimal, octal with a leading
+/// 0, or hexadecimal with 0x, the last filling the remaining bytes).
+fn loose_ip(text: &str) -> Option<std::net::IpAddr> {
+    if text.contains(':') {
+        return text.parse::<std::net::Ipv6Addr>().ok().map(std::net::IpAddr::V6);
+    }
+    let parts: Vec<u32> = text.split('.').map(loose_number).collect::<Option<_>>()?;
+    let (last, leading) = parts.split_last()?;
+    if leading.len() > 3 || leading.iter().any(|part| *part > 0xFF) {
+        return None;
+    }
+    let room = 8 * (4 - leading.len() as u32);
+    if room < 32 && *last >> room != 0 {
+        return None;
+    }
+    let high = leading.iter().enumerate().fold(0u32, |acc, (i, part)| acc | part << (24 - 8 * i as u32));
+    Some(std::net::IpAddr::V4(std::net::Ipv4Addr::from(high | last)))
+}
+
+/// One inet_aton(3) number: hexadecimal after 0x, octal after a leading 0, else decimal.
+fn loose_number(part: &str) -> Option<u32> {
+    if let Some(hex) = part.strip_prefix("0x").or_else(|| part.strip_prefix("0X")) {
+        return u32::from_str_radix(hex, 16).ok();
+    }
+    if part.len() > 1 && part.starts_with('0') {
+        return u32::from_str_radix(&part[1..], 8).ok();
+    }
+    part.parse().ok()
+}
+
+/// How BR 7.1.4.3 writes a subjectAltName entry in a commonName; None for kinds a
+/// commonName cannot copy.
+fn san_text(name: &GeneralName) -> Option<String> {
+    match name {
+        GeneralName::DnsName(dns) => Some(dns.as_str().to_string()),
+        GeneralName::IpAddress(ip) => match ip.as_bytes() {
+            &[a, b, c, d] => Some(std::net::Ipv4Addr::new(a, b, c, d).to_string()),
+            bytes => <[u8; 16]>::try_from(bytes).ok().map(|v6| std::net::Ipv6Addr::from(v6).to_string()),
+        },
+        _ => None,
+    }
+}
+
+/// The text of a commonName value in one of the string types BR 7.1.4 allows there
+/// (UTF8String, PrintableString); None for any other encoding.
+fn directory_string(value: &der::Any) -> Option<&str> {
+    match value.tag() {
+        der::Tag::Utf8String | der::Tag::PrintableString => std::str::from_utf8(value.value()).ok(),
+        _ => None,
+    }
 }
 
 /// BR 6.3.2: a subscriber certificate's validity period (notBefore to notAfter, both
@@ -164,34 +367,34 @@ fn check_subscriber_validity(cert: &Cert) -> Result<(), Violation> {
     Ok(())
 }
 
-/// BR 7.1.2.10.7: a CA certificate's keyUsage is present, critical, and asserts
-/// keyCertSign.
+/// BR 7.1.2.10.7: a CA certificate's keyUsage is present and asserts keyCertSign. The
+/// BR also ask CAs to mark it critical; like rustls-webpki, pyca `cryptography` and Go,
+/// keyseal does not refuse a chain for that (RFC 5280 §4.2.1.3 only says SHOULD), since
+/// the bits mean the same either way.
 fn check_ca_key_usage(cert: &Cert) -> Result<(), Violation> {
     let Some(ext) = find(cert, ID_CE_KEY_USAGE) else {
         return Err(violation(Reason::MissingExtension, cert, "this CA certificate has no keyUsage (BR 7.1.2.10.7)"));
     };
     let usage: KeyUsage = decode(cert, ext, "keyUsage")?;
-    if !ext.critical || !usage.0.contains(KeyUsages::KeyCertSign) {
+    if !usage.0.contains(KeyUsages::KeyCertSign) {
         return Err(violation(
             Reason::BadKeyUsage,
             cert,
-            "a CA certificate's keyUsage must be critical and assert keyCertSign (BR 7.1.2.10.7)",
+            "a CA certificate's keyUsage must assert keyCertSign (BR 7.1.2.10.7)",
         ));
     }
     Ok(())
 }
 
 /// BR 7.1.2.10.6 (as rustls-webpki and pyca apply it): a subordinate CA's
-/// extendedKeyUsage, where present, names serverAuth and never anyExtendedKeyUsage.
+/// extendedKeyUsage, where present, names serverAuth and none of the purposes a TLS
+/// certificate must not have; a CA without one is not restricted.
 fn check_ca_purpose(cert: &Cert) -> Result<(), Violation> {
-    match extended_key_usage(cert)? {
-        Some(eku) if !eku.0.contains(&ID_KP_SERVER_AUTH) || eku.0.contains(&ANY_EXTENDED_KEY_USAGE) => Err(violation(
-            Reason::MissingPurpose(crate::x509::Purpose::Server),
-            cert,
-            "a TLS CA's extendedKeyUsage must name serverAuth, without anyExtendedKeyUsage (BR 7.1.2.10.6)",
-        )),
-        _ => Ok(()),
+    let Some(eku) = extended_key_usage(cert)? else { return Ok(()) };
+    if !eku.0.contains(&ID_KP_SERVER_AUTH) {
+        return Err(missing_server_auth(cert, "a TLS CA's extendedKeyUsage must name serverAuth (BR 7.1.2.10.6)"));
     }
+    check_no_forbidden_purpose(cert, &eku, "7.1.2.10.6")
 }
 
 fn extended_key_usage(cert: &Cert) -> Result<Option<ExtendedKeyUsage>, Violation> {
@@ -255,9 +458,7 @@ mod tests {
     #[test]
     fn an_authority_key_identifier_is_a_key_identifier_alone() {
         let id = Some(OctetString::new(vec![7; 20]).unwrap());
-        let issuer = Some(vec![x509_cert::ext::pkix::name::GeneralName::DnsName(
-            der::asn1::Ia5String::new("ca.example").unwrap(),
-        )]);
+        let issuer = Some(vec![GeneralName::DnsName(der::asn1::Ia5String::new("ca.example").unwrap())]);
         let serial = Some(x509_cert::serial_number::SerialNumber::new(&[5]).unwrap());
         let verdict = |aki: AuthorityKeyIdentifier| check_authority_key_identifier(&with_aki(&aki)).map_err(|e| e.0);
         let alone = AuthorityKeyIdentifier { key_identifier: id.clone(), ..Default::default() };
@@ -303,17 +504,23 @@ mod tests {
         Some((false, ExtendedKeyUsage(purposes.to_vec()).to_der().unwrap()))
     }
 
-    /// BR 7.1.2.7.10: serverAuth, and never anyExtendedKeyUsage, in a server certificate.
+    /// BR 7.1.2.7.10: serverAuth, and none of the forbidden purposes, in a server
+    /// certificate; 7.1.2.7.6: a non-critical extendedKeyUsage.
     #[test]
-    fn a_server_certificate_names_server_auth_and_not_any_purpose() {
-        let code_signing = der::oid::db::rfc5280::ID_KP_CODE_SIGNING;
+    fn a_server_certificate_names_server_auth_and_no_forbidden_purpose() {
         let verdict =
             |value| check_subscriber_purpose(&with_extensions(|e| set(e, ID_CE_EXT_KEY_USAGE, value))).map_err(|e| e.0);
         assert_eq!(verdict(eku(&[ID_KP_SERVER_AUTH])), Ok(()));
-        let refused = Err(Reason::MissingPurpose(crate::x509::Purpose::Server));
-        assert_eq!(verdict(eku(&[ID_KP_SERVER_AUTH, ANY_EXTENDED_KEY_USAGE])), refused);
-        assert_eq!(verdict(eku(&[code_signing])), refused);
-        assert_eq!(verdict(None), refused);
+        let client_auth = der::oid::db::rfc5280::ID_KP_CLIENT_AUTH;
+        assert_eq!(verdict(eku(&[ID_KP_SERVER_AUTH, client_auth])), Ok(()), "clientAuth may go with it");
+        let missing = Err(Reason::MissingPurpose(crate::x509::Purpose::Server));
+        assert_eq!(verdict(eku(&[ID_KP_CODE_SIGNING])), missing);
+        assert_eq!(verdict(None), missing);
+        for (forbidden, name) in FORBIDDEN_PURPOSES {
+            assert_eq!(verdict(eku(&[ID_KP_SERVER_AUTH, forbidden])), Err(Reason::ForbiddenPurpose), "{name}");
+        }
+        let critical = Some((true, ExtendedKeyUsage(vec![ID_KP_SERVER_AUTH]).to_der().unwrap()));
+        assert_eq!(verdict(critical), Err(Reason::ForbiddenPurpose), "critical");
     }
 
     /// BR 7.1.2.7.12: a subjectAltName, critical when the subject is empty.
@@ -335,7 +542,64 @@ mod tests {
         assert_eq!(verdict(san(false), false), Ok(()));
         assert_eq!(verdict(san(true), true), Ok(()));
         assert_eq!(verdict(san(false), true), Err(Reason::BadCriticality));
+        assert_eq!(verdict(san(true), false), Err(Reason::BadCriticality), "critical beside a subject");
         assert_eq!(verdict(None, false), Err(Reason::MissingExtension));
+    }
+
+    /// A leaf whose subject is one commonName, `cn` (a UTF8String), with `san`.
+    fn with_common_name(cn: &str, san: Vec<GeneralName>) -> Cert {
+        let subject: x509_cert::name::Name = format!("CN={cn}").parse().unwrap();
+        let san = SubjectAltName(san).to_der().unwrap();
+        good_ca_with(|tbs| {
+            tbs[5] = Any::from_der(&subject.to_der().unwrap()).unwrap();
+            let wrapped = tbs[7].clone();
+            let mut extensions: Vec<Extension> = Vec::from_der(wrapped.value()).unwrap();
+            set(&mut extensions, ID_CE_SUBJECT_ALT_NAME, Some((false, san)));
+            tbs[7] = Any::new(wrapped.tag(), extensions.to_der().unwrap()).unwrap();
+        })
+    }
+
+    /// BR 7.1.4.3: a commonName spelling a SAN identity differently is refused; one
+    /// naming something the SAN does not hold is let through (see the function).
+    #[test]
+    fn a_common_name_is_written_as_the_san_writes_it() {
+        let dns = |name: &str| GeneralName::DnsName(der::asn1::Ia5String::new(name).unwrap());
+        let ip = |bytes: &[u8]| GeneralName::IpAddress(OctetString::new(bytes).unwrap());
+        let v4 = ip(&[192, 168, 1, 1]);
+        let v6 = ip(&"2001:db8::8a2e:370:7334".parse::<std::net::Ipv6Addr>().unwrap().octets());
+        let verdict =
+            |cn: &str, san: Vec<GeneralName>| check_subscriber_common_name(&with_common_name(cn, san)).map_err(|e| e.0);
+        let mismatch = Err(Reason::CommonNameMismatch);
+        assert_eq!(verdict("www.example.com", vec![dns("www.example.com")]), Ok(()));
+        assert_eq!(verdict("192.168.1.1", vec![v4.clone()]), Ok(()));
+        assert_eq!(verdict("2001:db8::8a2e:370:7334", vec![v6.clone()]), Ok(()));
+        assert_eq!(verdict("example.com", vec![dns("*.example.com")]), Ok(()), "another name: let through");
+        assert_eq!(verdict("WWW.Example.com", vec![dns("www.example.com")]), mismatch);
+        assert_eq!(verdict("bücher.example", vec![dns("xn--bcher-kva.example")]), mismatch);
+        assert_eq!(verdict("0xC0A80101", vec![v4.clone()]), mismatch);
+        assert_eq!(verdict("192.168.001.001", vec![v4.clone()]), mismatch);
+        assert_eq!(verdict("192.168.257", vec![v4.clone()]), mismatch, "inet_aton's three-part form");
+        assert_eq!(verdict("2001:DB8::8A2E:370:7334", vec![v6.clone()]), mismatch);
+        assert_eq!(verdict("2001:0db8:0:0:0:8a2e:0370:7334", vec![v6]), mismatch);
+        assert_eq!(verdict("10.0.0.1", vec![v4]), Ok(()), "another address: let through");
+    }
+
+    #[test]
+    fn loose_ipv4_reads_as_inet_aton_does() {
+        let v4 = |text: &str| match loose_ip(text) {
+            Some(std::net::IpAddr::V4(v4)) => Some(v4.octets()),
+            _ => None,
+        };
+        assert_eq!(v4("192.168.1.1"), Some([192, 168, 1, 1]));
+        assert_eq!(v4("0300.0250.01.01"), Some([192, 168, 1, 1]));
+        assert_eq!(v4("0xC0A80101"), Some([192, 168, 1, 1]));
+        assert_eq!(v4("192.11010305"), Some([192, 168, 1, 1]));
+        assert_eq!(v4("192.168.257"), Some([192, 168, 1, 1]));
+        assert_eq!(v4("256.1.1.1"), None);
+        assert_eq!(v4("1.2.3.256"), None);
+        assert_eq!(v4("1.2.3.4.5"), None);
+        assert_eq!(v4("example.com"), None);
+        assert_eq!(v4("08.1.1.1"), None, "8 is no octal digit");
     }
 
     /// BR 6.3.2: the validity period counts both ends; 200 days is the limit for a
@@ -364,28 +628,64 @@ mod tests {
         assert_eq!(verdict(1_500_000_000, 800 * day), Ok(()), "before 2020-09-01");
     }
 
-    /// BR 7.1.2.10.7: a CA's keyUsage is present, critical, and asserts keyCertSign.
+    /// BR 7.1.2.10.7: a CA's keyUsage is present and asserts keyCertSign, critical or not.
     #[test]
-    fn a_cas_key_usage_is_critical_with_key_cert_sign() {
+    fn a_cas_key_usage_asserts_key_cert_sign() {
         let usage = |critical, bits: KeyUsages| Some((critical, KeyUsage(bits.into()).to_der().unwrap()));
         let verdict = |value| check_ca_key_usage(&with_extensions(|e| set(e, ID_CE_KEY_USAGE, value))).map_err(|e| e.0);
         assert_eq!(verdict(usage(true, KeyUsages::KeyCertSign)), Ok(()));
-        assert_eq!(verdict(usage(false, KeyUsages::KeyCertSign)), Err(Reason::BadKeyUsage));
+        assert_eq!(verdict(usage(false, KeyUsages::KeyCertSign)), Ok(()));
         assert_eq!(verdict(usage(true, KeyUsages::CRLSign)), Err(Reason::BadKeyUsage));
         assert_eq!(verdict(None), Err(Reason::MissingExtension));
     }
 
-    /// BR 7.1.2.10.6: a TLS CA's extendedKeyUsage, if any, names serverAuth and not
-    /// anyExtendedKeyUsage; a CA without one is not restricted.
+    /// BR 7.1.2.10.6: a TLS CA's extendedKeyUsage, if any, names serverAuth and none of
+    /// the forbidden purposes; a CA without one is not restricted.
     #[test]
-    fn a_cas_purposes_if_any_include_server_auth_and_not_any() {
-        let code_signing = der::oid::db::rfc5280::ID_KP_CODE_SIGNING;
+    fn a_cas_purposes_if_any_include_server_auth_and_no_forbidden_one() {
         let verdict =
             |value| check_ca_purpose(&with_extensions(|e| set(e, ID_CE_EXT_KEY_USAGE, value))).map_err(|e| e.0);
         assert_eq!(verdict(None), Ok(()));
         assert_eq!(verdict(eku(&[ID_KP_SERVER_AUTH])), Ok(()));
-        let refused = Err(Reason::MissingPurpose(crate::x509::Purpose::Server));
-        assert_eq!(verdict(eku(&[ID_KP_SERVER_AUTH, ANY_EXTENDED_KEY_USAGE])), refused);
-        assert_eq!(verdict(eku(&[code_signing])), refused);
+        assert_eq!(verdict(eku(&[ID_KP_CODE_SIGNING])), Err(Reason::MissingPurpose(crate::x509::Purpose::Server)));
+        for (forbidden, name) in FORBIDDEN_PURPOSES {
+            assert_eq!(verdict(eku(&[ID_KP_SERVER_AUTH, forbidden])), Err(Reason::ForbiddenPurpose), "{name}");
+        }
+    }
+
+    /// The root rules a web-PKI anchor is held to (7.1.2.1.2, 7.1.2.1.3): only when it is
+    /// self-issued, and not the ban on authorityCertIssuer and authorityCertSerialNumber.
+    #[test]
+    fn a_root_anchor_has_no_purposes_and_its_own_key_identifier() {
+        let ski = SubjectKeyIdentifier(OctetString::new(vec![9; 20]).unwrap()).to_der().unwrap();
+        let aki = |id: Option<Vec<u8>>, issuer: bool| {
+            let issuer = issuer.then(|| vec![GeneralName::DnsName(der::asn1::Ia5String::new("ca.example").unwrap())]);
+            let serial = issuer.as_ref().map(|_| x509_cert::serial_number::SerialNumber::new(&[5]).unwrap());
+            let value = AuthorityKeyIdentifier {
+                key_identifier: id.map(|id| OctetString::new(id).unwrap()),
+                authority_cert_issuer: issuer,
+                authority_cert_serial_number: serial,
+            };
+            Some((false, value.to_der().unwrap()))
+        };
+        let verdict = |aki_value, eku_value, self_issued| {
+            let cert = with_extensions(|e| {
+                set(e, ID_CE_SUBJECT_KEY_IDENTIFIER, Some((false, ski.clone())));
+                set(e, ID_CE_AUTHORITY_KEY_IDENTIFIER, aki_value);
+                set(e, ID_CE_EXT_KEY_USAGE, eku_value);
+            });
+            check_anchor(&cert, self_issued).map_err(|e| e.0)
+        };
+        assert_eq!(verdict(None, None, true), Ok(()));
+        assert_eq!(verdict(aki(Some(vec![9; 20]), false), None, true), Ok(()));
+        assert_eq!(verdict(aki(Some(vec![9; 20]), true), None, true), Ok(()), "as five Mozilla roots have");
+        assert_eq!(verdict(aki(Some(vec![8; 20]), false), None, true), Err(Reason::MalformedExtension));
+        assert_eq!(verdict(aki(None, true), None, true), Err(Reason::MalformedExtension));
+        assert_eq!(verdict(None, eku(&[ID_KP_SERVER_AUTH]), true), Err(Reason::MisplacedExtension));
+        assert_eq!(
+            verdict(aki(Some(vec![8; 20]), false), eku(&[ID_KP_SERVER_AUTH]), false),
+            Ok(()),
+            "a CA trusted directly"
+        );
     }
 }

@@ -195,23 +195,35 @@ fn each_rfc5280_must_is_enforced() {
 
 /// RFC 5280 §6.1.1 (d): a trust anchor is input — its name and key — not a certificate
 /// to validate, so the §4 profile does not apply to it: a root whose basicConstraints is
-/// not critical, that carries an unknown critical extension, or whose serial number is 0
-/// (as Starfield's and Go Daddy's G2 roots in every trust store) anchors a conforming
-/// chain. A root without a subjectKeyIdentifier does too, but the intermediate it issues
-/// then cannot name it by key identifier, and that intermediate is refused (§4.2.1.1). A
-/// root that says it is no CA is refused as an anchor: that is an end entity given as
-/// `--trust` by mistake.
+/// not critical or whose serial number is 0 (as roots in Mozilla's store) anchors a
+/// conforming chain. A root without a subjectKeyIdentifier does too, but the intermediate
+/// it issues then cannot name it by key identifier, and that intermediate is refused
+/// (§4.2.1.1). What no root of Mozilla's store does is refused: saying it is no CA (an
+/// end entity given as `--trust` by mistake), a version 3 root without basicConstraints,
+/// a critical extension keyseal does not process (a constraint it could not honour),
+/// critical key identifiers.
 #[test]
 fn a_trust_anchor_is_input_not_a_certificate_to_validate() {
     let ks = Keyseal::new();
     for (name, root, expected) in [
         ("root-basic-constraints-not-critical", ROOT.replace("critical, CA:TRUE", "CA:TRUE"), "valid"),
-        ("root-unknown-critical-extension", format!("{ROOT}\n1.3.6.1.4.1.55738.666.1 = critical,DER:0500"), "valid"),
+        (
+            "root-unknown-critical-extension",
+            format!("{ROOT}\n1.3.6.1.4.1.55738.666.1 = critical,DER:0500"),
+            "unknown-critical-extension",
+        ),
         (
             "root-not-a-ca",
             ROOT.replace("critical, CA:TRUE", "critical, CA:FALSE").replace("keyCertSign, cRLSign", "digitalSignature"),
             "not-a-ca",
         ),
+        ("root-without-basic-constraints", ROOT.replace("basicConstraints = critical, CA:TRUE\n", ""), "not-a-ca"),
+        (
+            "root-critical-ski",
+            ROOT.replace("subjectKeyIdentifier = hash", "subjectKeyIdentifier = critical, hash"),
+            "bad-criticality",
+        ),
+        ("root-critical-aki", format!("{ROOT}\nauthorityKeyIdentifier = critical, keyid:always"), "bad-criticality"),
     ] {
         let report = verify(&ks, name, &Chain { root, ..Default::default() });
         assert_eq!(reason(&report), expected, "{name}: {report}");

@@ -931,6 +931,31 @@ fn the_web_pki_profile_agrees_with_pyca() {
         ("secp256k1", "k256", leaf_ext.into(), "90", "weak-key", false),
         // pyca does not check the Baseline Requirements' validity limits.
         ("too-long", "leaf", leaf_ext.into(), "250", "validity-too-long", false),
+        // pyca lets other purposes stand beside serverAuth; BR 7.1.2.7.10 forbids these.
+        (
+            "eku-code-signing-too",
+            "leaf",
+            leaf_ext.replace("= serverAuth", "= serverAuth, codeSigning"),
+            "90",
+            "forbidden-purpose",
+            false,
+        ),
+        (
+            "eku-critical",
+            "leaf",
+            leaf_ext.replace("= serverAuth", "= critical, serverAuth"),
+            "90",
+            "forbidden-purpose",
+            true,
+        ),
+        (
+            "san-critical-beside-a-subject",
+            "leaf",
+            leaf_ext.replace("subjectAltName = DNS", "subjectAltName = critical, DNS"),
+            "90",
+            "bad-criticality",
+            true,
+        ),
     ];
     for (name, key, extensions, days, expected, pyca_refuses) in cases {
         let leaf = o.issue_for(days, name, key, "/CN=www.example.com", &ca, "ca", &extensions);
@@ -970,4 +995,36 @@ fn the_web_pki_profile_agrees_with_pyca() {
     case.openssl = None;
     assert_eq!(reason(&case.run(&ks)), "missing-server-purpose");
     assert_ne!(pyca::server_verdict(&root, &[&signing_ca], &leaf, "www.example.com", None), "valid");
+    web_pki_common_names_roots_and_ca_key_usage(&ks, &o, &root, &ca, leaf_ext);
+}
+
+/// The rest of the web-PKI profile against pyca: a commonName spelling the SAN's name in
+/// another case is refused (BR 7.1.4.3; pyca does not read the commonName), also for
+/// `--ip`, which makes web-pki the default too; a CA's keyUsage need not be critical (as
+/// pyca); a root with an extendedKeyUsage is refused (BR 7.1.2.1.2; pyca lets it be).
+fn web_pki_common_names_roots_and_ca_key_usage(ks: &Keyseal, o: &Openssl, root: &Path, ca: &Path, leaf_ext: &str) {
+    let server = |leaf: &Path, chain: Vec<&Path>, trust: &Path, extra: Vec<&'static str>| {
+        let mut case = Case::new(leaf, chain, vec![trust]);
+        case.purpose = "server";
+        case.extra = extra;
+        case.openssl = None;
+        reason(&case.run(ks)).to_string()
+    };
+    let shouting = o.issue_for("90", "shouting", "leaf", "/CN=WWW.Example.com", ca, "ca", leaf_ext);
+    assert_eq!(server(&shouting, vec![ca], root, vec!["--hostname", "www.example.com"]), "common-name-mismatch");
+    assert_eq!(pyca::server_verdict(root, &[ca], &shouting, "www.example.com", None), "valid");
+    let by_ip = leaf_ext.replace("DNS:www.example.com", "IP:192.0.2.7");
+    let octal = o.issue_for("90", "octal", "leaf", "/CN=192.0.2.007", ca, "ca", &by_ip);
+    assert_eq!(server(&octal, vec![ca], root, vec!["--ip", "192.0.2.7"]), "common-name-mismatch");
+    assert_eq!(server(&octal, vec![ca], root, vec!["--ip", "192.0.2.7", "--profile", "rfc5280"]), "valid");
+    let soft_ku = CA_EXT.replace("keyUsage = critical,", "keyUsage =") + "\nextendedKeyUsage = serverAuth";
+    let soft_ca = o.issue_for("365", "soft-ca", "ca3", "/CN=Soft CA", root, "root", &soft_ku);
+    let leaf = o.issue_for("90", "under-soft", "leaf", "/CN=www.example.com", &soft_ca, "ca3", leaf_ext);
+    assert_eq!(server(&leaf, vec![&soft_ca], root, vec!["--hostname", "www.example.com"]), "valid");
+    assert_eq!(pyca::server_verdict(root, &[&soft_ca], &leaf, "www.example.com", None), "valid");
+    let purposeful_root =
+        o.root("eku-root", "root", "/CN=Web Root", &format!("{CA_EXT}\nextendedKeyUsage = serverAuth"));
+    let leaf = o.issue_for("90", "under-eku-root", "leaf", "/CN=www.example.com", &purposeful_root, "root", leaf_ext);
+    assert_eq!(server(&leaf, vec![], &purposeful_root, vec!["--hostname", "www.example.com"]), "misplaced-extension");
+    assert_eq!(pyca::server_verdict(&purposeful_root, &[], &leaf, "www.example.com", None), "valid");
 }

@@ -150,13 +150,25 @@ pub(super) fn extension<'a, T: der::Decode<'a, Error = der::Error> + AssociatedO
 /// are trusted as they are, and the certificate that carries them is not validated — no
 /// §4 profile, serial number or self-signature check, as rustls-webpki and Go treat their
 /// roots. It is held only to its validity at the verification time (as OpenSSL holds
-/// its trust store), and to readable constraints, which validation takes from it (RFC
-/// 5937): its pathLenConstraint and nameConstraints.
+/// its trust store), to extensions it has once each and none critical that keyseal does
+/// not process (a constraint it cannot honour), to the few rules of
+/// `profile::check_trust_anchor`, and under `--profile web-pki` to the
+/// root rules every root of Mozilla's store keeps (`webpki::check_anchor`).
 pub(super) fn check_anchor(checker: &mut Checker<'_>, indexed: &Indexed<'_>) -> Result<(), Failure> {
     let anchor = indexed.cert;
     check_validity(checker, anchor, " (a trust anchor)")?;
-    let verdict = indexed.derived.trust_anchor.get_or_init(|| profile::check_trust_anchor(anchor));
+    let verdict = indexed.derived.trust_anchor.get_or_init(|| {
+        extensions(anchor).map_err(|(_, reason, message)| (reason, message))?;
+        profile::check_trust_anchor(anchor, checker.options.profile)
+    });
     verdict.clone().map_err(|(reason, message)| fail_clone(checker, anchor, "profile", reason, message))?;
+    if checker.options.profile == crate::x509::Profile::WebPki {
+        let verdict = indexed
+            .derived
+            .web_pki_anchor
+            .get_or_init(|| crate::x509::webpki::check_anchor(anchor, indexed.self_issued()));
+        verdict.clone().map_err(|(reason, message)| fail_clone(checker, anchor, "web-pki", reason, message))?;
+    }
     checker.pass(anchor, "trust-anchor", None);
     Ok(())
 }
@@ -853,6 +865,26 @@ mod tests {
         let root = crate::x509::load_pem_chain(&std::fs::read(path).unwrap()).unwrap().remove(0);
         let mut checker = Checker { checks: Vec::new(), path: Vec::new(), options: &expired };
         assert_eq!(check_anchor(&mut checker, &Indexed::new(&root)).unwrap_err().reason, Reason::Expired);
+    }
+
+    /// Every root of Debian's `ca-certificates` (Mozilla's store) is a trust anchor, under
+    /// RFC 5280 and under the web-PKI profile: the anchor rules refuse no root a browser
+    /// trusts.
+    #[test]
+    fn every_root_of_mozillas_store_is_a_trust_anchor_in_both_profiles() {
+        let path =
+            concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/real-roots/debian-ca-certificates-20230311+deb12u1.pem");
+        let roots = crate::x509::load_pem_chain(&std::fs::read(path).unwrap()).unwrap();
+        assert_eq!(roots.len(), 142);
+        for profile in [crate::x509::Profile::Rfc5280, crate::x509::Profile::WebPki] {
+            for root in &roots {
+                let mut options = ValidationOptions::new(root.not_before, Purpose::Server);
+                options.profile = profile;
+                let mut checker = Checker { checks: Vec::new(), path: Vec::new(), options: &options };
+                let verdict = check_anchor(&mut checker, &Indexed::new(root));
+                assert!(verdict.is_ok(), "{profile:?}: {}", verdict.unwrap_err().message);
+            }
+        }
     }
 
     /// A mismatch names the SAN's entries, eight at most, then how many more.
