@@ -84,11 +84,14 @@ pub struct CertVerifyArgs {
     /// (local part exact, domain in any case), and within every CA's name constraints.
     #[arg(long, value_name = "ADDR", value_parser = Identity::email)]
     pub email: Option<Identity>,
-    /// rfc5280, or web-pki: RFC 5280 and the CA/Browser Forum Baseline Requirements for
-    /// TLS server certificates (key sizes and curves, the AKI's form, serverAuth in
-    /// the leaf's extendedKeyUsage and in any intermediate's, no CA as the leaf, a
-    /// subjectAltName, validity limits), each refusal naming its BR section. Default:
-    /// web-pki with --purpose server and --hostname or --ip, else rfc5280.
+    /// rfc5280; web-pki: RFC 5280 and the CA/Browser Forum Baseline Requirements for
+    /// TLS server certificates (key sizes and curves, the AKI's form, serverAuth and no
+    /// forbidden purpose in the leaf's extendedKeyUsage and in any intermediate's, no CA
+    /// as the leaf, a subjectAltName, validity limits); or smime: RFC 5280 and the S/MIME
+    /// Baseline Requirements (key sizes, emailProtection and no forbidden purpose, a
+    /// keyUsage, no CA as the leaf); each refusal naming its BR section. Default: web-pki
+    /// with --purpose server and --hostname or --ip, smime with --purpose email and
+    /// --email, else rfc5280.
     #[arg(long, value_name = "PROFILE", value_parser = Profile::parse)]
     pub profile: Option<Profile>,
     /// A keyUsage bit the leaf must allow, by its RFC 5280 name (digitalSignature,
@@ -252,8 +255,11 @@ fn verify_files(args: &CertVerifyArgs) -> Result<ValidationReport, CliError> {
     let intermediates = chain.decode()?;
     let anchors = trusted_certificates(&args.trust, "--trust")?;
     options.max_intermediates = args.max_depth;
-    let web_server = args.purpose == Purpose::Server && (args.hostname.is_some() || args.ip.is_some());
-    options.profile = args.profile.unwrap_or(if web_server { Profile::WebPki } else { Profile::Rfc5280 });
+    options.profile = args.profile.unwrap_or(match args.purpose {
+        Purpose::Server if args.hostname.is_some() || args.ip.is_some() => Profile::WebPki,
+        Purpose::Email if args.email.is_some() => Profile::Smime,
+        _ => Profile::Rfc5280,
+    });
     options.key_usages = args.key_usages.clone();
     options.extended_key_usages = args.extended_key_usages.clone();
     options.identity = args.hostname.clone().or_else(|| args.ip.clone()).or_else(|| args.email.clone());

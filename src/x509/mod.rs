@@ -17,6 +17,7 @@ pub mod profile;
 pub mod reason;
 pub mod received;
 pub mod signature;
+pub mod smime;
 pub mod webpki;
 
 pub use cert::{CertError, check_code_signing_leaf, describe, load_pem_chain};

@@ -52,9 +52,10 @@ pub struct Derived {
     pub profile: [OnceCell<Result<(), Violation>>; 4],
     /// The profile's verdict on it as a trust anchor.
     pub trust_anchor: OnceCell<Result<(), Violation>>,
-    /// The web-PKI profile's verdict (webpki.rs), as a CA or as the leaf (`is_leaf`).
+    /// The Baseline Requirements' verdict (webpki.rs or smime.rs, whichever the
+    /// validation's profile names), as a CA or as the leaf (`is_leaf`).
     pub web_pki: [OnceCell<Result<(), Violation>>; 2],
-    /// The web-PKI profile's verdict on it as a trust anchor.
+    /// The same on it as a trust anchor.
     pub web_pki_anchor: OnceCell<Result<(), Violation>>,
 }
 

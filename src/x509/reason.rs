@@ -145,7 +145,8 @@ pub enum Reason {
     /// `--profile web-pki`: an extendedKeyUsage names a purpose a TLS certificate must not
     /// have (code signing, email protection, time stamping, OCSP signing, any purpose,
     /// Certificate Transparency precertificate signing: Baseline Requirements 7.1.2.7.10,
-    /// 7.1.2.10.6), or is critical (7.1.2.7.6).
+    /// 7.1.2.10.6), or is critical (7.1.2.7.6); `--profile smime`: one an S/MIME
+    /// certificate must not have (S/MIME Baseline Requirements 7.1.2.3 (f), 7.1.2.2 (g)).
     ForbiddenPurpose,
     /// `--profile web-pki`: the leaf's commonName is not a character-for-character copy of
     /// one of its subjectAltName entries (Baseline Requirements 7.1.4.3).
@@ -160,6 +161,8 @@ pub enum Profile {
     /// RFC 5280 and the CA/Browser Forum Baseline Requirements for TLS server
     /// certificates (x509/webpki.rs).
     WebPki,
+    /// RFC 5280 and the CA/Browser Forum S/MIME Baseline Requirements (x509/smime.rs).
+    Smime,
 }
 
 impl Profile {
@@ -168,7 +171,8 @@ impl Profile {
         match name {
             "rfc5280" => Ok(Profile::Rfc5280),
             "web-pki" => Ok(Profile::WebPki),
-            _ => Err(format!("unknown profile {name:?}; use rfc5280 or web-pki")),
+            "smime" => Ok(Profile::Smime),
+            _ => Err(format!("unknown profile {name:?}; use rfc5280, web-pki or smime")),
         }
     }
 }

@@ -120,8 +120,14 @@ fn check_authority_key_identifier(cert: &Cert) -> Result<(), Violation> {
 /// BR 6.1.5 and 7.1.3.1: RSA keys of at least 2048 bits, the modulus a multiple of 8 bits;
 /// ECDSA keys on P-256, P-384 or P-521 only (no secp256k1, no other algorithm).
 fn check_key(cert: &Cert) -> Result<(), Violation> {
+    check_key_citing(cert, "BR 6.1.5, 7.1.3.1")
+}
+
+/// The key rule shared by the TLS and the S/MIME Baseline Requirements (both 6.1.5),
+/// each refusal citing `rule`.
+pub(crate) fn check_key_citing(cert: &Cert, rule: &str) -> Result<(), Violation> {
     let spki = cert.tbs_certificate().subject_public_key_info();
-    let weak = |what: String| Err(violation(Reason::WeakKey, cert, format!("{what} (BR 6.1.5, 7.1.3.1)")));
+    let weak = |what: String| Err(violation(Reason::WeakKey, cert, format!("{what} ({rule})")));
     if spki.algorithm.oid == RSA_ENCRYPTION {
         let bits = rsa_modulus_bits(spki.subject_public_key.raw_bytes());
         return match bits {
@@ -397,7 +403,7 @@ fn check_ca_purpose(cert: &Cert) -> Result<(), Violation> {
     check_no_forbidden_purpose(cert, &eku, "7.1.2.10.6")
 }
 
-fn extended_key_usage(cert: &Cert) -> Result<Option<ExtendedKeyUsage>, Violation> {
+pub(crate) fn extended_key_usage(cert: &Cert) -> Result<Option<ExtendedKeyUsage>, Violation> {
     find(cert, ID_CE_EXT_KEY_USAGE).map(|ext| decode(cert, ext, "extendedKeyUsage")).transpose()
 }
 

@@ -1028,3 +1028,75 @@ fn web_pki_common_names_roots_and_ca_key_usage(ks: &Keyseal, o: &Openssl, root: 
     assert_eq!(server(&leaf, vec![], &purposeful_root, vec!["--hostname", "www.example.com"]), "misplaced-extension");
     assert_eq!(pyca::server_verdict(&purposeful_root, &[], &leaf, "www.example.com", None), "valid");
 }
+
+/// `--profile smime` (the default for `--purpose email` with `--email`): the S/MIME
+/// Baseline Requirements on top of RFC 5280, one defect per chain, each refused with its
+/// reason and section; OpenSSL (`-purpose smimesign -verify_email`) accepts the good
+/// chain too. `--profile rfc5280` lets each defect through.
+#[test]
+fn the_s_mime_profile_holds_mailbox_certificates_to_the_s_mime_baseline_requirements() {
+    let ks = Keyseal::new();
+    let o = Openssl::new(&ks);
+    let root = o.root("root", "root", "/CN=Mail Root", CA_EXT);
+    let ca = o.issue_for(
+        "365",
+        "ca",
+        "ca",
+        "/CN=Mail CA",
+        &root,
+        "root",
+        &format!("{CA_EXT}\nextendedKeyUsage = emailProtection"),
+    );
+    let leaf_ext = "basicConstraints = critical, CA:FALSE\nkeyUsage = critical, digitalSignature, keyEncipherment\nextendedKeyUsage = emailProtection\nsubjectAltName = email:alice@example.com\nsubjectKeyIdentifier = hash\nauthorityKeyIdentifier = keyid";
+    let cases: Vec<(&str, String, &str)> = vec![
+        ("good", leaf_ext.into(), "valid"),
+        (
+            "server-auth-too",
+            leaf_ext.replace("= emailProtection", "= emailProtection, serverAuth"),
+            "forbidden-purpose",
+        ),
+        ("client-auth-only", leaf_ext.replace("= emailProtection", "= clientAuth"), "missing-email-purpose"),
+        (
+            "no-key-usage",
+            leaf_ext.replace("keyUsage = critical, digitalSignature, keyEncipherment\n", ""),
+            "missing-extension",
+        ),
+        (
+            "san-critical",
+            leaf_ext.replace("subjectAltName = email", "subjectAltName = critical, email"),
+            "bad-criticality",
+        ),
+    ];
+    for (name, extensions, expected) in cases {
+        let leaf = o.issue_for("90", name, "leaf", "/CN=Alice", &ca, "ca", &extensions);
+        let mut case = Case::new(&leaf, vec![&ca], vec![&root]);
+        case.purpose = "email";
+        case.extra = vec!["--email", "alice@example.com"];
+        case.openssl =
+            (expected == "valid").then(|| vec!["-purpose", "smimesign", "-verify_email", "alice@example.com"]);
+        let report = case.run(&ks);
+        assert_eq!(reason(&report), expected, "{name}: {report}");
+        if expected != "valid" {
+            assert!(report["message"].as_str().unwrap().contains("S/MIME BR "), "{name} names its rule: {report}");
+            let mut lenient = Case::new(&leaf, vec![&ca], vec![&root]);
+            lenient.purpose = "email";
+            lenient.extra = vec!["--email", "alice@example.com", "--profile", "rfc5280"];
+            lenient.openssl = None;
+            let relaxed = reason(&lenient.run(&ks)).to_string();
+            assert!(relaxed == "valid" || name == "client-auth-only", "{name} under rfc5280: {relaxed}");
+        }
+    }
+    // A CA without cRLSign, and one whose extendedKeyUsage is for TLS.
+    for (name, ca_ext, expected) in [
+        ("no-crl-sign", CA_EXT.replace("keyCertSign, cRLSign", "keyCertSign"), "bad-key-usage"),
+        ("tls-ca", format!("{CA_EXT}\nextendedKeyUsage = serverAuth"), "missing-email-purpose"),
+    ] {
+        let other_ca = o.issue_for("365", name, "ca2", "/CN=Other Mail CA", &root, "root", &ca_ext);
+        let leaf = o.issue_for("90", &format!("under-{name}"), "leaf", "/CN=Alice", &other_ca, "ca2", leaf_ext);
+        let mut case = Case::new(&leaf, vec![&other_ca], vec![&root]);
+        case.purpose = "email";
+        case.extra = vec!["--email", "alice@example.com"];
+        case.openssl = None;
+        assert_eq!(reason(&case.run(&ks)), expected, "{name}");
+    }
+}

@@ -78,11 +78,10 @@ pub(super) fn check_path(
         checker.pass(cert, "signature", Some(format!("verified with the key of {}", describe(issuer.cert))));
         check_structure(&mut checker, indexed)?;
         check_profile(&mut checker, indexed, issuer, is_leaf)?;
-        if options.profile == crate::x509::Profile::WebPki {
-            let verdict =
-                indexed.derived.web_pki[usize::from(is_leaf)].get_or_init(|| crate::x509::webpki::check(cert, is_leaf));
-            verdict.clone().map_err(|(reason, message)| fail_clone(&checker, cert, "web-pki", reason, message))?;
-            checker.pass(cert, "web-pki", None);
+        if let Some((check, rules)) = baseline_requirements(options.profile) {
+            let verdict = indexed.derived.web_pki[usize::from(is_leaf)].get_or_init(|| rules.path(cert, is_leaf));
+            verdict.clone().map_err(|(reason, message)| fail_clone(&checker, cert, check, reason, message))?;
+            checker.pass(cert, check, None);
         }
         check_validity(&mut checker, cert, "")?;
         // RFC 5280 §7.1 comparison: the indexed names are already in comparable form.
@@ -162,15 +161,45 @@ pub(super) fn check_anchor(checker: &mut Checker<'_>, indexed: &Indexed<'_>) -> 
         profile::check_trust_anchor(anchor, checker.options.profile)
     });
     verdict.clone().map_err(|(reason, message)| fail_clone(checker, anchor, "profile", reason, message))?;
-    if checker.options.profile == crate::x509::Profile::WebPki {
-        let verdict = indexed
-            .derived
-            .web_pki_anchor
-            .get_or_init(|| crate::x509::webpki::check_anchor(anchor, indexed.self_issued()));
-        verdict.clone().map_err(|(reason, message)| fail_clone(checker, anchor, "web-pki", reason, message))?;
+    if let Some((check, rules)) = baseline_requirements(checker.options.profile) {
+        let verdict = indexed.derived.web_pki_anchor.get_or_init(|| rules.anchor(anchor, indexed.self_issued()));
+        verdict.clone().map_err(|(reason, message)| fail_clone(checker, anchor, check, reason, message))?;
     }
     checker.pass(anchor, "trust-anchor", None);
     Ok(())
+}
+
+/// The CA/Browser Forum rules a profile adds to RFC 5280's, and the name of their check
+/// in reports: the TLS Baseline Requirements (`web-pki`) or the S/MIME ones (`smime`).
+fn baseline_requirements(profile: crate::x509::Profile) -> Option<(&'static str, BaselineRequirements)> {
+    match profile {
+        crate::x509::Profile::Rfc5280 => None,
+        crate::x509::Profile::WebPki => Some(("web-pki", BaselineRequirements::Tls)),
+        crate::x509::Profile::Smime => Some(("smime", BaselineRequirements::Smime)),
+    }
+}
+
+/// Which Baseline Requirements a path is held to.
+#[derive(Clone, Copy)]
+enum BaselineRequirements {
+    Tls,
+    Smime,
+}
+
+impl BaselineRequirements {
+    fn path(self, cert: &Cert, is_leaf: bool) -> Result<(), profile::Violation> {
+        match self {
+            BaselineRequirements::Tls => crate::x509::webpki::check(cert, is_leaf),
+            BaselineRequirements::Smime => crate::x509::smime::check(cert, is_leaf),
+        }
+    }
+
+    fn anchor(self, cert: &Cert, self_issued: bool) -> Result<(), profile::Violation> {
+        match self {
+            BaselineRequirements::Tls => crate::x509::webpki::check_anchor(cert, self_issued),
+            BaselineRequirements::Smime => crate::x509::smime::check_anchor(cert, self_issued),
+        }
+    }
 }
 
 pub(super) fn fail_clone(
@@ -876,7 +905,7 @@ mod tests {
             concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/real-roots/debian-ca-certificates-20230311+deb12u1.pem");
         let roots = crate::x509::load_pem_chain(&std::fs::read(path).unwrap()).unwrap();
         assert_eq!(roots.len(), 142);
-        for profile in [crate::x509::Profile::Rfc5280, crate::x509::Profile::WebPki] {
+        for profile in [crate::x509::Profile::Rfc5280, crate::x509::Profile::WebPki, crate::x509::Profile::Smime] {
             for root in &roots {
                 let mut options = ValidationOptions::new(root.not_before, Purpose::Server);
                 options.profile = profile;
