@@ -20,6 +20,8 @@ use der::oid::db::rfc5280::{
 use der::oid::db::rfc5912::{ID_EC_PUBLIC_KEY, RSA_ENCRYPTION, SECP_256_R_1, SECP_384_R_1, SECP_521_R_1};
 use der::{Decode, Tagged};
 use spki::ObjectIdentifier;
+use std::collections::HashSet;
+use std::net::IpAddr;
 use x509_cert::ext::pkix::name::GeneralName;
 use x509_cert::ext::pkix::{
     AuthorityKeyIdentifier, BasicConstraints, ExtendedKeyUsage, KeyUsage, KeyUsages, SubjectAltName,
@@ -251,10 +253,11 @@ fn check_subscriber_common_name(cert: &Cert) -> Result<(), Violation> {
         Some(ext) => decode::<SubjectAltName>(cert, ext, "subjectAltName")?.0,
         None => Vec::new(),
     };
+    let spellings = SanSpellings::new(&entries);
     let names = cert.tbs_certificate().subject().iter_rdn().flat_map(|rdn| rdn.iter());
     for value in names.filter(|atv| atv.oid == COMMON_NAME).map(|atv| &atv.value) {
         let Some(text) = directory_string(value) else { continue };
-        if misspells(text, &entries) {
+        if spellings.misspelled(text) {
             return Err(violation(
                 Reason::CommonNameMismatch,
                 cert,
@@ -268,36 +271,59 @@ fn check_subscriber_common_name(cert: &Cert) -> Result<(), Violation> {
     Ok(())
 }
 
-/// Whether `common_name` is a variant spelling of a subjectAltName entry (see
-/// `check_subscriber_common_name`).
-fn misspells(common_name: &str, entries: &[GeneralName]) -> bool {
-    if !common_name.is_ascii() {
-        return true;
+/// A subjectAltName's identities, hashed so that any number of commonNames is checked
+/// against any number of entries in linear time (both come from the certificate).
+struct SanSpellings {
+    /// Each dNSName and iPAddress as BR 7.1.4.3 writes it.
+    written: HashSet<String>,
+    /// Each dNSName in lower case.
+    dns_lower: HashSet<String>,
+    /// Each iPAddress's bytes.
+    ips: HashSet<Vec<u8>>,
+}
+
+impl SanSpellings {
+    fn new(entries: &[GeneralName]) -> SanSpellings {
+        let dns_lower = entries
+            .iter()
+            .filter_map(|entry| match entry {
+                GeneralName::DnsName(dns) => Some(dns.as_str().to_ascii_lowercase()),
+                _ => None,
+            })
+            .collect();
+        let ips = entries
+            .iter()
+            .filter_map(|entry| match entry {
+                GeneralName::IpAddress(ip) => Some(ip.as_bytes().to_vec()),
+                _ => None,
+            })
+            .collect();
+        SanSpellings { written: entries.iter().filter_map(san_text).collect(), dns_lower, ips }
     }
-    let written: Vec<String> = entries.iter().filter_map(san_text).collect();
-    if written.iter().any(|entry| entry == common_name) {
-        return false;
+
+    /// Whether `common_name` is a variant spelling of one of the identities (see
+    /// `check_subscriber_common_name`).
+    fn misspelled(&self, common_name: &str) -> bool {
+        if !common_name.is_ascii() {
+            return true;
+        }
+        if self.written.contains(common_name) {
+            return false;
+        }
+        let same_ip = loose_ip(common_name).is_some_and(|ip| match ip {
+            IpAddr::V4(v4) => self.ips.contains(v4.octets().as_slice()),
+            IpAddr::V6(v6) => self.ips.contains(v6.octets().as_slice()),
+        });
+        same_ip || self.dns_lower.contains(&common_name.to_ascii_lowercase())
     }
-    let same_dns = entries.iter().any(|entry| match entry {
-        GeneralName::DnsName(dns) => dns.as_str().eq_ignore_ascii_case(common_name),
-        _ => false,
-    });
-    let same_ip = loose_ip(common_name).is_some_and(|ip| {
-        entries.iter().any(|entry| match (entry, ip) {
-            (GeneralName::IpAddress(bytes), std::net::IpAddr::V4(v4)) => bytes.as_bytes() == v4.octets(),
-            (GeneralName::IpAddress(bytes), std::net::IpAddr::V6(v6)) => bytes.as_bytes() == v6.octets(),
-            _ => false,
-        })
-    });
-    same_dns || same_ip
 }
 
 /// An IP address as lenient parsers read one: IPv6 in any case and with leading zeros,
 /// IPv4 as inet_aton(3) reads it (one to four parts, each decimal, octal with a leading
 /// 0, or hexadecimal with 0x, the last filling the remaining bytes).
-fn loose_ip(text: &str) -> Option<std::net::IpAddr> {
+fn loose_ip(text: &str) -> Option<IpAddr> {
     if text.contains(':') {
-        return text.parse::<std::net::Ipv6Addr>().ok().map(std::net::IpAddr::V6);
+        return text.parse::<std::net::Ipv6Addr>().ok().map(IpAddr::V6);
     }
     let parts: Vec<u32> = text.split('.').map(loose_number).collect::<Option<_>>()?;
     let (last, leading) = parts.split_last()?;
@@ -309,7 +335,7 @@ fn loose_ip(text: &str) -> Option<std::net::IpAddr> {
         return None;
     }
     let high = leading.iter().enumerate().fold(0u32, |acc, (i, part)| acc | part << (24 - 8 * i as u32));
-    Some(std::net::IpAddr::V4(std::net::Ipv4Addr::from(high | last)))
+    Some(IpAddr::V4(std::net::Ipv4Addr::from(high | last)))
 }
 
 /// One inet_aton(3) number: hexadecimal after 0x, octal after a leading 0, else decimal.
@@ -593,7 +619,7 @@ mod tests {
     #[test]
     fn loose_ipv4_reads_as_inet_aton_does() {
         let v4 = |text: &str| match loose_ip(text) {
-            Some(std::net::IpAddr::V4(v4)) => Some(v4.octets()),
+            Some(IpAddr::V4(v4)) => Some(v4.octets()),
             _ => None,
         };
         assert_eq!(v4("192.168.1.1"), Some([192, 168, 1, 1]));
