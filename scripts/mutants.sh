@@ -32,7 +32,7 @@ groups=(
     "x509-policy|src/x509/policy.rs|--lib --test pkits --test hostile_paths"
     "crl|src/x509/crl/*.rs|--lib --test pkits --test rfc5280_profile"
     "identity|src/x509/identity.rs|--lib --test verifier"
-    "webpki|src/x509/webpki.rs|--lib --test verifier"
+    "webpki|src/x509/webpki.rs src/x509/smime.rs|--lib --test verifier --test real_chains"
     "kms-policy|src/server/policy.rs|--lib --test remote"
     "auth|src/server/auth.rs|--lib --test remote --test acs3_sdk --test sts"
     "authorize|src/server/authorize.rs|--lib --test remote"
