@@ -57,15 +57,16 @@ pub fn check_anchor(cert: &Cert, self_issued: bool) -> Result<(), Violation> {
     Ok(())
 }
 
-/// 7.1.2.3 (d): a subscriber certificate is no CA.
+/// 7.1.2.3 (d): a subscriber certificate is no CA. (Its other half, no pathLenConstraint,
+/// RFC 5280's profile already holds every certificate without cA to.)
 fn check_subscriber_is_no_ca(cert: &Cert) -> Result<(), Violation> {
     if let Some(ext) = find(cert, ID_CE_BASIC_CONSTRAINTS) {
         let constraints: BasicConstraints = decode(cert, ext, "basicConstraints")?;
-        if constraints.ca || constraints.path_len_constraint.is_some() {
+        if constraints.ca {
             return Err(violation(
                 Reason::CaAsEndEntity,
                 cert,
-                "an S/MIME certificate must not be a CA nor carry a pathLenConstraint (S/MIME BR 7.1.2.3 (d))",
+                "an S/MIME certificate must not be a CA (S/MIME BR 7.1.2.3 (d))",
             ));
         }
     }

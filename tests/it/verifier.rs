@@ -1066,6 +1066,14 @@ fn the_s_mime_profile_holds_mailbox_certificates_to_the_s_mime_baseline_requirem
             leaf_ext.replace("subjectAltName = email", "subjectAltName = critical, email"),
             "bad-criticality",
         ),
+        ("crl-sign", leaf_ext.replace("keyEncipherment", "keyEncipherment, cRLSign"), "bad-key-usage"),
+        (
+            "a-ca",
+            leaf_ext
+                .replace("critical, CA:FALSE", "critical, CA:TRUE")
+                .replace("keyEncipherment", "keyEncipherment, keyCertSign"),
+            "ca-as-end-entity",
+        ),
     ];
     for (name, extensions, expected) in cases {
         let leaf = o.issue_for("90", name, "leaf", "/CN=Alice", &ca, "ca", &extensions);
@@ -1086,10 +1094,11 @@ fn the_s_mime_profile_holds_mailbox_certificates_to_the_s_mime_baseline_requirem
             assert!(relaxed == "valid" || name == "client-auth-only", "{name} under rfc5280: {relaxed}");
         }
     }
-    // A CA without cRLSign, and one whose extendedKeyUsage is for TLS.
+    // A CA without cRLSign, one whose extendedKeyUsage is for TLS, one for both.
     for (name, ca_ext, expected) in [
         ("no-crl-sign", CA_EXT.replace("keyCertSign, cRLSign", "keyCertSign"), "bad-key-usage"),
         ("tls-ca", format!("{CA_EXT}\nextendedKeyUsage = serverAuth"), "missing-email-purpose"),
+        ("tls-and-mail-ca", format!("{CA_EXT}\nextendedKeyUsage = emailProtection, serverAuth"), "forbidden-purpose"),
     ] {
         let other_ca = o.issue_for("365", name, "ca2", "/CN=Other Mail CA", &root, "root", &ca_ext);
         let leaf = o.issue_for("90", &format!("under-{name}"), "leaf", "/CN=Alice", &other_ca, "ca2", leaf_ext);
@@ -1099,4 +1108,13 @@ fn the_s_mime_profile_holds_mailbox_certificates_to_the_s_mime_baseline_requirem
         case.openssl = None;
         assert_eq!(reason(&case.run(&ks)), expected, "{name}");
     }
+    // A root anchor with an extendedKeyUsage (7.1.2.1 (d)).
+    let purposeful_root =
+        o.root("eku-root", "root", "/CN=Mail Root", &format!("{CA_EXT}\nextendedKeyUsage = emailProtection"));
+    let leaf = o.issue_for("90", "under-eku-root", "leaf", "/CN=Alice", &purposeful_root, "root", leaf_ext);
+    let mut case = Case::new(&leaf, vec![], vec![&purposeful_root]);
+    case.purpose = "email";
+    case.extra = vec!["--email", "alice@example.com"];
+    case.openssl = None;
+    assert_eq!(reason(&case.run(&ks)), "misplaced-extension");
 }
