@@ -327,15 +327,20 @@ fn loose_ip(text: &str) -> Option<IpAddr> {
     }
     let parts: Vec<u32> = text.split('.').map(loose_number).collect::<Option<_>>()?;
     let (last, leading) = parts.split_last()?;
-    if leading.len() > 3 || leading.iter().any(|part| *part > 0xFF) {
+    if leading.len() > 3 {
         return None;
     }
-    let room = 8 * (4 - leading.len() as u32);
-    if room < 32 && *last >> room != 0 {
+    // Each leading part is one byte; the last fills the bytes left, big-endian.
+    let mut octets = [0u8; 4];
+    for (octet, part) in octets.iter_mut().zip(leading) {
+        *octet = u8::try_from(*part).ok()?;
+    }
+    let tail = last.to_be_bytes();
+    if tail[..leading.len()].iter().any(|byte| *byte != 0) {
         return None;
     }
-    let high = leading.iter().enumerate().fold(0u32, |acc, (i, part)| acc | part << (24 - 8 * i as u32));
-    Some(IpAddr::V4(std::net::Ipv4Addr::from(high | last)))
+    octets[leading.len()..].copy_from_slice(&tail[leading.len()..]);
+    Some(IpAddr::V4(octets.into()))
 }
 
 /// One inet_aton(3) number: hexadecimal after 0x, octal after a leading 0, else decimal.
@@ -627,6 +632,11 @@ mod tests {
         assert_eq!(v4("0xC0A80101"), Some([192, 168, 1, 1]));
         assert_eq!(v4("192.11010305"), Some([192, 168, 1, 1]));
         assert_eq!(v4("192.168.257"), Some([192, 168, 1, 1]));
+        assert_eq!(v4("255.255.255.255"), Some([255, 255, 255, 255]));
+        assert_eq!(v4("4294967295"), Some([255, 255, 255, 255]));
+        assert_eq!(v4("1.16777215"), Some([1, 255, 255, 255]));
+        assert_eq!(v4("1.16777216"), None);
+        assert_eq!(v4("1.2.65536"), None);
         assert_eq!(v4("256.1.1.1"), None);
         assert_eq!(v4("1.2.3.256"), None);
         assert_eq!(v4("1.2.3.4.5"), None);
