@@ -11,10 +11,10 @@
 use crate::x509::Reason;
 use crate::x509::profile::{Violation, decode, find, violation};
 use crate::x509::received::Cert;
-use crate::x509::webpki::{check_key_citing, extended_key_usage};
+use crate::x509::webpki::{check_key_citing, check_no_purpose_of, check_subject_alt_name_citing, extended_key_usage};
 use der::oid::db::rfc5280::{
-    ANY_EXTENDED_KEY_USAGE, ID_CE_BASIC_CONSTRAINTS, ID_CE_EXT_KEY_USAGE, ID_CE_KEY_USAGE, ID_CE_SUBJECT_ALT_NAME,
-    ID_KP_CODE_SIGNING, ID_KP_EMAIL_PROTECTION, ID_KP_SERVER_AUTH, ID_KP_TIME_STAMPING,
+    ANY_EXTENDED_KEY_USAGE, ID_CE_BASIC_CONSTRAINTS, ID_CE_EXT_KEY_USAGE, ID_CE_KEY_USAGE, ID_KP_CODE_SIGNING,
+    ID_KP_EMAIL_PROTECTION, ID_KP_SERVER_AUTH, ID_KP_TIME_STAMPING,
 };
 use spki::ObjectIdentifier;
 use x509_cert::ext::pkix::{BasicConstraints, ExtendedKeyUsage, KeyUsage, KeyUsages};
@@ -103,19 +103,7 @@ fn check_subscriber_key_usage(cert: &Cert) -> Result<(), Violation> {
 
 /// 7.1.2.3 (h): a subjectAltName, critical when the subject is empty and only then.
 fn check_subscriber_names(cert: &Cert) -> Result<(), Violation> {
-    let Some(ext) = find(cert, ID_CE_SUBJECT_ALT_NAME) else {
-        return Err(violation(Reason::MissingExtension, cert, "it has no subjectAltName (S/MIME BR 7.1.2.3 (h))"));
-    };
-    let empty_subject = cert.tbs_certificate().subject().is_empty();
-    if empty_subject != ext.critical {
-        let rule = if empty_subject {
-            "its subject is empty, so its subjectAltName must be critical"
-        } else {
-            "its subject is not empty, so its subjectAltName must not be critical"
-        };
-        return Err(violation(Reason::BadCriticality, cert, format!("{rule} (S/MIME BR 7.1.2.3 (h))")));
-    }
-    Ok(())
+    check_subject_alt_name_citing(cert, "S/MIME BR 7.1.2.3 (h)")
 }
 
 /// 7.1.2.2 (e): a CA's keyUsage asserts keyCertSign and cRLSign.
@@ -156,12 +144,10 @@ fn missing_email_protection(cert: &Cert, what: &str) -> Violation {
 }
 
 fn check_no_forbidden_purpose(cert: &Cert, eku: &ExtendedKeyUsage, section: &str) -> Result<(), Violation> {
-    match FORBIDDEN_PURPOSES.iter().find(|(oid, _)| eku.0.contains(oid)) {
-        Some((_, name)) => Err(violation(
-            Reason::ForbiddenPurpose,
-            cert,
-            format!("its extendedKeyUsage names {name}, which an S/MIME certificate must not (S/MIME BR {section})"),
-        )),
-        None => Ok(()),
-    }
+    check_no_purpose_of(
+        cert,
+        eku,
+        &FORBIDDEN_PURPOSES,
+        &format!("an S/MIME certificate must not (S/MIME BR {section})"),
+    )
 }

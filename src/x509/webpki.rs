@@ -210,12 +210,20 @@ fn missing_server_auth(cert: &Cert, what: &str) -> Violation {
 /// The first purpose of `FORBIDDEN_PURPOSES` that `eku` names, as a violation of
 /// `section`.
 fn check_no_forbidden_purpose(cert: &Cert, eku: &ExtendedKeyUsage, section: &str) -> Result<(), Violation> {
-    match FORBIDDEN_PURPOSES.iter().find(|(oid, _)| eku.0.contains(oid)) {
-        Some((_, name)) => Err(violation(
-            Reason::ForbiddenPurpose,
-            cert,
-            format!("its extendedKeyUsage names {name}, which a TLS certificate must not (BR {section})"),
-        )),
+    check_no_purpose_of(cert, eku, &FORBIDDEN_PURPOSES, &format!("a TLS certificate must not (BR {section})"))
+}
+
+/// The first of `forbidden` that `eku` names, refused as `forbidden-purpose` with `rule`.
+pub(crate) fn check_no_purpose_of(
+    cert: &Cert,
+    eku: &ExtendedKeyUsage,
+    forbidden: &[(ObjectIdentifier, &str)],
+    rule: &str,
+) -> Result<(), Violation> {
+    match forbidden.iter().find(|(oid, _)| eku.0.contains(oid)) {
+        Some((_, name)) => {
+            Err(violation(Reason::ForbiddenPurpose, cert, format!("its extendedKeyUsage names {name}, which {rule}")))
+        }
         None => Ok(()),
     }
 }
@@ -223,17 +231,24 @@ fn check_no_forbidden_purpose(cert: &Cert, eku: &ExtendedKeyUsage, section: &str
 /// BR 7.1.2.7.12: a subscriber certificate has a subjectAltName (its names are there,
 /// not in the commonName), critical when the subject is empty and only then.
 fn check_subscriber_names(cert: &Cert) -> Result<(), Violation> {
+    check_subject_alt_name_citing(cert, "BR 7.1.2.7.12")
+}
+
+/// A subscriber's subjectAltName present, critical when the subject is empty and only
+/// then (RFC 5280 §4.2.1.6 asks the first; both Baseline Requirements, TLS and S/MIME,
+/// the second), each refusal citing `rule`.
+pub(crate) fn check_subject_alt_name_citing(cert: &Cert, rule: &str) -> Result<(), Violation> {
     let Some(ext) = find(cert, ID_CE_SUBJECT_ALT_NAME) else {
-        return Err(violation(Reason::MissingExtension, cert, "it has no subjectAltName (BR 7.1.2.7.12)"));
+        return Err(violation(Reason::MissingExtension, cert, format!("it has no subjectAltName ({rule})")));
     };
     let empty_subject = cert.tbs_certificate().subject().is_empty();
     if empty_subject != ext.critical {
-        let rule = if empty_subject {
+        let what = if empty_subject {
             "its subject is empty, so its subjectAltName must be critical"
         } else {
             "its subject is not empty, so its subjectAltName must not be critical"
         };
-        return Err(violation(Reason::BadCriticality, cert, format!("{rule} (BR 7.1.2.7.12, RFC 5280 §4.2.1.6)")));
+        return Err(violation(Reason::BadCriticality, cert, format!("{what} ({rule})")));
     }
     Ok(())
 }
