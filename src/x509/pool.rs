@@ -54,9 +54,9 @@ pub struct Derived {
     pub trust_anchor: OnceCell<Result<(), Violation>>,
     /// The Baseline Requirements' verdict (webpki.rs or smime.rs, whichever the
     /// validation's profile names), as a CA or as the leaf (`is_leaf`).
-    pub web_pki: [OnceCell<Result<(), Violation>>; 2],
+    pub baseline: [OnceCell<Result<(), Violation>>; 2],
     /// The same on it as a trust anchor.
-    pub web_pki_anchor: OnceCell<Result<(), Violation>>,
+    pub baseline_anchor: OnceCell<Result<(), Violation>>,
 }
 
 impl<'a> Indexed<'a> {

@@ -78,7 +78,7 @@ pub fn check_certificate(cert: &Cert, position: Position, signed_by_own_key: boo
 /// (RFC 5937: its pathLenConstraint and nameConstraints) readable and well-formed, saying
 /// it is a CA (a version 3 anchor by a basicConstraints with cA, which a version 1 root
 /// cannot carry), and key identifiers that are not critical (§4.2.1.1, §4.2.1.2): rules
-/// no root of Mozilla's store breaks (`tests/it/real_chains.rs` loads them all), which
+/// no root of Mozilla's store breaks (a unit test of path/checks.rs takes them all), which
 /// catch an end entity or a hand-made certificate given as `--trust` by mistake.
 pub fn check_trust_anchor(cert: &Cert, profile: crate::x509::Profile) -> Result<(), Violation> {
     check_anchor_may_issue(cert)?;
@@ -350,9 +350,6 @@ fn check_extended_key_usage(cert: &Cert) -> Result<(), Violation> {
     Ok(())
 }
 
-/// §4.2.1.10: nameConstraints only in a CA certificate, critical, with at least one of
-/// permittedSubtrees and excludedSubtrees, each non-empty, minimum 0 and no maximum, and
-/// every base a well-formed name of its form.
 /// Who carries a nameConstraints extension, which decides the rules it is held to.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Holder {
@@ -366,6 +363,9 @@ enum Holder {
     EndEntity,
 }
 
+/// §4.2.1.10: nameConstraints only in a CA certificate, critical (but for `holder`'s
+/// exception), with at least one of permittedSubtrees and excludedSubtrees, each
+/// non-empty, minimum 0 and no maximum, and every base a well-formed name of its form.
 fn check_name_constraints(cert: &Cert, holder: Holder) -> Result<(), Violation> {
     let Some(ext) = find(cert, ID_CE_NAME_CONSTRAINTS) else { return Ok(()) };
     if holder == Holder::EndEntity {

@@ -4,9 +4,9 @@
 //! per rule, each citing its section. The trust anchor is input: it is held to its key
 //! and to carrying no extendedKeyUsage, rules every root of Mozilla's store keeps.
 //!
-//! Not checked: that a leaf's keyUsage is critical (7.1.2.3 (e) says SHOULD, and
-//! mailbox certificates in use carry it either way), and the subject's attributes
-//! (7.1.4), which name nothing a verifier is asked about.
+//! Not checked: that a leaf's keyUsage is critical (7.1.2.3 (e) only says SHOULD, and
+//! mailbox certificates are issued both ways), and the subject's attributes (7.1.4),
+//! which name nothing a verifier is asked about.
 
 use crate::x509::Reason;
 use crate::x509::profile::{Violation, decode, find, violation};

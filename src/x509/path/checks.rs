@@ -79,7 +79,7 @@ pub(super) fn check_path(
         check_structure(&mut checker, indexed)?;
         check_profile(&mut checker, indexed, issuer, is_leaf)?;
         if let Some((check, rules)) = baseline_requirements(options.profile) {
-            let verdict = indexed.derived.web_pki[usize::from(is_leaf)].get_or_init(|| rules.path(cert, is_leaf));
+            let verdict = indexed.derived.baseline[usize::from(is_leaf)].get_or_init(|| rules.path(cert, is_leaf));
             verdict.clone().map_err(|(reason, message)| fail_clone(&checker, cert, check, reason, message))?;
             checker.pass(cert, check, None);
         }
@@ -151,8 +151,9 @@ pub(super) fn extension<'a, T: der::Decode<'a, Error = der::Error> + AssociatedO
 /// roots. It is held only to its validity at the verification time (as OpenSSL holds
 /// its trust store), to extensions it has once each and none critical that keyseal does
 /// not process (a constraint it cannot honour), to the few rules of
-/// `profile::check_trust_anchor`, and under `--profile web-pki` to the
-/// root rules every root of Mozilla's store keeps (`webpki::check_anchor`).
+/// `profile::check_trust_anchor`, and under `--profile web-pki` or `smime` to the root
+/// rules every root of Mozilla's store keeps (`webpki::check_anchor`,
+/// `smime::check_anchor`).
 pub(super) fn check_anchor(checker: &mut Checker<'_>, indexed: &Indexed<'_>) -> Result<(), Failure> {
     let anchor = indexed.cert;
     check_validity(checker, anchor, " (a trust anchor)")?;
@@ -162,7 +163,7 @@ pub(super) fn check_anchor(checker: &mut Checker<'_>, indexed: &Indexed<'_>) -> 
     });
     verdict.clone().map_err(|(reason, message)| fail_clone(checker, anchor, "profile", reason, message))?;
     if let Some((check, rules)) = baseline_requirements(checker.options.profile) {
-        let verdict = indexed.derived.web_pki_anchor.get_or_init(|| rules.anchor(anchor, indexed.self_issued()));
+        let verdict = indexed.derived.baseline_anchor.get_or_init(|| rules.anchor(anchor, indexed.self_issued()));
         verdict.clone().map_err(|(reason, message)| fail_clone(checker, anchor, check, reason, message))?;
     }
     checker.pass(anchor, "trust-anchor", None);
@@ -896,11 +897,10 @@ mod tests {
         assert_eq!(check_anchor(&mut checker, &Indexed::new(&root)).unwrap_err().reason, Reason::Expired);
     }
 
-    /// Every root of Debian's `ca-certificates` (Mozilla's store) is a trust anchor, under
-    /// RFC 5280 and under the web-PKI profile: the anchor rules refuse no root a browser
-    /// trusts.
+    /// Every root of Debian's `ca-certificates` (Mozilla's store) is a trust anchor under
+    /// every profile: the anchor rules refuse no root a browser trusts.
     #[test]
-    fn every_root_of_mozillas_store_is_a_trust_anchor_in_both_profiles() {
+    fn every_root_of_mozillas_store_is_a_trust_anchor_in_every_profile() {
         let path =
             concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/real-roots/debian-ca-certificates-20230311+deb12u1.pem");
         let roots = crate::x509::load_pem_chain(&std::fs::read(path).unwrap()).unwrap();
