@@ -78,17 +78,7 @@ fn main() {
         .status();
     assert!(attached.is_ok_and(|s| s.success()), "attach-policy");
     drop(kms);
-    let mut server = Command::new(binary)
-        .args(["serve", "--listen", "127.0.0.1:0"])
-        .env("KEYSEAL_STORE", &store)
-        .env("KEYSEAL_PASSPHRASE", passphrase)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("keyseal serve");
-    let mut line = String::new();
-    BufReader::new(server.stdout.take().expect("stdout")).read_line(&mut line).expect("listening line");
-    let endpoint = line.trim().rsplit(' ').next().unwrap_or("").to_string();
+    let (mut server, endpoint) = serve(binary, store.as_os_str(), passphrase);
     let kms =
         LocalKms::open(&store, SecretSource::Passphrase(Zeroizing::new(passphrase.into())), "bench").expect("store");
 
@@ -136,8 +126,7 @@ fn main() {
         }
         figures.insert(spec.as_str().to_string(), row.json());
     }
-    let _ = Command::new("kill").args(["-TERM", &server.id().to_string()]).status();
-    let _ = server.wait();
+    stop(&mut server);
     let sqlite_serve = figures.get("EC_P256").and_then(|row| row["serve"].as_f64()).unwrap_or(0.0);
     let postgres =
         std::env::var("KEYSEAL_BENCH_POSTGRES").ok().map(|url| postgres_rows(window, &url, passphrase, sqlite_serve));
@@ -179,22 +168,8 @@ fn postgres_rows(window: Duration, url: &str, passphrase: &str, sqlite_serve: f6
         algorithm: Algorithm::EcdsaSha256,
         digest: vec![7; 32],
     };
-    let mut replicas: Vec<(std::process::Child, String)> = (0..3)
-        .map(|_| {
-            let mut child = Command::new(binary)
-                .args(["serve", "--listen", "127.0.0.1:0"])
-                .env("KEYSEAL_STORE", url)
-                .env("KEYSEAL_PASSPHRASE", passphrase)
-                .stdout(Stdio::piped())
-                .stderr(Stdio::null())
-                .spawn()
-                .expect("keyseal serve");
-            let mut line = String::new();
-            BufReader::new(child.stdout.take().expect("stdout")).read_line(&mut line).expect("listening line");
-            let endpoint = line.trim().rsplit(' ').next().unwrap_or("").to_string();
-            (child, endpoint)
-        })
-        .collect();
+    let mut replicas: Vec<(std::process::Child, String)> =
+        (0..3).map(|_| serve(binary, url.as_ref(), passphrase)).collect();
     let one = served_rate(window, &replicas[0].1, &access, &request);
     let three: f64 = std::thread::scope(|scope| {
         let runs: Vec<_> = replicas
@@ -207,12 +182,34 @@ fn postgres_rows(window: Duration, url: &str, passphrase: &str, sqlite_serve: f6
         runs.into_iter().map(|r| r.join().unwrap_or(0.0)).sum()
     });
     for (child, _) in &mut replicas {
-        let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
-        let _ = child.wait();
+        stop(child);
     }
     println!("{:<10} {:>20} {:>20} {:>20}", "EC_P256", "SQLite serve/s", "PostgreSQL ×1 /s", "PostgreSQL ×3 /s");
     println!("{:<10} {:>20.0} {:>20.0} {:>20.0}", "", sqlite_serve, one, three);
     serde_json::json!({ "EC_P256": { "sqlite_serve": sqlite_serve, "replicas_1": one, "replicas_3": three } })
+}
+
+/// `keyseal serve` on the store `store` (a directory or a PostgreSQL URL), on a free
+/// port: the process and the endpoint its first line names.
+fn serve(binary: &str, store: &std::ffi::OsStr, passphrase: &str) -> (std::process::Child, String) {
+    let mut child = Command::new(binary)
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .env("KEYSEAL_STORE", store)
+        .env("KEYSEAL_PASSPHRASE", passphrase)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("keyseal serve");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().expect("stdout")).read_line(&mut line).expect("listening line");
+    let endpoint = line.trim().rsplit(' ').next().unwrap_or("").to_string();
+    (child, endpoint)
+}
+
+/// Stops a `serve` as an operator would (SIGTERM) and waits for it.
+fn stop(server: &mut std::process::Child) {
+    let _ = Command::new("kill").args(["-TERM", &server.id().to_string()]).status();
+    let _ = server.wait();
 }
 
 /// One KeySpec's figures, signs per second.

@@ -6,6 +6,7 @@
 //! `Rejected.UnsupportedOperation`, which the decryption test accepts only from a token
 //! that says so.
 
+use crate::common::openssl;
 use crate::common::softhsm::SoftHsm;
 use crate::common::{Keyseal, SPECS, Server, access_key, path, peer, sign_algorithms};
 use serde_json::Value;
@@ -423,40 +424,7 @@ fn a_release_signed_by_an_hsm_key_under_an_hsm_root_verifies_with_its_time_stamp
     assert!(openssl_verifies(&pem, "ECDSA_SHA_256", &release.join("SHA256SUMS.sig"), &sums));
 
     // An RFC 3161 time stamp over SHA256SUMS from a TSA whose key is in the token.
-    let (query, reply) = (ks.file("q.tsq"), ks.file("r.tsr"));
-    let (ok, text) = peer("openssl", &["ts", "-query", "-data", path(&sums), "-sha256", "-cert", "-out", path(&query)]);
-    assert!(ok, "{text}");
-    let run = ks.run(&[
-        "timestamp",
-        "reply",
-        "--key-id",
-        &tsa,
-        "--key-version-id",
-        &tsa_version,
-        "--cert",
-        path(&tsa_cert),
-        "--in",
-        path(&query),
-        "--out",
-        path(&reply),
-    ]);
-    assert_eq!(run.status, 0, "{}{}", run.stdout, run.stderr);
-    let (ok, text) = peer(
-        "openssl",
-        &[
-            "ts",
-            "-verify",
-            "-in",
-            path(&reply),
-            "-queryfile",
-            path(&query),
-            "-CAfile",
-            path(&root),
-            "-untrusted",
-            path(&tsa_cert),
-        ],
-    );
-    assert!(ok && text.contains("Verification: OK"), "openssl ts -verify: {text}");
+    openssl::time_stamp_checked(&ks, &sums, (&tsa, &tsa_version), &tsa_cert, &root);
 }
 
 /// `curl` GET of `path` on `server`: (HTTP status, body).

@@ -3,6 +3,7 @@
 //! outage, TLS and passwords, migrating a SQLite store. The behaviour both stores share is
 //! tested on both by the other modules (`common::postgres::both`).
 
+use crate::common::openssl::{self, Openssl};
 use crate::common::postgres::{self, cluster};
 use crate::common::{Keyseal, Server, access_key, path, peer};
 use keyseal::crypto::spec::Algorithm;
@@ -268,73 +269,13 @@ fn a_database_outage_is_a_clear_retryable_error_and_service_resumes() {
     server.stop();
 }
 
-/// A CA and a server certificate for `localhost` (its only name) made with OpenSSL;
-/// returns (CA PEM, server certificate, server key).
-fn tls_material(dir: &std::path::Path, name: &str) -> (std::path::PathBuf, std::path::PathBuf, std::path::PathBuf) {
-    let file = |f: &str| dir.join(format!("{name}-{f}"));
-    let run = |args: &[&str]| {
-        let (ok, text) = peer("openssl", args);
-        assert!(ok, "openssl {args:?}: {text}");
-    };
-    run(&[
-        "req",
-        "-x509",
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:P-256",
-        "-nodes",
-        "-keyout",
-        path(&file("ca.key")),
-        "-out",
-        path(&file("ca.pem")),
-        "-days",
-        "2",
-        "-subj",
-        &format!("/CN={name} test CA"),
-    ]);
-    run(&[
-        "req",
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:P-256",
-        "-nodes",
-        "-keyout",
-        path(&file("server.key")),
-        "-out",
-        path(&file("server.csr")),
-        "-subj",
-        "/CN=localhost",
-    ]);
-    std::fs::write(file("ext.cnf"), "subjectAltName=DNS:localhost\n").unwrap();
-    run(&[
-        "x509",
-        "-req",
-        "-in",
-        path(&file("server.csr")),
-        "-CA",
-        path(&file("ca.pem")),
-        "-CAkey",
-        path(&file("ca.key")),
-        "-CAcreateserial",
-        "-out",
-        path(&file("server.pem")),
-        "-days",
-        "2",
-        "-extfile",
-        path(&file("ext.cnf")),
-    ]);
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(file("server.key"), std::fs::Permissions::from_mode(0o600)).unwrap();
-    (file("ca.pem"), file("server.pem"), file("server.key"))
-}
-
 #[test]
 fn tls_to_the_database_is_checked_as_sslmode_says() {
     let scratch = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
-    let (ca, cert, key) = tls_material(scratch.path(), "db");
-    let (other_ca, _, _) = tls_material(scratch.path(), "other");
+    // A CA and a server certificate for `localhost`, its only name; and a CA of another.
+    let openssl = Openssl { dir: scratch.path().to_path_buf() };
+    let (ca, cert, key) = openssl.tls_server("db", "localhost", "subjectAltName = DNS:localhost");
+    let (other_ca, _, _) = openssl.tls_server("other", "localhost", "subjectAltName = DNS:localhost");
     let cluster = postgres::Cluster::with_tls("postgres-tls", &cert, &key);
     let db = cluster.database();
     let run = |host: &str, query: &str| {
@@ -426,40 +367,7 @@ fn the_ca_releases_and_time_stamps_work_on_a_postgres_store() {
         path(&release),
     ]);
     ks.ok_text(&["verify", path(&release), "--trust", path(&root)]);
-    let (query, reply) = (ks.file("q.tsq"), ks.file("r.tsr"));
-    let sums = release.join("SHA256SUMS");
-    let (ok, text) = peer("openssl", &["ts", "-query", "-data", path(&sums), "-sha256", "-cert", "-out", path(&query)]);
-    assert!(ok, "{text}");
-    ks.ok_text(&[
-        "timestamp",
-        "reply",
-        "--key-id",
-        &tsa,
-        "--key-version-id",
-        &tsa_version,
-        "--cert",
-        path(&tsa_cert),
-        "--in",
-        path(&query),
-        "--out",
-        path(&reply),
-    ]);
-    let (ok, text) = peer(
-        "openssl",
-        &[
-            "ts",
-            "-verify",
-            "-in",
-            path(&reply),
-            "-queryfile",
-            path(&query),
-            "-CAfile",
-            path(&root),
-            "-untrusted",
-            path(&tsa_cert),
-        ],
-    );
-    assert!(ok && text.contains("Verification: OK"), "{text}");
+    openssl::time_stamp_checked(&ks, &release.join("SHA256SUMS"), (&tsa, &tsa_version), &tsa_cert, &root);
     // Revocation and the CRL, from the index in the database.
     let serial = ks.ok(&["ca", "list", "--json"])["certificates"]
         .as_array()

@@ -4,6 +4,7 @@
 //! bounded load test, sent without retries, loses no request and no audit entry and gets
 //! only signatures that verify.
 
+use crate::common::openssl::Openssl;
 use crate::common::path;
 
 use crate::common::{Keyseal, Run, Server, access_key, peer};
@@ -338,68 +339,11 @@ fn https_with_a_private_ca() {
     let host = Keyseal::new();
     let admin = access_key(&host, "admin", ADMIN);
     // A private CA and a server certificate for 127.0.0.1, made with OpenSSL.
-    let (ca, ca_key, cert, key, csr, ext) = (
-        host.file("ca.pem"),
-        host.file("ca.key"),
-        host.file("tls.pem"),
-        host.file("tls.key"),
-        host.file("tls.csr"),
-        host.file("tls.ext"),
+    let (ca, cert, key) = Openssl::new(&host).tls_server(
+        "tls",
+        "127.0.0.1",
+        "basicConstraints = CA:FALSE\nextendedKeyUsage = serverAuth\nsubjectAltName = IP:127.0.0.1",
     );
-    let openssl = |args: &[&str]| {
-        let (made, text) = peer("openssl", args);
-        assert!(made, "{text}");
-    };
-    openssl(&[
-        "req",
-        "-x509",
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:P-256",
-        "-nodes",
-        "-keyout",
-        path(&ca_key),
-        "-out",
-        path(&ca),
-        "-subj",
-        "/CN=Test TLS CA",
-        "-days",
-        "2",
-    ]);
-    openssl(&[
-        "req",
-        "-new",
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:P-256",
-        "-nodes",
-        "-keyout",
-        path(&key),
-        "-out",
-        path(&csr),
-        "-subj",
-        "/CN=127.0.0.1",
-    ]);
-    std::fs::write(&ext, "basicConstraints = CA:FALSE\nextendedKeyUsage = serverAuth\nsubjectAltName = IP:127.0.0.1\n")
-        .unwrap();
-    openssl(&[
-        "x509",
-        "-req",
-        "-in",
-        path(&csr),
-        "-CA",
-        path(&ca),
-        "-CAkey",
-        path(&ca_key),
-        "-days",
-        "2",
-        "-extfile",
-        path(&ext),
-        "-out",
-        path(&cert),
-    ]);
     let server = Server::start_with(&host, &["--tls-cert", path(&cert), "--tls-key", path(&key)]);
     let client = Keyseal::new();
     let run = |ca: Option<&Path>| -> Run {

@@ -178,36 +178,12 @@ impl Keyseal {
 
     /// `kms asymmetric-sign` of `file`'s digest, as it ran (for refusals).
     pub fn sign_run(&self, key_id: &str, version: &str, algorithm: &str, file: &Path) -> Run {
-        self.run(&[
-            "kms",
-            "asymmetric-sign",
-            "--key-id",
-            key_id,
-            "--key-version-id",
-            version,
-            "--algorithm",
-            algorithm,
-            "--file",
-            path(file),
-        ])
+        self.run(&sign_args(key_id, version, algorithm, file))
     }
 
     /// Signs `file` and writes the raw signature to `out`.
     pub fn sign_file(&self, key_id: &str, version: &str, algorithm: &str, file: &Path, out: &Path) -> Value {
-        self.ok(&[
-            "kms",
-            "asymmetric-sign",
-            "--key-id",
-            key_id,
-            "--key-version-id",
-            version,
-            "--algorithm",
-            algorithm,
-            "--file",
-            file.to_str().unwrap(),
-            "--out",
-            out.to_str().unwrap(),
-        ])
+        self.ok(&[&sign_args(key_id, version, algorithm, file)[..], &["--out", path(out)]].concat())
     }
 
     /// Writes the version's public key PEM to `out`.
@@ -378,6 +354,22 @@ pub fn access_key(ks: &Keyseal, name: &str, policy: &str) -> (String, String) {
     let attached = ks.run(&["access", "attach-policy", name, file.to_str().unwrap()]);
     assert_eq!(attached.status, 0, "{}", attached.stderr);
     (key["AccessKeyId"].as_str().unwrap().to_string(), key["AccessKeySecret"].as_str().unwrap().to_string())
+}
+
+/// The arguments of `kms asymmetric-sign` over `file`'s digest.
+fn sign_args<'a>(key_id: &'a str, version: &'a str, algorithm: &'a str, file: &'a Path) -> [&'a str; 10] {
+    [
+        "kms",
+        "asymmetric-sign",
+        "--key-id",
+        key_id,
+        "--key-version-id",
+        version,
+        "--algorithm",
+        algorithm,
+        "--file",
+        path(file),
+    ]
 }
 
 /// The python of the test virtual environment (target/sdk-venv), with `packages` (pins,

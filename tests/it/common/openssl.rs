@@ -65,6 +65,20 @@ impl Openssl {
         cert
     }
 
+    /// A CA and a TLS server certificate it issued, with subject `/CN=server_cn` and
+    /// `extensions` (its subjectAltName): (CA certificate, server certificate, server
+    /// key). The key is readable by its owner only, as PostgreSQL requires of its own.
+    pub fn tls_server(&self, name: &str, server_cn: &str, extensions: &str) -> (PathBuf, PathBuf, PathBuf) {
+        use std::os::unix::fs::PermissionsExt;
+        const CA: &str = "basicConstraints = critical, CA:TRUE\nkeyUsage = critical, keyCertSign, cRLSign\nsubjectKeyIdentifier = hash";
+        let (ca_name, server_name) = (format!("{name}-ca"), format!("{name}-server"));
+        let ca = self.root(&ca_name, &ca_name, &format!("/CN={name} test CA"), CA);
+        let cert = self.issue(&server_name, &server_name, &format!("/CN={server_cn}"), &ca, &ca_name, extensions);
+        let key = self.key(&server_name);
+        std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
+        (ca, cert, key)
+    }
+
     /// A certificate for key `key_name`, issued by `issuer` (whose key is `issuer_key`),
     /// valid for 200 days.
     pub fn issue(
@@ -125,4 +139,42 @@ impl Openssl {
         ]);
         cert
     }
+}
+
+/// An RFC 3161 time stamp over `data` asked for with `openssl ts -query`, granted by
+/// `keyseal timestamp reply` with the TSA key version `tsa` and certificate `tsa_cert`,
+/// and verified by `openssl ts -verify` to `root`.
+pub fn time_stamp_checked(ks: &super::Keyseal, data: &Path, tsa: (&str, &str), tsa_cert: &Path, root: &Path) {
+    let (query, reply) = (ks.file("q.tsq"), ks.file("r.tsr"));
+    let (ok, text) = peer("openssl", &["ts", "-query", "-data", path(data), "-sha256", "-cert", "-out", path(&query)]);
+    assert!(ok, "{text}");
+    let (key_id, version) = tsa;
+    ks.ok_text(&[
+        "timestamp",
+        "reply",
+        "--key-id",
+        key_id,
+        "--key-version-id",
+        version,
+        "--cert",
+        path(tsa_cert),
+        "--in",
+        path(&query),
+        "--out",
+        path(&reply),
+    ]);
+    let verify = [
+        "ts",
+        "-verify",
+        "-in",
+        path(&reply),
+        "-queryfile",
+        path(&query),
+        "-CAfile",
+        path(root),
+        "-untrusted",
+        path(tsa_cert),
+    ];
+    let (ok, text) = peer("openssl", &verify);
+    assert!(ok && text.contains("Verification: OK"), "openssl ts -verify: {text}");
 }
